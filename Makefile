@@ -1,0 +1,100 @@
+# Rebound: `make demo` runs the whole loop on this machine, `make test` runs every test.
+# Both do their own set-up; nothing is installed by hand.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Built tools live outside the checkout so a fresh clone on the same machine reuses them.
+CACHE_DIR ?= $(HOME)/.cache/rebound
+NODE_VERSION := 24.21.0
+NODE_ARCH := $(subst x86_64,x64,$(subst aarch64,arm64,$(shell uname -m)))
+NODE_PKG := node-linux-$(NODE_ARCH)
+NODE_DIR := $(CACHE_DIR)/node-$(NODE_VERSION)
+NODE_BIN := $(NODE_DIR)/node_modules/$(NODE_PKG)/bin
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export REBOUND_CACHE_DIR := $(CACHE_DIR)
+export REBOUND_TOOLS_DIR := $(CACHE_DIR)/bin
+export NPM_CONFIG_UPDATE_NOTIFIER := false
+export NPM_CONFIG_FUND := false
+export NPM_CONFIG_AUDIT := false
+
+DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: setup
+setup: node deps system-packages tools ## Install everything a fresh machine needs (idempotent)
+
+.PHONY: node
+node: $(NODE_BIN)/node ## Install Node.js 24 from the npm registry into the cache
+
+$(NODE_BIN)/node:
+	@echo "==> installing Node.js $(NODE_VERSION) ($(NODE_PKG)) into $(NODE_DIR)"
+	@mkdir -p $(NODE_DIR)
+	npm install --prefix $(NODE_DIR) --no-save --no-package-lock $(NODE_PKG)@$(NODE_VERSION)
+	@$(NODE_BIN)/node --version
+
+.PHONY: deps
+deps: node node_modules/.package-lock.json ## Install the npm dependencies
+
+node_modules/.package-lock.json: package.json package-lock.json | $(NODE_BIN)/node
+	@echo "==> npm ci"
+	npm ci
+	@touch $@
+
+.PHONY: system-packages
+system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager)
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> apt-get install$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+.PHONY: tools
+tools: ## Build kube-apiserver, kubectl, etcd and helm from Go modules into the cache
+	@bash test/cluster/build.sh "$(REBOUND_TOOLS_DIR)"
+
+.PHONY: build
+build: deps ## Compile TypeScript into dist/
+	tsc -p tsconfig.build.json
+
+.PHONY: typecheck
+typecheck: deps ## Type-check sources and tests
+	tsc -p tsconfig.json --noEmit
+
+.PHONY: lint
+lint: deps ## Lint sources and tests
+	eslint .
+
+.PHONY: unit
+unit: deps ## Run the unit tests only
+	vitest run --project unit
+
+.PHONY: verify
+verify: typecheck lint unit ## Type-check, lint and unit-test (no real servers)
+
+.PHONY: test
+test: setup typecheck lint ## Set up, then run unit and integration tests against real servers
+	vitest run --project unit
+	vitest run --project integration
+
+.PHONY: bench
+bench: setup ## Run the benchmarks and print their figures
+	@for f in $$(find test/bench -name '*.bench.ts' | sort); do echo "==> $$f"; node $$f; done
+
+.PHONY: demo
+demo: setup ## Run the whole remediation loop locally and print its timeline
+	node bin/rebound.js demo
+
+.PHONY: run
+run: deps ## Run the controller against the current kubeconfig
+	node bin/rebound.js controller
+
+.PHONY: clean
+clean: ## Remove build output (keeps the tool cache)
+	rm -rf dist coverage

@@ -1,0 +1,47 @@
+// The `rebound` command line: a table of sub-commands, each in its own module under commands/,
+// loaded only when used so `rebound validate` never pays for the Kubernetes client.
+import { errorMessage } from '../errors.ts';
+
+export interface Command {
+  summary: string;
+  /** Runs the command and returns the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+type CommandLoader = () => Promise<Command>;
+
+const commands: Record<string, CommandLoader> = {
+  validate: async () => (await import('./commands/validate.ts')).command,
+};
+
+export function usage(): string {
+  const names = Object.keys(commands).sort();
+  return [
+    'Usage: rebound <command> [options]',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n}`),
+    '',
+    'Run `rebound <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`rebound: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const command = await load();
+    return await command.run(rest);
+  } catch (err) {
+    process.stderr.write(`rebound ${name}: ${errorMessage(err)}\n`);
+    return 2;
+  }
+}
