@@ -79,9 +79,15 @@ unit: deps ## Run the unit tests only
 verify: typecheck lint unit ## Type-check, lint and unit-test (no real servers)
 
 .PHONY: test
+REPORTS := $(CURDIR)/.cache/reports
+
 test: setup typecheck lint ## Set up, then run unit and integration tests against real servers
-	vitest run --project unit
-	vitest run --project integration
+	@rm -rf $(REPORTS) && mkdir -p $(REPORTS)
+	@status=0; \
+	vitest run --project unit --reporter=default --reporter=json --outputFile.json=$(REPORTS)/unit.json || status=1; \
+	vitest run --project integration --reporter=default --reporter=json --outputFile.json=$(REPORTS)/integration.json || status=1; \
+	node test/harness/report-summary.ts $(REPORTS)/unit.json $(REPORTS)/integration.json || status=1; \
+	exit $$status
 
 .PHONY: bench
 bench: setup ## Run the benchmarks and print their figures

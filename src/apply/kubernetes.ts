@@ -1,0 +1,108 @@
+// The `kubernetes` applier: patches the live objects to what was committed, for clusters where
+// nothing renders the chart. Replicas go through the Deployment's scale subresource (so nothing
+// else in the Deployment is touched); feature flags go into a ConfigMap the service reads.
+import { ApiException, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ReboundError } from '../errors.ts';
+import type { Applier, ApplyRequest, ApplyResult } from './types.ts';
+
+export interface KubernetesApplierOptions {
+  /** Deployment name from the service name (default: the service name). */
+  deploymentName?: (request: ApplyRequest) => string;
+  /** ConfigMap holding the flags (default: `<service>-feature-flags`). */
+  flagsConfigMapName?: (request: ApplyRequest) => string;
+  fieldManager?: string;
+}
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export class KubernetesApplier implements Applier {
+  readonly name = 'kubernetes';
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+  private readonly options: KubernetesApplierOptions;
+
+  constructor(kubeConfig: KubeConfig, options: KubernetesApplierOptions = {}) {
+    this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.options = options;
+  }
+
+  async apply(request: ApplyRequest): Promise<ApplyResult> {
+    const done: string[] = [];
+    const fieldManager = this.options.fieldManager ?? 'rebound';
+    if (request.replicas !== undefined) {
+      const name = this.options.deploymentName?.(request) ?? request.service;
+      await kubeCall(`scale deployment ${request.namespace}/${name}`, () =>
+        this.apps.patchNamespacedDeploymentScale(
+          { name, namespace: request.namespace, body: { spec: { replicas: request.replicas } }, fieldManager },
+          MERGE_PATCH,
+        ),
+      );
+      done.push(`deployment ${name} scaled to ${request.replicas}`);
+    }
+    const flags = request.featureFlags;
+    if (flags && Object.keys(flags).length > 0) {
+      const name = this.options.flagsConfigMapName?.(request) ?? `${request.service}-feature-flags`;
+      const data = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, String(v)]));
+      await kubeCall(`update configmap ${request.namespace}/${name}`, async () => {
+        try {
+          await this.core.patchNamespacedConfigMap({ name, namespace: request.namespace, body: { data }, fieldManager }, MERGE_PATCH);
+        } catch (err) {
+          if (!(err instanceof ApiException) || err.code !== 404) throw err;
+          await this.core.createNamespacedConfigMap({
+            namespace: request.namespace,
+            body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'rebound' } }, data },
+            fieldManager,
+          });
+        }
+      });
+      done.push(`configmap ${name} flags ${Object.entries(flags).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);
+    }
+    if (done.length === 0) {
+      throw new ReboundError(`nothing to apply for ${request.service}: no replica count or feature flag in the change`, {
+        code: 'NothingToApply',
+        reason: 'ApplyFailed',
+        retryable: false,
+      });
+    }
+    return { applier: 'kubernetes', detail: done.join('; ') };
+  }
+}
+
+/** Runs one API call and turns its failure into a classified error. */
+async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ApiException) {
+      const code = err.code;
+      const retryable = code === 429 || code >= 500;
+      const reason = code === 404 ? 'TargetNotFound' : code === 403 ? 'Forbidden' : 'ApplyFailed';
+      throw new ReboundError(`${what}: the API server answered ${code}: ${statusMessage(err.body)}`, {
+        code: `KubeHttp${code}`,
+        reason,
+        retryable,
+        cause: err,
+      });
+    }
+    throw new ReboundError(`${what}: ${err instanceof Error ? err.message : String(err)}`, {
+      code: 'KubeUnreachable',
+      reason: 'ApplyFailed',
+      retryable: true,
+      cause: err,
+    });
+  }
+}
+
+function statusMessage(body: unknown): string {
+  if (typeof body === 'string') {
+    try {
+      return statusMessage(JSON.parse(body));
+    } catch {
+      return body.slice(0, 300);
+    }
+  }
+  if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string') return body.message;
+  return 'no message';
+}
