@@ -1,0 +1,162 @@
+// The fixed vocabulary of the rebound.dev API: names, phases, condition types and reasons, labels,
+// annotations, finalizers. Every other module imports these instead of spelling strings.
+
+export const GROUP = 'rebound.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}` as const;
+
+export const KINDS = {
+  Project: 'Project',
+  Remediation: 'Remediation',
+  ProblemEvent: 'ProblemEvent',
+} as const;
+export type Kind = (typeof KINDS)[keyof typeof KINDS];
+
+/** Lower-case plural resource names, as used in REST paths (`/apis/rebound.dev/v1alpha1/namespaces/x/<plural>`). */
+export const PLURALS = {
+  Project: 'projects',
+  Remediation: 'remediations',
+  ProblemEvent: 'problemevents',
+} as const satisfies Record<Kind, string>;
+
+/** ProblemEvent life cycle: Pending → Remediating → Evaluating → Resolved | Exhausted | Unhandled. */
+export const PHASES = ['Pending', 'Remediating', 'Evaluating', 'Resolved', 'Exhausted', 'Unhandled'] as const;
+export type Phase = (typeof PHASES)[number];
+/** Phases after which the controller does nothing more for a ProblemEvent. */
+export const TERMINAL_PHASES: readonly Phase[] = ['Resolved', 'Exhausted', 'Unhandled'];
+
+export const PROBLEM_STATES = ['OPEN', 'RESOLVED'] as const;
+export type ProblemState = (typeof PROBLEM_STATES)[number];
+
+export const REMEDIATION_MODES = ['automated', 'manual', 'disabled'] as const;
+export type RemediationMode = (typeof REMEDIATION_MODES)[number];
+
+export const APPLY_MODES = ['helm', 'kubernetes', 'none'] as const;
+export type ApplyMode = (typeof APPLY_MODES)[number];
+
+export const EVALUATION_RESULTS = ['pass', 'warning', 'fail'] as const;
+export type EvaluationResult = (typeof EVALUATION_RESULTS)[number];
+
+export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
+export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
+
+/**
+ * Actions Rebound can carry out as a change to the stage branch. `scaling` is Keptn's older name
+ * for `scale`; both set `replicaCount`. `featuretoggle` takes `Flag:on` or `Flag:off`.
+ */
+export const ACTIONS = {
+  scale: 'scale',
+  scaling: 'scaling',
+  featuretoggle: 'featuretoggle',
+} as const;
+export type ActionName = (typeof ACTIONS)[keyof typeof ACTIONS];
+export const SCALE_ACTIONS: readonly string[] = [ACTIONS.scale, ACTIONS.scaling];
+
+/** `N` (absolute replicas), `+N` or `-N` (relative). */
+export const SCALE_VALUE_PATTERN = '^[+-]?[0-9]{1,4}$';
+/** `Flag:on` or `Flag:off`; the flag name is a values key segment. */
+export const FEATURE_TOGGLE_VALUE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}:(on|off)$';
+
+/** DNS-1123 label: project, stage and service names become namespaces, branches and paths. */
+export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const DNS1123_LABEL_MAX_LENGTH = 63;
+/** Go duration strings as Keptn writes them: `2m`, `90s`, `1h30m`. */
+export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+
+export const CONDITION_TYPES = {
+  /** The summary: True when the object is in its desired state (Project usable, problem resolved). */
+  Ready: 'Ready',
+  /** Work is in progress (a ProblemEvent between commit and evaluation). */
+  Reconciling: 'Reconciling',
+  /** Only a person can fix this; no retry until the spec or the repository changes. */
+  Stalled: 'Stalled',
+  /** Project: the repository can be fetched with the given credentials. */
+  GitReachable: 'GitReachable',
+  /** Project/Remediation: shipyard.yaml, remediation.yaml and SLO files parse. */
+  ConfigValid: 'ConfigValid',
+  /** ProblemEvent: a policy entry matched the problem. */
+  PolicyResolved: 'PolicyResolved',
+} as const;
+export type ConditionType = (typeof CONDITION_TYPES)[keyof typeof CONDITION_TYPES];
+
+/** PascalCase condition reasons. docs/resources/*.md lists where each one is used. */
+export const REASONS = {
+  // Generic
+  Succeeded: 'Succeeded',
+  Progressing: 'Progressing',
+  // Project
+  GitFetched: 'GitFetched',
+  GitAuthFailed: 'GitAuthFailed',
+  GitUnreachable: 'GitUnreachable',
+  SecretNotFound: 'SecretNotFound',
+  BranchNotFound: 'BranchNotFound',
+  ShipyardNotFound: 'ShipyardNotFound',
+  ShipyardInvalid: 'ShipyardInvalid',
+  ConfigValid: 'ConfigValid',
+  // Remediation
+  RemediationInvalid: 'RemediationInvalid',
+  ProjectNotFound: 'ProjectNotFound',
+  StageNotFound: 'StageNotFound',
+  // ProblemEvent
+  Queued: 'Queued',
+  PolicyFound: 'PolicyFound',
+  NoPolicy: 'NoPolicy',
+  NoMatchingEntry: 'NoMatchingEntry',
+  PolicyInvalid: 'PolicyInvalid',
+  RemediationDisabled: 'RemediationDisabled',
+  RemediationManual: 'RemediationManual',
+  UnknownAction: 'UnknownAction',
+  InvalidActionValue: 'InvalidActionValue',
+  ValuesFileNotFound: 'ValuesFileNotFound',
+  LimitReached: 'LimitReached',
+  CoolingDown: 'CoolingDown',
+  ActionCommitted: 'ActionCommitted',
+  CommitFailed: 'CommitFailed',
+  PushRejected: 'PushRejected',
+  ActionApplied: 'ActionApplied',
+  ApplyFailed: 'ApplyFailed',
+  WaitingForEvaluation: 'WaitingForEvaluation',
+  EvaluationPassed: 'EvaluationPassed',
+  EvaluationWarning: 'EvaluationWarning',
+  EvaluationFailed: 'EvaluationFailed',
+  EvaluationErrored: 'EvaluationErrored',
+  PrometheusUnavailable: 'PrometheusUnavailable',
+  SLONotFound: 'SLONotFound',
+  SLOInvalid: 'SLOInvalid',
+  Escalated: 'Escalated',
+  ActionsExhausted: 'ActionsExhausted',
+  ProblemResolved: 'ProblemResolved',
+} as const;
+export type Reason = (typeof REASONS)[keyof typeof REASONS];
+
+export const LABELS = {
+  project: `${GROUP}/project`,
+  stage: `${GROUP}/stage`,
+  service: `${GROUP}/service`,
+  /** Which way in created a ProblemEvent: `kubectl`, `alertmanager`, `cloudevent`, `dynatrace`. */
+  source: `${GROUP}/source`,
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+export const ANNOTATIONS = {
+  /** The source's problem id, kept verbatim (labels cannot hold arbitrary strings). */
+  problemID: `${GROUP}/problem-id`,
+  /** Alertmanager fingerprint of the alert that opened the problem. */
+  fingerprint: `${GROUP}/fingerprint`,
+  /** Set by a person to stop remediation of one ProblemEvent without deleting it. */
+  suspend: `${GROUP}/suspend`,
+} as const;
+
+export const FINALIZERS = {
+  /** Held by a ProblemEvent while a remediation lock for its project/stage/service is taken. */
+  problemEvent: `${GROUP}/problemevent`,
+} as const;
+
+export const MANAGED_BY = 'rebound';
+
+/** Git commit trailers that make each step idempotent and auditable (DESIGN.md, the loop, step 4). */
+export const COMMIT_TRAILERS = {
+  problem: 'Rebound-Problem',
+  attempt: 'Rebound-Attempt',
+  action: 'Rebound-Action',
+} as const;

@@ -1,0 +1,13 @@
+// The rebound.dev/v1alpha1 API: resource types, their schemas and the shared vocabulary.
+export * from './constants.ts';
+export type * from './types.ts';
+export {
+  attemptSchema,
+  conditionSchema,
+  problemEventSchema,
+  projectSchema,
+  remediationActionSchema,
+  remediationEntrySchema,
+  remediationSchema,
+} from './schemas.ts';
+export { customResourceDefinitions, renderCrdFiles } from './crds.ts';

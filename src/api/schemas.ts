@@ -1,0 +1,328 @@
+// The openAPIV3Schema of each rebound.dev resource: the single source of truth. crds/*.yaml are
+// generated from these objects (src/api/generate-crds.ts) and the TypeScript types in types.ts are
+// derived from them at the type level (from-schema.ts), so the API server and the code agree.
+import {
+  APPLY_MODES,
+  CONDITION_STATUSES,
+  DNS1123_LABEL_MAX_LENGTH,
+  DNS1123_LABEL_PATTERN,
+  DURATION_PATTERN,
+  EVALUATION_RESULTS,
+  FEATURE_TOGGLE_VALUE_PATTERN,
+  PHASES,
+  PROBLEM_STATES,
+  REMEDIATION_MODES,
+  SCALE_VALUE_PATTERN,
+} from './constants.ts';
+
+const dnsLabel = {
+  type: 'string',
+  minLength: 1,
+  maxLength: DNS1123_LABEL_MAX_LENGTH,
+  pattern: DNS1123_LABEL_PATTERN,
+} as const;
+
+const duration = { type: 'string', maxLength: 32, pattern: DURATION_PATTERN } as const;
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const gitSha = { type: 'string', maxLength: 64, pattern: '^[0-9a-f]{40}([0-9a-f]{24})?$' } as const;
+const gitBranch = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]*$' } as const;
+/** A path inside the repository: relative, no `..` (Go's RE2 has no look-ahead, hence the CEL rule). */
+const repoPath = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 1024,
+  pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$',
+  'x-kubernetes-validations': [{ rule: "!self.contains('..')", message: 'must not contain ..' }],
+} as const;
+/** A dotted key path into a values file, e.g. `replicaCount` or `carts.featureFlags`. */
+const keyPath = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$' } as const;
+const generation = { type: 'integer', format: 'int64', minimum: 0 } as const;
+
+/** metav1.Condition, as Kubernetes API conventions define it. */
+export const conditionSchema = {
+  type: 'object',
+  required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
+  properties: {
+    type: { type: 'string', maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$' },
+    status: { type: 'string', enum: CONDITION_STATUSES },
+    reason: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' },
+    message: { type: 'string', maxLength: 32768 },
+    lastTransitionTime: dateTime,
+    observedGeneration: generation,
+  },
+} as const;
+
+const conditions = {
+  type: 'array',
+  maxItems: 16,
+  items: conditionSchema,
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+} as const;
+
+/** One step of a policy: the same shape as Keptn's `actionsOnOpen[]` (spec.keptn.sh/0.1.4). */
+export const remediationActionSchema = {
+  type: 'object',
+  required: ['name', 'action', 'value'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 253 },
+    action: { type: 'string', minLength: 1, maxLength: 63 },
+    description: { type: 'string', maxLength: 1024 },
+    value: { type: 'string', maxLength: 256 },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: `!(self.action in ['scale', 'scaling']) || self.value.matches('${SCALE_VALUE_PATTERN}')`,
+      message: 'a scale value must be N, +N or -N',
+    },
+    {
+      rule: `self.action != 'featuretoggle' || self.value.matches('${FEATURE_TOGGLE_VALUE_PATTERN}')`,
+      message: 'a featuretoggle value must be Flag:on or Flag:off',
+    },
+  ],
+} as const;
+
+export const remediationEntrySchema = {
+  type: 'object',
+  required: ['problemType', 'actionsOnOpen'],
+  properties: {
+    problemType: { type: 'string', minLength: 1, maxLength: 1024 },
+    actionsOnOpen: { type: 'array', minItems: 1, maxItems: 32, items: remediationActionSchema },
+  },
+} as const;
+
+export const projectSchema = {
+  type: 'object',
+  required: ['spec'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: {
+      type: 'object',
+      required: ['git'],
+      properties: {
+        git: {
+          type: 'object',
+          required: ['url'],
+          properties: {
+            url: { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://[^\\s]+$' },
+            secretRef: {
+              type: 'object',
+              required: ['name'],
+              properties: { name: dnsLabel },
+            },
+            author: {
+              type: 'object',
+              properties: {
+                name: { type: 'string', minLength: 1, maxLength: 256, default: 'Rebound' },
+                email: { type: 'string', minLength: 3, maxLength: 256, pattern: '^[^\\s@<>]+@[^\\s@<>]+$', default: 'rebound@rebound.dev' },
+              },
+            },
+            defaultBranch: { ...gitBranch, default: 'main' },
+            poll: { ...duration, default: '1m' },
+          },
+        },
+        stages: {
+          type: 'array',
+          maxItems: 32,
+          items: {
+            type: 'object',
+            required: ['name'],
+            properties: {
+              name: dnsLabel,
+              branch: gitBranch,
+              namespace: dnsLabel,
+              remediation: { type: 'string', enum: REMEDIATION_MODES, default: 'automated' },
+              apply: { type: 'string', enum: APPLY_MODES, default: 'helm' },
+            },
+          },
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+        },
+      },
+    },
+    status: {
+      type: 'object',
+      properties: {
+        observedGeneration: generation,
+        conditions,
+        lastFetchTime: dateTime,
+        stages: {
+          type: 'array',
+          maxItems: 32,
+          items: {
+            type: 'object',
+            required: ['name', 'branch'],
+            properties: {
+              name: dnsLabel,
+              branch: gitBranch,
+              commit: gitSha,
+              remediation: { type: 'string', enum: REMEDIATION_MODES },
+              apply: { type: 'string', enum: APPLY_MODES },
+              namespace: dnsLabel,
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export const remediationSchema = {
+  type: 'object',
+  required: ['spec'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: {
+      type: 'object',
+      required: ['project', 'stage', 'service', 'remediations'],
+      properties: {
+        project: dnsLabel,
+        stage: dnsLabel,
+        service: dnsLabel,
+        remediations: { type: 'array', minItems: 1, maxItems: 64, items: remediationEntrySchema },
+        evaluation: {
+          type: 'object',
+          properties: {
+            wait: { ...duration, default: '2m' },
+            sloFile: repoPath,
+            sliFile: repoPath,
+            prometheusURL: { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s]+$' },
+          },
+        },
+        limits: {
+          type: 'object',
+          properties: {
+            minReplicas: { type: 'integer', format: 'int32', minimum: 0, maximum: 10000 },
+            maxReplicas: { type: 'integer', format: 'int32', minimum: 1, maximum: 10000 },
+            cooldown: duration,
+            maxActionsPerHour: { type: 'integer', format: 'int32', minimum: 1, maximum: 1000 },
+          },
+          'x-kubernetes-validations': [
+            {
+              rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas',
+              message: 'minReplicas must not be greater than maxReplicas',
+            },
+          ],
+        },
+        values: {
+          type: 'object',
+          properties: {
+            file: repoPath,
+            replicaCountKey: keyPath,
+            featureFlagsKey: keyPath,
+          },
+        },
+      },
+    },
+    status: {
+      type: 'object',
+      properties: {
+        observedGeneration: generation,
+        conditions,
+      },
+    },
+  },
+} as const;
+
+export const indicatorResultSchema = {
+  type: 'object',
+  required: ['metric'],
+  properties: {
+    metric: { type: 'string', minLength: 1, maxLength: 253 },
+    value: { type: 'number' },
+    status: { type: 'string', enum: ['pass', 'warning', 'fail', 'info'] },
+    score: { type: 'number' },
+    message: { type: 'string', maxLength: 1024 },
+  },
+} as const;
+
+export const attemptSchema = {
+  type: 'object',
+  required: ['index', 'action', 'value'],
+  properties: {
+    /** Counts from 1. */
+    index: { type: 'integer', format: 'int32', minimum: 1 },
+    name: { type: 'string', maxLength: 253 },
+    action: { type: 'string', minLength: 1, maxLength: 63 },
+    value: { type: 'string', maxLength: 256 },
+    branch: gitBranch,
+    commit: gitSha,
+    path: repoPath,
+    committedTime: dateTime,
+    appliedTime: dateTime,
+    helmRevision: { type: 'integer', format: 'int32', minimum: 1 },
+    evaluationTime: dateTime,
+    result: { type: 'string', enum: EVALUATION_RESULTS },
+    score: { type: 'number' },
+    indicatorResults: { type: 'array', maxItems: 64, items: indicatorResultSchema },
+    message: { type: 'string', maxLength: 4096 },
+  },
+} as const;
+
+export const policySourceSchema = {
+  type: 'object',
+  required: ['kind'],
+  properties: {
+    kind: { type: 'string', enum: ['Remediation', 'Git'] },
+    /** The Remediation resource's name (kind Remediation). */
+    name: { type: 'string', maxLength: 253 },
+    /** Branch, commit and path of remediation.yaml (kind Git). */
+    branch: gitBranch,
+    commit: gitSha,
+    path: repoPath,
+    /** The entry that matched, and how (exact rootCause, exact problemTitle, default, or legacy prefix). */
+    problemType: { type: 'string', maxLength: 1024 },
+    match: { type: 'string', enum: ['rootCause', 'problemTitle', 'default', 'prefix'] },
+  },
+} as const;
+
+export const problemEventSchema = {
+  type: 'object',
+  required: ['spec'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: {
+      type: 'object',
+      required: ['project', 'stage', 'service', 'problemTitle', 'state'],
+      properties: {
+        project: dnsLabel,
+        stage: dnsLabel,
+        service: dnsLabel,
+        problemTitle: { type: 'string', minLength: 1, maxLength: 1024 },
+        rootCause: { type: 'string', maxLength: 1024 },
+        state: { type: 'string', enum: PROBLEM_STATES, default: 'OPEN' },
+        problemID: { type: 'string', maxLength: 256 },
+        source: { type: 'string', maxLength: 256 },
+        impactedEntity: { type: 'string', maxLength: 1024 },
+        details: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      },
+      'x-kubernetes-validations': [
+        { rule: 'self.project == oldSelf.project && self.stage == oldSelf.stage && self.service == oldSelf.service', message: 'project, stage and service are immutable' },
+      ],
+    },
+    status: {
+      type: 'object',
+      properties: {
+        observedGeneration: generation,
+        phase: { type: 'string', enum: PHASES },
+        /** The attempt in progress or last made (counts from 1); mirrors attempts[-1] for printing. */
+        currentAttempt: { type: 'integer', format: 'int32', minimum: 0 },
+        /** `action value` of the current attempt, e.g. `scale +1`. */
+        currentAction: { type: 'string', maxLength: 320 },
+        lastResult: { type: 'string', enum: EVALUATION_RESULTS },
+        nextEvaluationTime: dateTime,
+        startTime: dateTime,
+        completionTime: dateTime,
+        policySource: policySourceSchema,
+        attempts: { type: 'array', maxItems: 64, items: attemptSchema },
+        conditions,
+      },
+    },
+  },
+} as const;

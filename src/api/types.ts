@@ -1,0 +1,50 @@
+// TypeScript types of the rebound.dev resources, derived from the schemas in schemas.ts.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { API_VERSION, KINDS } from './constants.ts';
+import type { FromSchema } from './from-schema.ts';
+import type {
+  attemptSchema,
+  conditionSchema,
+  indicatorResultSchema,
+  policySourceSchema,
+  problemEventSchema,
+  projectSchema,
+  remediationActionSchema,
+  remediationEntrySchema,
+  remediationSchema,
+} from './schemas.ts';
+
+type Props<S> = S extends { properties: infer P } ? P : never;
+type SpecOf<S> = FromSchema<Props<S> extends { spec: infer X } ? X : never>;
+type StatusOf<S> = FromSchema<Props<S> extends { status: infer X } ? X : never>;
+
+export type Condition = FromSchema<typeof conditionSchema>;
+
+export type ProjectSpec = SpecOf<typeof projectSchema>;
+export type ProjectStatus = StatusOf<typeof projectSchema>;
+export type ProjectStage = NonNullable<ProjectSpec['stages']>[number];
+export type GitSpec = ProjectSpec['git'];
+
+export type RemediationSpec = SpecOf<typeof remediationSchema>;
+export type RemediationStatus = StatusOf<typeof remediationSchema>;
+export type RemediationAction = FromSchema<typeof remediationActionSchema>;
+export type RemediationEntry = FromSchema<typeof remediationEntrySchema>;
+export type RemediationLimits = NonNullable<RemediationSpec['limits']>;
+
+export type ProblemEventSpec = SpecOf<typeof problemEventSchema>;
+export type ProblemEventStatus = StatusOf<typeof problemEventSchema>;
+export type Attempt = FromSchema<typeof attemptSchema>;
+export type IndicatorResult = FromSchema<typeof indicatorResultSchema>;
+export type PolicySource = FromSchema<typeof policySourceSchema>;
+
+interface Resource<K extends string, Spec, Status> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: V1ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
+
+export type Project = Resource<typeof KINDS.Project, ProjectSpec, ProjectStatus>;
+export type Remediation = Resource<typeof KINDS.Remediation, RemediationSpec, RemediationStatus>;
+export type ProblemEvent = Resource<typeof KINDS.ProblemEvent, ProblemEventSpec, ProblemEventStatus>;
