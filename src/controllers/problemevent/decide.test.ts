@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import type { Attempt, ProblemEvent, ProblemEventStatus } from '../../api/index.ts';
+import { decide, heldByLimits, parseDuration, turnHolder } from './decide.ts';
+import type { DecisionInput } from './decide.ts';
+
+const NOW = new Date('2026-11-22T12:00:00Z');
+const minutesAgo = (m: number): string => new Date(NOW.getTime() - m * 60_000).toISOString();
+
+function problem(name: string, opts: { created?: string; status?: ProblemEventStatus; state?: 'OPEN' | 'RESOLVED'; suspend?: boolean } = {}): ProblemEvent {
+  return {
+    apiVersion: 'rebound.dev/v1alpha1',
+    kind: 'ProblemEvent',
+    metadata: {
+      name,
+      namespace: 'sockshop',
+      creationTimestamp: new Date(opts.created ?? minutesAgo(10)),
+      ...(opts.suspend ? { annotations: { 'rebound.dev/suspend': 'true' } } : {}),
+    },
+    spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: opts.state ?? 'OPEN' },
+    ...(opts.status ? { status: opts.status } : {}),
+  };
+}
+
+const attempt = (index: number, extra: Partial<Attempt> = {}): Attempt => ({ index, action: 'scale', value: '+1', ...extra });
+
+function input(p: ProblemEvent, extra: Partial<DecisionInput> = {}): DecisionInput {
+  return { problem: p, siblings: [p], now: NOW, stage: { remediation: 'automated' }, limits: undefined, ...extra };
+}
+
+describe('decide', () => {
+  const cases: { name: string; input: DecisionInput; want: ReturnType<typeof decide> }[] = [
+    { name: 'a new problem starts attempt 1', input: input(problem('a')), want: { kind: 'start-attempt', index: 1 } },
+    {
+      name: 'a finished problem is left alone',
+      input: input(problem('a', { status: { phase: 'Resolved' } })),
+      want: { kind: 'done', why: 'phase is Resolved' },
+    },
+    {
+      name: 'an exhausted problem stays exhausted even if its source resolves it',
+      input: input(problem('a', { state: 'RESOLVED', status: { phase: 'Exhausted' } })),
+      want: { kind: 'done', why: 'phase is Exhausted' },
+    },
+    { name: 'RESOLVED from the source stops the remediation', input: input(problem('a', { state: 'RESOLVED', status: { phase: 'Evaluating' } })), want: { kind: 'resolve-by-source' } },
+    { name: 'a suspended problem waits for a person', input: input(problem('a', { suspend: true })), want: { kind: 'done', why: 'suspended by annotation' } },
+    { name: 'a manual stage does not act', input: input(problem('a'), { stage: { remediation: 'manual' } }), want: { kind: 'unhandled-by-stage', mode: 'manual' } },
+    { name: 'a disabled stage does not act', input: input(problem('a'), { stage: { remediation: 'disabled' } }), want: { kind: 'unhandled-by-stage', mode: 'disabled' } },
+    {
+      name: 'a committed but unapplied attempt is applied again (crash between push and apply)',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc', committedTime: minutesAgo(1) })] } })),
+      want: { kind: 'apply-attempt', index: 1 },
+    },
+    {
+      name: 'an applied attempt waits for its evaluation time',
+      input: input(problem('a', { status: { phase: 'Evaluating', nextEvaluationTime: minutesAgo(-2), attempts: [attempt(1, { appliedTime: minutesAgo(0) })] } })),
+      want: { kind: 'wait-evaluation', index: 1, at: new Date(minutesAgo(-2)) },
+    },
+    {
+      name: 'an applied attempt is evaluated once its wait is over',
+      input: input(problem('a', { status: { phase: 'Evaluating', nextEvaluationTime: minutesAgo(1), attempts: [attempt(1, { appliedTime: minutesAgo(3) })] } })),
+      want: { kind: 'evaluate', index: 1 },
+    },
+    {
+      name: 'a failed evaluation escalates to the next attempt',
+      input: input(problem('a', { status: { phase: 'Evaluating', attempts: [attempt(1, { appliedTime: minutesAgo(3), result: 'fail' })] } })),
+      want: { kind: 'start-attempt', index: 2 },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => expect(decide(c.input)).toEqual(c.want));
+  }
+
+  it('makes a younger problem wait for the older one of the same service', () => {
+    const older = problem('older', { created: minutesAgo(20) });
+    const younger = problem('younger', { created: minutesAgo(5) });
+    expect(decide(input(younger, { siblings: [younger, older] }))).toEqual({ kind: 'wait-turn', holder: 'sockshop/older' });
+    expect(decide(input(older, { siblings: [younger, older] }))).toEqual({ kind: 'start-attempt', index: 1 });
+  });
+
+  it('holds the cooldown after the last action on the service, across problems', () => {
+    const done = problem('done', { status: { phase: 'Exhausted', attempts: [attempt(1, { appliedTime: minutesAgo(2), result: 'fail' })] } });
+    const fresh = problem('fresh');
+    expect(decide(input(fresh, { siblings: [fresh, done], limits: { cooldown: '5m' } }))).toEqual({
+      kind: 'throttled', limit: 'cooldown', until: new Date(minutesAgo(-3)),
+    });
+  });
+});
+
+describe('turnHolder', () => {
+  it('keeps the turn with a problem already remediating, even a younger one', () => {
+    const older = problem('older', { created: minutesAgo(30) });
+    const active = problem('active', { created: minutesAgo(5), status: { phase: 'Evaluating' } });
+    expect(turnHolder([older, active])?.metadata.name).toBe('active');
+  });
+
+  it('skips finished, resolved and suspended problems', () => {
+    const finished = problem('a', { created: minutesAgo(50), status: { phase: 'Resolved' } });
+    const resolved = problem('b', { created: minutesAgo(40), state: 'RESOLVED' });
+    const suspended = problem('c', { created: minutesAgo(30), suspend: true });
+    const open = problem('d', { created: minutesAgo(20) });
+    expect(turnHolder([finished, resolved, suspended, open])?.metadata.name).toBe('d');
+  });
+
+  it('breaks ties on creation time by name', () => {
+    const t = minutesAgo(10);
+    expect(turnHolder([problem('b', { created: t }), problem('a', { created: t })])?.metadata.name).toBe('a');
+  });
+});
+
+describe('heldByLimits', () => {
+  const withCommits = (...minutes: number[]): ProblemEvent =>
+    problem('x', { status: { phase: 'Exhausted', attempts: minutes.map((m, i) => attempt(i + 1, { committedTime: minutesAgo(m), appliedTime: minutesAgo(m) })) } });
+
+  it('allows an action when the hourly budget has room', () => {
+    expect(heldByLimits([withCommits(50, 40)], { maxActionsPerHour: 3 }, NOW)).toBeUndefined();
+  });
+
+  it('holds the action until the oldest counted action leaves the hour', () => {
+    expect(heldByLimits([withCommits(50, 40, 30)], { maxActionsPerHour: 3 }, NOW)).toEqual({
+      kind: 'throttled', limit: 'maxActionsPerHour', until: new Date(minutesAgo(-10)),
+    });
+  });
+
+  it('ignores actions older than an hour', () => {
+    expect(heldByLimits([withCommits(90, 70, 61)], { maxActionsPerHour: 1 }, NOW)).toBeUndefined();
+  });
+
+  it('lets the next action go once the cooldown has passed', () => {
+    expect(heldByLimits([withCommits(10)], { cooldown: '5m' }, NOW)).toBeUndefined();
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['2m', 120_000], ['90s', 90_000], ['1h30m', 5_400_000], ['1.5h', 5_400_000], ['250ms', 250],
+  ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '2', 'm2', '2m x', '2d'])('rejects %j', (text) => expect(() => parseDuration(text)).toThrow(RangeError));
+});

@@ -1,0 +1,146 @@
+// The ProblemEvent loop's decisions, as a pure function of what the controller can see: the problem,
+// its siblings for the same project/stage/service (from the informer cache), the stage's settings
+// and the policy. Everything is derived from stored status, so a restarted controller decides the
+// same next step: there is no in-memory state to lose.
+import { TERMINAL_PHASES } from '../../api/index.ts';
+import type { Attempt, Phase, ProblemEvent, RemediationLimits } from '../../api/index.ts';
+import { ANNOTATIONS } from '../../api/index.ts';
+
+export interface StageSettings {
+  remediation: 'automated' | 'manual' | 'disabled';
+}
+
+export interface DecisionInput {
+  problem: ProblemEvent;
+  /** Every ProblemEvent for the same project/stage/service in the namespace, the problem included. */
+  siblings: readonly ProblemEvent[];
+  now: Date;
+  /** undefined when the Project or its stage does not exist (the caller says which). */
+  stage: StageSettings | undefined;
+  limits: RemediationLimits | undefined;
+}
+
+export type Decision =
+  /** Nothing to do: finished, or suspended by a person. */
+  | { kind: 'done'; why: string }
+  /** The source said the problem is over. */
+  | { kind: 'resolve-by-source' }
+  /** The stage does not let Rebound act. */
+  | { kind: 'unhandled-by-stage'; mode: 'manual' | 'disabled' }
+  /** Another problem for this service is being remediated; this one waits its turn. */
+  | { kind: 'wait-turn'; holder: string }
+  /** A limit holds the next action back until `until`. */
+  | { kind: 'throttled'; limit: 'cooldown' | 'maxActionsPerHour'; until: Date }
+  /** Start attempt `index` (counts from 1): choose, commit, push, apply. */
+  | { kind: 'start-attempt'; index: number }
+  /** Attempt `index` is committed but not yet applied (e.g. the controller restarted): apply it. */
+  | { kind: 'apply-attempt'; index: number }
+  /** Attempt `index` is applied; its evaluation is due at `at`. */
+  | { kind: 'wait-evaluation'; index: number; at: Date }
+  /** Attempt `index` is applied and its wait is over: evaluate it. */
+  | { kind: 'evaluate'; index: number };
+
+export function isTerminal(phase: Phase | undefined): boolean {
+  return phase !== undefined && TERMINAL_PHASES.includes(phase);
+}
+
+export function decide(input: DecisionInput): Decision {
+  const { problem, now } = input;
+  const status = problem.status ?? {};
+  if (isTerminal(status.phase)) return { kind: 'done', why: `phase is ${status.phase}` };
+  if (problem.spec.state === 'RESOLVED') return { kind: 'resolve-by-source' };
+  if (problem.metadata.annotations?.[ANNOTATIONS.suspend] === 'true') return { kind: 'done', why: 'suspended by annotation' };
+  if (input.stage && input.stage.remediation !== 'automated') return { kind: 'unhandled-by-stage', mode: input.stage.remediation };
+
+  const holder = turnHolder(input.siblings);
+  if (holder !== undefined && keyOf(holder) !== keyOf(problem)) return { kind: 'wait-turn', holder: keyOf(holder) };
+
+  const attempts = status.attempts ?? [];
+  const last = attempts[attempts.length - 1];
+  if (last && last.result === undefined) {
+    if (last.appliedTime === undefined) return { kind: 'apply-attempt', index: last.index };
+    const due = evaluationDue(last, status.nextEvaluationTime);
+    if (due.getTime() > now.getTime()) return { kind: 'wait-evaluation', index: last.index, at: due };
+    return { kind: 'evaluate', index: last.index };
+  }
+  // No attempt yet, or the last one failed its evaluation: the next action, if a limit allows.
+  const held = heldByLimits(input.siblings, input.limits, now);
+  if (held) return held;
+  return { kind: 'start-attempt', index: (last?.index ?? 0) + 1 };
+}
+
+/**
+ * Only one remediation runs at a time for a project/stage/service. A problem already remediating
+ * keeps its turn; otherwise the oldest open problem goes first (creation time, then name).
+ */
+export function turnHolder(siblings: readonly ProblemEvent[]): ProblemEvent | undefined {
+  const waiting = siblings.filter((p) => !isTerminal(p.status?.phase) && p.spec.state !== 'RESOLVED' && p.metadata.annotations?.[ANNOTATIONS.suspend] !== 'true');
+  const active = waiting.filter((p) => p.status?.phase === 'Remediating' || p.status?.phase === 'Evaluating');
+  const pool = active.length > 0 ? active : waiting;
+  return [...pool].sort(byAge)[0];
+}
+
+function byAge(a: ProblemEvent, b: ProblemEvent): number {
+  const ta = timeOf(a.metadata.creationTimestamp);
+  const tb = timeOf(b.metadata.creationTimestamp);
+  if (ta !== tb) return ta - tb;
+  return keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0;
+}
+
+function timeOf(value: Date | string | undefined): number {
+  if (value === undefined) return Number.MAX_SAFE_INTEGER;
+  return new Date(value).getTime();
+}
+
+export function keyOf(problem: ProblemEvent): string {
+  return `${problem.metadata.namespace ?? ''}/${problem.metadata.name ?? ''}`;
+}
+
+function evaluationDue(attempt: Attempt, nextEvaluationTime: string | undefined): Date {
+  if (nextEvaluationTime) return new Date(nextEvaluationTime);
+  return new Date(attempt.appliedTime ?? 0);
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Cooldown and hourly budget, counted over every problem of the service (deleted ones are forgotten). */
+export function heldByLimits(siblings: readonly ProblemEvent[], limits: RemediationLimits | undefined, now: Date): Decision | undefined {
+  if (!limits) return undefined;
+  const attempts = siblings.flatMap((p) => p.status?.attempts ?? []);
+  const cooldownMs = limits.cooldown ? parseDuration(limits.cooldown) : 0;
+  if (cooldownMs > 0) {
+    const lastAction = Math.max(0, ...attempts.map((a) => timeOf(a.appliedTime ?? a.committedTime)).filter((t) => t !== Number.MAX_SAFE_INTEGER));
+    if (lastAction > 0 && lastAction + cooldownMs > now.getTime()) {
+      return { kind: 'throttled', limit: 'cooldown', until: new Date(lastAction + cooldownMs) };
+    }
+  }
+  const max = limits.maxActionsPerHour;
+  if (max !== undefined && max >= 0) {
+    const recent = attempts
+      .map((a) => timeOf(a.committedTime))
+      .filter((t) => t !== Number.MAX_SAFE_INTEGER && t > now.getTime() - HOUR_MS)
+      .sort((a, b) => a - b);
+    if (recent.length >= max) {
+      // The budget frees up when the oldest action in the window leaves it.
+      const oldest = recent[recent.length - max] ?? now.getTime();
+      return { kind: 'throttled', limit: 'maxActionsPerHour', until: new Date(oldest + HOUR_MS) };
+    }
+  }
+  return undefined;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: HOUR_MS };
+
+/** Go-style duration strings as Keptn writes them: `2m`, `90s`, `1h30m`, `1.5h`, `250ms`. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const match of text.matchAll(re)) {
+    if (match.index !== consumed) break;
+    total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? 0);
+    consumed += match[0].length;
+  }
+  if (consumed !== text.length || text.length === 0) throw new RangeError(`"${text}" is not a duration like 2m, 90s or 1h30m`);
+  return total;
+}
