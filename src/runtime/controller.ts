@@ -1,0 +1,197 @@
+// The worker loop: controller-runtime's reconcile contract in TypeScript.
+//   reconcile(key) resolves {requeueAfterMs?}  → forget the key's backoff; requeue after the delay if given
+//   reconcile(key) throws a retryable error    → requeue with the rate limiter's backoff
+//   reconcile(key) throws a terminal error     → no retry (a person must fix it), counted
+// Exceptions never escape a worker. A key is never reconciled by two workers at once (the queue
+// guarantees it), and every reconcile gets a child logger with its own reconcileId.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.ts';
+import type { WorkQueue } from './workqueue.ts';
+
+export interface ReconcileResult {
+  /** Reconcile the key again after this long (a healthy wait, not an error). */
+  requeueAfterMs?: number;
+}
+
+export interface ReconcileContext {
+  log: Logger;
+  reconcileId: string;
+  /** Aborted when the reconcile exceeds its timeout or the controller stops past its drain deadline. */
+  signal: AbortSignal;
+}
+
+export interface Reconciler {
+  reconcile(key: string, context: ReconcileContext): Promise<ReconcileResult | undefined | void>;
+}
+
+/** Outcome labels, bounded, for metrics. */
+export const ReconcileOutcome = {
+  Success: 'success',
+  RequeueAfter: 'requeue_after',
+  Error: 'error',
+  Terminal: 'terminal_error',
+} as const;
+export type ReconcileOutcome = (typeof ReconcileOutcome)[keyof typeof ReconcileOutcome];
+
+export interface ControllerMetrics {
+  reconciled(controller: string, outcome: ReconcileOutcome, seconds: number): void;
+  /** `reason` is the error's classified reason (bounded), `Unknown` for unclassified errors. */
+  reconcileError(controller: string, reason: string): void;
+  activeWorkers(controller: string, n: number): void;
+}
+
+/** What the loop needs to know of an error to decide on retry; ReboundError satisfies it. */
+export interface ClassifiedError {
+  reason: string;
+  retryable: boolean;
+}
+
+export function isClassified(err: unknown): err is Error & ClassifiedError {
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<ClassifiedError>).reason === 'string' &&
+    typeof (err as Partial<ClassifiedError>).retryable === 'boolean'
+  );
+}
+
+export interface ControllerOptions {
+  name: string;
+  queue: WorkQueue;
+  reconciler: Reconciler;
+  log: Logger;
+  clock: Clock;
+  /** Concurrent workers (different keys only). */
+  workers?: number;
+  /** Per-reconcile deadline; its signal aborts when passed. Default 5 minutes. */
+  reconcileTimeoutMs?: number;
+  metrics?: ControllerMetrics;
+}
+
+export class Controller {
+  readonly name: string;
+  readonly #queue: WorkQueue;
+  readonly #reconciler: Reconciler;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #workers: number;
+  readonly #timeoutMs: number;
+  readonly #metrics: ControllerMetrics | undefined;
+  readonly #inFlight = new Set<AbortController>();
+  #active = 0;
+
+  constructor(options: ControllerOptions) {
+    this.name = options.name;
+    this.#queue = options.queue;
+    this.#reconciler = options.reconciler;
+    this.#log = options.log.child({ controller: options.name });
+    this.#clock = options.clock;
+    this.#workers = options.workers ?? 2;
+    this.#timeoutMs = options.reconcileTimeoutMs ?? 300_000;
+    this.#metrics = options.metrics;
+  }
+
+  /** Enqueues a key (what watch handlers call). */
+  enqueue(key: string): void {
+    this.#queue.add(key);
+  }
+
+  get queue(): WorkQueue {
+    return this.#queue;
+  }
+
+  /**
+   * Runs the workers until `signal` aborts, then stops taking keys and waits for in-flight
+   * reconciles up to `drainTimeoutMs`; past it their signals abort and it returns anyway.
+   */
+  async run(signal: AbortSignal, drainTimeoutMs = 30_000): Promise<void> {
+    this.#log.info({ workers: this.#workers }, 'starting workers');
+    this.#metrics?.activeWorkers(this.name, 0);
+    const workers = Array.from({ length: this.#workers }, () => this.#worker());
+    await waitForAbort(signal);
+    this.#log.info({ inFlight: this.#inFlight.size }, 'stopping workers');
+    const drained = this.#queue.shutDownWithDrain();
+    let cancelDeadline = (): void => {};
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => {
+        cancelDeadline = this.#clock.setTimer(drainTimeoutMs, () => resolve(true));
+      }),
+    ]);
+    cancelDeadline();
+    if (timedOut) {
+      this.#log.warn({ inFlight: this.#inFlight.size, drainTimeoutMs }, 'drain deadline passed, aborting reconciles');
+      for (const inFlight of this.#inFlight) inFlight.abort(new Error('controller stopping'));
+      // A reconcile that ignores its signal must not hold the process: the workers are left behind.
+      return;
+    }
+    await Promise.all(workers);
+    this.#log.info('workers stopped');
+  }
+
+  async #worker(): Promise<void> {
+    for (;;) {
+      const item = await this.#queue.get();
+      if (item.shutdown) return;
+      this.#active++;
+      this.#metrics?.activeWorkers(this.name, this.#active);
+      try {
+        await this.#reconcileHandler(item.key);
+      } finally {
+        this.#active--;
+        this.#metrics?.activeWorkers(this.name, this.#active);
+        this.#queue.done(item.key);
+      }
+    }
+  }
+
+  async #reconcileHandler(key: string): Promise<void> {
+    const reconcileId = randomUUID();
+    const log = this.#log.child({ key, reconcileId });
+    const abort = new AbortController();
+    const cancelTimeout = this.#clock.setTimer(this.#timeoutMs, () =>
+      abort.abort(new Error(`reconcile exceeded ${this.#timeoutMs} ms`)),
+    );
+    this.#inFlight.add(abort);
+    const started = this.#clock.now();
+    const elapsed = (): number => (this.#clock.now() - started) / 1000;
+    try {
+      const result = await this.#reconciler.reconcile(key, { log, reconcileId, signal: abort.signal });
+      const requeueAfterMs = result?.requeueAfterMs ?? 0;
+      this.#queue.forget(key);
+      if (requeueAfterMs > 0) {
+        this.#queue.addAfter(key, requeueAfterMs);
+        this.#metrics?.reconciled(this.name, ReconcileOutcome.RequeueAfter, elapsed());
+        log.debug({ requeueAfterMs }, 'reconciled, requeue after');
+      } else {
+        this.#metrics?.reconciled(this.name, ReconcileOutcome.Success, elapsed());
+        log.debug('reconciled');
+      }
+    } catch (err) {
+      this.#handleError(key, err, log, elapsed());
+    } finally {
+      cancelTimeout();
+      this.#inFlight.delete(abort);
+    }
+  }
+
+  #handleError(key: string, err: unknown, log: Logger, seconds: number): void {
+    const reason = isClassified(err) ? err.reason : 'Unknown';
+    this.#metrics?.reconcileError(this.name, reason);
+    if (isClassified(err) && !err.retryable) {
+      // Terminal: retrying cannot help until something changes, and a change enqueues the key anyway.
+      this.#queue.forget(key);
+      this.#metrics?.reconciled(this.name, ReconcileOutcome.Terminal, seconds);
+      log.error({ err, reason }, 'reconcile failed, not retrying');
+      return;
+    }
+    this.#queue.addRateLimited(key);
+    this.#metrics?.reconciled(this.name, ReconcileOutcome.Error, seconds);
+    log.warn({ err, reason, retries: this.#queue.numRequeues(key) }, 'reconcile failed, retrying with backoff');
+  }
+}
+
+function waitForAbort(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
