@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ReboundError } from '../errors.ts';
+import { applyAction, clampReplicas, describeChange, parseScaleValue, parseToggleValue } from './actions.ts';
+import type { EditOptions, EditResult } from './actions.ts';
+
+function fixture(name: string): string {
+  return readFileSync(new URL(`../../test/fixtures/values/${name}`, import.meta.url), 'utf8');
+}
+
+function edit(name: string, action: string, value: unknown, options: Partial<EditOptions> = {}): EditResult {
+  return applyAction({ action, value }, fixture(name), { file: `carts/${name}`, ...options });
+}
+
+/** The edited text, asserting that something changed. */
+function changed(result: EditResult): string {
+  expect(result.changed, result.changed ? '' : result.reason).toBe(true);
+  return result.text;
+}
+
+/** The thrown error, asserting it is a ReboundError. */
+function failure(run: () => unknown): ReboundError {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ReboundError);
+    return err as ReboundError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('scale', () => {
+  it('sets an absolute replica count and keeps the comment on the line', () => {
+    const before = fixture('commented.yaml');
+    const result = edit('commented.yaml', 'scale', '2');
+    expect(changed(result)).toBe(before.replace('replicaCount: 1   # scaled by Rebound', 'replicaCount: 2   # scaled by Rebound'));
+    expect(result.changed && result.summary).toBe('replicaCount 1 → 2');
+  });
+
+  it('treats a signed value as relative (Keptn\'s older name "scaling" too)', () => {
+    const before = fixture('commented.yaml');
+    expect(changed(edit('commented.yaml', 'scaling', '+2'))).toBe(before.replace('replicaCount: 1 ', 'replicaCount: 3 '));
+    expect(changed(edit('flow.yaml', 'scale', '-1'))).toBe(fixture('flow.yaml').replace('replicaCount: 2', 'replicaCount: 1'));
+  });
+
+  it('clamps to maxReplicas and says so', () => {
+    const result = edit('commented.yaml', 'scale', '+10', { limits: { maxReplicas: 4 } });
+    expect(changed(result)).toBe(fixture('commented.yaml').replace('replicaCount: 1 ', 'replicaCount: 4 '));
+    expect(result.change).toMatchObject({ kind: 'replicas', from: 1, to: 4, requested: 11, clampedBy: 'maxReplicas' });
+    expect(result.changed && result.summary).toBe('replicaCount 1 → 4 (11 clamped to maxReplicas 4)');
+  });
+
+  it('never goes below zero or minReplicas', () => {
+    expect(changed(edit('commented.yaml', 'scale', '-5'))).toBe(fixture('commented.yaml').replace('replicaCount: 1 ', 'replicaCount: 0 '));
+    const result = edit('flow.yaml', 'scale', '-5', { limits: { minReplicas: 1 } });
+    expect(changed(result)).toBe(fixture('flow.yaml').replace('replicaCount: 2', 'replicaCount: 1'));
+    expect(result.change).toMatchObject({ clampedBy: 'minReplicas', to: 1 });
+  });
+
+  it('changes nothing, with a reason, when the count is already the target', () => {
+    const result = edit('flow.yaml', 'scale', '2');
+    expect(result).toMatchObject({ changed: false, text: fixture('flow.yaml'), reason: 'replicaCount in carts/flow.yaml is already 2' });
+    const clamped = edit('flow.yaml', 'scale', '+3', { limits: { maxReplicas: 2 } });
+    expect(clamped.changed).toBe(false);
+    expect(!clamped.changed && clamped.reason).toBe('replicaCount in carts/flow.yaml is already 2 (5 clamped to maxReplicas 2)');
+  });
+
+  it('keeps single quotes on a quoted count', () => {
+    expect(changed(edit('quoted.yaml', 'scale', '3'))).toBe(fixture('quoted.yaml').replace("replicaCount: '1'", "replicaCount: '3'"));
+  });
+
+  it('keeps CRLF line endings', () => {
+    const before = fixture('crlf.yaml');
+    expect(changed(edit('crlf.yaml', 'scale', '+1'))).toBe(before.replace('replicaCount: 1\r\n', 'replicaCount: 2\r\n'));
+  });
+
+  it('follows a configured key path with 4-space indentation', () => {
+    const result = edit('indent4.yaml', 'scale', '6', { replicasPath: ['carts', 'replicaCount'] });
+    expect(changed(result)).toBe(fixture('indent4.yaml').replace('    replicaCount: 4', '    replicaCount: 6'));
+  });
+
+  it('keeps an anchor that nothing refers to', () => {
+    expect(changed(edit('anchored-unused.yaml', 'scale', '5'))).toBe(fixture('anchored-unused.yaml').replace('&rc 3 #', '&rc 5 #'));
+  });
+
+  it('refuses to change an anchored value that aliases share', () => {
+    const err = failure(() => edit('anchors.yaml', 'scale', '3', { replicasPath: ['defaults', 'replicaCount'] }));
+    expect(err.code).toBe('ValueShared');
+    expect(err.message).toBe('carts/anchors.yaml:2:27: defaults.replicaCount is anchored (&replicas) and used elsewhere through *replicas; refusing an edit that would also change those places');
+  });
+
+  it('refuses to change an alias', () => {
+    const err = failure(() => edit('anchors.yaml', 'scale', '3', { replicasPath: ['canary', 'replicaCount'] }));
+    expect(err.code).toBe('ValueShared');
+    expect(err.message).toContain('carts/anchors.yaml:7:17: canary.replicaCount is an alias (*replicas)');
+  });
+
+  it('refuses to edit through an aliased map', () => {
+    const err = failure(() => edit('anchors.yaml', 'scale', '3', { replicasPath: ['stable', 'replicaCount'] }));
+    expect(err.code).toBe('ValueShared');
+    expect(err.message).toContain('stable is an alias (*defaults) of a shared map');
+  });
+
+  it('names the file and key when replicaCount is missing', () => {
+    const err = failure(() => edit('no-replicas.yaml', 'scale', '2'));
+    expect(err.code).toBe('ValueNotFound');
+    expect(err.reason).toBe('ValuesFileInvalid');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toBe('carts/no-replicas.yaml:1:1: carts/no-replicas.yaml has no replicaCount; add it (for example "replicaCount: 1") so Rebound can scale the service');
+  });
+
+  it('names the file, line and key when replicaCount is not a number', () => {
+    const err = failure(() => edit('not-a-number.yaml', 'scale', '2'));
+    expect(err.code).toBe('ValueWrongType');
+    expect(err.message).toBe('carts/not-a-number.yaml:1:15: replicaCount is "two", not a whole number of replicas');
+  });
+
+  it('reports a values file that does not parse with its position', () => {
+    const err = failure(() => applyAction({ action: 'scale', value: '2' }, 'replicaCount: 1\nreplicaCount: 2\n', { file: 'carts/values.yaml' }));
+    expect(err.code).toBe('ValuesFileInvalid');
+    expect(err.message).toBe('cannot edit carts/values.yaml: carts/values.yaml:2:1: duplicated key');
+  });
+});
+
+describe('featuretoggle', () => {
+  it('turns a flag off in place', () => {
+    const result = edit('commented.yaml', 'featuretoggle', 'EnablePromotion:off');
+    expect(changed(result)).toBe(fixture('commented.yaml').replace('EnablePromotion: true', 'EnablePromotion: false'));
+    expect(result.changed && result.summary).toBe('featureFlags.EnablePromotion true → false (off)');
+  });
+
+  it('adds a missing flag as one line under the existing map', () => {
+    const before = fixture('commented.yaml');
+    const result = edit('commented.yaml', 'featuretoggle', 'EnableNewCheckout:on');
+    expect(changed(result)).toBe(before.replace('  EnablePromotion: true\n', '  EnablePromotion: true\n  EnableNewCheckout: true\n'));
+    expect(result.change).toEqual({ kind: 'flag', path: 'featureFlags.EnableNewCheckout', flag: 'EnableNewCheckout', from: undefined, to: true });
+  });
+
+  it('creates a missing featureFlags map at the end of the file', () => {
+    expect(changed(edit('no-flags.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(`${fixture('no-flags.yaml')}featureFlags:\n  EnableItemCache: true\n`);
+  });
+
+  it('keeps quotes on quoted flags', () => {
+    const before = fixture('quoted.yaml');
+    expect(changed(edit('quoted.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(before.replace('EnableItemCache: "false"', 'EnableItemCache: "true"'));
+    expect(changed(edit('quoted.yaml', 'featuretoggle', 'EnablePromotion:off'))).toBe(before.replace("EnablePromotion: 'true'", "EnablePromotion: 'false'"));
+  });
+
+  it('edits and extends flow maps', () => {
+    const before = fixture('flow.yaml');
+    expect(changed(edit('flow.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(before.replace('{EnableItemCache: false,', '{EnableItemCache: true,'));
+    expect(changed(edit('flow.yaml', 'featuretoggle', 'EnableX:off'))).toBe(before.replace('EnablePromotion: true}', 'EnablePromotion: true, EnableX: false}'));
+    expect(applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags: {}\n', { file: 'v.yaml' })).toMatchObject({ text: 'featureFlags: {A: true}\n' });
+  });
+
+  it('inserts with CRLF endings and the sibling indentation', () => {
+    const before = fixture('crlf.yaml');
+    expect(changed(edit('crlf.yaml', 'featuretoggle', 'EnablePromotion:on'))).toBe(
+      before.replace('  EnableItemCache: false\r\n', '  EnableItemCache: false\r\n  EnablePromotion: true\r\n'),
+    );
+    const nested = edit('indent4.yaml', 'featuretoggle', 'EnablePromotion:off', { flagsPath: ['carts', 'featureFlags'] });
+    expect(changed(nested)).toBe(fixture('indent4.yaml').replace('        EnableItemCache: true\n', '        EnableItemCache: true\n        EnablePromotion: false\n'));
+  });
+
+  it('fills an empty flags key and appends at a file end without a newline', () => {
+    expect(applyAction({ action: 'featuretoggle', value: 'A:on' }, 'replicaCount: 1\nfeatureFlags:\nother: 2\n', { file: 'v.yaml' })).toMatchObject({
+      text: 'replicaCount: 1\nfeatureFlags:\n  A: true\nother: 2\n',
+    });
+    expect(changed(edit('no-final-newline.yaml', 'featuretoggle', 'EnablePromotion:off'))).toBe(`${fixture('no-final-newline.yaml')}\n  EnablePromotion: false`);
+  });
+
+  it('changes nothing when the flag already has the value', () => {
+    expect(edit('commented.yaml', 'featuretoggle', 'EnableItemCache:off')).toMatchObject({
+      changed: false,
+      text: fixture('commented.yaml'),
+      reason: 'featureFlags.EnableItemCache in carts/commented.yaml is already false (off)',
+    });
+  });
+
+  it('refuses a shared anchored flag and a flag that is not a boolean', () => {
+    expect(failure(() => edit('anchors.yaml', 'featuretoggle', 'EnablePromotion:off', { flagsPath: ['defaults', 'featureFlags'] })).code).toBe('ValueShared');
+    const err = failure(() => applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags:\n  A: maybe\n', { file: 'v.yaml' }));
+    expect(err.message).toBe('v.yaml:2:6: featureFlags.A is "maybe", not true or false');
+    expect(failure(() => applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags: [a]\n', { file: 'v.yaml' })).code).toBe('ValueParentNotAMap');
+  });
+});
+
+describe('action values', () => {
+  it.each([
+    ['2', { mode: 'absolute', replicas: 2 }],
+    [' 3 ', { mode: 'absolute', replicas: 3 }],
+    [4, { mode: 'absolute', replicas: 4 }],
+    ['+1', { mode: 'relative', delta: 1 }],
+    ['-2', { mode: 'relative', delta: -2 }],
+  ])('scale %j', (value, expected) => {
+    expect(parseScaleValue(value)).toEqual(expected);
+  });
+
+  it.each([['one'], ['1.5'], [''], [-1], [null], ['+'], ['1e3']])('rejects scale %j', (value) => {
+    const err = failure(() => parseScaleValue(value));
+    expect(err.code).toBe('InvalidActionValue');
+    expect(err.reason).toBe('InvalidActionValue');
+  });
+
+  it.each([
+    ['EnablePromotion:off', { flag: 'EnablePromotion', on: false }],
+    ['EnableItemCache:on', { flag: 'EnableItemCache', on: true }],
+    ['EnableItemCache: ON', { flag: 'EnableItemCache', on: true }],
+    [{ EnablePromotion: 'off' }, { flag: 'EnablePromotion', on: false }],
+    [{ EnablePromotion: false }, { flag: 'EnablePromotion', on: false }],
+  ])('featuretoggle %j', (value, expected) => {
+    expect(parseToggleValue(value)).toEqual(expected);
+  });
+
+  it.each([['EnablePromotion'], [':on'], ['Flag:maybe'], ['a b:on'], [{ a: 'on', b: 'off' }], [true]])('rejects featuretoggle %j', (value) => {
+    expect(failure(() => parseToggleValue(value)).code).toBe('InvalidActionValue');
+  });
+
+  it('rejects an unknown action', () => {
+    const err = failure(() => edit('commented.yaml', 'slowdown', '100ms'));
+    expect(err.code).toBe('UnknownAction');
+    expect(err.message).toBe('unknown action "slowdown": Rebound knows scale, scaling, featuretoggle');
+  });
+
+  it.each([
+    [5, {}, 5, undefined],
+    [5, { maxReplicas: 3 }, 3, 'maxReplicas'],
+    [-1, {}, 0, 'zero'],
+    [0, { minReplicas: 2 }, 2, 'minReplicas'],
+    [2, { minReplicas: 2, maxReplicas: 2 }, 2, undefined],
+  ] as const)('clamps %d with %j to %d', (requested, limits, to, clampedBy) => {
+    expect(clampReplicas(requested, limits)).toEqual(clampedBy ? { to, clampedBy } : { to });
+  });
+
+  it('describes a change for a commit subject', () => {
+    expect(describeChange({ kind: 'replicas', path: 'replicaCount', from: 1, to: 2, requested: 2 }, 'carts', 'production')).toBe('scale carts in production to 2 replicas');
+    expect(describeChange({ kind: 'flag', path: 'featureFlags.X', flag: 'X', from: true, to: false }, 'carts', 'production')).toBe('turn X off for carts in production');
+  });
+});
