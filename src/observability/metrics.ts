@@ -1,0 +1,250 @@
+// Every Rebound metric, defined in one place. Names carry the `rebound_` prefix and unit suffixes;
+// labels are bounded vocabularies (never object names: a problem title or service name as a label
+// would grow the series without limit). Series with known label values are pre-initialised to 0 so
+// dashboards and alerts see zero instead of "no data".
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ACTIONS, EVALUATION_RESULTS, PHASES, type Phase } from '../api/index.ts';
+import type { ControllerMetrics, ReconcileOutcome } from '../runtime/controller.ts';
+import type { QueueMetrics } from '../runtime/workqueue.ts';
+
+export const METRIC_PREFIX = 'rebound_';
+
+export const CONTROLLER_NAMES = ['project', 'remediation', 'problemevent'] as const;
+export const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['success', 'requeue_after', 'error', 'terminal_error'];
+/** What became of an attempt: its evaluation's verdict, or the step that failed before one. */
+export const ATTEMPT_RESULTS = ['pass', 'warning', 'fail', 'commit_failed', 'apply_failed', 'aborted'] as const;
+export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
+/** `error`: no verdict (Prometheus unreachable, no data); retried, never counted as a failed attempt. */
+export const EVALUATION_OUTCOMES = [...EVALUATION_RESULTS, 'error'] as const;
+export type EvaluationOutcome = (typeof EVALUATION_OUTCOMES)[number];
+export const ACTION_LABELS = [...Object.values(ACTIONS), 'other'] as const;
+export type ActionLabel = (typeof ACTION_LABELS)[number];
+export const GIT_OPERATIONS = ['clone', 'fetch', 'commit', 'push'] as const;
+export type GitOperation = (typeof GIT_OPERATIONS)[number];
+export const HELM_OPERATIONS = ['upgrade', 'status', 'rollback'] as const;
+export type HelmOperation = (typeof HELM_OPERATIONS)[number];
+export const OPERATION_RESULTS = ['success', 'error'] as const;
+export type OperationResult = (typeof OPERATION_RESULTS)[number];
+
+/** Maps a policy's action name onto the bounded label set (users may write anything there). */
+export function actionLabel(action: string): ActionLabel {
+  return (ACTION_LABELS as readonly string[]).includes(action) ? (action as ActionLabel) : 'other';
+}
+
+// Buckets in seconds: reconciles and Git operations are sub-second to tens of seconds; Helm and
+// evaluations can take minutes.
+const FAST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const SLOW_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+export interface MetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag, ...); on by default. */
+  processMetrics?: boolean;
+  /** Work queue names to pre-initialise; the controller names by default. */
+  queues?: readonly string[];
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A fresh registry with every Rebound metric; one per process (tests make their own). */
+export function createMetrics(options: MetricsOptions = {}) {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  const problems = new Gauge({
+    name: 'rebound_problems',
+    help: 'ProblemEvents in the informer cache, by phase.',
+    labelNames: ['phase'] as const,
+    registers,
+  });
+  const attempts = new Counter({
+    name: 'rebound_remediation_attempts_total',
+    help: 'Remediation attempts by action and result.',
+    labelNames: ['action', 'result'] as const,
+    registers,
+  });
+  const evaluations = new Counter({
+    name: 'rebound_evaluations_total',
+    help: 'SLO evaluations by result (error: no verdict, retried).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const evaluationDuration = new Histogram({
+    name: 'rebound_evaluation_duration_seconds',
+    help: 'Time to evaluate the SLOs of one attempt (queries included).',
+    labelNames: ['result'] as const,
+    buckets: SLOW_BUCKETS,
+    registers,
+  });
+  const gitDuration = new Histogram({
+    name: 'rebound_git_operation_duration_seconds',
+    help: 'Duration of Git operations by operation and result.',
+    labelNames: ['operation', 'result'] as const,
+    buckets: FAST_BUCKETS,
+    registers,
+  });
+  const gitPushRetries = new Counter({
+    name: 'rebound_git_push_retries_total',
+    help: 'Pushes retried after the remote rejected them (fetched, re-applied, pushed again).',
+    registers,
+  });
+  const helmDuration = new Histogram({
+    name: 'rebound_helm_duration_seconds',
+    help: 'Duration of helm CLI runs by operation and result.',
+    labelNames: ['operation', 'result'] as const,
+    buckets: SLOW_BUCKETS,
+    registers,
+  });
+  const queueDepth = new Gauge({
+    name: 'rebound_workqueue_depth',
+    help: 'Keys waiting for a worker.',
+    labelNames: ['name'] as const,
+    registers,
+  });
+  const queueAdds = new Counter({
+    name: 'rebound_workqueue_adds_total',
+    help: 'Keys added to the work queue (duplicates of a waiting key not counted).',
+    labelNames: ['name'] as const,
+    registers,
+  });
+  const queueLatency = new Histogram({
+    name: 'rebound_workqueue_queue_duration_seconds',
+    help: 'Time a key waits in the work queue before a worker takes it.',
+    labelNames: ['name'] as const,
+    buckets: FAST_BUCKETS,
+    registers,
+  });
+  const queueWork = new Histogram({
+    name: 'rebound_workqueue_work_duration_seconds',
+    help: 'Time a worker holds a key.',
+    labelNames: ['name'] as const,
+    buckets: SLOW_BUCKETS,
+    registers,
+  });
+  const queueRetries = new Counter({
+    name: 'rebound_workqueue_retries_total',
+    help: 'Keys re-added with backoff after an error.',
+    labelNames: ['name'] as const,
+    registers,
+  });
+  const reconciles = new Counter({
+    name: 'rebound_reconcile_total',
+    help: 'Reconciles by controller and outcome.',
+    labelNames: ['controller', 'result'] as const,
+    registers,
+  });
+  const reconcileErrors = new Counter({
+    name: 'rebound_reconcile_errors_total',
+    help: 'Failed reconciles by controller and classified reason.',
+    labelNames: ['controller', 'reason'] as const,
+    registers,
+  });
+  const reconcileDuration = new Histogram({
+    name: 'rebound_reconcile_duration_seconds',
+    help: 'Duration of one reconcile by controller.',
+    labelNames: ['controller'] as const,
+    buckets: FAST_BUCKETS,
+    registers,
+  });
+  const activeWorkers = new Gauge({
+    name: 'rebound_active_workers',
+    help: 'Workers currently reconciling, by controller.',
+    labelNames: ['controller'] as const,
+    registers,
+  });
+  const informerSynced = new Gauge({
+    name: 'rebound_informer_synced',
+    help: '1 once the informer for a resource has listed it, 0 before.',
+    labelNames: ['resource'] as const,
+    registers,
+  });
+  const informerRestarts = new Counter({
+    name: 'rebound_informer_restarts_total',
+    help: 'List/watch restarts after an error, by resource.',
+    labelNames: ['resource'] as const,
+    registers,
+  });
+  const leader = new Gauge({
+    name: 'rebound_leader',
+    help: '1 while this replica holds the leader Lease.',
+    registers,
+  });
+
+  for (const phase of PHASES) problems.set({ phase }, 0);
+  for (const action of ACTION_LABELS) for (const result of ATTEMPT_RESULTS) attempts.inc({ action, result }, 0);
+  for (const result of EVALUATION_OUTCOMES) {
+    evaluations.inc({ result }, 0);
+    evaluationDuration.zero({ result });
+  }
+  for (const operation of GIT_OPERATIONS) for (const result of OPERATION_RESULTS) gitDuration.zero({ operation, result });
+  for (const operation of HELM_OPERATIONS) for (const result of OPERATION_RESULTS) helmDuration.zero({ operation, result });
+  gitPushRetries.inc(0);
+  for (const name of options.queues ?? CONTROLLER_NAMES) {
+    queueDepth.set({ name }, 0);
+    queueAdds.inc({ name }, 0);
+    queueRetries.inc({ name }, 0);
+    queueLatency.zero({ name });
+    queueWork.zero({ name });
+  }
+  for (const controller of CONTROLLER_NAMES) {
+    for (const result of RECONCILE_OUTCOMES) reconciles.inc({ controller, result }, 0);
+    reconcileDuration.zero({ controller });
+    activeWorkers.set({ controller }, 0);
+  }
+  leader.set(0);
+
+  return {
+    registry,
+    /** Replaces the per-phase counts (computed from the informer cache). */
+    setProblemsByPhase(counts: Partial<Record<Phase, number>>): void {
+      for (const phase of PHASES) problems.set({ phase }, counts[phase] ?? 0);
+    },
+    attempt(action: string, result: AttemptResult): void {
+      attempts.inc({ action: actionLabel(action), result });
+    },
+    evaluation(result: EvaluationOutcome, seconds: number): void {
+      evaluations.inc({ result });
+      evaluationDuration.observe({ result }, seconds);
+    },
+    gitOperation(operation: GitOperation, result: OperationResult, seconds: number): void {
+      gitDuration.observe({ operation, result }, seconds);
+    },
+    gitPushRetry(): void {
+      gitPushRetries.inc();
+    },
+    helmOperation(operation: HelmOperation, result: OperationResult, seconds: number): void {
+      helmDuration.observe({ operation, result }, seconds);
+    },
+    informerSynced(resource: string, synced: boolean): void {
+      informerSynced.set({ resource }, synced ? 1 : 0);
+    },
+    informerRestarted(resource: string): void {
+      informerRestarts.inc({ resource });
+    },
+    setLeader(isLeader: boolean): void {
+      leader.set(isLeader ? 1 : 0);
+    },
+    /** Hooks for one work queue. */
+    queue(name: string): QueueMetrics {
+      return {
+        depth: (n) => queueDepth.set({ name }, n),
+        added: () => queueAdds.inc({ name }),
+        queued: (seconds) => queueLatency.observe({ name }, seconds),
+        worked: (seconds) => queueWork.observe({ name }, seconds),
+        retried: () => queueRetries.inc({ name }),
+      };
+    },
+    controller: {
+      reconciled(controller, outcome, seconds) {
+        reconciles.inc({ controller, result: outcome });
+        reconcileDuration.observe({ controller }, seconds);
+      },
+      reconcileError(controller, reason) {
+        reconcileErrors.inc({ controller, reason });
+      },
+      activeWorkers(controller, n) {
+        activeWorkers.set({ controller }, n);
+      },
+    } satisfies ControllerMetrics,
+  };
+}
