@@ -1,0 +1,96 @@
+// A real Alertmanager (Debian's package) on loopback with one webhook receiver: what Prometheus users
+// point at Rebound. Timings are short so a test sees a notification within a second or two, and
+// clustering is off (it would otherwise bind 0.0.0.0:9094).
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { LOOPBACK, freePort, retryOnAddressInUse } from './ports.ts';
+import { type ManagedProcess, httpOk, registerTempDir, removeTempDir, startProcess, waitUntil } from './process.ts';
+import { toolPath } from './tools.ts';
+
+export interface StartAlertmanagerOptions {
+  /** Where notifications are POSTed (Alertmanager webhook payload, version 4). */
+  webhookUrl: string;
+  /** Sent as `Authorization: Bearer <token>` with each notification. */
+  bearerToken?: string;
+  /** Labels that group alerts into one notification; default `['...']`: every alert on its own. */
+  groupBy?: string[];
+  groupWait?: string;
+  groupInterval?: string;
+  repeatInterval?: string;
+  startTimeoutMs?: number;
+}
+
+export interface LocalAlertmanager {
+  /** http://127.0.0.1:PORT (API under /api/v2) */
+  url: string;
+  /** Stops the server and removes its data. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function alertmanagerConfig(options: StartAlertmanagerOptions): string {
+  const webhook: Record<string, unknown> = { url: options.webhookUrl, send_resolved: true };
+  if (options.bearerToken !== undefined) {
+    webhook['http_config'] = { authorization: { type: 'Bearer', credentials: options.bearerToken } };
+  }
+  return stringify({
+    route: {
+      receiver: 'rebound',
+      group_by: options.groupBy ?? ['...'],
+      group_wait: options.groupWait ?? '0s',
+      group_interval: options.groupInterval ?? '1s',
+      repeat_interval: options.repeatInterval ?? '1h',
+    },
+    receivers: [{ name: 'rebound', webhook_configs: [webhook] }],
+  });
+}
+
+async function startOnce(options: StartAlertmanagerOptions): Promise<LocalAlertmanager> {
+  const alertmanager = toolPath('prometheus-alertmanager');
+  const dir = await mkdtemp(join(tmpdir(), 'rebound-alertmanager-'));
+  registerTempDir(dir);
+  let server: ManagedProcess | undefined;
+  const stop = async (): Promise<void> => {
+    await server?.stop();
+    await removeTempDir(dir);
+  };
+  try {
+    const configPath = join(dir, 'alertmanager.yml');
+    // The file may hold the bearer token.
+    await writeFile(configPath, alertmanagerConfig(options), { mode: 0o600 });
+    const dataDir = join(dir, 'data');
+    await mkdir(dataDir);
+    const port = await freePort();
+    const url = `http://${LOOPBACK}:${String(port)}`;
+    server = await startProcess({
+      name: 'alertmanager',
+      command: alertmanager,
+      args: [
+        `--config.file=${configPath}`,
+        `--storage.path=${dataDir}`,
+        `--web.listen-address=${LOOPBACK}:${String(port)}`,
+        // Otherwise the payload's externalURL names this machine's hostname.
+        `--web.external-url=${url}`,
+        // Empty disables the gossip cluster listener.
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ],
+    });
+    const proc = server;
+    await waitUntil('alertmanager /-/ready', () => httpOk(`${url}/-/ready`), {
+      timeoutMs: options.startTimeoutMs ?? 60_000,
+      process: proc,
+    });
+    let stopping: Promise<void> | undefined;
+    return { url, stop: () => (stopping ??= stop()) };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Starts Alertmanager on a free loopback port, sending every notification to `webhookUrl`. */
+export function startAlertmanager(options: StartAlertmanagerOptions): Promise<LocalAlertmanager> {
+  return retryOnAddressInUse(() => startOnce(options));
+}

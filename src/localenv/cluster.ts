@@ -1,0 +1,310 @@
+// A real Kubernetes control plane on loopback: etcd and kube-apiserver (built from the upstream Go
+// modules by `make setup`), with TLS from a throw-away CA, token authentication and RBAC.
+//
+// Two identities are issued: an admin (group system:masters) and the controller's ServiceAccount
+// (system:serviceaccount:rebound-system:rebound-controller with the groups a real ServiceAccount token
+// carries), so RBAC manifests written for that ServiceAccount are enforced exactly as in a cluster.
+// There is no controller-manager, scheduler or kubelet: objects are stored, validated, defaulted and
+// watched, but Deployments get no Pods, namespaces never finish deleting and nothing is garbage
+// collected (see docs/testing.md).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { LOOPBACK, freePorts, retryOnAddressInUse } from './ports.ts';
+import {
+  type ManagedProcess,
+  httpOk,
+  registerTempDir,
+  removeTempDir,
+  runCommand,
+  startProcess,
+  waitUntil,
+} from './process.ts';
+import { toolPath } from './tools.ts';
+
+export interface ServiceAccountRef {
+  namespace: string;
+  name: string;
+}
+
+export const CONTROLLER_SERVICE_ACCOUNT: ServiceAccountRef = { namespace: 'rebound-system', name: 'rebound-controller' };
+
+export interface StartClusterOptions {
+  /** Apply every *.yaml here (CRDs) and wait until each CRD is Established. */
+  crdsDir?: string;
+  /** The ServiceAccount whose identity `controllerToken` carries. */
+  controllerServiceAccount?: ServiceAccountRef;
+  /** Upper bound for each start-up step (default 90 s: two busy cores can be slow). */
+  startTimeoutMs?: number;
+}
+
+export interface LocalCluster {
+  /** https://127.0.0.1:PORT */
+  server: string;
+  /** kubeconfig with the admin token and the CA; current context set. */
+  kubeconfigPath: string;
+  /** kubeconfig with the controller's ServiceAccount token. */
+  controllerKubeconfigPath: string;
+  adminToken: string;
+  controllerToken: string;
+  controllerServiceAccount: ServiceAccountRef;
+  /** The CA that signed the serving certificate, base64 of the PEM (kubeconfig's certificate-authority-data). */
+  caData: string;
+  /** Milliseconds from the call until the API server was ready (and CRDs established, if asked). */
+  startupMs: number;
+  /** Writes a kubeconfig for `token` and returns its path. */
+  kubeconfigFor(token: string, userName?: string): Promise<string>;
+  /** Stops kube-apiserver, then etcd, and removes every file. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface KubeconfigInput {
+  server: string;
+  caData: string;
+  token: string;
+  userName: string;
+  namespace?: string;
+}
+
+/** A kubeconfig document for one server, one token user and one context. */
+export function kubeconfigYaml(input: KubeconfigInput): string {
+  const cluster = 'rebound-local';
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: cluster, cluster: { server: input.server, 'certificate-authority-data': input.caData } }],
+    users: [{ name: input.userName, user: { token: input.token } }],
+    contexts: [
+      {
+        name: input.userName,
+        context: { cluster, user: input.userName, ...(input.namespace ? { namespace: input.namespace } : {}) },
+      },
+    ],
+    'current-context': input.userName,
+  });
+}
+
+function newToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Groups the API server puts on a real ServiceAccount token. */
+export function serviceAccountUser(sa: ServiceAccountRef): { user: string; groups: string[] } {
+  return {
+    user: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
+  };
+}
+
+interface Pki {
+  caPath: string;
+  certPath: string;
+  keyPath: string;
+  serviceAccountKeyPath: string;
+}
+
+// A CA of our own (rather than the API server's self-signed certificate) lets every client verify TLS
+// for real: kubectl, helm and @kubernetes/client-node all get certificate-authority-data.
+async function createPki(dir: string): Promise<Pki> {
+  await mkdir(dir, { recursive: true });
+  const openssl = toolPath('openssl');
+  const caPath = join(dir, 'ca.crt');
+  const caKeyPath = join(dir, 'ca.key');
+  const certPath = join(dir, 'apiserver.crt');
+  const keyPath = join(dir, 'apiserver.key');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30'];
+  await runCommand(openssl, [
+    'req', '-x509', ...ec, '-keyout', caKeyPath, '-out', caPath, '-subj', '/CN=rebound-local-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  await runCommand(openssl, [
+    'req', '-x509', ...ec, '-keyout', keyPath, '-out', certPath, '-subj', '/CN=kube-apiserver',
+    '-CA', caPath, '-CAkey', caKeyPath,
+    '-addext', `subjectAltName=IP:${LOOPBACK},DNS:localhost`,
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
+  ]);
+  // One EC key serves both to sign ServiceAccount tokens and to verify them.
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const serviceAccountKeyPath = join(dir, 'sa.key');
+  await writeFile(serviceAccountKeyPath, privateKey.export({ type: 'sec1', format: 'pem' }), { mode: 0o600 });
+  return { caPath, certPath, keyPath, serviceAccountKeyPath };
+}
+
+function csvField(value: string): string {
+  return `"${value.replaceAll('"', '""')}"`;
+}
+
+interface HttpsProbe {
+  ca: string;
+  token: string;
+}
+
+function httpsStatus(url: string, probe: HttpsProbe): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: probe.ca, headers: { authorization: `Bearer ${probe.token}` }, timeout: 5_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface Attempt {
+  dir: string;
+  processes: ManagedProcess[];
+}
+
+async function stopAll(attempt: Attempt): Promise<void> {
+  // Reverse start order: the API server goes before its storage.
+  for (const p of [...attempt.processes].reverse()) await p.stop();
+  await removeTempDir(attempt.dir);
+}
+
+async function startOnce(options: StartClusterOptions, startedAt: number): Promise<LocalCluster> {
+  const timeoutMs = options.startTimeoutMs ?? 90_000;
+  const sa = options.controllerServiceAccount ?? CONTROLLER_SERVICE_ACCOUNT;
+  const etcdBin = toolPath('etcd');
+  const apiserverBin = toolPath('kube-apiserver');
+
+  const dir = await mkdtemp(join(tmpdir(), 'rebound-cluster-'));
+  registerTempDir(dir);
+  const attempt: Attempt = { dir, processes: [] };
+  try {
+    const pki = await createPki(join(dir, 'pki'));
+    const adminToken = newToken();
+    const controllerToken = newToken();
+    const controller = serviceAccountUser(sa);
+    const tokensPath = join(dir, 'tokens.csv');
+    await writeFile(
+      tokensPath,
+      [
+        `${adminToken},rebound-admin,rebound-admin,${csvField('system:masters')}`,
+        `${controllerToken},${controller.user},${controller.user},${csvField(controller.groups.join(','))}`,
+      ].join('\n') + '\n',
+      { mode: 0o600 },
+    );
+
+    const [etcdClientPort, etcdPeerPort, apiserverPort] = await freePorts(3);
+    const etcdUrl = `http://${LOOPBACK}:${String(etcdClientPort)}`;
+    const peerUrl = `http://${LOOPBACK}:${String(etcdPeerPort)}`;
+    const etcd = await startProcess({
+      name: 'etcd',
+      command: etcdBin,
+      args: [
+        '--name=rebound',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=rebound=${peerUrl}`,
+        // Test data is thrown away: no fsync makes writes fast on busy disks.
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+      ],
+    });
+    attempt.processes.push(etcd);
+    await waitUntil('etcd to report healthy', () => httpOk(`${etcdUrl}/health`), { timeoutMs, process: etcd });
+
+    const server = `https://${LOOPBACK}:${String(apiserverPort)}`;
+    const apiserver = await startProcess({
+      name: 'kube-apiserver',
+      command: apiserverBin,
+      args: [
+        `--etcd-servers=${etcdUrl}`,
+        `--bind-address=${LOOPBACK}`,
+        // Mandatory on machines without a default route.
+        `--advertise-address=${LOOPBACK}`,
+        `--secure-port=${String(apiserverPort)}`,
+        `--cert-dir=${join(dir, 'pki')}`,
+        `--tls-cert-file=${pki.certPath}`,
+        `--tls-private-key-file=${pki.keyPath}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${pki.serviceAccountKeyPath}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKeyPath}`,
+        `--token-auth-file=${tokensPath}`,
+        '--authorization-mode=RBAC',
+        // No controller creates the `default` ServiceAccount, so this plugin would reject every Pod.
+        '--disable-admission-plugins=ServiceAccount',
+        '--profiling=false',
+      ],
+    });
+    attempt.processes.push(apiserver);
+    const ca = await readFile(pki.caPath, 'utf8');
+    const admin = { ca, token: adminToken };
+    await waitUntil('kube-apiserver /readyz', async () => (await httpsStatus(`${server}/readyz`, admin)) === 200, {
+      timeoutMs,
+      intervalMs: 200,
+      process: apiserver,
+    });
+    // The system-namespaces controller creates `default` shortly after readiness.
+    await waitUntil('namespace default', async () => (await httpsStatus(`${server}/api/v1/namespaces/default`, admin)) === 200, {
+      timeoutMs,
+      intervalMs: 200,
+      process: apiserver,
+    });
+
+    const caData = Buffer.from(ca).toString('base64');
+    let kubeconfigCount = 0;
+    const kubeconfigFor = async (token: string, userName = 'user'): Promise<string> => {
+      kubeconfigCount += 1;
+      const path = join(dir, `kubeconfig-${String(kubeconfigCount)}-${userName.replaceAll(/[^A-Za-z0-9_.-]/g, '_')}.yaml`);
+      await writeFile(path, kubeconfigYaml({ server, caData, token, userName }), { mode: 0o600 });
+      return path;
+    };
+    const kubeconfigPath = await kubeconfigFor(adminToken, 'rebound-admin');
+    const controllerKubeconfigPath = await kubeconfigFor(controllerToken, sa.name);
+
+    if (options.crdsDir !== undefined) await installCrds(kubeconfigPath, options.crdsDir, timeoutMs);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      server,
+      kubeconfigPath,
+      controllerKubeconfigPath,
+      adminToken,
+      controllerToken,
+      controllerServiceAccount: sa,
+      caData,
+      startupMs: Date.now() - startedAt,
+      kubeconfigFor,
+      stop: () => (stopping ??= stopAll(attempt)),
+    };
+  } catch (err) {
+    await stopAll(attempt);
+    throw err;
+  }
+}
+
+/** Starts etcd and kube-apiserver on free loopback ports; everything is stopped again on failure. */
+export async function startCluster(options: StartClusterOptions = {}): Promise<LocalCluster> {
+  const startedAt = Date.now();
+  return retryOnAddressInUse(() => startOnce(options, startedAt));
+}
+
+/**
+ * Applies every manifest in `crdsDir` with the real kubectl (server-side apply, so large schemas do
+ * not hit the last-applied annotation limit) and waits until each CRD is Established.
+ */
+export async function installCrds(kubeconfigPath: string, crdsDir: string, timeoutMs = 60_000): Promise<string[]> {
+  const kubectl = toolPath('kubectl');
+  const base = ['--kubeconfig', kubeconfigPath];
+  const { stdout } = await runCommand(
+    kubectl,
+    [...base, 'apply', '--server-side', '--field-manager=rebound-harness', '-f', crdsDir, '-o', 'name'],
+    { timeoutMs },
+  );
+  const names = stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('customresourcedefinition'));
+  if (names.length > 0) {
+    await runCommand(kubectl, [...base, 'wait', '--for=condition=Established', `--timeout=${String(Math.ceil(timeoutMs / 1000))}s`, ...names], {
+      timeoutMs: timeoutMs + 5_000,
+    });
+  }
+  return names;
+}

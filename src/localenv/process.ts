@@ -1,0 +1,296 @@
+// Supervision of the local servers we start (etcd, kube-apiserver, Prometheus, Alertmanager, ...).
+//
+// Every child runs in its own process group (detached), so stopping it also stops anything it
+// started, and a Ctrl-C on the terminal reaches only us: we decide the order of shutdown. Nothing may
+// outlive the Node process: live children and their temporary directories are remembered, and killed
+// and removed on 'exit' and on SIGINT/SIGTERM/SIGHUP when nobody else handles those signals. (A
+// SIGKILL of Node itself cannot be caught; that is the one case that can leave orphans behind.)
+import { execFile, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReboundError, errorMessage } from '../errors.ts';
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface StartProcessOptions {
+  /** Short name used in messages: 'etcd', 'kube-apiserver'. */
+  name: string;
+  command: string;
+  args: readonly string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** How many lines of output to keep for error messages (default 60). */
+  keepLines?: number;
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** Settles (never rejects) once the process has exited. */
+  readonly exited: Promise<ProcessExit>;
+  /** The exit status once the process has exited. */
+  exitStatus(): ProcessExit | undefined;
+  /** The last lines the process wrote to stdout and stderr, oldest first. */
+  recentOutput(): string;
+  /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves once it has exited. Idempotent. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const DEFAULT_GRACE_MS = 10_000;
+const HANDLED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+const liveGroups = new Set<number>();
+const tempDirs = new Set<string>();
+let hooksInstalled = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function cleanUpNow(): void {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+  liveGroups.clear();
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // Best effort while exiting; nothing useful can be done with the error here.
+    }
+  }
+  tempDirs.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  // A program with its own handler (the demo, vitest) owns its shutdown; the 'exit' hook still runs.
+  if (process.listenerCount(signal) > 1) return;
+  cleanUpNow();
+  uninstallHooks();
+  // Re-raise so the process ends the way it would have without us (exit status 128 + signal).
+  process.kill(process.pid, signal);
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', cleanUpNow);
+  for (const signal of HANDLED_SIGNALS) process.on(signal, onSignal);
+}
+
+function uninstallHooks(): void {
+  if (!hooksInstalled) return;
+  hooksInstalled = false;
+  process.off('exit', cleanUpNow);
+  for (const signal of HANDLED_SIGNALS) process.off(signal, onSignal);
+}
+
+function uninstallHooksIfIdle(): void {
+  if (liveGroups.size === 0 && tempDirs.size === 0) uninstallHooks();
+}
+
+/** Removes `dir` when the Node process exits, unless `removeTempDir` removed it first. */
+export function registerTempDir(dir: string): void {
+  tempDirs.add(dir);
+  installHooks();
+}
+
+export async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  tempDirs.delete(dir);
+  uninstallHooksIfIdle();
+}
+
+/** Keeps the last `limit` lines written to a stream. */
+class LineTail {
+  readonly #limit: number;
+  readonly #lines: string[] = [];
+  #partial = '';
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  push(chunk: string): void {
+    const parts = (this.#partial + chunk).split('\n');
+    this.#partial = parts.pop() ?? '';
+    for (const line of parts) this.#add(line);
+  }
+
+  #add(line: string): void {
+    this.#lines.push(line);
+    if (this.#lines.length > this.#limit) this.#lines.shift();
+  }
+
+  text(): string {
+    return [...this.#lines, ...(this.#partial === '' ? [] : [this.#partial])].join('\n');
+  }
+}
+
+/**
+ * Starts `command` with an argument array (never a shell). Resolves once the process is running;
+ * rejects if it cannot be started (for example ENOENT).
+ */
+export async function startProcess(options: StartProcessOptions): Promise<ManagedProcess> {
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (err) =>
+      reject(
+        new ReboundError(`cannot start ${options.name} (${options.command}): ${err.message}`, {
+          code: 'ProcessStartFailed',
+          reason: 'ProcessStartFailed',
+          retryable: false,
+          cause: err,
+        }),
+      ),
+    );
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${options.name} started without a pid`);
+  liveGroups.add(pid);
+  installHooks();
+
+  const tail = new LineTail(options.keepLines ?? 60);
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+
+  let status: ProcessExit | undefined;
+  const exited = new Promise<ProcessExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      status = { code, signal };
+      // The group may still hold grandchildren; they go with their parent.
+      killGroup(pid, 'SIGKILL');
+      liveGroups.delete(pid);
+      uninstallHooksIfIdle();
+      resolve(status);
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
+    stopping ??= (async () => {
+      if (status !== undefined) return;
+      killGroup(pid, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    })();
+    return stopping;
+  };
+
+  return {
+    name: options.name,
+    pid,
+    exited,
+    exitStatus: () => status,
+    recentOutput: () => tail.text(),
+    stop,
+  };
+}
+
+export function describeExit(exit: ProcessExit): string {
+  return exit.signal === null ? `exit code ${String(exit.code)}` : `signal ${exit.signal}`;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  /** Fail at once, with its output, if this process exits while we wait. */
+  process?: ManagedProcess;
+}
+
+/**
+ * Polls `probe` until it returns true. A probe that throws counts as "not yet"; its last error is
+ * reported on timeout together with the process's recent output.
+ */
+export async function waitUntil(what: string, probe: () => Promise<boolean>, options: WaitOptions): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  const interval = options.intervalMs ?? 100;
+  for (;;) {
+    const exit = options.process?.exitStatus();
+    if (options.process && exit) {
+      throw new ReboundError(
+        `${options.process.name} exited (${describeExit(exit)}) before ${what}; its last output:\n${options.process.recentOutput()}`,
+        { code: 'ProcessExited', reason: 'ProcessExited', retryable: false },
+      );
+    }
+    let lastError = '';
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      lastError = errorMessage(err);
+    }
+    if (Date.now() >= deadline) {
+      const output = options.process ? `; ${options.process.name}'s last output:\n${options.process.recentOutput()}` : '';
+      throw new ReboundError(
+        `timed out after ${options.timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}${output}`,
+        { code: 'StartTimeout', reason: 'StartTimeout', retryable: true },
+      );
+    }
+    await sleep(interval);
+  }
+}
+
+/** A readiness probe: true when GET `url` answers 2xx. */
+export async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  input?: string;
+}
+
+/** Runs a short command to completion (argument array, no shell); rejects with its stderr on failure. */
+export function runCommand(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      command,
+      args,
+      {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        timeout: options.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const detail = stderr.trim() || stdout.trim() || err.message;
+          reject(
+            new ReboundError(`${command} ${args.join(' ')} failed: ${detail}`, {
+              code: 'CommandFailed',
+              reason: 'CommandFailed',
+              retryable: false,
+              cause: err,
+            }),
+          );
+          return;
+        }
+        resolve({ stdout, stderr });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}

@@ -1,0 +1,73 @@
+// Where the real parts live. kube-apiserver, kubectl, etcd and helm are built from pinned Go modules by
+// `make setup` (test/cluster/build.sh) into $REBOUND_TOOLS_DIR, default ~/.cache/rebound/bin.
+// Prometheus, promtool, Alertmanager and openssl come from Debian packages, also installed by
+// `make setup`, and are found on PATH.
+import { accessSync, constants } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { ReboundError } from '../errors.ts';
+
+export const BUILT_TOOLS = ['kube-apiserver', 'kubectl', 'etcd', 'helm'] as const;
+export type BuiltTool = (typeof BUILT_TOOLS)[number];
+
+export const SYSTEM_TOOLS = ['prometheus', 'promtool', 'prometheus-alertmanager', 'openssl', 'git'] as const;
+export type SystemTool = (typeof SYSTEM_TOOLS)[number];
+
+export type ToolName = BuiltTool | SystemTool;
+
+export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env['REBOUND_TOOLS_DIR'];
+  return configured !== undefined && configured !== '' ? configured : join(homedir(), '.cache', 'rebound', 'bin');
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isBuiltTool(name: ToolName): name is BuiltTool {
+  return (BUILT_TOOLS as readonly string[]).includes(name);
+}
+
+function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  // /usr/bin last: Debian's packages put these there even when PATH was trimmed.
+  const dirs = [...(env['PATH'] ?? '').split(delimiter).filter((d) => d !== ''), '/usr/bin'];
+  return dirs.map((dir) => join(dir, name)).find(isExecutable);
+}
+
+/** The absolute path of an executable tool, or a ToolMissing error that says how to get it. */
+export function toolPath(name: ToolName, env: NodeJS.ProcessEnv = process.env): string {
+  if (isBuiltTool(name)) {
+    const path = join(toolsDir(env), name);
+    if (isExecutable(path)) return path;
+    throw new ReboundError(
+      `${name} is not built: ${path} is missing or not executable. Run \`make setup\` (it builds ` +
+        `kube-apiserver, kubectl, etcd and helm from Go modules; REBOUND_TOOLS_DIR selects another directory).`,
+      { code: 'ToolMissing', reason: 'ToolMissing', retryable: false },
+    );
+  }
+  const path = findOnPath(name, env);
+  if (path !== undefined) return path;
+  throw new ReboundError(
+    `${name} is not installed (not found on PATH). Run \`make setup\` (it installs Debian's git, openssl, ` +
+      `prometheus and prometheus-alertmanager).`,
+    { code: 'ToolMissing', reason: 'ToolMissing', retryable: false },
+  );
+}
+
+/** Checks several tools at once; returns one message per missing tool (empty when all are there). */
+export function missingTools(names: readonly ToolName[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const problems: string[] = [];
+  for (const name of names) {
+    try {
+      toolPath(name, env);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,64 @@
+// Vitest global set-up for the integration project: one real cluster (etcd + kube-apiserver with
+// RBAC) per test run, with the CRDs from crds/ installed and Established. Tests get it through
+// `inject('cluster')`; each test uses its own fresh namespace (namespaces never finish deleting
+// without a controller-manager).
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { type LocalCluster, type ServiceAccountRef, startCluster } from '../../src/localenv/cluster.ts';
+import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools } from '../../src/localenv/tools.ts';
+
+/** What integration tests receive from `inject('cluster')` (plain data: it crosses into the workers). */
+export interface ProvidedCluster {
+  /** https://127.0.0.1:PORT */
+  server: string;
+  /** Admin kubeconfig (group system:masters), TLS verified against `caData`. */
+  kubeconfigPath: string;
+  /** Kubeconfig for the controller's ServiceAccount identity (subject to RBAC). */
+  controllerKubeconfigPath: string;
+  adminToken: string;
+  controllerToken: string;
+  controllerServiceAccount: ServiceAccountRef;
+  /** base64 of the CA's PEM, as in a kubeconfig's certificate-authority-data. */
+  caData: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    cluster: ProvidedCluster;
+  }
+}
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+const crdsDir = join(repoRoot, 'crds');
+
+async function assertCrdsPresent(): Promise<void> {
+  const files = (await readdir(crdsDir).catch(() => [])).filter((f) => f.endsWith('.yaml'));
+  if (files.length === 0) throw new Error(`no CRDs found: ${crdsDir} has no *.yaml files`);
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const problems = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
+  if (problems.length > 0) {
+    throw new Error(`integration tests need the real parts; run \`make setup\` first:\n  - ${problems.join('\n  - ')}`);
+  }
+  await assertCrdsPresent();
+
+  const cluster: LocalCluster = await startCluster({ crdsDir });
+  try {
+    console.log(`[harness] kube-apiserver ready at ${cluster.server} in ${String(cluster.startupMs)} ms (CRDs established)`);
+    project.provide('cluster', {
+      server: cluster.server,
+      kubeconfigPath: cluster.kubeconfigPath,
+      controllerKubeconfigPath: cluster.controllerKubeconfigPath,
+      adminToken: cluster.adminToken,
+      controllerToken: cluster.controllerToken,
+      controllerServiceAccount: cluster.controllerServiceAccount,
+      caData: cluster.caData,
+    });
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return () => cluster.stop();
+}
