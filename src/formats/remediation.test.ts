@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { parseRemediationFile } from './remediation.ts';
+import { formatDiagnostic } from './yaml.ts';
+
+function errors(text: string): string[] {
+  const result = parseRemediationFile('carts/remediation.yaml', text);
+  return result.ok ? [] : result.diagnostics.map(formatDiagnostic);
+}
+
+const v014 = `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+metadata:
+  name: carts-remediation
+spec:
+  remediations:
+    - problemType: Response time degradation
+      actionsOnOpen:
+        - action: scale
+          name: scale
+          description: Scale up
+          value: "+1"
+        - action: featuretoggle
+          name: toggle promotion
+          value: EnablePromotion:off
+    - problemType: default
+      actionsOnOpen:
+        - action: scaling
+          name: scaling
+          value: 2
+`;
+
+describe('parseRemediationFile: spec.keptn.sh/0.1.4', () => {
+  it('reads entries in file order with exact matching and string values', () => {
+    const result = parseRemediationFile('r.yaml', v014);
+    expect(result).toEqual({
+      ok: true,
+      warnings: [],
+      policy: {
+        format: '0.1.4',
+        entries: [
+          {
+            problemType: 'Response time degradation',
+            match: 'exact',
+            actions: [
+              { name: 'scale', action: 'scale', description: 'Scale up', value: '+1' },
+              { name: 'toggle promotion', action: 'featuretoggle', value: 'EnablePromotion:off' },
+            ],
+          },
+          { problemType: 'default', match: 'exact', actions: [{ name: 'scaling', action: 'scaling', value: '2' }] },
+        ],
+      },
+    });
+  });
+
+  it('keeps the sign of an unquoted +1 (YAML 1.2 would read the number 1)', () => {
+    const result = parseRemediationFile('r.yaml', v014.replace('value: "+1"', 'value: +1'));
+    expect(result.ok && result.policy.entries[0]?.actions[0]?.value).toBe('+1');
+  });
+
+  it('names the action after its type when "name" is missing', () => {
+    const result = parseRemediationFile('r.yaml', v014.replace('          name: scale\n', ''));
+    expect(result.ok && result.policy.entries[0]?.actions[0]?.name).toBe('scale');
+  });
+
+  it('rejects an unknown apiVersion and kind at their values', () => {
+    expect(errors(v014.replace('0.1.4', '0.1.3').replace('kind: Remediation', 'kind: Shipyard'))).toEqual([
+      'carts/remediation.yaml:1:13: unknown apiVersion "spec.keptn.sh/0.1.3": expected spec.keptn.sh/0.1.4',
+      'carts/remediation.yaml:2:7: unknown kind "Shipyard": expected Remediation',
+    ]);
+  });
+
+  it('reports every bad value, not only the first', () => {
+    const text = v014.replace('value: "+1"', 'value: one').replace('EnablePromotion:off', 'EnablePromotion:maybe').replace('value: 2', 'value: 2.5');
+    expect(errors(text)).toEqual([
+      'carts/remediation.yaml:12:18: scale value "one" must be N, +N or -N (replicas, e.g. "2" or "+1")',
+      'carts/remediation.yaml:15:18: featuretoggle value "EnablePromotion:maybe" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")',
+      'carts/remediation.yaml:20:18: scaling value "2.5" must be N, +N or -N (replicas, e.g. "2" or "+1")',
+    ]);
+  });
+
+  it('reports a missing problemType at its entry', () => {
+    expect(errors(v014.replace('    - problemType: default\n      actionsOnOpen:', '    - actionsOnOpen:'))).toEqual([
+      'carts/remediation.yaml:16:7: missing "problemType": name the problem this entry handles (or "default")',
+    ]);
+  });
+
+  it('rejects unknown actions, missing values, empty lists and duplicated problem types', () => {
+    const text = `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+spec:
+  remediations:
+    - problemType: a
+      actionsOnOpen:
+        - action: restart
+          value: pod
+        - action: scale
+    - problemType: b
+      actionsOnOpen: []
+    - problemType: a
+      actionsOnOpen:
+        - {action: scale, value: "1"}
+`;
+    expect(errors(text)).toEqual([
+      'carts/remediation.yaml:7:19: unknown action "restart": Rebound runs scale, scaling, featuretoggle',
+      'carts/remediation.yaml:9:11: missing "value"',
+      'carts/remediation.yaml:11:22: actionsOnOpen is empty: add at least one action',
+      'carts/remediation.yaml:12:20: duplicated problemType "a": the entry at line 5 already handles it',
+    ]);
+  });
+
+  it('requires apiVersion, kind and spec.remediations', () => {
+    expect(errors('kind: Remediation\nspec: {}\n')).toEqual([
+      'carts/remediation.yaml:1:1: missing "apiVersion": expected spec.keptn.sh/0.1.4',
+      'carts/remediation.yaml:2:7: missing "remediations": list the problem types this file handles',
+    ]);
+  });
+
+  it('warns about unknown keys without failing', () => {
+    const result = parseRemediationFile('r.yaml', v014.replace('          description: Scale up\n', '          descripton: Scale up\n'));
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.warnings.map(formatDiagnostic)).toEqual([
+      'r.yaml:11:11: unknown key "descripton" is ignored (expected one of: name, action, description, value)',
+    ]);
+  });
+});
+
+describe('parseRemediationFile: the legacy format', () => {
+  it('reads the tutorial file with prefix matching, mapping each action to {name: action, action, value}', () => {
+    const text = `remediations:
+- name: response_time_p90
+  actions:
+  - action: scaling
+    value: +1
+- name: "Failure rate increase"
+  actions:
+  - action: featuretoggle
+    value: EnablePromotion:off
+`;
+    const result = parseRemediationFile('r.yaml', text);
+    expect(result.ok && result.policy).toEqual({
+      format: 'legacy',
+      entries: [
+        { problemType: 'response_time_p90', match: 'prefix', actions: [{ name: 'scaling', action: 'scaling', value: '+1' }] },
+        { problemType: 'Failure rate increase', match: 'prefix', actions: [{ name: 'featuretoggle', action: 'featuretoggle', value: 'EnablePromotion:off' }] },
+      ],
+    });
+  });
+
+  it('reports a missing name and bad values with locations', () => {
+    expect(errors('remediations:\n- actions:\n  - action: featuretoggle\n    value: EnablePromotion\n')).toEqual([
+      'carts/remediation.yaml:2:3: missing "name": name the problem this entry handles (or "default")',
+      'carts/remediation.yaml:4:12: featuretoggle value "EnablePromotion" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")',
+    ]);
+  });
+});
+
+describe('parseRemediationFile: not a remediation file', () => {
+  it.each([
+    ['a list', '- a\n- b\n', 'carts/remediation.yaml:1:1: not a remediation file: expected apiVersion spec.keptn.sh/0.1.4 or a top-level "remediations" list'],
+    ['an unrelated mapping', 'replicaCount: 1\n', 'carts/remediation.yaml:1:1: not a remediation file: expected apiVersion spec.keptn.sh/0.1.4 or a top-level "remediations" list'],
+    ['a YAML syntax error', 'remediations: [\n', 'carts/remediation.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+  ])('rejects %s', (_what, text, expected) => {
+    expect(errors(text)[0]).toBe(expected);
+  });
+});
