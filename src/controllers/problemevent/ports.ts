@@ -1,0 +1,155 @@
+// What the ProblemEvent reconciler needs from the world, as narrow interfaces. main.ts wires the real
+// implementations (informer caches, the Git store, appliers, the Prometheus evaluator); the reconciler
+// itself knows none of them.
+import type {
+  ApplyMode,
+  EvaluationResult,
+  IndicatorResult,
+  PolicySource,
+  ProblemEvent,
+  ProblemEventStatus,
+  Project,
+  Remediation,
+  RemediationAction,
+  RemediationLimits,
+} from '../../api/index.ts';
+import type { Applier, ApplierName } from '../../apply/index.ts';
+
+/** A stage as the loop uses it, after defaults (branch = name, namespace = `<project>-<stage>`). */
+export interface ResolvedStage {
+  name: string;
+  branch: string;
+  namespace: string;
+  remediation: 'automated' | 'manual' | 'disabled';
+  apply: ApplyMode;
+}
+
+export interface ProblemCache {
+  get(key: string): ProblemEvent | undefined;
+  /** Every ProblemEvent for the same project/stage/service in the problem's namespace. */
+  siblings(problem: ProblemEvent): ProblemEvent[];
+}
+
+export interface ProblemWriter {
+  /** Merge-patch of the status subresource; returns the stored object. */
+  patchStatus(problem: ProblemEvent, status: ProblemEventStatus): Promise<ProblemEvent>;
+  /** A Kubernetes Event on the ProblemEvent (what `kubectl describe` shows). */
+  recordEvent(problem: ProblemEvent, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+export interface ProjectLookup {
+  getProject(namespace: string, name: string): Project | undefined;
+  /** The stage from the Project's spec.stages, or from the repository's shipyard.yaml. */
+  resolveStage(project: Project, stage: string): Promise<ResolvedStage | undefined>;
+  /** The Remediation resource for this service, when there is one (it wins over remediation.yaml). */
+  findRemediation(namespace: string, project: string, stage: string, service: string): Remediation | undefined;
+}
+
+export type PolicyResolution =
+  | {
+      ok: true;
+      source: PolicySource;
+      actions: RemediationAction[];
+      /** Where the action edits: `<service>/values.yaml` unless the Remediation says otherwise. */
+      valuesFile: string;
+      replicasPath?: readonly string[];
+      flagsPath?: readonly string[];
+      limits?: RemediationLimits;
+      /** Go duration before the evaluation (default 2m, Keptn's loop). */
+      wait: string;
+      /** Diagnostics of a broken newer policy while the last good one stays in force. */
+      warning?: string;
+    }
+  | { ok: false; reason: 'NoPolicy' | 'NoMatchingEntry' | 'PolicyInvalid'; message: string };
+
+export interface PolicyLookup {
+  resolve(args: { problem: ProblemEvent; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution>;
+}
+
+export type EditOutcome = { text: string; summary: string } | { unchanged: string };
+
+export type CommitOutcome =
+  | { kind: 'committed'; sha: string }
+  /** Our own commit for this problem and attempt is already on the branch (found by its trailers). */
+  | { kind: 'already-committed'; sha: string }
+  /** The branch head already holds the wanted value; nothing was committed. */
+  | { kind: 'no-change'; sha: string; reason: string };
+
+export interface CommitRequest {
+  branch: string;
+  path: string;
+  /** `namespace/name` and uid of the problem, and the attempt number: the idempotency key. */
+  problemKey: string;
+  problemUid: string;
+  attempt: number;
+  /** `scale +1`, for the Rebound-Action trailer. */
+  actionLabel: string;
+  /** Re-run on the newest head after a rejected push. */
+  edit: (text: string) => EditOutcome;
+  /** Commit subject for an edit's summary. */
+  subject: (summary: string) => string;
+}
+
+export interface StageRepository {
+  commitAction(request: CommitRequest, signal?: AbortSignal): Promise<CommitOutcome>;
+  /** A file's text at a commit, or undefined when it does not exist there. */
+  readFileAt(commit: string, path: string): Promise<string | undefined>;
+  /** Writes the files under each path (a file or a folder) at `commit` into `dir`, keeping their paths. */
+  materialize(commit: string, paths: readonly string[], dir: string): Promise<void>;
+}
+
+export interface RepositoryProvider {
+  forProject(project: Project): Promise<StageRepository>;
+}
+
+export interface EvaluationOutcome {
+  result: EvaluationResult;
+  score: number;
+  indicatorResults: IndicatorResult[];
+  message: string;
+}
+
+export interface Evaluator {
+  /**
+   * Evaluates the service's SLOs over the window. Throws a retryable ReboundError when the metrics
+   * source is unreachable (never a failed attempt), a non-retryable one when the SLO files are unusable.
+   */
+  evaluate(args: {
+    problem: ProblemEvent;
+    project: Project;
+    stage: ResolvedStage;
+    repository: StageRepository;
+    commit: string;
+    window: { start: Date; end: Date };
+    signal?: AbortSignal;
+  }): Promise<EvaluationOutcome>;
+}
+
+export interface LoopMetrics {
+  attempt(action: string, result: 'committed' | 'applied' | EvaluationResult | 'error'): void;
+  phase(from: string | undefined, to: string): void;
+}
+
+export interface LoopSettings {
+  /** Where charts are materialised for helm. */
+  workDir: string;
+  /** While another problem holds the service's turn, look again after this long. */
+  turnPollMs: number;
+  /** Metrics source unreachable: evaluate again after this long. */
+  evaluationRetryMs: number;
+  /** Only a person can fix this (bad policy, chart error): look again after this long anyway. */
+  stalledRecheckMs: number;
+}
+
+export interface ProblemLoopPorts {
+  clock: () => Date;
+  cache: ProblemCache;
+  writer: ProblemWriter;
+  projects: ProjectLookup;
+  policies: PolicyLookup;
+  repositories: RepositoryProvider;
+  appliers: Record<ApplierName, Applier>;
+  evaluator: Evaluator;
+  metrics?: LoopMetrics;
+  settings: LoopSettings;
+}

@@ -1,0 +1,217 @@
+// Orchestration of the loop over in-memory ports: which step follows which, what the status says.
+// The same reconciler runs against the real API server, Git server, Helm and Prometheus in
+// test/integration/loop.test.ts.
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { ProblemEvent, ProblemEventStatus, Project, RemediationAction } from '../../api/index.ts';
+import type { Applier, ApplyRequest } from '../../apply/index.ts';
+import { ReboundError } from '../../errors.ts';
+import type { ReconcileContext } from '../../runtime/controller.ts';
+import type { CommitRequest, EvaluationOutcome, PolicyResolution, ProblemLoopPorts, StageRepository } from './ports.ts';
+import { ProblemEventReconciler } from './reconciler.ts';
+
+const VALUES = 'replicaCount: 1 # keep\nfeatureFlags:\n  EnablePromotion: true\n';
+
+class World {
+  now = new Date('2026-11-22T12:00:00Z');
+  problem: ProblemEvent = {
+    apiVersion: 'rebound.dev/v1alpha1',
+    kind: 'ProblemEvent',
+    metadata: { name: 'p1', namespace: 'sockshop', uid: 'uid-1', generation: 1, creationTimestamp: new Date('2026-11-22T11:59:00Z') },
+    spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: 'OPEN' },
+  };
+  project: Project | undefined = {
+    apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: 'sockshop', namespace: 'sockshop' },
+    spec: { git: { url: 'http://127.0.0.1/x.git' } } as Project['spec'],
+  };
+  actions: RemediationAction[] = [
+    { name: 'scale up', action: 'scale', value: '+1' },
+    { name: 'promotion off', action: 'featuretoggle', value: 'EnablePromotion:off' },
+  ];
+  files = new Map<string, string>([['carts/values.yaml', VALUES]]);
+  commits: { sha: string; text: string; attempt: number }[] = [];
+  applied: ApplyRequest[] = [];
+  events: string[] = [];
+  evaluations: (EvaluationOutcome | Error)[] = [];
+  commitError: Error | undefined;
+
+  repository: StageRepository = {
+    commitAction: (req: CommitRequest) => {
+      if (this.commitError) return Promise.reject(this.commitError);
+      const existing = this.commits.find((c) => c.attempt === req.attempt);
+      if (existing) return Promise.resolve({ kind: 'already-committed', sha: existing.sha });
+      const before = this.files.get(req.path) ?? '';
+      const edit = req.edit(before);
+      if ('unchanged' in edit) return Promise.resolve({ kind: 'no-change', sha: 'head', reason: edit.unchanged });
+      const sha = `sha${this.commits.length + 1}`.padEnd(40, '0');
+      this.files.set(req.path, edit.text);
+      this.commits.push({ sha, text: edit.text, attempt: req.attempt });
+      return Promise.resolve({ kind: 'committed', sha });
+    },
+    readFileAt: (commit) => Promise.resolve(this.commits.find((c) => c.sha === commit)?.text),
+    materialize: () => Promise.resolve(),
+  };
+
+  applier: Applier = {
+    name: 'kubernetes',
+    apply: (request) => {
+      this.applied.push(request);
+      return Promise.resolve({ applier: 'kubernetes', detail: `replicas ${String(request.replicas)}` });
+    },
+  };
+
+  ports(): ProblemLoopPorts {
+    const policy = (): PolicyResolution => ({
+      ok: true,
+      source: { kind: 'Git', branch: 'production', path: 'carts/remediation.yaml' },
+      actions: this.actions,
+      valuesFile: 'carts/values.yaml',
+      wait: '2m',
+    });
+    return {
+      clock: () => this.now,
+      cache: { get: () => this.problem, siblings: () => [this.problem] },
+      writer: {
+        patchStatus: (p, status: ProblemEventStatus) => {
+          this.problem = { ...p, status: structuredClone(status) };
+          return Promise.resolve(this.problem);
+        },
+        recordEvent: (_p, type, reason, message) => {
+          this.events.push(`${type} ${reason}: ${message}`);
+          return Promise.resolve();
+        },
+      },
+      projects: {
+        getProject: () => this.project,
+        resolveStage: (_p, name) => Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'kubernetes' } : undefined),
+        findRemediation: () => undefined,
+      },
+      policies: { resolve: () => Promise.resolve(policy()) },
+      repositories: { forProject: () => Promise.resolve(this.repository) },
+      appliers: { kubernetes: this.applier, helm: this.applier, none: this.applier },
+      evaluator: {
+        evaluate: () => {
+          const next = this.evaluations.shift();
+          if (!next) throw new Error('no evaluation scripted');
+          return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+        },
+      },
+      settings: { workDir: '/tmp/rebound-test', turnPollMs: 1000, evaluationRetryMs: 30_000, stalledRecheckMs: 300_000 },
+    };
+  }
+
+  async step(): Promise<number | undefined> {
+    const ctx: ReconcileContext = { log: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal };
+    const result = await new ProblemEventReconciler(this.ports()).reconcile('sockshop/p1', ctx);
+    return result?.requeueAfterMs;
+  }
+
+  advance(ms: number): void {
+    this.now = new Date(this.now.getTime() + ms);
+  }
+}
+
+const pass: EvaluationOutcome = { result: 'pass', score: 100, indicatorResults: [{ metric: 'response_time_p90', value: 200, status: 'pass', score: 1 }], message: '' };
+const fail: EvaluationOutcome = { result: 'fail', score: 0, indicatorResults: [{ metric: 'response_time_p90', value: 900, status: 'fail', score: 0 }], message: '' };
+
+describe('ProblemEventReconciler', () => {
+  it('commits, applies, waits, evaluates and resolves', async () => {
+    const w = new World();
+    expect(await w.step()).toBe(1);
+    expect(w.problem.status?.phase).toBe('Remediating');
+    expect(w.commits[0]?.text).toBe('replicaCount: 2 # keep\nfeatureFlags:\n  EnablePromotion: true\n');
+    expect(await w.step()).toBe(120_000);
+    expect(w.problem.status?.phase).toBe('Evaluating');
+    expect(w.applied[0]?.replicas).toBe(2);
+    expect(w.problem.status?.nextEvaluationTime).toBe('2026-11-22T12:02:00.000Z');
+    w.advance(60_000);
+    expect(await w.step()).toBe(60_000);
+    w.advance(60_000);
+    w.evaluations.push(pass);
+    expect(await w.step()).toBeUndefined();
+    const status = w.problem.status;
+    expect(status?.phase).toBe('Resolved');
+    expect(status?.attempts).toHaveLength(1);
+    expect(status?.attempts?.[0]).toMatchObject({ index: 1, action: 'scale', value: '+1', result: 'pass', score: 100, commit: w.commits[0]?.sha });
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'EvaluationPassed' });
+    expect(w.events.map((e) => e.split(':')[0])).toEqual(['Normal Committed', 'Normal Applied', 'Normal Evaluated', 'Normal Resolved']);
+  });
+
+  it('escalates after a failed evaluation and ends Exhausted when no action is left', async () => {
+    const w = new World();
+    w.evaluations.push(fail, fail);
+    for (let i = 0; i < 3; i++) {
+      await w.step();
+      await w.step();
+      w.advance(120_000);
+      await w.step();
+    }
+    const status = w.problem.status;
+    expect(status?.phase).toBe('Exhausted');
+    expect(status?.attempts?.map((a) => [a.index, a.action, a.result])).toEqual([[1, 'scale', 'fail'], [2, 'featuretoggle', 'fail']]);
+    expect(w.commits[1]?.text).toBe('replicaCount: 2 # keep\nfeatureFlags:\n  EnablePromotion: false\n');
+    expect(w.applied[1]?.featureFlags).toEqual({ EnablePromotion: false });
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ActionsExhausted' });
+  });
+
+  it('postpones an evaluation while Prometheus is down, without failing the attempt', async () => {
+    const w = new World();
+    await w.step();
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(new ReboundError('connection refused', { code: 'PrometheusUnavailable', reason: 'PrometheusUnavailable', retryable: true }));
+    expect(await w.step()).toBe(30_000);
+    expect(w.problem.status?.phase).toBe('Evaluating');
+    expect(w.problem.status?.attempts?.[0]?.result).toBeUndefined();
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason).toBe('PrometheusUnavailable');
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Resolved');
+  });
+
+  it('never commits twice for one attempt after a crash before the status write', async () => {
+    const w = new World();
+    await w.step();
+    w.problem = { ...w.problem, status: {} }; // the status write was lost
+    await w.step();
+    expect(w.commits).toHaveLength(1);
+    expect(w.problem.status?.attempts?.[0]?.commit).toBe(w.commits[0]?.sha);
+  });
+
+  it('stops when the source resolves the problem mid-way', async () => {
+    const w = new World();
+    await w.step();
+    w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } };
+    expect(await w.step()).toBeUndefined();
+    expect(w.problem.status?.phase).toBe('Resolved');
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('ProblemResolved');
+    expect(w.applied).toHaveLength(0);
+  });
+
+  it('stalls with a reason on an unknown project, and retries a retryable Git error with backoff', async () => {
+    const w = new World();
+    w.project = undefined;
+    expect(await w.step()).toBe(300_000);
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'ProjectNotFound' });
+
+    const v = new World();
+    v.commitError = new ReboundError('connect ECONNREFUSED 127.0.0.1:1', { code: 'GitUnreachable', reason: 'GitUnreachable', retryable: true });
+    await expect(v.step()).rejects.toThrow('ECONNREFUSED');
+    expect(v.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ reason: 'GitUnreachable' });
+  });
+
+  it('stalls on an unknown action and on a values file without the key', async () => {
+    const w = new World();
+    w.actions = [{ name: 'x', action: 'reboot', value: 'now' }];
+    await w.step();
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'UnknownAction' });
+
+    const v = new World();
+    v.files.set('carts/values.yaml', 'image: carts:1\n');
+    await v.step();
+    const stalled = v.problem.status?.conditions?.find((c) => c.type === 'Stalled');
+    expect(stalled?.status).toBe('True');
+    expect(stalled?.message).toMatch(/replicaCount/);
+    expect(v.commits).toHaveLength(0);
+  });
+});

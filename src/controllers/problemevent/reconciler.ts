@@ -1,0 +1,418 @@
+// The ProblemEvent reconciler: takes a key, re-reads the world, does ONE step of the loop
+// (commit an action, apply it, evaluate it, or finish), writes the status, and says when to look again.
+//
+//   Pending ──commit──▶ Remediating ──apply──▶ Evaluating ──pass/warning──▶ Resolved
+//                           ▲                      │ fail
+//                           └──────next action─────┘        no action left ──▶ Exhausted
+//   no policy / manual stage ──▶ Unhandled;  source says RESOLVED ──▶ Resolved
+//
+// Crash safety comes from the order of writes: the commit carries trailers (problem uid, attempt),
+// so a restart between push and status write finds the commit instead of making a second one; an
+// attempt with a commit but no appliedTime is applied again (helm upgrade is idempotent).
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
+import type { Attempt, Condition, Phase, ProblemEvent, ProblemEventStatus, Project, Reason } from '../../api/index.ts';
+import type { ApplyRequest } from '../../apply/index.ts';
+import { ReboundError, errorMessage } from '../../errors.ts';
+import { applyAction, describeChange, isKnownAction } from '../../remediation/actions.ts';
+import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
+import { removeCondition, setCondition } from '../conditions.ts';
+import type { ConditionUpdate } from '../conditions.ts';
+import { decide, parseDuration } from './decide.ts';
+import type { Decision } from './decide.ts';
+import type { PolicyResolution, ProblemLoopPorts, ResolvedStage, StageRepository } from './ports.ts';
+
+/** Ask to be reconciled again right away (the next step of the loop). */
+const NEXT_STEP: ReconcileResult = { requeueAfterMs: 1 };
+
+export class ProblemEventReconciler implements Reconciler {
+  private readonly ports: ProblemLoopPorts;
+
+  constructor(ports: ProblemLoopPorts) {
+    this.ports = ports;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const problem = this.ports.cache.get(key);
+    if (!problem) return undefined;
+    const step = new Step(this.ports, problem, ctx);
+    return step.run();
+  }
+}
+
+/** One reconcile of one problem: the state it read and the status it will write. */
+class Step {
+  private readonly ports: ProblemLoopPorts;
+  private readonly problem: ProblemEvent;
+  private readonly ctx: ReconcileContext;
+  private readonly now: Date;
+  private status: ProblemEventStatus;
+
+  constructor(ports: ProblemLoopPorts, problem: ProblemEvent, ctx: ReconcileContext) {
+    this.ports = ports;
+    this.problem = problem;
+    this.ctx = ctx;
+    this.now = ports.clock();
+    this.status = structuredClone(problem.status ?? {});
+  }
+
+  async run(): Promise<ReconcileResult | undefined> {
+    const { spec, metadata } = this.problem;
+    const namespace = metadata.namespace ?? 'default';
+    const project = this.ports.projects.getProject(namespace, spec.project);
+    if (!project) {
+      return this.stall(REASONS.ProjectNotFound, `Project ${namespace}/${spec.project} does not exist`);
+    }
+    const stage = await this.ports.projects.resolveStage(project, spec.stage);
+    if (!stage) {
+      return this.stall(REASONS.StageNotFound, `Project ${spec.project} has no stage "${spec.stage}"`);
+    }
+    const remediation = this.ports.projects.findRemediation(namespace, spec.project, spec.stage, spec.service);
+    const decision = decide({
+      problem: this.problem,
+      siblings: this.ports.cache.siblings(this.problem),
+      now: this.now,
+      stage,
+      limits: remediation?.spec.limits,
+    });
+    this.ctx.log.debug({ decision: decision.kind }, 'decided next step');
+    return this.execute(decision, project, stage);
+  }
+
+  private async execute(decision: Decision, project: Project, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
+    switch (decision.kind) {
+      case 'done':
+        return undefined;
+      case 'resolve-by-source':
+        return this.finish('Resolved', REASONS.ProblemResolved, 'the source reported the problem as resolved', 'Normal');
+      case 'unhandled-by-stage': {
+        const reason = decision.mode === 'manual' ? REASONS.RemediationManual : REASONS.RemediationDisabled;
+        return this.finish('Unhandled', reason, `remediation is ${decision.mode} for stage ${stage.name}`, 'Normal');
+      }
+      case 'wait-turn':
+        await this.write({ phase: this.status.phase ?? 'Pending' }, [
+          { type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.Queued, message: `waiting for ${decision.holder}: one remediation at a time per service` },
+        ]);
+        return { requeueAfterMs: this.ports.settings.turnPollMs };
+      case 'throttled': {
+        const reason = decision.limit === 'cooldown' ? REASONS.CoolingDown : REASONS.LimitReached;
+        const what = decision.limit === 'cooldown' ? 'cooldown between actions' : 'maximum actions per hour';
+        await this.write({ phase: this.status.phase ?? 'Pending' }, [
+          { type: CONDITION_TYPES.Reconciling, status: 'True', reason, message: `${what} holds the next action back until ${decision.until.toISOString()}` },
+        ]);
+        return { requeueAfterMs: Math.max(1, decision.until.getTime() - this.now.getTime()) };
+      }
+      case 'start-attempt':
+        return this.startAttempt(decision.index, project, stage);
+      case 'apply-attempt':
+        return this.applyAttempt(decision.index, project, stage);
+      case 'wait-evaluation':
+        return { requeueAfterMs: Math.max(1, decision.at.getTime() - this.now.getTime()) };
+      case 'evaluate':
+        return this.evaluate(decision.index, project, stage);
+    }
+  }
+
+  /** Choose action k, turn it into a commit on the stage branch, record it. */
+  private async startAttempt(index: number, project: Project, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
+    const remediation = this.ports.projects.findRemediation(this.namespace, this.problem.spec.project, stage.name, this.problem.spec.service);
+    const policy = await this.ports.policies.resolve({ problem: this.problem, project, stage, remediation });
+    if (!policy.ok) {
+      this.status.conditions = setCondition(this.status.conditions, { type: CONDITION_TYPES.PolicyResolved, status: 'False', reason: REASONS[policy.reason], message: policy.message }, this.now);
+      return this.finish('Unhandled', REASONS[policy.reason], policy.message, 'Warning');
+    }
+    this.status.policySource = policy.source;
+    this.status.conditions = setCondition(this.status.conditions, {
+      type: CONDITION_TYPES.PolicyResolved,
+      status: 'True',
+      reason: REASONS.PolicyFound,
+      message: policy.warning ?? `${describeSource(policy)} has ${policy.actions.length} action(s) for this problem`,
+    }, this.now);
+
+    const action = policy.actions[index - 1];
+    if (!action) {
+      const tried = index - 1;
+      return this.finish('Exhausted', REASONS.ActionsExhausted, `all ${tried} action(s) were tried and none passed its evaluation`, 'Warning');
+    }
+    if (!isKnownAction(action.action)) {
+      return this.stall(REASONS.UnknownAction, `action ${index} "${action.action}" is not one Rebound can carry out (scale, scaling, featuretoggle)`);
+    }
+    const value = typeof action.value === 'string' ? action.value : JSON.stringify(action.value);
+    const repository = await this.ports.repositories.forProject(project);
+    const label = `${action.action} ${value}`;
+    let change: ReturnType<typeof applyAction>['change'] | undefined;
+    let outcome;
+    try {
+      outcome = await repository.commitAction({
+        branch: stage.branch,
+        path: policy.valuesFile,
+        problemKey: this.key,
+        problemUid: this.problem.metadata.uid ?? '',
+        attempt: index,
+        actionLabel: label,
+        edit: (text) => {
+          const result = applyAction({ action: action.action, value: action.value }, text, {
+            file: policy.valuesFile,
+            ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
+            ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
+            ...(policy.limits ? { limits: policy.limits } : {}),
+          });
+          change = result.change;
+          return result.changed ? { text: result.text, summary: result.summary } : { unchanged: result.reason };
+        },
+        subject: () => `rebound: ${change ? describeChange(change, this.problem.spec.service, stage.name) : label}`,
+      }, this.ctx.signal);
+    } catch (err) {
+      return this.failStep(err, REASONS.CommitFailed, `attempt ${index} (${label}) could not be committed`);
+    }
+    const attempt: Attempt = {
+      index,
+      ...(action.name ? { name: action.name } : {}),
+      action: action.action,
+      value,
+      branch: stage.branch,
+      commit: outcome.sha,
+      path: policy.valuesFile,
+      committedTime: this.now.toISOString(),
+      ...(outcome.kind === 'no-change' ? { message: `nothing to commit: ${outcome.reason}` } : {}),
+    };
+    this.status.attempts = [...(this.status.attempts ?? []).filter((a) => a.index !== index), attempt];
+    this.status.currentAttempt = index;
+    this.status.currentAction = label;
+    this.status.startTime ??= this.now.toISOString();
+    const verb = outcome.kind === 'committed' ? 'committed' : outcome.kind === 'already-committed' ? 'found its earlier commit' : 'found the value already set';
+    const message = `attempt ${index}: ${label} ${verb} on ${stage.branch} (${outcome.sha.slice(0, 12)})`;
+    await this.write({ phase: 'Remediating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.ActionCommitted, message }]);
+    await this.event('Normal', 'Committed', message);
+    this.ports.metrics?.attempt(action.action, 'committed');
+    return NEXT_STEP;
+  }
+
+  /** Make the cluster match the attempt's commit. */
+  private async applyAttempt(index: number, project: Project, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
+    const attempt = this.attempt(index);
+    if (!attempt?.commit) return this.stall(REASONS.ApplyFailed, `attempt ${index} has no commit to apply`);
+    const repository = await this.ports.repositories.forProject(project);
+    const request: ApplyRequest = {
+      project: this.problem.spec.project,
+      stage: stage.name,
+      service: this.problem.spec.service,
+      namespace: stage.namespace,
+      branch: stage.branch,
+      commit: attempt.commit,
+    };
+    const applier = this.ports.appliers[stage.apply];
+    const scratch = join(this.ports.settings.workDir, 'apply', `${this.problem.metadata.uid ?? this.problem.metadata.name ?? 'problem'}-${index}`);
+    let result;
+    try {
+      if (stage.apply === 'helm') {
+        const service = this.problem.spec.service;
+        const valuesPath = attempt.path ?? `${service}/values.yaml`;
+        await rm(scratch, { recursive: true, force: true });
+        await mkdir(scratch, { recursive: true });
+        await repository.materialize(attempt.commit, [`${service}/chart`, valuesPath], scratch);
+        request.chartDir = join(scratch, service, 'chart');
+        request.valuesFile = join(scratch, valuesPath);
+      } else if (stage.apply === 'kubernetes') {
+        Object.assign(request, await desiredState(repository, attempt));
+      }
+      result = await applier.apply(request, this.ctx.signal);
+    } catch (err) {
+      return this.failStep(err, REASONS.ApplyFailed, `attempt ${index} could not be applied with ${stage.apply}`);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+    const waitMs = await this.currentWait(project, stage);
+    const due = new Date(this.now.getTime() + waitMs);
+    this.replaceAttempt({ ...attempt, appliedTime: this.now.toISOString(), ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}) });
+    this.status.nextEvaluationTime = due.toISOString();
+    const message = `attempt ${index} applied: ${result.detail}; evaluation at ${due.toISOString()}`;
+    await this.write({ phase: 'Evaluating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.WaitingForEvaluation, message }]);
+    await this.event('Normal', 'Applied', message);
+    this.ports.metrics?.attempt(attempt.action, 'applied');
+    return { requeueAfterMs: Math.max(1, waitMs) };
+  }
+
+  /** Did the action help? Pass or warning resolves, fail escalates. */
+  private async evaluate(index: number, project: Project, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
+    const attempt = this.attempt(index);
+    if (!attempt?.commit || !attempt.appliedTime) return NEXT_STEP;
+    const repository = await this.ports.repositories.forProject(project);
+    let outcome;
+    try {
+      outcome = await this.ports.evaluator.evaluate({
+        problem: this.problem,
+        project,
+        stage,
+        repository,
+        commit: attempt.commit,
+        window: { start: new Date(attempt.appliedTime), end: this.now },
+        signal: this.ctx.signal,
+      });
+    } catch (err) {
+      if (err instanceof ReboundError && err.retryable) {
+        // The metrics source being down says nothing about the service: try later, never a failed attempt.
+        await this.write({}, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.PrometheusUnavailable, message: `evaluation postponed: ${err.message}` }]);
+        return { requeueAfterMs: this.ports.settings.evaluationRetryMs };
+      }
+      const reason = err instanceof ReboundError && isReason(err.reason) ? err.reason : REASONS.EvaluationErrored;
+      return this.stall(reason, `attempt ${index} could not be evaluated: ${errorMessage(err)}`);
+    }
+    this.replaceAttempt({
+      ...attempt,
+      evaluationTime: this.now.toISOString(),
+      result: outcome.result,
+      score: outcome.score,
+      indicatorResults: outcome.indicatorResults.slice(0, 64),
+      message: outcome.message,
+    });
+    this.status.lastResult = outcome.result;
+    delete this.status.nextEvaluationTime;
+    this.ports.metrics?.attempt(attempt.action, outcome.result);
+    const summary = `attempt ${index} (${attempt.action} ${attempt.value}) evaluated ${outcome.result} with score ${formatScore(outcome.score)}%`;
+    if (outcome.result !== 'fail') {
+      const reason = outcome.result === 'pass' ? REASONS.EvaluationPassed : REASONS.EvaluationWarning;
+      await this.event('Normal', 'Evaluated', summary);
+      return this.finish('Resolved', reason, summary, 'Normal');
+    }
+    await this.write({ phase: 'Remediating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.Escalated, message: `${summary}: escalating to the next action` }]);
+    await this.event('Warning', 'Escalated', `${summary}: escalating to the next action`);
+    return NEXT_STEP;
+  }
+
+  // ---- status writing ----
+
+  private get namespace(): string {
+    return this.problem.metadata.namespace ?? 'default';
+  }
+
+  private get key(): string {
+    return `${this.namespace}/${this.problem.metadata.name ?? ''}`;
+  }
+
+  private attempt(index: number): Attempt | undefined {
+    return this.status.attempts?.find((a) => a.index === index);
+  }
+
+  private replaceAttempt(attempt: Attempt): void {
+    this.status.attempts = (this.status.attempts ?? []).map((a) => (a.index === attempt.index ? attempt : a));
+  }
+
+  private async currentWait(project: Project, stage: ResolvedStage): Promise<number> {
+    const remediation = this.ports.projects.findRemediation(this.namespace, this.problem.spec.project, stage.name, this.problem.spec.service);
+    const policy: PolicyResolution = await this.ports.policies.resolve({ problem: this.problem, project, stage, remediation });
+    return policy.ok ? safeDuration(policy.wait) : safeDuration('2m');
+  }
+
+  /** A final phase: Resolved, Exhausted or Unhandled. */
+  private async finish(phase: Phase, reason: Reason, message: string, type: 'Normal' | 'Warning'): Promise<ReconcileResult | undefined> {
+    this.status.completionTime = this.now.toISOString();
+    delete this.status.nextEvaluationTime;
+    const ready = phase === 'Resolved';
+    this.status.conditions = removeCondition(this.status.conditions, CONDITION_TYPES.Reconciling);
+    await this.write({ phase }, [
+      { type: CONDITION_TYPES.Ready, status: ready ? 'True' : 'False', reason, message },
+      { type: CONDITION_TYPES.Stalled, status: 'False', reason, message },
+    ]);
+    await this.event(type, phase, message);
+    return undefined;
+  }
+
+  /** Only a person can fix this: say so, and look again later in case they did. */
+  private async stall(reason: Reason, message: string): Promise<ReconcileResult> {
+    await this.write({ phase: this.status.phase ?? 'Pending' }, [
+      { type: CONDITION_TYPES.Stalled, status: 'True', reason, message },
+      { type: CONDITION_TYPES.Ready, status: 'False', reason, message },
+    ]);
+    await this.event('Warning', reason, message);
+    return { requeueAfterMs: this.ports.settings.stalledRecheckMs };
+  }
+
+  /** A failed step: retryable errors go back to the queue's backoff, the rest stall. */
+  private async failStep(err: unknown, fallback: Reason, context: string): Promise<ReconcileResult> {
+    const reason = err instanceof ReboundError && isReason(err.reason) ? err.reason : fallback;
+    const message = `${context}: ${errorMessage(err)}`;
+    if (err instanceof ReboundError && err.retryable) {
+      await this.write({}, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason, message }]);
+      throw err;
+    }
+    if (!(err instanceof ReboundError)) this.ctx.log.error({ err }, 'unexpected error in a remediation step');
+    return this.stall(reason, message);
+  }
+
+  private async write(change: { phase?: Phase }, updates: ConditionUpdate[]): Promise<void> {
+    const generation = this.problem.metadata.generation;
+    let conditions: Condition[] | undefined = this.status.conditions;
+    for (const update of updates) conditions = setCondition(conditions, update, this.now, generation);
+    if (updates.every((u) => u.type !== CONDITION_TYPES.Stalled)) {
+      conditions = setCondition(conditions, { type: CONDITION_TYPES.Stalled, status: 'False', reason: REASONS.Progressing, message: 'the loop is making progress' }, this.now, generation);
+    }
+    const previousPhase = this.problem.status?.phase;
+    const next: ProblemEventStatus = {
+      ...this.status,
+      ...(change.phase ? { phase: change.phase } : {}),
+      conditions: conditions ?? [],
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    };
+    await this.ports.writer.patchStatus(this.problem, next);
+    this.status = next;
+    if (next.phase !== previousPhase && next.phase) {
+      this.ports.metrics?.phase(previousPhase, next.phase);
+      this.ctx.log.info({ from: previousPhase ?? 'none', to: next.phase, attempt: next.currentAttempt }, 'problem phase changed');
+    }
+  }
+
+  private async event(type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    try {
+      await this.ports.writer.recordEvent(this.problem, type, reason, message);
+    } catch (err) {
+      // An event is a courtesy for `kubectl describe`; the status already holds the truth.
+      this.ctx.log.warn({ err: errorMessage(err), reason }, 'could not record a Kubernetes event');
+    }
+  }
+}
+
+/** For the `kubernetes` applier: the replica count and flags the commit holds. */
+async function desiredState(repository: StageRepository, attempt: Attempt): Promise<Pick<ApplyRequest, 'replicas' | 'featureFlags'>> {
+  const path = attempt.path ?? '';
+  const text = attempt.commit ? await repository.readFileAt(attempt.commit, path) : undefined;
+  if (text === undefined) {
+    throw new ReboundError(`${path} is not in commit ${attempt.commit ?? '?'}`, { code: 'ValuesFileNotFound', reason: REASONS.ValuesFileNotFound, retryable: false });
+  }
+  const values: unknown = parseYaml(text);
+  const record = typeof values === 'object' && values !== null ? (values as Record<string, unknown>) : {};
+  const out: Pick<ApplyRequest, 'replicas' | 'featureFlags'> = {};
+  if (attempt.action === 'scale' || attempt.action === 'scaling') {
+    const replicas = record.replicaCount;
+    if (typeof replicas === 'number') out.replicas = replicas;
+  } else {
+    const flags = record.featureFlags;
+    if (typeof flags === 'object' && flags !== null) {
+      out.featureFlags = Object.fromEntries(Object.entries(flags).filter((e): e is [string, boolean] => typeof e[1] === 'boolean'));
+    }
+  }
+  return out;
+}
+
+function describeSource(policy: Extract<PolicyResolution, { ok: true }>): string {
+  const s = policy.source;
+  return s.kind === 'Remediation' ? `Remediation ${s.name ?? ''}` : `${s.path ?? 'remediation.yaml'} on ${s.branch ?? '?'}`;
+}
+
+function safeDuration(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    return 120_000;
+  }
+}
+
+function formatScore(score: number): string {
+  return Number.isInteger(score) ? String(score) : score.toFixed(2);
+}
+
+function isReason(value: string): value is Reason {
+  return Object.values(REASONS).includes(value as Reason);
+}
