@@ -22,7 +22,7 @@ class World {
   };
   project: Project | undefined = {
     apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: 'sockshop', namespace: 'sockshop' },
-    spec: { git: { url: 'http://127.0.0.1/x.git' } } as Project['spec'],
+    spec: { git: { url: 'http://127.0.0.1/x.git' } },
   };
   actions: RemediationAction[] = [
     { name: 'scale up', action: 'scale', value: '+1' },
