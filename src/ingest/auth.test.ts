@@ -1,0 +1,79 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bearerToken, fileTokenSource, isAuthorized } from './auth.ts';
+import { mediaType } from './body.ts';
+import { parseAddress } from './server.ts';
+
+describe('isAuthorized', () => {
+  const tokens = ['s3cret-token-one', 'rotated-token-two'];
+  it.each([
+    { header: 'Bearer s3cret-token-one', ok: true },
+    { header: 'bearer rotated-token-two', ok: true },
+    { header: 'Bearer s3cret-token-one ', ok: true },
+    { header: undefined, ok: false },
+    { header: '', ok: false },
+    { header: 'Bearer ', ok: false },
+    { header: 'Basic czNjcmV0LXRva2VuLW9uZQ==', ok: false },
+    { header: 'Bearer s3cret-token-on', ok: false },
+    { header: 'Bearer s3cret-token-one-and-more', ok: false },
+    { header: 'Bearer s3cret-token-one extra', ok: false },
+  ])('$header → $ok', ({ header, ok }) => {
+    expect(isAuthorized(header, tokens)).toBe(ok);
+  });
+
+  it('refuses everything when there are no tokens (fail closed), and ignores empty tokens', () => {
+    expect(isAuthorized('Bearer x', [])).toBe(false);
+    expect(isAuthorized('Bearer ', [''])).toBe(false);
+    expect(bearerToken('Bearer ')).toBeUndefined();
+  });
+});
+
+describe('fileTokenSource', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('re-reads a rotated file and keeps the last good tokens when the file disappears', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rebound-tokens-'));
+    const path = join(dir, 'token');
+    await writeFile(path, 'first-token\n');
+    let now = 0;
+    const source = fileTokenSource(path, { recheckMs: 1000, now: () => now });
+    expect(source()).toEqual(['first-token']);
+
+    await writeFile(path, '# rotation in progress\nfirst-token\nsecond-token-longer\n');
+    expect(source()).toEqual(['first-token']); // within the re-check interval
+    now = 1000;
+    expect(source()).toEqual(['first-token', 'second-token-longer']);
+
+    await rm(path);
+    now = 2000;
+    expect(source()).toEqual(['first-token', 'second-token-longer']);
+  });
+
+  it('has no tokens when the file never existed', () => {
+    expect(fileTokenSource('/nonexistent/rebound/token')()).toEqual([]);
+  });
+});
+
+describe('mediaType and parseAddress', () => {
+  it.each([
+    { header: 'application/json', type: 'application/json', utf8: true },
+    { header: 'Application/JSON; charset=UTF-8', type: 'application/json', utf8: true },
+    { header: 'application/cloudevents+json; charset="utf-8"', type: 'application/cloudevents+json', utf8: true },
+    { header: 'application/json; charset=latin1', type: 'application/json', utf8: false },
+  ])('$header', ({ header, type, utf8 }) => {
+    expect(mediaType(header)).toEqual({ type, utf8 });
+  });
+
+  it('parses host:port and rejects the rest', () => {
+    expect(parseAddress('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseAddress(':9000')).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(parseAddress('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(() => parseAddress('8080')).toThrow(/host:port/);
+    expect(() => parseAddress('127.0.0.1:70000')).toThrow(/host:port/);
+  });
+});

@@ -1,0 +1,252 @@
+// The HTTP ways in: Alertmanager's webhook, Keptn CloudEvents, Dynatrace problem notifications and
+// ProblemEvent manifests, plus any route mounted by the composition root (the Git push hook).
+//
+// Every request goes through the same gate, in this order, so a bad request costs as little as
+// possible: route → bearer token (401) → content type (415) → size while streaming (413) → JSON
+// (400) → mapping (400 naming the field) → store. The answer is 2xx only after every ProblemEvent of
+// the request is stored; writes are idempotent, so a sender that retries after a 503 loses nothing.
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorMessage, ReboundError } from '../errors.ts';
+import { isAuthorized } from './auth.ts';
+import type { TokenSource } from './auth.ts';
+import { DEFAULT_MAX_BODY_BYTES, HttpError, mediaType, readBody } from './body.ts';
+import { InvalidPayloadError, isObject } from './fields.ts';
+import { mapPayload } from './payloads.ts';
+import type { PayloadKind } from './payloads.ts';
+import type { ProblemSink } from './store.ts';
+import type { MappedProblem, MappingOptions } from './types.ts';
+
+/** The subset of a pino logger the server uses. It never receives headers or tokens. */
+export interface IngestLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface RouteRequest {
+  headers: IncomingHttpHeaders;
+  /** The raw body, within the size limit (signature checks need the exact bytes). */
+  body: Buffer;
+}
+
+export interface RouteResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Route {
+  method: 'POST';
+  path: string;
+  /** `bearer`: the ingest token is required; `none`: the handler authenticates (e.g. a signed Git hook). */
+  auth: 'bearer' | 'none';
+  /** Accepted media types (without parameters). */
+  contentTypes: readonly string[];
+  handle(request: RouteRequest): Promise<RouteResponse>;
+}
+
+export interface IngestServerOptions {
+  sink: ProblemSink;
+  tokens: TokenSource;
+  mapping?: MappingOptions;
+  maxBodyBytes?: number;
+  log?: IngestLogger;
+  /** More routes (e.g. `POST /hooks/git`), mounted beside the built-in ones. */
+  routes?: readonly Route[];
+}
+
+export const ROUTE_PATHS = {
+  alertmanager: '/v1/alertmanager',
+  events: '/v1/events',
+  dynatrace: '/v1/dynatrace',
+  problems: '/v1/problems',
+} as const;
+
+const JSON_TYPES = ['application/json'] as const;
+const CLOUDEVENT_TYPES = ['application/cloudevents+json', 'application/json'] as const;
+/** Bytes of an unwanted body read and thrown away so the client can read our answer. */
+const MAX_DISCARD_BYTES = 4 * 1024 * 1024;
+
+const silentLogger: IngestLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** The request handler alone (no listening socket), for composing with other servers and for tests. */
+export function createIngestHandler(options: IngestServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const log = options.log ?? silentLogger;
+  const routes = new Map<string, Route>();
+  for (const route of [...builtInRoutes(options, log), ...(options.routes ?? [])]) {
+    if (routes.has(route.path)) throw new Error(`ingest: two routes for ${route.path}`);
+    routes.set(route.path, route);
+  }
+
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = routes.get(path);
+    if (route === undefined) throw new HttpError(404, `no route for ${path}; routes: ${[...routes.keys()].join(', ')}`);
+    if (req.method !== route.method) throw new HttpError(405, `${path} only accepts ${route.method}`, { headers: { Allow: route.method } });
+    if (route.auth === 'bearer' && !isAuthorized(req.headers.authorization, options.tokens())) {
+      const given = req.headers.authorization !== undefined;
+      throw new HttpError(401, given ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>)', {
+        headers: { 'WWW-Authenticate': given ? 'Bearer realm="rebound", error="invalid_token"' : 'Bearer realm="rebound"' },
+      });
+    }
+    const type = mediaType(req.headers['content-type']);
+    if (type === undefined || !route.contentTypes.includes(type.type)) {
+      throw new HttpError(415, `Content-Type must be ${route.contentTypes.join(' or ')}, got ${type?.type ?? 'none'}`);
+    }
+    if (!type.utf8) throw new HttpError(415, 'only UTF-8 bodies are accepted');
+    const body = await readBody(req, maxBodyBytes);
+    const answer = await route.handle({ headers: req.headers, body });
+    send(res, answer.status, answer.body, answer.headers);
+  };
+
+  return (req, res) => {
+    serve(req, res).catch((err: unknown) => {
+      const { status, body, headers } = toErrorResponse(err, log);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // The body may be unread (refused before reading, or cut off at the limit): close the connection
+      // after answering, and read a bounded amount more so the client gets to see the answer.
+      res.setHeader('Connection', 'close');
+      send(res, status, body, headers);
+      discardRest(req);
+    });
+  };
+}
+
+export interface RunningIngestServer {
+  /** http://HOST:PORT */
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Listens on `address` (`host:port`; port 0 picks a free one). */
+export async function startIngestServer(options: IngestServerOptions & { address: string }): Promise<RunningIngestServer> {
+  const { host, port } = parseAddress(options.address);
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, createIngestHandler(options));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const urlHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return {
+    url: `http://${urlHost}:${bound.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(address.trim());
+  const port = Number(match?.[2]);
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ReboundError(`invalid listen address ${JSON.stringify(address)}; expected host:port such as 127.0.0.1:8080`, {
+      code: 'InvalidAddress',
+      reason: 'InvalidAddress',
+      retryable: false,
+    });
+  }
+  const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+function builtInRoutes(options: IngestServerOptions, log: IngestLogger): Route[] {
+  const problemRoute = (path: string, contentTypes: readonly string[], kind: (req: RouteRequest, value: unknown) => { kind: PayloadKind; value: unknown }): Route => ({
+    method: 'POST',
+    path,
+    auth: 'bearer',
+    contentTypes,
+    handle: async (req) => {
+      const parsed = kind(req, parseJson(req.body));
+      const problems = mapPayload(parsed.kind, parsed.value, options.mapping);
+      return storeProblems(problems, options.sink, log, path);
+    },
+  });
+  return [
+    problemRoute(ROUTE_PATHS.alertmanager, JSON_TYPES, (_req, value) => ({ kind: 'alertmanager', value })),
+    problemRoute(ROUTE_PATHS.events, CLOUDEVENT_TYPES, (req, value) => ({ kind: 'cloudevent', value: cloudEventFrom(req.headers, value) })),
+    problemRoute(ROUTE_PATHS.dynatrace, JSON_TYPES, (_req, value) => ({ kind: 'dynatrace', value })),
+    problemRoute(ROUTE_PATHS.problems, JSON_TYPES, (_req, value) => ({ kind: 'manifest', value })),
+  ];
+}
+
+async function storeProblems(problems: MappedProblem[], sink: ProblemSink, log: IngestLogger, route: string): Promise<RouteResponse> {
+  const stored = await sink.store(problems);
+  for (const s of stored) {
+    if (s.outcome !== 'unchanged') log.info({ route, problem: s.name, outcome: s.outcome }, 'problem stored');
+  }
+  return { status: 200, body: { accepted: stored.length, problems: stored.map((s) => s.name) } };
+}
+
+/**
+ * CloudEvents binary mode: the attributes travel as `ce-*` headers and the body is `data`. Structured
+ * mode (the whole event as the body) passes through unchanged.
+ */
+function cloudEventFrom(headers: IncomingHttpHeaders, body: unknown): unknown {
+  const type = headers['ce-type'];
+  if (typeof type !== 'string') return body;
+  const event: Record<string, unknown> = { data: body };
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith('ce-') && typeof value === 'string') event[name.slice(3)] = value;
+  }
+  return event;
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) throw new HttpError(400, 'empty body: expected a JSON document');
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new HttpError(400, `body is not valid JSON: ${errorMessage(err)}`);
+  }
+}
+
+function toErrorResponse(err: unknown, log: IngestLogger): { status: number; body: unknown; headers?: Record<string, string> } {
+  if (err instanceof HttpError) {
+    return { status: err.status, body: { error: err.message, field: err.field }, headers: err.headers };
+  }
+  if (err instanceof InvalidPayloadError) {
+    return { status: 400, body: { error: err.message, field: err.field } };
+  }
+  if (err instanceof ReboundError) {
+    if (err.code === 'InvalidProblemEvent') return { status: 400, body: { error: err.message, field: null } };
+    if (err.retryable) {
+      log.warn({ code: err.code, err: err.message }, 'storing problems failed; the sender is asked to retry');
+      return { status: 503, body: { error: err.message, field: null }, headers: { 'Retry-After': '5' } };
+    }
+    log.error({ code: err.code, err: err.message }, 'storing problems failed');
+    return { status: 500, body: { error: err.message, field: null } };
+  }
+  log.error({ err: errorMessage(err) }, 'ingest request failed');
+  return { status: 500, body: { error: 'internal error', field: null } };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(isObject(body) || Array.isArray(body) ? body : { result: body });
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function discardRest(req: IncomingMessage): void {
+  if (req.readableEnded) return;
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > MAX_DISCARD_BYTES) req.destroy();
+  });
+  req.on('error', () => undefined);
+  req.resume();
+}
