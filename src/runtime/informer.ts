@@ -1,0 +1,256 @@
+// A supervised informer: list, then watch from the list's resourceVersion, keeping a cache and
+// telling handlers what changed. Unlike @kubernetes/client-node's ListWatch, which stops for good
+// on any error other than 410, this one restarts itself with capped, jittered backoff and relists
+// after every failure; the relist is diffed against the cache, so objects deleted while the watch
+// was down still produce a delete. Handlers are synchronous and must only enqueue keys; they run
+// inside the watch stream, so anything slow or async there would stall or lose events.
+import type { Logger } from 'pino';
+import { Backoff, type BackoffOptions } from './backoff.ts';
+import { sleep, type Clock } from './clock.ts';
+import { objectKey, type HasMetadata } from './keys.ts';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchEvent<T> {
+  type: WatchEventType;
+  object: T;
+}
+
+/** `closed`: the stream ended normally (server-side timeout); `expired`: 410 Gone, relist. */
+export type WatchEnd = 'closed' | 'expired';
+
+/** The API side of an informer; src/kube implements it over the real API server. */
+export interface ListWatchSource<T> {
+  list(signal: AbortSignal): Promise<{ items: T[]; resourceVersion: string }>;
+  /** Streams events from `resourceVersion` until the stream ends (resolves) or fails (rejects). */
+  watch(resourceVersion: string, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<WatchEnd>;
+}
+
+/** Synchronous by contract: enqueue keys, nothing else. Resyncs call `onUpdate(obj, obj)`. */
+export interface EventHandler<T> {
+  onAdd?(obj: T): void;
+  onUpdate?(oldObj: T, newObj: T): void;
+  onDelete?(obj: T): void;
+}
+
+export interface InformerMetrics {
+  synced(resource: string, synced: boolean): void;
+  restarted(resource: string): void;
+}
+
+export interface InformerOptions<T> {
+  /** Resource name for logs and metrics, e.g. `problemevents`. */
+  name: string;
+  source: ListWatchSource<T>;
+  clock: Clock;
+  log: Logger;
+  /** Every `resyncMs` each cached object is handed to `onUpdate` again; 0 turns it off. */
+  resyncMs?: number;
+  /** Restart backoff after errors; default 500 ms doubling to 30 s. */
+  backoff?: BackoffOptions;
+  /** A watch that ends sooner than this without any event counts as a failure (no hot loop). */
+  minWatchMs?: number;
+  metrics?: InformerMetrics;
+}
+
+export class SupervisedInformer<T extends HasMetadata> {
+  readonly name: string;
+  readonly #source: ListWatchSource<T>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #resyncMs: number;
+  readonly #backoff: Backoff;
+  readonly #minWatchMs: number;
+  readonly #metrics: InformerMetrics | undefined;
+  readonly #cache = new Map<string, T>();
+  readonly #handlers: EventHandler<T>[] = [];
+  readonly #syncWaiters: (() => void)[] = [];
+  #synced = false;
+  #running = false;
+
+  constructor(options: InformerOptions<T>) {
+    this.name = options.name;
+    this.#source = options.source;
+    this.#clock = options.clock;
+    this.#log = options.log.child({ informer: options.name });
+    this.#resyncMs = options.resyncMs ?? 0;
+    this.#backoff = new Backoff(options.backoff ?? { initialMs: 500, maxMs: 30_000 });
+    this.#minWatchMs = options.minWatchMs ?? 1_000;
+    this.#metrics = options.metrics;
+    this.#metrics?.synced(this.name, false);
+  }
+
+  /** Registers handlers; objects already cached are delivered to `onAdd` at once. */
+  addHandler(handler: EventHandler<T>): void {
+    this.#handlers.push(handler);
+    for (const obj of this.#cache.values()) this.#call(() => handler.onAdd?.(obj));
+  }
+
+  /** True once the first list has been loaded into the cache (stays true across restarts). */
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** Resolves true once synced, false if `signal` aborts first. */
+  waitForSync(signal: AbortSignal): Promise<boolean> {
+    if (this.#synced) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = (): void => resolve(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#syncWaiters.push(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      });
+    });
+  }
+
+  /** The cached object for `namespace/name` (or `name`), as last seen. Do not mutate it. */
+  get(key: string): T | undefined {
+    return this.#cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.#cache.values()];
+  }
+
+  size(): number {
+    return this.#cache.size;
+  }
+
+  /** Lists and watches until `signal` aborts; never rejects. */
+  async run(signal: AbortSignal): Promise<void> {
+    if (this.#running) throw new Error(`informer ${this.name} is already running`);
+    this.#running = true;
+    const cancelResync = this.#resyncMs > 0 ? this.#scheduleResync(signal) : undefined;
+    let resourceVersion = '';
+    try {
+      while (!signal.aborted) {
+        try {
+          if (resourceVersion === '') resourceVersion = await this.#relist(signal);
+          const started = this.#clock.now();
+          let events = 0;
+          const end = await this.#source.watch(
+            resourceVersion,
+            (event) => {
+              events++;
+              resourceVersion = this.#apply(event) ?? resourceVersion;
+            },
+            signal,
+          );
+          if (signal.aborted) break;
+          if (end === 'expired') {
+            this.#log.info({ resourceVersion }, 'watch expired, relisting');
+            resourceVersion = '';
+          } else if (events === 0 && this.#clock.now() - started < this.#minWatchMs) {
+            await sleep(this.#clock, this.#backoff.next(), signal);
+          } else {
+            this.#backoff.reset();
+          }
+        } catch (err) {
+          if (signal.aborted) break;
+          // Relist after any failure: the diff against the cache recovers events the watch missed.
+          resourceVersion = '';
+          this.#metrics?.restarted(this.name);
+          const delayMs = this.#backoff.next();
+          this.#log.warn({ err, delayMs, failures: this.#backoff.failures() }, 'list/watch failed, restarting');
+          await sleep(this.#clock, delayMs, signal);
+        }
+      }
+    } finally {
+      cancelResync?.();
+      this.#running = false;
+    }
+  }
+
+  async #relist(signal: AbortSignal): Promise<string> {
+    const { items, resourceVersion } = await this.#source.list(signal);
+    const seen = new Set<string>();
+    for (const obj of items) {
+      const key = objectKey(obj);
+      if (key === undefined) continue;
+      seen.add(key);
+      this.#upsert(key, obj);
+    }
+    for (const [key, old] of this.#cache) {
+      if (seen.has(key)) continue;
+      this.#cache.delete(key);
+      this.#dispatch((h) => h.onDelete?.(old));
+    }
+    if (!this.#synced) {
+      this.#synced = true;
+      this.#metrics?.synced(this.name, true);
+      this.#log.info({ objects: this.#cache.size, resourceVersion }, 'informer synced');
+      for (const wake of this.#syncWaiters.splice(0)) wake();
+    }
+    this.#backoff.reset();
+    return resourceVersion;
+  }
+
+  /** Applies one watch event; returns the resourceVersion to resume from. */
+  #apply(event: WatchEvent<T>): string | undefined {
+    const rv = event.object.metadata?.resourceVersion;
+    if (event.type === 'BOOKMARK') return rv;
+    const key = objectKey(event.object);
+    if (key === undefined) return rv;
+    if (event.type === 'DELETED') {
+      const old = this.#cache.get(key);
+      this.#cache.delete(key);
+      const gone = event.object;
+      this.#dispatch((h) => h.onDelete?.(old ?? gone));
+    } else {
+      this.#upsert(key, event.object);
+    }
+    return rv;
+  }
+
+  #upsert(key: string, obj: T): void {
+    const old = this.#cache.get(key);
+    this.#cache.set(key, obj);
+    if (!old) {
+      this.#dispatch((h) => h.onAdd?.(obj));
+    } else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) {
+      this.#dispatch((h) => h.onUpdate?.(old, obj));
+    }
+  }
+
+  #scheduleResync(signal: AbortSignal): () => void {
+    let cancel = (): void => {};
+    const tick = (): void => {
+      if (signal.aborted) return;
+      if (this.#synced) {
+        this.#log.debug({ objects: this.#cache.size }, 'resync');
+        for (const obj of this.#cache.values()) this.#dispatch((h) => h.onUpdate?.(obj, obj));
+      }
+      cancel = this.#clock.setTimer(this.#resyncMs, tick);
+    };
+    cancel = this.#clock.setTimer(this.#resyncMs, tick);
+    return () => cancel();
+  }
+
+  #dispatch(call: (handler: EventHandler<T>) => unknown): void {
+    for (const handler of this.#handlers) this.#call(() => call(handler));
+  }
+
+  /** A throwing handler must not break the stream; an async one is a bug we report, not hide. */
+  #call(fn: () => unknown): void {
+    try {
+      const result = fn();
+      if (result instanceof Promise) {
+        this.#log.error('informer handler returned a promise; handlers must only enqueue');
+        result.catch((err: unknown) => this.#log.error({ err }, 'async informer handler failed'));
+      }
+    } catch (err) {
+      this.#log.error({ err }, 'informer handler threw');
+    }
+  }
+}
+
+/** Handlers that enqueue the object's own key: the common case. */
+export function enqueueOwnKey<T extends HasMetadata>(enqueue: (key: string) => void): EventHandler<T> {
+  const add = (obj: T): void => {
+    const key = objectKey(obj);
+    if (key !== undefined) enqueue(key);
+  };
+  return { onAdd: add, onUpdate: (_old, obj) => add(obj), onDelete: add };
+}
