@@ -12,6 +12,8 @@ type CommandLoader = () => Promise<Command>;
 
 const commands: Record<string, CommandLoader> = {
   validate: async () => (await import('./commands/validate.ts')).command,
+  plan: async () => (await import('./commands/plan.ts')).command,
+  evaluate: async () => (await import('./commands/evaluate.ts')).command,
 };
 
 export function usage(): string {
