@@ -1,0 +1,49 @@
+// Shared by the ingest integration tests and the ingest benchmark: a fresh namespace in the real API
+// server, listing the ProblemEvents in it, and a plain JSON POST.
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { GROUP, PLURALS, VERSION } from '../../src/api/constants.ts';
+import type { ProblemSpec } from '../../src/ingest/types.ts';
+
+export interface StoredProblemEvent {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: ProblemSpec;
+}
+
+export function loadKubeConfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+export async function createNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+export async function listProblemEvents(kc: KubeConfig, namespace: string): Promise<StoredProblemEvent[]> {
+  const list = (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURALS.ProblemEvent,
+  })) as { items: StoredProblemEvent[] };
+  return list.items;
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
