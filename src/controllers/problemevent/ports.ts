@@ -78,9 +78,8 @@ export type CommitOutcome =
 export interface CommitRequest {
   branch: string;
   path: string;
-  /** `namespace/name` and uid of the problem, and the attempt number: the idempotency key. */
-  problemKey: string;
-  problemUid: string;
+  /** The problem and the attempt number: uid + attempt is the idempotency key. */
+  problem: { namespace: string; name: string; uid: string; created?: Date };
   attempt: number;
   /** `scale +1`, for the Rebound-Action trailer. */
   actionLabel: string;

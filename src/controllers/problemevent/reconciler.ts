@@ -148,8 +148,12 @@ class Step {
       outcome = await repository.commitAction({
         branch: stage.branch,
         path: policy.valuesFile,
-        problemKey: this.key,
-        problemUid: this.problem.metadata.uid ?? '',
+        problem: {
+          namespace: this.namespace,
+          name: this.problem.metadata.name ?? '',
+          uid: this.problem.metadata.uid ?? '',
+          ...(this.problem.metadata.creationTimestamp ? { created: new Date(this.problem.metadata.creationTimestamp) } : {}),
+        },
         attempt: index,
         actionLabel: label,
         edit: (text) => {
@@ -286,10 +290,6 @@ class Step {
 
   private get namespace(): string {
     return this.problem.metadata.namespace ?? 'default';
-  }
-
-  private get key(): string {
-    return `${this.namespace}/${this.problem.metadata.name ?? ''}`;
   }
 
   private attempt(index: number): Attempt | undefined {

@@ -1,0 +1,67 @@
+// The loop's PolicyLookup: a Remediation resource when there is one, else `<service>/remediation.yaml`
+// at the stage branch's head, through the last-good cache so a broken push never stops a remediation.
+import { CONFIG_PARSERS, ConfigCache } from '../../remediation/config-cache.ts';
+import type { RemediationPolicy } from '../../formats/remediation.ts';
+import { describeProblem, findEntry, policyFilePath, policyFromFile, policyFromResource, sourceWithMatch } from '../../remediation/policy.ts';
+import type { ResolvedPolicy } from '../../remediation/policy.ts';
+import { parseKeyPath } from '../../remediation/yaml-edit.ts';
+import type { GitStore } from '../../gitstore/store.ts';
+import type { Project, Remediation } from '../../api/index.ts';
+import type { PolicyLookup, PolicyResolution, ResolvedStage } from './ports.ts';
+
+export const DEFAULT_WAIT = '2m';
+
+export interface StoreProvider {
+  storeFor(project: Project): Promise<GitStore>;
+}
+
+export class GitPolicyLookup implements PolicyLookup {
+  private readonly stores: StoreProvider;
+  private readonly cache = new ConfigCache<RemediationPolicy>(CONFIG_PARSERS.remediation);
+
+  constructor(stores: StoreProvider) {
+    this.stores = stores;
+  }
+
+  async resolve(args: { problem: { spec: { project: string; service: string; problemTitle: string; rootCause?: string } }; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution> {
+    const { problem, project, stage, remediation } = args;
+    const service = problem.spec.service;
+    let resolved: ResolvedPolicy;
+    let warning: string | undefined;
+    if (remediation) {
+      resolved = policyFromResource(remediation);
+    } else {
+      const path = policyFilePath(service);
+      const store = await this.stores.storeFor(project);
+      const file = await store.readFile(stage.branch, path);
+      const key = { project: project.metadata.name ?? '', stage: stage.name, service, file: path };
+      const offered = this.cache.offer(key, { commit: file?.commit ?? '', text: file ? file.text : null });
+      if (offered.status === 'removed') {
+        return { ok: false, reason: 'NoPolicy', message: `no Remediation resource for ${service} in ${stage.name}, and no ${path} on branch ${stage.branch}` };
+      }
+      if (offered.status === 'invalid' && !offered.inForce) {
+        return { ok: false, reason: 'PolicyInvalid', message: offered.message };
+      }
+      if (offered.status === 'invalid') warning = offered.message;
+      const inForce = offered.inForce;
+      if (!inForce) return { ok: false, reason: 'NoPolicy', message: `no usable ${path} on branch ${stage.branch}` };
+      resolved = policyFromFile({ branch: stage.branch, commit: inForce.commit, path, policy: inForce.value });
+    }
+    const match = findEntry(resolved.policy, problem.spec);
+    if (!match) {
+      return { ok: false, reason: 'NoMatchingEntry', message: `unable to find action for ${describeProblem(problem.spec)}: no entry matches and there is no "default" entry` };
+    }
+    const values = remediation?.spec.values;
+    return {
+      ok: true,
+      source: sourceWithMatch(resolved.source, match),
+      actions: match.entry.actions,
+      valuesFile: values?.file ?? `${service}/values.yaml`,
+      ...(values?.replicaCountKey ? { replicasPath: parseKeyPath(values.replicaCountKey) } : {}),
+      ...(values?.featureFlagsKey ? { flagsPath: parseKeyPath(values.featureFlagsKey) } : {}),
+      ...(remediation?.spec.limits ? { limits: remediation.spec.limits } : {}),
+      wait: remediation?.spec.evaluation?.wait ?? DEFAULT_WAIT,
+      ...(warning ? { warning } : {}),
+    };
+  }
+}

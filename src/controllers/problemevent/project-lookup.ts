@@ -1,0 +1,69 @@
+// The loop's ProjectLookup over the informer caches: stages from the Project's spec, or from the
+// repository's shipyard.yaml when the spec lists none (both Keptn formats).
+import type { Project, Remediation } from '../../api/index.ts';
+import { parseShipyardFile } from '../../formats/shipyard.ts';
+import type { ShipyardStage } from '../../formats/shipyard.ts';
+import type { StoreProvider } from './git-policies.ts';
+import type { ProjectLookup, ResolvedStage } from './ports.ts';
+
+/** The read side of an informer: what the lookup needs of the caches. */
+export interface CacheReader<T> {
+  get(key: string): T | undefined;
+  list(): T[];
+}
+
+export class CachedProjectLookup implements ProjectLookup {
+  private readonly projects: CacheReader<Project>;
+  private readonly remediations: CacheReader<Remediation>;
+  private readonly stores: StoreProvider;
+
+  constructor(projects: CacheReader<Project>, remediations: CacheReader<Remediation>, stores: StoreProvider) {
+    this.projects = projects;
+    this.remediations = remediations;
+    this.stores = stores;
+  }
+
+  getProject(namespace: string, name: string): Project | undefined {
+    return this.projects.get(`${namespace}/${name}`);
+  }
+
+  async resolveStage(project: Project, stageName: string): Promise<ResolvedStage | undefined> {
+    const projectName = project.metadata.name ?? '';
+    const fromSpec = project.spec.stages?.find((s) => s.name === stageName);
+    if (fromSpec) {
+      return {
+        name: fromSpec.name,
+        branch: fromSpec.branch ?? fromSpec.name,
+        namespace: fromSpec.namespace ?? `${projectName}-${fromSpec.name}`,
+        remediation: fromSpec.remediation ?? 'automated',
+        apply: fromSpec.apply ?? 'helm',
+      };
+    }
+    if (project.spec.stages && project.spec.stages.length > 0) return undefined;
+    const stage = (await this.shipyardStages(project))?.find((s) => s.name === stageName);
+    if (!stage) return undefined;
+    return {
+      name: stage.name,
+      branch: stage.name,
+      namespace: `${projectName}-${stage.name}`,
+      // Keptn ran remediation only where the shipyard asked for it.
+      remediation: stage.remediation === 'automated' ? 'automated' : 'disabled',
+      apply: 'helm',
+    };
+  }
+
+  findRemediation(namespace: string, project: string, stage: string, service: string): Remediation | undefined {
+    return this.remediations
+      .list()
+      .filter((r) => r.metadata.namespace === namespace && r.spec.project === project && r.spec.stage === stage && r.spec.service === service)
+      .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))[0];
+  }
+
+  private async shipyardStages(project: Project): Promise<ShipyardStage[] | undefined> {
+    const store = await this.stores.storeFor(project);
+    const file = await store.readFile(project.spec.git.defaultBranch ?? 'main', 'shipyard.yaml');
+    if (!file) return undefined;
+    const parsed = parseShipyardFile('shipyard.yaml', file.text);
+    return parsed.ok ? parsed.shipyard.stages : undefined;
+  }
+}
