@@ -1,0 +1,332 @@
+// `rebound plan` end to end: the real CLI (bin/rebound.js, a child process) against real Git
+// repositories built with the native git CLI in a temporary directory.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../../../bin/rebound.js', import.meta.url));
+const valuesFixture = readFileSync(new URL('../../../test/fixtures/values/commented.yaml', import.meta.url), 'utf8');
+
+const policy = `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+metadata:
+  name: carts-remediation
+spec:
+  remediations:
+    - problemType: Response time degradation
+      actionsOnOpen:
+        - action: scale
+          name: scale up
+          description: Scale up
+          value: "+1"
+        - action: featuretoggle
+          name: cache on
+          value: EnableItemCache:on
+    - problemType: disk_full
+      actionsOnOpen:
+        - action: scale
+          name: two replicas
+          value: "2"
+`;
+
+const legacyPolicy = `remediations:
+- name: "Failure rate increase"
+  actions:
+  - action: featuretoggle
+    value: EnablePromotion:off
+`;
+
+let root: string;
+let repo: string;
+let problems: Record<string, string>;
+let productionHead: string;
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', cwd, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.com' },
+  }).trim();
+}
+
+function write(dir: string, path: string, text: string): void {
+  mkdirSync(dirname(join(dir, path)), { recursive: true });
+  writeFileSync(join(dir, path), text);
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function plan(...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [bin, 'plan', ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') {
+        reject(new Error(`rebound plan did not run: ${err.message}`, { cause: err }));
+        return;
+      }
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+const forCarts = (problem: string, ...rest: string[]) => plan('--repo', repo, '--stage', 'production', '--service', 'carts', '--problem', problems[problem] as string, ...rest);
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'rebound-plan-'));
+  repo = join(root, 'sockshop');
+  mkdirSync(repo);
+  git(repo, 'init', '-q', '-b', 'main');
+  write(repo, 'shipyard.yaml', 'apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nmetadata:\n  name: sockshop\nspec:\n  stages:\n    - name: production\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'shipyard');
+  git(repo, 'checkout', '-q', '-b', 'production');
+  write(repo, 'carts/values.yaml', valuesFixture);
+  write(repo, 'carts/remediation.yaml', policy);
+  write(repo, 'orders/values.yaml', 'replicaCount: 1\n');
+  write(repo, 'orders/remediation.yaml', legacyPolicy);
+  write(repo, 'broken/remediation.yaml', 'remediations:\n- name: x\n  actions:\n  - action: reboot\n    value: now\n');
+  write(repo, 'broken/values.yaml', 'replicaCount: 1\n');
+  write(repo, 'novalues/remediation.yaml', policy);
+  write(repo, 'novalues/values.yaml', 'image:\n  tag: "1"\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'policies and values');
+  productionHead = git(repo, 'rev-parse', 'HEAD');
+  // The working tree is left on main: plan must read the branch without checking it out.
+  git(repo, 'checkout', '-q', 'main');
+
+  const dir = join(root, 'problems');
+  mkdirSync(dir);
+  problems = {
+    cloudevent: join(dir, 'remediation_trigger.json'),
+    manifest: join(dir, 'problem.yaml'),
+    alertmanager: join(dir, 'alertmanager.json'),
+    unknown: join(dir, 'unknown.json'),
+    legacy: join(dir, 'legacy.json'),
+    garbage: join(dir, 'garbage.json'),
+  };
+  const cloudEvent = (title: string) =>
+    JSON.stringify({
+      type: 'sh.keptn.event.production.remediation.triggered',
+      specversion: '1.0',
+      source: 'https://github.com/keptn/keptn/fake-problem',
+      id: 'f2b878d3-03c0-4e8f-bc3f-454bc1b3d79d',
+      contenttype: 'application/json',
+      data: { project: 'sockshop', stage: 'production', service: 'carts', problem: { problemTitle: title } },
+    });
+  writeFileSync(problems['cloudevent'] as string, cloudEvent('Response time degradation'));
+  writeFileSync(problems['unknown'] as string, cloudEvent('Out of memory'));
+  writeFileSync(problems['legacy'] as string, cloudEvent('Failure rate increase on orders'));
+  writeFileSync(
+    problems['manifest'] as string,
+    [
+      'apiVersion: rebound.dev/v1alpha1',
+      'kind: ProblemEvent',
+      'metadata:',
+      '  name: carts-disk',
+      'spec:',
+      '  project: sockshop',
+      '  stage: production',
+      '  service: carts',
+      '  problemTitle: Response time degradation',
+      '  rootCause: disk_full',
+      '  state: OPEN',
+      '',
+    ].join('\n'),
+  );
+  const alert = (service: string, alertname: string) => ({
+    status: 'firing',
+    labels: { alertname, project: 'sockshop', stage: 'production', service },
+    annotations: {},
+    startsAt: '2026-11-22T04:00:00Z',
+    fingerprint: `fp-${service}`,
+  });
+  writeFileSync(
+    problems['alertmanager'] as string,
+    JSON.stringify({
+      version: '4',
+      status: 'firing',
+      receiver: 'rebound',
+      groupKey: '{}:{}',
+      alerts: [alert('orders', 'Failure rate increase'), alert('carts', 'Response time degradation')],
+    }),
+  );
+  writeFileSync(problems['garbage'] as string, '{"hello": "world"}');
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('rebound plan', () => {
+  it('plans attempt 1 from a Keptn CloudEvent and prints exactly the DESIGN.md document', async () => {
+    const run = await forCarts('cloudevent', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      source: `production@${productionHead}:carts/remediation.yaml`,
+      branch: 'production',
+      file: 'carts/values.yaml',
+      action: { name: 'scale up', action: 'scale', value: '+1' },
+      exhausted: false,
+      reason: null,
+      diff: [
+        '--- a/carts/values.yaml',
+        '+++ b/carts/values.yaml',
+        '@@ -1,7 +1,7 @@',
+        ' # Default values for carts.',
+        ' # This is a YAML-formatted file.',
+        ' ',
+        '-replicaCount: 1   # scaled by Rebound',
+        '+replicaCount: 2   # scaled by Rebound',
+        ' ',
+        ' image:',
+        '   repository: docker.io/keptnexamples/carts',
+        '',
+      ].join('\n'),
+    });
+    expect(Object.keys(JSON.parse(run.stdout) as object)).toEqual(['source', 'branch', 'file', 'action', 'exhausted', 'reason', 'diff']);
+  });
+
+  it('produces a diff that git applies to the branch', async () => {
+    const run = await forCarts('cloudevent', '--json', '--attempt', '2');
+    expect(run.code, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout) as { action: { action: string }; diff: string };
+    expect(doc.action.action).toBe('featuretoggle');
+    const check = join(root, 'check');
+    git(root, 'clone', '-q', '--branch', 'production', repo, check);
+    writeFileSync(join(check, 'plan.diff'), doc.diff);
+    git(check, 'apply', 'plan.diff');
+    expect(git(check, 'diff', '--numstat')).toBe('1\t1\tcarts/values.yaml');
+    expect(readFileSync(join(check, 'carts/values.yaml'), 'utf8')).toBe(valuesFixture.replace('EnableItemCache: false', 'EnableItemCache: true'));
+  });
+
+  it('exits 1 with exhausted when the attempt is past the last action', async () => {
+    const run = await forCarts('cloudevent', '--json', '--attempt', '3');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      action: null,
+      exhausted: true,
+      file: null,
+      diff: null,
+      reason: 'there is no action 3 for problem title "Response time degradation": entry "Response time degradation" has 2 actions',
+    });
+  });
+
+  it('exits 1 with a reason when no entry matches', async () => {
+    const run = await forCarts('unknown', '--json');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      source: `production@${productionHead}:carts/remediation.yaml`,
+      action: null,
+      exhausted: false,
+      reason: 'unable to find action for problem title "Out of memory": no entry matches and there is no "default" entry',
+    });
+  });
+
+  it('matches a ProblemEvent YAML on its rootCause first', async () => {
+    const run = await forCarts('manifest', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ action: { name: 'two replicas', value: '2' }, reason: null });
+  });
+
+  it('takes the alert for the asked service from an Alertmanager payload, and says so', async () => {
+    const run = await forCarts('alertmanager', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ action: { name: 'scale up' } });
+    expect(run.stderr).toContain('holds 2 problems; using the one for carts in production ("Response time degradation")');
+  });
+
+  it('reads the legacy format with prefix matching', async () => {
+    const run = await plan('--repo', repo, '--stage', 'production', '--service', 'orders', '--problem', problems['legacy'] as string);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Change:   featureFlags.EnablePromotion added as false (off)');
+    expect(run.stdout).toContain('+featureFlags:\n+  EnablePromotion: false\n');
+  });
+
+  it('prints the plan readably without --json', async () => {
+    const run = await forCarts('cloudevent');
+    expect(run.code).toBe(0);
+    expect(run.stdout.startsWith(
+      [
+        'Branch:   production',
+        `Policy:   production@${productionHead}:carts/remediation.yaml`,
+        'Entry:    "Response time degradation" (matched on problemTitle)',
+        'Attempt:  1: scale +1 ("scale up")',
+        'File:     carts/values.yaml',
+        'Change:   replicaCount 1 → 2',
+        '',
+        '--- a/carts/values.yaml',
+      ].join('\n') + '\n',
+    )).toBe(true);
+    expect(run.stdout).toContain('-replicaCount: 1   # scaled by Rebound\n+replicaCount: 2   # scaled by Rebound\n');
+  });
+
+  it('reads a stage branch that exists only as origin/<stage> in a clone', async () => {
+    const clone = join(root, 'clone');
+    git(root, 'clone', '-q', '--branch', 'main', repo, clone);
+    expect(git(clone, 'branch', '--list', 'production')).toBe('');
+    const run = await plan('--repo', clone, '--stage', 'production', '--service', 'carts', '--problem', problems['cloudevent'] as string, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ branch: 'production', action: { name: 'scale up' } });
+    expect(run.stderr).toContain('no local branch production; read refs/remotes/origin/production');
+  });
+
+  it('writes nothing to the repository', async () => {
+    const before = { refs: git(repo, 'for-each-ref'), head: git(repo, 'symbolic-ref', 'HEAD'), objects: git(repo, 'count-objects', '-v'), status: git(repo, 'status', '--porcelain') };
+    await forCarts('cloudevent', '--json');
+    expect({ refs: git(repo, 'for-each-ref'), head: git(repo, 'symbolic-ref', 'HEAD'), objects: git(repo, 'count-objects', '-v'), status: git(repo, 'status', '--porcelain') }).toEqual(before);
+    expect(before.head).toBe('refs/heads/main');
+    expect(before.status).toBe('');
+  });
+
+  it('exits 2 for bad input', async () => {
+    const missingBranch = await plan('--repo', repo, '--stage', 'staging', '--service', 'carts', '--problem', problems['cloudevent'] as string);
+    expect(missingBranch).toMatchObject({ code: 2, stdout: '' });
+    expect(missingBranch.stderr).toBe('rebound plan: branch staging not found (looked for refs/heads/staging and refs/remotes/origin/staging)\n');
+
+    const broken = await plan('--repo', repo, '--stage', 'production', '--service', 'broken', '--problem', problems['cloudevent'] as string);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/broken\/remediation\.yaml on branch production \([0-9a-f]{8}\) is invalid:\nbroken\/remediation\.yaml:4:\d+: /);
+
+    const garbage = await forCarts('garbage');
+    expect(garbage.code).toBe(2);
+    expect(garbage.stderr).toContain('not a recognised problem payload');
+
+    const notRepo = await plan('--repo', root, '--stage', 'production', '--service', 'carts', '--problem', problems['cloudevent'] as string);
+    expect(notRepo.code).toBe(2);
+    expect(notRepo.stderr).toBe(`rebound plan: ${root} is not a Git repository\n`);
+
+    const badAttempt = await forCarts('cloudevent', '--attempt', '0');
+    expect(badAttempt.code).toBe(2);
+    expect(badAttempt.stderr).toContain('--attempt must be a whole number from 1, got "0"');
+  });
+
+  it('exits 2 and names the key when the values file cannot take the action', async () => {
+    const run = await plan('--repo', repo, '--stage', 'production', '--service', 'novalues', '--problem', problems['cloudevent'] as string, '--json');
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      file: 'novalues/values.yaml',
+      action: { action: 'scale' },
+      diff: null,
+      reason: 'novalues/values.yaml:1:1: novalues/values.yaml has no replicaCount; add it (for example "replicaCount: 1") so Rebound can scale the service',
+    });
+  });
+
+  it('exits 1 when the service has no policy on the branch', async () => {
+    const run = await plan('--repo', repo, '--stage', 'production', '--service', 'payment', '--problem', problems['cloudevent'] as string, '--json');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({
+      source: null,
+      branch: 'production',
+      file: null,
+      action: null,
+      exhausted: false,
+      reason: 'no remediation policy: payment/remediation.yaml does not exist on branch production',
+      diff: null,
+    });
+  });
+});

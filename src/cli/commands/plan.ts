@@ -1,0 +1,234 @@
+// `rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--json]`
+//
+// What Rebound would do for a problem, without doing it: the policy source, the action, the file and
+// the diff, read from the stage branch of a local Git repository. Nothing is written: the branch is
+// read with isomorphic-git's object reads (resolveRef, readBlob), never checked out.
+//
+// Exit codes: 0 an action is planned, 1 no action (no policy, no matching entry, exhausted),
+// 2 bad input (missing branch, unreadable or invalid file, an action that cannot become an edit).
+import fs from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import git from 'isomorphic-git';
+import { errorMessage, ReboundError } from '../../errors.ts';
+import { parseRemediationFile } from '../../formats/remediation.ts';
+import { formatDiagnostic, loadYaml } from '../../formats/yaml.ts';
+import { mapProblemDocument } from '../../ingest/payloads.ts';
+import type { MappedProblem } from '../../ingest/payloads.ts';
+import { planRemediation, valuesFilePath } from '../../remediation/plan.ts';
+import type { PlanOutcome } from '../../remediation/plan.ts';
+import { describeSource, policyFilePath, policyFromFile } from '../../remediation/policy.ts';
+import type { Command } from '../main.ts';
+
+const USAGE = `Usage: rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--json]
+
+Shows what Rebound would do for a problem, without doing it: the policy source, the action for
+attempt N (counting from 1), the values file and the diff. PATH is a Git repository; the branch
+named after the stage (or origin/<stage>) is read, nothing is written. FILE is a ProblemEvent YAML,
+a Keptn CloudEvent JSON or an Alertmanager webhook payload.
+
+Exit codes: 0 an action is planned, 1 no action (no matching entry, exhausted), 2 bad input.`;
+
+export const EXIT = { planned: 0, none: 1, badInput: 2 } as const;
+
+/** Bad input: printed as `rebound plan: <message>`, exit code 2. */
+class PlanInputError extends Error {}
+
+interface PlanArgs {
+  repo: string;
+  stage: string;
+  service: string;
+  problem: string;
+  attempt: number;
+  json: boolean;
+}
+
+export const command: Command = {
+  summary: 'show the action, file and diff Rebound would commit for a problem (reads the stage branch, writes nothing)',
+  async run(argv) {
+    let args: PlanArgs | 'help';
+    try {
+      args = parsePlanArgs(argv);
+    } catch (err) {
+      process.stderr.write(`rebound plan: ${errorMessage(err)}\n\n${USAGE}\n`);
+      return EXIT.badInput;
+    }
+    if (args === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    try {
+      const { outcome, notes } = await plan(args);
+      for (const note of notes) process.stderr.write(`note: ${note}\n`);
+      process.stdout.write(args.json ? `${JSON.stringify(outcome.json)}\n` : renderHuman(outcome, args));
+      return outcome.kind === 'planned' ? EXIT.planned : outcome.kind === 'none' ? EXIT.none : EXIT.badInput;
+    } catch (err) {
+      if (err instanceof PlanInputError || err instanceof ReboundError) {
+        process.stderr.write(`rebound plan: ${err.message}\n`);
+        return EXIT.badInput;
+      }
+      throw err;
+    }
+  },
+};
+
+function parsePlanArgs(argv: string[]): PlanArgs | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      repo: { type: 'string' },
+      stage: { type: 'string' },
+      service: { type: 'string' },
+      problem: { type: 'string' },
+      attempt: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const missing = (['repo', 'stage', 'service', 'problem'] as const).filter((k) => !values[k]);
+  if (missing.length > 0) throw new Error(`missing ${missing.map((k) => `--${k}`).join(', ')}`);
+  const attempt = Number(values.attempt);
+  if (!/^\d+$/.test(values.attempt) || !Number.isSafeInteger(attempt) || attempt < 1) {
+    throw new Error(`--attempt must be a whole number from 1, got "${values.attempt}"`);
+  }
+  return {
+    repo: values.repo as string,
+    stage: values.stage as string,
+    service: values.service as string,
+    problem: values.problem as string,
+    attempt,
+    json: values.json,
+  };
+}
+
+/** Everything `rebound plan` does, minus printing. Exported for tests. */
+export async function plan(args: PlanArgs): Promise<{ outcome: PlanOutcome; problem: MappedProblem; ref: string; notes: string[] }> {
+  const notes: string[] = [];
+  const problem = await readProblem(args, notes);
+  const repo = await openRepository(args.repo);
+  const { ref, commit } = await resolveStageBranch(repo, args.stage);
+  if (ref !== `refs/heads/${args.stage}`) notes.push(`no local branch ${args.stage}; read ${ref}`);
+
+  const policyPath = policyFilePath(args.service);
+  const policyText = await readFileAt(repo, commit, policyPath);
+  let policy;
+  if (policyText !== undefined) {
+    const parsed = parseRemediationFile(policyPath, policyText);
+    if (!parsed.ok) {
+      throw new PlanInputError(`${policyPath} on branch ${args.stage} (${commit.slice(0, 8)}) is invalid:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`);
+    }
+    for (const warning of parsed.warnings) notes.push(formatDiagnostic(warning));
+    policy = policyFromFile({ branch: args.stage, commit, path: policyPath, policy: parsed.policy });
+  }
+  const valuesFile = valuesFilePath(args.service);
+  const outcome = planRemediation({
+    branch: args.stage,
+    service: args.service,
+    problem: problem.spec,
+    attempt: args.attempt,
+    policy,
+    policyPath,
+    valuesFile,
+    valuesText: await readFileAt(repo, commit, valuesFile),
+  });
+  return { outcome, problem, ref, notes };
+}
+
+async function readProblem(args: PlanArgs, notes: string[]): Promise<MappedProblem> {
+  let text: string;
+  try {
+    text = await readFile(args.problem, 'utf8');
+  } catch (err) {
+    throw new PlanInputError(`cannot read problem file ${args.problem}: ${errorMessage(err)}`);
+  }
+  // YAML 1.2 is a superset of JSON: one loader for ProblemEvent YAML, CloudEvent and Alertmanager JSON.
+  const loaded = loadYaml(args.problem, text);
+  if (!loaded.ok) throw new PlanInputError(`cannot parse ${args.problem}:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
+  let problems: MappedProblem[];
+  try {
+    problems = mapProblemDocument(loaded.yaml.toJS(), {
+      defaults: { project: basename(resolve(args.repo)), stage: args.stage, service: args.service },
+    });
+  } catch (err) {
+    throw new PlanInputError(`${args.problem}: ${errorMessage(err)}`);
+  }
+  const first = problems[0];
+  if (!first) throw new PlanInputError(`${args.problem} holds no problem`);
+  const forUs = problems.find((p) => p.spec.stage === args.stage && p.spec.service === args.service);
+  if (problems.length > 1) {
+    notes.push(
+      forUs
+        ? `${args.problem} holds ${problems.length} problems; using the one for ${args.service} in ${args.stage} ("${forUs.spec.problemTitle}")`
+        : `${args.problem} holds ${problems.length} problems, none for ${args.service} in ${args.stage}; using the first ("${first.spec.problemTitle}")`,
+    );
+  } else if (!forUs) {
+    notes.push(`the problem is for ${first.spec.service} in ${first.spec.stage}; planning for ${args.service} in ${args.stage} as asked`);
+  }
+  const chosen = forUs ?? first;
+  if (chosen.spec.state === 'RESOLVED') notes.push('the problem is RESOLVED: Rebound would stop its remediation instead of taking an action');
+  return chosen;
+}
+
+interface Repository {
+  gitdir: string;
+}
+
+/** A working tree (PATH/.git, or a .git file pointing elsewhere) or a bare repository. */
+async function openRepository(path: string): Promise<Repository> {
+  const dotGit = join(path, '.git');
+  const info = await stat(dotGit).catch(() => undefined);
+  if (info?.isDirectory()) return { gitdir: dotGit };
+  if (info?.isFile()) {
+    const pointer = /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, 'utf8'));
+    if (pointer?.[1]) return { gitdir: resolve(path, pointer[1].trim()) };
+  }
+  const [head, objects] = await Promise.all([stat(join(path, 'HEAD')).catch(() => undefined), stat(join(path, 'objects')).catch(() => undefined)]);
+  if (head?.isFile() && objects?.isDirectory()) return { gitdir: path };
+  throw new PlanInputError(`${path} is not a Git repository`);
+}
+
+async function resolveStageBranch(repo: Repository, stage: string): Promise<{ ref: string; commit: string }> {
+  const candidates = [`refs/heads/${stage}`, `refs/remotes/origin/${stage}`];
+  for (const ref of candidates) {
+    try {
+      return { ref, commit: await git.resolveRef({ fs, gitdir: repo.gitdir, ref }) };
+    } catch (err) {
+      if (!isNotFound(err)) throw new PlanInputError(`cannot read ${ref}: ${errorMessage(err)}`);
+    }
+  }
+  throw new PlanInputError(`branch ${stage} not found (looked for ${candidates.join(' and ')})`);
+}
+
+/** The file's text at `commit`, undefined when the commit does not have it. */
+async function readFileAt(repo: Repository, commit: string, filepath: string): Promise<string | undefined> {
+  try {
+    const { blob } = await git.readBlob({ fs, gitdir: repo.gitdir, oid: commit, filepath });
+    return new TextDecoder('utf-8', { fatal: true }).decode(blob);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw new PlanInputError(`cannot read ${filepath} at ${commit.slice(0, 8)}: ${errorMessage(err)}`);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'NotFoundError';
+}
+
+function renderHuman(outcome: PlanOutcome, args: PlanArgs): string {
+  const { json } = outcome;
+  const lines = [`Branch:   ${json.branch}`, `Policy:   ${outcome.source ? describeSource(outcome.source) : '(none)'}`];
+  if (outcome.source?.problemType !== undefined) lines.push(`Entry:    "${outcome.source.problemType}" (matched on ${outcome.source.match ?? '?'})`);
+  if (json.action) {
+    lines.push(`Attempt:  ${args.attempt}: ${json.action.action} ${json.action.value} ("${json.action.name}")`, `File:     ${json.file ?? ''}`);
+  } else {
+    lines.push(`Attempt:  ${args.attempt}: no action${json.exhausted ? ' (exhausted)' : ''}`);
+  }
+  if (outcome.kind === 'planned' && outcome.summary) lines.push(`Change:   ${outcome.summary}`);
+  if (json.reason) lines.push(`${outcome.kind === 'invalid' ? 'Error:   ' : 'Reason:  '} ${json.reason}`);
+  const text = lines.join('\n') + '\n';
+  return json.diff ? `${text}\n${json.diff}` : text;
+}
