@@ -1,7 +1,7 @@
 // Shared by the ingest integration tests and the ingest benchmark: a fresh namespace in the real API
 // server, listing the ProblemEvents in it, and a plain JSON POST.
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURALS, VERSION } from '../../src/api/constants.ts';
 import type { ProblemSpec } from '../../src/ingest/types.ts';
 
@@ -22,14 +22,21 @@ export async function createNamespace(kc: KubeConfig, prefix: string): Promise<s
   return name;
 }
 
+/**
+ * Right after start-up the API server answers 429 "storage is (re)initializing" for a CRD's resource
+ * until its watch cache is ready: wait that out (bounded), as any client would.
+ */
 export async function listProblemEvents(kc: KubeConfig, namespace: string): Promise<StoredProblemEvent[]> {
-  const list = (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURALS.ProblemEvent,
-  })) as { items: StoredProblemEvent[] };
-  return list.items;
+  const api = kc.makeApiClient(CustomObjectsApi);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const list = (await api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS.ProblemEvent })) as { items: StoredProblemEvent[] };
+      return list.items;
+    } catch (err) {
+      if (!(err instanceof ApiException) || err.code !== 429 || attempt >= 30) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 export interface JsonResponse {
