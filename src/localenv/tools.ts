@@ -59,15 +59,14 @@ export function toolPath(name: ToolName, env: NodeJS.ProcessEnv = process.env): 
   );
 }
 
-/** Checks several tools at once; returns one message per missing tool (empty when all are there). */
-export function missingTools(names: readonly ToolName[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const problems: string[] = [];
-  for (const name of names) {
+/** The tools of `names` that are not there (empty when all are). */
+export function missingTools(names: readonly ToolName[], env: NodeJS.ProcessEnv = process.env): ToolName[] {
+  return names.filter((name) => {
     try {
       toolPath(name, env);
-    } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
+      return false;
+    } catch {
+      return true;
     }
-  }
-  return problems;
+  });
 }

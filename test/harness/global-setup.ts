@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { type LocalCluster, type ServiceAccountRef, startCluster } from '../../src/localenv/cluster.ts';
-import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools } from '../../src/localenv/tools.ts';
+import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolsDir } from '../../src/localenv/tools.ts';
 
 /** What integration tests receive from `inject('cluster')` (plain data: it crosses into the workers). */
 export interface ProvidedCluster {
@@ -38,9 +38,12 @@ async function assertCrdsPresent(): Promise<void> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const problems = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
-  if (problems.length > 0) {
-    throw new Error(`integration tests need the real parts; run \`make setup\` first:\n  - ${problems.join('\n  - ')}`);
+  const missing = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
+  if (missing.length > 0) {
+    throw new Error(
+      `integration tests run against real servers, and these tools are missing: ${missing.join(', ')}. ` +
+        `Run \`make setup\` (it builds ${BUILT_TOOLS.join(', ')} into ${toolsDir()} and installs the Debian packages).`,
+    );
   }
   await assertCrdsPresent();
 

@@ -1,7 +1,7 @@
 // Smoke tests for the real-parts harness: each part answers the way only the real thing would.
 // The cluster is the shared one from the global set-up; every test works in a fresh namespace.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startAlertmanager } from '../../src/localenv/alertmanager.ts';
-import { runCommand } from '../../src/localenv/process.ts';
+import { registerTempDir, removeTempDir, runCommand } from '../../src/localenv/process.ts';
 import { formatOpenMetrics, startPrometheus } from '../../src/localenv/prometheus.ts';
 import { toolPath } from '../../src/localenv/tools.ts';
 
@@ -169,10 +169,9 @@ describe('helm', () => {
 
   beforeAll(async () => {
     helmHome = await mkdtemp(join(tmpdir(), 'rebound-helm-'));
+    registerTempDir(helmHome);
   });
-  afterAll(async () => {
-    await rm(helmHome, { recursive: true, force: true });
-  });
+  afterAll(() => removeTempDir(helmHome));
 
   function helm(args: string[]): Promise<string> {
     return runCommand(toolPath('helm'), [...args, '--kubeconfig', cluster.kubeconfigPath], {
