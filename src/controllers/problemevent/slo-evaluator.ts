@@ -1,0 +1,95 @@
+// The loop's Evaluator: the service's slo.yaml and sli.yaml from the stage branch (last good
+// versions), SLI values from the metrics source over the window since the action was applied, and
+// Keptn's scoring. Earlier attempts of the same problem are the comparison history, newest first.
+import type { Attempt, Project, ProblemEvent, Remediation } from '../../api/index.ts';
+import { REASONS } from '../../api/index.ts';
+import { ReboundError } from '../../errors.ts';
+import { evaluateSlo } from '../../evaluation/engine.ts';
+import type { SliProvider } from '../../evaluation/provider.ts';
+import type { PreviousEvaluation } from '../../evaluation/types.ts';
+import type { Sli } from '../../formats/sli.ts';
+import type { Slo } from '../../formats/slo.ts';
+import { CONFIG_PARSERS, ConfigCache } from '../../remediation/config-cache.ts';
+import type { ConfigVersion } from '../../remediation/config-cache.ts';
+import type { StoreProvider } from './git-policies.ts';
+import type { EvaluationOutcome, Evaluator, ResolvedStage } from './ports.ts';
+
+export interface SloEvaluatorOptions {
+  stores: StoreProvider;
+  /** The metrics source for a Prometheus URL (the Remediation's, or the controller's default). */
+  providerFor: (prometheusUrl: string | undefined) => SliProvider;
+  findRemediation: (problem: ProblemEvent) => Remediation | undefined;
+}
+
+export class SloEvaluator implements Evaluator {
+  private readonly options: SloEvaluatorOptions;
+  private readonly slos = new ConfigCache<Slo>(CONFIG_PARSERS.slo);
+  private readonly slis = new ConfigCache<Sli>(CONFIG_PARSERS.sli);
+
+  constructor(options: SloEvaluatorOptions) {
+    this.options = options;
+  }
+
+  async evaluate(args: { problem: ProblemEvent; project: Project; stage: ResolvedStage; window: { start: Date; end: Date }; signal?: AbortSignal }): Promise<EvaluationOutcome> {
+    const { problem, project, stage } = args;
+    const service = problem.spec.service;
+    const remediation = this.options.findRemediation(problem);
+    const sloPath = remediation?.spec.evaluation?.sloFile ?? `${service}/slo.yaml`;
+    const sliPath = remediation?.spec.evaluation?.sliFile ?? `${service}/sli.yaml`;
+    const slo = await this.load(this.slos, project, stage, service, sloPath);
+    if (!slo) {
+      // Keptn's lighthouse passed an evaluation without an SLO file; so does Rebound, and says so.
+      return { result: 'pass', score: 100, indicatorResults: [], message: `no ${sloPath} on branch ${stage.branch}: nothing to evaluate, counted as pass (as Keptn did)` };
+    }
+    const sli = await this.load(this.slis, project, stage, service, sliPath);
+    if (!sli) {
+      throw new ReboundError(`${sloPath} names indicators but there is no ${sliPath} on branch ${stage.branch}`, { code: 'SliNotFound', reason: REASONS.SLONotFound, retryable: false });
+    }
+    const indicators = await this.options.providerFor(remediation?.spec.evaluation?.prometheusURL).getIndicators({
+      project: problem.spec.project,
+      stage: stage.name,
+      service,
+      customFilters: slo.value.filter,
+      indicators: slo.value.objectives.map((o) => o.sli),
+      queries: sli.value.indicators,
+      start: args.window.start,
+      end: args.window.end,
+      ...(args.signal ? { signal: args.signal } : {}),
+    });
+    const result = evaluateSlo({ slo: slo.value, indicators, previous: history(problem.status?.attempts ?? []) });
+    return {
+      result: result.result,
+      score: result.score,
+      indicatorResults: result.indicatorResults.map((r) => ({
+        metric: r.metric,
+        ...(r.value === null ? {} : { value: r.value }),
+        status: r.status,
+        score: r.score,
+        ...(r.message || r.query ? { message: [r.message, r.query ? `query: ${r.query}` : ''].filter(Boolean).join('; ').slice(0, 1024) } : {}),
+      })),
+      message: result.message,
+    };
+  }
+
+  private async load<T>(cache: ConfigCache<T>, project: Project, stage: ResolvedStage, service: string, path: string): Promise<ConfigVersion<T> | undefined> {
+    const store = await this.options.stores.storeFor(project);
+    const file = await store.readFile(stage.branch, path);
+    const offered = cache.offer({ project: project.metadata.name ?? '', stage: stage.name, service, file: path }, { commit: file?.commit ?? '', text: file ? file.text : null });
+    if (offered.status === 'removed') return undefined;
+    if (offered.status === 'invalid' && !offered.inForce) {
+      throw new ReboundError(offered.message, { code: 'SloInvalid', reason: REASONS.SLOInvalid, retryable: false });
+    }
+    return offered.inForce;
+  }
+}
+
+/** Earlier evaluated attempts of this problem, newest first, as comparison history. */
+function history(attempts: readonly Attempt[]): PreviousEvaluation[] {
+  return attempts
+    .filter((a) => a.result !== undefined && a.indicatorResults !== undefined)
+    .sort((a, b) => b.index - a.index)
+    .map((a) => ({
+      ...(a.result ? { result: a.result } : {}),
+      indicatorResults: (a.indicatorResults ?? []).filter((r) => r.value !== undefined).map((r) => ({ metric: r.metric, value: r.value ?? 0, success: true })),
+    }));
+}
