@@ -123,6 +123,19 @@ describe('scale', () => {
 });
 
 describe('featuretoggle', () => {
+  it('keeps an aligned trailing comment in its column', () => {
+    const before = 'featureFlags:\n  EnablePromotion: true    # campaign\n  EnableItemCache: false   # cache\n';
+    expect(changed(applyAction({ action: 'featuretoggle', value: 'EnablePromotion:off' }, before, { file: 'v.yaml' }))).toBe(
+      'featureFlags:\n  EnablePromotion: false   # campaign\n  EnableItemCache: false   # cache\n',
+    );
+    expect(changed(applyAction({ action: 'featuretoggle', value: 'EnableItemCache:on' }, before, { file: 'v.yaml' }))).toBe(
+      'featureFlags:\n  EnablePromotion: true    # campaign\n  EnableItemCache: true    # cache\n',
+    );
+    // One space is the minimum: the comment moves rather than touching the value.
+    expect(changed(applyAction({ action: 'featuretoggle', value: 'A:off' }, 'featureFlags:\n  A: true # x\n', { file: 'v.yaml' }))).toBe('featureFlags:\n  A: false # x\n');
+    expect(changed(applyAction({ action: 'scale', value: '12' }, 'replicaCount: 1  # n\n', { file: 'v.yaml' }))).toBe('replicaCount: 12 # n\n');
+  });
+
   it('turns a flag off in place', () => {
     const result = edit('commented.yaml', 'featuretoggle', 'EnablePromotion:off');
     expect(changed(result)).toBe(fixture('commented.yaml').replace('EnablePromotion: true', 'EnablePromotion: false'));

@@ -174,7 +174,14 @@ export function replaceScalar(target: EditableYaml, node: Scalar, replacement: s
     throw editError(EDIT_ERROR.wrongType, `${where(target, path)}: ${formatKeyPath(path)} is a block scalar (| or >); refusing to rewrite it`);
   }
   const [start, end] = node.range;
-  return target.text.slice(0, start) + replacement + target.text.slice(end);
+  const { text } = target;
+  // Keep an aligned trailing comment in its column (`true    # x` → `false   # x`), with at least one space.
+  const gap = /^[ \t]*(?=#)/.exec(text.slice(end))?.[0];
+  if (gap !== undefined && gap.length > 0 && !gap.includes('\t')) {
+    const width = Math.max(1, gap.length + (end - start) - replacement.length);
+    return text.slice(0, start) + replacement + ' '.repeat(width) + text.slice(end + gap.length);
+  }
+  return text.slice(0, start) + replacement + text.slice(end);
 }
 
 /**
