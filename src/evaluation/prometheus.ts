@@ -1,0 +1,201 @@
+// The Prometheus SLI provider: sli.yaml queries, placeholders resolved for the evaluation window,
+// each evaluated as an instant query at the window's end through Prometheus's HTTP API.
+//
+// Two kinds of trouble are kept apart on purpose. A query that gives no usable number (no sample,
+// several samples, NaN, a query Prometheus rejects) is a *failed indicator*: the SLO decides what
+// that means. Prometheus that cannot be asked (refused connection, timeout, 5xx, 429) is a
+// retryable ReboundError: nothing was measured, so nothing may be judged.
+import { REASONS } from '../api/constants.ts';
+import { errorMessage, ReboundError } from '../errors.ts';
+import { resolveQuery } from './placeholders.ts';
+import type { SliProvider, SliRequest } from './provider.ts';
+import type { IndicatorValue } from './types.ts';
+
+export interface PrometheusSliProviderOptions {
+  /** Base URL, e.g. http://127.0.0.1:9090 (a path prefix such as /prometheus is kept). */
+  url: string;
+  /** Per query. */
+  timeoutMs?: number;
+  /** Extra request headers, e.g. Authorization. Never logged. */
+  headers?: Readonly<Record<string, string>>;
+  /** Queries in flight at once. */
+  concurrency?: number;
+  fetch?: typeof fetch;
+}
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+const MAX_ERROR_BODY = 300;
+
+export class PrometheusSliProvider implements SliProvider {
+  private readonly endpoint: URL;
+  private readonly timeoutMs: number;
+  private readonly headers: Readonly<Record<string, string>>;
+  private readonly concurrency: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(options: PrometheusSliProviderOptions) {
+    const base = new URL(options.url);
+    this.endpoint = new URL(`${base.pathname.replace(/\/+$/, '')}/api/v1/query`, base);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    this.headers = options.headers ?? {};
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.fetchFn = options.fetch ?? fetch;
+  }
+
+  async getIndicators(request: SliRequest): Promise<IndicatorValue[]> {
+    if (!(request.end.getTime() > request.start.getTime())) {
+      throw new ReboundError(`evaluation window is empty: start ${request.start.toISOString()} is not before end ${request.end.toISOString()}`, {
+        code: 'InvalidEvaluationWindow',
+        reason: REASONS.EvaluationErrored,
+        retryable: false,
+      });
+    }
+    // One failure to reach Prometheus stops the other queries too: the whole retrieval is retried.
+    const abort = new AbortController();
+    const signal = request.signal ? AbortSignal.any([request.signal, abort.signal]) : abort.signal;
+    const results: IndicatorValue[] = new Array<IndicatorValue>(request.indicators.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < request.indicators.length) {
+        const index = next++;
+        const metric = request.indicators[index] as string;
+        results[index] = await this.indicator(metric, request, signal);
+      }
+    };
+    const workers = Array.from({ length: Math.min(this.concurrency, request.indicators.length) }, worker);
+    try {
+      await Promise.all(workers);
+    } catch (err) {
+      abort.abort();
+      await Promise.allSettled(workers);
+      throw err;
+    }
+    return results;
+  }
+
+  private async indicator(metric: string, request: SliRequest, signal: AbortSignal): Promise<IndicatorValue> {
+    const template = request.queries[metric];
+    if (template === undefined) {
+      return { metric, value: 0, success: false, message: `no query for SLI "${metric}" in sli.yaml` };
+    }
+    const query = resolveQuery(template, request);
+    const outcome = await this.query(query, request.end, signal);
+    if ('failure' in outcome) return { metric, value: 0, success: false, message: `${outcome.failure}: ${query}`, query };
+    return { metric, value: outcome.value, success: true, query };
+  }
+
+  /** One instant query; a number, a failure of this query, or a thrown ReboundError for Prometheus. */
+  private async query(query: string, at: Date, signal: AbortSignal): Promise<{ value: number } | { failure: string }> {
+    const body = new URLSearchParams({ query, time: (at.getTime() / 1000).toFixed(3) });
+    let response: Response;
+    try {
+      response = await this.fetchFn(this.endpoint, {
+        method: 'POST',
+        headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]),
+      });
+    } catch (err) {
+      // Cancelled by the caller (or by a sibling query that found Prometheus down): not ours to classify.
+      if (signal.aborted) throw signal.reason ?? err;
+      throw this.unavailable(isTimeout(err) ? `no answer within ${this.timeoutMs} ms` : `cannot connect: ${describeFetchError(err)}`, err);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      if (signal.aborted) throw signal.reason ?? err;
+      throw this.unavailable(isTimeout(err) ? `no answer within ${this.timeoutMs} ms` : `connection lost: ${describeFetchError(err)}`, err);
+    }
+    if (response.status >= 500 || response.status === 429) {
+      throw this.unavailable(`HTTP ${response.status}: ${snippet(text)}`);
+    }
+    const parsed = parseApiResponse(text);
+    if (response.status === 400 || response.status === 422) {
+      // Prometheus's own query timeout or cancellation may pass; a bad query will not.
+      if (parsed?.errorType === 'timeout' || parsed?.errorType === 'canceled') throw this.unavailable(`query ${parsed.errorType}: ${parsed.error ?? ''}`);
+      return { failure: `Prometheus rejected the query (${parsed?.errorType ?? `HTTP ${response.status}`}: ${parsed?.error ?? snippet(text)})` };
+    }
+    if (response.status !== 200 || parsed === undefined || parsed.status !== 'success') {
+      // Wrong URL, authentication, or not Prometheus at all: a person has to fix the configuration.
+      throw new ReboundError(`Prometheus at ${this.endpoint.origin} answered HTTP ${response.status}: ${snippet(text)}`, {
+        code: 'PrometheusBadResponse',
+        reason: REASONS.EvaluationErrored,
+        retryable: false,
+      });
+    }
+    return sampleOf(parsed.data);
+  }
+
+  private unavailable(detail: string, cause?: unknown): ReboundError {
+    return new ReboundError(`Prometheus at ${this.endpoint.origin} is unavailable: ${detail}`, {
+      code: 'PrometheusUnavailable',
+      reason: REASONS.PrometheusUnavailable,
+      retryable: true,
+      cause,
+    });
+  }
+}
+
+interface ApiResponse {
+  status?: unknown;
+  errorType?: string;
+  error?: string;
+  data?: unknown;
+}
+
+function parseApiResponse(text: string): ApiResponse | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const v = value as Record<string, unknown>;
+    return {
+      status: v['status'],
+      ...(typeof v['errorType'] === 'string' ? { errorType: v['errorType'] } : {}),
+      ...(typeof v['error'] === 'string' ? { error: v['error'] } : {}),
+      data: v['data'],
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Exactly one sample with a finite value, as Keptn's provider required. */
+function sampleOf(data: unknown): { value: number } | { failure: string } {
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const type = d['resultType'];
+  const result = d['result'];
+  let raw: unknown;
+  if (type === 'vector' && Array.isArray(result)) {
+    if (result.length === 0) return { failure: 'query did not return any values' };
+    if (result.length > 1) return { failure: `query did return multiple values (${result.length} series)` };
+    const sample: unknown = result[0];
+    raw = typeof sample === 'object' && sample !== null ? (sample as Record<string, unknown>)['value'] : undefined;
+  } else if (type === 'scalar') {
+    raw = result;
+  } else {
+    return { failure: `query returned a ${typeof type === 'string' ? type : 'malformed result'}, expected one instant-vector sample` };
+  }
+  const text: unknown = Array.isArray(raw) ? (raw as unknown[])[1] : undefined;
+  const value = typeof text === 'string' ? Number(text) : Number.NaN;
+  if (!Number.isFinite(value)) return { failure: `query did not return valid values (${String(text)})` };
+  return { value };
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || (err.name === 'AbortError' && /timeout/i.test(String(err.message))));
+}
+
+function describeFetchError(err: unknown): string {
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code === undefined ? cause.message : `${code} ${cause.message}`;
+  }
+  return errorMessage(err);
+}
+
+function snippet(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > MAX_ERROR_BODY ? `${oneLine.slice(0, MAX_ERROR_BODY)}…` : oneLine || '(empty body)';
+}
