@@ -19,6 +19,8 @@ export interface GitServerOptions {
   password?: string;
   /** Directory holding the bare repositories; a fresh temporary one (removed on stop) by default. */
   root?: string;
+  /** Extra Git configuration for every request (`-c` style), e.g. `{ 'receive.autogc': 'false' }`. */
+  config?: Record<string, string>;
 }
 
 /** How to fill a new repository: a directory (a Git repository is mirrored, a plain tree becomes one
@@ -54,6 +56,8 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'rebound-git-')));
   const expectedAuth = Buffer.from(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
 
+  // Pushes are enabled for every repository without touching its config.
+  const gitConfig = { 'http.receivepack': 'true', ...options.config };
   let stats = emptyStats();
   const children = new Set<ReturnType<typeof spawn>>();
 
@@ -66,7 +70,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
       res.end('authentication required\n');
       return;
     }
-    serveCgi(req, res, root, username, children, stats);
+    serveCgi(req, res, root, username, children, stats, gitConfig);
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolveListen, reject) => {
@@ -134,6 +138,7 @@ function serveCgi(
   user: string,
   children: Set<ReturnType<typeof spawn>>,
   stats: GitServerStats,
+  config: Record<string, string>,
 ): void {
   const target = new URL(req.url ?? '/', 'http://127.0.0.1');
   const pathInfo = decodeURIComponent(target.pathname);
@@ -155,11 +160,12 @@ function serveCgi(
     CONTENT_TYPE: req.headers['content-type'] ?? '',
     GATEWAY_INTERFACE: 'CGI/1.1',
     SERVER_PROTOCOL: 'HTTP/1.1',
-    // Pushes are enabled for every repository without touching its config.
-    GIT_CONFIG_COUNT: '1',
-    GIT_CONFIG_KEY_0: 'http.receivepack',
-    GIT_CONFIG_VALUE_0: 'true',
+    GIT_CONFIG_COUNT: String(Object.keys(config).length),
   };
+  Object.entries(config).forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
   if (req.headers['content-length'] !== undefined) env.CONTENT_LENGTH = req.headers['content-length'];
   const encoding = req.headers['content-encoding'];
   // http-backend inflates gzip request bodies itself when told the encoding.

@@ -1,0 +1,541 @@
+// The Git store: one persistent object store per Project (a bare directory, no work tree), read and
+// written at the object level.
+//
+// Why not isomorphic-git's porcelain (`commit`, `push`): ../../docs/gitstore.md has the numbers. Its
+// commit rebuilds every tree (O(files)), its push walks the whole history and both full trees and sends
+// them without deltas. A remediation step touches one file, so this store reads and writes only that
+// blob, the trees on its path and the commit, sends exactly those objects (deltified against what the
+// server has) to receive-pack with the old tip as the expected value, and fetches only when the tip
+// moved. isomorphic-git does the fetching (pack negotiation, shallow clones, pack indexing) and the
+// object reads.
+import * as fs from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import git from 'isomorphic-git';
+import { ReboundError } from '../errors.ts';
+import { Mutex } from './lock.ts';
+import { FILE_MODE, TREE_MODE, makeObject, parseCommit, parseTree, serializeCommit, serializeTree } from './objects.ts';
+import type { GitObject, ParsedCommit, TreeEntry } from './objects.ts';
+import { buildPack } from './pack.ts';
+import type { PackEntry } from './pack.ts';
+import { GitRemote } from './remote.ts';
+import type { GitCredentials } from './remote.ts';
+import { formatCommitMessage, matchesStep, parseReboundTrailers } from './trailers.ts';
+import type { ReboundTrailers, StepKey } from './trailers.ts';
+
+export interface StoreLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface StoreOptions {
+  /** Directory of the local object store (created if missing); it survives restarts. */
+  dir: string;
+  /** http(s) URL of the repository, without credentials. */
+  url: string;
+  auth?: GitCredentials;
+  /** Author and committer of Rebound's commits (the Project's `spec.git.author`). */
+  author: { name: string; email: string };
+  logger?: StoreLogger;
+  /** Push attempts before giving up on a branch others keep moving. Default 5. */
+  maxAttempts?: number;
+  /** First backoff after a rejected push; doubles each time (with jitter), capped at 2 s. Default 25 ms. */
+  backoffMs?: number;
+  /** Commits searched for an earlier copy of a step when the edit gives no `since`. Default 200. */
+  idempotencyDepth?: number;
+  /** Clock for commit timestamps (tests). */
+  now?: () => Date;
+}
+
+/** The edit of one file: pure, text in and text out, so it can be re-applied on a newer head. */
+export type EditOutcome = { text: string; summary: string } | { unchanged: string };
+
+export interface FileEdit {
+  /** Path inside the branch, e.g. `carts/values.yaml`. */
+  path: string;
+  edit: (text: string) => EditOutcome;
+  /** The commit's subject line, or a function of the edit's summary. */
+  message: string | ((summary: string) => string);
+  body?: string;
+  trailers?: ReboundTrailers;
+  /** Oldest time an earlier commit of this step can have (the problem's creation): bounds the
+   * idempotency search, and lets it deepen a shallow history back to that time if needed. */
+  since?: Date;
+}
+
+export type EditResult =
+  | { status: 'committed'; sha: string; summary: string; pushed: true; attemptsNeeded: number }
+  /** The step was committed before (found by its trailers): nothing new was committed. */
+  | { status: 'alreadyCommitted'; sha: string }
+  /** The branch already has what the edit wants. */
+  | { status: 'noChange'; reason: string; head: string }
+  | { status: 'failed'; error: ReboundError };
+
+export interface FileAtCommit {
+  text: string;
+  commit: string;
+  /** Blob id: cheap change detection for watchers. */
+  blob: string;
+}
+
+export interface StoreStats {
+  fetches: number;
+  pushes: number;
+  rejectedPushes: number;
+  /** Size of the last push request body (commands and pack). */
+  lastPushBytes: number;
+}
+
+const REMOTE = 'origin';
+const OBJECT_CACHE_LIMIT = 512;
+const COMMIT_CACHE_LIMIT = 4096;
+
+export async function openStore(options: StoreOptions): Promise<GitStore> {
+  const store = new GitStore(options);
+  await store.init();
+  return store;
+}
+
+export class GitStore {
+  readonly dir: string;
+  private readonly remote: GitRemote;
+  private readonly options: StoreOptions;
+  private readonly lock = new Mutex();
+  /** What we last saw at the server for each branch (also stored as refs/remotes/origin/<branch>). */
+  private readonly tips = new Map<string, string>();
+  private readonly objects = new Map<string, GitObject>();
+  private readonly commits = new Map<string, ParsedCommit & { trailers: ReboundTrailers | undefined }>();
+  private readonly isoCache: object = {};
+  private readonly madeDirs = new Set<string>();
+  private shallow = new Set<string>();
+  private counters: StoreStats = { fetches: 0, pushes: 0, rejectedPushes: 0, lastPushBytes: 0 };
+
+  constructor(options: StoreOptions) {
+    this.options = options;
+    this.dir = options.dir;
+    this.remote = new GitRemote(options.url, options.auth);
+  }
+
+  get url(): string {
+    return this.remote.url;
+  }
+
+  /** @internal use openStore */
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    if (!fs.existsSync(join(this.dir, 'HEAD'))) await git.init({ fs, gitdir: this.dir, bare: true });
+    // isomorphic-git's fetch needs the remote's refspec in the config; the URL never has credentials.
+    await git.addRemote({ fs, gitdir: this.dir, remote: REMOTE, url: this.remote.url, force: true });
+    await this.loadShallow();
+  }
+
+  stats(): StoreStats {
+    return { ...this.counters };
+  }
+
+  close(): void {
+    this.remote.close();
+  }
+
+  /** The branch's head at the server, fetched into the store if it moved. One request when it did not. */
+  async head(branch: string): Promise<string> {
+    return this.lock.run(() => this.sync(branch));
+  }
+
+  /** The file at the branch's current head, or undefined when the path does not exist there. */
+  async readFile(branch: string, path: string): Promise<FileAtCommit | undefined> {
+    return this.lock.run(async () => {
+      const commit = await this.sync(branch);
+      return this.readAt(commit, path);
+    });
+  }
+
+  /** The file at a commit already in the store (no network). */
+  async readFileAt(commit: string, path: string): Promise<FileAtCommit | undefined> {
+    return this.lock.run(() => this.readAt(commit, path));
+  }
+
+  /** Files that differ between two commits in the store (added, removed or changed). */
+  async changedPaths(oldCommit: string | undefined, newCommit: string): Promise<string[]> {
+    return this.lock.run(async () => {
+      const newTree = (await this.commit(newCommit)).tree;
+      const oldTree = oldCommit === undefined ? undefined : (await this.commit(oldCommit)).tree;
+      const out: string[] = [];
+      await this.diffTrees(oldTree, newTree, '', out);
+      return out.sort();
+    });
+  }
+
+  /** The commit of an earlier step with the same problem uid and attempt on the branch, if any. */
+  async findCommitByTrailers(branch: string, key: StepKey, since?: Date): Promise<string | undefined> {
+    return this.lock.run(async () => {
+      const tip = await this.sync(branch);
+      return this.findStep(branch, tip, key, since);
+    });
+  }
+
+  async commitEdit(branch: string, edit: FileEdit): Promise<Exclude<EditResult, { status: 'failed' }>> {
+    const [result] = await this.commitEdits(branch, [edit]);
+    if (result === undefined) throw new Error('commitEdits returned no result');
+    if (result.status === 'failed') throw result.error;
+    return result;
+  }
+
+  /**
+   * Commits each edit (one commit per edit, in order) on top of the branch's head and pushes them all
+   * in one request.
+   *
+   * The push itself is the freshness check: it names the head the edits were made on, and the server
+   * refuses it if the branch has moved since. So a step in a quiet repository costs one request, and
+   * a step that raced a person's push fetches the new head, re-applies every edit there (an edit that
+   * is no longer needed commits nothing) and retries with bounded backoff. Results that push nothing
+   * (already committed, no change) are only returned once the head they were decided on is confirmed.
+   */
+  async commitEdits(branch: string, edits: readonly FileEdit[]): Promise<EditResult[]> {
+    return this.lock.run(async () => {
+      const maxAttempts = Math.max(1, this.options.maxAttempts ?? 5);
+      const ref = `refs/heads/${branch}`;
+      let base = this.tips.get(branch);
+      let confirmed = base === undefined;
+      base ??= await this.sync(branch, 'git-receive-pack');
+      for (let attempt = 1; ; attempt += 1) {
+        const plan = await this.prepare(branch, base, edits);
+        if (plan.entries.length === 0) {
+          if (!confirmed) {
+            const head = await this.sync(branch, 'git-receive-pack');
+            confirmed = true;
+            if (head !== base) {
+              base = head;
+              attempt -= 1;
+              continue;
+            }
+          }
+          return plan.results.map((r) => finish(r, attempt));
+        }
+        const pack = buildPack(plan.entries);
+        this.counters.pushes += 1;
+        this.counters.lastPushBytes = pack.length + 110;
+        const outcome = await this.remote.receivePack([{ ref, old: base, new: plan.tip }], pack).catch((err: unknown) => {
+          throw this.remote.classify(err, `pushing to ${branch}`);
+        });
+        if (outcome.ok) {
+          await Promise.all(plan.entries.map(({ object }) => this.writeLoose(object)));
+          await this.setTip(branch, plan.tip);
+          this.options.logger?.info({ branch, commit: plan.tip, attempts: attempt }, 'pushed remediation commit');
+          return plan.results.map((r) => finish(r, attempt));
+        }
+        this.counters.rejectedPushes += 1;
+        this.options.logger?.info({ branch, attempt, rejected: outcome.rejected }, 'push rejected, the branch moved: retrying on the new head');
+        if (attempt >= maxAttempts) {
+          throw new ReboundError(`push to ${branch} was rejected ${attempt} times (${outcome.rejected}); the branch keeps moving`, {
+            code: 'GitPushConflict',
+            reason: 'GitPushRejected',
+            retryable: true,
+          });
+        }
+        // A head we had confirmed just now lost a race: back off before trying again. A head we only
+        // remembered was simply stale: retry at once on the fresh one.
+        if (confirmed) await sleep(backoff(attempt, this.options.backoffMs ?? 25));
+        base = await this.sync(branch, 'git-receive-pack');
+        confirmed = true;
+      }
+    });
+  }
+
+  // ---- internals (called with the lock held) ----
+
+  /** Builds the commits for `edits` on `base` in memory. */
+  private async prepare(
+    branch: string,
+    base: string,
+    edits: readonly FileEdit[],
+  ): Promise<{ tip: string; entries: PackEntry[]; results: PendingResult[] }> {
+    let tip = base;
+    const entries: PackEntry[] = [];
+    const results: PendingResult[] = [];
+    const now = Math.floor((this.options.now?.() ?? new Date()).getTime() / 1000);
+    for (const edit of edits) {
+      try {
+        if (edit.trailers !== undefined) {
+          const key = { uid: edit.trailers.problem.uid, attempt: edit.trailers.attempt };
+          // Within this batch first (an alert storm may carry duplicates), then the branch's history.
+          const earlier = results.find((r) => r.key !== undefined && r.key.uid === key.uid && r.key.attempt === key.attempt && 'sha' in r.result);
+          const found = earlier !== undefined && 'sha' in earlier.result ? earlier.result.sha : await this.findStep(branch, base, key, edit.since);
+          if (found !== undefined) {
+            results.push({ key, result: { status: 'alreadyCommitted', sha: found } });
+            continue;
+          }
+        }
+        const parent = await this.commit(tip);
+        const located = await this.locate(parent.tree, edit.path);
+        if (located.blob === undefined) {
+          throw new ReboundError(`${edit.path} does not exist on branch ${branch}`, { code: 'GitFileNotFound', reason: 'FileNotFound', retryable: false });
+        }
+        const outcome = edit.edit(located.blob.content.toString('utf8'));
+        if ('unchanged' in outcome) {
+          results.push({ key: stepKey(edit), result: { status: 'noChange', reason: outcome.unchanged, head: tip } });
+          continue;
+        }
+        const blob = makeObject('blob', Buffer.from(outcome.text, 'utf8'));
+        if (blob.oid === located.blob.oid) {
+          results.push({ key: stepKey(edit), result: { status: 'noChange', reason: `${edit.path} already has this content`, head: tip } });
+          continue;
+        }
+        const newTree = this.rewritePath(located, blob, entries);
+        const subject = typeof edit.message === 'function' ? edit.message(outcome.summary) : edit.message;
+        const who = { name: this.options.author.name, email: this.options.author.email, timestamp: now };
+        const commit = makeObject(
+          'commit',
+          serializeCommit({ tree: newTree.oid, parents: [tip], author: who, committer: who, message: formatCommitMessage(subject, edit.trailers, edit.body) }),
+        );
+        entries.unshift({ object: commit });
+        this.remember(commit);
+        tip = commit.oid;
+        results.push({ key: stepKey(edit), result: { status: 'committed', sha: commit.oid, summary: outcome.summary, pushed: true, attemptsNeeded: 0 } });
+      } catch (err) {
+        const error = err instanceof ReboundError ? err : new ReboundError(`editing ${edit.path}: ${String(err instanceof Error ? err.message : err)}`, { code: 'EditFailed', reason: 'EditFailed', retryable: false, cause: err });
+        results.push({ key: stepKey(edit), result: { status: 'failed', error } });
+      }
+    }
+    return { tip, entries, results };
+  }
+
+  /** The trees from the root down to the file's directory, and the file's blob. */
+  private async locate(rootTree: string, path: string): Promise<Located> {
+    const parts = path.split('/').filter((p) => p !== '');
+    const fileName = parts.pop();
+    if (fileName === undefined) throw new ReboundError('an empty path cannot be edited', { code: 'InvalidPath', reason: 'InvalidPath', retryable: false });
+    const chain: { tree: GitObject; entries: TreeEntry[]; name: string }[] = [];
+    let tree = await this.object(rootTree);
+    for (const part of parts) {
+      const entries = parseTree(tree.content);
+      const entry = entries.find((e) => e.name === part && e.mode === TREE_MODE);
+      chain.push({ tree, entries, name: part });
+      if (entry === undefined) return { chain, fileName, leaf: undefined, blob: undefined };
+      tree = await this.object(entry.oid);
+    }
+    const entries = parseTree(tree.content);
+    const fileEntry = entries.find((e) => e.name === fileName && e.mode !== TREE_MODE);
+    const leaf = { tree, entries };
+    return { chain, fileName, leaf, blob: fileEntry === undefined ? undefined : await this.object(fileEntry.oid), mode: fileEntry?.mode };
+  }
+
+  /** New trees from the file up to the root; adds them (deltified against the old ones) to `entries`. */
+  private rewritePath(located: Located, blob: GitObject, entries: PackEntry[]): GitObject {
+    if (located.leaf === undefined || located.blob === undefined) throw new Error('rewritePath needs an existing file');
+    const added: PackEntry[] = [{ object: blob, base: located.blob }];
+    this.remember(blob);
+    let child: GitObject = replaceEntry(located.leaf, located.fileName, blob.oid, located.mode ?? FILE_MODE);
+    added.push({ object: child, base: located.leaf.tree });
+    this.remember(child);
+    for (let i = located.chain.length - 1; i >= 0; i -= 1) {
+      const level = located.chain[i];
+      if (level === undefined) continue;
+      child = replaceEntry(level, level.name, child.oid, TREE_MODE);
+      added.push({ object: child, base: level.tree });
+      this.remember(child);
+    }
+    // Commit first, then the root tree down to the blob: the order Git itself writes.
+    entries.unshift(...added.reverse());
+    return child;
+  }
+
+  private async readAt(commitOid: string, path: string): Promise<FileAtCommit | undefined> {
+    const located = await this.locate((await this.commit(commitOid)).tree, path);
+    if (located.blob === undefined) return undefined;
+    return { text: located.blob.content.toString('utf8'), commit: commitOid, blob: located.blob.oid };
+  }
+
+  private async diffTrees(oldOid: string | undefined, newOid: string | undefined, prefix: string, out: string[]): Promise<void> {
+    if (oldOid === newOid) return;
+    const oldEntries = oldOid === undefined ? [] : parseTree((await this.object(oldOid)).content);
+    const newEntries = newOid === undefined ? [] : parseTree((await this.object(newOid)).content);
+    const byName = new Map<string, { old?: TreeEntry; new?: TreeEntry }>();
+    for (const e of oldEntries) byName.set(e.name, { old: e });
+    for (const e of newEntries) byName.set(e.name, { ...byName.get(e.name), new: e });
+    for (const [name, pair] of byName) {
+      if (pair.old?.oid === pair.new?.oid && pair.old?.mode === pair.new?.mode) continue;
+      const path = `${prefix}${name}`;
+      const oldTree = pair.old?.mode === TREE_MODE ? pair.old.oid : undefined;
+      const newTree = pair.new?.mode === TREE_MODE ? pair.new.oid : undefined;
+      if (oldTree !== undefined || newTree !== undefined) await this.diffTrees(oldTree, newTree, `${path}/`, out);
+      if ((pair.old !== undefined && pair.old.mode !== TREE_MODE) || (pair.new !== undefined && pair.new.mode !== TREE_MODE)) out.push(path);
+    }
+  }
+
+  /** Reads the server's tip of `branch` (one request) and fetches it if the store does not have it. */
+  private async sync(branch: string, service: 'git-upload-pack' | 'git-receive-pack' = 'git-upload-pack'): Promise<string> {
+    const refs = await this.remote.listRefs(service);
+    const tip = refs.get(`refs/heads/${branch}`);
+    if (tip === undefined) {
+      throw new ReboundError(`branch ${branch} does not exist at ${this.remote.url}`, { code: 'GitBranchNotFound', reason: 'BranchNotFound', retryable: false });
+    }
+    if (this.tips.get(branch) === tip) return tip;
+    if (!(await this.hasObject(tip))) await this.fetch(branch);
+    await this.setTip(branch, tip);
+    return tip;
+  }
+
+  private async fetch(branch: string, since?: Date): Promise<void> {
+    const known = this.tips.has(branch) || (await this.localRef(branch)) !== undefined;
+    this.counters.fetches += 1;
+    const started = Date.now();
+    try {
+      await git.fetch({
+        fs,
+        http: this.remote.httpClient(),
+        gitdir: this.dir,
+        url: this.remote.url,
+        remote: REMOTE,
+        ref: branch,
+        singleBranch: true,
+        tags: false,
+        // The first fetch of a branch is shallow: history is only read back as far as a step needs.
+        ...(since !== undefined ? { since } : known ? {} : { depth: 1 }),
+        cache: this.isoCache,
+      });
+    } catch (err) {
+      throw this.remote.classify(err, `fetching ${branch}`);
+    }
+    await this.loadShallow();
+    this.options.logger?.debug({ branch, ms: Date.now() - started, deepen: since !== undefined }, 'fetched branch');
+  }
+
+  private async findStep(branch: string, tip: string, key: StepKey, since: Date | undefined): Promise<string | undefined> {
+    const limit = since === undefined ? (this.options.idempotencyDepth ?? 200) : 10_000;
+    const sinceSeconds = since === undefined ? undefined : Math.floor(since.getTime() / 1000);
+    let deepened = false;
+    let oid: string | undefined = tip;
+    for (let seen = 0; oid !== undefined && seen < limit; seen += 1) {
+      const commit = await this.commit(oid);
+      if (matchesStep(commit.trailers, key)) return oid;
+      if (sinceSeconds !== undefined && commit.time < sinceSeconds) return undefined;
+      if (this.shallow.has(oid)) {
+        // The store's history ends here but the step may be older: deepen back to `since`, once.
+        if (sinceSeconds === undefined || deepened || since === undefined) return undefined;
+        deepened = true;
+        await this.fetch(branch, since);
+        if (this.shallow.has(oid)) return undefined;
+      }
+      oid = commit.parents[0];
+    }
+    return undefined;
+  }
+
+  private async commit(oid: string): Promise<ParsedCommit & { trailers: ReboundTrailers | undefined }> {
+    const cached = this.commits.get(oid);
+    if (cached !== undefined) return cached;
+    const object = await this.object(oid);
+    if (object.type !== 'commit') throw new Error(`${oid} is a ${object.type}, not a commit`);
+    const parsed = parseCommit(object.content);
+    const info = { ...parsed, trailers: parseReboundTrailers(parsed.message) };
+    this.commits.set(oid, info);
+    if (this.commits.size > COMMIT_CACHE_LIMIT) this.commits.delete(this.commits.keys().next().value ?? '');
+    return info;
+  }
+
+  private async object(oid: string): Promise<GitObject> {
+    const cached = this.objects.get(oid);
+    if (cached !== undefined) {
+      // Refresh its place in the LRU order.
+      this.objects.delete(oid);
+      this.objects.set(oid, cached);
+      return cached;
+    }
+    const { type, object } = await git.readObject({ fs, gitdir: this.dir, oid, format: 'content', cache: this.isoCache });
+    if (!(object instanceof Uint8Array)) throw new Error(`object ${oid} could not be read`);
+    const result: GitObject = { type: type as GitObject['type'], oid, content: Buffer.from(object.buffer, object.byteOffset, object.byteLength) };
+    this.remember(result);
+    return result;
+  }
+
+  private remember(object: GitObject): void {
+    this.objects.set(object.oid, object);
+    if (this.objects.size > OBJECT_CACHE_LIMIT) this.objects.delete(this.objects.keys().next().value ?? '');
+  }
+
+  private async hasObject(oid: string): Promise<boolean> {
+    if (this.objects.has(oid) || this.commits.has(oid)) return true;
+    try {
+      await git.readObject({ fs, gitdir: this.dir, oid, format: 'content', cache: this.isoCache });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stores an object as a loose object, the way Git does (zlib of `type size\0content`). */
+  private async writeLoose(object: GitObject): Promise<void> {
+    const dir = join(this.dir, 'objects', object.oid.slice(0, 2));
+    if (!this.madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    const data = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content]));
+    try {
+      await writeFile(join(dir, object.oid.slice(2)), data, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+
+  private async setTip(branch: string, oid: string): Promise<void> {
+    if (this.tips.get(branch) === oid) return;
+    await git.writeRef({ fs, gitdir: this.dir, ref: `refs/remotes/${REMOTE}/${branch}`, value: oid, force: true });
+    this.tips.set(branch, oid);
+  }
+
+  private async localRef(branch: string): Promise<string | undefined> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.dir, ref: `refs/remotes/${REMOTE}/${branch}` });
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async loadShallow(): Promise<void> {
+    try {
+      const text = await readFile(join(this.dir, 'shallow'), 'utf8');
+      this.shallow = new Set(text.split('\n').filter((l) => /^[0-9a-f]{40}$/.test(l)));
+    } catch {
+      this.shallow = new Set();
+    }
+  }
+}
+
+interface Located {
+  chain: { tree: GitObject; entries: TreeEntry[]; name: string }[];
+  fileName: string;
+  leaf: { tree: GitObject; entries: TreeEntry[] } | undefined;
+  blob: GitObject | undefined;
+  mode?: string;
+}
+
+interface PendingResult {
+  key: StepKey | undefined;
+  result: EditResult;
+}
+
+function stepKey(edit: FileEdit): StepKey | undefined {
+  return edit.trailers === undefined ? undefined : { uid: edit.trailers.problem.uid, attempt: edit.trailers.attempt };
+}
+
+function finish({ result }: PendingResult, attempts: number): EditResult {
+  return result.status === 'committed' ? { ...result, attemptsNeeded: attempts } : result;
+}
+
+function replaceEntry(tree: { entries: TreeEntry[] }, name: string, oid: string, mode: string): GitObject {
+  const entries = tree.entries.map((e) => (e.name === name ? { mode, name, oid } : e));
+  return makeObject('tree', serializeTree(entries));
+}
+
+function backoff(attempt: number, baseMs: number): number {
+  const ceiling = Math.min(2000, baseMs * 2 ** (attempt - 1));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,93 @@
+// Commit messages in DESIGN.md's format. The trailers make a step idempotent (after a crash the step
+// finds its own commit by problem uid and attempt) and auditable (`git log --grep Rebound-Problem`).
+//
+//   rebound: scale carts in production to 2 replicas
+//
+//   Rebound-Problem: <namespace>/<name> <uid>
+//   Rebound-Attempt: 1
+//   Rebound-Action: scale +1
+
+export const TRAILER = {
+  problem: 'Rebound-Problem',
+  attempt: 'Rebound-Attempt',
+  action: 'Rebound-Action',
+} as const;
+
+export interface ProblemRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface ReboundTrailers {
+  problem: ProblemRef;
+  /** Counts from 1. */
+  attempt: number;
+  action: { action: string; value: string };
+}
+
+/** What identifies one step: the same problem uid and attempt must never be committed twice. */
+export interface StepKey {
+  uid: string;
+  attempt: number;
+}
+
+export function formatCommitMessage(subject: string, trailers?: ReboundTrailers, body?: string): string {
+  const paragraphs = [oneLine(subject)];
+  if (body !== undefined && body.trim() !== '') paragraphs.push(body.trim());
+  if (trailers !== undefined) {
+    const { problem, attempt, action } = trailers;
+    paragraphs.push(
+      [
+        `${TRAILER.problem}: ${oneLine(`${problem.namespace}/${problem.name}`)} ${oneLine(problem.uid)}`,
+        `${TRAILER.attempt}: ${attempt}`,
+        `${TRAILER.action}: ${oneLine(`${action.action} ${action.value}`)}`,
+      ].join('\n'),
+    );
+  }
+  return `${paragraphs.join('\n\n')}\n`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** `Key: value` lines of the message's last paragraph (Git's trailer block), keys as written. */
+export function parseTrailerBlock(message: string): Map<string, string[]> {
+  const paragraphs = message.replace(/\r\n/g, '\n').trimEnd().split(/\n\s*\n/);
+  const trailers = new Map<string, string[]>();
+  if (paragraphs.length < 2) return trailers;
+  const last = paragraphs[paragraphs.length - 1] ?? '';
+  for (const line of last.split('\n')) {
+    const match = /^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*)$/.exec(line);
+    if (match?.[1] === undefined || match[2] === undefined) continue;
+    const values = trailers.get(match[1]) ?? [];
+    values.push(match[2].trim());
+    trailers.set(match[1], values);
+  }
+  return trailers;
+}
+
+/** Rebound's trailers in a commit message, or undefined when the commit is not a Rebound step. */
+export function parseReboundTrailers(message: string): ReboundTrailers | undefined {
+  const block = parseTrailerBlock(message);
+  const problemLine = block.get(TRAILER.problem)?.[0];
+  const attemptLine = block.get(TRAILER.attempt)?.[0];
+  if (problemLine === undefined || attemptLine === undefined) return undefined;
+  const problem = /^([^/\s]+)\/(\S+)\s+(\S+)$/.exec(problemLine);
+  const attempt = /^\d+$/.test(attemptLine) ? Number(attemptLine) : Number.NaN;
+  if (problem?.[1] === undefined || problem[2] === undefined || problem[3] === undefined || !Number.isSafeInteger(attempt)) {
+    return undefined;
+  }
+  const actionLine = block.get(TRAILER.action)?.[0] ?? '';
+  const space = actionLine.indexOf(' ');
+  return {
+    problem: { namespace: problem[1], name: problem[2], uid: problem[3] },
+    attempt,
+    action: space < 0 ? { action: actionLine, value: '' } : { action: actionLine.slice(0, space), value: actionLine.slice(space + 1) },
+  };
+}
+
+export function matchesStep(trailers: ReboundTrailers | undefined, key: StepKey): boolean {
+  return trailers !== undefined && trailers.problem.uid === key.uid && trailers.attempt === key.attempt;
+}
