@@ -14,6 +14,7 @@ const commands: Record<string, CommandLoader> = {
   validate: async () => (await import('./commands/validate.ts')).command,
   plan: async () => (await import('./commands/plan.ts')).command,
   evaluate: async () => (await import('./commands/evaluate.ts')).command,
+  send: async () => (await import('./commands/send.ts')).command,
 };
 
 export function usage(): string {

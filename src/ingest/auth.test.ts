@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearerToken, fileTokenSource, isAuthorized } from './auth.ts';
 import { mediaType } from './body.ts';
+import { fieldPathSegments, joinPath } from './fields.ts';
 import { parseAddress } from './server.ts';
 
 describe('isAuthorized', () => {
@@ -75,5 +76,21 @@ describe('mediaType and parseAddress', () => {
     expect(parseAddress('[::1]:0')).toEqual({ host: '::1', port: 0 });
     expect(() => parseAddress('8080')).toThrow(/host:port/);
     expect(() => parseAddress('127.0.0.1:70000')).toThrow(/host:port/);
+  });
+});
+
+describe('fieldPathSegments', () => {
+  it.each([
+    { field: '(root)', segments: [] },
+    { field: 'alerts[1].labels.project', segments: ['alerts', 1, 'labels', 'project'] },
+    { field: 'data.labels["Problem URL"]', segments: ['data', 'labels', 'Problem URL'] },
+    { field: 'spec.state', segments: ['spec', 'state'] },
+  ])('$field', ({ field, segments }) => {
+    expect(fieldPathSegments(field)).toEqual(segments);
+  });
+
+  it('round-trips joinPath', () => {
+    const path = joinPath(joinPath(joinPath('alerts', 3), 'annotations'), 'problem title');
+    expect(fieldPathSegments(path)).toEqual(['alerts', 3, 'annotations', 'problem title']);
   });
 });

@@ -89,3 +89,16 @@ export function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
   return typeof value;
 }
+
+/** The segments of a field path as written by joinPath: `alerts[1].labels["Problem URL"]`. */
+export function fieldPathSegments(field: string): (string | number)[] {
+  if (field === '' || field === '(root)') return [];
+  const segments: (string | number)[] = [];
+  const pattern = /([A-Za-z_$][\w$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
+  for (const match of field.matchAll(pattern)) {
+    if (match[1] !== undefined) segments.push(match[1]);
+    else if (match[2] !== undefined) segments.push(Number(match[2]));
+    else if (match[3] !== undefined) segments.push(JSON.parse(match[3]) as string);
+  }
+  return segments;
+}
