@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { compareTreeEntries, hashObject, parseCommit, parseTree, serializeCommit, serializeTree } from './objects.ts';
+
+describe('git objects', () => {
+  it('hashes like git hash-object', () => {
+    // `printf 'hello\n' | git hash-object --stdin`
+    expect(hashObject('blob', Buffer.from('hello\n'))).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
+    // The empty tree every Git knows.
+    expect(hashObject('tree', Buffer.alloc(0))).toBe('4b825dc642cb6eb9a060e54bf8d69288fbee4904');
+  });
+
+  it('orders tree entries as Git does (directories compare with a trailing slash)', () => {
+    const oid = 'ce013625030ba8dba906f756967f9e9ca394464a';
+    const entries = [
+      { mode: '100644', name: 'a.yaml', oid },
+      { mode: '40000', name: 'a', oid },
+      { mode: '100644', name: 'a-b', oid },
+    ];
+    expect([...entries].sort(compareTreeEntries).map((e) => e.name)).toEqual(['a-b', 'a.yaml', 'a']);
+    expect(parseTree(serializeTree(entries)).map((e) => e.name)).toEqual(['a-b', 'a.yaml', 'a']);
+    expect(parseTree(serializeTree(entries))[2]).toEqual({ mode: '40000', name: 'a', oid });
+  });
+
+  it('round-trips a commit and keeps the message byte for byte', () => {
+    const who = { name: 'Rebound', email: 'rebound@example.invalid', timestamp: 1_767_225_600 };
+    const content = serializeCommit({
+      tree: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
+      parents: ['ce013625030ba8dba906f756967f9e9ca394464a'],
+      author: who,
+      committer: { ...who, name: 'Evil <x>\nname' },
+      message: 'subject\n\nRebound-Attempt: 1',
+    });
+    expect(content.toString()).toContain('committer Evil xname <rebound@example.invalid> 1767225600 +0000\n');
+    const parsed = parseCommit(content);
+    expect(parsed).toEqual({
+      tree: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
+      parents: ['ce013625030ba8dba906f756967f9e9ca394464a'],
+      time: 1_767_225_600,
+      message: 'subject\n\nRebound-Attempt: 1\n',
+    });
+  });
+});
