@@ -1,0 +1,156 @@
+// Kubernetes API errors, classified once at the boundary into ReboundError with a stable code, the
+// condition reason and whether a retry can help. Callers test `code` (or the helpers below), never
+// messages or HTTP statuses.
+import { ReboundError } from '../errors.ts';
+
+export const KUBE_ERROR_CODES = {
+  NotFound: 'KubeNotFound',
+  AlreadyExists: 'KubeAlreadyExists',
+  Conflict: 'KubeConflict',
+  Expired: 'KubeExpired',
+  Invalid: 'KubeInvalid',
+  Unauthorized: 'KubeUnauthorized',
+  Forbidden: 'KubeForbidden',
+  TooManyRequests: 'KubeTooManyRequests',
+  ServerError: 'KubeServerError',
+  Unavailable: 'KubeUnavailable',
+} as const;
+export type KubeErrorCode = (typeof KUBE_ERROR_CODES)[keyof typeof KUBE_ERROR_CODES];
+
+export class KubeError extends ReboundError {
+  /** HTTP status, when the API server answered. */
+  readonly status: number | undefined;
+
+  constructor(message: string, options: { code: KubeErrorCode; reason: string; retryable: boolean; status?: number; cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubeError';
+    this.status = options.status;
+  }
+}
+
+/** Network errors that mean "the API server was not reachable just now". */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+interface StatusBody {
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * Turns whatever the client threw into a KubeError. `action` says what was attempted, e.g.
+ * `get problemevents team-a/p1`; it starts the message. Already classified errors pass through.
+ */
+export function classifyKubeError(err: unknown, action: string): KubeError {
+  if (err instanceof KubeError) return err;
+  const status = httpStatus(err);
+  if (status !== undefined) return fromStatus(status, statusBody(err), action, err);
+  const network = networkCode(err);
+  if (network !== undefined || isAbortOrTimeout(err)) {
+    return new KubeError(`${action}: API server unreachable (${network ?? 'timeout'})`, {
+      code: KUBE_ERROR_CODES.Unavailable,
+      reason: 'ApiUnavailable',
+      retryable: true,
+      cause: err,
+    });
+  }
+  // Unknown failures are retried: a person cannot fix what we cannot name, and backoff is capped.
+  return new KubeError(`${action}: ${err instanceof Error ? err.message : String(err)}`, {
+    code: KUBE_ERROR_CODES.ServerError,
+    reason: 'ApiError',
+    retryable: true,
+    cause: err,
+  });
+}
+
+function fromStatus(status: number, body: StatusBody, action: string, cause: unknown): KubeError {
+  const detail = body.message ? `: ${body.message}` : '';
+  const make = (code: KubeErrorCode, reason: string, retryable: boolean, what: string): KubeError =>
+    new KubeError(`${action}: ${what}${detail}`, { code, reason, retryable, status, cause });
+  switch (status) {
+    case 400:
+    case 422:
+      return make(KUBE_ERROR_CODES.Invalid, 'Invalid', false, `rejected as invalid (${status})`);
+    case 401:
+      return make(KUBE_ERROR_CODES.Unauthorized, 'Unauthorized', false, 'unauthorized (401)');
+    case 403:
+      return make(KUBE_ERROR_CODES.Forbidden, 'Forbidden', false, 'forbidden (403)');
+    case 404:
+      return make(KUBE_ERROR_CODES.NotFound, 'NotFound', false, 'not found (404)');
+    case 409:
+      return body.reason === 'AlreadyExists'
+        ? make(KUBE_ERROR_CODES.AlreadyExists, 'AlreadyExists', false, 'already exists (409)')
+        : make(KUBE_ERROR_CODES.Conflict, 'Conflict', true, 'conflict (409)');
+    case 410:
+      return make(KUBE_ERROR_CODES.Expired, 'Expired', true, 'resource version expired (410)');
+    case 429:
+      return make(KUBE_ERROR_CODES.TooManyRequests, 'TooManyRequests', true, 'throttled (429)');
+    default:
+      if (status >= 500) return make(KUBE_ERROR_CODES.ServerError, 'ApiServerError', true, `server error (${status})`);
+      return make(KUBE_ERROR_CODES.Invalid, 'ApiError', false, `unexpected status ${status}`);
+  }
+}
+
+function httpStatus(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  // ApiException has `code` (a number); Watch errors have `statusCode`.
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e.code === 'number') return e.code;
+  if (typeof e.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
+
+function statusBody(err: unknown): StatusBody {
+  const body = (err as { body?: unknown }).body;
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return {};
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const { reason, message } = parsed as { reason?: unknown; message?: unknown };
+  return {
+    ...(typeof reason === 'string' ? { reason } : {}),
+    ...(typeof message === 'string' ? { message } : {}),
+  };
+}
+
+function networkCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+  }
+  return undefined;
+}
+
+function isAbortOrTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeError && err.code === KUBE_ERROR_CODES.NotFound;
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeError && err.code === KUBE_ERROR_CODES.Conflict;
+}
+
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof KubeError && err.code === KUBE_ERROR_CODES.AlreadyExists;
+}
