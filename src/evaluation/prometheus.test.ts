@@ -1,0 +1,127 @@
+// How the provider classifies HTTP answers a real Prometheus cannot be made to give on demand
+// (overload, a proxy asking for credentials, a hung connection). Query semantics are tested against
+// a real Prometheus in test/integration/prometheus-sli.test.ts.
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReboundError } from '../errors.ts';
+import { PrometheusSliProvider } from './prometheus.ts';
+import type { SliRequest } from './provider.ts';
+
+const servers: Server[] = [];
+
+async function serve(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void): Promise<string> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => handler(req, body, res));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+}
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+const request = (overrides: Partial<SliRequest> = {}): SliRequest => ({
+  project: 'sockshop',
+  stage: 'production',
+  service: 'carts',
+  indicators: ['rt'],
+  queries: { rt: 'rt{job="$SERVICE"}' },
+  start: new Date('2026-01-01T10:00:00Z'),
+  end: new Date('2026-01-01T10:05:00Z'),
+  ...overrides,
+});
+
+const vector = (...values: string[]): string =>
+  JSON.stringify({ status: 'success', data: { resultType: 'vector', result: values.map((v, i) => ({ metric: { i: String(i) }, value: [0, v] })) } });
+
+async function failure(promise: Promise<unknown>): Promise<ReboundError> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  if (!(err instanceof ReboundError)) throw new Error(`expected a ReboundError, got ${String(err)}`);
+  return err;
+}
+
+describe('PrometheusSliProvider HTTP handling', () => {
+  it('posts the resolved query at the window end, under a path prefix', async () => {
+    let seen: { url?: string; body: string; auth?: string } = { body: '' };
+    const url = await serve((req, body, res) => {
+      seen = { url: req.url, body, auth: req.headers.authorization };
+      res.end(vector('42'));
+    });
+    const provider = new PrometheusSliProvider({ url: `${url}/prometheus/`, headers: { authorization: 'Bearer t' } });
+    expect(await provider.getIndicators(request())).toEqual([{ metric: 'rt', value: 42, success: true, query: 'rt{job="carts"}' }]);
+    expect(seen.url).toBe('/prometheus/api/v1/query');
+    expect(Object.fromEntries(new URLSearchParams(seen.body))).toEqual({ query: 'rt{job="carts"}', time: '1767261900.000' });
+    expect(seen.auth).toBe('Bearer t');
+  });
+
+  it.each([503, 500, 429])('HTTP %d is a retryable PrometheusUnavailable', async (status) => {
+    const url = await serve((_req, _body, res) => {
+      res.statusCode = status;
+      res.end('overloaded');
+    });
+    const err = await failure(new PrometheusSliProvider({ url }).getIndicators(request()));
+    expect(err).toMatchObject({ code: 'PrometheusUnavailable', retryable: true });
+    expect(err.message).toBe(`Prometheus at ${url} is unavailable: HTTP ${String(status)}: overloaded`);
+  });
+
+  it('a query timeout reported by Prometheus is retryable', async () => {
+    const url = await serve((_req, _body, res) => {
+      res.statusCode = 422;
+      res.end(JSON.stringify({ status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' }));
+    });
+    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({ code: 'PrometheusUnavailable', retryable: true });
+  });
+
+  it('no answer within the timeout is retryable', async () => {
+    const url = await serve(() => undefined); // accepts, never answers
+    const err = await failure(new PrometheusSliProvider({ url, timeoutMs: 200 }).getIndicators(request()));
+    expect(err).toMatchObject({ code: 'PrometheusUnavailable', retryable: true });
+    expect(err.message).toMatch(/no answer within 200 ms$/);
+  });
+
+  it.each([401, 404])('HTTP %d needs a person: not retryable', async (status) => {
+    const url = await serve((_req, _body, res) => {
+      res.statusCode = status;
+      res.end('nope');
+    });
+    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({ code: 'PrometheusBadResponse', retryable: false });
+  });
+
+  it('a 200 that is not the Prometheus API needs a person: not retryable', async () => {
+    const url = await serve((_req, _body, res) => res.end('<html>login</html>'));
+    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({ code: 'PrometheusBadResponse', retryable: false });
+  });
+
+  it('accepts a scalar result, keeps request order with concurrent queries, fails +Inf', async () => {
+    const url = await serve((_req, body, res) => {
+      const query = new URLSearchParams(body).get('query') ?? '';
+      if (query === 'scalar') res.end(JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [0, '7.5'] } }));
+      else if (query === 'inf') res.end(vector('+Inf'));
+      else setTimeout(() => res.end(vector(query.length.toString())), 30 - query.length);
+    });
+    const provider = new PrometheusSliProvider({ url, concurrency: 3 });
+    const values = await provider.getIndicators(request({ indicators: ['a', 'b', 'c', 'd', 'e'], queries: { a: 'scalar', b: 'x', c: 'xxxx', d: 'inf', e: 'xx' } }));
+    expect(values.map((v) => [v.metric, v.success, v.value])).toEqual([['a', true, 7.5], ['b', true, 1], ['c', true, 4], ['d', false, 0], ['e', true, 2]]);
+    expect(values[3]?.message).toBe('query did not return valid values (+Inf): inf');
+  });
+
+  it('refuses an empty window and passes the caller cancellation through', async () => {
+    const url = await serve(() => undefined);
+    const provider = new PrometheusSliProvider({ url });
+    const when = new Date('2026-01-01T10:00:00Z');
+    expect(await failure(provider.getIndicators(request({ start: when, end: when })))).toMatchObject({ code: 'InvalidEvaluationWindow', retryable: false });
+    const controller = new AbortController();
+    const pending = provider.getIndicators(request({ signal: controller.signal }));
+    controller.abort(new Error('shutting down'));
+    await expect(pending).rejects.toThrow('shutting down');
+  });
+});
