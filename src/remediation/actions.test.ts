@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ReboundError } from '../errors.ts';
 import { applyAction, clampReplicas, describeChange, parseScaleValue, parseToggleValue } from './actions.ts';
 import type { EditOptions, EditResult } from './actions.ts';
+import { unifiedDiff } from './diff.ts';
 
 function fixture(name: string): string {
   return readFileSync(new URL(`../../test/fixtures/values/${name}`, import.meta.url), 'utf8');
@@ -95,10 +97,24 @@ describe('scale', () => {
     expect(err.message).toContain('carts/anchors.yaml:7:17: canary.replicaCount is an alias (*replicas)');
   });
 
+  it('refuses to edit inside an anchored map that aliases share', () => {
+    const text = 'defaults: &defaults\n  replicaCount: 1\n  featureFlags: {A: true}\nstable: *defaults\n';
+    const err = failure(() => applyAction({ action: 'scale', value: '2' }, text, { file: 'v.yaml', replicasPath: ['defaults', 'replicaCount'] }));
+    expect(err.code).toBe('ValueShared');
+    expect(err.message).toBe('v.yaml:1:1: defaults is anchored (&defaults) and used elsewhere through *defaults; refusing an edit inside it that would also change those places');
+    expect(failure(() => applyAction({ action: 'featuretoggle', value: 'B:on' }, text, { file: 'v.yaml', flagsPath: ['defaults', 'featureFlags'] })).code).toBe('ValueShared');
+    // The same map without an alias pointing at it can be edited.
+    const unshared = applyAction({ action: 'scale', value: '2' }, text.replace('stable: *defaults\n', ''), { file: 'v.yaml', replicasPath: ['defaults', 'replicaCount'] });
+    expect(unshared.text).toBe('defaults: &defaults\n  replicaCount: 2\n  featureFlags: {A: true}\n');
+  });
+
   it('refuses to edit through an aliased map', () => {
     const err = failure(() => edit('anchors.yaml', 'scale', '3', { replicasPath: ['stable', 'replicaCount'] }));
     expect(err.code).toBe('ValueShared');
-    expect(err.message).toContain('stable is an alias (*defaults) of a shared map');
+    expect(err.message).toBe('carts/anchors.yaml:13:9: stable is an alias (*base) of a shared map; refusing to edit through it');
+    expect(failure(() => edit('anchors.yaml', 'scale', '3', { replicasPath: ['base', 'replicaCount'] })).message).toBe(
+      'carts/anchors.yaml:11:1: base is anchored (&base) and used elsewhere through *base; refusing an edit inside it that would also change those places',
+    );
   });
 
   it('names the file and key when replicaCount is missing', () => {
@@ -248,5 +264,46 @@ describe('action values', () => {
   it('describes a change for a commit subject', () => {
     expect(describeChange({ kind: 'replicas', path: 'replicaCount', from: 1, to: 2, requested: 2 }, 'carts', 'production')).toBe('scale carts in production to 2 replicas');
     expect(describeChange({ kind: 'flag', path: 'featureFlags.X', flag: 'X', from: true, to: false }, 'carts', 'production')).toBe('turn X off for carts in production');
+  });
+});
+
+describe('every fixture: the edit changes the one value and nothing else', () => {
+  const editable = ['commented.yaml', 'anchored-unused.yaml', 'quoted.yaml', 'crlf.yaml', 'flow.yaml', 'no-flags.yaml', 'no-final-newline.yaml'];
+
+  /** +/- lines of a unified diff, without the file headers. */
+  function changedLines(diff: string): string[] {
+    return diff.split('\n').filter((l) => /^[+-](?![+-]{2} [ab]\/)/.test(l));
+  }
+
+  it.each(editable)('%s', (name) => {
+    const before = fixture(name);
+    const original = parse(before) as Record<string, unknown>;
+    const flags = (original['featureFlags'] ?? {}) as Record<string, boolean>;
+    const cases: [string, string, (js: Record<string, unknown>) => void][] = [
+      ['featuretoggle', 'BrandNewFlag:on', (js) => void (js['featureFlags'] = { ...flags, BrandNewFlag: true })],
+      ...Object.entries(flags).map(([flag, on]): [string, string, (js: Record<string, unknown>) => void] => [
+        'featuretoggle',
+        `${flag}:${on === true || String(on) === 'true' ? 'off' : 'on'}`,
+        (js) => void (js['featureFlags'] = { ...flags, [flag]: typeof on === 'string' ? String(!(on === 'true')) : !on }),
+      ]),
+    ];
+    if ('replicaCount' in original) {
+      const count = Number(original['replicaCount']);
+      cases.push(['scale', '+1', (js) => void (js['replicaCount'] = typeof original['replicaCount'] === 'string' ? String(count + 1) : count + 1)]);
+    }
+    for (const [action, value, expectChange] of cases) {
+      const result = applyAction({ action, value }, before, { file: name });
+      const expected = structuredClone(original);
+      expectChange(expected);
+      expect(parse(result.text), `${action} ${value}`).toEqual(expected);
+      const lines = changedLines(unifiedDiff(name, before, result.text));
+      const added = lines.filter((l) => l.startsWith('+')).length;
+      const removed = lines.filter((l) => l.startsWith('-')).length;
+      // One line replaced, or one or two lines added (a flag, or a new flags map and its flag); a file
+      // without a final newline also shows its old last line as replaced.
+      expect(removed, `${action} ${value}: ${lines.join(' | ')}`).toBeLessThanOrEqual(1);
+      expect(added, `${action} ${value}: ${lines.join(' | ')}`).toBeLessThanOrEqual(removed === 1 && name !== 'no-final-newline.yaml' ? 1 : 3);
+      if (before.includes('\r\n')) expect(result.text.replaceAll('\r\n', '')).not.toContain('\n');
+    }
   });
 });

@@ -99,6 +99,10 @@ export function lookup(target: EditableYaml, path: readonly string[]): Lookup {
     if (!isMap(current)) {
       throw editError(EDIT_ERROR.notAMap, `${where(target, here)}: ${describePath(here)} is not a map, cannot hold "${segment}"`);
     }
+    if (current.anchor !== undefined && anchorIsUsed(target, current.anchor)) {
+      // Any edit below this map (a changed value or an added key) would show through every alias.
+      throw editError(EDIT_ERROR.sharedValue, `${whereKey(target, here)}: ${describePath(here)} is anchored (&${current.anchor}) and used elsewhere through *${current.anchor}; refusing an edit inside it that would also change those places`);
+    }
     const pair = current.items.find((p) => isScalar(p.key) && String(p.key.value) === segment);
     if (!pair) return { kind: 'missing', parent: { map: current }, rest: path.slice(depth) };
     const value = pair.value;
@@ -126,6 +130,12 @@ export function lookup(target: EditableYaml, path: readonly string[]): Lookup {
 /** `line:column` of the value at `path` (or its nearest existing ancestor). */
 export function where(target: EditableYaml, path: readonly string[]): string {
   const d: Diagnostic = target.located.diagnosticAt(path, '');
+  return `${d.file}:${d.line}:${d.column}`;
+}
+
+/** `line:column` of the key at `path` (where a reader looks for the anchor of a map). */
+function whereKey(target: EditableYaml, path: readonly string[]): string {
+  const d: Diagnostic = target.located.diagnosticAt(path, '', 'key');
   return `${d.file}:${d.line}:${d.column}`;
 }
 
