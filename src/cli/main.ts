@@ -15,6 +15,7 @@ const commands: Record<string, CommandLoader> = {
   plan: async () => (await import('./commands/plan.ts')).command,
   evaluate: async () => (await import('./commands/evaluate.ts')).command,
   send: async () => (await import('./commands/send.ts')).command,
+  controller: async () => (await import('./commands/controller.ts')).command,
 };
 
 export function usage(): string {

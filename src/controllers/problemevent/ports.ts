@@ -125,7 +125,8 @@ export interface Evaluator {
 }
 
 export interface LoopMetrics {
-  attempt(action: string, result: 'committed' | 'applied' | EvaluationResult | 'error'): void;
+  /** An attempt's outcome: its evaluation's verdict, or the step it failed at. */
+  attempt(action: string, result: EvaluationResult | 'commit_failed' | 'apply_failed'): void;
   phase(from: string | undefined, to: string): void;
 }
 

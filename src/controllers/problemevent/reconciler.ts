@@ -169,6 +169,7 @@ class Step {
         subject: () => `rebound: ${change ? describeChange(change, this.problem.spec.service, stage.name) : label}`,
       }, this.ctx.signal);
     } catch (err) {
+      this.ports.metrics?.attempt(action.action, 'commit_failed');
       return this.failStep(err, REASONS.CommitFailed, `attempt ${index} (${label}) could not be committed`);
     }
     const attempt: Attempt = {
@@ -190,7 +191,6 @@ class Step {
     const message = `attempt ${index}: ${label} ${verb} on ${stage.branch} (${outcome.sha.slice(0, 12)})`;
     await this.write({ phase: 'Remediating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.ActionCommitted, message }]);
     await this.event('Normal', 'Committed', message);
-    this.ports.metrics?.attempt(action.action, 'committed');
     return NEXT_STEP;
   }
 
@@ -224,6 +224,7 @@ class Step {
       }
       result = await applier.apply(request, this.ctx.signal);
     } catch (err) {
+      this.ports.metrics?.attempt(attempt.action, 'apply_failed');
       return this.failStep(err, REASONS.ApplyFailed, `attempt ${index} could not be applied with ${stage.apply}`);
     } finally {
       await rm(scratch, { recursive: true, force: true });
@@ -235,7 +236,6 @@ class Step {
     const message = `attempt ${index} applied: ${result.detail}; evaluation at ${due.toISOString()}`;
     await this.write({ phase: 'Evaluating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.WaitingForEvaluation, message }]);
     await this.event('Normal', 'Applied', message);
-    this.ports.metrics?.attempt(attempt.action, 'applied');
     return { requeueAfterMs: Math.max(1, waitMs) };
   }
 

@@ -1,0 +1,36 @@
+import { CONTROLLER_USAGE, parseControllerConfig } from '../../config/controller.ts';
+import { ReboundError } from '../../errors.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { shutdownSignal } from '../../runtime/manager.ts';
+import type { Command } from '../main.ts';
+
+export const command: Command = {
+  summary: 'run the controller against the current kubeconfig',
+  async run(argv) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(CONTROLLER_USAGE);
+      return 0;
+    }
+    let config;
+    try {
+      config = parseControllerConfig(argv, process.env);
+    } catch (err) {
+      process.stderr.write(`rebound controller: ${err instanceof Error ? err.message : String(err)}\n\n${CONTROLLER_USAGE}`);
+      return 2;
+    }
+    const log = createLogger({ level: config.logLevel, pretty: config.logPretty });
+    const { signal, dispose } = shutdownSignal(log);
+    try {
+      const { startController } = await import('../../main.ts');
+      const running = await startController(config, log, signal);
+      const exit = await running.done;
+      // Leadership lost or a part failed: exit non-zero so the Pod restarts cleanly.
+      return exit === 'stopped' ? 0 : 1;
+    } catch (err) {
+      log.error({ err: err instanceof ReboundError ? { code: err.code, message: err.message } : err }, 'controller failed to start');
+      return 1;
+    } finally {
+      dispose();
+    }
+  },
+};

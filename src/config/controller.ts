@@ -1,0 +1,151 @@
+// The controller's configuration: the only place that reads argv and the environment. Everything
+// below main.ts receives typed values.
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ReboundError } from '../errors.ts';
+import { LOG_LEVELS, isLogLevel } from '../observability/logger.ts';
+import type { LogLevel } from '../observability/logger.ts';
+import { parseDuration } from '../controllers/problemevent/decide.ts';
+
+export interface ControllerConfig {
+  kubeconfig: string | undefined;
+  /** Watch one namespace, or all when undefined. */
+  namespace: string | undefined;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionName: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** `/metrics`, `/healthz`, `/readyz`. */
+  metricsAddress: string;
+  /** Alertmanager, CloudEvents, Dynatrace and Git hooks; empty turns the webhook server off. */
+  webhookAddress: string;
+  webhookTokenFile: string | undefined;
+  /** Where webhooks create ProblemEvents. */
+  problemNamespace: string;
+  workDir: string;
+  prometheusUrl: string | undefined;
+  helmPath: string;
+  helmTimeoutSeconds: number;
+  workers: number;
+  turnPollMs: number;
+  evaluationRetryMs: number;
+  stalledRecheckMs: number;
+  resyncMs: number;
+  logLevel: LogLevel;
+  logPretty: boolean;
+}
+
+export const CONTROLLER_USAGE = `Usage: rebound controller [options]
+
+Runs the controller against the current kubeconfig (or in-cluster configuration).
+
+Options:
+  --kubeconfig PATH               kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)
+  --namespace NS                  watch one namespace (default: all)
+  --leader-elect / --no-leader-elect
+                                  elect a leader with a Lease so replicas never both act (default: on)
+  --leader-election-namespace NS  namespace of the Lease (default: $POD_NAMESPACE or rebound-system)
+  --lease-duration D              Lease duration (default 15s); renew deadline and retry period follow
+  --metrics-address HOST:PORT     /metrics, /healthz, /readyz (default 127.0.0.1:9090)
+  --webhook-address HOST:PORT     Alertmanager, CloudEvents and Dynatrace webhooks (default: off)
+  --webhook-token-file PATH       bearer token(s) for the webhooks, one per line (re-read on change)
+  --problem-namespace NS          where webhooks create ProblemEvents (default: $POD_NAMESPACE or default)
+  --work-dir PATH                 Git object stores and scratch space (default: $TMPDIR/rebound)
+  --prometheus-url URL            default Prometheus for SLI queries (a Remediation may name its own)
+  --helm PATH                     helm binary (default: helm on PATH)
+  --helm-timeout D                helm upgrade timeout (default 2m)
+  --workers N                     concurrent reconciles, different problems only (default 4)
+  --turn-poll D                   how often a waiting problem checks its turn (default 10s)
+  --evaluation-retry D            retry after the metrics source was unreachable (default 30s)
+  --stalled-recheck D             look again at what only a person can fix (default 5m)
+  --resync D                      informer resync period (default 10m)
+  --log-level LEVEL               ${LOG_LEVELS.join(', ')} (default info)
+  --log-format json|pretty        (default json)
+`;
+
+export function parseControllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ControllerConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    allowPositionals: false,
+    allowNegative: true,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'leader-elect': { type: 'boolean', default: true },
+      'leader-election-namespace': { type: 'string' },
+      'lease-duration': { type: 'string', default: '15s' },
+      'metrics-address': { type: 'string', default: '127.0.0.1:9090' },
+      'webhook-address': { type: 'string', default: '' },
+      'webhook-token-file': { type: 'string' },
+      'problem-namespace': { type: 'string' },
+      'work-dir': { type: 'string' },
+      'prometheus-url': { type: 'string' },
+      helm: { type: 'string', default: 'helm' },
+      'helm-timeout': { type: 'string', default: '2m' },
+      workers: { type: 'string', default: '4' },
+      'turn-poll': { type: 'string', default: '10s' },
+      'evaluation-retry': { type: 'string', default: '30s' },
+      'stalled-recheck': { type: 'string', default: '5m' },
+      resync: { type: 'string', default: '10m' },
+      'log-level': { type: 'string', default: 'info' },
+      'log-format': { type: 'string', default: 'json' },
+    },
+  });
+  const podNamespace = env.POD_NAMESPACE;
+  const leaseDurationMs = duration('--lease-duration', values['lease-duration']);
+  const webhookAddress = values['webhook-address'];
+  if (webhookAddress !== '' && !values['webhook-token-file']) {
+    throw usage('--webhook-address needs --webhook-token-file: the webhooks never run without authentication');
+  }
+  const logLevel = values['log-level'];
+  if (!isLogLevel(logLevel)) throw usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = values['log-format'];
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw usage('--log-format must be json or pretty');
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw usage('--workers must be a whole number from 1 to 64');
+  const prometheusUrl = values['prometheus-url'];
+  if (prometheusUrl !== undefined && !/^https?:\/\/\S+$/.test(prometheusUrl)) throw usage('--prometheus-url must be an http(s) URL');
+  return {
+    kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
+    namespace: values.namespace,
+    leaderElect: values['leader-elect'],
+    leaderElectionNamespace: values['leader-election-namespace'] ?? podNamespace ?? 'rebound-system',
+    leaderElectionName: 'rebound-controller',
+    identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    leaseDurationMs,
+    // client-go's proportions: renew well before the Lease runs out, retry often.
+    renewDeadlineMs: Math.round((leaseDurationMs * 2) / 3),
+    retryPeriodMs: Math.max(100, Math.round(leaseDurationMs / 7.5)),
+    metricsAddress: values['metrics-address'],
+    webhookAddress,
+    webhookTokenFile: values['webhook-token-file'],
+    problemNamespace: values['problem-namespace'] ?? podNamespace ?? 'default',
+    workDir: values['work-dir'] ?? join(tmpdir(), 'rebound'),
+    prometheusUrl,
+    helmPath: values.helm,
+    helmTimeoutSeconds: Math.ceil(duration('--helm-timeout', values['helm-timeout']) / 1000),
+    workers,
+    turnPollMs: duration('--turn-poll', values['turn-poll']),
+    evaluationRetryMs: duration('--evaluation-retry', values['evaluation-retry']),
+    stalledRecheckMs: duration('--stalled-recheck', values['stalled-recheck']),
+    resyncMs: duration('--resync', values.resync),
+    logLevel,
+    logPretty: logFormat === 'pretty',
+  };
+}
+
+function duration(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw usage(`${flag} takes a duration like 30s, 2m or 1h30m, not "${text}"`);
+  }
+}
+
+function usage(message: string): ReboundError {
+  return new ReboundError(message, { code: 'InvalidFlag', reason: 'InvalidConfiguration', retryable: false });
+}

@@ -1,0 +1,228 @@
+// Composition root: builds every part from the configuration, wires them, runs until the signal
+// aborts. No logic lives here; each part is built and tested on its own.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { API_VERSION, KINDS, PHASES } from './api/index.ts';
+import type { Phase, ProblemEvent } from './api/index.ts';
+import { createAppliers } from './apply/index.ts';
+import type { ControllerConfig } from './config/controller.ts';
+import { watchTokenFile } from './config/token-file.ts';
+import { GitStageRepository } from './controllers/problemevent/git-repository.ts';
+import { GitPolicyLookup } from './controllers/problemevent/git-policies.ts';
+import { CachedProjectLookup } from './controllers/problemevent/project-lookup.ts';
+import { ProblemEventReconciler } from './controllers/problemevent/reconciler.ts';
+import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
+import { isTerminal } from './controllers/problemevent/decide.ts';
+import { ProjectStores } from './controllers/project-stores.ts';
+import type { SecretReader } from './controllers/project-stores.ts';
+import { ReboundError } from './errors.ts';
+import { PrometheusSliProvider } from './evaluation/prometheus.ts';
+import { startIngestServer } from './ingest/server.ts';
+import { KubeProblemStore } from './ingest/store.ts';
+import { kubeEventRecorder, kubeLeaseStore, loadKubeConfig, reboundClients } from './kube/index.ts';
+import { classifyKubeError, isNotFound } from './kube/errors.ts';
+import { createMetrics } from './observability/metrics.ts';
+import { opsHandler } from './observability/health.ts';
+import { parseAddress } from './ingest/server.ts';
+import { systemClock } from './runtime/clock.ts';
+import { Controller } from './runtime/controller.ts';
+import { SupervisedInformer, enqueueOwnKey } from './runtime/informer.ts';
+import { LeaderElector } from './runtime/leader-election.ts';
+import { Manager, controllerRunnable, informerRunnable } from './runtime/manager.ts';
+import type { ManagerExit, Runnable } from './runtime/manager.ts';
+import { defaultControllerRateLimiter } from './runtime/rate-limiter.ts';
+import { WorkQueue } from './runtime/workqueue.ts';
+
+export interface RunningController {
+  /** Resolves when the manager has stopped. */
+  done: Promise<ManagerExit>;
+  metricsUrl: string;
+  webhookUrl: string | undefined;
+}
+
+export async function startController(config: ControllerConfig, log: Logger, signal: AbortSignal): Promise<RunningController> {
+  const clock = systemClock;
+  const kc = loadKubeConfig(config.kubeconfig ? { kind: 'file', path: config.kubeconfig } : { kind: 'default' });
+  const clients = reboundClients(kc);
+  const metrics = createMetrics();
+
+  const informerMetrics = { synced: (r: string, s: boolean) => metrics.informerSynced(r, s), restarted: (r: string) => metrics.informerRestarted(r) };
+  const informerOptions = { clock, log, resyncMs: config.resyncMs, metrics: informerMetrics };
+  const projects = new SupervisedInformer({ name: 'projects', source: clients.projects.listWatch(config.namespace), ...informerOptions });
+  const remediations = new SupervisedInformer({ name: 'remediations', source: clients.remediations.listWatch(config.namespace), ...informerOptions });
+  const problems = new SupervisedInformer({ name: 'problemevents', source: clients.problemEvents.listWatch(config.namespace), ...informerOptions });
+
+  const core = kc.makeApiClient(CoreV1Api);
+  const secrets: SecretReader = {
+    async readSecret(namespace, name) {
+      try {
+        const secret = await core.readNamespacedSecret({ namespace, name });
+        const data: Record<string, string> = {};
+        for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
+        for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = v;
+        return data;
+      } catch (err) {
+        const classified = classifyKubeError(err, `get secret ${namespace}/${name}`);
+        if (isNotFound(classified)) return undefined;
+        throw classified;
+      }
+    },
+  };
+  const stores = new ProjectStores({ workDir: config.workDir, secrets, logger: log.child({ component: 'gitstore' }) });
+  const projectLookup = new CachedProjectLookup(projects, remediations, stores);
+  const events = kubeEventRecorder(kc, { controller: 'rebound.dev/controller', instance: config.identity, clock, log });
+
+  const siblings = (problem: ProblemEvent): ProblemEvent[] =>
+    problems.list().filter(
+      (p) =>
+        p.metadata.namespace === problem.metadata.namespace &&
+        p.spec.project === problem.spec.project &&
+        p.spec.stage === problem.spec.stage &&
+        p.spec.service === problem.spec.service,
+    );
+
+  const reconciler = new ProblemEventReconciler({
+    clock: () => new Date(clock.now()),
+    cache: { get: (key) => problems.get(key), siblings },
+    writer: {
+      patchStatus: (problem, status) => clients.problemEvents.patchStatus(problem.metadata.namespace ?? 'default', problem.metadata.name ?? '', status),
+      recordEvent: (problem, type, reason, message) =>
+        events.record({ apiVersion: API_VERSION, kind: KINDS.ProblemEvent, metadata: problem.metadata }, type, reason, reason, message),
+    },
+    projects: projectLookup,
+    policies: new GitPolicyLookup(stores),
+    repositories: { forProject: async (project) => new GitStageRepository(await stores.storeFor(project)) },
+    appliers: createAppliers({
+      kubeConfig: kc,
+      helm: { helmPath: config.helmPath, homeDir: join(config.workDir, 'helm'), timeoutSeconds: config.helmTimeoutSeconds, ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}) },
+    }),
+    evaluator: new SloEvaluator({
+      stores,
+      providerFor: (url) => {
+        const target = url ?? config.prometheusUrl;
+        if (!target) {
+          throw new ReboundError('no Prometheus URL: set --prometheus-url or spec.evaluation.prometheusURL in the Remediation', { code: 'NoPrometheus', reason: 'EvaluationErrored', retryable: false });
+        }
+        return new PrometheusSliProvider({ url: target });
+      },
+      findRemediation: (problem) => projectLookup.findRemediation(problem.metadata.namespace ?? 'default', problem.spec.project, problem.spec.stage, problem.spec.service),
+    }),
+    metrics: {
+      attempt: (action, result) => metrics.attempt(action, result),
+      phase: () => metrics.setProblemsByPhase(countPhases(problems.list())),
+    },
+    settings: { workDir: config.workDir, turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs },
+  });
+
+  const queue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue('problemevent') });
+  const controller = new Controller({ name: 'problemevent', queue, reconciler, log, clock, workers: config.workers, metrics: metrics.controller });
+
+  // Watches only enqueue. A problem that finishes wakes the others of its service at once; a
+  // changed Project or Remediation wakes the open problems it concerns.
+  problems.addHandler(enqueueOwnKey((key) => controller.enqueue(key)));
+  problems.addHandler({
+    onUpdate: (before, after) => {
+      if (!isTerminal(before.status?.phase) && isTerminal(after.status?.phase)) {
+        for (const p of siblings(after)) if (!isTerminal(p.status?.phase)) controller.enqueue(keyOf(p));
+      }
+    },
+  });
+  const wakeOpen = (namespace: string | undefined, project: string, service?: string): void => {
+    for (const p of problems.list()) {
+      if (p.metadata.namespace === namespace && p.spec.project === project && (service === undefined || p.spec.service === service) && !isTerminal(p.status?.phase)) {
+        controller.enqueue(keyOf(p));
+      }
+    }
+  };
+  projects.addHandler({ onAdd: (p) => wakeOpen(p.metadata.namespace, p.metadata.name ?? ''), onUpdate: (_b, p) => wakeOpen(p.metadata.namespace, p.metadata.name ?? '') });
+  remediations.addHandler({ onAdd: (r) => wakeOpen(r.metadata.namespace, r.spec.project, r.spec.service), onUpdate: (_b, r) => wakeOpen(r.metadata.namespace, r.spec.project, r.spec.service) });
+
+  const elector = config.leaderElect
+    ? new LeaderElector({
+        identity: config.identity,
+        store: kubeLeaseStore(kc, { namespace: config.leaderElectionNamespace, name: config.leaderElectionName }),
+        clock,
+        log,
+        leaseDurationMs: config.leaseDurationMs,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.retryPeriodMs,
+      })
+    : undefined;
+  const manager = new Manager({ log, ...(elector ? { leaderElector: elector } : {}), onLeaderChange: (leading) => metrics.setLeader(leading) });
+  for (const inf of [projects, remediations, problems]) {
+    manager.add(informerRunnable(inf));
+    manager.addSyncSource(inf);
+  }
+  manager.add(controllerRunnable('problemevent', async (stop, drainMs) => {
+    // Act only on a complete picture: turn-taking and limits read the cache.
+    await Promise.all([projects.waitForSync(stop), remediations.waitForSync(stop), problems.waitForSync(stop)]);
+    await controller.run(stop, drainMs);
+  }));
+
+  const ops = await listen(config.metricsAddress, opsHandler({ registry: metrics.registry, readiness: () => manager.readinessChecks() }));
+  manager.add(ops.runnable);
+  let webhookUrl: string | undefined;
+  if (config.webhookAddress !== '' && config.webhookTokenFile) {
+    const tokens = watchTokenFile(config.webhookTokenFile, log.child({ component: 'webhook-tokens' }));
+    const ingest = await startIngestServer({
+      address: config.webhookAddress,
+      sink: new KubeProblemStore({ kubeConfig: kc, namespace: config.problemNamespace }),
+      tokens: () => tokens.tokens(),
+      log: log.child({ component: 'ingest' }),
+    });
+    webhookUrl = ingest.url;
+    manager.add({
+      name: 'webhooks',
+      needsLeaderElection: false,
+      start: async (stop) => {
+        await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
+        await Promise.all([ingest.close(), tokens.close()]);
+      },
+    });
+  }
+
+  const done = manager.start(signal).finally(() => stores.close());
+  log.info({ metrics: ops.url, webhooks: webhookUrl ?? 'off', namespace: config.namespace ?? 'all', leaderElection: config.leaderElect }, 'rebound controller started');
+  return { done, metricsUrl: ops.url, webhookUrl };
+}
+
+function keyOf(problem: ProblemEvent): string {
+  return `${problem.metadata.namespace ?? ''}/${problem.metadata.name ?? ''}`;
+}
+
+function countPhases(list: readonly ProblemEvent[]): Partial<Record<Phase, number>> {
+  const counts: Partial<Record<Phase, number>> = {};
+  for (const p of list) {
+    const phase: Phase = p.status?.phase ?? 'Pending';
+    counts[phase] = (counts[phase] ?? 0) + 1;
+  }
+  for (const phase of PHASES) counts[phase] ??= 0;
+  return counts;
+}
+
+async function listen(address: string, handler: Parameters<typeof createServer>[1]): Promise<{ url: string; runnable: Runnable }> {
+  const { host, port } = parseAddress(address);
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    url: `http://${bound.address}:${bound.port}`,
+    runnable: {
+      name: 'ops-server',
+      needsLeaderElection: false,
+      start: async (stop) => {
+        await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      },
+    },
+  };
+}
