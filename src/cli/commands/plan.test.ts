@@ -162,7 +162,8 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe('rebound plan', () => {
+// Each case spawns the CLI; on a loaded two-core machine that can take seconds.
+describe('rebound plan', { timeout: 60_000 }, () => {
   it('plans attempt 1 from a Keptn CloudEvent and prints exactly the DESIGN.md document', async () => {
     const run = await forCarts('cloudevent', '--json');
     expect(run.code, run.stderr).toBe(0);
@@ -273,6 +274,24 @@ describe('rebound plan', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ branch: 'production', action: { name: 'scale up' } });
     expect(run.stderr).toContain('no local branch production; read refs/remotes/origin/production');
+  });
+
+  it('reads bare repositories and linked worktrees', async () => {
+    const bare = join(root, 'bare.git');
+    git(root, 'clone', '-q', '--bare', repo, bare);
+    const fromBare = await plan('--repo', bare, '--stage', 'production', '--service', 'carts', '--problem', problems['cloudevent'] as string, '--json');
+    expect(fromBare.code, fromBare.stderr).toBe(0);
+    expect(JSON.parse(fromBare.stdout)).toMatchObject({ source: `production@${productionHead}:carts/remediation.yaml` });
+
+    const worktree = join(root, 'worktree');
+    git(repo, 'worktree', 'add', '-q', '--detach', worktree, 'main');
+    try {
+      const fromWorktree = await plan('--repo', worktree, '--stage', 'production', '--service', 'carts', '--problem', problems['cloudevent'] as string, '--json');
+      expect(fromWorktree.code, fromWorktree.stderr).toBe(0);
+      expect(JSON.parse(fromWorktree.stdout)).toMatchObject({ action: { name: 'scale up' } });
+    } finally {
+      git(repo, 'worktree', 'remove', '--force', worktree);
+    }
   });
 
   it('writes nothing to the repository', async () => {

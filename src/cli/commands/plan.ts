@@ -183,8 +183,14 @@ async function openRepository(path: string): Promise<Repository> {
   const info = await stat(dotGit).catch(() => undefined);
   if (info?.isDirectory()) return { gitdir: dotGit };
   if (info?.isFile()) {
+    // A linked worktree (or submodule): `.git` names the real gitdir. A worktree's gitdir holds only
+    // its own HEAD; branches and objects live in the common dir it points to, and that is all we read.
     const pointer = /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, 'utf8'));
-    if (pointer?.[1]) return { gitdir: resolve(path, pointer[1].trim()) };
+    if (pointer?.[1]) {
+      const gitdir = resolve(path, pointer[1].trim());
+      const common = await readFile(join(gitdir, 'commondir'), 'utf8').catch(() => undefined);
+      return { gitdir: common === undefined ? gitdir : resolve(gitdir, common.trim()) };
+    }
   }
   const [head, objects] = await Promise.all([stat(join(path, 'HEAD')).catch(() => undefined), stat(join(path, 'objects')).catch(() => undefined)]);
   if (head?.isFile() && objects?.isDirectory()) return { gitdir: path };
