@@ -156,7 +156,7 @@ beforeAll(() => {
     }),
   );
   writeFileSync(problems['garbage'] as string, '{"hello": "world"}');
-});
+}, 60_000);
 
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
