@@ -11,10 +11,10 @@ describe('parseIndicatorsDocument', () => {
     expect(parseIndicatorsDocument('i.json', text)).toEqual({ ok: true, value: [{ metric: 'rt', value: 5, success: true }] });
   });
 
-  it('keeps the message of a failed value, which needs no value', () => {
-    expect(parseIndicatorsDocument('i.yaml', '- metric: rt\n  success: false\n  message: query did not return any values\n')).toEqual({
+  it('keeps the message and query of a failed value, which needs no value', () => {
+    expect(parseIndicatorsDocument('i.yaml', '- metric: rt\n  success: false\n  message: query did not return any values\n  query: rt{job="carts"}\n')).toEqual({
       ok: true,
-      value: [{ metric: 'rt', value: 0, success: false, message: 'query did not return any values' }],
+      value: [{ metric: 'rt', value: 0, success: false, message: 'query did not return any values', query: 'rt{job="carts"}' }],
     });
   });
 

@@ -8,7 +8,7 @@ import type { IndicatorValue, PreviousEvaluation, PreviousIndicator } from './ty
 export type Parsed<T> = { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] };
 
 /**
- * SLI values: a list of `{metric, value, success, message?}`, or Keptn's `{indicatorValues: [...]}`
+ * SLI values: a list of `{metric, value, success, message?, query?}`, or Keptn's `{indicatorValues: [...]}`
  * (also nested under `get-sli`, as in a get-sli.finished event's data). `success` defaults to true;
  * a failed value needs no `value`.
  */
@@ -43,6 +43,7 @@ export function parseIndicatorsDocument(file: string, text: string): Parsed<Indi
     }
     const value: IndicatorValue = { metric: read.metric, value: read.value, success: read.success };
     if (isRecord(item) && typeof item['message'] === 'string' && item['message'] !== '') value.message = item['message'];
+    if (isRecord(item) && typeof item['query'] === 'string' && item['query'] !== '') value.query = item['query'];
     values.push(value);
   });
   return errors.length > 0 ? { ok: false, diagnostics: errors } : { ok: true, value: values };

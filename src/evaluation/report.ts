@@ -13,6 +13,8 @@ export interface JsonIndicatorResult {
   passTargets: Target[];
   warningTargets: Target[];
   message?: string;
+  /** The resolved provider query, when the value came with one. */
+  query?: string;
 }
 
 export interface JsonReport {
@@ -35,6 +37,7 @@ export function toJsonReport(result: EvaluationResult): JsonReport {
       passTargets: r.passTargets,
       warningTargets: r.warningTargets,
       ...(r.message === undefined ? {} : { message: r.message }),
+      ...(r.query === undefined ? {} : { query: r.query }),
     })),
   };
 }
