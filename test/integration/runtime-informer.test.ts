@@ -20,7 +20,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 beforeAll(() => {
   const kc = adminKubeConfig(cluster.kubeconfigPath);
   direct = reboundClients(kc);
-
 });
 
 afterEach(async () => {
