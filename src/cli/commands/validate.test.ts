@@ -76,6 +76,24 @@ describe('rebound validate', () => {
     expect(run.stdout).toContain(`${join(dir, 'policy.yaml')}:7:42: featuretoggle value "A:yes" must be Flag:on or Flag:off`);
   });
 
+  it('prints warnings, including how the files of a directory fit together, without failing', async () => {
+    const clean = await mkdtemp(join(tmpdir(), 'rebound-warn-'));
+    await mkdir(join(clean, 'carts'));
+    await writeFile(join(clean, 'carts', 'slo.yaml'), 'objectives:\n  - sli: rt\n    pass:\n      - criteria: ["<600"]\ntotal_score:\n  pass: "90%"\n');
+    await writeFile(join(clean, 'carts', 'sli.yaml'), 'indicators:\n  throughput: up\n');
+    const run = await rebound([clean]);
+    await rm(clean, { recursive: true });
+    expect(run).toEqual({
+      code: 0,
+      stdout: [
+        'carts/slo.yaml:2:10: warning: indicator "rt" has no query in carts/sli.yaml: this objective will fail with "no value received"',
+        'validated 2 files: slo.yaml 1, sli.yaml 1: no errors, 1 warning',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+  });
+
   it('prints JSON with --json', async () => {
     const run = await rebound(['--json', join(REPO, 'examples', 'keptn-0.6')]);
     expect(run.code).toBe(0);

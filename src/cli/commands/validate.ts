@@ -3,10 +3,12 @@
 // problem as `file:line:column: message`, paths relative to PATH. Exit 0 when clean, 1 on any
 // error, 2 on a usage error.
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkKeptnFile, detectKeptnFile, KEPTN_FILE_KINDS, KEPTN_FILE_NAMES, keptnFileKindOfPath } from '../../formats/detect.ts';
 import type { KeptnFileKind } from '../../formats/detect.ts';
+import { checkServiceFiles } from '../../formats/consistency.ts';
+import type { ServiceFiles } from '../../formats/consistency.ts';
 import { formatDiagnostic, MAX_FILE_BYTES } from '../../formats/yaml.ts';
 import type { Diagnostic } from '../../formats/yaml.ts';
 import type { Command } from '../main.ts';
@@ -98,7 +100,8 @@ export function summaryLine(reports: readonly FileReport[], errors: number, warn
 
 /**
  * Validates one file (recognised by name, else by content) or every Keptn file under a directory,
- * in sorted path order. Symbolic links are not followed: a checkout's configuration is its own files.
+ * in sorted path order, then how the files of each directory fit together (warnings). Symbolic
+ * links are not followed: a checkout's configuration is its own files.
  */
 export async function validatePath(root: string): Promise<FileReport[]> {
   const info = await lstat(root);
@@ -108,19 +111,45 @@ export async function validatePath(root: string): Promise<FileReport[]> {
     return kind ? [checkFile(root, kind, text)] : [];
   }
   const reports: FileReport[] = [];
+  const byDirectory = new Map<string, ServiceFiles>();
   for (const path of await keptnFilesUnder(root)) {
     const kind = keptnFileKindOfPath(path);
     if (!kind) continue;
-    const display = relative(root, path).split(sep).join('/');
-    const size = (await lstat(path)).size;
-    if (size > MAX_FILE_BYTES) {
-      const message = `file is ${size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit`;
+    const display = displayPath(root, path);
+    const text = await readBounded(path);
+    if (text === undefined) {
+      const message = `file is larger than the ${MAX_FILE_BYTES}-byte limit`;
       reports.push({ path: display, kind, errors: [{ file: display, line: 1, column: 1, message }], warnings: [] });
       continue;
     }
-    reports.push(checkFile(display, kind, await readFile(path, 'utf8')));
+    reports.push(checkFile(display, kind, text));
+    if (kind !== 'shipyard') {
+      const files = byDirectory.get(dirname(path)) ?? {};
+      files[kind] = { path: display, text };
+      byDirectory.set(dirname(path), files);
+    }
+  }
+  for (const [dir, files] of byDirectory) {
+    if (files.remediation) {
+      const valuesPath = join(dir, 'values.yaml');
+      const text = await readBounded(valuesPath).catch(() => undefined);
+      if (text !== undefined) files.values = { path: displayPath(root, valuesPath), text };
+    }
+    for (const warning of checkServiceFiles(files)) {
+      reports.find((r) => r.path === warning.file)?.warnings.push(warning);
+    }
   }
   return reports;
+}
+
+function displayPath(root: string, path: string): string {
+  return relative(root, path).split(sep).join('/');
+}
+
+/** The file's text, or undefined when it is larger than any Keptn file should be. */
+async function readBounded(path: string): Promise<string | undefined> {
+  const size = (await lstat(path)).size;
+  return size > MAX_FILE_BYTES ? undefined : readFile(path, 'utf8');
 }
 
 function checkFile(display: string, kind: KeptnFileKind, text: string): FileReport {
