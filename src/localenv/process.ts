@@ -144,6 +144,24 @@ export async function startProcess(options: StartProcessOptions): Promise<Manage
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Listen before anything can be emitted: output is kept, and the exit is never missed.
+  const tail = new LineTail(options.keepLines ?? 60);
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+  let status: ProcessExit | undefined;
+  const exited = new Promise<ProcessExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      status = { code, signal };
+      if (child.pid !== undefined) {
+        // The group may still hold grandchildren; they go with their parent.
+        killGroup(child.pid, 'SIGKILL');
+        liveGroups.delete(child.pid);
+      }
+      uninstallHooksIfIdle();
+      resolve(status);
+    });
+  });
+
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (err) =>
@@ -159,24 +177,10 @@ export async function startProcess(options: StartProcessOptions): Promise<Manage
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${options.name} started without a pid`);
-  liveGroups.add(pid);
-  installHooks();
-
-  const tail = new LineTail(options.keepLines ?? 60);
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
-
-  let status: ProcessExit | undefined;
-  const exited = new Promise<ProcessExit>((resolve) => {
-    child.once('exit', (code, signal) => {
-      status = { code, signal };
-      // The group may still hold grandchildren; they go with their parent.
-      killGroup(pid, 'SIGKILL');
-      liveGroups.delete(pid);
-      uninstallHooksIfIdle();
-      resolve(status);
-    });
-  });
+  if (status === undefined) {
+    liveGroups.add(pid);
+    installHooks();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
