@@ -81,13 +81,15 @@ describe('rebound validate', () => {
     await mkdir(join(clean, 'carts'));
     await writeFile(join(clean, 'carts', 'slo.yaml'), 'objectives:\n  - sli: rt\n    pass:\n      - criteria: ["<600"]\ntotal_score:\n  pass: "90%"\n');
     await writeFile(join(clean, 'carts', 'sli.yaml'), 'indicators:\n  throughput: up\n');
+    await writeFile(join(clean, 'carts', 'remediation.yml'), 'remediations:\n- name: slow\n  actions:\n  - {action: scaling, value: +1}\n');
     const run = await rebound([clean]);
     await rm(clean, { recursive: true });
     expect(run).toEqual({
       code: 0,
       stdout: [
+        'carts/remediation.yml:1:1: warning: Rebound reads remediation.yaml, not remediation.yml: rename the file',
         'carts/slo.yaml:2:10: warning: indicator "rt" has no query in carts/sli.yaml: this objective will fail with "no value received"',
-        'validated 2 files: slo.yaml 1, sli.yaml 1: no errors, 1 warning',
+        'validated 3 files: remediation.yaml 1, slo.yaml 1, sli.yaml 1: no errors, 2 warnings',
         '',
       ].join('\n'),
       stderr: '',

@@ -3,7 +3,7 @@
 // problem as `file:line:column: message`, paths relative to PATH. Exit 0 when clean, 1 on any
 // error, 2 on a usage error.
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkKeptnFile, detectKeptnFile, KEPTN_FILE_KINDS, KEPTN_FILE_NAMES, keptnFileKindOfPath } from '../../formats/detect.ts';
 import type { KeptnFileKind } from '../../formats/detect.ts';
@@ -122,7 +122,12 @@ export async function validatePath(root: string): Promise<FileReport[]> {
       reports.push({ path: display, kind, errors: [{ file: display, line: 1, column: 1, message }], warnings: [] });
       continue;
     }
-    reports.push(checkFile(display, kind, text));
+    const report = checkFile(display, kind, text);
+    if (!display.endsWith('.yaml')) {
+      // Keptn and Rebound read `<name>.yaml` only: a `.yml` file is valid but never used.
+      report.warnings.unshift({ file: display, line: 1, column: 1, message: `Rebound reads ${KEPTN_FILE_NAMES[kind]}, not ${basename(display)}: rename the file` });
+    }
+    reports.push(report);
     if (kind !== 'shipyard') {
       const files = byDirectory.get(dirname(path)) ?? {};
       files[kind] = { path: display, text };
