@@ -64,8 +64,10 @@ describe('createMetrics', () => {
 
   it('records what the loop reports, with bounded labels', async () => {
     const metrics = createMetrics({ processMetrics: false });
-    metrics.setProblemsByPhase({ Evaluating: 2, Resolved: 5 });
-    metrics.setProblemsByPhase({ Evaluating: 1 });
+    let cache: { status?: { phase?: string } }[] = [{ status: { phase: 'Resolved' } }, { status: { phase: 'Evaluating' } }];
+    metrics.observeProblems(() => cache);
+    expect(samples(await metrics.registry.metrics()).get('rebound_problems{phase="Resolved"}')).toBe(1);
+    cache = [{}, { status: { phase: 'Evaluating' } }];
     metrics.attempt('scale', 'pass');
     metrics.attempt('restart-the-world', 'apply_failed');
     metrics.evaluation('fail', 1.5);
@@ -83,7 +85,8 @@ describe('createMetrics', () => {
 
     const s = samples(await metrics.registry.metrics());
     expect(s.get('rebound_problems{phase="Evaluating"}')).toBe(1);
-    expect(s.get('rebound_problems{phase="Resolved"}')).toBe(0); // replaced, not accumulated
+    expect(s.get('rebound_problems{phase="Resolved"}')).toBe(0); // counted afresh on each scrape
+    expect(s.get('rebound_problems{phase="Pending"}')).toBe(1); // no status yet
     expect(s.get('rebound_remediation_attempts_total{action="scale",result="pass"}')).toBe(1);
     expect(s.get('rebound_remediation_attempts_total{action="other",result="apply_failed"}')).toBe(1);
     expect(s.get('rebound_evaluations_total{result="fail"}')).toBe(1);

@@ -45,17 +45,38 @@ export interface MetricsOptions {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Anything with an optional `status.phase`: a ProblemEvent. */
+export interface PhaseHolder {
+  status?: { phase?: string | undefined } | undefined;
+}
+
+export function countPhases(problems: Iterable<PhaseHolder>): Record<Phase, number> {
+  const counts = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
+  for (const problem of problems) {
+    const phase = problem.status?.phase ?? 'Pending';
+    if ((PHASES as readonly string[]).includes(phase)) counts[phase as Phase]++;
+  }
+  return counts;
+}
+
 /** A fresh registry with every Rebound metric; one per process (tests make their own). */
 export function createMetrics(options: MetricsOptions = {}) {
   const registry = new Registry();
   const registers = [registry];
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
+  // Counted on scrape from the informer cache (no bookkeeping per event that could drift).
+  let problemSource: (() => Iterable<PhaseHolder>) | undefined;
   const problems = new Gauge({
     name: 'rebound_problems',
-    help: 'ProblemEvents in the informer cache, by phase.',
+    help: 'ProblemEvents in the informer cache, by phase (no status yet counts as Pending).',
     labelNames: ['phase'] as const,
     registers,
+    collect() {
+      if (!problemSource) return;
+      const counts = countPhases(problemSource());
+      for (const phase of PHASES) this.set({ phase }, counts[phase]);
+    },
   });
   const attempts = new Counter({
     name: 'rebound_remediation_attempts_total',
@@ -195,9 +216,9 @@ export function createMetrics(options: MetricsOptions = {}) {
 
   return {
     registry,
-    /** Replaces the per-phase counts (computed from the informer cache). */
-    setProblemsByPhase(counts: Partial<Record<Phase, number>>): void {
-      for (const phase of PHASES) problems.set({ phase }, counts[phase] ?? 0);
+    /** Counts problems by phase from `source` (the ProblemEvent informer's list) on every scrape. */
+    observeProblems(source: () => Iterable<PhaseHolder>): void {
+      problemSource = source;
     },
     attempt(action: string, result: AttemptResult): void {
       attempts.inc({ action: actionLabel(action), result });

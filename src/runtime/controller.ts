@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
+import { splitKey } from './keys.ts';
 import type { WorkQueue } from './workqueue.ts';
 
 export interface ReconcileResult {
@@ -147,7 +148,8 @@ export class Controller {
 
   async #reconcileHandler(key: string): Promise<void> {
     const reconcileId = randomUUID();
-    const log = this.#log.child({ key, reconcileId });
+    const { namespace, name } = splitKey(key);
+    const log = this.#log.child({ namespace, name, reconcileId });
     const abort = new AbortController();
     const cancelTimeout = this.#clock.setTimer(this.#timeoutMs, () =>
       abort.abort(new Error(`reconcile exceeded ${this.#timeoutMs} ms`)),

@@ -213,3 +213,41 @@ describe('SupervisedInformer', () => {
     expect(await waiting).toBe(false);
   });
 });
+
+describe('SupervisedInformer backoff', () => {
+  it('keeps backing off when the list works but every watch fails at once', async () => {
+    const { clock, source, informer, start } = setup();
+    const failingWatch = (): Promise<never> => Promise.reject(new Error('403 watch forbidden'));
+    source.watch = failingWatch;
+    const abort = start();
+    await informer.waitForSync(abort.signal);
+    await flushMicrotasks();
+    expect(source.lists).toBe(1);
+    await clock.advance(100);
+    expect(source.lists).toBe(2);
+    await clock.advance(199);
+    expect(source.lists).toBe(2); // 200 ms, not reset by the successful list
+    await clock.advance(1);
+    expect(source.lists).toBe(3);
+    await clock.advance(400);
+    expect(source.lists).toBe(4);
+    abort.abort();
+  });
+
+  it('starts the backoff over after a watch that ran healthily', async () => {
+    const { clock, source, informer, start } = setup();
+    const abort = start();
+    await informer.waitForSync(abort.signal);
+    await flushMicrotasks();
+    source.end(new Error('reset 1'));
+    await flushMicrotasks();
+    await clock.advance(100);
+    expect(source.lists).toBe(2);
+    source.emit('ADDED', obj('x', 5)); // healthy: delivered an event
+    source.end(new Error('reset 2'));
+    await flushMicrotasks();
+    await clock.advance(100); // back to the initial delay, not 200 ms
+    expect(source.lists).toBe(3);
+    abort.abort();
+  });
+});

@@ -126,10 +126,15 @@ export class SupervisedInformer<T extends HasMetadata> {
     let resourceVersion = '';
     try {
       while (!signal.aborted) {
+        // A watch counts as healthy once it delivered an event or stayed open for minWatchMs; only
+        // then is the backoff reset, so a watch that fails at once (while the list works) still
+        // backs off instead of relisting in a hot loop.
+        let started = this.#clock.now();
+        let events = 0;
+        const healthy = (): boolean => events > 0 || this.#clock.now() - started >= this.#minWatchMs;
         try {
           if (resourceVersion === '') resourceVersion = await this.#relist(signal);
-          const started = this.#clock.now();
-          let events = 0;
+          started = this.#clock.now();
           const end = await this.#source.watch(
             resourceVersion,
             (event) => {
@@ -139,16 +144,16 @@ export class SupervisedInformer<T extends HasMetadata> {
             signal,
           );
           if (signal.aborted) break;
+          if (healthy()) this.#backoff.reset();
           if (end === 'expired') {
             this.#log.info({ resourceVersion }, 'watch expired, relisting');
             resourceVersion = '';
-          } else if (events === 0 && this.#clock.now() - started < this.#minWatchMs) {
+          } else if (!healthy()) {
             await sleep(this.#clock, this.#backoff.next(), signal);
-          } else {
-            this.#backoff.reset();
           }
         } catch (err) {
           if (signal.aborted) break;
+          if (healthy()) this.#backoff.reset();
           // Relist after any failure: the diff against the cache recovers events the watch missed.
           resourceVersion = '';
           this.#metrics?.restarted(this.name);
@@ -183,7 +188,6 @@ export class SupervisedInformer<T extends HasMetadata> {
       this.#log.info({ objects: this.#cache.size, resourceVersion }, 'informer synced');
       for (const wake of this.#syncWaiters.splice(0)) wake();
     }
-    this.#backoff.reset();
     return resourceVersion;
   }
 

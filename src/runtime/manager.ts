@@ -139,7 +139,7 @@ export class Manager {
     electorScope.abort();
     await electing;
     // Release only when our work has stopped: a successor must not overlap our last write.
-    if (this.#elector && drained) await this.#elector.release();
+    if (this.#elector && drained && exit !== 'leadership-lost') await this.#elector.release();
     everyone.abort();
     await withDeadline(Promise.all(shared), this.#gracefulShutdownMs);
     this.#log.info({ reason: exit }, 'manager stopped');
@@ -195,4 +195,18 @@ export function controllerRunnable(
 
 export function informerRunnable(informer: { name: string; run(signal: AbortSignal): Promise<void> }): Runnable {
   return { name: `informer:${informer.name}`, needsLeaderElection: false, start: (signal) => informer.run(signal) };
+}
+
+/**
+ * Outside the worker loop an unhandled rejection or exception is a bug: log it at fatal and exit
+ * non-zero so Kubernetes restarts a clean process (crash-only outside the loop, recovery inside).
+ */
+export function exitOnCrash(log: Logger, proc: NodeJS.Process = process): void {
+  const crash = (kind: string) => (err: unknown) => {
+    log.fatal({ err, kind }, 'unexpected error outside the reconcile loop, exiting');
+    log.flush();
+    proc.exit(70);
+  };
+  proc.on('unhandledRejection', crash('unhandledRejection'));
+  proc.on('uncaughtException', crash('uncaughtException'));
 }
