@@ -305,7 +305,7 @@ describe('rebound plan', { timeout: 60_000 }, () => {
   it('exits 2 for bad input', async () => {
     const missingBranch = await plan('--repo', repo, '--stage', 'staging', '--service', 'carts', '--problem', problems['cloudevent'] as string);
     expect(missingBranch).toMatchObject({ code: 2, stdout: '' });
-    expect(missingBranch.stderr).toBe('rebound plan: branch staging not found (looked for refs/heads/staging and refs/remotes/origin/staging)\n');
+    expect(missingBranch.stderr).toBe('rebound plan: branch staging not found (looked for refs/heads/staging and refs/remotes/origin/staging); branches: main, production\n');
 
     const broken = await plan('--repo', repo, '--stage', 'production', '--service', 'broken', '--problem', problems['cloudevent'] as string);
     expect(broken.code).toBe(2);

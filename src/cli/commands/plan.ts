@@ -206,7 +206,11 @@ async function resolveStageBranch(repo: Repository, stage: string): Promise<{ re
       if (!isNotFound(err)) throw new PlanInputError(`cannot read ${ref}: ${errorMessage(err)}`);
     }
   }
-  throw new PlanInputError(`branch ${stage} not found (looked for ${candidates.join(' and ')})`);
+  const local = await git.listBranches({ fs, gitdir: repo.gitdir }).catch(() => []);
+  const remote = await git.listBranches({ fs, gitdir: repo.gitdir, remote: 'origin' }).catch(() => []);
+  const known = [...new Set([...local, ...remote.filter((b) => b !== 'HEAD')])].sort();
+  const hint = known.length > 0 ? `; branches: ${known.join(', ')}` : '';
+  throw new PlanInputError(`branch ${stage} not found (looked for ${candidates.join(' and ')})${hint}`);
 }
 
 /** The file's text at `commit`, undefined when the commit does not have it. */
