@@ -59,3 +59,28 @@ describe('POST /hooks/git', () => {
     expect(pushes).toHaveLength(before);
   });
 });
+
+describe('onResponse', () => {
+  it('reports each answered request with a bounded route label', async () => {
+    const seen: { route: string; status: number }[] = [];
+    const server = await startIngestServer({
+      address: '127.0.0.1:0',
+      tokens: () => ['t0k3n'],
+      sink: refusingSink,
+      onResponse: ({ route, status, seconds }) => {
+        expect(seconds).toBeGreaterThanOrEqual(0);
+        seen.push({ route, status });
+      },
+    });
+    try {
+      await (await fetch(`${server.url}/v1/alertmanager`, { method: 'POST' })).text();
+      await (await fetch(`${server.url}/some/random/path/123`, { method: 'POST' })).text();
+    } finally {
+      await server.close();
+    }
+    expect(seen).toEqual([
+      { route: '/v1/alertmanager', status: 401 },
+      { route: 'unknown', status: 404 },
+    ]);
+  });
+});

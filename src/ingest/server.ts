@@ -55,6 +55,8 @@ export interface IngestServerOptions {
   log?: IngestLogger;
   /** More routes (e.g. `POST /hooks/git`), mounted beside the built-in ones. */
   routes?: readonly Route[];
+  /** Called once per answered request, for metrics. `route` is a known path or `unknown` (bounded). */
+  onResponse?: (info: { route: string; status: number; seconds: number }) => void;
 }
 
 export const ROUTE_PATHS = {
@@ -103,6 +105,14 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
   };
 
   return (req, res) => {
+    if (options.onResponse) {
+      const started = process.hrtime.bigint();
+      const onResponse = options.onResponse;
+      res.once('finish', () => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        onResponse({ route: routes.has(path) ? path : 'unknown', status: res.statusCode, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      });
+    }
     serve(req, res).catch((err: unknown) => {
       const { status, body, headers } = toErrorResponse(err, log);
       if (res.headersSent) {
