@@ -105,12 +105,12 @@ function fromStatus(status: number, body: StatusBody, action: string, cause: unk
 }
 
 function httpStatus(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
+  // DOMException (abort, timeout) has a numeric legacy `code` that is not an HTTP status.
+  if (typeof err !== 'object' || err === null || err instanceof DOMException) return undefined;
   // ApiException has `code` (a number); Watch errors have `statusCode`.
   const e = err as { code?: unknown; statusCode?: unknown };
-  if (typeof e.code === 'number') return e.code;
-  if (typeof e.statusCode === 'number') return e.statusCode;
-  return undefined;
+  const status = typeof e.code === 'number' ? e.code : e.statusCode;
+  return typeof status === 'number' && status >= 100 && status <= 599 ? status : undefined;
 }
 
 function statusBody(err: unknown): StatusBody {
