@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { validatePath } from '../cli/commands/validate.ts';
+import { validatePath } from '../cli/commands/validate-tree.ts';
 import { formatDiagnostic } from './yaml.ts';
 
 const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'broken');

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { summaryLine, validatePath } from './validate.ts';
+import { summaryLine } from './validate.ts';
+import { validatePath } from './validate-tree.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIN = join(REPO, 'bin', 'rebound.js');
@@ -125,7 +126,7 @@ describe('rebound validate', () => {
     const run = await rebound([empty]);
     await rm(empty, { recursive: true });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/no shipyard\.yaml, remediation\.yaml, slo\.yaml, sli\.yaml found under/);
+    expect(run.stderr).toMatch(/no shipyard\.yaml, remediation\.yaml, slo\.yaml, sli\.yaml found in/);
   });
 });
 
