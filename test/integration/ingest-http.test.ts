@@ -118,6 +118,32 @@ describe('accepted payloads become ProblemEvents', () => {
   });
 });
 
+describe('concurrent deliveries of one alert', () => {
+  it('store one ProblemEvent, also across two servers that share no cache (409 path)', async () => {
+    const namespace = await createNamespace(kc, 'ingest-race');
+    const servers = await Promise.all(
+      [0, 1].map(() => startIngestServer({ address: '127.0.0.1:0', tokens: () => [TOKEN], sink: new KubeProblemStore({ kubeConfig: kc, namespace }) })),
+    );
+    try {
+      const payload = { version: '4', status: 'firing', alerts: [validAlert] };
+      const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => postJson(`${servers[i % 2]?.url ?? ''}/v1/alertmanager`, payload, auth)));
+      expect(new Set(responses.map((r) => r.status))).toEqual(new Set([200]));
+      expect(new Set(responses.map((r) => JSON.stringify(r.body['problems']))).size).toBe(1);
+      const stored = await listProblemEvents(kc, namespace);
+      expect(stored).toHaveLength(1);
+      expect(stored[0]?.spec.state).toBe('OPEN');
+
+      // The resolved notification reaches the server that did not create the object.
+      const resolved = await postJson(`${servers[1]?.url ?? ''}/v1/alertmanager`, { ...payload, status: 'resolved', alerts: [{ ...validAlert, status: 'resolved' }] }, auth);
+      expect(resolved.status).toBe(200);
+      const after = await listProblemEvents(kc, namespace);
+      expect(after.map((p) => [p.metadata.name, p.spec.state])).toEqual([[stored[0]?.metadata.name, 'RESOLVED']]);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
+});
+
 describe('refused requests are answered and store nothing', () => {
   let namespace: string;
   let server: RunningIngestServer;
