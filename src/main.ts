@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_VERSION, KINDS, PHASES } from './api/index.ts';
-import type { Phase, ProblemEvent } from './api/index.ts';
+import { API_VERSION, KINDS } from './api/index.ts';
+import type { ProblemEvent } from './api/index.ts';
 import { createAppliers } from './apply/index.ts';
 import type { ControllerConfig } from './config/controller.ts';
 import { watchTokenFile } from './config/token-file.ts';
@@ -93,7 +93,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
         events.record({ apiVersion: API_VERSION, kind: KINDS.ProblemEvent, metadata: problem.metadata }, type, reason, reason, message),
     },
     projects: projectLookup,
-    policies: new GitPolicyLookup(stores),
+    policies: new GitPolicyLookup(stores, { defaultWait: config.evaluationWait }),
     repositories: { forProject: async (project) => new GitStageRepository(await stores.storeFor(project)) },
     appliers: createAppliers({
       kubeConfig: kc,
@@ -110,13 +110,11 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       },
       findRemediation: (problem) => projectLookup.findRemediation(problem.metadata.namespace ?? 'default', problem.spec.project, problem.spec.stage, problem.spec.service),
     }),
-    metrics: {
-      attempt: (action, result) => metrics.attempt(action, result),
-      phase: () => metrics.setProblemsByPhase(countPhases(problems.list())),
-    },
+    metrics: { attempt: (action, result) => metrics.attempt(action, result) },
     settings: { workDir: config.workDir, turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs },
   });
 
+  metrics.observeProblems(() => problems.list());
   const queue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue('problemevent') });
   const controller = new Controller({ name: 'problemevent', queue, reconciler, log, clock, workers: config.workers, metrics: metrics.controller });
 
@@ -191,16 +189,6 @@ export async function startController(config: ControllerConfig, log: Logger, sig
 
 function keyOf(problem: ProblemEvent): string {
   return `${problem.metadata.namespace ?? ''}/${problem.metadata.name ?? ''}`;
-}
-
-function countPhases(list: readonly ProblemEvent[]): Partial<Record<Phase, number>> {
-  const counts: Partial<Record<Phase, number>> = {};
-  for (const p of list) {
-    const phase: Phase = p.status?.phase ?? 'Pending';
-    counts[phase] = (counts[phase] ?? 0) + 1;
-  }
-  for (const phase of PHASES) counts[phase] ??= 0;
-  return counts;
 }
 
 async function listen(address: string, handler: Parameters<typeof createServer>[1]): Promise<{ url: string; runnable: Runnable }> {

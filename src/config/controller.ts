@@ -31,6 +31,8 @@ export interface ControllerConfig {
   helmPath: string;
   helmTimeoutSeconds: number;
   workers: number;
+  /** Wait between applying an action and evaluating it, unless the Remediation says otherwise. */
+  evaluationWait: string;
   turnPollMs: number;
   evaluationRetryMs: number;
   stalledRecheckMs: number;
@@ -59,6 +61,7 @@ Options:
   --helm PATH                     helm binary (default: helm on PATH)
   --helm-timeout D                helm upgrade timeout (default 2m)
   --workers N                     concurrent reconciles, different problems only (default 4)
+  --evaluation-wait D             wait after an action before evaluating it (default 2m, Keptn's loop)
   --turn-poll D                   how often a waiting problem checks its turn (default 10s)
   --evaluation-retry D            retry after the metrics source was unreachable (default 30s)
   --stalled-recheck D             look again at what only a person can fix (default 5m)
@@ -87,6 +90,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       helm: { type: 'string', default: 'helm' },
       'helm-timeout': { type: 'string', default: '2m' },
       workers: { type: 'string', default: '4' },
+      'evaluation-wait': { type: 'string', default: '2m' },
       'turn-poll': { type: 'string', default: '10s' },
       'evaluation-retry': { type: 'string', default: '30s' },
       'stalled-recheck': { type: 'string', default: '5m' },
@@ -129,6 +133,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     helmPath: values.helm,
     helmTimeoutSeconds: Math.ceil(duration('--helm-timeout', values['helm-timeout']) / 1000),
     workers,
+    evaluationWait: validDuration('--evaluation-wait', values['evaluation-wait']),
     turnPollMs: duration('--turn-poll', values['turn-poll']),
     evaluationRetryMs: duration('--evaluation-retry', values['evaluation-retry']),
     stalledRecheckMs: duration('--stalled-recheck', values['stalled-recheck']),
@@ -144,6 +149,11 @@ function duration(flag: string, text: string): number {
   } catch {
     throw usage(`${flag} takes a duration like 30s, 2m or 1h30m, not "${text}"`);
   }
+}
+
+function validDuration(flag: string, text: string): string {
+  duration(flag, text);
+  return text;
 }
 
 function usage(message: string): ReboundError {

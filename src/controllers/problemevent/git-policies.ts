@@ -17,10 +17,12 @@ export interface StoreProvider {
 
 export class GitPolicyLookup implements PolicyLookup {
   private readonly stores: StoreProvider;
+  private readonly defaultWait: string;
   private readonly cache = new ConfigCache<RemediationPolicy>(CONFIG_PARSERS.remediation);
 
-  constructor(stores: StoreProvider) {
+  constructor(stores: StoreProvider, options: { defaultWait?: string } = {}) {
     this.stores = stores;
+    this.defaultWait = options.defaultWait ?? DEFAULT_WAIT;
   }
 
   async resolve(args: { problem: { spec: { project: string; service: string; problemTitle: string; rootCause?: string } }; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution> {
@@ -60,7 +62,7 @@ export class GitPolicyLookup implements PolicyLookup {
       ...(values?.replicaCountKey ? { replicasPath: parseKeyPath(values.replicaCountKey) } : {}),
       ...(values?.featureFlagsKey ? { flagsPath: parseKeyPath(values.featureFlagsKey) } : {}),
       ...(remediation?.spec.limits ? { limits: remediation.spec.limits } : {}),
-      wait: remediation?.spec.evaluation?.wait ?? DEFAULT_WAIT,
+      wait: remediation?.spec.evaluation?.wait ?? this.defaultWait,
       ...(warning ? { warning } : {}),
     };
   }

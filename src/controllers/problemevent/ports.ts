@@ -127,7 +127,6 @@ export interface Evaluator {
 export interface LoopMetrics {
   /** An attempt's outcome: its evaluation's verdict, or the step it failed at. */
   attempt(action: string, result: EvaluationResult | 'commit_failed' | 'apply_failed'): void;
-  phase(from: string | undefined, to: string): void;
 }
 
 export interface LoopSettings {

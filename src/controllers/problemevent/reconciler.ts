@@ -359,7 +359,6 @@ class Step {
     await this.ports.writer.patchStatus(this.problem, next);
     this.status = next;
     if (next.phase !== previousPhase && next.phase) {
-      this.ports.metrics?.phase(previousPhase, next.phase);
       this.ctx.log.info({ from: previousPhase ?? 'none', to: next.phase, attempt: next.currentAttempt }, 'problem phase changed');
     }
   }

@@ -1,0 +1,101 @@
+// A stand-in for a service's pods: the bare API server runs no containers, so this process serves the
+// metrics the service would, computed from what is live in the cluster: the Deployment's replica count
+// and the feature-flag ConfigMap. Scaling up or turning a flag off therefore really changes what
+// Prometheus scrapes, and the SLO evaluation sees the effect of each remediation action.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+export interface WorkloadTarget {
+  project: string;
+  stage: string;
+  service: string;
+  namespace: string;
+}
+
+export interface LiveState {
+  replicas: number;
+  flags: Record<string, boolean>;
+}
+
+export interface SampleWorkloadOptions {
+  kubeconfigPath: string;
+  targets?: readonly WorkloadTarget[];
+  /** Response time for a live state; by default a slow promotion that more replicas only soften. */
+  responseTimeMs?: (state: LiveState) => number;
+}
+
+export interface SampleWorkload {
+  /** host:port for Prometheus to scrape. */
+  address: string;
+  /** Serve metrics for one more deployed service. */
+  addTarget(target: WorkloadTarget): void;
+  stop(): Promise<void>;
+}
+
+/** 900 ms with the promotion on at one replica, divided by the square root of the replicas; 300 ms without it. */
+export function defaultResponseTime(state: LiveState): number {
+  const base = state.flags.EnablePromotion === false ? 300 : 900;
+  return Math.round(base / Math.sqrt(Math.max(1, state.replicas)));
+}
+
+export async function startSampleWorkload(options: SampleWorkloadOptions): Promise<SampleWorkload> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(options.kubeconfigPath);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  const respond = options.responseTimeMs ?? defaultResponseTime;
+  const targets = [...(options.targets ?? [])];
+
+  const live = async (t: WorkloadTarget): Promise<LiveState | undefined> => {
+    try {
+      const deployment = await apps.readNamespacedDeployment({ name: t.service, namespace: t.namespace });
+      const flags: Record<string, boolean> = {};
+      try {
+        const cm = await core.readNamespacedConfigMap({ name: `${t.service}-feature-flags`, namespace: t.namespace });
+        for (const [k, v] of Object.entries(cm.data ?? {})) flags[k] = v === 'true';
+      } catch {
+        // No flags ConfigMap: every flag at its default.
+      }
+      return { replicas: deployment.spec?.replicas ?? 1, flags };
+    } catch {
+      return undefined; // not deployed (yet): no series, as a service with no pods
+    }
+  };
+
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    void Promise.all(targets.map(async (t) => ({ t, state: await live(t) }))).then((rows) => {
+      const lines = [
+        '# HELP rebound_sample_response_time_p95_ms 95th percentile response time of the sample service.',
+        '# TYPE rebound_sample_response_time_p95_ms gauge',
+        '# HELP rebound_sample_replicas Replicas of the sample service as deployed.',
+        '# TYPE rebound_sample_replicas gauge',
+      ];
+      for (const { t, state } of rows) {
+        if (!state) continue;
+        const labels = `project="${t.project}",stage="${t.stage}",service="${t.service}"`;
+        lines.push(`rebound_sample_response_time_p95_ms{${labels}} ${respond(state)}`);
+        lines.push(`rebound_sample_replicas{${labels}} ${state.replicas}`);
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(lines.join('\n') + '\n');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    addTarget: (target) => targets.push(target),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
