@@ -111,6 +111,7 @@ export const REASONS = {
   UnknownAction: 'UnknownAction',
   InvalidActionValue: 'InvalidActionValue',
   ValuesFileNotFound: 'ValuesFileNotFound',
+  ValuesFileInvalid: 'ValuesFileInvalid',
   LimitReached: 'LimitReached',
   CoolingDown: 'CoolingDown',
   ActionCommitted: 'ActionCommitted',
