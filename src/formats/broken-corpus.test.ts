@@ -17,7 +17,7 @@ const expected: [string, string[]][] = [
   ['remediation-duplicated-key', ['remediation.yaml:12:11: duplicated key']],
   ['remediation-empty-actions', ['remediation.yaml:8:22: actionsOnOpen is empty: add at least one action']],
   ['remediation-legacy-missing-name', ['remediation.yaml:6:3: missing "name": name the problem this entry handles (or "default")']],
-  ['remediation-legacy-value-mapping', ['remediation.yaml:6:7: value must be a single value, not a mapping']],
+  ['remediation-legacy-value-mapping', ['remediation.yaml:6:7: featuretoggle value must be one string like "EnablePromotion:off", not a mapping']],
   ['remediation-many-errors', [
     'remediation.yaml:10:18: scale value "+one" must be N, +N or -N (replicas, e.g. "2" or "+1")',
     'remediation.yaml:13:18: featuretoggle value "EnablePromotion:of" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")',

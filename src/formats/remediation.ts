@@ -188,13 +188,24 @@ function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: 
   r.unknownKeys(item, path, format.actionKeys);
   const action = item['action'] == null ? undefined : r.scalarString(item['action'], [...path, 'action']);
   if (item['action'] == null) r.error(path, 'missing "action": one of ' + KNOWN_ACTIONS.join(', '));
-  const value = item['value'] == null ? undefined : r.scalarString(item['value'], [...path, 'value']);
+  const value = readValue(r, item['value'], [...path, 'value'], action);
   if (item['value'] == null) r.error(path, 'missing "value"');
   const name = item['name'] == null ? action : r.scalarString(item['name'], [...path, 'name']);
   const description = item['description'] == null ? undefined : r.scalarString(item['description'], [...path, 'description']);
   if (action === undefined || value === undefined || name === undefined) return undefined;
   if (!checkActionValue(r, action, value, path)) return undefined;
   return description === undefined ? { name, action, value } : { name, action, description, value };
+}
+
+function readValue(r: FieldReader, raw: unknown, path: PathSegment[], action: string | undefined): string | undefined {
+  if (raw == null) return undefined;
+  if (action === ACTIONS.featuretoggle && isRecord(raw)) {
+    // Keptn 1.x's unleash provider took {Flag: "off"}; Rebound's featuretoggle takes one string.
+    const example = Object.keys(raw).length === 1 ? `${Object.keys(raw)[0] ?? 'Flag'}:${String(Object.values(raw)[0])}` : 'EnablePromotion:off';
+    r.error(path, `featuretoggle value must be one string like "${example}", not a mapping`);
+    return undefined;
+  }
+  return r.scalarString(raw, path);
 }
 
 /** The value forms Rebound can turn into a values.yaml edit; false (after reporting) otherwise. */
