@@ -16,9 +16,13 @@ export function loadKubeConfig(path: string): KubeConfig {
   return kc;
 }
 
+/** A fresh namespace (namespaces never finish deleting without a controller-manager). */
 export async function createNamespace(kc: KubeConfig, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  // Also waits out the API server's 429s while the ProblemEvent storage initialises after start-up,
+  // so a test's first write does not meet them (the webhook would rightly answer 503).
+  await listProblemEvents(kc, name);
   return name;
 }
 
