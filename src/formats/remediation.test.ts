@@ -94,6 +94,7 @@ spec:
         - action: restart
           value: pod
         - action: scale
+        - action: reboot
     - problemType: b
       actionsOnOpen: []
     - problemType: a
@@ -103,8 +104,10 @@ spec:
     expect(errors(text)).toEqual([
       'carts/remediation.yaml:7:19: unknown action "restart": Rebound runs scale, scaling, featuretoggle',
       'carts/remediation.yaml:9:11: missing "value"',
-      'carts/remediation.yaml:11:22: actionsOnOpen is empty: add at least one action',
-      'carts/remediation.yaml:12:20: duplicated problemType "a": the entry at line 5 already handles it',
+      'carts/remediation.yaml:10:11: missing "value"',
+      'carts/remediation.yaml:10:19: unknown action "reboot": Rebound runs scale, scaling, featuretoggle',
+      'carts/remediation.yaml:12:22: actionsOnOpen is empty: add at least one action',
+      'carts/remediation.yaml:13:20: duplicated problemType "a": the entry at line 5 already handles it',
     ]);
   });
 

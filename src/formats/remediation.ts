@@ -192,6 +192,10 @@ function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: 
   if (item['value'] == null) r.error(path, 'missing "value"');
   const name = item['name'] == null ? action : r.scalarString(item['name'], [...path, 'name']);
   const description = item['description'] == null ? undefined : r.scalarString(item['description'], [...path, 'description']);
+  if (action !== undefined && !KNOWN_ACTIONS.includes(action)) {
+    r.error([...path, 'action'], `unknown action "${action}": Rebound runs ${KNOWN_ACTIONS.join(', ')}`);
+    return undefined;
+  }
   if (action === undefined || value === undefined || name === undefined) return undefined;
   if (!checkActionValue(r, action, value, path)) return undefined;
   return description === undefined ? { name, action, value } : { name, action, description, value };
@@ -208,18 +212,14 @@ function readValue(r: FieldReader, raw: unknown, path: PathSegment[], action: st
   return r.scalarString(raw, path);
 }
 
-/** The value forms Rebound can turn into a values.yaml edit; false (after reporting) otherwise. */
+/** The value forms a known action can turn into a values.yaml edit; false (after reporting) otherwise. */
 function checkActionValue(r: FieldReader, action: string, value: string, path: PathSegment[]): boolean {
   if (SCALE_ACTIONS.includes(action)) {
     if (scaleValue.test(value)) return true;
     r.error([...path, 'value'], `${action} value "${value}" must be N, +N or -N (replicas, e.g. "2" or "+1")`);
     return false;
   }
-  if (action === ACTIONS.featuretoggle) {
-    if (toggleValue.test(value)) return true;
-    r.error([...path, 'value'], `featuretoggle value "${value}" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")`);
-    return false;
-  }
-  r.error([...path, 'action'], `unknown action "${action}": Rebound runs ${KNOWN_ACTIONS.join(', ')}`);
+  if (toggleValue.test(value)) return true;
+  r.error([...path, 'value'], `featuretoggle value "${value}" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")`);
   return false;
 }
