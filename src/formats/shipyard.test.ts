@@ -119,6 +119,14 @@ describe('parseShipyardFile: spec.keptn.sh/0.2.x', () => {
     ]);
   });
 
+  it('still checks the sequences of a stage whose name is wrong', () => {
+    const text = 'apiVersion: spec.keptn.sh/0.2.0\nkind: Shipyard\nspec:\n  stages:\n    - name: Prod\n      sequences:\n        - name: remediation\n';
+    expect(errors(text)).toEqual([
+      'shipyard.yaml:5:13: stage name "Prod" must be a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters',
+      'shipyard.yaml:7:11: a sequence needs at least one task in "tasks"',
+    ]);
+  });
+
   it('requires spec.stages', () => {
     expect(errors('apiVersion: spec.keptn.sh/0.2.0\nkind: Shipyard\nspec:\n  stages: []\n')).toEqual([
       'shipyard.yaml:4:11: stages is empty: add at least one stage',

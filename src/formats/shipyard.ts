@@ -72,7 +72,7 @@ function readV01Stages(r: FieldReader, value: unknown): ShipyardStage[] {
     if (strategy !== undefined && strategy !== 'automated') {
       r.warn([...path, 'remediation_strategy'], `remediation_strategy "${strategy}" leaves remediation off: only "automated" turns it on`);
     }
-    stages.push(strategy === undefined ? { name } : { name, remediation: strategy });
+    if (name !== undefined) stages.push(strategy === undefined ? { name } : { name, remediation: strategy });
   });
   return stages;
 }
@@ -104,6 +104,7 @@ function readV02(r: FieldReader, root: Record<string, unknown>): ShipyardStage[]
   forEachStage(r, spec['stages'], ['spec', 'stages'], (stage, path, name) => {
     r.unknownKeys(stage, path, ['name', 'sequences']);
     const names = readSequences(r, stage['sequences'], [...path, 'sequences'], triggers);
+    if (name === undefined) return;
     sequencesByStage.set(name, names);
     stages.push(names.has(REMEDIATION_SEQUENCE) ? { name, remediation: 'automated' } : { name });
   });
@@ -123,7 +124,8 @@ function forEachStage(
   r: FieldReader,
   value: unknown,
   path: PathSegment[],
-  visit: (stage: Record<string, unknown>, stagePath: PathSegment[], name: string) => void,
+  /** `name` is undefined when it is missing, invalid or a duplicate: the rest is still checked. */
+  visit: (stage: Record<string, unknown>, stagePath: PathSegment[], name: string | undefined) => void,
 ): void {
   if (value == null) {
     r.error(path, 'missing "stages": list the stages, in promotion order', 'key');
@@ -144,14 +146,14 @@ function forEachStage(
       r.error(stagePath, 'a stage must be a mapping with "name"');
       return;
     }
-    const name = readName(r, stage, stagePath, 'stage');
-    if (name === undefined) return;
-    const earlier = seen.get(name);
+    let name = readName(r, stage, stagePath, 'stage');
+    const earlier = name === undefined ? undefined : seen.get(name);
     if (earlier !== undefined) {
-      r.error([...stagePath, 'name'], `duplicated stage "${name}": already defined at line ${earlier}`);
-      return;
+      r.error([...stagePath, 'name'], `duplicated stage "${name ?? ''}": already defined at line ${earlier}`);
+      name = undefined;
+    } else if (name !== undefined) {
+      seen.set(name, r.diag([...stagePath, 'name'], '').line);
     }
-    seen.set(name, r.diag([...stagePath, 'name'], '').line);
     visit(stage, stagePath, name);
   });
 }
