@@ -144,6 +144,33 @@ describe('concurrent deliveries of one alert', () => {
   });
 });
 
+describe('repeats of a firing alert', () => {
+  it('refresh the last-seen annotation at most once per refresh interval', async () => {
+    const namespace = await createNamespace(kc, 'ingest-seen');
+    let now = Date.parse('2026-11-22T05:00:00Z');
+    const server = await startIngestServer({
+      address: '127.0.0.1:0',
+      tokens: () => [TOKEN],
+      sink: new KubeProblemStore({ kubeConfig: kc, namespace, refreshAfterMs: 60_000, now: () => now }),
+    });
+    const lastSeen = async (): Promise<string | undefined> => (await listProblemEvents(kc, namespace))[0]?.metadata.annotations?.[LAST_SEEN_ANNOTATION];
+    const deliver = (): Promise<unknown> => postJson(`${server.url}/v1/alertmanager`, { version: '4', status: 'firing', alerts: [validAlert] }, auth);
+    try {
+      await deliver();
+      expect(await lastSeen()).toBe('2026-11-22T05:00:00.000Z');
+      now += 30_000;
+      await deliver();
+      expect(await lastSeen()).toBe('2026-11-22T05:00:00.000Z');
+      now += 31_000;
+      await deliver();
+      expect(await lastSeen()).toBe('2026-11-22T05:01:01.000Z');
+      expect(await listProblemEvents(kc, namespace)).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('refused requests are answered and store nothing', () => {
   let namespace: string;
   let server: RunningIngestServer;
