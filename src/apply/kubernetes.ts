@@ -1,9 +1,10 @@
 // The `kubernetes` applier: patches the live objects to what was committed, for clusters where
 // nothing renders the chart. Replicas go through the Deployment's scale subresource (so nothing
 // else in the Deployment is touched); feature flags go into a ConfigMap the service reads.
-import { ApiException, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ReboundError } from '../errors.ts';
+import { classifyKubeError, isNotFound } from '../kube/errors.ts';
 import type { Applier, ApplyRequest, ApplyResult } from './types.ts';
 
 export interface KubernetesApplierOptions {
@@ -49,7 +50,7 @@ export class KubernetesApplier implements Applier {
         try {
           await this.core.patchNamespacedConfigMap({ name, namespace: request.namespace, body: { data }, fieldManager }, MERGE_PATCH);
         } catch (err) {
-          if (!(err instanceof ApiException) || err.code !== 404) throw err;
+          if (!isNotFound(classifyKubeError(err, 'patch configmap'))) throw err;
           await this.core.createNamespacedConfigMap({
             namespace: request.namespace,
             body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'rebound' } }, data },
@@ -70,39 +71,11 @@ export class KubernetesApplier implements Applier {
   }
 }
 
-/** Runs one API call and turns its failure into a classified error. */
+/** Runs one API call; a failure becomes the shared classified Kubernetes error. */
 async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof ApiException) {
-      const code = err.code;
-      const retryable = code === 429 || code >= 500;
-      const reason = code === 404 ? 'TargetNotFound' : code === 403 ? 'Forbidden' : 'ApplyFailed';
-      throw new ReboundError(`${what}: the API server answered ${code}: ${statusMessage(err.body)}`, {
-        code: `KubeHttp${code}`,
-        reason,
-        retryable,
-        cause: err,
-      });
-    }
-    throw new ReboundError(`${what}: ${err instanceof Error ? err.message : String(err)}`, {
-      code: 'KubeUnreachable',
-      reason: 'ApplyFailed',
-      retryable: true,
-      cause: err,
-    });
+    throw classifyKubeError(err, what);
   }
-}
-
-function statusMessage(body: unknown): string {
-  if (typeof body === 'string') {
-    try {
-      return statusMessage(JSON.parse(body));
-    } catch {
-      return body.slice(0, 300);
-    }
-  }
-  if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string') return body.message;
-  return 'no message';
 }
