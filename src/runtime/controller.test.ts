@@ -233,3 +233,60 @@ describe('Controller', () => {
     expect(aborted).toBe(true);
   });
 });
+
+describe('Controller cache sync', () => {
+  it('starts no worker before every cache it reads has synced', async () => {
+    const clock = new FakeClock();
+    const queue = new WorkQueue({ clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }) });
+    let markSynced = (_: boolean): void => {};
+    const synced = new Promise<boolean>((resolve) => (markSynced = resolve));
+    const calls: string[] = [];
+    const controller = new Controller({
+      name: 'test',
+      queue,
+      clock,
+      log: createLogger({ level: 'silent' }),
+      waitFor: [{ name: 'problemevents', waitForSync: () => synced }],
+      reconciler: {
+        reconcile: (key) => {
+          calls.push(key);
+          return Promise.resolve(undefined);
+        },
+      },
+    });
+    const abort = new AbortController();
+    const running = controller.run(abort.signal);
+    controller.enqueue('ns/early');
+    await flushMicrotasks();
+    expect(calls).toEqual([]);
+    markSynced(true);
+    await flushMicrotasks();
+    expect(calls).toEqual(['ns/early']);
+    abort.abort();
+    await running;
+  });
+
+  it('returns without working when stopped before the caches synced', async () => {
+    const clock = new FakeClock();
+    const queue = new WorkQueue({ clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }) });
+    const controller = new Controller({
+      name: 'test',
+      queue,
+      clock,
+      log: createLogger({ level: 'silent' }),
+      waitFor: [
+        {
+          name: 'never',
+          waitForSync: (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(false))),
+        },
+      ],
+      reconciler: { reconcile: () => Promise.reject(new Error('must not run')) },
+    });
+    const abort = new AbortController();
+    const running = controller.run(abort.signal);
+    controller.enqueue('ns/a');
+    abort.abort();
+    await running;
+    expect(queue.shuttingDown()).toBe(true);
+  });
+});

@@ -67,6 +67,16 @@ export interface ControllerOptions {
   /** Per-reconcile deadline; its signal aborts when passed. Default 5 minutes. */
   reconcileTimeoutMs?: number;
   metrics?: ControllerMetrics;
+  /**
+   * Caches the reconciler reads; workers start only once all have synced, so a reconcile never
+   * mistakes a cache still loading for objects that do not exist.
+   */
+  waitFor?: readonly CacheSync[];
+}
+
+export interface CacheSync {
+  name: string;
+  waitForSync(signal: AbortSignal): Promise<boolean>;
 }
 
 export class Controller {
@@ -79,6 +89,7 @@ export class Controller {
   readonly #timeoutMs: number;
   readonly #metrics: ControllerMetrics | undefined;
   readonly #inFlight = new Set<AbortController>();
+  readonly #waitFor: readonly CacheSync[];
   #active = 0;
 
   constructor(options: ControllerOptions) {
@@ -90,6 +101,7 @@ export class Controller {
     this.#workers = options.workers ?? 2;
     this.#timeoutMs = options.reconcileTimeoutMs ?? 300_000;
     this.#metrics = options.metrics;
+    this.#waitFor = options.waitFor ?? [];
   }
 
   /** Enqueues a key (what watch handlers call). */
@@ -106,6 +118,14 @@ export class Controller {
    * reconciles up to `drainTimeoutMs`; past it their signals abort and it returns anyway.
    */
   async run(signal: AbortSignal, drainTimeoutMs = 30_000): Promise<void> {
+    if (this.#waitFor.length > 0) {
+      this.#log.info({ caches: this.#waitFor.map((c) => c.name) }, 'waiting for caches to sync');
+      const synced = await Promise.all(this.#waitFor.map((c) => c.waitForSync(signal)));
+      if (!synced.every(Boolean)) {
+        this.#queue.shutDown();
+        return;
+      }
+    }
     this.#log.info({ workers: this.#workers }, 'starting workers');
     this.#metrics?.activeWorkers(this.name, 0);
     const workers = Array.from({ length: this.#workers }, () => this.#worker());

@@ -13,6 +13,7 @@ export {
   Controller,
   ReconcileOutcome,
   isClassified,
+  type CacheSync,
   type ControllerMetrics,
   type ControllerOptions,
   type ReconcileContext,
