@@ -1,7 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { parse } from 'yaml';
-import { DEFAULT_CRD_DIR } from './generate-crds.ts';
+import { DEFAULT_CRD_DIR, writeCrds } from './generate-crds.ts';
 import {
   API_VERSION,
   FEATURE_TOGGLE_VALUE_PATTERN,
@@ -91,5 +93,16 @@ describe('types derived from the schemas', () => {
       expect(reason).toBe(key);
       expect(reason).toMatch(/^[A-Z][A-Za-z0-9]*$/);
     }
+  });
+});
+
+describe('writeCrds', () => {
+  it('writes one file per resource and removes CRDs of resources that no longer exist', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rebound-crds-'));
+    await writeFile(join(dir, 'rebound.dev_widgets.yaml'), 'stale');
+    await writeFile(join(dir, 'kustomization.yaml'), 'kept');
+    expect(await writeCrds(dir)).toEqual(['rebound.dev_projects.yaml', 'rebound.dev_remediations.yaml', 'rebound.dev_problemevents.yaml']);
+    expect((await readdir(dir)).sort()).toEqual(['kustomization.yaml', 'rebound.dev_problemevents.yaml', 'rebound.dev_projects.yaml', 'rebound.dev_remediations.yaml']);
+    await rm(dir, { recursive: true });
   });
 });
