@@ -49,13 +49,14 @@ export interface StoreOptions {
   now?: () => Date;
 }
 
-/** The edit of one file: pure, text in and text out, so it can be re-applied on a newer head. */
+/** The edit of one file: text in and text out, so it can be re-applied on a newer head. */
 export type EditOutcome = { text: string; summary: string } | { unchanged: string };
 
 export interface FileEdit {
   /** Path inside the branch, e.g. `carts/values.yaml`. */
   path: string;
-  edit: (text: string) => EditOutcome;
+  /** Should be pure (it may run more than once); may be async. */
+  edit: (text: string) => EditOutcome | Promise<EditOutcome>;
   /** The commit's subject line, or a function of the edit's summary. */
   message: string | ((summary: string) => string);
   body?: string;
@@ -273,7 +274,7 @@ export class GitStore {
         if (located.blob === undefined) {
           throw new ReboundError(`${edit.path} does not exist on branch ${branch}`, { code: 'GitFileNotFound', reason: 'FileNotFound', retryable: false });
         }
-        const outcome = edit.edit(located.blob.content.toString('utf8'));
+        const outcome = await edit.edit(located.blob.content.toString('utf8'));
         if ('unchanged' in outcome) {
           results.push({ key: stepKey(edit), result: { status: 'noChange', reason: outcome.unchanged, head: tip } });
           continue;
