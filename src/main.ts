@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_VERSION, KINDS } from './api/index.ts';
-import type { ProblemEvent } from './api/index.ts';
+import type { ProblemEvent, Project, Remediation } from './api/index.ts';
 import { createAppliers } from './apply/index.ts';
 import type { ControllerConfig } from './config/controller.ts';
 import { watchTokenFile } from './config/token-file.ts';
@@ -16,6 +16,10 @@ import { CachedProjectLookup } from './controllers/problemevent/project-lookup.t
 import { ProblemEventReconciler } from './controllers/problemevent/reconciler.ts';
 import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
 import { isTerminal } from './controllers/problemevent/decide.ts';
+import { CacheIndex } from './controllers/cache-index.ts';
+import { createConfigCaches } from './controllers/config-caches.ts';
+import { ProjectReconciler } from './controllers/project/reconciler.ts';
+import { RemediationReconciler } from './controllers/remediation/reconciler.ts';
 import { ProjectStores } from './controllers/project-stores.ts';
 import type { SecretReader } from './controllers/project-stores.ts';
 import { ReboundError } from './errors.ts';
@@ -75,14 +79,12 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const projectLookup = new CachedProjectLookup(projects, remediations, stores);
   const events = kubeEventRecorder(kc, { controller: 'rebound.dev/controller', instance: config.identity, clock, log });
 
-  const siblings = (problem: ProblemEvent): ProblemEvent[] =>
-    problems.list().filter(
-      (p) =>
-        p.metadata.namespace === problem.metadata.namespace &&
-        p.spec.project === problem.spec.project &&
-        p.spec.stage === problem.spec.stage &&
-        p.spec.service === problem.spec.service,
-    );
+  // Turn-taking and limits read a problem's siblings on every reconcile: index them by service.
+  const byService = new CacheIndex<ProblemEvent>((p) => `${p.metadata.namespace ?? ''}/${p.spec.project}/${p.spec.stage}/${p.spec.service}`);
+  problems.addHandler(byService.handler());
+  const siblings = (problem: ProblemEvent): ProblemEvent[] => byService.get(byService.key(problem));
+  // Last good remediation.yaml / slo.yaml / sli.yaml, fed by the Project controller's branch polls.
+  const configs = createConfigCaches();
 
   const reconciler = new ProblemEventReconciler({
     clock: () => new Date(clock.now()),
@@ -93,7 +95,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
         events.record({ apiVersion: API_VERSION, kind: KINDS.ProblemEvent, metadata: problem.metadata }, type, reason, reason, message),
     },
     projects: projectLookup,
-    policies: new GitPolicyLookup(stores, { defaultWait: config.evaluationWait }),
+    policies: new GitPolicyLookup(stores, { defaultWait: config.evaluationWait, cache: configs.remediation }),
     repositories: { forProject: async (project) => new GitStageRepository(await stores.storeFor(project)) },
     appliers: createAppliers({
       kubeConfig: kc,
@@ -109,6 +111,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
         return new PrometheusSliProvider({ url: target });
       },
       findRemediation: (problem) => projectLookup.findRemediation(problem.metadata.namespace ?? 'default', problem.spec.project, problem.spec.stage, problem.spec.service),
+      caches: configs,
     }),
     metrics: { attempt: (action, result) => metrics.attempt(action, result) },
     settings: { workDir: config.workDir, turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs },
@@ -135,8 +138,64 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       }
     }
   };
-  projects.addHandler({ onAdd: (p) => wakeOpen(p.metadata.namespace, p.metadata.name ?? ''), onUpdate: (_b, p) => wakeOpen(p.metadata.namespace, p.metadata.name ?? '') });
-  remediations.addHandler({ onAdd: (r) => wakeOpen(r.metadata.namespace, r.spec.project, r.spec.service), onUpdate: (_b, r) => wakeOpen(r.metadata.namespace, r.spec.project, r.spec.service) });
+  // The Project controller writes status on every poll; only a new spec or stage list matters here.
+  projects.addHandler({ onAdd: (p) => wakeOpen(p.metadata.namespace, p.metadata.name ?? ''), onUpdate: (b, p) => projectChanged(b, p) && wakeOpen(p.metadata.namespace, p.metadata.name ?? '') });
+  remediations.addHandler({ onAdd: (r) => wakeOpen(r.metadata.namespace, r.spec.project, r.spec.service), onUpdate: (b, r) => specChanged(b, r) && wakeOpen(r.metadata.namespace, r.spec.project, r.spec.service) });
+
+  // Project controller: Git access, shipyard, stage heads; its requeue on spec.git.poll is the branch watch.
+  const projectQueue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue('project') });
+  const projectController = new Controller({
+    name: 'project',
+    queue: projectQueue,
+    reconciler: new ProjectReconciler({
+      clock: () => new Date(clock.now()),
+      cache: projects,
+      repositories: stores,
+      writer: { patchStatus: (p, status) => clients.projects.patchStatus(p.metadata.namespace ?? 'default', p.metadata.name ?? '', status) },
+      configs,
+    }),
+    log,
+    clock,
+    workers: Math.min(2, config.workers),
+    metrics: metrics.controller,
+  });
+  projects.addHandler({
+    onAdd: (p) => projectController.enqueue(keyOf(p)),
+    onUpdate: (b, p) => specChanged(b, p) && projectController.enqueue(keyOf(p)),
+    onDelete: (p) => projectController.enqueue(keyOf(p)),
+  });
+
+  // Remediation controller: project, stage and actions exist and are valid.
+  const remediationQueue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue('remediation') });
+  const remediationController = new Controller({
+    name: 'remediation',
+    queue: remediationQueue,
+    reconciler: new RemediationReconciler({
+      clock: () => new Date(clock.now()),
+      cache: remediations,
+      projects: projectLookup,
+      writer: { patchStatus: (r, status) => clients.remediations.patchStatus(r.metadata.namespace ?? 'default', r.metadata.name ?? '', status) },
+      retryMs: config.stalledRecheckMs,
+    }),
+    log,
+    clock,
+    workers: 1,
+    metrics: metrics.controller,
+  });
+  remediations.addHandler({
+    onAdd: (r) => remediationController.enqueue(keyOf(r)),
+    onUpdate: (b, r) => specChanged(b, r) && remediationController.enqueue(keyOf(r)),
+  });
+  const wakeRemediations = (project: Project): void => {
+    for (const r of remediations.list()) {
+      if (r.metadata.namespace === project.metadata.namespace && r.spec.project === project.metadata.name) remediationController.enqueue(keyOf(r));
+    }
+  };
+  projects.addHandler({
+    onAdd: wakeRemediations,
+    onUpdate: (b, p) => projectChanged(b, p) && wakeRemediations(p),
+    onDelete: wakeRemediations,
+  });
 
   const elector = config.leaderElect
     ? new LeaderElector({
@@ -154,6 +213,14 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     manager.add(informerRunnable(inf));
     manager.addSyncSource(inf);
   }
+  manager.add(controllerRunnable('project', async (stop, drainMs) => {
+    await projects.waitForSync(stop);
+    await projectController.run(stop, drainMs);
+  }));
+  manager.add(controllerRunnable('remediation', async (stop, drainMs) => {
+    await Promise.all([projects.waitForSync(stop), remediations.waitForSync(stop)]);
+    await remediationController.run(stop, drainMs);
+  }));
   manager.add(controllerRunnable('problemevent', async (stop, drainMs) => {
     // Act only on a complete picture: turn-taking and limits read the cache.
     await Promise.all([projects.waitForSync(stop), remediations.waitForSync(stop), problems.waitForSync(stop)]);
@@ -187,8 +254,19 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   return { done, metricsUrl: ops.url, webhookUrl };
 }
 
-function keyOf(problem: ProblemEvent): string {
-  return `${problem.metadata.namespace ?? ''}/${problem.metadata.name ?? ''}`;
+function keyOf(obj: { metadata: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
+/** A new spec (generation), not a status write or a resync. */
+function specChanged(before: Project | Remediation, after: Project | Remediation): boolean {
+  return before.metadata.generation !== after.metadata.generation;
+}
+
+/** A new spec, or the Project controller found a different stage list (e.g. shipyard.yaml changed). */
+function projectChanged(before: Project, after: Project): boolean {
+  const stages = (p: Project): string => JSON.stringify((p.status?.stages ?? []).map((s) => [s.name, s.branch, s.remediation, s.apply, s.namespace]));
+  return specChanged(before, after) || stages(before) !== stages(after);
 }
 
 async function listen(address: string, handler: Parameters<typeof createServer>[1]): Promise<{ url: string; runnable: Runnable }> {

@@ -18,11 +18,13 @@ export interface StoreProvider {
 export class GitPolicyLookup implements PolicyLookup {
   private readonly stores: StoreProvider;
   private readonly defaultWait: string;
-  private readonly cache = new ConfigCache<RemediationPolicy>(CONFIG_PARSERS.remediation);
+  private readonly cache: ConfigCache<RemediationPolicy>;
 
-  constructor(stores: StoreProvider, options: { defaultWait?: string } = {}) {
+  /** `cache` is shared with the Project controller, which feeds it when a stage branch moves. */
+  constructor(stores: StoreProvider, options: { defaultWait?: string; cache?: ConfigCache<RemediationPolicy> } = {}) {
     this.stores = stores;
     this.defaultWait = options.defaultWait ?? DEFAULT_WAIT;
+    this.cache = options.cache ?? new ConfigCache<RemediationPolicy>(CONFIG_PARSERS.remediation);
   }
 
   async resolve(args: { problem: { spec: { project: string; service: string; problemTitle: string; rootCause?: string } }; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution> {

@@ -40,6 +40,20 @@ export class CachedProjectLookup implements ProjectLookup {
       };
     }
     if (project.spec.stages && project.spec.stages.length > 0) return undefined;
+    // The Project controller records the shipyard's stages in the status on every poll: use them
+    // while they describe the current spec, and read shipyard.yaml only before its first pass.
+    const recorded = project.status?.stages;
+    if (recorded && recorded.length > 0 && project.status?.observedGeneration === project.metadata.generation) {
+      const known = recorded.find((s) => s.name === stageName);
+      if (!known) return undefined;
+      return {
+        name: known.name,
+        branch: known.branch,
+        namespace: known.namespace ?? `${projectName}-${known.name}`,
+        remediation: known.remediation ?? 'disabled',
+        apply: known.apply ?? 'helm',
+      };
+    }
     const stage = (await this.shipyardStages(project))?.find((s) => s.name === stageName);
     if (!stage) return undefined;
     return {

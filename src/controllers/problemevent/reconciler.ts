@@ -19,6 +19,7 @@ import { ReboundError, errorMessage } from '../../errors.ts';
 import { applyAction, describeChange, isKnownAction } from '../../remediation/actions.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { removeCondition, setCondition } from '../conditions.ts';
+import { gitFailureReason, isReason } from '../git-errors.ts';
 import type { ConditionUpdate } from '../conditions.ts';
 import { decide, parseDuration } from './decide.ts';
 import type { Decision } from './decide.ts';
@@ -49,6 +50,8 @@ class Step {
   private readonly ctx: ReconcileContext;
   private readonly now: Date;
   private status: ProblemEventStatus;
+  /** A retryable failure was written to the status and rethrown for the queue's backoff. */
+  private reported = false;
 
   constructor(ports: ProblemLoopPorts, problem: ProblemEvent, ctx: ReconcileContext) {
     this.ports = ports;
@@ -59,6 +62,19 @@ class Step {
   }
 
   async run(): Promise<ReconcileResult | undefined> {
+    try {
+      return await this.step();
+    } catch (err) {
+      // Errors already written to the status are on their way to the queue's backoff; any other
+      // classified failure (Git out of reach while reading the policy, a Secret gone) gets its
+      // condition here, so no problem ever fails silently.
+      if (this.reported || !(err instanceof ReboundError)) throw err;
+      const reason = gitFailureReason(err, REASONS.CommitFailed);
+      return this.failStep(err, reason, 'the remediation step could not run');
+    }
+  }
+
+  private async step(): Promise<ReconcileResult | undefined> {
     const { spec, metadata } = this.problem;
     const namespace = metadata.namespace ?? 'default';
     const project = this.ports.projects.getProject(namespace, spec.project);
@@ -332,10 +348,12 @@ class Step {
 
   /** A failed step: retryable errors go back to the queue's backoff, the rest stall. */
   private async failStep(err: unknown, fallback: Reason, context: string): Promise<ReconcileResult> {
-    const reason = err instanceof ReboundError && isReason(err.reason) ? err.reason : fallback;
+    const reason = gitFailureReason(err, fallback);
     const message = `${context}: ${errorMessage(err)}`;
     if (err instanceof ReboundError && err.retryable) {
+      this.ctx.log.warn({ reason, err: message }, 'remediation step failed; retrying with backoff');
       await this.write({}, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason, message }]);
+      this.reported = true;
       throw err;
     }
     if (!(err instanceof ReboundError)) this.ctx.log.error({ err }, 'unexpected error in a remediation step');
@@ -410,8 +428,4 @@ function safeDuration(text: string): number {
 
 function formatScore(score: number): string {
   return Number.isInteger(score) ? String(score) : score.toFixed(2);
-}
-
-function isReason(value: string): value is Reason {
-  return Object.values(REASONS).includes(value as Reason);
 }

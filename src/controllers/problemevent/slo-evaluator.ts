@@ -19,15 +19,19 @@ export interface SloEvaluatorOptions {
   /** The metrics source for a Prometheus URL (the Remediation's, or the controller's default). */
   providerFor: (prometheusUrl: string | undefined) => SliProvider;
   findRemediation: (problem: ProblemEvent) => Remediation | undefined;
+  /** Shared with the Project controller, which feeds them when a stage branch moves. */
+  caches?: { slo: ConfigCache<Slo>; sli: ConfigCache<Sli> };
 }
 
 export class SloEvaluator implements Evaluator {
   private readonly options: SloEvaluatorOptions;
-  private readonly slos = new ConfigCache<Slo>(CONFIG_PARSERS.slo);
-  private readonly slis = new ConfigCache<Sli>(CONFIG_PARSERS.sli);
+  private readonly slos: ConfigCache<Slo>;
+  private readonly slis: ConfigCache<Sli>;
 
   constructor(options: SloEvaluatorOptions) {
     this.options = options;
+    this.slos = options.caches?.slo ?? new ConfigCache<Slo>(CONFIG_PARSERS.slo);
+    this.slis = options.caches?.sli ?? new ConfigCache<Sli>(CONFIG_PARSERS.sli);
   }
 
   async evaluate(args: { problem: ProblemEvent; project: Project; stage: ResolvedStage; window: { start: Date; end: Date }; signal?: AbortSignal }): Promise<EvaluationOutcome> {

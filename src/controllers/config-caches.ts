@@ -1,0 +1,28 @@
+// The last good version of every watched configuration file, shared by the Project controller (which
+// feeds them when a stage branch moves and reports broken files in ConfigValid) and the ProblemEvent
+// loop (which reads policies and SLOs through them). One instance per controller process.
+import type { RemediationPolicy } from '../formats/remediation.ts';
+import type { Sli } from '../formats/sli.ts';
+import type { Slo } from '../formats/slo.ts';
+import { CONFIG_PARSERS, ConfigCache } from '../remediation/config-cache.ts';
+
+export interface ConfigCaches {
+  remediation: ConfigCache<RemediationPolicy>;
+  slo: ConfigCache<Slo>;
+  sli: ConfigCache<Sli>;
+}
+
+export function createConfigCaches(): ConfigCaches {
+  return {
+    remediation: new ConfigCache(CONFIG_PARSERS.remediation),
+    slo: new ConfigCache(CONFIG_PARSERS.slo),
+    sli: new ConfigCache(CONFIG_PARSERS.sli),
+  };
+}
+
+/** `<service>/remediation.yaml`, `<service>/slo.yaml`, `<service>/sli.yaml`: the files a branch watch re-reads. */
+export function watchedFile(path: string): { service: string; kind: keyof ConfigCaches } | undefined {
+  const match = /^([^/]+)\/(remediation|slo|sli)\.yaml$/.exec(path);
+  if (!match?.[1] || !match[2]) return undefined;
+  return { service: match[1], kind: match[2] as keyof ConfigCaches };
+}

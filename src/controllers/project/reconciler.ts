@@ -1,0 +1,190 @@
+// The Project reconciler: can the repository be read with the Project's Secret (GitReachable), do its
+// stages and watched files parse (ConfigValid), and which head of each stage branch was read last
+// (status.stages). It runs again on the Project's `spec.git.poll` schedule, which is also the branch
+// watch: a moved stage branch has its remediation.yaml / slo.yaml / sli.yaml fed to the shared
+// last-good caches, so a broken push is reported here with file:line:column while the last good
+// version stays in force for the ProblemEvent loop.
+import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
+import type { Condition, Project, ProjectStatus, Reason } from '../../api/index.ts';
+import { ReboundError, errorMessage } from '../../errors.ts';
+import { formatDiagnostic } from '../../formats/yaml.ts';
+import { parseShipyardFile } from '../../formats/shipyard.ts';
+import { parsePollSchedule } from '../../gitstore/watch.ts';
+import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
+import type { ConfigCaches } from '../config-caches.ts';
+import { watchedFile } from '../config-caches.ts';
+import { setCondition } from '../conditions.ts';
+import type { ConditionUpdate } from '../conditions.ts';
+import { gitFailureReason } from '../git-errors.ts';
+
+/** What the reconciler reads of a project's Git store. */
+export interface ProjectRepository {
+  head(branch: string): Promise<string>;
+  readFile(branch: string, path: string): Promise<{ text: string; commit: string } | undefined>;
+  readFileAt(commit: string, path: string): Promise<{ text: string } | undefined>;
+  changedPaths(oldCommit: string | undefined, newCommit: string): Promise<string[]>;
+}
+
+export interface ProjectControllerPorts {
+  clock: () => Date;
+  cache: { get(key: string): Project | undefined };
+  repositories: { storeFor(project: Project): Promise<ProjectRepository> };
+  writer: { patchStatus(project: Project, status: ProjectStatus): Promise<unknown> };
+  configs: ConfigCaches;
+  /** Poll interval when `spec.git.poll` is a cron expression (the queue works with delays). */
+  cronFallbackMs?: number;
+}
+
+type StageStatus = NonNullable<ProjectStatus['stages']>[number];
+
+const SHIPYARD = 'shipyard.yaml';
+const DEFAULT_POLL = '1m';
+
+export class ProjectReconciler implements Reconciler {
+  private readonly ports: ProjectControllerPorts;
+  /** Per project key: the head of each stage branch whose watched files were fed to the caches. */
+  private readonly fed = new Map<string, Map<string, string>>();
+
+  constructor(ports: ProjectControllerPorts) {
+    this.ports = ports;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const project = this.ports.cache.get(key);
+    if (!project) {
+      this.fed.delete(key);
+      return undefined;
+    }
+    const now = this.ports.clock();
+    const name = project.metadata.name ?? '';
+    const updates: ConditionUpdate[] = [];
+
+    let pollMs: number;
+    try {
+      const schedule = parsePollSchedule(project.spec.git.poll ?? DEFAULT_POLL);
+      pollMs = schedule.kind === 'interval' ? schedule.ms : (this.ports.cronFallbackMs ?? 60_000);
+    } catch (err) {
+      const message = errorMessage(err);
+      await this.write(project, now, undefined, [
+        { type: CONDITION_TYPES.ConfigValid, status: 'False', reason: REASONS.InvalidSpec, message },
+        ...summary(REASONS.InvalidSpec, message, true),
+      ]);
+      return undefined; // a spec change requeues it
+    }
+
+    const read = await this.readRepository(key, project, ctx).catch((err: unknown) => ({ failed: err }));
+    if ('failed' in read) {
+      const reason = gitFailureReason(read.failed);
+      const retryable = read.failed instanceof ReboundError ? read.failed.retryable : true;
+      const message = errorMessage(read.failed);
+      ctx.log.warn({ project: key, reason, err: message }, 'project repository could not be read');
+      updates.push({ type: CONDITION_TYPES.GitReachable, status: 'False', reason, message }, ...summary(reason, message, !retryable));
+      await this.write(project, now, undefined, updates);
+      return { requeueAfterMs: pollMs };
+    }
+
+    updates.push({ type: CONDITION_TYPES.GitReachable, status: 'True', reason: REASONS.GitFetched, message: `fetched ${read.stages.length} stage branch(es)` });
+    const broken = [
+      ...this.ports.configs.remediation.problems(name).map((p) => ({ reason: REASONS.PolicyInvalid, message: p.message })),
+      ...this.ports.configs.slo.problems(name).map((p) => ({ reason: REASONS.SLOInvalid, message: p.message })),
+      ...this.ports.configs.sli.problems(name).map((p) => ({ reason: REASONS.SLOInvalid, message: p.message })),
+    ];
+    const configProblem = read.config ?? broken[0];
+    if (configProblem) {
+      const message = [configProblem.message, ...broken.filter((b) => b !== configProblem).map((b) => b.message)].join('; ');
+      updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: configProblem.reason, message });
+      // A broken watched file leaves the last good version in force: the project still works.
+      const stalls = read.config !== undefined;
+      updates.push(...summary(configProblem.reason, message, stalls));
+    } else {
+      updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${read.stages.length} stage(s); shipyard and watched files parse` });
+      updates.push(...summary(undefined, `${read.stages.length} stage(s) ready`, false));
+    }
+    await this.write(project, now, { stages: read.stages, lastFetchTime: now.toISOString() }, updates);
+    return { requeueAfterMs: pollMs };
+  }
+
+  /** Reads the stage list and each stage branch's head; feeds moved branches' watched files to the caches. */
+  private async readRepository(key: string, project: Project, ctx: ReconcileContext): Promise<{ stages: StageStatus[]; config?: { reason: Reason; message: string } }> {
+    const name = project.metadata.name ?? '';
+    const repository = await this.ports.repositories.storeFor(project);
+    let stages: StageStatus[];
+    if (project.spec.stages && project.spec.stages.length > 0) {
+      stages = project.spec.stages.map((s) => ({
+        name: s.name,
+        branch: s.branch ?? s.name,
+        namespace: s.namespace ?? `${name}-${s.name}`,
+        remediation: s.remediation ?? 'automated',
+        apply: s.apply ?? 'helm',
+      }));
+    } else {
+      const branch = project.spec.git.defaultBranch ?? 'main';
+      const file = await repository.readFile(branch, SHIPYARD);
+      if (!file) {
+        return { stages: [], config: { reason: REASONS.ShipyardNotFound, message: `spec.stages is empty and there is no ${SHIPYARD} on branch ${branch}` } };
+      }
+      const parsed = parseShipyardFile(SHIPYARD, file.text);
+      if (!parsed.ok) {
+        const shown = parsed.diagnostics.slice(0, 3).map(formatDiagnostic).join('; ');
+        return { stages: [], config: { reason: REASONS.ShipyardInvalid, message: `${SHIPYARD} on ${branch} at ${file.commit.slice(0, 8)} is invalid: ${shown}` } };
+      }
+      stages = parsed.shipyard.stages.map((s) => ({
+        name: s.name,
+        branch: s.name,
+        namespace: `${name}-${s.name}`,
+        // Keptn ran remediation only where the shipyard asked for it.
+        remediation: s.remediation === 'automated' ? 'automated' : 'disabled',
+        apply: 'helm',
+      }));
+    }
+    const fed = this.fed.get(key) ?? new Map<string, string>();
+    this.fed.set(key, fed);
+    for (const stage of stages) {
+      const head = await repository.head(stage.branch);
+      stage.commit = head;
+      const previous = fed.get(stage.branch);
+      if (previous === head) continue;
+      // First sight (also after a restart): every file of the branch, so the caches know each one.
+      const changed = await repository.changedPaths(previous, head);
+      for (const path of changed) {
+        const watched = watchedFile(path);
+        if (!watched) continue;
+        const text = (await repository.readFileAt(head, path))?.text ?? null;
+        const cache = this.ports.configs[watched.kind] as ConfigCaches['remediation'];
+        const offered = cache.offer({ project: name, stage: stage.name, service: watched.service, file: path }, { commit: head, text });
+        if (offered.status === 'invalid') ctx.log.warn({ project: key, stage: stage.name, file: path, commit: head }, 'a pushed configuration file is invalid; the last good version stays in force');
+        else if (offered.status === 'updated' && previous !== undefined) ctx.log.info({ project: key, stage: stage.name, file: path, commit: head }, 'configuration file changed');
+      }
+      if (previous !== undefined) ctx.log.info({ project: key, stage: stage.name, branch: stage.branch, from: previous, to: head }, 'stage branch moved');
+      fed.set(stage.branch, head);
+    }
+    return { stages };
+  }
+
+  private async write(project: Project, now: Date, fields: Pick<ProjectStatus, 'stages' | 'lastFetchTime'> | undefined, updates: ConditionUpdate[]): Promise<void> {
+    const generation = project.metadata.generation;
+    let conditions: Condition[] | undefined = project.status?.conditions;
+    for (const update of updates) conditions = setCondition(conditions, update, now, generation);
+    await this.ports.writer.patchStatus(project, {
+      ...(fields ?? {}),
+      conditions: conditions ?? [],
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    });
+  }
+}
+
+/** Ready and Stalled from the failing reason (undefined when nothing fails). */
+export function summary(failing: Reason | undefined, message: string, stalled: boolean): ConditionUpdate[] {
+  if (failing === undefined) {
+    return [
+      { type: CONDITION_TYPES.Ready, status: 'True', reason: REASONS.Succeeded, message },
+      { type: CONDITION_TYPES.Stalled, status: 'False', reason: REASONS.Succeeded, message },
+    ];
+  }
+  return [
+    { type: CONDITION_TYPES.Ready, status: 'False', reason: failing, message },
+    stalled
+      ? { type: CONDITION_TYPES.Stalled, status: 'True', reason: failing, message }
+      : { type: CONDITION_TYPES.Stalled, status: 'False', reason: REASONS.Progressing, message: 'retried on the poll interval' },
+  ];
+}

@@ -1,0 +1,131 @@
+// The Remediation reconciler: does the policy name a Project and a stage that exist, and can Rebound
+// carry out every action it lists (ConfigValid, Ready). The ProblemEvent loop would stall on the same
+// faults mid-incident; reporting them here lets a person fix them before a problem arrives.
+import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
+import type { Condition, Remediation, RemediationSpec, RemediationStatus } from '../../api/index.ts';
+import { ACTIONS } from '../../api/index.ts';
+import { errorMessage } from '../../errors.ts';
+import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediation/actions.ts';
+import { parseKeyPath } from '../../remediation/yaml-edit.ts';
+import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
+import { setCondition } from '../conditions.ts';
+import type { ConditionUpdate } from '../conditions.ts';
+import { gitFailureReason } from '../git-errors.ts';
+import { parseDuration } from '../problemevent/decide.ts';
+import type { ProjectLookup } from '../problemevent/ports.ts';
+import { summary } from '../project/reconciler.ts';
+
+export interface RemediationControllerPorts {
+  clock: () => Date;
+  cache: { get(key: string): Remediation | undefined };
+  projects: Pick<ProjectLookup, 'getProject' | 'resolveStage'>;
+  writer: { patchStatus(remediation: Remediation, status: RemediationStatus): Promise<unknown> };
+  /** The stage list could not be read (Git down): look again after this long. */
+  retryMs: number;
+}
+
+export class RemediationReconciler implements Reconciler {
+  private readonly ports: RemediationControllerPorts;
+
+  constructor(ports: RemediationControllerPorts) {
+    this.ports = ports;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const remediation = this.ports.cache.get(key);
+    if (!remediation) return undefined;
+    const now = this.ports.clock();
+    const { spec } = remediation;
+    const namespace = remediation.metadata.namespace ?? 'default';
+    const updates: ConditionUpdate[] = [];
+
+    const faults = checkRemediationSpec(spec);
+    if (faults.length > 0) {
+      const message = faults.join('; ');
+      ctx.log.info({ remediation: key, faults: faults.length }, 'remediation policy is invalid');
+      updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: REASONS.RemediationInvalid, message }, ...summary(REASONS.RemediationInvalid, message, true));
+      await this.write(remediation, now, updates);
+      return undefined; // only a spec change can fix it, and a spec change requeues it
+    }
+    updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${spec.remediations.length} problem type(s), every action known` });
+
+    const project = this.ports.projects.getProject(namespace, spec.project);
+    if (!project) {
+      const message = `Project ${namespace}/${spec.project} does not exist`;
+      await this.write(remediation, now, [...updates, ...summary(REASONS.ProjectNotFound, message, true)]);
+      return undefined; // the Project's creation wakes this Remediation
+    }
+    let result: ReconcileResult | undefined;
+    try {
+      const stage = await this.ports.projects.resolveStage(project, spec.stage);
+      if (!stage) {
+        const message = `Project ${spec.project} has no stage "${spec.stage}"`;
+        updates.push(...summary(REASONS.StageNotFound, message, true));
+      } else {
+        updates.push(...summary(undefined, `policy for ${spec.service} in ${spec.stage} (branch ${stage.branch}, remediation ${stage.remediation})`, false));
+      }
+    } catch (err) {
+      // The stages come from shipyard.yaml and Git is out of reach: say so, try again later.
+      const reason = gitFailureReason(err);
+      updates.push(...summary(reason, `the stages of Project ${spec.project} could not be read: ${errorMessage(err)}`, false));
+      result = { requeueAfterMs: this.ports.retryMs };
+    }
+    await this.write(remediation, now, updates);
+    return result;
+  }
+
+  private async write(remediation: Remediation, now: Date, updates: ConditionUpdate[]): Promise<void> {
+    const generation = remediation.metadata.generation;
+    let conditions: Condition[] | undefined = remediation.status?.conditions;
+    for (const update of updates) conditions = setCondition(conditions, update, now, generation);
+    await this.ports.writer.patchStatus(remediation, {
+      conditions: conditions ?? [],
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    });
+  }
+}
+
+/**
+ * What the CRD schema cannot say: every action is one Rebound knows, with a value it can carry out,
+ * and the durations and key paths parse. Returns one message per fault, naming the field.
+ */
+export function checkRemediationSpec(spec: RemediationSpec): string[] {
+  const faults: string[] = [];
+  spec.remediations.forEach((entry, i) => {
+    entry.actionsOnOpen.forEach((action, j) => {
+      const field = `remediations[${i}].actionsOnOpen[${j}]`;
+      if (!isKnownAction(action.action)) {
+        faults.push(`${field}: unknown action "${action.action}" (Rebound carries out ${Object.values(ACTIONS).join(', ')})`);
+        return;
+      }
+      try {
+        if (action.action === ACTIONS.featuretoggle) parseToggleValue(action.value);
+        else parseScaleValue(action.value);
+      } catch (err) {
+        faults.push(`${field}: ${errorMessage(err)}`);
+      }
+    });
+  });
+  const durations: [string, string | undefined][] = [['limits.cooldown', spec.limits?.cooldown], ['evaluation.wait', spec.evaluation?.wait]];
+  for (const [field, value] of durations) {
+    if (value === undefined) continue;
+    try {
+      parseDuration(value);
+    } catch (err) {
+      faults.push(`${field}: ${errorMessage(err)}`);
+    }
+  }
+  const { minReplicas, maxReplicas } = spec.limits ?? {};
+  if (minReplicas !== undefined && maxReplicas !== undefined && minReplicas > maxReplicas) {
+    faults.push(`limits: minReplicas ${minReplicas} is greater than maxReplicas ${maxReplicas}`);
+  }
+  for (const [field, value] of [['values.replicaCountKey', spec.values?.replicaCountKey], ['values.featureFlagsKey', spec.values?.featureFlagsKey]] as const) {
+    if (value === undefined) continue;
+    try {
+      parseKeyPath(value);
+    } catch (err) {
+      faults.push(`${field}: ${errorMessage(err)}`);
+    }
+  }
+  return faults;
+}
