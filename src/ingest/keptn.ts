@@ -42,7 +42,7 @@ export function mapCloudEvent(value: unknown, options?: MappingOptions): MappedP
   const event = expectObject(value, '');
   const type = optionalString(event, 'type', '');
   if (type === undefined) throw new InvalidPayloadError('type', 'is required (a Keptn event type such as sh.keptn.event.production.remediation.triggered)');
-  const data = expectObject(getField(event, 'data')?.value, 'data');
+  const data = eventData(event);
   const envelopeKey = envelopeDedupKey(event);
 
   const triggered = REMEDIATION_TRIGGERED.exec(type);
@@ -61,8 +61,26 @@ export function mapCloudEvent(value: unknown, options?: MappingOptions): MappedP
 /** A bare Dynatrace problem notification, or the same payload wrapped in a Keptn CloudEvent. */
 export function mapDynatraceProblem(value: unknown, options?: MappingOptions): MappedProblem[] {
   const payload = expectObject(value, '');
-  const inner = isCloudEvent(payload) ? { data: expectObject(getField(payload, 'data')?.value, 'data'), path: 'data' } : { data: payload, path: '' };
+  const inner = isCloudEvent(payload) ? { data: eventData(payload), path: 'data' } : { data: payload, path: '' };
   return [mapProblemData(inner.data, inner.path, { prefix: DYNATRACE_NAME_PREFIX, source: SOURCES.dynatrace, fallbackKey: undefined, options })];
+}
+
+/**
+ * The event's `data` object. Some senders serialise it twice (a JSON string under a JSON content
+ * type); that is unwrapped rather than refused.
+ */
+function eventData(event: JsonObject): JsonObject {
+  const value = getField(event, 'data')?.value;
+  if (typeof value === 'string' && value.trimStart().startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new InvalidPayloadError('data', 'is a string that is not a valid JSON object');
+    }
+    return expectObject(parsed, 'data');
+  }
+  return expectObject(value, 'data');
 }
 
 /**

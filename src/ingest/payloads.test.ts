@@ -178,6 +178,11 @@ describe('mapProblemDocument: realistic payloads', () => {
     expect(problems[0]?.name.startsWith(namePrefix)).toBe(true);
   });
 
+  it('unwraps a CloudEvent whose data was serialised as a JSON string', () => {
+    const doubled = { ...seedRemediationTrigger, data: JSON.stringify(seedRemediationTrigger.data) };
+    expect(mapProblemDocument(doubled)).toEqual(mapProblemDocument(seedRemediationTrigger));
+  });
+
   it('keeps Alertmanager details (summary, description, startsAt) for people', () => {
     const [first] = mapProblemDocument(alertmanagerGroup);
     expect(first?.spec.details).toMatchObject({ summary: 'response_time_p90', description: 'Pod name carts-primary', startsAt: '2026-11-22T04:10:00.000Z', fingerprint: 'c4b3f2a1d0e9f8a7' });
@@ -280,6 +285,7 @@ describe('invalid payloads name the field at fault', () => {
     { name: 'second alert without title', payload: { version: '4', status: 'firing', alerts: [alert, { labels: { project: 'p', stage: 's', service: 'v' }, fingerprint: 'x' }] }, field: 'alerts[1].labels.problemTitle', message: /no problemTitle/ },
     { name: 'cloudevent of another type', payload: { ...seedRemediationTrigger, type: 'sh.keptn.event.evaluation.finished' }, field: 'type', message: /unsupported event type/ },
     { name: 'cloudevent without data', payload: { type: 'sh.keptn.event.production.remediation.triggered', specversion: '1.0' }, field: 'data', message: /expected an object/ },
+    { name: 'cloudevent data is a broken JSON string', payload: { ...seedRemediationTrigger, data: '{"project": ' }, field: 'data', message: /not a valid JSON object/ },
     { name: 'cloudevent without problem', payload: { ...seedRemediationTrigger, data: { project: 'p', stage: 'production', service: 's' } }, field: 'data.problem', message: /is required/ },
     { name: 'cloudevent without title', payload: { ...seedRemediationTrigger, data: { ...seedRemediationTrigger.data, problem: { rootCause: 'x' } } }, field: 'data.problem.problemTitle', message: /is required/ },
     { name: 'cloudevent stage disagrees with type', payload: { ...seedRemediationTrigger, data: { ...seedRemediationTrigger.data, stage: 'qa' } }, field: 'data.stage', message: /does not match/ },

@@ -105,6 +105,14 @@ describe('accepted payloads become ProblemEvents', () => {
     expect(stored?.spec.state).toBe('RESOLVED');
   });
 
+  it('records a resolved alert that was never seen firing, already RESOLVED', async () => {
+    const alert = { ...validAlert, status: 'resolved', fingerprint: 'e0e0e0e0e0e0e0e0', endsAt: '2026-11-22T04:20:00Z' };
+    const response = await postJson(`${server.url}/v1/alertmanager`, { version: '4', status: 'resolved', alerts: [alert] }, auth);
+    expect(response.status).toBe(200);
+    const stored = (await listProblemEvents(kc, namespace)).find((p) => p.metadata.name === (response.body['problems'] as string[])[0]);
+    expect(stored?.spec).toMatchObject({ service: 'carts', state: 'RESOLVED', problemID: 'e0e0e0e0e0e0e0e0' });
+  });
+
   it('stores a ProblemEvent manifest under its own name', async () => {
     const manifest = {
       apiVersion: 'rebound.dev/v1alpha1',
