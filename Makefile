@@ -63,6 +63,10 @@ tools: ## Build kube-apiserver, kubectl, etcd and helm from Go modules into the 
 build: deps ## Compile TypeScript into dist/
 	tsc -p tsconfig.build.json
 
+.PHONY: generate
+generate: deps ## Regenerate crds/ from the schemas in src/api (a unit test fails when they drift)
+	node src/api/generate-crds.ts
+
 .PHONY: typecheck
 typecheck: deps ## Type-check sources and tests
 	tsc -p tsconfig.json --noEmit
