@@ -6,6 +6,7 @@
 //
 // The load generator runs in a worker thread (its own event loop) so it does not queue behind the
 // server; both share this machine's cores with etcd and kube-apiserver.
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -173,6 +174,8 @@ try {
     console.log(`steady phase (repeats only): ${String(steady.length)} accepted, p50 ${fmt(percentile(steady, 50))}, p99 ${fmt(percentile(steady, 99))}`);
     console.log(`store outcomes ${JSON.stringify(outcomes)} (API writes: ${String(outcomes.created + outcomes.refreshed + outcomes.resolved)})`);
     console.log(`ProblemEvents created ${String(created)}, distinct fingerprints ${String(DISTINCT_ALERTS)}: ${created === DISTINCT_ALERTS ? 'OK' : 'MISMATCH'}`);
+    // Other work on the machine shares its cores with etcd, kube-apiserver and this process.
+    console.log(`machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`);
     console.log(`server process CPU during the run: user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s (includes the load-generator thread)`);
     if (created !== DISTINCT_ALERTS) process.exitCode = 1;
   } finally {
