@@ -185,6 +185,27 @@ describe('Event recorder (real API server)', () => {
     expect(mine.find((e) => e.reason === 'ApplyFailed')?.note?.length).toBeLessThanOrEqual(1024);
   });
 
+  it('folds repeats of one event into a series instead of new objects', async () => {
+    const created = await clients.problemEvents.create(problemEvent(ns, 'p-series'));
+    const object = created.object;
+    if (!object) throw new Error('not created');
+    const recorder = kubeEventRecorder(kc, {
+      controller: 'rebound.dev/controller',
+      instance: 'test-replica',
+      clock: systemClock,
+      log: createLogger({ level: 'silent' }),
+    });
+    for (let i = 0; i < 3; i++) await recorder.record(object, 'Warning', 'ApplyFailed', 'Apply', 'helm upgrade failed: exit 1');
+    await recorder.record(object, 'Normal', 'ActionApplied', 'Apply', 'applied');
+    const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    const mine = events.items.filter((e) => e.regarding?.name === 'p-series');
+    expect(mine).toHaveLength(2);
+    const failed = mine.find((e) => e.reason === 'ApplyFailed');
+    expect(failed?.series?.count).toBe(3);
+    expect(failed?.series?.lastObservedTime).toBeTruthy();
+    expect(mine.find((e) => e.reason === 'ActionApplied')?.series).toBeUndefined();
+  });
+
   it('never throws when the API refuses the event', async () => {
     const recorder = kubeEventRecorder(adminKubeConfig(cluster.kubeconfigPath), {
       controller: 'rebound.dev/controller',
