@@ -64,10 +64,33 @@ export function kubectl(kubeconfigPath: string, args: readonly string[], input?:
   return runCommand(toolPath('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], { timeoutMs: 60_000, ...(input === undefined ? {} : { input }) }).then((r) => r.stdout);
 }
 
+export interface ControllerRbacOptions {
+  /**
+   * Namespaces of `apply: helm` stages: the helm applier's role is bound in each, as an operator
+   * would (manifests/stage-rolebinding.example.yaml). Omitted, it is bound cluster-wide, a shortcut
+   * for tests that create a fresh namespace per scenario; the role's rules are the same.
+   */
+  helmNamespaces?: readonly string[];
+}
+
 /** The controller's namespace, ServiceAccount and RBAC, straight from manifests/. */
-export async function installControllerRbac(adminKubeconfig: string): Promise<void> {
+export async function installControllerRbac(adminKubeconfig: string, options: ControllerRbacOptions = {}): Promise<void> {
   for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) {
     await kubectl(adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'manifests', file)]);
+  }
+  const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'rebound-helm-applier' };
+  const subjects = [{ kind: 'ServiceAccount', name: 'rebound-controller', namespace: 'rebound-system' }];
+  if (options.helmNamespaces === undefined) {
+    await applyObjects(adminKubeconfig, [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'rebound-helm-applier-everywhere' }, roleRef, subjects },
+    ]);
+    return;
+  }
+  for (const namespace of options.helmNamespaces) {
+    await applyObjects(adminKubeconfig, [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'rebound-helm-applier', namespace }, roleRef, subjects },
+    ]);
   }
 }
 

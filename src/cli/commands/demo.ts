@@ -1,0 +1,313 @@
+// `rebound demo`: the whole remediation loop on this machine, narrated. It starts the real parts
+// (src/localenv/demo-world.ts), fires one alert at Alertmanager, and tells what the controller does
+// by watching the ProblemEvent's status through the API: the demo observes, the controller acts.
+// Exit 0 when the problem is resolved, 1 when it is not (with the controller's last output), 2 for
+// bad usage or missing tools. Nothing is left running, also on Ctrl-C (unless --keep, until Ctrl-C).
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify } from 'yaml';
+import type { ProblemEvent } from '../../api/index.ts';
+import { parseDuration } from '../../controllers/problemevent/decide.ts';
+import { errorMessage } from '../../errors.ts';
+import { loadKubeConfig, reboundClients } from '../../kube/index.ts';
+import { changedLines, formatLine, formatStep, TimelineTracker } from '../../localenv/demo-timeline.ts';
+import type { TimelineStep } from '../../localenv/demo-timeline.ts';
+import {
+  DEMO_NAMESPACE,
+  DEMO_OBJECTIVE_MS,
+  DEMO_PROBLEM_TITLE,
+  DEMO_PROJECT,
+  DEMO_SERVICE,
+  DEMO_STAGE,
+  startDemoWorld,
+} from '../../localenv/demo-world.ts';
+import type { DemoWorld, StepReporter } from '../../localenv/demo-world.ts';
+import { runCommand } from '../../localenv/process.ts';
+import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../localenv/tools.ts';
+import type { Command } from '../main.ts';
+
+const HELP = `Usage: rebound demo [--keep] [--evaluation-wait D] [--timeout D]
+
+The remediation loop on this machine, with nothing installed by hand (run \`make setup\` once, or
+\`make demo\`): a Kubernetes API server, a Git server with the sockshop project, carts deployed with
+Helm in dev, staging and production, a sample workload whose response time follows carts' replicas
+and EnablePromotion flag, Prometheus, Alertmanager and \`rebound controller\`. One alert is fired;
+the timeline shows each step as the controller takes it, then the production branch's git log.
+
+  --keep               leave everything running afterwards and print how to look at it (Ctrl-C stops)
+  --evaluation-wait D  the controller's wait between an action and its evaluation (default 5s)
+  --timeout D          give up when the problem is not resolved this long after the alert (default 2m)
+
+Exit status: 0 resolved, 1 not resolved (the controller's last output is printed), 2 bad usage.
+`;
+
+export const command: Command = {
+  summary: 'Run the whole remediation loop locally and print its timeline',
+  run,
+};
+
+interface DemoArgs {
+  keep: boolean;
+  evaluationWait: string;
+  timeoutMs: number;
+}
+
+function parse(argv: string[]): DemoArgs | string {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        keep: { type: 'boolean', default: false },
+        'evaluation-wait': { type: 'string', default: '5s' },
+        timeout: { type: 'string', default: '2m' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+    if (values.help) return HELP;
+    parseDuration(values['evaluation-wait']);
+    return { keep: values.keep, evaluationWait: values['evaluation-wait'], timeoutMs: parseDuration(values.timeout) };
+  } catch (err) {
+    return `rebound demo: ${errorMessage(err)}\n\n${HELP}`;
+  }
+}
+
+const out = (text = ''): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** Set-up progress: `  Kubernetes API server ...... 5.4 s  etcd + kube-apiserver at ...`. */
+const progress: StepReporter = {
+  start: (label) => process.stdout.write(`  ${label.padEnd(24, '.')} `),
+  done: (_label, ms, detail) => process.stdout.write(`${seconds(ms).padStart(7)}  ${detail}\n`),
+};
+
+/** Resolves when a signal arrives; a second signal ends the process at once (the exit hooks kill every child). */
+function interruption(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`\n${name} again: exiting now\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\n${name}: stopping everything (again to exit at once)\n`);
+    controller.abort(new Error(`interrupted by ${name}`));
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  return { signal: controller.signal, dispose: () => signals.forEach((s) => process.off(s, onSignal)) };
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = parse(argv);
+  if (typeof args === 'string') {
+    const isHelp = args === HELP;
+    (isHelp ? process.stdout : process.stderr).write(args);
+    return isHelp ? 0 : 2;
+  }
+  const missing = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
+  if (missing.length > 0) {
+    process.stderr.write(`rebound demo: missing ${missing.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`rebound demo\`): it builds or installs them.\n`);
+    return 2;
+  }
+
+  const { signal, dispose } = interruption();
+  let stopWorld: (() => Promise<string[]>) | undefined;
+  let world: DemoWorld | undefined;
+  let code: number;
+  const started = performance.now();
+  try {
+    out(`Rebound demo: one alert, remediated as Git commits, applied with Helm, judged by SLOs.`);
+    out();
+    out('Starting the real parts:');
+    world = await unlessAborted(
+      startDemoWorld(
+        {
+          progress,
+          controllerArgs: [
+            `--evaluation-wait=${args.evaluationWait}`,
+            '--turn-poll=500ms',
+            '--evaluation-retry=1s',
+            '--stalled-recheck=5s',
+            '--lease-duration=5s',
+          ],
+        },
+        (stop) => (stopWorld = stop),
+      ),
+      signal,
+    );
+    const setupMs = performance.now() - started;
+    out(`  set-up took ${seconds(setupMs)}`);
+    out();
+
+    const before = await unlessAborted(currentResponseTime(world), signal);
+    out(`carts in ${DEMO_STAGE} answers in ${String(before)} ms at p95; its objective (slo.yaml) is below ${String(DEMO_OBJECTIVE_MS)} ms.`);
+    out(`Policy (carts/remediation.yaml on ${DEMO_STAGE}), "${DEMO_PROBLEM_TITLE}": 1. scale +1, 2. featuretoggle EnablePromotion:off.`);
+    out();
+    out('Timeline (seconds since the alert was fired):');
+    const firedAt = performance.now();
+    const startsAt = await fireAlert(world, before);
+    out(formatLine(0, 'alert fired', `Alertmanager ${world.alertmanager.url}: carts_response_time_p95, ${DEMO_PROJECT}/${DEMO_STAGE}/${DEMO_SERVICE}`));
+
+    const final = await unlessAborted(narrate(world, firedAt, args.timeoutMs, signal), signal);
+    const loopMs = performance.now() - firedAt;
+    const resolved = final?.status?.phase === 'Resolved';
+    if (resolved && final) await clearAlert(world, final, { firedAt, startsAt }, signal);
+
+    out();
+    out(`$ git log ${DEMO_STAGE}    # ${world.repo.url}`);
+    const log = await runCommand('git', ['--git-dir', world.repo.dir, 'log', DEMO_STAGE]);
+    out(log.stdout.trimEnd().split('\n').map((l) => (l === '' ? '' : `  ${l}`)).join('\n'));
+    out();
+
+    if (resolved) {
+      out(`Resolved in ${seconds(loopMs)} after the alert (${String(final.status?.attempts?.length ?? 0)} actions); set-up ${seconds(setupMs)}.`);
+      code = 0;
+    } else {
+      out(`NOT resolved: ${final ? `phase ${final.status?.phase ?? 'none'} after ${seconds(loopMs)}` : `no ProblemEvent appeared within ${seconds(args.timeoutMs)}`}.`);
+      if (final) out(stringify({ status: final.status }).replace(/^/gm, '  '));
+      out("The controller's last output:");
+      out(world.controller.process.recentOutput().replace(/^/gm, '  '));
+      code = 1;
+    }
+    if (args.keep) await keepRunning(world, signal);
+  } catch (err) {
+    if (signal.aborted) {
+      code = 130;
+    } else {
+      process.stderr.write(`rebound demo failed: ${errorMessage(err)}\n`);
+      if (world) process.stderr.write(`the controller's last output:\n${world.controller.process.recentOutput()}\n`);
+      code = 1;
+    }
+  } finally {
+    const stopping = performance.now();
+    const errors = (await stopWorld?.()) ?? [];
+    for (const e of errors) process.stderr.write(`while stopping ${e}\n`);
+    out(`Stopped everything in ${seconds(performance.now() - stopping)}.`);
+    dispose();
+  }
+  // A part still starting when the signal came is not in the world yet: exiting runs the hooks that
+  // kill every child process group we started and remove their directories.
+  if (code === 130) process.exit(130);
+  return code;
+}
+
+/** The p95 Prometheus has for carts in production, once it has scraped it. */
+async function currentResponseTime(world: DemoWorld): Promise<number> {
+  const query = `rebound_sample_response_time_p95_ms{project="${DEMO_PROJECT}",stage="${DEMO_STAGE}",service="${DEMO_SERVICE}"}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await fetch(`${world.prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`, { signal: AbortSignal.timeout(5_000) });
+    const body = (await res.json()) as { data?: { result?: { value?: [number, string] }[] } };
+    const value = body.data?.result?.[0]?.value?.[1];
+    if (value !== undefined) return Number(value);
+    if (Date.now() > deadline) throw new Error(`Prometheus has no sample of ${query} after 30 s`);
+    await sleep(250);
+  }
+}
+
+const ALERT_LABELS = { alertname: 'carts_response_time_p95', project: DEMO_PROJECT, stage: DEMO_STAGE, service: DEMO_SERVICE, severity: 'warning' };
+
+/** One alert, posted to Alertmanager's API as Prometheus would; Alertmanager notifies the controller. Returns its startsAt. */
+async function fireAlert(world: DemoWorld, valueMs: number): Promise<string> {
+  const startsAt = new Date().toISOString();
+  await postAlert(world, { startsAt }, valueMs);
+  return startsAt;
+}
+
+async function postAlert(world: DemoWorld, times: { startsAt: string; endsAt?: string }, valueMs: number): Promise<void> {
+  const alert = {
+    labels: ALERT_LABELS,
+    annotations: {
+      problemTitle: DEMO_PROBLEM_TITLE,
+      summary: `carts p95 response time is ${String(valueMs)} ms (objective: below ${String(DEMO_OBJECTIVE_MS)} ms)`,
+    },
+    generatorURL: `${world.prometheus.url}/graph`,
+    ...times,
+  };
+  const res = await fetch(`${world.alertmanager.url}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([alert]),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`Alertmanager refused the alert: ${String(res.status)} ${await res.text()}`);
+}
+
+/**
+ * Prints each step as it shows up in the ProblemEvent's status, until the problem reaches a final
+ * phase or `timeoutMs` passes. Returns the last snapshot (undefined if none ever appeared).
+ */
+async function narrate(world: DemoWorld, firedAt: number, timeoutMs: number, signal: AbortSignal): Promise<ProblemEvent | undefined> {
+  const clients = reboundClients(loadKubeConfig({ kind: 'file', path: world.cluster.kubeconfigPath }), 'rebound-demo');
+  const tracker = new TimelineTracker({ actionCount: world.actionCount });
+  let last: ProblemEvent | undefined;
+  while (performance.now() - firedAt < timeoutMs && !signal.aborted) {
+    const { items } = await clients.problemEvents.list(DEMO_NAMESPACE);
+    last = items.find((p) => p.spec.service === DEMO_SERVICE && p.spec.stage === DEMO_STAGE) ?? last;
+    if (last) {
+      for (const step of tracker.observe(last)) {
+        const diff = step.kind === 'committed' ? await commitDiff(world, step) : undefined;
+        for (const line of formatStep(step, { elapsedMs: performance.now() - firedAt, ...(diff ? { diff } : {}) })) out(line);
+        if (step.kind === 'finished') return last;
+      }
+    }
+    await sleep(200);
+  }
+  return last;
+}
+
+async function commitDiff(world: DemoWorld, step: Extract<TimelineStep, { kind: 'committed' }>): Promise<string[]> {
+  try {
+    const { stdout } = await runCommand('git', ['--git-dir', world.repo.dir, 'show', '--format=', '--unified=0', step.commit]);
+    return changedLines(stdout);
+  } catch (err) {
+    return [`(git show ${step.commit}: ${errorMessage(err)})`];
+  }
+}
+
+/** The alert clears (as Prometheus would once the rule stops firing): Alertmanager sends "resolved". */
+async function clearAlert(world: DemoWorld, problem: ProblemEvent, alert: { firedAt: number; startsAt: string }, signal: AbortSignal): Promise<void> {
+  const { firedAt, startsAt } = alert;
+  await postAlert(world, { startsAt, endsAt: new Date().toISOString() }, DEMO_OBJECTIVE_MS);
+  const clients = reboundClients(loadKubeConfig({ kind: 'file', path: world.cluster.kubeconfigPath }), 'rebound-demo');
+  const deadline = performance.now() + 15_000;
+  while (performance.now() < deadline && !signal.aborted) {
+    const now = await clients.problemEvents.get(DEMO_NAMESPACE, problem.metadata.name ?? '');
+    if (now?.spec.state === 'RESOLVED') {
+      out(formatLine(performance.now() - firedAt, 'alert cleared', `Alertmanager sent "resolved": spec.state RESOLVED on ${DEMO_NAMESPACE}/${problem.metadata.name ?? ''}`));
+      return;
+    }
+    await sleep(200);
+  }
+  out(formatLine(performance.now() - firedAt, 'alert cleared', 'Alertmanager did not deliver "resolved" within 15 s (the problem stays Resolved)'));
+}
+
+async function keepRunning(world: DemoWorld, signal: AbortSignal): Promise<void> {
+  const kubectl = toolPath('kubectl');
+  const admin = world.cluster.kubeconfigPath;
+  const clone = world.repo.url.replace('://', `://${world.git.username}:${world.git.password}@`);
+  out('Everything is still running (--keep). Look around:');
+  out(`  export KUBECONFIG=${admin}`);
+  out(`  ${kubectl} get problemevents -n ${DEMO_NAMESPACE}`);
+  out(`  ${kubectl} describe problemevents -n ${DEMO_NAMESPACE}`);
+  out(`  ${kubectl} get deployment,configmap -n ${DEMO_PROJECT}-${DEMO_STAGE}`);
+  out(`  git clone -b ${DEMO_STAGE} ${clone}`);
+  out(`  curl -s ${world.controller.metricsUrl}/metrics | grep ^rebound_`);
+  out(`  Prometheus ${world.prometheus.url}   Alertmanager ${world.alertmanager.url}`);
+  out('Press Ctrl-C to stop everything.');
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

@@ -1,0 +1,240 @@
+// The world `rebound demo` runs in: the same real parts as test/integration/loop.test.ts (kube-apiserver
+// + etcd, git http-backend, helm, Prometheus scraping the sample workload, `rebound controller` as a
+// child process with its ServiceAccount's RBAC) plus Alertmanager posting to the controller's webhook.
+// Every part is started as one named step whose duration is reported, and registered for stopping
+// in reverse order, so a failure half-way (or Ctrl-C) leaves nothing running.
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRemediationFile } from '../formats/remediation.ts';
+import { startAlertmanager } from './alertmanager.ts';
+import type { LocalAlertmanager } from './alertmanager.ts';
+import { startCluster } from './cluster.ts';
+import type { LocalCluster } from './cluster.ts';
+import { startGitServer } from './git-server.ts';
+import type { GitServer } from './git-server.ts';
+import { seedKeptnRepo } from './keptn-repo.ts';
+import { freePort } from './ports.ts';
+import { registerTempDir, removeTempDir } from './process.ts';
+import { startPrometheus } from './prometheus.ts';
+import type { LocalPrometheus } from './prometheus.ts';
+import { startSampleWorkload } from './sample-workload.ts';
+import type { SampleWorkload } from './sample-workload.ts';
+import { REPO_ROOT, applyObjects, deployService, installControllerRbac, startControllerProcess } from './world.ts';
+import type { ControllerProcess } from './world.ts';
+
+export const DEMO_PROJECT = 'sockshop';
+export const DEMO_SERVICE = 'carts';
+export const DEMO_STAGES = ['dev', 'staging', 'production'] as const;
+export const DEMO_STAGE = 'production';
+/** Where the Project lives and where the webhook creates ProblemEvents. */
+export const DEMO_NAMESPACE = DEMO_PROJECT;
+export const DEMO_PROBLEM_TITLE = 'Response time degradation';
+/** The objective: p95 below this many milliseconds. */
+export const DEMO_OBJECTIVE_MS = 600;
+
+// examples/sockshop's slo.yaml and sli.yaml are written for the real carts service (histograms, error
+// rates). The sample workload exports one gauge, so the demo's project carries these instead: one
+// objective that scaling alone (900 ms/√2 = 636 ms) misses and the flag (300 ms/√2 = 212 ms) meets.
+export const DEMO_SLI = `# The sample workload's response time (rebound demo); Keptn's placeholders select the service.
+spec_version: "1.0"
+indicators:
+  response_time_p95: max(rebound_sample_response_time_p95_ms{project="$PROJECT",stage="$STAGE",service="$SERVICE"})
+`;
+export const DEMO_SLO = `# carts must answer within ${String(DEMO_OBJECTIVE_MS)} ms at the 95th percentile (rebound demo).
+spec_version: "1.0"
+comparison:
+  compare_with: "single_result"
+  include_result_with_score: "pass"
+  number_of_comparison_results: 1
+  aggregate_function: "avg"
+objectives:
+  - sli: "response_time_p95"
+    displayName: "Response time P95 (ms)"
+    pass:
+      - criteria:
+          - "<${String(DEMO_OBJECTIVE_MS)}"
+total_score:
+  pass: "90%"
+  warning: "75%"
+`;
+
+export interface DemoOptions {
+  /** Reports each step: called with the label before it starts, then with its duration and a detail. */
+  progress: StepReporter;
+  /** Controller flags for a fast loop (`--evaluation-wait=5s` ...). */
+  controllerArgs: readonly string[];
+}
+
+export interface StepReporter {
+  start(label: string): void;
+  done(label: string, ms: number, detail: string): void;
+}
+
+export interface DemoWorld {
+  cluster: LocalCluster;
+  git: GitServer;
+  repo: { url: string; dir: string };
+  workload: SampleWorkload;
+  prometheus: LocalPrometheus;
+  controller: ControllerProcess;
+  webhookUrl: string;
+  alertmanager: LocalAlertmanager;
+  /** How many actions the policy for the demo's problem has. */
+  actionCount: number;
+  /** Stops everything started so far, last started first. Idempotent; never throws. */
+  stop(): Promise<string[]>;
+}
+
+/** Runs `fn` as a reported step. */
+async function step<T>(reporter: StepReporter, label: string, fn: () => Promise<T>, detail: (value: T) => string): Promise<T> {
+  reporter.start(label);
+  const started = performance.now();
+  const value = await fn();
+  reporter.done(label, performance.now() - started, detail(value));
+  return value;
+}
+
+/** A stack of stop functions; `stop()` runs them newest first and collects (not throws) their errors. */
+class Stopper {
+  readonly #stack: { name: string; stop: () => Promise<void> }[] = [];
+  #stopping: Promise<string[]> | undefined;
+
+  push(name: string, stop: () => Promise<void>): void {
+    this.#stack.push({ name, stop });
+  }
+
+  stop(): Promise<string[]> {
+    this.#stopping ??= (async () => {
+      const errors: string[] = [];
+      for (const { name, stop } of this.#stack.reverse()) {
+        try {
+          await stop();
+        } catch (err) {
+          errors.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      return errors;
+    })();
+    return this.#stopping;
+  }
+}
+
+/**
+ * Starts the whole demo world. On failure everything already started is stopped before the error is
+ * rethrown. `register` receives the stopper at once, so a signal handler can stop a world that is
+ * still starting.
+ */
+export async function startDemoWorld(options: DemoOptions, register: (stop: () => Promise<string[]>) => void): Promise<DemoWorld> {
+  const stopper = new Stopper();
+  register(() => stopper.stop());
+  const report = options.progress;
+  try {
+    const cluster = await step(report, 'Kubernetes API server', () => startCluster({ crdsDir: join(REPO_ROOT, 'crds') }), (c) => `etcd + kube-apiserver at ${c.server}, rebound.dev CRDs established`);
+    stopper.push('cluster', () => cluster.stop());
+    const admin = cluster.kubeconfigPath;
+
+    const git = await step(report, 'Git server', () => startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }), (g) => `git http-backend at ${g.url}`);
+    stopper.push('git server', () => git.stop());
+    const { repo, actionCount } = await step(report, 'sockshop repository', () => createSockshopRepo(git), (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`);
+
+    const stageNamespaces = DEMO_STAGES.map((s) => `${DEMO_PROJECT}-${s}`);
+    await step(report, 'project and RBAC', async () => {
+      // The helm applier's role is bound where remediation runs (production), as an operator would.
+      await installControllerRbac(admin, { helmNamespaces: [`${DEMO_PROJECT}-${DEMO_STAGE}`] });
+      await applyObjects(admin, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }]);
+      await applyObjects(admin, [
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sockshop-git', namespace: DEMO_NAMESPACE }, stringData: { username: git.username, token: git.password } },
+        {
+          apiVersion: 'rebound.dev/v1alpha1',
+          kind: 'Project',
+          metadata: { name: DEMO_PROJECT, namespace: DEMO_NAMESPACE },
+          // No spec.stages: they come from shipyard.yaml, as in Keptn (remediation where it has a remediation sequence).
+          spec: { git: { url: repo.url, secretRef: { name: 'sockshop-git' }, author: { name: 'Rebound', email: 'rebound@example.com' }, defaultBranch: 'main', poll: '10s' } },
+        },
+      ]);
+    }, () => `ServiceAccount rebound-system/rebound-controller (manifests/rbac.yaml), Project ${DEMO_NAMESPACE}/${DEMO_PROJECT}`);
+
+    await step(report, 'carts with Helm', async () => {
+      for (const [i, stage] of DEMO_STAGES.entries()) {
+        await deployService({ kubeconfigPath: admin, repoDir: repo.dir, branch: stage, service: DEMO_SERVICE, namespace: stageNamespaces[i] ?? '' });
+      }
+    }, () => `release carts revision 1 in ${stageNamespaces.join(', ')}`);
+
+    const workload = await step(report, 'sample workload', () =>
+      startSampleWorkload({
+        kubeconfigPath: admin,
+        targets: DEMO_STAGES.map((stage, i) => ({ project: DEMO_PROJECT, stage, service: DEMO_SERVICE, namespace: stageNamespaces[i] ?? '' })),
+      }),
+      (w) => `metrics at http://${w.address}/metrics follow carts' replicas and EnablePromotion flag`,
+    );
+    stopper.push('sample workload', () => workload.stop());
+
+    const prometheus = await step(report, 'Prometheus', () => startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s' }), (p) => `${p.url}, scraping the workload every second`);
+    stopper.push('prometheus', () => prometheus.stop());
+
+    const secrets = await mkdtemp(join(tmpdir(), 'rebound-demo-'));
+    registerTempDir(secrets);
+    stopper.push('demo files', () => removeTempDir(secrets));
+    const token = randomBytes(24).toString('hex');
+    const tokenFile = join(secrets, 'webhook-token');
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    const webhookPort = await freePort();
+    const webhookUrl = `http://127.0.0.1:${String(webhookPort)}`;
+    const controller = await step(report, 'rebound controller', async () =>
+      startControllerProcess({
+        kubeconfigPath: cluster.controllerKubeconfigPath,
+        prometheusUrl: prometheus.url,
+        metricsPort: await freePort(),
+        args: [
+          `--webhook-address=127.0.0.1:${String(webhookPort)}`,
+          `--webhook-token-file=${tokenFile}`,
+          `--problem-namespace=${DEMO_NAMESPACE}`,
+          ...options.controllerArgs,
+        ],
+      }),
+      (c) => `pid ${String(c.process.pid)}, as the ServiceAccount; webhooks at ${webhookUrl}, metrics at ${c.metricsUrl}/metrics`,
+    );
+    stopper.push('controller', () => controller.stop());
+
+    const alertmanager = await step(report, 'Alertmanager', () =>
+      startAlertmanager({ webhookUrl: `${webhookUrl}/v1/alertmanager`, bearerToken: token }),
+      (a) => `${a.url}, one receiver: the controller's webhook with a bearer token`,
+    );
+    stopper.push('alertmanager', () => alertmanager.stop());
+
+    return { cluster, git, repo, workload, prometheus, controller, webhookUrl, alertmanager, actionCount, stop: () => stopper.stop() };
+  } catch (err) {
+    await stopper.stop();
+    throw err;
+  }
+}
+
+/**
+ * The sockshop project from examples/sockshop (shipyard, carts' values, remediation.yaml and chart)
+ * with the demo's slo.yaml and sli.yaml, seeded on the Git server.
+ */
+async function createSockshopRepo(git: GitServer): Promise<{ repo: { url: string; dir: string }; actionCount: number }> {
+  const examples = await mkdtemp(join(tmpdir(), 'rebound-demo-project-'));
+  registerTempDir(examples);
+  try {
+    await cp(join(REPO_ROOT, 'examples', DEMO_PROJECT), examples, { recursive: true });
+    await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), DEMO_SLO);
+    await writeFile(join(examples, DEMO_SERVICE, 'sli.yaml'), DEMO_SLI);
+    const actionCount = countActions(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));
+    const repo = await git.createRepo(DEMO_PROJECT, async (gitDir) => {
+      await seedKeptnRepo(gitDir, { project: DEMO_PROJECT, stages: [...DEMO_STAGES], services: [DEMO_SERVICE], examplesDir: examples });
+    });
+    return { repo, actionCount };
+  } finally {
+    await removeTempDir(examples);
+  }
+}
+
+/** The number of actions of the remediation.yaml entry for the demo's problem (for "action 1 of 2"). */
+function countActions(remediationYaml: string): number {
+  const parsed = parseRemediationFile('carts/remediation.yaml', remediationYaml);
+  if (!parsed.ok) throw new Error(`examples/sockshop/carts/remediation.yaml is invalid: ${parsed.diagnostics.map((d) => d.message).join('; ')}`);
+  return parsed.policy.entries.find((e) => e.problemType === DEMO_PROBLEM_TITLE)?.actions.length ?? 0;
+}
