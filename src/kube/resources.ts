@@ -56,6 +56,11 @@ export interface ListResult<T> {
 export interface WatchOptions {
   /** Server-side watch timeout; the informer re-watches from the last version. Default 5-10 min. */
   timeoutSeconds?: () => number;
+  /**
+   * Keep `metadata.managedFields` in cached objects. Off by default: controllers never read them
+   * and they are often the largest part of an object (client-go's informers strip them too).
+   */
+  keepManagedFields?: boolean;
 }
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -181,11 +186,15 @@ export class CustomResourceClient<T extends CustomResource> {
     const path = namespace === undefined ? `/apis/${group}/${version}/${plural}` : `/apis/${group}/${version}/namespaces/${namespace}/${plural}`;
     const timeoutSeconds = options.timeoutSeconds ?? (() => 300 + Math.floor(Math.random() * 300));
     const watcher = new Watch(this.#kc);
+    const slim = options.keepManagedFields ? (obj: T): T => obj : withoutManagedFields;
     return {
-      list: (signal) => this.list(namespace, signal),
+      list: async (signal) => {
+        const result = await this.list(namespace, signal);
+        return { items: result.items.map(slim), resourceVersion: result.resourceVersion };
+      },
       watch: (resourceVersion, onEvent, signal) =>
         watchOnce(watcher, path, { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: timeoutSeconds() }, signal, (type, obj) =>
-          onEvent({ type, object: type === 'BOOKMARK' ? (obj as T) : this.#parse(obj) }),
+          onEvent({ type, object: type === 'BOOKMARK' ? (obj as T) : slim(this.#parse(obj)) }),
         ),
     };
   }
@@ -235,6 +244,12 @@ export class CustomResourceClient<T extends CustomResource> {
       metadata: { ...(typeof rv === 'string' ? { resourceVersion: rv } : {}), ...(typeof cont === 'string' ? { continue: cont } : {}) },
     };
   }
+}
+
+function withoutManagedFields<T extends CustomResource>(obj: T): T {
+  if (obj.metadata.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 const EVENT_TYPES = new Set<string>(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK']);

@@ -101,6 +101,9 @@ describe('SupervisedInformer (real API server)', () => {
     await eventually('all events', () => (events.length >= 4 ? true : undefined));
     expect(events).toEqual(['add before', 'add after', 'update after', 'delete before']);
     expect(informer.get(`${local}/after`)?.status?.phase).toBe('Pending');
+    // The server keeps managedFields; the cache does not need them.
+    expect((await direct.problemEvents.get(local, 'after'))?.metadata.managedFields?.length).toBeGreaterThan(0);
+    expect(informer.get(`${local}/after`)?.metadata.managedFields).toBeUndefined();
     expect(informer.get(`${local}/before`)).toBeUndefined();
   });
 
