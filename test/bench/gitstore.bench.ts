@@ -36,6 +36,7 @@ const REPOS: RepoSpec[] = [
 ];
 
 type ServerRequest = { id: number; cmd: 'create'; repo: RepoSpec } | { id: number; cmd: 'stats' } | { id: number; cmd: 'reset' } | { id: number; cmd: 'stop' };
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type ServerReply = { id: number; url?: string; stats?: GitServerStats; error?: string };
 interface ServerInfo {
   url: string;
@@ -94,7 +95,7 @@ class ServerClient {
     return new ServerClient(child, info);
   }
 
-  async call(request: Omit<ServerRequest, 'id'>): Promise<ServerReply> {
+  async call(request: WithoutId<ServerRequest>): Promise<ServerReply> {
     const id = this.nextId++;
     const reply = await new Promise<ServerReply>((resolve) => {
       this.waiting.set(id, resolve);
