@@ -251,3 +251,27 @@ describe('SupervisedInformer backoff', () => {
     abort.abort();
   });
 });
+
+describe('SupervisedInformer slow failures', () => {
+  it('keeps growing the backoff when lists fail slowly (a slow failure is not a healthy watch)', async () => {
+    const { clock, source, informer, start } = setup();
+    let lists = 0;
+    source.list = () => {
+      lists++;
+      // Fails after 5 s, longer than minWatchMs.
+      return new Promise((_, reject) => clock.setTimer(5_000, () => reject(new Error('connect timeout'))));
+    };
+    const abort = start();
+    await flushMicrotasks();
+    await clock.advance(5_000); // 1st list fails → 100 ms
+    await clock.advance(100);
+    expect(lists).toBe(2);
+    await clock.advance(5_000); // 2nd fails → 200 ms
+    await clock.advance(199);
+    expect(lists).toBe(2);
+    await clock.advance(1);
+    expect(lists).toBe(3);
+    expect(informer.hasSynced()).toBe(false);
+    abort.abort();
+  });
+});

@@ -118,7 +118,7 @@ export class SupervisedInformer<T extends HasMetadata> {
     return this.#cache.size;
   }
 
-  /** Lists and watches until `signal` aborts; never rejects. */
+  /** Lists and watches until `signal` aborts. Rejects only if already running. */
   async run(signal: AbortSignal): Promise<void> {
     if (this.#running) throw new Error(`informer ${this.name} is already running`);
     this.#running = true;
@@ -129,12 +129,13 @@ export class SupervisedInformer<T extends HasMetadata> {
         // A watch counts as healthy once it delivered an event or stayed open for minWatchMs; only
         // then is the backoff reset, so a watch that fails at once (while the list works) still
         // backs off instead of relisting in a hot loop.
-        let started = this.#clock.now();
+        let watchStarted: number | undefined;
         let events = 0;
-        const healthy = (): boolean => events > 0 || this.#clock.now() - started >= this.#minWatchMs;
+        const healthy = (): boolean =>
+          watchStarted !== undefined && (events > 0 || this.#clock.now() - watchStarted >= this.#minWatchMs);
         try {
           if (resourceVersion === '') resourceVersion = await this.#relist(signal);
-          started = this.#clock.now();
+          watchStarted = this.#clock.now();
           const end = await this.#source.watch(
             resourceVersion,
             (event) => {
