@@ -1,0 +1,144 @@
+// `rebound demo` as a user runs it: a child process that starts its own cluster, Git server, Prometheus,
+// Alertmanager and controller, fires one alert and narrates the loop. The tests hold it to its word:
+// exit 0, a timeline that escalates and resolves, and no process left behind, also after Ctrl-C.
+//
+// "Left behind" is checked by an environment marker rather than by process group: the demo starts
+// every server in a process group of its own (so a Ctrl-C on the terminal reaches only the demo), and
+// an orphan would be re-parented; but every descendant inherits the environment.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../src/localenv/world.ts';
+
+const MARKER = 'REBOUND_DEMO_TEST_MARKER';
+
+interface DemoRun {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  marker: string;
+}
+
+/** Runs the demo to its end; `onOutput` may signal it (e.g. Ctrl-C once a line appears). */
+function runDemo(args: string[], onOutput?: (stdout: string, pid: number) => void): Promise<DemoRun> {
+  const marker = randomBytes(8).toString('hex');
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'rebound.js'), 'demo', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, [MARKER]: marker },
+    // Its own process group, as in a terminal: the test can signal it like a Ctrl-C does.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (child.pid !== undefined) onOutput?.(stdout, child.pid);
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve({ pid: child.pid ?? 0, code, signal, stdout, stderr, marker }));
+  });
+}
+
+/** Processes whose environment carries the run's marker: everything the demo started, at any depth. */
+async function processesWithMarker(marker: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+    if (environ.split('\0').includes(`${MARKER}=${marker}`)) {
+      found.push(`${pid}: ${(await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).replaceAll('\0', ' ')}`);
+    }
+  }
+  return found;
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The lines of `text` that contain each of `fragments`, which must appear in this order. */
+function expectInOrder(text: string, fragments: string[]): void {
+  let from = 0;
+  for (const fragment of fragments) {
+    const at = text.indexOf(fragment, from);
+    expect(at, `"${fragment}" after position ${String(from)} in:\n${text}`).toBeGreaterThanOrEqual(0);
+    from = at + fragment.length;
+  }
+}
+
+describe('rebound demo', () => {
+  it('resolves the alert by escalating from scale to the feature flag, prints the git log, exits 0 and leaves nothing running', async () => {
+    const run = await runDemo([]);
+    const output = `${run.stdout}\n--- stderr ---\n${run.stderr}`;
+    expect(run.code, output).toBe(0);
+    expectInOrder(run.stdout, [
+      'Kubernetes API server',
+      'rebound controller',
+      'Alertmanager',
+      'answers in 900 ms at p95',
+      'alert fired',
+      'received',
+      '"Response time degradation" from alertmanager',
+      'action 1 of 2 committed',
+      'scale +1',
+      '-replicaCount: 1',
+      '+replicaCount: 2',
+      'applied',
+      'release revision 2',
+      'evaluated',
+      'fail',
+      'response_time_p95 = 636',
+      'escalated',
+      'action 2 of 2 committed',
+      'featuretoggle EnablePromotion:off',
+      '-  EnablePromotion: true',
+      '+  EnablePromotion: false',
+      'applied',
+      'release revision 3',
+      'evaluated',
+      'pass, score 100%: response_time_p95 = 212',
+      'resolved',
+      'EvaluationPassed',
+      '$ git log production',
+      'rebound: turn EnablePromotion off for carts in production',
+      'Rebound-Attempt: 2',
+      'Rebound-Action: featuretoggle EnablePromotion:off',
+      'rebound: scale carts in production to 2 replicas',
+      'Rebound-Attempt: 1',
+      'Rebound-Action: scale +1',
+      'Resolved in',
+      'Stopped everything',
+    ]);
+    // Each action was committed once: two Rebound commits, no more.
+    expect(run.stdout.match(/^ {6}Rebound-Problem: sockshop\/am-carts-[0-9a-f]{12} [0-9a-f-]{36}$/gm)).toHaveLength(2);
+    expect(groupAlive(run.pid)).toBe(false);
+    expect(await processesWithMarker(run.marker)).toEqual([]);
+  }, 240_000);
+
+  it('stops everything it started on Ctrl-C and exits 130', async () => {
+    let interrupted = false;
+    const run = await runDemo([], (stdout, pid) => {
+      // Once the controller runs, most parts are up: etcd, kube-apiserver, Prometheus, the controller.
+      if (!interrupted && /rebound controller\.+ +\d/.test(stdout)) {
+        interrupted = true;
+        process.kill(-pid, 'SIGINT');
+      }
+    });
+    expect(interrupted, run.stdout).toBe(true);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(130);
+    expect(run.stderr).toContain('SIGINT: stopping everything');
+    expect(groupAlive(run.pid)).toBe(false);
+    expect(await processesWithMarker(run.marker)).toEqual([]);
+  }, 240_000);
+});
