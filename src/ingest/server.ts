@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorMessage, ReboundError } from '../errors.ts';
+import { KUBE_ERROR_CODES } from '../kube/errors.ts';
 import { isAuthorized } from './auth.ts';
 import type { TokenSource } from './auth.ts';
 import { DEFAULT_MAX_BODY_BYTES, HttpError, mediaType, readBody } from './body.ts';
@@ -232,7 +233,8 @@ function toErrorResponse(err: unknown, log: IngestLogger): { status: number; bod
     return { status: 400, body: { error: err.message, field: err.field } };
   }
   if (err instanceof ReboundError) {
-    if (err.code === 'InvalidProblemEvent') return { status: 400, body: { error: err.message, field: null } };
+    // The API server refused the object: the payload's fault, not worth a retry.
+    if (err.code === KUBE_ERROR_CODES.Invalid) return { status: 400, body: { error: err.message, field: null } };
     if (err.retryable) {
       log.warn({ code: err.code, err: err.message }, 'storing problems failed; the sender is asked to retry');
       return { status: 503, body: { error: err.message, field: null }, headers: { 'Retry-After': '5' } };

@@ -6,10 +6,10 @@
 // - an OPEN delivery never reopens a RESOLVED problem (late retries of old notifications);
 // - a small cache of names known to be stored answers repeats without a round trip, so a burst of
 //   re-notifications costs the API server one write per problem per refresh interval.
-import { ApiException, CustomObjectsApi, HttpMethod, Observable, PatchStrategy, RequestContext, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, HttpMethod, Observable, PatchStrategy, RequestContext, setHeaderOptions } from '@kubernetes/client-node';
 import type { ConfigurationOptions, KubeConfig, ObservableMiddleware } from '@kubernetes/client-node';
 import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, PLURALS, VERSION } from '../api/constants.ts';
-import { errorMessage, ReboundError } from '../errors.ts';
+import { classifyKubeError, isNotFound } from '../kube/errors.ts';
 import type { MappedProblem, ProblemSpec, ProblemState } from './types.ts';
 
 /** When ingestion last saw the problem reported (RFC 3339), refreshed at most once per refresh interval. */
@@ -146,8 +146,9 @@ export class KubeProblemStore implements ProblemSink {
       );
       return true;
     } catch (err) {
-      if (statusOf(err) === 409) return false;
-      throw classifyKubeError(err, `create ProblemEvent ${this.namespace}/${problem.name}`);
+      const classified = classifyKubeError(err, `create ProblemEvent ${this.namespace}/${problem.name}`);
+      if (classified.status === 409) return false;
+      throw classified;
     }
   }
 
@@ -167,11 +168,12 @@ export class KubeProblemStore implements ProblemSink {
       );
       return true;
     } catch (err) {
-      if (statusOf(err) === 404) {
+      const classified = classifyKubeError(err, `patch ProblemEvent ${this.namespace}/${name}`);
+      if (isNotFound(classified)) {
         this.known.delete(name);
         return false;
       }
-      throw classifyKubeError(err, `patch ProblemEvent ${this.namespace}/${name}`);
+      throw classified;
     }
   }
 
@@ -237,54 +239,6 @@ async function sharedConnectionOptions(kubeConfig: KubeConfig): Promise<Configur
     post: (response) => new Observable(Promise.resolve(response)),
   };
   return { middleware: [shared], middlewareMergeStrategy: 'append' };
-}
-
-function statusOf(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
-
-/**
- * The boundary classification: what the sender should hear. Retryable (API server down, overloaded,
- * 5xx) becomes 503 so Alertmanager retries; a rejected object is the payload's fault; anything about
- * our own credentials or a missing CRD/namespace needs an operator.
- */
-export function classifyKubeError(err: unknown, what: string): ReboundError {
-  if (err instanceof ReboundError) return err;
-  const status = statusOf(err);
-  if (status === undefined) {
-    return new ReboundError(`${what}: Kubernetes API unreachable: ${errorMessage(err)}`, { code: 'KubeUnavailable', reason: 'KubeUnavailable', retryable: true, cause: err });
-  }
-  const detail = apiMessage(err);
-  if (status === 400 || status === 422) {
-    return new ReboundError(`${what}: rejected by the API server: ${detail}`, { code: 'InvalidProblemEvent', reason: 'InvalidProblemEvent', retryable: false, cause: err });
-  }
-  if (status === 401 || status === 403) {
-    return new ReboundError(`${what}: not allowed (HTTP ${status}): ${detail}`, { code: 'KubeForbidden', reason: 'KubeForbidden', retryable: false, cause: err });
-  }
-  if (status === 404) {
-    return new ReboundError(`${what}: not found (is the ProblemEvent CRD installed and the namespace present?): ${detail}`, { code: 'KubeNotFound', reason: 'KubeNotFound', retryable: false, cause: err });
-  }
-  if (status === 429 || status >= 500) {
-    return new ReboundError(`${what}: API server unavailable (HTTP ${status}): ${detail}`, { code: 'KubeUnavailable', reason: 'KubeUnavailable', retryable: true, cause: err });
-  }
-  return new ReboundError(`${what}: unexpected HTTP ${status}: ${detail}`, { code: 'KubeError', reason: 'KubeError', retryable: false, cause: err });
-}
-
-function apiMessage(err: unknown): string {
-  if (!(err instanceof ApiException)) return errorMessage(err);
-  const body: unknown = err.body;
-  if (typeof body === 'string') {
-    try {
-      const parsed: unknown = JSON.parse(body);
-      if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') {
-        return (parsed as { message: string }).message;
-      }
-    } catch {
-      // not JSON: the raw text is the best we have
-    }
-    return body.slice(0, 500);
-  }
-  return errorMessage(err);
 }
 
 /** A counting semaphore: bounds concurrent API writes so a burst queues here, not in the API server. */
