@@ -1,0 +1,233 @@
+// manifests/ applied as an operator would (`kubectl apply -k manifests/`) to a real API server, then
+// held to least privilege: what the controller's ServiceAccount must be able to do, what it must not,
+// the controller actually starting with that identity, and a hardened Deployment whose flags the
+// controller accepts. (A full remediation under this RBAC is test/integration/loop.test.ts.)
+//
+// This file starts a cluster of its own: other tests bind extra roles to the same ServiceAccount in
+// the shared cluster (loop.test.ts binds the helm role cluster-wide for its random namespaces), which
+// would make "cannot" checks meaningless there.
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { parseControllerConfig } from '../../src/config/controller.ts';
+import { startCluster } from '../../src/localenv/cluster.ts';
+import type { LocalCluster } from '../../src/localenv/cluster.ts';
+import { freePort } from '../../src/localenv/ports.ts';
+import { toolPath } from '../../src/localenv/tools.ts';
+import { REPO_ROOT, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
+
+const MANIFESTS = join(REPO_ROOT, 'manifests');
+const STAGE_NAMESPACE = 'sockshop-production';
+
+let cluster: LocalCluster;
+
+/** `kubectl auth can-i` as the controller's ServiceAccount: exit 0 is yes, exit 1 is no. */
+function controllerCan(args: string[]): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    execFile(toolPath('kubectl'), ['--kubeconfig', cluster.controllerKubeconfigPath, 'auth', 'can-i', ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (!err && stdout.trim() === 'yes') resolve(true);
+      else if (err?.code === 1 && stdout.trim().startsWith('no')) resolve(false);
+      else reject(new Error(`kubectl auth can-i ${args.join(' ')}: ${stderr || stdout || (err?.message ?? 'no answer')}`));
+    });
+  });
+}
+
+interface Container {
+  args?: string[];
+  ports?: { name?: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path?: string; port?: string | number } };
+  readinessProbe?: { httpGet?: { path?: string; port?: string | number } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean; capabilities?: { drop?: string[] } };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+
+interface DeploymentDoc {
+  spec: {
+    template: {
+      spec: {
+        serviceAccountName?: string;
+        securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+        containers: Container[];
+        volumes?: { name: string; emptyDir?: object; secret?: { secretName: string } }[];
+      };
+    };
+  };
+}
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '-k', MANIFESTS]);
+  await kubectl(cluster.kubeconfigPath, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=rebound']);
+  // What an operator does per stage namespace where `apply: helm` runs (see the example's comment).
+  await kubectl(cluster.kubeconfigPath, ['create', 'namespace', STAGE_NAMESPACE]);
+  await kubectl(cluster.kubeconfigPath, ['apply', '-f', join(MANIFESTS, 'stage-rolebinding.example.yaml')]);
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('kubectl apply -k manifests/', () => {
+  it('creates the namespace, every CRD of crds/, the ServiceAccount, RBAC, Deployment, Service and example Secrets', async () => {
+    const names = async (args: string[]): Promise<string[]> => (await kubectl(cluster.kubeconfigPath, ['get', ...args, '-o', 'name'])).split('\n').filter(Boolean).sort();
+    const crdFiles = (await readdir(join(REPO_ROOT, 'crds'))).filter((f) => f.endsWith('.yaml'));
+    const crdNames = await Promise.all(crdFiles.map(async (f) => `customresourcedefinition.apiextensions.k8s.io/${(parse(await readFile(join(REPO_ROOT, 'crds', f), 'utf8')) as { metadata: { name: string } }).metadata.name}`));
+    expect(await names(['crd'])).toEqual(crdNames.sort());
+    expect(await names(['namespace', 'rebound-system'])).toEqual(['namespace/rebound-system']);
+    const ns = ['-n', 'rebound-system'];
+    expect(await names(['serviceaccount', 'rebound-controller', ...ns])).toEqual(['serviceaccount/rebound-controller']);
+    expect(await names(['deployment', ...ns])).toEqual(['deployment.apps/rebound-controller']);
+    expect(await names(['service', ...ns])).toEqual(['service/rebound']);
+    expect(await names(['secret', ...ns])).toEqual(['secret/rebound-webhook-token', 'secret/sockshop-git']);
+    expect(await names(['clusterrole', 'rebound-controller', 'rebound-helm-applier'])).toHaveLength(2);
+  });
+
+  it('lists every CRD file in crds/Kustomization, so a new resource cannot be left out of the install', async () => {
+    const kustomization = parse(await readFile(join(REPO_ROOT, 'crds', 'Kustomization'), 'utf8')) as { resources: string[] };
+    const files = (await readdir(join(REPO_ROOT, 'crds'))).filter((f) => f.endsWith('.yaml')).sort();
+    expect([...kustomization.resources].sort()).toEqual(files);
+  });
+});
+
+describe("the controller's RBAC", () => {
+  it('allows what the loop needs', async () => {
+    const must: string[][] = [
+      // Informers over the three resources in every namespace.
+      ...['projects', 'remediations', 'problemevents'].flatMap((r) => ['get', 'list', 'watch'].map((v) => [v, `${r}.rebound.dev`, '--all-namespaces'])),
+      // Status writes.
+      ...['projects', 'remediations', 'problemevents'].map((r) => ['patch', `${r}.rebound.dev`, '--subresource=status', '-n', 'sockshop']),
+      // Webhooks create ProblemEvents and resolve them.
+      ['create', 'problemevents.rebound.dev', '-n', 'rebound-system'],
+      ['patch', 'problemevents.rebound.dev', '-n', 'rebound-system'],
+      // A Project's Git credentials, by name.
+      ['get', 'secrets', '-n', 'sockshop'],
+      // Kubernetes Events for `kubectl describe`.
+      ['create', 'events', '-n', 'sockshop'],
+      ['patch', 'events', '-n', 'sockshop'],
+      // The `kubernetes` applier: the scale subresource and the flag ConfigMap.
+      ['patch', 'deployments.apps', '--subresource=scale', '-n', STAGE_NAMESPACE],
+      ['create', 'configmaps', '-n', STAGE_NAMESPACE],
+      ['patch', 'configmaps', '-n', STAGE_NAMESPACE],
+      // Leader election in its own namespace.
+      ['create', 'leases.coordination.k8s.io', '-n', 'rebound-system'],
+      ['update', 'leases.coordination.k8s.io', '-n', 'rebound-system'],
+      // The `helm` applier where it is bound: release records (Secrets) and the chart's workloads.
+      ['list', 'secrets', '-n', STAGE_NAMESPACE],
+      ['create', 'secrets', '-n', STAGE_NAMESPACE],
+      ['patch', 'deployments.apps', '-n', STAGE_NAMESPACE],
+      ['update', 'services', '-n', STAGE_NAMESPACE],
+    ];
+    const denied: string[] = [];
+    for (const args of must) if (!(await controllerCan(args))) denied.push(args.join(' '));
+    expect(denied).toEqual([]);
+  });
+
+  it('refuses what the loop does not need', async () => {
+    const mustNot: string[][] = [
+      ['list', 'secrets', '--all-namespaces'],
+      ['list', 'secrets', '-n', 'kube-system'],
+      ['watch', 'secrets', '-n', 'default'],
+      ['delete', 'deployments.apps', '-n', 'default'],
+      ['patch', 'deployments.apps', '-n', 'default'],
+      ['create', 'deployments.apps', '-n', 'kube-system'],
+      ['delete', 'secrets', '-n', 'rebound-system'],
+      ['create', 'pods', '-n', STAGE_NAMESPACE],
+      ['create', 'pods/exec', '-n', STAGE_NAMESPACE],
+      ['delete', 'problemevents.rebound.dev', '-n', 'sockshop'],
+      ['update', 'problemevents.rebound.dev', '-n', 'sockshop'],
+      ['create', 'projects.rebound.dev', '-n', 'sockshop'],
+      ['patch', 'remediations.rebound.dev', '-n', 'sockshop'],
+      ['update', 'leases.coordination.k8s.io', '-n', 'kube-system'],
+      ['create', 'namespaces'],
+      ['delete', 'namespaces'],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+      ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', STAGE_NAMESPACE],
+      ['escalate', 'clusterroles.rbac.authorization.k8s.io'],
+      ['impersonate', 'serviceaccounts', '-n', 'rebound-system'],
+      ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
+      ['*', '*'],
+    ];
+    const allowed: string[] = [];
+    for (const args of mustNot) if (await controllerCan(args)) allowed.push(args.join(' '));
+    expect(allowed).toEqual([]);
+  });
+
+  it('is enough for `rebound controller` to sync its informers and take the Lease as the ServiceAccount', async () => {
+    const controller = await startControllerProcess({
+      kubeconfigPath: cluster.controllerKubeconfigPath,
+      prometheusUrl: 'http://127.0.0.1:9',
+      metricsPort: await freePort(),
+      args: ['--lease-duration=5s'],
+      name: 'rebound-controller (manifests RBAC)',
+    });
+    try {
+      // startControllerProcess returned: /readyz answered, which needs synced informers and known leadership.
+      const holder = await kubectl(cluster.kubeconfigPath, ['get', 'lease', 'rebound-controller', '-n', 'rebound-system', '-o', 'jsonpath={.spec.holderIdentity}']);
+      expect(holder).toContain(String(controller.process.pid));
+      const metrics = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^rebound_leader 1$/m);
+      expect(controller.process.recentOutput()).not.toMatch(/forbidden/i);
+    } finally {
+      await controller.stop();
+    }
+  }, 90_000);
+});
+
+describe('the Deployment', () => {
+  async function deployment(): Promise<{ doc: DeploymentDoc; container: Container }> {
+    const text = await readFile(join(MANIFESTS, 'deployment.yaml'), 'utf8');
+    const doc = parseAllDocuments(text)[0]?.toJS() as DeploymentDoc;
+    const container = doc.spec.template.spec.containers[0];
+    if (!container) throw new Error('deployment.yaml has no container');
+    return { doc, container };
+  }
+
+  it('passes only flags that `rebound controller` accepts, with authentication on its webhooks', async () => {
+    const { container } = await deployment();
+    const [subcommand, ...flags] = container.args ?? [];
+    expect(subcommand).toBe('controller');
+    const config = parseControllerConfig(flags, { POD_NAMESPACE: 'rebound-system' });
+    expect(config.webhookAddress).not.toBe('');
+    expect(config.webhookTokenFile).toBeDefined();
+    expect(config.leaderElect).toBe(true);
+    expect(config.prometheusUrl).toMatch(/^https?:\/\//);
+    // The addresses listen on the container ports the Service and the probes use.
+    const ports = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
+    expect(config.metricsAddress).toBe(`0.0.0.0:${String(ports.get('metrics'))}`);
+    expect(config.webhookAddress).toBe(`0.0.0.0:${String(ports.get('webhooks'))}`);
+  });
+
+  it('has probes on /healthz and /readyz, resources, and runs non-root on a read-only root with writable work and tmp dirs', async () => {
+    const { doc, container } = await deployment();
+    const pod = doc.spec.template.spec;
+    expect(pod.serviceAccountName).toBe('rebound-controller');
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(container.resources?.requests).toMatchObject({ cpu: expect.any(String) as string, memory: expect.any(String) as string });
+    expect(container.resources?.limits).toMatchObject({ memory: expect.any(String) as string });
+    expect(pod.securityContext?.runAsNonRoot).toBe(true);
+    expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
+    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+
+    const config = parseControllerConfig((container.args ?? []).slice(1), { POD_NAMESPACE: 'rebound-system' });
+    const mountOf = (path: string): { name: string; readOnly?: boolean } | undefined => container.volumeMounts?.find((m) => m.mountPath === path);
+    const volume = (name: string | undefined): { emptyDir?: object; secret?: { secretName: string } } | undefined => pod.volumes?.find((v) => v.name === name);
+    for (const dir of [config.workDir, '/tmp']) {
+      const mount = mountOf(dir);
+      expect(mount, `${dir} is mounted`).toBeDefined();
+      expect(mount?.readOnly).not.toBe(true);
+      expect(volume(mount?.name)?.emptyDir, `${dir} is an emptyDir`).toBeDefined();
+    }
+    // The webhook token comes from the Secret that secrets.example.yaml defines, read-only.
+    const tokenDir = (config.webhookTokenFile ?? '').replace(/\/[^/]+$/, '');
+    const tokenMount = mountOf(tokenDir);
+    expect(tokenMount?.readOnly).toBe(true);
+    const secretName = volume(tokenMount?.name)?.secret?.secretName;
+    const secrets = parseAllDocuments(await readFile(join(MANIFESTS, 'secrets.example.yaml'), 'utf8')).map((d) => d.toJS() as { metadata: { name: string }; stringData?: Record<string, string> });
+    const tokenKey = (config.webhookTokenFile ?? '').split('/').pop() ?? '';
+    expect(secrets.find((s) => s.metadata.name === secretName)?.stringData?.[tokenKey]).toBeDefined();
+  });
+});
