@@ -76,7 +76,9 @@ tool() {
   log "[$step/$total] $name $version: building (a cold build takes $hint on 2 cores; later builds reuse the Go cache)"
   build "$module" "$ldflags" "$name=$pkg"
   # A binary that cannot report its version is not one we want to trust.
-  local reported; reported=$("$tools_dir/$name" "$@" 2>&1 | head -n 1) || fail "$name was built but '$name $*' failed: $reported"
+  # (Read all of the output: cutting the pipe early would kill the tool with SIGPIPE.)
+  local output; output=$("$tools_dir/$name" "$@" 2>&1) || fail "$name was built but '$name $*' failed: $output"
+  local reported=${output%%$'\n'*}
   printf '%s' "$want" >"$stamp_dir/$name"
   log "[$step/$total] $name $version: built in $(elapsed "$t0") ($reported)"
 }
