@@ -166,6 +166,8 @@ interface StepRun {
   bytes: number;
   pushBytes: number[];
   rssMiB: number[];
+  /** CPU time this process spent per step (user + system): the store's own cost, whatever the load. */
+  cpuMsPerStep?: number;
 }
 
 function replicaEdit(step: number, service: string): FileEdit {
@@ -186,6 +188,7 @@ async function reboundSteps(server: ServerClient, repo: RepoSpec, url: string, d
   for (let i = 0; i < 3; i += 1) await store.commitEdit(BRANCH, replicaEdit(1_000_000 + i, serviceName(repo, i)));
   await server.call({ cmd: 'reset' });
   const run: StepRun = { times: [], requests: 0, bytes: 0, pushBytes: [], rssMiB: [] };
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < steps; i += 1) {
     // Change a different line each step, as a real alert storm would: 1 of the first 50 services.
     const service = serviceName(repo, i);
@@ -196,6 +199,8 @@ async function reboundSteps(server: ServerClient, repo: RepoSpec, url: string, d
     run.pushBytes.push(store.stats().lastPushBytes);
     if (i % 10 === 0) run.rssMiB.push(process.memoryUsage().rss / MiB);
   }
+  const cpu = process.cpuUsage(cpuStart);
+  run.cpuMsPerStep = (cpu.user + cpu.system) / 1000 / steps;
   const stats = await server.stats();
   run.requests = stats.requests;
   run.bytes = stats.bytesReceived;
@@ -283,6 +288,7 @@ async function main(): Promise<void> {
         const rss = rebound.rssMiB;
         notes.push(`resident memory during the h100 run: first sample ${rss[0]?.toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, last ${rss[rss.length - 1]?.toFixed(0)} MiB`);
       }
+      notes.push(`${repo.name}: Rebound client CPU ${(rebound.cpuMsPerStep ?? 0).toFixed(2)} ms per step`);
       notes.push(`${repo.name}: seeded in ${ms(seedMs)} (${repo.services} services, ${repo.commits} commits)`);
     }
   } finally {
