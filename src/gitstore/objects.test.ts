@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareTreeEntries, hashObject, parseCommit, parseTree, serializeCommit, serializeTree } from './objects.ts';
+import { compareTreeEntries, findTreeEntry, hashObject, parseCommit, parseTree, serializeCommit, serializeTree, withEntryOid } from './objects.ts';
 
 describe('git objects', () => {
   it('hashes like git hash-object', () => {
@@ -38,5 +38,22 @@ describe('git objects', () => {
       time: 1_767_225_600,
       message: 'subject\n\nRebound-Attempt: 1\n',
     });
+  });
+
+  it('finds and repoints one entry of a raw tree, leaving the rest byte for byte', () => {
+    const a = 'ce013625030ba8dba906f756967f9e9ca394464a';
+    const b = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+    const entries = [
+      { mode: '40000', name: 'carts', oid: a },
+      { mode: '100644', name: 'cart', oid: a },
+      { mode: '100644', name: 'shipyard.yaml', oid: a },
+    ];
+    const tree = serializeTree(entries);
+    expect(findTreeEntry(tree, 'car')).toBeUndefined();
+    const carts = findTreeEntry(tree, 'carts');
+    expect(carts).toMatchObject({ mode: '40000', oid: a });
+    const changed = withEntryOid(tree, carts?.oidOffset ?? -1, b);
+    expect(changed.equals(serializeTree(entries.map((e) => (e.name === 'carts' ? { ...e, oid: b } : e))))).toBe(true);
+    expect(findTreeEntry(changed, 'cart')?.oid).toBe(a);
   });
 });

@@ -116,3 +116,34 @@ export function parseCommit(content: Buffer): ParsedCommit {
   if (!/^[0-9a-f]{40}$/.test(tree)) throw new Error('malformed commit object');
   return { tree, parents, time, message };
 }
+
+export interface FoundTreeEntry {
+  mode: string;
+  oid: string;
+  /** Where the entry's 20-byte id sits in the tree's content. */
+  oidOffset: number;
+}
+
+/** Finds one entry in a tree's raw content without parsing the others into objects: a stage with
+ * 2,000 services has a 2,000-entry root tree, read on every step. */
+export function findTreeEntry(content: Buffer, name: string): FoundTreeEntry | undefined {
+  const wanted = Buffer.from(name);
+  let offset = 0;
+  while (offset < content.length) {
+    const space = content.indexOf(0x20, offset);
+    const nul = space < 0 ? -1 : content.indexOf(0, space + 1);
+    if (space < 0 || nul < 0 || nul + 21 > content.length) throw new Error('malformed tree object');
+    if (nul - space - 1 === wanted.length && content.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
+      return { mode: content.toString('latin1', offset, space), oid: content.toString('hex', nul + 1, nul + 21), oidOffset: nul + 1 };
+    }
+    offset = nul + 21;
+  }
+  return undefined;
+}
+
+/** The same tree with one entry pointing at a new object: names and order are unchanged. */
+export function withEntryOid(content: Buffer, oidOffset: number, oid: string): Buffer {
+  const out = Buffer.from(content);
+  out.write(oid, oidOffset, 20, 'hex');
+  return out;
+}

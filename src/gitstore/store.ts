@@ -15,7 +15,7 @@ import { deflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { ReboundError } from '../errors.ts';
 import { Mutex } from './lock.ts';
-import { FILE_MODE, TREE_MODE, makeObject, parseCommit, parseTree, serializeCommit, serializeTree } from './objects.ts';
+import { TREE_MODE, findTreeEntry, makeObject, parseCommit, parseTree, serializeCommit, withEntryOid } from './objects.ts';
 import type { GitObject, ParsedCommit, TreeEntry } from './objects.ts';
 import { buildPack } from './pack.ts';
 import type { PackEntry } from './pack.ts';
@@ -308,33 +308,30 @@ export class GitStore {
     const parts = path.split('/').filter((p) => p !== '');
     const fileName = parts.pop();
     if (fileName === undefined) throw new ReboundError('an empty path cannot be edited', { code: 'InvalidPath', reason: 'InvalidPath', retryable: false });
-    const chain: { tree: GitObject; entries: TreeEntry[]; name: string }[] = [];
+    const chain: Located['chain'] = [];
     let tree = await this.object(rootTree);
     for (const part of parts) {
-      const entries = parseTree(tree.content);
-      const entry = entries.find((e) => e.name === part && e.mode === TREE_MODE);
-      chain.push({ tree, entries, name: part });
-      if (entry === undefined) return { chain, fileName, leaf: undefined, blob: undefined };
+      const entry = findTreeEntry(tree.content, part);
+      if (entry === undefined || entry.mode !== TREE_MODE) return { chain, blob: undefined };
+      chain.push({ tree, oidOffset: entry.oidOffset });
       tree = await this.object(entry.oid);
     }
-    const entries = parseTree(tree.content);
-    const fileEntry = entries.find((e) => e.name === fileName && e.mode !== TREE_MODE);
-    const leaf = { tree, entries };
-    return { chain, fileName, leaf, blob: fileEntry === undefined ? undefined : await this.object(fileEntry.oid), mode: fileEntry?.mode };
+    const entry = findTreeEntry(tree.content, fileName);
+    if (entry === undefined || entry.mode === TREE_MODE) return { chain, blob: undefined };
+    chain.push({ tree, oidOffset: entry.oidOffset });
+    return { chain, blob: await this.object(entry.oid) };
   }
 
   /** New trees from the file up to the root; adds them (deltified against the old ones) to `entries`. */
   private rewritePath(located: Located, blob: GitObject, entries: PackEntry[]): GitObject {
-    if (located.leaf === undefined || located.blob === undefined) throw new Error('rewritePath needs an existing file');
+    if (located.blob === undefined) throw new Error('rewritePath needs an existing file');
     const added: PackEntry[] = [{ object: blob, base: located.blob }];
     this.remember(blob);
-    let child: GitObject = replaceEntry(located.leaf, located.fileName, blob.oid, located.mode ?? FILE_MODE);
-    added.push({ object: child, base: located.leaf.tree });
-    this.remember(child);
+    let child = blob;
     for (let i = located.chain.length - 1; i >= 0; i -= 1) {
       const level = located.chain[i];
       if (level === undefined) continue;
-      child = replaceEntry(level, level.name, child.oid, TREE_MODE);
+      child = makeObject('tree', withEntryOid(level.tree.content, level.oidOffset, child.oid));
       added.push({ object: child, base: level.tree });
       this.remember(child);
     }
@@ -474,7 +471,8 @@ export class GitStore {
       await mkdir(dir, { recursive: true });
       this.madeDirs.add(dir);
     }
-    const data = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content]));
+    // Level 1: loose objects are read back rarely, and written on every step.
+    const data = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content]), { level: 1 });
     try {
       await writeFile(join(dir, object.oid.slice(2)), data, { flag: 'wx' });
     } catch (err) {
@@ -507,11 +505,9 @@ export class GitStore {
 }
 
 interface Located {
-  chain: { tree: GitObject; entries: TreeEntry[]; name: string }[];
-  fileName: string;
-  leaf: { tree: GitObject; entries: TreeEntry[] } | undefined;
+  /** Each tree from the root down to the file's directory, with where the next entry's id sits. */
+  chain: { tree: GitObject; oidOffset: number }[];
   blob: GitObject | undefined;
-  mode?: string;
 }
 
 interface PendingResult {
@@ -527,10 +523,6 @@ function finish({ result }: PendingResult, attempts: number): EditResult {
   return result.status === 'committed' ? { ...result, attemptsNeeded: attempts } : result;
 }
 
-function replaceEntry(tree: { entries: TreeEntry[] }, name: string, oid: string, mode: string): GitObject {
-  const entries = tree.entries.map((e) => (e.name === name ? { mode, name, oid } : e));
-  return makeObject('tree', serializeTree(entries));
-}
 
 function backoff(attempt: number, baseMs: number): number {
   const ceiling = Math.min(2000, baseMs * 2 ** (attempt - 1));
