@@ -72,6 +72,8 @@ let workload: SampleWorkload;
 let controller: ControllerProcess | undefined;
 
 const suffix = (): string => randomBytes(3).toString('hex');
+/** Every object of this file lives here, and its controllers watch only this namespace. */
+const NAMESPACE = `loop-${suffix()}`;
 
 interface Scenario {
   namespace: string;
@@ -83,9 +85,8 @@ interface Scenario {
 /** A project repo, its Project resource and Secret, and the service deployed in every stage. */
 async function scenario(options: { service: string; stages: string[]; files: Record<string, string>; apply?: 'helm' | 'kubernetes' }): Promise<Scenario> {
   const project = `p-${suffix()}`;
-  const namespace = project;
+  const namespace = NAMESPACE;
   const repo = await createProjectRepo(git, { project, service: options.service, stages: options.stages, remediationStages: ['production'], files: options.files });
-  await kubectl(admin, ['create', 'namespace', namespace]);
   await applyObjects(admin, [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace }, stringData: { username: git.username, token: git.password } },
     {
@@ -149,7 +150,7 @@ async function startSharedController(): Promise<ControllerProcess> {
     kubeconfigPath: cluster.controllerKubeconfigPath,
     prometheusUrl: prometheus.url,
     metricsPort: await freePort(),
-    args: ['--evaluation-wait=3s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=5s', '--lease-duration=3s', '--log-level=debug'],
+    args: ['--namespace', NAMESPACE, '--evaluation-wait=3s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=5s', '--lease-duration=3s', '--log-level=debug'],
   });
 }
 
@@ -158,6 +159,7 @@ beforeAll(async () => {
   git = await startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') });
   workload = await startSampleWorkload({ kubeconfigPath: admin });
   prometheus = await startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s' });
+  await kubectl(admin, ['create', 'namespace', NAMESPACE]);
   controller = await startSharedController();
 }, 120_000);
 

@@ -16,6 +16,7 @@ import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
 import type { Attempt, Condition, Phase, ProblemEvent, ProblemEventStatus, Project, Reason } from '../../api/index.ts';
 import type { ApplyRequest } from '../../apply/index.ts';
 import { ReboundError, errorMessage } from '../../errors.ts';
+import { isNotFound } from '../../kube/errors.ts';
 import { applyAction, describeChange, isKnownAction } from '../../remediation/actions.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { removeCondition, setCondition } from '../conditions.ts';
@@ -68,6 +69,8 @@ class Step {
       // Errors already written to the status are on their way to the queue's backoff; any other
       // classified failure (Git out of reach while reading the policy, a Secret gone) gets its
       // condition here, so no problem ever fails silently.
+      // Deleted while we worked: nothing left to write to, nothing lost.
+      if (isNotFound(err)) return undefined;
       if (this.reported || !(err instanceof ReboundError)) throw err;
       const reason = gitFailureReason(err, REASONS.CommitFailed);
       return this.failStep(err, reason, 'the remediation step could not run');
@@ -196,7 +199,8 @@ class Step {
       branch: stage.branch,
       commit: outcome.sha,
       path: policy.valuesFile,
-      committedTime: this.now.toISOString(),
+      // When the push finished, not when this reconcile began: the audit trail and the latency split read it.
+      committedTime: this.ports.clock().toISOString(),
       ...(outcome.kind === 'no-change' ? { message: `nothing to commit: ${outcome.reason}` } : {}),
     };
     this.status.attempts = [...(this.status.attempts ?? []).filter((a) => a.index !== index), attempt];
@@ -241,13 +245,16 @@ class Step {
       result = await applier.apply(request, this.ctx.signal);
     } catch (err) {
       this.ports.metrics?.attempt(attempt.action, 'apply_failed');
-      return this.failStep(err, REASONS.ApplyFailed, `attempt ${index} could not be applied with ${stage.apply}`);
+      // Awaited: a rejection must not wait unobserved while `finally` removes the scratch dir.
+      return await this.failStep(err, REASONS.ApplyFailed, `attempt ${index} could not be applied with ${stage.apply}`);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
     const waitMs = await this.currentWait(project, stage);
-    const due = new Date(this.now.getTime() + waitMs);
-    this.replaceAttempt({ ...attempt, appliedTime: this.now.toISOString(), ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}) });
+    // The evaluation window starts when the apply finished (a Helm run can take a while).
+    const appliedAt = this.ports.clock();
+    const due = new Date(appliedAt.getTime() + waitMs);
+    this.replaceAttempt({ ...attempt, appliedTime: appliedAt.toISOString(), ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}) });
     this.status.nextEvaluationTime = due.toISOString();
     const message = `attempt ${index} applied: ${result.detail}; evaluation at ${due.toISOString()}`;
     await this.write({ phase: 'Evaluating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.WaitingForEvaluation, message }]);
@@ -352,7 +359,7 @@ class Step {
     const message = `${context}: ${errorMessage(err)}`;
     if (err instanceof ReboundError && err.retryable) {
       this.ctx.log.warn({ reason, err: message }, 'remediation step failed; retrying with backoff');
-      await this.write({}, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason, message }]);
+      await this.write({ phase: this.status.phase ?? 'Pending' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason, message }]);
       this.reported = true;
       throw err;
     }

@@ -10,6 +10,7 @@ import { ReboundError, errorMessage } from '../../errors.ts';
 import { formatDiagnostic } from '../../formats/yaml.ts';
 import { parseShipyardFile } from '../../formats/shipyard.ts';
 import { parsePollSchedule } from '../../gitstore/watch.ts';
+import { isNotFound } from '../../kube/errors.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import type { ConfigCaches } from '../config-caches.ts';
 import { watchedFile } from '../config-caches.ts';
@@ -165,10 +166,13 @@ export class ProjectReconciler implements Reconciler {
     const generation = project.metadata.generation;
     let conditions: Condition[] | undefined = project.status?.conditions;
     for (const update of updates) conditions = setCondition(conditions, update, now, generation);
+    // Deleted meanwhile: nothing to report on.
     await this.ports.writer.patchStatus(project, {
       ...(fields ?? {}),
       conditions: conditions ?? [],
       ...(generation === undefined ? {} : { observedGeneration: generation }),
+    }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
     });
   }
 }

@@ -7,6 +7,7 @@ import { ACTIONS } from '../../api/index.ts';
 import { errorMessage } from '../../errors.ts';
 import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediation/actions.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
+import { isNotFound } from '../../kube/errors.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { setCondition } from '../conditions.ts';
 import type { ConditionUpdate } from '../conditions.ts';
@@ -78,9 +79,12 @@ export class RemediationReconciler implements Reconciler {
     const generation = remediation.metadata.generation;
     let conditions: Condition[] | undefined = remediation.status?.conditions;
     for (const update of updates) conditions = setCondition(conditions, update, now, generation);
+    // Deleted meanwhile: nothing to report on.
     await this.ports.writer.patchStatus(remediation, {
       conditions: conditions ?? [],
       ...(generation === undefined ? {} : { observedGeneration: generation }),
+    }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
     });
   }
 }
