@@ -170,7 +170,7 @@ async function run(argv: string[]): Promise<number> {
     out();
     out(`$ git log ${DEMO_STAGE}    # ${world.repo.url}`);
     const log = await runCommand('git', ['--git-dir', world.repo.dir, 'log', DEMO_STAGE]);
-    out(log.stdout.trimEnd().split('\n').map((l) => (l === '' ? '' : `  ${l}`)).join('\n'));
+    out(log.stdout.trimEnd().split('\n').map((l) => (l.trim() === '' ? '' : `  ${l}`)).join('\n'));
     out();
 
     if (resolved) {
