@@ -27,6 +27,10 @@ export class GitPolicyLookup implements PolicyLookup {
     this.cache = options.cache ?? new ConfigCache<RemediationPolicy>(CONFIG_PARSERS.remediation);
   }
 
+  evaluationWait(remediation: Remediation | undefined): string {
+    return remediation?.spec.evaluation?.wait ?? this.defaultWait;
+  }
+
   async resolve(args: { problem: { spec: { project: string; service: string; problemTitle: string; rootCause?: string } }; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution> {
     const { problem, project, stage, remediation } = args;
     const service = problem.spec.service;
@@ -64,7 +68,7 @@ export class GitPolicyLookup implements PolicyLookup {
       ...(values?.replicaCountKey ? { replicasPath: parseKeyPath(values.replicaCountKey) } : {}),
       ...(values?.featureFlagsKey ? { flagsPath: parseKeyPath(values.featureFlagsKey) } : {}),
       ...(remediation?.spec.limits ? { limits: remediation.spec.limits } : {}),
-      wait: remediation?.spec.evaluation?.wait ?? this.defaultWait,
+      wait: this.evaluationWait(remediation),
       ...(warning ? { warning } : {}),
     };
   }

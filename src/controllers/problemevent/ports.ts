@@ -64,6 +64,8 @@ export type PolicyResolution =
 
 export interface PolicyLookup {
   resolve(args: { problem: ProblemEvent; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution>;
+  /** The wait before an evaluation (Go duration): the Remediation's, else the controller's default. No I/O. */
+  evaluationWait(remediation: Remediation | undefined): string;
 }
 
 export type EditOutcome = { text: string; summary: string } | { unchanged: string };

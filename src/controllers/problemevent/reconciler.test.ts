@@ -86,7 +86,7 @@ class World {
         resolveStage: (_p, name) => Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'kubernetes' } : undefined),
         findRemediation: () => undefined,
       },
-      policies: { resolve: () => Promise.resolve(policy()) },
+      policies: { resolve: () => Promise.resolve(policy()), evaluationWait: () => '2m' },
       repositories: { forProject: () => Promise.resolve(this.repository) },
       appliers: { kubernetes: this.applier, helm: this.applier, none: this.applier },
       evaluator: {

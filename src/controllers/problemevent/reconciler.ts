@@ -250,7 +250,7 @@ class Step {
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-    const waitMs = await this.currentWait(project, stage);
+    const waitMs = this.currentWait(stage);
     // The evaluation window starts when the apply finished (a Helm run can take a while).
     const appliedAt = this.ports.clock();
     const due = new Date(appliedAt.getTime() + waitMs);
@@ -323,10 +323,10 @@ class Step {
     this.status.attempts = (this.status.attempts ?? []).map((a) => (a.index === attempt.index ? attempt : a));
   }
 
-  private async currentWait(project: Project, stage: ResolvedStage): Promise<number> {
+  /** The policy's wait, without reading the policy again (the wait never comes from Git). */
+  private currentWait(stage: ResolvedStage): number {
     const remediation = this.ports.projects.findRemediation(this.namespace, this.problem.spec.project, stage.name, this.problem.spec.service);
-    const policy: PolicyResolution = await this.ports.policies.resolve({ problem: this.problem, project, stage, remediation });
-    return policy.ok ? safeDuration(policy.wait) : safeDuration('2m');
+    return safeDuration(this.ports.policies.evaluationWait(remediation));
   }
 
   /** A final phase: Resolved, Exhausted or Unhandled. */
