@@ -73,7 +73,7 @@ tool() {
     return
   fi
   local t0; t0=$(date +%s)
-  log "[$step/$total] $name $version: building (a cold build takes $hint on 2 cores; later builds reuse the Go cache)"
+  log "[$step/$total] $name $version: building (cold: $hint on 2 idle cores, much longer on a busy machine; later builds reuse the Go cache)"
   build "$module" "$ldflags" "$name=$pkg"
   # A binary that cannot report its version is not one we want to trust.
   # (Read all of the output: cutting the pipe early would kill the tool with SIGPIPE.)
@@ -93,10 +93,10 @@ done
 tool kube-apiserver "$kube_version" "$here/kube" "$kube_ldflags" k8s.io/kubernetes/cmd/kube-apiserver \
   "about 5 minutes" --version
 tool kubectl "$kube_version" "$here/kube" "$kube_ldflags" k8s.io/kubernetes/cmd/kubectl \
-  "about 2 minutes" version --client
+  "a few seconds to 4 minutes" version --client
 tool etcd "$etcd_version" "$here/etcd" "-s -w" go.etcd.io/etcd/server/v3 \
   "about 1-2 minutes" --version
 tool helm "$helm_version" "$here/helm" "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version" \
-  helm.sh/helm/v4/cmd/helm "about 2-3 minutes" version --short
+  helm.sh/helm/v4/cmd/helm "about 2-5 minutes" version --short
 
 log "tools ready in $tools_dir ($(elapsed "$start_all"))"
