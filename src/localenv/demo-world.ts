@@ -171,7 +171,9 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
     );
     stopper.push('sample workload', () => workload.stop());
 
-    const prometheus = await step(report, 'Prometheus', () => startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s' }), (p) => `${p.url}, scraping the workload every second`);
+    // Scrape timeout = interval. A scrape that times out marks the series stale and an evaluation at
+    // that moment finds no data; 2 s leaves the workload's API reads room on a busy machine.
+    const prometheus = await step(report, 'Prometheus', () => startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '2s' }), (p) => `${p.url}, scraping the workload every 2 s`);
     stopper.push('prometheus', () => prometheus.stop());
 
     const secrets = await mkdtemp(join(tmpdir(), 'rebound-demo-'));
