@@ -1,7 +1,7 @@
 import { CONTROLLER_USAGE, parseControllerConfig } from '../../config/controller.ts';
 import { ReboundError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
-import { shutdownSignal } from '../../runtime/manager.ts';
+import { exitOnCrash, shutdownSignal } from '../../runtime/manager.ts';
 import type { Command } from '../main.ts';
 
 export const command: Command = {
@@ -19,6 +19,8 @@ export const command: Command = {
       return 2;
     }
     const log = createLogger({ level: config.logLevel, pretty: config.logPretty });
+    // Reconciles never crash the loop; an error outside it is a bug, and a restart beats limping on.
+    exitOnCrash(log);
     const { signal, dispose } = shutdownSignal(log);
     try {
       const { startController } = await import('../../main.ts');
