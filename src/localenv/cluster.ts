@@ -39,6 +39,8 @@ export interface StartClusterOptions {
   controllerServiceAccount?: ServiceAccountRef;
   /** Upper bound for each start-up step (default 90 s: two busy cores can be slow). */
   startTimeoutMs?: number;
+  /** Where the cluster's temporary directory is created (default: the OS temporary directory). */
+  parentDir?: string;
 }
 
 export interface LocalCluster {
@@ -171,7 +173,7 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
   const etcdBin = toolPath('etcd');
   const apiserverBin = toolPath('kube-apiserver');
 
-  const dir = await mkdtemp(join(tmpdir(), 'rebound-cluster-'));
+  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), 'rebound-cluster-'));
   registerTempDir(dir);
   const attempt: Attempt = { dir, processes: [] };
   try {

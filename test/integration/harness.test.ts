@@ -1,7 +1,7 @@
 // Smoke tests for the real-parts harness: each part answers the way only the real thing would.
 // The cluster is the shared one from the global set-up; every test works in a fresh namespace.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startAlertmanager } from '../../src/localenv/alertmanager.ts';
+import { startCluster } from '../../src/localenv/cluster.ts';
 import { registerTempDir, removeTempDir, runCommand } from '../../src/localenv/process.ts';
 import { formatOpenMetrics, startPrometheus } from '../../src/localenv/prometheus.ts';
 import { toolPath } from '../../src/localenv/tools.ts';
@@ -161,6 +162,33 @@ describe('kube-apiserver and etcd', () => {
     // The authorizer's cache sees the binding within moments.
     await eventually('the RoleBinding to take effect', () => kubectl(listSecrets(granted), controller));
     expect(await kubectlFailure(listSecrets(other), controller)).toContain('Forbidden');
+  });
+});
+
+describe('startCluster', () => {
+  it('stops what it started and removes its files when the start fails', async () => {
+    const parentDir = await mkdtemp(join(tmpdir(), 'rebound-failed-start-'));
+    registerTempDir(parentDir);
+    const crdsDir = join(parentDir, 'crds');
+    await mkdir(crdsDir);
+    // The API server rejects a CRD without names: the failure comes after etcd and kube-apiserver are up.
+    await writeFile(
+      join(crdsDir, 'broken.yaml'),
+      stringify({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'things.broken.example' },
+        spec: { group: 'broken.example', scope: 'Namespaced', versions: [] },
+      }),
+    );
+    try {
+      await expect(startCluster({ crdsDir, parentDir })).rejects.toThrow(/kubectl .* apply .* failed/);
+      // Nothing that ran from the cluster's directory is left, and the directory is gone.
+      expect(await processesMentioning(parentDir)).toEqual([]);
+      expect(await readdir(parentDir)).toEqual(['crds']);
+    } finally {
+      await removeTempDir(parentDir);
+    }
   });
 });
 
@@ -323,6 +351,17 @@ describe('alertmanager', () => {
     }
   });
 });
+
+/** Pids of live processes whose command line contains `text` (Linux /proc). */
+async function processesMentioning(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) pids.push(Number(entry));
+  }
+  return pids;
+}
 
 function listen(server: Server): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
