@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RemediationAction } from '../api/index.ts';
 import { parseRemediationFile } from '../formats/remediation.ts';
 import { startAlertmanager } from './alertmanager.ts';
 import type { LocalAlertmanager } from './alertmanager.ts';
@@ -31,7 +32,7 @@ export const DEMO_STAGE = 'production';
 /** Where the Project lives and where the webhook creates ProblemEvents. */
 export const DEMO_NAMESPACE = DEMO_PROJECT;
 export const DEMO_PROBLEM_TITLE = 'Response time degradation';
-/** The objective: p95 below this many milliseconds. */
+/** The default objective: p95 below this many milliseconds. */
 export const DEMO_OBJECTIVE_MS = 600;
 
 // examples/sockshop's slo.yaml and sli.yaml are written for the real carts service (histograms, error
@@ -42,7 +43,9 @@ spec_version: "1.0"
 indicators:
   response_time_p95: max(rebound_sample_response_time_p95_ms{project="$PROJECT",stage="$STAGE",service="$SERVICE"})
 `;
-export const DEMO_SLO = `# carts must answer within ${String(DEMO_OBJECTIVE_MS)} ms at the 95th percentile (rebound demo).
+/** slo.yaml for carts: p95 below `objectiveMs` (the default makes the demo escalate once, then pass). */
+export function demoSlo(objectiveMs: number): string {
+  return `# carts must answer within ${String(objectiveMs)} ms at the 95th percentile (rebound demo).
 spec_version: "1.0"
 comparison:
   compare_with: "single_result"
@@ -54,17 +57,20 @@ objectives:
     displayName: "Response time P95 (ms)"
     pass:
       - criteria:
-          - "<${String(DEMO_OBJECTIVE_MS)}"
+          - "<${String(objectiveMs)}"
 total_score:
   pass: "90%"
   warning: "75%"
 `;
+}
 
 export interface DemoOptions {
   /** Reports each step: called with the label before it starts, then with its duration and a detail. */
   progress: StepReporter;
   /** Controller flags for a fast loop (`--evaluation-wait=5s` ...). */
   controllerArgs: readonly string[];
+  /** The SLO: p95 below this many milliseconds. */
+  objectiveMs: number;
 }
 
 export interface StepReporter {
@@ -81,8 +87,8 @@ export interface DemoWorld {
   controller: ControllerProcess;
   webhookUrl: string;
   alertmanager: LocalAlertmanager;
-  /** How many actions the policy for the demo's problem has. */
-  actionCount: number;
+  /** The actions of the policy entry for the demo's problem, in order. */
+  actions: RemediationAction[];
   /** Stops everything started so far, last started first. Idempotent; never throws. */
   stop(): Promise<string[]>;
 }
@@ -137,7 +143,7 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
 
     const git = await step(report, 'Git server', () => startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }), (g) => `git http-backend at ${g.url}`);
     stopper.push('git server', () => git.stop());
-    const { repo, actionCount } = await step(report, 'sockshop repository', () => createSockshopRepo(git), (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`);
+    const { repo, actions } = await step(report, 'sockshop repository', () => createSockshopRepo(git, options.objectiveMs), (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`);
 
     const stageNamespaces = DEMO_STAGES.map((s) => `${DEMO_PROJECT}-${s}`);
     await step(report, 'project and RBAC', async () => {
@@ -206,7 +212,7 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
     );
     stopper.push('alertmanager', () => alertmanager.stop());
 
-    return { cluster, git, repo, workload, prometheus, controller, webhookUrl, alertmanager, actionCount, stop: () => stopper.stop() };
+    return { cluster, git, repo, workload, prometheus, controller, webhookUrl, alertmanager, actions, stop: () => stopper.stop() };
   } catch (err) {
     await stopper.stop();
     throw err;
@@ -217,26 +223,28 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
  * The sockshop project from examples/sockshop (shipyard, carts' values, remediation.yaml and chart)
  * with the demo's slo.yaml and sli.yaml, seeded on the Git server.
  */
-async function createSockshopRepo(git: GitServer): Promise<{ repo: { url: string; dir: string }; actionCount: number }> {
+async function createSockshopRepo(git: GitServer, objectiveMs: number): Promise<{ repo: { url: string; dir: string }; actions: RemediationAction[] }> {
   const examples = await mkdtemp(join(tmpdir(), 'rebound-demo-project-'));
   registerTempDir(examples);
   try {
     await cp(join(REPO_ROOT, 'examples', DEMO_PROJECT), examples, { recursive: true });
-    await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), DEMO_SLO);
+    await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), demoSlo(objectiveMs));
     await writeFile(join(examples, DEMO_SERVICE, 'sli.yaml'), DEMO_SLI);
-    const actionCount = countActions(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));
+    const actions = policyActions(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));
     const repo = await git.createRepo(DEMO_PROJECT, async (gitDir) => {
       await seedKeptnRepo(gitDir, { project: DEMO_PROJECT, stages: [...DEMO_STAGES], services: [DEMO_SERVICE], examplesDir: examples });
     });
-    return { repo, actionCount };
+    return { repo, actions };
   } finally {
     await removeTempDir(examples);
   }
 }
 
-/** The number of actions of the remediation.yaml entry for the demo's problem (for "action 1 of 2"). */
-function countActions(remediationYaml: string): number {
+/** The actions of the remediation.yaml entry for the demo's problem, read with the product's parser. */
+function policyActions(remediationYaml: string): RemediationAction[] {
   const parsed = parseRemediationFile('carts/remediation.yaml', remediationYaml);
   if (!parsed.ok) throw new Error(`examples/sockshop/carts/remediation.yaml is invalid: ${parsed.diagnostics.map((d) => d.message).join('; ')}`);
-  return parsed.policy.entries.find((e) => e.problemType === DEMO_PROBLEM_TITLE)?.actions.length ?? 0;
+  const actions = parsed.policy.entries.find((e) => e.problemType === DEMO_PROBLEM_TITLE)?.actions ?? [];
+  if (actions.length === 0) throw new Error(`examples/sockshop/carts/remediation.yaml has no actions for "${DEMO_PROBLEM_TITLE}"`);
+  return actions;
 }

@@ -126,6 +126,27 @@ describe('rebound demo', () => {
     expect(await processesWithMarker(run.marker)).toEqual([]);
   }, 240_000);
 
+  it('exits 1 with the conditions and the controller\'s output when the loop does not resolve (an objective nothing meets)', async () => {
+    const run = await runDemo(['--objective', '100']);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+    expectInOrder(run.stdout, [
+      'its objective (slo.yaml) is below 100 ms',
+      'response_time_p95 = 636 (fail)',
+      'escalated',
+      'response_time_p95 = 212 (fail)',
+      'exhausted',
+      'ActionsExhausted',
+      '$ git log production',
+      'NOT resolved: phase Exhausted',
+      'reason: ActionsExhausted',
+      "The controller's last output:",
+      '"to":"Exhausted"',
+      'Stopped everything',
+    ]);
+    expect(run.stdout).not.toContain('alert cleared');
+    expect(await processesWithMarker(run.marker)).toEqual([]);
+  }, 240_000);
+
   it('stops everything it started on Ctrl-C and exits 130', async () => {
     let interrupted = false;
     const run = await runDemo([], (stdout, pid) => {

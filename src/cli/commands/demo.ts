@@ -26,7 +26,7 @@ import { runCommand } from '../../localenv/process.ts';
 import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../localenv/tools.ts';
 import type { Command } from '../main.ts';
 
-const HELP = `Usage: rebound demo [--keep] [--evaluation-wait D] [--timeout D]
+const HELP = `Usage: rebound demo [--keep] [--objective MS] [--evaluation-wait D] [--timeout D]
 
 The remediation loop on this machine, with nothing installed by hand (run \`make setup\` once, or
 \`make demo\`): a Kubernetes API server, a Git server with the sockshop project, carts deployed with
@@ -35,6 +35,8 @@ and EnablePromotion flag, Prometheus, Alertmanager and \`rebound controller\`. O
 the timeline shows each step as the controller takes it, then the production branch's git log.
 
   --keep               leave everything running afterwards and print how to look at it (Ctrl-C stops)
+  --objective MS       carts' SLO: p95 below MS milliseconds (default ${String(DEMO_OBJECTIVE_MS)}: scaling alone
+                       misses it, the flag meets it; 100 makes every action fail: Exhausted)
   --evaluation-wait D  the controller's wait between an action and its evaluation (default 5s)
   --timeout D          give up when the problem is not resolved this long after the alert (default 2m)
 
@@ -48,6 +50,7 @@ export const command: Command = {
 
 interface DemoArgs {
   keep: boolean;
+  objectiveMs: number;
   evaluationWait: string;
   timeoutMs: number;
 }
@@ -58,6 +61,7 @@ function parse(argv: string[]): DemoArgs | string {
       args: argv,
       options: {
         keep: { type: 'boolean', default: false },
+        objective: { type: 'string', default: String(DEMO_OBJECTIVE_MS) },
         'evaluation-wait': { type: 'string', default: '5s' },
         timeout: { type: 'string', default: '2m' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -67,7 +71,9 @@ function parse(argv: string[]): DemoArgs | string {
     });
     if (values.help) return HELP;
     parseDuration(values['evaluation-wait']);
-    return { keep: values.keep, evaluationWait: values['evaluation-wait'], timeoutMs: parseDuration(values.timeout) };
+    const objectiveMs = Number(values.objective);
+    if (!Number.isInteger(objectiveMs) || objectiveMs <= 0) throw new Error(`--objective must be a whole number of milliseconds, not "${values.objective}"`);
+    return { keep: values.keep, objectiveMs, evaluationWait: values['evaluation-wait'], timeoutMs: parseDuration(values.timeout) };
   } catch (err) {
     return `rebound demo: ${errorMessage(err)}\n\n${HELP}`;
   }
@@ -137,6 +143,7 @@ async function run(argv: string[]): Promise<number> {
       startDemoWorld(
         {
           progress,
+          objectiveMs: args.objectiveMs,
           controllerArgs: [
             `--evaluation-wait=${args.evaluationWait}`,
             '--turn-poll=500ms',
@@ -154,18 +161,19 @@ async function run(argv: string[]): Promise<number> {
     out();
 
     const before = await unlessAborted(currentResponseTime(world), signal);
-    out(`carts in ${DEMO_STAGE} answers in ${String(before)} ms at p95; its objective (slo.yaml) is below ${String(DEMO_OBJECTIVE_MS)} ms.`);
-    out(`Policy (carts/remediation.yaml on ${DEMO_STAGE}), "${DEMO_PROBLEM_TITLE}": 1. scale +1, 2. featuretoggle EnablePromotion:off.`);
+    out(`carts in ${DEMO_STAGE} answers in ${String(before)} ms at p95; its objective (slo.yaml) is below ${String(args.objectiveMs)} ms.`);
+    const plan = world.actions.map((a, i) => `${String(i + 1)}. ${a.action} ${a.value}`).join(', ');
+    out(`Policy (carts/remediation.yaml on ${DEMO_STAGE}), "${DEMO_PROBLEM_TITLE}": ${plan}.`);
     out();
     out('Timeline (seconds since the alert was fired):');
     const firedAt = performance.now();
-    const startsAt = await fireAlert(world, before);
+    const startsAt = await fireAlert(world, { valueMs: before, objectiveMs: args.objectiveMs });
     out(formatLine(0, 'alert fired', `Alertmanager ${world.alertmanager.url}: carts_response_time_p95, ${DEMO_PROJECT}/${DEMO_STAGE}/${DEMO_SERVICE}`));
 
     const final = await unlessAborted(narrate(world, firedAt, args.timeoutMs, signal), signal);
     const loopMs = performance.now() - firedAt;
     const resolved = final?.status?.phase === 'Resolved';
-    if (resolved && final) await clearAlert(world, final, { firedAt, startsAt }, signal);
+    if (resolved && final) await clearAlert(world, final, { firedAt, startsAt, objectiveMs: args.objectiveMs }, signal);
 
     out();
     out(`$ git log ${DEMO_STAGE}    # ${world.repo.url}`);
@@ -178,7 +186,8 @@ async function run(argv: string[]): Promise<number> {
       code = 0;
     } else {
       out(`NOT resolved: ${final ? `phase ${final.status?.phase ?? 'none'} after ${seconds(loopMs)}` : `no ProblemEvent appeared within ${seconds(args.timeoutMs)}`}.`);
-      if (final) out(stringify({ status: final.status }).replace(/^/gm, '  '));
+      // The attempts are in the timeline above; the conditions say why it stopped where it did.
+      if (final) out(stringify({ phase: final.status?.phase, conditions: final.status?.conditions ?? [] }).trimEnd().replace(/^/gm, '  '));
       out("The controller's last output:");
       out(world.controller.process.recentOutput().replace(/^/gm, '  '));
       code = 1;
@@ -222,18 +231,23 @@ async function currentResponseTime(world: DemoWorld): Promise<number> {
 const ALERT_LABELS = { alertname: 'carts_response_time_p95', project: DEMO_PROJECT, stage: DEMO_STAGE, service: DEMO_SERVICE, severity: 'warning' };
 
 /** One alert, posted to Alertmanager's API as Prometheus would; Alertmanager notifies the controller. Returns its startsAt. */
-async function fireAlert(world: DemoWorld, valueMs: number): Promise<string> {
+async function fireAlert(world: DemoWorld, summary: AlertSummary): Promise<string> {
   const startsAt = new Date().toISOString();
-  await postAlert(world, { startsAt }, valueMs);
+  await postAlert(world, { startsAt }, summary);
   return startsAt;
 }
 
-async function postAlert(world: DemoWorld, times: { startsAt: string; endsAt?: string }, valueMs: number): Promise<void> {
+interface AlertSummary {
+  valueMs: number;
+  objectiveMs: number;
+}
+
+async function postAlert(world: DemoWorld, times: { startsAt: string; endsAt?: string }, summary: AlertSummary): Promise<void> {
   const alert = {
     labels: ALERT_LABELS,
     annotations: {
       problemTitle: DEMO_PROBLEM_TITLE,
-      summary: `carts p95 response time is ${String(valueMs)} ms (objective: below ${String(DEMO_OBJECTIVE_MS)} ms)`,
+      summary: `carts p95 response time is ${String(summary.valueMs)} ms (objective: below ${String(summary.objectiveMs)} ms)`,
     },
     generatorURL: `${world.prometheus.url}/graph`,
     ...times,
@@ -253,7 +267,7 @@ async function postAlert(world: DemoWorld, times: { startsAt: string; endsAt?: s
  */
 async function narrate(world: DemoWorld, firedAt: number, timeoutMs: number, signal: AbortSignal): Promise<ProblemEvent | undefined> {
   const clients = reboundClients(loadKubeConfig({ kind: 'file', path: world.cluster.kubeconfigPath }), 'rebound-demo');
-  const tracker = new TimelineTracker({ actionCount: world.actionCount });
+  const tracker = new TimelineTracker({ actionCount: world.actions.length });
   let last: ProblemEvent | undefined;
   while (performance.now() - firedAt < timeoutMs && !signal.aborted) {
     const { items } = await clients.problemEvents.list(DEMO_NAMESPACE);
@@ -280,9 +294,10 @@ async function commitDiff(world: DemoWorld, step: Extract<TimelineStep, { kind: 
 }
 
 /** The alert clears (as Prometheus would once the rule stops firing): Alertmanager sends "resolved". */
-async function clearAlert(world: DemoWorld, problem: ProblemEvent, alert: { firedAt: number; startsAt: string }, signal: AbortSignal): Promise<void> {
-  const { firedAt, startsAt } = alert;
-  await postAlert(world, { startsAt, endsAt: new Date().toISOString() }, DEMO_OBJECTIVE_MS);
+async function clearAlert(world: DemoWorld, problem: ProblemEvent, alert: { firedAt: number; startsAt: string; objectiveMs: number }, signal: AbortSignal): Promise<void> {
+  const { firedAt, startsAt, objectiveMs } = alert;
+  const now = await currentResponseTime(world);
+  await postAlert(world, { startsAt, endsAt: new Date().toISOString() }, { valueMs: now, objectiveMs });
   const clients = reboundClients(loadKubeConfig({ kind: 'file', path: world.cluster.kubeconfigPath }), 'rebound-demo');
   const deadline = performance.now() + 15_000;
   while (performance.now() < deadline && !signal.aborted) {
