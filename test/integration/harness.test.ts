@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startAlertmanager } from '../../src/localenv/alertmanager.ts';
-import { startCluster } from '../../src/localenv/cluster.ts';
+import { kubeconfigYaml, startCluster } from '../../src/localenv/cluster.ts';
 import { registerTempDir, removeTempDir, runCommand } from '../../src/localenv/process.ts';
 import { formatOpenMetrics, startPrometheus } from '../../src/localenv/prometheus.ts';
 import { toolPath } from '../../src/localenv/tools.ts';
@@ -144,24 +144,40 @@ describe('kube-apiserver and etcd', () => {
   });
 
   it("enforces RBAC on the controller's ServiceAccount token: denied, then allowed by a RoleBinding in that namespace only", async () => {
+    // LimitRanges: a resource the controller never needs, so no other test's RBAC for the controller
+    // (some bind its roles cluster-wide in this shared cluster) can grant it.
     const granted = await freshNamespace('harness-rbac');
     const other = await freshNamespace('harness-rbac');
-    const listSecrets = (namespace: string): string[] => ['get', 'secrets', '-n', namespace, '-o', 'name'];
+    const list = (namespace: string): string[] => ['get', 'limitranges', '-n', namespace, '-o', 'name'];
     const controller = cluster.controllerKubeconfigPath;
-    const subject = `system:serviceaccount:${cluster.controllerServiceAccount.namespace}:${cluster.controllerServiceAccount.name}`;
+    const sa = cluster.controllerServiceAccount;
 
-    const denied = await kubectlFailure(listSecrets(granted), controller);
+    const denied = await kubectlFailure(list(granted), controller);
     expect(denied).toContain('Forbidden');
-    expect(denied).toContain(`User "${subject}" cannot list resource "secrets"`);
+    expect(denied).toContain(`User "system:serviceaccount:${sa.namespace}:${sa.name}" cannot list resource "limitranges"`);
 
-    await kubectl(['create', 'role', 'list-secrets', '-n', granted, '--verb=list', '--resource=secrets']);
-    await kubectl([
-      'create', 'rolebinding', 'list-secrets', '-n', granted, '--role=list-secrets',
-      `--serviceaccount=${cluster.controllerServiceAccount.namespace}:${cluster.controllerServiceAccount.name}`,
-    ]);
+    await kubectl(['create', 'role', 'list-limitranges', '-n', granted, '--verb=list', '--resource=limitranges']);
+    await kubectl(['create', 'rolebinding', 'list-limitranges', '-n', granted, '--role=list-limitranges', `--serviceaccount=${sa.namespace}:${sa.name}`]);
     // The authorizer's cache sees the binding within moments.
-    await eventually('the RoleBinding to take effect', () => kubectl(listSecrets(granted), controller));
-    expect(await kubectlFailure(listSecrets(other), controller)).toContain('Forbidden');
+    await eventually('the RoleBinding to take effect', () => kubectl(list(granted), controller));
+    expect(await kubectlFailure(list(other), controller)).toContain('Forbidden');
+  });
+
+  it('issues ServiceAccount tokens through the TokenRequest API and authenticates them', async () => {
+    const namespace = await freshNamespace('harness-sa');
+    await kubectl(['create', 'serviceaccount', 'probe', '-n', namespace]);
+    const token = (await kubectl(['create', 'token', 'probe', '-n', namespace, '--duration=10m'])).trim();
+    const dir = await mkdtemp(join(tmpdir(), 'rebound-sa-'));
+    registerTempDir(dir);
+    try {
+      const kubeconfig = join(dir, 'kubeconfig');
+      await writeFile(kubeconfig, kubeconfigYaml({ server: cluster.server, caData: cluster.caData, token, userName: 'probe' }));
+      const review = JSON.parse(await kubectl(['auth', 'whoami', '-o', 'json'], kubeconfig)) as { status: { userInfo: { username: string; groups: string[] } } };
+      expect(review.status.userInfo.username).toBe(`system:serviceaccount:${namespace}:probe`);
+      expect(review.status.userInfo.groups).toEqual(['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated']);
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 });
 
