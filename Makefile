@@ -89,7 +89,7 @@ test: setup typecheck lint ## Set up, then run unit and integration tests agains
 	@rm -rf $(REPORTS) && mkdir -p $(REPORTS)
 	@status=0; \
 	vitest run --project unit --reporter=default --reporter=json --outputFile.json=$(REPORTS)/unit.json || status=1; \
-	vitest run --project integration --reporter=default --reporter=json --outputFile.json=$(REPORTS)/integration.json || status=1; \
+	vitest run --project integration --project e2e --reporter=default --reporter=json --outputFile.json=$(REPORTS)/integration.json || status=1; \
 	node test/harness/report-summary.ts $(REPORTS)/unit.json $(REPORTS)/integration.json || status=1; \
 	exit $$status
 
