@@ -117,11 +117,11 @@ const fail: EvaluationOutcome = { result: 'fail', score: 0, indicatorResults: [{
 describe('ProblemEventReconciler', () => {
   it('commits, applies, waits, evaluates and resolves', async () => {
     const w = new World();
-    expect(await w.step()).toBe(1);
-    expect(w.problem.status?.phase).toBe('Remediating');
-    expect(w.commits[0]?.text).toBe('replicaCount: 2 # keep\nfeatureFlags:\n  EnablePromotion: true\n');
+    // One reconcile commits, then applies from the object its status write returned (chained steps).
     expect(await w.step()).toBe(120_000);
+    expect(w.commits[0]?.text).toBe('replicaCount: 2 # keep\nfeatureFlags:\n  EnablePromotion: true\n');
     expect(w.problem.status?.phase).toBe('Evaluating');
+    expect(w.problem.status?.attempts?.[0]?.committedTime).toBeDefined();
     expect(w.applied[0]?.replicas).toBe(2);
     expect(w.problem.status?.nextEvaluationTime).toBe('2026-11-22T12:02:00.000Z');
     w.advance(60_000);
@@ -181,11 +181,16 @@ describe('ProblemEventReconciler', () => {
   it('stops when the source resolves the problem mid-way', async () => {
     const w = new World();
     await w.step();
+    expect(w.problem.status?.phase).toBe('Evaluating');
     w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } };
+    w.advance(120_000);
     expect(await w.step()).toBeUndefined();
     expect(w.problem.status?.phase).toBe('Resolved');
     expect(w.problem.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('ProblemResolved');
-    expect(w.applied).toHaveLength(0);
+    // Nothing after the source said so: no evaluation, no next action.
+    expect(w.problem.status?.attempts?.map((a) => a.result)).toEqual([undefined]);
+    expect(w.commits).toHaveLength(1);
+    expect(w.applied).toHaveLength(1);
   });
 
   it('stalls with a reason on an unknown project, and retries a retryable Git error with backoff', async () => {

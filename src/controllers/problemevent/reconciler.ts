@@ -22,7 +22,7 @@ import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtim
 import { removeCondition, setCondition } from '../conditions.ts';
 import { gitFailureReason, isReason } from '../git-errors.ts';
 import type { ConditionUpdate } from '../conditions.ts';
-import { decide, parseDuration } from './decide.ts';
+import { decide, keyOf, parseDuration } from './decide.ts';
 import type { Decision } from './decide.ts';
 import type { PolicyResolution, ProblemLoopPorts, ResolvedStage, StageRepository } from './ports.ts';
 
@@ -37,12 +37,25 @@ export class ProblemEventReconciler implements Reconciler {
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
-    const problem = this.ports.cache.get(key);
-    if (!problem) return undefined;
-    const step = new Step(this.ports, problem, ctx);
-    return step.run();
+    const cached = this.ports.cache.get(key);
+    if (!cached) return undefined;
+    let problem: ProblemEvent = cached;
+    // A step that asks for the next one at once (commit → apply, escalate → commit) continues here
+    // from the object its status write returned: no queue round trip, and no decision taken on a
+    // cache that has not yet seen our own write. Each step still writes its status first, so a crash
+    // between them loses nothing.
+    for (let chained = 1; ; chained++) {
+      const step: Step = new Step(this.ports, problem, ctx);
+      const result = await step.run();
+      const written: ProblemEvent | undefined = step.written;
+      if (result !== NEXT_STEP || !written || chained >= MAX_CHAINED_STEPS || ctx.signal.aborted) return result;
+      problem = written;
+    }
   }
 }
+
+/** Steps one reconcile may chain; the loop is bounded, and a long chain yields the worker. */
+const MAX_CHAINED_STEPS = 4;
 
 /** One reconcile of one problem: the state it read and the status it will write. */
 class Step {
@@ -53,6 +66,8 @@ class Step {
   private status: ProblemEventStatus;
   /** A retryable failure was written to the status and rethrown for the queue's backoff. */
   private reported = false;
+  /** The stored object after this step's last status write. */
+  written: ProblemEvent | undefined;
 
   constructor(ports: ProblemLoopPorts, problem: ProblemEvent, ctx: ReconcileContext) {
     this.ports = ports;
@@ -91,7 +106,7 @@ class Step {
     const remediation = this.ports.projects.findRemediation(namespace, spec.project, spec.stage, spec.service);
     const decision = decide({
       problem: this.problem,
-      siblings: this.ports.cache.siblings(this.problem),
+      siblings: this.siblings(),
       now: this.now,
       stage,
       limits: remediation?.spec.limits,
@@ -309,6 +324,13 @@ class Step {
     return NEXT_STEP;
   }
 
+  /** The service's problems from the cache, with this one as we hold it (the cache may lag behind our writes). */
+  private siblings(): ProblemEvent[] {
+    const self = keyOf(this.problem);
+    const others = this.ports.cache.siblings(this.problem).filter((p) => keyOf(p) !== self);
+    return [...others, this.problem];
+  }
+
   // ---- status writing ----
 
   private get namespace(): string {
@@ -381,7 +403,7 @@ class Step {
       conditions: conditions ?? [],
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     };
-    await this.ports.writer.patchStatus(this.problem, next);
+    this.written = await this.ports.writer.patchStatus(this.problem, next);
     this.status = next;
     if (next.phase !== previousPhase && next.phase) {
       this.ctx.log.info({ from: previousPhase ?? 'none', to: next.phase, attempt: next.currentAttempt }, 'problem phase changed');
