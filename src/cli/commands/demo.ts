@@ -22,7 +22,7 @@ import {
   startDemoWorld,
 } from '../../localenv/demo-world.ts';
 import type { DemoWorld, StepReporter } from '../../localenv/demo-world.ts';
-import { runCommand } from '../../localenv/process.ts';
+import { describeExit, runCommand } from '../../localenv/process.ts';
 import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../localenv/tools.ts';
 import type { Command } from '../main.ts';
 
@@ -270,6 +270,11 @@ async function narrate(world: DemoWorld, firedAt: number, timeoutMs: number, sig
   const tracker = new TimelineTracker({ actionCount: world.actions.length });
   let last: ProblemEvent | undefined;
   while (performance.now() - firedAt < timeoutMs && !signal.aborted) {
+    const exit = world.controller.process.exitStatus();
+    if (exit) {
+      out(formatLine(performance.now() - firedAt, 'controller exited', describeExit(exit)));
+      return last;
+    }
     const { items } = await clients.problemEvents.list(DEMO_NAMESPACE);
     last = items.find((p) => p.spec.service === DEMO_SERVICE && p.spec.stage === DEMO_STAGE) ?? last;
     if (last) {
