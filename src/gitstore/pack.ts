@@ -8,6 +8,11 @@ import type { GitObject } from './objects.ts';
 const TYPE_CODES = { commit: 1, tree: 2, blob: 3, tag: 4 } as const;
 const REF_DELTA = 7;
 
+/** zlib settings for the small objects of a step: a 256 KiB default deflate state per object is
+ * allocated and freed eight times a step, and the allocator keeps the high-water mark resident. A
+ * 8 KiB window is plenty for a values file or a tree delta, and any inflater reads it. */
+export const SMALL_ZLIB = { level: 1, windowBits: 13, memLevel: 6 } as const;
+
 export interface PackEntry {
   object: GitObject;
   /** An object the receiver has (or that comes earlier in this pack) to encode a delta against. */
@@ -23,9 +28,9 @@ export function buildPack(entries: readonly PackEntry[]): Buffer {
   for (const { object, base } of entries) {
     const delta = base === undefined ? undefined : createDelta(base.content, object.content);
     if (base !== undefined && delta !== undefined && delta.length + 20 < object.content.length) {
-      parts.push(objectHeader(REF_DELTA, delta.length), Buffer.from(base.oid, 'hex'), deflateSync(delta));
+      parts.push(objectHeader(REF_DELTA, delta.length), Buffer.from(base.oid, 'hex'), deflateSync(delta, SMALL_ZLIB));
     } else {
-      parts.push(objectHeader(TYPE_CODES[object.type], object.content.length), deflateSync(object.content));
+      parts.push(objectHeader(TYPE_CODES[object.type], object.content.length), deflateSync(object.content, SMALL_ZLIB));
     }
   }
   const body = Buffer.concat(parts);

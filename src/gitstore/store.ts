@@ -17,7 +17,7 @@ import { ReboundError } from '../errors.ts';
 import { Mutex } from './lock.ts';
 import { TREE_MODE, findTreeEntry, makeObject, parseCommit, parseTree, serializeCommit, withEntryOid } from './objects.ts';
 import type { GitObject, ParsedCommit, TreeEntry } from './objects.ts';
-import { buildPack } from './pack.ts';
+import { SMALL_ZLIB, buildPack } from './pack.ts';
 import type { PackEntry } from './pack.ts';
 import { GitRemote } from './remote.ts';
 import type { GitCredentials } from './remote.ts';
@@ -471,8 +471,7 @@ export class GitStore {
       await mkdir(dir, { recursive: true });
       this.madeDirs.add(dir);
     }
-    // Level 1: loose objects are read back rarely, and written on every step.
-    const data = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content]), { level: 1 });
+    const data = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content]), SMALL_ZLIB);
     try {
       await writeFile(join(dir, object.oid.slice(2)), data, { flag: 'wx' });
     } catch (err) {

@@ -199,6 +199,10 @@ async function reboundSteps(server: ServerClient, repo: RepoSpec, url: string, d
     if (result.status !== 'committed') throw new Error(`step ${i} did not commit: ${result.status}`);
     run.pushBytes.push(store.stats().lastPushBytes);
     if (i % 10 === 0) run.rssMiB.push(process.memoryUsage().rss / MiB);
+    if (i % 100 === 99 && process.env.REBOUND_BENCH_TRACE !== undefined) {
+      const m = process.memoryUsage();
+      console.log(`step ${i + 1}: rss ${(m.rss / MiB).toFixed(0)} MiB, heap ${(m.heapUsed / MiB).toFixed(0)} of ${(m.heapTotal / MiB).toFixed(0)} MiB, external ${(m.external / MiB).toFixed(0)} MiB, arrayBuffers ${(m.arrayBuffers / MiB).toFixed(0)} MiB`);
+    }
   }
   const cpu = process.cpuUsage(cpuStart);
   run.cpuMsPerStep = (cpu.user + cpu.system) / 1000 / steps;
@@ -286,6 +290,9 @@ async function main(): Promise<void> {
           `drift (h100, ${rebound.times.length} consecutive steps): median of first 100 ${ms(first)}, of last 100 ${ms(last)} ` +
             `(${(((last - first) / first) * 100).toFixed(1)}%); p50/p95 over all ${ms(quantile(rebound.times, 0.5))} / ${ms(quantile(rebound.times, 0.95))}`,
         );
+        const medians: string[] = [];
+        for (let at = 0; at < rebound.times.length; at += 100) medians.push(quantile(rebound.times.slice(at, at + 100), 0.5).toFixed(1));
+        notes.push(`median per 100 steps (ms): ${medians.join(' ')}`);
         const rss = rebound.rssMiB;
         notes.push(`resident memory during the h100 run: first sample ${rss[0]?.toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, last ${rss[rss.length - 1]?.toFixed(0)} MiB`);
       }
