@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_VERSION, KINDS } from './api/index.ts';
+import { ANNOTATIONS, API_VERSION, KINDS } from './api/index.ts';
 import type { ProblemEvent, Project, Remediation } from './api/index.ts';
 import { createAppliers } from './apply/index.ts';
 import type { ControllerConfig } from './config/controller.ts';
@@ -113,7 +113,11 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       findRemediation: (problem) => projectLookup.findRemediation(problem.metadata.namespace ?? 'default', problem.spec.project, problem.spec.stage, problem.spec.service),
       caches: configs,
     }),
-    metrics: { attempt: (action, result) => metrics.attempt(action, result) },
+    metrics: {
+      attempt: (action, result) => metrics.attempt(action, result),
+      gitOperation: (operation, result, seconds) => metrics.gitOperation(operation, result, seconds),
+      helmUpgrade: (result, seconds) => metrics.helmOperation('upgrade', result, seconds),
+    },
     settings: { workDir: config.workDir, turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs },
   });
 
@@ -127,7 +131,8 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   problems.addHandler({
     onUpdate: (before, after) => {
       if (!isTerminal(before.status?.phase) && isTerminal(after.status?.phase)) {
-        for (const p of siblings(after)) if (!isTerminal(p.status?.phase)) controller.enqueue(keyOf(p));
+        // Suspended ones wake when a person lifts the annotation (their own update event).
+        for (const p of siblings(after)) if (!isTerminal(p.status?.phase) && p.metadata.annotations?.[ANNOTATIONS.suspend] !== 'true') controller.enqueue(keyOf(p));
       }
     },
   });

@@ -129,6 +129,9 @@ export interface Evaluator {
 export interface LoopMetrics {
   /** An attempt's outcome: its evaluation's verdict, or the step it failed at. */
   attempt(action: string, result: EvaluationResult | 'commit_failed' | 'apply_failed'): void;
+  /** How long the step's parts took: reading the policy from the branch (`fetch`), committing and pushing (`push`), Helm's upgrade. */
+  gitOperation?(operation: 'fetch' | 'push', result: 'success' | 'error', seconds: number): void;
+  helmUpgrade?(result: 'success' | 'error', seconds: number): void;
 }
 
 export interface LoopSettings {

@@ -152,7 +152,10 @@ class Step {
   /** Choose action k, turn it into a commit on the stage branch, record it. */
   private async startAttempt(index: number, project: Project, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
     const remediation = this.ports.projects.findRemediation(this.namespace, this.problem.spec.project, stage.name, this.problem.spec.service);
-    const policy = await this.ports.policies.resolve({ problem: this.problem, project, stage, remediation });
+    const policy = await this.timed(
+      (result, seconds) => (remediation ? undefined : this.ports.metrics?.gitOperation?.('fetch', result, seconds)),
+      () => this.ports.policies.resolve({ problem: this.problem, project, stage, remediation }),
+    );
     if (!policy.ok) {
       this.status.conditions = setCondition(this.status.conditions, { type: CONDITION_TYPES.PolicyResolved, status: 'False', reason: REASONS[policy.reason], message: policy.message }, this.now);
       return this.finish('Unhandled', REASONS[policy.reason], policy.message, 'Warning');
@@ -179,7 +182,7 @@ class Step {
     let change: ReturnType<typeof applyAction>['change'] | undefined;
     let outcome;
     try {
-      outcome = await repository.commitAction({
+      outcome = await this.timed((result, seconds) => this.ports.metrics?.gitOperation?.('push', result, seconds), () => repository.commitAction({
         branch: stage.branch,
         path: policy.valuesFile,
         problem: {
@@ -201,7 +204,7 @@ class Step {
           return result.changed ? { text: result.text, summary: result.summary } : { unchanged: result.reason };
         },
         subject: () => `rebound: ${change ? describeChange(change, this.problem.spec.service, stage.name) : label}`,
-      }, this.ctx.signal);
+      }, this.ctx.signal));
     } catch (err) {
       this.ports.metrics?.attempt(action.action, 'commit_failed');
       return this.failStep(err, REASONS.CommitFailed, `attempt ${index} (${label}) could not be committed`);
@@ -257,7 +260,7 @@ class Step {
       } else if (stage.apply === 'kubernetes') {
         Object.assign(request, await desiredState(repository, attempt));
       }
-      result = await applier.apply(request, this.ctx.signal);
+      result = await this.timed((r, seconds) => (stage.apply === 'helm' ? this.ports.metrics?.helmUpgrade?.(r, seconds) : undefined), () => applier.apply(request, this.ctx.signal));
     } catch (err) {
       this.ports.metrics?.attempt(attempt.action, 'apply_failed');
       // Awaited: a rejection must not wait unobserved while `finally` removes the scratch dir.
@@ -329,6 +332,18 @@ class Step {
     const self = keyOf(this.problem);
     const others = this.ports.cache.siblings(this.problem).filter((p) => keyOf(p) !== self);
     return [...others, this.problem];
+  }
+
+  private async timed<T>(observe: (result: 'success' | 'error', seconds: number) => void, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const value = await run();
+      observe('success', (performance.now() - started) / 1000);
+      return value;
+    } catch (err) {
+      observe('error', (performance.now() - started) / 1000);
+      throw err;
+    }
   }
 
   // ---- status writing ----

@@ -1,0 +1,318 @@
+// The remediation loop's own cost, on real parts (kube-apiserver + etcd, git http-backend, the real
+// `rebound controller` process), loopback only, bounded. Prints:
+//  - step latency, problem created → commit pushed → applied → status written (phase Evaluating),
+//    over PROBLEMS problems run one after the other, each for a different service (so neither turns
+//    nor limits hold any back), with the `kubernetes` applier and no policy wait;
+//    split by the status timestamps (committedTime, appliedTime) and the controller's own metrics;
+//  - next to the native-git floor: the `git` CLI doing fetch + edit + commit + push of one values
+//    file against the same server, same repository layout;
+//  - the controller's time to ready (process start → /readyz 200) with 1,000 objects;
+//  - its resident memory with 10,000 ProblemEvents in its caches.
+// Goals (issue 6): p50 ≤ 100 ms, p99 ≤ 300 ms; ready < 2 s; memory < 250 MB.
+// Run: node test/bench/loop.bench.ts
+import { spawn } from 'node:child_process';
+import { readFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { API_VERSION, KINDS } from '../../src/api/index.ts';
+import type { ProblemEvent } from '../../src/api/index.ts';
+import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
+import { startCluster } from '../../src/localenv/cluster.ts';
+import { startGitServer } from '../../src/localenv/git-server.ts';
+import { freePort } from '../../src/localenv/ports.ts';
+import { runCommand } from '../../src/localenv/process.ts';
+import { REPO_ROOT, installControllerRbac } from '../../src/localenv/world.ts';
+
+const PROBLEMS = 120;
+const WARMUP = 5;
+const FLOOR_ROUNDS = 60;
+const READY_OBJECTS = 1_000;
+const MEMORY_OBJECTS = 10_000;
+const NAMESPACE = 'loop-bench';
+const PROJECT = 'bench';
+const STEP_TIMEOUT_MS = 30_000;
+const CREATE_CONCURRENCY = 25;
+
+const service = (i: number): string => `svc-${String(i).padStart(3, '0')}`;
+const VALUES = '# bench service\nreplicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';
+const POLICY = `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+metadata:
+  name: bench
+spec:
+  remediations:
+    - problemType: default
+      actionsOnOpen:
+        - action: scale
+          name: Scale up
+          value: "+1"
+`;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+const ms = (n: number): string => `${n.toFixed(1)} ms`;
+function describe(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `p50 ${ms(percentile(sorted, 50))}, p90 ${ms(percentile(sorted, 90))}, p99 ${ms(percentile(sorted, 99))}, max ${ms(sorted.at(-1) ?? NaN)}`;
+}
+
+/** A repository with SERVICES services on `production`, written with the git CLI. */
+async function seed(gitDir: string, services: number): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'rebound-bench-seed-'));
+  try {
+    await runCommand('git', ['init', '-q', '-b', 'production', work]);
+    for (let i = 0; i < services; i++) {
+      await mkdir(join(work, service(i)), { recursive: true });
+      await writeFile(join(work, service(i), 'values.yaml'), VALUES);
+      await writeFile(join(work, service(i), 'remediation.yaml'), POLICY);
+    }
+    await runCommand('git', ['-C', work, 'add', '.']);
+    await runCommand('git', ['-C', work, '-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'services']);
+    await runCommand('git', ['-C', work, 'push', '-q', gitDir, 'production:production', 'production:main']);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The native floor: one clone, then per round fetch + edit + commit + push of one values file. */
+async function nativeFloor(url: string, username: string, password: string): Promise<number[]> {
+  const work = await mkdtemp(join(tmpdir(), 'rebound-bench-floor-'));
+  const authed = url.replace('http://', `http://${encodeURIComponent(username)}:${encodeURIComponent(password)}@`);
+  const git = (args: string[]): Promise<unknown> => runCommand('git', ['-C', work, '-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args]);
+  try {
+    await runCommand('git', ['clone', '-q', '--branch', 'production', authed, work]);
+    const out: number[] = [];
+    for (let round = 0; round < FLOOR_ROUNDS; round++) {
+      const started = performance.now();
+      await git(['fetch', '-q', 'origin', 'production']);
+      await git(['reset', '-q', '--hard', 'origin/production']);
+      const path = join(work, service(round % 100), 'values.yaml');
+      const text = await readFile(path, 'utf8');
+      await writeFile(path, text.replace(/replicaCount: (\d+)/, (_m, n: string) => `replicaCount: ${String(Number(n) + 1)}`));
+      await git(['commit', '-q', '-a', '-m', `floor ${String(round)}`]);
+      await git(['push', '-q', 'origin', 'HEAD:production']);
+      out.push(performance.now() - started);
+    }
+    return out;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+interface Controller {
+  pid: number;
+  metricsUrl: string;
+  readyMs: number;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/** `rebound controller` as a child process; time to ready is process spawn → first /readyz 200. */
+async function startController(kubeconfigPath: string, workDir: string): Promise<Controller> {
+  const port = await freePort();
+  const metricsUrl = `http://127.0.0.1:${String(port)}`;
+  const started = performance.now();
+  const child = spawn(process.execPath, [
+    join(REPO_ROOT, 'bin', 'rebound.js'), 'controller',
+    '--kubeconfig', kubeconfigPath, '--namespace', NAMESPACE, '--no-leader-elect',
+    '--work-dir', workDir, '--metrics-address', `127.0.0.1:${String(port)}`,
+    '--evaluation-wait=0s', '--turn-poll=200ms', '--stalled-recheck=1m', '--log-level=warn', '--workers=4',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    lines.splice(0, Math.max(0, lines.length - 50));
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`controller exited: ${lines.join('\n')}`);
+    const ok = await fetch(`${metricsUrl}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`controller not ready in 60 s: ${lines.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const readyMs = performance.now() - started;
+  return {
+    pid: child.pid ?? 0,
+    metricsUrl,
+    readyMs,
+    output: () => lines.join('\n'),
+    stop: async () => {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** Sum and count of a histogram's series whose labels contain `label`, from the Prometheus text. */
+function histogram(text: string, name: string, label: string): { sum: number; count: number } {
+  const pick = (suffix: string): number => {
+    const re = new RegExp(`^${name}_${suffix}\\{[^}]*${label}[^}]*\\} (\\S+)$`, 'm');
+    return Number(re.exec(text)?.[1] ?? 0);
+  };
+  return { sum: pick('sum'), count: pick('count') };
+}
+
+function problem(name: string, svc: string, annotations?: Record<string, string>): ProblemEvent {
+  return {
+    apiVersion: API_VERSION,
+    kind: KINDS.ProblemEvent,
+    metadata: { name, namespace: NAMESPACE, ...(annotations ? { annotations } : {}) },
+    spec: { project: PROJECT, stage: 'production', service: svc, problemTitle: 'Response time degradation', state: 'OPEN', source: 'bench' },
+  };
+}
+
+async function inBatches(count: number, make: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) await make(next++);
+  };
+  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
+}
+
+const cluster = await startCluster({ crdsDir: join(REPO_ROOT, 'crds') });
+const git = await startGitServer({ username: 'bench', password: 'bench-password-5d1f' });
+const work = await mkdtemp(join(tmpdir(), 'rebound-loop-bench-'));
+let controller: Controller | undefined;
+try {
+  const kc = loadKubeConfig({ kind: 'file', path: cluster.kubeconfigPath });
+  const clients = reboundClients(kc);
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  await installControllerRbac(cluster.kubeconfigPath);
+  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+  await core.createNamespace({ body: { metadata: { name: `${PROJECT}-production` } } });
+  const repo = await git.createRepo(PROJECT, (dir) => seed(dir, PROBLEMS + WARMUP));
+  const floorRepo = await git.createRepo('floor', (dir) => seed(dir, 100));
+  await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'git' }, stringData: { username: git.username, token: git.password } } });
+  await clients.projects.create({
+    apiVersion: API_VERSION,
+    kind: KINDS.Project,
+    metadata: { name: PROJECT, namespace: NAMESPACE },
+    spec: { git: { url: repo.url, secretRef: { name: 'git' }, poll: '1m' }, stages: [{ name: 'production', remediation: 'automated', apply: 'kubernetes' }] },
+  });
+  // The Deployments the `kubernetes` applier scales (no controller-manager runs: no pods, just objects).
+  await inBatches(PROBLEMS + WARMUP, (i) =>
+    apps.createNamespacedDeployment({
+      namespace: `${PROJECT}-production`,
+      body: {
+        metadata: { name: service(i) },
+        spec: { replicas: 1, selector: { matchLabels: { app: service(i) } }, template: { metadata: { labels: { app: service(i) } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } },
+      },
+    }),
+  );
+  // 1,000 objects for the time-to-ready figure: ProblemEvents suspended by a person, so the loop reads them and leaves them be.
+  await inBatches(READY_OBJECTS, (i) => clients.problemEvents.create(problem(`idle-${String(i).padStart(5, '0')}`, service(i % 100), { 'rebound.dev/suspend': 'true' })));
+
+  console.log(`loop bench: ${String(PROBLEMS)} problems one after the other, each for its own service, apply: kubernetes, evaluation wait 0s; kube-apiserver ${cluster.server}, git ${git.url}`);
+  controller = await startController(cluster.controllerKubeconfigPath, join(work, 'controller'));
+  console.log(`time to ready with ${String(READY_OBJECTS + 2)} objects (${String(READY_OBJECTS)} ProblemEvents, 1 Project, 1 Secret): ${ms(controller.readyMs)} (goal < 2000 ms)`);
+
+  // Step latency: create → status with the attempt applied (phase Evaluating or already Resolved).
+  const total: number[] = [];
+  const seen: number[] = [];
+  const toCommit: number[] = [];
+  const commitToApplied: number[] = [];
+  const appliedToObserved: number[] = [];
+  const toResolved: number[] = [];
+  const metricsBefore = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
+  for (let i = 0; i < PROBLEMS + WARMUP; i++) {
+    const name = `step-${String(i).padStart(4, '0')}`;
+    const started = Date.now();
+    const t0 = performance.now();
+    await clients.problemEvents.create(problem(name, service(i)));
+    let applied: ProblemEvent | undefined;
+    let observedAt = 0;
+    for (;;) {
+      const current = await clients.problemEvents.get(NAMESPACE, name);
+      const attempt = current?.status?.attempts?.[0];
+      if (attempt?.appliedTime && !applied) {
+        applied = current;
+        observedAt = performance.now();
+      }
+      if (applied && (current?.status?.phase === 'Resolved' || current?.status?.phase === 'Exhausted')) {
+        if (i >= WARMUP) toResolved.push(performance.now() - t0);
+        break;
+      }
+      if (current?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True')) throw new Error(`${name} stalled: ${JSON.stringify(current.status)}`);
+      if (performance.now() - t0 > STEP_TIMEOUT_MS) throw new Error(`${name} not applied in ${String(STEP_TIMEOUT_MS)} ms: ${JSON.stringify(current?.status)}\n${controller.output()}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    if (i < WARMUP || !applied) continue;
+    const attempt = applied.status?.attempts?.[0];
+    const committedAt = Date.parse(attempt?.committedTime ?? '') - started;
+    const appliedAt = Date.parse(attempt?.appliedTime ?? '') - started;
+    const firstSeen = Date.parse(applied.status?.startTime ?? '') - started;
+    total.push(observedAt - t0);
+    seen.push(firstSeen);
+    toCommit.push(committedAt);
+    commitToApplied.push(appliedAt - committedAt);
+    appliedToObserved.push(observedAt - t0 - appliedAt);
+  }
+  const metricsAfter = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
+  const floor = await nativeFloor(floorRepo.url, git.username, git.password);
+
+  console.log(`step latency (created → committed+pushed → applied → status written, seen by a polling client), n=${String(total.length)}: ${describe(total)} (goals p50 ≤ 100 ms, p99 ≤ 300 ms)`);
+  console.log(`native-git floor (git CLI fetch + edit + commit + push, same server), n=${String(floor.length)}: ${describe(floor)}`);
+  console.log('split by status timestamps (controller clock, ms resolution; same machine as the client):');
+  console.log(`  created → commit reconcile started (status.startTime): ${describe(seen)}`);
+  console.log(`  created → committed and pushed (attempt.committedTime): ${describe(toCommit)}`);
+  console.log(`  committed → applied (status write, requeue, scale + ConfigMap patch): ${describe(commitToApplied)}`);
+  console.log(`  applied → status seen by the client (status write + client poll): ${describe(appliedToObserved)}`);
+  console.log(`  created → Resolved (evaluation with no slo.yaml passes at once): ${describe(toResolved)}`);
+  const series: [string, string, string][] = [
+    ['rebound_workqueue_queue_duration_seconds', 'name="problemevent"', 'waits in the queue'],
+    ['rebound_workqueue_work_duration_seconds', 'name="problemevent"', 'reconciles (a reconcile may chain commit → apply)'],
+    ['rebound_git_operation_duration_seconds', 'operation="fetch",result="success"', 'policy reads from the branch (ls-refs, fetch if moved)'],
+    ['rebound_git_operation_duration_seconds', 'operation="push",result="success"', 'commits + pushes'],
+  ];
+  for (const [metric, label, what] of series) {
+    const before = histogram(metricsBefore, metric, label);
+    const after = histogram(metricsAfter, metric, label);
+    const count = after.count - before.count;
+    console.log(`  ${metric}{${label}}: ${String(count)} ${what}, mean ${ms(((after.sum - before.sum) / count) * 1000)}`);
+  }
+
+  // Memory with 10,000 ProblemEvents in the caches.
+  await inBatches(MEMORY_OBJECTS - READY_OBJECTS - PROBLEMS - WARMUP, (i) => clients.problemEvents.create(problem(`more-${String(i).padStart(5, '0')}`, service(i % 100), { 'rebound.dev/suspend': 'true' })));
+  // Let every ADDED event reach the cache and its reconcile finish.
+  let depthZeroSince = 0;
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+    const text = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
+    const depth = Number(/^rebound_workqueue_depth\{[^}]*problemevent[^}]*\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    const problemsCached = [...text.matchAll(/^rebound_problems\{[^}]*\} (\S+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+    if (depth === 0 && problemsCached >= MEMORY_OBJECTS) {
+      if (depthZeroSince === 0) depthZeroSince = Date.now();
+      if (Date.now() - depthZeroSince > 2_000) break;
+    } else depthZeroSince = 0;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const rss = await rssMb(controller.pid);
+  const processMetrics = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
+  const gauge = (name: string): string => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(processMetrics)?.[1] ?? NaN) / 1048576).toFixed(0);
+  console.log(`resident memory with ${String(MEMORY_OBJECTS)} ProblemEvents in the caches: ${rss.toFixed(0)} MB (goal < 250 MB); V8 heap used ${gauge('rebound_nodejs_heap_size_used_bytes')} MB of ${gauge('rebound_nodejs_heap_size_total_bytes')} MB, external ${gauge('rebound_nodejs_external_memory_bytes')} MB`);
+  await controller.stop();
+  controller = undefined;
+  const cold = await startController(cluster.controllerKubeconfigPath, join(work, 'controller-2'));
+  console.log(`time to ready with ${String(MEMORY_OBJECTS)} ProblemEvents: ${ms(cold.readyMs)}`);
+  await cold.stop();
+  console.log(`machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`);
+} finally {
+  await controller?.stop();
+  await git.stop();
+  await cluster.stop();
+  await rm(work, { recursive: true, force: true });
+}
