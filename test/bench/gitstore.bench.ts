@@ -169,6 +169,8 @@ interface StepRun {
   rssMiB: number[];
   /** CPU time this process spent per step (user + system): the store's own cost, whatever the load. */
   cpuMsPerStep?: number;
+  /** The same per step: unlike wall time, it does not move with the machine's load. */
+  cpuMs: number[];
 }
 
 function replicaEdit(step: number, service: string): FileEdit {
@@ -188,14 +190,17 @@ async function reboundSteps(server: ServerClient, repo: RepoSpec, url: string, d
   // Warm-up outside the figures: the first push after the clone has nothing cached.
   for (let i = 0; i < 3; i += 1) await store.commitEdit(BRANCH, replicaEdit(1_000_000 + i, serviceName(repo, i)));
   await server.call({ cmd: 'reset' });
-  const run: StepRun = { times: [], requests: 0, bytes: 0, pushBytes: [], rssMiB: [] };
+  const run: StepRun = { times: [], requests: 0, bytes: 0, pushBytes: [], rssMiB: [], cpuMs: [] };
   const cpuStart = process.cpuUsage();
   for (let i = 0; i < steps; i += 1) {
     // Change a different line each step, as a real alert storm would: 1 of the first 50 services.
     const service = serviceName(repo, i);
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const result = await store.commitEdit(BRANCH, replicaEdit(i, service));
     run.times.push(performance.now() - started);
+    const cpu = process.cpuUsage(cpuBefore);
+    run.cpuMs.push((cpu.user + cpu.system) / 1000);
     if (result.status !== 'committed') throw new Error(`step ${i} did not commit: ${result.status}`);
     run.pushBytes.push(store.stats().lastPushBytes);
     if (i % 10 === 0) run.rssMiB.push(process.memoryUsage().rss / MiB);
@@ -221,7 +226,7 @@ async function nativeSteps(server: ServerClient, repo: RepoSpec, url: string, di
   await runGit(['config', 'user.name', 'Native'], { cwd: dir });
   await runGit(['config', 'user.email', 'native@example.invalid'], { cwd: dir });
   await server.call({ cmd: 'reset' });
-  const run: StepRun = { times: [], requests: 0, bytes: 0, pushBytes: [], rssMiB: [] };
+  const run: StepRun = { times: [], requests: 0, bytes: 0, pushBytes: [], rssMiB: [], cpuMs: [] };
   for (let i = 0; i < steps; i += 1) {
     const service = serviceName(repo, i);
     const file = join(dir, service, 'values.yaml');
@@ -293,6 +298,12 @@ async function main(): Promise<void> {
         const medians: string[] = [];
         for (let at = 0; at < rebound.times.length; at += 100) medians.push(quantile(rebound.times.slice(at, at + 100), 0.5).toFixed(1));
         notes.push(`median per 100 steps (ms): ${medians.join(' ')}`);
+        const cpuFirst = quantile(rebound.cpuMs.slice(0, 100), 0.5);
+        const cpuLast = quantile(rebound.cpuMs.slice(-100), 0.5);
+        notes.push(
+          `the store's own CPU per step (load-independent): median of first 100 ${ms(cpuFirst)}, of last 100 ${ms(cpuLast)} ` +
+            `(${(((cpuLast - cpuFirst) / cpuFirst) * 100).toFixed(1)}%)`,
+        );
         const rss = rebound.rssMiB;
         notes.push(`resident memory during the h100 run: first sample ${rss[0]?.toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, last ${rss[rss.length - 1]?.toFixed(0)} MiB`);
       }
