@@ -71,6 +71,8 @@ export interface DemoOptions {
   controllerArgs: readonly string[];
   /** The SLO: p95 below this many milliseconds. */
   objectiveMs: number;
+  /** Aborted (Ctrl-C): no further step starts; what was started is stopped. */
+  signal?: AbortSignal;
 }
 
 export interface StepReporter {
@@ -93,8 +95,10 @@ export interface DemoWorld {
   stop(): Promise<string[]>;
 }
 
-/** Runs `fn` as a reported step. */
-async function step<T>(reporter: StepReporter, label: string, fn: () => Promise<T>, detail: (value: T) => string): Promise<T> {
+/** Runs `fn` as a reported step, unless the demo was interrupted. */
+async function step<T>(options: DemoOptions, label: string, fn: () => Promise<T>, detail: (value: T) => string): Promise<T> {
+  options.signal?.throwIfAborted();
+  const reporter = options.progress;
   reporter.start(label);
   const started = performance.now();
   const value = await fn();
@@ -135,18 +139,17 @@ class Stopper {
 export async function startDemoWorld(options: DemoOptions, register: (stop: () => Promise<string[]>) => void): Promise<DemoWorld> {
   const stopper = new Stopper();
   register(() => stopper.stop());
-  const report = options.progress;
   try {
-    const cluster = await step(report, 'Kubernetes API server', () => startCluster({ crdsDir: join(REPO_ROOT, 'crds') }), (c) => `etcd + kube-apiserver at ${c.server}, rebound.dev CRDs established`);
+    const cluster = await step(options, 'Kubernetes API server', () => startCluster({ crdsDir: join(REPO_ROOT, 'crds') }), (c) => `etcd + kube-apiserver at ${c.server}, rebound.dev CRDs established`);
     stopper.push('cluster', () => cluster.stop());
     const admin = cluster.kubeconfigPath;
 
-    const git = await step(report, 'Git server', () => startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }), (g) => `git http-backend at ${g.url}`);
+    const git = await step(options, 'Git server', () => startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }), (g) => `git http-backend at ${g.url}`);
     stopper.push('git server', () => git.stop());
-    const { repo, actions } = await step(report, 'sockshop repository', () => createSockshopRepo(git, options.objectiveMs), (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`);
+    const { repo, actions } = await step(options, 'sockshop repository', () => createSockshopRepo(git, options.objectiveMs), (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`);
 
     const stageNamespaces = DEMO_STAGES.map((s) => `${DEMO_PROJECT}-${s}`);
-    await step(report, 'project and RBAC', async () => {
+    await step(options, 'project and RBAC', async () => {
       // The helm applier's role is bound where remediation runs (production), as an operator would.
       await installControllerRbac(admin, { helmNamespaces: [`${DEMO_PROJECT}-${DEMO_STAGE}`] });
       await applyObjects(admin, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }]);
@@ -162,13 +165,13 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
       ]);
     }, () => `ServiceAccount rebound-system/rebound-controller (manifests/rbac.yaml), Project ${DEMO_NAMESPACE}/${DEMO_PROJECT}`);
 
-    await step(report, 'carts with Helm', async () => {
+    await step(options, 'carts with Helm', async () => {
       for (const [i, stage] of DEMO_STAGES.entries()) {
         await deployService({ kubeconfigPath: admin, repoDir: repo.dir, branch: stage, service: DEMO_SERVICE, namespace: stageNamespaces[i] ?? '' });
       }
     }, () => `release carts revision 1 in ${stageNamespaces.join(', ')}`);
 
-    const workload = await step(report, 'sample workload', () =>
+    const workload = await step(options, 'sample workload', () =>
       startSampleWorkload({
         kubeconfigPath: admin,
         targets: DEMO_STAGES.map((stage, i) => ({ project: DEMO_PROJECT, stage, service: DEMO_SERVICE, namespace: stageNamespaces[i] ?? '' })),
@@ -179,7 +182,7 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
 
     // Scrape timeout = interval. A scrape that times out marks the series stale and an evaluation at
     // that moment finds no data; 2 s leaves the workload's API reads room on a busy machine.
-    const prometheus = await step(report, 'Prometheus', () => startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '2s' }), (p) => `${p.url}, scraping the workload every 2 s`);
+    const prometheus = await step(options, 'Prometheus', () => startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '2s' }), (p) => `${p.url}, scraping the workload every 2 s`);
     stopper.push('prometheus', () => prometheus.stop());
 
     const secrets = await mkdtemp(join(tmpdir(), 'rebound-demo-'));
@@ -190,7 +193,7 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     const webhookPort = await freePort();
     const webhookUrl = `http://127.0.0.1:${String(webhookPort)}`;
-    const controller = await step(report, 'rebound controller', async () =>
+    const controller = await step(options, 'rebound controller', async () =>
       startControllerProcess({
         kubeconfigPath: cluster.controllerKubeconfigPath,
         prometheusUrl: prometheus.url,
@@ -206,7 +209,7 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
     );
     stopper.push('controller', () => controller.stop());
 
-    const alertmanager = await step(report, 'Alertmanager', () =>
+    const alertmanager = await step(options, 'Alertmanager', () =>
       startAlertmanager({ webhookUrl: `${webhookUrl}/v1/alertmanager`, bearerToken: token }),
       (a) => `${a.url}, one receiver: the controller's webhook with a bearer token`,
     );

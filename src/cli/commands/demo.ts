@@ -143,6 +143,7 @@ async function run(argv: string[]): Promise<number> {
       startDemoWorld(
         {
           progress,
+          signal,
           objectiveMs: args.objectiveMs,
           controllerArgs: [
             `--evaluation-wait=${args.evaluationWait}`,
