@@ -185,6 +185,17 @@ describe('the Deployment', () => {
     return { doc, container };
   }
 
+  it("starts pods that the API server's PodSecurity admission accepts under the namespace's restricted level", async () => {
+    const applied = JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'deployment', 'rebound-controller', '-n', 'rebound-system', '-o', 'json'])) as DeploymentDoc & { spec: { template: { metadata?: object } } };
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rebound-controller-pss-check', namespace: 'rebound-system' }, spec: applied.spec.template.spec };
+    // A server-side dry run goes through admission (PodSecurity included) without storing the pod.
+    const created = await kubectl(cluster.kubeconfigPath, ['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pod));
+    expect(created.trim()).toBe('pod/rebound-controller-pss-check');
+    // The check is real: the same pod with root allowed is refused.
+    const rooted = { ...pod, spec: { ...pod.spec, securityContext: { ...pod.spec.securityContext, runAsNonRoot: false, runAsUser: 0 } } };
+    await expect(kubectl(cluster.kubeconfigPath, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(rooted))).rejects.toThrow(/violates PodSecurity "restricted/);
+  });
+
   it('passes only flags that `rebound controller` accepts, with authentication on its webhooks', async () => {
     const { container } = await deployment();
     const [subcommand, ...flags] = container.args ?? [];
