@@ -176,15 +176,15 @@ describe("the controller's RBAC", () => {
   }, 90_000);
 });
 
-describe('the Deployment', () => {
-  async function deployment(): Promise<{ doc: DeploymentDoc; container: Container }> {
-    const text = await readFile(join(MANIFESTS, 'deployment.yaml'), 'utf8');
-    const doc = parseAllDocuments(text)[0]?.toJS() as DeploymentDoc;
-    const container = doc.spec.template.spec.containers[0];
-    if (!container) throw new Error('deployment.yaml has no container');
-    return { doc, container };
-  }
+async function deployment(): Promise<{ doc: DeploymentDoc; container: Container }> {
+  const text = await readFile(join(MANIFESTS, 'deployment.yaml'), 'utf8');
+  const doc = parseAllDocuments(text)[0]?.toJS() as DeploymentDoc;
+  const container = doc.spec.template.spec.containers[0];
+  if (!container) throw new Error('deployment.yaml has no container');
+  return { doc, container };
+}
 
+describe('the Deployment', () => {
   it("starts pods that the API server's PodSecurity admission accepts under the namespace's restricted level", async () => {
     const applied = JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'deployment', 'rebound-controller', '-n', 'rebound-system', '-o', 'json'])) as DeploymentDoc & { spec: { template: { metadata?: object } } };
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rebound-controller-pss-check', namespace: 'rebound-system' }, spec: applied.spec.template.spec };
@@ -240,5 +240,34 @@ describe('the Deployment', () => {
     const secrets = parseAllDocuments(await readFile(join(MANIFESTS, 'secrets.example.yaml'), 'utf8')).map((d) => d.toJS() as { metadata: { name: string }; stringData?: Record<string, string> });
     const tokenKey = (config.webhookTokenFile ?? '').split('/').pop() ?? '';
     expect(secrets.find((s) => s.metadata.name === secretName)?.stringData?.[tokenKey]).toBeDefined();
+  });
+});
+
+// No container engine here, so the image cannot be built; this holds the Dockerfile to the package and
+// to the Deployment that runs it.
+describe('the Dockerfile', () => {
+  it('copies what exists, runs bin/rebound.js on the compiled dist/ as the Deployment\'s non-root user, with HOME on the work dir', async () => {
+    const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    // Every COPY from the build context names files of this checkout.
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] ?? '').split(/\s+/));
+    expect(sources.length).toBeGreaterThan(3);
+    for (const source of sources) await expect(readFile(join(REPO_ROOT, source)).catch((err: NodeJS.ErrnoException) => err.code), source).resolves.not.toBe('ENOENT');
+    // The compiled entry point bin/rebound.js looks for is where tsconfig.build.json puts it.
+    const build = parse(await readFile(join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { rootDir: string; outDir: string } };
+    expect(build.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' });
+    expect(await readFile(join(REPO_ROOT, 'bin', 'rebound.js'), 'utf8')).toContain("'../dist/cli/main.js'");
+    expect(dockerfile).toMatch(/^RUN npx tsc -p tsconfig\.build\.json/m);
+    expect(dockerfile).toMatch(/^FROM node:24[-\w.]*$/m);
+    expect(dockerfile).toMatch(/apt-get install[^\n]* git /);
+    expect(dockerfile).toMatch(/^COPY --from=helm \S+ \/usr\/local\/bin\/helm$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \[.*"node", "\/app\/bin\/rebound\.js"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["controller"\]$/m);
+
+    const { doc, container } = await deployment();
+    const user = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+    expect(Number(user?.[1])).toBe(doc.spec.template.spec.securityContext?.runAsUser);
+    const config = parseControllerConfig((container.args ?? []).slice(1), { POD_NAMESPACE: 'rebound-system' });
+    // Helm and Git write under HOME: on a read-only root it must be the writable work dir.
+    expect(/^ENV .*\bHOME=(\S+)/m.exec(dockerfile)?.[1]).toBe(config.workDir);
   });
 });
