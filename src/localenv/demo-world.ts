@@ -29,6 +29,8 @@ export const DEMO_PROJECT = 'sockshop';
 export const DEMO_SERVICE = 'carts';
 export const DEMO_STAGES = ['dev', 'staging', 'production'] as const;
 export const DEMO_STAGE = 'production';
+/** The sample project's files: the demo runs from a checkout of the repository. */
+export const DEMO_EXAMPLES_DIR = join(REPO_ROOT, 'examples', DEMO_PROJECT);
 /** Where the Project lives and where the webhook creates ProblemEvents. */
 export const DEMO_NAMESPACE = DEMO_PROJECT;
 export const DEMO_PROBLEM_TITLE = 'Response time degradation';
@@ -230,7 +232,7 @@ async function createSockshopRepo(git: GitServer, objectiveMs: number): Promise<
   const examples = await mkdtemp(join(tmpdir(), 'rebound-demo-project-'));
   registerTempDir(examples);
   try {
-    await cp(join(REPO_ROOT, 'examples', DEMO_PROJECT), examples, { recursive: true });
+    await cp(DEMO_EXAMPLES_DIR, examples, { recursive: true });
     await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), demoSlo(objectiveMs));
     await writeFile(join(examples, DEMO_SERVICE, 'sli.yaml'), DEMO_SLI);
     const actions = policyActions(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));

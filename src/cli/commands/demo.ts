@@ -3,6 +3,7 @@
 // by watching the ProblemEvent's status through the API: the demo observes, the controller acts.
 // Exit 0 when the problem is resolved, 1 when it is not (with the controller's last output), 2 for
 // bad usage or missing tools. Nothing is left running, also on Ctrl-C (unless --keep, until Ctrl-C).
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
@@ -13,6 +14,7 @@ import { loadKubeConfig, reboundClients } from '../../kube/index.ts';
 import { changedLines, formatLine, formatStep, TimelineTracker } from '../../localenv/demo-timeline.ts';
 import type { TimelineStep } from '../../localenv/demo-timeline.ts';
 import {
+  DEMO_EXAMPLES_DIR,
   DEMO_NAMESPACE,
   DEMO_OBJECTIVE_MS,
   DEMO_PROBLEM_TITLE,
@@ -123,6 +125,10 @@ async function run(argv: string[]): Promise<number> {
     const isHelp = args === HELP;
     (isHelp ? process.stdout : process.stderr).write(args);
     return isHelp ? 0 : 2;
+  }
+  if (!existsSync(DEMO_EXAMPLES_DIR)) {
+    process.stderr.write(`rebound demo: ${DEMO_EXAMPLES_DIR} is missing: the demo runs from a checkout of the Rebound repository (\`make demo\`).\n`);
+    return 2;
   }
   const missing = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
   if (missing.length > 0) {
