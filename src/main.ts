@@ -75,7 +75,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       }
     },
   };
-  const stores = new ProjectStores({ workDir: config.workDir, secrets, logger: log.child({ component: 'gitstore' }) });
+  const stores = new ProjectStores({ workDir: config.workDir, secrets, logger: (project) => log.child({ component: 'gitstore', project }) });
   const projectLookup = new CachedProjectLookup(projects, remediations, stores);
   const events = kubeEventRecorder(kc, { controller: 'rebound.dev/controller', instance: config.identity, clock, log });
 

@@ -18,7 +18,8 @@ export interface SecretReader {
 export interface ProjectStoresOptions {
   workDir: string;
   secrets: SecretReader;
-  logger?: StoreLogger;
+  /** A logger per project (`namespace/name`), so every Git log line says which repository it is about. */
+  logger?: (project: string) => StoreLogger;
   credentialTtlMs?: number;
   now?: () => number;
 }
@@ -55,7 +56,7 @@ export class ProjectStores implements StoreProvider {
       url: project.spec.git.url,
       ...(auth ? { auth } : {}),
       author: { name: author?.name ?? 'Rebound', email: author?.email ?? 'rebound@rebound.dev' },
-      ...(this.options.logger ? { logger: this.options.logger } : {}),
+      ...(this.options.logger ? { logger: this.options.logger(key) } : {}),
     }).then((store) => ({ store, fingerprint }));
     this.open.set(key, next);
     next.catch(() => this.open.delete(key));
