@@ -23,6 +23,8 @@ export interface SampleWorkloadOptions {
   targets?: readonly WorkloadTarget[];
   /** Response time for a live state; by default a slow promotion that more replicas only soften. */
   responseTimeMs?: (state: LiveState) => number;
+  /** How often the live state is read from the API server (default 250 ms). */
+  refreshMs?: number;
 }
 
 export interface SampleWorkload {
@@ -63,26 +65,39 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
     }
   };
 
+  // Scrapes are answered from the last state read, refreshed in the background: a scrape never waits
+  // on the API server, so a busy machine cannot make it time out and the series go stale.
+  const latest = new Map<WorkloadTarget, LiveState>();
+  let refreshing: Promise<void> | undefined;
+  const refresh = (): Promise<void> =>
+    (refreshing ??= Promise.all(
+      targets.map(async (t) => {
+        const state = await live(t);
+        if (state) latest.set(t, state);
+        else latest.delete(t);
+      }),
+    ).then(() => undefined).finally(() => (refreshing = undefined)));
+  const timer = setInterval(() => void refresh(), options.refreshMs ?? 250);
+
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
-    void Promise.all(targets.map(async (t) => ({ t, state: await live(t) }))).then((rows) => {
-      const lines = [
-        '# HELP rebound_sample_response_time_p95_ms 95th percentile response time of the sample service.',
-        '# TYPE rebound_sample_response_time_p95_ms gauge',
-        '# HELP rebound_sample_replicas Replicas of the sample service as deployed.',
-        '# TYPE rebound_sample_replicas gauge',
-      ];
-      for (const { t, state } of rows) {
-        if (!state) continue;
-        const labels = `project="${t.project}",stage="${t.stage}",service="${t.service}"`;
-        lines.push(`rebound_sample_response_time_p95_ms{${labels}} ${respond(state)}`);
-        lines.push(`rebound_sample_replicas{${labels}} ${state.replicas}`);
-      }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(lines.join('\n') + '\n');
-    });
+    const lines = [
+      '# HELP rebound_sample_response_time_p95_ms 95th percentile response time of the sample service.',
+      '# TYPE rebound_sample_response_time_p95_ms gauge',
+      '# HELP rebound_sample_replicas Replicas of the sample service as deployed.',
+      '# TYPE rebound_sample_replicas gauge',
+    ];
+    for (const t of targets) {
+      const state = latest.get(t);
+      if (!state) continue;
+      const labels = `project="${t.project}",stage="${t.stage}",service="${t.service}"`;
+      lines.push(`rebound_sample_response_time_p95_ms{${labels}} ${respond(state)}`);
+      lines.push(`rebound_sample_replicas{${labels}} ${state.replicas}`);
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(lines.join('\n') + '\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -91,9 +106,13 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
   const { port } = server.address() as AddressInfo;
   return {
     address: `127.0.0.1:${port}`,
-    addTarget: (target) => targets.push(target),
+    addTarget: (target) => {
+      targets.push(target);
+      void refresh();
+    },
     stop: () =>
       new Promise<void>((resolve) => {
+        clearInterval(timer);
         server.close(() => resolve());
         server.closeAllConnections();
       }),
