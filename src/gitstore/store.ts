@@ -9,8 +9,8 @@
 // moved. isomorphic-git does the fetching (pack negotiation, shallow clones, pack indexing) and the
 // object reads.
 import * as fs from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { ReboundError } from '../errors.ts';
@@ -481,7 +481,15 @@ export class GitStore {
 
   private async setTip(branch: string, oid: string): Promise<void> {
     if (this.tips.get(branch) === oid) return;
-    await git.writeRef({ fs, gitdir: this.dir, ref: `refs/remotes/${REMOTE}/${branch}`, value: oid, force: true });
+    // Written as Git does (a temporary file renamed over the ref), so a crash never leaves half a ref.
+    const path = join(this.dir, 'refs', 'remotes', REMOTE, ...branch.split('/'));
+    const dir = dirname(path);
+    if (!this.madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    await writeFile(`${path}.lock`, `${oid}\n`);
+    await rename(`${path}.lock`, path);
     this.tips.set(branch, oid);
   }
 

@@ -288,6 +288,18 @@ describe('GitStore against git http-backend', () => {
     watcher.stop();
   });
 
+  it('reopens a persistent store after a restart without fetching what it already has', async () => {
+    const { url, gitDir, store } = await fixture(['carts']);
+    await store.commitEdit('production', scaleEdit('carts', 2, 'uid-before-restart'));
+    store.close();
+    const reopened = await openStore({ dir: store.dir, url, auth: { username: server.username, password: server.password }, author });
+    const result = await reopened.commitEdit('production', scaleEdit('carts', 3, 'uid-after-restart'));
+    expect(result.status).toBe('committed');
+    expect(reopened.stats().fetches).toBe(0);
+    expect(await show(gitDir, 'production:carts/values.yaml')).toMatch(/^replicaCount: 3$/m);
+    reopened.close();
+  });
+
   it('reports a branch that does not exist as a non-retryable error', async () => {
     const { store } = await fixture(['carts']);
     await expect(store.head('no-such-stage')).rejects.toMatchObject({ code: 'GitBranchNotFound', retryable: false });
