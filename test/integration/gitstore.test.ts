@@ -288,6 +288,21 @@ describe('GitStore against git http-backend', () => {
     watcher.stop();
   });
 
+  it('serialises concurrent calls on one store (isomorphic-git is not safe for concurrent operations)', async () => {
+    const { gitDir, store } = await fixture(['carts', 'orders', 'payment']);
+    const startHead = await store.head('production');
+    const results = await Promise.all([
+      store.commitEdit('production', scaleEdit('carts', 2, 'c-1')),
+      store.readFile('production', 'orders/values.yaml'),
+      store.commitEdit('production', scaleEdit('orders', 3, 'c-2')),
+      store.commitEdit('production', scaleEdit('payment', 4, 'c-3')),
+      store.commitEdit('production', scaleEdit('carts', 2, 'c-1')),
+    ]);
+    expect(results.map((r) => (r !== undefined && 'status' in r ? r.status : 'read'))).toEqual(['committed', 'read', 'committed', 'committed', 'alreadyCommitted']);
+    expect(await revList(gitDir, `${startHead}..production`)).toHaveLength(3);
+    expect(store.stats().rejectedPushes).toBe(0);
+  });
+
   it('reopens a persistent store after a restart without fetching what it already has', async () => {
     const { url, gitDir, store } = await fixture(['carts']);
     await store.commitEdit('production', scaleEdit('carts', 2, 'uid-before-restart'));
