@@ -259,11 +259,10 @@ export class GitStore {
     const now = Math.floor((this.options.now?.() ?? new Date()).getTime() / 1000);
     for (const edit of edits) {
       try {
-        if (edit.trailers !== undefined) {
-          const key = { uid: edit.trailers.problem.uid, attempt: edit.trailers.attempt };
+        const key = stepKey(edit);
+        if (key !== undefined) {
           // Within this batch first (an alert storm may carry duplicates), then the branch's history.
-          const earlier = results.find((r) => r.key !== undefined && r.key.uid === key.uid && r.key.attempt === key.attempt && 'sha' in r.result);
-          const found = earlier !== undefined && 'sha' in earlier.result ? earlier.result.sha : await this.findStep(branch, base, key, edit.since);
+          const found = committedInBatch(results, key) ?? (await this.findStep(branch, base, key, edit.since));
           if (found !== undefined) {
             results.push({ key, result: { status: 'alreadyCommitted', sha: found } });
             continue;
@@ -276,27 +275,29 @@ export class GitStore {
         }
         const outcome = await edit.edit(located.blob.content.toString('utf8'));
         if ('unchanged' in outcome) {
-          results.push({ key: stepKey(edit), result: { status: 'noChange', reason: outcome.unchanged, head: tip } });
+          results.push({ key, result: { status: 'noChange', reason: outcome.unchanged, head: tip } });
           continue;
         }
         const blob = makeObject('blob', Buffer.from(outcome.text, 'utf8'));
         if (blob.oid === located.blob.oid) {
-          results.push({ key: stepKey(edit), result: { status: 'noChange', reason: `${edit.path} already has this content`, head: tip } });
+          results.push({ key, result: { status: 'noChange', reason: `${edit.path} already has this content`, head: tip } });
           continue;
         }
         const newTree = this.rewritePath(located, blob, entries);
         const subject = typeof edit.message === 'function' ? edit.message(outcome.summary) : edit.message;
         const who = { name: this.options.author.name, email: this.options.author.email, timestamp: now };
-        const commit = makeObject(
-          'commit',
-          serializeCommit({ tree: newTree.oid, parents: [tip], author: who, committer: who, message: formatCommitMessage(subject, edit.trailers, edit.body) }),
-        );
+        const message = formatCommitMessage(subject, edit.trailers, edit.body);
+        const commit = makeObject('commit', serializeCommit({ tree: newTree.oid, parents: [tip], author: who, committer: who, message }));
         entries.unshift({ object: commit });
         this.remember(commit);
         tip = commit.oid;
-        results.push({ key: stepKey(edit), result: { status: 'committed', sha: commit.oid, summary: outcome.summary, pushed: true, attemptsNeeded: 0 } });
+        results.push({ key, result: { status: 'committed', sha: commit.oid, summary: outcome.summary, pushed: true, attemptsNeeded: 0 } });
       } catch (err) {
-        const error = err instanceof ReboundError ? err : new ReboundError(`editing ${edit.path}: ${String(err instanceof Error ? err.message : err)}`, { code: 'EditFailed', reason: 'EditFailed', retryable: false, cause: err });
+        // One bad edit (a missing file, an edit function that throws) must not sink the batch.
+        const error =
+          err instanceof ReboundError
+            ? err
+            : new ReboundError(`editing ${edit.path}: ${err instanceof Error ? err.message : String(err)}`, { code: 'EditFailed', reason: 'EditFailed', retryable: false, cause: err });
         results.push({ key: stepKey(edit), result: { status: 'failed', error } });
       }
     }
@@ -524,6 +525,13 @@ interface PendingResult {
 
 function stepKey(edit: FileEdit): StepKey | undefined {
   return edit.trailers === undefined ? undefined : { uid: edit.trailers.problem.uid, attempt: edit.trailers.attempt };
+}
+
+function committedInBatch(results: readonly PendingResult[], key: StepKey): string | undefined {
+  for (const { key: other, result } of results) {
+    if (other?.uid === key.uid && other.attempt === key.attempt && 'sha' in result) return result.sha;
+  }
+  return undefined;
 }
 
 function finish({ result }: PendingResult, attempts: number): EditResult {
