@@ -11,7 +11,7 @@
 // Goals (issue 6): p50 ≤ 100 ms, p99 ≤ 300 ms; ready < 2 s; memory < 250 MB.
 // Run: node test/bench/loop.bench.ts
 import { spawn } from 'node:child_process';
-import { readFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -33,6 +33,7 @@ const NAMESPACE = 'loop-bench';
 const PROJECT = 'bench';
 const STEP_TIMEOUT_MS = 30_000;
 const CREATE_CONCURRENCY = 25;
+const SEMI_SPACE_FLAG = '--max-semi-space-size=16';
 
 const service = (i: number): string => `svc-${String(i).padStart(3, '0')}`;
 const VALUES = '# bench service\nreplicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';
@@ -111,12 +112,30 @@ interface Controller {
 }
 
 /** `rebound controller` as a child process; time to ready is process spawn → first /readyz 200. */
-async function startController(kubeconfigPath: string, workDir: string, compileCacheDir: string): Promise<Controller> {
+/**
+ * The controller as the image ships it: compiled JavaScript (the Dockerfile runs dist/). Compiled
+ * into a scratch directory so the working tree's dist/ is never touched. BENCH_FROM_SOURCE=1 runs
+ * the TypeScript sources instead (Node strips the types at load: slower start, ~30 MB more RSS).
+ */
+async function controllerEntry(scratch: string): Promise<string> {
+  if (process.env['BENCH_FROM_SOURCE'] === '1') return join(REPO_ROOT, 'bin', 'rebound.js');
+  const out = join(scratch, 'dist');
+  await runCommand(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', out], { timeoutMs: 300_000 });
+  await writeFile(join(scratch, 'package.json'), '{"type":"module"}\n');
+  await symlink(join(REPO_ROOT, 'node_modules'), join(scratch, 'node_modules'));
+  const runner = join(scratch, 'rebound.js');
+  await writeFile(runner, "const { main } = await import('./dist/cli/main.js');\nprocess.exitCode = await main(process.argv.slice(2));\n");
+  return runner;
+}
+
+let entry = '';
+
+async function startController(kubeconfigPath: string, workDir: string, compileCacheDir: string, nodeFlags: string[] = []): Promise<Controller> {
   const port = await freePort();
   const metricsUrl = `http://127.0.0.1:${String(port)}`;
   const started = performance.now();
   const child = spawn(process.execPath, [
-    join(REPO_ROOT, 'bin', 'rebound.js'), 'controller',
+    ...nodeFlags, entry, 'controller',
     '--kubeconfig', kubeconfigPath, '--namespace', NAMESPACE, '--no-leader-elect',
     '--work-dir', workDir, '--metrics-address', `127.0.0.1:${String(port)}`,
     '--evaluation-wait=0s', '--turn-poll=200ms', '--stalled-recheck=1m', '--log-level=warn', '--workers=4',
@@ -217,6 +236,8 @@ try {
   // 1,000 objects for the time-to-ready figure: ProblemEvents suspended by a person, so the loop reads them and leaves them be.
   await inBatches(READY_OBJECTS, (i) => clients.problemEvents.create(problem(`idle-${String(i).padStart(5, '0')}`, service(i % 100), { 'rebound.dev/suspend': 'true' })));
 
+  entry = await controllerEntry(work);
+  console.log(`loop bench: controller from ${entry.endsWith('bin/rebound.js') ? 'TypeScript sources' : 'compiled JavaScript (as in the image)'}; load average (1 min) at the start ${loadavg()[0]?.toFixed(1) ?? '?'}`);
   console.log(`loop bench: ${String(PROBLEMS)} problems one after the other, each for its own service, apply: kubernetes, evaluation wait 0s; kube-apiserver ${cluster.server}, git ${git.url}`);
   // First start on a node: V8's compile cache is empty. Every later start (a restart, a new leader) finds it.
   const compileCache = join(work, 'compile-cache');
@@ -292,31 +313,46 @@ try {
     console.log(`  ${metric}{${label}}: ${String(count)} ${what}, mean ${ms(((after.sum - before.sum) / count) * 1000)}`);
   }
 
-  // Memory with 10,000 ProblemEvents in the caches.
+  // Memory with 10,000 ProblemEvents in the caches, arriving as a burst of 8,875 watch events. A second
+  // controller with V8's young generation capped watches the same burst (both only read: the new
+  // ProblemEvents are suspended): V8 grows the young generation up to 2 × 64 MB under such a burst and
+  // keeps it, which is most of the difference.
+  const capped = await startController(cluster.controllerKubeconfigPath, join(work, 'controller-capped'), compileCache, [SEMI_SPACE_FLAG]);
   await inBatches(MEMORY_OBJECTS - READY_OBJECTS - PROBLEMS - WARMUP, (i) => clients.problemEvents.create(problem(`more-${String(i).padStart(5, '0')}`, service(i % 100), { 'rebound.dev/suspend': 'true' })));
   // Let every ADDED event reach the cache and its reconcile finish.
   let depthZeroSince = 0;
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
-    const text = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
+  const settled = async (c: Controller): Promise<boolean> => {
+    const text = await (await fetch(`${c.metricsUrl}/metrics`)).text();
     const depth = Number(/^rebound_workqueue_depth\{[^}]*problemevent[^}]*\} (\S+)$/m.exec(text)?.[1] ?? 0);
-    const problemsCached = [...text.matchAll(/^rebound_problems\{[^}]*\} (\S+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
-    if (depth === 0 && problemsCached >= MEMORY_OBJECTS) {
+    const problemsCached = [...text.matchAll(/^rebound_problems\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return depth === 0 && problemsCached >= MEMORY_OBJECTS;
+  };
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+    const both = (await settled(controller)) && (await settled(capped));
+    if (both) {
       if (depthZeroSince === 0) depthZeroSince = Date.now();
       if (Date.now() - depthZeroSince > 2_000) break;
     } else depthZeroSince = 0;
     await new Promise((r) => setTimeout(r, 250));
   }
   const rss = await rssMb(controller.pid);
+  const cappedRss = await rssMb(capped.pid);
+  await capped.stop();
   const processMetrics = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
   const gauge = (name: string): string => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(processMetrics)?.[1] ?? NaN) / 1048576).toFixed(0);
   const space = (name: string): string => (Number(new RegExp(`^rebound_nodejs_heap_space_size_total_bytes\\{space="${name}"\\} (\\S+)$`, 'm').exec(processMetrics)?.[1] ?? NaN) / 1048576).toFixed(0);
   console.log(`resident memory with ${String(MEMORY_OBJECTS)} ProblemEvents in the caches: ${rss.toFixed(0)} MB (goal < 250 MB); V8 heap used ${gauge('rebound_nodejs_heap_size_used_bytes')} MB of ${gauge('rebound_nodejs_heap_size_total_bytes')} MB, external ${gauge('rebound_nodejs_external_memory_bytes')} MB; heap spaces: new ${space('new')} MB, old ${space('old')} MB, code ${space('code')} MB, large objects ${space('large_object')} MB`);
+  console.log(`  the same with node ${SEMI_SPACE_FLAG} (e.g. NODE_OPTIONS in the Deployment): ${cappedRss.toFixed(0)} MB`);
   await controller.stop();
   controller = undefined;
   const restarted = await startController(cluster.controllerKubeconfigPath, join(work, 'controller-2'), compileCache);
   await new Promise((r) => setTimeout(r, 5_000));
   console.log(`restarted with ${String(MEMORY_OBJECTS)} ProblemEvents: ready in ${ms(restarted.readyMs)}; RSS ${(await rssMb(restarted.pid)).toFixed(0)} MB after 5 s`);
   await restarted.stop();
+  const restartedCapped = await startController(cluster.controllerKubeconfigPath, join(work, 'controller-3'), compileCache, [SEMI_SPACE_FLAG]);
+  await new Promise((r) => setTimeout(r, 5_000));
+  console.log(`  the same with node ${SEMI_SPACE_FLAG}: ready in ${ms(restartedCapped.readyMs)}; RSS ${(await rssMb(restartedCapped.pid)).toFixed(0)} MB after 5 s`);
+  await restartedCapped.stop();
   console.log(`machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`);
 } finally {
   await controller?.stop();
