@@ -14,6 +14,7 @@ import { GitStageRepository } from './controllers/problemevent/git-repository.ts
 import { GitPolicyLookup } from './controllers/problemevent/git-policies.ts';
 import { CachedProjectLookup } from './controllers/problemevent/project-lookup.ts';
 import { ProblemEventReconciler } from './controllers/problemevent/reconciler.ts';
+import { FreshReads } from './controllers/problemevent/fresh-cache.ts';
 import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
 import { isTerminal } from './controllers/problemevent/decide.ts';
 import { CacheIndex } from './controllers/cache-index.ts';
@@ -82,15 +83,27 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   // Turn-taking and limits read a problem's siblings on every reconcile: index them by service.
   const byService = new CacheIndex<ProblemEvent>((p) => `${p.metadata.namespace ?? ''}/${p.spec.project}/${p.spec.stage}/${p.spec.service}`);
   problems.addHandler(byService.handler());
+  // Our own status writes stay visible to the next reconcile until the informer has them.
+  const fresh = new FreshReads();
+  problems.addHandler({
+    onAdd: (p) => fresh.observed(keyOf(p), p),
+    onUpdate: (_before, p) => fresh.observed(keyOf(p), p),
+    onDelete: (p) => fresh.observed(keyOf(p), undefined),
+  });
   const siblings = (problem: ProblemEvent): ProblemEvent[] => byService.get(byService.key(problem));
   // Last good remediation.yaml / slo.yaml / sli.yaml, fed by the Project controller's branch polls.
   const configs = createConfigCaches();
 
   const reconciler = new ProblemEventReconciler({
     clock: () => new Date(clock.now()),
-    cache: { get: (key) => problems.get(key), siblings },
+    cache: { get: (key) => fresh.read(key, problems.get(key)), siblings },
     writer: {
-      patchStatus: (problem, status) => clients.problemEvents.patchStatus(problem.metadata.namespace ?? 'default', problem.metadata.name ?? '', status),
+      patchStatus: async (problem, status) => {
+        // Conditional on the version read: a decision made on a stale view must not land.
+        const stored = await clients.problemEvents.patchStatus(problem.metadata.namespace ?? 'default', problem.metadata.name ?? '', status, problem.metadata.resourceVersion);
+        fresh.remember(keyOf(stored), stored);
+        return stored;
+      },
       recordEvent: (problem, type, reason, message) =>
         events.record({ apiVersion: API_VERSION, kind: KINDS.ProblemEvent, metadata: problem.metadata }, type, reason, reason, message),
     },
