@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,25 @@ describe('startGitServer', () => {
     const layout = await seedKeptnRepo(again.dir, { services: 10, commits: 500, stages: ['production'], examplesDir: null });
     expect(layout.heads.production).toBe((await runGit(['rev-parse', 'production'], { env: { GIT_DIR: dir } })).trim());
     expect(layout.services).toHaveLength(10);
+  });
+
+  it('passes gzip-encoded request bodies to http-backend (as git sends large negotiations)', async () => {
+    const { url, dir } = await server.createRepo('gzip', keptnSeed({ services: ['carts'], stages: ['production'], examplesDir: null }));
+    const head = (await runGit(['rev-parse', 'production'], { env: { GIT_DIR: dir } })).trim();
+    const pkt = (line: string): string => `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
+    const request = `${pkt(`want ${head}\n`)}0000${pkt('done\n')}`;
+    const response = await fetch(`${url}/git-upload-pack`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Basic ${Buffer.from(`${server.username}:${server.password}`).toString('base64')}`,
+        'Content-Type': 'application/x-git-upload-pack-request',
+        'Content-Encoding': 'gzip',
+      },
+      body: gzipSync(request),
+    });
+    expect(response.status).toBe(200);
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.indexOf('PACK')).toBeGreaterThan(0);
   });
 
   it('mirrors a plain directory as one commit on main', async () => {
