@@ -176,9 +176,7 @@ beforeAll(async () => {
     kubeconfigPath: cluster.controllerKubeconfigPath,
     prometheusUrl: prometheus.url,
     metricsPort: await freePort(),
-    // Another test file may restrict the shared ClusterRole for a moment; a short resync re-reads
-    // anything whose status write was refused meanwhile.
-    args: ['--namespace', NAMESPACE, '--no-leader-elect', '--evaluation-wait=3s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=3s', '--resync=10s', '--log-level=debug'],
+    args: ['--namespace', NAMESPACE, '--no-leader-elect', '--evaluation-wait=3s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=3s', '--log-level=debug'],
   });
 }, 180_000);
 
