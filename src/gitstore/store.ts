@@ -145,6 +145,27 @@ export class GitStore {
     return this.lock.run(() => this.sync(branch));
   }
 
+  /**
+   * The heads of several branches from one ref listing (one request), each fetched if it moved. A
+   * branch missing at the server maps to a GitBranchNotFound error instead of failing the others.
+   */
+  async heads(branches: readonly string[]): Promise<Map<string, string | ReboundError>> {
+    return this.lock.run(async () => {
+      const refs = await this.remote.listRefs('git-upload-pack');
+      const out = new Map<string, string | ReboundError>();
+      for (const branch of branches) {
+        const tip = refs.get(`refs/heads/${branch}`);
+        if (tip === undefined) {
+          out.set(branch, this.branchNotFound(branch));
+          continue;
+        }
+        await this.catchUp(branch, tip);
+        out.set(branch, tip);
+      }
+      return out;
+    });
+  }
+
   /** The file at the branch's current head, or undefined when the path does not exist there. */
   async readFile(branch: string, path: string): Promise<FileAtCommit | undefined> {
     return this.lock.run(async () => {
@@ -368,13 +389,20 @@ export class GitStore {
   private async sync(branch: string, service: 'git-upload-pack' | 'git-receive-pack' = 'git-upload-pack'): Promise<string> {
     const refs = await this.remote.listRefs(service);
     const tip = refs.get(`refs/heads/${branch}`);
-    if (tip === undefined) {
-      throw new ReboundError(`branch ${branch} does not exist at ${this.remote.url}`, { code: 'GitBranchNotFound', reason: 'BranchNotFound', retryable: false });
-    }
-    if (this.tips.get(branch) === tip) return tip;
+    if (tip === undefined) throw this.branchNotFound(branch);
+    await this.catchUp(branch, tip);
+    return tip;
+  }
+
+  /** Makes the store hold `tip` for `branch`, fetching only if it does not have it yet. */
+  private async catchUp(branch: string, tip: string): Promise<void> {
+    if (this.tips.get(branch) === tip) return;
     if (!(await this.hasObject(tip))) await this.fetch(branch);
     await this.setTip(branch, tip);
-    return tip;
+  }
+
+  private branchNotFound(branch: string): ReboundError {
+    return new ReboundError(`branch ${branch} does not exist at ${this.remote.url}`, { code: 'GitBranchNotFound', reason: 'BranchNotFound', retryable: false });
   }
 
   private async fetch(branch: string, since?: Date): Promise<void> {

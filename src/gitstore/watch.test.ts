@@ -21,11 +21,11 @@ describe('parsePollSchedule', () => {
 
 /** A store whose heads the test moves: the watcher's logic, not Git, is under test here. */
 class MovingStore implements WatchedStore {
-  heads: Record<string, string> = { staging: 's1', production: 'p1' };
+  tips: Record<string, string> = { staging: 's1', production: 'p1' };
   failing = new Set<string>();
   head(branch: string): Promise<string> {
     if (this.failing.has(branch)) return Promise.reject(new Error(`cannot read ${branch}`));
-    const head = this.heads[branch];
+    const head = this.tips[branch];
     return head === undefined ? Promise.reject(new Error('no branch')) : Promise.resolve(head);
   }
   changedPaths(oldCommit: string | undefined, newCommit: string): Promise<string[]> {
@@ -39,7 +39,7 @@ describe('watchBranches', () => {
     const seen: BranchChange[] = [];
     const watcher = watchBranches({ store, branches: ['staging', 'production'], schedule: '1h', onChange: (c) => void seen.push(c) });
     expect(await watcher.pollNow()).toEqual([]);
-    store.heads.production = 'p2';
+    store.tips.production = 'p2';
     const changes = await watcher.pollNow();
     expect(changes).toEqual([{ branch: 'production', oldHead: 'p1', newHead: 'p2', changedPaths: ['p1..p2'] }]);
     expect(seen).toEqual(changes);
@@ -63,10 +63,33 @@ describe('watchBranches', () => {
     const watcher = watchBranches({ store, branches: ['staging', 'production'], schedule: '1h', onChange: () => undefined, onError: (_e, b) => errors.push(b) });
     await watcher.pollNow();
     store.failing.add('staging');
-    store.heads.production = 'p3';
+    store.tips.production = 'p3';
     const changes = await watcher.pollNow();
     expect(changes.map((c) => c.branch)).toEqual(['production']);
     expect(errors).toContain('staging');
+    watcher.stop();
+  });
+
+  it('reads every branch from one listing when the store can, reporting a missing branch', async () => {
+    const store = new MovingStore();
+    let listings = 0;
+    const listing: WatchedStore = {
+      head: () => Promise.reject(new Error('head() must not be called when heads() exists')),
+      heads: (branches) => {
+        listings += 1;
+        return Promise.resolve(new Map(branches.map((b) => [b, store.tips[b] ?? new Error(`${b} does not exist`)])));
+      },
+      changedPaths: (a, b) => store.changedPaths(a, b),
+    };
+    const errors: string[] = [];
+    const watcher = watchBranches({ store: listing, branches: ['staging', 'production', 'qa'], schedule: '1h', onChange: () => undefined, onError: (_e, b) => errors.push(b) });
+    await watcher.pollNow();
+    store.tips.staging = 's2';
+    const changes = await watcher.pollNow();
+    expect(changes.map((c) => c.newHead)).toEqual(['s2']);
+    // The poll at start and the two asked for: one listing each.
+    expect(listings).toBe(3);
+    expect(errors).toEqual(['qa', 'qa', 'qa']);
     watcher.stop();
   });
 });

@@ -19,6 +19,8 @@ export interface BranchChange {
 /** What the watcher needs from the store. */
 export interface WatchedStore {
   head(branch: string): Promise<string>;
+  /** All heads from one ref listing, when the store can (GitStore does): one request per poll. */
+  heads?(branches: readonly string[]): Promise<Map<string, string | Error>>;
   changedPaths(oldCommit: string | undefined, newCommit: string): Promise<string[]>;
 }
 
@@ -79,28 +81,45 @@ export function watchBranches(options: WatchOptions): BranchWatcher {
 
   const pollOnce = async (): Promise<BranchChange[]> => {
     const changes: BranchChange[] = [];
+    let listed: Map<string, string | Error> | undefined;
+    try {
+      listed = options.store.heads === undefined ? undefined : await options.store.heads(options.branches);
+    } catch (err) {
+      for (const branch of options.branches) report(err, branch);
+      return changes;
+    }
     for (const branch of options.branches) {
       if (stopped) break;
       try {
-        const newHead = await options.store.head(branch);
-        const oldHead = heads.get(branch);
-        heads.set(branch, newHead);
-        if (!primed.has(branch)) {
-          // The first sight of a branch is the baseline, not a change.
-          primed.add(branch);
-          continue;
-        }
-        if (oldHead === newHead) continue;
-        const change = { branch, oldHead, newHead, changedPaths: await options.store.changedPaths(oldHead, newHead) };
-        changes.push(change);
-        options.logger?.info({ branch, oldHead, newHead, files: change.changedPaths.length }, 'stage branch moved');
-        await options.onChange(change);
+        const head = listed === undefined ? await options.store.head(branch) : listed.get(branch);
+        if (head === undefined || head instanceof Error) throw head ?? new Error(`no head for ${branch}`);
+        const change = await observe(branch, head);
+        if (change !== undefined) changes.push(change);
       } catch (err) {
-        if (options.onError !== undefined) options.onError(err, branch);
-        else options.logger?.warn({ branch, err: err instanceof Error ? err.message : String(err) }, 'polling the stage branch failed');
+        report(err, branch);
       }
     }
     return changes;
+  };
+
+  const observe = async (branch: string, newHead: string): Promise<BranchChange | undefined> => {
+    const oldHead = heads.get(branch);
+    heads.set(branch, newHead);
+    if (!primed.has(branch)) {
+      // The first sight of a branch is the baseline, not a change.
+      primed.add(branch);
+      return undefined;
+    }
+    if (oldHead === newHead) return undefined;
+    const change = { branch, oldHead, newHead, changedPaths: await options.store.changedPaths(oldHead, newHead) };
+    options.logger?.info({ branch, oldHead, newHead, files: change.changedPaths.length }, 'stage branch moved');
+    await options.onChange(change);
+    return change;
+  };
+
+  const report = (err: unknown, branch: string): void => {
+    if (options.onError !== undefined) options.onError(err, branch);
+    else options.logger?.warn({ branch, err: err instanceof Error ? err.message : String(err) }, 'polling the stage branch failed');
   };
 
   // Polls never overlap: a request made while one runs waits for it and then polls again, so a

@@ -285,6 +285,10 @@ describe('GitStore against git http-backend', () => {
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({ branch: 'production', changedPaths: ['carts/remediation.yaml'] });
     expect((await store.readFile('production', 'carts/remediation.yaml'))?.text).toContain('value: "+2"');
+    // A quiet poll of both stages is one request.
+    server.resetStats();
+    expect(await watcher.pollNow()).toEqual([]);
+    expect(server.stats().requests).toBe(1);
     watcher.stop();
   });
 
