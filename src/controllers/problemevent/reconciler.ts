@@ -81,11 +81,11 @@ class Step {
     try {
       return await this.step();
     } catch (err) {
+      // Deleted while we worked (our status write found no object): nothing left to do.
+      if (isNotFound(err)) return undefined;
       // Errors already written to the status are on their way to the queue's backoff; any other
       // classified failure (Git out of reach while reading the policy, a Secret gone) gets its
       // condition here, so no problem ever fails silently.
-      // Deleted while we worked: nothing left to write to, nothing lost.
-      if (isNotFound(err)) return undefined;
       if (this.reported || !(err instanceof ReboundError)) throw err;
       const reason = gitFailureReason(err, REASONS.CommitFailed);
       return this.failStep(err, reason, 'the remediation step could not run');
