@@ -294,6 +294,8 @@ try {
 
   console.log(`step latency (created → committed+pushed → applied → status written, seen by a polling client), n=${String(total.length)}: ${describe(total)} (goals p50 ≤ 100 ms, p99 ≤ 300 ms)`);
   console.log(`native-git floor (git CLI fetch + edit + commit + push, same server), n=${String(floor.length)}: ${describe(floor)}`);
+  const p50 = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+  console.log(`  the whole step at p50 is ${(p50(total) / p50(floor)).toFixed(2)}× the native-git floor at p50 (the floor is only fetch + commit + push; the step also writes status twice and patches the Deployment)`);
   console.log('split by status timestamps (controller clock, ms resolution; same machine as the client):');
   console.log(`  created → commit reconcile started (status.startTime): ${describe(seen)}`);
   console.log(`  created → committed and pushed (attempt.committedTime): ${describe(toCommit)}`);
