@@ -179,6 +179,42 @@ export class GitStore {
     return this.lock.run(() => this.readAt(commit, path));
   }
 
+  /**
+   * Every file under `path` (a file or a folder) at a commit already in the store, keyed by its full
+   * path; undefined when the path does not exist there. Bounded: a chart is a handful of files.
+   */
+  async filesAt(commit: string, path: string, maxFiles = 2_000): Promise<Map<string, Buffer> | undefined> {
+    return this.lock.run(async () => {
+      const parts = path.split('/').filter((p) => p !== '');
+      let oid = (await this.commit(commit)).tree;
+      let mode = TREE_MODE;
+      for (const part of parts) {
+        if (mode !== TREE_MODE) return undefined;
+        const entry = findTreeEntry((await this.object(oid)).content, part);
+        if (entry === undefined) return undefined;
+        ({ oid, mode } = entry);
+      }
+      const files = new Map<string, Buffer>();
+      const add = async (filePath: string, blobOid: string): Promise<void> => {
+        if (files.size >= maxFiles) {
+          throw new ReboundError(`more than ${maxFiles} files under ${path} at ${commit.slice(0, 12)}`, { code: 'TooManyFiles', reason: 'InvalidPath', retryable: false });
+        }
+        files.set(filePath, (await this.object(blobOid)).content);
+      };
+      const walk = async (prefix: string, treeOid: string): Promise<void> => {
+        for (const entry of parseTree((await this.object(treeOid)).content)) {
+          const child = `${prefix}/${entry.name}`;
+          if (entry.mode === TREE_MODE) await walk(child, entry.oid);
+          else await add(child, entry.oid);
+        }
+      };
+      const base = parts.join('/');
+      if (mode === TREE_MODE) await walk(base, oid);
+      else await add(base, oid);
+      return files;
+    });
+  }
+
   /** Files that differ between two commits in the store (added, removed or changed). */
   async changedPaths(oldCommit: string | undefined, newCommit: string): Promise<string[]> {
     return this.lock.run(async () => {

@@ -41,6 +41,10 @@ describe('classifyKubeError', () => {
     expect(classifyKubeError(reset, 'list').code).toBe(KUBE_ERROR_CODES.Unavailable);
     const timeout = new DOMException('timed out', 'TimeoutError');
     expect(classifyKubeError(timeout, 'list').code).toBe(KUBE_ERROR_CODES.Unavailable);
+     // fetch refuses some failures before any socket exists (a blocked port): still unreachable, named.
+    const blocked = classifyKubeError(new TypeError('fetch failed', { cause: new Error('bad port') }), 'create');
+    expect(blocked).toMatchObject({ code: KUBE_ERROR_CODES.Unavailable, retryable: true });
+    expect(blocked.message).toBe('create: API server unreachable (bad port)');
   });
 
   it('retries what it cannot name, and passes classified errors through unchanged', () => {

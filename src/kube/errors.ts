@@ -58,7 +58,7 @@ export function classifyKubeError(err: unknown, action: string): KubeError {
   if (err instanceof KubeError) return err;
   const status = httpStatus(err);
   if (status !== undefined) return fromStatus(status, statusBody(err), action, err);
-  const network = networkCode(err);
+  const network = networkCode(err) ?? fetchFailure(err);
   if (network !== undefined || isAbortOrTimeout(err)) {
     return new KubeError(`${action}: API server unreachable (${network ?? 'timeout'})`, {
       code: KUBE_ERROR_CODES.Unavailable,
@@ -137,6 +137,13 @@ function networkCode(err: unknown): string | undefined {
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
   }
   return undefined;
+}
+
+/** undici's fetch reports every network-level failure as TypeError('fetch failed'), the reason in its cause. */
+function fetchFailure(err: unknown): string | undefined {
+  if (!(err instanceof TypeError) || err.message !== 'fetch failed') return undefined;
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : 'fetch failed';
 }
 
 function isAbortOrTimeout(err: unknown): boolean {

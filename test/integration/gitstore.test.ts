@@ -319,6 +319,19 @@ describe('GitStore against git http-backend', () => {
     reopened.close();
   });
 
+  it('lists every file under a folder at a commit, for materialising a chart', async () => {
+    const { gitDir, store } = await fixture(['carts']);
+    const head = await store.head('production');
+    const files = await store.filesAt(head, 'carts');
+    const expected = (await runGit(['ls-tree', '-r', '--name-only', head, 'carts'], { env: { GIT_DIR: gitDir } })).trim().split('\n');
+    expect([...(files?.keys() ?? [])].sort()).toEqual(expected.sort());
+    expect(files?.get('carts/values.yaml')?.toString('utf8')).toBe(await show(gitDir, `${head}:carts/values.yaml`));
+    expect([...((await store.filesAt(head, 'carts/values.yaml'))?.keys() ?? [])]).toEqual(['carts/values.yaml']);
+    expect(await store.filesAt(head, 'carts/no-such-dir')).toBeUndefined();
+    await expect(store.filesAt(head, 'carts', 1)).rejects.toThrow(/more than 1 files/);
+    store.close();
+  });
+
   it('reports a branch that does not exist as a non-retryable error', async () => {
     const { store } = await fixture(['carts']);
     await expect(store.head('no-such-stage')).rejects.toMatchObject({ code: 'GitBranchNotFound', retryable: false });

@@ -283,7 +283,7 @@ describe('API server unavailable', () => {
       const response = await postJson(`${server.url}/v1/alertmanager`, { version: '4', status: 'firing', alerts: [validAlert] }, auth);
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('5');
-      expect(String(response.body['error'])).toMatch(/Kubernetes API unreachable/);
+      expect(String(response.body['error'])).toMatch(/API server unreachable/);
     } finally {
       await server.close();
     }
