@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProblemEvent, ProblemEventStatus, Project, RemediationAction } from '../../api/index.ts';
 import type { Applier, ApplyRequest } from '../../apply/index.ts';
 import { ReboundError } from '../../errors.ts';
+import { KubeError } from '../../kube/errors.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { CommitRequest, EvaluationOutcome, PolicyResolution, ProblemLoopPorts, StageRepository } from './ports.ts';
 import { ProblemEventReconciler } from './reconciler.ts';
@@ -34,6 +35,8 @@ class World {
   events: string[] = [];
   evaluations: (EvaluationOutcome | Error)[] = [];
   commitError: Error | undefined;
+  writeError: Error | undefined;
+  writes = 0;
 
   repository: StageRepository = {
     commitAction: (req: CommitRequest) => {
@@ -73,6 +76,8 @@ class World {
       cache: { get: () => this.problem, siblings: () => [this.problem] },
       writer: {
         patchStatus: (p, status: ProblemEventStatus) => {
+          this.writes++;
+          if (this.writeError) return Promise.reject(this.writeError);
           this.problem = { ...p, status: structuredClone(status) };
           return Promise.resolve(this.problem);
         },
@@ -203,6 +208,18 @@ describe('ProblemEventReconciler', () => {
     v.commitError = new ReboundError('connect ECONNREFUSED 127.0.0.1:1', { code: 'GitUnreachable', reason: 'GitUnreachable', retryable: true });
     await expect(v.step()).rejects.toThrow('ECONNREFUSED');
     expect(v.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ reason: 'GitUnreachable' });
+  });
+
+  it('leaves a status write refused for a stale version (409) to the queue, and a deleted problem (404) alone', async () => {
+    const w = new World();
+    w.writeError = new KubeError('conflict (409)', { code: 'KubeConflict', reason: 'Conflict', retryable: true, status: 409 });
+    await expect(w.step()).rejects.toBe(w.writeError);
+    expect(w.writes).toBe(1); // no second write of a "failure" on the same stale version
+
+    const v = new World();
+    v.writeError = new KubeError('not found (404)', { code: 'KubeNotFound', reason: 'NotFound', retryable: false, status: 404 });
+    expect(await v.step()).toBeUndefined();
+    expect(v.writes).toBe(1);
   });
 
   it('stalls on an unknown action and on a values file without the key', async () => {

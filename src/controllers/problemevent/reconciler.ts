@@ -16,7 +16,7 @@ import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
 import type { Attempt, Condition, Phase, ProblemEvent, ProblemEventStatus, Project, Reason } from '../../api/index.ts';
 import type { ApplyRequest } from '../../apply/index.ts';
 import { ReboundError, errorMessage } from '../../errors.ts';
-import { isNotFound } from '../../kube/errors.ts';
+import { isConflict, isNotFound } from '../../kube/errors.ts';
 import { applyAction, describeChange, isKnownAction } from '../../remediation/actions.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { removeCondition, setCondition } from '../conditions.ts';
@@ -83,6 +83,9 @@ class Step {
     } catch (err) {
       // Deleted while we worked (our status write found no object): nothing left to do.
       if (isNotFound(err)) return undefined;
+      // Our status write was conditional on the version we read and someone wrote in between: a
+      // stale view, not a failure of the step. The queue retries with a fresh read.
+      if (isConflict(err)) throw err;
       // Errors already written to the status are on their way to the queue's backoff; any other
       // classified failure (Git out of reach while reading the policy, a Secret gone) gets its
       // condition here, so no problem ever fails silently.
