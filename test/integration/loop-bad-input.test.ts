@@ -176,7 +176,7 @@ beforeAll(async () => {
     kubeconfigPath: cluster.controllerKubeconfigPath,
     prometheusUrl: prometheus.url,
     metricsPort: await freePort(),
-    args: ['--namespace', NAMESPACE, '--no-leader-elect', '--evaluation-wait=3s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=3s', '--log-level=debug'],
+    args: ['--namespace', NAMESPACE, '--no-leader-elect', '--evaluation-wait=4s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=3s', '--log-level=debug'],
   });
 }, 180_000);
 
