@@ -26,7 +26,8 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY crds ./crds
-ENV NODE_ENV=production HOME=/var/lib/rebound
+# A small young generation keeps memory flat after bursts of watch events (see make bench).
+ENV NODE_ENV=production HOME=/var/lib/rebound NODE_OPTIONS=--max-semi-space-size=16
 USER 65532:65532
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/rebound.js"]
 CMD ["controller"]
