@@ -26,6 +26,9 @@ import type { SecretReader } from './controllers/project-stores.ts';
 import { ReboundError } from './errors.ts';
 import { PrometheusSliProvider } from './evaluation/prometheus.ts';
 import { startIngestServer } from './ingest/server.ts';
+import { gitHookRoute } from './ingest/git-hook.ts';
+import { sameRepository } from './gitstore/hooks.ts';
+import type { GitPushEvent } from './gitstore/hooks.ts';
 import { KubeProblemStore } from './ingest/store.ts';
 import { kubeEventRecorder, kubeLeaseStore, loadKubeConfig, reboundClients } from './kube/index.ts';
 import { classifyKubeError, isNotFound } from './kube/errors.ts';
@@ -250,11 +253,19 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   let webhookUrl: string | undefined;
   if (config.webhookAddress !== '' && config.webhookTokenFile) {
     const tokens = watchTokenFile(config.webhookTokenFile, log.child({ component: 'webhook-tokens' }));
+    const gitSecret = config.gitWebhookSecretFile ? watchTokenFile(config.gitWebhookSecretFile, log.child({ component: 'git-webhook-secret' })) : undefined;
+    // A verified push re-reads the Projects of that repository now instead of at their next poll.
+    const onPush = (event: GitPushEvent): void => {
+      const matching = projects.list().filter((p) => sameRepository(p.spec.git.url, event.repoUrl));
+      log.info({ provider: event.provider, branch: event.branch ?? event.ref, projects: matching.map(keyOf) }, 'git push webhook');
+      for (const p of matching) projectController.enqueue(keyOf(p));
+    };
     const ingest = await startIngestServer({
       address: config.webhookAddress,
       sink: new KubeProblemStore({ kubeConfig: kc, namespace: config.problemNamespace }),
       tokens: () => tokens.tokens(),
       log: log.child({ component: 'ingest' }),
+      ...(gitSecret ? { routes: [gitHookRoute({ secret: () => gitSecret.tokens()[0] ?? '', onPush })] } : {}),
     });
     webhookUrl = ingest.url;
     manager.add({
@@ -262,7 +273,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       needsLeaderElection: false,
       start: async (stop) => {
         await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
-        await Promise.all([ingest.close(), tokens.close()]);
+        await Promise.all([ingest.close(), tokens.close(), gitSecret?.close()]);
       },
     });
   }

@@ -24,6 +24,8 @@ export interface ControllerConfig {
   /** Alertmanager, CloudEvents, Dynatrace and Git hooks; empty turns the webhook server off. */
   webhookAddress: string;
   webhookTokenFile: string | undefined;
+  /** Shared secret of Git hosts' push webhooks (POST /hooks/git), re-read on change. */
+  gitWebhookSecretFile: string | undefined;
   /** Where webhooks create ProblemEvents. */
   problemNamespace: string;
   workDir: string;
@@ -55,6 +57,8 @@ Options:
   --metrics-address HOST:PORT     /metrics, /healthz, /readyz (default 127.0.0.1:9090)
   --webhook-address HOST:PORT     Alertmanager, CloudEvents and Dynatrace webhooks (default: off)
   --webhook-token-file PATH       bearer token(s) for the webhooks, one per line (re-read on change)
+  --git-webhook-secret-file PATH  secret of GitHub/Gitea/GitLab push webhooks on /hooks/git: a push
+                                  re-reads the Project's branches at once (default: polling only)
   --problem-namespace NS          where webhooks create ProblemEvents (default: $POD_NAMESPACE or default)
   --work-dir PATH                 Git object stores and scratch space (default: $TMPDIR/rebound)
   --prometheus-url URL            default Prometheus for SLI queries (a Remediation may name its own)
@@ -84,6 +88,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'metrics-address': { type: 'string', default: '127.0.0.1:9090' },
       'webhook-address': { type: 'string', default: '' },
       'webhook-token-file': { type: 'string' },
+      'git-webhook-secret-file': { type: 'string' },
       'problem-namespace': { type: 'string' },
       'work-dir': { type: 'string' },
       'prometheus-url': { type: 'string' },
@@ -102,6 +107,9 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
   const podNamespace = env.POD_NAMESPACE;
   const leaseDurationMs = duration('--lease-duration', values['lease-duration']);
   const webhookAddress = values['webhook-address'];
+  if (values['git-webhook-secret-file'] && webhookAddress === '') {
+    throw usage('--git-webhook-secret-file needs --webhook-address: push webhooks arrive on the webhook server');
+  }
   if (webhookAddress !== '' && !values['webhook-token-file']) {
     throw usage('--webhook-address needs --webhook-token-file: the webhooks never run without authentication');
   }
@@ -127,6 +135,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     metricsAddress: values['metrics-address'],
     webhookAddress,
     webhookTokenFile: values['webhook-token-file'],
+    gitWebhookSecretFile: values['git-webhook-secret-file'],
     problemNamespace: values['problem-namespace'] ?? podNamespace ?? 'default',
     workDir: values['work-dir'] ?? join(tmpdir(), 'rebound'),
     prometheusUrl,
