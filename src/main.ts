@@ -133,6 +133,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       attempt: (action, result) => metrics.attempt(action, result),
       gitOperation: (operation, result, seconds) => metrics.gitOperation(operation, result, seconds),
       helmUpgrade: (result, seconds) => metrics.helmOperation('upgrade', result, seconds),
+      evaluation: (result, seconds) => metrics.evaluation(result, seconds),
     },
     settings: { workDir: config.workDir, turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs },
   });

@@ -20,7 +20,7 @@ import { freePort } from './ports.ts';
 import { registerTempDir, removeTempDir } from './process.ts';
 import { startPrometheus } from './prometheus.ts';
 import type { LocalPrometheus } from './prometheus.ts';
-import { startSampleWorkload } from './sample-workload.ts';
+import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from './sample-workload.ts';
 import type { SampleWorkload } from './sample-workload.ts';
 import { REPO_ROOT, applyObjects, deployService, installControllerRbac, startControllerProcess } from './world.ts';
 import type { ControllerProcess } from './world.ts';
@@ -38,33 +38,9 @@ export const DEMO_PROBLEM_TITLE = 'Response time degradation';
 export const DEMO_OBJECTIVE_MS = 600;
 
 // examples/sockshop's slo.yaml and sli.yaml are written for the real carts service (histograms, error
-// rates). The sample workload exports one gauge, so the demo's project carries these instead: one
-// objective that scaling alone (900 ms/√2 = 636 ms) misses and the flag (300 ms/√2 = 212 ms) meets.
-export const DEMO_SLI = `# The sample workload's response time (rebound demo); Keptn's placeholders select the service.
-spec_version: "1.0"
-indicators:
-  response_time_p95: max(rebound_sample_response_time_p95_ms{project="$PROJECT",stage="$STAGE",service="$SERVICE"})
-`;
-/** slo.yaml for carts: p95 below `objectiveMs` (the default makes the demo escalate once, then pass). */
-export function demoSlo(objectiveMs: number): string {
-  return `# carts must answer within ${String(objectiveMs)} ms at the 95th percentile (rebound demo).
-spec_version: "1.0"
-comparison:
-  compare_with: "single_result"
-  include_result_with_score: "pass"
-  number_of_comparison_results: 1
-  aggregate_function: "avg"
-objectives:
-  - sli: "response_time_p95"
-    displayName: "Response time P95 (ms)"
-    pass:
-      - criteria:
-          - "<${String(objectiveMs)}"
-total_score:
-  pass: "90%"
-  warning: "75%"
-`;
-}
+// rates). The sample workload exports one gauge, so the demo's project carries SAMPLE_SLI and
+// sampleSlo instead: one objective that scaling alone (900 ms/√2 = 636 ms) misses and the flag
+// (300 ms/√2 = 212 ms) meets.
 
 export interface DemoOptions {
   /** Reports each step: called with the label before it starts, then with its duration and a detail. */
@@ -233,8 +209,8 @@ async function createSockshopRepo(git: GitServer, objectiveMs: number): Promise<
   registerTempDir(examples);
   try {
     await cp(DEMO_EXAMPLES_DIR, examples, { recursive: true });
-    await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), demoSlo(objectiveMs));
-    await writeFile(join(examples, DEMO_SERVICE, 'sli.yaml'), DEMO_SLI);
+    await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), sampleSlo(objectiveMs));
+    await writeFile(join(examples, DEMO_SERVICE, 'sli.yaml'), SAMPLE_SLI);
     const actions = policyActions(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));
     const repo = await git.createRepo(DEMO_PROJECT, async (gitDir) => {
       await seedKeptnRepo(gitDir, { project: DEMO_PROJECT, stages: [...DEMO_STAGES], services: [DEMO_SERVICE], examplesDir: examples });

@@ -35,6 +35,34 @@ export interface SampleWorkload {
   stop(): Promise<void>;
 }
 
+/** sli.yaml for the sample workload's one gauge; Keptn's placeholders select the service. */
+export const SAMPLE_SLI = `# The sample workload's response time; Keptn's placeholders select the service.
+spec_version: "1.0"
+indicators:
+  response_time_p95: max(rebound_sample_response_time_p95_ms{project="$PROJECT",stage="$STAGE",service="$SERVICE"})
+`;
+
+/** slo.yaml with one objective: p95 below `objectiveMs` (600 makes scale +1 fail and the flag pass). */
+export function sampleSlo(objectiveMs: number): string {
+  return `# The service must answer within ${String(objectiveMs)} ms at the 95th percentile.
+spec_version: "1.0"
+comparison:
+  compare_with: "single_result"
+  include_result_with_score: "pass"
+  number_of_comparison_results: 1
+  aggregate_function: "avg"
+objectives:
+  - sli: "response_time_p95"
+    displayName: "Response time P95 (ms)"
+    pass:
+      - criteria:
+          - "<${String(objectiveMs)}"
+total_score:
+  pass: "90%"
+  warning: "75%"
+`;
+}
+
 /** 900 ms with the promotion on at one replica, divided by the square root of the replicas; 300 ms without it. */
 export function defaultResponseTime(state: LiveState): number {
   const base = state.flags.EnablePromotion === false ? 300 : 900;

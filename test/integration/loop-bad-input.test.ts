@@ -17,7 +17,7 @@ import { freePort } from '../../src/localenv/ports.ts';
 import { runCommand } from '../../src/localenv/process.ts';
 import { startPrometheus } from '../../src/localenv/prometheus.ts';
 import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { startSampleWorkload } from '../../src/localenv/sample-workload.ts';
+import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from '../../src/localenv/sample-workload.ts';
 import type { SampleWorkload } from '../../src/localenv/sample-workload.ts';
 import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
 import type { ControllerProcess } from '../../src/localenv/world.ts';
@@ -48,28 +48,6 @@ ${actions.map(([action, value], i) => `        - action: ${action}\n          na
 `;
 }
 const ESCALATING = policy([['scale', '+1'], ['featuretoggle', 'EnablePromotion:off']]);
-const SLI = `spec_version: "1.0"
-indicators:
-  response_time_p95: max(rebound_sample_response_time_p95_ms{project="$PROJECT",stage="$STAGE",service="$SERVICE"})
-`;
-/** Response time 900 ms / sqrt(replicas) with the promotion on, 300 ms / sqrt(replicas) without. */
-function slo(passBelow: number): string {
-  return `spec_version: "1.0"
-comparison:
-  compare_with: single_result
-  include_result_with_score: pass
-  number_of_comparison_results: 1
-  aggregate_function: avg
-objectives:
-  - sli: response_time_p95
-    pass:
-      - criteria:
-          - "<${passBelow}"
-total_score:
-  pass: "90%"
-  warning: "75%"
-`;
-}
 
 let git: GitServer;
 let prometheus: LocalPrometheus;
@@ -274,7 +252,7 @@ describe('bad input to the loop', () => {
   });
 
   it('a chart that does not render stalls with Helm\'s error in the condition', async () => {
-    const s = await scenario({ files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': slo(700), 'sli.yaml': SLI } });
+    const s = await scenario({ files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
     await push(s, 'production', { 'carts/chart/templates/broken.yaml': 'value: {{ .Values.nothing.here }}\n' }, 'a template that cannot render');
     await createProblem(s.project, 'helm-fails');
     const stalled = await waitFor<ProblemEvent>('problemevent', 'helm-fails', hasCondition('Stalled', 'True', 'ApplyFailed'));
@@ -286,7 +264,7 @@ describe('bad input to the loop', () => {
   });
 
   it('an unreachable Git server is retried, never lost; the kubernetes applier scales and flips the flag once Git is back', async () => {
-    const s = await scenario({ files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': slo(600), 'sli.yaml': SLI }, apply: 'kubernetes', url: closedPortUrl });
+    const s = await scenario({ files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': sampleSlo(600), 'sli.yaml': SAMPLE_SLI }, apply: 'kubernetes', url: closedPortUrl });
     await createProblem(s.project, 'git-down');
     const waiting = await waitFor<ProblemEvent>('problemevent', 'git-down', hasCondition('Reconciling', 'True', 'GitUnreachable'));
     expect(waiting.status?.phase).toBe('Pending');
@@ -307,7 +285,7 @@ describe('bad input to the loop', () => {
   });
 
   it('a policy changed mid-remediation is used by the next attempt; a broken one leaves the last good in force', async () => {
-    const s = await scenario({ files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': slo(600), 'sli.yaml': SLI }, apply: 'kubernetes' });
+    const s = await scenario({ files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': sampleSlo(600), 'sli.yaml': SAMPLE_SLI }, apply: 'kubernetes' });
     await createProblem(s.project, 'policy-moves');
     await waitFor<ProblemEvent>('problemevent', 'policy-moves', (p) => (p.status?.attempts?.length ?? 0) >= 1);
     // While attempt 1 waits for its evaluation, a person changes the policy.
@@ -330,7 +308,7 @@ describe('bad input to the loop', () => {
   });
 
   it('a cooldown holds the next action back with a condition saying until when', async () => {
-    const s = await scenario({ files: { 'values.yaml': VALUES, 'slo.yaml': slo(600), 'sli.yaml': SLI }, apply: 'kubernetes' });
+    const s = await scenario({ files: { 'values.yaml': VALUES, 'slo.yaml': sampleSlo(600), 'sli.yaml': SAMPLE_SLI }, apply: 'kubernetes' });
     await applyObjects(admin, [{
       apiVersion: 'rebound.dev/v1alpha1',
       kind: 'Remediation',

@@ -13,7 +13,7 @@ import { freePort } from '../../src/localenv/ports.ts';
 import { runCommand } from '../../src/localenv/process.ts';
 import { startPrometheus } from '../../src/localenv/prometheus.ts';
 import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { startSampleWorkload } from '../../src/localenv/sample-workload.ts';
+import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from '../../src/localenv/sample-workload.ts';
 import type { SampleWorkload } from '../../src/localenv/sample-workload.ts';
 import { REPO_ROOT, applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
 import type { ControllerProcess } from '../../src/localenv/world.ts';
@@ -44,27 +44,6 @@ spec:
           name: Promotion off
           value: "EnablePromotion:off"
 `;
-const sli = `spec_version: "1.0"
-indicators:
-  response_time_p95: max(rebound_sample_response_time_p95_ms{project="$PROJECT",stage="$STAGE",service="$SERVICE"})
-`;
-function slo(passBelow: number): string {
-  return `spec_version: "1.0"
-comparison:
-  compare_with: single_result
-  include_result_with_score: pass
-  number_of_comparison_results: 1
-  aggregate_function: avg
-objectives:
-  - sli: response_time_p95
-    pass:
-      - criteria:
-          - "<${passBelow}"
-total_score:
-  pass: "90%"
-  warning: "75%"
-`;
-}
 
 let git: GitServer;
 let prometheus: LocalPrometheus;
@@ -174,7 +153,7 @@ afterAll(async () => {
 describe('the remediation loop on real parts', () => {
   it('(a) the tutorial: production scales to 2 replicas through Helm, qa stays at 1, the problem ends Resolved', async () => {
     const tutorial = readFileSync(join(REPO_ROOT, 'examples', 'fulltour', 'helloservice', 'remediation.yaml'), 'utf8');
-    const s = await scenario({ service: 'helloservice', stages: ['qa', 'production'], files: { 'values.yaml': VALUES, 'remediation.yaml': tutorial, 'slo.yaml': slo(700), 'sli.yaml': sli } });
+    const s = await scenario({ service: 'helloservice', stages: ['qa', 'production'], files: { 'values.yaml': VALUES, 'remediation.yaml': tutorial, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
     await createProblem(s, 'response-time', 'http_response_time_seconds_main_page_sum');
 
     const done = await waitForPhase(s, 'response-time', ['Resolved', 'Exhausted', 'Unhandled']);
@@ -202,7 +181,7 @@ describe('the remediation loop on real parts', () => {
   });
 
   it('(b) escalation: scale +1 fails its evaluation, the feature flag comes next and passes', async () => {
-    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': slo(600), 'sli.yaml': sli } });
+    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(600), 'sli.yaml': SAMPLE_SLI } });
     await createProblem(s, 'slow-carts', 'Response time degradation');
     const done = await waitForPhase(s, 'slow-carts', ['Resolved', 'Exhausted', 'Unhandled']);
     expect(done.status?.phase, JSON.stringify(done.status?.attempts)).toBe('Resolved');
@@ -217,7 +196,7 @@ describe('the remediation loop on real parts', () => {
   });
 
   it('(c) every action fails its evaluation: Exhausted', async () => {
-    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': slo(100), 'sli.yaml': sli } });
+    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(100), 'sli.yaml': SAMPLE_SLI } });
     await createProblem(s, 'hopeless', 'Response time degradation');
     const done = await waitForPhase(s, 'hopeless', ['Resolved', 'Exhausted', 'Unhandled']);
     expect(done.status?.phase).toBe('Exhausted');
@@ -226,7 +205,7 @@ describe('the remediation loop on real parts', () => {
   });
 
   it('(d) the source resolves the problem mid-way: the remediation stops', async () => {
-    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': slo(600), 'sli.yaml': sli } });
+    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(600), 'sli.yaml': SAMPLE_SLI } });
     // A long wait keeps the first attempt in Evaluating while the alert clears.
     await applyObjects(admin, [{
       apiVersion: 'rebound.dev/v1alpha1', kind: 'Remediation', metadata: { name: 'carts', namespace: s.namespace },
@@ -243,8 +222,8 @@ describe('the remediation loop on real parts', () => {
   });
 
   it('(f) two problems of one service take turns; problems of two services run in parallel', async () => {
-    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': slo(700), 'sli.yaml': sli } });
-    const other = await scenario({ service: 'orders', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY.replace('carts-remediation', 'orders-remediation'), 'slo.yaml': slo(700), 'sli.yaml': sli } });
+    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
+    const other = await scenario({ service: 'orders', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY.replace('carts-remediation', 'orders-remediation'), 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
     await createProblem(s, 'first', 'Response time degradation');
     await createProblem(s, 'second', 'Response time degradation');
     await createProblem(other, 'elsewhere', 'Response time degradation');
@@ -261,7 +240,7 @@ describe('the remediation loop on real parts', () => {
 
 describe('crash safety and replicas', () => {
   it('(e) killed between push and status write, the controller continues after restart with exactly one commit', async () => {
-    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': slo(700), 'sli.yaml': sli } });
+    const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
     await controller?.stop();
     controller = undefined;
     // Without the status permission, every status write after the push fails, as if the process died there.
@@ -291,7 +270,7 @@ describe('crash safety and replicas', () => {
     const one = await startSharedController();
     const two = await startSharedController();
     try {
-      const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': slo(700), 'sli.yaml': sli } });
+      const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
       await createProblem(s, 'led', 'Response time degradation');
       await waitForPhase(s, 'led', ['Resolved']);
       expect(await reboundCommits(s, 'production')).toHaveLength(1);

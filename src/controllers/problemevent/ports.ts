@@ -132,6 +132,8 @@ export interface LoopMetrics {
   /** How long the step's parts took: reading the policy from the branch (`fetch`), committing and pushing (`push`), Helm's upgrade. */
   gitOperation?(operation: 'fetch' | 'push', result: 'success' | 'error', seconds: number): void;
   helmUpgrade?(result: 'success' | 'error', seconds: number): void;
+  /** One SLO evaluation: its verdict, or `error` when there was none (metrics source down, bad SLO). */
+  evaluation?(result: EvaluationResult | 'error', seconds: number): void;
 }
 
 export interface LoopSettings {

@@ -35,6 +35,7 @@ class World {
   events: string[] = [];
   evaluations: (EvaluationOutcome | Error)[] = [];
   commitError: Error | undefined;
+  recorded: string[] = [];
   writeError: Error | undefined;
   writes = 0;
 
@@ -101,6 +102,10 @@ class World {
           return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
         },
       },
+      metrics: {
+        attempt: (action, result) => void this.recorded.push(`attempt ${action} ${result}`),
+        evaluation: (result) => void this.recorded.push(`evaluation ${result}`),
+      },
       settings: { workDir: '/tmp/rebound-test', turnPollMs: 1000, evaluationRetryMs: 30_000, stalledRecheckMs: 300_000 },
     };
   }
@@ -157,6 +162,17 @@ describe('ProblemEventReconciler', () => {
     expect(w.commits[1]?.text).toBe('replicaCount: 2 # keep\nfeatureFlags:\n  EnablePromotion: false\n');
     expect(w.applied[1]?.featureFlags).toEqual({ EnablePromotion: false });
     expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ActionsExhausted' });
+  });
+
+  it('counts every evaluation and attempt outcome in the metrics', async () => {
+    const w = new World();
+    w.evaluations.push(new ReboundError('down', { code: 'PrometheusUnavailable', reason: 'PrometheusUnavailable', retryable: true }), fail, pass);
+    for (let i = 0; i < 12 && w.problem.status?.phase !== 'Resolved'; i++) {
+      await w.step();
+      w.advance(120_000);
+    }
+    expect(w.problem.status?.phase).toBe('Resolved');
+    expect(w.recorded).toEqual(['evaluation error', 'evaluation fail', 'attempt scale fail', 'evaluation pass', 'attempt featuretoggle pass']);
   });
 
   it('postpones an evaluation while Prometheus is down, without failing the attempt', async () => {

@@ -13,7 +13,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
-import type { Attempt, Condition, Phase, ProblemEvent, ProblemEventStatus, Project, Reason } from '../../api/index.ts';
+import type { Attempt, Condition, EvaluationResult, Phase, ProblemEvent, ProblemEventStatus, Project, Reason } from '../../api/index.ts';
 import type { ApplyRequest } from '../../apply/index.ts';
 import { ReboundError, errorMessage } from '../../errors.ts';
 import { isConflict, isNotFound } from '../../kube/errors.ts';
@@ -289,6 +289,8 @@ class Step {
     if (!attempt?.commit || !attempt.appliedTime) return NEXT_STEP;
     const repository = await this.ports.repositories.forProject(project);
     let outcome;
+    const started = performance.now();
+    const observe = (result: EvaluationResult | 'error'): void => this.ports.metrics?.evaluation?.(result, (performance.now() - started) / 1000);
     try {
       outcome = await this.ports.evaluator.evaluate({
         problem: this.problem,
@@ -300,6 +302,7 @@ class Step {
         signal: this.ctx.signal,
       });
     } catch (err) {
+      observe('error');
       if (err instanceof ReboundError && err.retryable) {
         // The metrics source being down says nothing about the service: try later, never a failed attempt.
         await this.write({}, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.PrometheusUnavailable, message: `evaluation postponed: ${err.message}` }]);
@@ -308,6 +311,7 @@ class Step {
       const reason = err instanceof ReboundError && isReason(err.reason) ? err.reason : REASONS.EvaluationErrored;
       return this.stall(reason, `attempt ${index} could not be evaluated: ${errorMessage(err)}`);
     }
+    observe(outcome.result);
     this.replaceAttempt({
       ...attempt,
       evaluationTime: this.now.toISOString(),
