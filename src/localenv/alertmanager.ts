@@ -1,12 +1,11 @@
 // A real Alertmanager (Debian's package) on loopback with one webhook receiver: what Prometheus users
 // point at Rebound. Timings are short so a test sees a notification within a second or two, and
 // clustering is off (it would otherwise bind 0.0.0.0:9094).
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { LOOPBACK, freePort, retryOnAddressInUse } from './ports.ts';
-import { type ManagedProcess, httpOk, registerTempDir, removeTempDir, startProcess, waitUntil } from './process.ts';
+import { LOOPBACK } from './ports.ts';
+import { startLoopbackServer } from './process.ts';
 import { toolPath } from './tools.ts';
 
 export interface StartAlertmanagerOptions {
@@ -46,27 +45,20 @@ export function alertmanagerConfig(options: StartAlertmanagerOptions): string {
   });
 }
 
-async function startOnce(options: StartAlertmanagerOptions): Promise<LocalAlertmanager> {
-  const alertmanager = toolPath('prometheus-alertmanager');
-  const dir = await mkdtemp(join(tmpdir(), 'rebound-alertmanager-'));
-  registerTempDir(dir);
-  let server: ManagedProcess | undefined;
-  const stop = async (): Promise<void> => {
-    await server?.stop();
-    await removeTempDir(dir);
-  };
-  try {
-    const configPath = join(dir, 'alertmanager.yml');
-    // The file may hold the bearer token.
-    await writeFile(configPath, alertmanagerConfig(options), { mode: 0o600 });
-    const dataDir = join(dir, 'data');
-    await mkdir(dataDir);
-    const port = await freePort();
-    const url = `http://${LOOPBACK}:${String(port)}`;
-    server = await startProcess({
-      name: 'alertmanager',
-      command: alertmanager,
-      args: [
+/** Starts Alertmanager on a free loopback port, sending every notification to `webhookUrl`. */
+export function startAlertmanager(options: StartAlertmanagerOptions): Promise<LocalAlertmanager> {
+  return startLoopbackServer({
+    name: 'alertmanager',
+    command: toolPath('prometheus-alertmanager'),
+    readyPath: '/-/ready',
+    ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+    prepare: async (dir, port, url) => {
+      const configPath = join(dir, 'alertmanager.yml');
+      // The file may hold the bearer token.
+      await writeFile(configPath, alertmanagerConfig(options), { mode: 0o600 });
+      const dataDir = join(dir, 'data');
+      await mkdir(dataDir);
+      return [
         `--config.file=${configPath}`,
         `--storage.path=${dataDir}`,
         `--web.listen-address=${LOOPBACK}:${String(port)}`,
@@ -75,22 +67,7 @@ async function startOnce(options: StartAlertmanagerOptions): Promise<LocalAlertm
         // Empty disables the gossip cluster listener.
         '--cluster.listen-address=',
         '--log.level=warn',
-      ],
-    });
-    const proc = server;
-    await waitUntil('alertmanager /-/ready', () => httpOk(`${url}/-/ready`), {
-      timeoutMs: options.startTimeoutMs ?? 60_000,
-      process: proc,
-    });
-    let stopping: Promise<void> | undefined;
-    return { url, stop: () => (stopping ??= stop()) };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
-/** Starts Alertmanager on a free loopback port, sending every notification to `webhookUrl`. */
-export function startAlertmanager(options: StartAlertmanagerOptions): Promise<LocalAlertmanager> {
-  return retryOnAddressInUse(() => startOnce(options));
+      ];
+    },
+  });
 }

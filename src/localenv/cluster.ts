@@ -307,6 +307,15 @@ export async function installCrds(kubeconfigPath: string, crdsDir: string, timeo
     await runCommand(kubectl, [...base, 'wait', '--for=condition=Established', `--timeout=${String(Math.ceil(timeoutMs / 1000))}s`, ...names], {
       timeoutMs: timeoutMs + 5_000,
     });
+    // Established is not yet servable: for a few seconds the API server answers 429 "storage is
+    // (re)initializing" for a new resource. Ready means every one of them can be listed.
+    const resources = names.map((n) => n.replace(/^customresourcedefinition[^/]*\//, ''));
+    await waitUntil(`the new resources to be listable (${resources.join(', ')})`, async () => {
+      for (const resource of resources) {
+        await runCommand(kubectl, [...base, 'get', resource, '--all-namespaces', '--chunk-size=1', '-o', 'name'], { timeoutMs: 10_000 });
+      }
+      return true;
+    }, { timeoutMs, intervalMs: 200 });
   }
   return names;
 }

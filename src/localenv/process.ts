@@ -7,9 +7,12 @@
 // SIGKILL of Node itself cannot be caught; that is the one case that can leave orphans behind.)
 import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReboundError, errorMessage } from '../errors.ts';
+import { LOOPBACK, freePort, retryOnAddressInUse } from './ports.ts';
 
 export interface ProcessExit {
   code: number | null;
@@ -296,5 +299,52 @@ export function runCommand(command: string, args: readonly string[], options: Ru
       },
     );
     if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+export interface LoopbackServerSpec {
+  /** Program name for messages and the temp dir: 'prometheus'. */
+  name: string;
+  command: string;
+  /** Writes what the server needs into `dir` and returns its arguments for listening at `url`. */
+  prepare(dir: string, port: number, url: string): Promise<string[]>;
+  /** Path that answers 2xx once the server is ready, e.g. `/-/ready`. */
+  readyPath: string;
+  startTimeoutMs?: number;
+}
+
+export interface LoopbackServer {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** Stops the server and removes its directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A server program in a temp dir of its own on a free loopback port, resolved once `readyPath`
+ * answers. A start that fails removes what it made; one that lost its port to a race is retried.
+ */
+export function startLoopbackServer(spec: LoopbackServerSpec): Promise<LoopbackServer> {
+  return retryOnAddressInUse(async () => {
+    const dir = await mkdtemp(join(tmpdir(), `rebound-${spec.name}-`));
+    registerTempDir(dir);
+    let server: ManagedProcess | undefined;
+    const stop = async (): Promise<void> => {
+      await server?.stop();
+      await removeTempDir(dir);
+    };
+    try {
+      const port = await freePort();
+      const url = `http://${LOOPBACK}:${String(port)}`;
+      const args = await spec.prepare(dir, port, url);
+      server = await startProcess({ name: spec.name, command: spec.command, args });
+      const proc = server;
+      await waitUntil(`${spec.name} ${spec.readyPath}`, () => httpOk(`${url}${spec.readyPath}`), { timeoutMs: spec.startTimeoutMs ?? 60_000, process: proc });
+      let stopping: Promise<void> | undefined;
+      return { url, stop: () => (stopping ??= stop()) };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
   });
 }

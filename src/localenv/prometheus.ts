@@ -2,12 +2,11 @@
 //  - history: OpenMetrics text is turned into TSDB blocks with `promtool tsdb create-blocks-from
 //    openmetrics` before the server starts, so a PromQL query at a known time returns a known value;
 //  - live data: targets the caller runs (host:port serving /metrics) are scraped every second.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { LOOPBACK, freePort, retryOnAddressInUse } from './ports.ts';
-import { type ManagedProcess, httpOk, registerTempDir, removeTempDir, runCommand, startProcess, waitUntil } from './process.ts';
+import { LOOPBACK } from './ports.ts';
+import { runCommand, startLoopbackServer } from './process.ts';
 import { toolPath } from './tools.ts';
 
 export interface StartPrometheusOptions {
@@ -95,33 +94,24 @@ function prometheusConfig(options: StartPrometheusOptions): string {
   });
 }
 
-async function startOnce(options: StartPrometheusOptions): Promise<LocalPrometheus> {
-  const prometheus = toolPath('prometheus');
-  const dir = await mkdtemp(join(tmpdir(), 'rebound-prometheus-'));
-  registerTempDir(dir);
-  let server: ManagedProcess | undefined;
-  const stop = async (): Promise<void> => {
-    await server?.stop();
-    await removeTempDir(dir);
-  };
-  try {
-    const dataDir = join(dir, 'data');
-    await mkdir(dataDir);
-    if (options.openMetrics !== undefined) {
-      const input = join(dir, 'backfill.om');
-      await writeFile(input, options.openMetrics);
-      await runCommand(toolPath('promtool'), ['tsdb', 'create-blocks-from', 'openmetrics', input, dataDir], {
-        timeoutMs: 120_000,
-      });
-    }
-    const configPath = join(dir, 'prometheus.yml');
-    await writeFile(configPath, prometheusConfig(options));
-    const port = await freePort();
-    const url = `http://${LOOPBACK}:${String(port)}`;
-    server = await startProcess({
-      name: 'prometheus',
-      command: prometheus,
-      args: [
+/** Starts Prometheus on a free loopback port with the given history and scrape targets. */
+export function startPrometheus(options: StartPrometheusOptions = {}): Promise<LocalPrometheus> {
+  return startLoopbackServer({
+    name: 'prometheus',
+    command: toolPath('prometheus'),
+    readyPath: '/-/ready',
+    ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+    prepare: async (dir, port) => {
+      const dataDir = join(dir, 'data');
+      await mkdir(dataDir);
+      if (options.openMetrics !== undefined) {
+        const input = join(dir, 'backfill.om');
+        await writeFile(input, options.openMetrics);
+        await runCommand(toolPath('promtool'), ['tsdb', 'create-blocks-from', 'openmetrics', input, dataDir], { timeoutMs: 120_000 });
+      }
+      const configPath = join(dir, 'prometheus.yml');
+      await writeFile(configPath, prometheusConfig(options));
+      return [
         `--config.file=${configPath}`,
         `--storage.tsdb.path=${dataDir}`,
         // Backfilled history may be old: keep it (retention counts back from the newest sample).
@@ -129,22 +119,7 @@ async function startOnce(options: StartPrometheusOptions): Promise<LocalPromethe
         `--web.listen-address=${LOOPBACK}:${String(port)}`,
         '--web.enable-lifecycle',
         '--log.level=warn',
-      ],
-    });
-    const proc = server;
-    await waitUntil('prometheus /-/ready', () => httpOk(`${url}/-/ready`), {
-      timeoutMs: options.startTimeoutMs ?? 60_000,
-      process: proc,
-    });
-    let stopping: Promise<void> | undefined;
-    return { url, stop: () => (stopping ??= stop()) };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
-/** Starts Prometheus on a free loopback port with the given history and scrape targets. */
-export function startPrometheus(options: StartPrometheusOptions = {}): Promise<LocalPrometheus> {
-  return retryOnAddressInUse(() => startOnce(options));
+      ];
+    },
+  });
 }
