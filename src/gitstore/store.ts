@@ -166,6 +166,18 @@ export class GitStore {
     });
   }
 
+  /**
+   * The file at the head last seen for `branch`, without asking the server (the first read of a
+   * branch does). For the remediation step's hot path: newer heads arrive through the Project's poll
+   * or a push webhook, and a push from an older head is refused and redone on the new one anyway.
+   */
+  async readFileAtKnownHead(branch: string, path: string): Promise<FileAtCommit | undefined> {
+    return this.lock.run(async () => {
+      const commit = this.tips.get(branch) ?? (await this.sync(branch));
+      return this.readAt(commit, path);
+    });
+  }
+
   /** The file at the branch's current head, or undefined when the path does not exist there. */
   async readFile(branch: string, path: string): Promise<FileAtCommit | undefined> {
     return this.lock.run(async () => {

@@ -319,6 +319,23 @@ describe('GitStore against git http-backend', () => {
     reopened.close();
   });
 
+  it('reads at the head last seen without a request, and sees a newer head once it synced', async () => {
+    const { store, person } = await fixture(['carts']);
+    server.resetStats();
+    const first = await store.readFileAtKnownHead('production', 'carts/values.yaml');
+    expect(first?.text).toMatch(/^replicaCount: 1$/m);
+    const afterFirst = server.stats().requests;
+    expect(afterFirst).toBeGreaterThan(0); // the first read of a branch asks the server
+    await store.readFileAtKnownHead('production', 'carts/values.yaml');
+    expect(server.stats().requests).toBe(afterFirst);
+
+    await person.push('carts/values.yaml', /replicaCount: 1/, 'replicaCount: 5', 'a person scales up');
+    expect((await store.readFileAtKnownHead('production', 'carts/values.yaml'))?.text).toMatch(/^replicaCount: 1$/m);
+    await store.head('production'); // what the Project poll does
+    expect((await store.readFileAtKnownHead('production', 'carts/values.yaml'))?.text).toMatch(/^replicaCount: 5$/m);
+    store.close();
+  });
+
   it('lists every file under a folder at a commit, for materialising a chart', async () => {
     const { gitDir, store } = await fixture(['carts']);
     const head = await store.head('production');

@@ -41,7 +41,9 @@ export class GitPolicyLookup implements PolicyLookup {
     } else {
       const path = policyFilePath(service);
       const store = await this.stores.storeFor(project);
-      const file = await store.readFile(stage.branch, path);
+      // The branch as last seen: the Project's poll and push webhooks keep it current, and this
+      // saves the step a round trip to the Git server.
+      const file = await store.readFileAtKnownHead(stage.branch, path);
       const key = { project: project.metadata.name ?? '', stage: stage.name, service, file: path };
       const offered = this.cache.offer(key, { commit: file?.commit ?? '', text: file ? file.text : null });
       if (offered.status === 'removed') {
