@@ -43,6 +43,7 @@ import { Manager, controllerRunnable, informerRunnable } from './runtime/manager
 import type { ManagerExit, Runnable } from './runtime/manager.ts';
 import { defaultControllerRateLimiter } from './runtime/rate-limiter.ts';
 import { WorkQueue } from './runtime/workqueue.ts';
+import { refKey } from './runtime/keys.ts';
 
 export interface RunningController {
   /** Resolves when the manager has stopped. */
@@ -285,7 +286,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
 }
 
 function keyOf(obj: { metadata: { namespace?: string; name?: string } }): string {
-  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+  return refKey({ namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' });
 }
 
 /** A new spec (generation), not a status write or a resync. */

@@ -80,14 +80,3 @@ describe('HelmApplier', () => {
   });
 });
 
-describe('HelmApplier observe hook', () => {
-  it('reports each run with its outcome', async () => {
-    const homeDir = mkdtempSync(join(tmpdir(), 'helm-home-'));
-    const runs: boolean[] = [];
-    const ok = new HelmApplier({ helmPath: fakeHelm('echo \'{"version":1}\''), homeDir, observe: (s, good) => { expect(s).toBeGreaterThanOrEqual(0); runs.push(good); } });
-    await ok.apply(request);
-    const bad = new HelmApplier({ helmPath: fakeHelm('echo boom >&2; exit 1'), homeDir, observe: (_s, good) => runs.push(good) });
-    await bad.apply(request).catch(() => undefined);
-    expect(runs).toEqual([true, false]);
-  });
-});

@@ -16,8 +16,6 @@ export interface HelmApplierOptions {
   timeoutSeconds?: number;
   /** Release name from the service name; Keptn users may have `<service>-generated` etc. */
   releaseName?: (request: ApplyRequest) => string;
-  /** Told how long each helm run took and whether it worked (for rebound_helm_duration_seconds). */
-  observe?: (seconds: number, ok: boolean) => void;
 }
 
 const STDERR_LINES_IN_CONDITION = 5;
@@ -45,8 +43,6 @@ export class HelmApplier implements Applier {
     const timeoutSeconds = this.options.timeoutSeconds ?? 120;
     const args = helmUpgradeArgs({ release, chartDir, valuesFile, namespace: request.namespace, timeoutSeconds, kubeconfigPath: this.options.kubeconfigPath });
     const home = this.options.homeDir;
-    const started = performance.now();
-    const observe = (ok: boolean): void => this.options.observe?.((performance.now() - started) / 1000, ok);
     let result: ProcessResult;
     try {
       result = await runProcess(this.options.helmPath ?? 'helm', args, {
@@ -64,7 +60,6 @@ export class HelmApplier implements Applier {
         },
       });
     } catch (err) {
-      observe(false);
       throw new ReboundError(`cannot run helm: ${err instanceof Error ? err.message : String(err)}`, {
         code: 'HelmNotRunnable',
         reason: 'HelmFailed',
@@ -72,7 +67,6 @@ export class HelmApplier implements Applier {
         cause: err,
       });
     }
-    observe(result.code === 0 && !result.timedOut);
     if (result.timedOut) {
       throw new ReboundError(`helm upgrade of ${release} in ${request.namespace} did not finish within ${timeoutSeconds}s`, {
         code: 'HelmTimeout',

@@ -111,7 +111,7 @@ export function chooseAction(policy: RemediationPolicy, problem: ProblemKey, att
     throw new ReboundError(`invalid attempt ${attempt}: attempts count from 1`, { code: 'InvalidAttempt', reason: 'InvalidAttempt', retryable: false });
   }
   const match = findEntry(policy, problem);
-  if (!match) return { kind: 'unmatched', attempt, reason: `unable to find action for ${describeProblem(problem)}: no entry matches and there is no "${DEFAULT_PROBLEM_TYPE}" entry` };
+  if (!match) return { kind: 'unmatched', attempt, reason: unmatchedReason(problem) };
   const { actions } = match.entry;
   const action = actions[attempt - 1];
   if (!action) {
@@ -124,6 +124,11 @@ export function chooseAction(policy: RemediationPolicy, problem: ProblemKey, att
     };
   }
   return { kind: 'action', attempt, action, match, remaining: actions.length - attempt };
+}
+
+/** Why no policy entry applies to a problem, in Keptn's wording. */
+export function unmatchedReason(problem: ProblemKey): string {
+  return `unable to find action for ${describeProblem(problem)}: no entry matches and there is no "${DEFAULT_PROBLEM_TYPE}" entry`;
 }
 
 /** Keptn's wording: `problem title "X"`, with the root cause when there is one. */

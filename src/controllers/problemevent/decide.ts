@@ -5,6 +5,7 @@
 import { TERMINAL_PHASES } from '../../api/index.ts';
 import type { Attempt, Phase, ProblemEvent, RemediationLimits } from '../../api/index.ts';
 import { ANNOTATIONS } from '../../api/index.ts';
+import { refKey } from '../../runtime/keys.ts';
 
 export interface StageSettings {
   remediation: 'automated' | 'manual' | 'disabled';
@@ -93,7 +94,7 @@ function timeOf(value: Date | string | undefined): number {
 }
 
 export function keyOf(problem: ProblemEvent): string {
-  return `${problem.metadata.namespace ?? ''}/${problem.metadata.name ?? ''}`;
+  return refKey({ namespace: problem.metadata.namespace, name: problem.metadata.name ?? '' });
 }
 
 function evaluationDue(attempt: Attempt, nextEvaluationTime: string | undefined): Date {

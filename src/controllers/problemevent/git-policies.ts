@@ -2,7 +2,7 @@
 // at the stage branch's head, through the last-good cache so a broken push never stops a remediation.
 import { CONFIG_PARSERS, ConfigCache } from '../../remediation/config-cache.ts';
 import type { RemediationPolicy } from '../../formats/remediation.ts';
-import { describeProblem, findEntry, policyFilePath, policyFromFile, policyFromResource, sourceWithMatch } from '../../remediation/policy.ts';
+import { findEntry, unmatchedReason, policyFilePath, policyFromFile, policyFromResource, sourceWithMatch } from '../../remediation/policy.ts';
 import type { ResolvedPolicy } from '../../remediation/policy.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
 import type { GitStore } from '../../gitstore/store.ts';
@@ -59,7 +59,7 @@ export class GitPolicyLookup implements PolicyLookup {
     }
     const match = findEntry(resolved.policy, problem.spec);
     if (!match) {
-      return { ok: false, reason: 'NoMatchingEntry', message: `unable to find action for ${describeProblem(problem.spec)}: no entry matches and there is no "default" entry` };
+      return { ok: false, reason: 'NoMatchingEntry', message: unmatchedReason(problem.spec) };
     }
     const values = remediation?.spec.values;
     return {
