@@ -130,6 +130,20 @@ export const REASONS = {
   Escalated: 'Escalated',
   ActionsExhausted: 'ActionsExhausted',
   ProblemResolved: 'ProblemResolved',
+  // Actions that run outside Git (webhooks, Unleash, external executors)
+  ActionInProgress: 'ActionInProgress',
+  ActionSucceeded: 'ActionSucceeded',
+  ActionFailed: 'ActionFailed',
+  ActionTimedOut: 'ActionTimedOut',
+  WebhookNotConfigured: 'WebhookNotConfigured',
+  WebhookHostNotAllowed: 'WebhookHostNotAllowed',
+  WebhookUnavailable: 'WebhookUnavailable',
+  WebhookRejected: 'WebhookRejected',
+  UnleashUnavailable: 'UnleashUnavailable',
+  UnleashUnauthorized: 'UnleashUnauthorized',
+  UnleashFeatureNotFound: 'UnleashFeatureNotFound',
+  ExecutorUnavailable: 'ExecutorUnavailable',
+  ExecutorRejected: 'ExecutorRejected',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 
