@@ -19,14 +19,14 @@ export NPM_CONFIG_UPDATE_NOTIFIER := false
 export NPM_CONFIG_FUND := false
 export NPM_CONFIG_AUDIT := false
 
-DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager
+DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager postgresql
 
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: setup
-setup: node deps system-packages tools ## Install everything a fresh machine needs (idempotent)
+setup: node deps system-packages tools unleash ## Install everything a fresh machine needs (idempotent)
 
 .PHONY: node
 node: $(NODE_BIN)/node ## Install Node.js 24 from the npm registry into the cache
@@ -46,7 +46,7 @@ node_modules/.package-lock.json: package.json package-lock.json | $(NODE_BIN)/no
 	@touch $@
 
 .PHONY: system-packages
-system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager)
+system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager, postgresql)
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> apt-get install$$missing"; \
@@ -54,6 +54,17 @@ system-packages: ## Install Debian packages the tests need (git, openssl, promet
 	  $$SUDO apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+.PHONY: unleash
+unleash: node test/unleash/node_modules/.package-lock.json ## Install the Unleash server the tests start (test/unleash)
+
+# Its own package and lock file: unleash-server (AGPL, 430 packages) is a test fixture, never a
+# dependency of Rebound. Install scripts are not needed (husky, scarf telemetry, an optional native ssh
+# module) and are not run.
+test/unleash/node_modules/.package-lock.json: test/unleash/package.json test/unleash/package-lock.json | $(NODE_BIN)/node
+	@echo "==> npm ci --prefix test/unleash (unleash-server for the tests)"
+	@npm ci --prefix test/unleash --ignore-scripts --loglevel=error
+	@touch $@
 
 .PHONY: tools
 tools: ## Build kube-apiserver, kubectl, etcd and helm from Go modules into the cache

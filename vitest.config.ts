@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Files that run `rebound controller` (which watches every namespace and takes the leader Lease):
 // they run one at a time, after the other integration tests, so no controller ever acts on another
@@ -28,7 +28,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: E2E,
+          // Keep vitest's default exclusions: test/unleash/node_modules holds packages' own tests.
+          exclude: [...configDefaults.exclude, ...E2E],
           environment: 'node',
           globalSetup: ['test/harness/global-setup.ts'],
           testTimeout: 120_000,

@@ -28,6 +28,11 @@ export interface StartProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** How many lines of output to keep for error messages (default 60). */
   keepLines?: number;
+  /** Run as this user and group (only root may switch: PostgreSQL refuses to run as root). */
+  uid?: number;
+  gid?: number;
+  /** What stop() sends first (default SIGTERM; PostgreSQL's fast shutdown is SIGINT). */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface ManagedProcess {
@@ -39,7 +44,7 @@ export interface ManagedProcess {
   exitStatus(): ProcessExit | undefined;
   /** The last lines the process wrote to stdout and stderr, oldest first. */
   recentOutput(): string;
-  /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves once it has exited. Idempotent. */
+  /** SIGTERM (or `stopSignal`) to the process group, SIGKILL after `graceMs`; resolves once it has exited. Idempotent. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -146,6 +151,8 @@ export async function startProcess(options: StartProcessOptions): Promise<Manage
     env: options.env ?? process.env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   // Listen before anything can be emitted: output is kept, and the exit is never missed.
   const tail = new LineTail(options.keepLines ?? 60);
@@ -189,7 +196,7 @@ export async function startProcess(options: StartProcessOptions): Promise<Manage
   const stop = (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
     stopping ??= (async () => {
       if (status !== undefined) return;
-      killGroup(pid, 'SIGTERM');
+      killGroup(pid, options.stopSignal ?? 'SIGTERM');
       const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
@@ -267,6 +274,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   input?: string;
+  uid?: number;
+  gid?: number;
 }
 
 /** Runs a short command to completion (argument array, no shell); rejects with its stderr on failure. */
@@ -281,6 +290,8 @@ export function runCommand(command: string, args: readonly string[], options: Ru
         timeout: options.timeoutMs ?? 60_000,
         maxBuffer: 64 * 1024 * 1024,
         encoding: 'utf8',
+        ...(options.uid === undefined ? {} : { uid: options.uid }),
+        ...(options.gid === undefined ? {} : { gid: options.gid }),
       },
       (err, stdout, stderr) => {
         if (err) {
