@@ -8,6 +8,12 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, API_VERSION, KINDS } from './api/index.ts';
 import type { ProblemEvent, Project, Remediation } from './api/index.ts';
 import { createAppliers } from './apply/index.ts';
+import { KeptnExecutorAction } from './actions/keptn-executor.ts';
+import { actionRegistry } from './actions/registry.ts';
+import { BackgroundActions } from './actions/runner.ts';
+import { ValuesAction } from './actions/values.ts';
+import { WebhookAction } from './actions/webhook.ts';
+import { KubeActionCallbacks } from './ingest/action-callbacks.ts';
 import type { ControllerConfig } from './config/controller.ts';
 import { watchTokenFile } from './config/token-file.ts';
 import { GitStageRepository } from './controllers/problemevent/git-repository.ts';
@@ -98,6 +104,35 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   // Last good remediation.yaml / slo.yaml / sli.yaml, fed by the Project controller's branch polls.
   const configs = createConfigCaches();
 
+  // Actions: values edits applied by helm/kubernetes/none, webhooks, and (with a sink) external executors.
+  // Runbooks call back to the webhook server; its URL is known once it listens, so it is read late.
+  let callbackBaseUrl: string | undefined = config.callbackUrl;
+  const sinkToken = config.actionSinkTokenFile ? watchTokenFile(config.actionSinkTokenFile, log.child({ component: 'action-sink-token' })) : undefined;
+  const actions = actionRegistry({
+    values: new ValuesAction({
+      appliers: createAppliers({
+        kubeConfig: kc,
+        helm: { helmPath: config.helmPath, homeDir: join(config.workDir, 'helm'), timeoutSeconds: config.helmTimeoutSeconds, ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}) },
+      }),
+      workDir: config.workDir,
+      secrets,
+      helmUpgrade: (result, seconds) => metrics.helmOperation('upgrade', result, seconds),
+    }),
+    webhook: new WebhookAction({
+      secrets,
+      clock: () => new Date(clock.now()),
+      get callbackBaseUrl() {
+        return callbackBaseUrl;
+      },
+    }),
+    ...(config.actionSink
+      ? { external: new KeptnExecutorAction({ sinkUrl: config.actionSink, timeoutMs: config.actionTimeoutMs, clock: () => new Date(clock.now()), ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}) }) }
+      : {}),
+  });
+  // Settled background actions wake their problem; the controller exists further down.
+  let enqueueProblem: (key: string) => void = () => undefined;
+  const background = new BackgroundActions((key) => enqueueProblem(key));
+
   const reconciler = new ProblemEventReconciler({
     clock: () => new Date(clock.now()),
     cache: { get: (key) => fresh.read(key, problems.get(key)), siblings },
@@ -114,10 +149,8 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     projects: projectLookup,
     policies: new GitPolicyLookup(stores, { defaultWait: config.evaluationWait, cache: configs.remediation }),
     repositories: { forProject: async (project) => new GitStageRepository(await stores.storeFor(project)) },
-    appliers: createAppliers({
-      kubeConfig: kc,
-      helm: { helmPath: config.helmPath, homeDir: join(config.workDir, 'helm'), timeoutSeconds: config.helmTimeoutSeconds, ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}) },
-    }),
+    actions,
+    background,
     evaluator: new SloEvaluator({
       stores,
       providerFor: (url) => {
@@ -133,15 +166,15 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     metrics: {
       attempt: (action, result) => metrics.attempt(action, result),
       gitOperation: (operation, result, seconds) => metrics.gitOperation(operation, result, seconds),
-      helmUpgrade: (result, seconds) => metrics.helmOperation('upgrade', result, seconds),
       evaluation: (result, seconds) => metrics.evaluation(result, seconds),
     },
-    settings: { workDir: config.workDir, turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs },
+    settings: { turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs },
   });
 
   metrics.observeProblems(() => problems.list());
   const queue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue('problemevent') });
   const controller = new Controller({ name: 'problemevent', queue, reconciler, log, clock, workers: config.workers, metrics: metrics.controller });
+  enqueueProblem = (key) => controller.enqueue(key);
 
   // Watches only enqueue. A problem that finishes wakes the others of its service at once; a
   // changed Project or Remediation wakes the open problems it concerns.
@@ -199,6 +232,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       projects: projectLookup,
       writer: { patchStatus: (r, status) => clients.remediations.patchStatus(r.metadata.namespace ?? 'default', r.metadata.name ?? '', status) },
       retryMs: config.stalledRecheckMs,
+      externalActions: actions.external,
     }),
     log,
     clock,
@@ -247,7 +281,11 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   manager.add(controllerRunnable('problemevent', async (stop, drainMs) => {
     // Act only on a complete picture: turn-taking and limits read the cache.
     await Promise.all([projects.waitForSync(stop), remediations.waitForSync(stop), problems.waitForSync(stop)]);
-    await controller.run(stop, drainMs);
+    try {
+      await controller.run(stop, drainMs);
+    } finally {
+      background.close();
+    }
   }));
 
   const ops = await listen(config.metricsAddress, opsHandler({ registry: metrics.registry, readiness: () => manager.readinessChecks() }));
@@ -268,14 +306,16 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       tokens: () => tokens.tokens(),
       log: log.child({ component: 'ingest' }),
       ...(gitSecret ? { routes: [gitHookRoute({ secret: () => gitSecret.tokens()[0] ?? '', onPush })] } : {}),
+      actions: new KubeActionCallbacks(clients.problemEvents, () => new Date(clock.now())),
     });
     webhookUrl = ingest.url;
+    callbackBaseUrl ??= ingest.url;
     manager.add({
       name: 'webhooks',
       needsLeaderElection: false,
       start: async (stop) => {
         await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
-        await Promise.all([ingest.close(), tokens.close(), gitSecret?.close()]);
+        await Promise.all([ingest.close(), tokens.close(), gitSecret?.close(), sinkToken?.close()]);
       },
     });
   }

@@ -204,7 +204,7 @@ describe('parseActionFinished', () => {
     { event: finished({}, { triggeredid: undefined }), error: /^triggeredid: required/ },
     { event: finished({}, { triggeredid: '' }), error: /^triggeredid: required/ },
     { event: finished({}, { triggeredid: 42 }), error: /^triggeredid: required/ },
-    { event: finished({}, { triggeredid: 'x'.repeat(257) }), error: /^triggeredid: longer than 256 characters$/ },
+    { event: finished({}, { triggeredid: 'x'.repeat(321) }), error: /^triggeredid: longer than 320 characters$/ },
     { event: finished(undefined), error: /^data: required/ },
     { event: finished('{"status":"succeeded"}'), error: /^data: required/ },
     { event: finished({ status: 'success', result: 'pass' }), error: /^data\.status: expected one of succeeded, errored, aborted, unknown, got "success"$/ },
@@ -220,7 +220,7 @@ describe('parseActionFinished', () => {
     expect(!result.ok && result.error).toMatch(error);
   });
 
-  it('accepts a triggeredid of exactly 256 characters', () => {
-    expect(parseActionFinished(finished({ status: 'succeeded' }, { triggeredid: 'x'.repeat(256) })).ok).toBe(true);
+  it('accepts a triggeredid of exactly 320 characters', () => {
+    expect(parseActionFinished(finished({ status: 'succeeded' }, { triggeredid: 'x'.repeat(320) })).ok).toBe(true);
   });
 });

@@ -12,7 +12,8 @@ export const ACTION_FINISHED_TYPE = 'sh.keptn.event.action.finished';
 /** The Keptn event spec the payloads follow (keptn/spec 0.2.4). */
 export const KEPTN_SPEC_VERSION = '0.2.4';
 export const CLOUDEVENT_SOURCE = 'rebound';
-export const MAX_TRIGGERED_ID_LENGTH = 256;
+/** As long as an action id may be (the execution id in the ProblemEvent's status). */
+export const MAX_TRIGGERED_ID_LENGTH = 320;
 /** An executor's message lands in a condition: long enough for a reason, short enough for a status. */
 export const MAX_FINISHED_MESSAGE_LENGTH = 1024;
 

@@ -37,6 +37,19 @@ export type ApplyMode = (typeof APPLY_MODES)[number];
 export const EVALUATION_RESULTS = ['pass', 'warning', 'fail'] as const;
 export type EvaluationResult = (typeof EVALUATION_RESULTS)[number];
 
+/**
+ * An action that runs outside Git: `Running` (being called), `Waiting` (for a callback until its
+ * deadline), then `Succeeded` or `Failed`.
+ */
+export const ACTION_STATES = ['Running', 'Waiting', 'Succeeded', 'Failed'] as const;
+export type ActionState = (typeof ACTION_STATES)[number];
+/** What a runbook's callback (or a Keptn executor's `.finished`) reports. */
+export const CALLBACK_STATUSES = ['succeeded', 'failed'] as const;
+export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
+
+/** Built-in action types besides the values edits: an HTTP call to a runbook. */
+export const WEBHOOK_ACTION = 'webhook';
+
 export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
 

@@ -7,6 +7,8 @@ import {
   DNS1123_LABEL_MAX_LENGTH,
   DNS1123_LABEL_PATTERN,
   DURATION_PATTERN,
+  ACTION_STATES,
+  CALLBACK_STATUSES,
   EVALUATION_RESULTS,
   FEATURE_TOGGLE_VALUE_PATTERN,
   PHASES,
@@ -37,6 +39,46 @@ const repoPath = {
 /** A dotted key path into a values file, e.g. `replicaCount` or `carts.featureFlags`. */
 const keyPath = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$' } as const;
 const generation = { type: 'integer', format: 'int64', minimum: 0 } as const;
+const httpUrl = { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://[^\\s]+$' } as const;
+const secretRef = { type: 'object', required: ['name'], properties: { name: dnsLabel } } as const;
+/** An allow-list entry: `host`, `host:port`, `[v6]:port` or `*.domain` (subdomains only). */
+const allowedHost = { type: 'string', minLength: 1, maxLength: 261, pattern: '^(\\*\\.)?([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$' } as const;
+
+/** How a webhook action is called; the top-level settings are defaults each endpoint may override. */
+const webhookCallSettings = {
+  method: { type: 'string', enum: ['POST', 'PUT'] },
+  /** A Secret whose keys become credentials: `token` (Bearer), `username`+`password` (Basic), `header.<Name>`. */
+  secretRef,
+  /** Plain, non-secret headers. */
+  headers: { type: 'object', maxProperties: 32, additionalProperties: { type: 'string', maxLength: 1024 } },
+  timeout: duration,
+  retries: { type: 'integer', format: 'int32', minimum: 0, maximum: 10 },
+  /** Success only when the runbook calls back `POST /v1/actions/<id>/finished`. */
+  waitForCallback: { type: 'boolean' },
+  callbackTimeout: duration,
+} as const;
+
+/** Where a featuretoggle is carried out besides values.yaml: `git` (the values file only) or Unleash. */
+export const featureFlagsSchema = {
+  type: 'object',
+  properties: {
+    provider: { type: 'string', enum: ['git', 'unleash'], default: 'git' },
+    unleash: {
+      type: 'object',
+      required: ['url', 'secretRef'],
+      properties: {
+        /** Unleash's base URL (with or without `/api`). */
+        url: httpUrl,
+        /** A Secret with key `token`: an Unleash admin API token. */
+        secretRef,
+        project: { type: 'string', minLength: 1, maxLength: 100, default: 'default' },
+        /** Unleash environment; default: the stage's name. */
+        environment: { type: 'string', minLength: 1, maxLength: 100 },
+      },
+    },
+  },
+  'x-kubernetes-validations': [{ rule: "!has(self.provider) || self.provider != 'unleash' || has(self.unleash)", message: 'provider unleash needs unleash.url and unleash.secretRef' }],
+} as const;
 
 /** metav1.Condition, as Kubernetes API conventions define it. */
 export const conditionSchema = {
@@ -78,6 +120,10 @@ export const remediationActionSchema = {
     {
       rule: `self.action != 'featuretoggle' || self.value.matches('${FEATURE_TOGGLE_VALUE_PATTERN}')`,
       message: 'a featuretoggle value must be Flag:on or Flag:off',
+    },
+    {
+      rule: "self.action != 'webhook' || self.value.matches('^(https?://\\\\S+|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$')",
+      message: 'a webhook value must be an http(s) URL or the name of an entry in spec.webhook.endpoints',
     },
   ],
 } as const;
@@ -123,6 +169,7 @@ export const projectSchema = {
             poll: { ...duration, default: '1m' },
           },
         },
+        featureFlags: featureFlagsSchema,
         stages: {
           type: 'array',
           maxItems: 32,
@@ -216,6 +263,27 @@ export const remediationSchema = {
             featureFlagsKey: keyPath,
           },
         },
+        /** Webhook actions: the hosts they may call (nothing else is ever called), defaults and named endpoints. */
+        webhook: {
+          type: 'object',
+          properties: {
+            allowedHosts: { type: 'array', maxItems: 32, items: allowedHost },
+            ...webhookCallSettings,
+            endpoints: {
+              type: 'array',
+              maxItems: 32,
+              items: {
+                type: 'object',
+                required: ['name', 'url'],
+                properties: { name: dnsLabel, url: httpUrl, ...webhookCallSettings },
+              },
+              'x-kubernetes-list-type': 'map',
+              'x-kubernetes-list-map-keys': ['name'],
+            },
+          },
+        },
+        /** Overrides the Project's feature-flag provider for this service. */
+        featureFlags: featureFlagsSchema,
       },
     },
     status: {
@@ -240,6 +308,34 @@ export const indicatorResultSchema = {
   },
 } as const;
 
+/**
+ * How an action that runs outside Git went: a webhook call, an external executor. `id` is what the
+ * runbook calls back with (`POST /v1/actions/<id>/finished`) and a Keptn executor's `triggeredid`.
+ */
+export const executionSchema = {
+  type: 'object',
+  required: ['id', 'state'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 320 },
+    /** Which implementation ran it: `webhook`, `keptn` (an external executor). */
+    executor: { type: 'string', maxLength: 63 },
+    state: { type: 'string', enum: ACTION_STATES },
+    /** The endpoint called (without credentials). */
+    target: { type: 'string', maxLength: 2048 },
+    startedTime: dateTime,
+    /** A callback must arrive before this, or the attempt fails. */
+    deadline: dateTime,
+    finishedTime: dateTime,
+    responseCode: { type: 'integer', format: 'int32', minimum: 0, maximum: 999 },
+    tries: { type: 'integer', format: 'int32', minimum: 0 },
+    message: { type: 'string', maxLength: 4096 },
+    /** Written by the callback route; the loop turns it into the attempt's outcome. */
+    callbackStatus: { type: 'string', enum: CALLBACK_STATUSES },
+    callbackMessage: { type: 'string', maxLength: 4096 },
+    callbackTime: dateTime,
+  },
+} as const;
+
 export const attemptSchema = {
   type: 'object',
   required: ['index', 'action', 'value'],
@@ -260,6 +356,7 @@ export const attemptSchema = {
     score: { type: 'number' },
     indicatorResults: { type: 'array', maxItems: 64, items: indicatorResultSchema },
     message: { type: 'string', maxLength: 4096 },
+    execution: executionSchema,
   },
 } as const;
 

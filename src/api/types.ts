@@ -5,6 +5,8 @@ import type { FromSchema } from './from-schema.ts';
 import type {
   attemptSchema,
   conditionSchema,
+  executionSchema,
+  featureFlagsSchema,
   indicatorResultSchema,
   policySourceSchema,
   problemEventSchema,
@@ -36,6 +38,10 @@ export type ProblemEventStatus = StatusOf<typeof problemEventSchema>;
 export type Attempt = FromSchema<typeof attemptSchema>;
 export type IndicatorResult = FromSchema<typeof indicatorResultSchema>;
 export type PolicySource = FromSchema<typeof policySourceSchema>;
+export type ActionExecution = FromSchema<typeof executionSchema>;
+export type FeatureFlagsSpec = FromSchema<typeof featureFlagsSchema>;
+export type WebhookSpec = NonNullable<RemediationSpec['webhook']>;
+export type WebhookEndpoint = NonNullable<WebhookSpec['endpoints']>[number];
 
 interface Resource<K extends string, Spec, Status> {
   apiVersion: typeof API_VERSION;

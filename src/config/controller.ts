@@ -28,6 +28,13 @@ export interface ControllerConfig {
   gitWebhookSecretFile: string | undefined;
   /** Where webhooks create ProblemEvents. */
   problemNamespace: string;
+  /** The webhook server's URL as runbooks reach it, for their callbacks (default: the address it listens on). */
+  callbackUrl: string | undefined;
+  /** CloudEvents sink for action types nothing built in carries out (Keptn-style executors); off when undefined. */
+  actionSink: string | undefined;
+  actionSinkTokenFile: string | undefined;
+  /** How long an external executor has to report `sh.keptn.event.action.finished`. */
+  actionTimeoutMs: number;
   workDir: string;
   prometheusUrl: string | undefined;
   helmPath: string;
@@ -60,6 +67,12 @@ Options:
   --git-webhook-secret-file PATH  secret of GitHub/Gitea/GitLab push webhooks on /hooks/git: a push
                                   re-reads the Project's branches at once (default: polling only)
   --problem-namespace NS          where webhooks create ProblemEvents (default: $POD_NAMESPACE or default)
+  --callback-url URL              the webhook server's URL as runbooks reach it, for webhook actions
+                                  with waitForCallback (default: the address it listens on)
+  --action-sink URL               send action types nothing built in handles to this CloudEvents sink as
+                                  sh.keptn.event.action.triggered (Keptn executors; default: refuse them)
+  --action-sink-token-file PATH   bearer token for the sink (re-read on change)
+  --action-timeout D              how long an executor has to send action.finished (default 30m)
   --work-dir PATH                 Git object stores and scratch space (default: $TMPDIR/rebound)
   --prometheus-url URL            default Prometheus for SLI queries (a Remediation may name its own)
   --helm PATH                     helm binary (default: helm on PATH)
@@ -90,6 +103,10 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'webhook-token-file': { type: 'string' },
       'git-webhook-secret-file': { type: 'string' },
       'problem-namespace': { type: 'string' },
+      'callback-url': { type: 'string' },
+      'action-sink': { type: 'string' },
+      'action-sink-token-file': { type: 'string' },
+      'action-timeout': { type: 'string', default: '30m' },
       'work-dir': { type: 'string' },
       'prometheus-url': { type: 'string' },
       helm: { type: 'string', default: 'helm' },
@@ -121,6 +138,14 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw usage('--workers must be a whole number from 1 to 64');
   const prometheusUrl = values['prometheus-url'];
   if (prometheusUrl !== undefined && !/^https?:\/\/\S+$/.test(prometheusUrl)) throw usage('--prometheus-url must be an http(s) URL');
+  for (const flag of ['callback-url', 'action-sink'] as const) {
+    const url = values[flag];
+    if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) throw usage(`--${flag} must be an http(s) URL`);
+  }
+  if (values['action-sink'] && webhookAddress === '') {
+    throw usage('--action-sink needs --webhook-address: executors report sh.keptn.event.action.finished to /v1/events');
+  }
+  if (values['action-sink-token-file'] && !values['action-sink']) throw usage('--action-sink-token-file needs --action-sink');
   return {
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     namespace: values.namespace,
@@ -137,6 +162,10 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     webhookTokenFile: values['webhook-token-file'],
     gitWebhookSecretFile: values['git-webhook-secret-file'],
     problemNamespace: values['problem-namespace'] ?? podNamespace ?? 'default',
+    callbackUrl: values['callback-url'],
+    actionSink: values['action-sink'],
+    actionSinkTokenFile: values['action-sink-token-file'],
+    actionTimeoutMs: duration('--action-timeout', values['action-timeout']),
     workDir: values['work-dir'] ?? join(tmpdir(), 'rebound'),
     prometheusUrl,
     helmPath: values.helm,

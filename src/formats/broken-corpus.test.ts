@@ -21,7 +21,6 @@ const expected: [string, string[]][] = [
   ['remediation-many-errors', [
     'remediation.yaml:10:18: scale value "+one" must be N, +N or -N (replicas, e.g. "2" or "+1")',
     'remediation.yaml:13:18: featuretoggle value "EnablePromotion:of" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")',
-    'remediation.yaml:16:19: unknown action "rollback": Rebound runs scale, scaling, featuretoggle',
     'remediation.yaml:19:11: missing "action": one of scale, scaling, featuretoggle',
   ]],
   ['remediation-missing-problem-type', ['remediation.yaml:12:7: missing "problemType": name the problem this entry handles (or "default")']],
@@ -32,7 +31,7 @@ const expected: [string, string[]][] = [
   ['remediation-syntax-error', ['remediation.yaml:7:46: Missing closing "quote']],
   ['remediation-toggle-bad-state', ['remediation.yaml:11:18: featuretoggle value "EnablePromotion:disabled" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")']],
   ['remediation-toggle-no-state', ['remediation.yaml:11:18: featuretoggle value "EnablePromotion" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")']],
-  ['remediation-unknown-action', ['remediation.yaml:9:19: unknown action "restart": Rebound runs scale, scaling, featuretoggle']],
+  ['remediation-webhook-in-git', ['remediation.yaml:9:19: webhook actions are allowed only in a Remediation resource, whose spec.webhook.allowedHosts says which hosts may be called']],
   ['remediation-unknown-api-version', ['remediation.yaml:1:13: unknown apiVersion "spec.keptn.sh/0.1.3": expected spec.keptn.sh/0.1.4']],
   ['remediation-unknown-kind', ['remediation.yaml:2:7: unknown kind "Remediations": expected Remediation']],
   ['shipyard-bad-stage-name', ['shipyard.yaml:3:11: stage name "Production" must be a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters']],

@@ -84,7 +84,7 @@ describe('parseRemediationFile: spec.keptn.sh/0.1.4', () => {
     ]);
   });
 
-  it('rejects unknown actions, missing values, empty lists and duplicated problem types', () => {
+  it('rejects webhooks in Git, missing values, empty lists and duplicated problem types', () => {
     const text = `apiVersion: spec.keptn.sh/0.1.4
 kind: Remediation
 spec:
@@ -94,7 +94,8 @@ spec:
         - action: restart
           value: pod
         - action: scale
-        - action: reboot
+        - action: webhook
+          value: http://10.0.0.1/
     - problemType: b
       actionsOnOpen: []
     - problemType: a
@@ -102,12 +103,27 @@ spec:
         - {action: scale, value: "1"}
 `;
     expect(errors(text)).toEqual([
-      'carts/remediation.yaml:7:19: unknown action "restart": Rebound runs scale, scaling, featuretoggle',
       'carts/remediation.yaml:9:11: missing "value"',
-      'carts/remediation.yaml:10:11: missing "value"',
-      'carts/remediation.yaml:10:19: unknown action "reboot": Rebound runs scale, scaling, featuretoggle',
-      'carts/remediation.yaml:12:22: actionsOnOpen is empty: add at least one action',
-      'carts/remediation.yaml:13:20: duplicated problemType "a": the entry at line 5 already handles it',
+      'carts/remediation.yaml:10:19: webhook actions are allowed only in a Remediation resource, whose spec.webhook.allowedHosts says which hosts may be called',
+      'carts/remediation.yaml:13:22: actionsOnOpen is empty: add at least one action',
+      'carts/remediation.yaml:14:20: duplicated problemType "a": the entry at line 5 already handles it',
+    ]);
+  });
+
+  it('keeps an action type that is not built in, with a warning (it is for an external executor)', () => {
+    const result = parseRemediationFile('r.yaml', `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+spec:
+  remediations:
+    - problemType: default
+      actionsOnOpen:
+        - action: restart-pod
+          name: restart
+          value: carts
+`);
+    expect(result.ok && result.policy.entries[0]?.actions).toEqual([{ name: 'restart', action: 'restart-pod', value: 'carts' }]);
+    expect(result.ok && result.warnings.map(formatDiagnostic)).toEqual([
+      'r.yaml:7:19: action "restart-pod" is not built in (scale, scaling, featuretoggle): it runs only when the controller sends such actions to an external executor (--action-sink); otherwise the problem stalls with UnknownAction',
     ]);
   });
 

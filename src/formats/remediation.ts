@@ -8,7 +8,7 @@
 // numbers for scaling; accepting them as text is what the author meant, so Rebound does.
 // Rebound runs `scale`/`scaling` (replicas: N, +N, -N) and `featuretoggle` (Flag:on|off); any other
 // action is an error here, because a policy whose step cannot run would stall a remediation.
-import { ACTIONS, FEATURE_TOGGLE_VALUE_PATTERN, SCALE_ACTIONS, SCALE_VALUE_PATTERN } from '../api/index.ts';
+import { ACTIONS, FEATURE_TOGGLE_VALUE_PATTERN, SCALE_ACTIONS, SCALE_VALUE_PATTERN, WEBHOOK_ACTION } from '../api/index.ts';
 import type { RemediationAction } from '../api/index.ts';
 import { FieldReader, isRecord } from './slo.ts';
 import { loadYaml } from './yaml.ts';
@@ -192,11 +192,17 @@ function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: 
   if (item['value'] == null) r.error(path, 'missing "value"');
   const name = item['name'] == null ? action : r.scalarString(item['name'], [...path, 'name']);
   const description = item['description'] == null ? undefined : r.scalarString(item['description'], [...path, 'description']);
-  if (action !== undefined && !KNOWN_ACTIONS.includes(action)) {
-    r.error([...path, 'action'], `unknown action "${action}": Rebound runs ${KNOWN_ACTIONS.join(', ')}`);
+  if (action === WEBHOOK_ACTION) {
+    // Which hosts may be called is the cluster's decision, not a pushed file's (no SSRF through Git).
+    r.error([...path, 'action'], 'webhook actions are allowed only in a Remediation resource, whose spec.webhook.allowedHosts says which hosts may be called');
     return undefined;
   }
   if (action === undefined || value === undefined || name === undefined) return undefined;
+  if (!KNOWN_ACTIONS.includes(action)) {
+    // Keptn's way: an action type for an external executor (job-executor-service, webhook-service).
+    r.warn([...path, 'action'], `action "${action}" is not built in (${KNOWN_ACTIONS.join(', ')}): it runs only when the controller sends such actions to an external executor (--action-sink); otherwise the problem stalls with UnknownAction`);
+    return description === undefined ? { name, action, value } : { name, action, description, value };
+  }
   if (!checkActionValue(r, action, value, path)) return undefined;
   return description === undefined ? { name, action, value } : { name, action, description, value };
 }

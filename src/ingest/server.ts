@@ -17,6 +17,8 @@ import { InvalidPayloadError, isObject } from './fields.ts';
 import { mapPayload } from './payloads.ts';
 import type { PayloadKind } from './payloads.ts';
 import type { ProblemSink } from './store.ts';
+import { actionCallbackRoute, actionEventFrom, recordActionEvent } from './action-callbacks.ts';
+import type { ActionCallbackStore } from './action-callbacks.ts';
 import type { MappedProblem, MappingOptions } from './types.ts';
 
 /** The subset of a pino logger the server uses. It never receives headers or tokens. */
@@ -27,6 +29,8 @@ export interface IngestLogger {
 }
 
 export interface RouteRequest {
+  /** The request path, without the query. */
+  path: string;
   headers: IncomingHttpHeaders;
   /** The raw body, within the size limit (signature checks need the exact bytes). */
   body: Buffer;
@@ -40,7 +44,9 @@ export interface RouteResponse {
 
 export interface Route {
   method: 'POST';
+  /** The exact path, or with `prefix` the start of every path it serves (`/v1/actions/`). */
   path: string;
+  prefix?: boolean;
   /** `bearer`: the ingest token is required; `none`: the handler authenticates (e.g. a signed Git hook). */
   auth: 'bearer' | 'none';
   /** Accepted media types (without parameters). */
@@ -56,6 +62,8 @@ export interface IngestServerOptions {
   log?: IngestLogger;
   /** More routes (e.g. `POST /hooks/git`), mounted beside the built-in ones. */
   routes?: readonly Route[];
+  /** Where runbook callbacks and Keptn executors' `action.finished` events are recorded; off when absent. */
+  actions?: ActionCallbackStore;
   /** Called once per answered request, for metrics. `route` is a known path or `unknown` (bounded). */
   onResponse?: (info: { route: string; status: number; seconds: number }) => void;
 }
@@ -83,11 +91,17 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
     if (routes.has(route.path)) throw new Error(`ingest: two routes for ${route.path}`);
     routes.set(route.path, route);
   }
+  const prefixed = [...routes.values()].filter((r) => r.prefix === true);
+  const routeFor = (path: string): Route | undefined => {
+    const exact = routes.get(path);
+    if (exact && exact.prefix !== true) return exact;
+    return prefixed.find((r) => path.startsWith(r.path) && path.length > r.path.length);
+  };
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const route = routes.get(path);
-    if (route === undefined) throw new HttpError(404, `no route for ${path}; routes: ${[...routes.keys()].join(', ')}`);
+    const route = routeFor(path);
+    if (route === undefined) throw new HttpError(404, `no route for ${path}; routes: ${[...routes.values()].map((r) => (r.prefix ? `${r.path}…` : r.path)).join(', ')}`);
     if (req.method !== route.method) throw new HttpError(405, `${path} only accepts ${route.method}`, { headers: { Allow: route.method } });
     if (route.auth === 'bearer' && !isAuthorized(req.headers.authorization, options.tokens())) {
       const given = req.headers.authorization !== undefined;
@@ -101,7 +115,7 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
     }
     if (!type.utf8) throw new HttpError(415, 'only UTF-8 bodies are accepted');
     const body = await readBody(req, maxBodyBytes);
-    const answer = await route.handle({ headers: req.headers, body });
+    const answer = await route.handle({ path, headers: req.headers, body });
     send(res, answer.status, answer.body, answer.headers);
   };
 
@@ -111,7 +125,7 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
       const onResponse = options.onResponse;
       res.once('finish', () => {
         const path = (req.url ?? '/').split('?')[0] ?? '/';
-        onResponse({ route: routes.has(path) ? path : 'unknown', status: res.statusCode, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+        onResponse({ route: routeFor(path)?.path ?? 'unknown', status: res.statusCode, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
       });
     }
     serve(req, res).catch((err: unknown) => {
@@ -186,9 +200,21 @@ function builtInRoutes(options: IngestServerOptions, log: IngestLogger): Route[]
       return storeProblems(problems, options.sink, log, path);
     },
   });
+  const actions = options.actions;
+  const events: Route = {
+    ...problemRoute(ROUTE_PATHS.events, CLOUDEVENT_TYPES, (req, value) => ({ kind: 'cloudevent', value: cloudEventFrom(req.headers, value) })),
+    handle: async (req) => {
+      const event = cloudEventFrom(req.headers, parseJson(req.body));
+      // A Keptn executor reporting on an action Rebound handed it, or a problem coming in.
+      const report = actions ? actionEventFrom(event) : undefined;
+      if (actions && report) return recordActionEvent(actions, report, log);
+      return storeProblems(mapPayload('cloudevent', event, options.mapping), options.sink, log, ROUTE_PATHS.events);
+    },
+  };
   return [
     problemRoute(ROUTE_PATHS.alertmanager, JSON_TYPES, (_req, value) => ({ kind: 'alertmanager', value })),
-    problemRoute(ROUTE_PATHS.events, CLOUDEVENT_TYPES, (req, value) => ({ kind: 'cloudevent', value: cloudEventFrom(req.headers, value) })),
+    events,
+    ...(actions ? [actionCallbackRoute(actions, log)] : []),
     problemRoute(ROUTE_PATHS.dynatrace, JSON_TYPES, (_req, value) => ({ kind: 'dynatrace', value })),
     problemRoute(ROUTE_PATHS.problems, JSON_TYPES, (_req, value) => ({ kind: 'manifest', value })),
   ];

@@ -3,7 +3,7 @@
 // would grow the series without limit). Series with known label values are pre-initialised to 0 so
 // dashboards and alerts see zero instead of "no data".
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ACTIONS, EVALUATION_RESULTS, PHASES, type Phase } from '../api/index.ts';
+import { ACTIONS, EVALUATION_RESULTS, PHASES, WEBHOOK_ACTION, type Phase } from '../api/index.ts';
 import type { ControllerMetrics, ReconcileOutcome } from '../runtime/controller.ts';
 import type { QueueMetrics } from '../runtime/workqueue.ts';
 
@@ -12,12 +12,12 @@ export const METRIC_PREFIX = 'rebound_';
 export const CONTROLLER_NAMES = ['project', 'remediation', 'problemevent'] as const;
 export const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['success', 'requeue_after', 'error', 'terminal_error'];
 /** What became of an attempt: its evaluation's verdict, or the step that failed before one. */
-export const ATTEMPT_RESULTS = ['pass', 'warning', 'fail', 'commit_failed', 'apply_failed', 'aborted'] as const;
+export const ATTEMPT_RESULTS = ['pass', 'warning', 'fail', 'commit_failed', 'apply_failed', 'action_failed', 'aborted'] as const;
 export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
 /** `error`: no verdict (Prometheus unreachable, no data); retried, never counted as a failed attempt. */
 export const EVALUATION_OUTCOMES = [...EVALUATION_RESULTS, 'error'] as const;
 export type EvaluationOutcome = (typeof EVALUATION_OUTCOMES)[number];
-export const ACTION_LABELS = [...Object.values(ACTIONS), 'other'] as const;
+export const ACTION_LABELS = [...Object.values(ACTIONS), WEBHOOK_ACTION, 'other'] as const;
 export type ActionLabel = (typeof ACTION_LABELS)[number];
 export const GIT_OPERATIONS = ['clone', 'fetch', 'commit', 'push'] as const;
 export type GitOperation = (typeof GIT_OPERATIONS)[number];

@@ -10,8 +10,8 @@ const c4 = '4'.repeat(40);
 
 const good = ['remediations:', '- name: Response time', '  actions:', '  - action: scaling', '    value: "+1"', ''].join('\n');
 const better = good.replace('"+1"', '"+2"');
-// Line 4, column 5: an action Rebound does not know.
-const broken = good.replace('action: scaling', 'action: reboot');
+// Line 4: a webhook, which a file in Git may not name.
+const broken = good.replace('action: scaling', 'action: webhook');
 
 describe('ConfigCache', () => {
   it('puts a valid first version in force', () => {
@@ -30,7 +30,7 @@ describe('ConfigCache', () => {
     expect(result.inForce?.commit).toBe(c1);
     expect(result.rejected.commit).toBe(c2);
     expect(result.rejected.diagnostics[0]).toMatchObject({ file: 'carts/remediation.yaml', line: 4 });
-    expect(result.message).toMatch(/^carts\/remediation\.yaml at 22222222 is invalid: carts\/remediation\.yaml:4:\d+: .*reboot.*; keeping the version from 11111111$/);
+    expect(result.message).toMatch(/^carts\/remediation\.yaml at 22222222 is invalid: carts\/remediation\.yaml:4:\d+: .*webhook.*; keeping the version from 11111111$/);
     expect(cache.get(key)?.text).toBe(good);
     expect(cache.rejected(key)?.commit).toBe(c2);
     expect(cache.problems('sockshop')).toEqual([expect.objectContaining({ path: 'carts/remediation.yaml', commit: c2, message: result.message })]);

@@ -56,12 +56,17 @@ describe('planRemediation', () => {
     expect(outcome.json.diff).toContain('-  replicas: 1\n+  replicas: 4\n');
   });
 
-  it('reports an action Rebound cannot run as invalid, naming it', () => {
+  it('plans an action type that is not built in as handed to an external executor, with no file and no diff', () => {
     const outcome = planRemediation(input({ attempt: 2 }));
-    expect(outcome).toMatchObject({
-      kind: 'invalid',
-      json: { action: { action: 'restart' }, diff: null, reason: 'unknown action "restart": Rebound knows scale, scaling, featuretoggle' },
-    });
+    expect(outcome).toMatchObject({ kind: 'handed-off', json: { action: { action: 'restart' }, file: null, diff: null } });
+    expect(outcome.json.reason).toContain('sh.keptn.event.action.triggered');
+  });
+
+  it('reports a value Rebound cannot carry out as invalid, naming it', () => {
+    const bad: RemediationPolicy = { ...policy, entries: [{ problemType: 'Response time degradation', match: 'exact', actions: [{ name: 'x', action: 'scale', value: 'lots' }] }] };
+    const outcome = planRemediation(input({ policy: { policy: bad, source: { kind: 'Remediation', name: 'carts-production' } } }));
+    expect(outcome).toMatchObject({ kind: 'invalid', json: { action: { action: 'scale' }, diff: null } });
+    expect(outcome.json.reason).toContain('"lots"');
   });
 
   it('reports a missing values file as invalid', () => {

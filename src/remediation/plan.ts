@@ -1,6 +1,7 @@
 // What Rebound would do for one problem, as data: the policy source, the action for attempt k, the
 // values file and the diff. Pure: the caller reads the stage branch (rebound plan, the controller's
 // status) and hands the texts in.
+import { ACTIONS } from '../api/index.ts';
 import type { PolicySource, RemediationAction, RemediationLimits } from '../api/index.ts';
 import type { RemediationPolicy } from '../formats/remediation.ts';
 import { applyAction, DEFAULT_FLAGS_PATH, DEFAULT_REPLICAS_PATH, isEditError } from './actions.ts';
@@ -45,6 +46,8 @@ export interface PlanJson {
 export type PlanOutcome =
   /** An action is planned; `change` is what it does (`diff` empty when the file already has it). */
   | { kind: 'planned'; json: PlanJson; source: PolicySource; summary: string | null; change: Change }
+  /** An action that edits nothing: it goes to an external executor (`file` and `diff` are null). */
+  | { kind: 'handed-off'; json: PlanJson; source: PolicySource }
   /** No action: no policy, no matching entry, or every action already tried. */
   | { kind: 'none'; json: PlanJson; source: PolicySource | null }
   /** An action was chosen but cannot become an edit (unknown action, bad value, values file wrong). */
@@ -66,6 +69,10 @@ export function planRemediation(input: PlanInput): PlanOutcome {
     return { kind: 'none', source, json: { source: sourceText, ...base, exhausted: true, reason: choice.reason } };
   }
   const { name, action, value } = choice.action;
+  if (!(Object.values(ACTIONS) as string[]).includes(action)) {
+    const reason = `"${action}" is not built in: the controller sends it to an external executor as sh.keptn.event.action.triggered (with --action-sink); nothing is committed`;
+    return { kind: 'handed-off', source, json: { source: sourceText, branch: input.branch, file: null, action: { name, action, value }, exhausted: false, reason, diff: null } };
+  }
   const planned = { source: sourceText, branch: input.branch, file: input.valuesFile, action: { name, action, value }, exhausted: false };
   if (input.valuesText === undefined) {
     return { kind: 'invalid', source, json: { ...planned, reason: `${input.valuesFile} does not exist on branch ${input.branch}`, diff: null } };

@@ -89,7 +89,7 @@ beforeAll(() => {
   write(repo, 'carts/remediation.yaml', policy);
   write(repo, 'orders/values.yaml', 'replicaCount: 1\n');
   write(repo, 'orders/remediation.yaml', legacyPolicy);
-  write(repo, 'broken/remediation.yaml', 'remediations:\n- name: x\n  actions:\n  - action: reboot\n    value: now\n');
+  write(repo, 'broken/remediation.yaml', 'remediations:\n- name: x\n  actions:\n  - action: webhook\n    value: now\n');
   write(repo, 'broken/values.yaml', 'replicaCount: 1\n');
   write(repo, 'novalues/remediation.yaml', policy);
   write(repo, 'novalues/values.yaml', 'image:\n  tag: "1"\n');

@@ -62,7 +62,7 @@ export const command: Command = {
       const { outcome, notes } = await plan(args);
       for (const note of notes) process.stderr.write(`note: ${note}\n`);
       process.stdout.write(args.json ? `${JSON.stringify(outcome.json)}\n` : renderHuman(outcome, args));
-      return outcome.kind === 'planned' ? EXIT.planned : outcome.kind === 'none' ? EXIT.none : EXIT.badInput;
+      return outcome.kind === 'planned' || outcome.kind === 'handed-off' ? EXIT.planned : outcome.kind === 'none' ? EXIT.none : EXIT.badInput;
     } catch (err) {
       if (err instanceof PlanInputError || err instanceof ReboundError) {
         process.stderr.write(`rebound plan: ${err.message}\n`);

@@ -64,6 +64,31 @@ describe('decide', () => {
       input: input(problem('a', { status: { phase: 'Evaluating', attempts: [attempt(1, { appliedTime: minutesAgo(3), result: 'fail' })] } })),
       want: { kind: 'start-attempt', index: 2 },
     },
+    {
+      name: 'an action outside Git that is still running is run (or looked after) again',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { action: 'webhook', execution: { id: 'x', state: 'Running' } })] } })),
+      want: { kind: 'apply-attempt', index: 1 },
+    },
+    {
+      name: 'an action waiting for its callback waits until its deadline',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(-5) } })] } })),
+      want: { kind: 'wait-action', index: 1, until: new Date(minutesAgo(-5)) },
+    },
+    {
+      name: 'a callback that arrived completes the action',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(-5), callbackStatus: 'failed' } })] } })),
+      want: { kind: 'complete-action', index: 1 },
+    },
+    {
+      name: 'a callback counts even before the loop recorded that the call went out',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { execution: { id: 'x', state: 'Running', callbackStatus: 'succeeded' } })] } })),
+      want: { kind: 'complete-action', index: 1 },
+    },
+    {
+      name: 'no callback by the deadline times the action out',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(0) } })] } })),
+      want: { kind: 'action-timed-out', index: 1 },
+    },
   ];
   for (const c of cases) {
     it(c.name, () => expect(decide(c.input)).toEqual(c.want));
@@ -118,6 +143,12 @@ describe('heldByLimits', () => {
     expect(heldByLimits([withCommits(50, 40, 30)], { maxActionsPerHour: 3 }, NOW)).toEqual({
       kind: 'throttled', limit: 'maxActionsPerHour', until: new Date(minutesAgo(-10)),
     });
+  });
+
+  it('counts actions outside Git (no commit) by when they started', () => {
+    const p = problem('a', { status: { attempts: [attempt(1, { action: 'webhook', result: 'fail', execution: { id: 'x', state: 'Failed', startedTime: minutesAgo(5) } })] } });
+    expect(heldByLimits([p], { maxActionsPerHour: 1 }, NOW)).toEqual({ kind: 'throttled', limit: 'maxActionsPerHour', until: new Date(NOW.getTime() + 55 * 60_000) });
+    expect(heldByLimits([p], { cooldown: '10m' }, NOW)).toEqual({ kind: 'throttled', limit: 'cooldown', until: new Date(NOW.getTime() + 5 * 60_000) });
   });
 
   it('ignores actions older than an hour', () => {

@@ -34,8 +34,14 @@ export type Decision =
   | { kind: 'throttled'; limit: 'cooldown' | 'maxActionsPerHour'; until: Date }
   /** Start attempt `index` (counts from 1): choose, commit, push, apply. */
   | { kind: 'start-attempt'; index: number }
-  /** Attempt `index` is committed but not yet applied (e.g. the controller restarted): apply it. */
+  /** Attempt `index` is recorded (and committed, for a values edit) but its action has not run yet: run it. */
   | { kind: 'apply-attempt'; index: number }
+  /** Attempt `index`'s action waits for its callback until `until`. */
+  | { kind: 'wait-action'; index: number; until: Date }
+  /** Attempt `index`'s callback has arrived: turn it into the attempt's outcome. */
+  | { kind: 'complete-action'; index: number }
+  /** Attempt `index`'s callback did not arrive in time: the attempt fails. */
+  | { kind: 'action-timed-out'; index: number }
   /** Attempt `index` is applied; its evaluation is due at `at`. */
   | { kind: 'wait-evaluation'; index: number; at: Date }
   /** Attempt `index` is applied and its wait is over: evaluate it. */
@@ -59,7 +65,15 @@ export function decide(input: DecisionInput): Decision {
   const attempts = status.attempts ?? [];
   const last = attempts[attempts.length - 1];
   if (last && last.result === undefined) {
-    if (last.appliedTime === undefined) return { kind: 'apply-attempt', index: last.index };
+    if (last.appliedTime === undefined) {
+      const execution = last.execution;
+      // A callback may arrive before the loop has recorded that the call went out: it counts either way.
+      if (execution?.callbackStatus !== undefined) return { kind: 'complete-action', index: last.index };
+      if (execution?.state !== 'Waiting') return { kind: 'apply-attempt', index: last.index };
+      const deadline = new Date(execution.deadline ?? 0);
+      if (deadline.getTime() <= now.getTime()) return { kind: 'action-timed-out', index: last.index };
+      return { kind: 'wait-action', index: last.index, until: deadline };
+    }
     const due = evaluationDue(last, status.nextEvaluationTime);
     if (due.getTime() > now.getTime()) return { kind: 'wait-evaluation', index: last.index, at: due };
     return { kind: 'evaluate', index: last.index };
@@ -110,7 +124,7 @@ export function heldByLimits(siblings: readonly ProblemEvent[], limits: Remediat
   const attempts = siblings.flatMap((p) => p.status?.attempts ?? []);
   const cooldownMs = limits.cooldown ? parseDuration(limits.cooldown) : 0;
   if (cooldownMs > 0) {
-    const lastAction = Math.max(0, ...attempts.map((a) => timeOf(a.appliedTime ?? a.committedTime)).filter((t) => t !== Number.MAX_SAFE_INTEGER));
+    const lastAction = Math.max(0, ...attempts.map((a) => timeOf(a.appliedTime ?? startedAt(a))).filter((t) => t !== Number.MAX_SAFE_INTEGER));
     if (lastAction > 0 && lastAction + cooldownMs > now.getTime()) {
       return { kind: 'throttled', limit: 'cooldown', until: new Date(lastAction + cooldownMs) };
     }
@@ -118,7 +132,7 @@ export function heldByLimits(siblings: readonly ProblemEvent[], limits: Remediat
   const max = limits.maxActionsPerHour;
   if (max !== undefined && max >= 0) {
     const recent = attempts
-      .map((a) => timeOf(a.committedTime))
+      .map((a) => timeOf(startedAt(a)))
       .filter((t) => t !== Number.MAX_SAFE_INTEGER && t > now.getTime() - HOUR_MS)
       .sort((a, b) => a - b);
     if (recent.length >= max) {
@@ -128,6 +142,11 @@ export function heldByLimits(siblings: readonly ProblemEvent[], limits: Remediat
     }
   }
   return undefined;
+}
+
+/** When an attempt's action began: its commit, or for an action outside Git, its call. */
+function startedAt(attempt: Attempt): string | undefined {
+  return attempt.committedTime ?? attempt.execution?.startedTime;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: HOUR_MS };

@@ -1,5 +1,5 @@
 // What the ProblemEvent reconciler needs from the world, as narrow interfaces. main.ts wires the real
-// implementations (informer caches, the Git store, appliers, the Prometheus evaluator); the reconciler
+// implementations (informer caches, the Git store, the actions, the Prometheus evaluator); the reconciler
 // itself knows none of them.
 import type {
   ApplyMode,
@@ -13,7 +13,8 @@ import type {
   RemediationAction,
   RemediationLimits,
 } from '../../api/index.ts';
-import type { Applier, ApplierName } from '../../apply/index.ts';
+import type { BackgroundActions } from '../../actions/runner.ts';
+import type { ActionRegistry } from '../../actions/types.ts';
 
 /** A stage as the loop uses it, after defaults (branch = name, namespace = `<project>-<stage>`). */
 export interface ResolvedStage {
@@ -120,7 +121,8 @@ export interface Evaluator {
     project: Project;
     stage: ResolvedStage;
     repository: StageRepository;
-    commit: string;
+    /** The attempt's commit, when its action made one. */
+    commit?: string;
     window: { start: Date; end: Date };
     signal?: AbortSignal;
   }): Promise<EvaluationOutcome>;
@@ -128,17 +130,14 @@ export interface Evaluator {
 
 export interface LoopMetrics {
   /** An attempt's outcome: its evaluation's verdict, or the step it failed at. */
-  attempt(action: string, result: EvaluationResult | 'commit_failed' | 'apply_failed'): void;
-  /** How long the step's parts took: reading the policy from the branch (`fetch`), committing and pushing (`push`), Helm's upgrade. */
+  attempt(action: string, result: EvaluationResult | 'commit_failed' | 'apply_failed' | 'action_failed'): void;
+  /** How long the step's parts took: reading the policy from the branch (`fetch`), committing and pushing (`push`). */
   gitOperation?(operation: 'fetch' | 'push', result: 'success' | 'error', seconds: number): void;
-  helmUpgrade?(result: 'success' | 'error', seconds: number): void;
   /** One SLO evaluation: its verdict, or `error` when there was none (metrics source down, bad SLO). */
   evaluation?(result: EvaluationResult | 'error', seconds: number): void;
 }
 
 export interface LoopSettings {
-  /** Where charts are materialised for helm. */
-  workDir: string;
   /** While another problem holds the service's turn, look again after this long. */
   turnPollMs: number;
   /** Metrics source unreachable: evaluate again after this long. */
@@ -154,7 +153,10 @@ export interface ProblemLoopPorts {
   projects: ProjectLookup;
   policies: PolicyLookup;
   repositories: RepositoryProvider;
-  appliers: Record<ApplierName, Applier>;
+  /** Which implementation carries out each action type (values edits, webhooks, executors). */
+  actions: ActionRegistry;
+  /** Actions that run off the worker, by action id. */
+  background: BackgroundActions;
   evaluator: Evaluator;
   metrics?: LoopMetrics;
   settings: LoopSettings;

@@ -3,7 +3,11 @@
 // test/integration/loop.test.ts.
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ProblemEvent, ProblemEventStatus, Project, RemediationAction } from '../../api/index.ts';
+import type { ProblemEvent, ProblemEventStatus, Project, Remediation, RemediationAction } from '../../api/index.ts';
+import { actionRegistry } from '../../actions/registry.ts';
+import { BackgroundActions } from '../../actions/runner.ts';
+import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
+import { ValuesAction } from '../../actions/values.ts';
 import type { Applier, ApplyRequest } from '../../apply/index.ts';
 import { ReboundError } from '../../errors.ts';
 import { KubeError } from '../../kube/errors.ts';
@@ -38,6 +42,12 @@ class World {
   recorded: string[] = [];
   writeError: Error | undefined;
   writes = 0;
+  remediation: Remediation | undefined;
+  /** What the scripted outside action (a stand-in for a webhook or an executor) does, in order. */
+  outside: ScriptedAction = new ScriptedAction('webhook');
+  external: ScriptedAction | undefined;
+  enqueued: string[] = [];
+  background = new BackgroundActions((key) => void this.enqueued.push(key));
 
   repository: StageRepository = {
     commitAction: (req: CommitRequest) => {
@@ -90,11 +100,16 @@ class World {
       projects: {
         getProject: () => this.project,
         resolveStage: (_p, name) => Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'kubernetes' } : undefined),
-        findRemediation: () => undefined,
+        findRemediation: () => this.remediation,
       },
       policies: { resolve: () => Promise.resolve(policy()), evaluationWait: () => '2m' },
       repositories: { forProject: () => Promise.resolve(this.repository) },
-      appliers: { kubernetes: this.applier, helm: this.applier, none: this.applier },
+      actions: actionRegistry({
+        values: new ValuesAction({ appliers: { kubernetes: this.applier, helm: this.applier, none: this.applier }, workDir: '/tmp/rebound-test', secrets: { readSecret: () => Promise.resolve(undefined) } }),
+        webhook: this.outside,
+        ...(this.external ? { external: this.external } : {}),
+      }),
+      background: this.background,
       evaluator: {
         evaluate: () => {
           const next = this.evaluations.shift();
@@ -106,7 +121,7 @@ class World {
         attempt: (action, result) => void this.recorded.push(`attempt ${action} ${result}`),
         evaluation: (result) => void this.recorded.push(`evaluation ${result}`),
       },
-      settings: { workDir: '/tmp/rebound-test', turnPollMs: 1000, evaluationRetryMs: 30_000, stalledRecheckMs: 300_000 },
+      settings: { turnPollMs: 1000, evaluationRetryMs: 30_000, stalledRecheckMs: 300_000 },
     };
   }
 
@@ -118,6 +133,44 @@ class World {
 
   advance(ms: number): void {
     this.now = new Date(this.now.getTime() + ms);
+  }
+
+  /** Lets background actions settle (they run on the microtask queue in these tests). */
+  async settle(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** What a runbook's callback writes (the ingest route, through the API server). */
+  callback(status: 'succeeded' | 'failed', message: string): void {
+    const attempts = (this.problem.status?.attempts ?? []).map((a, i, all) =>
+      i === all.length - 1 && a.execution ? { ...a, execution: { ...a.execution, callbackStatus: status, callbackMessage: message, callbackTime: this.now.toISOString() } } : a,
+    );
+    this.problem = { ...this.problem, status: { ...this.problem.status, attempts } };
+  }
+}
+
+/** An action outside Git whose outcomes the test scripts. */
+class ScriptedAction implements ActionHandler {
+  readonly executor: string;
+  readonly editsValues = false;
+  readonly background = true;
+  outcomes: (ActionOutcome | Error)[] = [];
+  refusal: ActionCheck | undefined;
+  runs: ActionContext[] = [];
+
+  constructor(executor: string) {
+    this.executor = executor;
+  }
+
+  check(): ActionCheck {
+    return this.refusal ?? { ok: true };
+  }
+
+  run(context: ActionContext): Promise<ActionOutcome> {
+    this.runs.push(context);
+    const next = this.outcomes.shift();
+    if (!next) return new Promise(() => undefined); // hangs, like an endpoint that never answers
+    return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
   }
 }
 
@@ -251,5 +304,154 @@ describe('ProblemEventReconciler', () => {
     expect(stalled?.status).toBe('True');
     expect(stalled?.message).toMatch(/replicaCount/);
     expect(v.commits).toHaveLength(0);
+  });
+
+  describe('actions outside Git', () => {
+    const webhookFirst = (w: World): void => {
+      w.actions = [{ name: 'runbook', action: 'webhook', value: 'restart-carts' }, { name: 'scale up', action: 'scale', value: '+1' }];
+    };
+
+    it('runs a webhook in the background, then evaluates once it answered', async () => {
+      const w = new World();
+      webhookFirst(w);
+      w.outside.outcomes.push({ kind: 'done', detail: 'webhook restart-carts answered 200', execution: { executor: 'webhook', responseCode: 200, tries: 1 } });
+      // Recorded and started in one reconcile; the worker is free again at once.
+      expect(await w.step()).toBe(60_000);
+      const started = w.problem.status?.attempts?.[0];
+      expect(started?.execution).toMatchObject({ id: 'sockshop~p1~1~uid1', executor: 'webhook', state: 'Running' });
+      expect(started?.commit).toBeUndefined();
+      expect(w.commits).toHaveLength(0);
+      await w.settle();
+      expect(w.enqueued).toEqual(['sockshop/p1']);
+      expect(await w.step()).toBe(120_000);
+      expect(w.problem.status?.phase).toBe('Evaluating');
+      expect(w.problem.status?.attempts?.[0]).toMatchObject({ appliedTime: w.now.toISOString(), execution: { state: 'Succeeded', responseCode: 200, tries: 1 } });
+      expect(w.outside.runs[0]?.actionId).toBe('sockshop~p1~1~uid1');
+      expect(w.background.running()).toBe(0);
+      w.advance(120_000);
+      w.evaluations.push(pass);
+      await w.step();
+      expect(w.problem.status?.phase).toBe('Resolved');
+      expect(w.events.map((e) => e.split(':')[0])).toEqual(['Normal ActionStarted', 'Normal Applied', 'Normal Evaluated', 'Normal Resolved']);
+    });
+
+    it('a hanging endpoint holds no worker: each reconcile returns at once while it runs', async () => {
+      const w = new World();
+      webhookFirst(w);
+      await w.step();
+      await w.settle();
+      expect(await w.step()).toBe(60_000);
+      expect(w.outside.runs).toHaveLength(1); // not started twice
+      expect(w.background.running()).toBe(1);
+      expect(w.problem.status?.attempts?.[0]?.execution?.state).toBe('Running');
+    });
+
+    it('waits for the callback, and a succeeded callback starts the evaluation wait', async () => {
+      const w = new World();
+      webhookFirst(w);
+      const deadline = new Date(w.now.getTime() + 1_800_000);
+      w.outside.outcomes.push({ kind: 'waiting', detail: 'answered 202; waiting for its callback', deadline, execution: { responseCode: 202 } });
+      await w.step();
+      await w.settle();
+      expect(await w.step()).toBe(1_800_000);
+      expect(w.problem.status?.phase).toBe('Remediating');
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Waiting', deadline: deadline.toISOString(), responseCode: 202 });
+      expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason).toBe('ActionInProgress');
+      w.advance(60_000);
+      expect(await w.step()).toBe(1_740_000); // still waiting
+      w.callback('succeeded', 'pod restarted');
+      expect(await w.step()).toBe(120_000);
+      expect(w.problem.status?.phase).toBe('Evaluating');
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Succeeded', callbackMessage: 'pod restarted' });
+    });
+
+    it('a failed callback fails the attempt without an evaluation and escalates to the next action', async () => {
+      const w = new World();
+      webhookFirst(w);
+      w.outside.outcomes.push({ kind: 'waiting', detail: 'waiting', deadline: new Date(w.now.getTime() + 60_000), execution: {} });
+      await w.step();
+      await w.settle();
+      await w.step();
+      w.callback('failed', 'runbook could not restart the pod');
+      await w.step(); // fails attempt 1, then starts attempt 2 in the same reconcile
+      const attempts = w.problem.status?.attempts ?? [];
+      expect(attempts[0]).toMatchObject({ result: 'fail', execution: { state: 'Failed', callbackStatus: 'failed' } });
+      expect(attempts[0]?.message).toContain('runbook could not restart the pod');
+      expect(attempts[0]?.evaluationTime).toBeUndefined();
+      expect(attempts[1]).toMatchObject({ index: 2, action: 'scale' });
+      expect(w.recorded).toContain('attempt webhook action_failed');
+      expect(w.events.some((e) => e.startsWith('Warning ActionFailed'))).toBe(true);
+    });
+
+    it('no callback before the deadline fails the attempt with ActionTimedOut', async () => {
+      const w = new World();
+      w.actions = [{ name: 'runbook', action: 'webhook', value: 'restart-carts' }];
+      w.outside.outcomes.push({ kind: 'waiting', detail: 'waiting', deadline: new Date(w.now.getTime() + 60_000), execution: {} });
+      await w.step();
+      await w.settle();
+      await w.step();
+      w.advance(60_000);
+      await w.step();
+      expect(w.problem.status?.attempts?.[0]).toMatchObject({ result: 'fail', execution: { state: 'Failed' } });
+      expect(w.problem.status?.phase).toBe('Exhausted');
+      expect(w.events.find((e) => e.startsWith('Warning ActionFailed'))).toMatch(/no callback/);
+    });
+
+    it('a callback that overtakes the record of the call still counts', async () => {
+      const w = new World();
+      webhookFirst(w);
+      await w.step(); // Running; the endpoint has not answered yet
+      w.callback('succeeded', 'done early');
+      expect(await w.step()).toBe(120_000);
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Succeeded', callbackMessage: 'done early' });
+    });
+
+    it('a webhook answering with an error fails the attempt; an outage is retried with backoff and the call made again', async () => {
+      const w = new World();
+      webhookFirst(w);
+      w.outside.outcomes.push({ kind: 'failed', reason: 'WebhookRejected', detail: 'webhook restart-carts answered 404', execution: { responseCode: 404, tries: 1 } });
+      await w.step();
+      await w.settle();
+      await w.step();
+      expect(w.problem.status?.attempts?.[0]).toMatchObject({ result: 'fail', execution: { state: 'Failed', responseCode: 404 } });
+      expect(w.problem.status?.attempts?.[1]?.action).toBe('scale');
+
+      const v = new World();
+      webhookFirst(v);
+      v.outside.outcomes.push(new ReboundError('Secret sockshop/runbook is unreachable', { code: 'KubeUnavailable', reason: 'ApplyFailed', retryable: true }));
+      await v.step();
+      await v.settle();
+      await expect(v.step()).rejects.toThrow('unreachable');
+      expect(v.problem.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason).toBe('ApplyFailed');
+      v.outside.outcomes.push({ kind: 'done', detail: 'ok' });
+      await v.step(); // after the backoff: started again
+      await v.settle();
+      await v.step();
+      expect(v.outside.runs).toHaveLength(2);
+      expect(v.problem.status?.phase).toBe('Evaluating');
+    });
+
+    it('a refused action (host not allowed) stalls before anything runs', async () => {
+      const w = new World();
+      webhookFirst(w);
+      w.outside.refusal = { ok: false, reason: 'WebhookHostNotAllowed', message: 'host evil.example is not in spec.webhook.allowedHosts' };
+      expect(await w.step()).toBe(300_000);
+      expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'WebhookHostNotAllowed' });
+      expect(w.outside.runs).toHaveLength(0);
+      expect(w.problem.status?.attempts ?? []).toHaveLength(0);
+    });
+
+    it('sends an action type nothing built in handles to the external executor when one is configured', async () => {
+      const w = new World();
+      w.external = new ScriptedAction('keptn');
+      w.actions = [{ name: 'restart', action: 'restart-pod', value: 'carts' }];
+      w.external.outcomes.push({ kind: 'waiting', detail: 'sent', deadline: new Date(w.now.getTime() + 600_000), execution: { responseCode: 202 } });
+      await w.step();
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ executor: 'keptn', state: 'Running' });
+      await w.settle();
+      await w.step();
+      expect(w.external.runs[0]?.attempt).toMatchObject({ action: 'restart-pod', value: 'carts' });
+      expect(w.problem.status?.attempts?.[0]?.execution?.state).toBe('Waiting');
+    });
   });
 });

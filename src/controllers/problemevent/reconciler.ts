@@ -6,28 +6,32 @@
 //                           └──────next action─────┘        no action left ──▶ Exhausted
 //   no policy / manual stage ──▶ Unhandled;  source says RESOLVED ──▶ Resolved
 //
+// "apply" runs the attempt's action (src/actions): a values edit applied by helm/kubernetes/none, a
+// webhook, an external executor. An action may wait for a callback (Remediating until it arrives or
+// its deadline passes); an action that fails fails its attempt without an evaluation, and escalates.
+//
 // Crash safety comes from the order of writes: the commit carries trailers (problem uid, attempt),
 // so a restart between push and status write finds the commit instead of making a second one; an
 // attempt with a commit but no appliedTime is applied again (helm upgrade is idempotent).
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
-import type { Attempt, Condition, EvaluationResult, Phase, ProblemEvent, ProblemEventStatus, Project, Reason } from '../../api/index.ts';
-import type { ApplyRequest } from '../../apply/index.ts';
+import type { ActionExecution, Attempt, Condition, EvaluationResult, Phase, ProblemEvent, ProblemEventStatus, Project, Reason, Remediation } from '../../api/index.ts';
+import { actionIdFor } from '../../actions/types.ts';
+import type { ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
 import { ReboundError, errorMessage } from '../../errors.ts';
 import { isConflict, isNotFound } from '../../kube/errors.ts';
-import { applyAction, describeChange, isKnownAction } from '../../remediation/actions.ts';
+import { applyAction, describeChange } from '../../remediation/actions.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { removeCondition, setCondition } from '../conditions.ts';
 import { gitFailureReason, isReason } from '../git-errors.ts';
 import type { ConditionUpdate } from '../conditions.ts';
 import { decide, keyOf, parseDuration } from './decide.ts';
 import type { Decision } from './decide.ts';
-import type { PolicyResolution, ProblemLoopPorts, ResolvedStage, StageRepository } from './ports.ts';
+import type { PolicyResolution, ProblemLoopPorts, ResolvedStage } from './ports.ts';
 
 /** Ask to be reconciled again right away (the next step of the loop). */
 const NEXT_STEP: ReconcileResult = { requeueAfterMs: 1 };
+/** An action running in the background enqueues its problem when it settles; this is only the safety net. */
+const BACKGROUND_RECHECK_MS = 60_000;
 
 export class ProblemEventReconciler implements Reconciler {
   private readonly ports: ProblemLoopPorts;
@@ -145,6 +149,12 @@ class Step {
         return this.startAttempt(decision.index, project, stage);
       case 'apply-attempt':
         return this.applyAttempt(decision.index, project, stage);
+      case 'wait-action':
+        return { requeueAfterMs: Math.max(1, decision.until.getTime() - this.now.getTime()) };
+      case 'complete-action':
+        return this.completeAction(decision.index, stage);
+      case 'action-timed-out':
+        return this.actionTimedOut(decision.index);
       case 'wait-evaluation':
         return { requeueAfterMs: Math.max(1, decision.at.getTime() - this.now.getTime()) };
       case 'evaluate':
@@ -176,12 +186,17 @@ class Step {
       const tried = index - 1;
       return this.finish('Exhausted', REASONS.ActionsExhausted, `all ${tried} action(s) were tried and none passed its evaluation`, 'Warning');
     }
-    if (!isKnownAction(action.action)) {
-      return this.stall(REASONS.UnknownAction, `action ${index} "${action.action}" is not one Rebound can carry out (scale, scaling, featuretoggle)`);
+    const handler = this.ports.actions.handlerFor(action.action);
+    if (!handler) {
+      const known = this.ports.actions.builtIn.join(', ');
+      return this.stall(REASONS.UnknownAction, `action ${index} "${action.action}" is not one Rebound can carry out (${known}); other types need an external executor (--action-sink)`);
     }
     const value = typeof action.value === 'string' ? action.value : JSON.stringify(action.value);
-    const repository = await this.ports.repositories.forProject(project);
     const label = `${action.action} ${value}`;
+    const check = handler.check(action, { problem: this.problem, project, stage, remediation });
+    if (!check.ok) return this.stall(check.reason, `action ${index} (${label}): ${check.message}`);
+    if (!handler.editsValues) return this.recordAttempt(index, { ...(action.name ? { name: action.name } : {}), action: action.action, value }, handler, label);
+    const repository = await this.ports.repositories.forProject(project);
     let change: ReturnType<typeof applyAction>['change'] | undefined;
     let outcome;
     try {
@@ -235,58 +250,156 @@ class Step {
     return NEXT_STEP;
   }
 
-  /** Make the cluster match the attempt's commit. */
+  /** An action that does not edit values (a webhook, an external executor): recorded, then run. */
+  private async recordAttempt(index: number, action: Pick<Attempt, 'name' | 'action' | 'value'>, handler: ActionHandler, label: string): Promise<ReconcileResult | undefined> {
+    const execution: ActionExecution = { id: actionIdFor(this.problem, index), executor: handler.executor, state: 'Running', startedTime: this.now.toISOString() };
+    const attempt: Attempt = { index, ...action, execution };
+    this.status.attempts = [...(this.status.attempts ?? []).filter((a) => a.index !== index), attempt];
+    this.status.currentAttempt = index;
+    this.status.currentAction = label;
+    this.status.startTime ??= this.now.toISOString();
+    const message = `attempt ${index}: ${label} starting (${handler.executor}, action id ${execution.id})`;
+    await this.write({ phase: 'Remediating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.ActionInProgress, message }]);
+    await this.event('Normal', 'ActionStarted', message);
+    return NEXT_STEP;
+  }
+
+  /** Carry the attempt's action out: apply its commit, call its webhook, hand it to an executor. */
   private async applyAttempt(index: number, project: Project, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
     const attempt = this.attempt(index);
-    if (!attempt?.commit) return this.stall(REASONS.ApplyFailed, `attempt ${index} has no commit to apply`);
-    const repository = await this.ports.repositories.forProject(project);
-    const request: ApplyRequest = {
-      project: this.problem.spec.project,
-      stage: stage.name,
-      service: this.problem.spec.service,
-      namespace: stage.namespace,
-      branch: stage.branch,
-      commit: attempt.commit,
-    };
-    const applier = this.ports.appliers[stage.apply];
-    const scratch = join(this.ports.settings.workDir, 'apply', `${this.problem.metadata.uid ?? this.problem.metadata.name ?? 'problem'}-${index}`);
-    let result;
+    if (!attempt) return this.stall(REASONS.ApplyFailed, `attempt ${index} is not in the status`);
+    const handler = this.ports.actions.handlerFor(attempt.action);
+    if (!handler) {
+      return this.stall(REASONS.UnknownAction, `attempt ${index} "${attempt.action}" has nothing to carry it out any more (was the executor sink removed?)`);
+    }
+    const remediation = this.ports.projects.findRemediation(this.namespace, this.problem.spec.project, stage.name, this.problem.spec.service);
+    const context = async (signal: AbortSignal): Promise<ActionContext> => ({
+      problem: this.problem,
+      project,
+      stage,
+      remediation,
+      attempt,
+      actionId: attempt.execution?.id ?? actionIdFor(this.problem, index),
+      repository: await this.ports.repositories.forProject(project),
+      signal,
+    });
+    if (handler.background) return this.runInBackground(attempt, handler, context);
+    let outcome: ActionOutcome;
     try {
-      if (stage.apply === 'helm') {
-        const service = this.problem.spec.service;
-        const valuesPath = attempt.path ?? `${service}/values.yaml`;
-        await rm(scratch, { recursive: true, force: true });
-        await mkdir(scratch, { recursive: true });
-        await repository.materialize(attempt.commit, [`${service}/chart`, valuesPath], scratch);
-        request.chartDir = join(scratch, service, 'chart');
-        request.valuesFile = join(scratch, valuesPath);
-      } else if (stage.apply === 'kubernetes') {
-        Object.assign(request, await desiredState(repository, attempt));
-      }
-      result = await this.timed((r, seconds) => (stage.apply === 'helm' ? this.ports.metrics?.helmUpgrade?.(r, seconds) : undefined), () => applier.apply(request, this.ctx.signal));
+      outcome = await handler.run(await context(this.ctx.signal));
     } catch (err) {
       this.ports.metrics?.attempt(attempt.action, 'apply_failed');
-      // Awaited: a rejection must not wait unobserved while `finally` removes the scratch dir.
-      return await this.failStep(err, REASONS.ApplyFailed, `attempt ${index} could not be applied with ${stage.apply}`);
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
+      const how = handler.editsValues ? `applied with ${stage.apply}` : `carried out by ${handler.executor}`;
+      return this.failStep(err, REASONS.ApplyFailed, `attempt ${index} could not be ${how}`);
     }
-    const waitMs = this.currentWait(stage);
-    // The evaluation window starts when the apply finished (a Helm run can take a while).
-    const appliedAt = this.ports.clock();
+    return this.recordOutcome(attempt, outcome, stage);
+  }
+
+  /**
+   * A slow endpoint must never hold a worker: the action runs in the background and enqueues the
+   * problem when it settles; this step only starts it, or records what it came to.
+   */
+  private async runInBackground(attempt: Attempt, handler: ActionHandler, context: (signal: AbortSignal) => Promise<ActionContext>): Promise<ReconcileResult | undefined> {
+    const background = this.ports.background;
+    const id = attempt.execution?.id ?? actionIdFor(this.problem, attempt.index);
+    const state = background.state(id);
+    if (state.kind === 'none') {
+      background.start(id, keyOf(this.problem), async (signal) => handler.run(await context(signal)));
+      return { requeueAfterMs: BACKGROUND_RECHECK_MS };
+    }
+    if (state.kind === 'running') return { requeueAfterMs: BACKGROUND_RECHECK_MS };
+    if (state.kind === 'errored') {
+      // Forgotten first: a retry after the backoff starts the action again.
+      background.acknowledge(id);
+      this.ports.metrics?.attempt(attempt.action, 'apply_failed');
+      return this.failStep(state.error, REASONS.ApplyFailed, `attempt ${attempt.index} (${attempt.action} ${attempt.value}) could not be carried out by ${handler.executor}`);
+    }
+    const result = await this.recordOutcome(attempt, state.outcome, undefined);
+    background.acknowledge(id);
+    return result;
+  }
+
+  /** What the action came to: the evaluation's wait starts, a callback is awaited, or the attempt fails. */
+  private async recordOutcome(attempt: Attempt, outcome: ActionOutcome, stage: ResolvedStage | undefined): Promise<ReconcileResult | undefined> {
+    const index = attempt.index;
+    const execution = (state: ActionExecution['state'], extra: Partial<ActionExecution> = {}): ActionExecution | undefined =>
+      attempt.execution || outcome.execution ? { ...attempt.execution, id: attempt.execution?.id ?? actionIdFor(this.problem, index), ...outcome.execution, ...extra, state } : undefined;
+    switch (outcome.kind) {
+      case 'done': {
+        const finished = this.ports.clock();
+        const done = execution('Succeeded', { finishedTime: finished.toISOString() });
+        return this.startEvaluationWait({ ...attempt, ...(done ? { execution: done } : {}), ...(outcome.helmRevision ? { helmRevision: outcome.helmRevision } : {}) }, finished, outcome.detail, stage);
+      }
+      case 'waiting': {
+        const waiting = execution('Waiting', { deadline: outcome.deadline.toISOString() });
+        this.replaceAttempt({ ...attempt, ...(waiting ? { execution: waiting } : {}) });
+        const message = `attempt ${index} (${attempt.action} ${attempt.value}): ${outcome.detail}`;
+        await this.write({ phase: 'Remediating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.ActionInProgress, message }]);
+        await this.event('Normal', 'ActionStarted', message);
+        return { requeueAfterMs: Math.max(1, outcome.deadline.getTime() - this.now.getTime()) };
+      }
+      case 'failed': {
+        const failed = execution('Failed', { finishedTime: this.ports.clock().toISOString() });
+        return this.failAttempt({ ...attempt, ...(failed ? { execution: failed } : {}) }, outcome.reason, outcome.detail);
+      }
+    }
+  }
+
+  /** The runbook (or executor) reported back: success starts the evaluation's wait, failure fails the attempt. */
+  private async completeAction(index: number, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
+    const attempt = this.attempt(index);
+    const execution = attempt?.execution;
+    if (!attempt || !execution?.callbackStatus) return NEXT_STEP;
+    // A callback can overtake the loop's record of the call it answers: that call is over.
+    this.ports.background.acknowledge(execution.id);
+    const said = execution.callbackMessage ? `: ${execution.callbackMessage}` : '';
+    const finishedTime = execution.callbackTime ?? this.now.toISOString();
+    if (execution.callbackStatus === 'succeeded') {
+      const done: Attempt = { ...attempt, execution: { ...execution, state: 'Succeeded', finishedTime } };
+      return this.startEvaluationWait(done, this.now, `${execution.executor ?? 'the action'} reported success${said}`, stage);
+    }
+    const failed: Attempt = { ...attempt, execution: { ...execution, state: 'Failed', finishedTime } };
+    return this.failAttempt(failed, REASONS.ActionFailed, `${execution.executor ?? 'the action'} reported failure${said}`);
+  }
+
+  private async actionTimedOut(index: number): Promise<ReconcileResult | undefined> {
+    const attempt = this.attempt(index);
+    const execution = attempt?.execution;
+    if (!attempt || !execution) return NEXT_STEP;
+    this.ports.background.acknowledge(execution.id);
+    const timedOut: Attempt = { ...attempt, execution: { ...execution, state: 'Failed', finishedTime: this.now.toISOString() } };
+    return this.failAttempt(timedOut, REASONS.ActionTimedOut, `no callback for action ${execution.id} before its deadline ${execution.deadline ?? ''}`);
+  }
+
+  /** The action took effect: record it and wait before evaluating. */
+  private async startEvaluationWait(attempt: Attempt, appliedAt: Date, detail: string, stage: ResolvedStage | undefined): Promise<ReconcileResult> {
+    const waitMs = this.currentWait(stage?.name ?? this.problem.spec.stage);
+    // The evaluation window starts when the action took effect (a Helm run or a runbook can take a while).
     const due = new Date(appliedAt.getTime() + waitMs);
-    this.replaceAttempt({ ...attempt, appliedTime: appliedAt.toISOString(), ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}) });
+    this.replaceAttempt({ ...attempt, appliedTime: appliedAt.toISOString() });
     this.status.nextEvaluationTime = due.toISOString();
-    const message = `attempt ${index} applied: ${result.detail}; evaluation at ${due.toISOString()}`;
+    const message = `attempt ${attempt.index} applied: ${detail}; evaluation at ${due.toISOString()}`;
     await this.write({ phase: 'Evaluating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason: REASONS.WaitingForEvaluation, message }]);
     await this.event('Normal', 'Applied', message);
     return { requeueAfterMs: Math.max(1, waitMs) };
   }
 
+  /** The action itself failed: the attempt fails without an evaluation, and the loop moves on. */
+  private async failAttempt(attempt: Attempt, reason: Reason, detail: string): Promise<ReconcileResult> {
+    this.replaceAttempt({ ...attempt, result: 'fail', message: truncate(detail, 4096) });
+    this.status.lastResult = 'fail';
+    delete this.status.nextEvaluationTime;
+    this.ports.metrics?.attempt(attempt.action, 'action_failed');
+    const message = `attempt ${attempt.index} (${attempt.action} ${attempt.value}) failed: ${detail}: escalating to the next action`;
+    await this.write({ phase: 'Remediating' }, [{ type: CONDITION_TYPES.Reconciling, status: 'True', reason, message }]);
+    await this.event('Warning', 'ActionFailed', message);
+    return NEXT_STEP;
+  }
+
   /** Did the action help? Pass or warning resolves, fail escalates. */
   private async evaluate(index: number, project: Project, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
     const attempt = this.attempt(index);
-    if (!attempt?.commit || !attempt.appliedTime) return NEXT_STEP;
+    if (!attempt?.appliedTime) return NEXT_STEP;
     const repository = await this.ports.repositories.forProject(project);
     let outcome;
     const started = performance.now();
@@ -297,7 +410,7 @@ class Step {
         project,
         stage,
         repository,
-        commit: attempt.commit,
+        ...(attempt.commit ? { commit: attempt.commit } : {}),
         window: { start: new Date(attempt.appliedTime), end: this.now },
         signal: this.ctx.signal,
       });
@@ -368,8 +481,8 @@ class Step {
   }
 
   /** The policy's wait, without reading the policy again (the wait never comes from Git). */
-  private currentWait(stage: ResolvedStage): number {
-    const remediation = this.ports.projects.findRemediation(this.namespace, this.problem.spec.project, stage.name, this.problem.spec.service);
+  private currentWait(stage: string): number {
+    const remediation: Remediation | undefined = this.ports.projects.findRemediation(this.namespace, this.problem.spec.project, stage, this.problem.spec.service);
     return safeDuration(this.ports.policies.evaluationWait(remediation));
   }
 
@@ -445,28 +558,6 @@ class Step {
   }
 }
 
-/** For the `kubernetes` applier: the replica count and flags the commit holds. */
-async function desiredState(repository: StageRepository, attempt: Attempt): Promise<Pick<ApplyRequest, 'replicas' | 'featureFlags'>> {
-  const path = attempt.path ?? '';
-  const text = attempt.commit ? await repository.readFileAt(attempt.commit, path) : undefined;
-  if (text === undefined) {
-    throw new ReboundError(`${path} is not in commit ${attempt.commit ?? '?'}`, { code: 'ValuesFileNotFound', reason: REASONS.ValuesFileNotFound, retryable: false });
-  }
-  const values: unknown = parseYaml(text);
-  const record = typeof values === 'object' && values !== null ? (values as Record<string, unknown>) : {};
-  const out: Pick<ApplyRequest, 'replicas' | 'featureFlags'> = {};
-  if (attempt.action === 'scale' || attempt.action === 'scaling') {
-    const replicas = record.replicaCount;
-    if (typeof replicas === 'number') out.replicas = replicas;
-  } else {
-    const flags = record.featureFlags;
-    if (typeof flags === 'object' && flags !== null) {
-      out.featureFlags = Object.fromEntries(Object.entries(flags).filter((e): e is [string, boolean] => typeof e[1] === 'boolean'));
-    }
-  }
-  return out;
-}
-
 function describeSource(policy: Extract<PolicyResolution, { ok: true }>): string {
   const s = policy.source;
   return s.kind === 'Remediation' ? `Remediation ${s.name ?? ''}` : `${s.path ?? 'remediation.yaml'} on ${s.branch ?? '?'}`;
@@ -482,4 +573,8 @@ function safeDuration(text: string): number {
 
 function formatScore(score: number): string {
   return Number.isInteger(score) ? String(score) : score.toFixed(2);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

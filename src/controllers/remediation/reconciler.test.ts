@@ -39,4 +39,36 @@ describe('checkRemediationSpec', () => {
       expect.stringContaining('values.replicaCountKey: invalid key path "deployment..replicas"'),
     ]);
   });
+
+  it('accepts an unknown action type only when an external executor takes it', () => {
+    expect(checkRemediationSpec(spec([{ action: 'restart-pod', value: 'carts' }]), { externalActions: true })).toEqual([]);
+    expect(checkRemediationSpec(spec([{ action: 'restart-pod', value: 'carts' }]))[0]).toContain('other types need an external executor');
+  });
+
+  it('checks webhook actions against the endpoints and the allowed hosts', () => {
+    const webhook = {
+      allowedHosts: ['runbooks.example.com'],
+      endpoints: [
+        { name: 'restart', url: 'https://runbooks.example.com/restart' },
+        { name: 'sneaky', url: 'http://169.254.169.254/latest/meta-data' },
+      ],
+    };
+    const faults = checkRemediationSpec(
+      spec(
+        [
+          { action: 'webhook', value: 'restart' },
+          { action: 'webhook', value: 'https://runbooks.example.com/other' },
+          { action: 'webhook', value: 'missing' },
+          { action: 'webhook', value: 'https://elsewhere.example.org/x' },
+        ],
+        { webhook },
+      ),
+    );
+    expect(faults).toEqual([
+      expect.stringMatching(/^remediations\[0\]\.actionsOnOpen\[2\]: webhook "missing" is not in spec\.webhook\.endpoints \(restart, sneaky\)/),
+      expect.stringMatching(/^remediations\[0\]\.actionsOnOpen\[3\]: .*elsewhere\.example\.org/),
+      expect.stringMatching(/^webhook\.endpoints\[1\] \(sneaky\): .*169\.254\.169\.254/),
+    ]);
+    expect(checkRemediationSpec(spec([{ action: 'webhook', value: 'restart' }]))[0]).toContain('webhook actions need spec.webhook.allowedHosts');
+  });
 });

@@ -3,7 +3,8 @@
 // faults mid-incident; reporting them here lets a person fix them before a problem arrives.
 import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
 import type { Condition, Remediation, RemediationSpec, RemediationStatus } from '../../api/index.ts';
-import { ACTIONS } from '../../api/index.ts';
+import { ACTIONS, WEBHOOK_ACTION } from '../../api/index.ts';
+import { resolveWebhook } from '../../actions/webhook.ts';
 import { errorMessage } from '../../errors.ts';
 import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediation/actions.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
@@ -23,6 +24,8 @@ export interface RemediationControllerPorts {
   writer: { patchStatus(remediation: Remediation, status: RemediationStatus): Promise<unknown> };
   /** The stage list could not be read (Git down): look again after this long. */
   retryMs: number;
+  /** Action types nothing built in handles go to an external executor (--action-sink). */
+  externalActions?: boolean;
 }
 
 export class RemediationReconciler implements Reconciler {
@@ -40,7 +43,7 @@ export class RemediationReconciler implements Reconciler {
     const namespace = remediation.metadata.namespace ?? 'default';
     const updates: ConditionUpdate[] = [];
 
-    const faults = checkRemediationSpec(spec);
+    const faults = checkRemediationSpec(spec, { externalActions: this.ports.externalActions ?? false });
     if (faults.length > 0) {
       const message = faults.join('; ');
       ctx.log.info({ remediation: key, faults: faults.length }, 'remediation policy is invalid');
@@ -48,7 +51,7 @@ export class RemediationReconciler implements Reconciler {
       await this.write(remediation, now, updates);
       return undefined; // only a spec change can fix it, and a spec change requeues it
     }
-    updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${spec.remediations.length} problem type(s), every action known` });
+    updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${spec.remediations.length} problem type(s), every action known${this.ports.externalActions ? ' or sent to the external executor' : ''}` });
 
     const project = this.ports.projects.getProject(namespace, spec.project);
     if (!project) {
@@ -90,16 +93,24 @@ export class RemediationReconciler implements Reconciler {
 }
 
 /**
- * What the CRD schema cannot say: every action is one Rebound knows, with a value it can carry out,
- * and the durations and key paths parse. Returns one message per fault, naming the field.
+ * What the CRD schema cannot say: every action is one Rebound knows (or, with an executor sink, one
+ * it hands on), with a value it can carry out; webhooks call only allowed hosts; the durations and
+ * key paths parse. Returns one message per fault, naming the field.
  */
-export function checkRemediationSpec(spec: RemediationSpec): string[] {
+export function checkRemediationSpec(spec: RemediationSpec, options: { externalActions: boolean } = { externalActions: false }): string[] {
   const faults: string[] = [];
   spec.remediations.forEach((entry, i) => {
     entry.actionsOnOpen.forEach((action, j) => {
       const field = `remediations[${i}].actionsOnOpen[${j}]`;
+      if (action.action === WEBHOOK_ACTION) {
+        const webhook = resolveWebhook(action.value, spec.webhook);
+        if (!webhook.ok) faults.push(`${field}: ${webhook.message}`);
+        return;
+      }
       if (!isKnownAction(action.action)) {
-        faults.push(`${field}: unknown action "${action.action}" (Rebound carries out ${Object.values(ACTIONS).join(', ')})`);
+        if (!options.externalActions) {
+          faults.push(`${field}: unknown action "${action.action}" (Rebound carries out ${[...Object.values(ACTIONS), WEBHOOK_ACTION].join(', ')}; other types need an external executor, --action-sink)`);
+        }
         return;
       }
       try {
@@ -123,6 +134,10 @@ export function checkRemediationSpec(spec: RemediationSpec): string[] {
   if (minReplicas !== undefined && maxReplicas !== undefined && minReplicas > maxReplicas) {
     faults.push(`limits: minReplicas ${minReplicas} is greater than maxReplicas ${maxReplicas}`);
   }
+  (spec.webhook?.endpoints ?? []).forEach((endpoint, i) => {
+    const resolved = resolveWebhook(endpoint.name, spec.webhook);
+    if (!resolved.ok) faults.push(`webhook.endpoints[${i}] (${endpoint.name}): ${resolved.message}`);
+  });
   for (const [field, value] of [['values.replicaCountKey', spec.values?.replicaCountKey], ['values.featureFlagsKey', spec.values?.featureFlagsKey]] as const) {
     if (value === undefined) continue;
     try {

@@ -1,0 +1,63 @@
+// An action type nothing built in carries out goes to an external executor, Keptn style: Rebound
+// sends `sh.keptn.event.action.triggered` to the configured sink (a Keptn job-executor-service,
+// webhook-service or any CloudEvents receiver) and the attempt completes when
+// `sh.keptn.event.action.finished` with that event's id as `triggeredid` arrives on /v1/events.
+import { actionProblem } from './types.ts';
+import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from './types.ts';
+import { buildActionTriggeredEvent, sendCloudEvent } from './keptn-action-event.ts';
+
+export interface KeptnExecutorOptions {
+  /** Where `.triggered` events are POSTed. */
+  sinkUrl: string;
+  /** Bearer token for the sink, read when sending (it may rotate). */
+  token?: () => string | undefined;
+  /** How long an executor has to report `.finished`. */
+  timeoutMs: number;
+  clock: () => Date;
+}
+
+export const KEPTN_EXECUTOR = 'keptn';
+
+export class KeptnExecutorAction implements ActionHandler {
+  readonly executor = KEPTN_EXECUTOR;
+  readonly editsValues = false;
+  readonly background = true;
+  private readonly options: KeptnExecutorOptions;
+
+  constructor(options: KeptnExecutorOptions) {
+    this.options = options;
+  }
+
+  check(): ActionCheck {
+    return { ok: true };
+  }
+
+  async run(ctx: ActionContext): Promise<ActionOutcome> {
+    const { problem, attempt, stage } = ctx;
+    const event = buildActionTriggeredEvent({
+      actionId: ctx.actionId,
+      problem: actionProblem(problem, stage.name),
+      action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.value },
+      time: this.options.clock(),
+    });
+    const token = this.options.token?.();
+    const result = await sendCloudEvent(this.options.sinkUrl, event, { ...(token ? { token } : {}), signal: ctx.signal });
+    const target = sinkLabel(this.options.sinkUrl);
+    const execution = { executor: this.executor, target, tries: result.tries, ...(result.status !== undefined ? { responseCode: result.status } : {}) };
+    if (!result.ok) {
+      return { kind: 'failed', reason: result.reason, detail: `executor sink ${target}: ${result.message}`, execution: { ...execution, message: result.message } };
+    }
+    const deadline = new Date(this.options.clock().getTime() + this.options.timeoutMs);
+    const sent = `sent ${event.type} to ${target} (${result.status})`;
+    return { kind: 'waiting', detail: `${sent}; waiting for sh.keptn.event.action.finished until ${deadline.toISOString()}`, deadline, execution: { ...execution, message: sent } };
+  }
+}
+
+function sinkLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -1,0 +1,72 @@
+// Actions that call someone else's endpoint run here, off the reconcile worker: a runbook that hangs
+// holds one promise, not a worker, so other services' remediations go on. The loop polls by action
+// id; when an action settles, its problem is enqueued. The outcome is kept until the loop has written
+// it to the status (`acknowledge`), so a failed status write never loses it.
+//
+// Nothing here survives a restart, by design: a status that says `Running` with no entry here is
+// started again (at least once; receivers get the action id as Idempotency-Key to de-duplicate).
+import type { ActionOutcome } from './types.ts';
+
+export type BackgroundState =
+  | { kind: 'none' }
+  | { kind: 'running' }
+  | { kind: 'settled'; outcome: ActionOutcome }
+  | { kind: 'errored'; error: unknown };
+
+interface Entry {
+  state: BackgroundState;
+  abort: AbortController;
+}
+
+export class BackgroundActions {
+  private readonly entries = new Map<string, Entry>();
+  private readonly onSettled: (key: string) => void;
+  private closed = false;
+
+  /** `onSettled` receives the problem's queue key when its action has an outcome. */
+  constructor(onSettled: (key: string) => void) {
+    this.onSettled = onSettled;
+  }
+
+  state(actionId: string): BackgroundState {
+    return this.entries.get(actionId)?.state ?? { kind: 'none' };
+  }
+
+  /** Starts `run` unless it is already running or settled for this id. */
+  start(actionId: string, key: string, run: (signal: AbortSignal) => Promise<ActionOutcome>): void {
+    if (this.closed || this.entries.has(actionId)) return;
+    const entry: Entry = { state: { kind: 'running' }, abort: new AbortController() };
+    this.entries.set(actionId, entry);
+    const settle = (state: BackgroundState): void => {
+      if (this.entries.get(actionId) !== entry) return;
+      entry.state = state;
+      this.onSettled(key);
+    };
+    // Deferred one turn, so a run that settles at once still finds its entry in place.
+    queueMicrotask(() => {
+      run(entry.abort.signal).then(
+        (outcome) => settle({ kind: 'settled', outcome }),
+        (error: unknown) => settle({ kind: 'errored', error }),
+      );
+    });
+  }
+
+  /** The loop has recorded the outcome: forget it. */
+  acknowledge(actionId: string): void {
+    this.entries.delete(actionId);
+  }
+
+  /** Actions still running (for metrics and tests). */
+  running(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.state.kind === 'running') n++;
+    return n;
+  }
+
+  /** Shutdown: abort what runs; their status says Running, so the next leader starts them again. */
+  close(): void {
+    this.closed = true;
+    for (const e of this.entries.values()) e.abort.abort(new Error('controller stopping'));
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,98 @@
+// The action interface the remediation loop drives. An action starts and then is either done (the
+// evaluation's wait begins), waiting for a callback until a deadline, or failed (the loop escalates
+// without an evaluation). Values edits (scale, featuretoggle) are one implementation, committed to
+// Git before they run; webhooks and Keptn-style external executors are others.
+import type { ActionExecution, Attempt, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
+import type { ResolvedStage, StageRepository } from '../controllers/problemevent/ports.ts';
+import type { ActionProblem } from './webhook-call.ts';
+
+/** What an action may look at before it runs, to refuse what only a person can fix. */
+export interface ActionScope {
+  problem: ProblemEvent;
+  project: Project;
+  stage: ResolvedStage;
+  /** The Remediation resource for the service, when there is one (webhook settings live there). */
+  remediation: Remediation | undefined;
+}
+
+/** Everything an action needs to carry out one attempt. */
+export interface ActionContext extends ActionScope {
+  attempt: Attempt;
+  /** Stable across restarts and replicas: the callback id and the Idempotency-Key. */
+  actionId: string;
+  repository: StageRepository;
+  signal: AbortSignal;
+}
+
+/** Fields of the attempt's `execution` an action reports (the loop adds id, state and times). */
+export type ExecutionReport = Partial<Pick<ActionExecution, 'executor' | 'target' | 'responseCode' | 'tries' | 'message'>>;
+
+export type ActionOutcome =
+  /** The action took effect: the evaluation's wait starts now. */
+  | { kind: 'done'; detail: string; helmRevision?: number; execution?: ExecutionReport }
+  /** Started: it finishes when its callback arrives, or fails at `deadline`. */
+  | { kind: 'waiting'; detail: string; deadline: Date; execution: ExecutionReport }
+  /** It did not work: the attempt fails without an evaluation, and the loop escalates. */
+  | { kind: 'failed'; reason: Reason; detail: string; execution?: ExecutionReport };
+
+export type ActionCheck = { ok: true } | { ok: false; reason: Reason; message: string };
+
+export interface ActionHandler {
+  /** Which implementation runs the action, as the attempt's status shows it. */
+  readonly executor: string;
+  /** The action is an edit of the values file, committed before it runs (the audit trail and the applier's input). */
+  readonly editsValues: boolean;
+  /** Runs off the worker: its endpoint may be slow, and must never hold up other services. */
+  readonly background: boolean;
+  /** Before anything happens: refuse what only a person can fix (a host not allowed, an unknown endpoint). */
+  check(action: RemediationAction, scope: ActionScope): ActionCheck;
+  /** Carries the action out. Throws a retryable ReboundError for a passing outage (backoff), any other to stall. */
+  run(context: ActionContext): Promise<ActionOutcome>;
+}
+
+export interface ActionRegistry {
+  /** The handler for an action type, or undefined when nothing can carry it out. */
+  handlerFor(action: string): ActionHandler | undefined;
+  /** For messages: the action types that are built in. */
+  readonly builtIn: readonly string[];
+  /** Whether unknown action types go to an external executor. */
+  readonly external: boolean;
+}
+
+/**
+ * The id a runbook or an executor reports back with: namespace, name and attempt, plus the uid's
+ * start so a re-created ProblemEvent of the same name never takes an old callback. `~` cannot occur
+ * in Kubernetes names and needs no escaping in a URL path.
+ */
+export function actionIdFor(problem: ProblemEvent, index: number): string {
+  const uid = (problem.metadata.uid ?? '').replace(/-/g, '').slice(0, 12);
+  return [problem.metadata.namespace ?? 'default', problem.metadata.name ?? '', String(index), uid].join('~');
+}
+
+export function parseActionId(id: string): { namespace: string; name: string; index: number } | undefined {
+  const parts = id.split('~');
+  if (parts.length !== 4) return undefined;
+  const [namespace, name, index] = parts as [string, string, string, string];
+  const n = Number(index);
+  if (!namespace || !name || !Number.isInteger(n) || n < 1) return undefined;
+  return { namespace, name, index: n };
+}
+
+/** The problem as a runbook or an executor sees it: plain values, no Kubernetes types. */
+export function actionProblem(problem: ProblemEvent, stage: string): ActionProblem {
+  const { spec, metadata } = problem;
+  return {
+    namespace: metadata.namespace ?? 'default',
+    name: metadata.name ?? '',
+    uid: metadata.uid ?? '',
+    project: spec.project,
+    stage,
+    service: spec.service,
+    title: spec.problemTitle,
+    state: spec.state,
+    ...(spec.rootCause ? { rootCause: spec.rootCause } : {}),
+    ...(spec.problemID ? { problemID: spec.problemID } : {}),
+    ...(spec.source ? { source: spec.source } : {}),
+    ...(spec.impactedEntity ? { impactedEntity: spec.impactedEntity } : {}),
+  };
+}

@@ -1,0 +1,142 @@
+// scale and featuretoggle: the loop commits the values edit first, and running the action makes the
+// cluster match that commit: `helm upgrade` of the chart at the commit, a patch of the live objects
+// (`kubernetes`), or nothing (`none`, a GitOps agent syncs the branch). A featuretoggle may also be
+// carried out in Unleash, the Git commit staying the audit trail.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ACTIONS, REASONS } from '../api/index.ts';
+import type { Attempt, FeatureFlagsSpec } from '../api/index.ts';
+import type { Applier, ApplierName, ApplyRequest } from '../apply/index.ts';
+import type { StageRepository } from '../controllers/problemevent/ports.ts';
+import type { SecretReader } from '../controllers/project-stores.ts';
+import { ReboundError } from '../errors.ts';
+import { parseToggleValue } from '../remediation/actions.ts';
+import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from './types.ts';
+import { setUnleashFeature } from './unleash.ts';
+
+export interface ValuesActionOptions {
+  appliers: Record<ApplierName, Applier>;
+  /** Where charts are materialised for helm. */
+  workDir: string;
+  /** Reads the Unleash token's Secret. */
+  secrets: SecretReader;
+  /** How long Helm's upgrade took, for `rebound_helm_duration_seconds`. */
+  helmUpgrade?: (result: 'success' | 'error', seconds: number) => void;
+}
+
+export class ValuesAction implements ActionHandler {
+  readonly executor = 'values';
+  readonly editsValues = true;
+  readonly background = false;
+  private readonly options: ValuesActionOptions;
+
+  constructor(options: ValuesActionOptions) {
+    this.options = options;
+  }
+
+  check(): ActionCheck {
+    // The values edit checks the value when it is made, and names the file and line.
+    return { ok: true };
+  }
+
+  async run(ctx: ActionContext): Promise<ActionOutcome> {
+    const { attempt } = ctx;
+    if (!attempt.commit) {
+      throw new ReboundError(`attempt ${attempt.index} has no commit to apply`, { code: 'NoCommit', reason: REASONS.ApplyFailed, retryable: false });
+    }
+    // Unleash before the applier: it is idempotent and leaves no trace when repeated after an
+    // outage, while every repeated helm upgrade makes a new release revision.
+    const toggled = attempt.action === ACTIONS.featuretoggle ? await this.toggleInProvider(ctx) : undefined;
+    const result = await this.apply(ctx, attempt.commit);
+    const detail = toggled ? `${toggled}; ${result.detail}` : result.detail;
+    return { kind: 'done', detail, ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}) };
+  }
+
+  private async apply(ctx: ActionContext, commit: string): Promise<{ detail: string; helmRevision?: number }> {
+    const { attempt, stage, problem, repository } = ctx;
+    const service = problem.spec.service;
+    const request: ApplyRequest = {
+      project: problem.spec.project,
+      stage: stage.name,
+      service,
+      namespace: stage.namespace,
+      branch: stage.branch,
+      commit,
+    };
+    const applier = this.options.appliers[stage.apply];
+    const scratch = join(this.options.workDir, 'apply', `${problem.metadata.uid ?? problem.metadata.name ?? 'problem'}-${attempt.index}`);
+    try {
+      if (stage.apply === 'helm') {
+        const valuesPath = attempt.path ?? `${service}/values.yaml`;
+        await rm(scratch, { recursive: true, force: true });
+        await mkdir(scratch, { recursive: true });
+        await repository.materialize(commit, [`${service}/chart`, valuesPath], scratch);
+        request.chartDir = join(scratch, service, 'chart');
+        request.valuesFile = join(scratch, valuesPath);
+        return await timed(this.options.helmUpgrade, () => applier.apply(request, ctx.signal));
+      }
+      if (stage.apply === 'kubernetes') Object.assign(request, await desiredState(repository, attempt));
+      return await applier.apply(request, ctx.signal);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** The flag in Unleash, when the Remediation or the Project names it as the provider. */
+  private async toggleInProvider(ctx: ActionContext): Promise<string | undefined> {
+    const flags: FeatureFlagsSpec | undefined = ctx.remediation?.spec.featureFlags ?? ctx.project.spec.featureFlags;
+    if (flags?.provider !== 'unleash' || !flags.unleash) return undefined;
+    const { flag, on } = parseToggleValue(ctx.attempt.value);
+    const namespace = ctx.problem.metadata.namespace ?? 'default';
+    const secretName = flags.unleash.secretRef.name;
+    const secret = await this.options.secrets.readSecret(namespace, secretName);
+    const token = secret?.['token'];
+    if (!token) {
+      const reason = secret ? REASONS.SecretInvalid : REASONS.SecretNotFound;
+      const what = secret ? `has no key "token"` : 'does not exist';
+      throw new ReboundError(`Unleash token Secret ${namespace}/${secretName} ${what}`, { code: reason, reason, retryable: false });
+    }
+    const change = await setUnleashFeature(
+      { url: flags.unleash.url, token, environment: flags.unleash.environment ?? ctx.stage.name, ...(flags.unleash.project ? { project: flags.unleash.project } : {}) },
+      flag,
+      on,
+      ctx.signal,
+    );
+    return change.detail;
+  }
+}
+
+async function timed<T>(observe: ((result: 'success' | 'error', seconds: number) => void) | undefined, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    const value = await run();
+    observe?.('success', (performance.now() - started) / 1000);
+    return value;
+  } catch (err) {
+    observe?.('error', (performance.now() - started) / 1000);
+    throw err;
+  }
+}
+
+/** For the `kubernetes` applier: the replica count and flags the commit holds. */
+async function desiredState(repository: StageRepository, attempt: Attempt): Promise<Pick<ApplyRequest, 'replicas' | 'featureFlags'>> {
+  const path = attempt.path ?? '';
+  const text = attempt.commit ? await repository.readFileAt(attempt.commit, path) : undefined;
+  if (text === undefined) {
+    throw new ReboundError(`${path} is not in commit ${attempt.commit ?? '?'}`, { code: 'ValuesFileNotFound', reason: REASONS.ValuesFileNotFound, retryable: false });
+  }
+  const values: unknown = parseYaml(text);
+  const record = typeof values === 'object' && values !== null ? (values as Record<string, unknown>) : {};
+  const out: Pick<ApplyRequest, 'replicas' | 'featureFlags'> = {};
+  if (attempt.action === ACTIONS.scale || attempt.action === ACTIONS.scaling) {
+    const replicas = record.replicaCount;
+    if (typeof replicas === 'number') out.replicas = replicas;
+  } else {
+    const flags = record.featureFlags;
+    if (typeof flags === 'object' && flags !== null) {
+      out.featureFlags = Object.fromEntries(Object.entries(flags).filter((e): e is [string, boolean] => typeof e[1] === 'boolean'));
+    }
+  }
+  return out;
+}
