@@ -145,7 +145,6 @@ export const REASONS = {
   ProblemResolved: 'ProblemResolved',
   // Actions that run outside Git (webhooks, Unleash, external executors)
   ActionInProgress: 'ActionInProgress',
-  ActionSucceeded: 'ActionSucceeded',
   ActionFailed: 'ActionFailed',
   ActionTimedOut: 'ActionTimedOut',
   WebhookNotConfigured: 'WebhookNotConfigured',

@@ -1,0 +1,162 @@
+// The Unleash feature-flag provider end to end: a featuretoggle in a policy is committed to the stage
+// branch (the audit trail) and switched in a real Unleash 8 (with its PostgreSQL) in the stage's
+// environment, by the controller running as a process against the real API server and Git server.
+// A token Unleash refuses stalls the problem with a reason and switches nothing.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
+import type { Condition, ProblemEvent } from '../../src/api/index.ts';
+import { startGitServer } from '../../src/localenv/git-server.ts';
+import type { GitServer } from '../../src/localenv/git-server.ts';
+import { freePort } from '../../src/localenv/ports.ts';
+import { runCommand } from '../../src/localenv/process.ts';
+import { startPrometheus } from '../../src/localenv/prometheus.ts';
+import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
+import { startUnleash } from '../../src/localenv/unleash.ts';
+import type { LocalUnleash } from '../../src/localenv/unleash.ts';
+import { applyObjects, createProjectRepo, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
+import type { ControllerProcess } from '../../src/localenv/world.ts';
+
+const cluster = inject('cluster');
+const admin = cluster.kubeconfigPath;
+const suffix = (): string => randomBytes(3).toString('hex');
+const NAMESPACE = `unleash-${suffix()}`;
+
+const VALUES = 'replicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n  EnableItemCache: true\n';
+const SLO = 'spec_version: "1.0"\nobjectives:\n  - sli: healthy\n    pass:\n      - criteria:\n          - "<=1"\ntotal_score:\n  pass: "90%"\n  warning: "75%"\n';
+const SLI = 'spec_version: "1.0"\nindicators:\n  healthy: vector(1)\n';
+const policy = (flag: string): string => `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+spec:
+  remediations:
+    - problemType: Response time degradation
+      actionsOnOpen:
+        - action: featuretoggle
+          name: switch ${flag} off
+          value: ${flag}:off
+`;
+
+let unleash: LocalUnleash;
+let git: GitServer;
+let prometheus: LocalPrometheus;
+let controller: ControllerProcess;
+
+async function unleashApi<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const res = await fetch(`${unleash.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { Authorization: unleash.adminToken, 'Content-Type': 'application/json' },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${String(res.status)} ${text}`);
+  return (text === '' ? undefined : JSON.parse(text)) as T;
+}
+
+/** A feature switched on in every environment, as the tutorial's EnablePromotion was before the incident. */
+async function createFeature(name: string): Promise<void> {
+  await unleashApi('/api/admin/projects/default/features', { method: 'POST', body: { name, type: 'kill-switch' } });
+  for (const env of ['development', 'production']) await unleashApi(`/api/admin/projects/default/features/${name}/environments/${env}/on`, { method: 'POST' });
+}
+
+async function states(feature: string): Promise<Record<string, boolean>> {
+  const body = await unleashApi<{ environments: { name: string; enabled: boolean }[] }>(`/api/admin/projects/default/features/${feature}`);
+  return Object.fromEntries(body.environments.map((e) => [e.name, e.enabled]));
+}
+
+async function get<T>(kind: string, name: string): Promise<T> {
+  return parse(await kubectl(admin, ['get', kind, name, '-n', NAMESPACE, '-o', 'yaml'])) as T;
+}
+
+const condition = (obj: { status?: { conditions?: Condition[] } }, type: string): Condition | undefined => obj.status?.conditions?.find((c) => c.type === type);
+
+async function waitFor(name: string, check: (p: ProblemEvent) => boolean): Promise<ProblemEvent> {
+  let last: ProblemEvent | undefined;
+  await expect
+    .poll(async () => {
+      last = await get<ProblemEvent>('problemevent', name);
+      return check(last);
+    }, { timeout: 60_000, interval: 250 })
+    .toBe(true)
+    .catch((err: unknown) => {
+      throw new Error(`problemevent ${name}: condition not reached: ${JSON.stringify(last?.status, null, 2)}\ncontroller output:\n${controller.process.recentOutput()}`, { cause: err });
+    });
+  return last as ProblemEvent;
+}
+
+/** A project whose stage `production` switches flags in Unleash (secret: the Secret holding the token). */
+async function project(flag: string, secret: string): Promise<{ name: string; repoDir: string }> {
+  const name = `p-${suffix()}`;
+  const repo = await createProjectRepo(git, { project: name, service: 'carts', stages: ['production'], remediationStages: ['production'], files: { 'values.yaml': VALUES, 'slo.yaml': SLO, 'sli.yaml': SLI, 'remediation.yaml': policy(flag) } });
+  await applyObjects(admin, [
+    {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'Project',
+      metadata: { name, namespace: NAMESPACE },
+      spec: {
+        git: { url: repo.url, secretRef: { name: 'git' }, poll: '2s' },
+        stages: [{ name: 'production', remediation: 'automated', apply: 'none' }],
+        featureFlags: { provider: 'unleash', unleash: { url: `${unleash.url}/api`, secretRef: { name: secret } } },
+      },
+    },
+    {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'ProblemEvent',
+      metadata: { name, namespace: NAMESPACE },
+      spec: { project: name, stage: 'production', service: 'carts', problemTitle: 'Response time degradation', state: 'OPEN', source: 'e2e' },
+    },
+  ]);
+  return { name, repoDir: repo.dir };
+}
+
+beforeAll(async () => {
+  await installControllerRbac(admin);
+  [unleash, git, prometheus] = await Promise.all([
+    startUnleash(),
+    startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }),
+    startPrometheus({}),
+  ]);
+  await kubectl(admin, ['create', 'namespace', NAMESPACE]);
+  await applyObjects(admin, [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace: NAMESPACE }, stringData: { username: git.username, token: git.password } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unleash', namespace: NAMESPACE }, stringData: { token: unleash.adminToken } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unleash-wrong', namespace: NAMESPACE }, stringData: { token: '*:*.not-a-token-unleash-knows' } },
+  ]);
+  controller = await startControllerProcess({
+    kubeconfigPath: cluster.controllerKubeconfigPath,
+    prometheusUrl: prometheus.url,
+    metricsPort: await freePort(),
+    args: ['--namespace', NAMESPACE, '--no-leader-elect', '--evaluation-wait=1s', '--stalled-recheck=3s', '--log-level=debug'],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await controller?.stop();
+  await Promise.all([unleash?.stop(), git?.stop(), prometheus?.stop()]);
+});
+
+describe('featuretoggle with the Unleash provider', () => {
+  it('commits the flag to the stage branch and switches it off in the stage environment only', async () => {
+    await createFeature('EnablePromotion');
+    const { name, repoDir } = await project('EnablePromotion', 'unleash');
+    const resolved = await waitFor(name, (p) => p.status?.phase === 'Resolved');
+    expect(await states('EnablePromotion')).toEqual({ development: true, production: false });
+    const attempt = resolved.status?.attempts?.[0];
+    expect(attempt).toMatchObject({ action: 'featuretoggle', value: 'EnablePromotion:off', result: 'pass' });
+    const { stdout: values } = await runCommand('git', ['--git-dir', repoDir, 'show', `${attempt?.commit ?? ''}:carts/values.yaml`]);
+    expect(values).toBe(VALUES.replace('EnablePromotion: true', 'EnablePromotion: false'));
+    const events = await kubectl(admin, ['get', 'events', '-n', NAMESPACE, '--field-selector', `involvedObject.name=${name},reason=Applied`, '-o', 'jsonpath={.items[*].message}']);
+    expect(events).toMatch(/EnablePromotion/);
+    expect(controller.process.recentOutput()).not.toContain(unleash.adminToken);
+  });
+
+  it('stalls with UnleashUnauthorized when Unleash refuses the token, and switches nothing', async () => {
+    await createFeature('EnableItemCache');
+    const { name } = await project('EnableItemCache', 'unleash-wrong');
+    const stalled = await waitFor(name, (p) => condition(p, 'Stalled')?.reason === 'UnleashUnauthorized');
+    expect(condition(stalled, 'Stalled')?.message).toContain('Unleash');
+    expect(stalled.status?.attempts?.[0]?.appliedTime).toBeUndefined();
+    expect(await states('EnableItemCache')).toEqual({ development: true, production: true });
+    expect(JSON.stringify(stalled.status)).not.toContain('not-a-token-unleash-knows');
+  });
+});
