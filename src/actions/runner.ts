@@ -14,6 +14,7 @@ export type BackgroundState =
   | { kind: 'errored'; error: unknown };
 
 interface Entry {
+  key: string;
   state: BackgroundState;
   abort: AbortController;
 }
@@ -35,7 +36,7 @@ export class BackgroundActions {
   /** Starts `run` unless it is already running or settled for this id. */
   start(actionId: string, key: string, run: (signal: AbortSignal) => Promise<ActionOutcome>): void {
     if (this.closed || this.entries.has(actionId)) return;
-    const entry: Entry = { state: { kind: 'running' }, abort: new AbortController() };
+    const entry: Entry = { key, state: { kind: 'running' }, abort: new AbortController() };
     this.entries.set(actionId, entry);
     const settle = (state: BackgroundState): void => {
       if (this.entries.get(actionId) !== entry) return;
@@ -54,6 +55,18 @@ export class BackgroundActions {
   /** The loop has recorded the outcome: forget it. */
   acknowledge(actionId: string): void {
     this.entries.delete(actionId);
+  }
+
+  /**
+   * The problem is over (resolved by its source, suspended into a final phase) or gone: stop what
+   * still runs for it and forget it, so nothing is kept for a problem that will never ask again.
+   */
+  cancel(key: string): void {
+    for (const [id, entry] of this.entries) {
+      if (entry.key !== key) continue;
+      entry.abort.abort(new Error('the problem no longer needs this action'));
+      this.entries.delete(id);
+    }
   }
 
   /** Actions still running (for metrics and tests). */

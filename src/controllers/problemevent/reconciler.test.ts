@@ -431,6 +431,20 @@ describe('ProblemEventReconciler', () => {
       expect(v.problem.status?.phase).toBe('Evaluating');
     });
 
+    it('stops a running action when the source resolves the problem', async () => {
+      const w = new World();
+      webhookFirst(w);
+      await w.step();
+      await w.settle();
+      const signal = w.outside.runs[0]?.signal;
+      expect(w.background.running()).toBe(1);
+      w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } };
+      await w.step();
+      expect(w.problem.status?.phase).toBe('Resolved');
+      expect(signal?.aborted).toBe(true);
+      expect(w.background.running()).toBe(0);
+    });
+
     it('a refused action (host not allowed) stalls before anything runs', async () => {
       const w = new World();
       webhookFirst(w);

@@ -42,7 +42,11 @@ export class ProblemEventReconciler implements Reconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
     const cached = this.ports.cache.get(key);
-    if (!cached) return undefined;
+    if (!cached) {
+      // Deleted: an action still running for it has nobody left to report to.
+      this.ports.background.cancel(key);
+      return undefined;
+    }
     let problem: ProblemEvent = cached;
     // A step that asks for the next one at once (commit → apply, escalate → commit) continues here
     // from the object its status write returned: no queue round trip, and no decision taken on a
@@ -488,6 +492,7 @@ class Step {
 
   /** A final phase: Resolved, Exhausted or Unhandled. */
   private async finish(phase: Phase, reason: Reason, message: string, type: 'Normal' | 'Warning'): Promise<ReconcileResult | undefined> {
+    this.ports.background.cancel(keyOf(this.problem));
     this.status.completionTime = this.now.toISOString();
     delete this.status.nextEvaluationTime;
     const ready = phase === 'Resolved';
