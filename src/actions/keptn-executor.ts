@@ -2,7 +2,7 @@
 // sends `sh.keptn.event.action.triggered` to the configured sink (a Keptn job-executor-service,
 // webhook-service or any CloudEvents receiver) and the attempt completes when
 // `sh.keptn.event.action.finished` with that event's id as `triggeredid` arrives on /v1/events.
-import { actionProblem } from './types.ts';
+import { actionProblem, endpointLabel } from './types.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from './types.ts';
 import { buildActionTriggeredEvent, sendCloudEvent } from './keptn-action-event.ts';
 
@@ -42,7 +42,7 @@ export class KeptnExecutorAction implements ActionHandler {
     });
     const token = this.options.token?.();
     const result = await sendCloudEvent(this.options.sinkUrl, event, { ...(token ? { token } : {}), signal: ctx.signal });
-    const target = sinkLabel(this.options.sinkUrl);
+    const target = endpointLabel(this.options.sinkUrl);
     const execution = { executor: this.executor, target, tries: result.tries, ...(result.status !== undefined ? { responseCode: result.status } : {}) };
     if (!result.ok) {
       return { kind: 'failed', reason: result.reason, detail: `executor sink ${target}: ${result.message}`, execution: { ...execution, message: result.message } };
@@ -50,14 +50,5 @@ export class KeptnExecutorAction implements ActionHandler {
     const deadline = new Date(this.options.clock().getTime() + this.options.timeoutMs);
     const sent = `sent ${event.type} to ${target} (${result.status})`;
     return { kind: 'waiting', detail: `${sent}; waiting for sh.keptn.event.action.finished until ${deadline.toISOString()}`, deadline, execution: { ...execution, message: sent } };
-  }
-}
-
-function sinkLabel(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
   }
 }

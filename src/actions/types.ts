@@ -96,3 +96,13 @@ export function actionProblem(problem: ProblemEvent, stage: string): ActionProbl
     ...(spec.impactedEntity ? { impactedEntity: spec.impactedEntity } : {}),
   };
 }
+
+/** An endpoint for status and messages: scheme, host and path only (userinfo and a query may hold secrets). */
+export function endpointLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

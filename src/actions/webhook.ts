@@ -9,7 +9,7 @@ import type { SecretReader } from '../controllers/project-stores.ts';
 import { parseDuration } from '../controllers/problemevent/decide.ts';
 import { ReboundError } from '../errors.ts';
 import { checkAllowedUrl } from './allowed-hosts.ts';
-import { actionProblem } from './types.ts';
+import { actionProblem, endpointLabel } from './types.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome, ActionScope } from './types.ts';
 import { callWebhook, renderWebhookBody, webhookCredentialHeaders } from './webhook-call.ts';
 
@@ -115,7 +115,7 @@ export class WebhookAction implements ActionHandler {
       attempt: { index: attempt.index, action: attempt.action, value: attempt.value, ...(attempt.name ? { name: attempt.name } : {}) },
       links: {},
     });
-    const target = webhook.endpoint ? `${webhook.endpoint} (${redact(webhook.url)})` : redact(webhook.url);
+    const target = webhook.endpoint ? `${webhook.endpoint} (${endpointLabel(webhook.url)})` : endpointLabel(webhook.url);
     const result = await callWebhook(
       { url: webhook.url, method: webhook.method, headers, body, idempotencyKey: ctx.actionId },
       { allowedHosts: webhook.allowedHosts, timeoutMs: webhook.timeoutMs, retries: webhook.retries, signal: ctx.signal, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) },
@@ -138,15 +138,5 @@ export class WebhookAction implements ActionHandler {
       throw new ReboundError(`webhook Secret ${namespace}/${webhook.secretName} does not exist`, { code: REASONS.SecretNotFound, reason: REASONS.SecretNotFound, retryable: false });
     }
     return webhookCredentialHeaders(data);
-  }
-}
-
-/** The URL without userinfo or query (a query may carry a token). */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
   }
 }

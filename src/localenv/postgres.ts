@@ -5,13 +5,14 @@
 // PostgreSQL refuses to run as root: under root, initdb and postgres run as the `postgres` system
 // user (the Debian package creates it), and the temp dir is handed to that user.
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { chown, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ReboundError } from '../errors.ts';
 import { LOOPBACK, freePort, retryOnAddressInUse } from './ports.ts';
 import { type ManagedProcess, registerTempDir, removeTempDir, runCommand, startProcess, waitUntil } from './process.ts';
+import { isExecutable } from './tools.ts';
 
 export interface StartPostgresOptions {
   /** Database to create (default `rebound`). */
@@ -38,15 +39,6 @@ export interface LocalPostgres {
 
 const DEBIAN_ROOT = '/usr/lib/postgresql';
 const PROGRAMS = ['initdb', 'postgres', 'pg_isready', 'createdb'] as const;
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Debian's versioned directories, newest first (they are not on PATH), then PATH. */
 function searchDirs(env: NodeJS.ProcessEnv): string[] {

@@ -20,7 +20,7 @@ export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
   return configured !== undefined && configured !== '' ? configured : join(homedir(), '.cache', 'rebound', 'bin');
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
