@@ -132,6 +132,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   // Settled background actions wake their problem; the controller exists further down.
   let enqueueProblem: (key: string) => void = () => undefined;
   const background = new BackgroundActions((key) => enqueueProblem(key));
+  metrics.observeBackgroundActions(() => background.running());
 
   const reconciler = new ProblemEventReconciler({
     clock: () => new Date(clock.now()),

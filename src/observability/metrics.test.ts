@@ -43,6 +43,7 @@ describe('createMetrics', () => {
         'rebound_reconcile_errors_total',
         'rebound_reconcile_duration_seconds',
         'rebound_leader',
+        'rebound_actions_running',
         'rebound_process_resident_memory_bytes',
         'rebound_nodejs_eventloop_lag_seconds',
       ]),
@@ -60,6 +61,17 @@ describe('createMetrics', () => {
     expect(s.get('rebound_git_operation_duration_seconds_count{operation="push",result="success"}')).toBe(0);
     expect(s.get('rebound_git_push_retries_total')).toBe(0);
     expect(s.get('rebound_leader')).toBe(0);
+    expect(s.get('rebound_actions_running')).toBe(0);
+    expect(s.get('rebound_remediation_attempts_total{action="webhook",result="action_failed"}')).toBe(0);
+  });
+
+  it('reads the running background actions on every scrape', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    let running = 3;
+    metrics.observeBackgroundActions(() => running);
+    expect(samples(await metrics.registry.metrics()).get('rebound_actions_running')).toBe(3);
+    running = 0;
+    expect(samples(await metrics.registry.metrics()).get('rebound_actions_running')).toBe(0);
   });
 
   it('records what the loop reports, with bounded labels', async () => {

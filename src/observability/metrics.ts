@@ -116,6 +116,15 @@ export function createMetrics(options: MetricsOptions = {}) {
     buckets: SLOW_BUCKETS,
     registers,
   });
+  let backgroundSource: (() => number) | undefined;
+  new Gauge({
+    name: 'rebound_actions_running',
+    help: 'Actions running off the workers (webhook calls, executor deliveries) in this replica.',
+    registers,
+    collect() {
+      this.set(backgroundSource?.() ?? 0);
+    },
+  });
   const queueDepth = new Gauge({
     name: 'rebound_workqueue_depth',
     help: 'Keys waiting for a worker.',
@@ -217,6 +226,10 @@ export function createMetrics(options: MetricsOptions = {}) {
   return {
     registry,
     /** Counts problems by phase from `source` (the ProblemEvent informer's list) on every scrape. */
+    /** Reads the number of running background actions on every scrape. */
+    observeBackgroundActions(source: () => number): void {
+      backgroundSource = source;
+    },
     observeProblems(source: () => Iterable<PhaseHolder>): void {
       problemSource = source;
     },
