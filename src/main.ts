@@ -11,7 +11,7 @@ import { createAppliers } from './apply/index.ts';
 import { KeptnExecutorAction } from './actions/keptn-executor.ts';
 import { actionRegistry } from './actions/registry.ts';
 import { BackgroundActions } from './actions/runner.ts';
-import { ValuesAction } from './actions/values.ts';
+import { FeatureToggleAction, ScaleAction } from './actions/values.ts';
 import { WebhookAction } from './actions/webhook.ts';
 import { KubeActionCallbacks } from './ingest/action-callbacks.ts';
 import type { ControllerConfig } from './config/controller.ts';
@@ -108,16 +108,18 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   // Runbooks call back to the webhook server; its URL is known once it listens, so it is read late.
   let callbackBaseUrl: string | undefined = config.callbackUrl;
   const sinkToken = config.actionSinkTokenFile ? watchTokenFile(config.actionSinkTokenFile, log.child({ component: 'action-sink-token' })) : undefined;
-  const actions = actionRegistry({
-    values: new ValuesAction({
-      appliers: createAppliers({
-        kubeConfig: kc,
-        helm: { helmPath: config.helmPath, homeDir: join(config.workDir, 'helm'), timeoutSeconds: config.helmTimeoutSeconds, ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}) },
-      }),
-      workDir: config.workDir,
-      secrets,
-      helmUpgrade: (result, seconds) => metrics.helmOperation('upgrade', result, seconds),
+  const valuesOptions = {
+    appliers: createAppliers({
+      kubeConfig: kc,
+      helm: { helmPath: config.helmPath, homeDir: join(config.workDir, 'helm'), timeoutSeconds: config.helmTimeoutSeconds, ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}) },
     }),
+    workDir: config.workDir,
+    secrets,
+    helmUpgrade: (result: 'success' | 'error', seconds: number) => metrics.helmOperation('upgrade', result, seconds),
+  };
+  const actions = actionRegistry({
+    scale: new ScaleAction(valuesOptions),
+    featuretoggle: new FeatureToggleAction(valuesOptions),
     webhook: new WebhookAction({
       secrets,
       clock: () => new Date(clock.now()),

@@ -20,7 +20,6 @@ export const KEPTN_EXECUTOR = 'keptn';
 
 export class KeptnExecutorAction implements ActionHandler {
   readonly executor = KEPTN_EXECUTOR;
-  readonly editsValues = false;
   readonly background = true;
   private readonly options: KeptnExecutorOptions;
 

@@ -1,11 +1,12 @@
-// Which implementation carries out which action type: the values edits for scale/scaling and
+// Which implementation carries out which action type: values edits for scale/scaling and
 // featuretoggle, the webhook caller for `webhook`, and, when a sink is configured, an external
 // executor for every other type (Keptn's way of adding actions without changing the core).
 import { ACTIONS, WEBHOOK_ACTION } from '../api/index.ts';
 import type { ActionHandler, ActionRegistry } from './types.ts';
 
 export interface ActionHandlers {
-  values: ActionHandler;
+  scale: ActionHandler;
+  featuretoggle: ActionHandler;
   webhook: ActionHandler;
   /** Absent when no executor sink is configured: unknown types are then refused. */
   external?: ActionHandler;
@@ -13,9 +14,9 @@ export interface ActionHandlers {
 
 export function actionRegistry(handlers: ActionHandlers): ActionRegistry {
   const builtIn = new Map<string, ActionHandler>([
-    [ACTIONS.scale, handlers.values],
-    [ACTIONS.scaling, handlers.values],
-    [ACTIONS.featuretoggle, handlers.values],
+    [ACTIONS.scale, handlers.scale],
+    [ACTIONS.scaling, handlers.scale],
+    [ACTIONS.featuretoggle, handlers.featuretoggle],
     [WEBHOOK_ACTION, handlers.webhook],
   ]);
   return {

@@ -1,7 +1,7 @@
-// scale and featuretoggle: the loop commits the values edit first, and running the action makes the
-// cluster match that commit: `helm upgrade` of the chart at the commit, a patch of the live objects
-// (`kubernetes`), or nothing (`none`, a GitOps agent syncs the branch). A featuretoggle may also be
-// carried out in Unleash, the Git commit staying the audit trail.
+// scale and featuretoggle, the two actions that edit the values file: the loop commits the edit
+// first, and running the action makes the cluster match that commit: `helm upgrade` of the chart at
+// the commit, a patch of the live objects (`kubernetes`), or nothing (`none`, a GitOps agent syncs
+// the branch). A featuretoggle may also be carried out in Unleash, the commit staying the audit trail.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -11,7 +11,8 @@ import type { Applier, ApplierName, ApplyRequest } from '../apply/index.ts';
 import type { StageRepository } from '../controllers/problemevent/ports.ts';
 import type { SecretReader } from '../controllers/project-stores.ts';
 import { ReboundError } from '../errors.ts';
-import { parseToggleValue } from '../remediation/actions.ts';
+import { parseScaleValue, parseToggleValue, scaleReplicas, toggleFeature } from '../remediation/actions.ts';
+import type { EditOptions, EditResult } from '../remediation/actions.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from './types.ts';
 import { setUnleashFeature } from './unleash.ts';
 
@@ -25,36 +26,20 @@ export interface ValuesActionOptions {
   helmUpgrade?: (result: 'success' | 'error', seconds: number) => void;
 }
 
-export class ValuesAction implements ActionHandler {
-  readonly executor = 'values';
-  readonly editsValues = true;
-  readonly background = false;
+/** Makes the cluster match a values commit with the stage's applier (helm, kubernetes or none). */
+class CommitApplier {
   private readonly options: ValuesActionOptions;
 
   constructor(options: ValuesActionOptions) {
     this.options = options;
   }
 
-  check(): ActionCheck {
-    // The values edit checks the value when it is made, and names the file and line.
-    return { ok: true };
-  }
-
-  async run(ctx: ActionContext): Promise<ActionOutcome> {
-    const { attempt } = ctx;
-    if (!attempt.commit) {
+  async apply(ctx: ActionContext): Promise<{ detail: string; helmRevision?: number }> {
+    const { attempt, stage, problem, repository } = ctx;
+    const commit = attempt.commit;
+    if (!commit) {
       throw new ReboundError(`attempt ${attempt.index} has no commit to apply`, { code: 'NoCommit', reason: REASONS.ApplyFailed, retryable: false });
     }
-    // Unleash before the applier: it is idempotent and leaves no trace when repeated after an
-    // outage, while every repeated helm upgrade makes a new release revision.
-    const toggled = attempt.action === ACTIONS.featuretoggle ? await this.toggleInProvider(ctx) : undefined;
-    const result = await this.apply(ctx, attempt.commit);
-    const detail = toggled ? `${toggled}; ${result.detail}` : result.detail;
-    return { kind: 'done', detail, ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}) };
-  }
-
-  private async apply(ctx: ActionContext, commit: string): Promise<{ detail: string; helmRevision?: number }> {
-    const { attempt, stage, problem, repository } = ctx;
     const service = problem.spec.service;
     const request: ApplyRequest = {
       project: problem.spec.project,
@@ -81,6 +66,62 @@ export class ValuesAction implements ActionHandler {
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
+  }
+}
+
+function applied(result: { detail: string; helmRevision?: number }, before?: string): ActionOutcome {
+  return { kind: 'done', detail: before ? `${before}; ${result.detail}` : result.detail, ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}) };
+}
+
+/** `scale` (and Keptn's `scaling`): replicaCount, absolute or relative, clamped to the limits. */
+export class ScaleAction implements ActionHandler {
+  readonly executor = 'values';
+  readonly background = false;
+  private readonly applier: CommitApplier;
+
+  constructor(options: ValuesActionOptions) {
+    this.applier = new CommitApplier(options);
+  }
+
+  editValues(value: string, text: string, options: EditOptions): EditResult {
+    return scaleReplicas(text, parseScaleValue(value), options);
+  }
+
+  check(): ActionCheck {
+    // The edit checks the value when it is made, and names the file and line.
+    return { ok: true };
+  }
+
+  async run(ctx: ActionContext): Promise<ActionOutcome> {
+    return applied(await this.applier.apply(ctx));
+  }
+}
+
+/** `featuretoggle` with `Flag:on|off`: featureFlags.<Flag> in values.yaml, and in Unleash when it is the provider. */
+export class FeatureToggleAction implements ActionHandler {
+  readonly executor = 'values';
+  readonly background = false;
+  private readonly applier: CommitApplier;
+  private readonly options: ValuesActionOptions;
+
+  constructor(options: ValuesActionOptions) {
+    this.options = options;
+    this.applier = new CommitApplier(options);
+  }
+
+  editValues(value: string, text: string, options: EditOptions): EditResult {
+    return toggleFeature(text, parseToggleValue(value), options);
+  }
+
+  check(): ActionCheck {
+    return { ok: true };
+  }
+
+  async run(ctx: ActionContext): Promise<ActionOutcome> {
+    // Unleash before the applier: it is idempotent and leaves no trace when repeated after an
+    // outage, while every repeated helm upgrade makes a new release revision.
+    const toggled = await this.toggleInProvider(ctx);
+    return applied(await this.applier.apply(ctx), toggled);
   }
 
   /** The flag in Unleash, when the Remediation or the Project names it as the provider. */

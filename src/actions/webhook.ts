@@ -84,7 +84,6 @@ export interface WebhookActionOptions {
 
 export class WebhookAction implements ActionHandler {
   readonly executor = WEBHOOK_ACTION;
-  readonly editsValues = false;
   readonly background = true;
   private readonly options: WebhookActionOptions;
 

@@ -7,7 +7,8 @@ import type { ProblemEvent, ProblemEventStatus, Project, Remediation, Remediatio
 import { actionRegistry } from '../../actions/registry.ts';
 import { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
-import { ValuesAction } from '../../actions/values.ts';
+import { FeatureToggleAction, ScaleAction } from '../../actions/values.ts';
+import type { ValuesActionOptions } from '../../actions/values.ts';
 import type { Applier, ApplyRequest } from '../../apply/index.ts';
 import { ReboundError } from '../../errors.ts';
 import { KubeError } from '../../kube/errors.ts';
@@ -74,6 +75,10 @@ class World {
     },
   };
 
+  valuesOptions(): ValuesActionOptions {
+    return { appliers: { kubernetes: this.applier, helm: this.applier, none: this.applier }, workDir: '/tmp/rebound-test', secrets: { readSecret: () => Promise.resolve(undefined) } };
+  }
+
   ports(): ProblemLoopPorts {
     const policy = (): PolicyResolution => ({
       ok: true,
@@ -105,7 +110,8 @@ class World {
       policies: { resolve: () => Promise.resolve(policy()), evaluationWait: () => '2m' },
       repositories: { forProject: () => Promise.resolve(this.repository) },
       actions: actionRegistry({
-        values: new ValuesAction({ appliers: { kubernetes: this.applier, helm: this.applier, none: this.applier }, workDir: '/tmp/rebound-test', secrets: { readSecret: () => Promise.resolve(undefined) } }),
+        scale: new ScaleAction(this.valuesOptions()),
+        featuretoggle: new FeatureToggleAction(this.valuesOptions()),
         webhook: this.outside,
         ...(this.external ? { external: this.external } : {}),
       }),
@@ -152,7 +158,6 @@ class World {
 /** An action outside Git whose outcomes the test scripts. */
 class ScriptedAction implements ActionHandler {
   readonly executor: string;
-  readonly editsValues = false;
   readonly background = true;
   outcomes: (ActionOutcome | Error)[] = [];
   refusal: ActionCheck | undefined;

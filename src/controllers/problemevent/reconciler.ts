@@ -19,7 +19,8 @@ import { actionIdFor } from '../../actions/types.ts';
 import type { ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
 import { ReboundError, errorMessage } from '../../errors.ts';
 import { isConflict, isNotFound } from '../../kube/errors.ts';
-import { applyAction, describeChange } from '../../remediation/actions.ts';
+import { describeChange } from '../../remediation/actions.ts';
+import type { Change } from '../../remediation/actions.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { removeCondition, setCondition } from '../conditions.ts';
 import { gitFailureReason, isReason } from '../git-errors.ts';
@@ -199,9 +200,10 @@ class Step {
     const label = `${action.action} ${value}`;
     const check = handler.check(action, { problem: this.problem, project, stage, remediation });
     if (!check.ok) return this.stall(check.reason, `action ${index} (${label}): ${check.message}`);
-    if (!handler.editsValues) return this.recordAttempt(index, { ...(action.name ? { name: action.name } : {}), action: action.action, value }, handler, label);
+    const editValues = handler.editValues?.bind(handler);
+    if (!editValues) return this.recordAttempt(index, { ...(action.name ? { name: action.name } : {}), action: action.action, value }, handler, label);
     const repository = await this.ports.repositories.forProject(project);
-    let change: ReturnType<typeof applyAction>['change'] | undefined;
+    let change: Change | undefined;
     let outcome;
     try {
       outcome = await this.timed((result, seconds) => this.ports.metrics?.gitOperation?.('push', result, seconds), () => repository.commitAction({
@@ -216,7 +218,7 @@ class Step {
         attempt: index,
         actionLabel: label,
         edit: (text) => {
-          const result = applyAction({ action: action.action, value: action.value }, text, {
+          const result = editValues(action.value, text, {
             file: policy.valuesFile,
             ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
             ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
@@ -293,7 +295,7 @@ class Step {
       outcome = await handler.run(await context(this.ctx.signal));
     } catch (err) {
       this.ports.metrics?.attempt(attempt.action, 'apply_failed');
-      const how = handler.editsValues ? `applied with ${stage.apply}` : `carried out by ${handler.executor}`;
+      const how = handler.editValues ? `applied with ${stage.apply}` : `carried out by ${handler.executor}`;
       return this.failStep(err, REASONS.ApplyFailed, `attempt ${index} could not be ${how}`);
     }
     return this.recordOutcome(attempt, outcome, stage);
