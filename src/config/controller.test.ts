@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseControllerConfig } from './controller.ts';
 
 const env = { POD_NAMESPACE: 'rebound-system', POD_NAME: 'rebound-controller-abc' };
+const WEBHOOKS = ['--webhook-address=127.0.0.1:8080', '--webhook-token-file=/var/run/rebound/token'];
 
 describe('parseControllerConfig', () => {
   it('has sane defaults: leader election on, metrics on loopback, webhooks off, Keptn’s 2 minute wait', () => {
@@ -26,6 +27,33 @@ describe('parseControllerConfig', () => {
     expect(config).toMatchObject({ leaderElect: false, leaseDurationMs: 3_000, turnPollMs: 500, helmTimeoutSeconds: 90, evaluationWait: '4s' });
   });
 
+  it('leaves action callbacks and external executors off by default, with a 30 minute executor timeout', () => {
+    const config = parseControllerConfig([], env);
+    expect(config.callbackUrl).toBeUndefined();
+    expect(config.actionSink).toBeUndefined();
+    expect(config.actionSinkTokenFile).toBeUndefined();
+    expect(config.actionTimeoutMs).toBe(30 * 60_000);
+  });
+
+  it('reads the callback URL, the executor sink, its token file and timeout', () => {
+    const config = parseControllerConfig(
+      [
+        ...WEBHOOKS,
+        '--callback-url=https://rebound.example.com:8443',
+        '--action-sink=http://job-executor.keptn.svc:8080/events',
+        '--action-sink-token-file=/var/run/rebound/sink-token',
+        '--action-timeout=1h30m',
+      ],
+      env,
+    );
+    expect(config).toMatchObject({
+      callbackUrl: 'https://rebound.example.com:8443',
+      actionSink: 'http://job-executor.keptn.svc:8080/events',
+      actionSinkTokenFile: '/var/run/rebound/sink-token',
+      actionTimeoutMs: 90 * 60_000,
+    });
+  });
+
   it.each([
     [['--webhook-address=127.0.0.1:8080'], /needs --webhook-token-file/],
     [['--git-webhook-secret-file=/s'], /needs --webhook-address/],
@@ -33,6 +61,12 @@ describe('parseControllerConfig', () => {
     [['--evaluation-wait=soon'], /--evaluation-wait takes a duration/],
     [['--log-format=xml'], /--log-format must be json or pretty/],
     [['--prometheus-url=ftp://x'], /--prometheus-url must be an http\(s\) URL/],
+    [['--callback-url=rebound.example.com:8080'], /--callback-url must be an http\(s\) URL/],
+    [['--callback-url=http://rebound example'], /--callback-url must be an http\(s\) URL/],
+    [[...WEBHOOKS, '--action-sink=ftp://executors'], /--action-sink must be an http\(s\) URL/],
+    [['--action-sink=http://executors.example.com/events'], /--action-sink needs --webhook-address/],
+    [[...WEBHOOKS, '--action-sink-token-file=/var/run/sink-token'], /--action-sink-token-file needs --action-sink/],
+    [[...WEBHOOKS, '--action-sink=http://executors.example.com/events', '--action-timeout=later'], /--action-timeout takes a duration/],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(() => parseControllerConfig(argv, env)).toThrow(message);
   });

@@ -98,7 +98,7 @@ export function actionCallbackRoute(store: ActionCallbackStore, log: IngestLogge
     handle: async (req) => {
       const match = /^\/v1\/actions\/([^/]+)\/finished$/.exec(req.path);
       if (!match?.[1]) throw new HttpError(404, `no route for ${req.path}; callbacks go to ${ACTIONS_ROUTE_PREFIX}<id>/finished`);
-      const actionId = decodeURIComponent(match[1]);
+      const actionId = decodePathSegment(match[1]);
       const body = parseBody(req.body);
       const status = body['status'];
       if (typeof status !== 'string' || !(CALLBACK_STATUSES as readonly string[]).includes(status)) {
@@ -145,6 +145,15 @@ function answer(outcome: RecordOutcome, actionId: string, log: IngestLogger): Ro
       throw new HttpError(404, outcome.message);
     case 'finished':
       throw new HttpError(409, outcome.message);
+  }
+}
+
+/** A malformed escape (`%E0%A4%A`) names no action: a 404 like any unknown id, not a 500. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(404, `no action ${segment} is waiting for a report: the id is not valid percent-encoding`);
   }
 }
 
