@@ -62,6 +62,7 @@ describe('parseControllerConfig', () => {
     [['--log-format=xml'], /--log-format must be json or pretty/],
     [['--prometheus-url=ftp://x'], /--prometheus-url must be an http\(s\) URL/],
     [['--callback-url=rebound.example.com:8080'], /--callback-url must be an http\(s\) URL/],
+    [['--callback-url=https://rebound.example.com'], /--callback-url needs --webhook-address/],
     [['--callback-url=http://rebound example'], /--callback-url must be an http\(s\) URL/],
     [[...WEBHOOKS, '--action-sink=ftp://executors'], /--action-sink must be an http\(s\) URL/],
     [['--action-sink=http://executors.example.com/events'], /--action-sink needs --webhook-address/],

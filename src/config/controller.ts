@@ -146,6 +146,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     throw usage('--action-sink needs --webhook-address: executors report sh.keptn.event.action.finished to /v1/events');
   }
   if (values['action-sink-token-file'] && !values['action-sink']) throw usage('--action-sink-token-file needs --action-sink');
+  if (values['callback-url'] && webhookAddress === '') throw usage('--callback-url needs --webhook-address: runbooks call back to the webhook server');
   return {
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     namespace: values.namespace,
