@@ -312,7 +312,9 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       actions: new KubeActionCallbacks(clients.problemEvents, () => new Date(clock.now())),
     });
     webhookUrl = ingest.url;
-    callbackBaseUrl ??= ingest.url;
+    // Listening on every interface says nothing about the name runbooks reach us by: then only
+    // --callback-url can tell, and webhooks that wait for a callback are refused until it is set.
+    if (callbackBaseUrl === undefined && !/^http:\/\/(0\.0\.0\.0|\[::\]):/.test(ingest.url)) callbackBaseUrl = ingest.url;
     manager.add({
       name: 'webhooks',
       needsLeaderElection: false,

@@ -95,7 +95,11 @@ export class WebhookAction implements ActionHandler {
     const resolved = resolveWebhook(action.value, scope.remediation?.spec.webhook);
     if (!resolved.ok) return resolved;
     if (resolved.webhook.waitForCallback && !this.options.callbackBaseUrl) {
-      return { ok: false, reason: REASONS.WebhookNotConfigured, message: 'waitForCallback needs the controller\'s webhook server (--webhook-address and --webhook-token-file) for the callback' };
+      return {
+        ok: false,
+        reason: REASONS.WebhookNotConfigured,
+        message: 'waitForCallback needs a callback URL runbooks can reach: run the controller with --webhook-address and, when it listens on all interfaces, --callback-url',
+      };
     }
     return { ok: true };
   }

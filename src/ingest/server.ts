@@ -103,9 +103,12 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
     const route = routeFor(path);
     if (route === undefined) throw new HttpError(404, `no route for ${path}; routes: ${[...routes.values()].map((r) => (r.prefix ? `${r.path}…` : r.path)).join(', ')}`);
     if (req.method !== route.method) throw new HttpError(405, `${path} only accepts ${route.method}`, { headers: { Allow: route.method } });
-    if (route.auth === 'bearer' && !isAuthorized(req.headers.authorization, options.tokens())) {
-      const given = req.headers.authorization !== undefined;
-      throw new HttpError(401, given ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>)', {
+    // Keptn's CLI and services send the API token as `x-token`; it counts as the bearer token.
+    const keptnToken = req.headers['x-token'];
+    const authorization = req.headers.authorization ?? (typeof keptnToken === 'string' ? `Bearer ${keptnToken}` : undefined);
+    if (route.auth === 'bearer' && !isAuthorized(authorization, options.tokens())) {
+      const given = authorization !== undefined;
+      throw new HttpError(401, given ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>, or Keptn\'s x-token header)', {
         headers: { 'WWW-Authenticate': given ? 'Bearer realm="rebound", error="invalid_token"' : 'Bearer realm="rebound"' },
       });
     }

@@ -73,6 +73,13 @@ describe('accepted payloads become ProblemEvents', () => {
     expect(stored[0]?.metadata.labels).toMatchObject({ 'rebound.dev/project': 'fulltour', 'rebound.dev/source': 'cloudevent' });
   });
 
+  it("accepts Keptn's x-token header in place of Authorization, as keptn send event sends it", async () => {
+    const keptn = await postJson(`${server.url}/v1/events`, seedRemediationTrigger, { 'x-token': TOKEN, 'Content-Type': 'application/cloudevents+json' });
+    expect(keptn.status).toBe(200);
+    const wrong = await postJson(`${server.url}/v1/events`, seedRemediationTrigger, { 'x-token': 'not-the-token', 'Content-Type': 'application/cloudevents+json' });
+    expect(wrong.status).toBe(401);
+  });
+
   it('accepts a binary-mode CloudEvent (attributes in ce-* headers)', async () => {
     const response = await postJson(`${server.url}/v1/events`, { project: 'fulltour', service: 'helloservice', problem: { ProblemTitle: 'error_rate', rootCause: 'OOMKilled' } }, {
       ...auth,
