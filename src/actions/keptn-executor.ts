@@ -36,7 +36,7 @@ export class KeptnExecutorAction implements ActionHandler {
     const event = buildActionTriggeredEvent({
       actionId: ctx.actionId,
       problem: actionProblem(problem, stage.name),
-      action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.value },
+      action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.value, ...(attempt.description ? { description: attempt.description } : {}) },
       time: this.options.clock(),
     });
     const token = this.options.token?.();

@@ -345,6 +345,8 @@ export const attemptSchema = {
     name: { type: 'string', maxLength: 253 },
     action: { type: 'string', minLength: 1, maxLength: 63 },
     value: { type: 'string', maxLength: 256 },
+    /** The policy's description of the action (an external executor receives it). */
+    description: { type: 'string', maxLength: 1024 },
     branch: gitBranch,
     commit: gitSha,
     path: repoPath,

@@ -334,6 +334,7 @@ spec:
       actionsOnOpen:
         - action: restart-pod
           name: restart carts
+          description: Restart the carts pods
           value: carts
 `;
     const p = await project({ ...FILES, 'remediation.yaml': policy });
@@ -350,7 +351,7 @@ spec:
         project: p,
         stage: 'production',
         service: 'carts',
-        action: { name: 'restart carts', action: 'restart-pod', value: 'carts' },
+        action: { name: 'restart carts', action: 'restart-pod', value: 'carts', description: 'Restart the carts pods' },
         problem: { problemTitle: 'Response time degradation', State: 'OPEN' },
       },
     });

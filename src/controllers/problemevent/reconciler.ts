@@ -201,7 +201,10 @@ class Step {
     const check = handler.check(action, { problem: this.problem, project, stage, remediation });
     if (!check.ok) return this.stall(check.reason, `action ${index} (${label}): ${check.message}`);
     const editValues = handler.editValues?.bind(handler);
-    if (!editValues) return this.recordAttempt(index, { ...(action.name ? { name: action.name } : {}), action: action.action, value }, handler, label);
+    if (!editValues) {
+      const described = { ...(action.name ? { name: action.name } : {}), ...(action.description ? { description: action.description } : {}) };
+      return this.recordAttempt(index, { ...described, action: action.action, value }, handler, label);
+    }
     const repository = await this.ports.repositories.forProject(project);
     let change: Change | undefined;
     let outcome;
@@ -257,7 +260,7 @@ class Step {
   }
 
   /** An action that does not edit values (a webhook, an external executor): recorded, then run. */
-  private async recordAttempt(index: number, action: Pick<Attempt, 'name' | 'action' | 'value'>, handler: ActionHandler, label: string): Promise<ReconcileResult | undefined> {
+  private async recordAttempt(index: number, action: Pick<Attempt, 'name' | 'description' | 'action' | 'value'>, handler: ActionHandler, label: string): Promise<ReconcileResult | undefined> {
     const execution: ActionExecution = { id: actionIdFor(this.problem, index), executor: handler.executor, state: 'Running', startedTime: this.now.toISOString() };
     const attempt: Attempt = { index, ...action, execution };
     this.status.attempts = [...(this.status.attempts ?? []).filter((a) => a.index !== index), attempt];
