@@ -127,12 +127,13 @@ describe('BackgroundActions', () => {
     expect(settled).toEqual(['ns/q']);
   });
 
-  it('ignores the end of an action acknowledged while it ran', async () => {
+  it('stops an action acknowledged while it ran (its callback came first), and ignores its end', async () => {
     const { actions, settled } = runner();
     const action = controllable();
     actions.start('ns~p~1~abc', 'ns/p', action.run);
     await settle();
     actions.acknowledge('ns~p~1~abc');
+    expect(action.calls[0]?.aborted).toBe(true);
     action.finish(DONE);
     await settle();
     expect(actions.state('ns~p~1~abc')).toEqual({ kind: 'none' });

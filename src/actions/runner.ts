@@ -52,8 +52,9 @@ export class BackgroundActions {
     });
   }
 
-  /** The loop has recorded the outcome: forget it. */
+  /** The loop has recorded the outcome, or no longer needs it (a callback came first): forget it. */
   acknowledge(actionId: string): void {
+    this.entries.get(actionId)?.abort.abort(new Error('the action no longer needs to run'));
     this.entries.delete(actionId);
   }
 

@@ -402,13 +402,29 @@ describe('ProblemEventReconciler', () => {
       expect(w.events.find((e) => e.startsWith('Warning ActionFailed'))).toMatch(/no callback/);
     });
 
-    it('a callback that overtakes the record of the call still counts', async () => {
+    it('a callback that overtakes the record of the call still counts, and stops the call', async () => {
       const w = new World();
       webhookFirst(w);
       await w.step(); // Running; the endpoint has not answered yet
+      await w.settle();
+      const signal = w.outside.runs[0]?.signal;
       w.callback('succeeded', 'done early');
       expect(await w.step()).toBe(120_000);
       expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Succeeded', callbackMessage: 'done early' });
+      expect(signal?.aborted).toBe(true);
+      expect(w.background.running()).toBe(0);
+    });
+
+    it('keeps the status code of a call that answered before its callback was recorded', async () => {
+      const w = new World();
+      webhookFirst(w);
+      w.outside.outcomes.push({ kind: 'waiting', detail: 'answered 202', deadline: new Date(w.now.getTime() + 60_000), execution: { executor: 'webhook', responseCode: 202, tries: 1 } });
+      await w.step();
+      await w.settle(); // the call has answered, the loop has not recorded it yet
+      w.callback('succeeded', 'fast runbook');
+      await w.step();
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Succeeded', responseCode: 202, tries: 1, callbackMessage: 'fast runbook' });
+      expect(w.problem.status?.phase).toBe('Evaluating');
     });
 
     it('a webhook answering with an error fails the attempt; an outage is retried with backoff and the call made again', async () => {

@@ -357,10 +357,13 @@ class Step {
   /** The runbook (or executor) reported back: success starts the evaluation's wait, failure fails the attempt. */
   private async completeAction(index: number, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
     const attempt = this.attempt(index);
-    const execution = attempt?.execution;
-    if (!attempt || !execution?.callbackStatus) return NEXT_STEP;
-    // A callback can overtake the loop's record of the call it answers: that call is over.
-    this.ports.background.acknowledge(execution.id);
+    const recorded = attempt?.execution;
+    if (!attempt || !recorded?.callbackStatus) return NEXT_STEP;
+    // A callback can overtake the loop's record of the call it answers: keep what the call reported
+    // (status code, tries) when it has settled, and stop it when it has not.
+    const call = this.ports.background.state(recorded.id);
+    const execution = call.kind === 'settled' ? { ...call.outcome.execution, ...recorded } : recorded;
+    this.ports.background.acknowledge(recorded.id);
     const said = execution.callbackMessage ? `: ${execution.callbackMessage}` : '';
     const finishedTime = execution.callbackTime ?? this.now.toISOString();
     if (execution.callbackStatus === 'succeeded') {
