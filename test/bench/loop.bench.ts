@@ -256,28 +256,43 @@ try {
   const appliedToObserved: number[] = [];
   const toResolved: number[] = [];
   const metricsBefore = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
+  // The client watches, as `kubectl get -w` does: it sees each status write when the API server sends
+  // it, and adds no polling load of its own to the two cores it shares with the controller.
+  const watching = new AbortController();
+  const firstApplied = new Map<string, { object: ProblemEvent; at: number }>();
+  const finished = new Map<string, () => void>();
+  const source = clients.problemEvents.listWatch(NAMESPACE, { timeoutSeconds: () => 3_600 });
+  const { resourceVersion } = await source.list(watching.signal);
+  const watch = source.watch(resourceVersion, (event) => {
+    if (event.type !== 'ADDED' && event.type !== 'MODIFIED') return;
+    const current = event.object;
+    const name = current.metadata.name ?? '';
+    if (current.status?.attempts?.[0]?.appliedTime && !firstApplied.has(name)) firstApplied.set(name, { object: current, at: performance.now() });
+    const phase = current.status?.phase;
+    const stalled = current.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True');
+    if (firstApplied.has(name) && (phase === 'Resolved' || phase === 'Exhausted' || stalled)) finished.get(name)?.();
+  }, watching.signal).catch((err: unknown) => {
+    if (!watching.signal.aborted) throw err;
+  });
   for (let i = 0; i < PROBLEMS + WARMUP; i++) {
     const name = `step-${String(i).padStart(4, '0')}`;
     const started = Date.now();
     const t0 = performance.now();
+    const done = new Promise<void>((resolve) => finished.set(name, resolve));
     await clients.problemEvents.create(problem(name, service(i)));
-    let applied: ProblemEvent | undefined;
-    let observedAt = 0;
-    for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STEP_TIMEOUT_MS)));
+    const outcome = await Promise.race([done, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
       const current = await clients.problemEvents.get(NAMESPACE, name);
-      const attempt = current?.status?.attempts?.[0];
-      if (attempt?.appliedTime && !applied) {
-        applied = current;
-        observedAt = performance.now();
-      }
-      if (applied && (current?.status?.phase === 'Resolved' || current?.status?.phase === 'Exhausted')) {
-        if (i >= WARMUP) toResolved.push(performance.now() - t0);
-        break;
-      }
-      if (current?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True')) throw new Error(`${name} stalled: ${JSON.stringify(current.status)}`);
-      if (performance.now() - t0 > STEP_TIMEOUT_MS) throw new Error(`${name} not applied in ${String(STEP_TIMEOUT_MS)} ms: ${JSON.stringify(current?.status)}\n${controller.output()}`);
-      await new Promise((r) => setTimeout(r, 5));
+      throw new Error(`${name} not resolved in ${String(STEP_TIMEOUT_MS)} ms: ${JSON.stringify(current?.status)}\n${controller.output()}`);
     }
+    const seenApplied = firstApplied.get(name);
+    const applied = seenApplied?.object;
+    const observedAt = seenApplied?.at ?? 0;
+    if (applied?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True')) throw new Error(`${name} stalled: ${JSON.stringify(applied.status)}`);
+    if (i >= WARMUP) toResolved.push(performance.now() - t0);
     if (i < WARMUP || !applied) continue;
     const attempt = applied.status?.attempts?.[0];
     const committedAt = Date.parse(attempt?.committedTime ?? '') - started;
@@ -289,10 +304,12 @@ try {
     commitToApplied.push(appliedAt - committedAt);
     appliedToObserved.push(observedAt - t0 - appliedAt);
   }
+  watching.abort();
+  await watch;
   const metricsAfter = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
   const floor = await nativeFloor(floorRepo.url, git.username, git.password);
 
-  console.log(`step latency (created → committed+pushed → applied → status written, seen by a polling client), n=${String(total.length)}: ${describe(total)} (goals p50 ≤ 100 ms, p99 ≤ 300 ms)`);
+  console.log(`step latency (created → committed+pushed → applied → status written, seen by a watching client, as kubectl get -w), n=${String(total.length)}: ${describe(total)} (goals p50 ≤ 100 ms, p99 ≤ 300 ms)`);
   console.log(`native-git floor (git CLI fetch + edit + commit + push, same server), n=${String(floor.length)}: ${describe(floor)}`);
   const p50 = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);
   console.log(`  the whole step at p50 is ${(p50(total) / p50(floor)).toFixed(2)}× the native-git floor at p50 (the floor is only fetch + commit + push; the step also writes status twice and patches the Deployment)`);
@@ -300,7 +317,7 @@ try {
   console.log(`  created → commit reconcile started (status.startTime): ${describe(seen)}`);
   console.log(`  created → committed and pushed (attempt.committedTime): ${describe(toCommit)}`);
   console.log(`  committed → applied (status write, requeue, scale + ConfigMap patch): ${describe(commitToApplied)}`);
-  console.log(`  applied → status seen by the client (status write + client poll): ${describe(appliedToObserved)}`);
+  console.log(`  applied → status seen by the client (status write + watch event): ${describe(appliedToObserved)}`);
   console.log(`  created → Resolved (evaluation with no slo.yaml passes at once): ${describe(toResolved)}`);
   const series: [string, string, string][] = [
     ['rebound_workqueue_queue_duration_seconds', 'name="problemevent"', 'waits in the queue'],
