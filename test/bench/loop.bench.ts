@@ -7,16 +7,20 @@
 //  - next to the native-git floor: the `git` CLI doing fetch + edit + commit + push of one values
 //    file against the same server, same repository layout;
 //  - the controller's time to ready (process start → /readyz 200) with 1,000 objects;
-//  - its resident memory with 10,000 ProblemEvents in its caches.
+//  - its resident memory with 10,000 ProblemEvents in its caches;
+//  - webhook actions (issue 9): created → runbook called, callback → applied; and the scale step while
+//    16 runbooks hang, showing that a hanging call holds no worker.
 // Goals (issue 6): p50 ≤ 100 ms, p99 ≤ 300 ms; ready < 2 s; memory < 250 MB.
 // Run: node test/bench/loop.bench.ts
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile, mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { API_VERSION, KINDS } from '../../src/api/index.ts';
-import type { ProblemEvent } from '../../src/api/index.ts';
+import type { ProblemEvent, Remediation, WebhookSpec } from '../../src/api/index.ts';
 import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
 import { startCluster } from '../../src/localenv/cluster.ts';
 import { startGitServer } from '../../src/localenv/git-server.ts';
@@ -34,6 +38,14 @@ const PROJECT = 'bench';
 const STEP_TIMEOUT_MS = 30_000;
 const CREATE_CONCURRENCY = 25;
 const SEMI_SPACE_FLAG = '--max-semi-space-size=16';
+const HOOK_PROBLEMS = 40;
+const HANGING = 16;
+const UNDER_LOAD = 40;
+const HOOK_BASE = PROBLEMS + WARMUP;
+const HANG_BASE = HOOK_BASE + HOOK_PROBLEMS;
+const LOAD_BASE = HANG_BASE + HANGING;
+const SERVICES = LOAD_BASE + UNDER_LOAD;
+const WEBHOOK_TOKEN = 'bench-webhook-token-0c7e';
 
 const service = (i: number): string => `svc-${String(i).padStart(3, '0')}`;
 const VALUES = '# bench service\nreplicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';
@@ -132,6 +144,7 @@ let entry = '';
 
 async function startController(kubeconfigPath: string, workDir: string, compileCacheDir: string, nodeFlags: string[] = []): Promise<Controller> {
   const port = await freePort();
+  const webhookPort = await freePort();
   const metricsUrl = `http://127.0.0.1:${String(port)}`;
   const started = performance.now();
   const child = spawn(process.execPath, [
@@ -139,6 +152,7 @@ async function startController(kubeconfigPath: string, workDir: string, compileC
     '--kubeconfig', kubeconfigPath, '--namespace', NAMESPACE, '--no-leader-elect',
     '--work-dir', workDir, '--metrics-address', `127.0.0.1:${String(port)}`,
     '--evaluation-wait=0s', '--turn-poll=200ms', '--stalled-recheck=1m', '--log-level=warn', '--workers=4',
+    '--webhook-address', `127.0.0.1:${String(webhookPort)}`, '--webhook-token-file', join(work, 'webhook-token'),
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: compileCacheDir } });
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -202,10 +216,63 @@ async function inBatches(count: number, make: (i: number) => Promise<unknown>): 
   await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
 }
 
+interface RunbookCall {
+  at: number;
+  callbackUrl: string;
+}
+
+/** The runbooks: `/callback` answers 202 at once (the bench calls back), `/hang` never answers. */
+async function startRunbooks(): Promise<{ url: string; next(problemName: string): Promise<RunbookCall>; hanging(): number; close(): void }> {
+  const waiters = new Map<string, (call: RunbookCall) => void>();
+  let hanging = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/hang') {
+        hanging++;
+        return;
+      }
+      const at = performance.now();
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { callbackUrl: string; problem: { name: string } };
+      res.writeHead(202).end();
+      waiters.get(body.problem.name)?.({ at, callbackUrl: body.callbackUrl });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`,
+    next: (problemName) => new Promise((resolve) => waiters.set(problemName, resolve)),
+    hanging: () => hanging,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** A Remediation for one service whose only action is a runbook webhook. */
+function hookRemediation(i: number, url: string, settings: Omit<WebhookSpec, 'allowedHosts'>): Remediation {
+  return {
+    apiVersion: API_VERSION,
+    kind: KINDS.Remediation,
+    metadata: { name: service(i), namespace: NAMESPACE },
+    spec: {
+      project: PROJECT,
+      stage: 'production',
+      service: service(i),
+      remediations: [{ problemType: 'default', actionsOnOpen: [{ name: 'runbook', action: 'webhook', value: url }] }],
+      evaluation: { wait: '0s' },
+      webhook: { allowedHosts: [new URL(url).host], ...settings },
+    },
+  };
+}
+
 const cluster = await startCluster({ crdsDir: join(REPO_ROOT, 'crds') });
 const git = await startGitServer({ username: 'bench', password: 'bench-password-5d1f' });
 const work = await mkdtemp(join(tmpdir(), 'rebound-loop-bench-'));
 let controller: Controller | undefined;
+let runbook: Awaited<ReturnType<typeof startRunbooks>> | undefined;
 try {
   const kc = loadKubeConfig({ kind: 'file', path: cluster.kubeconfigPath });
   const clients = reboundClients(kc);
@@ -214,7 +281,7 @@ try {
   await installControllerRbac(cluster.kubeconfigPath);
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   await core.createNamespace({ body: { metadata: { name: `${PROJECT}-production` } } });
-  const repo = await git.createRepo(PROJECT, (dir) => seed(dir, PROBLEMS + WARMUP));
+  const repo = await git.createRepo(PROJECT, (dir) => seed(dir, SERVICES));
   const floorRepo = await git.createRepo('floor', (dir) => seed(dir, 100));
   await core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'git' }, stringData: { username: git.username, token: git.password } } });
   await clients.projects.create({
@@ -224,7 +291,7 @@ try {
     spec: { git: { url: repo.url, secretRef: { name: 'git' }, poll: '1m' }, stages: [{ name: 'production', remediation: 'automated', apply: 'kubernetes' }] },
   });
   // The Deployments the `kubernetes` applier scales (no controller-manager runs: no pods, just objects).
-  await inBatches(PROBLEMS + WARMUP, (i) =>
+  await inBatches(SERVICES, (i) =>
     apps.createNamespacedDeployment({
       namespace: `${PROJECT}-production`,
       body: {
@@ -233,6 +300,11 @@ try {
       },
     }),
   );
+  runbook = await startRunbooks();
+  const hooks = runbook;
+  await inBatches(HOOK_PROBLEMS, (k) => clients.remediations.create(hookRemediation(HOOK_BASE + k, `${hooks.url}/callback`, { waitForCallback: true, callbackTimeout: '1m' })));
+  await inBatches(HANGING, (k) => clients.remediations.create(hookRemediation(HANG_BASE + k, `${hooks.url}/hang`, { timeout: '5m', retries: 0 })));
+  await writeFile(join(work, 'webhook-token'), `${WEBHOOK_TOKEN}\n`);
   // 1,000 objects for the time-to-ready figure: ProblemEvents suspended by a person, so the loop reads them and leaves them be.
   await inBatches(READY_OBJECTS, (i) => clients.problemEvents.create(problem(`idle-${String(i).padStart(5, '0')}`, service(i % 100), { 'rebound.dev/suspend': 'true' })));
 
@@ -274,8 +346,8 @@ try {
   }, watching.signal).catch((err: unknown) => {
     if (!watching.signal.aborted) throw err;
   });
-  for (let i = 0; i < PROBLEMS + WARMUP; i++) {
-    const name = `step-${String(i).padStart(4, '0')}`;
+  /** One problem for service `i`, created and followed until it is over; its figures unless it is a warm-up. */
+  const step = async (name: string, i: number, record: boolean): Promise<{ total: number; seen: number; toCommit: number; commitToApplied: number; appliedToObserved: number; resolved: number } | undefined> => {
     const started = Date.now();
     const t0 = performance.now();
     const done = new Promise<void>((resolve) => finished.set(name, resolve));
@@ -286,26 +358,35 @@ try {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       const current = await clients.problemEvents.get(NAMESPACE, name);
-      throw new Error(`${name} not resolved in ${String(STEP_TIMEOUT_MS)} ms: ${JSON.stringify(current?.status)}\n${controller.output()}`);
+      throw new Error(`${name} not resolved in ${String(STEP_TIMEOUT_MS)} ms: ${JSON.stringify(current?.status)}\n${controller?.output() ?? ''}`);
     }
+    const resolved = performance.now() - t0;
     const seenApplied = firstApplied.get(name);
     const applied = seenApplied?.object;
-    const observedAt = seenApplied?.at ?? 0;
     if (applied?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True')) throw new Error(`${name} stalled: ${JSON.stringify(applied.status)}`);
-    if (i >= WARMUP) toResolved.push(performance.now() - t0);
-    if (i < WARMUP || !applied) continue;
+    if (!record || !applied || !seenApplied) return undefined;
     const attempt = applied.status?.attempts?.[0];
     const committedAt = Date.parse(attempt?.committedTime ?? '') - started;
     const appliedAt = Date.parse(attempt?.appliedTime ?? '') - started;
-    const firstSeen = Date.parse(applied.status?.startTime ?? '') - started;
-    total.push(observedAt - t0);
-    seen.push(firstSeen);
-    toCommit.push(committedAt);
-    commitToApplied.push(appliedAt - committedAt);
-    appliedToObserved.push(observedAt - t0 - appliedAt);
+    return {
+      total: seenApplied.at - t0,
+      seen: Date.parse(applied.status?.startTime ?? '') - started,
+      toCommit: committedAt,
+      commitToApplied: appliedAt - committedAt,
+      appliedToObserved: seenApplied.at - t0 - appliedAt,
+      resolved,
+    };
+  };
+  for (let i = 0; i < PROBLEMS + WARMUP; i++) {
+    const figures = await step(`step-${String(i).padStart(4, '0')}`, i, i >= WARMUP);
+    if (!figures) continue;
+    total.push(figures.total);
+    seen.push(figures.seen);
+    toCommit.push(figures.toCommit);
+    commitToApplied.push(figures.commitToApplied);
+    appliedToObserved.push(figures.appliedToObserved);
+    toResolved.push(figures.resolved);
   }
-  watching.abort();
-  await watch;
   const metricsAfter = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
   const floor = await nativeFloor(floorRepo.url, git.username, git.password);
 
@@ -331,6 +412,44 @@ try {
     const count = after.count - before.count;
     console.log(`  ${metric}{${label}}: ${String(count)} ${what}, mean ${ms(((after.sum - before.sum) / count) * 1000)}`);
   }
+
+  // Actions outside Git. (a) A runbook webhook that waits for its callback: created → runbook called,
+  // and callback sent → status applied (seen by the watching client). (b) HANGING runbooks that never
+  // answer, in flight at once, while UNDER_LOAD scale problems go through the loop one after the other
+  // on the same 4 workers: if a hanging call held a worker, these would wait for its timeout.
+  const callTimes: number[] = [];
+  const callbackToApplied: number[] = [];
+  for (let k = 0; k < HOOK_PROBLEMS; k++) {
+    const name = `hook-${String(k).padStart(3, '0')}`;
+    const t0 = performance.now();
+    const called = runbook.next(name);
+    const done = new Promise<void>((resolve) => finished.set(name, resolve));
+    await clients.problemEvents.create(problem(name, service(HOOK_BASE + k)));
+    const request = await called;
+    const sent = performance.now();
+    const answer = await fetch(request.callbackUrl, { method: 'POST', headers: { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ status: 'succeeded', message: 'bench' }) });
+    if (answer.status !== 200) throw new Error(`callback for ${name}: ${String(answer.status)} ${await answer.text()}`);
+    await done;
+    if (k < WARMUP) continue;
+    callTimes.push(request.at - t0);
+    callbackToApplied.push((firstApplied.get(name)?.at ?? NaN) - sent);
+  }
+  console.log(`webhook action waiting for its callback, n=${String(callTimes.length)}: created → runbook called ${describe(callTimes)}; callback sent → attempt applied, seen by the client ${describe(callbackToApplied)}`);
+  for (let k = 0; k < HANGING; k++) await clients.problemEvents.create(problem(`hang-${String(k).padStart(3, '0')}`, service(HANG_BASE + k)));
+  for (const deadline = Date.now() + 30_000; runbook.hanging() < HANGING;) {
+    if (Date.now() > deadline) throw new Error(`only ${String(runbook.hanging())} of ${String(HANGING)} hanging calls arrived`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const underLoad: number[] = [];
+  for (let k = 0; k < UNDER_LOAD; k++) {
+    const figures = await step(`busy-${String(k).padStart(3, '0')}`, LOAD_BASE + k, true);
+    if (figures) underLoad.push(figures.total);
+  }
+  const running = Number(/^rebound_actions_running (\S+)$/m.exec(await (await fetch(`${controller.metricsUrl}/metrics`)).text())?.[1] ?? NaN);
+  console.log(`  with ${String(HANGING)} runbooks hanging (rebound_actions_running ${String(running)}, 4 workers), the scale step, n=${String(underLoad.length)}: ${describe(underLoad)} (without them above: p50 ${ms(p50(total))})`);
+  watching.abort();
+  await watch;
+  runbook.close();
 
   // Memory with 10,000 ProblemEvents in the caches, arriving as a burst of 8,875 watch events. A second
   // controller with V8's young generation capped watches the same burst (both only read: the new
@@ -374,6 +493,7 @@ try {
   await restartedCapped.stop();
   console.log(`machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`);
 } finally {
+  runbook?.close();
   await controller?.stop();
   await git.stop();
   await cluster.stop();
