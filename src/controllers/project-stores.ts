@@ -2,6 +2,7 @@
 // the work dir). Credentials come from the Project's Secret; a rotated Secret or a changed URL opens
 // the store again with the new values. Secrets are read at most every `credentialTtlMs`.
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Project } from '../api/index.ts';
 import { ReboundError } from '../errors.ts';
@@ -52,7 +53,7 @@ export class ProjectStores implements StoreProvider {
     }
     const author = project.spec.git.author;
     const next = openStore({
-      dir: join(this.options.workDir, 'git', namespace, name),
+      dir: this.dirFor(namespace, name),
       url: project.spec.git.url,
       ...(auth ? { auth } : {}),
       author: { name: author?.name ?? 'Rebound', email: author?.email ?? 'rebound@rebound.dev' },
@@ -61,6 +62,23 @@ export class ProjectStores implements StoreProvider {
     this.open.set(key, next);
     next.catch(() => this.open.delete(key));
     return (await next).store;
+  }
+
+  /**
+   * The Project is gone: close its store and remove its objects from the work dir, so a deleted
+   * Project holds neither a connection pool nor disk. A Project created again clones afresh.
+   */
+  async forget(namespace: string, name: string): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const pending = this.open.get(key);
+    this.open.delete(key);
+    const opened = await pending?.catch(() => undefined);
+    opened?.store.close();
+    await rm(this.dirFor(namespace, name), { recursive: true, force: true });
+  }
+
+  private dirFor(namespace: string, name: string): string {
+    return join(this.options.workDir, 'git', namespace, name);
   }
 
   close(): void {

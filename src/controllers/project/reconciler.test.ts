@@ -80,6 +80,8 @@ class FakeRepository implements ProjectRepository {
 function world(spec: Partial<Project['spec']> = {}) {
   const repository = new FakeRepository();
   const configs = createConfigCaches();
+  const forgotten: string[] = [];
+  let deleted = false;
   let project: Project = {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'Project',
@@ -88,8 +90,14 @@ function world(spec: Partial<Project['spec']> = {}) {
   };
   const reconciler = new ProjectReconciler({
     clock: () => new Date('2026-11-22T12:00:00Z'),
-    cache: { get: () => project },
-    repositories: { storeFor: () => Promise.resolve(repository) },
+    cache: { get: () => (deleted ? undefined : project) },
+    repositories: {
+      storeFor: () => Promise.resolve(repository),
+      forget: (namespace, name) => {
+        forgotten.push(`${namespace}/${name}`);
+        return Promise.resolve();
+      },
+    },
     writer: {
       patchStatus: (_p, status: ProjectStatus) => {
         project = { ...project, status: { ...project.status, ...status } };
@@ -102,6 +110,8 @@ function world(spec: Partial<Project['spec']> = {}) {
   return {
     repository,
     configs,
+    forgotten,
+    delete: () => void (deleted = true),
     reconcile: () => reconciler.reconcile('team/sockshop', ctx),
     status: () => project.status,
     condition: (type: string): Condition | undefined => project.status?.conditions?.find((c) => c.type === type),
@@ -109,6 +119,16 @@ function world(spec: Partial<Project['spec']> = {}) {
 }
 
 describe('ProjectReconciler', () => {
+  it('releases the store of a deleted Project', async () => {
+    const w = world({ stages: [{ name: 'production' }] });
+    w.repository.push('production', { 'carts/values.yaml': 'replicaCount: 1\n' });
+    await w.reconcile();
+    expect(w.forgotten).toEqual([]);
+    w.delete();
+    expect(await w.reconcile()).toBeUndefined();
+    expect(w.forgotten).toEqual(['team/sockshop']);
+  });
+
   it('reads the stages from shipyard.yaml, records each branch head and polls on spec.git.poll', async () => {
     const w = world();
     w.repository.push('main', { 'shipyard.yaml': SHIPYARD });

@@ -11,6 +11,7 @@ import { formatDiagnostic } from '../../formats/yaml.ts';
 import { parseShipyardFile } from '../../formats/shipyard.ts';
 import { parsePollSchedule } from '../../gitstore/watch.ts';
 import { isNotFound } from '../../kube/errors.ts';
+import { splitKey } from '../../runtime/keys.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import type { ConfigCaches } from '../config-caches.ts';
 import { watchedFile } from '../config-caches.ts';
@@ -29,7 +30,11 @@ export interface ProjectRepository {
 export interface ProjectControllerPorts {
   clock: () => Date;
   cache: { get(key: string): Project | undefined };
-  repositories: { storeFor(project: Project): Promise<ProjectRepository> };
+  repositories: {
+    storeFor(project: Project): Promise<ProjectRepository>;
+    /** The Project was deleted: release its store (connections, objects on disk). */
+    forget?(namespace: string, name: string): Promise<void>;
+  };
   writer: { patchStatus(project: Project, status: ProjectStatus): Promise<unknown> };
   configs: ConfigCaches;
   /** Poll interval when `spec.git.poll` is a cron expression (the queue works with delays). */
@@ -54,6 +59,8 @@ export class ProjectReconciler implements Reconciler {
     const project = this.ports.cache.get(key);
     if (!project) {
       this.fed.delete(key);
+      const ref = splitKey(key);
+      await this.ports.repositories.forget?.(ref.namespace ?? 'default', ref.name);
       return undefined;
     }
     const now = this.ports.clock();
