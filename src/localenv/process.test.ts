@@ -93,3 +93,34 @@ describe('runCommand', () => {
     });
   });
 });
+
+describe('settleProcessGroup', () => {
+  /** A process group leader (detached) that starts children in its own group, settles, and reports. */
+  async function leader(children: string[], timeoutMs: number): Promise<{ left: string[]; alive: boolean[] }> {
+    const module = new URL('./process.ts', import.meta.url).href;
+    const script = `
+      import { spawn } from 'node:child_process';
+      const { settleProcessGroup } = await import(${JSON.stringify(module)});
+      const kids = ${JSON.stringify(children)}.map((code) => spawn(process.execPath, ['-e', code], { stdio: 'ignore' }));
+      const left = await settleProcessGroup(${String(timeoutMs)});
+      await new Promise((r) => setTimeout(r, 100));
+      const alive = kids.map((k) => { try { process.kill(k.pid, 0); return k.exitCode === null && k.signalCode === null; } catch { return false; } });
+      console.log(JSON.stringify({ left, alive }));`;
+    const { stdout } = await runCommand(node, ['--input-type=module', '-e', `import { spawn } from 'node:child_process';
+      const c = spawn(process.execPath, ['--input-type=module', '-e', ${JSON.stringify(script)}], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = ''; c.stdout.on('data', (d) => (out += d)); c.on('exit', () => process.stdout.write(out));`]);
+    return JSON.parse(stdout) as { left: string[]; alive: boolean[] };
+  }
+
+  it('waits for children of its group that are still exiting', async () => {
+    const result = await leader(['setTimeout(() => {}, 300)'], 5_000);
+    expect(result).toEqual({ left: [], alive: [false] });
+  });
+
+  it('kills what is still there after the timeout, and says what it was', async () => {
+    const result = await leader(['setInterval(() => {}, 1000)'], 300);
+    expect(result.left).toHaveLength(1);
+    expect(result.left[0]).toMatch(/^\d+ .*setInterval/);
+    expect(result.alive).toEqual([false]);
+  });
+});

@@ -7,7 +7,7 @@
 // SIGKILL of Node itself cannot be caught; that is the one case that can leave orphans behind.)
 import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -279,6 +279,54 @@ export interface RunOptions {
 }
 
 /** Runs a short command to completion (argument array, no shell); rejects with its stderr on failure. */
+/**
+ * When this process leads its process group (a terminal job, a detached child), children that ran in
+ * the group (git, helm, the Git server's CGI programs) got the same Ctrl-C and may still be exiting:
+ * wait until the group holds only this process, so nothing outlives it. Those still there after
+ * `timeoutMs` are killed; their descriptions are returned. Linux (/proc); elsewhere it does nothing.
+ */
+export async function settleProcessGroup(timeoutMs = 3_000): Promise<string[]> {
+  const own = await processGroupOf(String(process.pid));
+  if (own !== process.pid) return [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const members = await groupMembers(own);
+    if (members.length === 0) return [];
+    if (Date.now() > deadline) {
+      for (const m of members) {
+        try {
+          process.kill(m.pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+      return members.map((m) => `${String(m.pid)} ${m.command}`);
+    }
+    await sleep(20);
+  }
+}
+
+async function processGroupOf(pid: string): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so read after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  // A zombie has exited; whoever reaps it is about to.
+  return state === 'Z' ? undefined : Number(fields[2]);
+}
+
+async function groupMembers(pgid: number): Promise<{ pid: number; command: string }[]> {
+  const pids = (await readdir('/proc').catch(() => [])).filter((n) => /^\d+$/.test(n) && n !== String(process.pid));
+  const members: { pid: number; command: string }[] = [];
+  for (const pid of pids) {
+    if ((await processGroupOf(pid)) !== pgid) continue;
+    const command = (await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).replaceAll('\0', ' ').trim();
+    members.push({ pid: Number(pid), command });
+  }
+  return members;
+}
+
 export function runCommand(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(

@@ -67,6 +67,18 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+/** What is left in a process group, for a failure message: `pid state command` per process. */
+async function groupMembers(pgid: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
+    // pid (comm) state ppid pgrp ...: comm may hold spaces, so read after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid) found.push(`${pid} ${fields[0] ?? '?'} ${(await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).replaceAll('\0', ' ')}`);
+  }
+  return found;
+}
+
 /** The lines of `text` that contain each of `fragments`, which must appear in this order. */
 function expectInOrder(text: string, fragments: string[]): void {
   let from = 0;
@@ -159,7 +171,7 @@ describe('rebound demo', () => {
     expect(interrupted, run.stdout).toBe(true);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(130);
     expect(run.stderr).toContain('SIGINT: stopping everything');
-    expect(groupAlive(run.pid)).toBe(false);
+    expect(groupAlive(run.pid), (await groupMembers(run.pid)).join('\n')).toBe(false);
     expect(await processesWithMarker(run.marker)).toEqual([]);
   }, 240_000);
 });

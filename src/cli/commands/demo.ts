@@ -24,7 +24,7 @@ import {
   startDemoWorld,
 } from '../../localenv/demo-world.ts';
 import type { DemoWorld, StepReporter } from '../../localenv/demo-world.ts';
-import { describeExit, runCommand } from '../../localenv/process.ts';
+import { describeExit, runCommand, settleProcessGroup } from '../../localenv/process.ts';
 import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../localenv/tools.ts';
 import type { Command } from '../main.ts';
 
@@ -212,6 +212,8 @@ async function run(argv: string[]): Promise<number> {
     const stopping = performance.now();
     const errors = (await stopWorld?.()) ?? [];
     for (const e of errors) process.stderr.write(`while stopping ${e}\n`);
+    // Children in our own process group got the Ctrl-C too: none may outlive the demo.
+    for (const left of await settleProcessGroup()) process.stderr.write(`killed ${left}: still running after the others stopped\n`);
     out(`Stopped everything in ${seconds(performance.now() - stopping)}.`);
     dispose();
   }
