@@ -1,50 +1,14 @@
 // The external executor action against a CloudEvents sink on loopback: what it sends, and how the
 // sink's answer becomes the attempt's outcome.
-import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProblemEvent } from '../api/index.ts';
 import { KeptnExecutorAction } from './keptn-executor.ts';
 import type { KeptnExecutorOptions } from './keptn-executor.ts';
+import { closeServers, serve, status } from './recording-server.test-helper.ts';
+import type { Seen } from './recording-server.test-helper.ts';
 import type { ActionContext } from './types.ts';
 
-interface Seen {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-const servers: Server[] = [];
-
-async function sink(answer: (res: ServerResponse) => void): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      seen.push({ path: req.url ?? '', headers: req.headers, body });
-      answer(res);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`, seen };
-}
-
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-});
-
-const status =
-  (code: number, headers: Record<string, string> = {}) =>
-  (res: ServerResponse): void => {
-    res.writeHead(code, headers);
-    res.end();
-  };
+afterEach(closeServers);
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 const ACTION_ID = 'sockshop~p1~3~6a1c3f0e2d4b';
@@ -77,7 +41,7 @@ function executor(sinkUrl: string, overrides: Partial<KeptnExecutorOptions> = {}
 
 describe('KeptnExecutorAction.run', () => {
   it('sends action.triggered with the action id as event id and the bearer token, then waits until clock + timeout', async () => {
-    const server = await sink(status(202));
+    const server = await serve(status(202));
     const outcome = await executor(`${server.url}/events`).run(context());
 
     expect(server.seen).toHaveLength(1);
@@ -113,13 +77,13 @@ describe('KeptnExecutorAction.run', () => {
   });
 
   it('sends no Authorization header without a token', async () => {
-    const server = await sink(status(200));
+    const server = await serve(status(200));
     await executor(server.url, { token: () => undefined }).run(context());
     expect((server.seen[0] as Seen).headers['authorization']).toBeUndefined();
   });
 
   it('names the action by its type when it has no name', async () => {
-    const server = await sink(status(200));
+    const server = await serve(status(200));
     const ctx = context();
     const { name: _name, ...unnamed } = ctx.attempt;
     await executor(server.url).run({ ...ctx, attempt: unnamed });
@@ -128,7 +92,7 @@ describe('KeptnExecutorAction.run', () => {
 
   it('fails as ExecutorUnavailable when the sink keeps answering 500', async () => {
     // Retry-After: 0 keeps the backoff out of the test; the sink's default is two retries.
-    const server = await sink(status(500, { 'Retry-After': '0' }));
+    const server = await serve(status(500, '', { 'Retry-After': '0' }));
     const outcome = await executor(`${server.url}/events`).run(context());
     expect(server.seen).toHaveLength(3);
     expect(outcome).toMatchObject({ kind: 'failed', reason: 'ExecutorUnavailable', execution: { executor: 'keptn', tries: 3, responseCode: 500 } });
@@ -137,14 +101,14 @@ describe('KeptnExecutorAction.run', () => {
   });
 
   it('fails as ExecutorRejected at once when the sink answers 400', async () => {
-    const server = await sink(status(400));
+    const server = await serve(status(400));
     const outcome = await executor(server.url).run(context());
     expect(server.seen).toHaveLength(1);
     expect(outcome).toMatchObject({ kind: 'failed', reason: 'ExecutorRejected', execution: { tries: 1, responseCode: 400 } });
   });
 
   it('never puts the sink URL’s query in the target', async () => {
-    const server = await sink(status(202));
+    const server = await serve(status(202));
     const outcome = await executor(`${server.url}/events?key=q-secret-0b1c`).run(context());
     expect(outcome.execution?.target).toBe(`${server.url}/events`);
     expect(JSON.stringify(outcome)).not.toContain('q-secret-0b1c');

@@ -1,56 +1,14 @@
 // callWebhook against a real HTTP server on loopback: what it sends, how it classifies answers, when
 // it retries and how long it waits (recorded through an injected sleep, never timed).
-import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReboundError } from '../errors.ts';
+import { closeServers, serve, status } from './recording-server.test-helper.ts';
+import type { Handler } from './recording-server.test-helper.ts';
 import { callWebhook, renderWebhookBody, webhookCredentialHeaders } from './webhook-call.ts';
 import type { WebhookCallOptions, WebhookRequest } from './webhook-call.ts';
 
-interface Seen {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+afterEach(closeServers);
 
-type Handler = (req: IncomingMessage, res: ServerResponse, seen: Seen) => void;
-
-const servers: Server[] = [];
-
-/** A loopback server answering the n-th request with handlers[n] (the last one repeats). */
-async function serve(...handlers: Handler[]): Promise<{ url: string; host: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      const entry = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      seen.push(entry);
-      const handler = handlers[Math.min(seen.length, handlers.length) - 1];
-      handler?.(req, res, entry);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `127.0.0.1:${String((server.address() as AddressInfo).port)}`;
-  return { url: `http://${host}`, host, seen };
-}
-
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-});
-
-const status =
-  (code: number, body = '', headers: Record<string, string> = {}): Handler =>
-  (_req, res) => {
-    res.writeHead(code, headers);
-    res.end(body);
-  };
 const hang: Handler = () => undefined;
 
 const TOKEN = 'tok-5f3c9e1a7b2d4c68';
@@ -179,8 +137,7 @@ describe('callWebhook', () => {
 
   it('retries a refused connection and names the error code', async () => {
     const server = await serve(status(200));
-    const closed = servers.pop() as Server;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await server.close();
     const result = await callWebhook(request(server.url), options(server.host, [], { retries: 1 }));
     expect(result).toEqual({
       ok: false,

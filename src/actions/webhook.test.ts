@@ -1,12 +1,11 @@
 // The webhook action: which call an action's value means (resolveWebhook, no I/O), and the call itself
 // against a real HTTP server on loopback.
-import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Attempt, ProblemEvent, Project, Remediation, RemediationAction, WebhookSpec } from '../api/index.ts';
 import type { SecretReader } from '../controllers/project-stores.ts';
 import { ReboundError } from '../errors.ts';
+import { closeServers, serve, status } from './recording-server.test-helper.ts';
+import type { Seen } from './recording-server.test-helper.ts';
 import type { ActionContext, ActionScope } from './types.ts';
 import { resolveWebhook, WebhookAction } from './webhook.ts';
 import type { ResolvedWebhook, WebhookActionOptions } from './webhook.ts';
@@ -121,45 +120,7 @@ describe('resolveWebhook', () => {
   });
 });
 
-interface Seen {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-const servers: Server[] = [];
-
-/** A loopback server that records requests and answers each with `answer`. */
-async function serve(answer: (res: ServerResponse) => void): Promise<{ url: string; host: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
-      answer(res);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `127.0.0.1:${String((server.address() as AddressInfo).port)}`;
-  return { url: `http://${host}`, host, seen };
-}
-
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-});
-
-const status =
-  (code: number, headers: Record<string, string> = {}) =>
-  (res: ServerResponse): void => {
-    res.writeHead(code, headers);
-    res.end(`answer ${String(code)}`);
-  };
+afterEach(closeServers);
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 const ACTION_ID = 'sockshop~p1~2~6a1c3f0e2d4b';
@@ -299,7 +260,7 @@ describe('WebhookAction.run', () => {
 
   it('fails with the response code and tries after a 5xx outlasts the retries', async () => {
     // Retry-After: 0 keeps the backoff out of the test.
-    const server = await serve(status(500, { 'Retry-After': '0' }));
+    const server = await serve(status(500, '', { 'Retry-After': '0' }));
     const spec: WebhookSpec = { allowedHosts: [server.host], retries: 1, timeout: '2s' };
     const outcome = await webhookAction().run(context(spec, `${server.url}/hooks/restart`));
     expect(server.seen).toHaveLength(2);

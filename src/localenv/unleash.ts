@@ -107,3 +107,34 @@ export async function startUnleash(options: StartUnleashOptions = {}): Promise<L
     throw err;
   }
 }
+
+/** Where Unleash's admin API is and the token it takes. */
+export type UnleashAdmin = Pick<LocalUnleash, 'url' | 'adminToken'>;
+
+/**
+ * Calls Unleash's admin API with the admin token (tests check Unleash's state through it) and returns
+ * the parsed JSON answer, undefined for an empty one; throws on any status outside 2xx.
+ */
+export async function unleashAdminApi<T>(unleash: UnleashAdmin, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const method = init.method ?? 'GET';
+  const res = await fetch(`${unleash.url}${path}`, {
+    method,
+    headers: { Authorization: unleash.adminToken, 'Content-Type': 'application/json' },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${String(res.status)} ${text}`);
+  return (text === '' ? undefined : JSON.parse(text)) as T;
+}
+
+/** Creates a kill-switch feature in the default project; Unleash starts it off in every environment. */
+export async function createUnleashFeature(unleash: UnleashAdmin, name: string): Promise<void> {
+  await unleashAdminApi(unleash, '/api/admin/projects/default/features', { method: 'POST', body: { name, type: 'kill-switch' } });
+}
+
+/** Each environment's state of a feature in the default project, as Unleash reports it. */
+export async function unleashFeatureStates(unleash: UnleashAdmin, feature: string): Promise<Record<string, boolean>> {
+  const body = await unleashAdminApi<{ environments: { name: string; enabled: boolean }[] }>(unleash, `/api/admin/projects/default/features/${feature}`);
+  return Object.fromEntries(body.environments.map((e) => [e.name, e.enabled]));
+}

@@ -12,7 +12,7 @@ import { freePort } from '../../src/localenv/ports.ts';
 import { runCommand } from '../../src/localenv/process.ts';
 import { startPrometheus } from '../../src/localenv/prometheus.ts';
 import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { startUnleash } from '../../src/localenv/unleash.ts';
+import { createUnleashFeature, startUnleash, unleashAdminApi, unleashFeatureStates } from '../../src/localenv/unleash.ts';
 import type { LocalUnleash } from '../../src/localenv/unleash.ts';
 import { applyObjects, createProjectRepo, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
 import type { ControllerProcess } from '../../src/localenv/world.ts';
@@ -41,27 +41,10 @@ let git: GitServer;
 let prometheus: LocalPrometheus;
 let controller: ControllerProcess;
 
-async function unleashApi<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const res = await fetch(`${unleash.url}${path}`, {
-    method: init.method ?? 'GET',
-    headers: { Authorization: unleash.adminToken, 'Content-Type': 'application/json' },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${String(res.status)} ${text}`);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
-}
-
 /** A feature switched on in every environment, as the tutorial's EnablePromotion was before the incident. */
 async function createFeature(name: string): Promise<void> {
-  await unleashApi('/api/admin/projects/default/features', { method: 'POST', body: { name, type: 'kill-switch' } });
-  for (const env of ['development', 'production']) await unleashApi(`/api/admin/projects/default/features/${name}/environments/${env}/on`, { method: 'POST' });
-}
-
-async function states(feature: string): Promise<Record<string, boolean>> {
-  const body = await unleashApi<{ environments: { name: string; enabled: boolean }[] }>(`/api/admin/projects/default/features/${feature}`);
-  return Object.fromEntries(body.environments.map((e) => [e.name, e.enabled]));
+  await createUnleashFeature(unleash, name);
+  for (const env of ['development', 'production']) await unleashAdminApi(unleash, `/api/admin/projects/default/features/${name}/environments/${env}/on`, { method: 'POST' });
 }
 
 async function get<T>(kind: string, name: string): Promise<T> {
@@ -140,7 +123,7 @@ describe('featuretoggle with the Unleash provider', () => {
     await createFeature('EnablePromotion');
     const { name, repoDir } = await project('EnablePromotion', 'unleash');
     const resolved = await waitFor(name, (p) => p.status?.phase === 'Resolved');
-    expect(await states('EnablePromotion')).toEqual({ development: true, production: false });
+    expect(await unleashFeatureStates(unleash, 'EnablePromotion')).toEqual({ development: true, production: false });
     const attempt = resolved.status?.attempts?.[0];
     expect(attempt).toMatchObject({ action: 'featuretoggle', value: 'EnablePromotion:off', result: 'pass' });
     const { stdout: values } = await runCommand('git', ['--git-dir', repoDir, 'show', `${attempt?.commit ?? ''}:carts/values.yaml`]);
@@ -156,7 +139,7 @@ describe('featuretoggle with the Unleash provider', () => {
     const stalled = await waitFor(name, (p) => condition(p, 'Stalled')?.reason === 'UnleashUnauthorized');
     expect(condition(stalled, 'Stalled')?.message).toContain('Unleash');
     expect(stalled.status?.attempts?.[0]?.appliedTime).toBeUndefined();
-    expect(await states('EnableItemCache')).toEqual({ development: true, production: true });
+    expect(await unleashFeatureStates(unleash, 'EnableItemCache')).toEqual({ development: true, production: true });
     expect(JSON.stringify(stalled.status)).not.toContain('not-a-token-unleash-knows');
   });
 });

@@ -5,37 +5,19 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type UnleashSettings, setUnleashFeature } from '../../src/actions/unleash.ts';
 import { ReboundError } from '../../src/errors.ts';
-import { type LocalUnleash, startUnleash } from '../../src/localenv/unleash.ts';
+import { type LocalUnleash, createUnleashFeature, startUnleash, unleashAdminApi, unleashFeatureStates } from '../../src/localenv/unleash.ts';
 
 let unleash: LocalUnleash;
 
-async function admin<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const res = await fetch(`${unleash.url}${path}`, {
-    method: init.method ?? 'GET',
-    headers: { Authorization: unleash.adminToken, 'Content-Type': 'application/json' },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${String(res.status)} ${text}`);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
-}
-
 async function createFeature(): Promise<string> {
   const name = `rebound-${randomBytes(4).toString('hex')}`;
-  await admin('/api/admin/projects/default/features', { method: 'POST', body: { name, type: 'kill-switch' } });
+  await createUnleashFeature(unleash, name);
   return name;
-}
-
-/** Each environment's state, as Unleash reports it for the feature. */
-async function states(feature: string): Promise<Record<string, boolean>> {
-  const body = await admin<{ environments: { name: string; enabled: boolean }[] }>(`/api/admin/projects/default/features/${feature}`);
-  return Object.fromEntries(body.environments.map((e) => [e.name, e.enabled]));
 }
 
 /** How many times the flag was switched in an environment, from Unleash's event log. */
 async function switches(feature: string): Promise<number> {
-  const body = await admin<{ events: { type: string }[] }>(`/api/admin/events/${feature}`);
+  const body = await unleashAdminApi<{ events: { type: string }[] }>(unleash, `/api/admin/events/${feature}`);
   return body.events.filter((e) => e.type === 'feature-environment-enabled' || e.type === 'feature-environment-disabled').length;
 }
 
@@ -54,7 +36,7 @@ const ROOT_ROLES = { editor: 2, viewer: 3 } as const;
 async function personalAccessToken(role: keyof typeof ROOT_ROLES): Promise<string> {
   const username = `${role}-${randomBytes(4).toString('hex')}`;
   const password = `Rb1!${randomBytes(12).toString('hex')}`;
-  await admin('/api/admin/user-admin', {
+  await unleashAdminApi(unleash, '/api/admin/user-admin', {
     method: 'POST',
     body: { username, email: `${username}@example.com`, rootRole: ROOT_ROLES[role], password, sendEmail: false },
   });
@@ -92,17 +74,17 @@ afterAll(async () => {
 
 describe('setUnleashFeature against Unleash 8.2', () => {
   it('ships the development and production environments', async () => {
-    const body = await admin<{ environments: { name: string; enabled: boolean }[] }>('/api/admin/environments');
+    const body = await unleashAdminApi<{ environments: { name: string; enabled: boolean }[] }>(unleash, '/api/admin/environments');
     expect(body.environments.filter((e) => e.enabled).map((e) => e.name)).toEqual(['development', 'production']);
   });
 
   it('enables and disables a flag in one environment, once, with or without /api in the URL', async () => {
     const feature = await createFeature();
-    expect(await states(feature)).toEqual({ development: false, production: false });
+    expect(await unleashFeatureStates(unleash, feature)).toEqual({ development: false, production: false });
 
     const on = await setUnleashFeature(settings({ url: `${unleash.url}/api` }), feature, true);
     expect(on).toMatchObject({ feature, enabled: true, previous: false, changed: true });
-    expect(await states(feature)).toEqual({ development: false, production: true });
+    expect(await unleashFeatureStates(unleash, feature)).toEqual({ development: false, production: true });
 
     const again = await setUnleashFeature(settings({ url: `${unleash.url}/` }), feature, true);
     expect(again).toMatchObject({ enabled: true, previous: true, changed: false });
@@ -111,7 +93,7 @@ describe('setUnleashFeature against Unleash 8.2', () => {
 
     const off = await setUnleashFeature(settings({ url: `${unleash.url}/api/` }), feature, false);
     expect(off).toMatchObject({ enabled: false, previous: true, changed: true });
-    expect(await states(feature)).toEqual({ development: false, production: false });
+    expect(await unleashFeatureStates(unleash, feature)).toEqual({ development: false, production: false });
 
     const offAgain = await setUnleashFeature(settings(), feature, false);
     expect(offAgain).toMatchObject({ previous: false, changed: false });
@@ -126,7 +108,7 @@ describe('setUnleashFeature against Unleash 8.2', () => {
     expect(unknown.message).toContain('401');
     expect(unknown.message).not.toContain(wrongToken.slice(4));
 
-    const backend = await admin<{ secret: string }>('/api/admin/api-tokens', {
+    const backend = await unleashAdminApi<{ secret: string }>(unleash, '/api/admin/api-tokens', {
       method: 'POST',
       body: { tokenName: 'rebound-backend', type: 'backend', environment: 'production', projects: ['*'] },
     });
@@ -134,7 +116,7 @@ describe('setUnleashFeature against Unleash 8.2', () => {
     expect(forbidden).toMatchObject({ reason: 'UnleashUnauthorized', retryable: false });
     expect(forbidden.message).toContain('403');
     expect(forbidden.message).not.toContain(backend.secret.split('.')[1]);
-    expect(await states(feature)).toEqual({ development: false, production: false });
+    expect(await unleashFeatureStates(unleash, feature)).toEqual({ development: false, production: false });
   });
 
   it('works with an Editor\'s personal access token; a Viewer\'s may read but not switch', async () => {
@@ -143,11 +125,11 @@ describe('setUnleashFeature against Unleash 8.2', () => {
     expect(viewer).toMatchObject({ reason: 'UnleashUnauthorized', retryable: false });
     expect(viewer.message).toContain('turning on');
     expect(viewer.message).toContain('UPDATE_FEATURE_ENVIRONMENT');
-    expect(await states(feature)).toEqual({ development: false, production: false });
+    expect(await unleashFeatureStates(unleash, feature)).toEqual({ development: false, production: false });
 
     const editor = await setUnleashFeature(settings({ token: await personalAccessToken('editor') }), feature, true);
     expect(editor).toMatchObject({ previous: false, changed: true });
-    expect(await states(feature)).toEqual({ development: false, production: true });
+    expect(await unleashFeatureStates(unleash, feature)).toEqual({ development: false, production: true });
   });
 
   it('UnleashFeatureNotFound naming the feature, project and environment when one of them is missing', async () => {
