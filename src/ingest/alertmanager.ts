@@ -102,6 +102,8 @@ function mapAlert(value: unknown, path: string, ctx: AlertContext): MappedProble
       startsAt,
       fingerprint,
       receiver: ctx.receiver,
+      // The alert's labels: SLI queries read them as $LABEL.<name> (and `deployment` as $DEPLOYMENT).
+      labels: Object.keys(labels).length > 0 ? labels : undefined,
     }),
   });
   checkSpec(spec, origins);

@@ -130,11 +130,31 @@ function mapRemediationTriggered(data: JsonObject, typeStage: string, envelopeKe
     details: compact({
       problemURL: optionalString(problem, 'ProblemURL', problemPath) ?? labels['Problem URL'],
       problemDetails: getField(problem, 'ProblemDetails')?.value ?? undefined,
+      // As Keptn's lighthouse handed them to SLI providers: $LABEL.<name> and $DEPLOYMENT.
+      labels: queryLabels(labels, problem),
+      deployment: deploymentName(data),
     }),
   });
   checkSpec(spec, origins);
   const key = problemID !== undefined ? `pid:${problemID}` : envelopeKey ?? contentKey(spec);
   return { name: problemName(CLOUDEVENT_NAME_PREFIX, spec.service, key), spec };
+}
+
+/** The event's labels over the problem's own (prometheus-service put `deployment` there); strings only. */
+function queryLabels(eventLabels: Record<string, string>, problem: JsonObject): Record<string, string> | undefined {
+  const own = getField(problem, 'labels')?.value;
+  const fromProblem = isObject(own) ? Object.fromEntries(Object.entries(own).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+  const merged = { ...fromProblem, ...eventLabels };
+  return Object.keys(merged).length > 0 ? merged : undefined;
+}
+
+/** `data.deployment.deploymentNames[0]`, as prometheus-service sent it, when it is a name. */
+function deploymentName(data: JsonObject): string | undefined {
+  const deployment = getField(data, 'deployment')?.value;
+  if (!isObject(deployment)) return undefined;
+  const names = getField(deployment, 'deploymentNames')?.value;
+  const first: unknown = Array.isArray(names) ? names[0] : undefined;
+  return typeof first === 'string' && first.length > 0 && first.length <= 253 ? first : undefined;
 }
 
 interface ProblemDataContext {

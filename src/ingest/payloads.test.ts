@@ -37,7 +37,9 @@ const prometheusServiceEvent = {
       ProblemDetails: { problemDetails: 'Pod name carts-primary-5d9f' },
       ProblemURL: 'http://prometheus:9090/graph?g0.expr=response_time_p90',
       ImpactedEntity: 'carts-primary',
+      labels: { deployment: 'primary' },
     },
+    deployment: { deploymentNames: ['primary'] },
   },
 };
 
@@ -186,6 +188,18 @@ describe('mapProblemDocument: realistic payloads', () => {
   it('keeps Alertmanager details (summary, description, startsAt) for people', () => {
     const [first] = mapProblemDocument(alertmanagerGroup);
     expect(first?.spec.details).toMatchObject({ summary: 'response_time_p90', description: 'Pod name carts-primary', startsAt: '2026-11-22T04:10:00.000Z', fingerprint: 'c4b3f2a1d0e9f8a7' });
+  });
+
+  it('keeps the labels and the deployment SLI queries read as $LABEL.<name> and $DEPLOYMENT', () => {
+    const [alert] = mapProblemDocument(alertmanagerGroup);
+    expect(alert?.spec.details?.['labels']).toEqual(alertmanagerGroup.alerts[0]?.labels);
+    const [event] = mapProblemDocument(prometheusServiceEvent);
+    expect(event?.spec.details).toMatchObject({
+      labels: { 'Problem URL': 'http://prometheus:9090/graph?g0.expr=response_time_p90', deployment: 'primary' },
+      deployment: 'primary',
+    });
+    const [seed] = mapProblemDocument(seedRemediationTrigger);
+    expect(seed?.spec.details?.['deployment']).toBeUndefined();
   });
 
   it('keeps the Dynatrace PID, URL, tags and impacted entities in details', () => {

@@ -49,10 +49,12 @@ export class SloEvaluator implements Evaluator {
     if (!sli) {
       throw new ReboundError(`${sloPath} names indicators but there is no ${sliPath} on branch ${stage.branch}`, { code: 'SliNotFound', reason: REASONS.SLONotFound, retryable: false });
     }
+    const context = queryContext(problem);
     const indicators = await this.options.providerFor(remediation?.spec.evaluation?.prometheusURL).getIndicators({
       project: problem.spec.project,
       stage: stage.name,
       service,
+      ...context,
       customFilters: slo.value.filter,
       indicators: slo.value.objectives.map((o) => o.sli),
       queries: sli.value.indicators,
@@ -85,6 +87,23 @@ export class SloEvaluator implements Evaluator {
     }
     return offered.inForce;
   }
+}
+
+/**
+ * What the problem's source said about where it happened, for $LABEL.<name> and $DEPLOYMENT in SLI
+ * queries: the alert's labels or the Keptn event's labels and deployment, kept in spec.details.
+ */
+function queryContext(problem: ProblemEvent): { labels?: Record<string, string>; deployment?: string } {
+  const details = problem.spec.details ?? {};
+  const raw = details['labels'];
+  const labels = typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+    ? Object.fromEntries(Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === 'string'))
+    : {};
+  const deployment = details['deployment'];
+  return {
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(typeof deployment === 'string' && deployment !== '' ? { deployment } : {}),
+  };
 }
 
 /** Earlier evaluated attempts of this problem, newest first, as comparison history. */

@@ -1,0 +1,57 @@
+// The loop's evaluator hands the SLI provider what the problem's source said about where it happened:
+// $LABEL.<name> and $DEPLOYMENT, as Keptn's lighthouse did with the event's labels.
+import { describe, expect, it } from 'vitest';
+import type { ProblemEvent, Project } from '../../api/index.ts';
+import type { SliProvider, SliRequest } from '../../evaluation/provider.ts';
+import type { GitStore } from '../../gitstore/store.ts';
+import { SloEvaluator } from './slo-evaluator.ts';
+
+const SLO = 'spec_version: "1.0"\nobjectives:\n  - sli: response_time_p95\n    pass:\n      - criteria:\n          - "<600"\ntotal_score:\n  pass: "90%"\n  warning: "75%"\n';
+const SLI = 'spec_version: "1.0"\nindicators:\n  response_time_p95: latency{pod="$LABEL.pod_name",deployment="$DEPLOYMENT"}\n';
+
+const project: Project = { apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: 'sockshop', namespace: 'team' }, spec: { git: { url: 'http://127.0.0.1:1/x.git' } } };
+
+function problem(details?: Record<string, unknown>): ProblemEvent {
+  return {
+    apiVersion: 'rebound.dev/v1alpha1',
+    kind: 'ProblemEvent',
+    metadata: { name: 'p', namespace: 'team' },
+    spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p95', state: 'OPEN', ...(details ? { details } : {}) },
+  };
+}
+
+async function requestFor(p: ProblemEvent): Promise<SliRequest | undefined> {
+  const files: Record<string, string> = { 'carts/slo.yaml': SLO, 'carts/sli.yaml': SLI };
+  // The evaluator reads only these two files from the store.
+  const store = { readFile: (_branch: string, path: string) => Promise.resolve(files[path] === undefined ? undefined : { text: files[path], commit: 'c'.repeat(40) }) };
+  let seen: SliRequest | undefined;
+  const provider: SliProvider = {
+    getIndicators: (request) => {
+      seen = request;
+      return Promise.resolve(request.indicators.map((metric) => ({ metric, value: 200, success: true })));
+    },
+  };
+  const evaluator = new SloEvaluator({ stores: { storeFor: () => Promise.resolve(store as unknown as GitStore) }, providerFor: () => provider, findRemediation: () => undefined });
+  const outcome = await evaluator.evaluate({
+    problem: p,
+    project,
+    stage: { name: 'production', branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'helm' },
+    window: { start: new Date(0), end: new Date(60_000) },
+  });
+  expect(outcome.result).toBe('pass');
+  return seen;
+}
+
+describe('SloEvaluator', () => {
+  it('passes the labels and the deployment from the problem to the SLI provider', async () => {
+    const request = await requestFor(problem({ labels: { pod_name: 'carts-primary-5d9f', severity: 'webhook', count: 3 }, deployment: 'canary' }));
+    expect(request?.labels).toEqual({ pod_name: 'carts-primary-5d9f', severity: 'webhook' });
+    expect(request?.deployment).toBe('canary');
+  });
+
+  it('passes neither when the source said nothing', async () => {
+    const request = await requestFor(problem());
+    expect(request).not.toHaveProperty('labels');
+    expect(request).not.toHaveProperty('deployment');
+  });
+});
