@@ -1,9 +1,10 @@
 // The `kubernetes` applier: patches the live objects to what was committed, for clusters where
 // nothing renders the chart. Replicas go through the Deployment's scale subresource (so nothing
 // else in the Deployment is touched); feature flags go into a ConfigMap the service reads.
-import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ReboundError } from '../errors.ts';
+import { SharedConnection } from '../kube/connection.ts';
 import { classifyKubeError, isNotFound } from '../kube/errors.ts';
 import type { Applier, ApplyRequest, ApplyResult } from './types.ts';
 
@@ -15,18 +16,18 @@ export interface KubernetesApplierOptions {
   fieldManager?: string;
 }
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
 export class KubernetesApplier implements Applier {
   readonly name = 'kubernetes';
   private readonly apps: AppsV1Api;
   private readonly core: CoreV1Api;
   private readonly options: KubernetesApplierOptions;
+  private readonly connection: SharedConnection;
 
   constructor(kubeConfig: KubeConfig, options: KubernetesApplierOptions = {}) {
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.options = options;
+    this.connection = new SharedConnection(kubeConfig);
   }
 
   async apply(request: ApplyRequest): Promise<ApplyResult> {
@@ -34,10 +35,10 @@ export class KubernetesApplier implements Applier {
     const fieldManager = this.options.fieldManager ?? 'rebound';
     if (request.replicas !== undefined) {
       const name = this.options.deploymentName?.(request) ?? request.service;
-      await kubeCall(`scale deployment ${request.namespace}/${name}`, () =>
+      await kubeCall(`scale deployment ${request.namespace}/${name}`, async () =>
         this.apps.patchNamespacedDeploymentScale(
           { name, namespace: request.namespace, body: { spec: { replicas: request.replicas } }, fieldManager },
-          MERGE_PATCH,
+          await this.connection.mergePatch(),
         ),
       );
       done.push(`deployment ${name} scaled to ${request.replicas}`);
@@ -48,14 +49,13 @@ export class KubernetesApplier implements Applier {
       const data = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, String(v)]));
       await kubeCall(`update configmap ${request.namespace}/${name}`, async () => {
         try {
-          await this.core.patchNamespacedConfigMap({ name, namespace: request.namespace, body: { data }, fieldManager }, MERGE_PATCH);
+          await this.core.patchNamespacedConfigMap({ name, namespace: request.namespace, body: { data }, fieldManager }, await this.connection.mergePatch());
         } catch (err) {
           if (!isNotFound(classifyKubeError(err, 'patch configmap'))) throw err;
-          await this.core.createNamespacedConfigMap({
-            namespace: request.namespace,
-            body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'rebound' } }, data },
-            fieldManager,
-          });
+          await this.core.createNamespacedConfigMap(
+            { namespace: request.namespace, body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'rebound' } }, data }, fieldManager },
+            await this.connection.options(),
+          );
         }
       });
       done.push(`configmap ${name} flags ${Object.entries(flags).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);

@@ -6,9 +6,10 @@
 // - an OPEN delivery never reopens a RESOLVED problem (late retries of old notifications);
 // - a small cache of names known to be stored answers repeats without a round trip, so a burst of
 //   re-notifications costs the API server one write per problem per refresh interval.
-import { CustomObjectsApi, HttpMethod, Observable, PatchStrategy, RequestContext, setHeaderOptions } from '@kubernetes/client-node';
-import type { ConfigurationOptions, KubeConfig, ObservableMiddleware } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, PLURALS, VERSION } from '../api/constants.ts';
+import { SharedConnection } from '../kube/connection.ts';
 import { classifyKubeError, isNotFound } from '../kube/errors.ts';
 import type { MappedProblem, ProblemSpec, ProblemState } from './types.ts';
 
@@ -57,11 +58,10 @@ export class KubeProblemStore implements ProblemSink {
   /** One write per name at a time: concurrent deliveries of one alert share the same write. */
   private readonly inFlight = new Map<string, Promise<StoredProblem>>();
   private readonly limiter: Limiter;
-  private readonly kubeConfig: KubeConfig;
-  private requestOptions: Promise<ConfigurationOptions<ObservableMiddleware>> | undefined;
+  private readonly connection: SharedConnection;
 
   constructor(options: KubeProblemStoreOptions) {
-    this.kubeConfig = options.kubeConfig;
+    this.connection = new SharedConnection(options.kubeConfig);
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.namespace = options.namespace;
     this.refreshAfterMs = options.refreshAfterMs ?? 60_000;
@@ -142,7 +142,7 @@ export class KubeProblemStore implements ProblemSink {
           plural: PLURALS.ProblemEvent,
           body: this.manifest(problem),
         },
-        await this.options(),
+        await this.connection.options(),
       );
       return true;
     } catch (err) {
@@ -164,7 +164,7 @@ export class KubeProblemStore implements ProblemSink {
           name,
           body: { ...body, metadata: { annotations: { [LAST_SEEN_ANNOTATION]: this.timestamp() } } },
         },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch, await this.options()),
+        await this.connection.mergePatch(),
       );
       return true;
     } catch (err) {
@@ -175,14 +175,6 @@ export class KubeProblemStore implements ProblemSink {
       }
       throw classified;
     }
-  }
-
-  private options(): Promise<ConfigurationOptions<ObservableMiddleware>> {
-    this.requestOptions ??= sharedConnectionOptions(this.kubeConfig).catch((err: unknown) => {
-      this.requestOptions = undefined;
-      throw classifyKubeError(err, 'prepare the Kubernetes client');
-    });
-    return this.requestOptions;
   }
 
   private manifest(problem: MappedProblem): Record<string, unknown> {
@@ -218,27 +210,6 @@ export class KubeProblemStore implements ProblemSink {
   private timestamp(): string {
     return new Date(this.now()).toISOString();
   }
-}
-
-/**
- * client-node builds a new connection pool (an undici Agent) for every request, so each write pays a
- * TLS handshake and no connection is reused. Under a burst of alerts that dominates the cost; this
- * middleware runs after authentication has been applied (tokens still refresh per request) and
- * swaps in one pool built once from the same TLS settings.
- */
-async function sharedConnectionOptions(kubeConfig: KubeConfig): Promise<ConfigurationOptions<ObservableMiddleware>> {
-  const probe = new RequestContext(kubeConfig.getCurrentCluster()?.server ?? 'https://127.0.0.1', HttpMethod.GET);
-  await kubeConfig.applySecurityAuthentication(probe);
-  const dispatcher = probe.getDispatcher();
-  if (dispatcher === undefined) return {};
-  const shared: ObservableMiddleware = {
-    pre: (context) => {
-      context.setDispatcher(dispatcher);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response) => new Observable(Promise.resolve(response)),
-  };
-  return { middleware: [shared], middlewareMergeStrategy: 'append' };
 }
 
 /** A counting semaphore: bounds concurrent API writes so a burst queues here, not in the API server. */

@@ -2,18 +2,12 @@
 // written only as a JSON merge-patch on the /status subresource (never a whole-object replace, so
 // a spec edited meanwhile is not overwritten), and a list/watch source for the supervised informer.
 // Every error leaves here classified (errors.ts).
-import {
-  CustomObjectsApi,
-  PatchStrategy,
-  Watch,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1ObjectMeta,
-} from '@kubernetes/client-node';
+import { CustomObjectsApi, Watch, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, KINDS, PLURALS, VERSION } from '../api/index.ts';
 import type { Kind, ProblemEvent, Project, Remediation } from '../api/index.ts';
 import { ReboundError } from '../errors.ts';
 import type { ListWatchSource, WatchEnd, WatchEvent, WatchEventType } from '../runtime/informer.ts';
+import { SharedConnection } from './connection.ts';
 import { classifyKubeError, isAlreadyExists, isNotFound } from './errors.ts';
 
 /** The shape shared by the three resources. */
@@ -63,7 +57,6 @@ export interface WatchOptions {
   keepManagedFields?: boolean;
 }
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const PAGE_SIZE = 500;
 
 export class CustomResourceClient<T extends CustomResource> {
@@ -71,18 +64,21 @@ export class CustomResourceClient<T extends CustomResource> {
   readonly #api: CustomObjectsApi;
   readonly #kc: KubeConfig;
   readonly #fieldManager: string;
+  /** Every call goes through one connection pool (shared by the clients of one kubeconfig). */
+  readonly #connection: SharedConnection;
 
-  constructor(kc: KubeConfig, resource: ResourceDescriptor<Kind>, fieldManager = 'rebound') {
+  constructor(kc: KubeConfig, resource: ResourceDescriptor<Kind>, fieldManager = 'rebound', connection = new SharedConnection(kc)) {
     this.descriptor = resource;
     this.#kc = kc;
     this.#api = kc.makeApiClient(CustomObjectsApi);
     this.#fieldManager = fieldManager;
+    this.#connection = connection;
   }
 
   /** The object, or undefined when it does not exist. */
   async get(namespace: string, name: string): Promise<T | undefined> {
     try {
-      return this.#parse(await this.#api.getNamespacedCustomObject({ ...this.#base(), namespace, name }));
+      return this.#parse(await this.#api.getNamespacedCustomObject({ ...this.#base(), namespace, name }, await this.#connection.options()));
     } catch (err) {
       const e = classifyKubeError(err, this.#action('get', namespace, name));
       if (isNotFound(e)) return undefined;
@@ -102,8 +98,8 @@ export class CustomResourceClient<T extends CustomResource> {
         const paging = { limit: PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) };
         page =
           namespace === undefined
-            ? await this.#api.listClusterCustomObject({ ...this.#base(), ...paging })
-            : await this.#api.listNamespacedCustomObject({ ...this.#base(), namespace, ...paging });
+            ? await this.#api.listClusterCustomObject({ ...this.#base(), ...paging }, await this.#connection.options())
+            : await this.#api.listNamespacedCustomObject({ ...this.#base(), namespace, ...paging }, await this.#connection.options());
       } catch (err) {
         throw classifyKubeError(err, this.#action('list', namespace));
       }
@@ -121,12 +117,10 @@ export class CustomResourceClient<T extends CustomResource> {
     const name = object.metadata.name ?? '';
     const body = { ...object, apiVersion: this.descriptor.apiVersion, kind: this.descriptor.kind };
     try {
-      const created: unknown = await this.#api.createNamespacedCustomObject({
-        ...this.#base(),
-        namespace,
-        body,
-        fieldManager: this.#fieldManager,
-      });
+      const created: unknown = await this.#api.createNamespacedCustomObject(
+        { ...this.#base(), namespace, body, fieldManager: this.#fieldManager },
+        await this.#connection.options(),
+      );
       return { created: true, object: this.#parse(created) };
     } catch (err) {
       const e = classifyKubeError(err, this.#action('create', namespace, name));
@@ -146,7 +140,7 @@ export class CustomResourceClient<T extends CustomResource> {
       return this.#parse(
         await this.#api.patchNamespacedCustomObjectStatus(
           { ...this.#base(), namespace, name, body, fieldManager: this.#fieldManager },
-          MERGE_PATCH,
+          await this.#connection.mergePatch(),
         ),
       );
     } catch (err) {
@@ -160,7 +154,7 @@ export class CustomResourceClient<T extends CustomResource> {
       return this.#parse(
         await this.#api.patchNamespacedCustomObject(
           { ...this.#base(), namespace, name, body: patch, fieldManager: this.#fieldManager },
-          MERGE_PATCH,
+          await this.#connection.mergePatch(),
         ),
       );
     } catch (err) {
@@ -171,7 +165,7 @@ export class CustomResourceClient<T extends CustomResource> {
   /** Deletes the object; true if it was there. */
   async delete(namespace: string, name: string): Promise<boolean> {
     try {
-      await this.#api.deleteNamespacedCustomObject({ ...this.#base(), namespace, name });
+      await this.#api.deleteNamespacedCustomObject({ ...this.#base(), namespace, name }, await this.#connection.options());
       return true;
     } catch (err) {
       const e = classifyKubeError(err, this.#action('delete', namespace, name));
@@ -316,10 +310,11 @@ export interface ReboundClients {
 }
 
 export function reboundClients(kc: KubeConfig, fieldManager = 'rebound'): ReboundClients {
+  const connection = new SharedConnection(kc);
   return {
-    projects: new CustomResourceClient<Project>(kc, RESOURCES.Project, fieldManager),
-    remediations: new CustomResourceClient<Remediation>(kc, RESOURCES.Remediation, fieldManager),
-    problemEvents: new CustomResourceClient<ProblemEvent>(kc, RESOURCES.ProblemEvent, fieldManager),
+    projects: new CustomResourceClient<Project>(kc, RESOURCES.Project, fieldManager, connection),
+    remediations: new CustomResourceClient<Remediation>(kc, RESOURCES.Remediation, fieldManager, connection),
+    problemEvents: new CustomResourceClient<ProblemEvent>(kc, RESOURCES.ProblemEvent, fieldManager, connection),
   };
 }
 
