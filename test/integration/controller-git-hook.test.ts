@@ -6,14 +6,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse } from 'yaml';
 import type { Project } from '../../src/api/index.ts';
-import { startGitServer } from '../../src/localenv/git-server.ts';
 import type { GitServer } from '../../src/localenv/git-server.ts';
 import { freePort } from '../../src/localenv/ports.ts';
-import { runCommand } from '../../src/localenv/process.ts';
-import { applyObjects, createProjectRepo, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
+import { createProjectRepo, installControllerRbac, startControllerProcess } from '../../src/localenv/world.ts';
 import type { ControllerProcess } from '../../src/localenv/world.ts';
+import { condition, createNamespace, gitSecret, namespaceObjects, push, startE2eGitServer } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -37,23 +35,10 @@ let controller: ControllerProcess;
 let secrets: string;
 let repo: { url: string; dir: string };
 
-async function project(): Promise<Project> {
-  return parse(await kubectl(admin, ['get', 'project', NAMESPACE, '-n', NAMESPACE, '-o', 'yaml'])) as Project;
-}
-
-const configValid = async (): Promise<string | undefined> => (await project()).status?.conditions?.find((c) => c.type === 'ConfigValid')?.status;
-
-async function pushBrokenPolicy(): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'rebound-push-'));
-  try {
-    await runCommand('git', ['clone', '-q', '--branch', 'production', repo.dir, work]);
-    await writeFile(join(work, 'carts', 'remediation.yaml'), `${POLICY}        - action: [unclosed\n`);
-    await runCommand('git', ['-C', work, '-c', 'user.name=Person', '-c', 'user.email=person@example.com', 'commit', '-qam', 'a typo']);
-    await runCommand('git', ['-C', work, 'push', '-q', 'origin', 'production']);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
+const { get } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller.process.recentOutput() });
+// The Project is named after the namespace.
+const project = (): Promise<Project> => get<Project>('project', NAMESPACE);
+const configValid = async (): Promise<string | undefined> => condition(await project(), 'ConfigValid')?.status;
 
 function githubPush(body: string, secret: string): RequestInit {
   return {
@@ -69,7 +54,7 @@ function githubPush(body: string, secret: string): RequestInit {
 
 beforeAll(async () => {
   await installControllerRbac(admin);
-  git = await startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') });
+  git = await startE2eGitServer();
   repo = await createProjectRepo(git, {
     project: NAMESPACE,
     service: 'carts',
@@ -77,9 +62,8 @@ beforeAll(async () => {
     remediationStages: ['production'],
     files: { 'values.yaml': 'replicaCount: 1\n', 'remediation.yaml': POLICY },
   });
-  await kubectl(admin, ['create', 'namespace', NAMESPACE]);
-  await applyObjects(admin, [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace: NAMESPACE }, stringData: { username: git.username, token: git.password } },
+  await createNamespace(admin, NAMESPACE, [
+    gitSecret(NAMESPACE, git),
     {
       apiVersion: 'rebound.dev/v1alpha1',
       kind: 'Project',
@@ -112,7 +96,7 @@ afterAll(async () => {
 describe('POST /hooks/git', () => {
   it('re-reads the pushed branch at once when the push is signed, and refuses an unsigned one', async () => {
     await expect.poll(configValid, { timeout: 30_000, interval: 250 }).toBe('True');
-    await pushBrokenPolicy();
+    await push(repo.dir, 'production', { 'carts/remediation.yaml': `${POLICY}        - action: [unclosed\n` }, 'a typo');
     const webhooks = /"webhooks":"(http:\/\/[^"]+)"/.exec(controller.process.recentOutput())?.[1];
     expect(webhooks).toBeDefined();
     const body = JSON.stringify({ ref: 'refs/heads/production', after: 'f'.repeat(40), repository: { clone_url: repo.url } });
@@ -126,7 +110,7 @@ describe('POST /hooks/git', () => {
     const signed = await fetch(`${webhooks}/hooks/git`, githubPush(body, SECRET));
     expect(signed.status).toBe(202);
     await expect.poll(configValid, { timeout: 15_000, interval: 250 }).toBe('False');
-    const message = (await project()).status?.conditions?.find((c) => c.type === 'ConfigValid')?.message ?? '';
+    const message = condition(await project(), 'ConfigValid')?.message ?? '';
     expect(message).toMatch(/carts\/remediation\.yaml:\d+:\d+: /);
   });
 });

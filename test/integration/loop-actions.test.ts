@@ -13,15 +13,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse } from 'yaml';
-import type { Condition, ProblemEvent, Remediation } from '../../src/api/index.ts';
-import { startGitServer } from '../../src/localenv/git-server.ts';
+import type { ProblemEvent, Remediation } from '../../src/api/index.ts';
 import type { GitServer } from '../../src/localenv/git-server.ts';
 import { freePort } from '../../src/localenv/ports.ts';
 import { startPrometheus } from '../../src/localenv/prometheus.ts';
 import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
 import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
 import type { ControllerProcess } from '../../src/localenv/world.ts';
+import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -128,27 +127,7 @@ async function problem(projectName: string, name = projectName): Promise<string>
   return name;
 }
 
-async function get<T>(kind: string, name: string): Promise<T> {
-  return parse(await kubectl(admin, ['get', kind, name, '-n', NAMESPACE, '-o', 'yaml'])) as T;
-}
-
-const condition = (obj: { status?: { conditions?: Condition[] } }, type: string): Condition | undefined => obj.status?.conditions?.find((c) => c.type === type);
-
-async function waitFor<T extends { status?: unknown }>(kind: string, name: string, check: (obj: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  let last: T | undefined;
-  await expect
-    .poll(async () => {
-      last = await get<T>(kind, name);
-      return check(last);
-    }, { timeout: timeoutMs, interval: 250 })
-    .toBe(true)
-    .catch((err: unknown) => {
-      throw new Error(`${kind} ${name}: condition not reached: ${JSON.stringify(last?.status, null, 2)}\ncontroller output:\n${controller.process.recentOutput()}`, { cause: err });
-    });
-  return last as T;
-}
-
-const phase = (want: string) => (p: ProblemEvent): boolean => p.status?.phase === want;
+const { get, waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller.process.recentOutput() });
 
 /** `token: null` sends no Authorization header. */
 function post(path: string, body: unknown, token: string | null = ingestToken, contentType = 'application/json'): Promise<Response> {
@@ -161,15 +140,14 @@ function post(path: string, body: unknown, token: string | null = ingestToken, c
 
 beforeAll(async () => {
   await installControllerRbac(admin);
-  git = await startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') });
+  git = await startE2eGitServer();
   prometheus = await startPrometheus({});
   runbooks = new Runbooks();
   outsider = new Runbooks();
   sink = new Runbooks();
   await Promise.all([runbooks.start(), outsider.start(), sink.start()]);
-  await kubectl(admin, ['create', 'namespace', NAMESPACE]);
-  await applyObjects(admin, [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace: NAMESPACE }, stringData: { username: git.username, token: git.password } },
+  await createNamespace(admin, NAMESPACE, [
+    gitSecret(NAMESPACE, git),
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'runbook', namespace: NAMESPACE }, stringData: { token: RUNBOOK_TOKEN, 'header.X-Team': 'payments' } },
   ]);
   secrets = await mkdtemp(join(tmpdir(), 'rebound-actions-'));

@@ -5,22 +5,17 @@
 //
 // The controller watches only this file's namespace, so it never acts on another file's objects.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse } from 'yaml';
-import type { Condition, ProblemEvent, Project, Remediation } from '../../src/api/index.ts';
-import { startGitServer } from '../../src/localenv/git-server.ts';
+import type { ProblemEvent, Project, Remediation } from '../../src/api/index.ts';
 import type { GitServer } from '../../src/localenv/git-server.ts';
 import { freePort } from '../../src/localenv/ports.ts';
 import { runCommand } from '../../src/localenv/process.ts';
-import { startPrometheus } from '../../src/localenv/prometheus.ts';
 import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from '../../src/localenv/sample-workload.ts';
+import { SAMPLE_SLI, sampleSlo } from '../../src/localenv/sample-workload.ts';
 import type { SampleWorkload } from '../../src/localenv/sample-workload.ts';
 import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
 import type { ControllerProcess } from '../../src/localenv/world.ts';
+import { condition, createNamespace, gitSecret, hasCondition, namespaceObjects, phase, push, startE2eGitServer, startScrapedWorkload, stopInOrder } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -93,50 +88,7 @@ async function createProblem(project: string, name: string, fields: { stage?: st
   }]);
 }
 
-async function get<T>(kind: string, name: string): Promise<T> {
-  return parse(await kubectl(admin, ['get', kind, name, '-n', NAMESPACE, '-o', 'yaml'])) as T;
-}
-
-function condition(obj: { status?: { conditions?: Condition[] } }, type: string): Condition | undefined {
-  return obj.status?.conditions?.find((c) => c.type === type);
-}
-
-/** Polls the object until `check` holds; the failure shows the last status and the controller's output. */
-async function waitFor<T extends { status?: unknown }>(kind: string, name: string, check: (obj: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  let last: T | undefined;
-  await expect
-    .poll(async () => {
-      last = await get<T>(kind, name);
-      return check(last);
-    }, { timeout: timeoutMs, interval: 250 })
-    .toBe(true)
-    .catch((err: unknown) => {
-      throw new Error(`${kind} ${name}: condition not reached: ${JSON.stringify(last?.status, null, 2)}\ncontroller output:\n${controller.process.recentOutput()}`, { cause: err });
-    });
-  return last as T;
-}
-
-const hasCondition = (type: string, status: string, reason: string) => (obj: { status?: { conditions?: Condition[] } }): boolean => {
-  const c = condition(obj, type);
-  return c?.status === status && c.reason === reason;
-};
-
-/** A person's push to a stage branch (straight into the server's repository). */
-async function push(s: Scenario, branch: string, files: Record<string, string>, message: string): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'rebound-push-'));
-  try {
-    await runCommand('git', ['clone', '-q', '--branch', branch, s.repoDir, work]);
-    for (const [path, text] of Object.entries(files)) {
-      await mkdir(dirname(join(work, path)), { recursive: true });
-      await writeFile(join(work, path), text);
-    }
-    await runCommand('git', ['-C', work, 'add', '--', ...Object.keys(files)]);
-    await runCommand('git', ['-C', work, '-c', 'user.name=Person', '-c', 'user.email=person@example.com', 'commit', '-q', '-m', message]);
-    await runCommand('git', ['-C', work, 'push', '-q', 'origin', branch]);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
+const { waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller.process.recentOutput() });
 
 async function replicas(namespace: string): Promise<number> {
   return Number(await kubectl(admin, ['get', 'deployment', 'carts', '-n', namespace, '-o', 'jsonpath={.spec.replicas}']));
@@ -144,12 +96,10 @@ async function replicas(namespace: string): Promise<number> {
 
 beforeAll(async () => {
   await installControllerRbac(admin);
-  git = await startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') });
-  workload = await startSampleWorkload({ kubeconfigPath: admin });
-  prometheus = await startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s' });
+  git = await startE2eGitServer();
+  ({ workload, prometheus } = await startScrapedWorkload(admin));
   closedPortUrl = `http://127.0.0.1:${await freePort()}/nothing-listens-here.git`;
-  await kubectl(admin, ['create', 'namespace', NAMESPACE]);
-  await applyObjects(admin, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace: NAMESPACE }, stringData: { username: git.username, token: git.password } }]);
+  await createNamespace(admin, NAMESPACE, [gitSecret(NAMESPACE, git)]);
   controller = await startControllerProcess({
     kubeconfigPath: cluster.controllerKubeconfigPath,
     prometheusUrl: prometheus.url,
@@ -158,12 +108,7 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-afterAll(async () => {
-  await controller?.stop();
-  await prometheus?.stop();
-  await workload?.stop();
-  await git?.stop();
-});
+afterAll(() => stopInOrder(controller, prometheus, workload, git));
 
 describe('Project and Remediation controllers', () => {
   it('report Git access, stage heads and the validity of a Remediation', async () => {
@@ -229,7 +174,7 @@ describe('bad input to the loop', () => {
     expect(noProject.status?.phase).toBe('Pending');
     const noStage = await waitFor<ProblemEvent>('problemevent', 'unknown-stage', hasCondition('Stalled', 'True', 'StageNotFound'));
     expect(condition(noStage, 'Stalled')?.message).toBe(`Project ${s.project} has no stage "staging"`);
-    const noService = await waitFor<ProblemEvent>('problemevent', 'unknown-service', (p) => p.status?.phase === 'Unhandled');
+    const noService = await waitFor<ProblemEvent>('problemevent', 'unknown-service', phase('Unhandled'));
     expect(condition(noService, 'Ready')).toMatchObject({ status: 'False', reason: 'NoPolicy' });
     expect(condition(noService, 'Ready')?.message).toContain('ghost/remediation.yaml');
 
@@ -253,7 +198,7 @@ describe('bad input to the loop', () => {
 
   it('a chart that does not render stalls with Helm\'s error in the condition', async () => {
     const s = await scenario({ files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
-    await push(s, 'production', { 'carts/chart/templates/broken.yaml': 'value: {{ .Values.nothing.here }}\n' }, 'a template that cannot render');
+    await push(s.repoDir, 'production', { 'carts/chart/templates/broken.yaml': 'value: {{ .Values.nothing.here }}\n' }, 'a template that cannot render');
     await createProblem(s.project, 'helm-fails');
     const stalled = await waitFor<ProblemEvent>('problemevent', 'helm-fails', hasCondition('Stalled', 'True', 'ApplyFailed'));
     expect(condition(stalled, 'Stalled')?.message).toContain('nil pointer evaluating');
@@ -272,7 +217,7 @@ describe('bad input to the loop', () => {
     expect(condition(waiting, 'Stalled')?.status).toBe('False');
 
     await kubectl(admin, ['patch', 'project', s.project, '-n', NAMESPACE, '--type=merge', '-p', JSON.stringify({ spec: { git: { url: s.url } } })]);
-    const done = await waitFor<ProblemEvent>('problemevent', 'git-down', (p) => ['Resolved', 'Exhausted', 'Unhandled'].includes(p.status?.phase ?? ''), 90_000);
+    const done = await waitFor<ProblemEvent>('problemevent', 'git-down', phase('Resolved', 'Exhausted', 'Unhandled'), 90_000);
     expect(done.status?.phase).toBe('Resolved');
     expect(done.status?.attempts?.map((a) => [a.action, a.value, a.result])).toEqual([['scale', '+1', 'fail'], ['featuretoggle', 'EnablePromotion:off', 'pass']]);
     const namespace = `${s.project}-production`;
@@ -290,13 +235,13 @@ describe('bad input to the loop', () => {
     await waitFor<ProblemEvent>('problemevent', 'policy-moves', (p) => (p.status?.attempts?.length ?? 0) >= 1);
     // While attempt 1 waits for its evaluation, a person changes the policy.
     const changed = policy([['featuretoggle', 'EnablePromotion:off'], ['scale', '+2']]);
-    await push(s, 'production', { 'carts/remediation.yaml': changed }, 'second thoughts on the carts policy');
-    const first = await waitFor<ProblemEvent>('problemevent', 'policy-moves', (p) => p.status?.phase === 'Resolved', 90_000);
+    await push(s.repoDir, 'production', { 'carts/remediation.yaml': changed }, 'second thoughts on the carts policy');
+    const first = await waitFor<ProblemEvent>('problemevent', 'policy-moves', phase('Resolved'), 90_000);
     expect(first.status?.attempts?.map((a) => [a.action, a.value, a.result])).toEqual([['scale', '+1', 'fail'], ['scale', '+2', 'pass']]);
     expect(await replicas(`${s.project}-production`)).toBe(4);
 
     // A broken push: the Project says where; the last good policy stays in force.
-    await push(s, 'production', { 'carts/remediation.yaml': `${changed}        - action: [unclosed\n` }, 'a typo');
+    await push(s.repoDir, 'production', { 'carts/remediation.yaml': `${changed}        - action: [unclosed\n` }, 'a typo');
     const broken = await waitFor<Project>('project', s.project, hasCondition('ConfigValid', 'False', 'PolicyInvalid'));
     const message = condition(broken, 'ConfigValid')?.message ?? '';
     expect(message).toMatch(/carts\/remediation\.yaml:\d+:\d+: /);

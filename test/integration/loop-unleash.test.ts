@@ -4,9 +4,7 @@
 // A token Unleash refuses stalls the problem with a reason and switches nothing.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse } from 'yaml';
-import type { Condition, ProblemEvent } from '../../src/api/index.ts';
-import { startGitServer } from '../../src/localenv/git-server.ts';
+import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../../src/localenv/git-server.ts';
 import { freePort } from '../../src/localenv/ports.ts';
 import { runCommand } from '../../src/localenv/process.ts';
@@ -16,6 +14,7 @@ import { createUnleashFeature, startUnleash, unleashAdminApi, unleashFeatureStat
 import type { LocalUnleash } from '../../src/localenv/unleash.ts';
 import { applyObjects, createProjectRepo, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
 import type { ControllerProcess } from '../../src/localenv/world.ts';
+import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -47,25 +46,7 @@ async function createFeature(name: string): Promise<void> {
   for (const env of ['development', 'production']) await unleashAdminApi(unleash, `/api/admin/projects/default/features/${name}/environments/${env}/on`, { method: 'POST' });
 }
 
-async function get<T>(kind: string, name: string): Promise<T> {
-  return parse(await kubectl(admin, ['get', kind, name, '-n', NAMESPACE, '-o', 'yaml'])) as T;
-}
-
-const condition = (obj: { status?: { conditions?: Condition[] } }, type: string): Condition | undefined => obj.status?.conditions?.find((c) => c.type === type);
-
-async function waitFor(name: string, check: (p: ProblemEvent) => boolean): Promise<ProblemEvent> {
-  let last: ProblemEvent | undefined;
-  await expect
-    .poll(async () => {
-      last = await get<ProblemEvent>('problemevent', name);
-      return check(last);
-    }, { timeout: 60_000, interval: 250 })
-    .toBe(true)
-    .catch((err: unknown) => {
-      throw new Error(`problemevent ${name}: condition not reached: ${JSON.stringify(last?.status, null, 2)}\ncontroller output:\n${controller.process.recentOutput()}`, { cause: err });
-    });
-  return last as ProblemEvent;
-}
+const { waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller.process.recentOutput() });
 
 /** A project whose stage `production` switches flags in Unleash (secret: the Secret holding the token). */
 async function project(flag: string, secret: string): Promise<{ name: string; repoDir: string }> {
@@ -96,12 +77,11 @@ beforeAll(async () => {
   await installControllerRbac(admin);
   [unleash, git, prometheus] = await Promise.all([
     startUnleash(),
-    startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }),
+    startE2eGitServer(),
     startPrometheus({}),
   ]);
-  await kubectl(admin, ['create', 'namespace', NAMESPACE]);
-  await applyObjects(admin, [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace: NAMESPACE }, stringData: { username: git.username, token: git.password } },
+  await createNamespace(admin, NAMESPACE, [
+    gitSecret(NAMESPACE, git),
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unleash', namespace: NAMESPACE }, stringData: { token: unleash.adminToken } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unleash-wrong', namespace: NAMESPACE }, stringData: { token: '*:*.not-a-token-unleash-knows' } },
   ]);
@@ -122,7 +102,7 @@ describe('featuretoggle with the Unleash provider', () => {
   it('commits the flag to the stage branch and switches it off in the stage environment only', async () => {
     await createFeature('EnablePromotion');
     const { name, repoDir } = await project('EnablePromotion', 'unleash');
-    const resolved = await waitFor(name, (p) => p.status?.phase === 'Resolved');
+    const resolved = await waitFor<ProblemEvent>('problemevent', name, phase('Resolved'));
     expect(await unleashFeatureStates(unleash, 'EnablePromotion')).toEqual({ development: true, production: false });
     const attempt = resolved.status?.attempts?.[0];
     expect(attempt).toMatchObject({ action: 'featuretoggle', value: 'EnablePromotion:off', result: 'pass' });
@@ -136,7 +116,7 @@ describe('featuretoggle with the Unleash provider', () => {
   it('stalls with UnleashUnauthorized when Unleash refuses the token, and switches nothing', async () => {
     await createFeature('EnableItemCache');
     const { name } = await project('EnableItemCache', 'unleash-wrong');
-    const stalled = await waitFor(name, (p) => condition(p, 'Stalled')?.reason === 'UnleashUnauthorized');
+    const stalled = await waitFor<ProblemEvent>('problemevent', name, (p) => condition(p, 'Stalled')?.reason === 'UnleashUnauthorized');
     expect(condition(stalled, 'Stalled')?.message).toContain('Unleash');
     expect(stalled.status?.attempts?.[0]?.appliedTime).toBeUndefined();
     expect(await unleashFeatureStates(unleash, 'EnableItemCache')).toEqual({ development: true, production: true });

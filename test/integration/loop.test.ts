@@ -5,18 +5,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse } from 'yaml';
 import type { ProblemEvent } from '../../src/api/index.ts';
-import { startGitServer } from '../../src/localenv/git-server.ts';
 import type { GitServer } from '../../src/localenv/git-server.ts';
 import { freePort } from '../../src/localenv/ports.ts';
 import { runCommand } from '../../src/localenv/process.ts';
-import { startPrometheus } from '../../src/localenv/prometheus.ts';
 import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from '../../src/localenv/sample-workload.ts';
+import { SAMPLE_SLI, sampleSlo } from '../../src/localenv/sample-workload.ts';
 import type { SampleWorkload } from '../../src/localenv/sample-workload.ts';
 import { REPO_ROOT, applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
 import type { ControllerProcess } from '../../src/localenv/world.ts';
+import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer, startScrapedWorkload, stopInOrder } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -67,7 +65,7 @@ async function scenario(options: { service: string; stages: string[]; files: Rec
   const namespace = NAMESPACE;
   const repo = await createProjectRepo(git, { project, service: options.service, stages: options.stages, remediationStages: ['production'], files: options.files });
   await applyObjects(admin, [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace }, stringData: { username: git.username, token: git.password } },
+    gitSecret(namespace, git),
     {
       apiVersion: 'rebound.dev/v1alpha1',
       kind: 'Project',
@@ -96,22 +94,11 @@ async function createProblem(s: Scenario, name: string, problemTitle: string, se
   ]);
 }
 
-async function getProblem(s: Scenario, name: string): Promise<ProblemEvent> {
-  return parse(await kubectl(admin, ['get', 'problemevent', name, '-n', s.namespace, '-o', 'yaml'])) as ProblemEvent;
-}
+// `controller` is replaced mid-file (a restart) and unset while (g)'s two replicas run.
+const { get, waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller?.process.recentOutput() ?? '' });
 
-async function waitForPhase(s: Scenario, name: string, phases: string[], timeoutMs = 90_000): Promise<ProblemEvent> {
-  let last: ProblemEvent | undefined;
-  await expect
-    .poll(async () => {
-      last = await getProblem(s, name);
-      return phases.includes(last.status?.phase ?? '');
-    }, { timeout: timeoutMs, interval: 250 })
-    .toBe(true)
-    .catch((err: unknown) => {
-      throw new Error(`${name} did not reach ${phases.join('|')}: ${JSON.stringify(last?.status, null, 2)}\ncontroller output:\n${controller?.process.recentOutput() ?? ''}`, { cause: err });
-    });
-  return last as ProblemEvent;
+async function waitForPhase(name: string, phases: string[]): Promise<ProblemEvent> {
+  return waitFor<ProblemEvent>('problemevent', name, phase(...phases), 90_000);
 }
 
 async function replicas(namespace: string, deployment: string): Promise<number> {
@@ -136,19 +123,13 @@ async function startSharedController(): Promise<ControllerProcess> {
 
 beforeAll(async () => {
   await installControllerRbac(admin);
-  git = await startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') });
-  workload = await startSampleWorkload({ kubeconfigPath: admin });
-  prometheus = await startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s' });
-  await kubectl(admin, ['create', 'namespace', NAMESPACE]);
+  git = await startE2eGitServer();
+  ({ workload, prometheus } = await startScrapedWorkload(admin));
+  await createNamespace(admin, NAMESPACE);
   controller = await startSharedController();
 }, 120_000);
 
-afterAll(async () => {
-  await controller?.stop();
-  await prometheus?.stop();
-  await workload?.stop();
-  await git?.stop();
-});
+afterAll(() => stopInOrder(controller, prometheus, workload, git));
 
 describe('the remediation loop on real parts', () => {
   it('(a) the tutorial: production scales to 2 replicas through Helm, qa stays at 1, the problem ends Resolved', async () => {
@@ -156,7 +137,7 @@ describe('the remediation loop on real parts', () => {
     const s = await scenario({ service: 'helloservice', stages: ['qa', 'production'], files: { 'values.yaml': VALUES, 'remediation.yaml': tutorial, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
     await createProblem(s, 'response-time', 'http_response_time_seconds_main_page_sum');
 
-    const done = await waitForPhase(s, 'response-time', ['Resolved', 'Exhausted', 'Unhandled']);
+    const done = await waitForPhase('response-time', ['Resolved', 'Exhausted', 'Unhandled']);
     expect(done.status?.phase, JSON.stringify(done.status?.attempts)).toBe('Resolved');
     expect(await replicas(`${s.project}-production`, 'helloservice')).toBe(2);
     expect(await replicas(`${s.project}-qa`, 'helloservice')).toBe(1);
@@ -183,7 +164,7 @@ describe('the remediation loop on real parts', () => {
   it('(b) escalation: scale +1 fails its evaluation, the feature flag comes next and passes', async () => {
     const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(600), 'sli.yaml': SAMPLE_SLI } });
     await createProblem(s, 'slow-carts', 'Response time degradation');
-    const done = await waitForPhase(s, 'slow-carts', ['Resolved', 'Exhausted', 'Unhandled']);
+    const done = await waitForPhase('slow-carts', ['Resolved', 'Exhausted', 'Unhandled']);
     expect(done.status?.phase, JSON.stringify(done.status?.attempts)).toBe('Resolved');
     expect(done.status?.attempts?.map((a) => [a.index, a.action, a.value, a.result])).toEqual([
       [1, 'scale', '+1', 'fail'],
@@ -198,10 +179,10 @@ describe('the remediation loop on real parts', () => {
   it('(c) every action fails its evaluation: Exhausted', async () => {
     const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(100), 'sli.yaml': SAMPLE_SLI } });
     await createProblem(s, 'hopeless', 'Response time degradation');
-    const done = await waitForPhase(s, 'hopeless', ['Resolved', 'Exhausted', 'Unhandled']);
+    const done = await waitForPhase('hopeless', ['Resolved', 'Exhausted', 'Unhandled']);
     expect(done.status?.phase).toBe('Exhausted');
     expect(done.status?.attempts?.map((a) => a.result)).toEqual(['fail', 'fail']);
-    expect(done.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ActionsExhausted' });
+    expect(condition(done, 'Ready')).toMatchObject({ status: 'False', reason: 'ActionsExhausted' });
   });
 
   it('(d) the source resolves the problem mid-way: the remediation stops', async () => {
@@ -212,10 +193,10 @@ describe('the remediation loop on real parts', () => {
       spec: { project: s.project, stage: 'production', service: 'carts', evaluation: { wait: '10m' }, remediations: [{ problemType: 'Response time degradation', actionsOnOpen: [{ name: 'Scale up', action: 'scale', value: '+1' }] }] },
     }]);
     await createProblem(s, 'clears', 'Response time degradation');
-    await waitForPhase(s, 'clears', ['Evaluating']);
+    await waitForPhase('clears', ['Evaluating']);
     await kubectl(admin, ['patch', 'problemevent', 'clears', '-n', s.namespace, '--type=merge', '-p', '{"spec":{"state":"RESOLVED"}}']);
-    const done = await waitForPhase(s, 'clears', ['Resolved']);
-    expect(done.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'ProblemResolved' });
+    const done = await waitForPhase('clears', ['Resolved']);
+    expect(condition(done, 'Ready')).toMatchObject({ status: 'True', reason: 'ProblemResolved' });
     expect(done.status?.attempts).toHaveLength(1);
     expect(done.status?.attempts?.[0]?.result).toBeUndefined();
     expect(done.status?.policySource).toMatchObject({ kind: 'Remediation', name: 'carts' });
@@ -227,9 +208,9 @@ describe('the remediation loop on real parts', () => {
     await createProblem(s, 'first', 'Response time degradation');
     await createProblem(s, 'second', 'Response time degradation');
     await createProblem(other, 'elsewhere', 'Response time degradation');
-    const first = await waitForPhase(s, 'first', ['Resolved']);
-    const second = await waitForPhase(s, 'second', ['Resolved']);
-    const elsewhere = await waitForPhase(other, 'elsewhere', ['Resolved']);
+    const first = await waitForPhase('first', ['Resolved']);
+    const second = await waitForPhase('second', ['Resolved']);
+    const elsewhere = await waitForPhase('elsewhere', ['Resolved']);
     const committed = (p: ProblemEvent): number => Date.parse(p.status?.attempts?.[0]?.committedTime ?? '');
     const completed = (p: ProblemEvent): number => Date.parse(p.status?.completionTime ?? '');
     expect(committed(second)).toBeGreaterThanOrEqual(completed(first));
@@ -255,9 +236,9 @@ describe('crash safety and replicas', () => {
       await crashing.stop();
       await installControllerRbac(admin);
     }
-    expect((await getProblem(s, 'crash')).status?.attempts ?? []).toHaveLength(0);
+    expect((await get<ProblemEvent>('problemevent', 'crash')).status?.attempts ?? []).toHaveLength(0);
     controller = await startSharedController();
-    const done = await waitForPhase(s, 'crash', ['Resolved']);
+    const done = await waitForPhase('crash', ['Resolved']);
     expect(done.status?.attempts).toHaveLength(1);
     const commits = await reboundCommits(s, 'production');
     expect(commits).toHaveLength(1);
@@ -272,7 +253,7 @@ describe('crash safety and replicas', () => {
     try {
       const s = await scenario({ service: 'carts', stages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
       await createProblem(s, 'led', 'Response time degradation');
-      await waitForPhase(s, 'led', ['Resolved']);
+      await waitForPhase('led', ['Resolved']);
       expect(await reboundCommits(s, 'production')).toHaveLength(1);
       const holder = await kubectl(admin, ['get', 'lease', 'rebound-controller', '-n', 'rebound-system', '-o', 'jsonpath={.spec.holderIdentity}']);
       const leaderMetrics = async (c: ControllerProcess): Promise<number> => {
@@ -287,7 +268,7 @@ describe('crash safety and replicas', () => {
       await leader.stop();
       await expect.poll(() => leaderMetrics(follower), { timeout: 30_000, interval: 200 }).toBe(1);
       await createProblem(s, 'after-failover', 'Response time degradation');
-      await waitForPhase(s, 'after-failover', ['Resolved']);
+      await waitForPhase('after-failover', ['Resolved']);
       expect(await reboundCommits(s, 'production')).toHaveLength(2);
     } finally {
       await one.stop();
