@@ -24,3 +24,16 @@ export class ReboundError extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Why a fetch() failed, for a message: undici hides the socket error in `cause`, so the
+ * `ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9090` that says what happened is read from there.
+ */
+export function describeFetchError(err: unknown): string {
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code === undefined ? cause.message : `${code} ${cause.message}`;
+  }
+  return errorMessage(err);
+}

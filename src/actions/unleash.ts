@@ -5,7 +5,7 @@
 // and Unleash's event log shows one change. The token goes in `Authorization` as is (Unleash's own
 // format; it also accepts `Bearer <token>`), and never into a message.
 import { REASONS } from '../api/index.ts';
-import { ReboundError } from '../errors.ts';
+import { describeFetchError, ReboundError } from '../errors.ts';
 
 export interface UnleashSettings {
   /** Unleash's address, with or without a trailing `/api`: `https://unleash.example.com[/api]`. */
@@ -97,7 +97,7 @@ function httpError(status: number, body: string, target: Target, action: string)
 function requestError(err: unknown, caller: AbortSignal | undefined, base: string, timeoutMs: number, action: string): unknown {
   if (caller?.aborted) return caller.reason;
   const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-  const why = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+  const why = describeFetchError(err);
   const message = timedOut
     ? `Unleash at ${base} did not answer within ${String(timeoutMs)} ms (${action})`
     : `cannot reach Unleash at ${base} (${action}): ${why}`;

@@ -15,6 +15,8 @@ import { parseScaleValue, parseToggleValue, scaleReplicas, toggleFeature } from 
 import type { EditOptions, EditResult } from '../remediation/actions.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from './types.ts';
 import { setUnleashFeature } from './unleash.ts';
+import { timed } from '../observability/timing.ts';
+import type { Observe } from '../observability/timing.ts';
 
 export interface ValuesActionOptions {
   appliers: Record<ApplierName, Applier>;
@@ -23,7 +25,7 @@ export interface ValuesActionOptions {
   /** Reads the Unleash token's Secret. */
   secrets: SecretReader;
   /** How long Helm's upgrade took, for `rebound_helm_duration_seconds`. */
-  helmUpgrade?: (result: 'success' | 'error', seconds: number) => void;
+  helmUpgrade?: Observe;
 }
 
 /** Makes the cluster match a values commit with the stage's applier (helm, kubernetes or none). */
@@ -145,18 +147,6 @@ export class FeatureToggleAction implements ActionHandler {
       ctx.signal,
     );
     return change.detail;
-  }
-}
-
-async function timed<T>(observe: ((result: 'success' | 'error', seconds: number) => void) | undefined, run: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  try {
-    const value = await run();
-    observe?.('success', (performance.now() - started) / 1000);
-    return value;
-  } catch (err) {
-    observe?.('error', (performance.now() - started) / 1000);
-    throw err;
   }
 }
 

@@ -144,7 +144,7 @@ describe('callWebhook', () => {
       tries: 2,
       reason: 'WebhookUnavailable',
       retryable: true,
-      message: `POST ${server.url} is unavailable after 2 tries: cannot connect: ECONNREFUSED`,
+      message: `POST ${server.url} is unavailable after 2 tries: cannot connect: ECONNREFUSED connect ECONNREFUSED ${server.host}`,
     });
   });
 

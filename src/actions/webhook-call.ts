@@ -5,7 +5,7 @@
 // Nothing here puts a header value into a message: headers carry tokens. Messages name the endpoint
 // by origin only, because webhook URLs often carry a secret in their path or query.
 import { REASONS } from '../api/constants.ts';
-import { errorMessage, ReboundError } from '../errors.ts';
+import { describeFetchError, ReboundError } from '../errors.ts';
 import { sleep as clockSleep, systemClock } from '../runtime/clock.ts';
 import { checkAllowedUrl } from './allowed-hosts.ts';
 
@@ -155,12 +155,6 @@ async function readCapped(response: Response, cancel: AbortSignal | undefined): 
 function retryAfter(value: string | null): number | undefined {
   if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
   return Math.min(Number(value) * 1000, MAX_BACKOFF_MS);
-}
-
-function describeFetchError(err: unknown): string {
-  const cause = err instanceof Error ? err.cause : undefined;
-  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String(cause.code) : undefined;
-  return code ?? (cause === undefined ? errorMessage(err) : errorMessage(cause));
 }
 
 /** Replaces header values an endpoint might echo back, so they never reach a message or status. */

@@ -80,6 +80,13 @@ export const featureFlagsSchema = {
   'x-kubernetes-validations': [{ rule: "!has(self.provider) || self.provider != 'unleash' || has(self.unleash)", message: 'provider unleash needs unleash.url and unleash.secretRef' }],
 } as const;
 
+/** What every resource has besides spec and status (the API server validates metadata itself). */
+const resourceEnvelope = {
+  apiVersion: { type: 'string' },
+  kind: { type: 'string' },
+  metadata: { type: 'object' },
+} as const;
+
 /** metav1.Condition, as Kubernetes API conventions define it. */
 export const conditionSchema = {
   type: 'object',
@@ -141,9 +148,7 @@ export const projectSchema = {
   type: 'object',
   required: ['spec'],
   properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: { type: 'object' },
+    ...resourceEnvelope,
     spec: {
       type: 'object',
       required: ['git'],
@@ -220,9 +225,7 @@ export const remediationSchema = {
   type: 'object',
   required: ['spec'],
   properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: { type: 'object' },
+    ...resourceEnvelope,
     spec: {
       type: 'object',
       required: ['project', 'stage', 'service', 'remediations'],
@@ -383,9 +386,7 @@ export const problemEventSchema = {
   type: 'object',
   required: ['spec'],
   properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: { type: 'object' },
+    ...resourceEnvelope,
     spec: {
       type: 'object',
       required: ['project', 'stage', 'service', 'problemTitle', 'state'],

@@ -11,9 +11,13 @@ export interface PlaceholderContext {
   project: string;
   stage: string;
   service: string;
+  /** Keptn's $DEPLOYMENT; when absent the `deployment` label, else "primary". */
   deployment?: string;
+  /** Event labels, available to queries as $LABEL.<key>. */
   labels?: Readonly<Record<string, string>>;
+  /** The slo.yaml `filter` entries, available to queries as $<key> and $<KEY>. */
   customFilters?: Readonly<Record<string, string>>;
+  /** The evaluation window: values are taken at `end`, over end − start ($DURATION_SECONDS). */
   start: Date;
   end: Date;
 }

@@ -6,7 +6,7 @@
 // that means. Prometheus that cannot be asked (refused connection, timeout, 5xx, 429) is a
 // retryable ReboundError: nothing was measured, so nothing may be judged.
 import { REASONS } from '../api/constants.ts';
-import { errorMessage, ReboundError } from '../errors.ts';
+import { describeFetchError, ReboundError } from '../errors.ts';
 import { resolveQuery } from './placeholders.ts';
 import type { SliProvider, SliRequest } from './provider.ts';
 import type { IndicatorValue } from './types.ts';
@@ -184,15 +184,6 @@ function sampleOf(data: unknown): { value: number } | { failure: string } {
 
 function isTimeout(err: unknown): boolean {
   return err instanceof Error && (err.name === 'TimeoutError' || (err.name === 'AbortError' && /timeout/i.test(String(err.message))));
-}
-
-function describeFetchError(err: unknown): string {
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code === undefined ? cause.message : `${code} ${cause.message}`;
-  }
-  return errorMessage(err);
 }
 
 function snippet(text: string): string {

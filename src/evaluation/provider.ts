@@ -1,24 +1,14 @@
 // The seam between the evaluation and where SLI values come from. The controller holds an
 // SliProvider; Prometheus is the first implementation, others (Dynatrace, a file) can follow.
+import type { PlaceholderContext } from './placeholders.ts';
 import type { IndicatorValue } from './types.ts';
 
-export interface SliRequest {
-  project: string;
-  stage: string;
-  service: string;
-  /** Keptn's $DEPLOYMENT; when absent the `deployment` label, else "primary". */
-  deployment?: string;
-  /** Event labels, available to queries as $LABEL.<key>. */
-  labels?: Readonly<Record<string, string>>;
-  /** The slo.yaml `filter` entries, available to queries as $<key> and $<KEY>. */
-  customFilters?: Readonly<Record<string, string>>;
+/** What the queries' placeholders are filled from (placeholders.ts), plus what to retrieve. */
+export interface SliRequest extends PlaceholderContext {
   /** The SLIs to retrieve (the SLO's objectives). */
   indicators: readonly string[];
   /** SLI name → query, from sli.yaml. */
   queries: Readonly<Record<string, string>>;
-  /** The evaluation window: values are taken at `end`, over end − start. */
-  start: Date;
-  end: Date;
   signal?: AbortSignal;
 }
 

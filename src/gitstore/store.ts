@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { ReboundError } from '../errors.ts';
+import { sleep, systemClock } from '../runtime/clock.ts';
 import { Mutex } from './lock.ts';
 import { TREE_MODE, findTreeEntry, makeObject, parseCommit, parseTree, serializeCommit, withEntryOid } from './objects.ts';
 import type { GitObject, ParsedCommit, TreeEntry } from './objects.ts';
@@ -307,7 +308,7 @@ export class GitStore {
         }
         // A head we had confirmed just now lost a race: back off before trying again. A head we only
         // remembered was simply stale: retry at once on the fresh one.
-        if (confirmed) await sleep(backoff(attempt, this.options.backoffMs ?? 25));
+        if (confirmed) await sleep(systemClock, backoff(attempt, this.options.backoffMs ?? 25));
         base = await this.sync(branch, 'git-receive-pack');
         confirmed = true;
       }
@@ -620,6 +621,3 @@ function backoff(attempt: number, baseMs: number): number {
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearerToken, fileTokenSource, isAuthorized } from './auth.ts';
+import { bearerToken, fileTokenSource, isAuthorized, presentedAuthorization } from './auth.ts';
 import { mediaType } from './body.ts';
 import { fieldPathSegments, joinPath } from './fields.ts';
 import { parseAddress } from './server.ts';
@@ -28,6 +28,16 @@ describe('isAuthorized', () => {
     expect(isAuthorized('Bearer x', [])).toBe(false);
     expect(isAuthorized('Bearer ', [''])).toBe(false);
     expect(bearerToken('Bearer ')).toBeUndefined();
+  });
+});
+
+describe('presentedAuthorization', () => {
+  it("takes the Authorization header, else Keptn's x-token as a bearer token", () => {
+    expect(presentedAuthorization({ authorization: 'Bearer a' })).toBe('Bearer a');
+    expect(presentedAuthorization({ 'x-token': 'k' })).toBe('Bearer k');
+    expect(presentedAuthorization({ authorization: 'Bearer a', 'x-token': 'k' })).toBe('Bearer a');
+    expect(presentedAuthorization({ 'x-token': ['k', 'l'] })).toBeUndefined();
+    expect(presentedAuthorization({})).toBeUndefined();
   });
 });
 

@@ -23,6 +23,15 @@ export function isAuthorized(authorization: string | undefined, tokens: readonly
   return ok;
 }
 
+/**
+ * The credential a request presents, as an Authorization value: the Authorization header, or Keptn's
+ * `x-token` header (what `keptn send event` and Keptn's services send), which counts as a bearer token.
+ */
+export function presentedAuthorization(headers: { authorization?: string | undefined; 'x-token'?: string | string[] | undefined }): string | undefined {
+  const keptnToken = headers['x-token'];
+  return headers.authorization ?? (typeof keptnToken === 'string' ? `Bearer ${keptnToken}` : undefined);
+}
+
 /** The token of `Authorization: Bearer <token>` (scheme case-insensitive), or undefined. */
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;

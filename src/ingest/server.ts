@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { AddressInfo } from 'node:net';
 import { errorMessage, ReboundError } from '../errors.ts';
 import { KUBE_ERROR_CODES } from '../kube/errors.ts';
-import { isAuthorized } from './auth.ts';
+import { isAuthorized, presentedAuthorization } from './auth.ts';
 import type { TokenSource } from './auth.ts';
 import { DEFAULT_MAX_BODY_BYTES, HttpError, mediaType, readBody } from './body.ts';
 import { InvalidPayloadError, isObject } from './fields.ts';
@@ -103,9 +103,7 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
     const route = routeFor(path);
     if (route === undefined) throw new HttpError(404, `no route for ${path}; routes: ${[...routes.values()].map((r) => (r.prefix ? `${r.path}…` : r.path)).join(', ')}`);
     if (req.method !== route.method) throw new HttpError(405, `${path} only accepts ${route.method}`, { headers: { Allow: route.method } });
-    // Keptn's CLI and services send the API token as `x-token`; it counts as the bearer token.
-    const keptnToken = req.headers['x-token'];
-    const authorization = req.headers.authorization ?? (typeof keptnToken === 'string' ? `Bearer ${keptnToken}` : undefined);
+    const authorization = presentedAuthorization(req.headers);
     if (route.auth === 'bearer' && !isAuthorized(authorization, options.tokens())) {
       const given = authorization !== undefined;
       throw new HttpError(401, given ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>, or Keptn\'s x-token header)', {

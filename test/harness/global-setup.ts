@@ -5,23 +5,14 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type LocalCluster, type ServiceAccountRef, startCluster } from '../../src/localenv/cluster.ts';
+import { type LocalCluster, startCluster } from '../../src/localenv/cluster.ts';
 import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolsDir } from '../../src/localenv/tools.ts';
 
 /** What integration tests receive from `inject('cluster')` (plain data: it crosses into the workers). */
-export interface ProvidedCluster {
-  /** https://127.0.0.1:PORT */
-  server: string;
-  /** Admin kubeconfig (group system:masters), TLS verified against `caData`. */
-  kubeconfigPath: string;
-  /** Kubeconfig for the controller's ServiceAccount identity (subject to RBAC). */
-  controllerKubeconfigPath: string;
-  adminToken: string;
-  controllerToken: string;
-  controllerServiceAccount: ServiceAccountRef;
-  /** base64 of the CA's PEM, as in a kubeconfig's certificate-authority-data. */
-  caData: string;
-}
+export type ProvidedCluster = Pick<
+  LocalCluster,
+  'server' | 'kubeconfigPath' | 'controllerKubeconfigPath' | 'adminToken' | 'controllerToken' | 'controllerServiceAccount' | 'caData'
+>;
 
 declare module 'vitest' {
   export interface ProvidedContext {

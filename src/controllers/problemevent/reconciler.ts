@@ -22,6 +22,7 @@ import { isConflict, isNotFound } from '../../kube/errors.ts';
 import { describeChange } from '../../remediation/actions.ts';
 import type { Change } from '../../remediation/actions.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
+import { timed } from '../../observability/timing.ts';
 import { removeCondition, setCondition } from '../conditions.ts';
 import { gitFailureReason, isReason } from '../git-errors.ts';
 import type { ConditionUpdate } from '../conditions.ts';
@@ -170,7 +171,7 @@ class Step {
   /** Choose action k, turn it into a commit on the stage branch, record it. */
   private async startAttempt(index: number, project: Project, stage: ResolvedStage): Promise<ReconcileResult | undefined> {
     const remediation = this.ports.projects.findRemediation(this.namespace, this.problem.spec.project, stage.name, this.problem.spec.service);
-    const policy = await this.timed(
+    const policy = await timed(
       (result, seconds) => (remediation ? undefined : this.ports.metrics?.gitOperation?.('fetch', result, seconds)),
       () => this.ports.policies.resolve({ problem: this.problem, project, stage, remediation }),
     );
@@ -209,7 +210,7 @@ class Step {
     let change: Change | undefined;
     let outcome;
     try {
-      outcome = await this.timed((result, seconds) => this.ports.metrics?.gitOperation?.('push', result, seconds), () => repository.commitAction({
+      outcome = await timed((result, seconds) => this.ports.metrics?.gitOperation?.('push', result, seconds), () => repository.commitAction({
         branch: stage.branch,
         path: policy.valuesFile,
         problem: {
@@ -464,18 +465,6 @@ class Step {
     const self = keyOf(this.problem);
     const others = this.ports.cache.siblings(this.problem).filter((p) => keyOf(p) !== self);
     return [...others, this.problem];
-  }
-
-  private async timed<T>(observe: (result: 'success' | 'error', seconds: number) => void, run: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      const value = await run();
-      observe('success', (performance.now() - started) / 1000);
-      return value;
-    } catch (err) {
-      observe('error', (performance.now() - started) / 1000);
-      throw err;
-    }
   }
 
   // ---- status writing ----
