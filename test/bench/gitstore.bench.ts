@@ -335,6 +335,7 @@ async function runStripped(): Promise<void> {
   const files = [
     'test/bench/gitstore.bench.ts',
     'src/errors.ts',
+    'src/runtime/clock.ts',
     'src/localenv/git-server.ts',
     'src/localenv/keptn-repo.ts',
     ...['store', 'lock', 'objects', 'pack', 'remote', 'trailers', 'pktline'].map((f) => `src/gitstore/${f}.ts`),
