@@ -5,19 +5,17 @@
 // last-good caches, so a broken push is reported here with file:line:column while the last good
 // version stays in force for the ProblemEvent loop.
 import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
-import type { Condition, Project, ProjectStatus, Reason } from '../../api/index.ts';
+import type { Project, ProjectStatus, Reason } from '../../api/index.ts';
 import { ReboundError, errorMessage } from '../../errors.ts';
 import { formatDiagnostic } from '../../formats/yaml.ts';
 import { parseShipyardFile } from '../../formats/shipyard.ts';
 import { parsePollSchedule } from '../../gitstore/watch.ts';
-import { isNotFound } from '../../kube/errors.ts';
 import { splitKey } from '../../runtime/keys.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import type { ConfigCaches } from '../config-caches.ts';
 import { watchedFile } from '../config-caches.ts';
-import { setCondition } from '../conditions.ts';
-import type { ConditionUpdate } from '../conditions.ts';
 import { gitFailureReason } from '../git-errors.ts';
+import { conditionsOf, writeStatus } from '../status.ts';
 
 /** What the reconciler reads of a project's Git store. */
 export interface ProjectRepository {
@@ -45,6 +43,8 @@ type StageStatus = NonNullable<ProjectStatus['stages']>[number];
 
 const SHIPYARD = 'shipyard.yaml';
 const DEFAULT_POLL = '1m';
+/** Stalled=False's message while a failure is retried on the poll interval. */
+const RETRIED = 'retried on the poll interval';
 
 export class ProjectReconciler implements Reconciler {
   private readonly ports: ProjectControllerPorts;
@@ -65,7 +65,7 @@ export class ProjectReconciler implements Reconciler {
     }
     const now = this.ports.clock();
     const name = project.metadata.name ?? '';
-    const updates: ConditionUpdate[] = [];
+    const conditions = conditionsOf(project, now);
 
     let pollMs: number;
     try {
@@ -73,10 +73,9 @@ export class ProjectReconciler implements Reconciler {
       pollMs = schedule.kind === 'interval' ? schedule.ms : (this.ports.cronFallbackMs ?? 60_000);
     } catch (err) {
       const message = errorMessage(err);
-      await this.write(project, now, undefined, [
-        { type: CONDITION_TYPES.ConfigValid, status: 'False', reason: REASONS.InvalidSpec, message },
-        ...summary(REASONS.InvalidSpec, message, true),
-      ]);
+      conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: REASONS.InvalidSpec, message });
+      conditions.markStalled(REASONS.InvalidSpec, message);
+      await writeStatus(this.ports.writer, project, {}, conditions);
       return undefined; // a spec change requeues it
     }
 
@@ -86,12 +85,14 @@ export class ProjectReconciler implements Reconciler {
       const retryable = read.failed instanceof ReboundError ? read.failed.retryable : true;
       const message = errorMessage(read.failed);
       ctx.log.warn({ project: key, reason, err: message }, 'project repository could not be read');
-      updates.push({ type: CONDITION_TYPES.GitReachable, status: 'False', reason, message }, ...summary(reason, message, !retryable));
-      await this.write(project, now, undefined, updates);
+      conditions.set({ type: CONDITION_TYPES.GitReachable, status: 'False', reason, message });
+      if (retryable) conditions.markNotReady(reason, message, RETRIED);
+      else conditions.markStalled(reason, message);
+      await writeStatus(this.ports.writer, project, {}, conditions);
       return { requeueAfterMs: pollMs };
     }
 
-    updates.push({ type: CONDITION_TYPES.GitReachable, status: 'True', reason: REASONS.GitFetched, message: `fetched ${read.stages.length} stage branch(es)` });
+    conditions.set({ type: CONDITION_TYPES.GitReachable, status: 'True', reason: REASONS.GitFetched, message: `fetched ${read.stages.length} stage branch(es)` });
     const broken = [
       ...this.ports.configs.remediation.problems(name).map((p) => ({ reason: REASONS.PolicyInvalid, message: p.message })),
       ...this.ports.configs.slo.problems(name).map((p) => ({ reason: REASONS.SLOInvalid, message: p.message })),
@@ -100,15 +101,15 @@ export class ProjectReconciler implements Reconciler {
     const configProblem = read.config ?? broken[0];
     if (configProblem) {
       const message = [configProblem.message, ...broken.filter((b) => b !== configProblem).map((b) => b.message)].join('; ');
-      updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: configProblem.reason, message });
+      conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: configProblem.reason, message });
       // A broken watched file leaves the last good version in force: the project still works.
-      const stalls = read.config !== undefined;
-      updates.push(...summary(configProblem.reason, message, stalls));
+      if (read.config !== undefined) conditions.markStalled(configProblem.reason, message);
+      else conditions.markNotReady(configProblem.reason, message, RETRIED);
     } else {
-      updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${read.stages.length} stage(s); shipyard and watched files parse` });
-      updates.push(...summary(undefined, `${read.stages.length} stage(s) ready`, false));
+      conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${read.stages.length} stage(s); shipyard and watched files parse` });
+      conditions.markReady(REASONS.Succeeded, `${read.stages.length} stage(s) ready`);
     }
-    await this.write(project, now, { stages: read.stages, lastFetchTime: now.toISOString() }, updates);
+    await writeStatus(this.ports.writer, project, { stages: read.stages, lastFetchTime: now.toISOString() }, conditions);
     return { requeueAfterMs: pollMs };
   }
 
@@ -168,34 +169,4 @@ export class ProjectReconciler implements Reconciler {
     }
     return { stages };
   }
-
-  private async write(project: Project, now: Date, fields: Pick<ProjectStatus, 'stages' | 'lastFetchTime'> | undefined, updates: ConditionUpdate[]): Promise<void> {
-    const generation = project.metadata.generation;
-    let conditions: Condition[] | undefined = project.status?.conditions;
-    for (const update of updates) conditions = setCondition(conditions, update, now, generation);
-    // Deleted meanwhile: nothing to report on.
-    await this.ports.writer.patchStatus(project, {
-      ...(fields ?? {}),
-      conditions: conditions ?? [],
-      ...(generation === undefined ? {} : { observedGeneration: generation }),
-    }).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
-  }
-}
-
-/** Ready and Stalled from the failing reason (undefined when nothing fails). */
-export function summary(failing: Reason | undefined, message: string, stalled: boolean): ConditionUpdate[] {
-  if (failing === undefined) {
-    return [
-      { type: CONDITION_TYPES.Ready, status: 'True', reason: REASONS.Succeeded, message },
-      { type: CONDITION_TYPES.Stalled, status: 'False', reason: REASONS.Succeeded, message },
-    ];
-  }
-  return [
-    { type: CONDITION_TYPES.Ready, status: 'False', reason: failing, message },
-    stalled
-      ? { type: CONDITION_TYPES.Stalled, status: 'True', reason: failing, message }
-      : { type: CONDITION_TYPES.Stalled, status: 'False', reason: REASONS.Progressing, message: 'retried on the poll interval' },
-  ];
 }

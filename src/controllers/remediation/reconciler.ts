@@ -2,20 +2,17 @@
 // carry out every action it lists (ConfigValid, Ready). The ProblemEvent loop would stall on the same
 // faults mid-incident; reporting them here lets a person fix them before a problem arrives.
 import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
-import type { Condition, Remediation, RemediationSpec, RemediationStatus } from '../../api/index.ts';
+import type { Remediation, RemediationSpec, RemediationStatus } from '../../api/index.ts';
 import { ACTIONS, WEBHOOK_ACTION } from '../../api/index.ts';
 import { resolveWebhook } from '../../actions/webhook.ts';
 import { errorMessage } from '../../errors.ts';
 import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediation/actions.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
-import { isNotFound } from '../../kube/errors.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
-import { setCondition } from '../conditions.ts';
-import type { ConditionUpdate } from '../conditions.ts';
 import { gitFailureReason } from '../git-errors.ts';
+import { conditionsOf, writeStatus } from '../status.ts';
 import { parseDuration } from '../problemevent/decide.ts';
 import type { ProjectLookup } from '../problemevent/ports.ts';
-import { summary } from '../project/reconciler.ts';
 
 export interface RemediationControllerPorts {
   clock: () => Date;
@@ -41,54 +38,38 @@ export class RemediationReconciler implements Reconciler {
     const now = this.ports.clock();
     const { spec } = remediation;
     const namespace = remediation.metadata.namespace ?? 'default';
-    const updates: ConditionUpdate[] = [];
+    const conditions = conditionsOf(remediation, now);
 
     const faults = checkRemediationSpec(spec, { externalActions: this.ports.externalActions ?? false });
     if (faults.length > 0) {
       const message = faults.join('; ');
       ctx.log.info({ remediation: key, faults: faults.length }, 'remediation policy is invalid');
-      updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: REASONS.RemediationInvalid, message }, ...summary(REASONS.RemediationInvalid, message, true));
-      await this.write(remediation, now, updates);
+      conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: REASONS.RemediationInvalid, message });
+      conditions.markStalled(REASONS.RemediationInvalid, message);
+      await writeStatus(this.ports.writer, remediation, {}, conditions);
       return undefined; // only a spec change can fix it, and a spec change requeues it
     }
-    updates.push({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${spec.remediations.length} problem type(s), every action known${this.ports.externalActions ? ' or sent to the external executor' : ''}` });
+    conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${spec.remediations.length} problem type(s), every action known${this.ports.externalActions ? ' or sent to the external executor' : ''}` });
 
     const project = this.ports.projects.getProject(namespace, spec.project);
     if (!project) {
-      const message = `Project ${namespace}/${spec.project} does not exist`;
-      await this.write(remediation, now, [...updates, ...summary(REASONS.ProjectNotFound, message, true)]);
+      conditions.markStalled(REASONS.ProjectNotFound, `Project ${namespace}/${spec.project} does not exist`);
+      await writeStatus(this.ports.writer, remediation, {}, conditions);
       return undefined; // the Project's creation wakes this Remediation
     }
     let result: ReconcileResult | undefined;
     try {
       const stage = await this.ports.projects.resolveStage(project, spec.stage);
-      if (!stage) {
-        const message = `Project ${spec.project} has no stage "${spec.stage}"`;
-        updates.push(...summary(REASONS.StageNotFound, message, true));
-      } else {
-        updates.push(...summary(undefined, `policy for ${spec.service} in ${spec.stage} (branch ${stage.branch}, remediation ${stage.remediation})`, false));
-      }
+      if (!stage) conditions.markStalled(REASONS.StageNotFound, `Project ${spec.project} has no stage "${spec.stage}"`);
+      else conditions.markReady(REASONS.Succeeded, `policy for ${spec.service} in ${spec.stage} (branch ${stage.branch}, remediation ${stage.remediation})`);
     } catch (err) {
       // The stages come from shipyard.yaml and Git is out of reach: say so, try again later.
       const reason = gitFailureReason(err);
-      updates.push(...summary(reason, `the stages of Project ${spec.project} could not be read: ${errorMessage(err)}`, false));
+      conditions.markNotReady(reason, `the stages of Project ${spec.project} could not be read: ${errorMessage(err)}`, 'retried on the poll interval');
       result = { requeueAfterMs: this.ports.retryMs };
     }
-    await this.write(remediation, now, updates);
+    await writeStatus(this.ports.writer, remediation, {}, conditions);
     return result;
-  }
-
-  private async write(remediation: Remediation, now: Date, updates: ConditionUpdate[]): Promise<void> {
-    const generation = remediation.metadata.generation;
-    let conditions: Condition[] | undefined = remediation.status?.conditions;
-    for (const update of updates) conditions = setCondition(conditions, update, now, generation);
-    // Deleted meanwhile: nothing to report on.
-    await this.ports.writer.patchStatus(remediation, {
-      conditions: conditions ?? [],
-      ...(generation === undefined ? {} : { observedGeneration: generation }),
-    }).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
   }
 }
 
