@@ -202,6 +202,9 @@ describe('bad input to the loop', () => {
     await createProblem(s.project, 'helm-fails');
     const stalled = await waitFor<ProblemEvent>('problemevent', 'helm-fails', hasCondition('Stalled', 'True', 'ApplyFailed'));
     expect(condition(stalled, 'Stalled')?.message).toContain('nil pointer evaluating');
+    // kstatus: stalled after the commit, with no stale Reconciling (ActionCommitted) beside it.
+    expect(condition(stalled, 'Reconciling')).toBeUndefined();
+    expect(condition(stalled, 'Ready')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
     expect(stalled.status?.attempts?.[0]).toMatchObject({ index: 1, action: 'scale' });
     expect(stalled.status?.attempts?.[0]?.appliedTime).toBeUndefined();
     expect(await replicas(`${s.project}-production`)).toBe(1);

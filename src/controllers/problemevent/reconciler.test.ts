@@ -40,10 +40,18 @@ class World {
   events: string[] = [];
   evaluations: (EvaluationOutcome | Error)[] = [];
   commitError: Error | undefined;
+  applyError: Error | undefined;
   recorded: string[] = [];
   writeError: Error | undefined;
   writes = 0;
+  /** Every status written, in order (the kstatus table checks each one). */
+  written: ProblemEventStatus[] = [];
   remediation: Remediation | undefined;
+  stageMode: 'automated' | 'manual' | 'disabled' = 'automated';
+  /** Replaces the policy the lookup finds (no policy, no matching entry). */
+  policyOverride: PolicyResolution | undefined;
+  /** Other problems of the same service, as the cache holds them. */
+  others: ProblemEvent[] = [];
   /** What the scripted outside action (a stand-in for a webhook or an executor) does, in order. */
   outside: ScriptedAction = new ScriptedAction('webhook');
   external: ScriptedAction | undefined;
@@ -70,6 +78,7 @@ class World {
   applier: Applier = {
     name: 'kubernetes',
     apply: (request) => {
+      if (this.applyError) return Promise.reject(this.applyError);
       this.applied.push(request);
       return Promise.resolve({ applier: 'kubernetes', detail: `replicas ${String(request.replicas)}` });
     },
@@ -80,7 +89,7 @@ class World {
   }
 
   ports(): ProblemLoopPorts {
-    const policy = (): PolicyResolution => ({
+    const policy = (): PolicyResolution => this.policyOverride ?? ({
       ok: true,
       source: { kind: 'Git', branch: 'production', path: 'carts/remediation.yaml' },
       actions: this.actions,
@@ -89,11 +98,12 @@ class World {
     });
     return {
       clock: () => this.now,
-      cache: { get: () => this.problem, siblings: () => [this.problem] },
+      cache: { get: () => this.problem, siblings: () => [...this.others, this.problem] },
       writer: {
         patchStatus: (p, status: ProblemEventStatus) => {
           this.writes++;
           if (this.writeError) return Promise.reject(this.writeError);
+          this.written.push(structuredClone(status));
           this.problem = { ...p, status: structuredClone(status) };
           return Promise.resolve(this.problem);
         },
@@ -104,7 +114,7 @@ class World {
       },
       projects: {
         getProject: () => this.project,
-        resolveStage: (_p, name) => Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'kubernetes' } : undefined),
+        resolveStage: (_p, name) => Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: this.stageMode, apply: 'kubernetes' } : undefined),
         findRemediation: () => this.remediation,
       },
       policies: { resolve: () => Promise.resolve(policy()), evaluationWait: () => '2m' },
@@ -487,6 +497,78 @@ describe('ProblemEventReconciler', () => {
       await w.step();
       expect(w.external.runs[0]?.attempt).toMatchObject({ action: 'restart-pod', value: 'carts' });
       expect(w.problem.status?.attempts?.[0]?.execution?.state).toBe('Waiting');
+    });
+  });
+
+  describe('kstatus: Reconciling and Stalled are never both True, Ready=True only when Resolved', () => {
+    const helmFails = (): ReboundError => new ReboundError('helm upgrade failed: nil pointer evaluating .Values.nothing', { code: 'HelmFailed', reason: 'ApplyFailed', retryable: false });
+    const gitDown = (): ReboundError => new ReboundError('connect ECONNREFUSED 127.0.0.1:1', { code: 'GitUnreachable', reason: 'GitUnreachable', retryable: true });
+    const webhook = (w: World): void => {
+      w.actions = [{ name: 'runbook', action: 'webhook', value: 'restart-carts' }, { name: 'scale up', action: 'scale', value: '+1' }];
+    };
+    const other = (w: World, phase: 'Remediating' | 'Pending'): ProblemEvent => ({
+      ...w.problem,
+      metadata: { ...w.problem.metadata, name: 'p0', uid: 'uid-0', creationTimestamp: new Date('2026-11-22T11:00:00Z') },
+      status: { phase },
+    });
+    /** Reconciles until the loop settles or `max` times, advancing time past each wait; errors are the queue's. */
+    const drive = async (w: World, max = 12): Promise<void> => {
+      for (let i = 0; i < max; i++) {
+        const after = await w.step().catch(() => 1);
+        await w.settle();
+        if (after === undefined) return;
+        w.advance(after);
+      }
+    };
+    type Row = { name: string; script: (w: World) => Promise<void>; phase: string; ready: string; stalled?: string; reconciling?: string };
+    const rows: Row[] = [
+      { name: 'resolved after one action', script: async (w) => { w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
+      { name: 'warning resolves too', script: async (w) => { w.evaluations.push({ ...pass, result: 'warning', score: 80 }); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationWarning', stalled: 'False EvaluationWarning' },
+      { name: 'exhausted after every action failed', script: async (w) => { w.evaluations.push(fail, fail); await drive(w); }, phase: 'Exhausted', ready: 'False ActionsExhausted', stalled: 'True ActionsExhausted' },
+      { name: 'Prometheus down, then a pass', script: async (w) => { w.evaluations.push(new ReboundError('down', { code: 'PrometheusUnavailable', reason: 'PrometheusUnavailable', retryable: true }), pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
+      { name: 'SLO files unusable', script: async (w) => { w.evaluations.push(new ReboundError('slo.yaml does not parse', { code: 'SLOInvalid', reason: 'SLOInvalid', retryable: false })); await drive(w, 2); }, phase: 'Evaluating', ready: 'False SLOInvalid', stalled: 'True SLOInvalid' },
+      { name: 'no Project', script: async (w) => { w.project = undefined; await w.step(); }, phase: 'Pending', ready: 'False ProjectNotFound', stalled: 'True ProjectNotFound' },
+      { name: 'no stage', script: async (w) => { w.problem = { ...w.problem, spec: { ...w.problem.spec, stage: 'staging' } }; await w.step(); }, phase: 'Pending', ready: 'False StageNotFound', stalled: 'True StageNotFound' },
+      { name: 'stalled, then the Project appears', script: async (w) => { const project = w.project; w.project = undefined; await w.step(); w.project = project; w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
+      { name: 'manual stage', script: async (w) => { w.stageMode = 'manual'; await w.step(); }, phase: 'Unhandled', ready: 'False RemediationManual', stalled: 'True RemediationManual' },
+      { name: 'no policy', script: async (w) => { w.policyOverride = { ok: false, reason: 'NoPolicy', message: 'no remediation.yaml' }; await w.step(); }, phase: 'Unhandled', ready: 'False NoPolicy', stalled: 'True NoPolicy' },
+      { name: 'source resolves mid-way', script: async (w) => { await w.step(); w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } }; await w.step(); }, phase: 'Resolved', ready: 'True ProblemResolved', stalled: 'False ProblemResolved' },
+      { name: 'waits its turn', script: async (w) => { w.others = [other(w, 'Remediating')]; await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True Queued' },
+      { name: 'held by the cooldown', script: async (w) => { w.remediation = { apiVersion: 'rebound.dev/v1alpha1', kind: 'Remediation', metadata: { name: 'r' }, spec: { project: 'sockshop', stage: 'production', service: 'carts', remediations: [], limits: { cooldown: '10m' } } }; w.evaluations.push(fail); for (let i = 0; i < 3; i++) { await w.step(); w.advance(120_000); } }, phase: 'Remediating', ready: '-', stalled: 'False Progressing', reconciling: 'True CoolingDown' },
+      { name: 'Git down on commit, retried', script: async (w) => { w.commitError = gitDown(); await w.step().catch(() => undefined); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True GitUnreachable' },
+      { name: 'Git down, then back', script: async (w) => { w.commitError = gitDown(); await w.step().catch(() => undefined); w.commitError = undefined; w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
+      { name: 'Helm fails after the commit', script: async (w) => { w.applyError = helmFails(); await w.step(); }, phase: 'Remediating', ready: 'False ApplyFailed', stalled: 'True ApplyFailed' },
+      { name: 'unknown action', script: async (w) => { w.actions = [{ name: 'x', action: 'reboot', value: 'now' }]; await w.step(); }, phase: 'Pending', ready: 'False UnknownAction', stalled: 'True UnknownAction' },
+      { name: 'values file without the key', script: async (w) => { w.files.set('carts/values.yaml', 'image: carts:1\n'); await w.step(); }, phase: 'Pending', ready: 'False ValuesFileInvalid', stalled: 'True ValuesFileInvalid' },
+      { name: 'webhook answers, then a pass', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'done', detail: 'answered 200' }); w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
+      { name: 'webhook waits for its callback', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'waiting', detail: 'answered 202', deadline: new Date(w.now.getTime() + 600_000), execution: {} }); await w.step(); await w.settle(); await w.step(); }, phase: 'Remediating', ready: '-', stalled: 'False Progressing', reconciling: 'True ActionInProgress' },
+      { name: 'callback reports failure, the next action passes', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'waiting', detail: 'w', deadline: new Date(w.now.getTime() + 600_000), execution: {} }); await w.step(); await w.settle(); await w.step(); w.callback('failed', 'no luck'); w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
+      { name: 'no callback before the deadline, then exhausted', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'waiting', detail: 'w', deadline: new Date(w.now.getTime() + 60_000), execution: {} }); w.evaluations.push(fail); await drive(w); }, phase: 'Exhausted', ready: 'False ActionsExhausted', stalled: 'True ActionsExhausted' },
+      { name: 'webhook rejected, the next action passes', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'failed', reason: 'WebhookRejected', detail: 'answered 404' }); w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
+      { name: 'webhook outage, retried', script: async (w) => { webhook(w); w.outside.outcomes.push(new ReboundError('unreachable', { code: 'WebhookUnavailable', reason: 'WebhookUnavailable', retryable: true })); await w.step(); await w.settle(); await w.step().catch(() => undefined); }, phase: 'Remediating', ready: '-', stalled: 'False Progressing', reconciling: 'True WebhookUnavailable' },
+      { name: 'webhook fails for good', script: async (w) => { webhook(w); w.outside.outcomes.push(new ReboundError('the URL is unusable', { code: 'WebhookInvalid', reason: 'ActionFailed', retryable: false })); await w.step(); await w.settle(); await w.step(); }, phase: 'Remediating', ready: 'False ActionFailed', stalled: 'True ActionFailed' },
+      { name: 'webhook host refused', script: async (w) => { webhook(w); w.outside.refusal = { ok: false, reason: 'WebhookHostNotAllowed', message: 'not allowed' }; await w.step(); }, phase: 'Pending', ready: 'False WebhookHostNotAllowed', stalled: 'True WebhookHostNotAllowed' },
+    ];
+
+    it.each(rows)('$name', async (row) => {
+      const w = new World();
+      await row.script(w);
+      const shown = (type: string): string => {
+        const c = w.problem.status?.conditions?.find((x) => x.type === type);
+        return c ? `${c.status} ${c.reason}` : '-';
+      };
+      expect(w.problem.status?.phase).toBe(row.phase);
+      expect(shown('Ready')).toBe(row.ready);
+      expect(shown('Stalled')).toBe(row.stalled ?? '-');
+      expect(shown('Reconciling')).toBe(row.reconciling ?? '-');
+      // Every status the loop wrote on the way, not only the last one.
+      expect(w.written.length).toBeGreaterThan(0);
+      for (const status of w.written) {
+        const on = (type: string): boolean => status.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+        expect(on('Reconciling') && on('Stalled'), JSON.stringify(status.conditions)).toBe(false);
+        if (on('Ready')) expect(status.phase).toBe('Resolved');
+        if (status.phase === 'Exhausted' || status.phase === 'Unhandled') expect(on('Stalled')).toBe(true);
+      }
     });
   });
 });

@@ -1,0 +1,131 @@
+// Start attempt k: read the policy, choose its k-th action, refuse what only a person can fix, and
+// record the attempt: for a values edit, after committing it to the stage branch (the commit's
+// trailers make a restart find it instead of committing twice).
+import { CONDITION_TYPES, REASONS } from '../../../api/index.ts';
+import type { ActionExecution, Attempt, RemediationAction } from '../../../api/index.ts';
+import { actionIdFor } from '../../../actions/types.ts';
+import type { ActionHandler } from '../../../actions/types.ts';
+import { timed } from '../../../observability/timing.ts';
+import { describeChange } from '../../../remediation/actions.ts';
+import type { Change } from '../../../remediation/actions.ts';
+import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
+import type { StatusDraft } from './draft.ts';
+import { label } from './draft.ts';
+import { failStep, finish, stall } from './finish.ts';
+import { NEXT } from './types.ts';
+import type { StepContext, StepFor, StepResult } from './types.ts';
+
+type Policy = Extract<PolicyResolution, { ok: true }>;
+
+/** The policy's action k as a values edit: what commitValues commits. */
+interface ValuesChoice {
+  policy: Policy;
+  action: RemediationAction;
+  value: string;
+  editValues: NonNullable<ActionHandler['editValues']>;
+}
+
+export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) => {
+  const { project, stage, remediation, decision: { index } } = ctx;
+  const policy = await timed(
+    (result, seconds) => (remediation ? undefined : deps.metrics?.gitOperation?.('fetch', result, seconds)),
+    () => deps.policies.resolve({ problem: draft.problem, project, stage, remediation }),
+  );
+  if (!policy.ok) {
+    draft.setCondition({ type: CONDITION_TYPES.PolicyResolved, status: 'False', reason: REASONS[policy.reason], message: policy.message });
+    return finish(draft, deps, 'Unhandled', REASONS[policy.reason], policy.message, 'Warning');
+  }
+  draft.update({ policySource: policy.source });
+  const message = policy.warning ?? `${describeSource(policy)} has ${policy.actions.length} action(s) for this problem`;
+  draft.setCondition({ type: CONDITION_TYPES.PolicyResolved, status: 'True', reason: REASONS.PolicyFound, message });
+
+  const action = policy.actions[index - 1];
+  if (!action) {
+    return finish(draft, deps, 'Exhausted', REASONS.ActionsExhausted, `all ${index - 1} action(s) were tried and none passed its evaluation`, 'Warning');
+  }
+  const handler = deps.actions.handlerFor(action.action);
+  if (!handler) {
+    const known = deps.actions.builtIn.join(', ');
+    return stall(draft, deps, REASONS.UnknownAction, `action ${index} "${action.action}" is not one Rebound can carry out (${known}); other types need an external executor (--action-sink)`);
+  }
+  const value = typeof action.value === 'string' ? action.value : JSON.stringify(action.value);
+  const check = handler.check(action, { problem: draft.problem, project, stage, remediation });
+  if (!check.ok) return stall(draft, deps, check.reason, `action ${index} (${label({ action: action.action, value })}): ${check.message}`);
+  if (!handler.editValues) return recordOutside(draft, index, { ...described(action), action: action.action, value }, handler);
+  return commitValues(draft, deps, ctx, { policy, action, value, editValues: handler.editValues.bind(handler) });
+};
+
+/** A values edit: committed and pushed, then recorded; the apply step makes it live. */
+async function commitValues(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  { project, stage, decision: { index }, log, signal }: StepContext<{ kind: 'start-attempt'; index: number }>,
+  { policy, action, value, editValues }: ValuesChoice,
+): Promise<StepResult> {
+  const actionLabel = label({ action: action.action, value });
+  const repository = await deps.repositories.forProject(project);
+  const { metadata } = draft.problem;
+  let change: Change | undefined;
+  let outcome;
+  try {
+    outcome = await timed((result, seconds) => deps.metrics?.gitOperation?.('push', result, seconds), () => repository.commitAction({
+      branch: stage.branch,
+      path: policy.valuesFile,
+      problem: { namespace: draft.namespace, name: metadata.name ?? '', uid: metadata.uid ?? '', ...(metadata.creationTimestamp ? { created: new Date(metadata.creationTimestamp) } : {}) },
+      attempt: index,
+      actionLabel,
+      edit: (text) => {
+        const result = editValues(action.value, text, {
+          file: policy.valuesFile,
+          ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
+          ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
+          ...(policy.limits ? { limits: policy.limits } : {}),
+        });
+        change = result.change;
+        return result.changed ? { text: result.text, summary: result.summary } : { unchanged: result.reason };
+      },
+      subject: () => `rebound: ${change ? describeChange(change, draft.problem.spec.service, stage.name) : actionLabel}`,
+    }, signal));
+  } catch (err) {
+    deps.metrics?.attempt(action.action, 'commit_failed');
+    return failStep(draft, deps, log, err, REASONS.CommitFailed, `attempt ${index} (${actionLabel}) could not be committed`);
+  }
+  draft.upsertAttempt({
+    index,
+    ...(action.name ? { name: action.name } : {}),
+    action: action.action,
+    value,
+    branch: stage.branch,
+    commit: outcome.sha,
+    path: policy.valuesFile,
+    // When the push finished, not when this reconcile began: the audit trail and the latency split read it.
+    committedTime: deps.clock().toISOString(),
+    ...(outcome.kind === 'no-change' ? { message: `nothing to commit: ${outcome.reason}` } : {}),
+  });
+  const verb = outcome.kind === 'committed' ? 'committed' : outcome.kind === 'already-committed' ? 'found its earlier commit' : 'found the value already set';
+  const message = `attempt ${index}: ${actionLabel} ${verb} on ${stage.branch} (${outcome.sha.slice(0, 12)})`;
+  draft.markReconciling(REASONS.ActionCommitted, message);
+  await draft.write('Remediating');
+  draft.event('Normal', 'Committed', message);
+  return NEXT;
+}
+
+/** An action that does not edit values (a webhook, an external executor): recorded, then run. */
+async function recordOutside(draft: StatusDraft, index: number, action: Pick<Attempt, 'name' | 'description' | 'action' | 'value'>, handler: ActionHandler): Promise<StepResult> {
+  const execution: ActionExecution = { id: actionIdFor(draft.problem, index), executor: handler.executor, state: 'Running', startedTime: draft.now.toISOString() };
+  draft.upsertAttempt({ index, ...action, execution });
+  const message = `attempt ${index}: ${label(action)} starting (${handler.executor}, action id ${execution.id})`;
+  draft.markReconciling(REASONS.ActionInProgress, message);
+  await draft.write('Remediating');
+  draft.event('Normal', 'ActionStarted', message);
+  return NEXT;
+}
+
+function described(action: RemediationAction): Pick<Attempt, 'name' | 'description'> {
+  return { ...(action.name ? { name: action.name } : {}), ...(action.description ? { description: action.description } : {}) };
+}
+
+function describeSource(policy: Policy): string {
+  const s = policy.source;
+  return s.kind === 'Remediation' ? `Remediation ${s.name ?? ''}` : `${s.path ?? 'remediation.yaml'} on ${s.branch ?? '?'}`;
+}

@@ -1,0 +1,66 @@
+// Did the action help? The SLOs over the window since it took effect: pass or warning resolves the
+// problem, fail escalates to the next action. A metrics source that is down says nothing about the
+// service: the evaluation is postponed, never a failed attempt.
+import { REASONS } from '../../../api/index.ts';
+import type { EvaluationResult } from '../../../api/index.ts';
+import type { EvaluationOutcome } from '../ports.ts';
+import { ReboundError, errorMessage } from '../../../errors.ts';
+import { isReason } from '../../git-errors.ts';
+import { label } from './draft.ts';
+import { finish, stall } from './finish.ts';
+import { NEXT } from './types.ts';
+import type { StepFor } from './types.ts';
+
+export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { index }, project, stage, signal }) => {
+  const attempt = draft.attempt(index);
+  if (!attempt?.appliedTime) return NEXT;
+  const repository = await deps.repositories.forProject(project);
+  const started = performance.now();
+  const observe = (result: EvaluationResult | 'error'): void => deps.metrics?.evaluation?.(result, (performance.now() - started) / 1000);
+  let outcome: EvaluationOutcome;
+  try {
+    outcome = await deps.evaluator.evaluate({
+      problem: draft.problem,
+      project,
+      stage,
+      repository,
+      ...(attempt.commit ? { commit: attempt.commit } : {}),
+      window: { start: new Date(attempt.appliedTime), end: draft.now },
+      signal,
+    });
+  } catch (err) {
+    observe('error');
+    if (err instanceof ReboundError && err.retryable) {
+      draft.markReconciling(REASONS.PrometheusUnavailable, `evaluation postponed: ${err.message}`);
+      await draft.write();
+      return { requeueAfterMs: deps.settings.evaluationRetryMs };
+    }
+    const reason = err instanceof ReboundError && isReason(err.reason) ? err.reason : REASONS.EvaluationErrored;
+    return stall(draft, deps, reason, `attempt ${index} could not be evaluated: ${errorMessage(err)}`);
+  }
+  observe(outcome.result);
+  draft.replaceAttempt({
+    ...attempt,
+    evaluationTime: draft.now.toISOString(),
+    result: outcome.result,
+    score: outcome.score,
+    indicatorResults: outcome.indicatorResults.slice(0, 64),
+    message: outcome.message,
+  });
+  draft.update({ lastResult: outcome.result });
+  draft.clearNextEvaluation();
+  deps.metrics?.attempt(attempt.action, outcome.result);
+  const summary = `attempt ${index} (${label(attempt)}) evaluated ${outcome.result} with score ${formatScore(outcome.score)}%`;
+  if (outcome.result !== 'fail') {
+    draft.event('Normal', 'Evaluated', summary);
+    return finish(draft, deps, 'Resolved', outcome.result === 'pass' ? REASONS.EvaluationPassed : REASONS.EvaluationWarning, summary, 'Normal');
+  }
+  draft.markReconciling(REASONS.Escalated, `${summary}: escalating to the next action`);
+  await draft.write('Remediating');
+  draft.event('Warning', 'Escalated', `${summary}: escalating to the next action`);
+  return NEXT;
+};
+
+function formatScore(score: number): string {
+  return Number.isInteger(score) ? String(score) : score.toFixed(2);
+}

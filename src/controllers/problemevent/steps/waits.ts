@@ -1,0 +1,22 @@
+// The healthy waits: another problem holds the service's turn, a limit holds the next action back,
+// an action waits for its callback, an evaluation is not due yet. None is an error.
+import { REASONS } from '../../../api/index.ts';
+import type { StepFor } from './types.ts';
+
+export const waitTurn: StepFor<'wait-turn'> = async (draft, deps, { decision }) => {
+  draft.markReconciling(REASONS.Queued, `waiting for ${decision.holder}: one remediation at a time per service`);
+  await draft.write(draft.status.phase ?? 'Pending');
+  return { requeueAfterMs: deps.settings.turnPollMs };
+};
+
+export const throttled: StepFor<'throttled'> = async (draft, _deps, { decision }) => {
+  const reason = decision.limit === 'cooldown' ? REASONS.CoolingDown : REASONS.LimitReached;
+  const what = decision.limit === 'cooldown' ? 'cooldown between actions' : 'maximum actions per hour';
+  draft.markReconciling(reason, `${what} holds the next action back until ${decision.until.toISOString()}`);
+  await draft.write(draft.status.phase ?? 'Pending');
+  return draft.delayUntil(decision.until);
+};
+
+export const waitAction: StepFor<'wait-action'> = (draft, _deps, { decision }) => Promise.resolve(draft.delayUntil(decision.until));
+
+export const waitEvaluation: StepFor<'wait-evaluation'> = (draft, _deps, { decision }) => Promise.resolve(draft.delayUntil(decision.at));
