@@ -5,6 +5,7 @@
 // and Unleash's event log shows one change. The token goes in `Authorization` as is (Unleash's own
 // format; it also accepts `Bearer <token>`), and never into a message.
 import { REASONS } from '../api/index.ts';
+import type { Reason } from '../api/index.ts';
 import { describeFetchError, ReboundError } from '../errors.ts';
 
 export interface UnleashSettings {
@@ -83,7 +84,7 @@ function serverMessage(body: string): string {
 function httpError(status: number, body: string, target: Target, action: string): ReboundError {
   const said = serverMessage(body);
   const answer = `Unleash answered ${String(status)}${said ? ` (${said})` : ''}`;
-  const error = (reason: string, retryable: boolean, message: string): ReboundError =>
+  const error = (reason: Reason, retryable: boolean, message: string): ReboundError =>
     new ReboundError(message, { code: reason, reason, retryable });
   if (status === 401 || status === 403) {
     return error(REASONS.UnleashUnauthorized, false, `${answer} to ${action} ${describe(target)}: the token is not accepted or lacks the permission (see docs/unleash.md)`);

@@ -58,7 +58,8 @@ describe('HelmApplier', () => {
     const err = await new HelmApplier({ helmPath: helm, homeDir }).apply(request).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReboundError);
     const e = err as ReboundError;
-    expect(e.reason).toBe('HelmFailed');
+    expect(e.code).toBe('HelmUpgradeFailed');
+    expect(e.reason).toBe('ApplyFailed');
     expect(e.retryable).toBe(false);
     expect(e.message).toBe('helm upgrade of carts in sockshop-production failed: line 4\nline 5\nline 6\nline 7\nError: template: carts/templates/deployment.yaml:3: bad');
   });

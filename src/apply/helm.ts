@@ -35,7 +35,7 @@ export class HelmApplier implements Applier {
     if (!chartDir || !valuesFile) {
       throw new ReboundError(`no chart for ${request.service} in ${request.branch}: the helm applier needs <service>/chart and <service>/values.yaml`, {
         code: 'HelmChartMissing',
-        reason: 'ChartNotFound',
+        reason: 'ApplyFailed',
         retryable: false,
       });
     }
@@ -62,7 +62,7 @@ export class HelmApplier implements Applier {
     } catch (err) {
       throw new ReboundError(`cannot run helm: ${err instanceof Error ? err.message : String(err)}`, {
         code: 'HelmNotRunnable',
-        reason: 'HelmFailed',
+        reason: 'ApplyFailed',
         retryable: false,
         cause: err,
       });
@@ -70,7 +70,7 @@ export class HelmApplier implements Applier {
     if (result.timedOut) {
       throw new ReboundError(`helm upgrade of ${release} in ${request.namespace} did not finish within ${timeoutSeconds}s`, {
         code: 'HelmTimeout',
-        reason: 'HelmFailed',
+        reason: 'ApplyFailed',
         retryable: true,
       });
     }
@@ -78,7 +78,7 @@ export class HelmApplier implements Applier {
       const tail = lastLines(result.stderr, STDERR_LINES_IN_CONDITION) || `exit code ${String(result.code)}`;
       throw new ReboundError(`helm upgrade of ${release} in ${request.namespace} failed: ${tail}`, {
         code: 'HelmUpgradeFailed',
-        reason: 'HelmFailed',
+        reason: 'ApplyFailed',
         retryable: TRANSIENT.test(result.stderr),
       });
     }

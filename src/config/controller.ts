@@ -196,5 +196,5 @@ function validDuration(flag: string, text: string): string {
 }
 
 function usage(message: string): ReboundError {
-  return new ReboundError(message, { code: 'InvalidFlag', reason: 'InvalidConfiguration', retryable: false });
+  return new ReboundError(message, { code: 'InvalidFlag', retryable: false });
 }

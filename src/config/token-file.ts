@@ -25,7 +25,7 @@ export function parseTokens(text: string): string[] {
 export function watchTokenFile(path: string, log: TokenFileLogger): TokenFile {
   const read = (): string[] => {
     const tokens = parseTokens(readFileSync(path, 'utf8'));
-    if (tokens.length === 0) throw new ReboundError(`${path} holds no token`, { code: 'NoToken', reason: 'InvalidConfiguration', retryable: false });
+    if (tokens.length === 0) throw new ReboundError(`${path} holds no token`, { code: 'NoToken', retryable: false });
     return tokens;
   };
   let current = read();

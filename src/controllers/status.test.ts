@@ -56,9 +56,9 @@ describe('writeStatus', () => {
 
   it('ignores a deleted object and passes every other failure on', async () => {
     const c = new Conditions(undefined, now, 7);
-    const notFound = new KubeError('not found (404)', { code: 'KubeNotFound', reason: 'NotFound', retryable: false, status: 404 });
+    const notFound = new KubeError('not found (404)', { code: 'KubeNotFound', retryable: false, status: 404 });
     expect(await writeStatus({ patchStatus: () => Promise.reject(notFound) }, object, {}, c)).toBeUndefined();
-    const conflict = new KubeError('conflict (409)', { code: 'KubeConflict', reason: 'Conflict', retryable: true, status: 409 });
+    const conflict = new KubeError('conflict (409)', { code: 'KubeConflict', retryable: true, status: 409 });
     await expect(writeStatus({ patchStatus: () => Promise.reject(conflict) }, object, {}, c)).rejects.toBe(conflict);
   });
 });

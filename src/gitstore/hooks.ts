@@ -116,11 +116,11 @@ function stringField(value: unknown, path: string[], name: string, fallback?: st
 }
 
 function unauthorized(message: string): ReboundError {
-  return new ReboundError(message, { code: HOOK_ERROR.unauthorized, reason: 'Unauthorized', retryable: false });
+  return new ReboundError(message, { code: HOOK_ERROR.unauthorized, retryable: false });
 }
 
 function invalid(message: string): ReboundError {
-  return new ReboundError(message, { code: HOOK_ERROR.invalid, reason: 'InvalidPayload', retryable: false });
+  return new ReboundError(message, { code: HOOK_ERROR.invalid, retryable: false });
 }
 
 /** Whether a pushed repository URL names the Project's repository (ignoring `.git`, case of the

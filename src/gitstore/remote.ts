@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+import type { Reason } from '../api/index.ts';
 import { ReboundError, errorMessage } from '../errors.ts';
 import { FLUSH, parsePktLines, pktLine, pktText } from './pktline.ts';
 
@@ -58,7 +59,7 @@ export class GitRemote {
       if (match?.[1] !== undefined && match[2] !== undefined && match[2] !== 'capabilities^{}') refs.set(match[2], match[1]);
     }
     if (!lines.some((line) => line !== null && pktText(line).startsWith('# service='))) {
-      throw this.error('the server did not answer with a Git smart HTTP ref advertisement', 'GitProtocolError', 'GitServerError', false);
+      throw this.error('the server did not answer with a Git smart HTTP ref advertisement', 'GitProtocolError', undefined, false);
     }
     return refs;
   }
@@ -77,12 +78,12 @@ export class GitRemote {
     const report = parsePktLines(response).lines.flatMap((line) => (line === null ? [] : [pktText(line)]));
     const unpack = report.find((line) => line.startsWith('unpack '));
     if (unpack !== 'unpack ok') {
-      throw this.error(`the server could not unpack the pushed objects: ${unpack ?? 'no report'}`, 'GitPushFailed', 'GitPushFailed', false);
+      throw this.error(`the server could not unpack the pushed objects: ${unpack ?? 'no report'}`, 'GitPushFailed', 'CommitFailed', false);
     }
     for (const update of updates) {
       const line = report.find((l) => l === `ok ${update.ref}` || l.startsWith(`ng ${update.ref} `));
       if (line === undefined) {
-        throw this.error(`the server did not report on ${update.ref}`, 'GitPushFailed', 'GitPushFailed', true);
+        throw this.error(`the server did not report on ${update.ref}`, 'GitPushFailed', 'CommitFailed', true);
       }
       if (line.startsWith('ng ')) return { ok: false, rejected: line.slice(4 + update.ref.length) };
     }
@@ -132,7 +133,7 @@ export class GitRemote {
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     const status = (err as { data?: { statusCode?: number } } | null)?.data?.statusCode;
     if (status === 401 || status === 403) return this.authError(status);
-    if (status === 404) return this.error(`${doing}: repository not found`, 'GitRepositoryNotFound', 'GitRepositoryNotFound', false);
+    if (status === 404) return this.error(`${doing}: repository not found`, 'GitRepositoryNotFound', 'GitUnreachable', false);
     const retryable = code !== 'NotFoundError' && code !== 'ParseError';
     return new ReboundError(this.redact(`${doing} at ${this.url} failed: ${errorMessage(err)}`), {
       code: code === '' ? 'GitError' : `Git${code.replace(/Error$/, '')}Error`,
@@ -149,19 +150,20 @@ export class GitRemote {
     return this.error(
       `the Git server refused the credentials (HTTP ${status}); check the Project's Git secret`,
       'GitAuthFailed',
-      'GitAuthenticationFailed',
+      'GitAuthFailed',
       false,
     );
   }
 
-  private error(message: string, code: string, reason: string, retryable: boolean): ReboundError {
-    return new ReboundError(this.redact(`${this.url}: ${message}`), { code, reason, retryable });
+  /** `reason` undefined: the caller's context names the failure (reading a policy, committing). */
+  private error(message: string, code: string, reason: Reason | undefined, retryable: boolean): ReboundError {
+    return new ReboundError(this.redact(`${this.url}: ${message}`), { code, retryable, ...(reason ? { reason } : {}) });
   }
 
   private async send(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined): Promise<Buffer> {
     const response = await this.raw(method, new URL(`${this.url}${path}`), { ...headers, ...this.authHeaders() }, body);
     if (response.status === 401 || response.status === 403) throw this.authError(response.status);
-    if (response.status === 404) throw this.error('repository not found (HTTP 404)', 'GitRepositoryNotFound', 'GitRepositoryNotFound', false);
+    if (response.status === 404) throw this.error('repository not found (HTTP 404)', 'GitRepositoryNotFound', 'GitUnreachable', false);
     if (response.status !== 200) {
       throw this.error(`HTTP ${response.status} for ${method} ${path.split('?')[0] ?? path}`, 'GitServerError', 'GitUnreachable', response.status >= 500);
     }

@@ -210,7 +210,7 @@ export class GitStore {
       const files = new Map<string, Buffer>();
       const add = async (filePath: string, blobOid: string): Promise<void> => {
         if (files.size >= maxFiles) {
-          throw new ReboundError(`more than ${maxFiles} files under ${path} at ${commit.slice(0, 12)}`, { code: 'TooManyFiles', reason: 'InvalidPath', retryable: false });
+          throw new ReboundError(`more than ${maxFiles} files under ${path} at ${commit.slice(0, 12)}`, { code: 'TooManyFiles', reason: 'ApplyFailed', retryable: false });
         }
         files.set(filePath, (await this.object(blobOid)).content);
       };
@@ -302,7 +302,7 @@ export class GitStore {
         if (attempt >= maxAttempts) {
           throw new ReboundError(`push to ${branch} was rejected ${attempt} times (${outcome.rejected}); the branch keeps moving`, {
             code: 'GitPushConflict',
-            reason: 'GitPushRejected',
+            reason: 'PushRejected',
             retryable: true,
           });
         }
@@ -341,7 +341,7 @@ export class GitStore {
         const parent = await this.commit(tip);
         const located = await this.locate(parent.tree, edit.path);
         if (located.blob === undefined) {
-          throw new ReboundError(`${edit.path} does not exist on branch ${branch}`, { code: 'GitFileNotFound', reason: 'FileNotFound', retryable: false });
+          throw new ReboundError(`${edit.path} does not exist on branch ${branch}`, { code: 'GitFileNotFound', reason: 'CommitFailed', retryable: false });
         }
         const outcome = await edit.edit(located.blob.content.toString('utf8'));
         if ('unchanged' in outcome) {
@@ -367,7 +367,7 @@ export class GitStore {
         const error =
           err instanceof ReboundError
             ? err
-            : new ReboundError(`editing ${edit.path}: ${err instanceof Error ? err.message : String(err)}`, { code: 'EditFailed', reason: 'EditFailed', retryable: false, cause: err });
+            : new ReboundError(`editing ${edit.path}: ${err instanceof Error ? err.message : String(err)}`, { code: 'EditFailed', reason: 'CommitFailed', retryable: false, cause: err });
         results.push({ key: stepKey(edit), result: { status: 'failed', error } });
       }
     }
@@ -378,7 +378,7 @@ export class GitStore {
   private async locate(rootTree: string, path: string): Promise<Located> {
     const parts = path.split('/').filter((p) => p !== '');
     const fileName = parts.pop();
-    if (fileName === undefined) throw new ReboundError('an empty path cannot be edited', { code: 'InvalidPath', reason: 'InvalidPath', retryable: false });
+    if (fileName === undefined) throw new ReboundError('an empty path cannot be edited', { code: 'InvalidPath', reason: 'CommitFailed', retryable: false });
     const chain: Located['chain'] = [];
     let tree = await this.object(rootTree);
     for (const part of parts) {

@@ -18,7 +18,7 @@ const NOW = new Date('2026-11-22T12:00:00.000Z');
 const UID = '6a1c3f0e-2d4b-4c7e-9a31-0f3a2d1b9c11';
 
 function conflict(): KubeError {
-  return new KubeError('patch problemevents sockshop/p1: conflict (409)', { code: 'KubeConflict', reason: 'Conflict', retryable: true, status: 409 });
+  return new KubeError('patch problemevents sockshop/p1: conflict (409)', { code: 'KubeConflict', retryable: true, status: 409 });
 }
 
 /** The API server's part: objects by namespace/name, a resourceVersion bumped on every write. */
@@ -54,7 +54,7 @@ class FakeProblemEvents implements ProblemEventAccess {
     this.beforePatch = undefined;
     hook?.();
     const current = this.objects.get(`${namespace}/${name}`);
-    if (!current) return Promise.reject(new KubeError('not found (404)', { code: 'KubeNotFound', reason: 'NotFound', retryable: false, status: 404 }));
+    if (!current) return Promise.reject(new KubeError('not found (404)', { code: 'KubeNotFound', retryable: false, status: 404 }));
     if (this.alwaysConflict || (resourceVersion !== undefined && resourceVersion !== current.metadata.resourceVersion)) return Promise.reject(conflict());
     this.writeBehind(namespace, name, (s) => ({ ...s, ...structuredClone(status) }));
     return Promise.resolve(structuredClone(this.objects.get(`${namespace}/${name}`) as ProblemEvent));

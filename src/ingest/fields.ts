@@ -9,7 +9,7 @@ export class InvalidPayloadError extends ReboundError {
   readonly field: string;
 
   constructor(field: string, message: string) {
-    super(`${field}: ${message}`, { code: 'InvalidPayload', reason: 'InvalidPayload', retryable: false });
+    super(`${field}: ${message}`, { code: 'InvalidPayload', retryable: false });
     this.name = 'InvalidPayloadError';
     this.field = field;
   }

@@ -36,7 +36,7 @@ function handlePush(headers: Record<string, string | string[] | undefined>, body
     if (err instanceof ReboundError && err.code === HOOK_ERROR.invalid) {
       return { status: 400, body: { error: err.message, field: null } };
     }
-    throw new ReboundError(`git hook: ${errorMessage(err)}`, { code: 'GitHookFailed', reason: 'GitHookFailed', retryable: false, cause: err });
+    throw new ReboundError(`git hook: ${errorMessage(err)}`, { code: 'GitHookFailed', retryable: false, cause: err });
   }
   options.onPush(event);
   return { status: 202, body: { accepted: 1, provider: event.provider, ref: event.ref, branch: event.branch } };

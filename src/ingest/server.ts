@@ -181,7 +181,6 @@ export function parseAddress(address: string): { host: string; port: number } {
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ReboundError(`invalid listen address ${JSON.stringify(address)}; expected host:port such as 127.0.0.1:8080`, {
       code: 'InvalidAddress',
-      reason: 'InvalidAddress',
       retryable: false,
     });
   }

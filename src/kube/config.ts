@@ -15,7 +15,6 @@ export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
   } catch (err) {
     throw new ReboundError(`cannot load kubeconfig (${describe(source)}): ${err instanceof Error ? err.message : String(err)}`, {
       code: 'KubeConfigInvalid',
-      reason: 'KubeConfigInvalid',
       retryable: false,
       cause: err,
     });
@@ -23,7 +22,6 @@ export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
   if (!kc.getCurrentCluster()) {
     throw new ReboundError(`kubeconfig (${describe(source)}) has no current cluster`, {
       code: 'KubeConfigInvalid',
-      reason: 'KubeConfigInvalid',
       retryable: false,
     });
   }

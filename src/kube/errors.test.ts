@@ -9,22 +9,24 @@ function apiException(code: number, reason?: string, message?: string): ApiExcep
 
 describe('classifyKubeError', () => {
   it.each([
-    [400, undefined, KUBE_ERROR_CODES.Invalid, 'Invalid', false],
-    [401, undefined, KUBE_ERROR_CODES.Unauthorized, 'Unauthorized', false],
-    [403, undefined, KUBE_ERROR_CODES.Forbidden, 'Forbidden', false],
-    [404, 'NotFound', KUBE_ERROR_CODES.NotFound, 'NotFound', false],
-    [409, 'AlreadyExists', KUBE_ERROR_CODES.AlreadyExists, 'AlreadyExists', false],
-    [409, 'Conflict', KUBE_ERROR_CODES.Conflict, 'Conflict', true],
-    [410, 'Expired', KUBE_ERROR_CODES.Expired, 'Expired', true],
-    [422, 'Invalid', KUBE_ERROR_CODES.Invalid, 'Invalid', false],
-    [429, 'TooManyRequests', KUBE_ERROR_CODES.TooManyRequests, 'TooManyRequests', true],
-    [500, 'InternalError', KUBE_ERROR_CODES.ServerError, 'ApiServerError', true],
-    [503, 'ServiceUnavailable', KUBE_ERROR_CODES.ServerError, 'ApiServerError', true],
-  ] as const)('HTTP %i (%s) → %s', (status, reason, code, conditionReason, retryable) => {
+    [400, undefined, KUBE_ERROR_CODES.Invalid, false],
+    [401, undefined, KUBE_ERROR_CODES.Unauthorized, false],
+    [403, undefined, KUBE_ERROR_CODES.Forbidden, false],
+    [404, 'NotFound', KUBE_ERROR_CODES.NotFound, false],
+    [409, 'AlreadyExists', KUBE_ERROR_CODES.AlreadyExists, false],
+    [409, 'Conflict', KUBE_ERROR_CODES.Conflict, true],
+    [410, 'Expired', KUBE_ERROR_CODES.Expired, true],
+    [422, 'Invalid', KUBE_ERROR_CODES.Invalid, false],
+    [429, 'TooManyRequests', KUBE_ERROR_CODES.TooManyRequests, true],
+    [500, 'InternalError', KUBE_ERROR_CODES.ServerError, true],
+    [503, 'ServiceUnavailable', KUBE_ERROR_CODES.ServerError, true],
+  ] as const)('HTTP %i (%s) → %s', (status, reason, code, retryable) => {
     const err = classifyKubeError(apiException(status, reason, 'the server said so'), 'get problemevents ns/p');
     expect(err).toBeInstanceOf(KubeError);
     expect(err).toBeInstanceOf(ReboundError);
-    expect(err).toMatchObject({ code, reason: conditionReason, retryable, status });
+    expect(err).toMatchObject({ code, retryable, status });
+    // No condition reason: the caller's context names the failure (a failed commit, an unreadable Secret).
+    expect(err.reason).toBeUndefined();
     expect(err.message).toBe(`get problemevents ns/p: ${err.message.split(': ')[1]}: the server said so`);
     expect(err.cause).toBeInstanceOf(ApiException);
   });
@@ -36,7 +38,7 @@ describe('classifyKubeError', () => {
 
   it('classifies refused and reset connections as unavailable, looking through causes', () => {
     const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }) });
-    expect(classifyKubeError(refused, 'list')).toMatchObject({ code: KUBE_ERROR_CODES.Unavailable, reason: 'ApiUnavailable', retryable: true });
+    expect(classifyKubeError(refused, 'list')).toMatchObject({ code: KUBE_ERROR_CODES.Unavailable, reason: undefined, retryable: true });
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(classifyKubeError(reset, 'list').code).toBe(KUBE_ERROR_CODES.Unavailable);
     const timeout = new DOMException('timed out', 'TimeoutError');

@@ -1,6 +1,7 @@
-// Kubernetes API errors, classified once at the boundary into ReboundError with a stable code, the
-// condition reason and whether a retry can help. Callers test `code` (or the helpers below), never
-// messages or HTTP statuses.
+// Kubernetes API errors, classified once at the boundary into ReboundError with a stable code and
+// whether a retry can help. They carry no condition reason: the same failed call means a failed
+// commit in one place and an unreadable Secret in another, so the caller names it. Callers test
+// `code` (or the helpers below), never messages or HTTP statuses.
 import { ReboundError } from '../errors.ts';
 
 export const KUBE_ERROR_CODES = {
@@ -21,7 +22,7 @@ export class KubeError extends ReboundError {
   /** HTTP status, when the API server answered. */
   readonly status: number | undefined;
 
-  constructor(message: string, options: { code: KubeErrorCode; reason: string; retryable: boolean; status?: number; cause?: unknown }) {
+  constructor(message: string, options: { code: KubeErrorCode; retryable: boolean; status?: number; cause?: unknown }) {
     super(message, options);
     this.name = 'KubeError';
     this.status = options.status;
@@ -62,7 +63,6 @@ export function classifyKubeError(err: unknown, action: string): KubeError {
   if (network !== undefined || isAbortOrTimeout(err)) {
     return new KubeError(`${action}: API server unreachable (${network ?? 'timeout'})`, {
       code: KUBE_ERROR_CODES.Unavailable,
-      reason: 'ApiUnavailable',
       retryable: true,
       cause: err,
     });
@@ -70,7 +70,6 @@ export function classifyKubeError(err: unknown, action: string): KubeError {
   // Unknown failures are retried: a person cannot fix what we cannot name, and backoff is capped.
   return new KubeError(`${action}: ${err instanceof Error ? err.message : String(err)}`, {
     code: KUBE_ERROR_CODES.ServerError,
-    reason: 'ApiError',
     retryable: true,
     cause: err,
   });
@@ -78,29 +77,29 @@ export function classifyKubeError(err: unknown, action: string): KubeError {
 
 function fromStatus(status: number, body: StatusBody, action: string, cause: unknown): KubeError {
   const detail = body.message ? `: ${body.message}` : '';
-  const make = (code: KubeErrorCode, reason: string, retryable: boolean, what: string): KubeError =>
-    new KubeError(`${action}: ${what}${detail}`, { code, reason, retryable, status, cause });
+  const make = (code: KubeErrorCode, retryable: boolean, what: string): KubeError =>
+    new KubeError(`${action}: ${what}${detail}`, { code, retryable, status, cause });
   switch (status) {
     case 400:
     case 422:
-      return make(KUBE_ERROR_CODES.Invalid, 'Invalid', false, `rejected as invalid (${status})`);
+      return make(KUBE_ERROR_CODES.Invalid, false, `rejected as invalid (${status})`);
     case 401:
-      return make(KUBE_ERROR_CODES.Unauthorized, 'Unauthorized', false, 'unauthorized (401)');
+      return make(KUBE_ERROR_CODES.Unauthorized, false, 'unauthorized (401)');
     case 403:
-      return make(KUBE_ERROR_CODES.Forbidden, 'Forbidden', false, 'forbidden (403)');
+      return make(KUBE_ERROR_CODES.Forbidden, false, 'forbidden (403)');
     case 404:
-      return make(KUBE_ERROR_CODES.NotFound, 'NotFound', false, 'not found (404)');
+      return make(KUBE_ERROR_CODES.NotFound, false, 'not found (404)');
     case 409:
       return body.reason === 'AlreadyExists'
-        ? make(KUBE_ERROR_CODES.AlreadyExists, 'AlreadyExists', false, 'already exists (409)')
-        : make(KUBE_ERROR_CODES.Conflict, 'Conflict', true, 'conflict (409)');
+        ? make(KUBE_ERROR_CODES.AlreadyExists, false, 'already exists (409)')
+        : make(KUBE_ERROR_CODES.Conflict, true, 'conflict (409)');
     case 410:
-      return make(KUBE_ERROR_CODES.Expired, 'Expired', true, 'resource version expired (410)');
+      return make(KUBE_ERROR_CODES.Expired, true, 'resource version expired (410)');
     case 429:
-      return make(KUBE_ERROR_CODES.TooManyRequests, 'TooManyRequests', true, 'throttled (429)');
+      return make(KUBE_ERROR_CODES.TooManyRequests, true, 'throttled (429)');
     default:
-      if (status >= 500) return make(KUBE_ERROR_CODES.ServerError, 'ApiServerError', true, `server error (${status})`);
-      return make(KUBE_ERROR_CODES.Invalid, 'ApiError', false, `unexpected status ${status}`);
+      if (status >= 500) return make(KUBE_ERROR_CODES.ServerError, true, `server error (${status})`);
+      return make(KUBE_ERROR_CODES.Invalid, false, `unexpected status ${status}`);
   }
 }
 

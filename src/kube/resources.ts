@@ -215,7 +215,6 @@ export class CustomResourceClient<T extends CustomResource> {
     ) {
       throw new ReboundError(`unexpected object from the API server, wanted a ${this.descriptor.kind}`, {
         code: 'KubeUnexpectedObject',
-        reason: 'ApiError',
         retryable: true,
       });
     }
@@ -227,7 +226,6 @@ export class CustomResourceClient<T extends CustomResource> {
     if (typeof list !== 'object' || list === null || !Array.isArray(list.items)) {
       throw new ReboundError(`unexpected list from the API server for ${this.descriptor.plural}`, {
         code: 'KubeUnexpectedObject',
-        reason: 'ApiError',
         retryable: true,
       });
     }

@@ -60,7 +60,7 @@ export function findPostgresBinDir(env: NodeJS.ProcessEnv = process.env): string
   throw new ReboundError(
     `PostgreSQL is not installed: no directory under ${DEBIAN_ROOT}/*/bin or on PATH has ${PROGRAMS.join(', ')}. ` +
       'Run `make setup` (it installs Debian\'s postgresql).',
-    { code: 'ToolMissing', reason: 'ToolMissing', retryable: false },
+    { code: 'ToolMissing', retryable: false },
   );
 }
 
@@ -80,7 +80,7 @@ async function postgresUser(): Promise<RunAs | undefined> {
     throw new ReboundError(
       'PostgreSQL refuses to run as root and there is no `postgres` system user to run it as. Run `make setup` ' +
         '(Debian\'s postgresql package creates the user) or run the tests as a normal user.',
-      { code: 'ToolMissing', reason: 'ToolMissing', retryable: false, cause: err },
+      { code: 'ToolMissing', retryable: false, cause: err },
     );
   }
 }

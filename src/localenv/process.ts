@@ -178,7 +178,6 @@ export async function startProcess(options: StartProcessOptions): Promise<Manage
       reject(
         new ReboundError(`cannot start ${options.name} (${options.command}): ${err.message}`, {
           code: 'ProcessStartFailed',
-          reason: 'ProcessStartFailed',
           retryable: false,
           cause: err,
         }),
@@ -237,7 +236,7 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, opt
     if (options.process && exit) {
       throw new ReboundError(
         `${options.process.name} exited (${describeExit(exit)}) before ${what}; its last output:\n${options.process.recentOutput()}`,
-        { code: 'ProcessExited', reason: 'ProcessExited', retryable: false },
+        { code: 'ProcessExited', retryable: false },
       );
     }
     let lastError = '';
@@ -250,7 +249,7 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, opt
       const output = options.process ? `; ${options.process.name}'s last output:\n${options.process.recentOutput()}` : '';
       throw new ReboundError(
         `timed out after ${options.timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}${output}`,
-        { code: 'StartTimeout', reason: 'StartTimeout', retryable: true },
+        { code: 'StartTimeout', retryable: true },
       );
     }
     await sleep(interval);
@@ -347,7 +346,6 @@ export function runCommand(command: string, args: readonly string[], options: Ru
           reject(
             new ReboundError(`${command} ${args.join(' ')} failed: ${detail}`, {
               code: 'CommandFailed',
-              reason: 'CommandFailed',
               retryable: false,
               cause: err,
             }),

@@ -47,7 +47,7 @@ export function toolPath(name: ToolName, env: NodeJS.ProcessEnv = process.env): 
     throw new ReboundError(
       `${name} is not built: ${path} is missing or not executable. Run \`make setup\` (it builds ` +
         `kube-apiserver, kubectl, etcd and helm from Go modules; REBOUND_TOOLS_DIR selects another directory).`,
-      { code: 'ToolMissing', reason: 'ToolMissing', retryable: false },
+      { code: 'ToolMissing', retryable: false },
     );
   }
   const path = findOnPath(name, env);
@@ -55,7 +55,7 @@ export function toolPath(name: ToolName, env: NodeJS.ProcessEnv = process.env): 
   throw new ReboundError(
     `${name} is not installed (not found on PATH). Run \`make setup\` (it installs Debian's git, openssl, ` +
       `prometheus and prometheus-alertmanager).`,
-    { code: 'ToolMissing', reason: 'ToolMissing', retryable: false },
+    { code: 'ToolMissing', retryable: false },
   );
 }
 

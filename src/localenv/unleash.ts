@@ -45,7 +45,7 @@ async function assertInstalled(): Promise<void> {
   const found = installed === undefined ? 'is not installed' : `is ${installed}, not ${String(wanted)}`;
   throw new ReboundError(
     `unleash-server in ${join(UNLEASH_DIR, 'node_modules')} ${found}. Run \`make setup\` (or \`make unleash\`).`,
-    { code: 'ToolMissing', reason: 'ToolMissing', retryable: false },
+    { code: 'ToolMissing', retryable: false },
   );
 }
 

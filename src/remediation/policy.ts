@@ -108,7 +108,7 @@ export const CHOICE_REASON = {
 /** Action `attempt` (1-based) of the entry matching `problem`, or why there is none. */
 export function chooseAction(policy: RemediationPolicy, problem: ProblemKey, attempt: number): ActionChoice {
   if (!Number.isSafeInteger(attempt) || attempt < 1) {
-    throw new ReboundError(`invalid attempt ${attempt}: attempts count from 1`, { code: 'InvalidAttempt', reason: 'InvalidAttempt', retryable: false });
+    throw new ReboundError(`invalid attempt ${attempt}: attempts count from 1`, { code: 'InvalidAttempt', retryable: false });
   }
   const match = findEntry(policy, problem);
   if (!match) return { kind: 'unmatched', attempt, reason: unmatchedReason(problem) };

@@ -10,6 +10,7 @@ import { formatDiagnostic, loadYaml } from '../formats/yaml.ts';
 import type { Diagnostic, LocatedYaml } from '../formats/yaml.ts';
 import { ReboundError } from '../errors.ts';
 import { REASONS } from '../api/index.ts';
+import type { Reason } from '../api/index.ts';
 
 /** Error codes of value edits; all of them need a person to fix the file or the policy. */
 export const EDIT_ERROR = {
@@ -28,12 +29,12 @@ type EditErrorCode = (typeof EDIT_ERROR)[keyof typeof EDIT_ERROR];
  * The condition reason each error maps to. None is retryable: a person must fix the values file or
  * the policy (a new commit on the branch or a changed Remediation starts a new try).
  */
-const REASON_OF: Record<EditErrorCode, string> = {
-  ValuesFileInvalid: 'ValuesFileInvalid',
-  ValueNotFound: 'ValuesFileInvalid',
-  ValueParentNotAMap: 'ValuesFileInvalid',
-  ValueWrongType: 'ValuesFileInvalid',
-  ValueShared: 'ValuesFileInvalid',
+const REASON_OF: Record<EditErrorCode, Reason> = {
+  ValuesFileInvalid: REASONS.ValuesFileInvalid,
+  ValueNotFound: REASONS.ValuesFileInvalid,
+  ValueParentNotAMap: REASONS.ValuesFileInvalid,
+  ValueWrongType: REASONS.ValuesFileInvalid,
+  ValueShared: REASONS.ValuesFileInvalid,
   InvalidActionValue: REASONS.InvalidActionValue,
   UnknownAction: REASONS.UnknownAction,
 };

@@ -90,7 +90,7 @@ describe('Controller', () => {
     let failures = 3;
     const h = start(() => {
       if (failures-- > 0) {
-        return Promise.reject(new ReboundError('api down', { code: 'KubeUnavailable', reason: 'ApiUnavailable', retryable: true }));
+        return Promise.reject(new ReboundError('git down', { code: 'GitServerError', reason: 'GitUnreachable', retryable: true }));
       }
       return Promise.resolve(undefined);
     });
@@ -106,8 +106,16 @@ describe('Controller', () => {
     await h.clock.advance(20);
     expect(h.calls).toHaveLength(4);
     expect(h.outcomes).toEqual(['error', 'error', 'error', 'success']);
-    expect(h.errors).toEqual(['ApiUnavailable', 'ApiUnavailable', 'ApiUnavailable']);
+    expect(h.errors).toEqual(['GitUnreachable', 'GitUnreachable', 'GitUnreachable']);
     expect(h.controller.queue.numRequeues('ns/a')).toBe(0);
+    await h.stop();
+  });
+
+  it('counts an error without a condition reason by its code', async () => {
+    const h = start(() => Promise.reject(new ReboundError('api down', { code: 'KubeUnavailable', retryable: false })));
+    h.controller.enqueue('ns/a');
+    await flushMicrotasks();
+    expect(h.errors).toEqual(['KubeUnavailable']);
     await h.stop();
   });
 

@@ -37,21 +37,22 @@ export type ReconcileOutcome = (typeof ReconcileOutcome)[keyof typeof ReconcileO
 
 export interface ControllerMetrics {
   reconciled(controller: string, outcome: ReconcileOutcome, seconds: number): void;
-  /** `reason` is the error's classified reason (bounded), `Unknown` for unclassified errors. */
+  /** `reason` is the error's condition reason, else its code (both bounded); `Unknown` for unclassified errors. */
   reconcileError(controller: string, reason: string): void;
   activeWorkers(controller: string, n: number): void;
 }
 
 /** What the loop needs to know of an error to decide on retry; ReboundError satisfies it. */
 export interface ClassifiedError {
-  reason: string;
+  code: string;
+  reason?: string | undefined;
   retryable: boolean;
 }
 
 export function isClassified(err: unknown): err is Error & ClassifiedError {
   return (
     err instanceof Error &&
-    typeof (err as Partial<ClassifiedError>).reason === 'string' &&
+    typeof (err as Partial<ClassifiedError>).code === 'string' &&
     typeof (err as Partial<ClassifiedError>).retryable === 'boolean'
   );
 }
@@ -198,7 +199,7 @@ export class Controller {
   }
 
   #handleError(key: string, err: unknown, log: Logger, seconds: number): void {
-    const reason = isClassified(err) ? err.reason : 'Unknown';
+    const reason = isClassified(err) ? (err.reason ?? err.code) : 'Unknown';
     this.#metrics?.reconcileError(this.name, reason);
     if (isClassified(err) && !err.retryable) {
       // Terminal: retrying cannot help until something changes, and a change enqueues the key anyway.

@@ -296,12 +296,12 @@ describe('ProblemEventReconciler', () => {
 
   it('leaves a status write refused for a stale version (409) to the queue, and a deleted problem (404) alone', async () => {
     const w = new World();
-    w.writeError = new KubeError('conflict (409)', { code: 'KubeConflict', reason: 'Conflict', retryable: true, status: 409 });
+    w.writeError = new KubeError('conflict (409)', { code: 'KubeConflict', retryable: true, status: 409 });
     await expect(w.step()).rejects.toBe(w.writeError);
     expect(w.writes).toBe(1); // no second write of a "failure" on the same stale version
 
     const v = new World();
-    v.writeError = new KubeError('not found (404)', { code: 'KubeNotFound', reason: 'NotFound', retryable: false, status: 404 });
+    v.writeError = new KubeError('not found (404)', { code: 'KubeNotFound', retryable: false, status: 404 });
     expect(await v.step()).toBeUndefined();
     expect(v.writes).toBe(1);
   });

@@ -6,7 +6,7 @@
 // version stays in force for the ProblemEvent loop.
 import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
 import type { Project, ProjectStatus, Reason } from '../../api/index.ts';
-import { ReboundError, errorMessage } from '../../errors.ts';
+import { ReboundError, errorMessage, failureReason } from '../../errors.ts';
 import { formatDiagnostic } from '../../formats/yaml.ts';
 import { parseShipyardFile } from '../../formats/shipyard.ts';
 import { parsePollSchedule } from '../../gitstore/watch.ts';
@@ -14,7 +14,6 @@ import { splitKey } from '../../runtime/keys.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import type { ConfigCaches } from '../config-caches.ts';
 import { watchedFile } from '../config-caches.ts';
-import { gitFailureReason } from '../git-errors.ts';
 import { conditionsOf, writeStatus } from '../status.ts';
 
 /** What the reconciler reads of a project's Git store. */
@@ -81,7 +80,7 @@ export class ProjectReconciler implements Reconciler {
 
     const read = await this.readRepository(key, project, ctx).catch((err: unknown) => ({ failed: err }));
     if ('failed' in read) {
-      const reason = gitFailureReason(read.failed);
+      const reason = failureReason(read.failed, REASONS.GitUnreachable);
       const retryable = read.failed instanceof ReboundError ? read.failed.retryable : true;
       const message = errorMessage(read.failed);
       ctx.log.warn({ project: key, reason, err: message }, 'project repository could not be read');

@@ -5,11 +5,10 @@ import { CONDITION_TYPES, REASONS } from '../../api/index.ts';
 import type { Remediation, RemediationSpec, RemediationStatus } from '../../api/index.ts';
 import { ACTIONS, WEBHOOK_ACTION } from '../../api/index.ts';
 import { resolveWebhook } from '../../actions/webhook.ts';
-import { errorMessage } from '../../errors.ts';
+import { errorMessage, failureReason } from '../../errors.ts';
 import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediation/actions.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
-import { gitFailureReason } from '../git-errors.ts';
 import { conditionsOf, writeStatus } from '../status.ts';
 import { parseDuration } from '../problemevent/decide.ts';
 import type { ProjectLookup } from '../problemevent/ports.ts';
@@ -64,7 +63,7 @@ export class RemediationReconciler implements Reconciler {
       else conditions.markReady(REASONS.Succeeded, `policy for ${spec.service} in ${spec.stage} (branch ${stage.branch}, remediation ${stage.remediation})`);
     } catch (err) {
       // The stages come from shipyard.yaml and Git is out of reach: say so, try again later.
-      const reason = gitFailureReason(err);
+      const reason = failureReason(err, REASONS.GitUnreachable);
       conditions.markNotReady(reason, `the stages of Project ${spec.project} could not be read: ${errorMessage(err)}`, 'retried on the poll interval');
       result = { requeueAfterMs: this.ports.retryMs };
     }

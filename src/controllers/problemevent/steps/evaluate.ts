@@ -4,8 +4,7 @@
 import { REASONS } from '../../../api/index.ts';
 import type { EvaluationResult } from '../../../api/index.ts';
 import type { EvaluationOutcome } from '../ports.ts';
-import { ReboundError, errorMessage } from '../../../errors.ts';
-import { isReason } from '../../git-errors.ts';
+import { ReboundError, errorMessage, failureReason } from '../../../errors.ts';
 import { label } from './draft.ts';
 import { finish, stall } from './finish.ts';
 import { NEXT } from './types.ts';
@@ -35,8 +34,7 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
       await draft.write();
       return { requeueAfterMs: deps.settings.evaluationRetryMs };
     }
-    const reason = err instanceof ReboundError && isReason(err.reason) ? err.reason : REASONS.EvaluationErrored;
-    return stall(draft, deps, reason, `attempt ${index} could not be evaluated: ${errorMessage(err)}`);
+    return stall(draft, deps, failureReason(err, REASONS.EvaluationErrored), `attempt ${index} could not be evaluated: ${errorMessage(err)}`);
   }
   observe(outcome.result);
   draft.replaceAttempt({

@@ -2,10 +2,9 @@
 // clear, or a failed step (retried when the failure may pass, else a stall).
 import { REASONS } from '../../../api/index.ts';
 import type { Phase, Reason } from '../../../api/index.ts';
-import { ReboundError, errorMessage } from '../../../errors.ts';
+import { ReboundError, errorMessage, failureReason } from '../../../errors.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import { keyOf } from '../decide.ts';
-import { gitFailureReason } from '../../git-errors.ts';
 import type { StatusDraft } from './draft.ts';
 import { DONE } from './types.ts';
 import type { StepFor, StepLog, StepResult } from './types.ts';
@@ -39,7 +38,7 @@ export async function stall(draft: StatusDraft, deps: ProblemLoopPorts, reason: 
 
 /** A failed step: a failure that may pass goes back to the queue's backoff, the rest stall. */
 export async function failStep(draft: StatusDraft, deps: ProblemLoopPorts, log: StepLog, err: unknown, fallback: Reason, context: string): Promise<StepResult> {
-  const reason = gitFailureReason(err, fallback);
+  const reason = failureReason(err, fallback);
   const message = `${context}: ${errorMessage(err)}`;
   if (err instanceof ReboundError && err.retryable) {
     log.warn({ reason, err: message }, 'remediation step failed; retrying with backoff');
