@@ -20,7 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/harness/**/*.test.ts'],
           environment: 'node',
         },
       },
@@ -29,7 +29,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           // Keep vitest's default exclusions: test/unleash/node_modules holds packages' own tests.
-          exclude: [...configDefaults.exclude, ...E2E],
+          exclude: [...configDefaults.exclude, 'test/harness/**', ...E2E],
           environment: 'node',
           globalSetup: ['test/harness/global-setup.ts'],
           testTimeout: 120_000,

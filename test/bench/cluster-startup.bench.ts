@@ -2,7 +2,7 @@
 // kube-apiserver up to /readyz and the `default` namespace, then the same with crds/ installed and
 // Established (what the vitest global set-up does). Run: node test/bench/cluster-startup.bench.ts
 import { join } from 'node:path';
-import { startCluster } from '../../src/localenv/cluster.ts';
+import { startCluster } from '../harness/cluster.ts';
 
 const RUNS = 3;
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');

@@ -17,9 +17,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/gitstore/store.ts';
 import type { FileEdit } from '../../src/gitstore/store.ts';
-import { runGit, startGitServer } from '../../src/localenv/git-server.ts';
-import type { GitServerStats } from '../../src/localenv/git-server.ts';
-import { keptnSeed } from '../../src/localenv/keptn-repo.ts';
+import { runGit, startGitServer } from '../harness/git-server.ts';
+import type { GitServerStats } from '../harness/git-server.ts';
+import { keptnSeed } from '../harness/keptn-repo.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const BRANCH = 'production';
@@ -336,8 +336,8 @@ async function runStripped(): Promise<void> {
     'test/bench/gitstore.bench.ts',
     'src/errors.ts',
     'src/runtime/clock.ts',
-    'src/localenv/git-server.ts',
-    'src/localenv/keptn-repo.ts',
+    'test/harness/git-server.ts',
+    'test/harness/keptn-repo.ts',
     ...['store', 'lock', 'objects', 'pack', 'remote', 'trailers', 'pktline'].map((f) => `src/gitstore/${f}.ts`),
   ];
   const out = await mkdtemp(join(tmpdir(), 'rebound-git-bench-js-'));

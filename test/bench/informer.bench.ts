@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { API_VERSION, KINDS, type ProblemEvent } from '../../src/api/index.ts';
 import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
-import { startCluster } from '../../src/localenv/cluster.ts';
+import { startCluster } from '../harness/cluster.ts';
 
 const run = promisify(execFile);
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');

@@ -14,7 +14,7 @@ import { GROUP, PLURALS, VERSION } from '../../src/api/constants.ts';
 import { startIngestServer } from '../../src/ingest/server.ts';
 import { KubeProblemStore } from '../../src/ingest/store.ts';
 import type { ProblemSink, StoreOutcome } from '../../src/ingest/store.ts';
-import { startCluster } from '../../src/localenv/cluster.ts';
+import { startCluster } from '../harness/cluster.ts';
 
 const RATE_PER_SECOND = 1_000;
 const DURATION_SECONDS = 20;

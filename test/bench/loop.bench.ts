@@ -22,11 +22,11 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { API_VERSION, KINDS } from '../../src/api/index.ts';
 import type { ProblemEvent, Remediation, WebhookSpec } from '../../src/api/index.ts';
 import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
-import { startCluster } from '../../src/localenv/cluster.ts';
-import { startGitServer } from '../../src/localenv/git-server.ts';
-import { freePort } from '../../src/localenv/ports.ts';
-import { runCommand } from '../../src/localenv/process.ts';
-import { REPO_ROOT, installControllerRbac } from '../../src/localenv/world.ts';
+import { startCluster } from '../harness/cluster.ts';
+import { startGitServer } from '../harness/git-server.ts';
+import { freePort } from '../harness/ports.ts';
+import { runCommand } from '../harness/process.ts';
+import { REPO_ROOT, installControllerRbac } from '../harness/world.ts';
 
 const PROBLEMS = 120;
 const WARMUP = 5;

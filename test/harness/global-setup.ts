@@ -5,8 +5,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type LocalCluster, startCluster } from '../../src/localenv/cluster.ts';
-import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolsDir } from '../../src/localenv/tools.ts';
+import { type LocalCluster, startCluster } from './cluster.ts';
+import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolsDir } from './tools.ts';
 
 /** What integration tests receive from `inject('cluster')` (plain data: it crosses into the workers). */
 export type ProvidedCluster = Pick<

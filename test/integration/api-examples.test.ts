@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runCommand } from '../../src/localenv/process.ts';
-import { toolPath } from '../../src/localenv/tools.ts';
+import { runCommand } from '../harness/process.ts';
+import { toolPath } from '../harness/tools.ts';
 import type { ProblemEvent, Project, Remediation } from '../../src/api/index.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Project } from '../../src/api/index.ts';
-import type { GitServer } from '../../src/localenv/git-server.ts';
-import { freePort } from '../../src/localenv/ports.ts';
-import { createProjectRepo, installControllerRbac, startControllerProcess } from '../../src/localenv/world.ts';
-import type { ControllerProcess } from '../../src/localenv/world.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { freePort } from '../harness/ports.ts';
+import { createProjectRepo, installControllerRbac, startControllerProcess } from '../harness/world.ts';
+import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, namespaceObjects, push, startE2eGitServer } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');

@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { waitUntil } from '../../src/localenv/process.ts';
-import { startPrometheus } from '../../src/localenv/prometheus.ts';
-import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { REPO_ROOT } from '../../src/localenv/world.ts';
+import { waitUntil } from '../harness/process.ts';
+import { startPrometheus } from '../harness/prometheus.ts';
+import type { LocalPrometheus } from '../harness/prometheus.ts';
+import { REPO_ROOT } from '../harness/world.ts';
 
 interface Panel {
   type: string;

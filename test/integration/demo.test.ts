@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../src/localenv/world.ts';
+import { REPO_ROOT } from '../harness/world.ts';
 
 const MARKER = 'REBOUND_DEMO_TEST_MARKER';
 

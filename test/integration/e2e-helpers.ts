@@ -9,14 +9,14 @@ import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import type { Condition } from '../../src/api/index.ts';
-import { startGitServer } from '../../src/localenv/git-server.ts';
-import type { GitServer } from '../../src/localenv/git-server.ts';
-import { runCommand } from '../../src/localenv/process.ts';
-import { startPrometheus } from '../../src/localenv/prometheus.ts';
-import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { startSampleWorkload } from '../../src/localenv/sample-workload.ts';
-import type { SampleWorkload } from '../../src/localenv/sample-workload.ts';
-import { applyObjects, kubectl } from '../../src/localenv/world.ts';
+import { startGitServer } from '../harness/git-server.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { runCommand } from '../harness/process.ts';
+import { startPrometheus } from '../harness/prometheus.ts';
+import type { LocalPrometheus } from '../harness/prometheus.ts';
+import { startSampleWorkload } from '../harness/sample-workload.ts';
+import type { SampleWorkload } from '../harness/sample-workload.ts';
+import { applyObjects, kubectl } from '../harness/world.ts';
 
 export interface E2eNamespace {
   /** The admin kubeconfig the test reads and writes with. */

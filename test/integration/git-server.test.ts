@@ -8,9 +8,9 @@ import { gzipSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runGit, startGitServer } from '../../src/localenv/git-server.ts';
-import type { GitServer } from '../../src/localenv/git-server.ts';
-import { keptnSeed, seedKeptnRepo } from '../../src/localenv/keptn-repo.ts';
+import { runGit, startGitServer } from '../harness/git-server.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { keptnSeed, seedKeptnRepo } from '../harness/keptn-repo.ts';
 
 let server: GitServer;
 let work: string;

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReboundError } from '../../src/errors.ts';
 import { openStore, parseReboundTrailers, watchBranches } from '../../src/gitstore/index.ts';
 import type { BranchChange, FileEdit, GitStore, StoreLogger } from '../../src/gitstore/index.ts';
-import { runGit, startGitServer } from '../../src/localenv/git-server.ts';
-import type { GitServer } from '../../src/localenv/git-server.ts';
-import { keptnSeed } from '../../src/localenv/keptn-repo.ts';
+import { runGit, startGitServer } from '../harness/git-server.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { keptnSeed } from '../harness/keptn-repo.ts';
 
 let server: GitServer;
 let work: string;

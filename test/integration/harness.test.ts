@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { startAlertmanager } from '../../src/localenv/alertmanager.ts';
-import { kubeconfigYaml, startCluster } from '../../src/localenv/cluster.ts';
-import { registerTempDir, removeTempDir, runCommand } from '../../src/localenv/process.ts';
-import { formatOpenMetrics, startPrometheus } from '../../src/localenv/prometheus.ts';
-import { toolPath } from '../../src/localenv/tools.ts';
+import { startAlertmanager } from '../harness/alertmanager.ts';
+import { kubeconfigYaml, startCluster } from '../harness/cluster.ts';
+import { registerTempDir, removeTempDir, runCommand } from '../harness/process.ts';
+import { formatOpenMetrics, startPrometheus } from '../harness/prometheus.ts';
+import { toolPath } from '../harness/tools.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const cluster = inject('cluster');

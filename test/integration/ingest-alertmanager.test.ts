@@ -2,8 +2,8 @@
 // the real kube-apiserver: alerts become problems, re-notifications de-duplicate, resolution resolves.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startAlertmanager } from '../../src/localenv/alertmanager.ts';
-import type { LocalAlertmanager } from '../../src/localenv/alertmanager.ts';
+import { startAlertmanager } from '../harness/alertmanager.ts';
+import type { LocalAlertmanager } from '../harness/alertmanager.ts';
 import { startIngestServer } from '../../src/ingest/server.ts';
 import type { RunningIngestServer } from '../../src/ingest/server.ts';
 import { KubeProblemStore } from '../../src/ingest/store.ts';

@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ProblemEvent, Remediation } from '../../src/api/index.ts';
-import type { GitServer } from '../../src/localenv/git-server.ts';
-import { freePort } from '../../src/localenv/ports.ts';
-import { startPrometheus } from '../../src/localenv/prometheus.ts';
-import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
-import type { ControllerProcess } from '../../src/localenv/world.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { freePort } from '../harness/ports.ts';
+import { startPrometheus } from '../harness/prometheus.ts';
+import type { LocalPrometheus } from '../harness/prometheus.ts';
+import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
+import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');

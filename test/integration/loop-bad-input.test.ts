@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ProblemEvent, Project, Remediation } from '../../src/api/index.ts';
-import type { GitServer } from '../../src/localenv/git-server.ts';
-import { freePort } from '../../src/localenv/ports.ts';
-import { runCommand } from '../../src/localenv/process.ts';
-import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
-import { SAMPLE_SLI, sampleSlo } from '../../src/localenv/sample-workload.ts';
-import type { SampleWorkload } from '../../src/localenv/sample-workload.ts';
-import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
-import type { ControllerProcess } from '../../src/localenv/world.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { freePort } from '../harness/ports.ts';
+import { runCommand } from '../harness/process.ts';
+import type { LocalPrometheus } from '../harness/prometheus.ts';
+import { SAMPLE_SLI, sampleSlo } from '../harness/sample-workload.ts';
+import type { SampleWorkload } from '../harness/sample-workload.ts';
+import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
+import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, hasCondition, namespaceObjects, phase, push, startE2eGitServer, startScrapedWorkload, stopInOrder } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');

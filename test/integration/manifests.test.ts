@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseControllerConfig } from '../../src/config/controller.ts';
-import { startCluster } from '../../src/localenv/cluster.ts';
-import type { LocalCluster } from '../../src/localenv/cluster.ts';
-import { freePort } from '../../src/localenv/ports.ts';
-import { toolPath } from '../../src/localenv/tools.ts';
-import { REPO_ROOT, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
+import { startCluster } from '../harness/cluster.ts';
+import type { LocalCluster } from '../harness/cluster.ts';
+import { freePort } from '../harness/ports.ts';
+import { toolPath } from '../harness/tools.ts';
+import { REPO_ROOT, kubectl, startControllerProcess } from '../harness/world.ts';
 
 const MANIFESTS = join(REPO_ROOT, 'manifests');
 const STAGE_NAMESPACE = 'sockshop-production';

@@ -8,9 +8,9 @@ import { PrometheusSliProvider } from '../../src/evaluation/prometheus.ts';
 import type { SliRequest } from '../../src/evaluation/provider.ts';
 import { parseSliFile } from '../../src/formats/sli.ts';
 import { parseSloFile } from '../../src/formats/slo.ts';
-import { freePort } from '../../src/localenv/ports.ts';
-import { formatOpenMetrics, startPrometheus } from '../../src/localenv/prometheus.ts';
-import type { LocalPrometheus } from '../../src/localenv/prometheus.ts';
+import { freePort } from '../harness/ports.ts';
+import { formatOpenMetrics, startPrometheus } from '../harness/prometheus.ts';
+import type { LocalPrometheus } from '../harness/prometheus.ts';
 
 // A fixed past window: 10:00–10:05 UTC on 2023-11-14 (t0 is its end).
 const t0 = 1_699_956_300;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type UnleashSettings, setUnleashFeature } from '../../src/actions/unleash.ts';
 import { ReboundError } from '../../src/errors.ts';
-import { type LocalUnleash, createUnleashFeature, startUnleash, unleashAdminApi, unleashFeatureStates } from '../../src/localenv/unleash.ts';
+import { type LocalUnleash, createUnleashFeature, startUnleash, unleashAdminApi, unleashFeatureStates } from '../harness/unleash.ts';
 
 let unleash: LocalUnleash;
 

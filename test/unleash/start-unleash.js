@@ -1,4 +1,4 @@
-// Starts unleash-server (test/unleash/node_modules) for Rebound's tests: src/localenv/unleash.ts runs
+// Starts unleash-server (test/unleash/node_modules) for Rebound's tests: test/harness/unleash.ts runs
 // this file with the Node that runs the tests. It listens on 127.0.0.1 only and talks to nobody
 // outside: no version check, no telemetry.
 //

@@ -24,8 +24,8 @@ import {
   startDemoWorld,
 } from '../../localenv/demo-world.ts';
 import type { DemoWorld, StepReporter } from '../../localenv/demo-world.ts';
-import { describeExit, runCommand, settleProcessGroup } from '../../localenv/process.ts';
-import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../localenv/tools.ts';
+import { describeExit, runCommand, settleProcessGroup } from '../../../test/harness/process.ts';
+import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../../test/harness/tools.ts';
 import type { Command } from '../main.ts';
 
 const HELP = `Usage: rebound demo [--keep] [--objective MS] [--evaluation-wait D] [--timeout D]

@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { chown, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ReboundError } from '../errors.ts';
+import { ReboundError } from '../../src/errors.ts';
 import { LOOPBACK, freePort, retryOnAddressInUse } from './ports.ts';
 import { type ManagedProcess, registerTempDir, removeTempDir, runCommand, startProcess, waitUntil } from './process.ts';
 import { isExecutable } from './tools.ts';

@@ -3,7 +3,7 @@
 // they are distinct. A port can still be taken by someone else between our close and the child's
 // bind: starters retry on "address already in use" (see isAddressInUse).
 import { createServer, type Server } from 'node:net';
-import { errorMessage } from '../errors.ts';
+import { errorMessage } from '../../src/errors.ts';
 
 export const LOOPBACK = '127.0.0.1';
 

@@ -5,7 +5,7 @@
 import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ReboundError } from '../errors.ts';
+import { ReboundError } from '../../src/errors.ts';
 
 export const BUILT_TOOLS = ['kube-apiserver', 'kubectl', 'etcd', 'helm'] as const;
 export type BuiltTool = (typeof BUILT_TOOLS)[number];

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReboundError, errorMessage } from '../errors.ts';
+import { ReboundError, errorMessage } from '../../src/errors.ts';
 import { LOOPBACK, freePort, retryOnAddressInUse } from './ports.ts';
 
 export interface ProcessExit {

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ReboundError } from '../errors.ts';
+import { ReboundError } from '../../src/errors.ts';
 import { LOOPBACK, freePort, retryOnAddressInUse } from './ports.ts';
 import { type LocalPostgres, startPostgres } from './postgres.ts';
 import { type ManagedProcess, httpOk, startProcess, waitUntil } from './process.ts';
@@ -25,7 +25,7 @@ export interface LocalUnleash {
   stop(): Promise<void>;
 }
 
-const UNLEASH_DIR = join(import.meta.dirname, '..', '..', 'test', 'unleash');
+const UNLEASH_DIR = join(import.meta.dirname, '..', 'unleash');
 const LAUNCHER = join(UNLEASH_DIR, 'start-unleash.js');
 
 async function readVersion(packageJson: string, dependency?: string): Promise<string | undefined> {

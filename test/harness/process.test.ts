@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReboundError } from '../errors.ts';
+import { ReboundError } from '../../src/errors.ts';
 import { runCommand, startProcess, waitUntil } from './process.ts';
 
 const node = process.execPath;
