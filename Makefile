@@ -109,8 +109,9 @@ bench: setup ## Run the benchmarks and print their figures
 	@for f in $$(find test/bench -name '*.bench.ts' | sort); do echo "==> $$f"; node $$f; done
 
 .PHONY: demo
-demo: setup ## Run the whole remediation loop locally and print its timeline
-	node bin/rebound.js demo
+DEMO_ARGS ?=
+demo: setup ## Run the whole remediation loop locally and print its timeline (DEMO_ARGS="--keep", "--help")
+	node dev/demo/main.ts $(DEMO_ARGS)
 
 .PHONY: run
 run: deps ## Run the controller against the current kubeconfig

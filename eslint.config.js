@@ -20,8 +20,8 @@ export default tseslint.config(
     },
   },
   {
-    // The CLI and the test harness talk to people through stdout.
-    files: ['src/cli/**', 'test/**', '**/*.bench.ts'],
+    // The CLI, the test harness and the demo talk to people through stdout.
+    files: ['src/cli/**', 'test/**', 'dev/**', '**/*.bench.ts'],
     rules: { 'no-console': 'off' },
   },
   {

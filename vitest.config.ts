@@ -20,7 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/harness/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/harness/**/*.test.ts', 'dev/**/*.test.ts'],
           environment: 'node',
         },
       },

@@ -16,7 +16,6 @@ const commands: Record<string, CommandLoader> = {
   evaluate: async () => (await import('./commands/evaluate.ts')).command,
   send: async () => (await import('./commands/send.ts')).command,
   controller: async () => (await import('./commands/controller.ts')).command,
-  demo: async () => (await import('./commands/demo.ts')).command,
 };
 
 export function usage(): string {

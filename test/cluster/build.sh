@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the real parts the integration tests and `rebound demo` run, from pinned Go modules:
+# Builds the real parts the integration tests and `make demo` run, from pinned Go modules:
 #   kube-apiserver, kubectl  Kubernetes v1.36.3  (test/cluster/kube: k8s.io/kubernetes + 33 staging replaces)
 #   etcd                     v3.6.8              (test/cluster/etcd: the version k8s 1.36 pins its client to)
 #   helm                     v4.2.4              (test/cluster/helm)

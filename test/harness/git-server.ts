@@ -1,4 +1,4 @@
-// A real Git smart-HTTP server on loopback for tests, benchmarks and `rebound demo`: Git's own
+// A real Git smart-HTTP server on loopback for tests, benchmarks and `make demo`: Git's own
 // `git http-backend` (the CGI program GitHub-style hosting is modelled on), spawned per request behind
 // a small Node HTTP server that adds HTTP Basic authentication. Nothing here imitates Git: every
 // fetch and push is answered by the same code that serves production Git hosts.

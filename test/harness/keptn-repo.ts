@@ -1,4 +1,4 @@
-// Builds Git repositories in Keptn's layout for tests, benchmarks and `rebound demo`: a default branch
+// Builds Git repositories in Keptn's layout for tests, benchmarks and `make demo`: a default branch
 // holding shipyard.yaml and one branch per stage holding `<service>/values.yaml`, remediation.yaml,
 // slo.yaml, sli.yaml and a small Helm chart. Histories of any length are written with
 // `git fast-import` (10,000 commits take about a second), never commit by commit.

@@ -1,4 +1,4 @@
-// Assembles a complete local world for the end-to-end tests and `rebound demo`: a project repository
+// Assembles a complete local world for the end-to-end tests and `make demo`: a project repository
 // on the Git server, the controller's RBAC from manifests/, resources applied with kubectl, the
 // service deployed with Helm, and the controller itself running as a child process with the
 // ServiceAccount's token (so missing permissions fail for real).

@@ -1,4 +1,4 @@
-// `rebound demo` as a user runs it: a child process that starts its own cluster, Git server, Prometheus,
+// The demo as `make demo` runs it (node dev/demo/main.ts): a child process that starts its own cluster, Git server, Prometheus,
 // Alertmanager and controller, fires one alert and narrates the loop. The tests hold it to its word:
 // exit 0, a timeline that escalates and resolves, and no process left behind, also after Ctrl-C.
 //
@@ -26,7 +26,7 @@ interface DemoRun {
 /** Runs the demo to its end; `onOutput` may signal it (e.g. Ctrl-C once a line appears). */
 function runDemo(args: string[], onOutput?: (stdout: string, pid: number) => void): Promise<DemoRun> {
   const marker = randomBytes(8).toString('hex');
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'rebound.js'), 'demo', ...args], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dev', 'demo', 'main.ts'), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, [MARKER]: marker },
     // Its own process group, as in a terminal: the test can signal it like a Ctrl-C does.
@@ -89,7 +89,7 @@ function expectInOrder(text: string, fragments: string[]): void {
   }
 }
 
-describe('rebound demo', () => {
+describe('make demo', () => {
   it('resolves the alert by escalating from scale to the feature flag, prints the git log, exits 0 and leaves nothing running', async () => {
     const run = await runDemo([]);
     const output = `${run.stdout}\n--- stderr ---\n${run.stderr}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Attempt, ProblemEvent } from '../api/index.ts';
+import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
 import { TimelineTracker, changedLines, formatStep } from './demo-timeline.ts';
 
 function problem(status?: ProblemEvent['status']): ProblemEvent {

@@ -2,7 +2,7 @@
 // does the work; the demo observes). Status snapshots are polled, so several steps may appear in one
 // snapshot; every step is derived from facts the status keeps (an attempt's commit, appliedTime,
 // result), never from a transition seen in passing, so nothing is missed and nothing is told twice.
-import type { Attempt, IndicatorResult, ProblemEvent } from '../api/index.ts';
+import type { Attempt, IndicatorResult, ProblemEvent } from '../../src/api/index.ts';
 
 export type TimelineStep =
   | { kind: 'received'; namespace: string; name: string; problemTitle: string; source: string | undefined }

@@ -1,4 +1,4 @@
-// The world `rebound demo` runs in: the same real parts as test/integration/loop.test.ts (kube-apiserver
+// The world `make demo` runs in: the same real parts as test/integration/loop.test.ts (kube-apiserver
 // + etcd, git http-backend, helm, Prometheus scraping the sample workload, `rebound controller` as a
 // child process with its ServiceAccount's RBAC) plus Alertmanager posting to the controller's webhook.
 // Every part is started as one named step whose duration is reported, and registered for stopping
@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RemediationAction } from '../api/index.ts';
-import { parseRemediationFile } from '../formats/remediation.ts';
+import type { RemediationAction } from '../../src/api/index.ts';
+import { parseRemediationFile } from '../../src/formats/remediation.ts';
 import { startAlertmanager } from '../../test/harness/alertmanager.ts';
 import type { LocalAlertmanager } from '../../test/harness/alertmanager.ts';
 import { startCluster } from '../../test/harness/cluster.ts';

@@ -1,18 +1,19 @@
-// `rebound demo`: the whole remediation loop on this machine, narrated. It starts the real parts
-// (src/localenv/demo-world.ts), fires one alert at Alertmanager, and tells what the controller does
-// by watching the ProblemEvent's status through the API: the demo observes, the controller acts.
-// Exit 0 when the problem is resolved, 1 when it is not (with the controller's last output), 2 for
-// bad usage or missing tools. Nothing is left running, also on Ctrl-C (unless --keep, until Ctrl-C).
+// `make demo`: the whole remediation loop on this machine, narrated. It starts the real parts
+// (dev/demo/demo-world.ts, built from the test harness), fires one alert at Alertmanager, and tells
+// what the controller does by watching the ProblemEvent's status through the API: the demo observes,
+// the controller acts. Exit 0 when the problem is resolved, 1 when it is not (with the controller's
+// last output), 2 for bad usage or missing tools. Nothing is left running, also on Ctrl-C (unless
+// --keep, until Ctrl-C). It runs from a checkout only, so it is no command of the shipped CLI.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import type { ProblemEvent } from '../../api/index.ts';
-import { parseDuration } from '../../controllers/problemevent/decide.ts';
-import { errorMessage } from '../../errors.ts';
-import { loadKubeConfig, reboundClients } from '../../kube/index.ts';
-import { changedLines, formatLine, formatStep, TimelineTracker } from '../../localenv/demo-timeline.ts';
-import type { TimelineStep } from '../../localenv/demo-timeline.ts';
+import type { ProblemEvent } from '../../src/api/index.ts';
+import { parseDuration } from '../../src/controllers/problemevent/decide.ts';
+import { errorMessage } from '../../src/errors.ts';
+import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
+import { changedLines, formatLine, formatStep, TimelineTracker } from './demo-timeline.ts';
+import type { TimelineStep } from './demo-timeline.ts';
 import {
   DEMO_EXAMPLES_DIR,
   DEMO_NAMESPACE,
@@ -22,19 +23,20 @@ import {
   DEMO_SERVICE,
   DEMO_STAGE,
   startDemoWorld,
-} from '../../localenv/demo-world.ts';
-import type { DemoWorld, StepReporter } from '../../localenv/demo-world.ts';
-import { describeExit, runCommand, settleProcessGroup } from '../../../test/harness/process.ts';
-import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../../test/harness/tools.ts';
-import type { Command } from '../main.ts';
+} from './demo-world.ts';
+import type { DemoWorld, StepReporter } from './demo-world.ts';
+import { describeExit, runCommand, settleProcessGroup } from '../../test/harness/process.ts';
+import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../test/harness/tools.ts';
 
-const HELP = `Usage: rebound demo [--keep] [--objective MS] [--evaluation-wait D] [--timeout D]
+const HELP = `Usage: make demo [DEMO_ARGS="[--keep] [--objective MS] [--evaluation-wait D] [--timeout D]"]
+       node dev/demo/main.ts [--keep] [--objective MS] [--evaluation-wait D] [--timeout D]
 
-The remediation loop on this machine, with nothing installed by hand (run \`make setup\` once, or
-\`make demo\`): a Kubernetes API server, a Git server with the sockshop project, carts deployed with
-Helm in dev, staging and production, a sample workload whose response time follows carts' replicas
-and EnablePromotion flag, Prometheus, Alertmanager and \`rebound controller\`. One alert is fired;
-the timeline shows each step as the controller takes it, then the production branch's git log.
+The remediation loop on this machine, with nothing installed by hand (\`make demo\` sets up what is
+missing; \`node dev/demo/main.ts\` runs it after \`make setup\`): a Kubernetes API server, a Git
+server with the sockshop project, carts deployed with Helm in dev, staging and production, a sample
+workload whose response time follows carts' replicas and EnablePromotion flag, Prometheus,
+Alertmanager and \`rebound controller\`. One alert is fired; the timeline shows each step as the
+controller takes it, then the production branch's git log.
 
   --keep               leave everything running afterwards and print how to look at it (Ctrl-C stops)
   --objective MS       carts' SLO: p95 below MS milliseconds (default ${String(DEMO_OBJECTIVE_MS)}: scaling alone
@@ -44,11 +46,6 @@ the timeline shows each step as the controller takes it, then the production bra
 
 Exit status: 0 resolved, 1 not resolved (the controller's last output is printed), 2 bad usage.
 `;
-
-export const command: Command = {
-  summary: 'Run the whole remediation loop locally and print its timeline',
-  run,
-};
 
 interface DemoArgs {
   keep: boolean;
@@ -77,7 +74,7 @@ function parse(argv: string[]): DemoArgs | string {
     if (!Number.isInteger(objectiveMs) || objectiveMs <= 0) throw new Error(`--objective must be a whole number of milliseconds, not "${values.objective}"`);
     return { keep: values.keep, objectiveMs, evaluationWait: values['evaluation-wait'], timeoutMs: parseDuration(values.timeout) };
   } catch (err) {
-    return `rebound demo: ${errorMessage(err)}\n\n${HELP}`;
+    return `demo: ${errorMessage(err)}\n\n${HELP}`;
   }
 }
 
@@ -127,12 +124,12 @@ async function run(argv: string[]): Promise<number> {
     return isHelp ? 0 : 2;
   }
   if (!existsSync(DEMO_EXAMPLES_DIR)) {
-    process.stderr.write(`rebound demo: ${DEMO_EXAMPLES_DIR} is missing: the demo runs from a checkout of the Rebound repository (\`make demo\`).\n`);
+    process.stderr.write(`demo: ${DEMO_EXAMPLES_DIR} is missing: the demo runs from a checkout of the Rebound repository (\`make demo\`).\n`);
     return 2;
   }
   const missing = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
   if (missing.length > 0) {
-    process.stderr.write(`rebound demo: missing ${missing.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`rebound demo\`): it builds or installs them.\n`);
+    process.stderr.write(`demo: missing ${missing.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`node dev/demo/main.ts\`): it builds or installs them.\n`);
     return 2;
   }
 
@@ -204,7 +201,7 @@ async function run(argv: string[]): Promise<number> {
     if (signal.aborted) {
       code = 130;
     } else {
-      process.stderr.write(`rebound demo failed: ${errorMessage(err)}\n`);
+      process.stderr.write(`demo failed: ${errorMessage(err)}\n`);
       if (world) process.stderr.write(`the controller's last output:\n${world.controller.process.recentOutput()}\n`);
       code = 1;
     }
@@ -340,3 +337,5 @@ async function keepRunning(world: DemoWorld, signal: AbortSignal): Promise<void>
   out('Press Ctrl-C to stop everything.');
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
+
+process.exitCode = await run(process.argv.slice(2));
