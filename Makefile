@@ -87,7 +87,7 @@ lint: deps ## Lint sources and tests
 	eslint .
 
 .PHONY: unit
-unit: deps ## Run the unit tests only
+unit: deps ## Run the pure unit tests (no processes, sockets or watchers; `make test` also runs the io project)
 	vitest run --project unit
 
 .PHONY: verify
@@ -96,10 +96,10 @@ verify: typecheck lint unit ## Type-check, lint and unit-test (no real servers)
 .PHONY: test
 REPORTS := $(CURDIR)/.cache/reports
 
-test: setup typecheck lint ## Set up, then run unit and integration tests against real servers
+test: setup typecheck lint ## Set up, then run unit, io and integration tests against real servers
 	@rm -rf $(REPORTS) && mkdir -p $(REPORTS)
 	@status=0; \
-	vitest run --project unit --reporter=default --reporter=json --outputFile.json=$(REPORTS)/unit.json || status=1; \
+	vitest run --project unit --project io --reporter=default --reporter=json --outputFile.json=$(REPORTS)/unit.json || status=1; \
 	vitest run --project integration --project e2e --reporter=default --reporter=json --outputFile.json=$(REPORTS)/integration.json || status=1; \
 	node test/harness/report-summary.ts $(REPORTS)/unit.json $(REPORTS)/integration.json || status=1; \
 	exit $$status

@@ -11,16 +11,54 @@ const E2E = [
   'test/integration/manifests.test.ts',
 ];
 
-// Three projects: fast unit tests beside the code; integration tests under test/ that talk to the
-// real parts (kube-apiserver, etcd, helm, git http-backend, Prometheus, Alertmanager) started by the
-// global set-up on loopback; and the end-to-end files that also run the controller.
+// Unit test files that leave the test process: they start child processes (the CLI, git, helm, a
+// fake helm script), listen on loopback sockets, watch the file system or wait on real time. They are
+// the `io` project, run by `make test`; everything else in `unit` is pure and runs in seconds for
+// `make unit` / `make verify` (test/harness/unit-guard.ts refuses processes, sockets and watchers there).
+const IO = [
+  'src/cli/commands/plan.test.ts',
+  'src/cli/commands/validate.test.ts',
+  'src/cli/commands/validate-git.test.ts',
+  'src/cli/commands/evaluate.test.ts',
+  'src/apply/run-process.test.ts',
+  'src/apply/helm.test.ts',
+  'src/remediation/diff.test.ts',
+  'src/config/token-file.test.ts',
+  'src/runtime/http-server.test.ts',
+  'src/observability/health.test.ts',
+  'src/evaluation/prometheus.test.ts',
+  'src/ingest/action-callbacks.test.ts',
+  'src/ingest/git-hook.test.ts',
+  'src/actions/keptn-action-event.test.ts',
+  'src/actions/keptn-executor.test.ts',
+  'src/actions/unleash.test.ts',
+  'src/actions/webhook.test.ts',
+  'src/actions/webhook-call.test.ts',
+  'test/harness/process.test.ts',
+  'test/harness/ports.test.ts',
+];
+const UNIT = ['src/**/*.test.ts', 'test/harness/**/*.test.ts', 'dev/**/*.test.ts'];
+
+// Four projects: pure unit tests beside the code; the unit tests that use the machine (`io`);
+// integration tests under test/ that talk to the real parts (kube-apiserver, etcd, helm, git
+// http-backend, Prometheus, Alertmanager) started by the global set-up on loopback; and the
+// end-to-end files that also run the controller.
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/harness/**/*.test.ts', 'dev/**/*.test.ts'],
+          include: UNIT,
+          exclude: [...configDefaults.exclude, ...IO],
+          environment: 'node',
+          setupFiles: ['test/harness/unit-guard.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'io',
+          include: IO,
           environment: 'node',
         },
       },
