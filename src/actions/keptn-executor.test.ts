@@ -90,6 +90,16 @@ describe('KeptnExecutorAction.run', () => {
     expect(JSON.parse((server.seen[0] as Seen).body)).toMatchObject({ data: { action: { name: 'restart-pods', action: 'restart-pods' } } });
   });
 
+  it("hands a map value over as the map Keptn's executors read, and an empty value as an empty string", async () => {
+    const server = await serve(status(202));
+    const ctx = context();
+    const valueMap = { EnableItemCache: 'on', rollout: { percent: 10 } };
+    await executor(server.url).run({ ...ctx, attempt: { index: 1, action: 'unleash-toggle', value: JSON.stringify(valueMap), valueMap } });
+    await executor(server.url).run({ ...ctx, attempt: { index: 2, action: 'restart', value: '' } });
+    expect(JSON.parse((server.seen[0] as Seen).body)).toMatchObject({ data: { action: { action: 'unleash-toggle', value: valueMap } } });
+    expect(JSON.parse((server.seen[1] as Seen).body)).toMatchObject({ data: { action: { name: 'restart', action: 'restart', value: '' } } });
+  });
+
   it('fails as ExecutorUnavailable when the sink keeps answering 500', async () => {
     // Retry-After: 0 keeps the backoff out of the test; the sink's default is two retries.
     const server = await serve(status(500, '', { 'Retry-After': '0' }));

@@ -36,7 +36,8 @@ export class KeptnExecutorAction implements ActionHandler {
     const event = buildActionTriggeredEvent({
       actionId: ctx.actionId,
       problem: actionProblem(problem, stage.name),
-      action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.value, ...(attempt.description ? { description: attempt.description } : {}) },
+      // Keptn handed a map value to the executor as a map (unleash-service wants {Flag: "on"}).
+      action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.valueMap ?? attempt.value, ...(attempt.description ? { description: attempt.description } : {}) },
       time: this.options.clock(),
     });
     const token = this.options.token?.();

@@ -4,7 +4,7 @@
 // Git before they run; webhooks and Keptn-style external executors are others.
 import type { ActionExecution, Attempt, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
 import type { ResolvedStage, StageRepository } from '../controllers/problemevent/ports.ts';
-import type { EditOptions, EditResult } from '../remediation/actions.ts';
+import type { ActionRequest, EditOptions, EditResult } from '../remediation/actions.ts';
 import type { ActionProblem } from './webhook-call.ts';
 
 /** What an action may look at before it runs, to refuse what only a person can fix. */
@@ -45,7 +45,7 @@ export interface ActionHandler {
    * For an action that changes the values file: the edit, committed and pushed before the action
    * runs (the audit trail, and what the applier makes live). Absent for actions outside Git.
    */
-  readonly editValues?: (value: string, text: string, options: EditOptions) => EditResult;
+  readonly editValues?: (request: ActionRequest, text: string, options: EditOptions) => EditResult;
   /** Runs off the worker: its endpoint may be slow, and must never hold up other services. */
   readonly background: boolean;
   /** Before anything happens: refuse what only a person can fix (a host not allowed, an unknown endpoint). */

@@ -12,7 +12,7 @@ import type { StageRepository } from '../controllers/problemevent/ports.ts';
 import type { SecretReader } from '../controllers/project-stores.ts';
 import { ReboundError } from '../errors.ts';
 import { parseScaleValue, parseToggleValue, scaleReplicas, toggleFeature } from '../remediation/actions.ts';
-import type { EditOptions, EditResult } from '../remediation/actions.ts';
+import type { ActionRequest, EditOptions, EditResult } from '../remediation/actions.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from './types.ts';
 import { setUnleashFeature } from './unleash.ts';
 import { timed } from '../observability/timing.ts';
@@ -85,8 +85,8 @@ export class ScaleAction implements ActionHandler {
     this.applier = new CommitApplier(options);
   }
 
-  editValues(value: string, text: string, options: EditOptions): EditResult {
-    return scaleReplicas(text, parseScaleValue(value), options);
+  editValues(request: ActionRequest, text: string, options: EditOptions): EditResult {
+    return scaleReplicas(text, parseScaleValue(request.value, request.action), options);
   }
 
   check(): ActionCheck {
@@ -111,8 +111,8 @@ export class FeatureToggleAction implements ActionHandler {
     this.applier = new CommitApplier(options);
   }
 
-  editValues(value: string, text: string, options: EditOptions): EditResult {
-    return toggleFeature(text, parseToggleValue(value), options);
+  editValues(request: ActionRequest, text: string, options: EditOptions): EditResult {
+    return toggleFeature(text, parseToggleValue(request.value), options);
   }
 
   check(): ActionCheck {
@@ -126,11 +126,11 @@ export class FeatureToggleAction implements ActionHandler {
     return applied(await this.applier.apply(ctx), toggled);
   }
 
-  /** The flag in Unleash, when the Remediation or the Project names it as the provider. */
+  /** The flags in Unleash, when the Remediation or the Project names it as the provider. */
   private async toggleInProvider(ctx: ActionContext): Promise<string | undefined> {
     const flags: FeatureFlagsSpec | undefined = ctx.remediation?.spec.featureFlags ?? ctx.project.spec.featureFlags;
     if (flags?.provider !== 'unleash' || !flags.unleash) return undefined;
-    const { flag, on } = parseToggleValue(ctx.attempt.value);
+    const toggles = parseToggleValue(ctx.attempt.value);
     const namespace = ctx.problem.metadata.namespace ?? 'default';
     const secretName = flags.unleash.secretRef.name;
     const secret = await this.options.secrets.readSecret(namespace, secretName);
@@ -140,13 +140,11 @@ export class FeatureToggleAction implements ActionHandler {
       const what = secret ? `has no key "token"` : 'does not exist';
       throw new ReboundError(`Unleash token Secret ${namespace}/${secretName} ${what}`, { code: reason, reason, retryable: false });
     }
-    const change = await setUnleashFeature(
-      { url: flags.unleash.url, token, environment: flags.unleash.environment ?? ctx.stage.name, ...(flags.unleash.project ? { project: flags.unleash.project } : {}) },
-      flag,
-      on,
-      ctx.signal,
-    );
-    return change.detail;
+    const settings = { url: flags.unleash.url, token, environment: flags.unleash.environment ?? ctx.stage.name, ...(flags.unleash.project ? { project: flags.unleash.project } : {}) };
+    const details: string[] = [];
+    // One after the other: each call is idempotent, so a retry after a failure repeats only what is left harmlessly.
+    for (const { flag, on } of toggles) details.push((await setUnleashFeature(settings, flag, on, ctx.signal)).detail);
+    return details.join('; ');
   }
 }
 

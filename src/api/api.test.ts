@@ -56,6 +56,8 @@ describe('patterns shared by the CRDs and the parsers', () => {
   it.each([
     ['EnablePromotion:on', true], ['EnableItemCache:off', true], ['EnablePromotion:true', false],
     ['EnablePromotion', false], [':on', false], ['EnablePromotion: on', false],
+    ['EnableItemCache:on,EnablePromotion:off', true], ['EnableItemCache:on,', false], ['A:on;B:off', false],
+    [Array.from({ length: 17 }, (_, i) => `F${i}:on`).join(','), false],
   ])('feature toggle value %j valid: %s', (value, ok) => {
     expect(new RegExp(FEATURE_TOGGLE_VALUE_PATTERN).test(value)).toBe(ok);
   });
@@ -74,7 +76,7 @@ describe('types derived from the schemas', () => {
     expectTypeOf<ProblemEventSpec['project']>().toEqualTypeOf<string>();
     expectTypeOf<ProblemEventSpec['rootCause']>().toEqualTypeOf<string | undefined>();
     expectTypeOf<ProblemEventSpec['details']>().toEqualTypeOf<Record<string, unknown> | undefined>();
-    expectTypeOf<RemediationAction>().toEqualTypeOf<{ name: string; action: string; value: string; description?: string }>();
+    expectTypeOf<RemediationAction>().toEqualTypeOf<{ name: string; action: string; value: string; valueMap?: Record<string, unknown>; description?: string }>();
     expectTypeOf<Condition['status']>().toEqualTypeOf<'True' | 'False' | 'Unknown'>();
     expectTypeOf<Condition['observedGeneration']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<NonNullable<ProblemEvent['status']>['phase']>().toEqualTypeOf<Phase | undefined>();

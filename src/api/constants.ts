@@ -54,8 +54,10 @@ export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
 
 /**
- * Actions Rebound can carry out as a change to the stage branch. `scaling` is Keptn's older name
- * for `scale`; both set `replicaCount`. `featuretoggle` takes `Flag:on` or `Flag:off`.
+ * Actions Rebound can carry out as a change to the stage branch. `scale` and Keptn's older `scaling`
+ * both set `replicaCount`, by different rules (docs/remediation.md): `scale` takes an unsigned value
+ * as the new count, `scaling` adds it (Keptn's helm-service did). `featuretoggle` takes `Flag:on`,
+ * `Flag:off`, or several such pairs separated by commas.
  */
 export const ACTIONS = {
   scale: 'scale',
@@ -67,8 +69,13 @@ export const SCALE_ACTIONS: readonly string[] = [ACTIONS.scale, ACTIONS.scaling]
 
 /** `N` (absolute replicas), `+N` or `-N` (relative). */
 export const SCALE_VALUE_PATTERN = '^[+-]?[0-9]{1,4}$';
-/** `Flag:on` or `Flag:off`; the flag name is a values key segment. */
-export const FEATURE_TOGGLE_VALUE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}:(on|off)$';
+/** `Flag:on` or `Flag:off`, up to 16 of them separated by commas; a flag name is a values key segment. */
+export const FEATURE_TOGGLE_VALUE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}:(on|off)(,[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}:(on|off)){0,15}$';
+/**
+ * Keptn's unleash-service action: `toggle-feature` with `value: {Flag: "on"}` (Keptn's tutorials,
+ * 0.7 to 0.15). Rebound reads it as `featuretoggle`, each key a flag.
+ */
+export const KEPTN_TOGGLE_ACTION = 'toggle-feature';
 
 /** DNS-1123 label: project, stage and service names become namespaces, branches and paths. */
 export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';

@@ -117,7 +117,10 @@ export const remediationActionSchema = {
     name: { type: 'string', minLength: 1, maxLength: 253 },
     action: { type: 'string', minLength: 1, maxLength: 63 },
     description: { type: 'string', maxLength: 1024 },
-    value: { type: 'string', maxLength: 256 },
+    /** Empty for an action that needs none (an executor's `restart`); scale and featuretoggle need one. */
+    value: { type: 'string', maxLength: 256, default: '' },
+    /** Keptn's map value (`{Flag: "on"}`, an executor's settings), handed to an external executor as it is. */
+    valueMap: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
   },
   'x-kubernetes-validations': [
     {
@@ -348,6 +351,8 @@ export const attemptSchema = {
     name: { type: 'string', maxLength: 253 },
     action: { type: 'string', minLength: 1, maxLength: 63 },
     value: { type: 'string', maxLength: 256 },
+    /** The policy's map value, as the external executor receives it (`value` then holds its JSON). */
+    valueMap: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
     /** The policy's description of the action (an external executor receives it). */
     description: { type: 'string', maxLength: 1024 },
     branch: gitBranch,

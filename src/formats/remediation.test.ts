@@ -103,7 +103,7 @@ spec:
         - {action: scale, value: "1"}
 `;
     expect(errors(text)).toEqual([
-      'carts/remediation.yaml:9:11: missing "value"',
+      'carts/remediation.yaml:9:11: missing "value": scale needs one (N, +N or -N replicas, e.g. "2" or "+1")',
       'carts/remediation.yaml:10:19: webhook actions are allowed only in a Remediation resource, whose spec.webhook.allowedHosts says which hosts may be called',
       'carts/remediation.yaml:13:22: actionsOnOpen is empty: add at least one action',
       'carts/remediation.yaml:14:20: duplicated problemType "a": the entry at line 5 already handles it',
@@ -140,6 +140,89 @@ spec:
     expect(result.ok && result.warnings.map(formatDiagnostic)).toEqual([
       'r.yaml:11:11: unknown key "descripton" is ignored (expected one of: name, action, description, value)',
     ]);
+  });
+});
+
+describe('parseRemediationFile: values as Keptn accepted them', () => {
+  const file = (actions: string): string => `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+metadata:
+  name: carts-remediation
+spec:
+  remediations:
+    - problemType: Response time degradation
+      actionsOnOpen:
+${actions}
+    - problemType: default
+      actionsOnOpen:
+        - action: scale
+          value: "2"
+`;
+
+  it('hands an action without a value, or with an empty one, to the executor with an empty value', () => {
+    const result = parseRemediationFile('r.yaml', file(`        - action: restart
+          name: restart the pods
+        - action: escalate
+          value: ""
+        - action: page
+          value:`));
+    expect(result.ok && result.policy.entries[0]?.actions).toEqual([
+      { name: 'restart the pods', action: 'restart', value: '' },
+      { name: 'escalate', action: 'escalate', value: '' },
+      { name: 'page', action: 'page', value: '' },
+    ]);
+  });
+
+  it('still requires a value for scale, scaling and featuretoggle', () => {
+    expect(errors(file('        - action: scaling\n          name: more'))).toEqual([
+      'carts/remediation.yaml:9:11: missing "value": scaling needs one (N, +N or -N replicas, e.g. "2" or "+1")',
+    ]);
+    expect(errors(file('        - action: scale\n          value: ""'))).toEqual([
+      'carts/remediation.yaml:10:18: scale value "" must be N, +N or -N (replicas, e.g. "2" or "+1")',
+    ]);
+    expect(errors(file('        - action: featuretoggle\n          name: off'))).toEqual([
+      'carts/remediation.yaml:9:11: missing "value": featuretoggle needs one (Flag:on or Flag:off, e.g. "EnablePromotion:off", or a map {Flag: "on"})',
+    ]);
+    expect(errors(file('        - action: featuretoggle\n          value: ""'))).toEqual([
+      'carts/remediation.yaml:10:18: featuretoggle value "" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")',
+    ]);
+  });
+
+  it("reads Keptn's toggle-feature with a map as featuretoggle, each key a flag, and keeps the default entry", () => {
+    // Keptn's unleash tutorial (0.7 to 0.15), with a second flag and a boolean.
+    const result = parseRemediationFile('r.yaml', file(`        - action: toggle-feature
+          name: Toogle feature flag
+          value:
+            EnableItemCache: "on"
+            EnablePromotion: false`));
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.policy.entries.map((e) => e.actions)).toEqual([
+      [{ name: 'Toogle feature flag', action: 'featuretoggle', value: 'EnableItemCache:on,EnablePromotion:off' }],
+      [{ name: 'scale', action: 'scale', value: '2' }],
+    ]);
+    expect(result.ok && result.warnings.map(formatDiagnostic)).toEqual([
+      "r.yaml:9:19: toggle-feature (Keptn's unleash-service action) is carried out as featuretoggle EnableItemCache:on,EnablePromotion:off: Rebound sets the flags in the values file, and in Unleash when the Project names it as the provider",
+    ]);
+  });
+
+  it('accepts a map for featuretoggle too, and refuses states that are not on/off/true/false', () => {
+    const ok = parseRemediationFile('r.yaml', file('        - action: featuretoggle\n          value: {EnablePromotion: "off"}'));
+    expect(ok.ok && ok.policy.entries[0]?.actions).toEqual([{ name: 'featuretoggle', action: 'featuretoggle', value: 'EnablePromotion:off' }]);
+    expect(errors(file('        - action: toggle-feature\n          value: {EnableItemCache: enabled}'))).toEqual([
+      'carts/remediation.yaml:10:18: toggle-feature value {"EnableItemCache":"enabled"} must map each flag to on, off, true or false (at most 16 flags)',
+    ]);
+  });
+
+  it('hands any other map to the executor as it is, with its JSON as the value', () => {
+    const result = parseRemediationFile('r.yaml', file(`        - action: run-job
+          value:
+            image: busybox
+            args: [sleep, "1"]`));
+    expect(result.ok && result.policy.entries[0]?.actions).toEqual([
+      { name: 'run-job', action: 'run-job', value: '{"image":"busybox","args":["sleep","1"]}', valueMap: { image: 'busybox', args: ['sleep', '1'] } },
+    ]);
+    const long = `{${Array.from({ length: 40 }, (_, i) => `k${i}: value${i}`).join(', ')}}`;
+    expect(errors(file(`        - action: run-job\n          value: ${long}`))[0]).toMatch(/^carts\/remediation.yaml:10:18: the map value is \d+ characters as JSON, more than 256/);
   });
 });
 

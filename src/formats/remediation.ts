@@ -6,9 +6,12 @@
 // Values are read as written (`value: +1` stays "+1", `value: 2` is "2"): YAML 1.2 would turn `+1`
 // into the number 1 and lose the sign that makes the step relative. Keptn 1.x refused unquoted
 // numbers for scaling; accepting them as text is what the author meant, so Rebound does.
-// Rebound runs `scale`/`scaling` (replicas: N, +N, -N) and `featuretoggle` (Flag:on|off); any other
-// action is an error here, because a policy whose step cannot run would stall a remediation.
-import { ACTIONS, FEATURE_TOGGLE_VALUE_PATTERN, SCALE_ACTIONS, SCALE_VALUE_PATTERN, WEBHOOK_ACTION } from '../api/index.ts';
+// Rebound runs `scale`/`scaling` (replicas: N, +N, -N) and `featuretoggle` (Flag:on|off), which need
+// a value; Keptn's unleash-service `toggle-feature` with a map (`{EnableItemCache: "on"}`) is read as
+// `featuretoggle`. Any other action goes to an external executor as Keptn handed it over: without a
+// value, or with a map value passed through unchanged (`valueMap`).
+import { ACTIONS, FEATURE_TOGGLE_VALUE_PATTERN, KEPTN_TOGGLE_ACTION, SCALE_ACTIONS, SCALE_VALUE_PATTERN, WEBHOOK_ACTION } from '../api/index.ts';
+import { formatToggles, parseToggleValue } from '../remediation/actions.ts';
 import type { RemediationAction } from '../api/index.ts';
 import { FieldReader, isRecord } from './slo.ts';
 import { loadYaml } from './yaml.ts';
@@ -180,52 +183,93 @@ function readActions(r: FieldReader, value: unknown, path: PathSegment[], format
   return actions;
 }
 
+/** As long as an action's value may be: the status and the CRD keep it in 256 characters. */
+export const MAX_VALUE_LENGTH = 256;
+
 function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: EntryFormat): RemediationAction | undefined {
   if (!isRecord(item)) {
     r.error(path, 'an action must be a mapping with "action" and "value"');
     return undefined;
   }
   r.unknownKeys(item, path, format.actionKeys);
-  const action = item['action'] == null ? undefined : r.scalarString(item['action'], [...path, 'action']);
+  const written = item['action'] == null ? undefined : r.scalarString(item['action'], [...path, 'action']);
   if (item['action'] == null) r.error(path, 'missing "action": one of ' + KNOWN_ACTIONS.join(', '));
-  const value = readValue(r, item['value'], [...path, 'value'], action);
-  if (item['value'] == null) r.error(path, 'missing "value"');
-  const name = item['name'] == null ? action : r.scalarString(item['name'], [...path, 'name']);
+  const name = item['name'] == null ? written : r.scalarString(item['name'], [...path, 'name']);
   const description = item['description'] == null ? undefined : r.scalarString(item['description'], [...path, 'description']);
-  if (action === WEBHOOK_ACTION) {
+  if (written === WEBHOOK_ACTION) {
     // Which hosts may be called is the cluster's decision, not a pushed file's (no SSRF through Git).
     r.error([...path, 'action'], 'webhook actions are allowed only in a Remediation resource, whose spec.webhook.allowedHosts says which hosts may be called');
     return undefined;
   }
-  if (action === undefined || value === undefined || name === undefined) return undefined;
-  if (!KNOWN_ACTIONS.includes(action)) {
-    // Keptn's way: an action type for an external executor (job-executor-service, webhook-service).
-    r.warn([...path, 'action'], `action "${action}" is not built in (${KNOWN_ACTIONS.join(', ')}): it runs only when the controller sends such actions to an external executor (--action-sink); otherwise the problem stalls with UnknownAction`);
-    return description === undefined ? { name, action, value } : { name, action, description, value };
+  if (written === undefined || name === undefined) return undefined;
+  const described = description === undefined ? { name } : { name, description };
+  const raw = item['value'];
+  const valuePath = [...path, 'value'];
+  if (written === KEPTN_TOGGLE_ACTION) {
+    const value = readToggleValue(r, raw, valuePath, written);
+    if (value === undefined) return undefined;
+    r.warn([...path, 'action'], `${KEPTN_TOGGLE_ACTION} (Keptn's unleash-service action) is carried out as featuretoggle ${value}: Rebound sets the flags in the values file, and in Unleash when the Project names it as the provider`);
+    return { ...described, action: ACTIONS.featuretoggle, value };
   }
-  if (!checkActionValue(r, action, value, path)) return undefined;
-  return description === undefined ? { name, action, value } : { name, action, description, value };
-}
-
-function readValue(r: FieldReader, raw: unknown, path: PathSegment[], action: string | undefined): string | undefined {
-  if (raw == null) return undefined;
-  if (action === ACTIONS.featuretoggle && isRecord(raw)) {
-    // Keptn 1.x's unleash provider took {Flag: "off"}; Rebound's featuretoggle takes one string.
-    const example = Object.keys(raw).length === 1 ? `${Object.keys(raw)[0] ?? 'Flag'}:${String(Object.values(raw)[0])}` : 'EnablePromotion:off';
-    r.error(path, `featuretoggle value must be one string like "${example}", not a mapping`);
+  if (written === ACTIONS.featuretoggle) {
+    const value = readToggleValue(r, raw, valuePath, written);
+    return value === undefined ? undefined : { ...described, action: written, value };
+  }
+  if (SCALE_ACTIONS.includes(written)) {
+    const value = raw == null ? undefined : r.scalarString(raw, valuePath);
+    if (value === undefined) {
+      if (raw == null) r.error(path, `missing "value": ${written} needs one (N, +N or -N replicas, e.g. "2" or "+1")`);
+      return undefined;
+    }
+    if (!scaleValue.test(value)) {
+      r.error(valuePath, `${written} value "${value}" must be N, +N or -N (replicas, e.g. "2" or "+1")`);
+      return undefined;
+    }
+    return { ...described, action: written, value };
+  }
+  // Keptn's way: an action type for an external executor (job-executor-service, webhook-service).
+  r.warn([...path, 'action'], `action "${written}" is not built in (${KNOWN_ACTIONS.join(', ')}): it runs only when the controller sends such actions to an external executor (--action-sink); otherwise the problem stalls with UnknownAction`);
+  if (isRecord(raw)) {
+    const json = JSON.stringify(raw);
+    if (json.length > MAX_VALUE_LENGTH) {
+      r.error(valuePath, `the map value is ${json.length} characters as JSON, more than ${MAX_VALUE_LENGTH}: keep an executor's settings in its own configuration`);
+      return undefined;
+    }
+    return { ...described, action: written, value: json, valueMap: raw };
+  }
+  // No value, or an empty one: Keptn handed such actions (`restart`, `escalate`) on as they were.
+  const value = raw == null ? '' : r.scalarString(raw, valuePath);
+  if (value === undefined) return undefined;
+  if (value.length > MAX_VALUE_LENGTH) {
+    r.error(valuePath, `the value is ${value.length} characters, more than ${MAX_VALUE_LENGTH}`);
     return undefined;
   }
-  return r.scalarString(raw, path);
+  return { ...described, action: written, value };
 }
 
-/** The value forms a known action can turn into a values.yaml edit; false (after reporting) otherwise. */
-function checkActionValue(r: FieldReader, action: string, value: string, path: PathSegment[]): boolean {
-  if (SCALE_ACTIONS.includes(action)) {
-    if (scaleValue.test(value)) return true;
-    r.error([...path, 'value'], `${action} value "${value}" must be N, +N or -N (replicas, e.g. "2" or "+1")`);
-    return false;
+/**
+ * A featuretoggle value: `Flag:on` (several separated by commas) or a map of flags to on/off/true/false,
+ * returned in the canonical string form.
+ */
+function readToggleValue(r: FieldReader, raw: unknown, path: PathSegment[], action: string): string | undefined {
+  if (raw == null) {
+    r.error(path.slice(0, -1), `missing "value": ${action} needs one (Flag:on or Flag:off, e.g. "EnablePromotion:off", or a map {Flag: "on"})`);
+    return undefined;
   }
-  if (toggleValue.test(value)) return true;
-  r.error([...path, 'value'], `featuretoggle value "${value}" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")`);
-  return false;
+  const value = isRecord(raw) ? raw : r.scalarString(raw, path);
+  if (value === undefined) return undefined;
+  let text: string;
+  try {
+    text = formatToggles(parseToggleValue(value));
+  } catch {
+    r.error(path, typeof value === 'string'
+      ? `${action} value "${value}" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")`
+      : `${action} value ${JSON.stringify(value)} must map each flag to on, off, true or false (at most 16 flags)`);
+    return undefined;
+  }
+  if (!toggleValue.test(text)) {
+    r.error(path, `${action} value sets too many flags (at most 16)`);
+    return undefined;
+  }
+  return text;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ReboundError } from '../errors.ts';
-import { applyAction, clampReplicas, describeChange, parseScaleValue, parseToggleValue } from './actions.ts';
+import { applyAction, clampReplicas, describeChange, formatToggles, parseScaleValue, parseToggleValue } from './actions.ts';
 import type { EditOptions, EditResult } from './actions.ts';
 import { unifiedDiff } from './diff.ts';
 
@@ -32,6 +32,17 @@ function failure(run: () => unknown): ReboundError {
 }
 
 describe('scale', () => {
+  it('adds a scaling value to the count, as Keptn did, and sets a scale value as the count', () => {
+    const values = 'replicaCount: 3\n';
+    const added = applyAction({ action: 'scaling', value: '1' }, values, { file: 'v.yaml' });
+    expect(changed(added)).toBe('replicaCount: 4\n');
+    expect(added.change).toMatchObject({ kind: 'replicas', from: 3, to: 4, rule: 'added' });
+    const set = applyAction({ action: 'scale', value: '1' }, values, { file: 'v.yaml' });
+    expect(changed(set)).toBe('replicaCount: 1\n');
+    expect(set.change).toMatchObject({ kind: 'replicas', from: 3, to: 1, rule: 'absolute' });
+    expect(applyAction({ action: 'scale', value: '+1' }, values, { file: 'v.yaml' }).change).toMatchObject({ to: 4, rule: 'relative' });
+  });
+
   it('sets an absolute replica count and keeps the comment on the line', () => {
     const before = fixture('commented.yaml');
     const result = edit('commented.yaml', 'scale', '2');
@@ -162,7 +173,23 @@ describe('featuretoggle', () => {
     const before = fixture('commented.yaml');
     const result = edit('commented.yaml', 'featuretoggle', 'EnableNewCheckout:on');
     expect(changed(result)).toBe(before.replace('  EnablePromotion: true\n', '  EnablePromotion: true\n  EnableNewCheckout: true\n'));
-    expect(result.change).toEqual({ kind: 'flag', path: 'featureFlags.EnableNewCheckout', flag: 'EnableNewCheckout', from: undefined, to: true });
+    expect(result.change).toEqual({ kind: 'flags', flags: [{ path: 'featureFlags.EnableNewCheckout', flag: 'EnableNewCheckout', from: undefined, to: true }] });
+  });
+
+  it('sets every flag of a several-flag value in one edit', () => {
+    const result = applyAction({ action: 'featuretoggle', value: 'A:off,B:on,C:on' }, 'featureFlags:\n  A: true\n  C: true\n', { file: 'v.yaml' });
+    expect(changed(result)).toBe('featureFlags:\n  A: false\n  C: true\n  B: true\n');
+    expect(result.changed && result.summary).toBe('featureFlags.A true → false (off); featureFlags.B added as true (on)');
+    expect(result.change).toEqual({
+      kind: 'flags',
+      flags: [
+        { path: 'featureFlags.A', flag: 'A', from: true, to: false },
+        { path: 'featureFlags.B', flag: 'B', from: undefined, to: true },
+        { path: 'featureFlags.C', flag: 'C', from: true, to: true },
+      ],
+    });
+    const same = applyAction({ action: 'featuretoggle', value: { A: 'off', C: 'on' } }, 'featureFlags:\n  A: false\n  C: true\n', { file: 'v.yaml' });
+    expect(same).toMatchObject({ changed: false, reason: 'featureFlags.A in v.yaml is already false (off); featureFlags.C in v.yaml is already true (on)' });
   });
 
   it('creates a missing featureFlags map at the end of the file', () => {
@@ -219,10 +246,21 @@ describe('action values', () => {
     ['2', { mode: 'absolute', replicas: 2 }],
     [' 3 ', { mode: 'absolute', replicas: 3 }],
     [4, { mode: 'absolute', replicas: 4 }],
-    ['+1', { mode: 'relative', delta: 1 }],
-    ['-2', { mode: 'relative', delta: -2 }],
+    ['+1', { mode: 'relative', delta: 1, rule: 'relative' }],
+    ['-2', { mode: 'relative', delta: -2, rule: 'relative' }],
   ])('scale %j', (value, expected) => {
     expect(parseScaleValue(value)).toEqual(expected);
+    expect(parseScaleValue(value, 'scale')).toEqual(expected);
+  });
+
+  it.each([
+    // Keptn's helm-service added the value to the replicas: "1" is one more, "2" two more.
+    ['1', { mode: 'relative', delta: 1, rule: 'added' }],
+    [2, { mode: 'relative', delta: 2, rule: 'added' }],
+    ['+1', { mode: 'relative', delta: 1, rule: 'relative' }],
+    ['-1', { mode: 'relative', delta: -1, rule: 'relative' }],
+  ])('scaling %j', (value, expected) => {
+    expect(parseScaleValue(value, 'scaling')).toEqual(expected);
   });
 
   it.each([['one'], ['1.5'], [''], [-1], [null], ['+'], ['1e3']])('rejects scale %j', (value) => {
@@ -237,11 +275,22 @@ describe('action values', () => {
     ['EnableItemCache: ON', { flag: 'EnableItemCache', on: true }],
     [{ EnablePromotion: 'off' }, { flag: 'EnablePromotion', on: false }],
     [{ EnablePromotion: false }, { flag: 'EnablePromotion', on: false }],
+    [{ EnableItemCache: 'true' }, { flag: 'EnableItemCache', on: true }],
   ])('featuretoggle %j', (value, expected) => {
-    expect(parseToggleValue(value)).toEqual(expected);
+    expect(parseToggleValue(value)).toEqual([expected]);
   });
 
-  it.each([['EnablePromotion'], [':on'], ['Flag:maybe'], ['a b:on'], [{ a: 'on', b: 'off' }], [true]])('rejects featuretoggle %j', (value) => {
+  it('reads several flags, from a map or a comma-separated string, in order', () => {
+    const expected = [{ flag: 'EnableItemCache', on: true }, { flag: 'EnablePromotion', on: false }];
+    expect(parseToggleValue({ EnableItemCache: 'on', EnablePromotion: 'off' })).toEqual(expected);
+    expect(parseToggleValue('EnableItemCache:on,EnablePromotion:off')).toEqual(expected);
+    expect(formatToggles(expected)).toBe('EnableItemCache:on,EnablePromotion:off');
+  });
+
+  it.each([
+    ['EnablePromotion'], [':on'], ['Flag:maybe'], ['a b:on'], [true], [{}], ['A:on,A:off'], ['A:on,'], [{ A: 1 }],
+    [Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`F${i}`, 'on']))],
+  ])('rejects featuretoggle %j', (value) => {
     expect(failure(() => parseToggleValue(value)).code).toBe('InvalidActionValue');
   });
 
@@ -262,8 +311,10 @@ describe('action values', () => {
   });
 
   it('describes a change for a commit subject', () => {
-    expect(describeChange({ kind: 'replicas', path: 'replicaCount', from: 1, to: 2, requested: 2 }, 'carts', 'production')).toBe('scale carts in production to 2 replicas');
-    expect(describeChange({ kind: 'flag', path: 'featureFlags.X', flag: 'X', from: true, to: false }, 'carts', 'production')).toBe('turn X off for carts in production');
+    expect(describeChange({ kind: 'replicas', path: 'replicaCount', from: 1, to: 2, requested: 2, rule: 'absolute' }, 'carts', 'production')).toBe('scale carts in production to 2 replicas');
+    expect(describeChange({ kind: 'flags', flags: [{ path: 'featureFlags.X', flag: 'X', from: true, to: false }] }, 'carts', 'production')).toBe('turn X off for carts in production');
+    const two = [{ path: 'featureFlags.X', flag: 'X', from: true, to: false }, { path: 'featureFlags.Y', flag: 'Y', from: undefined, to: true }];
+    expect(describeChange({ kind: 'flags', flags: two }, 'carts', 'production')).toBe('turn X off, Y on for carts in production');
   });
 });
 

@@ -1,9 +1,10 @@
 // Remediation actions as pure functions: a values file's text in, the edited text and a summary out.
 //
-// `scale` (Keptn's older name `scaling` too) sets the replica count: an unsigned value is absolute
-// (`"2"`, as in the job-executor tutorial's `--set replicaCount=2`), a signed one relative (`"+1"`,
-// `"-1"`); the result is clamped to the Remediation's limits. `featuretoggle` sets a feature flag to
-// true or false (`EnablePromotion:off`). See docs/remediation.md.
+// `scale` sets the replica count: an unsigned value is the new count (`"2"`, as in the job-executor
+// tutorial's `--set replicaCount=2`), a signed one a change (`"+1"`, `"-1"`). Keptn's older `scaling`
+// always adds its value (`"1"` is one more replica), as Keptn's helm-service did. The result is
+// clamped to the Remediation's limits. `featuretoggle` sets feature flags to true or false
+// (`EnablePromotion:off`, several separated by commas). See docs/remediation.md.
 import { ACTIONS } from '../api/index.ts';
 import type { ActionName } from '../api/index.ts';
 import { ReboundError } from '../errors.ts';
@@ -37,10 +38,18 @@ export interface EditOptions {
   limits?: ReplicaLimits;
 }
 
+/** One feature flag an action sets. */
+export interface FlagChange {
+  path: string;
+  flag: string;
+  from: boolean | undefined;
+  to: boolean;
+}
+
 /** What an action changes, in terms a commit message and a status can show. */
 export type Change =
-  | { kind: 'replicas'; path: string; from: number; to: number; requested: number; clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero' }
-  | { kind: 'flag'; path: string; flag: string; from: boolean | undefined; to: boolean };
+  | { kind: 'replicas'; path: string; from: number; to: number; requested: number; rule: ScaleRule; clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero' }
+  | { kind: 'flags'; flags: FlagChange[] };
 
 export type EditResult =
   | { changed: true; text: string; summary: string; change: Change }
@@ -66,7 +75,7 @@ export function applyAction(request: ActionRequest, text: string, options: EditO
   switch (request.action) {
     case ACTIONS.scale:
     case ACTIONS.scaling:
-      return scaleReplicas(text, parseScaleValue(request.value), options);
+      return scaleReplicas(text, parseScaleValue(request.value, request.action), options);
     case ACTIONS.featuretoggle:
       return toggleFeature(text, parseToggleValue(request.value), options);
     default:
@@ -74,22 +83,40 @@ export function applyAction(request: ActionRequest, text: string, options: EditO
   }
 }
 
-export type ScaleValue = { mode: 'absolute'; replicas: number } | { mode: 'relative'; delta: number };
+/**
+ * Which rule read a scale value: `absolute` (`scale` with `"2"`: the new count), `relative` (a signed
+ * value, `"+1"`), or `added` (`scaling` with an unsigned value: Keptn's helm-service added it).
+ */
+export type ScaleRule = 'absolute' | 'relative' | 'added';
 
-/** `"2"` → absolute 2; `"+1"`, `"-1"` → relative. A bare YAML integer is taken as absolute too. */
-export function parseScaleValue(value: unknown): ScaleValue {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return { mode: 'absolute', replicas: value };
-  if (typeof value === 'string') {
-    const match = /^\s*([+-]?)(\d{1,9})\s*$/.exec(value);
+export type ScaleValue = { mode: 'absolute'; replicas: number } | { mode: 'relative'; delta: number; rule: 'relative' | 'added' };
+
+/** One sentence per rule, for `rebound plan` and the docs. */
+export const SCALE_RULES: Record<ScaleRule, string> = {
+  absolute: 'scale with an unsigned value sets the replica count to it',
+  relative: 'a signed value changes the replica count by that much',
+  added: "scaling adds its value to the replica count (Keptn's helm-service did; write scale to set a count)",
+};
+
+/**
+ * `scale`: `"2"` → absolute 2, `"+1"`/`"-1"` → relative; `scaling` (Keptn's helm-service action):
+ * `"1"` → one more replica, since helm-service added the value to every Deployment's replicas. A
+ * bare YAML integer reads as its text would.
+ */
+export function parseScaleValue(value: unknown, action: string = ACTIONS.scale): ScaleValue {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value;
+  if (typeof text === 'string') {
+    const match = /^\s*([+-]?)(\d{1,9})\s*$/.exec(text);
     if (match) {
       const n = Number(match[2]);
-      if (match[1] === '') return { mode: 'absolute', replicas: n };
-      return { mode: 'relative', delta: match[1] === '-' ? -n : n };
+      if (match[1] !== '') return { mode: 'relative', delta: match[1] === '-' ? -n : n, rule: 'relative' };
+      if (action === ACTIONS.scaling) return { mode: 'relative', delta: n, rule: 'added' };
+      return { mode: 'absolute', replicas: n };
     }
   }
   throw editError(
     EDIT_ERROR.invalidActionValue,
-    `invalid scale value ${JSON.stringify(value)}: expected a replica count ("2") or a signed change ("+1", "-1")`,
+    `invalid ${action} value ${JSON.stringify(value)}: expected a replica count ("2") or a signed change ("+1", "-1")`,
   );
 }
 
@@ -98,32 +125,40 @@ export interface ToggleValue {
   on: boolean;
 }
 
+/** As many flags as one action may set (FEATURE_TOGGLE_VALUE_PATTERN allows the same). */
+export const MAX_TOGGLES = 16;
+const FLAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
 /**
- * `EnablePromotion:off` (Keptn's featuretoggle string). `on`/`off` (also true/false) are read as
- * words, never as YAML 1.1 booleans; a one-entry map `{EnablePromotion: "off"}` is accepted too.
+ * `EnablePromotion:off` (Keptn's featuretoggle string), several such pairs separated by commas, or a
+ * map `{EnableItemCache: "on"}` (Keptn's unleash-service `toggle-feature`), each key a flag.
+ * `on`/`off` (also true/false) are read as words, never as YAML 1.1 booleans.
  */
-export function parseToggleValue(value: unknown): ToggleValue {
-  let flag: string | undefined;
-  let state: unknown;
+export function parseToggleValue(value: unknown): ToggleValue[] {
+  let pairs: [string, unknown][] = [];
   if (typeof value === 'string') {
-    const colon = value.lastIndexOf(':');
-    if (colon > 0) {
-      flag = value.slice(0, colon).trim();
-      state = value.slice(colon + 1).trim();
-    }
+    pairs = value.split(',').map((part): [string, unknown] => {
+      const colon = part.lastIndexOf(':');
+      return colon > 0 ? [part.slice(0, colon).trim(), part.slice(colon + 1).trim()] : ['', undefined];
+    });
   } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const entries: [string, unknown][] = Object.entries(value as Record<string, unknown>);
-    const only = entries.length === 1 ? entries[0] : undefined;
-    if (only) [flag, state] = only;
+    pairs = Object.entries(value as Record<string, unknown>);
   }
-  const on = typeof state === 'boolean' ? state : typeof state === 'string' ? toggleWord(state) : undefined;
-  if (!flag || on === undefined || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(flag)) {
+  const toggles = pairs.map(([flag, state]) => ({ flag, on: typeof state === 'boolean' ? state : typeof state === 'string' ? toggleWord(state) : undefined }));
+  const flags = new Set(toggles.map((t) => t.flag));
+  const valid = toggles.length > 0 && toggles.length <= MAX_TOGGLES && flags.size === toggles.length && toggles.every((t) => FLAG_NAME.test(t.flag) && t.on !== undefined);
+  if (!valid) {
     throw editError(
       EDIT_ERROR.invalidActionValue,
-      `invalid featuretoggle value ${JSON.stringify(value)}: expected "<Flag>:on" or "<Flag>:off" (flag made of letters, digits, "_", "." or "-")`,
+      `invalid featuretoggle value ${JSON.stringify(value)}: expected "<Flag>:on" or "<Flag>:off" (up to ${MAX_TOGGLES}, separated by commas, each flag once; made of letters, digits, "_", "." or "-")`,
     );
   }
-  return { flag, on };
+  return toggles as ToggleValue[];
+}
+
+/** The canonical text of toggles: `EnableItemCache:on,EnablePromotion:off`. */
+export function formatToggles(toggles: readonly ToggleValue[]): string {
+  return toggles.map((t) => `${t.flag}:${t.on ? 'on' : 'off'}`).join(',');
 }
 
 function toggleWord(word: string): boolean | undefined {
@@ -150,8 +185,9 @@ export function scaleReplicas(text: string, value: ScaleValue, options: EditOpti
   }
   const from = replicaNumber(target, found.node.value, path);
   const requested = value.mode === 'absolute' ? value.replicas : from + value.delta;
+  const rule: ScaleRule = value.mode === 'absolute' ? 'absolute' : value.rule;
   const { to, clampedBy } = clampReplicas(requested, options.limits ?? {});
-  const change: Change = { kind: 'replicas', path: keyPath, from, to, requested, ...(clampedBy ? { clampedBy } : {}) };
+  const change: Change = { kind: 'replicas', path: keyPath, from, to, requested, rule, ...(clampedBy ? { clampedBy } : {}) };
   const limitNote = clampedBy ? ` (${requested} clamped to ${clampedBy === 'zero' ? 'zero' : `${clampedBy} ${to}`})` : '';
   if (to === from) {
     return { changed: false, text, reason: `${keyPath} in ${options.file} is already ${from}${limitNote}`, change };
@@ -177,11 +213,28 @@ export function clampReplicas(requested: number, limits: ReplicaLimits): { to: n
 }
 
 /**
- * Set `<flagsPath>.<flag>` to true or false. An existing flag is rewritten in place (quoted flags keep
- * their quotes); a missing flag is added as one line under the flags map, and a missing flags map is
- * created at the end of its parent map.
+ * Set `<flagsPath>.<flag>` to true or false for each toggle, one edit after the other. An existing
+ * flag is rewritten in place (quoted flags keep their quotes); a missing flag is added as one line
+ * under the flags map, and a missing flags map is created at the end of its parent map.
  */
-export function toggleFeature(text: string, value: ToggleValue, options: EditOptions): EditResult {
+export function toggleFeature(text: string, toggles: readonly ToggleValue[], options: EditOptions): EditResult {
+  const flags: FlagChange[] = [];
+  const done: string[] = [];
+  const same: string[] = [];
+  let current = text;
+  for (const toggle of toggles) {
+    const step = toggleOne(current, toggle, options);
+    flags.push(step.change);
+    if (step.summary === undefined) same.push(step.reason);
+    else done.push(step.summary);
+    current = step.text;
+  }
+  const change: Change = { kind: 'flags', flags };
+  if (done.length === 0) return { changed: false, text, reason: same.join('; '), change };
+  return { changed: true, text: current, summary: done.join('; '), change };
+}
+
+function toggleOne(text: string, value: ToggleValue, options: EditOptions): { text: string; change: FlagChange; summary?: string; reason: string } {
   const flagsPath = [...(options.flagsPath ?? DEFAULT_FLAGS_PATH)];
   const path = [...flagsPath, value.flag];
   const keyPath = formatKeyPath(path);
@@ -189,17 +242,14 @@ export function toggleFeature(text: string, value: ToggleValue, options: EditOpt
   const found = lookup(target, path);
   const word = value.on ? 'on' : 'off';
   if (found.kind === 'missing') {
-    const change: Change = { kind: 'flag', path: keyPath, flag: value.flag, from: undefined, to: value.on };
     const edited = insertKeys(target, found.parent, found.rest, String(value.on));
-    return { changed: true, text: edited, summary: `${keyPath} added as ${value.on} (${word})`, change };
+    return { text: edited, change: { path: keyPath, flag: value.flag, from: undefined, to: value.on }, summary: `${keyPath} added as ${value.on} (${word})`, reason: '' };
   }
   const from = flagValue(target, found.node.value, path);
-  const change: Change = { kind: 'flag', path: keyPath, flag: value.flag, from, to: value.on };
-  if (from === value.on) {
-    return { changed: false, text, reason: `${keyPath} in ${options.file} is already ${value.on} (${word})`, change };
-  }
+  const change: FlagChange = { path: keyPath, flag: value.flag, from, to: value.on };
+  if (from === value.on) return { text, change, reason: `${keyPath} in ${options.file} is already ${value.on} (${word})` };
   const edited = replaceScalar(target, found.node, renderLike(found.node, value.on), path);
-  return { changed: true, text: edited, summary: `${keyPath} ${from} → ${value.on} (${word})`, change };
+  return { text: edited, change, summary: `${keyPath} ${from} → ${value.on} (${word})`, reason: '' };
 }
 
 /** A flag holds a boolean, or the words true/false (a quoted string the chart compares). */
@@ -216,7 +266,8 @@ function flagValue(target: EditableYaml, raw: unknown, path: string[]): boolean 
 /** One line for a commit subject: "scale carts in production to 2 replicas". */
 export function describeChange(change: Change, service: string, stage: string): string {
   if (change.kind === 'replicas') return `scale ${service} in ${stage} to ${change.to} replica${change.to === 1 ? '' : 's'}`;
-  return `turn ${change.flag} ${change.to ? 'on' : 'off'} for ${service} in ${stage}`;
+  const turned = change.flags.map((f) => `${f.flag} ${f.to ? 'on' : 'off'}`).join(', ');
+  return `turn ${turned} for ${service} in ${stage}`;
 }
 
 /** True for the errors this module raises (so callers can tell them from bugs). */

@@ -95,7 +95,7 @@ export function checkRemediationSpec(spec: RemediationSpec, options: { externalA
       }
       try {
         if (action.action === ACTIONS.featuretoggle) parseToggleValue(action.value);
-        else parseScaleValue(action.value);
+        else parseScaleValue(action.value, action.action);
       } catch (err) {
         faults.push(`${field}: ${errorMessage(err)}`);
       }

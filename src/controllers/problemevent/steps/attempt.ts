@@ -48,7 +48,7 @@ export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) =
     const known = deps.actions.builtIn.join(', ');
     return stall(draft, deps, REASONS.UnknownAction, `action ${index} "${action.action}" is not one Rebound can carry out (${known}); other types need an external executor (--action-sink)`);
   }
-  const value = typeof action.value === 'string' ? action.value : JSON.stringify(action.value);
+  const value = action.value;
   const check = handler.check(action, { problem: draft.problem, project, stage, remediation });
   if (!check.ok) return stall(draft, deps, check.reason, `action ${index} (${label({ action: action.action, value })}): ${check.message}`);
   if (!handler.editValues) return recordOutside(draft, index, { ...described(action), action: action.action, value }, handler);
@@ -75,7 +75,7 @@ async function commitValues(
       attempt: index,
       actionLabel,
       edit: (text) => {
-        const result = editValues(action.value, text, {
+        const result = editValues(action, text, {
           file: policy.valuesFile,
           ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
           ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
@@ -111,7 +111,7 @@ async function commitValues(
 }
 
 /** An action that does not edit values (a webhook, an external executor): recorded, then run. */
-async function recordOutside(draft: StatusDraft, index: number, action: Pick<Attempt, 'name' | 'description' | 'action' | 'value'>, handler: ActionHandler): Promise<StepResult> {
+async function recordOutside(draft: StatusDraft, index: number, action: Pick<Attempt, 'name' | 'description' | 'action' | 'value' | 'valueMap'>, handler: ActionHandler): Promise<StepResult> {
   const execution: ActionExecution = { id: actionIdFor(draft.problem, index), executor: handler.executor, state: 'Running', startedTime: draft.now.toISOString() };
   draft.upsertAttempt({ index, ...action, execution });
   const message = `attempt ${index}: ${label(action)} starting (${handler.executor}, action id ${execution.id})`;
@@ -121,8 +121,13 @@ async function recordOutside(draft: StatusDraft, index: number, action: Pick<Att
   return NEXT;
 }
 
-function described(action: RemediationAction): Pick<Attempt, 'name' | 'description'> {
-  return { ...(action.name ? { name: action.name } : {}), ...(action.description ? { description: action.description } : {}) };
+/** What an attempt keeps of the policy's action besides its type and value; a map value goes to executors as it is. */
+function described(action: RemediationAction): Pick<Attempt, 'name' | 'description' | 'valueMap'> {
+  return {
+    ...(action.name ? { name: action.name } : {}),
+    ...(action.description ? { description: action.description } : {}),
+    ...(action.valueMap ? { valueMap: action.valueMap } : {}),
+  };
 }
 
 function describeSource(policy: Policy): string {

@@ -122,7 +122,7 @@ export class StatusDraft {
   }
 }
 
-/** How an attempt's action reads in messages and the commit trailer: `scale +1`. */
+/** How an attempt's action reads in messages and the commit trailer: `scale +1` (`restart` without a value). */
 export function label(action: ActionLike): string {
-  return `${action.action} ${action.value}`;
+  return action.value === '' ? action.action : `${action.action} ${action.value}`;
 }
