@@ -89,6 +89,9 @@ beforeAll(() => {
   write(repo, 'carts/remediation.yaml', policy);
   write(repo, 'orders/values.yaml', 'replicaCount: 1\n');
   write(repo, 'orders/remediation.yaml', legacyPolicy);
+  // Keptn 0.6's tutorial policy: helm-service added a scaling value to the replicas.
+  write(repo, 'catalogue/remediation.yaml', 'remediations:\n- name: Failure rate increase\n  actions:\n  - action: scaling\n    value: "1"\n');
+  write(repo, 'catalogue/values.yaml', 'replicaCount: 3\n');
   write(repo, 'broken/remediation.yaml', 'remediations:\n- name: x\n  actions:\n  - action: webhook\n    value: now\n');
   write(repo, 'broken/values.yaml', 'replicaCount: 1\n');
   write(repo, 'novalues/remediation.yaml', policy);
@@ -248,6 +251,14 @@ describe('rebound plan', { timeout: 60_000 }, () => {
     expect(run.stdout).toContain('+featureFlags:\n+  EnablePromotion: false\n');
   });
 
+  it("adds a scaling value to the replicas, as Keptn's helm-service did, and says which rule applied", async () => {
+    const run = await plan('--repo', repo, '--stage', 'production', '--service', 'catalogue', '--problem', problems['legacy'] as string);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Attempt:  1: scaling 1 ("scaling")\n');
+    expect(run.stdout).toContain('Change:   replicaCount 3 → 4\n');
+    expect(run.stdout).toContain("Rule:     scaling adds its value to the replica count (Keptn's helm-service did; write scale to set a count): 3 + 1 = 4\n");
+  });
+
   it('prints the plan readably without --json', async () => {
     const run = await forCarts('cloudevent');
     expect(run.code).toBe(0);
@@ -259,6 +270,7 @@ describe('rebound plan', { timeout: 60_000 }, () => {
         'Attempt:  1: scale +1 ("scale up")',
         'File:     carts/values.yaml',
         'Change:   replicaCount 1 → 2',
+        'Rule:     a signed value changes the replica count by that much: 1 + 1 = 2',
         '',
         '--- a/carts/values.yaml',
       ].join('\n') + '\n',

@@ -16,6 +16,7 @@ import { parseRemediationFile } from '../../formats/remediation.ts';
 import { formatDiagnostic, loadYaml } from '../../formats/yaml.ts';
 import { mapProblemDocument } from '../../ingest/payloads.ts';
 import type { MappedProblem } from '../../ingest/payloads.ts';
+import { SCALE_RULES } from '../../remediation/actions.ts';
 import { planRemediation, valuesFilePath } from '../../remediation/plan.ts';
 import type { PlanOutcome } from '../../remediation/plan.ts';
 import { describeSource, policyFilePath, policyFromFile } from '../../remediation/policy.ts';
@@ -238,6 +239,12 @@ function renderHuman(outcome: PlanOutcome, args: PlanArgs): string {
     lines.push(`Attempt:  ${args.attempt}: no action${json.exhausted ? ' (exhausted)' : ''}`);
   }
   if (outcome.kind === 'planned' && outcome.summary) lines.push(`Change:   ${outcome.summary}`);
+  if (outcome.kind === 'planned' && outcome.change.kind === 'replicas') {
+    // `scale 1` and `scaling 1` differ (a count, or one more): say which rule read the value.
+    const { rule, from, requested } = outcome.change;
+    const sum = rule === 'absolute' ? `${requested}` : `${from} ${requested >= from ? '+' : '-'} ${Math.abs(requested - from)} = ${requested}`;
+    lines.push(`Rule:     ${SCALE_RULES[rule]}: ${sum}`);
+  }
   if (json.reason) lines.push(`${outcome.kind === 'invalid' ? 'Error:   ' : 'Reason:  '} ${json.reason}`);
   const text = lines.join('\n') + '\n';
   return json.diff ? `${text}\n${json.diff}` : text;
