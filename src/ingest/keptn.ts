@@ -28,6 +28,8 @@ export const DYNATRACE_NAME_PREFIX = 'dt';
 
 const REMEDIATION_TRIGGERED = /^sh\.keptn\.event\.([^.]+)\.remediation\.triggered$/;
 const LEGACY_PROBLEM_TYPES: readonly string[] = ['sh.keptn.events.problem', 'sh.keptn.event.problem.open'];
+/** The routing fields dynatrace-service documented for Dynatrace's custom problem payload. */
+const KEPTN_ROUTING_FIELDS = { project: 'KeptnProject', stage: 'KeptnStage', service: 'KeptnService' } as const;
 
 export function isCloudEvent(value: unknown): boolean {
   return isObject(value) && typeof value['type'] === 'string' && (value['specversion'] !== undefined || 'data' in value);
@@ -180,8 +182,14 @@ function mapProblemData(data: JsonObject, path: string, ctx: ProblemDataContext)
     }
     return undefined;
   };
+  // dynatrace-service's way to route any problem: KeptnProject/KeptnStage/KeptnService in the custom
+  // payload, before the keptn_* tags of the impacted entity.
   const identity = (field: 'project' | 'stage' | 'service'): string =>
-    requireValue(pick(data, field, path, origins) ?? fromTags(field) ?? defaults[field], joinPath(path, field), tagHint(names[field]));
+    requireValue(
+      pick(data, field, path, origins) ?? pick(data, KEPTN_ROUTING_FIELDS[field], path, origins, field) ?? fromTags(field) ?? defaults[field],
+      joinPath(path, field),
+      tagHint(names[field], KEPTN_ROUTING_FIELDS[field]),
+    );
 
   const pid = nonEmpty(optionalString(data, 'PID', path));
   const problemID = nonEmpty(optionalString(data, 'ProblemID', path));
@@ -261,8 +269,8 @@ function requireValue(value: string | undefined, path: string, hint = ''): strin
   return value;
 }
 
-function tagHint(names: readonly string[]): string {
-  return ` (or a tag ${names.map((n) => `${n}:<value>`).join(' / ')})`;
+function tagHint(names: readonly string[], routingField: string): string {
+  return ` (or ${routingField}, or a tag ${names.map((n) => `${n}:<value>`).join(' / ')})`;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
