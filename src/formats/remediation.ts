@@ -11,7 +11,7 @@
 // `featuretoggle`. Any other action goes to an external executor as Keptn handed it over: without a
 // value, or with a map value passed through unchanged (`valueMap`).
 import { ACTIONS, FEATURE_TOGGLE_VALUE_PATTERN, KEPTN_TOGGLE_ACTION, SCALE_ACTIONS, SCALE_VALUE_PATTERN, WEBHOOK_ACTION } from '../api/index.ts';
-import { formatToggles, parseToggleValue } from '../remediation/actions.ts';
+import { formatToggles, readToggles } from './action-values.ts';
 import type { RemediationAction } from '../api/index.ts';
 import { FieldReader, isRecord } from './slo.ts';
 import { loadYaml } from './yaml.ts';
@@ -258,15 +258,14 @@ function readToggleValue(r: FieldReader, raw: unknown, path: PathSegment[], acti
   }
   const value = isRecord(raw) ? raw : r.scalarString(raw, path);
   if (value === undefined) return undefined;
-  let text: string;
-  try {
-    text = formatToggles(parseToggleValue(value));
-  } catch {
+  const toggles = readToggles(value);
+  if (!toggles) {
     r.error(path, typeof value === 'string'
       ? `${action} value "${value}" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")`
       : `${action} value ${JSON.stringify(value)} must map each flag to on, off, true or false (at most 16 flags)`);
     return undefined;
   }
+  const text = formatToggles(toggles);
   if (!toggleValue.test(text)) {
     r.error(path, `${action} value sets too many flags (at most 16)`);
     return undefined;

@@ -8,6 +8,8 @@
 import { ACTIONS } from '../api/index.ts';
 import type { ActionName } from '../api/index.ts';
 import { ReboundError } from '../errors.ts';
+import { MAX_TOGGLES, readToggles } from '../formats/action-values.ts';
+import type { ToggleValue } from '../formats/action-values.ts';
 import {
   EDIT_ERROR,
   editError,
@@ -120,58 +122,17 @@ export function parseScaleValue(value: unknown, action: string = ACTIONS.scale):
   );
 }
 
-export interface ToggleValue {
-  flag: string;
-  on: boolean;
-}
+export type { ToggleValue } from '../formats/action-values.ts';
+export { formatToggles, MAX_TOGGLES } from '../formats/action-values.ts';
 
-/** As many flags as one action may set (FEATURE_TOGGLE_VALUE_PATTERN allows the same). */
-export const MAX_TOGGLES = 16;
-const FLAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
-/**
- * `EnablePromotion:off` (Keptn's featuretoggle string), several such pairs separated by commas, or a
- * map `{EnableItemCache: "on"}` (Keptn's unleash-service `toggle-feature`), each key a flag.
- * `on`/`off` (also true/false) are read as words, never as YAML 1.1 booleans.
- */
+/** The flags of a featuretoggle value (formats/action-values.ts), or an InvalidActionValue error. */
 export function parseToggleValue(value: unknown): ToggleValue[] {
-  let pairs: [string, unknown][] = [];
-  if (typeof value === 'string') {
-    pairs = value.split(',').map((part): [string, unknown] => {
-      const colon = part.lastIndexOf(':');
-      return colon > 0 ? [part.slice(0, colon).trim(), part.slice(colon + 1).trim()] : ['', undefined];
-    });
-  } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    pairs = Object.entries(value as Record<string, unknown>);
-  }
-  const toggles = pairs.map(([flag, state]) => ({ flag, on: typeof state === 'boolean' ? state : typeof state === 'string' ? toggleWord(state) : undefined }));
-  const flags = new Set(toggles.map((t) => t.flag));
-  const valid = toggles.length > 0 && toggles.length <= MAX_TOGGLES && flags.size === toggles.length && toggles.every((t) => FLAG_NAME.test(t.flag) && t.on !== undefined);
-  if (!valid) {
-    throw editError(
-      EDIT_ERROR.invalidActionValue,
-      `invalid featuretoggle value ${JSON.stringify(value)}: expected "<Flag>:on" or "<Flag>:off" (up to ${MAX_TOGGLES}, separated by commas, each flag once; made of letters, digits, "_", "." or "-")`,
-    );
-  }
-  return toggles as ToggleValue[];
-}
-
-/** The canonical text of toggles: `EnableItemCache:on,EnablePromotion:off`. */
-export function formatToggles(toggles: readonly ToggleValue[]): string {
-  return toggles.map((t) => `${t.flag}:${t.on ? 'on' : 'off'}`).join(',');
-}
-
-function toggleWord(word: string): boolean | undefined {
-  switch (word.toLowerCase()) {
-    case 'on':
-    case 'true':
-      return true;
-    case 'off':
-    case 'false':
-      return false;
-    default:
-      return undefined;
-  }
+  const toggles = readToggles(value);
+  if (toggles) return toggles;
+  throw editError(
+    EDIT_ERROR.invalidActionValue,
+    `invalid featuretoggle value ${JSON.stringify(value)}: expected "<Flag>:on" or "<Flag>:off" (up to ${MAX_TOGGLES}, separated by commas, each flag once; made of letters, digits, "_", "." or "-")`,
+  );
 }
 
 /** Set the replica count; the key must exist and hold a whole number (a quoted one keeps its quotes). */
