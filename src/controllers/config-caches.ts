@@ -3,6 +3,7 @@
 // loop (which reads policies and SLOs through them). One instance per controller process.
 import type { RemediationPolicy } from '../formats/remediation.ts';
 import type { Sli } from '../formats/sli.ts';
+import { sliLocationOf } from '../formats/sli.ts';
 import type { Slo } from '../formats/slo.ts';
 import { CONFIG_PARSERS, ConfigCache } from '../remediation/config-cache.ts';
 
@@ -20,9 +21,14 @@ export function createConfigCaches(): ConfigCaches {
   };
 }
 
-/** `<service>/remediation.yaml`, `<service>/slo.yaml`, `<service>/sli.yaml`: the files a branch watch re-reads. */
+/**
+ * `<service>/remediation.yaml`, `<service>/slo.yaml` and the SLI files (`<service>/sli.yaml`,
+ * `<service>/prometheus/sli.yaml`, `<service>/dynatrace/sli.yaml`): the files a branch watch re-reads.
+ */
 export function watchedFile(path: string): { service: string; kind: keyof ConfigCaches } | undefined {
-  const match = /^([^/]+)\/(remediation|slo|sli)\.yaml$/.exec(path);
-  if (!match?.[1] || !match[2]) return undefined;
-  return { service: match[1], kind: match[2] as keyof ConfigCaches };
+  const match = /^([^/]+)\/(remediation|slo)\.yaml$/.exec(path);
+  if (match?.[1] && match[2]) return { service: match[1], kind: match[2] as keyof ConfigCaches };
+  const sli = sliLocationOf(path);
+  if (sli && /^[^/]+$/.test(sli.dir) && sli.dir !== '.') return { service: sli.dir, kind: 'sli' };
+  return undefined;
 }

@@ -44,7 +44,7 @@ describe('checkServiceFiles', () => {
 
   it('warns when an slo.yaml has no sli.yaml beside it', () => {
     expect(warnings({ slo })).toEqual([
-      'carts/slo.yaml:1:1: no sli.yaml beside this slo.yaml: its indicators have no queries (Rebound reads sli.yaml from the same directory unless a Remediation sets evaluation.sliFile)',
+      'carts/slo.yaml:1:1: no sli.yaml beside this slo.yaml (nor prometheus/sli.yaml or dynatrace/sli.yaml under its directory): its indicators have no queries, unless a Remediation sets evaluation.sliFile',
     ]);
   });
 

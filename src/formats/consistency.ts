@@ -4,6 +4,7 @@
 // remediation toggles that values.yaml does not have (Rebound adds it; the chart may not read it).
 // Everything here is a warning: a Remediation resource may point at other files or keys.
 import { ACTIONS } from '../api/index.ts';
+import { readToggles } from './action-values.ts';
 import { parseRemediationFile } from './remediation.ts';
 import { parseSliFile } from './sli.ts';
 import { isRecord, parseSloFile } from './slo.ts';
@@ -34,7 +35,7 @@ function checkIndicators({ slo, sli }: ServiceFiles): Diagnostic[] {
   const loaded = loadYaml(slo.path, slo.text);
   if (!parsed.ok || !loaded.ok || parsed.slo.objectives.length === 0) return [];
   if (!sli) {
-    return [loaded.yaml.diagnosticAt([], 'no sli.yaml beside this slo.yaml: its indicators have no queries (Rebound reads sli.yaml from the same directory unless a Remediation sets evaluation.sliFile)')];
+    return [loaded.yaml.diagnosticAt([], 'no sli.yaml beside this slo.yaml (nor prometheus/sli.yaml or dynatrace/sli.yaml under its directory): its indicators have no queries, unless a Remediation sets evaluation.sliFile')];
   }
   const indicators = parseSliFile(sli.path, sli.text);
   if (!indicators.ok) return [];
@@ -67,14 +68,15 @@ function checkFeatureFlags({ remediation, values }: ServiceFiles): Diagnostic[] 
   entries.forEach((entry, i) => {
     entry.actions.forEach((action, j) => {
       if (action.action !== ACTIONS.featuretoggle) return;
-      const flag = action.value.slice(0, action.value.lastIndexOf(':'));
-      if (flag in flags) return;
-      warnings.push(
-        policyYaml.yaml.diagnosticAt(
-          [...listPath, i, actionsKey, j, 'value'],
-          `feature flag "${flag}" is not under featureFlags in ${values.path}: Rebound will add it, check that the chart reads it`,
-        ),
-      );
+      for (const { flag } of readToggles(action.value) ?? []) {
+        if (flag in flags) continue;
+        warnings.push(
+          policyYaml.yaml.diagnosticAt(
+            [...listPath, i, actionsKey, j, 'value'],
+            `feature flag "${flag}" is not under featureFlags in ${values.path}: Rebound will add it, check that the chart reads it`,
+          ),
+        );
+      }
     });
   });
   return warnings;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from './yaml.ts';
-import { parseSliFile } from './sli.ts';
+import { parseSliFile, sliFilePaths, sliLocationOf } from './sli.ts';
 
 function errors(text: string): string[] {
   const result = parseSliFile('sli.yaml', text);
@@ -40,5 +40,24 @@ describe('parseSliFile', () => {
     expect(result.ok && result.sli.warnings.map(formatDiagnostic)).toEqual([
       'sli.yaml:1:1: unknown key "indicator" is ignored (expected one of: spec_version, indicators)',
     ]);
+  });
+});
+
+describe('SLI file locations', () => {
+  it("looks beside slo.yaml first, then where Keptn's Prometheus and Dynatrace providers kept theirs", () => {
+    expect(sliFilePaths('carts')).toEqual(['carts/sli.yaml', 'carts/prometheus/sli.yaml', 'carts/dynatrace/sli.yaml']);
+  });
+
+  it.each([
+    ['carts/sli.yaml', { dir: 'carts', rank: 0 }],
+    ['carts/prometheus/sli.yaml', { dir: 'carts', rank: 1 }],
+    ['carts/dynatrace/sli.yaml', { dir: 'carts', rank: 2 }],
+    ['prometheus/sli.yaml', { dir: '.', rank: 1 }],
+    ['sli.yaml', { dir: '.', rank: 0 }],
+    ['carts/other/sli.yaml', { dir: 'carts/other', rank: 0 }],
+    ['carts/slo.yaml', undefined],
+    ['carts/xprometheus/sli.yaml', { dir: 'carts/xprometheus', rank: 0 }],
+  ])('%s belongs to %j', (path, expected) => {
+    expect(sliLocationOf(path)).toEqual(expected);
   });
 });

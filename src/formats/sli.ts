@@ -11,6 +11,31 @@ export interface Sli {
   warnings: Diagnostic[];
 }
 
+/**
+ * Where a service's SLI file may be, relative to its directory, in the order Rebound looks: beside
+ * slo.yaml, then where Keptn's SLI providers kept theirs (the Prometheus provider read
+ * `prometheus/sli.yaml`, the Dynatrace one `dynatrace/sli.yaml`). The first that exists is used.
+ */
+export const SLI_LOCATIONS = ['sli.yaml', 'prometheus/sli.yaml', 'dynatrace/sli.yaml'] as const;
+
+/** The SLI file paths of a service directory (`carts`), in lookup order. */
+export function sliFilePaths(serviceDir: string): string[] {
+  return SLI_LOCATIONS.map((location) => (serviceDir === '' || serviceDir === '.' ? location : `${serviceDir}/${location}`));
+}
+
+/**
+ * For a path ending in one of SLI_LOCATIONS: the service directory it belongs to and its rank in
+ * the lookup order (0 first). `carts/prometheus/sli.yaml` → `{dir: 'carts', rank: 1}`.
+ */
+export function sliLocationOf(path: string): { dir: string; rank: number } | undefined {
+  for (let rank = SLI_LOCATIONS.length - 1; rank >= 0; rank--) {
+    const location = SLI_LOCATIONS[rank] as string;
+    if (path === location) return { dir: '.', rank };
+    if (path.endsWith(`/${location}`)) return { dir: path.slice(0, -location.length - 1), rank };
+  }
+  return undefined;
+}
+
 export type SliParseResult = { ok: true; sli: Sli } | { ok: false; diagnostics: Diagnostic[] };
 
 export function parseSliFile(file: string, text: string): SliParseResult {

@@ -4,6 +4,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { checkServiceFiles } from '../../formats/consistency.ts';
+import { sliLocationOf } from '../../formats/sli.ts';
 import type { ServiceFiles } from '../../formats/consistency.ts';
 import { checkKeptnFile, detectKeptnFile, KEPTN_FILE_NAMES, keptnFileKindOfPath } from '../../formats/detect.ts';
 import type { KeptnFileKind } from '../../formats/detect.ts';
@@ -42,6 +43,7 @@ export async function validateTree(tree: ConfigTree): Promise<FileReport[]> {
   const texts = await tree.read([...paths, ...valuesPaths]);
   const reports: FileReport[] = [];
   const byDirectory = new Map<string, ServiceFiles>();
+  const sliRank = new Map<string, number>();
   for (const path of paths) {
     const kind = keptnFileKindOfPath(path);
     const text = texts.get(path);
@@ -58,9 +60,14 @@ export async function validateTree(tree: ConfigTree): Promise<FileReport[]> {
     }
     reports.push(report);
     if (kind !== 'shipyard') {
-      const dir = posix.dirname(path);
+      // An SLI file in <service>/prometheus/ or <service>/dynatrace/ belongs to <service>, after one beside slo.yaml.
+      const sli = kind === 'sli' ? sliLocationOf(path) : undefined;
+      const dir = sli?.dir ?? posix.dirname(path);
       const files = byDirectory.get(dir) ?? {};
-      files[kind] = { path: display, text };
+      if (sli === undefined || sliRank.get(dir) === undefined || sli.rank < (sliRank.get(dir) ?? 0)) {
+        files[kind] = { path: display, text };
+        if (sli) sliRank.set(dir, sli.rank);
+      }
       const values = texts.get(posix.join(dir, 'values.yaml'));
       if (typeof values === 'string') files.values = { path: tree.prefix + posix.join(dir, 'values.yaml'), text: values };
       byDirectory.set(dir, files);

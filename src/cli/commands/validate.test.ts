@@ -141,6 +141,21 @@ describe('validatePath', () => {
     ]);
   });
 
+  it("checks an slo.yaml against the SLI file Keptn's Prometheus provider read, and prefers the one beside it", async () => {
+    const tree = await mkdtemp(join(tmpdir(), 'rebound-sli-'));
+    const slo = 'spec_version: "1.0"\nobjectives:\n  - sli: response_time_p95\n  - sli: error_rate\ntotal_score:\n  pass: "90%"\n';
+    await mkdir(join(tree, 'carts', 'prometheus'), { recursive: true });
+    await writeFile(join(tree, 'carts', 'slo.yaml'), slo);
+    await writeFile(join(tree, 'carts', 'prometheus', 'sli.yaml'), 'indicators:\n  response_time_p95: latency\n');
+    const warningsOf = async (): Promise<string[]> => (await validatePath(tree)).flatMap((r) => r.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`));
+    expect(await warningsOf()).toEqual([
+      'carts/slo.yaml:4: indicator "error_rate" has no query in carts/prometheus/sli.yaml: this objective will fail with "no value received"',
+    ]);
+    await writeFile(join(tree, 'carts', 'sli.yaml'), 'indicators:\n  response_time_p95: a\n  error_rate: b\n');
+    expect(await warningsOf()).toEqual([]);
+    await rm(tree, { recursive: true });
+  });
+
   it('summarises counts per file kind, errors and warnings', () => {
     const w = { file: 'a', line: 1, column: 1, message: 'w' };
     expect(summaryLine([{ path: 'slo.yaml', kind: 'slo', errors: [], warnings: [w, w] }], 0, 2)).toBe(

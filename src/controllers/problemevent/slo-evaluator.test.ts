@@ -20,9 +20,8 @@ function problem(details?: Record<string, unknown>): ProblemEvent {
   };
 }
 
-async function requestFor(p: ProblemEvent): Promise<SliRequest | undefined> {
-  const files: Record<string, string> = { 'carts/slo.yaml': SLO, 'carts/sli.yaml': SLI };
-  // The evaluator reads only these two files from the store.
+async function requestFor(p: ProblemEvent, files: Record<string, string> = { 'carts/slo.yaml': SLO, 'carts/sli.yaml': SLI }): Promise<SliRequest | undefined> {
+  // The evaluator reads only the SLO and SLI files from the store.
   const store = { readFile: (_branch: string, path: string) => Promise.resolve(files[path] === undefined ? undefined : { text: files[path], commit: 'c'.repeat(40) }) };
   let seen: SliRequest | undefined;
   const provider: SliProvider = {
@@ -47,6 +46,23 @@ describe('SloEvaluator', () => {
     const request = await requestFor(problem({ labels: { pod_name: 'carts-primary-5d9f', severity: 'webhook', count: 3 }, deployment: 'canary' }));
     expect(request?.labels).toEqual({ pod_name: 'carts-primary-5d9f', severity: 'webhook' });
     expect(request?.deployment).toBe('canary');
+  });
+
+  it("reads the SLI file where Keptn's providers kept it when there is none beside slo.yaml", async () => {
+    const prometheusSli = SLI.replace('latency{', 'prometheus_latency{');
+    const fromPrometheus = await requestFor(problem(), { 'carts/slo.yaml': SLO, 'carts/prometheus/sli.yaml': prometheusSli, 'carts/dynatrace/sli.yaml': SLI });
+    expect(fromPrometheus?.queries['response_time_p95']).toMatch(/^prometheus_latency\{/);
+    const fromDynatrace = await requestFor(problem(), { 'carts/slo.yaml': SLO, 'carts/dynatrace/sli.yaml': SLI });
+    expect(fromDynatrace?.queries['response_time_p95']).toMatch(/^latency\{/);
+    // Rebound's own place comes first.
+    const beside = await requestFor(problem(), { 'carts/slo.yaml': SLO, 'carts/sli.yaml': SLI, 'carts/prometheus/sli.yaml': prometheusSli });
+    expect(beside?.queries['response_time_p95']).toMatch(/^latency\{/);
+  });
+
+  it('names every place it looked when there is no SLI file', async () => {
+    await expect(requestFor(problem(), { 'carts/slo.yaml': SLO })).rejects.toThrow(
+      'carts/slo.yaml names indicators but there is no carts/sli.yaml or carts/prometheus/sli.yaml or carts/dynatrace/sli.yaml on branch production',
+    );
   });
 
   it('passes neither when the source said nothing', async () => {

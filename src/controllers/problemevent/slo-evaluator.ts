@@ -1,4 +1,5 @@
-// The loop's Evaluator: the service's slo.yaml and sli.yaml from the stage branch (last good
+// The loop's Evaluator: the service's slo.yaml and sli.yaml (beside it, or where Keptn's SLI
+// providers kept it: prometheus/sli.yaml, dynatrace/sli.yaml) from the stage branch (last good
 // versions), SLI values from the metrics source over the window since the action was applied, and
 // Keptn's scoring. Earlier attempts of the same problem are the comparison history, newest first.
 import type { Attempt, Project, ProblemEvent, Remediation } from '../../api/index.ts';
@@ -8,6 +9,7 @@ import { evaluateSlo } from '../../evaluation/engine.ts';
 import type { SliProvider } from '../../evaluation/provider.ts';
 import type { PreviousEvaluation } from '../../evaluation/types.ts';
 import type { Sli } from '../../formats/sli.ts';
+import { sliFilePaths } from '../../formats/sli.ts';
 import type { Slo } from '../../formats/slo.ts';
 import { CONFIG_PARSERS, ConfigCache } from '../../remediation/config-cache.ts';
 import type { ConfigVersion } from '../../remediation/config-cache.ts';
@@ -39,15 +41,19 @@ export class SloEvaluator implements Evaluator {
     const service = problem.spec.service;
     const remediation = this.options.findRemediation(problem);
     const sloPath = remediation?.spec.evaluation?.sloFile ?? `${service}/slo.yaml`;
-    const sliPath = remediation?.spec.evaluation?.sliFile ?? `${service}/sli.yaml`;
+    const sliPaths = remediation?.spec.evaluation?.sliFile !== undefined ? [remediation.spec.evaluation.sliFile] : sliFilePaths(service);
     const slo = await this.load(this.slos, project, stage, service, sloPath);
     if (!slo) {
       // Keptn's lighthouse passed an evaluation without an SLO file; so does Rebound, and says so.
       return { result: 'pass', score: 100, indicatorResults: [], message: `no ${sloPath} on branch ${stage.branch}: nothing to evaluate, counted as pass (as Keptn did)` };
     }
-    const sli = await this.load(this.slis, project, stage, service, sliPath);
+    let sli: ConfigVersion<Sli> | undefined;
+    for (const path of sliPaths) {
+      sli = await this.load(this.slis, project, stage, service, path);
+      if (sli) break;
+    }
     if (!sli) {
-      throw new ReboundError(`${sloPath} names indicators but there is no ${sliPath} on branch ${stage.branch}`, { code: 'SliNotFound', reason: REASONS.SLONotFound, retryable: false });
+      throw new ReboundError(`${sloPath} names indicators but there is no ${sliPaths.join(' or ')} on branch ${stage.branch}`, { code: 'SliNotFound', reason: REASONS.SLONotFound, retryable: false });
     }
     const context = queryContext(problem);
     const indicators = await this.options.providerFor(remediation?.spec.evaluation?.prometheusURL).getIndicators({
