@@ -306,6 +306,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     const ingest = await startIngestServer({
       address: config.webhookAddress,
       sink: new KubeProblemStore({ kubeConfig: kc, namespace: config.problemNamespace }),
+      keptnNamespace: config.problemNamespace,
       tokens: () => tokens.tokens(),
       log: log.child({ component: 'ingest' }),
       ...(gitSecret ? { routes: [gitHookRoute({ secret: () => gitSecret.tokens()[0] ?? '', onPush })] } : {}),

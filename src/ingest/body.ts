@@ -1,6 +1,7 @@
 // Request bodies with a hard size limit enforced while streaming: a sender cannot make us buffer more
 // than the limit, whatever Content-Length says (or does not say).
 import type { IncomingMessage } from 'node:http';
+import { errorMessage } from '../errors.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -16,6 +17,16 @@ export class HttpError extends Error {
     this.status = status;
     this.field = options.field ?? null;
     this.headers = options.headers ?? {};
+  }
+}
+
+/** The body as JSON, or a 400 saying why not. */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) throw new HttpError(400, 'empty body: expected a JSON document');
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new HttpError(400, `body is not valid JSON: ${errorMessage(err)}`);
   }
 }
 

@@ -12,8 +12,9 @@ import { errorMessage, ReboundError } from '../errors.ts';
 import { KUBE_ERROR_CODES } from '../kube/errors.ts';
 import { isAuthorized, presentedAuthorization } from './auth.ts';
 import type { TokenSource } from './auth.ts';
-import { DEFAULT_MAX_BODY_BYTES, HttpError, mediaType, readBody } from './body.ts';
+import { DEFAULT_MAX_BODY_BYTES, HttpError, mediaType, parseJsonBody, readBody } from './body.ts';
 import { InvalidPayloadError, isObject } from './fields.ts';
+import { KEPTN_API_PATHS, keptnApiRoutes, keptnMetadata } from './keptn-api.ts';
 import { mapPayload } from './payloads.ts';
 import type { PayloadKind } from './payloads.ts';
 import type { ProblemSink } from './store.ts';
@@ -43,14 +44,16 @@ export interface RouteResponse {
 }
 
 export interface Route {
-  method: 'POST';
+  method: 'POST' | 'GET';
   /** The exact path, or with `prefix` the start of every path it serves (`/v1/actions/`). */
   path: string;
   prefix?: boolean;
   /** `bearer`: the ingest token is required; `none`: the handler authenticates (e.g. a signed Git hook). */
   auth: 'bearer' | 'none';
-  /** Accepted media types (without parameters). */
-  contentTypes: readonly string[];
+  /** Accepted media types (without parameters); absent for a route that reads no body. */
+  contentTypes?: readonly string[];
+  /** The body of an error answer, when the route's clients expect another shape (Keptn's API). */
+  formatError?: (status: number, message: string) => unknown;
   handle(request: RouteRequest): Promise<RouteResponse>;
 }
 
@@ -66,6 +69,8 @@ export interface IngestServerOptions {
   actions?: ActionCallbackStore;
   /** Called once per answered request, for metrics. `route` is a known path or `unknown` (bounded). */
   onResponse?: (info: { route: string; status: number; seconds: number }) => void;
+  /** The namespace Keptn's `GET /api/v1/metadata` reports (where problems are stored). */
+  keptnNamespace?: string;
 }
 
 export const ROUTE_PATHS = {
@@ -86,23 +91,28 @@ const silentLogger: IngestLogger = { info: () => undefined, warn: () => undefine
 export function createIngestHandler(options: IngestServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.log ?? silentLogger;
-  const routes = new Map<string, Route>();
+  const routes = new Map<string, Route[]>();
   for (const route of [...builtInRoutes(options, log), ...(options.routes ?? [])]) {
-    if (routes.has(route.path)) throw new Error(`ingest: two routes for ${route.path}`);
-    routes.set(route.path, route);
+    const same = routes.get(route.path) ?? [];
+    if (same.some((r) => r.method === route.method)) throw new Error(`ingest: two routes for ${route.method} ${route.path}`);
+    routes.set(route.path, [...same, route]);
   }
-  const prefixed = [...routes.values()].filter((r) => r.prefix === true);
-  const routeFor = (path: string): Route | undefined => {
-    const exact = routes.get(path);
-    if (exact && exact.prefix !== true) return exact;
-    return prefixed.find((r) => path.startsWith(r.path) && path.length > r.path.length);
+  const prefixed = [...routes.values()].flat().filter((r) => r.prefix === true);
+  /** The routes serving `path`, one per method. */
+  const routesFor = (path: string): Route[] => {
+    const exact = (routes.get(path) ?? []).filter((r) => r.prefix !== true);
+    if (exact.length > 0) return exact;
+    return prefixed.filter((r) => path.startsWith(r.path) && path.length > r.path.length);
   };
+  const describeRoutes = (): string => [...routes.values()].flat().map((r) => `${r.method} ${r.prefix ? `${r.path}…` : r.path}`).join(', ');
 
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const route = routeFor(path);
-    if (route === undefined) throw new HttpError(404, `no route for ${path}; routes: ${[...routes.values()].map((r) => (r.prefix ? `${r.path}…` : r.path)).join(', ')}`);
-    if (req.method !== route.method) throw new HttpError(405, `${path} only accepts ${route.method}`, { headers: { Allow: route.method } });
+  const serve = async (req: IncomingMessage, res: ServerResponse, path: string, candidates: Route[]): Promise<void> => {
+    if (candidates.length === 0) throw new HttpError(404, `no route for ${path}; routes: ${describeRoutes()}`);
+    const route = candidates.find((r) => r.method === req.method);
+    if (route === undefined) {
+      const allowed = candidates.map((r) => r.method).join(', ');
+      throw new HttpError(405, `${path} only accepts ${allowed}`, { headers: { Allow: allowed } });
+    }
     const authorization = presentedAuthorization(req.headers);
     if (route.auth === 'bearer' && !isAuthorized(authorization, options.tokens())) {
       const given = authorization !== undefined;
@@ -110,35 +120,41 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
         headers: { 'WWW-Authenticate': given ? 'Bearer realm="rebound", error="invalid_token"' : 'Bearer realm="rebound"' },
       });
     }
-    const type = mediaType(req.headers['content-type']);
-    if (type === undefined || !route.contentTypes.includes(type.type)) {
-      throw new HttpError(415, `Content-Type must be ${route.contentTypes.join(' or ')}, got ${type?.type ?? 'none'}`);
+    if (route.contentTypes !== undefined) {
+      const type = mediaType(req.headers['content-type']);
+      if (type === undefined || !route.contentTypes.includes(type.type)) {
+        throw new HttpError(415, `Content-Type must be ${route.contentTypes.join(' or ')}, got ${type?.type ?? 'none'}`);
+      }
+      if (!type.utf8) throw new HttpError(415, 'only UTF-8 bodies are accepted');
     }
-    if (!type.utf8) throw new HttpError(415, 'only UTF-8 bodies are accepted');
     const body = await readBody(req, maxBodyBytes);
     const answer = await route.handle({ path, headers: req.headers, body });
     send(res, answer.status, answer.body, answer.headers);
   };
 
   return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const candidates = routesFor(path);
     if (options.onResponse) {
       const started = process.hrtime.bigint();
       const onResponse = options.onResponse;
       res.once('finish', () => {
-        const path = (req.url ?? '/').split('?')[0] ?? '/';
-        onResponse({ route: routeFor(path)?.path ?? 'unknown', status: res.statusCode, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+        onResponse({ route: candidates[0]?.path ?? 'unknown', status: res.statusCode, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
       });
     }
-    serve(req, res).catch((err: unknown) => {
+    serve(req, res, path, candidates).catch((err: unknown) => {
       const { status, body, headers } = toErrorResponse(err, log);
       if (res.headersSent) {
         res.destroy();
         return;
       }
+      // A route's clients may expect their own error shape (Keptn's API: {code, message}).
+      const formatError = (candidates.find((r) => r.method === req.method) ?? candidates[0])?.formatError;
+      const message = isObject(body) && typeof body['error'] === 'string' ? body['error'] : 'internal error';
       // The body may be unread (refused before reading, or cut off at the limit): close the connection
       // after answering, and read a bounded amount more so the client gets to see the answer.
       res.setHeader('Connection', 'close');
-      send(res, status, body, headers);
+      send(res, status, formatError ? formatError(status, message) : body, headers);
       discardRest(req);
     });
   };
@@ -195,23 +211,24 @@ function builtInRoutes(options: IngestServerOptions, log: IngestLogger): Route[]
     auth: 'bearer',
     contentTypes,
     handle: async (req) => {
-      const parsed = kind(req, parseJson(req.body));
+      const parsed = kind(req, parseJsonBody(req.body));
       const problems = mapPayload(parsed.kind, parsed.value, options.mapping);
       return storeProblems(problems, options.sink, log, path);
     },
   });
   const actions = options.actions;
+  // A Keptn executor reporting on an action Rebound handed it, or a problem coming in.
+  const handleEvent = async (event: unknown, route: string): Promise<RouteResponse> => {
+    const report = actions ? actionEventFrom(event) : undefined;
+    if (actions && report) return recordActionEvent(actions, report, log);
+    return storeProblems(mapPayload('cloudevent', event, options.mapping), options.sink, log, route);
+  };
   const events: Route = {
     ...problemRoute(ROUTE_PATHS.events, CLOUDEVENT_TYPES, (req, value) => ({ kind: 'cloudevent', value: cloudEventFrom(req.headers, value) })),
-    handle: async (req) => {
-      const event = cloudEventFrom(req.headers, parseJson(req.body));
-      // A Keptn executor reporting on an action Rebound handed it, or a problem coming in.
-      const report = actions ? actionEventFrom(event) : undefined;
-      if (actions && report) return recordActionEvent(actions, report, log);
-      return storeProblems(mapPayload('cloudevent', event, options.mapping), options.sink, log, ROUTE_PATHS.events);
-    },
+    handle: (req) => handleEvent(cloudEventFrom(req.headers, parseJsonBody(req.body)), ROUTE_PATHS.events),
   };
   return [
+    ...keptnApiRoutes({ handleEvent: (event) => handleEvent(event, KEPTN_API_PATHS.event), metadata: keptnMetadata(options.keptnNamespace ?? '') }),
     problemRoute(ROUTE_PATHS.alertmanager, JSON_TYPES, (_req, value) => ({ kind: 'alertmanager', value })),
     events,
     ...(actions ? [actionCallbackRoute(actions, log)] : []),
@@ -242,15 +259,6 @@ function cloudEventFrom(headers: IncomingHttpHeaders, body: unknown): unknown {
   return event;
 }
 
-function parseJson(body: Buffer): unknown {
-  if (body.length === 0) throw new HttpError(400, 'empty body: expected a JSON document');
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch (err) {
-    throw new HttpError(400, `body is not valid JSON: ${errorMessage(err)}`);
-  }
-}
-
 function toErrorResponse(err: unknown, log: IngestLogger): { status: number; body: unknown; headers?: Record<string, string> } {
   if (err instanceof HttpError) {
     return { status: err.status, body: { error: err.message, field: err.field }, headers: err.headers };
@@ -273,6 +281,12 @@ function toErrorResponse(err: unknown, log: IngestLogger): { status: number; bod
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (body === undefined) {
+    // Keptn's `POST /api/v1/auth` answered 200 with nothing.
+    res.writeHead(status, { ...headers, 'Content-Length': 0 });
+    res.end();
+    return;
+  }
   const text = JSON.stringify(isObject(body) || Array.isArray(body) ? body : { result: body });
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
