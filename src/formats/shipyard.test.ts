@@ -60,7 +60,14 @@ describe('parseShipyardFile: 0.1', () => {
     expect(parseShipyardFile('s.yaml', v01)).toEqual({
       ok: true,
       warnings: [],
-      shipyard: { format: '0.1', stages: [{ name: 'dev' }, { name: 'staging' }, { name: 'production', remediation: 'automated' }] },
+      shipyard: {
+        format: '0.1',
+        stages: [
+          { name: 'dev', path: ['stages', 0] },
+          { name: 'staging', path: ['stages', 1] },
+          { name: 'production', remediation: 'automated', path: ['stages', 2] },
+        ],
+      },
     });
   });
 
@@ -81,11 +88,27 @@ describe('parseShipyardFile: 0.1', () => {
 });
 
 describe('parseShipyardFile: spec.keptn.sh/0.2.x', () => {
-  it('marks the stages that have a remediation sequence as automated', () => {
+  it('marks the stages that have a remediation sequence as automated, with its tasks in order', () => {
+    const tasks = ['spec', 'stages', 1, 'sequences', 1, 'tasks'];
     expect(parseShipyardFile('s.yaml', v02)).toEqual({
       ok: true,
       warnings: [],
-      shipyard: { format: '0.2', stages: [{ name: 'qa' }, { name: 'production', remediation: 'automated' }] },
+      shipyard: {
+        format: '0.2',
+        stages: [
+          { name: 'qa', path: ['spec', 'stages', 0] },
+          {
+            name: 'production',
+            remediation: 'automated',
+            path: ['spec', 'stages', 1],
+            remediationTasks: [
+              { name: 'get-action', path: [...tasks, 0] },
+              { name: 'action', path: [...tasks, 1] },
+              { name: 'evaluation', triggeredAfter: '2m', properties: { timeframe: '2m' }, path: [...tasks, 2] },
+            ],
+          },
+        ],
+      },
     });
   });
 

@@ -15,10 +15,24 @@ export const SHIPYARD_API_VERSION_PREFIX = 'spec.keptn.sh/';
 /** The sequence whose presence turns remediation on for a 0.2 stage. */
 export const REMEDIATION_SEQUENCE = 'remediation';
 
+export interface ShipyardTask {
+  name: string;
+  /** Keptn waited this long before sending the task's `.triggered` event. */
+  triggeredAfter?: string;
+  /** The task's properties (`timeframe: "2m"` for an evaluation), as written. */
+  properties?: Record<string, unknown>;
+  /** Where the task is in the file, for messages. */
+  path: PathSegment[];
+}
+
 export interface ShipyardStage {
   name: string;
   /** `automated` when remediation runs in this stage; 0.1 files may carry other strategies verbatim. */
   remediation?: 'automated' | (string & {});
+  /** The tasks of a 0.2 stage's `remediation` sequence, in order (get-action, action, ..., evaluation). */
+  remediationTasks?: ShipyardTask[];
+  /** Where the stage is in the file, for messages. */
+  path: PathSegment[];
 }
 
 export interface Shipyard {
@@ -72,7 +86,7 @@ function readV01Stages(r: FieldReader, value: unknown): ShipyardStage[] {
     if (strategy !== undefined && strategy !== 'automated') {
       r.warn([...path, 'remediation_strategy'], `remediation_strategy "${strategy}" leaves remediation off: only "automated" turns it on`);
     }
-    if (name !== undefined) stages.push(strategy === undefined ? { name } : { name, remediation: strategy });
+    if (name !== undefined) stages.push(strategy === undefined ? { name, path } : { name, remediation: strategy, path });
   });
   return stages;
 }
@@ -103,10 +117,12 @@ function readV02(r: FieldReader, root: Record<string, unknown>): ShipyardStage[]
   const triggers: { event: string; path: PathSegment[] }[] = [];
   forEachStage(r, spec['stages'], ['spec', 'stages'], (stage, path, name) => {
     r.unknownKeys(stage, path, ['name', 'sequences']);
-    const names = readSequences(r, stage['sequences'], [...path, 'sequences'], triggers);
+    const sequences = readSequences(r, stage['sequences'], [...path, 'sequences'], triggers);
     if (name === undefined) return;
+    const names = new Set(sequences.keys());
     sequencesByStage.set(name, names);
-    stages.push(names.has(REMEDIATION_SEQUENCE) ? { name, remediation: 'automated' } : { name });
+    const remediationTasks = sequences.get(REMEDIATION_SEQUENCE);
+    stages.push(remediationTasks ? { name, remediation: 'automated', remediationTasks, path } : { name, path });
   });
   // A trigger naming a stage or sequence that does not exist would never fire.
   for (const { event, path } of triggers) {
@@ -173,13 +189,14 @@ function readName(r: FieldReader, item: Record<string, unknown>, path: PathSegme
   return name;
 }
 
+/** The stage's sequences by name, each with its tasks. */
 function readSequences(
   r: FieldReader,
   value: unknown,
   path: PathSegment[],
   triggers: { event: string; path: PathSegment[] }[],
-): Set<string> {
-  const names = new Set<string>();
+): Map<string, ShipyardTask[]> {
+  const names = new Map<string, ShipyardTask[]>();
   if (value == null) return names;
   if (!Array.isArray(value)) {
     r.error(path, 'sequences must be a list');
@@ -193,12 +210,12 @@ function readSequences(
     }
     r.unknownKeys(sequence, seqPath, ['name', 'triggeredOn', 'tasks']);
     const name = readName(r, sequence, seqPath, 'sequence');
+    readTriggers(r, sequence['triggeredOn'], [...seqPath, 'triggeredOn'], triggers);
+    const tasks = readTasks(r, sequence['tasks'], seqPath);
     if (name !== undefined) {
       if (names.has(name)) r.error([...seqPath, 'name'], `duplicated sequence "${name}" in this stage`);
-      names.add(name);
+      else names.set(name, tasks);
     }
-    readTriggers(r, sequence['triggeredOn'], [...seqPath, 'triggeredOn'], triggers);
-    readTasks(r, sequence['tasks'], seqPath);
   });
   return names;
 }
@@ -252,16 +269,17 @@ function readSelector(r: FieldReader, value: unknown, path: PathSegment[]): void
   }
 }
 
-function readTasks(r: FieldReader, value: unknown, seqPath: PathSegment[]): void {
+function readTasks(r: FieldReader, value: unknown, seqPath: PathSegment[]): ShipyardTask[] {
   const path = [...seqPath, 'tasks'];
+  const tasks: ShipyardTask[] = [];
   if (value == null || (Array.isArray(value) && value.length === 0)) {
     // Keptn could not start a sequence without tasks.
     r.error(path, 'a sequence needs at least one task in "tasks"', value == null ? 'key' : 'value');
-    return;
+    return tasks;
   }
   if (!Array.isArray(value)) {
     r.error(path, 'tasks must be a list');
-    return;
+    return tasks;
   }
   value.forEach((task: unknown, i) => {
     const taskPath = [...path, i];
@@ -270,13 +288,25 @@ function readTasks(r: FieldReader, value: unknown, seqPath: PathSegment[]): void
       return;
     }
     r.unknownKeys(task, taskPath, ['name', 'triggeredAfter', 'properties']);
+    const name = task['name'] == null ? undefined : r.scalarString(task['name'], [...taskPath, 'name']);
     if (task['name'] == null) r.error(taskPath, 'missing "name": every task needs one');
-    else r.scalarString(task['name'], [...taskPath, 'name']);
+    let triggeredAfter: string | undefined;
     if (task['triggeredAfter'] != null) {
-      const after = r.scalarString(task['triggeredAfter'], [...taskPath, 'triggeredAfter']);
-      if (after !== undefined && !duration.test(after)) {
-        r.error([...taskPath, 'triggeredAfter'], `triggeredAfter "${after}" must be a duration like "10m" or "90s"`);
+      triggeredAfter = r.scalarString(task['triggeredAfter'], [...taskPath, 'triggeredAfter']);
+      if (triggeredAfter !== undefined && !duration.test(triggeredAfter)) {
+        r.error([...taskPath, 'triggeredAfter'], `triggeredAfter "${triggeredAfter}" must be a duration like "10m" or "90s"`);
+        triggeredAfter = undefined;
       }
     }
+    const properties = task['properties'];
+    if (properties != null && !isRecord(properties)) r.error([...taskPath, 'properties'], 'properties must be a mapping');
+    if (name === undefined) return;
+    tasks.push({
+      name,
+      ...(triggeredAfter !== undefined ? { triggeredAfter } : {}),
+      ...(isRecord(properties) ? { properties } : {}),
+      path: taskPath,
+    });
   });
+  return tasks;
 }
