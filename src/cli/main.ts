@@ -13,6 +13,7 @@ type CommandLoader = () => Promise<Command>;
 const commands: Record<string, CommandLoader> = {
   validate: async () => (await import('./commands/validate.ts')).command,
   plan: async () => (await import('./commands/plan.ts')).command,
+  migrate: async () => (await import('./commands/migrate.ts')).command,
   evaluate: async () => (await import('./commands/evaluate.ts')).command,
   send: async () => (await import('./commands/send.ts')).command,
   controller: async () => (await import('./commands/controller.ts')).command,

@@ -66,7 +66,8 @@ function lines(ref: string, paths: readonly string[]): string {
   return paths.map((path) => `${ref}:${path}\n`).join('');
 }
 
-function git(repo: string, args: readonly string[], input?: string): Promise<Buffer> {
+/** Runs `git -C repo ...args` with `input` on stdin; its stdout, or a ReboundError with git's first line. */
+export function git(repo: string, args: readonly string[], input?: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['-C', repo, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
