@@ -57,7 +57,7 @@ describe('patterns shared by the CRDs and the parsers', () => {
     ['EnablePromotion:on', true], ['EnableItemCache:off', true], ['EnablePromotion:true', false],
     ['EnablePromotion', false], [':on', false], ['EnablePromotion: on', false],
     ['EnableItemCache:on,EnablePromotion:off', true], ['EnableItemCache:on,', false], ['A:on;B:off', false],
-    [Array.from({ length: 17 }, (_, i) => `F${i}:on`).join(','), false],
+    ['A:on,,B:off', false], [',A:on', false],
   ])('feature toggle value %j valid: %s', (value, ok) => {
     expect(new RegExp(FEATURE_TOGGLE_VALUE_PATTERN).test(value)).toBe(ok);
   });

@@ -69,8 +69,12 @@ export const SCALE_ACTIONS: readonly string[] = [ACTIONS.scale, ACTIONS.scaling]
 
 /** `N` (absolute replicas), `+N` or `-N` (relative). */
 export const SCALE_VALUE_PATTERN = '^[+-]?[0-9]{1,4}$';
-/** `Flag:on` or `Flag:off`, up to 16 of them separated by commas; a flag name is a values key segment. */
-export const FEATURE_TOGGLE_VALUE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}:(on|off)(,[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}:(on|off)){0,15}$';
+/**
+ * `Flag:on` or `Flag:off`, several separated by commas; a flag name is a values key segment. The
+ * count (16) and each name's length (128) are checked by readToggles: RE2, which the API server's CEL
+ * uses, refuses nested bounded repeats that large.
+ */
+export const FEATURE_TOGGLE_VALUE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*:(on|off)(,[A-Za-z0-9_][A-Za-z0-9_.-]*:(on|off))*$';
 /**
  * Keptn's unleash-service action: `toggle-feature` with `value: {Flag: "on"}` (Keptn's tutorials,
  * 0.7 to 0.15). Rebound reads it as `featuretoggle`, each key a flag.

@@ -37,7 +37,7 @@ beforeAll(async () => {
   await kubectl(['apply', '-n', namespace, '-f', join(repoRoot, 'examples', 'resources')]);
 });
 
-function remediation(name: string, actions: Record<string, string>[], extra: Record<string, unknown> = {}): string {
+function remediation(name: string, actions: Record<string, unknown>[], extra: Record<string, unknown> = {}): string {
   return stringify({
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'Remediation',
@@ -120,8 +120,25 @@ describe('Remediation', () => {
     [[{ name: 's', action: 'scale', value: 'one' }], 'a scale value must be N, +N or -N'],
     [[{ name: 's', action: 'scaling', value: '1.5' }], 'a scale value must be N, +N or -N'],
     [[{ name: 'f', action: 'featuretoggle', value: 'EnablePromotion:maybe' }], 'a featuretoggle value must be Flag:on or Flag:off'],
+    // Only an executor's action may go without a value.
+    [[{ name: 's', action: 'scale' }], 'a scale value must be N, +N or -N'],
+    [[{ name: 'f', action: 'featuretoggle' }], 'a featuretoggle value must be Flag:on or Flag:off'],
   ])('rejects %j', async (actions, message) => {
     expect(await kubectlFailure(['apply', '-f', '-'], remediation('bad-value', actions))).toContain(message);
+  });
+
+  it("takes an executor's action without a value, a map value as it is, and several flags in one featuretoggle", async () => {
+    await kubectl(['apply', '-f', '-'], remediation('keptn-values', [
+      { name: 'restart', action: 'restart' },
+      { name: 'job', action: 'run-job', value: '{"image":"busybox"}', valueMap: { image: 'busybox', args: ['sleep', '1'] } },
+      { name: 'flags', action: 'featuretoggle', value: 'EnableItemCache:on,EnablePromotion:off' },
+    ]));
+    const stored = JSON.parse(await kubectl(['get', 'remediation', 'keptn-values', '-n', namespace, '-o', 'json'])) as Remediation;
+    expect(stored.spec.remediations[0]?.actionsOnOpen).toEqual([
+      { name: 'restart', action: 'restart', value: '' },
+      { name: 'job', action: 'run-job', value: '{"image":"busybox"}', valueMap: { image: 'busybox', args: ['sleep', '1'] } },
+      { name: 'flags', action: 'featuretoggle', value: 'EnableItemCache:on,EnablePromotion:off' },
+    ]);
   });
 
   it('rejects minReplicas above maxReplicas and a values file outside the repository', async () => {
