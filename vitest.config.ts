@@ -17,6 +17,7 @@ const E2E = [
 // `make unit` / `make verify` (test/harness/unit-guard.ts refuses processes, sockets and watchers there).
 const IO = [
   'src/cli/commands/plan.test.ts',
+  'src/cli/commands/migrate.test.ts',
   'src/cli/commands/validate.test.ts',
   'src/cli/commands/validate-git.test.ts',
   'src/cli/commands/evaluate.test.ts',
@@ -29,6 +30,7 @@ const IO = [
   'src/evaluation/prometheus.test.ts',
   'src/ingest/action-callbacks.test.ts',
   'src/ingest/git-hook.test.ts',
+  'src/ingest/keptn-api.test.ts',
   'src/actions/keptn-action-event.test.ts',
   'src/actions/keptn-executor.test.ts',
   'src/actions/unleash.test.ts',
