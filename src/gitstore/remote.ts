@@ -6,6 +6,8 @@ import https from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import type { Reason } from '../api/index.ts';
 import { ReboundError, errorMessage } from '../errors.ts';
+import { DEFAULT_FETCH_LIMITS, checkUploadPack, fetchTooLarge } from './limits.ts';
+import type { FetchLimits } from './limits.ts';
 import { FLUSH, parsePktLines, pktLine, pktText } from './pktline.ts';
 
 export interface GitCredentials {
@@ -34,8 +36,10 @@ export class GitRemote {
   private readonly authorization: string | undefined;
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
+  private readonly limits: FetchLimits;
 
-  constructor(url: string, credentials?: GitCredentials) {
+  constructor(url: string, credentials?: GitCredentials, limits: FetchLimits = DEFAULT_FETCH_LIMITS) {
+    this.limits = limits;
     const parsed = parseRemoteUrl(url);
     this.url = parsed.toString().replace(/\/+$/, '');
     this.transport = parsed.protocol === 'https:' ? https : http;
@@ -102,7 +106,10 @@ export class GitRemote {
           url,
           { ...request.headers, ...this.authHeaders() },
           chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+          this.limits.maxPackBytes,
         );
+        // Checked before isomorphic-git indexes the pack (which inflates every object in memory).
+        if (status === 200 && url.pathname.endsWith('/git-upload-pack')) checkUploadPack(body, this.limits);
         return {
           url: request.url,
           method: request.method ?? 'GET',
@@ -175,6 +182,7 @@ export class GitRemote {
     url: URL,
     headers: Record<string, string>,
     body: Buffer | undefined,
+    maxBytes = this.limits.maxPackBytes,
   ): Promise<{ status: number; statusMessage: string; headers: Record<string, string>; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const request = this.transport.request(
@@ -187,7 +195,16 @@ export class GitRemote {
         },
         (response) => {
           const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          let received = 0;
+          response.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > maxBytes) {
+              reject(fetchTooLarge(`the Git server's answer to ${method} ${url.pathname} exceeds the ${maxBytes}-byte limit`));
+              response.destroy();
+              return;
+            }
+            chunks.push(chunk);
+          });
           response.on('error', reject);
           response.on('end', () => {
             const flat: Record<string, string> = {};

@@ -15,7 +15,10 @@ import { deflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { ReboundError } from '../errors.ts';
 import { sleep, systemClock } from '../runtime/clock.ts';
+import { DEFAULT_FETCH_LIMITS, DEFAULT_MAX_FILE_BYTES, FETCH_TOO_LARGE, FileTooLargeError } from './limits.ts';
+import type { FetchLimits } from './limits.ts';
 import { Mutex } from './lock.ts';
+import { ObjectSizes } from './object-size.ts';
 import { TREE_MODE, findTreeEntry, makeObject, parseCommit, parseTree, serializeCommit, withEntryOid } from './objects.ts';
 import type { GitObject, ParsedCommit, TreeEntry } from './objects.ts';
 import { SMALL_ZLIB, buildPack } from './pack.ts';
@@ -48,6 +51,12 @@ export interface StoreOptions {
   idempotencyDepth?: number;
   /** Clock for commit timestamps (tests). */
   now?: () => Date;
+  /** Largest file read or edited, checked from the object's header before reading it. Default 1 MiB. */
+  maxFileBytes?: number;
+  /** Largest chart (all its files) `filesAt` reads. Default 32 MiB. */
+  maxTreeBytes?: number;
+  /** What one fetch may bring in (wire size, inflated size of each object). */
+  fetchLimits?: Partial<FetchLimits>;
 }
 
 /** The edit of one file: text in and text out, so it can be re-applied on a newer head. */
@@ -111,13 +120,15 @@ export class GitStore {
   private readonly commits = new Map<string, ParsedCommit & { trailers: ReboundTrailers | undefined }>();
   private readonly isoCache: object = {};
   private readonly madeDirs = new Set<string>();
+  private readonly sizes: ObjectSizes;
   private shallow = new Set<string>();
   private counters: StoreStats = { fetches: 0, pushes: 0, rejectedPushes: 0, lastPushBytes: 0 };
 
   constructor(options: StoreOptions) {
     this.options = options;
     this.dir = options.dir;
-    this.remote = new GitRemote(options.url, options.auth);
+    this.remote = new GitRemote(options.url, options.auth, { ...DEFAULT_FETCH_LIMITS, ...options.fetchLimits });
+    this.sizes = new ObjectSizes(options.dir);
   }
 
   get url(): string {
@@ -208,10 +219,15 @@ export class GitStore {
         ({ oid, mode } = entry);
       }
       const files = new Map<string, Buffer>();
+      const maxBytes = this.options.maxTreeBytes ?? 32 * 1024 * 1024;
+      let bytes = 0;
       const add = async (filePath: string, blobOid: string): Promise<void> => {
         if (files.size >= maxFiles) {
           throw new ReboundError(`more than ${maxFiles} files under ${path} at ${commit.slice(0, 12)}`, { code: 'TooManyFiles', reason: 'ApplyFailed', retryable: false });
         }
+        const size = await this.sizeOf(blobOid);
+        bytes += size;
+        if (bytes > maxBytes) throw new FileTooLargeError({ path: filePath, commit, size, limit: maxBytes - (bytes - size) });
         files.set(filePath, (await this.object(blobOid)).content);
       };
       const walk = async (prefix: string, treeOid: string): Promise<void> => {
@@ -339,7 +355,7 @@ export class GitStore {
           }
         }
         const parent = await this.commit(tip);
-        const located = await this.locate(parent.tree, edit.path);
+        const located = await this.locate(parent.tree, edit.path, tip);
         if (located.blob === undefined) {
           throw new ReboundError(`${edit.path} does not exist on branch ${branch}`, { code: 'GitFileNotFound', reason: 'CommitFailed', retryable: false });
         }
@@ -374,8 +390,9 @@ export class GitStore {
     return { tip, entries, results };
   }
 
-  /** The trees from the root down to the file's directory, and the file's blob. */
-  private async locate(rootTree: string, path: string): Promise<Located> {
+  /** The trees from the root down to the file's directory, and the file's blob (`at` names the
+   * commit in errors). A blob over the file size limit is refused before it is read. */
+  private async locate(rootTree: string, path: string, at: string): Promise<Located> {
     const parts = path.split('/').filter((p) => p !== '');
     const fileName = parts.pop();
     if (fileName === undefined) throw new ReboundError('an empty path cannot be edited', { code: 'InvalidPath', reason: 'CommitFailed', retryable: false });
@@ -390,7 +407,19 @@ export class GitStore {
     const entry = findTreeEntry(tree.content, fileName);
     if (entry === undefined || entry.mode === TREE_MODE) return { chain, blob: undefined };
     chain.push({ tree, oidOffset: entry.oidOffset });
+    const limit = this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    const size = await this.sizeOf(entry.oid);
+    if (size > limit) throw new FileTooLargeError({ path: parts.concat(fileName).join('/'), commit: at, size, limit });
     return { chain, blob: await this.object(entry.oid) };
+  }
+
+  /** An object's size from its header alone (cached objects: their length). */
+  private async sizeOf(oid: string): Promise<number> {
+    const cached = this.objects.get(oid);
+    if (cached !== undefined) return cached.content.length;
+    const header = await this.sizes.header(oid);
+    if (header === undefined) throw new Error(`object ${oid} is not in the store`);
+    return header.size;
   }
 
   /** New trees from the file up to the root; adds them (deltified against the old ones) to `entries`. */
@@ -412,7 +441,7 @@ export class GitStore {
   }
 
   private async readAt(commitOid: string, path: string): Promise<FileAtCommit | undefined> {
-    const located = await this.locate((await this.commit(commitOid)).tree, path);
+    const located = await this.locate((await this.commit(commitOid)).tree, path, commitOid);
     if (located.blob === undefined) return undefined;
     return { text: located.blob.content.toString('utf8'), commit: commitOid, blob: located.blob.oid };
   }
@@ -456,8 +485,24 @@ export class GitStore {
 
   private async fetch(branch: string, since?: Date): Promise<void> {
     const known = this.tips.has(branch) || (await this.localRef(branch)) !== undefined;
-    this.counters.fetches += 1;
     const started = Date.now();
+    // The first fetch of a branch is shallow: history is only read back as far as a step needs.
+    const depth = since !== undefined ? { since } : known ? {} : { depth: 1 };
+    try {
+      await this.fetchOnce(branch, depth);
+    } catch (err) {
+      // A too-large file in the history between our tip and the new one (pushed, then reverted)
+      // would block this branch for good: the new tip alone may well be fine.
+      if (!(err instanceof ReboundError && err.code === FETCH_TOO_LARGE) || 'depth' in depth) throw err;
+      this.options.logger?.warn({ branch, err: err.message }, 'fetch refused by its size limit, fetching the tip alone');
+      await this.fetchOnce(branch, { depth: 1 });
+    }
+    await this.loadShallow();
+    this.options.logger?.debug({ branch, ms: Date.now() - started, deepen: since !== undefined }, 'fetched branch');
+  }
+
+  private async fetchOnce(branch: string, depth: { since?: Date; depth?: number }): Promise<void> {
+    this.counters.fetches += 1;
     try {
       await git.fetch({
         fs,
@@ -468,15 +513,16 @@ export class GitStore {
         ref: branch,
         singleBranch: true,
         tags: false,
-        // The first fetch of a branch is shallow: history is only read back as far as a step needs.
-        ...(since !== undefined ? { since } : known ? {} : { depth: 1 }),
+        ...depth,
         cache: this.isoCache,
       });
     } catch (err) {
-      throw this.remote.classify(err, `fetching ${branch}`);
+      const classified = this.remote.classify(err, `fetching ${branch}`);
+      if (classified.code === FETCH_TOO_LARGE) {
+        throw new ReboundError(`fetching ${branch} from ${this.remote.url}: ${classified.message}`, { code: FETCH_TOO_LARGE, reason: classified.reason, retryable: false, cause: err });
+      }
+      throw classified;
     }
-    await this.loadShallow();
-    this.options.logger?.debug({ branch, ms: Date.now() - started, deepen: since !== undefined }, 'fetched branch');
   }
 
   private async findStep(branch: string, tip: string, key: StepKey, since: Date | undefined): Promise<string | undefined> {
