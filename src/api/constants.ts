@@ -119,6 +119,7 @@ export const REASONS = {
   BranchNotFound: 'BranchNotFound',
   ShipyardNotFound: 'ShipyardNotFound',
   ShipyardInvalid: 'ShipyardInvalid',
+  FileTooLarge: 'FileTooLarge',
   ConfigValid: 'ConfigValid',
   // Remediation
   RemediationInvalid: 'RemediationInvalid',

@@ -5,7 +5,9 @@ import type { RemediationPolicy } from '../formats/remediation.ts';
 import type { Sli } from '../formats/sli.ts';
 import { sliLocationOf } from '../formats/sli.ts';
 import type { Slo } from '../formats/slo.ts';
+import { FileTooLargeError } from '../gitstore/limits.ts';
 import { CONFIG_PARSERS, ConfigCache } from '../remediation/config-cache.ts';
+import type { OfferedVersion } from '../remediation/config-cache.ts';
 
 export interface ConfigCaches {
   remediation: ConfigCache<RemediationPolicy>;
@@ -19,6 +21,21 @@ export function createConfigCaches(): ConfigCaches {
     slo: new ConfigCache(CONFIG_PARSERS.slo),
     sli: new ConfigCache(CONFIG_PARSERS.sli),
   };
+}
+
+/**
+ * A watched file read for the caches: its text, `null` when it is not there (at `commit`, when the
+ * read does not say), or its size when the store refused to read it, so the cache reports it with
+ * its path and size and keeps the last good version in force.
+ */
+export async function readOffered(read: () => Promise<{ commit?: string; text: string } | undefined>, commit = ''): Promise<OfferedVersion> {
+  try {
+    const file = await read();
+    return { commit: file?.commit ?? commit, text: file ? file.text : null };
+  } catch (err) {
+    if (err instanceof FileTooLargeError) return { commit: err.commit, tooLarge: { size: err.size, limit: err.limit } };
+    throw err;
+  }
 }
 
 /**

@@ -37,6 +37,22 @@ describe('ConfigCache', () => {
     expect(cache.problems('other')).toEqual([]);
   });
 
+  it('rejects a version the store would not read for its size, naming the file and size, and keeps the last good one', () => {
+    const cache = new ConfigCache(CONFIG_PARSERS.remediation);
+    const tooLarge = { size: 314_572_800, limit: 1_048_576 };
+    const first = cache.offer(key, { commit: c1, tooLarge });
+    expect(first).toMatchObject({ status: 'invalid' });
+    expect(first.status === 'invalid' && first.message).toBe(
+      'carts/remediation.yaml at 11111111 is invalid: carts/remediation.yaml:1:1: file is 314572800 bytes, larger than the 1048576-byte limit (not read); no earlier valid version to keep',
+    );
+    cache.offer(key, { commit: c2, text: good });
+    const again = cache.offer(key, { commit: c3, tooLarge });
+    expect(again).toMatchObject({ status: 'invalid', inForce: { commit: c2 } });
+    // A revert puts the good content back in force.
+    expect(cache.offer(key, { commit: c4, text: good })).toMatchObject({ status: 'unchanged' });
+    expect(cache.rejected(key)).toBeUndefined();
+  });
+
   it('reports a broken first version with nothing to keep', () => {
     const cache = new ConfigCache(CONFIG_PARSERS.remediation);
     const result = cache.offer(key, { commit: c1, text: 'remediations: [\n' });

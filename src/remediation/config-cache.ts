@@ -39,6 +39,11 @@ export const CONFIG_PARSERS = {
   }) satisfies ConfigParser<Sli>,
 } as const;
 
+/** What a branch holds for a watched file. */
+export type OfferedVersion =
+  | { commit: string; text: string | null }
+  | { commit: string; tooLarge: { size: number; limit: number } };
+
 export interface ConfigVersion<T> {
   path: string;
   commit: string;
@@ -76,11 +81,15 @@ export class ConfigCache<T> {
     this.parse = parse;
   }
 
-  /** Feed the file as it is at `commit` (`text: null` when the commit deleted it). */
-  offer(key: ConfigKey, version: { commit: string; text: string | null }): OfferResult<T> {
+  /**
+   * Feed the file as it is at `commit` (`text: null` when the commit deleted it; `tooLarge` when the
+   * store refused to read it for its size: rejected like a file that does not parse).
+   */
+  offer(key: ConfigKey, offered: OfferedVersion): OfferResult<T> {
     const id = keyId(key);
     const entry = this.entries.get(id) ?? {};
     const { file: path } = key;
+    const version = 'tooLarge' in offered ? { commit: offered.commit, text: tooLargeText(offered.tooLarge) } : offered;
     if (version.text === null) {
       this.entries.delete(id);
       return entry.inForce ? { status: 'removed', previous: entry.inForce } : { status: 'removed' };
@@ -97,7 +106,7 @@ export class ConfigCache<T> {
       entry.rejected = { ...entry.rejected, commit: version.commit };
       return this.invalid(entry, entry.rejected);
     }
-    const parsed = this.parse(path, version.text);
+    const parsed = 'tooLarge' in offered ? { ok: false as const, diagnostics: [tooLargeDiagnostic(path, offered.tooLarge)] } : this.parse(path, version.text);
     if (!parsed.ok) {
       entry.rejected = { path, commit: version.commit, diagnostics: parsed.diagnostics, text: version.text };
       this.entries.set(id, entry);
@@ -153,6 +162,16 @@ export function invalidMessage(rejected: RejectedVersion, inForce: { commit: str
   const more = rejected.diagnostics.length > MAX_DIAGNOSTICS_IN_MESSAGE ? ` (and ${rejected.diagnostics.length - MAX_DIAGNOSTICS_IN_MESSAGE} more)` : '';
   const kept = inForce ? `keeping the version from ${short(inForce.commit)}` : 'no earlier valid version to keep';
   return `${rejected.path} at ${short(rejected.commit)} is invalid: ${shown}${more}; ${kept}`;
+}
+
+// Stands for a too-large version in the rejected entry, so the same one offered again is not re-reported
+// as new; NUL never starts a YAML file the formats accept.
+function tooLargeText(tooLarge: { size: number; limit: number }): string {
+  return `\u0000too large: ${tooLarge.size}`;
+}
+
+function tooLargeDiagnostic(file: string, tooLarge: { size: number; limit: number }): Diagnostic {
+  return { file, line: 1, column: 1, message: `file is ${tooLarge.size} bytes, larger than the ${tooLarge.limit}-byte limit (not read)` };
 }
 
 function short(commit: string): string {

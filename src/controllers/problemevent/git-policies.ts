@@ -7,6 +7,7 @@ import type { ResolvedPolicy } from '../../remediation/policy.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
 import type { GitStore } from '../../gitstore/store.ts';
 import type { Project, Remediation } from '../../api/index.ts';
+import { readOffered } from '../config-caches.ts';
 import type { PolicyLookup, PolicyResolution, ResolvedStage } from './ports.ts';
 
 export const DEFAULT_WAIT = '2m';
@@ -43,9 +44,9 @@ export class GitPolicyLookup implements PolicyLookup {
       const store = await this.stores.storeFor(project);
       // The branch as last seen: the Project's poll and push webhooks keep it current, and this
       // saves the step a round trip to the Git server.
-      const file = await store.readFileAtKnownHead(stage.branch, path);
+      const version = await readOffered(() => store.readFileAtKnownHead(stage.branch, path));
       const key = { project: project.metadata.name ?? '', stage: stage.name, service, file: path };
-      const offered = this.cache.offer(key, { commit: file?.commit ?? '', text: file ? file.text : null });
+      const offered = this.cache.offer(key, version);
       if (offered.status === 'removed') {
         return { ok: false, reason: 'NoPolicy', message: `no Remediation resource for ${service} in ${stage.name}, and no ${path} on branch ${stage.branch}` };
       }

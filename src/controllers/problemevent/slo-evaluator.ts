@@ -12,6 +12,7 @@ import type { Sli } from '../../formats/sli.ts';
 import { sliFilePaths } from '../../formats/sli.ts';
 import type { Slo } from '../../formats/slo.ts';
 import { CONFIG_PARSERS, ConfigCache } from '../../remediation/config-cache.ts';
+import { readOffered } from '../config-caches.ts';
 import type { ConfigVersion } from '../../remediation/config-cache.ts';
 import type { StoreProvider } from './git-policies.ts';
 import type { EvaluationOutcome, Evaluator, ResolvedStage } from './ports.ts';
@@ -85,8 +86,8 @@ export class SloEvaluator implements Evaluator {
 
   private async load<T>(cache: ConfigCache<T>, project: Project, stage: ResolvedStage, service: string, path: string): Promise<ConfigVersion<T> | undefined> {
     const store = await this.options.stores.storeFor(project);
-    const file = await store.readFile(stage.branch, path);
-    const offered = cache.offer({ project: project.metadata.name ?? '', stage: stage.name, service, file: path }, { commit: file?.commit ?? '', text: file ? file.text : null });
+    const version = await readOffered(() => store.readFile(stage.branch, path));
+    const offered = cache.offer({ project: project.metadata.name ?? '', stage: stage.name, service, file: path }, version);
     if (offered.status === 'removed') return undefined;
     if (offered.status === 'invalid' && !offered.inForce) {
       throw new ReboundError(offered.message, { code: 'SloInvalid', reason: REASONS.SLOInvalid, retryable: false });

@@ -13,7 +13,7 @@ import { parsePollSchedule } from '../../gitstore/watch.ts';
 import { splitKey } from '../../runtime/keys.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import type { ConfigCaches } from '../config-caches.ts';
-import { watchedFile } from '../config-caches.ts';
+import { readOffered, watchedFile } from '../config-caches.ts';
 import { conditionsOf, writeStatus } from '../status.ts';
 
 /** What the reconciler reads of a project's Git store. */
@@ -157,9 +157,9 @@ export class ProjectReconciler implements Reconciler {
       for (const path of changed) {
         const watched = watchedFile(path);
         if (!watched) continue;
-        const text = (await repository.readFileAt(head, path))?.text ?? null;
+        const version = await readOffered(() => repository.readFileAt(head, path), head);
         const cache = this.ports.configs[watched.kind] as ConfigCaches['remediation'];
-        const offered = cache.offer({ project: name, stage: stage.name, service: watched.service, file: path }, { commit: head, text });
+        const offered = cache.offer({ project: name, stage: stage.name, service: watched.service, file: path }, version);
         if (offered.status === 'invalid') ctx.log.warn({ project: key, stage: stage.name, file: path, commit: head }, 'a pushed configuration file is invalid; the last good version stays in force');
         else if (offered.status === 'updated' && previous !== undefined) ctx.log.info({ project: key, stage: stage.name, file: path, commit: head }, 'configuration file changed');
       }
