@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ReboundError } from '../errors.ts';
 import { HelmApplier, helmUpgradeArgs, parseRevision } from './helm.ts';
@@ -11,14 +11,33 @@ const request: ApplyRequest = {
   branch: 'production', commit: '0123456789abcdef', chartDir: '/w/carts/chart', valuesFile: '/w/carts/values.yaml',
 };
 
-/** A stand-in helm binary: a script that records its arguments and answers like helm would. */
-function fakeHelm(script: string): string {
+/**
+ * A stand-in helm binary: `upgrade` runs `script`; `get metadata` prints `metadata` (default: no
+ * release yet), `history` prints `history`; every call is appended to `calls`.
+ */
+function fakeHelm(script: string, release: { metadata?: string; history?: string } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'fake-helm-'));
   const path = join(dir, 'helm');
-  writeFileSync(path, `#!/bin/sh\n${script}\n`);
+  const metadata = release.metadata === undefined ? `echo 'Error: release: not found' >&2; exit 1` : `echo '${release.metadata}'`;
+  writeFileSync(
+    path,
+    [
+      '#!/bin/sh',
+      `echo "$*" >> ${dir}/calls`,
+      'case "$1" in',
+      `  get) ${metadata} ;;`,
+      `  history) echo '${release.history ?? '[]'}' ;;`,
+      '  rollback|uninstall) echo ok ;;',
+      `  *) ${script} ;;`,
+      'esac',
+      '',
+    ].join('\n'),
+  );
   chmodSync(path, 0o755);
   return path;
 }
+
+const callsOf = (helm: string): string[] => readFileSync(join(dirname(helm), 'calls'), 'utf8').trim().split('\n');
 
 describe('helmUpgradeArgs', () => {
   it('builds an argument list with install, namespace, values, timeout and json output', () => {
@@ -73,6 +92,49 @@ describe('HelmApplier', () => {
   it('refuses to run without a chart', async () => {
     const err = await new HelmApplier({ homeDir }).apply({ ...request, chartDir: undefined }).catch((e: unknown) => e);
     expect((err as ReboundError).code).toBe('HelmChartMissing');
+  });
+
+  it('labels the upgrade with the revision it creates', async () => {
+    const helm = fakeHelm('echo \'{"version":3}\'', { metadata: '{"revision":2,"status":"deployed","labels":{}}' });
+    await new HelmApplier({ helmPath: helm, homeDir }).apply(request);
+    expect(callsOf(helm).at(-1)).toMatch(/^upgrade carts .* --labels rebound\.dev\/revision=3$/);
+  });
+
+  it('rolls back a release its own interrupted upgrade left pending, then upgrades', async () => {
+    const helm = fakeHelm('echo \'{"version":5}\'', {
+      metadata: '{"revision":3,"status":"pending-upgrade","labels":{"rebound.dev/revision":"3"}}',
+      history: '[{"revision":1,"status":"superseded"},{"revision":2,"status":"deployed"},{"revision":3,"status":"pending-upgrade"}]',
+    });
+    const result = await new HelmApplier({ helmPath: helm, homeDir }).apply(request);
+    expect(result.helmRevision).toBe(5);
+    expect(callsOf(helm).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual(['get metadata carts', 'history carts --namespace', 'rollback carts 2', 'get metadata carts', 'upgrade carts /w/carts/chart']);
+  });
+
+  it('stalls, with what to do, on a release someone else left pending, and runs nothing', async () => {
+    // Helm carries labels over: a person's upgrade after ours still has our label, with an older number.
+    const helm = fakeHelm('echo \'{"version":5}\'', {
+      metadata: '{"revision":4,"status":"pending-upgrade","labels":{"rebound.dev/revision":"3"}}',
+      history: '[{"revision":3,"status":"deployed"},{"revision":4,"status":"pending-upgrade"}]',
+    });
+    const err = await new HelmApplier({ helmPath: helm, homeDir }).apply(request).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'HelmReleasePending', reason: 'ApplyFailed', retryable: false });
+    expect((err as Error).message).toContain('is pending-upgrade at revision 4, an operation Rebound did not start');
+    expect((err as Error).message).toContain('`helm rollback carts 3 --namespace sockshop-production`');
+    expect(callsOf(helm).some((c) => c.startsWith('upgrade') || c.startsWith('rollback'))).toBe(false);
+  });
+
+  it('never retries "another operation is in progress" forever', async () => {
+    const helm = fakeHelm('echo "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress" >&2; exit 1');
+    const err = await new HelmApplier({ helmPath: helm, homeDir }).apply(request).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'HelmReleasePending', retryable: false });
+  });
+
+  it('runs no helm at all once its signal is aborted', async () => {
+    const helm = fakeHelm('echo \'{"version":1}\'');
+    const abort = new AbortController();
+    abort.abort(new Error('leadership lost'));
+    await expect(new HelmApplier({ helmPath: helm, homeDir }).apply(request, abort.signal)).rejects.toThrow('leadership lost');
+    expect(() => callsOf(helm)).toThrow(/ENOENT/);
   });
 
   it('names a missing helm binary', async () => {

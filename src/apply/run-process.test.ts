@@ -14,6 +14,16 @@ describe('runProcess', () => {
     expect(result.signal).toBe('SIGTERM');
   });
 
+  it('never starts a program once its signal is aborted, and stops a running one on abort', async () => {
+    const before = new AbortController();
+    before.abort(new Error('leadership lost'));
+    await expect(runProcess('touch', ['/nonexistent-dir/x'], { timeoutMs: 5_000, signal: before.signal })).rejects.toThrow('leadership lost');
+    const during = new AbortController();
+    const running = runProcess('sleep', ['30'], { timeoutMs: 60_000, signal: during.signal });
+    during.abort();
+    expect((await running).signal).toBe('SIGTERM');
+  });
+
   it('keeps the end of long output within the bound', async () => {
     const result = await runProcess('seq', ['1', '200000'], { timeoutMs: 5_000, maxOutputBytes: 4096 });
     expect(result.stdout.endsWith('199999\n200000\n')).toBe(true);

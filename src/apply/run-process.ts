@@ -23,6 +23,11 @@ const KILL_GRACE_MS = 2_000;
 export function runProcess(file: string, args: readonly string[], options: RunOptions): Promise<ProcessResult> {
   const max = options.maxOutputBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
+    // Cancelled before it started (leadership lost): the program must not run at all.
+    if (options.signal?.aborted) {
+      reject(options.signal.reason instanceof Error ? options.signal.reason : new Error('cancelled before start'));
+      return;
+    }
     const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = new TailBuffer(max);
     const err = new TailBuffer(max);
