@@ -10,8 +10,8 @@ function apiException(code: number, reason?: string, message?: string): ApiExcep
 describe('classifyKubeError', () => {
   it.each([
     [400, undefined, KUBE_ERROR_CODES.Invalid, false],
-    [401, undefined, KUBE_ERROR_CODES.Unauthorized, false],
-    [403, undefined, KUBE_ERROR_CODES.Forbidden, false],
+    [401, undefined, KUBE_ERROR_CODES.Unauthorized, true],
+    [403, undefined, KUBE_ERROR_CODES.Forbidden, true],
     [404, 'NotFound', KUBE_ERROR_CODES.NotFound, false],
     [409, 'AlreadyExists', KUBE_ERROR_CODES.AlreadyExists, false],
     [409, 'Conflict', KUBE_ERROR_CODES.Conflict, true],

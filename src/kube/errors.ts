@@ -83,10 +83,14 @@ function fromStatus(status: number, body: StatusBody, action: string, cause: unk
     case 400:
     case 422:
       return make(KUBE_ERROR_CODES.Invalid, false, `rejected as invalid (${status})`);
+    // Retried with backoff, never final: a restarting API server answers 401 until its
+    // authenticators are loaded and 403 until its authorizer has synced its RBAC caches, and a
+    // controller that gave up then would leave every problem frozen until the next resync. A
+    // real misconfiguration retries at the rate limiter's capped backoff and shows in the logs.
     case 401:
-      return make(KUBE_ERROR_CODES.Unauthorized, false, 'unauthorized (401)');
+      return make(KUBE_ERROR_CODES.Unauthorized, true, 'unauthorized (401)');
     case 403:
-      return make(KUBE_ERROR_CODES.Forbidden, false, 'forbidden (403)');
+      return make(KUBE_ERROR_CODES.Forbidden, true, 'forbidden (403)');
     case 404:
       return make(KUBE_ERROR_CODES.NotFound, false, 'not found (404)');
     case 409:

@@ -160,6 +160,21 @@ describe('SupervisedInformer', () => {
     abort.abort();
   });
 
+  it('after a reconnect hands unchanged objects to the handlers again, so keys that failed meanwhile are retried', async () => {
+    const { clock, source, informer, log, start } = setup();
+    source.items = [obj('a', 1), obj('b', 2)];
+    const abort = start();
+    await informer.waitForSync(abort.signal);
+    await flushMicrotasks();
+    // The API server restarts: the watch breaks, the relist finds nothing changed.
+    source.end(new Error('stream reset'));
+    await flushMicrotasks();
+    await clock.advance(100);
+    expect(source.lists).toBe(2);
+    expect(log).toEqual(['add a@1', 'add b@2', 'update a@1->1', 'update b@2->2']);
+    abort.abort();
+  });
+
   it('backs off when watches close at once without events', async () => {
     const { clock, source, informer, start } = setup();
     const abort = start();

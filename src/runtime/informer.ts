@@ -124,6 +124,10 @@ export class SupervisedInformer<T extends HasMetadata> {
     this.#running = true;
     const cancelResync = this.#resyncMs > 0 ? this.#scheduleResync(signal) : undefined;
     let resourceVersion = '';
+    // After a failure the relist hands every object to the handlers again, changed or not: keys
+    // whose reconcile failed while the API server was away (a 403 during its restart, say) are
+    // reconciled now instead of at the next resync.
+    let reconnecting = false;
     try {
       while (!signal.aborted) {
         // A watch counts as healthy once it delivered an event or stayed open for minWatchMs; only
@@ -134,7 +138,10 @@ export class SupervisedInformer<T extends HasMetadata> {
         const healthy = (): boolean =>
           watchStarted !== undefined && (events > 0 || this.#clock.now() - watchStarted >= this.#minWatchMs);
         try {
-          if (resourceVersion === '') resourceVersion = await this.#relist(signal);
+          if (resourceVersion === '') {
+            resourceVersion = await this.#relist(signal, reconnecting);
+            reconnecting = false;
+          }
           watchStarted = this.#clock.now();
           const end = await this.#source.watch(
             resourceVersion,
@@ -157,6 +164,7 @@ export class SupervisedInformer<T extends HasMetadata> {
           if (healthy()) this.#backoff.reset();
           // Relist after any failure: the diff against the cache recovers events the watch missed.
           resourceVersion = '';
+          reconnecting = true;
           this.#metrics?.restarted(this.name);
           const delayMs = this.#backoff.next();
           this.#log.warn({ err, delayMs, failures: this.#backoff.failures() }, 'list/watch failed, restarting');
@@ -169,14 +177,16 @@ export class SupervisedInformer<T extends HasMetadata> {
     }
   }
 
-  async #relist(signal: AbortSignal): Promise<string> {
+  async #relist(signal: AbortSignal, redeliver: boolean): Promise<string> {
     const { items, resourceVersion } = await this.#source.list(signal);
     const seen = new Set<string>();
     for (const obj of items) {
       const key = objectKey(obj);
       if (key === undefined) continue;
       seen.add(key);
+      const old = this.#cache.get(key);
       this.#upsert(key, obj);
+      if (redeliver && old?.metadata?.resourceVersion === obj.metadata?.resourceVersion) this.#dispatch((h) => h.onUpdate?.(obj, obj));
     }
     for (const [key, old] of this.#cache) {
       if (seen.has(key)) continue;
