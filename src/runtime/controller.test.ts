@@ -3,6 +3,7 @@ import { ReboundError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { FakeClock, flushMicrotasks } from './clock.ts';
 import { Controller, type ControllerMetrics, type ReconcileContext, type ReconcileResult } from './controller.ts';
+import { LeadershipLost } from './leader-election.ts';
 import { ItemExponentialRateLimiter } from './rate-limiter.ts';
 import { WorkQueue } from './workqueue.ts';
 
@@ -296,5 +297,77 @@ describe('Controller cache sync', () => {
     abort.abort();
     await running;
     expect(queue.shuttingDown()).toBe(true);
+  });
+
+  describe('when leadership is lost', () => {
+    function leaderController(behaviour: Behaviour, mayAct: () => boolean = () => true) {
+      const clock = new FakeClock();
+      const queue = new WorkQueue({ clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }) });
+      const calls: string[] = [];
+      const controller = new Controller({
+        name: 'test',
+        queue,
+        clock,
+        workers: 1,
+        mayAct,
+        log: createLogger({ level: 'silent' }),
+        reconciler: {
+          reconcile: (key, ctx) => {
+            calls.push(key);
+            return behaviour(key, ctx);
+          },
+        },
+      });
+      return { clock, queue, controller, calls };
+    }
+
+    it('aborts in-flight reconciles at once (no drain), and keeps the keys for the next term', async () => {
+      const held = gate();
+      const reasons: unknown[] = [];
+      const h = leaderController(async (_key, ctx) => {
+        ctx.signal.addEventListener('abort', () => reasons.push(ctx.signal.reason));
+        await held.promise;
+        return undefined;
+      });
+      const term1 = new AbortController();
+      const running = h.controller.run(term1.signal, 60_000);
+      h.controller.enqueue('ns/a');
+      await flushMicrotasks();
+      h.controller.enqueue('ns/b');
+      term1.abort(new LeadershipLost());
+      await flushMicrotasks();
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toBeInstanceOf(LeadershipLost);
+      held.open();
+      await running;
+      // Keys added while not leading are kept; the next term reconciles them.
+      h.controller.enqueue('ns/c');
+      const term2 = new AbortController();
+      const again = h.controller.run(term2.signal, 1_000);
+      await flushMicrotasks();
+      await h.clock.advance(100);
+      expect(h.calls).toEqual(['ns/a', 'ns/b', 'ns/c']);
+      term2.abort();
+      await again;
+    });
+
+    it('never starts a reconcile while the lease is not held', async () => {
+      let leading = false;
+      const h = leaderController(() => Promise.resolve(undefined), () => leading);
+      const term = new AbortController();
+      const running = h.controller.run(term.signal, 1_000);
+      h.controller.enqueue('ns/a');
+      await flushMicrotasks();
+      expect(h.calls).toEqual([]);
+      term.abort(new LeadershipLost());
+      await running;
+      leading = true;
+      const next = new AbortController();
+      const again = h.controller.run(next.signal, 1_000);
+      await flushMicrotasks();
+      expect(h.calls).toEqual(['ns/a']);
+      next.abort();
+      await again;
+    });
   });
 });

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
+import { isLeadershipLost } from './leader-election.ts';
 import { splitKey } from './keys.ts';
 import type { WorkQueue } from './workqueue.ts';
 
@@ -18,7 +19,8 @@ export interface ReconcileResult {
 export interface ReconcileContext {
   log: Logger;
   reconcileId: string;
-  /** Aborted when the reconcile exceeds its timeout or the controller stops past its drain deadline. */
+  /** Aborted when the reconcile exceeds its timeout, the controller stops past its drain deadline,
+   * or (at once, with a LeadershipLost reason) when this replica stops leading. */
   signal: AbortSignal;
 }
 
@@ -73,6 +75,11 @@ export interface ControllerOptions {
    * mistakes a cache still loading for objects that do not exist.
    */
   waitFor?: readonly CacheSync[];
+  /**
+   * Checked right before each reconcile starts: false (the Lease not renewed in time, as a process
+   * that was paused finds out before its timers run) and the key waits for the next leader term.
+   */
+  mayAct?: () => boolean;
 }
 
 export interface CacheSync {
@@ -91,6 +98,7 @@ export class Controller {
   readonly #metrics: ControllerMetrics | undefined;
   readonly #inFlight = new Set<AbortController>();
   readonly #waitFor: readonly CacheSync[];
+  readonly #mayAct: () => boolean;
   #active = 0;
 
   constructor(options: ControllerOptions) {
@@ -103,6 +111,7 @@ export class Controller {
     this.#timeoutMs = options.reconcileTimeoutMs ?? 300_000;
     this.#metrics = options.metrics;
     this.#waitFor = options.waitFor ?? [];
+    this.#mayAct = options.mayAct ?? (() => true);
   }
 
   /** Enqueues a key (what watch handlers call). */
@@ -117,8 +126,11 @@ export class Controller {
   /**
    * Runs the workers until `signal` aborts, then stops taking keys and waits for in-flight
    * reconciles up to `drainTimeoutMs`; past it their signals abort and it returns anyway.
+   * When `signal` aborts with LeadershipLost, in-flight reconciles are aborted at once and the
+   * queue only pauses: its keys stay for the next `run` (the next term of leadership).
    */
   async run(signal: AbortSignal, drainTimeoutMs = 30_000): Promise<void> {
+    this.#queue.resume();
     if (this.#waitFor.length > 0) {
       this.#log.info({ caches: this.#waitFor.map((c) => c.name) }, 'waiting for caches to sync');
       const synced = await Promise.all(this.#waitFor.map((c) => c.waitForSync(signal)));
@@ -129,9 +141,25 @@ export class Controller {
     }
     this.#log.info({ workers: this.#workers }, 'starting workers');
     this.#metrics?.activeWorkers(this.name, 0);
-    const workers = Array.from({ length: this.#workers }, () => this.#worker());
+    const workers = Array.from({ length: this.#workers }, () => this.#worker(signal));
     await waitForAbort(signal);
     this.#log.info({ inFlight: this.#inFlight.size }, 'stopping workers');
+    if (isLeadershipLost(signal.reason)) {
+      // Not ours to act on any more: cancel now (child processes included), keep the keys.
+      this.#queue.pause();
+      for (const inFlight of this.#inFlight) inFlight.abort(signal.reason);
+      let cancel = (): void => {};
+      const stopped = await Promise.race([
+        Promise.all(workers).then(() => true),
+        new Promise<boolean>((resolve) => {
+          cancel = this.#clock.setTimer(drainTimeoutMs, () => resolve(false));
+        }),
+      ]);
+      cancel();
+      if (!stopped) this.#log.warn({ inFlight: this.#inFlight.size, drainTimeoutMs }, 'reconciles ignored their cancelled signal');
+      this.#log.info('workers stopped: leadership lost');
+      return;
+    }
     const drained = this.#queue.shutDownWithDrain();
     let cancelDeadline = (): void => {};
     const timedOut = await Promise.race([
@@ -151,10 +179,19 @@ export class Controller {
     this.#log.info('workers stopped');
   }
 
-  async #worker(): Promise<void> {
+  async #worker(stop: AbortSignal): Promise<void> {
     for (;;) {
       const item = await this.#queue.get();
       if (item.shutdown) return;
+      if (stop.aborted || !this.#mayAct()) {
+        // Never start a step without holding the Lease: the key waits for the next term.
+        this.#queue.done(item.key);
+        this.#queue.add(item.key);
+        if (stop.aborted) return;
+        this.#queue.pause();
+        this.#log.warn({ key: item.key }, 'lease not renewed in time: not starting the reconcile');
+        return;
+      }
       this.#active++;
       this.#metrics?.activeWorkers(this.name, this.#active);
       try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.ts';
 import { FakeClock, flushMicrotasks } from './clock.ts';
-import { LeaderElector, type LeaseRecord, type LeaseStore } from './leader-election.ts';
+import { LeaderElector, LeadershipLost, type LeaseRecord, type LeaseStore } from './leader-election.ts';
 
 /** One Lease with optimistic concurrency, as the API server keeps it. */
 class MemoryLease {
@@ -129,5 +129,41 @@ describe('LeaderElector', () => {
     const options = { identity: 'x', store: lease.storeFor(), clock: new FakeClock(), log: createLogger({ level: 'silent' }) };
     expect(() => new LeaderElector({ ...options, leaseDurationMs: 2_000, renewDeadlineMs: 2_000 })).toThrow(/renewDeadline/);
     expect(() => new LeaderElector({ ...options, renewDeadlineMs: 1_000, retryPeriodMs: 1_000 })).toThrow(/retryPeriod/);
+  });
+
+  it('stops leading at the renew deadline even while a renewal hangs (API server restarting gracefully)', async () => {
+    const clock = new FakeClock();
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    await flushMicrotasks();
+    await clock.advance(1_000);
+    expect(a.events).toEqual(['started']);
+    // Every request now hangs: no error, no answer.
+    a.store.get = () => new Promise(() => {});
+    await clock.advance(1_999);
+    expect(a.events).toEqual(['started']);
+    await clock.advance(1);
+    expect(a.events).toEqual(['started', 'stopped']);
+    expect(a.outcome()).toBe('lost');
+    expect(a.elector.isLeading()).toBe(false);
+  });
+
+  it('hands its work a signal that aborts with LeadershipLost, and knows it lost the lease before any timer runs', async () => {
+    const clock = new FakeClock();
+    const lease = new MemoryLease();
+    const store = lease.storeFor();
+    const elector = new LeaderElector({ identity: 'a', store, clock, log: createLogger({ level: 'silent' }), leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500, random: () => 0 });
+    let term: AbortSignal | undefined;
+    const abort = new AbortController();
+    const done = elector.run(abort.signal, { onStartedLeading: (s) => (term = s), onStoppedLeading: () => {} });
+    await clock.advance(0);
+    expect(elector.isLeading()).toBe(true);
+    // A paused process: its clock jumps past the deadline before its timers have run.
+    (clock as unknown as { now: () => number }).now = ((base) => () => base + 5_000)(clock.now());
+    expect(elector.isLeading()).toBe(false);
+    expect(term?.aborted).toBe(true);
+    expect(term?.reason).toBeInstanceOf(LeadershipLost);
+    abort.abort();
+    expect(await done).toBe('lost');
   });
 });

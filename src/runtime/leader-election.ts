@@ -6,6 +6,9 @@
 //  - the leader renews every retryPeriod; if it cannot renew within renewDeadline it stops leading
 //    (renewDeadline < leaseDuration, so it stops before anyone else may take over);
 //  - on graceful shutdown the leader releases the Lease (empty holder) so a successor need not wait.
+// Leadership ends the moment it can no longer be vouched for: a watchdog fires renewDeadline after the
+// start of the last successful renewal even when the renewal request itself hangs (an API server
+// restarting gracefully), and the signal handed to the leader's work aborts with LeadershipLost.
 import type { Logger } from 'pino';
 import { sleep, type Clock } from './clock.ts';
 
@@ -63,6 +66,18 @@ export interface LeadershipStatus {
 
 const JITTER = 1.2;
 
+/** The abort reason of the leader's signal when leadership was lost (not a graceful stop). */
+export class LeadershipLost extends Error {
+  constructor(message = 'leadership lost') {
+    super(message);
+    this.name = 'LeadershipLost';
+  }
+}
+
+export function isLeadershipLost(reason: unknown): reason is LeadershipLost {
+  return reason instanceof LeadershipLost;
+}
+
 export class LeaderElector {
   readonly identity: string;
   readonly #store: LeaseStore;
@@ -75,6 +90,10 @@ export class LeaderElector {
   readonly #random: () => number;
   #observed: { record: LeaseRecord; resourceVersion: string; at: number } | undefined;
   #leading = false;
+  /** When the last successful write of the Lease by us started (monotonic clock). */
+  #renewStartedAt = 0;
+  /** Ends the current term of leadership (set while leading). */
+  #lose: ((why: string) => void) | undefined;
   #reportedLeader = '';
 
   constructor(options: LeaderElectionOptions) {
@@ -101,7 +120,7 @@ export class LeaderElector {
 
   /**
    * Campaigns until leader, leads until leadership is lost or `signal` aborts, then returns.
-   * Resolves `lost` when leadership was lost (the caller should exit: state may be stale),
+   * Resolves `lost` when leadership was lost (the caller stops acting and may campaign again),
    * `stopped` when `signal` ended it.
    */
   async run(signal: AbortSignal, callbacks: LeaderCallbacks): Promise<'stopped' | 'lost'> {
@@ -115,30 +134,59 @@ export class LeaderElector {
     this.#leading = true;
     this.#log.info('started leading');
     const leadership = new AbortController();
+    const lose = (why: string): void => {
+      if (leadership.signal.aborted) return;
+      this.#leading = false;
+      this.#log.error({ renewDeadlineMs: this.#renewDeadlineMs, why }, 'leadership lost');
+      leadership.abort(new LeadershipLost(`leadership lost: ${why}`));
+    };
+    let cancelWatchdog = (): void => {};
+    const armWatchdog = (): void => {
+      cancelWatchdog();
+      // Counted from the start of the last successful write, as client-go does.
+      const left = this.#renewStartedAt + this.#renewDeadlineMs - this.#clock.now();
+      cancelWatchdog = this.#clock.setTimer(Math.max(0, left), () => lose(`not renewed within ${this.#renewDeadlineMs} ms`));
+    };
+    armWatchdog();
+    this.#lose = lose;
     callbacks.onStartedLeading(leadership.signal);
 
-    let lastRenew = this.#clock.now();
-    let outcome: 'stopped' | 'lost' = 'stopped';
-    while (!signal.aborted) {
-      await sleep(this.#clock, this.#retryPeriodMs, signal);
-      if (signal.aborted) break;
-      if (await this.#tryAcquireOrRenew(callbacks)) {
-        lastRenew = this.#clock.now();
-      } else if (this.#clock.now() - lastRenew >= this.#renewDeadlineMs || this.#heldByOther()) {
-        outcome = 'lost';
-        break;
+    const either = AbortSignal.any([signal, leadership.signal]);
+    while (!either.aborted) {
+      await sleep(this.#clock, this.#retryPeriodMs, either);
+      if (either.aborted) break;
+      // A renewal that hangs must not hold the loss back: the watchdog's abort ends the wait.
+      const renewed = await untilAborted(this.#tryAcquireOrRenew(callbacks), leadership.signal);
+      if (leadership.signal.aborted) break;
+      if (renewed) {
+        armWatchdog();
+      } else if (this.#heldByOther()) {
+        lose(`the lease is held by ${this.#observed?.record.holderIdentity ?? 'another replica'}`);
       }
     }
+    cancelWatchdog();
+    this.#lose = undefined;
 
     this.#leading = false;
-    leadership.abort();
-    if (outcome === 'lost') {
-      this.#log.error({ renewDeadlineMs: this.#renewDeadlineMs }, 'leadership lost');
-    } else {
+    const outcome = leadership.signal.aborted ? 'lost' : 'stopped';
+    if (outcome === 'stopped') {
       this.#log.info('stopped leading');
+      leadership.abort();
     }
     callbacks.onStoppedLeading();
     return outcome;
+  }
+
+  /**
+   * True while this replica leads and its last renewal is within the renew deadline, checked
+   * against the clock now: a process that was paused longer than that learns it here, before its
+   * watchdog timer has had a chance to run, and its leadership ends (the signal aborts) at once.
+   */
+  isLeading(): boolean {
+    if (!this.#leading) return false;
+    if (this.#clock.now() - this.#renewStartedAt < this.#renewDeadlineMs) return true;
+    this.#lose?.(`not renewed within ${this.#renewDeadlineMs} ms (found on a check)`);
+    return false;
   }
 
   /**
@@ -224,6 +272,7 @@ export class LeaderElector {
       return false;
     }
     this.#observed = { record, resourceVersion: written, at: now };
+    if (record.holderIdentity === this.identity) this.#renewStartedAt = now;
     this.#noticeLeader(callbacks, record.holderIdentity);
     return true;
   }
@@ -238,4 +287,23 @@ export class LeaderElector {
   #jittered(ms: number): number {
     return Math.round(ms * (1 + (JITTER - 1) * this.#random()));
   }
+}
+
+/** `work`'s result, or false as soon as `signal` aborts (the work is left to finish on its own). */
+function untilAborted(work: Promise<boolean>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }

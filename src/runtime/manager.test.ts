@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.ts';
+import { FakeClock, flushMicrotasks } from './clock.ts';
+import { LeaderElector, type LeaseRecord, type LeaseStore } from './leader-election.ts';
 import { Manager, type Runnable } from './manager.ts';
 
 const log = createLogger({ level: 'silent' });
@@ -59,5 +61,41 @@ describe('Manager', () => {
     abort.abort();
     await manager.start(abort.signal);
     expect(() => manager.add(waiter('late', false, []))).toThrow(/after start/);
+  });
+
+  it('after losing the lease stops its leader work, keeps running, and leads again once it can', async () => {
+    const clock = new FakeClock();
+    let record: { record: LeaseRecord; resourceVersion: string } | undefined;
+    let rv = 0;
+    let down = false;
+    const store: LeaseStore = {
+      get: () => (down ? Promise.reject(new Error('connection refused')) : Promise.resolve(record)),
+      create: (r) => (down ? Promise.reject(new Error('connection refused')) : Promise.resolve(((record = { record: r, resourceVersion: String(++rv) }), String(rv))[1])),
+      update: (r) => (down ? Promise.reject(new Error('connection refused')) : Promise.resolve(((record = { record: r, resourceVersion: String(++rv) }), String(rv))[1])),
+    };
+    const elector = new LeaderElector({ identity: 'a', store, clock, log, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500, random: () => 0 });
+    const journal: string[] = [];
+    const manager = new Manager({ log, leaderElector: elector, gracefulShutdownMs: 1_000 });
+    manager.add(waiter('informer', false, journal));
+    manager.add(waiter('controller', true, journal));
+    const abort = new AbortController();
+    let exited = false;
+    const exit = manager.start(abort.signal).finally(() => (exited = true));
+    await flushMicrotasks();
+    expect(journal.sort()).toEqual(['controller started', 'informer started']);
+    journal.length = 0;
+    // The API server restarts for longer than the renew deadline.
+    down = true;
+    await clock.advance(2_500);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(journal).toEqual(['controller stopped']);
+    expect(exited).toBe(false);
+    // Back: the same replica campaigns and leads again.
+    down = false;
+    await clock.advance(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(journal).toEqual(['controller stopped', 'controller started']);
+    abort.abort();
+    expect(await exit).toBe('stopped');
   });
 });

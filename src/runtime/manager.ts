@@ -3,7 +3,11 @@
 // (controllers) start only while this replica leads. Shutdown runs in the safe order: stop the
 // leader-only runnables and let in-flight reconciles drain, then release the Lease (so the next
 // leader starts after our last write), then stop everything else.
+// Losing the Lease (an API server restart longer than the renew deadline, a paused process) ends
+// the leader-only runnables at once, their in-flight work cancelled, and the replica campaigns
+// again; the process, its informers and its webhook server keep running.
 import type { Logger } from 'pino';
+import { LeadershipLost } from './leader-election.ts';
 import type { LeaderElector } from './leader-election.ts';
 import type { ReadinessCheck } from '../observability/health.ts';
 
@@ -29,7 +33,7 @@ export interface ManagerOptions {
   onLeaderChange?: (leading: boolean) => void;
 }
 
-export type ManagerExit = 'stopped' | 'leadership-lost' | 'runnable-failed';
+export type ManagerExit = 'stopped' | 'runnable-failed';
 
 export class Manager {
   readonly #log: Logger;
@@ -78,7 +82,8 @@ export class Manager {
     if (this.#started) throw new Error('manager already started');
     this.#started = true;
     const everyone = new AbortController();
-    const leaderScope = new AbortController();
+    // One scope per term of leadership: lost, it aborts with LeadershipLost; stopped, plainly.
+    let leaderScope = new AbortController();
     const electorScope = new AbortController();
     let exit: ManagerExit | undefined;
     const stopWith = (why: ManagerExit): void => {
@@ -114,17 +119,28 @@ export class Manager {
 
     if (this.#elector) {
       const elector = this.#elector;
-      electing = elector
-        .run(electorScope.signal, {
-          onStartedLeading: startLeading,
-          onStoppedLeading: () => {
-            this.#onLeaderChange?.(false);
-            leaderScope.abort();
-          },
-        })
-        .then((outcome) => {
-          if (outcome === 'lost') stopWith('leadership-lost');
-        });
+      const campaign = async (): Promise<void> => {
+        while (!electorScope.signal.aborted) {
+          leaderScope = new AbortController();
+          const scope = leaderScope;
+          const outcome = await elector.run(electorScope.signal, {
+            onStartedLeading: (term) => {
+              term.addEventListener('abort', () => scope.abort(term.reason instanceof LeadershipLost ? term.reason : undefined), { once: true });
+              startLeading();
+            },
+            onStoppedLeading: () => {
+              this.#onLeaderChange?.(false);
+              scope.abort();
+            },
+          });
+          if (outcome !== 'lost') return;
+          // Our work must have stopped before we may lead again (and a successor may act meanwhile).
+          const stopped = await withDeadline(Promise.all(leading), this.#gracefulShutdownMs);
+          if (!stopped) this.#log.warn({ gracefulShutdownMs: this.#gracefulShutdownMs }, 'leader runnables did not stop in time after leadership was lost');
+          this.#log.info('campaigning again after leadership was lost');
+        }
+      };
+      electing = campaign();
     } else {
       startLeading();
     }
@@ -139,7 +155,7 @@ export class Manager {
     electorScope.abort();
     await electing;
     // Release only when our work has stopped: a successor must not overlap our last write.
-    if (this.#elector && drained && exit !== 'leadership-lost') await this.#elector.release();
+    if (this.#elector && drained) await this.#elector.release();
     everyone.abort();
     await withDeadline(Promise.all(shared), this.#gracefulShutdownMs);
     this.#log.info({ reason: exit }, 'manager stopped');

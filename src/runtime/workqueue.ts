@@ -51,6 +51,7 @@ export class WorkQueue {
   /** Workers blocked in `get`. */
   readonly #waiters: ((item: QueueItem) => void)[] = [];
   #shuttingDown = false;
+  #paused = false;
   #drained: (() => void) | undefined;
 
   constructor(options: WorkQueueOptions) {
@@ -126,7 +127,7 @@ export class WorkQueue {
    * queue shuts down: keys still queued are left for the next process (state is level-triggered).
    */
   get(): Promise<QueueItem> {
-    if (this.#shuttingDown) return Promise.resolve({ key: undefined, shutdown: true });
+    if (this.#shuttingDown || this.#paused) return Promise.resolve({ key: undefined, shutdown: true });
     const key = this.#queue.shift();
     if (key !== undefined) return Promise.resolve(this.#take(key));
     return new Promise((resolve) => this.#waiters.push(resolve));
@@ -140,6 +141,19 @@ export class WorkQueue {
     this.#metrics?.worked((this.#clock.now() - takenAt) / 1000);
     if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key);
     if (this.#processing.size === 0) this.#drained?.();
+  }
+
+  /**
+   * Stops handing out keys until `resume`, waking blocked workers as a shutdown would; keys keep
+   * being added and delayed adds keep their timers (leadership lost, to be regained).
+   */
+  pause(): void {
+    this.#paused = true;
+    for (const wake of this.#waiters.splice(0)) wake({ key: undefined, shutdown: true });
+  }
+
+  resume(): void {
+    this.#paused = false;
   }
 
   /** Stops handing out keys, cancels delayed adds and wakes blocked workers. */
@@ -162,7 +176,7 @@ export class WorkQueue {
   }
 
   #push(key: string): void {
-    const waiter = this.#waiters.shift();
+    const waiter = this.#paused ? undefined : this.#waiters.shift();
     if (waiter) {
       waiter(this.#take(key));
       return;

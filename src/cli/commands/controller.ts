@@ -30,7 +30,7 @@ export const command: Command = {
       const { startController } = await import('../../main.ts');
       const running = await startController(config, log, signal);
       const exit = await running.done;
-      // Leadership lost or a part failed: exit non-zero so the Pod restarts cleanly.
+      // A part failed: exit non-zero so the Pod restarts cleanly (a lost Lease is campaigned for again).
       return exit === 'stopped' ? 0 : 1;
     } catch (err) {
       log.error({ err: err instanceof ReboundError ? { code: err.code, message: err.message } : err }, 'controller failed to start');
