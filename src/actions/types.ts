@@ -5,6 +5,7 @@
 import type { ActionExecution, Attempt, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
 import type { ResolvedStage, StageRepository } from '../controllers/problemevent/ports.ts';
 import type { ActionRequest, EditOptions, EditResult } from '../remediation/actions.ts';
+import { REDACTED, describeUrl } from '../scrub.ts';
 import type { ActionProblem } from './webhook-call.ts';
 
 /** What an action may look at before it runs, to refuse what only a person can fix. */
@@ -103,10 +104,14 @@ export function actionProblem(problem: ProblemEvent, stage: string): ActionProbl
 
 /** An endpoint for status and messages: scheme, host and path only (userinfo and a query may hold secrets). */
 export function endpointLabel(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
+  return describeUrl(url);
+}
+
+/**
+ * An action's value as messages, Events and status show it: a URL (a webhook) without its
+ * userinfo, query or fragment, which may carry a secret; anything else as it is.
+ */
+export function actionValueLabel(value: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return describeUrl(value);
+  return value.replace(/^[^\s/@]*@/, `${REDACTED}@`);
 }

@@ -72,6 +72,13 @@ describe('unleashBaseUrl', () => {
 });
 
 describe('setUnleashFeature', () => {
+  it.each([401, 502])('never lets an error body (HTTP %d) that echoes the Authorization header into the error', async (status) => {
+    handler = (req, res) => json(res, status, { message: `invalid token ${req.headers.authorization ?? ''} (${encodeURIComponent(req.headers.authorization ?? '')})` });
+    const err = await rejection(setUnleashFeature({ url, token: TOKEN, environment: 'production' }, 'f', true));
+    expect(err.message).toContain('invalid token [redacted]');
+    expect(err.message).not.toContain('unit-test-secret-token');
+  });
+
   it('reads the environment, then writes, with the token as the Authorization header, for every URL form', async () => {
     for (const form of [url, `${url}/`, `${url}/api`, `${url}/api/`]) {
       seen = [];

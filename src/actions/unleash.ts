@@ -7,6 +7,7 @@
 import { REASONS } from '../api/index.ts';
 import type { Reason } from '../api/index.ts';
 import { describeFetchError, ReboundError } from '../errors.ts';
+import { scrubberFor } from '../scrub.ts';
 
 export interface UnleashSettings {
   /** Unleash's address, with or without a trailing `/api`: `https://unleash.example.com[/api]`. */
@@ -129,7 +130,8 @@ export async function setUnleashFeature(settings: UnleashSettings, feature: stri
     } catch (err) {
       throw requestError(err, signal, base, timeoutMs, `${action} ${describe(target)}`);
     }
-    if (!res.ok) throw httpError(res.status, body, target, action);
+    // An error body (Unleash's or a proxy's) may repeat the request's Authorization header.
+    if (!res.ok) throw httpError(res.status, scrubberFor({ secrets: [settings.token], headers: { Authorization: settings.token } })(body), target, action);
     return body;
   };
 

@@ -204,6 +204,21 @@ describe('callWebhook', () => {
     expect(JSON.stringify(result)).not.toContain(Buffer.from('runbook:pa55-w0rd-long').toString('base64'));
   });
 
+  it('redacts a runbook 401 that repeats the decoded user:password, in any encoding', async () => {
+    const password = 'pa55 w0rd/long';
+    const server = await serve((_req, res, seen) => {
+      const decoded = Buffer.from((seen.headers.authorization ?? '').split(' ')[1] ?? '', 'base64').toString('utf8');
+      res.writeHead(401);
+      res.end(`no such user/password: ${decoded} (${encodeURIComponent(decoded)})`);
+    });
+    const headers = webhookCredentialHeaders({ username: 'runbook', password });
+    const result = await callWebhook(request(server.url, { headers }), options(server.host, [], { retries: 0 }));
+    expect(result).toMatchObject({ ok: false, status: 401, reason: 'WebhookRejected' });
+    const text = JSON.stringify(result);
+    expect(text).not.toContain(password);
+    expect(text).not.toContain(encodeURIComponent(password));
+  });
+
   it('lets the caller set Content-Type, never the Idempotency-Key', async () => {
     const server = await serve(status(200));
     const headers = { 'Content-Type': 'application/cloudevents+json', 'Idempotency-Key': 'forged' };

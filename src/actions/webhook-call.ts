@@ -6,6 +6,7 @@
 // by origin only, because webhook URLs often carry a secret in their path or query.
 import { REASONS } from '../api/constants.ts';
 import { describeFetchError, ReboundError } from '../errors.ts';
+import { scrubberFor } from '../scrub.ts';
 import { sleep as clockSleep, systemClock } from '../runtime/clock.ts';
 import { checkAllowedUrl } from './allowed-hosts.ts';
 
@@ -51,11 +52,6 @@ const MAX_BACKOFF_MS = 10_000;
 const KEPT_BODY_BYTES = 1024;
 /** Small answers are read to the end so the connection can be reused; past this the rest is dropped. */
 const MAX_READ_BYTES = 64 * 1024;
-const REDACTED = '[redacted]';
-/** Headers whose values are never secret, so an answer quoting them is left alone. */
-const PLAIN_HEADERS: ReadonlySet<string> = new Set(['content-type', 'accept', 'user-agent']);
-/** Shorter header values are not scrubbed from answers: they could not be told apart from ordinary text. */
-const MIN_REDACTED_LENGTH = 8;
 
 type TryOutcome =
   | { kind: 'ok'; status: number; body: string }
@@ -72,7 +68,7 @@ export async function callWebhook(request: WebhookRequest, options: WebhookCallO
   const method = request.method ?? 'POST';
   const target = `${method} ${allowed.url.origin}`;
   const headers = requestHeaders(request);
-  const scrub = scrubber(Object.entries(request.headers ?? {}).filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase())).map(([, value]) => value));
+  const scrub = scrubberFor({ headers: request.headers ?? {}, url: request.url });
   const init: RequestInit = { method, headers, body: JSON.stringify(request.body), redirect: 'manual' };
   const fetchFn = options.fetch ?? fetch;
   const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => clockSleep(systemClock, ms, signal));
@@ -155,19 +151,6 @@ async function readCapped(response: Response, cancel: AbortSignal | undefined): 
 function retryAfter(value: string | null): number | undefined {
   if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
   return Math.min(Number(value) * 1000, MAX_BACKOFF_MS);
-}
-
-/** Replaces header values an endpoint might echo back, so they never reach a message or status. */
-function scrubber(values: readonly string[]): (text: string) => string {
-  const secrets = new Set<string>();
-  for (const value of values) {
-    secrets.add(value);
-    // `Bearer <token>`, `Basic <base64>`: the credential may come back without its scheme.
-    const credential = /^\S+\s+(\S+)$/.exec(value)?.[1];
-    if (credential !== undefined) secrets.add(credential);
-  }
-  const longestFirst = [...secrets].filter((s) => s.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
-  return (text) => longestFirst.reduce((t, secret) => t.split(secret).join(REDACTED), text);
 }
 
 function requestHeaders(request: WebhookRequest): Record<string, string> {

@@ -6,6 +6,8 @@ import https from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import type { Reason } from '../api/index.ts';
 import { ReboundError, errorMessage } from '../errors.ts';
+import { scrubberFor } from '../scrub.ts';
+import type { Scrub } from '../scrub.ts';
 import { DEFAULT_FETCH_LIMITS, checkUploadPack, fetchTooLarge } from './limits.ts';
 import type { FetchLimits } from './limits.ts';
 import { FLUSH, parsePktLines, pktLine, pktText } from './pktline.ts';
@@ -37,6 +39,7 @@ export class GitRemote {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
   private readonly limits: FetchLimits;
+  private readonly scrub: Scrub;
 
   constructor(url: string, credentials?: GitCredentials, limits: FetchLimits = DEFAULT_FETCH_LIMITS) {
     this.limits = limits;
@@ -49,6 +52,7 @@ export class GitRemote {
       const basic = Buffer.from(`${credentials.username}:${this.secret ?? ''}`).toString('base64');
       this.authorization = `Basic ${basic}`;
     }
+    this.scrub = scrubberFor({ secrets: [this.secret], ...(this.authorization ? { headers: { Authorization: this.authorization } } : {}) });
   }
 
   /** Every ref the server advertises for `service`, by name. One request. */
@@ -126,12 +130,9 @@ export class GitRemote {
     return this.authorization === undefined ? {} : { Authorization: this.authorization };
   }
 
-  /** Removes the secret from any text that may reach a log, condition or error message. */
+  /** Removes every form of the credentials from any text that may reach a log, condition or error message. */
   redact(text: string): string {
-    let out = text;
-    if (this.secret !== undefined && this.secret !== '') out = out.split(this.secret).join('***');
-    if (this.authorization !== undefined) out = out.split(this.authorization).join('Basic ***');
-    return out;
+    return this.scrub(text);
   }
 
   /** Wraps any error from a Git operation in a ReboundError whose message carries no secret. */

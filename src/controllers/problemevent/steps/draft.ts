@@ -2,6 +2,7 @@
 // attempt bookkeeping every step shares, the Ready/Reconciling/Stalled calls (src/controllers/status.ts)
 // and the write. Steps change the draft and write it; they never assemble a status patch themselves.
 import type { Attempt, Phase, ProblemEvent, ProblemEventStatus, Reason } from '../../../api/index.ts';
+import { actionValueLabel } from '../../../actions/types.ts';
 import type { ConditionUpdate } from '../../conditions.ts';
 import { conditionsOf, writeStatus } from '../../status.ts';
 import type { Conditions } from '../../status.ts';
@@ -122,7 +123,10 @@ export class StatusDraft {
   }
 }
 
-/** How an attempt's action reads in messages and the commit trailer: `scale +1` (`restart` without a value). */
+/**
+ * How an attempt's action reads in messages and the commit trailer: `scale +1` (`restart` without a
+ * value). A webhook URL may carry user:password@ or a token in its query: it shows without them.
+ */
 export function label(action: ActionLike): string {
-  return action.value === '' ? action.action : `${action.action} ${action.value}`;
+  return action.value === '' ? action.action : `${action.action} ${actionValueLabel(action.value)}`;
 }
