@@ -29,8 +29,7 @@ import { ProjectReconciler } from './controllers/project/reconciler.ts';
 import { RemediationReconciler } from './controllers/remediation/reconciler.ts';
 import { ProjectStores } from './controllers/project-stores.ts';
 import type { SecretReader } from './controllers/project-stores.ts';
-import { ReboundError } from './errors.ts';
-import { PrometheusSliProvider } from './evaluation/prometheus.ts';
+import { prometheusProviders } from './evaluation/prometheus.ts';
 import { startIngestServer } from './ingest/server.ts';
 import { gitHookRoute } from './ingest/git-hook.ts';
 import { sameRepository } from './gitstore/hooks.ts';
@@ -156,13 +155,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     background,
     evaluator: new SloEvaluator({
       stores,
-      providerFor: (url) => {
-        const target = url ?? config.prometheusUrl;
-        if (!target) {
-          throw new ReboundError('no Prometheus URL: set --prometheus-url or spec.evaluation.prometheusURL in the Remediation', { code: 'NoPrometheus', reason: 'EvaluationErrored', retryable: false });
-        }
-        return new PrometheusSliProvider({ url: target });
-      },
+      providerFor: prometheusProviders({ defaultUrl: config.prometheusUrl, allowedHosts: config.prometheusAllowedHosts }),
       findRemediation: (problem) => projectLookup.findRemediation(problem.metadata.namespace ?? 'default', problem.spec.project, problem.spec.stage, problem.spec.service),
       caches: configs,
     }),

@@ -37,6 +37,8 @@ export interface ControllerConfig {
   actionTimeoutMs: number;
   workDir: string;
   prometheusUrl: string | undefined;
+  /** Hosts a Remediation's evaluation.prometheusURL may name besides the default's. */
+  prometheusAllowedHosts: string[];
   helmPath: string;
   helmTimeoutSeconds: number;
   workers: number;
@@ -75,6 +77,8 @@ Options:
   --action-timeout D              how long an executor has to send action.finished (default 30m)
   --work-dir PATH                 Git object stores and scratch space (default: $TMPDIR/rebound)
   --prometheus-url URL            default Prometheus for SLI queries (a Remediation may name its own)
+  --prometheus-allowed-hosts LIST hosts a Remediation's evaluation.prometheusURL may name besides the
+                                  default's, comma-separated, as webhook allowedHosts (default: none)
   --helm PATH                     helm binary (default: helm on PATH)
   --helm-timeout D                helm upgrade timeout (default 2m)
   --workers N                     concurrent reconciles, different problems only (default 4)
@@ -109,6 +113,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'action-timeout': { type: 'string', default: '30m' },
       'work-dir': { type: 'string' },
       'prometheus-url': { type: 'string' },
+      'prometheus-allowed-hosts': { type: 'string', default: '' },
       helm: { type: 'string', default: 'helm' },
       'helm-timeout': { type: 'string', default: '2m' },
       workers: { type: 'string', default: '4' },
@@ -169,6 +174,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     actionTimeoutMs: duration('--action-timeout', values['action-timeout']),
     workDir: values['work-dir'] ?? join(tmpdir(), 'rebound'),
     prometheusUrl,
+    prometheusAllowedHosts: values['prometheus-allowed-hosts'].split(',').map((h) => h.trim()).filter((h) => h !== ''),
     helmPath: values.helm,
     helmTimeoutSeconds: Math.ceil(duration('--helm-timeout', values['helm-timeout']) / 1000),
     workers,

@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReboundError } from '../errors.ts';
-import { PrometheusSliProvider } from './prometheus.ts';
+import { PrometheusSliProvider, prometheusProviders } from './prometheus.ts';
 import type { SliRequest } from './provider.ts';
 
 const servers: Server[] = [];
@@ -70,7 +70,8 @@ describe('PrometheusSliProvider HTTP handling', () => {
     });
     const err = await failure(new PrometheusSliProvider({ url }).getIndicators(request()));
     expect(err).toMatchObject({ code: 'PrometheusUnavailable', retryable: true });
-    expect(err.message).toBe(`Prometheus at ${url} is unavailable: HTTP ${String(status)}: overloaded`);
+    // A body that is not Prometheus's API format (a proxy's page, say) is never quoted.
+    expect(err.message).toBe(`Prometheus at ${url} is unavailable: HTTP ${String(status)} with a body that is not a Prometheus API answer (10 bytes, not shown)`);
   });
 
   it('a query timeout reported by Prometheus is retryable', async () => {
@@ -123,5 +124,45 @@ describe('PrometheusSliProvider HTTP handling', () => {
     const pending = provider.getIndicators(request({ signal: controller.signal }));
     controller.abort(new Error('shutting down'));
     await expect(pending).rejects.toThrow('shutting down');
+  });
+});
+
+describe('what reaches status from an answer', () => {
+  it('never copies a body that is not a Prometheus API answer, and scrubs the one that is', async () => {
+    const adminPage = await serve((_req, _body, res) => {
+      res.statusCode = 403;
+      res.end('<html>internal admin: db password hunter2-admin</html>');
+    });
+    const err = await failure(new PrometheusSliProvider({ url: adminPage }).getIndicators(request()));
+    expect(err.message).not.toContain('hunter2');
+    expect(err.message).toContain('not a Prometheus API answer');
+    const echo = await serve((req, _body, res) => {
+      res.statusCode = 503;
+      res.end(JSON.stringify({ status: 'error', errorType: 'unavailable', error: `overloaded; you sent ${req.headers.authorization ?? ''}` }));
+    });
+    const echoed = await failure(new PrometheusSliProvider({ url: echo, headers: { Authorization: 'Bearer prom-token-123456' } }).getIndicators(request()));
+    expect(echoed.message).toContain('overloaded');
+    expect(echoed.message).not.toContain('prom-token-123456');
+  });
+});
+
+describe('prometheusProviders', () => {
+  const providers = prometheusProviders({ defaultUrl: 'http://prometheus.monitoring:9090', allowedHosts: ['thanos.example.com'] });
+
+  it.each([
+    ['the default', undefined],
+    ['the default origin with a path', 'http://prometheus.monitoring:9090/prom'],
+    ['an allowed host', 'https://thanos.example.com/'],
+  ])('allows %s', (_name, url) => {
+    expect(providers(url)).toBeInstanceOf(PrometheusSliProvider);
+  });
+
+  it.each([
+    ['a loopback admin page', 'http://127.0.0.1:8080/admin'],
+    ['another spelling of loopback', 'http://2130706433/'],
+    ['a metadata endpoint', 'http://169.254.169.254/latest/meta-data'],
+    ['credentials in the URL', 'https://user:pw@thanos.example.com/'],
+  ])('refuses %s, as a person must fix it', (_name, url) => {
+    expect(() => providers(url)).toThrow(expect.objectContaining({ code: 'PrometheusHostNotAllowed', reason: 'EvaluationErrored', retryable: false }));
   });
 });

@@ -6,7 +6,10 @@
 // that means. Prometheus that cannot be asked (refused connection, timeout, 5xx, 429) is a
 // retryable ReboundError: nothing was measured, so nothing may be judged.
 import { REASONS } from '../api/constants.ts';
+import { checkAllowedUrl } from '../actions/allowed-hosts.ts';
 import { describeFetchError, ReboundError } from '../errors.ts';
+import { scrubberFor } from '../scrub.ts';
+import type { Scrub } from '../scrub.ts';
 import { resolveQuery } from './placeholders.ts';
 import type { SliProvider, SliRequest } from './provider.ts';
 import type { IndicatorValue } from './types.ts';
@@ -32,6 +35,7 @@ export class PrometheusSliProvider implements SliProvider {
   private readonly headers: Readonly<Record<string, string>>;
   private readonly concurrency: number;
   private readonly fetchFn: typeof fetch;
+  private readonly scrub: Scrub;
 
   constructor(options: PrometheusSliProviderOptions) {
     const base = new URL(options.url);
@@ -40,6 +44,7 @@ export class PrometheusSliProvider implements SliProvider {
     this.headers = options.headers ?? {};
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.fetchFn = options.fetch ?? fetch;
+    this.scrub = scrubberFor({ headers: this.headers, url: options.url });
   }
 
   async getIndicators(request: SliRequest): Promise<IndicatorValue[]> {
@@ -107,24 +112,35 @@ export class PrometheusSliProvider implements SliProvider {
       if (signal.aborted) throw signal.reason ?? err;
       throw this.unavailable(isTimeout(err) ? `no answer within ${this.timeoutMs} ms` : `connection lost: ${describeFetchError(err)}`, err);
     }
-    if (response.status >= 500 || response.status === 429) {
-      throw this.unavailable(`HTTP ${response.status}: ${snippet(text)}`);
-    }
     const parsed = parseApiResponse(text);
+    // Only an answer in Prometheus's API format is quoted (bounded, scrubbed): anything else may be
+    // a page of whatever the URL really points at, and must not end up in status or Events.
+    const said = this.said(parsed, text);
+    if (response.status >= 500 || response.status === 429) {
+      throw this.unavailable(`HTTP ${response.status}${said}`);
+    }
     if (response.status === 400 || response.status === 422) {
       // Prometheus's own query timeout or cancellation may pass; a bad query will not.
-      if (parsed?.errorType === 'timeout' || parsed?.errorType === 'canceled') throw this.unavailable(`query ${parsed.errorType}: ${parsed.error ?? ''}`);
-      return { failure: `Prometheus rejected the query (${parsed?.errorType ?? `HTTP ${response.status}`}: ${parsed?.error ?? snippet(text)})` };
+      if (parsed?.errorType === 'timeout' || parsed?.errorType === 'canceled') throw this.unavailable(`query ${parsed.errorType}${said}`);
+      if (parsed?.error !== undefined) return { failure: `Prometheus rejected the query (${parsed.errorType ?? `HTTP ${response.status}`}: ${this.scrub(snippet(parsed.error))})` };
+      return { failure: `Prometheus rejected the query (HTTP ${response.status}${said})` };
     }
     if (response.status !== 200 || parsed === undefined || parsed.status !== 'success') {
       // Wrong URL, authentication, or not Prometheus at all: a person has to fix the configuration.
-      throw new ReboundError(`Prometheus at ${this.endpoint.origin} answered HTTP ${response.status}: ${snippet(text)}`, {
+      throw new ReboundError(`Prometheus at ${this.endpoint.origin} answered HTTP ${response.status}${said}`, {
         code: 'PrometheusBadResponse',
         reason: REASONS.EvaluationErrored,
         retryable: false,
       });
     }
     return sampleOf(parsed.data);
+  }
+
+  /** `: <Prometheus's error>` for an answer in its API format; for anything else, only its size. */
+  private said(parsed: ApiResponse | undefined, text: string): string {
+    if (parsed?.error !== undefined) return `: ${parsed.errorType ?? 'error'}: ${this.scrub(snippet(parsed.error))}`;
+    if (parsed?.status === 'success') return '';
+    return text === '' ? ' with an empty body' : ` with a body that is not a Prometheus API answer (${Buffer.byteLength(text)} bytes, not shown)`;
   }
 
   private unavailable(detail: string, cause?: unknown): ReboundError {
@@ -135,6 +151,42 @@ export class PrometheusSliProvider implements SliProvider {
       cause,
     });
   }
+}
+
+export interface PrometheusTargets {
+  /** The controller's --prometheus-url: always allowed. */
+  defaultUrl: string | undefined;
+  /** The operator's --prometheus-allowed-hosts, as webhook allowedHosts entries. */
+  allowedHosts: readonly string[];
+  timeoutMs?: number;
+}
+
+/**
+ * The provider for a Remediation's evaluation.prometheusURL (or the default): the URL must use the
+ * default's origin or a host the operator allowed, by the same rule as webhook URLs, so a
+ * Remediation cannot point the controller at an internal service or a cloud metadata endpoint.
+ */
+export function prometheusProviders(targets: PrometheusTargets): (url: string | undefined) => PrometheusSliProvider {
+  const defaultOrigin = targets.defaultUrl === undefined ? undefined : new URL(targets.defaultUrl);
+  const allowed = defaultOrigin === undefined ? [...targets.allowedHosts] : [...targets.allowedHosts, defaultOrigin.host];
+  const timeouts = targets.timeoutMs === undefined ? {} : { timeoutMs: targets.timeoutMs };
+  return (url) => {
+    const target = url ?? targets.defaultUrl;
+    if (target === undefined) {
+      throw new ReboundError('no Prometheus URL: set --prometheus-url or spec.evaluation.prometheusURL in the Remediation', { code: 'NoPrometheus', reason: REASONS.EvaluationErrored, retryable: false });
+    }
+    if (url !== undefined) {
+      const check = checkAllowedUrl(url, allowed);
+      if (!check.ok) {
+        throw new ReboundError(`evaluation.prometheusURL: ${check.reason.replace("the webhook URL", 'the URL').replace("the Remediation's spec.webhook.allowedHosts", "the controller's --prometheus-allowed-hosts")}`, {
+          code: 'PrometheusHostNotAllowed',
+          reason: REASONS.EvaluationErrored,
+          retryable: false,
+        });
+      }
+    }
+    return new PrometheusSliProvider({ url: target, ...timeouts });
+  };
 }
 
 interface ApiResponse {

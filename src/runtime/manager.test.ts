@@ -68,10 +68,16 @@ describe('Manager', () => {
     let record: { record: LeaseRecord; resourceVersion: string } | undefined;
     let rv = 0;
     let down = false;
+    const write = (r: LeaseRecord): Promise<string> => {
+      if (down) return Promise.reject(new Error('connection refused'));
+      rv += 1;
+      record = { record: r, resourceVersion: String(rv) };
+      return Promise.resolve(String(rv));
+    };
     const store: LeaseStore = {
       get: () => (down ? Promise.reject(new Error('connection refused')) : Promise.resolve(record)),
-      create: (r) => (down ? Promise.reject(new Error('connection refused')) : Promise.resolve(((record = { record: r, resourceVersion: String(++rv) }), String(rv))[1])),
-      update: (r) => (down ? Promise.reject(new Error('connection refused')) : Promise.resolve(((record = { record: r, resourceVersion: String(++rv) }), String(rv))[1])),
+      create: write,
+      update: write,
     };
     const elector = new LeaderElector({ identity: 'a', store, clock, log, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500, random: () => 0 });
     const journal: string[] = [];
