@@ -258,6 +258,17 @@ describe('ProblemEventReconciler', () => {
     expect(w.problem.status?.phase).toBe('Resolved');
   });
 
+  it('reports a Git outage during evaluation as GitUnreachable, not PrometheusUnavailable', async () => {
+    const w = new World();
+    await w.step();
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(new ReboundError('fetching production at http://git: cannot reach the Git server', { code: 'GitUnreachable', reason: 'GitUnreachable', retryable: true }));
+    expect(await w.step()).toBe(30_000);
+    expect(w.problem.status?.phase).toBe('Evaluating');
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason).toBe('GitUnreachable');
+  });
+
   it('never commits twice for one attempt after a crash before the status write', async () => {
     const w = new World();
     await w.step();

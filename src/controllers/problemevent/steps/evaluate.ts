@@ -30,7 +30,9 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
   } catch (err) {
     observe('error');
     if (err instanceof ReboundError && err.retryable) {
-      draft.markReconciling(REASONS.PrometheusUnavailable, `evaluation postponed: ${err.message}`);
+      // The metrics source (or Git, for slo.yaml) being down says nothing about the service: try
+      // later, never a failed attempt; the reason says which one is down.
+      draft.markReconciling(failureReason(err, REASONS.PrometheusUnavailable), `evaluation postponed: ${err.message}`);
       await draft.write();
       return { requeueAfterMs: deps.settings.evaluationRetryMs };
     }
