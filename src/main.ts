@@ -85,7 +85,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       }
     },
   };
-  const stores = new ProjectStores({ workDir: config.workDir, secrets, logger: (project) => log.child({ component: 'gitstore', project }) });
+  const stores = new ProjectStores({ workDir: config.workDir, secrets, logger: (project) => log.child({ component: 'gitstore', project }), onPushRetry: () => metrics.gitPushRetry() });
   const projectLookup = new CachedProjectLookup(projects, remediations, stores);
   const events = kubeEventRecorder(kc, { controller: 'rebound.dev/controller', instance: config.identity, clock, log });
 

@@ -23,6 +23,8 @@ export interface ProjectStoresOptions {
   logger?: (project: string) => StoreLogger;
   credentialTtlMs?: number;
   now?: () => number;
+  /** Counts pushes redone after the server refused them (rebound_git_push_retries_total). */
+  onPushRetry?: () => void;
 }
 
 interface OpenStore {
@@ -58,6 +60,7 @@ export class ProjectStores implements StoreProvider {
       ...(auth ? { auth } : {}),
       author: { name: author?.name ?? 'Rebound', email: author?.email ?? 'rebound@rebound.dev' },
       ...(this.options.logger ? { logger: this.options.logger(key) } : {}),
+      ...(this.options.onPushRetry ? { onPushRetry: this.options.onPushRetry } : {}),
     }).then((store) => ({ store, fingerprint }));
     this.open.set(key, next);
     next.catch(() => this.open.delete(key));

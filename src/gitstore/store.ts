@@ -57,6 +57,8 @@ export interface StoreOptions {
   maxTreeBytes?: number;
   /** What one fetch may bring in (wire size, inflated size of each object). */
   fetchLimits?: Partial<FetchLimits>;
+  /** Called for each push redone on a newer head after the server refused it (a metric). */
+  onPushRetry?: () => void;
 }
 
 /** The edit of one file: text in and text out, so it can be re-applied on a newer head. */
@@ -314,6 +316,7 @@ export class GitStore {
           return plan.results.map((r) => finish(r, attempt));
         }
         this.counters.rejectedPushes += 1;
+        this.options.onPushRetry?.();
         this.options.logger?.info({ branch, attempt, rejected: outcome.rejected }, 'push rejected, the branch moved: retrying on the new head');
         if (attempt >= maxAttempts) {
           throw new ReboundError(`push to ${branch} was rejected ${attempt} times (${outcome.rejected}); the branch keeps moving`, {

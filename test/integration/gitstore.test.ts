@@ -31,6 +31,8 @@ interface Fixture {
   gitDir: string;
   store: GitStore;
   logs: string[];
+  /** Calls of the store's onPushRetry hook (rebound_git_push_retries_total in production). */
+  pushRetries: () => number;
   /** A person's clone of the stage branch, pushing with the native CLI. */
   person: { dir: string; push(path: string, from: RegExp, to: string, message: string): Promise<void> };
 }
@@ -40,6 +42,7 @@ async function fixture(services: string[] = ['carts', 'orders']): Promise<Fixtur
   const name = `repo-${repoCount}`;
   const { url, dir: gitDir } = await server.createRepo(name, keptnSeed({ services, examplesDir: null }));
   const logs: string[] = [];
+  let retries = 0;
   const logger: StoreLogger = {
     debug: (fields, message) => void logs.push(JSON.stringify({ ...fields, message })),
     info: (fields, message) => void logs.push(JSON.stringify({ ...fields, message })),
@@ -52,6 +55,7 @@ async function fixture(services: string[] = ['carts', 'orders']): Promise<Fixtur
     author,
     logger,
     backoffMs: 5,
+    onPushRetry: () => void (retries += 1),
   });
   const personDir = join(work, `${name}-person`);
   const authed = new URL(url);
@@ -69,7 +73,7 @@ async function fixture(services: string[] = ['carts', 'orders']): Promise<Fixtur
       await runGit(['push', '--quiet', 'origin', 'production'], { cwd: personDir, env: personEnv });
     },
   };
-  return { url, gitDir, store, logs, person };
+  return { url, gitDir, store, logs, person, pushRetries: () => retries };
 }
 
 const show = (gitDir: string, spec: string): Promise<string> => runGit(['show', spec], { env: { GIT_DIR: gitDir } });
@@ -152,7 +156,7 @@ describe('GitStore against git http-backend', () => {
   });
 
   it('a person pushing during a step: both changes land, nothing is force-pushed', async () => {
-    const { gitDir, store, person, logs } = await fixture();
+    const { gitDir, store, person, logs, pushRetries } = await fixture();
     await store.head('production');
     let calls = 0;
     const result = await store.commitEdit('production', {
@@ -173,6 +177,7 @@ describe('GitStore against git http-backend', () => {
     const personHead = (await runGit(['rev-parse', 'HEAD'], { cwd: person.dir })).trim();
     await runGit(['merge-base', '--is-ancestor', personHead, 'production'], { env: { GIT_DIR: gitDir } });
     expect(store.stats().rejectedPushes).toBe(1);
+    expect(pushRetries()).toBe(1);
     expect(logs.some((l) => l.includes('push rejected'))).toBe(true);
     await runGit(['fsck', '--strict', '--no-dangling'], { env: { GIT_DIR: gitDir } });
   });
