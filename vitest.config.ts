@@ -31,6 +31,7 @@ const IO = [
   'src/ingest/action-callbacks.test.ts',
   'src/ingest/git-hook.test.ts',
   'src/ingest/keptn-api.test.ts',
+  'src/ingest/server.test.ts',
   'src/actions/keptn-action-event.test.ts',
   'src/actions/keptn-executor.test.ts',
   'src/actions/unleash.test.ts',

@@ -71,6 +71,9 @@ export interface IngestServerOptions {
   onResponse?: (info: { route: string; status: number; seconds: number }) => void;
   /** The namespace Keptn's `GET /api/v1/metadata` reports (where problems are stored). */
   keptnNamespace?: string;
+  /** How long a client may take to send its headers (default 10 s) and its whole request (30 s). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 export const ROUTE_PATHS = {
@@ -170,7 +173,18 @@ export interface RunningIngestServer {
 /** Listens on `address` (`host:port`; port 0 picks a free one). */
 export async function startIngestServer(options: IngestServerOptions & { address: string }): Promise<RunningIngestServer> {
   const { host, port } = parseAddress(options.address);
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, createIngestHandler(options));
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const server = createServer(
+    {
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      headersTimeout,
+      keepAliveTimeout: 5_000,
+      // Node checks the two timeouts above only this often (default 30 s): a slow-header client
+      // was cut after about 30 s, not the documented 10 s.
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    },
+    createIngestHandler(options),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
