@@ -48,6 +48,10 @@ async function personalAccessToken(role: keyof typeof ROOT_ROLES): Promise<strin
     signal: AbortSignal.timeout(10_000),
   });
   expect(login.status).toBe(200);
+  // express-session sends the headers (the cookie) and all but the last byte of the body, saves the
+  // session to PostgreSQL, and only then ends the body: a request made on the headers alone may
+  // reach Unleash before the session exists, and is answered 401. The whole body means it is saved.
+  await login.text();
   const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const res = await fetch(`${unleash.url}/api/admin/user/tokens`, {
     method: 'POST',
