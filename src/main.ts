@@ -110,7 +110,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const valuesOptions = {
     appliers: createAppliers({
       kubeConfig: kc,
-      helm: { helmPath: config.helmPath, homeDir: join(config.workDir, 'helm'), timeoutSeconds: config.helmTimeoutSeconds, ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}) },
+      helm: { helmPath: config.helmPath, homeDir: join(config.workDir, 'helm'), timeoutSeconds: config.helmTimeoutSeconds, log: log.child({ component: 'helm' }), ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}) },
     }),
     workDir: config.workDir,
     secrets,
@@ -169,7 +169,9 @@ export async function startController(config: ControllerConfig, log: Logger, sig
 
   metrics.observeProblems(() => problems.list());
   const queue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue('problemevent') });
-  const controller = new Controller({ name: 'problemevent', queue, reconciler, log, clock, workers: config.workers, metrics: metrics.controller });
+  // Never start a reconcile on a Lease that was not renewed in time (a paused process finds out here).
+  const mayAct = (): boolean => elector?.isLeading() ?? true;
+  const controller = new Controller({ name: 'problemevent', queue, reconciler, log, clock, workers: config.workers, metrics: metrics.controller, mayAct });
   enqueueProblem = (key) => controller.enqueue(key);
 
   // Watches only enqueue. A problem that finishes wakes the others of its service at once; a
@@ -210,6 +212,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     clock,
     workers: Math.min(2, config.workers),
     metrics: metrics.controller,
+    mayAct,
   });
   projects.addHandler({
     onAdd: (p) => projectController.enqueue(keyOf(p)),
@@ -234,6 +237,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     clock,
     workers: 1,
     metrics: metrics.controller,
+    mayAct,
   });
   remediations.addHandler({
     onAdd: (r) => remediationController.enqueue(keyOf(r)),
