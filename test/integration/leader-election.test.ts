@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubeLeaseStore } from '../../src/kube/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { systemClock } from '../../src/runtime/clock.ts';
-import { LeaderElector } from '../../src/runtime/leader-election.ts';
+import { LeaderElector, LeadershipLost } from '../../src/runtime/leader-election.ts';
 import { Manager, type ManagerExit } from '../../src/runtime/manager.ts';
 import { ChaosProxy, adminKubeConfig, eventually, freshNamespace } from './runtime-helpers.ts';
 
@@ -185,5 +185,42 @@ describe('Manager with leader election (real Lease)', () => {
     await eventually('m2 active', () => (m2.active() ? true : undefined));
     // m1 finished draining before m2 started: no overlap of leader-only work.
     expect(work).toEqual(['m1 start', 'm1 drained', 'm2 start']);
+  });
+
+  it('when the API server is away longer than the renew deadline: stops leader work at once, stays up, leads again', async () => {
+    const proxy = new ChaosProxy(cluster.server);
+    await proxy.accept();
+    cleanups.push(() => proxy.stop());
+    const elector = new LeaderElector({ identity: 'survivor', store: kubeLeaseStore(adminKubeConfig(cluster.kubeconfigPath, proxy.url), { namespace: ns, name: 'outage' }), clock: systemClock, log, ...TIMING });
+    const terms: string[] = [];
+    let active = false;
+    const manager = new Manager({ log, leaderElector: elector, gracefulShutdownMs: 5_000 });
+    manager.add({
+      name: 'controller',
+      needsLeaderElection: true,
+      start: async (signal) => {
+        active = true;
+        terms.push('start');
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        terms.push(signal.reason instanceof LeadershipLost ? 'lost' : 'stopped');
+        active = false;
+      },
+    });
+    let exited: ManagerExit | undefined;
+    const abort = new AbortController();
+    const exit = manager.start(abort.signal).then((e) => (exited = e));
+    cleanups.push(async () => {
+      abort.abort();
+      await exit;
+    });
+    await eventually('leading', () => (active ? true : undefined));
+    // The API server goes away (a graceful restart longer than the renew deadline).
+    await proxy.refuse();
+    await eventually('leader work stopped', () => (terms.includes('lost') ? true : undefined), 10_000);
+    expect(exited).toBeUndefined();
+    await proxy.accept();
+    await eventually('leading again', () => (active && terms.length === 3 ? true : undefined), 15_000);
+    expect(terms).toEqual(['start', 'lost', 'start']);
+    expect(exited).toBeUndefined();
   });
 });
