@@ -59,6 +59,11 @@ export interface LocalCluster {
   startupMs: number;
   /** Writes a kubeconfig for `token` and returns its path. */
   kubeconfigFor(token: string, userName?: string): Promise<string>;
+  /**
+   * Stops kube-apiserver (SIGTERM, as a rolling restart does), keeps it down for `downMs`, starts it
+   * again on the same port with the same state, and resolves once it is ready (chaos scenarios).
+   */
+  restartApiServer(options?: { downMs?: number }): Promise<void>;
   /** Stops kube-apiserver, then etcd, and removes every file. Idempotent. */
   stop(): Promise<void>;
 }
@@ -214,10 +219,7 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
     await waitUntil('etcd to report healthy', () => httpOk(`${etcdUrl}/health`), { timeoutMs, process: etcd });
 
     const server = `https://${LOOPBACK}:${String(apiserverPort)}`;
-    const apiserver = await startProcess({
-      name: 'kube-apiserver',
-      command: apiserverBin,
-      args: [
+    const apiserverArgs = [
         `--etcd-servers=${etcdUrl}`,
         `--bind-address=${LOOPBACK}`,
         // Mandatory on machines without a default route.
@@ -235,16 +237,20 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
         // No controller creates the `default` ServiceAccount, so this plugin would reject every Pod.
         '--disable-admission-plugins=ServiceAccount',
         '--profiling=false',
-      ],
-    });
-    attempt.processes.push(apiserver);
+    ];
     const ca = await readFile(pki.caPath, 'utf8');
     const admin = { ca, token: adminToken };
-    await waitUntil('kube-apiserver /readyz', async () => (await httpsStatus(`${server}/readyz`, admin)) === 200, {
-      timeoutMs,
-      intervalMs: 200,
-      process: apiserver,
-    });
+    const startApiServer = async (): Promise<ManagedProcess> => {
+      const started = await startProcess({ name: 'kube-apiserver', command: apiserverBin, args: apiserverArgs });
+      attempt.processes.push(started);
+      await waitUntil('kube-apiserver /readyz', async () => (await httpsStatus(`${server}/readyz`, admin)) === 200, {
+        timeoutMs,
+        intervalMs: 200,
+        process: started,
+      });
+      return started;
+    };
+    let apiserver = await startApiServer();
     // The system-namespaces controller creates `default` shortly after readiness.
     await waitUntil('namespace default', async () => (await httpsStatus(`${server}/api/v1/namespaces/default`, admin)) === 200, {
       timeoutMs,
@@ -276,6 +282,12 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
       caData,
       startupMs: Date.now() - startedAt,
       kubeconfigFor,
+      restartApiServer: async ({ downMs = 0 } = {}) => {
+        await apiserver.stop();
+        attempt.processes.splice(attempt.processes.indexOf(apiserver), 1);
+        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+        apiserver = await startApiServer();
+      },
       stop: () => (stopping ??= stopAll(attempt)),
     };
   } catch (err) {
