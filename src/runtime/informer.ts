@@ -46,7 +46,11 @@ export interface InformerOptions<T> {
   log: Logger;
   /** Every `resyncMs` each cached object is handed to `onUpdate` again; 0 turns it off. */
   resyncMs?: number;
-  /** Restart backoff after errors; default 500 ms doubling to 30 s. */
+  /**
+   * Restart backoff after errors; default 500 ms doubling to 4 s: an API server back from a 30 s
+   * restart is listed again within seconds (with 30 s, objects made meanwhile waited up to 30 s).
+   * A list of an unreachable server costs one refused connection.
+   */
   backoff?: BackoffOptions;
   /** A watch that ends sooner than this without any event counts as a failure (no hot loop). */
   minWatchMs?: number;
@@ -74,7 +78,7 @@ export class SupervisedInformer<T extends HasMetadata> {
     this.#clock = options.clock;
     this.#log = options.log.child({ informer: options.name });
     this.#resyncMs = options.resyncMs ?? 0;
-    this.#backoff = new Backoff(options.backoff ?? { initialMs: 500, maxMs: 30_000 });
+    this.#backoff = new Backoff(options.backoff ?? { initialMs: 500, maxMs: 4_000 });
     this.#minWatchMs = options.minWatchMs ?? 1_000;
     this.#metrics = options.metrics;
     this.#metrics?.synced(this.name, false);
