@@ -108,6 +108,10 @@ test: setup typecheck lint ## Set up, then run unit, io and integration tests ag
 bench: setup ## Run the benchmarks and print their figures
 	@for f in $$(find test/bench -name '*.bench.ts' | sort); do echo "==> $$f"; node $$f; done
 
+.PHONY: chaos
+chaos: setup ## Run issue 14's chaos scenarios against the real parts (minutes; not part of make test)
+	node test/chaos/run.ts
+
 .PHONY: demo
 DEMO_ARGS ?=
 demo: setup ## Run the whole remediation loop locally and print its timeline (DEMO_ARGS="--keep", "--help")

