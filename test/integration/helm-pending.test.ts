@@ -132,7 +132,7 @@ describe('HelmApplier with a release left pending', () => {
     await killMidUpgrade(['upgrade', 'carts', chartDir, '-n', namespace, '--values', await values('o2', 2, true), '--timeout', '60s', '--kubeconfig', cluster.kubeconfigPath], 'carts', namespace);
 
     const err = await applier.apply(request(namespace, await values('o3', 3, false))).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'HelmReleasePending', reason: 'HelmFailed', retryable: false });
+    expect(err).toMatchObject({ code: 'HelmReleasePending', reason: 'ApplyFailed', retryable: false });
     expect((err as Error).message).toContain(`helm release carts in ${namespace} is pending-upgrade at revision 2, an operation Rebound did not start`);
     expect((err as Error).message).toContain(`\`helm rollback carts 1 --namespace ${namespace}\``);
     expect(await status('carts', namespace)).toBe('pending-upgrade');
