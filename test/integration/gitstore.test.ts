@@ -143,7 +143,7 @@ describe('GitStore against git http-backend', () => {
     );
     expect(error).toBeInstanceOf(ReboundError);
     const rebound = error as ReboundError;
-    expect(rebound).toMatchObject({ code: 'GitAuthFailed', reason: 'GitAuthenticationFailed', retryable: false });
+    expect(rebound).toMatchObject({ code: 'GitAuthFailed', reason: 'GitAuthFailed', retryable: false });
     expect(rebound.message).toMatch(/refused the credentials/);
     const everything = `${rebound.message} ${rebound.stack ?? ''} ${JSON.stringify(rebound)} ${logs.join('')}`;
     expect(everything).not.toContain('not-the-password');
