@@ -17,6 +17,7 @@ const commands: Record<string, CommandLoader> = {
   evaluate: async () => (await import('./commands/evaluate.ts')).command,
   send: async () => (await import('./commands/send.ts')).command,
   controller: async () => (await import('./commands/controller.ts')).command,
+  version: async () => (await import('./commands/version.ts')).command,
 };
 
 export function usage(): string {
