@@ -10,6 +10,7 @@ const E2E = [
   'test/integration/demo.test.ts',
   'test/integration/manifests.test.ts',
   'test/integration/image.test.ts',
+  'test/integration/upgrade.test.ts',
 ];
 
 // Unit test files that leave the test process: they start child processes (the CLI, git, helm, a
