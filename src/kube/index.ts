@@ -10,6 +10,7 @@ export {
   type KubeErrorCode,
 } from './errors.ts';
 export { kubeEventRecorder, type EventRecorder, type EventSubject, type EventType } from './events.ts';
+export { kubeClaimStore, type ClaimStore, type ClaimWrite, type StoredClaim } from './claim-leases.ts';
 export { kubeLeaseStore, type LeaseRef } from './lease.ts';
 export {
   CustomResourceClient,
