@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ANNOTATIONS, API_VERSION, KINDS } from './api/index.ts';
+import { API_VERSION, KINDS } from './api/index.ts';
 import type { ProblemEvent, Project, Remediation } from './api/index.ts';
 import { createAppliers } from './apply/index.ts';
 import { KeptnExecutorAction } from './actions/keptn-executor.ts';
@@ -23,6 +23,8 @@ import { ProblemEventReconciler } from './controllers/problemevent/reconciler.ts
 import { FreshReads } from './controllers/problemevent/fresh-cache.ts';
 import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
 import { isTerminal } from './controllers/problemevent/decide.ts';
+import { LeaseTurnClaims, holderState } from './controllers/problemevent/service-turn.ts';
+import { leftTheLine, nextInLine } from './controllers/problemevent/wake.ts';
 import { CacheIndex } from './controllers/cache-index.ts';
 import { createConfigCaches } from './controllers/config-caches.ts';
 import { ProjectReconciler } from './controllers/project/reconciler.ts';
@@ -35,7 +37,7 @@ import { gitHookRoute } from './ingest/git-hook.ts';
 import { sameRepository } from './gitstore/hooks.ts';
 import type { GitPushEvent } from './gitstore/hooks.ts';
 import { KubeProblemStore } from './ingest/store.ts';
-import { kubeEventRecorder, kubeLeaseStore, loadKubeConfig, reboundClients } from './kube/index.ts';
+import { kubeClaimStore, kubeEventRecorder, kubeLeaseStore, loadKubeConfig, reboundClients } from './kube/index.ts';
 import { classifyKubeError, isNotFound } from './kube/errors.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { opsHandler } from './observability/health.ts';
@@ -135,9 +137,20 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const background = new BackgroundActions((key) => enqueueProblem(key));
   metrics.observeBackgroundActions(() => background.running());
 
+  // One remediation at a time per service: claims are Leases in the controller's own namespace.
+  const turns = new LeaseTurnClaims(kubeClaimStore(kc, config.leaderElectionNamespace), {
+    cached: (ref) => {
+      const key = refKey(ref);
+      const p = fresh.read(key, problems.get(key));
+      return p ? holderState(p, ref) : undefined;
+    },
+    live: async (ref) => holderState(await clients.problemEvents.get(ref.namespace, ref.name), ref),
+  }, log.child({ component: 'service-turn' }));
+
   const reconciler = new ProblemEventReconciler({
     clock: () => new Date(clock.now()),
     cache: { get: (key) => fresh.read(key, problems.get(key)), siblings },
+    turns,
     writer: {
       patchStatus: async (problem, status) => {
         // Conditional on the version read: a decision made on a stale view must not land.
@@ -174,16 +187,15 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const controller = new Controller({ name: 'problemevent', queue, reconciler, log, clock, workers: config.workers, metrics: metrics.controller, mayAct });
   enqueueProblem = (key) => controller.enqueue(key);
 
-  // Watches only enqueue. A problem that finishes wakes the others of its service at once; a
-  // changed Project or Remediation wakes the open problems it concerns.
+  // Watches only enqueue. A problem that leaves the line of its service (finishes, is suspended or
+  // deleted) wakes the next in line; a changed Project or Remediation wakes the open problems it concerns.
   problems.addHandler(enqueueOwnKey((key) => controller.enqueue(key)));
+  const wakeNextInLine = (left: ProblemEvent): void => {
+    for (const key of nextInLine(left, siblings(left))) controller.enqueue(key);
+  };
   problems.addHandler({
-    onUpdate: (before, after) => {
-      if (!isTerminal(before.status?.phase) && isTerminal(after.status?.phase)) {
-        // Suspended ones wake when a person lifts the annotation (their own update event).
-        for (const p of siblings(after)) if (!isTerminal(p.status?.phase) && p.metadata.annotations?.[ANNOTATIONS.suspend] !== 'true') controller.enqueue(keyOf(p));
-      }
-    },
+    onUpdate: (before, after) => leftTheLine(before, after) && wakeNextInLine(after),
+    onDelete: wakeNextInLine,
   });
   const wakeOpen = (namespace: string | undefined, project: string, service?: string): void => {
     for (const p of problems.list()) {

@@ -127,6 +127,7 @@ export const REASONS = {
   StageNotFound: 'StageNotFound',
   // ProblemEvent
   Queued: 'Queued',
+  TurnUnavailable: 'TurnUnavailable',
   PolicyFound: 'PolicyFound',
   NoPolicy: 'NoPolicy',
   NoMatchingEntry: 'NoMatchingEntry',
@@ -176,6 +177,8 @@ export const LABELS = {
   /** Which way in created a ProblemEvent: `kubectl`, `alertmanager`, `cloudevent`, `dynatrace`. */
   source: `${GROUP}/source`,
   managedBy: 'app.kubernetes.io/managed-by',
+  /** On the Leases that hold a service's turn (`kubectl get leases -l rebound.dev/turn`). */
+  turn: `${GROUP}/turn`,
 } as const;
 
 export const ANNOTATIONS = {
@@ -185,6 +188,8 @@ export const ANNOTATIONS = {
   fingerprint: `${GROUP}/fingerprint`,
   /** Set by a person to stop remediation of one ProblemEvent without deleting it. */
   suspend: `${GROUP}/suspend`,
+  /** On a turn Lease: the namespace/project/stage/service it is the turn of. */
+  turnOf: `${GROUP}/turn-of`,
 } as const;
 
 export const FINALIZERS = {

@@ -83,7 +83,8 @@ Options:
   --helm-timeout D                helm upgrade timeout (default 2m)
   --workers N                     concurrent reconciles, different problems only (default 4)
   --evaluation-wait D             wait after an action before evaluating it (default 2m, Keptn's loop)
-  --turn-poll D                   how often a waiting problem checks its turn (default 10s)
+  --turn-poll D                   safety net: a problem waiting for its service's turn looks again after
+                                  this long; it is woken as soon as the turn frees (default 5m)
   --evaluation-retry D            retry after the metrics source was unreachable (default 30s)
   --stalled-recheck D             look again at what only a person can fix (default 5m)
   --resync D                      informer resync period (default 10m)
@@ -118,7 +119,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'helm-timeout': { type: 'string', default: '2m' },
       workers: { type: 'string', default: '4' },
       'evaluation-wait': { type: 'string', default: '2m' },
-      'turn-poll': { type: 'string', default: '10s' },
+      'turn-poll': { type: 'string', default: '5m' },
       'evaluation-retry': { type: 'string', default: '30s' },
       'stalled-recheck': { type: 'string', default: '5m' },
       resync: { type: 'string', default: '10m' },

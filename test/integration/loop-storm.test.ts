@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ProblemEvent } from '../../src/api/index.ts';
-import type { GitServer } from '../../src/localenv/git-server.ts';
-import { freePort } from '../../src/localenv/ports.ts';
-import { runCommand } from '../../src/localenv/process.ts';
-import { applyObjects, createProjectRepo, installControllerRbac, kubectl, startControllerProcess } from '../../src/localenv/world.ts';
-import type { ControllerProcess } from '../../src/localenv/world.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { freePort } from '../harness/ports.ts';
+import { runCommand } from '../harness/process.ts';
+import { applyObjects, createProjectRepo, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
+import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, startE2eGitServer, stopInOrder } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');

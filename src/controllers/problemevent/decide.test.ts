@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Attempt, ProblemEvent, ProblemEventStatus } from '../../api/index.ts';
-import { decide, heldByLimits, parseDuration, turnHolder } from './decide.ts';
+import { actsOutside, decide, heldByLimits, needsTurn, parseDuration } from './decide.ts';
 import type { DecisionInput } from './decide.ts';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
@@ -94,10 +94,10 @@ describe('decide', () => {
     it(c.name, () => expect(decide(c.input)).toEqual(c.want));
   }
 
-  it('makes a younger problem wait for the older one of the same service', () => {
+  it('leaves the turn to the claim: age in the cache decides nothing', () => {
     const older = problem('older', { created: minutesAgo(20) });
     const younger = problem('younger', { created: minutesAgo(5) });
-    expect(decide(input(younger, { siblings: [younger, older] }))).toEqual({ kind: 'wait-turn', holder: 'sockshop/older' });
+    expect(decide(input(younger, { siblings: [younger, older] }))).toEqual({ kind: 'start-attempt', index: 1 });
     expect(decide(input(older, { siblings: [younger, older] }))).toEqual({ kind: 'start-attempt', index: 1 });
   });
 
@@ -110,24 +110,25 @@ describe('decide', () => {
   });
 });
 
-describe('turnHolder', () => {
-  it('keeps the turn with a problem already remediating, even a younger one', () => {
-    const older = problem('older', { created: minutesAgo(30) });
-    const active = problem('active', { created: minutesAgo(5), status: { phase: 'Evaluating' } });
-    expect(turnHolder([older, active])?.metadata.name).toBe('active');
-  });
-
-  it('skips finished, resolved and suspended problems', () => {
-    const finished = problem('a', { created: minutesAgo(50), status: { phase: 'Resolved' } });
-    const resolved = problem('b', { created: minutesAgo(40), state: 'RESOLVED' });
-    const suspended = problem('c', { created: minutesAgo(30), suspend: true });
-    const open = problem('d', { created: minutesAgo(20) });
-    expect(turnHolder([finished, resolved, suspended, open])?.metadata.name).toBe('d');
-  });
-
-  it('breaks ties on creation time by name', () => {
-    const t = minutesAgo(10);
-    expect(turnHolder([problem('b', { created: t }), problem('a', { created: t })])?.metadata.name).toBe('a');
+describe('needsTurn and actsOutside', () => {
+  it('claims the turn for every step but finishing, and reads the claim fresh before acting outside the status', () => {
+    const at = new Date(NOW);
+    const table: [Parameters<typeof needsTurn>[0], boolean, boolean][] = [
+      [{ kind: 'done', why: 'x' }, false, false],
+      [{ kind: 'resolve-by-source' }, false, false],
+      [{ kind: 'unhandled-by-stage', mode: 'manual' }, false, false],
+      [{ kind: 'throttled', limit: 'cooldown', until: at }, true, false],
+      [{ kind: 'start-attempt', index: 1 }, true, true],
+      [{ kind: 'apply-attempt', index: 1 }, true, true],
+      [{ kind: 'wait-action', index: 1, until: at }, true, false],
+      [{ kind: 'complete-action', index: 1 }, true, false],
+      [{ kind: 'action-timed-out', index: 1 }, true, false],
+      [{ kind: 'wait-evaluation', index: 1, at }, true, false],
+      [{ kind: 'evaluate', index: 1 }, true, false],
+    ];
+    for (const [decision, turn, outside] of table) {
+      expect([decision.kind, needsTurn(decision), actsOutside(decision)]).toEqual([decision.kind, turn, outside]);
+    }
   });
 });
 

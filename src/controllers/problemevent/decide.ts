@@ -1,6 +1,7 @@
 // The ProblemEvent loop's decisions, as a pure function of what the controller can see: the problem,
-// its siblings for the same project/stage/service (from the informer cache), the stage's settings
-// and the policy. Everything is derived from stored status, so a restarted controller decides the
+// its siblings for the same project/stage/service (from the informer cache, for the limits), the
+// stage's settings and the policy. Whose turn it is is not decided here: a cache cannot decide it
+// (service-turn.ts claims it on the API server). Everything is derived from stored status, so a restarted controller decides the
 // same next step: there is no in-memory state to lose.
 import { TERMINAL_PHASES } from '../../api/index.ts';
 import type { Attempt, Phase, ProblemEvent, RemediationLimits } from '../../api/index.ts';
@@ -28,8 +29,6 @@ export type Decision =
   | { kind: 'resolve-by-source' }
   /** The stage does not let Rebound act. */
   | { kind: 'unhandled-by-stage'; mode: 'manual' | 'disabled' }
-  /** Another problem for this service is being remediated; this one waits its turn. */
-  | { kind: 'wait-turn'; holder: string }
   /** A limit holds the next action back until `until`. */
   | { kind: 'throttled'; limit: 'cooldown' | 'maxActionsPerHour'; until: Date }
   /** Start attempt `index` (counts from 1): choose, commit, push, apply. */
@@ -59,9 +58,6 @@ export function decide(input: DecisionInput): Decision {
   if (problem.metadata.annotations?.[ANNOTATIONS.suspend] === 'true') return { kind: 'done', why: 'suspended by annotation' };
   if (input.stage && input.stage.remediation !== 'automated') return { kind: 'unhandled-by-stage', mode: input.stage.remediation };
 
-  const holder = turnHolder(input.siblings);
-  if (holder !== undefined && keyOf(holder) !== keyOf(problem)) return { kind: 'wait-turn', holder: keyOf(holder) };
-
   const attempts = status.attempts ?? [];
   const last = attempts[attempts.length - 1];
   if (last && last.result === undefined) {
@@ -85,21 +81,17 @@ export function decide(input: DecisionInput): Decision {
 }
 
 /**
- * Only one remediation runs at a time for a project/stage/service. A problem already remediating
- * keeps its turn; otherwise the oldest open problem goes first (creation time, then name).
+ * Decisions taken by the problem that holds its service's turn (one remediation at a time per
+ * project/stage/service): the turn is claimed on the API server before any of them (service-turn.ts).
+ * The others finish a problem, or do nothing, and need no turn.
  */
-export function turnHolder(siblings: readonly ProblemEvent[]): ProblemEvent | undefined {
-  const waiting = siblings.filter((p) => !isTerminal(p.status?.phase) && p.spec.state !== 'RESOLVED' && p.metadata.annotations?.[ANNOTATIONS.suspend] !== 'true');
-  const active = waiting.filter((p) => p.status?.phase === 'Remediating' || p.status?.phase === 'Evaluating');
-  const pool = active.length > 0 ? active : waiting;
-  return [...pool].sort(byAge)[0];
+export function needsTurn(decision: Decision): boolean {
+  return decision.kind !== 'done' && decision.kind !== 'resolve-by-source' && decision.kind !== 'unhandled-by-stage';
 }
 
-function byAge(a: ProblemEvent, b: ProblemEvent): number {
-  const ta = timeOf(a.metadata.creationTimestamp);
-  const tb = timeOf(b.metadata.creationTimestamp);
-  if (ta !== tb) return ta - tb;
-  return keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0;
+/** Decisions that act outside the status (a commit, an apply, a call): the claim is read fresh before them. */
+export function actsOutside(decision: Decision): boolean {
+  return decision.kind === 'start-attempt' || decision.kind === 'apply-attempt';
 }
 
 function timeOf(value: Date | string | undefined): number {

@@ -15,6 +15,7 @@ import type {
 } from '../../api/index.ts';
 import type { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionRegistry } from '../../actions/types.ts';
+import type { TurnClaims } from './service-turn.ts';
 
 /** A stage as the loop uses it, after defaults (branch = name, namespace = `<project>-<stage>`). */
 export interface ResolvedStage {
@@ -138,7 +139,10 @@ export interface LoopMetrics {
 }
 
 export interface LoopSettings {
-  /** While another problem holds the service's turn, look again after this long. */
+  /**
+   * While another problem holds the service's turn, look again after this long: only a safety net,
+   * a waiting problem is woken when the turn frees.
+   */
   turnPollMs: number;
   /** Metrics source unreachable: evaluate again after this long. */
   evaluationRetryMs: number;
@@ -150,6 +154,8 @@ export interface ProblemLoopPorts {
   clock: () => Date;
   cache: ProblemCache;
   writer: ProblemWriter;
+  /** One remediation at a time per service, claimed on the API server. */
+  turns: TurnClaims;
   projects: ProjectLookup;
   policies: PolicyLookup;
   repositories: RepositoryProvider;

@@ -56,6 +56,11 @@ class World {
   outside: ScriptedAction = new ScriptedAction('webhook');
   external: ScriptedAction | undefined;
   enqueued: string[] = [];
+  /** Another problem holding the service's turn, or undefined when it is free. */
+  turnHolder: string | undefined;
+  turnError: Error | undefined;
+  turnCalls: string[] = [];
+  deleted = false;
   background = new BackgroundActions((key) => void this.enqueued.push(key));
 
   repository: StageRepository = {
@@ -98,7 +103,22 @@ class World {
     });
     return {
       clock: () => this.now,
-      cache: { get: () => this.problem, siblings: () => [...this.others, this.problem] },
+      cache: { get: () => (this.deleted ? undefined : this.problem), siblings: () => [...this.others, this.problem] },
+      turns: {
+        claim: (_p, options) => {
+          this.turnCalls.push(options.confirm ? 'claim confirmed' : 'claim');
+          if (this.turnError) return Promise.reject(this.turnError);
+          return Promise.resolve(this.turnHolder ? { held: false, holder: this.turnHolder } : { held: true });
+        },
+        release: () => {
+          this.turnCalls.push('release');
+          return Promise.resolve();
+        },
+        forget: (key) => {
+          this.turnCalls.push(`forget ${key}`);
+          return Promise.resolve();
+        },
+      },
       writer: {
         patchStatus: (p, status: ProblemEventStatus) => {
           this.writes++;
@@ -276,6 +296,50 @@ describe('ProblemEventReconciler', () => {
     await w.step();
     expect(w.commits).toHaveLength(1);
     expect(w.problem.status?.attempts?.[0]?.commit).toBe(w.commits[0]?.sha);
+  });
+
+  it('waits for the service turn without acting, writes Queued once, and relies on being woken', async () => {
+    const w = new World();
+    w.turnHolder = 'sockshop/other';
+    expect(await w.step()).toBe(1000);
+    expect(w.commits).toHaveLength(0);
+    expect(w.problem.status?.phase).toBe('Pending');
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ status: 'True', reason: 'Queued', message: 'waiting for sockshop/other: one remediation at a time per service' });
+    expect(w.writes).toBe(1);
+    for (let i = 0; i < 5; i++) await w.step();
+    expect(w.writes).toBe(1);
+    // The turn frees (the holder finished and woke this one): the claim is read fresh before the commit.
+    w.turnHolder = undefined;
+    w.turnCalls = [];
+    await w.step();
+    expect(w.commits).toHaveLength(1);
+    expect(w.turnCalls).toEqual(['claim confirmed', 'claim confirmed']); // commit, then apply: both act outside the status
+    expect(w.problem.status?.phase).toBe('Evaluating');
+  });
+
+  it('gives the turn back when it finishes, and when its problem is deleted', async () => {
+    const w = new World();
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    w.turnCalls = [];
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Resolved');
+    expect(w.turnCalls).toEqual(['claim', 'release']);
+    w.deleted = true;
+    await w.step();
+    expect(w.turnCalls.at(-1)).toBe('forget sockshop/p1');
+  });
+
+  it('retries a turn the API server could not decide, and stalls when the claim is forbidden', async () => {
+    const w = new World();
+    w.turnError = new KubeError('API down', { code: 'KubeUnavailable', retryable: true });
+    await expect(w.step()).rejects.toThrow('API down');
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ reason: 'TurnUnavailable' });
+    w.turnError = new KubeError('leases is forbidden', { code: 'KubeForbidden', retryable: false });
+    expect(await w.step()).toBe(300_000);
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'TurnUnavailable' });
+    expect(w.commits).toHaveLength(0);
   });
 
   it('stops when the source resolves the problem mid-way', async () => {
@@ -517,11 +581,6 @@ describe('ProblemEventReconciler', () => {
     const webhook = (w: World): void => {
       w.actions = [{ name: 'runbook', action: 'webhook', value: 'restart-carts' }, { name: 'scale up', action: 'scale', value: '+1' }];
     };
-    const other = (w: World, phase: 'Remediating' | 'Pending'): ProblemEvent => ({
-      ...w.problem,
-      metadata: { ...w.problem.metadata, name: 'p0', uid: 'uid-0', creationTimestamp: new Date('2026-11-22T11:00:00Z') },
-      status: { phase },
-    });
     /** Reconciles until the loop settles or `max` times, advancing time past each wait; errors are the queue's. */
     const drive = async (w: World, max = 12): Promise<void> => {
       for (let i = 0; i < max; i++) {
@@ -544,7 +603,7 @@ describe('ProblemEventReconciler', () => {
       { name: 'manual stage', script: async (w) => { w.stageMode = 'manual'; await w.step(); }, phase: 'Unhandled', ready: 'False RemediationManual', stalled: 'True RemediationManual' },
       { name: 'no policy', script: async (w) => { w.policyOverride = { ok: false, reason: 'NoPolicy', message: 'no remediation.yaml' }; await w.step(); }, phase: 'Unhandled', ready: 'False NoPolicy', stalled: 'True NoPolicy' },
       { name: 'source resolves mid-way', script: async (w) => { await w.step(); w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } }; await w.step(); }, phase: 'Resolved', ready: 'True ProblemResolved', stalled: 'False ProblemResolved' },
-      { name: 'waits its turn', script: async (w) => { w.others = [other(w, 'Remediating')]; await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True Queued' },
+      { name: 'waits its turn', script: async (w) => { w.turnHolder = 'sockshop/p0'; await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True Queued' },
       { name: 'held by the cooldown', script: async (w) => { w.remediation = { apiVersion: 'rebound.dev/v1alpha1', kind: 'Remediation', metadata: { name: 'r' }, spec: { project: 'sockshop', stage: 'production', service: 'carts', remediations: [], limits: { cooldown: '10m' } } }; w.evaluations.push(fail); for (let i = 0; i < 3; i++) { await w.step(); w.advance(120_000); } }, phase: 'Remediating', ready: '-', stalled: 'False Progressing', reconciling: 'True CoolingDown' },
       { name: 'Git down on commit, retried', script: async (w) => { w.commitError = gitDown(); await w.step().catch(() => undefined); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True GitUnreachable' },
       { name: 'Git down, then back', script: async (w) => { w.commitError = gitDown(); await w.step().catch(() => undefined); w.commitError = undefined; w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },

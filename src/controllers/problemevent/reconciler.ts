@@ -28,6 +28,7 @@ import type { ProblemLoopPorts } from './ports.ts';
 import { StatusDraft } from './steps/draft.ts';
 import { failStep, stall } from './steps/finish.ts';
 import { STEPS } from './steps/index.ts';
+import { claimTurn } from './steps/turn.ts';
 import type { StepContext, StepResult } from './steps/types.ts';
 
 /** Ask to be reconciled again right away (a chain cut short). */
@@ -45,8 +46,9 @@ export class ProblemEventReconciler implements Reconciler {
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
     const cached = this.ports.cache.get(key);
     if (!cached) {
-      // Deleted: an action still running for it has nobody left to report to.
+      // Deleted: an action still running for it has nobody left to report to, and its turn is free.
       this.ports.background.cancel(key);
+      await this.ports.turns.forget(key);
       return undefined;
     }
     let problem: ProblemEvent = cached;
@@ -72,6 +74,8 @@ export class ProblemEventReconciler implements Reconciler {
       const step = await this.prepare(draft, ctx);
       if ('result' in step) return step.result;
       ctx.log.debug({ decision: step.decision.kind }, 'decided next step');
+      const waiting = await claimTurn(draft, this.ports, step);
+      if (waiting) return waiting;
       return await run(draft, this.ports, step);
     } catch (err) {
       if (isNotFound(err)) return { done: true };

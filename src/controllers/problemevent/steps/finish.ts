@@ -25,6 +25,9 @@ export async function finish(draft: StatusDraft, deps: ProblemLoopPorts, phase: 
   else draft.markStalled(reason, message);
   await draft.write(phase);
   draft.event(type, phase, message);
+  // After the final status: the turn goes to the next problem of the service (never throws; a
+  // claim left behind is taken over, its holder being visibly finished).
+  await deps.turns.release(draft.problem);
   return DONE;
 }
 

@@ -1,9 +1,9 @@
 // Which step carries out which decision. decide() (pure, table-tested) says what is next; this table
 // says who does it; the reconciler runs it and chains the next one. The compiler keeps the table
-// complete: a new kind of decision cannot be added without its step.
+// complete: a new kind of decision cannot be added without its step. Before any of them but the
+// finishing ones, the reconciler claims the service's turn (turn.ts).
 //
 // Where later steps go, each a new decision kind in decide.ts plus one row (and file) here:
-// - a per-service turn claim before an attempt starts: a step between "wait-turn" and "start-attempt";
 // - an approval before the action runs: an "await-approval" decision before "apply-attempt";
 // - waiting until the change is live (rollout, Argo CD / Flux sync) between "apply-attempt" and
 //   "evaluate": a "wait-live" decision for an applied attempt whose change is not live yet.
@@ -15,13 +15,12 @@ import { evaluate } from './evaluate.ts';
 import { resolveBySource, unhandledByStage } from './finish.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
-import { throttled, waitAction, waitEvaluation, waitTurn } from './waits.ts';
+import { throttled, waitAction, waitEvaluation } from './waits.ts';
 
 export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'done': () => Promise.resolve(DONE),
   'resolve-by-source': resolveBySource,
   'unhandled-by-stage': unhandledByStage,
-  'wait-turn': waitTurn,
   'throttled': throttled,
   'start-attempt': startAttempt,
   'apply-attempt': applyAttempt,

@@ -1,13 +1,7 @@
-// The healthy waits: another problem holds the service's turn, a limit holds the next action back,
-// an action waits for its callback, an evaluation is not due yet. None is an error.
+// The healthy waits: a limit holds the next action back, an action waits for its callback, an
+// evaluation is not due yet. None is an error. (Waiting for the service's turn: turn.ts.)
 import { REASONS } from '../../../api/index.ts';
 import type { StepFor } from './types.ts';
-
-export const waitTurn: StepFor<'wait-turn'> = async (draft, deps, { decision }) => {
-  draft.markReconciling(REASONS.Queued, `waiting for ${decision.holder}: one remediation at a time per service`);
-  await draft.write(draft.status.phase ?? 'Pending');
-  return { requeueAfterMs: deps.settings.turnPollMs };
-};
 
 export const throttled: StepFor<'throttled'> = async (draft, _deps, { decision }) => {
   const reason = decision.limit === 'cooldown' ? REASONS.CoolingDown : REASONS.LimitReached;
