@@ -189,7 +189,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
 
   // Watches only enqueue. A problem that leaves the line of its service (finishes, is suspended or
   // deleted) wakes the next in line; a changed Project or Remediation wakes the open problems it concerns.
-  problems.addHandler(enqueueOwnKey((key) => controller.enqueue(key)));
+  problems.addHandler(enqueueOwnKey((key, priority) => controller.enqueue(key, priority)));
   const wakeNextInLine = (left: ProblemEvent): void => {
     for (const key of nextInLine(left, siblings(left))) controller.enqueue(key);
   };

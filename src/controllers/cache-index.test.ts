@@ -11,9 +11,9 @@ describe('CacheIndex', () => {
   it('groups objects, moves them when their group changes, and forgets deleted ones', () => {
     const index = new CacheIndex<Obj>((o) => o.group);
     const h = index.handler();
-    h.onAdd?.(obj('a', 'x'));
-    h.onAdd?.(obj('b', 'x'));
-    h.onAdd?.(obj('c', 'y'));
+    h.onAdd?.(obj('a', 'x'), false);
+    h.onAdd?.(obj('b', 'x'), false);
+    h.onAdd?.(obj('c', 'y'), false);
     expect(index.get('x').map((o) => o.metadata.name).sort()).toEqual(['a', 'b']);
     h.onUpdate?.(obj('b', 'x'), obj('b', 'y'));
     expect(index.get('x').map((o) => o.metadata.name)).toEqual(['a']);

@@ -114,9 +114,9 @@ export class Controller {
     this.#mayAct = options.mayAct ?? (() => true);
   }
 
-  /** Enqueues a key (what watch handlers call). */
-  enqueue(key: string): void {
-    this.#queue.add(key);
+  /** Enqueues a key (what watch handlers call); LOW_PRIORITY for what the informer only lists again. */
+  enqueue(key: string, priority?: number): void {
+    this.#queue.add(key, priority);
   }
 
   get queue(): WorkQueue {

@@ -8,7 +8,7 @@ export {
   defaultControllerRateLimiter,
   type RateLimiter,
 } from './rate-limiter.ts';
-export { WorkQueue, type QueueItem, type QueueMetrics, type WorkQueueOptions } from './workqueue.ts';
+export { LOW_PRIORITY, NORMAL_PRIORITY, WorkQueue, type QueueItem, type QueueMetrics, type WorkQueueOptions } from './workqueue.ts';
 export {
   Controller,
   ReconcileOutcome,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.ts';
 import { FakeClock, flushMicrotasks } from './clock.ts';
-import { SupervisedInformer, type ListWatchSource, type WatchEnd, type WatchEvent } from './informer.ts';
+import { SupervisedInformer, enqueueOwnKey, type ListWatchSource, type WatchEnd, type WatchEvent } from './informer.ts';
+import { LOW_PRIORITY, NORMAL_PRIORITY } from './workqueue.ts';
 
 interface Obj {
   metadata: { name: string; namespace: string; resourceVersion: string };
@@ -201,6 +202,22 @@ describe('SupervisedInformer', () => {
     abort.abort();
     await flushMicrotasks();
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('enqueues its own keys at low priority for the initial list and resyncs, at normal priority for news', async () => {
+    const { clock, source, informer, start } = setup(60_000);
+    const enqueued: string[] = [];
+    informer.addHandler(enqueueOwnKey((key, priority) => enqueued.push(`${key} ${String(priority)}`)));
+    source.items = [obj('a', 1)];
+    const abort = start();
+    await informer.waitForSync(abort.signal);
+    await flushMicrotasks();
+    source.emit('ADDED', obj('b', 2));
+    source.emit('MODIFIED', obj('a', 3));
+    source.emit('DELETED', obj('b', 4));
+    await clock.advance(60_000);
+    expect(enqueued).toEqual([`ns/a ${String(LOW_PRIORITY)}`, `ns/b ${String(NORMAL_PRIORITY)}`, `ns/a ${String(NORMAL_PRIORITY)}`, `ns/b ${String(NORMAL_PRIORITY)}`, `ns/a ${String(LOW_PRIORITY)}`]);
+    abort.abort();
   });
 
   it('keeps delivering events when a handler throws', async () => {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { sleep, type Clock } from './clock.ts';
 import { objectKey, type HasMetadata } from './keys.ts';
+import { LOW_PRIORITY, NORMAL_PRIORITY } from './workqueue.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
 
@@ -26,9 +27,12 @@ export interface ListWatchSource<T> {
   watch(resourceVersion: string, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<WatchEnd>;
 }
 
-/** Synchronous by contract: enqueue keys, nothing else. Resyncs call `onUpdate(obj, obj)`. */
+/**
+ * Synchronous by contract: enqueue keys, nothing else. Resyncs call `onUpdate(obj, obj)`; `initialList`
+ * is true for the objects of the first list (they are not news, as controller-runtime's isInInitialList).
+ */
 export interface EventHandler<T> {
-  onAdd?(obj: T): void;
+  onAdd?(obj: T, initialList: boolean): void;
   onUpdate?(oldObj: T, newObj: T): void;
   onDelete?(obj: T): void;
 }
@@ -84,10 +88,10 @@ export class SupervisedInformer<T extends HasMetadata> {
     this.#metrics?.synced(this.name, false);
   }
 
-  /** Registers handlers; objects already cached are delivered to `onAdd` at once. */
+  /** Registers handlers; objects already cached are delivered to `onAdd` at once (as part of a list). */
   addHandler(handler: EventHandler<T>): void {
     this.#handlers.push(handler);
-    for (const obj of this.#cache.values()) this.#call(() => handler.onAdd?.(obj));
+    for (const obj of this.#cache.values()) this.#call(() => handler.onAdd?.(obj, true));
   }
 
   /** True once the first list has been loaded into the cache (stays true across restarts). */
@@ -227,7 +231,8 @@ export class SupervisedInformer<T extends HasMetadata> {
     const old = this.#cache.get(key);
     this.#cache.set(key, obj);
     if (!old) {
-      this.#dispatch((h) => h.onAdd?.(obj));
+      const initialList = !this.#synced;
+      this.#dispatch((h) => h.onAdd?.(obj, initialList));
     } else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) {
       this.#dispatch((h) => h.onUpdate?.(old, obj));
     }
@@ -266,10 +271,15 @@ export class SupervisedInformer<T extends HasMetadata> {
 }
 
 /** Handlers that enqueue the object's own key: the common case. */
-export function enqueueOwnKey<T extends HasMetadata>(enqueue: (key: string) => void): EventHandler<T> {
-  const add = (obj: T): void => {
+export function enqueueOwnKey<T extends HasMetadata>(enqueue: (key: string, priority: number) => void): EventHandler<T> {
+  const add = (obj: T, priority: number): void => {
     const key = objectKey(obj);
-    if (key !== undefined) enqueue(key);
+    if (key !== undefined) enqueue(key, priority);
   };
-  return { onAdd: add, onUpdate: (_old, obj) => add(obj), onDelete: add };
+  return {
+    onAdd: (obj, initialList) => add(obj, initialList ? LOW_PRIORITY : NORMAL_PRIORITY),
+    // A resync hands the same object again: nothing changed, so it yields to anything that did.
+    onUpdate: (old, obj) => add(obj, old === obj ? LOW_PRIORITY : NORMAL_PRIORITY),
+    onDelete: (obj) => add(obj, NORMAL_PRIORITY),
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from './clock.ts';
 import { ItemExponentialRateLimiter } from './rate-limiter.ts';
-import { WorkQueue, type QueueMetrics } from './workqueue.ts';
+import { LOW_PRIORITY, WorkQueue, type QueueMetrics } from './workqueue.ts';
 
 function newQueue(metrics?: QueueMetrics): { clock: FakeClock; queue: WorkQueue } {
   const clock = new FakeClock();
@@ -149,5 +149,60 @@ describe('WorkQueue', () => {
     expect(seen.worked).toEqual([0.25]);
     expect(seen.retried).toBe(1);
     expect(seen.depth).toEqual([1, 0]);
+  });
+
+  describe('priorities', () => {
+    it('hands out a fresh key before a resync of thousands, first-added first within a priority', async () => {
+      const { queue } = newQueue();
+      for (let i = 0; i < 5_000; i++) queue.add(`ns/old-${String(i)}`, LOW_PRIORITY);
+      queue.add('ns/fresh');
+      queue.add('ns/fresher');
+      expect(queue.len()).toBe(5_002);
+      expect(await take(queue)).toBe('ns/fresh');
+      expect(await take(queue)).toBe('ns/fresher');
+      expect(await take(queue)).toBe('ns/old-0');
+      expect(await take(queue)).toBe('ns/old-1');
+      expect(queue.len()).toBe(4_998);
+    });
+
+    it('raises a waiting key re-added at a higher priority, and never lowers it', async () => {
+      const { queue } = newQueue();
+      queue.add('low-a', LOW_PRIORITY);
+      queue.add('low-b', LOW_PRIORITY);
+      queue.add('normal');
+      queue.add('low-b'); // an event for it arrives: it is news now
+      queue.add('normal', LOW_PRIORITY); // a resync of a key already waiting as news keeps it news
+      expect(queue.len()).toBe(3);
+      expect(await take(queue)).toBe('normal');
+      expect(await take(queue)).toBe('low-b');
+      expect(await take(queue)).toBe('low-a');
+    });
+
+    it('requeues a key re-added while in process at the highest priority it was added with', async () => {
+      const { queue } = newQueue();
+      queue.add('k', LOW_PRIORITY);
+      expect(await take(queue)).toBe('k');
+      queue.add('k', LOW_PRIORITY);
+      queue.add('k');
+      queue.add('other', LOW_PRIORITY);
+      queue.done('k');
+      expect(await take(queue)).toBe('k');
+      expect(await take(queue)).toBe('other');
+    });
+
+    it('keeps the priority of a delayed add, the higher one when two delays meet', async () => {
+      const { clock, queue } = newQueue();
+      queue.add('waiting', LOW_PRIORITY);
+      queue.addAfter('later', 100, LOW_PRIORITY);
+      queue.addAfter('later', 50); // earlier and news: both win
+      queue.addAfter('due', 10, LOW_PRIORITY);
+      queue.addAfter('due', 500); // later, but its priority still counts
+      await clock.advance(100);
+      expect(queue.len()).toBe(3);
+      // Both are news now: the one that came due first goes first; the resync waits for both.
+      expect(await take(queue)).toBe('due');
+      expect(await take(queue)).toBe('later');
+      expect(await take(queue)).toBe('waiting');
+    });
   });
 });
