@@ -15,6 +15,7 @@ import { deflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { ReboundError } from '../errors.ts';
 import { sleep, systemClock } from '../runtime/clock.ts';
+import { GroupCommitter } from './batch.ts';
 import { DEFAULT_FETCH_LIMITS, DEFAULT_MAX_FILE_BYTES, FETCH_TOO_LARGE, FileTooLargeError } from './limits.ts';
 import type { FetchLimits } from './limits.ts';
 import { Mutex } from './lock.ts';
@@ -115,7 +116,12 @@ export class GitStore {
   readonly dir: string;
   private readonly remote: GitRemote;
   private readonly options: StoreOptions;
+  /** The object store and the caches: held for local reads and writes, never across a push. */
   private readonly lock = new Mutex();
+  /** One push at a time per branch (a second one would only be refused). */
+  private readonly pushLocks = new Map<string, Mutex>();
+  /** Edits that arrive while a push to their branch is in flight go out together in the next one. */
+  private readonly batcher = new GroupCommitter<FileEdit, EditResult>({ flush: (branch, edits) => this.commitEdits(branch, edits) });
   /** What we last saw at the server for each branch (also stored as refs/remotes/origin/<branch>). */
   private readonly tips = new Map<string, string>();
   private readonly objects = new Map<string, GitObject>();
@@ -265,9 +271,12 @@ export class GitStore {
     });
   }
 
+  /**
+   * Commits one edit and pushes it. Edits for the same branch that arrive while a push is in flight
+   * are committed together (one commit each, with its own trailers) and pushed in one request.
+   */
   async commitEdit(branch: string, edit: FileEdit): Promise<Exclude<EditResult, { status: 'failed' }>> {
-    const [result] = await this.commitEdits(branch, [edit]);
-    if (result === undefined) throw new Error('commitEdits returned no result');
+    const result = await this.batcher.submit(branch, edit);
     if (result.status === 'failed') throw result.error;
     return result;
   }
@@ -283,55 +292,70 @@ export class GitStore {
    * (already committed, no change) are only returned once the head they were decided on is confirmed.
    */
   async commitEdits(branch: string, edits: readonly FileEdit[]): Promise<EditResult[]> {
-    return this.lock.run(async () => {
-      const maxAttempts = Math.max(1, this.options.maxAttempts ?? 5);
-      const ref = `refs/heads/${branch}`;
-      let base = this.tips.get(branch);
-      let confirmed = base === undefined;
-      base ??= await this.sync(branch, 'git-receive-pack');
-      for (let attempt = 1; ; attempt += 1) {
-        const plan = await this.prepare(branch, base, edits);
-        if (plan.entries.length === 0) {
-          if (!confirmed) {
-            const head = await this.sync(branch, 'git-receive-pack');
-            confirmed = true;
-            if (head !== base) {
-              base = head;
-              attempt -= 1;
-              continue;
-            }
+    let pushLock = this.pushLocks.get(branch);
+    if (!pushLock) {
+      pushLock = new Mutex();
+      this.pushLocks.set(branch, pushLock);
+    }
+    return pushLock.run(() => this.pushEdits(branch, edits));
+  }
+
+  /** commitEdits with the branch's push lock held; the store lock only around local work. */
+  private async pushEdits(branch: string, edits: readonly FileEdit[]): Promise<EditResult[]> {
+    const maxAttempts = Math.max(1, this.options.maxAttempts ?? 5);
+    const ref = `refs/heads/${branch}`;
+    let base = this.tips.get(branch);
+    let confirmed = base === undefined;
+    base ??= await this.lock.run(() => this.sync(branch, 'git-receive-pack'));
+    for (let attempt = 1; ; attempt += 1) {
+      const onBase: string = base;
+      const plan = await this.lock.run(() => this.prepare(branch, onBase, edits));
+      if (plan.entries.length === 0) {
+        if (!confirmed) {
+          const head = await this.lock.run(() => this.sync(branch, 'git-receive-pack'));
+          confirmed = true;
+          if (head !== base) {
+            base = head;
+            attempt -= 1;
+            continue;
           }
-          return plan.results.map((r) => finish(r, attempt));
         }
-        const pack = buildPack(plan.entries);
-        this.counters.pushes += 1;
-        this.counters.lastPushBytes = pack.length + 110;
-        const outcome = await this.remote.receivePack([{ ref, old: base, new: plan.tip }], pack).catch((err: unknown) => {
-          throw this.remote.classify(err, `pushing to ${branch}`);
-        });
-        if (outcome.ok) {
-          await Promise.all(plan.entries.map(({ object }) => this.writeLoose(object)));
-          await this.setTip(branch, plan.tip);
-          this.options.logger?.info({ branch, commit: plan.tip, attempts: attempt }, 'pushed remediation commit');
-          return plan.results.map((r) => finish(r, attempt));
-        }
-        this.counters.rejectedPushes += 1;
-        this.options.onPushRetry?.();
-        this.options.logger?.info({ branch, attempt, rejected: outcome.rejected }, 'push rejected, the branch moved: retrying on the new head');
-        if (attempt >= maxAttempts) {
-          throw new ReboundError(`push to ${branch} was rejected ${attempt} times (${outcome.rejected}); the branch keeps moving`, {
-            code: 'GitPushConflict',
-            reason: 'PushRejected',
-            retryable: true,
-          });
-        }
-        // A head we had confirmed just now lost a race: back off before trying again. A head we only
-        // remembered was simply stale: retry at once on the fresh one.
-        if (confirmed) await sleep(systemClock, backoff(attempt, this.options.backoffMs ?? 25));
-        base = await this.sync(branch, 'git-receive-pack');
-        confirmed = true;
+        return plan.results.map((r) => finish(r, attempt));
       }
-    });
+      const pack = buildPack(plan.entries);
+      this.counters.pushes += 1;
+      this.counters.lastPushBytes = pack.length + 110;
+      // Only the network here: reads of the store (policies, charts) go on meanwhile.
+      const outcome = await this.remote.receivePack([{ ref, old: base, new: plan.tip }], pack).catch((err: unknown) => {
+        throw this.remote.classify(err, `pushing to ${branch}`);
+      });
+      if (outcome.ok) {
+        const pushedOn: string = base;
+        await this.lock.run(async () => {
+          await Promise.all(plan.entries.map(({ object }) => this.writeLoose(object)));
+          // A poll during the push may have seen our commit, or a newer one: never move the tip back.
+          if (this.tips.get(branch) === pushedOn) await this.setTip(branch, plan.tip);
+        });
+        const commits = plan.results.filter((r) => r.result.status === 'committed').length;
+        this.options.logger?.info({ branch, commit: plan.tip, commits, attempts: attempt }, 'pushed remediation commit');
+        return plan.results.map((r) => finish(r, attempt));
+      }
+      this.counters.rejectedPushes += 1;
+      this.options.onPushRetry?.();
+      this.options.logger?.info({ branch, attempt, rejected: outcome.rejected }, 'push rejected, the branch moved: retrying on the new head');
+      if (attempt >= maxAttempts) {
+        throw new ReboundError(`push to ${branch} was rejected ${attempt} times (${outcome.rejected}); the branch keeps moving`, {
+          code: 'GitPushConflict',
+          reason: 'PushRejected',
+          retryable: true,
+        });
+      }
+      // A head we had confirmed just now lost a race: back off before trying again. A head we only
+      // remembered was simply stale: retry at once on the fresh one.
+      if (confirmed) await sleep(systemClock, backoff(attempt, this.options.backoffMs ?? 25));
+      base = await this.lock.run(() => this.sync(branch, 'git-receive-pack'));
+      confirmed = true;
+    }
   }
 
   // ---- internals (called with the lock held) ----

@@ -297,7 +297,7 @@ describe('GitStore against git http-backend', () => {
     watcher.stop();
   });
 
-  it('serialises concurrent calls on one store (isomorphic-git is not safe for concurrent operations)', async () => {
+  it('serialises concurrent calls on one store, and batches edits that arrive during a push into the next one', async () => {
     const { gitDir, store } = await fixture(['carts', 'orders', 'payment']);
     const startHead = await store.head('production');
     const results = await Promise.all([
@@ -310,6 +310,8 @@ describe('GitStore against git http-backend', () => {
     expect(results.map((r) => (r !== undefined && 'status' in r ? r.status : 'read'))).toEqual(['committed', 'read', 'committed', 'committed', 'alreadyCommitted']);
     expect(await revList(gitDir, `${startHead}..production`)).toHaveLength(3);
     expect(store.stats().rejectedPushes).toBe(0);
+    // The first edit goes out alone at once; the three that arrived meanwhile share the next push.
+    expect(store.stats().pushes).toBe(2);
   });
 
   it('reopens a persistent store after a restart without fetching what it already has', async () => {
