@@ -36,6 +36,7 @@ import { startIngestServer } from './ingest/server.ts';
 import { gitHookRoute } from './ingest/git-hook.ts';
 import { sameRepository } from './gitstore/hooks.ts';
 import type { GitPushEvent } from './gitstore/hooks.ts';
+import { ProjectShards } from './ingest/project-shards.ts';
 import { KubeProblemStore } from './ingest/store.ts';
 import { kubeClaimStore, kubeEventRecorder, kubeLeaseStore, loadKubeConfig, reboundClients } from './kube/index.ts';
 import { classifyKubeError, isNotFound } from './kube/errors.ts';
@@ -67,9 +68,11 @@ export async function startController(config: ControllerConfig, log: Logger, sig
 
   const informerMetrics = { synced: (r: string, s: boolean) => metrics.informerSynced(r, s), restarted: (r: string) => metrics.informerRestarted(r) };
   const informerOptions = { clock, log, resyncMs: config.resyncMs, metrics: informerMetrics };
-  const projects = new SupervisedInformer({ name: 'projects', source: clients.projects.listWatch(config.namespace), ...informerOptions });
-  const remediations = new SupervisedInformer({ name: 'remediations', source: clients.remediations.listWatch(config.namespace), ...informerOptions });
-  const problems = new SupervisedInformer({ name: 'problemevents', source: clients.problemEvents.listWatch(config.namespace), ...informerOptions });
+  // A shard (--watch-label-selector) sees only its own objects, as Flux's sharded controllers do.
+  const watch = config.watchLabelSelector ? { labelSelector: config.watchLabelSelector } : {};
+  const projects = new SupervisedInformer({ name: 'projects', source: clients.projects.listWatch(config.namespace, watch), ...informerOptions });
+  const remediations = new SupervisedInformer({ name: 'remediations', source: clients.remediations.listWatch(config.namespace, watch), ...informerOptions });
+  const problems = new SupervisedInformer({ name: 'problemevents', source: clients.problemEvents.listWatch(config.namespace, watch), ...informerOptions });
 
   const core = kc.makeApiClient(CoreV1Api);
   const secrets: SecretReader = {
@@ -303,6 +306,8 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const ops = await listen(config.metricsAddress, opsHandler({ registry: metrics.registry, readiness: () => manager.readinessChecks() }));
   manager.add(ops.runnable);
   let webhookUrl: string | undefined;
+  // ProblemEvents inherit their Project's shard, whichever shard's webhook received the problem.
+  const projectShards = new ProjectShards({ getProject: (name) => clients.projects.get(config.problemNamespace, name) });
   if (config.webhookAddress !== '' && config.webhookTokenFile) {
     const tokens = watchTokenFile(config.webhookTokenFile, log.child({ component: 'webhook-tokens' }));
     const gitSecret = config.gitWebhookSecretFile ? watchTokenFile(config.gitWebhookSecretFile, log.child({ component: 'git-webhook-secret' })) : undefined;
@@ -314,7 +319,11 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     };
     const ingest = await startIngestServer({
       address: config.webhookAddress,
-      sink: new KubeProblemStore({ kubeConfig: kc, namespace: config.problemNamespace }),
+      sink: new KubeProblemStore({
+        kubeConfig: kc,
+        namespace: config.problemNamespace,
+        shardOf: (project) => projectShards.shardOf(project),
+      }),
       keptnNamespace: config.problemNamespace,
       tokens: () => tokens.tokens(),
       log: log.child({ component: 'ingest' }),

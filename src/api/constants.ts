@@ -177,6 +177,11 @@ export const LABELS = {
   /** Which way in created a ProblemEvent: `kubectl`, `alertmanager`, `cloudevent`, `dynatrace`. */
   source: `${GROUP}/source`,
   managedBy: 'app.kubernetes.io/managed-by',
+  /**
+   * The shard a Project belongs to; a controller started with `--watch-label-selector` sees only its
+   * shard. ProblemEvents carry their Project's (ingestion copies it on creation).
+   */
+  shard: `${GROUP}/shard`,
   /** On the Leases that hold a service's turn (`kubectl get leases -l rebound.dev/turn`). */
   turn: `${GROUP}/turn`,
 } as const;

@@ -19,7 +19,23 @@ describe('parseControllerConfig', () => {
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
+      turnPollMs: 300_000,
+      leaderElectionName: 'rebound-controller',
+      watchLabelSelector: undefined,
     });
+  });
+
+  it('watches one shard with its own leader Lease, named after the selector unless named', () => {
+    const eu = parseControllerConfig(['--watch-label-selector=rebound.dev/shard=eu'], env);
+    const us = parseControllerConfig(['--watch-label-selector', 'rebound.dev/shard in (us, ca)'], env);
+    const rest = parseControllerConfig(['--watch-label-selector=!rebound.dev/shard'], env);
+    expect(eu.watchLabelSelector).toBe('rebound.dev/shard=eu');
+    expect(us.watchLabelSelector).toBe('rebound.dev/shard in (us, ca)');
+    const names = [eu, us, rest].map((c) => c.leaderElectionName);
+    expect(new Set(names).size).toBe(3);
+    for (const name of names) expect(name).toMatch(/^rebound-controller-[0-9a-f]{10}$/);
+    expect(parseControllerConfig(['--watch-label-selector=rebound.dev/shard=eu'], env).leaderElectionName).toBe(eu.leaderElectionName);
+    expect(parseControllerConfig(['--watch-label-selector=rebound.dev/shard=eu', '--leader-election-name=rebound-eu'], env).leaderElectionName).toBe('rebound-eu');
   });
 
   it('reads durations and switches', () => {
@@ -68,6 +84,9 @@ describe('parseControllerConfig', () => {
     [['--action-sink=http://executors.example.com/events'], /--action-sink needs --webhook-address/],
     [[...WEBHOOKS, '--action-sink-token-file=/var/run/sink-token'], /--action-sink-token-file needs --action-sink/],
     [[...WEBHOOKS, '--action-sink=http://executors.example.com/events', '--action-timeout=later'], /--action-timeout takes a duration/],
+    [['--watch-label-selector=shard;rm'], /--watch-label-selector takes a label selector/],
+    [['--watch-label-selector='], /--watch-label-selector takes a label selector/],
+    [['--leader-election-name=Rebound_EU'], /--leader-election-name must be a DNS name/],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(() => parseControllerConfig(argv, env)).toThrow(message);
   });

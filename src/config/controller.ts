@@ -1,5 +1,6 @@
 // The controller's configuration: the only place that reads argv and the environment. Everything
 // below main.ts receives typed values.
+import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,11 @@ export interface ControllerConfig {
   kubeconfig: string | undefined;
   /** Watch one namespace, or all when undefined. */
   namespace: string | undefined;
+  /**
+   * Watch only Projects, Remediations and ProblemEvents whose labels match (a shard, Flux-style:
+   * `rebound.dev/shard=eu`, or `!rebound.dev/shard` for the unsharded rest); all when undefined.
+   */
+  watchLabelSelector: string | undefined;
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionName: string;
@@ -59,9 +65,14 @@ Runs the controller against the current kubeconfig (or in-cluster configuration)
 Options:
   --kubeconfig PATH               kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --namespace NS                  watch one namespace (default: all)
+  --watch-label-selector SEL      watch only objects whose labels match: one shard of the Projects, e.g.
+                                  rebound.dev/shard=eu, or '!rebound.dev/shard' for the unsharded rest
+                                  (default: all); each shard elects its own leader
   --leader-elect / --no-leader-elect
                                   elect a leader with a Lease so replicas never both act (default: on)
   --leader-election-namespace NS  namespace of the Lease (default: $POD_NAMESPACE or rebound-system)
+  --leader-election-name NAME     name of the Lease (default rebound-controller, and with
+                                  --watch-label-selector rebound-controller-<hash of the selector>)
   --lease-duration D              Lease duration (default 15s); renew deadline and retry period follow
   --metrics-address HOST:PORT     /metrics, /healthz, /readyz (default 127.0.0.1:9090)
   --webhook-address HOST:PORT     Alertmanager, CloudEvents and Dynatrace webhooks (default: off)
@@ -102,6 +113,8 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       namespace: { type: 'string' },
       'leader-elect': { type: 'boolean', default: true },
       'leader-election-namespace': { type: 'string' },
+      'leader-election-name': { type: 'string' },
+      'watch-label-selector': { type: 'string' },
       'lease-duration': { type: 'string', default: '15s' },
       'metrics-address': { type: 'string', default: '127.0.0.1:9090' },
       'webhook-address': { type: 'string', default: '' },
@@ -153,12 +166,19 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
   }
   if (values['action-sink-token-file'] && !values['action-sink']) throw usage('--action-sink-token-file needs --action-sink');
   if (values['callback-url'] && webhookAddress === '') throw usage('--callback-url needs --webhook-address: runbooks call back to the webhook server');
+  const selector = values['watch-label-selector']?.trim();
+  if (selector !== undefined && !LABEL_SELECTOR.test(selector)) {
+    throw usage(`--watch-label-selector takes a label selector like rebound.dev/shard=eu, not "${selector}"`);
+  }
+  const leaseName = values['leader-election-name'];
+  if (leaseName !== undefined && !DNS_SUBDOMAIN.test(leaseName)) throw usage('--leader-election-name must be a DNS name (lower case, digits, - and .)');
   return {
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     namespace: values.namespace,
+    watchLabelSelector: selector,
     leaderElect: values['leader-elect'],
     leaderElectionNamespace: values['leader-election-namespace'] ?? podNamespace ?? 'rebound-system',
-    leaderElectionName: 'rebound-controller',
+    leaderElectionName: leaseName ?? shardLeaseName(selector),
     identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
     leaseDurationMs,
     // client-go's proportions: renew well before the Lease runs out, retry often.
@@ -187,6 +207,16 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     logLevel,
     logPretty: logFormat === 'pretty',
   };
+}
+
+/** The characters of a label selector (`key=value`, `key!=value`, `!key`, `key in (a,b)`, comma-separated); the API server checks the rest. */
+const LABEL_SELECTOR = /^!?[A-Za-z0-9][A-Za-z0-9./_\-=!,() ]*$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Each shard its own leader: the Lease is named after the selector unless a name is given. */
+function shardLeaseName(selector: string | undefined): string {
+  if (selector === undefined) return 'rebound-controller';
+  return `rebound-controller-${createHash('sha256').update(selector).digest('hex').slice(0, 10)}`;
 }
 
 function duration(flag: string, text: string): number {

@@ -39,6 +39,11 @@ export interface KubeProblemStoreOptions {
   /** Names remembered (least recently stored forgotten first). Default 10,000. */
   cacheSize?: number;
   now?: () => number;
+  /**
+   * The shard of a Project in `namespace` (its `rebound.dev/shard` label), copied onto the
+   * ProblemEvents created for it so the shard's controller sees them. Undefined: unsharded.
+   */
+  shardOf?: (project: string) => Promise<string | undefined>;
 }
 
 interface Known {
@@ -59,8 +64,10 @@ export class KubeProblemStore implements ProblemSink {
   private readonly inFlight = new Map<string, Promise<StoredProblem>>();
   private readonly limiter: Limiter;
   private readonly connection: SharedConnection;
+  private readonly shardOf: ((project: string) => Promise<string | undefined>) | undefined;
 
   constructor(options: KubeProblemStoreOptions) {
+    this.shardOf = options.shardOf;
     this.connection = new SharedConnection(options.kubeConfig);
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.namespace = options.namespace;
@@ -140,7 +147,7 @@ export class KubeProblemStore implements ProblemSink {
           version: VERSION,
           namespace: this.namespace,
           plural: PLURALS.ProblemEvent,
-          body: this.manifest(problem),
+          body: this.manifest(problem, await this.shardOf?.(problem.spec.project)),
         },
         await this.connection.options(),
       );
@@ -177,13 +184,14 @@ export class KubeProblemStore implements ProblemSink {
     }
   }
 
-  private manifest(problem: MappedProblem): Record<string, unknown> {
+  private manifest(problem: MappedProblem, shard: string | undefined): Record<string, unknown> {
     const { spec } = problem;
     const labels: Record<string, string> = {
       [LABELS.project]: spec.project,
       [LABELS.stage]: spec.stage,
       [LABELS.service]: spec.service,
       [LABELS.managedBy]: MANAGED_BY,
+      ...(shard !== undefined ? { [LABELS.shard]: shard } : {}),
     };
     if (spec.source !== undefined && spec.source.length <= 63 && LABEL_VALUE.test(spec.source)) labels[LABELS.source] = spec.source;
     const annotations: Record<string, string> = { [LAST_SEEN_ANNOTATION]: this.timestamp() };

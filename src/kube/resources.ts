@@ -50,6 +50,8 @@ export interface ListResult<T> {
 export interface WatchOptions {
   /** Server-side watch timeout; the informer re-watches from the last version. Default 5-10 min. */
   timeoutSeconds?: () => number;
+  /** Only objects whose labels match (a shard's, `rebound.dev/shard=eu`), on the list and the watch. */
+  labelSelector?: string;
   /**
    * Keep `metadata.managedFields` in cached objects. Off by default: controllers never read them
    * and they are often the largest part of an object (client-go's informers strip them too).
@@ -86,8 +88,11 @@ export class CustomResourceClient<T extends CustomResource> {
     }
   }
 
-  /** Every object in `namespace`, or in all namespaces when it is undefined; pages through big lists. */
-  async list(namespace?: string, signal?: AbortSignal): Promise<ListResult<T>> {
+  /**
+   * Every object in `namespace`, or in all namespaces when it is undefined, that matches `labelSelector`
+   * when given; pages through big lists.
+   */
+  async list(namespace?: string, signal?: AbortSignal, labelSelector?: string): Promise<ListResult<T>> {
     const items: T[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
@@ -95,7 +100,7 @@ export class CustomResourceClient<T extends CustomResource> {
       if (signal?.aborted) throw classifyKubeError(signal.reason ?? new DOMException('aborted', 'AbortError'), this.#action('list', namespace));
       let page: unknown;
       try {
-        const paging = { limit: PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) };
+        const paging = { limit: PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}), ...(labelSelector ? { labelSelector } : {}) };
         page =
           namespace === undefined
             ? await this.#api.listClusterCustomObject({ ...this.#base(), ...paging }, await this.#connection.options())
@@ -183,11 +188,11 @@ export class CustomResourceClient<T extends CustomResource> {
     const slim = options.keepManagedFields ? (obj: T): T => obj : withoutManagedFields;
     return {
       list: async (signal) => {
-        const result = await this.list(namespace, signal);
+        const result = await this.list(namespace, signal, options.labelSelector);
         return { items: result.items.map(slim), resourceVersion: result.resourceVersion };
       },
       watch: (resourceVersion, onEvent, signal) =>
-        watchOnce(watcher, path, { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: timeoutSeconds() }, signal, (type, obj) =>
+        watchOnce(watcher, path, { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: timeoutSeconds(), ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}) }, signal, (type, obj) =>
           onEvent({ type, object: type === 'BOOKMARK' ? (obj as T) : slim(this.#parse(obj)) }),
         ),
     };
