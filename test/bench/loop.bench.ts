@@ -12,10 +12,9 @@
 //    16 runbooks hang, showing that a hanging call holds no worker.
 // Goals (issue 6): p50 ≤ 100 ms, p99 ≤ 300 ms; ready < 2 s; memory < 250 MB.
 // Run: node test/bench/loop.bench.ts
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile, mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -25,8 +24,10 @@ import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
 import { startCluster } from '../harness/cluster.ts';
 import { startGitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
-import { runCommand } from '../harness/process.ts';
 import { REPO_ROOT, installControllerRbac } from '../harness/world.ts';
+import { describe, ms, nativeFloor, percentile, seed, service } from './bench-repo.ts';
+import { controllerEntry, rssMb, startBenchController } from './controller-process.ts';
+import type { BenchController } from './controller-process.ts';
 
 const PROBLEMS = 120;
 const WARMUP = 5;
@@ -47,147 +48,21 @@ const LOAD_BASE = HANG_BASE + HANGING;
 const SERVICES = LOAD_BASE + UNDER_LOAD;
 const WEBHOOK_TOKEN = 'bench-webhook-token-0c7e';
 
-const service = (i: number): string => `svc-${String(i).padStart(3, '0')}`;
-const VALUES = '# bench service\nreplicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';
-const POLICY = `apiVersion: spec.keptn.sh/0.1.4
-kind: Remediation
-metadata:
-  name: bench
-spec:
-  remediations:
-    - problemType: default
-      actionsOnOpen:
-        - action: scale
-          name: Scale up
-          value: "+1"
-`;
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-const ms = (n: number): string => `${n.toFixed(1)} ms`;
-function describe(values: readonly number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  return `p50 ${ms(percentile(sorted, 50))}, p90 ${ms(percentile(sorted, 90))}, p99 ${ms(percentile(sorted, 99))}, max ${ms(sorted.at(-1) ?? NaN)}`;
-}
-
-/** A repository with SERVICES services on `production`, written with the git CLI. */
-async function seed(gitDir: string, services: number): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'rebound-bench-seed-'));
-  try {
-    await runCommand('git', ['init', '-q', '-b', 'production', work]);
-    for (let i = 0; i < services; i++) {
-      await mkdir(join(work, service(i)), { recursive: true });
-      await writeFile(join(work, service(i), 'values.yaml'), VALUES);
-      await writeFile(join(work, service(i), 'remediation.yaml'), POLICY);
-    }
-    await runCommand('git', ['-C', work, 'add', '.']);
-    await runCommand('git', ['-C', work, '-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'services']);
-    await runCommand('git', ['-C', work, 'push', '-q', gitDir, 'production:production', 'production:main']);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
-
-/** The native floor: one clone, then per round fetch + edit + commit + push of one values file. */
-async function nativeFloor(url: string, username: string, password: string): Promise<number[]> {
-  const work = await mkdtemp(join(tmpdir(), 'rebound-bench-floor-'));
-  const authed = url.replace('http://', `http://${encodeURIComponent(username)}:${encodeURIComponent(password)}@`);
-  const git = (args: string[]): Promise<unknown> => runCommand('git', ['-C', work, '-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args]);
-  try {
-    await runCommand('git', ['clone', '-q', '--branch', 'production', authed, work]);
-    const out: number[] = [];
-    for (let round = 0; round < FLOOR_ROUNDS; round++) {
-      const started = performance.now();
-      await git(['fetch', '-q', 'origin', 'production']);
-      await git(['reset', '-q', '--hard', 'origin/production']);
-      const path = join(work, service(round % 100), 'values.yaml');
-      const text = await readFile(path, 'utf8');
-      await writeFile(path, text.replace(/replicaCount: (\d+)/, (_m, n: string) => `replicaCount: ${String(Number(n) + 1)}`));
-      await git(['commit', '-q', '-a', '-m', `floor ${String(round)}`]);
-      await git(['push', '-q', 'origin', 'HEAD:production']);
-      out.push(performance.now() - started);
-    }
-    return out;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
-
-interface Controller {
-  pid: number;
-  metricsUrl: string;
-  readyMs: number;
-  stop(): Promise<void>;
-  output(): string;
-}
-
-/** `rebound controller` as a child process; time to ready is process spawn → first /readyz 200. */
-/**
- * The controller as the image ships it: compiled JavaScript (the Dockerfile runs dist/). Compiled
- * into a scratch directory so the working tree's dist/ is never touched. BENCH_FROM_SOURCE=1 runs
- * the TypeScript sources instead (Node strips the types at load: slower start, ~30 MB more RSS).
- */
-async function controllerEntry(scratch: string): Promise<string> {
-  if (process.env['BENCH_FROM_SOURCE'] === '1') return join(REPO_ROOT, 'bin', 'rebound.js');
-  const out = join(scratch, 'dist');
-  await runCommand(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', out], { timeoutMs: 300_000 });
-  await writeFile(join(scratch, 'package.json'), '{"type":"module"}\n');
-  await symlink(join(REPO_ROOT, 'node_modules'), join(scratch, 'node_modules'));
-  const runner = join(scratch, 'rebound.js');
-  await writeFile(runner, "const { main } = await import('./dist/cli/main.js');\nprocess.exitCode = await main(process.argv.slice(2));\n");
-  return runner;
-}
+type Controller = BenchController;
 
 let entry = '';
 
 async function startController(kubeconfigPath: string, workDir: string, compileCacheDir: string, nodeFlags: string[] = []): Promise<Controller> {
-  const port = await freePort();
+  // Each its own webhook port: two controllers run side by side in the memory figure.
   const webhookPort = await freePort();
-  const metricsUrl = `http://127.0.0.1:${String(port)}`;
-  const started = performance.now();
-  const child = spawn(process.execPath, [
-    ...nodeFlags, entry, 'controller',
-    '--kubeconfig', kubeconfigPath, '--namespace', NAMESPACE, '--no-leader-elect',
-    '--work-dir', workDir, '--metrics-address', `127.0.0.1:${String(port)}`,
-    '--evaluation-wait=0s', '--turn-poll=200ms', '--stalled-recheck=1m', '--log-level=warn', '--workers=4',
-    '--webhook-address', `127.0.0.1:${String(webhookPort)}`, '--webhook-token-file', join(work, 'webhook-token'),
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: compileCacheDir } });
-  const lines: string[] = [];
-  const keep = (chunk: Buffer): void => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    lines.splice(0, Math.max(0, lines.length - 50));
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`controller exited: ${lines.join('\n')}`);
-    const ok = await fetch(`${metricsUrl}/readyz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`controller not ready in 60 s: ${lines.join('\n')}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const readyMs = performance.now() - started;
-  return {
-    pid: child.pid ?? 0,
-    metricsUrl,
-    readyMs,
-    output: () => lines.join('\n'),
-    stop: async () => {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+  return startBenchController({
+    entry, kubeconfigPath, workDir, compileCacheDir, nodeFlags,
+    args: [
+      '--namespace', NAMESPACE, '--no-leader-elect',
+      '--evaluation-wait=0s', '--turn-poll=200ms', '--stalled-recheck=1m', '--log-level=warn', '--workers=4',
+      '--webhook-address', `127.0.0.1:${String(webhookPort)}`, '--webhook-token-file', join(work, 'webhook-token'),
+    ],
+  });
 }
 
 /** Sum and count of a histogram's series whose labels contain `label`, from the Prometheus text. */
@@ -388,7 +263,7 @@ try {
     toResolved.push(figures.resolved);
   }
   const metricsAfter = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
-  const floor = await nativeFloor(floorRepo.url, git.username, git.password);
+  const floor = await nativeFloor(floorRepo.url, git.username, git.password, FLOOR_ROUNDS);
 
   console.log(`step latency (created → committed+pushed → applied → status written, seen by a watching client, as kubectl get -w), n=${String(total.length)}: ${describe(total)} (goals p50 ≤ 100 ms, p99 ≤ 300 ms)`);
   console.log(`native-git floor (git CLI fetch + edit + commit + push, same server), n=${String(floor.length)}: ${describe(floor)}`);

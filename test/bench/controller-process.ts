@@ -1,0 +1,103 @@
+// The controller as the benchmarks run it (not a *.bench.ts file: `make bench` does not run it):
+// compiled as the image ships it, started as a child process, ready once /readyz answers, with its
+// CPU time and memory read from /proc.
+import { spawn } from 'node:child_process';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort } from '../harness/ports.ts';
+import { runCommand } from '../harness/process.ts';
+import { REPO_ROOT } from '../harness/world.ts';
+
+/** The image's Node settings (Dockerfile and manifests/deployment.yaml). */
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=16'];
+
+export interface BenchController {
+  pid: number;
+  metricsUrl: string;
+  readyMs: number;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/**
+ * The controller as the image ships it: compiled JavaScript (the Dockerfile runs dist/). Compiled
+ * into a scratch directory so the working tree's dist/ is never touched. BENCH_FROM_SOURCE=1 runs
+ * the TypeScript sources instead (Node strips the types at load: slower start, ~30 MB more RSS).
+ */
+export async function controllerEntry(scratch: string): Promise<string> {
+  if (process.env['BENCH_FROM_SOURCE'] === '1') return join(REPO_ROOT, 'bin', 'rebound.js');
+  const out = join(scratch, 'dist');
+  await runCommand(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', out], { timeoutMs: 300_000 });
+  await writeFile(join(scratch, 'package.json'), '{"type":"module"}\n');
+  await symlink(join(REPO_ROOT, 'node_modules'), join(scratch, 'node_modules'));
+  const runner = join(scratch, 'rebound.js');
+  await writeFile(runner, "const { main } = await import('./dist/cli/main.js');\nprocess.exitCode = await main(process.argv.slice(2));\n");
+  return runner;
+}
+
+export interface StartOptions {
+  entry: string;
+  kubeconfigPath: string;
+  workDir: string;
+  compileCacheDir: string;
+  /** Flags after `controller` besides the kubeconfig, work dir and metrics address. */
+  args: readonly string[];
+  nodeFlags?: readonly string[];
+}
+
+/** `rebound controller` as a child process; time to ready is process spawn → first /readyz 200. */
+export async function startBenchController(options: StartOptions): Promise<BenchController> {
+  const port = await freePort();
+  const metricsUrl = `http://127.0.0.1:${String(port)}`;
+  const started = performance.now();
+  const child = spawn(process.execPath, [
+    ...(options.nodeFlags ?? []), options.entry, 'controller',
+    '--kubeconfig', options.kubeconfigPath,
+    '--work-dir', options.workDir, '--metrics-address', `127.0.0.1:${String(port)}`,
+    ...options.args,
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: options.compileCacheDir } });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    lines.splice(0, Math.max(0, lines.length - 50));
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`controller exited: ${lines.join('\n')}`);
+    const ok = await fetch(`${metricsUrl}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`controller not ready in 60 s: ${lines.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const readyMs = performance.now() - started;
+  return {
+    pid: child.pid ?? 0,
+    metricsUrl,
+    readyMs,
+    output: () => lines.join('\n'),
+    stop: async () => {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident memory now (`VmRSS`) or at its peak so far (`VmHWM`), in MB. */
+export async function rssMb(pid: number, which: 'VmRSS' | 'VmHWM' = 'VmRSS'): Promise<number> {
+  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8');
+  return Number(new RegExp(`^${which}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100; // USER_HZ is 100 on Linux
+}

@@ -1,0 +1,260 @@
+// Alert storms on real parts (kube-apiserver + etcd, git http-backend, `rebound controller` processes
+// compiled as the image ships them, with the image's Node settings), loopback only, bounded (issue 15).
+// The `kubernetes` applier, one repository per Project, evaluation wait 10 m: only the action path
+// counts. Printed side by side:
+//  - Storm A: 1,000 problems over 100 services (10 each): all first actions pushed and applied (goal ≤ 10 s);
+//  - Storm B: 1,000 problems over 1,000 services in one repository (goal ≤ 15 s, and more commits/s
+//    than the native git CLI doing one commit per push on the same server, measured in the same run);
+//  - Storm C: 10,000 problems over 1,000 services in 3 Projects, 3 shards (3 controller processes,
+//    `--watch-label-selector`, each with its own leader Lease) (goal ≤ 60 s);
+//  for each: commits per push, duplicate (problem, attempt) pairs (must be 0), services that acted
+//  twice at once (must be 0), controller CPU and peak RSS (goal < 250 MB), and, after Storm A, the API
+//  server's and etcd's CPU while 900 problems wait (goal: near idle).
+// BENCH_SCALE=0.1 runs every storm at a tenth of its size (a quick look, not the figures).
+// Run: node test/bench/storm.bench.ts
+import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { API_VERSION, KINDS } from '../../src/api/index.ts';
+import type { ProblemEvent } from '../../src/api/index.ts';
+import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
+import { startCluster } from '../harness/cluster.ts';
+import { startGitServer } from '../harness/git-server.ts';
+import type { GitServer } from '../harness/git-server.ts';
+import { runCommand } from '../harness/process.ts';
+import { REPO_ROOT, installControllerRbac } from '../harness/world.ts';
+import { nativeFloor, seed, service } from './bench-repo.ts';
+import { IMAGE_NODE_FLAGS, controllerEntry, cpuSeconds, rssMb, startBenchController } from './controller-process.ts';
+import type { BenchController } from './controller-process.ts';
+
+const SCALE = Number(process.env['BENCH_SCALE'] ?? '1');
+const CREATE_CONCURRENCY = 25;
+const FLOOR_ROUNDS = 60;
+const STORM_TIMEOUT_MS = 300_000;
+const IDLE_WINDOW_MS = 20_000;
+const SHARD_LABEL = 'rebound.dev/shard';
+
+interface Storm {
+  name: string;
+  goalSeconds: number;
+  projects: number;
+  /** Services per project. */
+  services: number;
+  problems: number;
+  /** One controller per project, each watching its shard; otherwise one controller for all. */
+  sharded: boolean;
+}
+
+const STORMS: Storm[] = [
+  { name: 'A', goalSeconds: 10, projects: 1, services: Math.max(1, Math.round(100 * SCALE)), problems: Math.round(1_000 * SCALE), sharded: false },
+  { name: 'B', goalSeconds: 15, projects: 1, services: Math.round(1_000 * SCALE), problems: Math.round(1_000 * SCALE), sharded: false },
+  { name: 'C', goalSeconds: 60, projects: 3, services: Math.round(334 * SCALE), problems: Math.round(10_000 * SCALE), sharded: true },
+];
+
+interface StormResult {
+  storm: Storm;
+  seconds: number;
+  commits: number;
+  pushes: number;
+  duplicates: number;
+  actedTwice: number;
+  controllerCpu: number;
+  peakRssMb: number;
+  idle?: { apiserverCpu: number; etcdCpu: number; controllerCpu: number; waiting: number };
+}
+
+async function inBatches(count: number, make: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) await make(next++);
+  };
+  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
+}
+
+/** The pid of the process whose command line holds every one of `needles`. */
+async function findPid(...needles: string[]): Promise<number> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const args = cmdline.split('\0');
+    if (needles.every((n) => args.some((a) => a.includes(n)))) return Number(entry);
+  }
+  throw new Error(`no process with ${needles.join(' ')}`);
+}
+
+/** `<namespace>/<name> <uid> <attempt>` of every Rebound commit on the branch. */
+async function reboundCommits(gitDir: string): Promise<string[]> {
+  const { stdout } = await runCommand('git', ['--git-dir', gitDir, 'log', '--format=%(trailers:key=Rebound-Problem,valueonly,separator=) %(trailers:key=Rebound-Attempt,valueonly,separator=)', 'production']);
+  return stdout.split('\n').map((l) => l.trim()).filter((l) => l.includes('/'));
+}
+
+const cluster = await startCluster({ crdsDir: join(REPO_ROOT, 'crds') });
+const git: GitServer = await startGitServer({ username: 'bench', password: 'bench-password-7a2c' });
+const work = await mkdtemp(join(tmpdir(), 'rebound-storm-bench-'));
+const running: BenchController[] = [];
+try {
+  const kc = loadKubeConfig({ kind: 'file', path: cluster.kubeconfigPath });
+  const clients = reboundClients(kc);
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  await installControllerRbac(cluster.kubeconfigPath);
+  const apiserverPid = await findPid('kube-apiserver', `--secure-port=${new URL(cluster.server).port}`);
+  const etcdUrl = (await readFile(`/proc/${String(apiserverPid)}/cmdline`, 'utf8')).split('\0').find((a) => a.startsWith('--etcd-servers='))?.slice('--etcd-servers='.length) ?? '';
+  const etcdPid = await findPid('etcd', `--listen-client-urls=${etcdUrl}`);
+  const entry = await controllerEntry(work);
+  const compileCache = join(work, 'compile-cache');
+  console.log(`storm bench: controllers from ${entry.endsWith('bin/rebound.js') ? 'TypeScript sources' : 'compiled JavaScript (as in the image)'}, node ${IMAGE_NODE_FLAGS.join(' ')}; scale ${String(SCALE)}; load average (1 min) at the start ${loadavg()[0]?.toFixed(1) ?? '?'}`);
+
+  const floorRepo = await git.createRepo('floor', (dir) => seed(dir, 100));
+  const floor = await nativeFloor(floorRepo.url, git.username, git.password, FLOOR_ROUNDS);
+  const floorRate = floor.length / (floor.reduce((a, b) => a + b, 0) / 1000);
+
+  const results: StormResult[] = [];
+  for (const storm of STORMS) {
+    const ns = `storm-${storm.name.toLowerCase()}`;
+    const projects = Array.from({ length: storm.projects }, (_, k) => `${ns}-p${String(k)}`);
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'git' }, stringData: { username: git.username, token: git.password } } });
+    const repos: string[] = [];
+    for (const [k, project] of projects.entries()) {
+      const repo = await git.createRepo(project, (dir) => seed(dir, storm.services));
+      repos.push(repo.dir);
+      await core.createNamespace({ body: { metadata: { name: `${project}-production` } } });
+      await clients.projects.create({
+        apiVersion: API_VERSION,
+        kind: KINDS.Project,
+        metadata: { name: project, namespace: ns, ...(storm.sharded ? { labels: { [SHARD_LABEL]: `shard-${String(k)}` } } : {}) },
+        spec: { git: { url: repo.url, secretRef: { name: 'git' }, poll: '5m' }, stages: [{ name: 'production', remediation: 'automated', apply: 'kubernetes' }] },
+      });
+      // The Deployments the `kubernetes` applier scales (no controller-manager: objects, no pods).
+      await inBatches(storm.services, (i) => apps.createNamespacedDeployment({
+        namespace: `${project}-production`,
+        body: { metadata: { name: service(i) }, spec: { replicas: 1, selector: { matchLabels: { app: service(i) } }, template: { metadata: { labels: { app: service(i) } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } } },
+      }));
+    }
+
+    const common = ['--namespace', ns, '--evaluation-wait=10m', '--stalled-recheck=10m', '--log-level=warn'];
+    const controllers: BenchController[] = [];
+    for (let k = 0; k < (storm.sharded ? storm.projects : 1); k++) {
+      const args = storm.sharded
+        ? [...common, `--watch-label-selector=${SHARD_LABEL}=shard-${String(k)}`, '--leader-elect', '--leader-election-namespace=rebound-system', '--lease-duration=5s']
+        : [...common, '--no-leader-elect'];
+      const c = await startBenchController({ entry, kubeconfigPath: cluster.controllerKubeconfigPath, workDir: join(work, `${ns}-${String(k)}`), compileCacheDir: compileCache, args, nodeFlags: IMAGE_NODE_FLAGS });
+      controllers.push(c);
+      running.push(c);
+    }
+    // Leader election of each shard: wait until every controller leads its own.
+    for (const c of controllers) {
+      for (const deadline = Date.now() + 30_000; ;) {
+        const text = await (await fetch(`${c.metricsUrl}/metrics`)).text();
+        if (/^rebound_leader 1$/m.test(text) || !storm.sharded) break;
+        if (Date.now() > deadline) throw new Error(`shard controller did not lead in 30 s:\n${c.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+
+    // A watching client, as kubectl get -w: per service, when its first action was seen applied.
+    const servicesTotal = storm.projects * storm.services;
+    const firstApplied = new Map<string, number>();
+    const acting = new Map<string, Set<string>>();
+    let allApplied: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (allApplied = resolve));
+    const watching = new AbortController();
+    const source = clients.problemEvents.listWatch(ns, { timeoutSeconds: () => 3_600 });
+    const { resourceVersion } = await source.list(watching.signal);
+    const watch = source.watch(resourceVersion, (event) => {
+      if (event.type !== 'ADDED' && event.type !== 'MODIFIED') return;
+      const p = event.object;
+      const key = `${p.spec.project}/${p.spec.service}`;
+      if ((p.status?.attempts?.length ?? 0) > 0) {
+        const set = acting.get(key) ?? new Set<string>();
+        set.add(p.metadata.name ?? '');
+        acting.set(key, set);
+      }
+      if (p.status?.attempts?.[0]?.appliedTime && !firstApplied.has(key)) {
+        firstApplied.set(key, performance.now());
+        if (firstApplied.size >= servicesTotal) allApplied();
+      }
+    }, watching.signal).catch((err: unknown) => {
+      if (!watching.signal.aborted) throw err;
+    });
+
+    const gitBefore = git.stats().byKind['git-receive-pack'] ?? 0;
+    const cpuBefore = await Promise.all(controllers.map((c) => cpuSeconds(c.pid)));
+    const t0 = performance.now();
+    // Problem i: service i mod (services), project i mod (projects): every service gets its first problem early.
+    await inBatches(storm.problems, (i) => {
+      const k = i % storm.projects;
+      const project = projects[k] ?? '';
+      const p: ProblemEvent = {
+        apiVersion: API_VERSION,
+        kind: KINDS.ProblemEvent,
+        metadata: { name: `p-${String(i).padStart(5, '0')}`, namespace: ns, ...(storm.sharded ? { labels: { [SHARD_LABEL]: `shard-${String(k)}` } } : {}) },
+        spec: { project, stage: 'production', service: service(Math.floor(i / storm.projects) % storm.services), problemTitle: 'Response time degradation', state: 'OPEN', source: 'bench' },
+      };
+      return clients.problemEvents.create(p);
+    });
+    const created = performance.now() - t0;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([done.then(() => 'done' as const), new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STORM_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new Error(`storm ${storm.name}: ${String(firstApplied.size)} of ${String(servicesTotal)} services applied in ${String(STORM_TIMEOUT_MS)} ms\n${controllers.map((c) => c.output()).join('\n')}`);
+    const seconds = (Math.max(...firstApplied.values()) - t0) / 1000;
+    const cpuAfter = await Promise.all(controllers.map((c) => cpuSeconds(c.pid)));
+    const pushes = (git.stats().byKind['git-receive-pack'] ?? 0) - gitBefore;
+    const commits = (await Promise.all(repos.map(reboundCommits))).flat();
+    const pairs = new Map<string, number>();
+    for (const c of commits) pairs.set(c, (pairs.get(c) ?? 0) + 1);
+    const result: StormResult = {
+      storm,
+      seconds,
+      commits: commits.length,
+      pushes,
+      duplicates: [...pairs.values()].filter((n) => n > 1).length,
+      actedTwice: [...acting.values()].filter((s) => s.size > 1).length,
+      controllerCpu: cpuAfter.reduce((a, b) => a + b, 0) - cpuBefore.reduce((a, b) => a + b, 0),
+      peakRssMb: Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid, 'VmHWM'))))),
+    };
+    console.log(`storm ${storm.name}: ${String(storm.problems)} problems created in ${(created / 1000).toFixed(1)} s; every service's first action applied after ${seconds.toFixed(1)} s`);
+    if (storm.name === 'A') {
+      // The waiters: 900 problems Queued behind their services' holders, nothing else to do.
+      const before = { api: await cpuSeconds(apiserverPid), etcd: await cpuSeconds(etcdPid), ctl: await cpuSeconds(controllers[0]?.pid ?? 0) };
+      await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+      const after = { api: await cpuSeconds(apiserverPid), etcd: await cpuSeconds(etcdPid), ctl: await cpuSeconds(controllers[0]?.pid ?? 0) };
+      const pct = (a: number, b: number): number => ((b - a) / (IDLE_WINDOW_MS / 1000)) * 100;
+      result.idle = { apiserverCpu: pct(before.api, after.api), etcdCpu: pct(before.etcd, after.etcd), controllerCpu: pct(before.ctl, after.ctl), waiting: storm.problems - servicesTotal };
+    }
+    results.push(result);
+    watching.abort();
+    await watch;
+    for (const c of controllers) {
+      await c.stop();
+      running.splice(running.indexOf(c), 1);
+    }
+  }
+
+  console.log('');
+  console.log(`native git CLI, one fetch + edit + commit + push per round on the same server, ${String(FLOOR_ROUNDS)} rounds: ${floorRate.toFixed(1)} commits/s`);
+  const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(14))).join('');
+  console.log(row(['', ...results.map((r) => `storm ${r.storm.name}`)]));
+  console.log(row(['problems / services / shards', ...results.map((r) => `${String(r.storm.problems)}/${String(r.storm.projects * r.storm.services)}/${String(r.storm.sharded ? r.storm.projects : 1)}`)]));
+  console.log(row(['first actions applied, s (goal)', ...results.map((r) => `${r.seconds.toFixed(1)} (${String(r.storm.goalSeconds)})`)]));
+  console.log(row(['commits/s (native git above)', ...results.map((r) => (r.commits / r.seconds).toFixed(1))]));
+  console.log(row(['commits / pushes', ...results.map((r) => `${String(r.commits)}/${String(r.pushes)}`)]));
+  console.log(row(['commits per push', ...results.map((r) => (r.commits / Math.max(1, r.pushes)).toFixed(1))]));
+  console.log(row(['duplicate (problem, attempt) pairs', ...results.map((r) => String(r.duplicates))]));
+  console.log(row(['services that acted twice at once', ...results.map((r) => String(r.actedTwice))]));
+  console.log(row(['controller CPU, s (all shards)', ...results.map((r) => r.controllerCpu.toFixed(1))]));
+  console.log(row(['controller peak RSS, MB (goal < 250)', ...results.map((r) => r.peakRssMb.toFixed(0))]));
+  const idle = results.find((r) => r.idle)?.idle;
+  if (idle) {
+    console.log(`while ${String(idle.waiting)} problems wait (storm A, ${String(IDLE_WINDOW_MS / 1000)} s): kube-apiserver ${idle.apiserverCpu.toFixed(1)} %, etcd ${idle.etcdCpu.toFixed(1)} %, controller ${idle.controllerCpu.toFixed(1)} % of one core`);
+  }
+  console.log(`machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`);
+} finally {
+  for (const c of running) await c.stop();
+  await git.stop();
+  await cluster.stop();
+  await rm(work, { recursive: true, force: true });
+}
