@@ -15,6 +15,8 @@ export interface BenchController {
   pid: number;
   metricsUrl: string;
   readyMs: number;
+  /** Resolves when the process exits (on its own or stopped). */
+  exited: Promise<void>;
   stop(): Promise<void>;
   output(): string;
 }
@@ -59,7 +61,7 @@ export async function startBenchController(options: StartOptions): Promise<Bench
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
     lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    lines.splice(0, Math.max(0, lines.length - 50));
+    lines.splice(0, Math.max(0, lines.length - 200));
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
@@ -77,6 +79,7 @@ export async function startBenchController(options: StartOptions): Promise<Bench
     pid: child.pid ?? 0,
     metricsUrl,
     readyMs,
+    exited,
     output: () => lines.join('\n'),
     stop: async () => {
       child.kill('SIGTERM');
