@@ -165,10 +165,7 @@ try {
     const done = new Promise<void>((resolve) => (allApplied = resolve));
     const watching = new AbortController();
     const source = clients.problemEvents.listWatch(ns, { timeoutSeconds: () => 3_600 });
-    const { resourceVersion } = await source.list(watching.signal);
-    const watch = source.watch(resourceVersion, (event) => {
-      if (event.type !== 'ADDED' && event.type !== 'MODIFIED') return;
-      const p = event.object;
+    const seen = (p: ProblemEvent): void => {
       const key = `${p.spec.project}/${p.spec.service}`;
       if ((p.status?.attempts?.length ?? 0) > 0) {
         const set = acting.get(key) ?? new Set<string>();
@@ -179,9 +176,29 @@ try {
         firstApplied.set(key, performance.now());
         if (firstApplied.size >= servicesTotal) allApplied();
       }
-    }, watching.signal).catch((err: unknown) => {
-      if (!watching.signal.aborted) throw err;
-    });
+    };
+    // A loaded API server may cut a watch: list again and watch on, as an informer does.
+    let { resourceVersion } = await source.list(watching.signal);
+    const watch = (async () => {
+      while (!watching.signal.aborted) {
+        try {
+          await source.watch(resourceVersion, (event) => {
+            if (event.type === 'ADDED' || event.type === 'MODIFIED') seen(event.object);
+            resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
+          }, watching.signal);
+        } catch {
+          if (watching.signal.aborted) return;
+        }
+        if (watching.signal.aborted) return;
+        const listed = await source.list(watching.signal).catch(() => undefined);
+        if (!listed) {
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
+        for (const p of listed.items) seen(p);
+        resourceVersion = listed.resourceVersion;
+      }
+    })();
 
     const gitBefore = git.stats().byKind['git-receive-pack'] ?? 0;
     const cpuBefore = await Promise.all(controllers.map((c) => cpuSeconds(c.pid)));
