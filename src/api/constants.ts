@@ -31,8 +31,16 @@ export type ProblemState = (typeof PROBLEM_STATES)[number];
 export const REMEDIATION_MODES = ['automated', 'manual', 'disabled'] as const;
 export type RemediationMode = (typeof REMEDIATION_MODES)[number];
 
-export const APPLY_MODES = ['helm', 'kubernetes', 'none'] as const;
+/**
+ * How a stage's commit goes live: `helm` and `kubernetes` apply it themselves, `flux` asks Flux to
+ * reconcile the branch and waits until it reports the commit, `none` leaves it to an agent unwatched.
+ */
+export const APPLY_MODES = ['helm', 'kubernetes', 'flux', 'none'] as const;
 export type ApplyMode = (typeof APPLY_MODES)[number];
+
+/** The GitOps engines Rebound can ask to sync a stage branch and wait for. */
+export const GITOPS_ENGINES = ['flux'] as const;
+export type GitOpsEngine = (typeof GITOPS_ENGINES)[number];
 
 export const EVALUATION_RESULTS = ['pass', 'warning', 'fail'] as const;
 export type EvaluationResult = (typeof EVALUATION_RESULTS)[number];
@@ -100,6 +108,8 @@ export const CONDITION_TYPES = {
   ConfigValid: 'ConfigValid',
   /** ProblemEvent: a policy entry matched the problem. */
   PolicyResolved: 'PolicyResolved',
+  /** ProblemEvent: True when a GitOps engine manages the workload a `helm`/`kubernetes` stage changed (it will undo it). */
+  GitOpsConflict: 'GitOpsConflict',
 } as const;
 export type ConditionType = (typeof CONDITION_TYPES)[keyof typeof CONDITION_TYPES];
 
@@ -144,6 +154,12 @@ export const REASONS = {
   CommitFailed: 'CommitFailed',
   PushRejected: 'PushRejected',
   ApplyFailed: 'ApplyFailed',
+  // GitOps engines (apply: flux)
+  WaitingForSync: 'WaitingForSync',
+  SyncTargetNotFound: 'SyncTargetNotFound',
+  SyncTimedOut: 'SyncTimedOut',
+  SyncFailed: 'SyncFailed',
+  ManagedByGitOps: 'ManagedByGitOps',
   WaitingForEvaluation: 'WaitingForEvaluation',
   EvaluationPassed: 'EvaluationPassed',
   EvaluationWarning: 'EvaluationWarning',

@@ -11,6 +11,7 @@ import {
   CALLBACK_STATUSES,
   EVALUATION_RESULTS,
   FEATURE_TOGGLE_VALUE_PATTERN,
+  GITOPS_ENGINES,
   PHASES,
   PROBLEM_STATES,
   REMEDIATION_MODES,
@@ -59,6 +60,40 @@ const webhookCallSettings = {
 } as const;
 
 /** Where a featuretoggle is carried out besides values.yaml: `git` (the values file only) or Unleash. */
+/** A namespaced object another controller owns (a Flux Kustomization), as `namespace/name`. */
+const objectKey = { type: 'string', minLength: 3, maxLength: 317, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' } as const;
+
+/**
+ * For `apply: flux`: which engine objects sync the stage (found by branch and path when none are
+ * named) and how long the engine may take to report the commit before the problem says so.
+ */
+export const stageGitOpsSchema = {
+  type: 'object',
+  properties: {
+    /** Flux Kustomizations as `namespace/name`; default: every one whose GitRepository tracks the stage branch and whose path holds the service's file. */
+    objects: { type: 'array', maxItems: 16, items: objectKey },
+    /** From the reconcile request until the engine must have reported the commit (default 10m). */
+    timeout: { ...duration, default: '10m' },
+  },
+} as const;
+
+/** What the GitOps engine was asked, and what it reported, for one attempt (apply: flux). */
+export const syncSchema = {
+  type: 'object',
+  required: ['engine'],
+  properties: {
+    engine: { type: 'string', enum: GITOPS_ENGINES },
+    /** The engine's objects that sync the attempt's commit, as `namespace/name`. */
+    objects: { type: 'array', maxItems: 16, items: objectKey },
+    /** When Rebound asked the engine to reconcile (the timeout counts from here). */
+    requestedTime: dateTime,
+    /** The revision the engine reported as applied: the attempt's commit or a later one that contains it. */
+    revision: { type: 'string', maxLength: 320 },
+    /** When Rebound saw the engine report it; the evaluation's wait starts here. */
+    syncedTime: dateTime,
+  },
+} as const;
+
 export const featureFlagsSchema = {
   type: 'object',
   properties: {
@@ -190,6 +225,7 @@ export const projectSchema = {
               namespace: dnsLabel,
               remediation: { type: 'string', enum: REMEDIATION_MODES, default: 'automated' },
               apply: { type: 'string', enum: APPLY_MODES, default: 'helm' },
+              gitops: stageGitOpsSchema,
             },
           },
           'x-kubernetes-list-type': 'map',
@@ -367,6 +403,7 @@ export const attemptSchema = {
     indicatorResults: { type: 'array', maxItems: 64, items: indicatorResultSchema },
     message: { type: 'string', maxLength: 4096 },
     execution: executionSchema,
+    sync: syncSchema,
   },
 } as const;
 

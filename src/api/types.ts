@@ -14,6 +14,8 @@ import type {
   remediationActionSchema,
   remediationEntrySchema,
   remediationSchema,
+  stageGitOpsSchema,
+  syncSchema,
 } from './schemas.ts';
 
 type Props<S> = S extends { properties: infer P } ? P : never;
@@ -39,6 +41,8 @@ export type Attempt = FromSchema<typeof attemptSchema>;
 export type IndicatorResult = FromSchema<typeof indicatorResultSchema>;
 export type PolicySource = FromSchema<typeof policySourceSchema>;
 export type ActionExecution = FromSchema<typeof executionSchema>;
+export type AttemptSync = FromSchema<typeof syncSchema>;
+export type StageGitOps = FromSchema<typeof stageGitOpsSchema>;
 export type FeatureFlagsSpec = FromSchema<typeof featureFlagsSchema>;
 export type WebhookSpec = NonNullable<RemediationSpec['webhook']>;
 export type WebhookEndpoint = NonNullable<WebhookSpec['endpoints']>[number];
