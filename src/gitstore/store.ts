@@ -263,6 +263,40 @@ export class GitStore {
     });
   }
 
+  /**
+   * Whether `descendant` is `ancestor` or a later commit whose history holds it (a person pushed on
+   * top of Rebound's commit). `descendant` is fetched from `branch` when the store lacks it; a
+   * shallow history is deepened once, back to `committed` (when `ancestor` was made; default: its
+   * commit time). Bounded to `maxCommits` commits.
+   */
+  async contains(branch: string, ancestor: string, descendant: string, committed?: Date, maxCommits = 10_000): Promise<boolean> {
+    if (ancestor === descendant) return true;
+    return this.lock.run(async () => {
+      if (!(await this.hasObject(descendant))) await this.sync(branch);
+      if (!(await this.hasObject(descendant))) return false;
+      const made = committed?.getTime() ?? ((await this.hasObject(ancestor)) ? (await this.commit(ancestor)).time * 1000 : undefined);
+      // A minute of slack: commit times are whole seconds, and `committed` is taken after the push.
+      const since = made === undefined ? undefined : new Date(made - 60_000);
+      let deepened = false;
+      const seen = new Set<string>();
+      const queue = [descendant];
+      while (queue.length > 0 && seen.size < maxCommits) {
+        const oid = queue.shift() ?? '';
+        if (seen.has(oid)) continue;
+        seen.add(oid);
+        if (oid === ancestor) return true;
+        if (this.shallow.has(oid)) {
+          if (deepened || since === undefined) continue;
+          deepened = true;
+          await this.fetch(branch, since);
+          if (this.shallow.has(oid)) continue;
+        }
+        queue.push(...(await this.commit(oid)).parents);
+      }
+      return false;
+    });
+  }
+
   /** The commit of an earlier step with the same problem uid and attempt on the branch, if any. */
   async findCommitByTrailers(branch: string, key: StepKey, since?: Date): Promise<string | undefined> {
     return this.lock.run(async () => {

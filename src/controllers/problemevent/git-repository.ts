@@ -39,6 +39,10 @@ export class GitStageRepository implements StageRepository {
     }
   }
 
+  contains(branch: string, ancestor: string, descendant: string, committed?: Date): Promise<boolean> {
+    return this.store.contains(branch, ancestor, descendant, committed);
+  }
+
   async readFileAt(commit: string, path: string): Promise<string | undefined> {
     return (await this.store.readFileAt(commit, path))?.text;
   }
