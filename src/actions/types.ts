@@ -2,7 +2,7 @@
 // evaluation's wait begins), waiting for a callback until a deadline, or failed (the loop escalates
 // without an evaluation). Values edits (scale, featuretoggle) are one implementation, committed to
 // Git before they run; webhooks and Keptn-style external executors are others.
-import type { ActionExecution, Attempt, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
+import type { ActionExecution, Attempt, AttemptSync, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
 import type { ResolvedStage, StageRepository } from '../controllers/problemevent/ports.ts';
 import type { ActionRequest, EditOptions, EditResult } from '../remediation/actions.ts';
 import { REDACTED, describeUrl } from '../scrub.ts';
@@ -30,8 +30,12 @@ export interface ActionContext extends ActionScope {
 export type ExecutionReport = Partial<Pick<ActionExecution, 'executor' | 'target' | 'responseCode' | 'tries' | 'message'>>;
 
 export type ActionOutcome =
-  /** The action took effect: the evaluation's wait starts now. */
-  | { kind: 'done'; detail: string; helmRevision?: number; execution?: ExecutionReport }
+  /**
+   * The action took effect: the evaluation's wait starts now; or, with `sync`, once the GitOps
+   * engine that was asked to sync the commit reports it. `warning`: a person should know (the
+   * workload is managed by a GitOps engine that will undo the change).
+   */
+  | { kind: 'done'; detail: string; helmRevision?: number; execution?: ExecutionReport; sync?: AttemptSync; warning?: string }
   /** Started: it finishes when its callback arrives, or fails at `deadline`. */
   | { kind: 'waiting'; detail: string; deadline: Date; execution: ExecutionReport }
   /** It did not work: the attempt fails without an evaluation, and the loop escalates. */

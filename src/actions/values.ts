@@ -1,13 +1,13 @@
 // scale and featuretoggle, the two actions that edit the values file: the loop commits the edit
 // first, and running the action makes the cluster match that commit: `helm upgrade` of the chart at
-// the commit, a patch of the live objects (`kubernetes`), or nothing (`none`, a GitOps agent syncs
-// the branch). A featuretoggle may also be carried out in Unleash, the commit staying the audit trail.
+// the commit, a patch of the live objects (`kubernetes`), a reconcile request to Flux (`flux`, the
+// loop then waits until Flux reports the commit), or nothing (`none`, a GitOps agent syncs the branch). A featuretoggle may also be carried out in Unleash, the commit staying the audit trail.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ACTIONS, REASONS } from '../api/index.ts';
 import type { Attempt, FeatureFlagsSpec } from '../api/index.ts';
-import type { Applier, ApplierName, ApplyRequest } from '../apply/index.ts';
+import type { Applier, ApplierName, ApplyRequest, ApplyResult } from '../apply/index.ts';
 import type { StageRepository } from '../controllers/problemevent/ports.ts';
 import type { SecretReader } from '../controllers/project-stores.ts';
 import { ReboundError } from '../errors.ts';
@@ -26,6 +26,11 @@ export interface ValuesActionOptions {
   secrets: SecretReader;
   /** How long Helm's upgrade took, for `rebound_helm_duration_seconds`. */
   helmUpgrade?: Observe;
+  /**
+   * For `helm` and `kubernetes`: which GitOps engine manages the service's workload, if any (it
+   * would undo what Rebound applies), as a sentence for a warning.
+   */
+  gitOpsOwner?: (namespace: string, service: string) => Promise<string | undefined>;
 }
 
 /** Makes the cluster match a values commit with the stage's applier (helm, kubernetes or none). */
@@ -36,7 +41,7 @@ class CommitApplier {
     this.options = options;
   }
 
-  async apply(ctx: ActionContext): Promise<{ detail: string; helmRevision?: number }> {
+  async apply(ctx: ActionContext): Promise<Omit<ApplyResult, 'applier'>> {
     const { attempt, stage, problem, repository } = ctx;
     const commit = attempt.commit;
     if (!commit) {
@@ -50,6 +55,9 @@ class CommitApplier {
       namespace: stage.namespace,
       branch: stage.branch,
       commit,
+      repoUrl: ctx.project.spec.git.url,
+      ...(attempt.path ? { path: attempt.path } : {}),
+      ...(stage.gitops ? { gitops: stage.gitops } : {}),
     };
     const applier = this.options.appliers[stage.apply];
     const scratch = join(this.options.workDir, 'apply', `${problem.metadata.uid ?? problem.metadata.name ?? 'problem'}-${attempt.index}`);
@@ -61,18 +69,36 @@ class CommitApplier {
         await repository.materialize(commit, [`${service}/chart`, valuesPath], scratch);
         request.chartDir = join(scratch, service, 'chart');
         request.valuesFile = join(scratch, valuesPath);
-        return await timed(this.options.helmUpgrade, () => applier.apply(request, ctx.signal));
+        const result = await timed(this.options.helmUpgrade, () => applier.apply(request, ctx.signal));
+        return { ...result, ...(await this.ownerWarning(stage.namespace, service)) };
       }
-      if (stage.apply === 'kubernetes') Object.assign(request, await desiredState(repository, attempt));
+      if (stage.apply === 'kubernetes') {
+        Object.assign(request, await desiredState(repository, attempt));
+        const result = await applier.apply(request, ctx.signal);
+        return { ...result, ...(await this.ownerWarning(stage.namespace, service)) };
+      }
       return await applier.apply(request, ctx.signal);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
   }
+
+  /** A `helm`/`kubernetes` change to a workload a GitOps engine manages is undone by that engine: say so. */
+  private async ownerWarning(namespace: string, service: string): Promise<{ warning?: string }> {
+    // A courtesy on top of a change that did apply: a workload that cannot be read leaves it out.
+    const owner = await this.options.gitOpsOwner?.(namespace, service).catch(() => undefined);
+    return owner ? { warning: `${owner}: it will undo this change; let the engine apply it (the stage's apply: flux)` } : {};
+  }
 }
 
-function applied(result: { detail: string; helmRevision?: number }, before?: string): ActionOutcome {
-  return { kind: 'done', detail: before ? `${before}; ${result.detail}` : result.detail, ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}) };
+function applied(result: Omit<ApplyResult, 'applier'>, before?: string): ActionOutcome {
+  return {
+    kind: 'done',
+    detail: before ? `${before}; ${result.detail}` : result.detail,
+    ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}),
+    ...(result.sync ? { sync: result.sync } : {}),
+    ...(result.warning ? { warning: result.warning } : {}),
+  };
 }
 
 /** `scale` (and Keptn's `scaling`): replicaCount, absolute or relative, clamped to the limits. */

@@ -1,12 +1,14 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { FluxClient } from './flux.ts';
 import { HelmApplier } from './helm.ts';
 import type { HelmApplierOptions } from './helm.ts';
 import { KubernetesApplier } from './kubernetes.ts';
 import { NoneApplier } from './none.ts';
-import type { Applier, ApplierName } from './types.ts';
+import type { Applier, ApplierName, SyncCheck } from './types.ts';
 
-export type { Applier, ApplierName, ApplyRequest, ApplyResult } from './types.ts';
+export type { Applier, ApplierName, ApplyRequest, ApplyResult, ContainsCheck, SyncCheck, SyncState, SyncTarget } from './types.ts';
 export { APPLIERS } from './types.ts';
+export { deploymentOwner } from './gitops-owner.ts';
 
 export interface ApplierDependencies {
   kubeConfig: KubeConfig;
@@ -18,6 +20,12 @@ export function createAppliers(deps: ApplierDependencies): Record<ApplierName, A
   return {
     helm: new HelmApplier(deps.helm),
     kubernetes: new KubernetesApplier(deps.kubeConfig),
+    flux: new FluxClient(deps.kubeConfig),
     none: new NoneApplier(),
   };
+}
+
+/** What the GitOps engines report about a commit they were asked to sync (apply: flux). */
+export function createSyncCheck(kubeConfig: KubeConfig): SyncCheck {
+  return new FluxClient(kubeConfig);
 }
