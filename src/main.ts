@@ -7,7 +7,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_VERSION, KINDS } from './api/index.ts';
 import type { ProblemEvent, Project, Remediation } from './api/index.ts';
-import { createAppliers } from './apply/index.ts';
+import { createAppliers, createSyncCheck, deploymentOwner } from './apply/index.ts';
 import { KeptnExecutorAction } from './actions/keptn-executor.ts';
 import { actionRegistry } from './actions/registry.ts';
 import { BackgroundActions } from './actions/runner.ts';
@@ -120,6 +120,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     workDir: config.workDir,
     secrets,
     helmUpgrade: (result: 'success' | 'error', seconds: number) => metrics.helmOperation('upgrade', result, seconds),
+    gitOpsOwner: deploymentOwner(kc),
   };
   const actions = actionRegistry({
     scale: new ScaleAction(valuesOptions),
@@ -180,7 +181,8 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       gitOperation: (operation, result, seconds) => metrics.gitOperation(operation, result, seconds),
       evaluation: (result, seconds) => metrics.evaluation(result, seconds),
     },
-    settings: { turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs },
+    sync: createSyncCheck(kc),
+    settings: { turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs, syncPollMs: config.syncPollMs },
   });
 
   metrics.observeProblems(() => problems.list());

@@ -53,6 +53,8 @@ export interface ControllerConfig {
   turnPollMs: number;
   evaluationRetryMs: number;
   stalledRecheckMs: number;
+  /** apply: flux: how often to look whether the engine reported an attempt's commit. */
+  syncPollMs: number;
   resyncMs: number;
   logLevel: LogLevel;
   logPretty: boolean;
@@ -98,6 +100,8 @@ Options:
                                   this long; it is woken as soon as the turn frees (default 5m)
   --evaluation-retry D            retry after the metrics source was unreachable (default 30s)
   --stalled-recheck D             look again at what only a person can fix (default 5m)
+  --sync-poll D                   apply: flux: how often to look whether Flux reported the commit
+                                  (default 2s; one read of each Kustomization and its source)
   --resync D                      informer resync period (default 10m)
   --log-level LEVEL               ${LOG_LEVELS.join(', ')} (default info)
   --log-format json|pretty        (default json)
@@ -135,6 +139,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'turn-poll': { type: 'string', default: '5m' },
       'evaluation-retry': { type: 'string', default: '30s' },
       'stalled-recheck': { type: 'string', default: '5m' },
+      'sync-poll': { type: 'string', default: '2s' },
       resync: { type: 'string', default: '10m' },
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'json' },
@@ -203,6 +208,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     turnPollMs: duration('--turn-poll', values['turn-poll']),
     evaluationRetryMs: duration('--evaluation-retry', values['evaluation-retry']),
     stalledRecheckMs: duration('--stalled-recheck', values['stalled-recheck']),
+    syncPollMs: duration('--sync-poll', values['sync-poll']),
     resyncMs: duration('--resync', values.resync),
     logLevel,
     logPretty: logFormat === 'pretty',

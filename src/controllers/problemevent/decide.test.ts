@@ -50,6 +50,16 @@ describe('decide', () => {
       want: { kind: 'apply-attempt', index: 1 },
     },
     {
+      name: 'an attempt handed to a GitOps engine waits until the engine reports its commit',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc', sync: { engine: 'flux', objects: ['flux-system/carts'], requestedTime: minutesAgo(1) } })] } })),
+      want: { kind: 'wait-sync', index: 1 },
+    },
+    {
+      name: 'a synced attempt waits for its evaluation like any applied one',
+      input: input(problem('a', { status: { phase: 'Evaluating', nextEvaluationTime: minutesAgo(-2), attempts: [attempt(1, { appliedTime: minutesAgo(0), sync: { engine: 'flux', syncedTime: minutesAgo(0) } })] } })),
+      want: { kind: 'wait-evaluation', index: 1, at: new Date(minutesAgo(-2)) },
+    },
+    {
       name: 'an applied attempt waits for its evaluation time',
       input: input(problem('a', { status: { phase: 'Evaluating', nextEvaluationTime: minutesAgo(-2), attempts: [attempt(1, { appliedTime: minutesAgo(0) })] } })),
       want: { kind: 'wait-evaluation', index: 1, at: new Date(minutesAgo(-2)) },

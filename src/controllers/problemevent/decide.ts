@@ -41,6 +41,8 @@ export type Decision =
   | { kind: 'complete-action'; index: number }
   /** Attempt `index`'s callback did not arrive in time: the attempt fails. */
   | { kind: 'action-timed-out'; index: number }
+  /** Attempt `index`'s commit was handed to a GitOps engine: has it reported the commit yet? */
+  | { kind: 'wait-sync'; index: number }
   /** Attempt `index` is applied; its evaluation is due at `at`. */
   | { kind: 'wait-evaluation'; index: number; at: Date }
   /** Attempt `index` is applied and its wait is over: evaluate it. */
@@ -62,6 +64,8 @@ export function decide(input: DecisionInput): Decision {
   const last = attempts[attempts.length - 1];
   if (last && last.result === undefined) {
     if (last.appliedTime === undefined) {
+      // The engine was asked to sync: the attempt is applied once it reports the commit.
+      if (last.sync) return { kind: 'wait-sync', index: last.index };
       const execution = last.execution;
       // A callback may arrive before the loop has recorded that the call went out: it counts either way.
       if (execution?.callbackStatus !== undefined) return { kind: 'complete-action', index: last.index };

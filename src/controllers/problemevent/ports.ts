@@ -6,6 +6,7 @@ import type {
   EvaluationResult,
   IndicatorResult,
   PolicySource,
+  StageGitOps,
   ProblemEvent,
   ProblemEventStatus,
   Project,
@@ -15,6 +16,7 @@ import type {
 } from '../../api/index.ts';
 import type { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionRegistry } from '../../actions/types.ts';
+import type { SyncCheck } from '../../apply/types.ts';
 import type { TurnClaims } from './service-turn.ts';
 
 /** A stage as the loop uses it, after defaults (branch = name, namespace = `<project>-<stage>`). */
@@ -24,6 +26,8 @@ export interface ResolvedStage {
   namespace: string;
   remediation: 'automated' | 'manual' | 'disabled';
   apply: ApplyMode;
+  /** apply: flux: the engine objects the stage names, and how long the engine may take. */
+  gitops?: StageGitOps;
 }
 
 export interface ProblemCache {
@@ -95,6 +99,11 @@ export interface CommitRequest {
 
 export interface StageRepository {
   commitAction(request: CommitRequest, signal?: AbortSignal): Promise<CommitOutcome>;
+  /**
+   * Is `descendant` the commit `ancestor` or a later commit of `branch` whose history holds it?
+   * `committed`: when `ancestor` was made, how far back a shallow history must reach.
+   */
+  contains(branch: string, ancestor: string, descendant: string, committed?: Date): Promise<boolean>;
   /** A file's text at a commit, or undefined when it does not exist there. */
   readFileAt(commit: string, path: string): Promise<string | undefined>;
   /** Writes the files under each path (a file or a folder) at `commit` into `dir`, keeping their paths. */
@@ -148,6 +157,8 @@ export interface LoopSettings {
   evaluationRetryMs: number;
   /** Only a person can fix this (bad policy, chart error): look again after this long anyway. */
   stalledRecheckMs: number;
+  /** apply: flux: how often to ask the engine whether it reported the attempt's commit. */
+  syncPollMs: number;
 }
 
 export interface ProblemLoopPorts {
@@ -164,6 +175,8 @@ export interface ProblemLoopPorts {
   /** Actions that run off the worker, by action id. */
   background: BackgroundActions;
   evaluator: Evaluator;
+  /** What the GitOps engine reports about a commit it was asked to sync (apply: flux). */
+  sync: SyncCheck;
   metrics?: LoopMetrics;
   settings: LoopSettings;
 }

@@ -37,6 +37,7 @@ export class CachedProjectLookup implements ProjectLookup {
         namespace: fromSpec.namespace ?? `${projectName}-${fromSpec.name}`,
         remediation: fromSpec.remediation ?? 'automated',
         apply: fromSpec.apply ?? 'helm',
+        ...(fromSpec.gitops ? { gitops: fromSpec.gitops } : {}),
       };
     }
     if (project.spec.stages && project.spec.stages.length > 0) return undefined;

@@ -9,7 +9,7 @@ import { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
 import { FeatureToggleAction, ScaleAction } from '../../actions/values.ts';
 import type { ValuesActionOptions } from '../../actions/values.ts';
-import type { Applier, ApplyRequest } from '../../apply/index.ts';
+import type { Applier, ApplyRequest, ApplyResult, SyncState, SyncTarget } from '../../apply/index.ts';
 import { ReboundError } from '../../errors.ts';
 import { KubeError } from '../../kube/errors.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
@@ -78,6 +78,29 @@ class World {
     },
     readFileAt: (commit) => Promise.resolve(this.commits.find((c) => c.sha === commit)?.text),
     materialize: () => Promise.resolve(),
+    contains: (_branch, ancestor, descendant) => Promise.resolve(this.descendants.get(descendant)?.includes(ancestor) ?? false),
+  };
+  /** Commits pushed by a person on top: descendant → the commits its history holds. */
+  descendants = new Map<string, string[]>();
+  stageApply: 'kubernetes' | 'flux' = 'kubernetes';
+  /** What the Flux stand-in reports, in order; the last one stays. */
+  syncStates: SyncState[] = [];
+  syncChecks: SyncTarget[] = [];
+  fluxError: Error | undefined;
+  /** What the kubernetes applier adds to its result (a GitOps owner's warning). */
+  applyExtra: Partial<ApplyResult> = {};
+
+  flux: Applier = {
+    name: 'flux',
+    apply: (request) => {
+      if (this.fluxError) return Promise.reject(this.fluxError);
+      this.applied.push(request);
+      return Promise.resolve({
+        applier: 'flux',
+        detail: `asked Flux to reconcile Kustomization flux-system/carts`,
+        sync: { engine: 'flux', objects: ['flux-system/carts'], requestedTime: this.now.toISOString() },
+      });
+    },
   };
 
   applier: Applier = {
@@ -85,12 +108,12 @@ class World {
     apply: (request) => {
       if (this.applyError) return Promise.reject(this.applyError);
       this.applied.push(request);
-      return Promise.resolve({ applier: 'kubernetes', detail: `replicas ${String(request.replicas)}` });
+      return Promise.resolve({ applier: 'kubernetes', detail: `replicas ${String(request.replicas)}`, ...this.applyExtra });
     },
   };
 
   valuesOptions(): ValuesActionOptions {
-    return { appliers: { kubernetes: this.applier, helm: this.applier, none: this.applier }, workDir: '/tmp/rebound-test', secrets: { readSecret: () => Promise.resolve(undefined) } };
+    return { appliers: { kubernetes: this.applier, helm: this.applier, flux: this.flux, none: this.applier }, workDir: '/tmp/rebound-test', secrets: { readSecret: () => Promise.resolve(undefined) } };
   }
 
   ports(): ProblemLoopPorts {
@@ -134,7 +157,8 @@ class World {
       },
       projects: {
         getProject: () => this.project,
-        resolveStage: (_p, name) => Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: this.stageMode, apply: 'kubernetes' } : undefined),
+        resolveStage: (_p, name) =>
+          Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: this.stageMode, apply: this.stageApply, gitops: { timeout: '1m' } } : undefined),
         findRemediation: () => this.remediation,
       },
       policies: { resolve: () => Promise.resolve(policy()), evaluationWait: () => '2m' },
@@ -157,7 +181,19 @@ class World {
         attempt: (action, result) => void this.recorded.push(`attempt ${action} ${result}`),
         evaluation: (result) => void this.recorded.push(`evaluation ${result}`),
       },
-      settings: { turnPollMs: 1000, evaluationRetryMs: 30_000, stalledRecheckMs: 300_000 },
+      sync: {
+        check: async (target, contains) => {
+          this.syncChecks.push(target);
+          const state = this.syncStates.length > 1 ? this.syncStates.shift() : this.syncStates[0];
+          if (!state) throw new Error('no sync state scripted');
+          // As the real check does: a later revision counts when its history holds the commit.
+          if (state.kind === 'synced' && state.revision !== target.commit && !(await contains(target.commit, state.revision))) {
+            return { kind: 'pending', detail: `applied ${state.revision}, which does not hold the commit` };
+          }
+          return state;
+        },
+      },
+      settings: { turnPollMs: 1000, evaluationRetryMs: 30_000, stalledRecheckMs: 300_000, syncPollMs: 2_000 },
     };
   }
 
@@ -639,6 +675,110 @@ describe('ProblemEventReconciler', () => {
         if (on('Ready')) expect(status.phase).toBe('Resolved');
         if (status.phase === 'Exhausted' || status.phase === 'Unhandled') expect(on('Stalled')).toBe(true);
       }
+    });
+  });
+
+  describe('apply: flux', () => {
+    const condition = (w: World, type: string) => w.problem.status?.conditions?.find((c) => c.type === type);
+
+    it('starts the evaluation wait only once Flux reports the commit, never at the push', async () => {
+      const w = new World();
+      w.stageApply = 'flux';
+      w.syncStates = [{ kind: 'pending', detail: 'GitRepository flux-system/app has not fetched the commit yet' }];
+      // Commit, then the reconcile request; the worker is free again at the sync pace.
+      expect(await w.step()).toBe(2_000);
+      const sha = w.commits[0]?.sha ?? '';
+      expect(w.applied[0]).toMatchObject({ branch: 'production', commit: sha, path: 'carts/values.yaml', repoUrl: 'http://127.0.0.1/x.git' });
+      expect(w.problem.status?.phase).toBe('Remediating');
+      expect(w.problem.status?.attempts?.[0]?.appliedTime).toBeUndefined();
+      expect(w.problem.status?.attempts?.[0]?.sync).toMatchObject({ engine: 'flux', objects: ['flux-system/carts'] });
+      expect(condition(w, 'Reconciling')).toMatchObject({ reason: 'WaitingForSync' });
+
+      w.advance(2_000);
+      expect(await w.step()).toBe(2_000);
+      expect(condition(w, 'Reconciling')?.message).toBe('attempt 1: GitRepository flux-system/app has not fetched the commit yet');
+      const writes = w.writes;
+      w.advance(2_000);
+      expect(await w.step()).toBe(2_000);
+      expect(w.writes).toBe(writes); // the same answer writes nothing
+      expect(w.syncChecks.at(-1)).toEqual({ branch: 'production', commit: sha, objects: ['flux-system/carts'] });
+
+      w.advance(1_000);
+      w.syncStates = [{ kind: 'synced', revision: sha, detail: `Kustomization flux-system/carts applied production@sha1:${sha}` }];
+      expect(await w.step()).toBe(120_000);
+      const attempt = w.problem.status?.attempts?.[0];
+      expect(w.problem.status?.phase).toBe('Evaluating');
+      expect(attempt?.appliedTime).toBe(w.now.toISOString());
+      expect(attempt?.sync).toMatchObject({ revision: sha, syncedTime: w.now.toISOString() });
+      expect(w.problem.status?.nextEvaluationTime).toBe(new Date(w.now.getTime() + 120_000).toISOString());
+      expect(w.events.map((e) => e.split(':')[0])).toEqual(['Normal Committed', 'Normal SyncRequested', 'Normal Applied']);
+    });
+
+    it('counts a later commit that holds ours (a person pushed on top) as synced', async () => {
+      const w = new World();
+      w.stageApply = 'flux';
+      const theirs = 'f'.repeat(40);
+      w.syncStates = [{ kind: 'synced', revision: theirs, detail: `applied production@sha1:${theirs}` }];
+      await w.step();
+      w.advance(2_000);
+      expect(await w.step()).toBe(2_000);
+      expect(w.problem.status?.phase).toBe('Remediating');
+      w.descendants.set(theirs, [w.commits[0]?.sha ?? '']);
+      expect(await w.step()).toBe(120_000);
+      expect(w.problem.status?.attempts?.[0]?.sync?.revision).toBe(theirs);
+    });
+
+    it('stalls with SyncTimedOut after the stage timeout, and carries on when the engine reports the commit', async () => {
+      const w = new World();
+      w.stageApply = 'flux';
+      w.syncStates = [{ kind: 'pending', detail: 'Kustomization flux-system/carts has not handled the reconcile request yet' }];
+      await w.step();
+      w.advance(61_000);
+      expect(await w.step()).toBe(2_000);
+      expect(condition(w, 'Stalled')).toMatchObject({ status: 'True', reason: 'SyncTimedOut' });
+      expect(condition(w, 'Stalled')?.message).toMatch(/within 60s of the request .*has not handled the reconcile request/);
+      w.advance(2_000);
+      await w.step();
+      expect(w.events.filter((e) => e.includes('SyncTimedOut'))).toHaveLength(1);
+      w.syncStates = [{ kind: 'synced', revision: w.commits[0]?.sha ?? '', detail: 'applied' }];
+      await w.step();
+      expect(w.problem.status?.phase).toBe('Evaluating');
+      expect(condition(w, 'Stalled')).toMatchObject({ status: 'False' });
+    });
+
+    it("stalls with SyncFailed and the engine's own message", async () => {
+      const w = new World();
+      w.stageApply = 'flux';
+      w.syncStates = [{ kind: 'failed', detail: 'Kustomization flux-system/carts failed at production@sha1:abc: BuildFailed: kustomization.yaml not found' }];
+      await w.step();
+      w.advance(2_000);
+      expect(await w.step()).toBe(2_000);
+      expect(condition(w, 'Stalled')).toMatchObject({ status: 'True', reason: 'SyncFailed' });
+      expect(condition(w, 'Stalled')?.message).toContain('BuildFailed: kustomization.yaml not found');
+      expect(w.problem.status?.attempts?.[0]?.result).toBeUndefined();
+    });
+
+    it('stalls with SyncTargetNotFound when no Kustomization tracks the branch, keeping the commit', async () => {
+      const w = new World();
+      w.stageApply = 'flux';
+      w.fluxError = new ReboundError('no Flux Kustomization tracks branch production', { code: 'SyncTargetNotFound', reason: 'SyncTargetNotFound', retryable: false });
+      expect(await w.step()).toBe(300_000);
+      expect(condition(w, 'Stalled')).toMatchObject({ status: 'True', reason: 'SyncTargetNotFound' });
+      expect(w.commits).toHaveLength(1);
+      // Someone adds the Kustomization: the next look requests the sync for the same commit.
+      w.fluxError = undefined;
+      w.syncStates = [{ kind: 'pending', detail: 'waiting' }];
+      await w.step();
+      expect(w.commits).toHaveLength(1);
+      expect(w.problem.status?.attempts?.[0]?.sync?.objects).toEqual(['flux-system/carts']);
+    });
+
+    it('warns when a kubernetes stage changes a workload a GitOps engine manages', async () => {
+      const w = new World();
+      w.applyExtra = { warning: 'Deployment carts is managed by Flux Kustomization flux-system/carts: it will undo this change' };
+      await w.step();
+      expect(condition(w, 'GitOpsConflict')).toMatchObject({ status: 'True', reason: 'ManagedByGitOps' });
+      expect(w.events.some((e) => e.startsWith('Warning ManagedByGitOps'))).toBe(true);
     });
   });
 });

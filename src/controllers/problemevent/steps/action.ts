@@ -11,6 +11,7 @@ import type { StatusDraft } from './draft.ts';
 import { label } from './draft.ts';
 import { failStep, stall } from './finish.ts';
 import { applied, failAttempt } from './outcome.ts';
+import { syncRequested } from './sync.ts';
 import type { StepContext, StepFor, StepResult } from './types.ts';
 
 /** An action running in the background enqueues its problem when it settles; this is only the safety net. */
@@ -82,7 +83,9 @@ async function recordOutcome(draft: StatusDraft, deps: ProblemLoopPorts, ctx: St
     case 'done': {
       const finished = deps.clock();
       const done = { ...attempt, ...execution('Succeeded', { finishedTime: finished.toISOString() }), ...(outcome.helmRevision ? { helmRevision: outcome.helmRevision } : {}) };
-      return applied(draft, deps, ctx.remediation, done, finished, outcome.detail);
+      // Handed to a GitOps engine: applied only once it reports the commit (steps/sync.ts).
+      if (outcome.sync) return syncRequested(draft, deps, { ...done, sync: outcome.sync }, outcome.detail);
+      return applied(draft, deps, ctx.remediation, done, finished, outcome.detail, outcome.warning);
     }
     case 'waiting': {
       draft.replaceAttempt({ ...attempt, ...execution('Waiting', { deadline: outcome.deadline.toISOString() }) });

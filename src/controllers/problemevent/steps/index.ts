@@ -5,14 +5,16 @@
 //
 // Where later steps go, each a new decision kind in decide.ts plus one row (and file) here:
 // - an approval before the action runs: an "await-approval" decision before "apply-attempt";
-// - waiting until the change is live (rollout, Argo CD / Flux sync) between "apply-attempt" and
-//   "evaluate": a "wait-live" decision for an applied attempt whose change is not live yet.
+// - waiting until the change is live (a rollout) between "apply-attempt" and "evaluate": a
+//   "wait-live" decision for an applied attempt whose change is not live yet. The GitOps engine's
+//   report ("wait-sync", steps/sync.ts) comes before it: the engine applies, then the rollout runs.
 import type { Decision } from '../decide.ts';
 import { applyAttempt } from './action.ts';
 import { startAttempt } from './attempt.ts';
 import { actionTimedOut, completeAction } from './callback.ts';
 import { evaluate } from './evaluate.ts';
 import { resolveBySource, unhandledByStage } from './finish.ts';
+import { waitSync } from './sync.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
 import { throttled, waitAction, waitEvaluation } from './waits.ts';
@@ -27,6 +29,7 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'wait-action': waitAction,
   'complete-action': completeAction,
   'action-timed-out': actionTimedOut,
+  'wait-sync': waitSync,
   'wait-evaluation': waitEvaluation,
   'evaluate': evaluate,
 };

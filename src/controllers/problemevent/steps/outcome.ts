@@ -1,6 +1,6 @@
 // What an attempt's action came to, however it ran (in the reconcile, in the background, through a
 // callback): it took effect and the evaluation's wait starts, or it failed and the loop escalates.
-import { REASONS } from '../../../api/index.ts';
+import { CONDITION_TYPES, REASONS } from '../../../api/index.ts';
 import type { Attempt, Reason, Remediation } from '../../../api/index.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import { parseDuration } from '../decide.ts';
@@ -12,8 +12,11 @@ import type { StepResult } from './types.ts';
 /** Keptn's wait before an evaluation, used if a wait that passed validation still does not parse. */
 const FALLBACK_WAIT_MS = 120_000;
 
-/** The action took effect: record it and wait before evaluating. */
-export async function applied(draft: StatusDraft, deps: ProblemLoopPorts, remediation: Remediation | undefined, attempt: Attempt, appliedAt: Date, detail: string): Promise<StepResult> {
+/**
+ * The action took effect: record it and wait before evaluating. `warning`: a GitOps engine manages
+ * the workload a helm/kubernetes stage changed, and will undo it.
+ */
+export async function applied(draft: StatusDraft, deps: ProblemLoopPorts, remediation: Remediation | undefined, attempt: Attempt, appliedAt: Date, detail: string, warning?: string): Promise<StepResult> {
   const waitMs = evaluationWaitMs(deps, remediation);
   // The evaluation window starts when the action took effect (a Helm run or a runbook can take a while).
   const due = new Date(appliedAt.getTime() + waitMs);
@@ -21,8 +24,10 @@ export async function applied(draft: StatusDraft, deps: ProblemLoopPorts, remedi
   draft.update({ nextEvaluationTime: due.toISOString() });
   const message = `attempt ${attempt.index} applied: ${detail}; evaluation at ${due.toISOString()}`;
   draft.markReconciling(REASONS.WaitingForEvaluation, message);
+  if (warning) draft.setCondition({ type: CONDITION_TYPES.GitOpsConflict, status: 'True', reason: REASONS.ManagedByGitOps, message: warning });
   await draft.write('Evaluating');
   draft.event('Normal', 'Applied', message);
+  if (warning) draft.event('Warning', REASONS.ManagedByGitOps, warning);
   return { requeueAfterMs: Math.max(1, waitMs) };
 }
 
