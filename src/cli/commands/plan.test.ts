@@ -271,11 +271,23 @@ describe('rebound plan', { timeout: 60_000 }, () => {
         'File:     carts/values.yaml',
         'Change:   replicaCount 1 → 2',
         'Rule:     a signed value changes the replica count by that much: 1 + 1 = 2',
+        "Apply:    helm: helm upgrade of the service's release with the chart and values at the commit; the evaluation's wait starts when it finishes",
         '',
         '--- a/carts/values.yaml',
       ].join('\n') + '\n',
     )).toBe(true);
     expect(run.stdout).toContain('-replicaCount: 1   # scaled by Rebound\n+replicaCount: 2   # scaled by Rebound\n');
+  });
+
+  it("says how a flux stage's commit goes live, and refuses an unknown applier", async () => {
+    const run = await forCarts('cloudevent', '--apply', 'flux');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      "Apply:    flux: Flux is asked to reconcile the Kustomizations tracking production (reconcile.fluxcd.io/requestedAt); the evaluation's wait starts when Flux reports the commit as applied\n",
+    );
+    const bad = await forCarts('cloudevent', '--apply', 'argo');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--apply must be one of helm, kubernetes, flux, none, got "argo"');
   });
 
   it('reads a stage branch that exists only as origin/<stage> in a clone', async () => {

@@ -20,14 +20,19 @@ import { SCALE_RULES } from '../../remediation/actions.ts';
 import { planRemediation, valuesFilePath } from '../../remediation/plan.ts';
 import type { PlanOutcome } from '../../remediation/plan.ts';
 import { describeSource, policyFilePath, policyFromFile } from '../../remediation/policy.ts';
+import { APPLIERS } from '../../apply/types.ts';
+import type { ApplierName } from '../../apply/types.ts';
+import { describeApply } from '../../apply/describe.ts';
 import type { Command } from '../main.ts';
 
-const USAGE = `Usage: rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--json]
+const USAGE = `Usage: rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--apply MODE] [--json]
 
 Shows what Rebound would do for a problem, without doing it: the policy source, the action for
 attempt N (counting from 1), the values file and the diff. PATH is a Git repository; the branch
 named after the stage (or origin/<stage>) is read, nothing is written. FILE is a ProblemEvent YAML,
-a Keptn CloudEvent JSON or an Alertmanager webhook payload.
+a Keptn CloudEvent JSON or an Alertmanager webhook payload. --apply (${APPLIERS.join(', ')}; default
+helm) is the stage's apply: the plan says how the commit would go live and when the evaluation's
+wait would start.
 
 Exit codes: 0 an action is planned, 1 no action (no matching entry, exhausted), 2 bad input.`;
 
@@ -42,6 +47,7 @@ interface PlanArgs {
   service: string;
   problem: string;
   attempt: number;
+  apply: ApplierName;
   json: boolean;
 }
 
@@ -83,6 +89,7 @@ function parsePlanArgs(argv: string[]): PlanArgs | 'help' {
       service: { type: 'string' },
       problem: { type: 'string' },
       attempt: { type: 'string', default: '1' },
+      apply: { type: 'string', default: 'helm' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -96,7 +103,10 @@ function parsePlanArgs(argv: string[]): PlanArgs | 'help' {
   if (!/^\d+$/.test(values.attempt) || !Number.isSafeInteger(attempt) || attempt < 1) {
     throw new Error(`--attempt must be a whole number from 1, got "${values.attempt}"`);
   }
+  const apply = APPLIERS.find((a) => a === values.apply);
+  if (!apply) throw new Error(`--apply must be one of ${APPLIERS.join(', ')}, got "${values.apply}"`);
   return {
+    apply,
     repo: values.repo as string,
     stage: values.stage as string,
     service: values.service as string,
@@ -245,6 +255,7 @@ function renderHuman(outcome: PlanOutcome, args: PlanArgs): string {
     const sum = rule === 'absolute' ? `${requested}` : `${from} ${requested >= from ? '+' : '-'} ${Math.abs(requested - from)} = ${requested}`;
     lines.push(`Rule:     ${SCALE_RULES[rule]}: ${sum}`);
   }
+  if (outcome.kind === 'planned' && outcome.summary) lines.push(`Apply:    ${args.apply}: ${describeApply(args.apply, json.branch)}`);
   if (json.reason) lines.push(`${outcome.kind === 'invalid' ? 'Error:   ' : 'Reason:  '} ${json.reason}`);
   const text = lines.join('\n') + '\n';
   return json.diff ? `${text}\n${json.diff}` : text;
