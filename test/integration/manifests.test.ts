@@ -119,6 +119,12 @@ describe("the controller's RBAC", () => {
       ['create', 'secrets', '-n', STAGE_NAMESPACE],
       ['patch', 'deployments.apps', '-n', STAGE_NAMESPACE],
       ['update', 'services', '-n', STAGE_NAMESPACE],
+      // apply: flux: find, read and annotate Flux's objects; a helm/kubernetes stage reads its Deployment's labels.
+      ['list', 'kustomizations.kustomize.toolkit.fluxcd.io', '--all-namespaces'],
+      ['patch', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', 'flux-system'],
+      ['list', 'gitrepositories.source.toolkit.fluxcd.io', '--all-namespaces'],
+      ['patch', 'gitrepositories.source.toolkit.fluxcd.io', '-n', 'flux-system'],
+      ['get', 'deployments.apps', '-n', STAGE_NAMESPACE],
     ];
     const denied: string[] = [];
     for (const args of must) if (!(await controllerCan(args))) denied.push(args.join(' '));
@@ -148,6 +154,10 @@ describe("the controller's RBAC", () => {
       ['escalate', 'clusterroles.rbac.authorization.k8s.io'],
       ['impersonate', 'serviceaccounts', '-n', 'rebound-system'],
       ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
+      // Rebound asks Flux to reconcile; it never changes or removes what Flux syncs.
+      ['update', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', 'flux-system'],
+      ['delete', 'gitrepositories.source.toolkit.fluxcd.io', '-n', 'flux-system'],
+      ['create', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', 'flux-system'],
       ['*', '*'],
     ];
     const allowed: string[] = [];
