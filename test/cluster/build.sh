@@ -3,6 +3,8 @@
 #   kube-apiserver, kubectl  Kubernetes v1.36.3  (test/cluster/kube: k8s.io/kubernetes + 33 staging replaces)
 #   etcd                     v3.6.8              (test/cluster/etcd: the version k8s 1.36 pins its client to)
 #   helm                     v4.2.4              (test/cluster/helm)
+#   source-controller        Flux v1.9.6         (test/cluster/flux-source)    } apply: flux, with their
+#   kustomize-controller     Flux v1.9.6         (test/cluster/flux-kustomize) } CRDs in TOOLS_DIR/flux-crds
 # Each module's go.mod and go.sum are committed, so the module proxy serves exactly what was reviewed.
 #
 # Usage: test/cluster/build.sh [TOOLS_DIR]   (default: $REBOUND_TOOLS_DIR or ~/.cache/rebound/bin)
@@ -19,6 +21,8 @@ stamp_dir="$tools_dir/.stamps"
 kube_version=v1.36.3
 etcd_version=v3.6.8
 helm_version=v4.2.4
+# Flux 2.x controllers; v1.10 needs Go 1.27, v1.9.6 is the newest that builds with Go 1.26.
+flux_version=v1.9.6
 
 # No cgo (no C compiler needed, static binaries), no toolchain download behind our back, and a build
 # that fails instead of silently editing a committed go.mod.
@@ -63,6 +67,7 @@ build() {
 
 step=0
 total=4
+total=$((total + 2)) # Flux's two controllers (flux_tools below)
 # tool NAME VERSION MODULE_DIR LDFLAGS PACKAGE COLD_HINT VERSION_ARGS...
 tool() {
   local name=$1 version=$2 module=$3 ldflags=$4 pkg=$5 hint=$6; shift 6
@@ -98,5 +103,23 @@ tool etcd "$etcd_version" "$here/etcd" "-s -w" go.etcd.io/etcd/server/v3 \
   "about 1-2 minutes" --version
 tool helm "$helm_version" "$here/helm" "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version" \
   helm.sh/helm/v4/cmd/helm "about 2-5 minutes" version --short
+
+# ---- Flux: the GitOps engine of `apply: flux` ----
+# The controllers have no --version flag; --help proves the binary runs. Their CRDs come from the
+# same module versions (config/crd/bases in the module zips), so they always match the binaries.
+flux_crd() { # MODULE_DIR MODULE FILE
+  local dir; dir=$(cd "$1" && go list -m -f '{{.Dir}}' "$2")
+  cp -f "$dir/config/crd/bases/$3" "$tools_dir/flux-crds/$3"
+}
+flux_tools() {
+  tool source-controller "$flux_version" "$here/flux-source" "-s -w" github.com/fluxcd/source-controller \
+    "about 3-6 minutes" --help
+  tool kustomize-controller "$flux_version" "$here/flux-kustomize" "-s -w" github.com/fluxcd/kustomize-controller \
+    "about 3-6 minutes" --help
+  mkdir -p "$tools_dir/flux-crds"
+  flux_crd "$here/flux-source" github.com/fluxcd/source-controller source.toolkit.fluxcd.io_gitrepositories.yaml
+  flux_crd "$here/flux-kustomize" github.com/fluxcd/kustomize-controller kustomize.toolkit.fluxcd.io_kustomizations.yaml
+}
+flux_tools
 
 log "tools ready in $tools_dir ($(elapsed "$start_all"))"
