@@ -1,4 +1,5 @@
-// Where the real parts live. kube-apiserver, kubectl, etcd and helm are built from pinned Go modules by
+// Where the real parts live. kube-apiserver, kubectl, etcd, helm and Flux's source-controller and
+// kustomize-controller are built from pinned Go modules by
 // `make setup` (test/cluster/build.sh) into $REBOUND_TOOLS_DIR, default ~/.cache/rebound/bin.
 // Prometheus, promtool, Alertmanager and openssl come from Debian packages, also installed by
 // `make setup`, and are found on PATH.
@@ -8,7 +9,9 @@ import { delimiter, join } from 'node:path';
 import { ReboundError } from '../../src/errors.ts';
 
 export const BUILT_TOOLS = ['kube-apiserver', 'kubectl', 'etcd', 'helm'] as const;
-export type BuiltTool = (typeof BUILT_TOOLS)[number];
+/** Flux's controllers, built by the same script (the GitOps engine for `apply: flux`). */
+export const FLUX_TOOLS = ['source-controller', 'kustomize-controller'] as const;
+export type BuiltTool = (typeof BUILT_TOOLS)[number] | (typeof FLUX_TOOLS)[number];
 
 export const SYSTEM_TOOLS = ['prometheus', 'promtool', 'prometheus-alertmanager', 'openssl', 'git'] as const;
 export type SystemTool = (typeof SYSTEM_TOOLS)[number];
@@ -30,7 +33,7 @@ export function isExecutable(path: string): boolean {
 }
 
 function isBuiltTool(name: ToolName): name is BuiltTool {
-  return (BUILT_TOOLS as readonly string[]).includes(name);
+  return ([...BUILT_TOOLS, ...FLUX_TOOLS] as readonly string[]).includes(name);
 }
 
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -46,7 +49,7 @@ export function toolPath(name: ToolName, env: NodeJS.ProcessEnv = process.env): 
     if (isExecutable(path)) return path;
     throw new ReboundError(
       `${name} is not built: ${path} is missing or not executable. Run \`make setup\` (it builds ` +
-        `kube-apiserver, kubectl, etcd and helm from Go modules; REBOUND_TOOLS_DIR selects another directory).`,
+        `kube-apiserver, kubectl, etcd, helm and Flux's controllers from Go modules; REBOUND_TOOLS_DIR selects another directory).`,
       { code: 'ToolMissing', retryable: false },
     );
   }
