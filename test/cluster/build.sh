@@ -107,9 +107,9 @@ tool helm "$helm_version" "$here/helm" "-s -w -X helm.sh/helm/v4/internal/versio
 # ---- Flux: the GitOps engine of `apply: flux` ----
 # The controllers have no --version flag; --help proves the binary runs. Their CRDs come from the
 # same module versions (config/crd/bases in the module zips), so they always match the binaries.
-flux_crd() { # MODULE_DIR MODULE FILE
+flux_crds() { # MODULE_DIR MODULE: every CRD of the module (source-controller refuses to start without all of its kinds)
   local dir; dir=$(cd "$1" && go list -m -f '{{.Dir}}' "$2")
-  cp -f "$dir/config/crd/bases/$3" "$tools_dir/flux-crds/$3"
+  cp -f "$dir"/config/crd/bases/*.yaml "$tools_dir/flux-crds/"
 }
 flux_tools() {
   tool source-controller "$flux_version" "$here/flux-source" "-s -w" github.com/fluxcd/source-controller \
@@ -117,8 +117,8 @@ flux_tools() {
   tool kustomize-controller "$flux_version" "$here/flux-kustomize" "-s -w" github.com/fluxcd/kustomize-controller \
     "about 3-6 minutes" --help
   mkdir -p "$tools_dir/flux-crds"
-  flux_crd "$here/flux-source" github.com/fluxcd/source-controller source.toolkit.fluxcd.io_gitrepositories.yaml
-  flux_crd "$here/flux-kustomize" github.com/fluxcd/kustomize-controller kustomize.toolkit.fluxcd.io_kustomizations.yaml
+  flux_crds "$here/flux-source" github.com/fluxcd/source-controller
+  flux_crds "$here/flux-kustomize" github.com/fluxcd/kustomize-controller
 }
 flux_tools
 

@@ -3,7 +3,8 @@
 // tests of `apply: flux`. Each controller gets the admin kubeconfig, metrics and health on free
 // loopback ports, and no leader election; source-controller serves the artifacts it fetched from the
 // Git server on a loopback port kustomize-controller downloads them from. Flux's CRDs
-// (GitRepository, Kustomization), copied next to the binaries by the build, are installed first.
+// (source-controller's kinds and Kustomization), copied next to the binaries by the build, are
+// installed first.
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +67,8 @@ export async function startFlux(options: StartFluxOptions): Promise<LocalFlux> {
       const [metrics = 0, health = 0, storage = 0] = await freePorts(3);
       if (storagePort === 0) storagePort = storage;
       const workDir = join(dir, controller.name);
-      await mkdir(workDir, { recursive: true });
+      // source-controller refuses a storage path that does not exist yet.
+      await mkdir(join(workDir, 'artifacts'), { recursive: true });
       const proc = await startProcess({
         name: controller.name,
         command: toolPath(controller.name),
