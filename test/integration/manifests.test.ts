@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseControllerConfig } from '../../src/config/controller.ts';
-import { startCluster } from '../harness/cluster.ts';
+import { installCrds, startCluster } from '../harness/cluster.ts';
+import { fluxCrdsDir } from '../harness/flux.ts';
 import type { LocalCluster } from '../harness/cluster.ts';
 import { freePort } from '../harness/ports.ts';
 import { toolPath } from '../harness/tools.ts';
@@ -93,6 +94,10 @@ describe('kubectl apply -k manifests/', () => {
 });
 
 describe("the controller's RBAC", () => {
+  // A cluster that runs Flux (apply: flux), after the install test counted crds/: `kubectl auth can-i`
+  // resolves only kinds the server knows.
+  beforeAll(() => installCrds(cluster.kubeconfigPath, fluxCrdsDir()), 120_000);
+
   it('allows what the loop needs', async () => {
     const must: string[][] = [
       // Informers over the three resources in every namespace.
