@@ -25,13 +25,13 @@ describe('crds/', () => {
     }
   });
 
-  it('gives every resource the status subresource, the rebound category and short names', () => {
+  it('gives every resource the status subresource (but a person\'s Approval), the rebound category and short names', () => {
     for (const [name, text] of renderCrdFiles()) {
       const crd = parse(text) as {
         spec: { names: { shortNames: string[]; categories: string[] }; versions: { subresources: unknown; schema: { openAPIV3Schema: { type: string } } }[] };
       };
       const version = crd.spec.versions[0];
-      expect(version?.subresources, name).toEqual({ status: {} });
+      expect(version?.subresources, name).toEqual(name === 'rebound.dev_approvals.yaml' ? undefined : { status: {} });
       expect(version?.schema.openAPIV3Schema.type, name).toBe('object');
       expect(crd.spec.names.categories, name).toEqual(['rebound']);
       expect(crd.spec.names.shortNames.length, name).toBeGreaterThan(0);
@@ -76,7 +76,7 @@ describe('types derived from the schemas', () => {
     expectTypeOf<ProblemEventSpec['project']>().toEqualTypeOf<string>();
     expectTypeOf<ProblemEventSpec['rootCause']>().toEqualTypeOf<string | undefined>();
     expectTypeOf<ProblemEventSpec['details']>().toEqualTypeOf<Record<string, unknown> | undefined>();
-    expectTypeOf<RemediationAction>().toEqualTypeOf<{ name: string; action: string; value: string; valueMap?: Record<string, unknown>; description?: string }>();
+    expectTypeOf<RemediationAction>().toEqualTypeOf<{ name: string; action: string; value: string; valueMap?: Record<string, unknown>; description?: string; approval?: 'required' }>();
     expectTypeOf<Condition['status']>().toEqualTypeOf<'True' | 'False' | 'Unknown'>();
     expectTypeOf<Condition['observedGeneration']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<NonNullable<ProblemEvent['status']>['phase']>().toEqualTypeOf<Phase | undefined>();
@@ -90,7 +90,7 @@ describe('types derived from the schemas', () => {
   });
 
   it('lists the phases in life-cycle order and PascalCase reasons', () => {
-    expect(PHASES).toEqual(['Pending', 'Remediating', 'Evaluating', 'Resolved', 'Exhausted', 'Unhandled']);
+    expect(PHASES).toEqual(['Pending', 'AwaitingApproval', 'Remediating', 'Evaluating', 'Resolved', 'Exhausted', 'Unhandled']);
     for (const [key, reason] of Object.entries(REASONS)) {
       expect(reason).toBe(key);
       expect(reason).toMatch(/^[A-Z][A-Za-z0-9]*$/);
@@ -103,8 +103,8 @@ describe('writeCrds', () => {
     const dir = await mkdtemp(join(tmpdir(), 'rebound-crds-'));
     await writeFile(join(dir, 'rebound.dev_widgets.yaml'), 'stale');
     await writeFile(join(dir, 'kustomization.yaml'), 'kept');
-    expect(await writeCrds(dir)).toEqual(['rebound.dev_projects.yaml', 'rebound.dev_remediations.yaml', 'rebound.dev_problemevents.yaml']);
-    expect((await readdir(dir)).sort()).toEqual(['kustomization.yaml', 'rebound.dev_problemevents.yaml', 'rebound.dev_projects.yaml', 'rebound.dev_remediations.yaml']);
+    expect(await writeCrds(dir)).toEqual(['rebound.dev_projects.yaml', 'rebound.dev_remediations.yaml', 'rebound.dev_problemevents.yaml', 'rebound.dev_approvals.yaml']);
+    expect((await readdir(dir)).sort()).toEqual(['kustomization.yaml', 'rebound.dev_approvals.yaml', 'rebound.dev_problemevents.yaml', 'rebound.dev_projects.yaml', 'rebound.dev_remediations.yaml']);
     await rm(dir, { recursive: true });
   });
 });

@@ -9,6 +9,7 @@ export const KINDS = {
   Project: 'Project',
   Remediation: 'Remediation',
   ProblemEvent: 'ProblemEvent',
+  Approval: 'Approval',
 } as const;
 export type Kind = (typeof KINDS)[keyof typeof KINDS];
 
@@ -17,10 +18,14 @@ export const PLURALS = {
   Project: 'projects',
   Remediation: 'remediations',
   ProblemEvent: 'problemevents',
+  Approval: 'approvals',
 } as const satisfies Record<Kind, string>;
 
-/** ProblemEvent life cycle: Pending → Remediating → Evaluating → Resolved | Exhausted | Unhandled. */
-export const PHASES = ['Pending', 'Remediating', 'Evaluating', 'Resolved', 'Exhausted', 'Unhandled'] as const;
+/**
+ * ProblemEvent life cycle: Pending → (AwaitingApproval →) Remediating → Evaluating → Resolved |
+ * Exhausted | Unhandled. AwaitingApproval: an attempt's action and diff wait for a person's Approval.
+ */
+export const PHASES = ['Pending', 'AwaitingApproval', 'Remediating', 'Evaluating', 'Resolved', 'Exhausted', 'Unhandled'] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases after which the controller does nothing more for a ProblemEvent. */
 export const TERMINAL_PHASES: readonly Phase[] = ['Resolved', 'Exhausted', 'Unhandled'];
@@ -54,6 +59,17 @@ export type ActionState = (typeof ACTION_STATES)[number];
 /** What a runbook's callback (or a Keptn executor's `.finished`) reports. */
 export const CALLBACK_STATUSES = ['succeeded', 'failed'] as const;
 export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
+
+/** What a person says in an Approval. */
+export const APPROVAL_DECISIONS = ['Approve', 'Reject'] as const;
+export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
+/** An attempt's approval: asked for (`Pending`), then `Approved`, `Rejected` or `TimedOut`. */
+export const APPROVAL_STATES = ['Pending', 'Approved', 'Rejected', 'TimedOut'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
+/** What an unanswered approval comes to: the problem ends (`Unhandled`) or the next action is tried (`Escalate`). */
+export const APPROVAL_TIMEOUT_ACTIONS = ['Unhandled', 'Escalate'] as const;
+/** A policy action's `approval`: `required` makes it wait for a person whatever the stage says. */
+export const ACTION_APPROVAL = ['required'] as const;
 
 /** Built-in action types besides the values edits: an HTTP call to a runbook. */
 export const WEBHOOK_ACTION = 'webhook';
@@ -143,7 +159,6 @@ export const REASONS = {
   NoMatchingEntry: 'NoMatchingEntry',
   PolicyInvalid: 'PolicyInvalid',
   RemediationDisabled: 'RemediationDisabled',
-  RemediationManual: 'RemediationManual',
   UnknownAction: 'UnknownAction',
   InvalidActionValue: 'InvalidActionValue',
   ValuesFileNotFound: 'ValuesFileNotFound',
@@ -183,6 +198,16 @@ export const REASONS = {
   UnleashFeatureNotFound: 'UnleashFeatureNotFound',
   ExecutorUnavailable: 'ExecutorUnavailable',
   ExecutorRejected: 'ExecutorRejected',
+  // Who decides, and when: approvals, deny windows, budgets, the circuit breaker (src/rules)
+  AwaitingApproval: 'AwaitingApproval',
+  ApprovalGranted: 'ApprovalGranted',
+  ApprovalRejected: 'ApprovalRejected',
+  ApprovalTimedOut: 'ApprovalTimedOut',
+  DenyWindow: 'DenyWindow',
+  WindowInvalid: 'WindowInvalid',
+  InFlightLimitReached: 'InFlightLimitReached',
+  ProjectLimitReached: 'ProjectLimitReached',
+  CircuitOpen: 'CircuitOpen',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 
@@ -211,6 +236,11 @@ export const ANNOTATIONS = {
   suspend: `${GROUP}/suspend`,
   /** On a turn Lease: the namespace/project/stage/service it is the turn of. */
   turnOf: `${GROUP}/turn-of`,
+  /**
+   * On a Project, set by a person to close its circuit breaker: an RFC 3339 time; Exhausted problems
+   * that finished before it no longer count.
+   */
+  circuitReset: `${GROUP}/circuit-reset`,
 } as const;
 
 export const FINALIZERS = {

@@ -3,7 +3,7 @@
 import { stringify } from 'yaml';
 import { GROUP, KINDS, PLURALS, VERSION } from './constants.ts';
 import type { Kind } from './constants.ts';
-import { problemEventSchema, projectSchema, remediationSchema } from './schemas.ts';
+import { approvalSchema, problemEventSchema, projectSchema, remediationSchema } from './schemas.ts';
 
 interface PrinterColumn {
   name: string;
@@ -20,6 +20,8 @@ interface CrdSource {
   description: string;
   schema: object;
   columns: PrinterColumn[];
+  /** Written by the controller through /status (not Approval: a person's answer has no status). */
+  status: boolean;
 }
 
 const readyColumns: PrinterColumn[] = [
@@ -35,6 +37,7 @@ const sources: CrdSource[] = [
     shortNames: ['rbproj'],
     description: 'A Git repository in Keptn\'s layout whose stage branches Rebound remediates.',
     schema: projectSchema,
+    status: true,
     columns: [
       { name: 'URL', type: 'string', jsonPath: '.spec.git.url' },
       ...readyColumns,
@@ -47,6 +50,7 @@ const sources: CrdSource[] = [
     shortNames: ['rbrem'],
     description: 'The remediation policy for one service in one stage (Keptn remediation.yaml, spec.keptn.sh/0.1.4).',
     schema: remediationSchema,
+    status: true,
     columns: [
       { name: 'Project', type: 'string', jsonPath: '.spec.project' },
       { name: 'Stage', type: 'string', jsonPath: '.spec.stage' },
@@ -61,6 +65,7 @@ const sources: CrdSource[] = [
     shortNames: ['pe', 'rbpe'],
     description: 'One problem in a service; Rebound remediates it action by action until its SLOs pass.',
     schema: problemEventSchema,
+    status: true,
     columns: [
       { name: 'Project', type: 'string', jsonPath: '.spec.project' },
       { name: 'Stage', type: 'string', jsonPath: '.spec.stage' },
@@ -72,6 +77,23 @@ const sources: CrdSource[] = [
       { name: 'Action', type: 'string', jsonPath: '.status.currentAction' },
       { name: 'Result', type: 'string', jsonPath: '.status.lastResult' },
       { name: 'Next-Evaluation', type: 'date', jsonPath: '.status.nextEvaluationTime', priority: 1 },
+      { name: 'Waiting-For', type: 'string', jsonPath: '.status.conditions[?(@.type=="Reconciling")].reason', priority: 1 },
+      age,
+    ],
+  },
+  {
+    kind: KINDS.Approval,
+    singular: 'approval',
+    shortNames: ['rbap'],
+    description: "A person's approval or rejection of one attempt of a ProblemEvent; the API server vouches for spec.user.",
+    schema: approvalSchema,
+    status: false,
+    columns: [
+      { name: 'Problem', type: 'string', jsonPath: '.spec.problem' },
+      { name: 'Attempt', type: 'integer', jsonPath: '.spec.attempt' },
+      { name: 'Decision', type: 'string', jsonPath: '.spec.decision' },
+      { name: 'User', type: 'string', jsonPath: '.spec.user' },
+      { name: 'Message', type: 'string', jsonPath: '.spec.message', priority: 1 },
       age,
     ],
   },
@@ -102,7 +124,7 @@ function crdFor(source: CrdSource): object {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(source.status ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: source.columns,
           schema: { openAPIV3Schema: { description: source.description, ...source.schema } },
         },

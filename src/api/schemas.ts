@@ -2,7 +2,11 @@
 // generated from these objects (src/api/generate-crds.ts) and the TypeScript types in types.ts are
 // derived from them at the type level (from-schema.ts), so the API server and the code agree.
 import {
+  ACTION_APPROVAL,
   APPLY_MODES,
+  APPROVAL_DECISIONS,
+  APPROVAL_STATES,
+  APPROVAL_TIMEOUT_ACTIONS,
   CONDITION_STATUSES,
   DNS1123_LABEL_MAX_LENGTH,
   DNS1123_LABEL_PATTERN,
@@ -156,6 +160,8 @@ export const remediationActionSchema = {
     value: { type: 'string', maxLength: 256, default: '' },
     /** Keptn's map value (`{Flag: "on"}`, an executor's settings), handed to an external executor as it is. */
     valueMap: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    /** `required`: this action waits for a person's Approval, whatever the stage's mode. */
+    approval: { type: 'string', enum: ACTION_APPROVAL },
   },
   'x-kubernetes-validations': [
     {
@@ -179,6 +185,44 @@ export const remediationEntrySchema = {
   properties: {
     problemType: { type: 'string', minLength: 1, maxLength: 1024 },
     actionsOnOpen: { type: 'array', minItems: 1, maxItems: 32, items: remediationActionSchema },
+    /**
+     * This entry's actions run inside the Project's deny windows when the problem's severity (the
+     * alert's `severity` label) is listed; an empty list breaks the glass for every severity.
+     */
+    breakGlass: {
+      type: 'object',
+      properties: { severities: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 63 } } },
+    },
+  },
+} as const;
+
+/** Who must approve an action that waits for a person, and for how long. */
+export const approvalSettingsSchema = {
+  type: 'object',
+  properties: {
+    /** Distinct people who must approve (a rejection by any eligible one ends it). */
+    minApprovals: { type: 'integer', format: 'int32', minimum: 1, maximum: 10, default: 1 },
+    /** An approver must be in one of these groups (as the API server authenticated them); empty: RBAC alone decides. */
+    groups: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 253 } },
+    /** Unanswered this long, the approval times out; none: it waits until answered. */
+    timeout: duration,
+    onTimeout: { type: 'string', enum: APPROVAL_TIMEOUT_ACTIONS, default: 'Unhandled' },
+  },
+} as const;
+
+/** A deny window (as Argo CD's sync windows): from each cron time, for `duration`, no automated action. */
+export const windowSchema = {
+  type: 'object',
+  required: ['name', 'schedule', 'duration'],
+  properties: {
+    name: dnsLabel,
+    /** Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 22 * * 5`. */
+    schedule: { type: 'string', minLength: 9, maxLength: 128 },
+    duration: duration,
+    /** IANA time zone the schedule is read in (default UTC). */
+    timeZone: { type: 'string', minLength: 1, maxLength: 64 },
+    /** The stages it covers; none: every stage of the Project. */
+    stages: { type: 'array', maxItems: 32, items: dnsLabel },
   },
 } as const;
 
@@ -230,6 +274,34 @@ export const projectSchema = {
           },
           'x-kubernetes-list-type': 'map',
           'x-kubernetes-list-map-keys': ['name'],
+        },
+        /** For actions that wait for a person (a `manual` stage, an action with `approval: required`). */
+        approval: approvalSettingsSchema,
+        /** Deny windows: no automated action starts inside one (docs/resources/project.md). */
+        windows: {
+          type: 'array',
+          maxItems: 32,
+          items: windowSchema,
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+        },
+        /** How much automatic action the whole Project allows at once and per hour. */
+        budgets: {
+          type: 'object',
+          properties: {
+            maxInFlight: { type: 'integer', format: 'int32', minimum: 1, maximum: 1000 },
+            maxInFlightPerStage: { type: 'integer', format: 'int32', minimum: 1, maximum: 1000 },
+            maxActionsPerHour: { type: 'integer', format: 'int32', minimum: 1, maximum: 10000 },
+          },
+        },
+        /** After `maxExhausted` Exhausted problems within `window`, no automatic action until a person resets it. */
+        circuitBreaker: {
+          type: 'object',
+          required: ['maxExhausted', 'window'],
+          properties: {
+            maxExhausted: { type: 'integer', format: 'int32', minimum: 1, maximum: 1000 },
+            window: duration,
+          },
         },
       },
     },
@@ -378,6 +450,53 @@ export const executionSchema = {
   },
 } as const;
 
+/** One person's answer, as the controller counted it. */
+export const approverSchema = {
+  type: 'object',
+  required: ['user', 'decision'],
+  properties: {
+    /** The Approval object's name. */
+    name: { type: 'string', maxLength: 253 },
+    user: { type: 'string', minLength: 1, maxLength: 512 },
+    decision: { type: 'string', enum: APPROVAL_DECISIONS },
+    time: dateTime,
+    message: { type: 'string', maxLength: 1024 },
+  },
+} as const;
+
+/** An attempt that waits for people: what they are asked to approve, who may, and what they said. */
+export const attemptApprovalSchema = {
+  type: 'object',
+  required: ['state', 'requestedTime'],
+  properties: {
+    state: { type: 'string', enum: APPROVAL_STATES },
+    /** Why it waits: `stage production is manual`, `action 1 requires approval`. */
+    why: { type: 'string', maxLength: 1024 },
+    requestedTime: dateTime,
+    deadline: dateTime,
+    minApprovals: { type: 'integer', format: 'int32', minimum: 1 },
+    groups: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 253 } },
+    onTimeout: { type: 'string', enum: APPROVAL_TIMEOUT_ACTIONS },
+    /** The values file and the exact diff that will be committed (empty for actions outside Git). */
+    file: repoPath,
+    baseCommit: gitSha,
+    diff: { type: 'string', maxLength: 16384 },
+    approvers: { type: 'array', maxItems: 32, items: approverSchema },
+    /** Answers that do not count (made before this request, or by someone outside the groups), and why. */
+    notCounted: {
+      type: 'array',
+      maxItems: 32,
+      items: {
+        type: 'object',
+        required: ['name', 'user', 'why'],
+        properties: { name: { type: 'string', maxLength: 253 }, user: { type: 'string', maxLength: 512 }, why: { type: 'string', maxLength: 1024 } },
+      },
+    },
+    decidedTime: dateTime,
+    message: { type: 'string', maxLength: 4096 },
+  },
+} as const;
+
 export const attemptSchema = {
   type: 'object',
   required: ['index', 'action', 'value'],
@@ -404,6 +523,9 @@ export const attemptSchema = {
     message: { type: 'string', maxLength: 4096 },
     execution: executionSchema,
     sync: syncSchema,
+    approval: attemptApprovalSchema,
+    /** The deny window this attempt ran inside, and the policy entry that let it (break-glass). */
+    breakGlass: { type: 'string', maxLength: 1024 },
   },
 } as const;
 
@@ -465,6 +587,35 @@ export const problemEventSchema = {
         attempts: { type: 'array', maxItems: 64, items: attemptSchema },
         conditions,
       },
+    },
+  },
+} as const;
+
+/**
+ * A person's answer to an attempt that waits for approval. The API server records who created it:
+ * `spec.user` and `spec.groups` must be the creator's own (the ValidatingAdmissionPolicy in
+ * manifests/approval-identity.yaml refuses anything else), and RBAC on `approvals` decides who may.
+ */
+export const approvalSchema = {
+  type: 'object',
+  required: ['spec'],
+  properties: {
+    ...resourceEnvelope,
+    spec: {
+      type: 'object',
+      required: ['problem', 'attempt', 'decision', 'user'],
+      properties: {
+        /** The ProblemEvent's name, in the Approval's namespace. */
+        problem: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+        attempt: { type: 'integer', format: 'int32', minimum: 1 },
+        decision: { type: 'string', enum: APPROVAL_DECISIONS },
+        message: { type: 'string', maxLength: 1024 },
+        /** The creator's user name, checked against the request by admission. */
+        user: { type: 'string', minLength: 1, maxLength: 512 },
+        /** Groups of the creator (a subset of the request's), checked by admission. */
+        groups: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 253 } },
+      },
+      'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'an Approval cannot be changed: create a new one' }],
     },
   },
 } as const;

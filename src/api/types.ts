@@ -3,6 +3,10 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { API_VERSION, KINDS } from './constants.ts';
 import type { FromSchema } from './from-schema.ts';
 import type {
+  approvalSchema,
+  approvalSettingsSchema,
+  approverSchema,
+  attemptApprovalSchema,
   attemptSchema,
   conditionSchema,
   executionSchema,
@@ -44,6 +48,13 @@ export type ActionExecution = FromSchema<typeof executionSchema>;
 export type AttemptSync = FromSchema<typeof syncSchema>;
 export type StageGitOps = FromSchema<typeof stageGitOpsSchema>;
 export type FeatureFlagsSpec = FromSchema<typeof featureFlagsSchema>;
+export type ApprovalSettings = FromSchema<typeof approvalSettingsSchema>;
+export type DenyWindow = NonNullable<ProjectSpec['windows']>[number];
+export type ProjectBudgets = NonNullable<ProjectSpec['budgets']>;
+export type CircuitBreaker = NonNullable<ProjectSpec['circuitBreaker']>;
+export type AttemptApproval = FromSchema<typeof attemptApprovalSchema>;
+export type Approver = FromSchema<typeof approverSchema>;
+export type ApprovalSpec = SpecOf<typeof approvalSchema>;
 export type WebhookSpec = NonNullable<RemediationSpec['webhook']>;
 export type WebhookEndpoint = NonNullable<WebhookSpec['endpoints']>[number];
 
@@ -58,3 +69,4 @@ interface Resource<K extends string, Spec, Status> {
 export type Project = Resource<typeof KINDS.Project, ProjectSpec, ProjectStatus>;
 export type Remediation = Resource<typeof KINDS.Remediation, RemediationSpec, RemediationStatus>;
 export type ProblemEvent = Resource<typeof KINDS.ProblemEvent, ProblemEventSpec, ProblemEventStatus>;
+export type Approval = Resource<typeof KINDS.Approval, ApprovalSpec, never>;

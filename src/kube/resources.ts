@@ -4,7 +4,7 @@
 // Every error leaves here classified (errors.ts).
 import { CustomObjectsApi, Watch, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, KINDS, PLURALS, VERSION } from '../api/index.ts';
-import type { Kind, ProblemEvent, Project, Remediation } from '../api/index.ts';
+import type { Approval, Kind, ProblemEvent, Project, Remediation } from '../api/index.ts';
 import { ReboundError } from '../errors.ts';
 import type { ListWatchSource, WatchEnd, WatchEvent, WatchEventType } from '../runtime/informer.ts';
 import { SharedConnection } from './connection.ts';
@@ -35,6 +35,7 @@ export const RESOURCES = {
   Project: descriptor(KINDS.Project),
   Remediation: descriptor(KINDS.Remediation),
   ProblemEvent: descriptor(KINDS.ProblemEvent),
+  Approval: descriptor(KINDS.Approval),
 } as const;
 
 type StatusOf<T extends CustomResource> = NonNullable<T['status']>;
@@ -310,6 +311,7 @@ export interface ReboundClients {
   projects: CustomResourceClient<Project>;
   remediations: CustomResourceClient<Remediation>;
   problemEvents: CustomResourceClient<ProblemEvent>;
+  approvals: CustomResourceClient<Approval>;
 }
 
 export function reboundClients(kc: KubeConfig, fieldManager = 'rebound'): ReboundClients {
@@ -318,6 +320,7 @@ export function reboundClients(kc: KubeConfig, fieldManager = 'rebound'): Reboun
     projects: new CustomResourceClient<Project>(kc, RESOURCES.Project, fieldManager, connection),
     remediations: new CustomResourceClient<Remediation>(kc, RESOURCES.Remediation, fieldManager, connection),
     problemEvents: new CustomResourceClient<ProblemEvent>(kc, RESOURCES.ProblemEvent, fieldManager, connection),
+    approvals: new CustomResourceClient<Approval>(kc, RESOURCES.Approval, fieldManager, connection),
   };
 }
 
