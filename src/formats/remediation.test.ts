@@ -138,8 +138,16 @@ spec:
     const result = parseRemediationFile('r.yaml', v014.replace('          description: Scale up\n', '          descripton: Scale up\n'));
     expect(result.ok).toBe(true);
     expect(result.ok && result.warnings.map(formatDiagnostic)).toEqual([
-      'r.yaml:11:11: unknown key "descripton" is ignored (expected one of: name, action, description, value)',
+      'r.yaml:11:11: unknown key "descripton" is ignored (expected one of: name, action, description, value, approval)',
     ]);
+  });
+
+  it('reads approval: required on an action, and refuses any other value', () => {
+    const required = parseRemediationFile('r.yaml', v014.replace('          description: Scale up\n', '          description: Scale up\n          approval: required\n'));
+    expect(required.ok && required.policy.entries[0]?.actions[0]).toEqual({ name: 'scale', action: 'scale', description: 'Scale up', value: '+1', approval: 'required' });
+    const yes = parseRemediationFile('r.yaml', v014.replace('          description: Scale up\n', '          description: Scale up\n          approval: yes\n'));
+    expect(yes.ok).toBe(false);
+    expect(!yes.ok && yes.diagnostics.map(formatDiagnostic).join('\n')).toContain('approval must be "required" (or left out), not "yes"');
   });
 });
 

@@ -99,7 +99,8 @@ const specFormat: EntryFormat = {
   problemKey: 'problemType',
   actionsKey: 'actionsOnOpen',
   entryKeys: ['problemType', 'actionsOnOpen'],
-  actionKeys: ['name', 'action', 'description', 'value'],
+  // `approval: required` is Rebound's (Keptn's own reader ignores keys it does not know).
+  actionKeys: ['name', 'action', 'description', 'value', 'approval'],
   match: 'exact',
 };
 
@@ -195,13 +196,15 @@ function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: 
   if (item['action'] == null) r.error(path, 'missing "action": one of ' + KNOWN_ACTIONS.join(', '));
   const name = item['name'] == null ? written : r.scalarString(item['name'], [...path, 'name']);
   const description = item['description'] == null ? undefined : r.scalarString(item['description'], [...path, 'description']);
+  const approval = item['approval'] == null ? undefined : r.scalarString(item['approval'], [...path, 'approval']);
+  if (approval !== undefined && approval !== 'required') r.error([...path, 'approval'], `approval must be "required" (or left out), not "${approval}"`);
   if (written === WEBHOOK_ACTION) {
     // Which hosts may be called is the cluster's decision, not a pushed file's (no SSRF through Git).
     r.error([...path, 'action'], 'webhook actions are allowed only in a Remediation resource, whose spec.webhook.allowedHosts says which hosts may be called');
     return undefined;
   }
   if (written === undefined || name === undefined) return undefined;
-  const described = description === undefined ? { name } : { name, description };
+  const described = { name, ...(description === undefined ? {} : { description }), ...(approval === 'required' ? { approval: 'required' as const } : {}) };
   const raw = item['value'];
   const valuePath = [...path, 'value'];
   if (written === KEPTN_TOGGLE_ACTION) {
