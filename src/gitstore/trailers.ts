@@ -11,6 +11,10 @@ export const TRAILER = {
   problem: 'Rebound-Problem',
   attempt: 'Rebound-Attempt',
   action: 'Rebound-Action',
+  /** Who approved an action that waited for people (src/rules/approvals.ts). */
+  approvedBy: 'Rebound-Approved-By',
+  /** The deny window an action ran inside, and the policy entry that let it. */
+  breakGlass: 'Rebound-Break-Glass',
 } as const;
 
 export interface ProblemRef {
@@ -24,6 +28,8 @@ export interface ReboundTrailers {
   /** Counts from 1. */
   attempt: number;
   action: { action: string; value: string };
+  /** Further audit trailers after the three that identify the step: approvers, break-glass. */
+  notes?: { approvedBy?: string; breakGlass?: string };
 }
 
 /** What identifies one step: the same problem uid and attempt must never be committed twice. */
@@ -42,6 +48,8 @@ export function formatCommitMessage(subject: string, trailers?: ReboundTrailers,
         `${TRAILER.problem}: ${oneLine(`${problem.namespace}/${problem.name}`)} ${oneLine(problem.uid)}`,
         `${TRAILER.attempt}: ${attempt}`,
         `${TRAILER.action}: ${oneLine(`${action.action} ${action.value}`)}`,
+        ...(trailers.notes?.approvedBy ? [`${TRAILER.approvedBy}: ${oneLine(trailers.notes.approvedBy)}`] : []),
+        ...(trailers.notes?.breakGlass ? [`${TRAILER.breakGlass}: ${oneLine(trailers.notes.breakGlass)}`] : []),
       ].join('\n'),
     );
   }
