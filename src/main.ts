@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_VERSION, KINDS } from './api/index.ts';
-import type { ProblemEvent, Project, Remediation } from './api/index.ts';
+import { ANNOTATIONS, API_VERSION, KINDS } from './api/index.ts';
+import type { Approval, ProblemEvent, Project, Remediation } from './api/index.ts';
 import { createAppliers, createSyncCheck, deploymentOwner } from './apply/index.ts';
 import { KeptnExecutorAction } from './actions/keptn-executor.ts';
 import { actionRegistry } from './actions/registry.ts';
@@ -73,6 +73,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const projects = new SupervisedInformer({ name: 'projects', source: clients.projects.listWatch(config.namespace, watch), ...informerOptions });
   const remediations = new SupervisedInformer({ name: 'remediations', source: clients.remediations.listWatch(config.namespace, watch), ...informerOptions });
   const problems = new SupervisedInformer({ name: 'problemevents', source: clients.problemEvents.listWatch(config.namespace, watch), ...informerOptions });
+  const approvals = new SupervisedInformer({ name: 'approvals', source: clients.approvals.listWatch(config.namespace, watch), ...informerOptions });
 
   const core = kc.makeApiClient(CoreV1Api);
   const secrets: SecretReader = {
@@ -105,6 +106,11 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     onDelete: (p) => fresh.observed(keyOf(p), undefined),
   });
   const siblings = (problem: ProblemEvent): ProblemEvent[] => byService.get(byService.key(problem));
+  // The Project's budgets and circuit breaker count its problems; Approvals are read per attempt.
+  const byProject = new CacheIndex<ProblemEvent>((p) => `${p.metadata.namespace ?? ''}/${p.spec.project}`);
+  problems.addHandler(byProject.handler());
+  const approvalsByAttempt = new CacheIndex<Approval>((a) => `${a.metadata.namespace ?? ''}/${a.spec.problem}/${a.spec.attempt}`);
+  approvals.addHandler(approvalsByAttempt.handler());
   // Last good remediation.yaml / slo.yaml / sli.yaml, fed by the Project controller's branch polls.
   const configs = createConfigCaches();
 
@@ -153,8 +159,9 @@ export async function startController(config: ControllerConfig, log: Logger, sig
 
   const reconciler = new ProblemEventReconciler({
     clock: () => new Date(clock.now()),
-    cache: { get: (key) => fresh.read(key, problems.get(key)), siblings },
+    cache: { get: (key) => fresh.read(key, problems.get(key)), siblings, inProject: (p) => byProject.get(byProject.key(p)) },
     turns,
+    approvals: { forAttempt: (namespace, problem, attempt) => approvalsByAttempt.get(`${namespace}/${problem}/${attempt}`) },
     writer: {
       patchStatus: async (problem, status) => {
         // Conditional on the version read: a decision made on a stale view must not land.
@@ -180,6 +187,8 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       attempt: (action, result) => metrics.attempt(action, result),
       gitOperation: (operation, result, seconds) => metrics.gitOperation(operation, result, seconds),
       evaluation: (result, seconds) => metrics.evaluation(result, seconds),
+      approval: (outcome) => metrics.approval(outcome),
+      held: (reason) => metrics.held(reason),
     },
     sync: createSyncCheck(kc),
     settings: { turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs, syncPollMs: config.syncPollMs },
@@ -199,7 +208,14 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     for (const key of nextInLine(left, siblings(left))) controller.enqueue(key);
   };
   problems.addHandler({
-    onUpdate: (before, after) => leftTheLine(before, after) && wakeNextInLine(after),
+    onUpdate: (before, after) => {
+      if (leftTheLine(before, after)) wakeNextInLine(after);
+      if (!isTerminal(before.status?.phase) && isTerminal(after.status?.phase)) {
+        // The whole Project's: a finished remediation frees its in-flight budget (or trips its circuit
+        // breaker). Suspended ones wake when a person lifts the annotation (their own update event).
+        for (const p of byProject.get(byProject.key(after))) if (!isTerminal(p.status?.phase) && p.metadata.annotations?.[ANNOTATIONS.suspend] !== 'true') controller.enqueue(keyOf(p));
+      }
+    },
     onDelete: wakeNextInLine,
   });
   const wakeOpen = (namespace: string | undefined, project: string, service?: string): void => {
@@ -209,7 +225,9 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       }
     }
   };
-  // The Project controller writes status on every poll; only a new spec or stage list matters here.
+  // A person's answer wakes the problem it answers.
+  approvals.addHandler({ onAdd: (a) => controller.enqueue(refKey({ namespace: a.metadata.namespace, name: a.spec.problem })) });
+  // The Project controller writes status on every poll; only a new spec, stage list or a reset of the circuit breaker matters here.
   projects.addHandler({ onAdd: (p) => wakeOpen(p.metadata.namespace, p.metadata.name ?? ''), onUpdate: (b, p) => projectChanged(b, p) && wakeOpen(p.metadata.namespace, p.metadata.name ?? '') });
   remediations.addHandler({ onAdd: (r) => wakeOpen(r.metadata.namespace, r.spec.project, r.spec.service), onUpdate: (b, r) => specChanged(b, r) && wakeOpen(r.metadata.namespace, r.spec.project, r.spec.service) });
 
@@ -283,7 +301,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       })
     : undefined;
   const manager = new Manager({ log, ...(elector ? { leaderElector: elector } : {}), onLeaderChange: (leading) => metrics.setLeader(leading) });
-  for (const inf of [projects, remediations, problems]) {
+  for (const inf of [projects, remediations, problems, approvals]) {
     manager.add(informerRunnable(inf));
     manager.addSyncSource(inf);
   }
@@ -297,7 +315,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   }));
   manager.add(controllerRunnable('problemevent', async (stop, drainMs) => {
     // Act only on a complete picture: turn-taking and limits read the cache.
-    await Promise.all([projects.waitForSync(stop), remediations.waitForSync(stop), problems.waitForSync(stop)]);
+    await Promise.all([projects.waitForSync(stop), remediations.waitForSync(stop), problems.waitForSync(stop), approvals.waitForSync(stop)]);
     try {
       await controller.run(stop, drainMs);
     } finally {
@@ -363,7 +381,8 @@ function specChanged(before: Project | Remediation, after: Project | Remediation
 /** A new spec, or the Project controller found a different stage list (e.g. shipyard.yaml changed). */
 function projectChanged(before: Project, after: Project): boolean {
   const stages = (p: Project): string => JSON.stringify((p.status?.stages ?? []).map((s) => [s.name, s.branch, s.remediation, s.apply, s.namespace]));
-  return specChanged(before, after) || stages(before) !== stages(after);
+  const reset = (p: Project): string | undefined => p.metadata.annotations?.[ANNOTATIONS.circuitReset];
+  return specChanged(before, after) || stages(before) !== stages(after) || reset(before) !== reset(after);
 }
 
 async function listen(address: string, handler: Parameters<typeof createServer>[1]): Promise<{ url: string; runnable: Runnable }> {

@@ -30,7 +30,7 @@ function context(): ActionContext {
     remediation: undefined,
     attempt: { index: 3, name: 'restart pods', action: 'restart-pods', value: 'carts-primary' },
     actionId: ACTION_ID,
-    repository: { commitAction: unused, readFileAt: unused, materialize: unused, contains: unused },
+    repository: { commitAction: unused, readFileAt: unused, readFileAtHead: unused, materialize: unused, contains: unused },
     signal: new AbortController().signal,
   };
 }

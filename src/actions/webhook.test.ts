@@ -158,7 +158,7 @@ function context(webhook: WebhookSpec | undefined, value: string, attempt: Parti
     ...scope(webhook),
     attempt: { index: 2, name: 'restart carts', action: 'webhook', value, ...attempt },
     actionId: ACTION_ID,
-    repository: { commitAction: unused, readFileAt: unused, materialize: unused, contains: unused },
+    repository: { commitAction: unused, readFileAt: unused, readFileAtHead: unused, materialize: unused, contains: unused },
     signal: new AbortController().signal,
   };
 }

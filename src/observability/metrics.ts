@@ -17,6 +17,7 @@ export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
 /** `error`: no verdict (Prometheus unreachable, no data); retried, never counted as a failed attempt. */
 export const EVALUATION_OUTCOMES = [...EVALUATION_RESULTS, 'error'] as const;
 export type EvaluationOutcome = (typeof EVALUATION_OUTCOMES)[number];
+export type ApprovalOutcome = 'approved' | 'rejected' | 'timed_out';
 export const ACTION_LABELS = [...Object.values(ACTIONS), WEBHOOK_ACTION, 'other'] as const;
 export type ActionLabel = (typeof ACTION_LABELS)[number];
 export const GIT_OPERATIONS = ['clone', 'fetch', 'commit', 'push'] as const;
@@ -88,6 +89,18 @@ export function createMetrics(options: MetricsOptions = {}) {
     name: 'rebound_evaluations_total',
     help: 'SLO evaluations by result (error: no verdict, retried).',
     labelNames: ['result'] as const,
+    registers,
+  });
+  const approvals = new Counter({
+    name: 'rebound_approvals_total',
+    help: 'Approval requests by what they came to (approved, rejected, timed_out).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const holds = new Counter({
+    name: 'rebound_holds_total',
+    help: 'New attempts held back by a Project rule, by condition reason (DenyWindow, CircuitOpen, ...).',
+    labelNames: ['reason'] as const,
     registers,
   });
   const evaluationDuration = new Histogram({
@@ -235,6 +248,13 @@ export function createMetrics(options: MetricsOptions = {}) {
     },
     attempt(action: string, result: AttemptResult): void {
       attempts.inc({ action: actionLabel(action), result });
+    },
+    approval(outcome: ApprovalOutcome): void {
+      approvals.inc({ outcome });
+    },
+    /** `reason` is a condition reason: a fixed vocabulary, so the label stays bounded. */
+    held(reason: string): void {
+      holds.inc({ reason });
     },
     evaluation(result: EvaluationOutcome, seconds: number): void {
       evaluations.inc({ result });

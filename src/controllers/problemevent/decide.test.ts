@@ -42,8 +42,48 @@ describe('decide', () => {
     },
     { name: 'RESOLVED from the source stops the remediation', input: input(problem('a', { state: 'RESOLVED', status: { phase: 'Evaluating' } })), want: { kind: 'resolve-by-source' } },
     { name: 'a suspended problem waits for a person', input: input(problem('a', { suspend: true })), want: { kind: 'done', why: 'suspended by annotation' } },
-    { name: 'a manual stage does not act', input: input(problem('a'), { stage: { remediation: 'manual' } }), want: { kind: 'unhandled-by-stage', mode: 'manual' } },
     { name: 'a disabled stage does not act', input: input(problem('a'), { stage: { remediation: 'disabled' } }), want: { kind: 'unhandled-by-stage', mode: 'disabled' } },
+    { name: 'a manual stage starts an attempt (it will wait for approval)', input: input(problem('a'), { stage: { remediation: 'manual' } }), want: { kind: 'start-attempt', index: 1 } },
+    {
+      name: 'an attempt waiting for approval waits until its deadline',
+      input: input(problem('a', { status: { phase: 'AwaitingApproval', attempts: [attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(1), deadline: minutesAgo(-9) } })] } })),
+      want: { kind: 'await-approval', index: 1, until: new Date(minutesAgo(-9)) },
+    },
+    {
+      name: 'an attempt waiting for approval without a timeout waits for people',
+      input: input(problem('a', { status: { phase: 'AwaitingApproval', attempts: [attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(1) } })] } })),
+      want: { kind: 'await-approval', index: 1 },
+    },
+    {
+      name: 'an unanswered approval past its deadline times out',
+      input: input(problem('a', { status: { phase: 'AwaitingApproval', attempts: [attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(11), deadline: minutesAgo(1) } })] } })),
+      want: { kind: 'approval-timed-out', index: 1 },
+    },
+    {
+      name: 'an approved attempt not yet committed starts for real, whatever the holds say',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { approval: { state: 'Approved', requestedTime: minutesAgo(3) } })] } }), { holds: () => ({ kind: 'held', hold: { reason: 'DenyWindow', message: 'm' } }) }),
+      want: { kind: 'start-attempt', index: 1 },
+    },
+    {
+      name: 'an approved and committed attempt is applied',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc', approval: { state: 'Approved', requestedTime: minutesAgo(3) } })] } })),
+      want: { kind: 'apply-attempt', index: 1 },
+    },
+    {
+      name: 'a Project rule holds a new attempt back',
+      input: input(problem('a'), { holds: () => ({ kind: 'held', hold: { reason: 'DenyWindow', message: 'freeze', until: new Date(minutesAgo(-30)) } }) }),
+      want: { kind: 'held', reason: 'DenyWindow', message: 'freeze', until: new Date(minutesAgo(-30)) },
+    },
+    {
+      name: 'break-glass starts the attempt and says which window it broke',
+      input: input(problem('a'), { holds: () => ({ kind: 'break-glass', note: 'deny window freeze: entry x' }) }),
+      want: { kind: 'start-attempt', index: 1, breakGlass: 'deny window freeze: entry x' },
+    },
+    {
+      name: 'holds are not asked while an attempt is in progress',
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc' })] } }), { holds: () => { throw new Error('asked'); } }),
+      want: { kind: 'apply-attempt', index: 1 },
+    },
     {
       name: 'a committed but unapplied attempt is applied again (crash between push and apply)',
       input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc', committedTime: minutesAgo(1) })] } })),
@@ -126,7 +166,7 @@ describe('needsTurn and actsOutside', () => {
     const table: [Parameters<typeof needsTurn>[0], boolean, boolean][] = [
       [{ kind: 'done', why: 'x' }, false, false],
       [{ kind: 'resolve-by-source' }, false, false],
-      [{ kind: 'unhandled-by-stage', mode: 'manual' }, false, false],
+      [{ kind: 'unhandled-by-stage', mode: 'disabled' }, false, false],
       [{ kind: 'throttled', limit: 'cooldown', until: at }, true, false],
       [{ kind: 'start-attempt', index: 1 }, true, true],
       [{ kind: 'apply-attempt', index: 1 }, true, true],

@@ -4,9 +4,15 @@
 // (service-turn.ts claims it on the API server). Everything is derived from stored status, so a restarted controller decides the
 // same next step: there is no in-memory state to lose.
 import { TERMINAL_PHASES } from '../../api/index.ts';
-import type { Attempt, Phase, ProblemEvent, RemediationLimits } from '../../api/index.ts';
+import type { Attempt, Phase, ProblemEvent, Reason, RemediationLimits } from '../../api/index.ts';
 import { ANNOTATIONS } from '../../api/index.ts';
 import { refKey } from '../../runtime/keys.ts';
+import { attemptStartedAt as startedAt } from '../../rules/budgets.ts';
+import type { HoldOutcome } from '../../rules/holds.ts';
+import { parseDuration } from '../../api/duration.ts';
+
+/** Go-style durations (`2m`, `1h30m`): the API layer's parser, re-exported for the loop's steps. */
+export { parseDuration };
 
 export interface StageSettings {
   remediation: 'automated' | 'manual' | 'disabled';
@@ -20,6 +26,11 @@ export interface DecisionInput {
   /** undefined when the Project or its stage does not exist (the caller says which). */
   stage: StageSettings | undefined;
   limits: RemediationLimits | undefined;
+  /**
+   * The Project's rules for a new attempt (deny windows, budgets, circuit breaker: src/rules/holds.ts),
+   * asked only when an attempt would start.
+   */
+  holds?: () => HoldOutcome;
 }
 
 export type Decision =
@@ -28,11 +39,20 @@ export type Decision =
   /** The source said the problem is over. */
   | { kind: 'resolve-by-source' }
   /** The stage does not let Rebound act. */
-  | { kind: 'unhandled-by-stage'; mode: 'manual' | 'disabled' }
+  | { kind: 'unhandled-by-stage'; mode: 'disabled' }
   /** A limit holds the next action back until `until`. */
   | { kind: 'throttled'; limit: 'cooldown' | 'maxActionsPerHour'; until: Date }
-  /** Start attempt `index` (counts from 1): choose, commit, push, apply. */
-  | { kind: 'start-attempt'; index: number }
+  /** A Project rule (deny window, budget, circuit breaker) holds the next attempt back. */
+  | { kind: 'held'; reason: Reason; message: string; until?: Date }
+  /**
+   * Start attempt `index` (counts from 1): choose, commit, push, apply; or ask for approval first.
+   * `breakGlass` says which deny window it runs inside and which policy entry lets it.
+   */
+  | { kind: 'start-attempt'; index: number; breakGlass?: string }
+  /** Attempt `index` waits for people's Approvals (until `until`, its deadline, when it has one). */
+  | { kind: 'await-approval'; index: number; until?: Date }
+  /** Attempt `index` was not answered before its deadline. */
+  | { kind: 'approval-timed-out'; index: number }
   /** Attempt `index` is recorded (and committed, for a values edit) but its action has not run yet: run it. */
   | { kind: 'apply-attempt'; index: number }
   /** Attempt `index`'s action waits for its callback until `until`. */
@@ -58,11 +78,21 @@ export function decide(input: DecisionInput): Decision {
   if (isTerminal(status.phase)) return { kind: 'done', why: `phase is ${status.phase}` };
   if (problem.spec.state === 'RESOLVED') return { kind: 'resolve-by-source' };
   if (problem.metadata.annotations?.[ANNOTATIONS.suspend] === 'true') return { kind: 'done', why: 'suspended by annotation' };
-  if (input.stage && input.stage.remediation !== 'automated') return { kind: 'unhandled-by-stage', mode: input.stage.remediation };
+  // A manual stage acts too, but every action waits for a person's approval (steps/approval.ts).
+  if (input.stage?.remediation === 'disabled') return { kind: 'unhandled-by-stage', mode: 'disabled' };
 
   const attempts = status.attempts ?? [];
   const last = attempts[attempts.length - 1];
   if (last && last.result === undefined) {
+    const approval = last.approval;
+    if (approval?.state === 'Pending') {
+      if (approval.deadline === undefined) return { kind: 'await-approval', index: last.index };
+      const deadline = new Date(approval.deadline);
+      if (deadline.getTime() <= now.getTime()) return { kind: 'approval-timed-out', index: last.index };
+      return { kind: 'await-approval', index: last.index, until: deadline };
+    }
+    // Approved and not yet carried out: the attempt starts for real (the holds do not apply: a person decided).
+    if (approval?.state === 'Approved' && last.commit === undefined && last.execution === undefined) return { kind: 'start-attempt', index: last.index };
     if (last.appliedTime === undefined) {
       // The engine was asked to sync: the attempt is applied once it reports the commit.
       if (last.sync) return { kind: 'wait-sync', index: last.index };
@@ -81,7 +111,11 @@ export function decide(input: DecisionInput): Decision {
   // No attempt yet, or the last one failed its evaluation: the next action, if a limit allows.
   const held = heldByLimits(input.siblings, input.limits, now);
   if (held) return held;
-  return { kind: 'start-attempt', index: (last?.index ?? 0) + 1 };
+  const index = (last?.index ?? 0) + 1;
+  const rules = input.holds?.() ?? { kind: 'none' };
+  if (rules.kind === 'held') return { kind: 'held', ...rules.hold };
+  if (rules.kind === 'break-glass') return { kind: 'start-attempt', index, breakGlass: rules.note };
+  return { kind: 'start-attempt', index };
 }
 
 /**
@@ -140,23 +174,4 @@ export function heldByLimits(siblings: readonly ProblemEvent[], limits: Remediat
   return undefined;
 }
 
-/** When an attempt's action began: its commit, or for an action outside Git, its call. */
-function startedAt(attempt: Attempt): string | undefined {
-  return attempt.committedTime ?? attempt.execution?.startedTime;
-}
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: HOUR_MS };
-
-/** Go-style duration strings as Keptn writes them: `2m`, `90s`, `1h30m`, `1.5h`, `250ms`. */
-export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const match of text.matchAll(re)) {
-    if (match.index !== consumed) break;
-    total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? 0);
-    consumed += match[0].length;
-  }
-  if (consumed !== text.length || text.length === 0) throw new RangeError(`"${text}" is not a duration like 2m, 90s or 1h30m`);
-  return total;
-}

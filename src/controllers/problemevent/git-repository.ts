@@ -26,6 +26,7 @@ export class GitStageRepository implements StageRepository {
         problem: { namespace: request.problem.namespace, name: request.problem.name, uid: request.problem.uid },
         attempt: request.attempt,
         action: { action: action ?? '', value: value.join(' ') },
+        ...(request.notes ? { notes: request.notes } : {}),
       },
       ...(request.problem.created ? { since: request.problem.created } : {}),
     });
@@ -45,6 +46,11 @@ export class GitStageRepository implements StageRepository {
 
   async readFileAt(commit: string, path: string): Promise<string | undefined> {
     return (await this.store.readFileAt(commit, path))?.text;
+  }
+
+  async readFileAtHead(branch: string, path: string): Promise<{ commit: string; text: string } | undefined> {
+    const file = await this.store.readFile(branch, path);
+    return file ? { commit: file.commit, text: file.text } : undefined;
   }
 
   async materialize(commit: string, paths: readonly string[], dir: string): Promise<void> {

@@ -3,6 +3,7 @@
 // itself knows none of them.
 import type {
   ApplyMode,
+  Approval,
   EvaluationResult,
   IndicatorResult,
   PolicySource,
@@ -34,6 +35,8 @@ export interface ProblemCache {
   get(key: string): ProblemEvent | undefined;
   /** Every ProblemEvent for the same project/stage/service in the problem's namespace. */
   siblings(problem: ProblemEvent): ProblemEvent[];
+  /** Every ProblemEvent of the problem's Project (its namespace): the Project's budgets count them. */
+  inProject(problem: ProblemEvent): ProblemEvent[];
 }
 
 export interface ProblemWriter {
@@ -91,6 +94,8 @@ export interface CommitRequest {
   attempt: number;
   /** `scale +1`, for the Rebound-Action trailer. */
   actionLabel: string;
+  /** Audit trailers: who approved it, which deny window it broke. */
+  notes?: { approvedBy?: string; breakGlass?: string };
   /** Re-run on the newest head after a rejected push. */
   edit: (text: string) => EditOutcome;
   /** Commit subject for an edit's summary. */
@@ -106,6 +111,8 @@ export interface StageRepository {
   contains(branch: string, ancestor: string, descendant: string, committed?: Date): Promise<boolean>;
   /** A file's text at a commit, or undefined when it does not exist there. */
   readFileAt(commit: string, path: string): Promise<string | undefined>;
+  /** A file at the branch's head as the remote has it now (what an approver is shown), or undefined. */
+  readFileAtHead(branch: string, path: string): Promise<{ commit: string; text: string } | undefined>;
   /** Writes the files under each path (a file or a folder) at `commit` into `dir`, keeping their paths. */
   materialize(commit: string, paths: readonly string[], dir: string): Promise<void>;
 }
@@ -145,6 +152,10 @@ export interface LoopMetrics {
   gitOperation?(operation: 'fetch' | 'push', result: 'success' | 'error', seconds: number): void;
   /** One SLO evaluation: its verdict, or `error` when there was none (metrics source down, bad SLO). */
   evaluation?(result: EvaluationResult | 'error', seconds: number): void;
+  /** What an approval request came to. */
+  approval?(outcome: 'approved' | 'rejected' | 'timed_out'): void;
+  /** A Project rule held a new attempt back (reason: DenyWindow, CircuitOpen, ...). */
+  held?(reason: string): void;
 }
 
 export interface LoopSettings {
@@ -159,6 +170,11 @@ export interface LoopSettings {
   stalledRecheckMs: number;
   /** apply: flux: how often to ask the engine whether it reported the attempt's commit. */
   syncPollMs: number;
+}
+
+export interface ApprovalReader {
+  /** The Approvals for one attempt of a problem (from the informer cache). */
+  forAttempt(namespace: string, problem: string, attempt: number): Approval[];
 }
 
 export interface ProblemLoopPorts {
@@ -177,6 +193,7 @@ export interface ProblemLoopPorts {
   evaluator: Evaluator;
   /** What the GitOps engine reports about a commit it was asked to sync (apply: flux). */
   sync: SyncCheck;
+  approvals: ApprovalReader;
   metrics?: LoopMetrics;
   settings: LoopSettings;
 }

@@ -3,7 +3,7 @@
 // test/integration/loop.test.ts.
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ProblemEvent, ProblemEventStatus, Project, Remediation, RemediationAction } from '../../api/index.ts';
+import type { Approval, ProblemEvent, ProblemEventStatus, Project, Remediation, RemediationAction } from '../../api/index.ts';
 import { actionRegistry } from '../../actions/registry.ts';
 import { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
@@ -52,6 +52,10 @@ class World {
   policyOverride: PolicyResolution | undefined;
   /** Other problems of the same service, as the cache holds them. */
   others: ProblemEvent[] = [];
+  /** Other problems of the Project (other services and stages). */
+  elsewhere: ProblemEvent[] = [];
+  /** Approvals people created, as the informer cache holds them. */
+  approvals: Approval[] = [];
   /** What the scripted outside action (a stand-in for a webhook or an executor) does, in order. */
   outside: ScriptedAction = new ScriptedAction('webhook');
   external: ScriptedAction | undefined;
@@ -77,6 +81,10 @@ class World {
       return Promise.resolve({ kind: 'committed', sha });
     },
     readFileAt: (commit) => Promise.resolve(this.commits.find((c) => c.sha === commit)?.text),
+    readFileAtHead: (_branch, path) => {
+      const text = this.files.get(path);
+      return Promise.resolve(text === undefined ? undefined : { commit: (this.commits.at(-1)?.sha ?? 'base').padEnd(40, '0'), text });
+    },
     materialize: () => Promise.resolve(),
     contains: (_branch, ancestor, descendant) => Promise.resolve(this.descendants.get(descendant)?.includes(ancestor) ?? false),
   };
@@ -126,7 +134,7 @@ class World {
     });
     return {
       clock: () => this.now,
-      cache: { get: () => (this.deleted ? undefined : this.problem), siblings: () => [...this.others, this.problem] },
+      cache: { get: () => (this.deleted ? undefined : this.problem), siblings: () => [...this.others, this.problem], inProject: () => [...this.others, ...this.elsewhere, this.problem] },
       turns: {
         claim: (_p, options) => {
           this.turnCalls.push(options.confirm ? 'claim confirmed' : 'claim');
@@ -142,6 +150,7 @@ class World {
           return Promise.resolve();
         },
       },
+      approvals: { forAttempt: (_ns, name, attempt) => this.approvals.filter((a) => a.spec.problem === name && a.spec.attempt === attempt) },
       writer: {
         patchStatus: (p, status: ProblemEventStatus) => {
           this.writes++;
@@ -210,6 +219,16 @@ class World {
   /** Lets background actions settle (they run on the microtask queue in these tests). */
   async settle(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** A person's Approval, created now (as the API server would stamp it). */
+  answer(user: string, decision: 'Approve' | 'Reject', attempt = 1, groups: string[] = ['sre']): void {
+    this.approvals.push({
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'Approval',
+      metadata: { name: `${user}-${this.approvals.length}`, namespace: 'sockshop', creationTimestamp: new Date(this.now.getTime() + 1000) },
+      spec: { problem: 'p1', attempt, decision, user, groups },
+    });
   }
 
   /** What a runbook's callback writes (the ingest route, through the API server). */
@@ -626,6 +645,16 @@ describe('ProblemEventReconciler', () => {
         w.advance(after);
       }
     };
+    const approvalTimeout = (w: World, onTimeout: 'Unhandled' | 'Escalate'): void => {
+      w.project = { ...(w.project as Project), spec: { ...(w.project as Project).spec, approval: { timeout: '10m', onTimeout } } };
+    };
+    const denyAlways = (w: World, schedule = '* * * * *'): void => {
+      w.project = { ...(w.project as Project), spec: { ...(w.project as Project).spec, windows: [{ name: 'freeze', schedule, duration: '1h' }] } };
+    };
+    const budget = (w: World): void => {
+      w.project = { ...(w.project as Project), spec: { ...(w.project as Project).spec, budgets: { maxInFlight: 1 } } };
+      w.elsewhere = [{ ...w.problem, metadata: { ...w.problem.metadata, name: 'orders-1', uid: 'u-o' }, spec: { ...w.problem.spec, service: 'orders' }, status: { phase: 'Evaluating' } }];
+    };
     type Row = { name: string; script: (w: World) => Promise<void>; phase: string; ready: string; stalled?: string; reconciling?: string };
     const rows: Row[] = [
       { name: 'resolved after one action', script: async (w) => { w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
@@ -636,7 +665,14 @@ describe('ProblemEventReconciler', () => {
       { name: 'no Project', script: async (w) => { w.project = undefined; await w.step(); }, phase: 'Pending', ready: 'False ProjectNotFound', stalled: 'True ProjectNotFound' },
       { name: 'no stage', script: async (w) => { w.problem = { ...w.problem, spec: { ...w.problem.spec, stage: 'staging' } }; await w.step(); }, phase: 'Pending', ready: 'False StageNotFound', stalled: 'True StageNotFound' },
       { name: 'stalled, then the Project appears', script: async (w) => { const project = w.project; w.project = undefined; await w.step(); w.project = project; w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'manual stage', script: async (w) => { w.stageMode = 'manual'; await w.step(); }, phase: 'Unhandled', ready: 'False RemediationManual', stalled: 'True RemediationManual' },
+      { name: 'manual stage waits for approval', script: async (w) => { w.stageMode = 'manual'; await w.step(); }, phase: 'AwaitingApproval', ready: '-', stalled: 'False Progressing', reconciling: 'True AwaitingApproval' },
+      { name: 'manual stage, approved, then a pass', script: async (w) => { w.stageMode = 'manual'; await w.step(); w.answer('alice', 'Approve'); w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
+      { name: 'manual stage, rejected', script: async (w) => { w.stageMode = 'manual'; await w.step(); w.answer('bob', 'Reject'); await w.step(); }, phase: 'Unhandled', ready: 'False ApprovalRejected', stalled: 'True ApprovalRejected' },
+      { name: 'manual stage, no answer in time', script: async (w) => { w.stageMode = 'manual'; approvalTimeout(w, 'Unhandled'); await drive(w, 3); }, phase: 'Unhandled', ready: 'False ApprovalTimedOut', stalled: 'True ApprovalTimedOut' },
+      { name: 'disabled stage', script: async (w) => { w.stageMode = 'disabled'; await w.step(); }, phase: 'Unhandled', ready: 'False RemediationDisabled', stalled: 'True RemediationDisabled' },
+      { name: 'held by a deny window', script: async (w) => { denyAlways(w); await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True DenyWindow' },
+      { name: 'held by a malformed window', script: async (w) => { denyAlways(w, 'every friday'); await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True WindowInvalid' },
+      { name: 'held by the Project budget', script: async (w) => { budget(w); await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True InFlightLimitReached' },
       { name: 'no policy', script: async (w) => { w.policyOverride = { ok: false, reason: 'NoPolicy', message: 'no remediation.yaml' }; await w.step(); }, phase: 'Unhandled', ready: 'False NoPolicy', stalled: 'True NoPolicy' },
       { name: 'source resolves mid-way', script: async (w) => { await w.step(); w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } }; await w.step(); }, phase: 'Resolved', ready: 'True ProblemResolved', stalled: 'False ProblemResolved' },
       { name: 'waits its turn', script: async (w) => { w.turnHolder = 'sockshop/p0'; await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True Queued' },

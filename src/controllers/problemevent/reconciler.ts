@@ -22,6 +22,8 @@ import type { ProblemEvent } from '../../api/index.ts';
 import { ReboundError } from '../../errors.ts';
 import { isConflict, isNotFound } from '../../kube/errors.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
+import { holdFor } from '../../rules/holds.ts';
+import type { HoldOutcome } from '../../rules/holds.ts';
 import { decide, keyOf } from './decide.ts';
 import type { Decision } from './decide.ts';
 import type { ProblemLoopPorts } from './ports.ts';
@@ -100,7 +102,8 @@ export class ProblemEventReconciler implements Reconciler {
       return { result: await stall(draft, this.ports, REASONS.StageNotFound, `Project ${spec.project} has no stage "${spec.stage}"`) };
     }
     const remediation = this.ports.projects.findRemediation(draft.namespace, spec.project, spec.stage, spec.service);
-    const decision = decide({ problem: draft.problem, siblings: this.siblings(draft.problem), now: draft.now, stage, limits: remediation?.spec.limits });
+    const holds = (): HoldOutcome => holdFor({ problem: draft.problem, project, projectProblems: this.inProject(draft.problem), remediation, now: draft.now });
+    const decision = decide({ problem: draft.problem, siblings: this.siblings(draft.problem), now: draft.now, stage, limits: remediation?.spec.limits, holds });
     return { decision, project, stage, remediation, log: ctx.log, signal: ctx.signal };
   }
 
@@ -109,6 +112,12 @@ export class ProblemEventReconciler implements Reconciler {
     const self = keyOf(problem);
     const others = this.ports.cache.siblings(problem).filter((p) => keyOf(p) !== self);
     return [...others, problem];
+  }
+
+  /** The Project's problems, with this one as we hold it. */
+  private inProject(problem: ProblemEvent): ProblemEvent[] {
+    const self = keyOf(problem);
+    return [...this.ports.cache.inProject(problem).filter((p) => keyOf(p) !== self), problem];
   }
 }
 

@@ -9,6 +9,8 @@ import { timed } from '../../../observability/timing.ts';
 import { describeChange } from '../../../remediation/actions.ts';
 import type { Change } from '../../../remediation/actions.ts';
 import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
+import { approvalReason } from '../../../rules/approvals.ts';
+import { proposeChange, requestApproval } from './approval.ts';
 import type { StatusDraft } from './draft.ts';
 import { label } from './draft.ts';
 import { failStep, finish, stall } from './finish.ts';
@@ -23,6 +25,8 @@ interface ValuesChoice {
   action: RemediationAction;
   value: string;
   editValues: NonNullable<ActionHandler['editValues']>;
+  /** Who approved it, which deny window it broke: kept on the attempt and in the commit's trailers. */
+  audit: Pick<Attempt, 'approval' | 'breakGlass'>;
 }
 
 export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) => {
@@ -51,8 +55,27 @@ export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) =
   const value = action.value;
   const check = handler.check(action, { problem: draft.problem, project, stage, remediation });
   if (!check.ok) return stall(draft, deps, check.reason, `action ${index} (${label({ action: action.action, value })}): ${check.message}`);
-  if (!handler.editValues) return recordOutside(draft, index, { ...described(action), action: action.action, value }, handler);
-  return commitValues(draft, deps, ctx, { policy, action, value, editValues: handler.editValues.bind(handler) });
+
+  // An action that waits for people: asked for with its exact diff, and carried out only as approved.
+  const existing = draft.attempt(index);
+  const why = approvalReason(stage, action, index);
+  if (why) {
+    const approved = existing?.approval?.state === 'Approved' && existing.action === action.action && existing.value === value ? existing.approval : undefined;
+    const change = await proposeChange(deps, ctx, policy, action, handler);
+    const request = { index, action, value, change, why };
+    if (!approved) return requestApproval(draft, deps, ctx, request);
+    if (change.diff !== (approved.diff ?? '')) {
+      return requestApproval(draft, deps, ctx, { ...request, why: `the approved change is no longer what would be committed (the branch moved): ${why}` });
+    }
+  }
+  const breakGlass = ctx.decision.breakGlass ?? existing?.breakGlass;
+  if (ctx.decision.breakGlass) draft.event('Warning', 'BreakGlass', `attempt ${index} (${label({ action: action.action, value })}) runs inside a ${ctx.decision.breakGlass}`);
+  const audit: Pick<Attempt, 'approval' | 'breakGlass'> = {
+    ...(why && existing?.approval ? { approval: existing.approval } : {}),
+    ...(breakGlass ? { breakGlass } : {}),
+  };
+  if (!handler.editValues) return recordOutside(draft, index, { ...described(action), action: action.action, value, ...audit }, handler);
+  return commitValues(draft, deps, ctx, { policy, action, value, editValues: handler.editValues.bind(handler), audit });
 };
 
 /** A values edit: committed and pushed, then recorded; the apply step makes it live. */
@@ -60,7 +83,7 @@ async function commitValues(
   draft: StatusDraft,
   deps: ProblemLoopPorts,
   { project, stage, decision: { index }, log, signal }: StepContext<{ kind: 'start-attempt'; index: number }>,
-  { policy, action, value, editValues }: ValuesChoice,
+  { policy, action, value, editValues, audit }: ValuesChoice,
 ): Promise<StepResult> {
   const actionLabel = label({ action: action.action, value });
   const repository = await deps.repositories.forProject(project);
@@ -74,6 +97,7 @@ async function commitValues(
       problem: { namespace: draft.namespace, name: metadata.name ?? '', uid: metadata.uid ?? '', ...(metadata.creationTimestamp ? { created: new Date(metadata.creationTimestamp) } : {}) },
       attempt: index,
       actionLabel,
+      ...notesFor(audit),
       edit: (text) => {
         const result = editValues(action, text, {
           file: policy.valuesFile,
@@ -101,6 +125,7 @@ async function commitValues(
     // When the push finished, not when this reconcile began: the audit trail and the latency split read it.
     committedTime: deps.clock().toISOString(),
     ...(outcome.kind === 'no-change' ? { message: `nothing to commit: ${outcome.reason}` } : {}),
+    ...audit,
   });
   const verb = outcome.kind === 'committed' ? 'committed' : outcome.kind === 'already-committed' ? 'found its earlier commit' : 'found the value already set';
   const message = `attempt ${index}: ${actionLabel} ${verb} on ${stage.branch} (${outcome.sha.slice(0, 12)})`;
@@ -111,7 +136,7 @@ async function commitValues(
 }
 
 /** An action that does not edit values (a webhook, an external executor): recorded, then run. */
-async function recordOutside(draft: StatusDraft, index: number, action: Pick<Attempt, 'name' | 'description' | 'action' | 'value' | 'valueMap'>, handler: ActionHandler): Promise<StepResult> {
+async function recordOutside(draft: StatusDraft, index: number, action: Pick<Attempt, 'name' | 'description' | 'action' | 'value' | 'valueMap' | 'approval' | 'breakGlass'>, handler: ActionHandler): Promise<StepResult> {
   const execution: ActionExecution = { id: actionIdFor(draft.problem, index), executor: handler.executor, state: 'Running', startedTime: draft.now.toISOString() };
   draft.upsertAttempt({ index, ...action, execution });
   const message = `attempt ${index}: ${label(action)} starting (${handler.executor}, action id ${execution.id})`;
@@ -119,6 +144,13 @@ async function recordOutside(draft: StatusDraft, index: number, action: Pick<Att
   await draft.write('Remediating');
   draft.event('Normal', 'ActionStarted', message);
   return NEXT;
+}
+
+/** The commit's audit trailers: Rebound-Approved-By, Rebound-Break-Glass. */
+function notesFor(audit: Pick<Attempt, 'approval' | 'breakGlass'>): { notes?: { approvedBy?: string; breakGlass?: string } } {
+  const approvedBy = (audit.approval?.approvers ?? []).filter((a) => a.decision === 'Approve').map((a) => a.user).join(', ');
+  if (!approvedBy && !audit.breakGlass) return {};
+  return { notes: { ...(approvedBy ? { approvedBy } : {}), ...(audit.breakGlass ? { breakGlass: audit.breakGlass } : {}) } };
 }
 
 /** What an attempt keeps of the policy's action besides its type and value; a map value goes to executors as it is. */

@@ -56,7 +56,5 @@ export async function failStep(draft: StatusDraft, deps: ProblemLoopPorts, log: 
 export const resolveBySource: StepFor<'resolve-by-source'> = (draft, deps) =>
   finish(draft, deps, 'Resolved', REASONS.ProblemResolved, 'the source reported the problem as resolved', 'Normal');
 
-export const unhandledByStage: StepFor<'unhandled-by-stage'> = (draft, deps, { decision, stage }) => {
-  const reason = decision.mode === 'manual' ? REASONS.RemediationManual : REASONS.RemediationDisabled;
-  return finish(draft, deps, 'Unhandled', reason, `remediation is ${decision.mode} for stage ${stage.name}`, 'Normal');
-};
+export const unhandledByStage: StepFor<'unhandled-by-stage'> = (draft, deps, { decision, stage }) =>
+  finish(draft, deps, 'Unhandled', REASONS.RemediationDisabled, `remediation is ${decision.mode} for stage ${stage.name}`, 'Normal');

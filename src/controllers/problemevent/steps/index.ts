@@ -4,27 +4,33 @@
 // finishing ones, the reconciler claims the service's turn (turn.ts).
 //
 // Where later steps go, each a new decision kind in decide.ts plus one row (and file) here:
-// - an approval before the action runs: an "await-approval" decision before "apply-attempt";
+// - (done) an approval before anything is committed: "await-approval" and "approval-timed-out" for an
+//   attempt recorded by "start-attempt" with a pending approval (steps/approval.ts); Project rules
+//   (deny windows, budgets, circuit breaker) as "held" before a new attempt (src/rules/holds.ts);
 // - waiting until the change is live (a rollout) between "apply-attempt" and "evaluate": a
 //   "wait-live" decision for an applied attempt whose change is not live yet. The GitOps engine's
 //   report ("wait-sync", steps/sync.ts) comes before it: the engine applies, then the rollout runs.
 import type { Decision } from '../decide.ts';
 import { applyAttempt } from './action.ts';
 import { startAttempt } from './attempt.ts';
+import { approvalTimedOut, awaitApproval } from './approval.ts';
 import { actionTimedOut, completeAction } from './callback.ts';
 import { evaluate } from './evaluate.ts';
 import { resolveBySource, unhandledByStage } from './finish.ts';
 import { waitSync } from './sync.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
-import { throttled, waitAction, waitEvaluation } from './waits.ts';
+import { held, throttled, waitAction, waitEvaluation } from './waits.ts';
 
 export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'done': () => Promise.resolve(DONE),
   'resolve-by-source': resolveBySource,
   'unhandled-by-stage': unhandledByStage,
   'throttled': throttled,
+  'held': held,
   'start-attempt': startAttempt,
+  'await-approval': awaitApproval,
+  'approval-timed-out': approvalTimedOut,
   'apply-attempt': applyAttempt,
   'wait-action': waitAction,
   'complete-action': completeAction,
