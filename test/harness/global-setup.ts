@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { type LocalCluster, startCluster } from './cluster.ts';
 import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolsDir } from './tools.ts';
+import { kubectl } from './world.ts';
 
 /** What integration tests receive from `inject('cluster')` (plain data: it crosses into the workers). */
 export type ProvidedCluster = Pick<
@@ -22,6 +23,7 @@ declare module 'vitest' {
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const crdsDir = join(repoRoot, 'crds');
+const approvalPolicy = join(repoRoot, 'manifests', 'approval-identity.yaml');
 
 async function assertCrdsPresent(): Promise<void> {
   const files = (await readdir(crdsDir).catch(() => [])).filter((f) => f.endsWith('.yaml'));
@@ -41,6 +43,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const cluster: LocalCluster = await startCluster({ crdsDir });
   try {
     console.log(`[harness] kube-apiserver ready at ${cluster.server} in ${String(cluster.startupMs)} ms (CRDs established)`);
+    // Installed with the CRDs: the admission policy that vouches for an Approval's user.
+    await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '--field-manager=rebound-harness', '-f', approvalPolicy]);
     project.provide('cluster', {
       server: cluster.server,
       kubeconfigPath: cluster.kubeconfigPath,
