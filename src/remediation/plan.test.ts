@@ -41,9 +41,17 @@ describe('planRemediation', () => {
       exhausted: false,
       reason: null,
       diff: '--- a/carts/values.yaml\n+++ b/carts/values.yaml\n@@ -1,3 +1,3 @@\n-replicaCount: 2 # scaled\n+replicaCount: 4 # scaled\n service:\n   port: 80\n',
+      approval: null,
     });
     expect(outcome.source).toEqual({ kind: 'Remediation', name: 'carts-production', problemType: 'Response time degradation', match: 'problemTitle' });
     expect(outcome.kind === 'planned' && outcome.summary).toBe('replicaCount 2 → 4 (5 clamped to maxReplicas 4)');
+  });
+
+  it('says when the action waits for approval', () => {
+    const gated: RemediationPolicy = { format: '0.1.4', entries: [{ problemType: 'Response time degradation', match: 'exact', actions: [{ name: 'scale up', action: 'scale', value: '+1', approval: 'required' }] }] };
+    const outcome = planRemediation(input({ policy: { policy: gated, source: { kind: 'Remediation', name: 'carts-production' } } }));
+    expect(outcome.kind).toBe('planned');
+    expect(outcome.json.approval).toBe('required');
   });
 
   it('plans an action that changes nothing with an empty diff and the reason', () => {

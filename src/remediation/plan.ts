@@ -41,6 +41,8 @@ export interface PlanJson {
   exhausted: boolean;
   reason: string | null;
   diff: string | null;
+  /** `required` when the action waits for people's approval (`approval: required`) before anything is committed. */
+  approval: 'required' | null;
 }
 
 export type PlanOutcome =
@@ -54,7 +56,14 @@ export type PlanOutcome =
   | { kind: 'invalid'; json: PlanJson; source: PolicySource };
 
 export function planRemediation(input: PlanInput): PlanOutcome {
-  const base = { branch: input.branch, file: null, action: null, exhausted: false, diff: null };
+  const outcome = plan(input);
+  // `approval` comes last in the document, after the fields DESIGN.md defined first.
+  const { approval, ...json } = outcome.json;
+  return { ...outcome, json: { ...json, approval } };
+}
+
+function plan(input: PlanInput): PlanOutcome {
+  const base = { branch: input.branch, file: null, action: null, exhausted: false, diff: null, approval: null };
   if (!input.policy) {
     const reason = `no remediation policy: ${input.policyPath} does not exist on branch ${input.branch}`;
     return { kind: 'none', source: null, json: { source: null, ...base, reason } };
@@ -69,11 +78,12 @@ export function planRemediation(input: PlanInput): PlanOutcome {
     return { kind: 'none', source, json: { source: sourceText, ...base, exhausted: true, reason: choice.reason } };
   }
   const { name, action, value } = choice.action;
+  const approval: PlanJson['approval'] = choice.action.approval === 'required' ? 'required' : null;
   if (!(Object.values(ACTIONS) as string[]).includes(action)) {
     const reason = `"${action}" is not built in: the controller sends it to an external executor as sh.keptn.event.action.triggered (with --action-sink); nothing is committed`;
-    return { kind: 'handed-off', source, json: { source: sourceText, branch: input.branch, file: null, action: { name, action, value }, exhausted: false, reason, diff: null } };
+    return { kind: 'handed-off', source, json: { source: sourceText, branch: input.branch, file: null, action: { name, action, value }, exhausted: false, reason, diff: null, approval } };
   }
-  const planned = { source: sourceText, branch: input.branch, file: input.valuesFile, action: { name, action, value }, exhausted: false };
+  const planned = { source: sourceText, branch: input.branch, file: input.valuesFile, action: { name, action, value }, exhausted: false, approval };
   if (input.valuesText === undefined) {
     return { kind: 'invalid', source, json: { ...planned, reason: `${input.valuesFile} does not exist on branch ${input.branch}`, diff: null } };
   }

@@ -177,6 +177,7 @@ describe('rebound plan', { timeout: 60_000 }, () => {
       action: { name: 'scale up', action: 'scale', value: '+1' },
       exhausted: false,
       reason: null,
+      approval: null,
       diff: [
         '--- a/carts/values.yaml',
         '+++ b/carts/values.yaml',
@@ -192,7 +193,7 @@ describe('rebound plan', { timeout: 60_000 }, () => {
         '',
       ].join('\n'),
     });
-    expect(Object.keys(JSON.parse(run.stdout) as object)).toEqual(['source', 'branch', 'file', 'action', 'exhausted', 'reason', 'diff']);
+    expect(Object.keys(JSON.parse(run.stdout) as object)).toEqual(['source', 'branch', 'file', 'action', 'exhausted', 'reason', 'diff', 'approval']);
   });
 
   it('produces a diff that git applies to the branch', async () => {
@@ -370,6 +371,7 @@ describe('rebound plan', { timeout: 60_000 }, () => {
       exhausted: false,
       reason: 'no remediation policy: payment/remediation.yaml does not exist on branch production',
       diff: null,
+      approval: null,
     });
   });
 });

@@ -256,6 +256,7 @@ function renderHuman(outcome: PlanOutcome, args: PlanArgs): string {
     lines.push(`Rule:     ${SCALE_RULES[rule]}: ${sum}`);
   }
   if (outcome.kind === 'planned' && outcome.summary) lines.push(`Apply:    ${args.apply}: ${describeApply(args.apply, json.branch)}`);
+  if (json.approval) lines.push('Approval: required: the action waits for people\'s approval before anything is committed (so does every action of a manual stage)');
   if (json.reason) lines.push(`${outcome.kind === 'invalid' ? 'Error:   ' : 'Reason:  '} ${json.reason}`);
   const text = lines.join('\n') + '\n';
   return json.diff ? `${text}\n${json.diff}` : text;
