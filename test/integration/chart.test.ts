@@ -53,7 +53,7 @@ describe('charts/rebound', () => {
   it('renders objects the API server accepts, CRDs and the restricted Pod Security level included', async () => {
     const rendered = await helm(['template', RELEASE, CHART, '--namespace', CHART_NS, '--include-crds', ...ALL_VALUES]);
     const kinds = parseAllDocuments(rendered).map((d) => (d.toJS() as { kind?: string } | null)?.kind).filter(Boolean);
-    expect(new Set(kinds)).toEqual(new Set(['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'Deployment']));
+    expect(new Set(kinds)).toEqual(new Set(['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'Deployment', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']));
     const created = await kubectl(cluster.kubeconfigPath, ['apply', '--dry-run=server', '-f', '-', '-o', 'name'], rendered);
     expect(created.split('\n').filter(Boolean)).toHaveLength(kinds.length);
     // The pod template under the namespace's restricted level (manifests/namespace.yaml labels it so).
@@ -66,7 +66,7 @@ describe('charts/rebound', () => {
   it('installs with helm: CRDs, ServiceAccount, RBAC, Deployment and Service', async () => {
     await helm(['install', RELEASE, CHART, '--namespace', CHART_NS, '--wait=false']);
     const names = async (args: string[]): Promise<string[]> => (await kubectl(cluster.kubeconfigPath, ['get', ...args, '-o', 'name'])).split('\n').filter(Boolean).sort();
-    expect(await names(['crd'])).toEqual(['customresourcedefinition.apiextensions.k8s.io/problemevents.rebound.dev', 'customresourcedefinition.apiextensions.k8s.io/projects.rebound.dev', 'customresourcedefinition.apiextensions.k8s.io/remediations.rebound.dev']);
+    expect(await names(['crd'])).toEqual(['customresourcedefinition.apiextensions.k8s.io/approvals.rebound.dev', 'customresourcedefinition.apiextensions.k8s.io/problemevents.rebound.dev', 'customresourcedefinition.apiextensions.k8s.io/projects.rebound.dev', 'customresourcedefinition.apiextensions.k8s.io/remediations.rebound.dev']);
     expect(await names(['deployment,service,serviceaccount', '-n', CHART_NS, '-l', 'app.kubernetes.io/instance=chart'])).toEqual(['deployment.apps/chart-rebound-controller', 'service/chart-rebound', `serviceaccount/${SA}`]);
     const status = await helm(['status', RELEASE, '--namespace', CHART_NS, '-o', 'json']);
     expect((JSON.parse(status) as { info: { status: string } }).info.status).toBe('deployed');
