@@ -17,6 +17,8 @@ export interface StartPrometheusOptions {
   /** Scrape and rule evaluation interval (default `1s`). */
   scrapeInterval?: string;
   startTimeoutMs?: number;
+  /** Keep the TSDB here instead of in the server's own directory: a later start on it is a restart with the history kept. */
+  dataDir?: string;
 }
 
 export interface LocalPrometheus {
@@ -102,8 +104,8 @@ export function startPrometheus(options: StartPrometheusOptions = {}): Promise<L
     readyPath: '/-/ready',
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
     prepare: async (dir, port) => {
-      const dataDir = join(dir, 'data');
-      await mkdir(dataDir);
+      const dataDir = options.dataDir ?? join(dir, 'data');
+      await mkdir(dataDir, { recursive: true });
       if (options.openMetrics !== undefined) {
         const input = join(dir, 'backfill.om');
         await writeFile(input, options.openMetrics);

@@ -13,7 +13,7 @@ import { startGitServer } from '../harness/git-server.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { runCommand } from '../harness/process.ts';
 import { startPrometheus } from '../harness/prometheus.ts';
-import type { LocalPrometheus } from '../harness/prometheus.ts';
+import type { LocalPrometheus, StartPrometheusOptions } from '../harness/prometheus.ts';
 import { startSampleWorkload } from '../harness/sample-workload.ts';
 import type { SampleWorkload } from '../harness/sample-workload.ts';
 import { applyObjects, kubectl } from '../harness/world.ts';
@@ -42,10 +42,10 @@ export function startE2eGitServer(): Promise<GitServer> {
 }
 
 /** The sample workload (its metrics follow the live Deployments), scraped by Prometheus every second. */
-export async function startScrapedWorkload(kubeconfigPath: string): Promise<{ workload: SampleWorkload; prometheus: LocalPrometheus }> {
+export async function startScrapedWorkload(kubeconfigPath: string, prometheusOptions: Pick<StartPrometheusOptions, 'dataDir'> = {}): Promise<{ workload: SampleWorkload; prometheus: LocalPrometheus }> {
   const workload = await startSampleWorkload({ kubeconfigPath });
   try {
-    return { workload, prometheus: await startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s' }) };
+    return { workload, prometheus: await startPrometheus({ ...prometheusOptions, scrapeTargets: [workload.address], scrapeInterval: '1s' }) };
   } catch (err) {
     await workload.stop(); // the caller never gets it to stop
     throw err;

@@ -5,7 +5,7 @@
 // The kills land at known moments, not after guessed sleeps: `helm upgrade` runs through a gate the
 // test holds (so "committed, not applied" is a state the test waits for, not a race with helm), and
 // the controller reaches Prometheus through a proxy the test can hold (an evaluation in flight)
-// and take down (connection refused, as from a stopped server).
+// and take down (connection refused, as from a stopped server) while Prometheus restarts on its data.
 import { randomBytes } from 'node:crypto';
 import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -187,7 +187,7 @@ beforeAll(async () => {
   helmGate = await helmGateIn(work);
   await installControllerRbac(admin);
   git = await startE2eGitServer();
-  ({ workload, prometheus } = await startScrapedWorkload(admin));
+  ({ workload, prometheus } = await startScrapedWorkload(admin, { dataDir: join(work, 'prometheus-data') }));
   promGate = await startGateProxy(prometheus.url);
   await createNamespace(admin, NAMESPACE, [gitSecret(NAMESPACE, git)]);
 }, 120_000);
@@ -273,7 +273,11 @@ describe('the loop through kills and outages', () => {
     controller ??= await startController();
     await createProblem(s, problem);
     const applied = await waitFor<ProblemEvent>('problemevent', problem, (p) => p.status?.attempts?.[0]?.appliedTime !== undefined, 90_000);
-    // Stopped before the evaluation is due: the 6 s wait is the window.
+    // Prometheus has scraped the action's effect: the data the evaluation needs is there, only the
+    // server will not be. Then stopped before the evaluation is due: the 6 s wait is the window.
+    const replicas = new URL('/api/v1/query', prometheus.url);
+    replicas.searchParams.set('query', `rebound_sample_replicas{project="${s.project}"}`);
+    await expect.poll(async () => ((await (await fetch(replicas)).json()) as { data: { result: { value: [number, string] }[] } }).data.result[0]?.value[1], { timeout: 30_000, interval: 100 }).toBe('2');
     await promGate.down();
     await prometheus.stop();
     expect(Date.now()).toBeLessThan(Date.parse(applied.status?.nextEvaluationTime ?? ''));
@@ -288,11 +292,8 @@ describe('the loop through kills and outages', () => {
     expect(waiting.status?.attempts?.map((a) => a.result)).toEqual([undefined]);
     expect(await eventReasons(problem)).not.toContain('Escalated');
 
-    // A fresh Prometheus at the same address, once it has scraped the service.
-    prometheus = await startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s' });
-    const query = new URL('/api/v1/query', prometheus.url);
-    query.searchParams.set('query', `count(rebound_sample_response_time_p95_ms{project="${s.project}"})`);
-    await expect.poll(async () => ((await (await fetch(query)).json()) as { data: { result: unknown[] } }).data.result.length, { timeout: 30_000, interval: 250 }).toBe(1);
+    // Started again on its data, reached at the same address.
+    prometheus = await startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s', dataDir: join(work, 'prometheus-data') });
     promGate.upstream = prometheus.url;
     await promGate.up();
 
