@@ -62,8 +62,11 @@ export interface LocalCluster {
   /**
    * Stops kube-apiserver (SIGTERM, as a rolling restart does), keeps it down for `downMs`, starts it
    * again on the same port with the same state, and resolves once it is ready (chaos scenarios).
+   * With `shutdownDelaySeconds`, the server started now shuts down gracefully the next time: for
+   * that long after SIGTERM it keeps answering with /readyz failing (`--shutdown-delay-duration`,
+   * what a managed control plane's rolling update does), and that restart waits for it.
    */
-  restartApiServer(options?: { downMs?: number }): Promise<void>;
+  restartApiServer(options?: { downMs?: number; shutdownDelaySeconds?: number }): Promise<void>;
   /** Stops kube-apiserver, then etcd, and removes every file. Idempotent. */
   stop(): Promise<void>;
 }
@@ -240,8 +243,11 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
     ];
     const ca = await readFile(pki.caPath, 'utf8');
     const admin = { ca, token: adminToken };
+    // How long the running server keeps answering after SIGTERM (0: it stops at once).
+    let shutdownDelaySeconds = 0;
     const startApiServer = async (): Promise<ManagedProcess> => {
-      const started = await startProcess({ name: 'kube-apiserver', command: apiserverBin, args: apiserverArgs });
+      const args = shutdownDelaySeconds > 0 ? [...apiserverArgs, `--shutdown-delay-duration=${String(shutdownDelaySeconds)}s`] : apiserverArgs;
+      const started = await startProcess({ name: 'kube-apiserver', command: apiserverBin, args });
       attempt.processes.push(started);
       await waitUntil('kube-apiserver /readyz', async () => (await httpsStatus(`${server}/readyz`, admin)) === 200, {
         timeoutMs,
@@ -282,10 +288,12 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
       caData,
       startupMs: Date.now() - startedAt,
       kubeconfigFor,
-      restartApiServer: async ({ downMs = 0 } = {}) => {
-        await apiserver.stop();
+      restartApiServer: async ({ downMs = 0, shutdownDelaySeconds: nextDelaySeconds = 0 } = {}) => {
+        // Room for the graceful shutdown to finish on its own before SIGKILL.
+        await apiserver.stop(shutdownDelaySeconds * 1000 + 30_000);
         attempt.processes.splice(attempt.processes.indexOf(apiserver), 1);
         if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+        shutdownDelaySeconds = nextDelaySeconds;
         apiserver = await startApiServer();
       },
       stop: () => (stopping ??= stopAll(attempt)),
