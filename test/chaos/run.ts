@@ -3,14 +3,18 @@
 // are integration and unit tests there.
 //
 //   api-restart   the real `rebound controller` (leader election on, webhooks on) while its
-//                 kube-apiserver restarts quickly, then stays away 30 s (longer than the renew
-//                 deadline): the process must stay up, ingestion answer 503 + Retry-After, and a
-//                 ProblemEvent made after the restart be reconciled (time to recover).
+//                 kube-apiserver restarts quickly, then gracefully (answering 30 s with /readyz
+//                 failing, --shutdown-delay-duration), then stays away 30 s (longer than the renew
+//                 deadline): the process must stay up, ingestion answer 503 + Retry-After while
+//                 the server is away, and a ProblemEvent made after each restart be reconciled
+//                 (time to recover).
 //   git-kills     a process committing remediation steps SIGKILLed again and again while a person
 //                 pushes: no step committed twice, every person's commit kept.
 //   huge-file     300 MB of comment lines in remediation.yaml (small on the wire) read by a process
 //                 capped at 192 MB of heap: refused with its size, no crash, readable after a revert.
 //   hostile       URLs a resource can set, answers that echo credentials: refused or scrubbed.
+//   prometheus-down  problems whose evaluations fall due while Prometheus is stopped: postponed,
+//                 never a failed attempt or an escalation; resolved once it is back.
 // Secret hits: every planted secret searched in the controller's output, Events, status, metrics
 // and the commits.
 import { spawn } from 'node:child_process';
@@ -33,7 +37,14 @@ import { freePort } from '../harness/ports.ts';
 import { httpOk, startProcess, waitUntil } from '../harness/process.ts';
 import type { ManagedProcess } from '../harness/process.ts';
 import { toolPath } from '../harness/tools.ts';
-import { applyObjects, installControllerRbac, kubectl } from '../harness/world.ts';
+import { startGateProxy } from '../harness/gate-proxy.ts';
+import type { GateProxy } from '../harness/gate-proxy.ts';
+import { startPrometheus } from '../harness/prometheus.ts';
+import type { LocalPrometheus } from '../harness/prometheus.ts';
+import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from '../harness/sample-workload.ts';
+import type { SampleWorkload } from '../harness/sample-workload.ts';
+import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
+import type { ControllerProcess } from '../harness/world.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const DEADLINE_MS = 15 * 60_000;
@@ -104,10 +115,24 @@ async function apiRestart(): Promise<void> {
       }).catch(() => undefined);
       if (res?.status === 503 && res.headers.get('retry-after') !== null) answered503 += 1;
     };
-    for (const [label, downMs] of [['quick', 1_000], ['graceful-30s', 30_000]] as const) {
-      const restart = cluster.restartApiServer({ downMs });
-      await sleep(Math.min(downMs, 5_000) / 2);
-      await ingest();
+    // quick: SIGTERM, down 1 s. graceful-30s: SIGTERM to a server started with
+    // --shutdown-delay-duration=30s, which keeps answering (with /readyz failing) for 30 s, then
+    // restarts at once. down-30s: SIGTERM, kept down 30 s (longer than the renew deadline).
+    const restarts = [
+      { label: 'quick', downMs: 1_000, nextShutdownDelaySeconds: 30 },
+      { label: 'graceful-30s', downMs: 0, nextShutdownDelaySeconds: 0 },
+      { label: 'down-30s', downMs: 30_000, nextShutdownDelaySeconds: 0 },
+    ];
+    for (const { label, downMs, nextShutdownDelaySeconds } of restarts) {
+      const restart = cluster.restartApiServer({ downMs, shutdownDelaySeconds: nextShutdownDelaySeconds });
+      if (label === 'graceful-30s') {
+        // Still answering: the controller keeps working through the shutdown delay.
+        await sleep(5_000);
+        row('time to reconcile a problem made during a graceful 30 s shutdown (ms)', await reconciledAfter('during-graceful'), '<= 10000');
+      } else {
+        await sleep(Math.min(downMs, 5_000) / 2);
+        await ingest();
+      }
       await restart;
       const exit = controller.exitStatus();
       row(`controller alive after a ${label} API server restart`, exit === undefined ? 'yes' : `no (${JSON.stringify(exit)})`, 'yes');
@@ -116,13 +141,142 @@ async function apiRestart(): Promise<void> {
     }
     row('webhook answered 503 + Retry-After while the API server was away', `${answered503}/${asked}`, 'all');
     const lost = (await kubectl(cluster.kubeconfigPath, ['get', 'problemevents', '-n', namespace, '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[*].type}{"\\n"}{end}']))
-      .split('\n').filter((l) => l.startsWith('before') || l.startsWith('quick') || l.startsWith('graceful')).filter((l) => l.endsWith('=')).length;
+      .split('\n').filter((l) => /^(before|quick|during-graceful|graceful|down)-/.test(l)).filter((l) => l.endsWith('=')).length;
     row('lost problems (made, never reconciled)', lost, '0');
     haystacks.push(controller.recentOutput());
     haystacks.push(await kubectl(cluster.kubeconfigPath, ['get', 'events,problemevents', '-n', namespace, '-o', 'yaml']).catch(() => ''));
     haystacks.push(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.text().catch(() => '') ?? '');
   } finally {
     await controller?.stop(15_000);
+    await cluster.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+// ---- prometheus-down ----
+const VALUES = `replicaCount: 1
+image:
+  repository: docker.io/keptnexamples/carts
+  tag: "0.13.1"
+featureFlags:
+  EnablePromotion: true
+`;
+const ESCALATING = `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+metadata:
+  name: carts-remediation
+spec:
+  remediations:
+    - problemType: Response time degradation
+      actionsOnOpen:
+        - { action: scale, name: Scale up, value: "+1" }
+        - { action: featuretoggle, name: Promotion off, value: "EnablePromotion:off" }
+`;
+
+type ProblemStatus = { phase?: string; nextEvaluationTime?: string; conditions?: { type: string; reason: string }[]; attempts?: { index: number; appliedTime?: string; result?: string }[] };
+
+/**
+ * Problems whose evaluations fall due while Prometheus is stopped (the controller's address refuses
+ * connections): every evaluation must be postponed, none counted as a failed attempt or escalated;
+ * once a fresh Prometheus answers at that address, each evaluates and resolves (scale +1 passes).
+ */
+async function prometheusDown(): Promise<void> {
+  const PROBLEMS = 3;
+  const OUTAGE_MS = 30_000;
+  const cluster = await startCluster({ crdsDir: join(REPO, 'crds') });
+  const kc = cluster.kubeconfigPath;
+  let git: GitServer | undefined;
+  let workload: SampleWorkload | undefined;
+  let prometheus: LocalPrometheus | undefined;
+  let gate: GateProxy | undefined;
+  let controller: ControllerProcess | undefined;
+  const work = await mkdtemp(join(tmpdir(), 'rebound-chaos-prom-'));
+  const scraped = { scrapeTargets: [] as string[], scrapeInterval: '1s', dataDir: join(work, 'prometheus-data') };
+  try {
+    await installControllerRbac(kc);
+    git = await startGitServer({ username: 'rebound-bot', password: `chaos-git-${randomBytes(10).toString('hex')}` });
+    secrets.push(git.password);
+    workload = await startSampleWorkload({ kubeconfigPath: kc });
+    scraped.scrapeTargets.push(workload.address);
+    prometheus = await startPrometheus(scraped);
+    gate = await startGateProxy(prometheus.url);
+    const promValues = async (url: string, promql: string): Promise<string[]> => {
+      const query = new URL('/api/v1/query', url);
+      query.searchParams.set('query', promql);
+      return ((await (await fetch(query)).json()) as { data: { result: { value: [number, string] }[] } }).data.result.map((r) => r.value[1]);
+    };
+    const namespace = `chaos-prom-${randomBytes(3).toString('hex')}`;
+    await applyObjects(kc, [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace }, stringData: { username: git.username, token: git.password } },
+    ]);
+    const projects: string[] = [];
+    for (let i = 0; i < PROBLEMS; i += 1) {
+      const project = `prom-${i}-${randomBytes(2).toString('hex')}`;
+      const repo = await createProjectRepo(git, { project, service: 'carts', stages: ['production'], remediationStages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
+      await applyObjects(kc, [{
+        apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: project, namespace },
+        spec: { git: { url: repo.url, secretRef: { name: 'git' }, author: { name: 'Rebound', email: 'rebound@example.com' } }, stages: [{ name: 'production', remediation: 'automated', apply: 'helm' }] },
+      }]);
+      await deployService({ kubeconfigPath: kc, repoDir: repo.dir, branch: 'production', service: 'carts', namespace: `${project}-production` });
+      workload.addTarget({ project, stage: 'production', service: 'carts', namespace: `${project}-production` });
+      projects.push(project);
+    }
+    controller = await startControllerProcess({
+      kubeconfigPath: cluster.controllerKubeconfigPath,
+      prometheusUrl: gate.url,
+      metricsPort: await freePort(),
+      // A 20 s wait: every problem is applied well before its evaluation falls due in the outage.
+      args: ['--namespace', namespace, '--evaluation-wait=20s', '--evaluation-retry=1s', '--turn-poll=500ms', '--lease-duration=3s', '--log-level=debug'],
+    });
+    const names = projects.map((_, i) => `slow-${i}`);
+    await applyObjects(kc, projects.map((project, i) => ({
+      apiVersion: 'rebound.dev/v1alpha1', kind: 'ProblemEvent', metadata: { name: names[i], namespace },
+      spec: { project, stage: 'production', service: 'carts', problemTitle: 'Response time degradation', state: 'OPEN', source: 'chaos' },
+    })));
+    const statuses = async (): Promise<ProblemStatus[]> =>
+      Promise.all(names.map(async (name) => (JSON.parse(await kubectl(kc, ['get', 'problemevent', name, '-n', namespace, '-o', 'json'])) as { status?: ProblemStatus }).status ?? {}));
+    const applied = await until('every problem applied', async () => {
+      const all = await statuses();
+      return all.every((p) => p.attempts?.[0]?.appliedTime !== undefined) ? all : undefined;
+    }, 180_000);
+    // Prometheus has scraped every action's effect: the evaluations' data is there, only the server will not be.
+    const before = prometheus.url;
+    await until('every effect scraped', async () => ((await promValues(before, 'rebound_sample_replicas == 2')).length === PROBLEMS ? true : undefined), 60_000);
+    await gate.down();
+    await prometheus.stop();
+    const downAt = Date.now();
+    const dueInOutage = applied.filter((p) => Date.parse(p.nextEvaluationTime ?? '') > downAt && Date.parse(p.nextEvaluationTime ?? '') < downAt + OUTAGE_MS).length;
+    await sleep(OUTAGE_MS);
+    const during = await statuses();
+    const postponed = during.filter((p) => p.phase === 'Evaluating' && p.conditions?.some((c) => c.type === 'Reconciling' && c.reason === 'PrometheusUnavailable')).length;
+    const errors = Number(/^rebound_evaluations_total\{result="error"\} (\d+)/m.exec(await (await fetch(`${controller.metricsUrl}/metrics`)).text())?.[1] ?? 0);
+
+    // Started again on its data, reached at the same address.
+    prometheus = await startPrometheus(scraped);
+    gate.upstream = prometheus.url;
+    await gate.up();
+    const upAt = Date.now();
+    const done = await until('every problem finished', async () => {
+      const all = await statuses();
+      return all.every((p) => ['Resolved', 'Exhausted', 'Unhandled'].includes(p.phase ?? '')) ? all : undefined;
+    }, 120_000);
+    const resolvedMs = Date.now() - upAt;
+    const events = await kubectl(kc, ['get', 'events', '-n', namespace, '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}']);
+    const falseEscalations = done.reduce((n, p) => n + (p.attempts ?? []).filter((a) => a.result === 'fail' || a.index > 1).length, 0) + events.split('\n').filter((r) => r === 'Escalated' || r === 'ActionFailed').length;
+    row(`problems whose evaluation fell due with Prometheus stopped (${OUTAGE_MS / 1000} s)`, `${dueInOutage}/${PROBLEMS}`, 'all');
+    row('  postponed as PrometheusUnavailable, still Evaluating', `${postponed}/${PROBLEMS} (${errors} evaluations refused)`, 'all');
+    row('false escalations (failed attempts, Escalated/ActionFailed events)', falseEscalations, '0');
+    row('resolved once Prometheus was back', `${done.filter((p) => p.phase === 'Resolved').length}/${PROBLEMS}`, 'all');
+    row('time from Prometheus back to all resolved (ms)', resolvedMs, 'informational');
+    haystacks.push(controller.process.recentOutput());
+    haystacks.push(await kubectl(kc, ['get', 'events,problemevents', '-n', namespace, '-o', 'yaml']).catch(() => ''));
+  } finally {
+    await controller?.stop();
+    await gate?.stop();
+    await prometheus?.stop();
+    await workload?.stop();
+    await git?.stop();
     await cluster.stop();
     await rm(work, { recursive: true, force: true });
   }
@@ -276,7 +430,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }, DEADLINE_MS);
   const only = process.argv.slice(2);
-  const scenarios: [string, () => Promise<void>][] = [['git', gitScenarios], ['hostile', hostile], ['api-restart', apiRestart]];
+  const scenarios: [string, () => Promise<void>][] = [['git', gitScenarios], ['hostile', hostile], ['prometheus-down', prometheusDown], ['api-restart', apiRestart]];
   for (const [name, run] of scenarios) {
     if (only.length > 0 && !only.includes(name)) continue;
     const started = Date.now();
@@ -289,7 +443,6 @@ async function main(): Promise<void> {
   }
   const hits = secrets.reduce((n, secret) => n + haystacks.filter((h) => h.includes(secret)).length, 0);
   row('secret hits in logs/Events/status/metrics/commits/messages', hits, '0');
-  row('false escalations', 'not measured (needs the full loop with Prometheus down)', '0');
   clearTimeout(timer);
   const width = Math.max(...rows.map((r) => r[0].length));
   const valueWidth = Math.max(...rows.map((r) => r[1].length));
