@@ -57,6 +57,9 @@ export type EvaluationResult = (typeof EVALUATION_RESULTS)[number];
 export const ACTION_STATES = ['Running', 'Waiting', 'Succeeded', 'Failed'] as const;
 export type ActionState = (typeof ACTION_STATES)[number];
 /** What a runbook's callback (or a Keptn executor's `.finished`) reports. */
+/** A shipyard task's name: it becomes part of an event type (`sh.keptn.event.<name>.triggered`) and of a task id. */
+export const TASK_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$';
+
 export const CALLBACK_STATUSES = ['succeeded', 'failed'] as const;
 export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
 
@@ -208,6 +211,11 @@ export const REASONS = {
   InFlightLimitReached: 'InFlightLimitReached',
   ProjectLimitReached: 'ProjectLimitReached',
   CircuitOpen: 'CircuitOpen',
+  // The shipyard's remediation sequence: tasks between the action and the evaluation
+  TaskInProgress: 'TaskInProgress',
+  TaskFailed: 'TaskFailed',
+  TaskTimedOut: 'TaskTimedOut',
+  NoTaskExecutor: 'NoTaskExecutor',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 

@@ -20,6 +20,7 @@ import {
   PROBLEM_STATES,
   REMEDIATION_MODES,
   SCALE_VALUE_PATTERN,
+  TASK_NAME_PATTERN,
 } from './constants.ts';
 
 const dnsLabel = {
@@ -324,6 +325,20 @@ export const projectSchema = {
               remediation: { type: 'string', enum: REMEDIATION_MODES },
               apply: { type: 'string', enum: APPLY_MODES },
               namespace: dnsLabel,
+              /** The tasks of the shipyard's remediation sequence, in order, as the loop follows them. */
+              remediationTasks: {
+                type: 'array',
+                maxItems: 32,
+                items: {
+                  type: 'object',
+                  required: ['name'],
+                  properties: {
+                    name: { type: 'string', minLength: 1, maxLength: 63, pattern: TASK_NAME_PATTERN },
+                    triggeredAfter: duration,
+                    properties: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                  },
+                },
+              },
             },
           },
         },
@@ -497,6 +512,20 @@ export const attemptApprovalSchema = {
   },
 } as const;
 
+/**
+ * One task of the shipyard's remediation sequence between the action and the evaluation (a load test,
+ * say), run for this attempt: Rebound sent `sh.keptn.event.<name>.triggered` with `id` as its event id,
+ * and the executor's `.finished` (with `triggeredid` = `id`) decides it. Same fields as an execution.
+ */
+export const sequenceTaskSchema = {
+  type: 'object',
+  required: ['name', 'id', 'state'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 63, pattern: TASK_NAME_PATTERN },
+    ...executionSchema.properties,
+  },
+} as const;
+
 export const attemptSchema = {
   type: 'object',
   required: ['index', 'action', 'value'],
@@ -526,6 +555,8 @@ export const attemptSchema = {
     approval: attemptApprovalSchema,
     /** The deny window this attempt ran inside, and the policy entry that let it (break-glass). */
     breakGlass: { type: 'string', maxLength: 1024 },
+    /** The sequence's tasks after the action, in order, as far as they have run. */
+    tasks: { type: 'array', maxItems: 16, items: sequenceTaskSchema },
   },
 } as const;
 

@@ -20,6 +20,7 @@ import type {
   remediationSchema,
   stageGitOpsSchema,
   syncSchema,
+  sequenceTaskSchema,
 } from './schemas.ts';
 
 type Props<S> = S extends { properties: infer P } ? P : never;
@@ -47,6 +48,9 @@ export type PolicySource = FromSchema<typeof policySourceSchema>;
 export type ActionExecution = FromSchema<typeof executionSchema>;
 export type AttemptSync = FromSchema<typeof syncSchema>;
 export type StageGitOps = FromSchema<typeof stageGitOpsSchema>;
+export type SequenceTaskRun = FromSchema<typeof sequenceTaskSchema>;
+export type ProjectStageStatus = NonNullable<ProjectStatus['stages']>[number];
+export type RemediationTaskSpec = NonNullable<ProjectStageStatus['remediationTasks']>[number];
 export type FeatureFlagsSpec = FromSchema<typeof featureFlagsSchema>;
 export type ApprovalSettings = FromSchema<typeof approvalSettingsSchema>;
 export type DenyWindow = NonNullable<ProjectSpec['windows']>[number];
