@@ -142,6 +142,13 @@ describe('parseShipyardFile: spec.keptn.sh/0.2.x', () => {
     ]);
   });
 
+  it('refuses a task name that cannot name an event, and warns of a timeframe that is not a duration', () => {
+    const text = v02.replace('- name: "get-action"', '- name: "load test"').replace('timeframe: "2m"\n`', 'timeframe: "two minutes"\n`');
+    expect(errors(text)).toEqual(['shipyard.yaml:29:21: task name "load test" must be letters, digits, "-" and "_" (it names the event sh.keptn.event.<name>.triggered)']);
+    const parsed = parseShipyardFile('shipyard.yaml', v02.replace(/timeframe: "2m"\n$/, 'timeframe: "two minutes"\n'));
+    expect(parsed.ok && parsed.warnings.map((w) => w.message)).toEqual(['timeframe "two minutes" is not a duration like "2m": the evaluation\'s window is the time since the action took effect']);
+  });
+
   it('still checks the sequences of a stage whose name is wrong', () => {
     const text = 'apiVersion: spec.keptn.sh/0.2.0\nkind: Shipyard\nspec:\n  stages:\n    - name: Prod\n      sequences:\n        - name: remediation\n';
     expect(errors(text)).toEqual([

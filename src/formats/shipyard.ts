@@ -6,7 +6,7 @@
 // What Rebound takes from it is the stage list and, per stage, whether remediation is on: 0.1 says so
 // with `remediation_strategy: automated`; 0.2 with a sequence named `remediation` (Keptn ≥ 0.8.3
 // remediated nothing without one).
-import { DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, DURATION_PATTERN } from '../api/index.ts';
+import { DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, DURATION_PATTERN, TASK_NAME_PATTERN } from '../api/index.ts';
 import { FieldReader, isRecord } from './slo.ts';
 import { loadYaml } from './yaml.ts';
 import type { Diagnostic, PathSegment } from './yaml.ts';
@@ -46,6 +46,7 @@ export type ShipyardParseResult =
 
 const dnsLabel = new RegExp(DNS1123_LABEL_PATTERN);
 const duration = new RegExp(DURATION_PATTERN);
+const taskName = new RegExp(TASK_NAME_PATTERN);
 const STAGE_KEYS_01 = ['name', 'deployment_strategy', 'test_strategy', 'remediation_strategy', 'approval_strategy'];
 const SEQUENCE_EVENT = /^([^.\s]+)\.([^.\s]+)\.finished$/;
 
@@ -288,8 +289,13 @@ function readTasks(r: FieldReader, value: unknown, seqPath: PathSegment[]): Ship
       return;
     }
     r.unknownKeys(task, taskPath, ['name', 'triggeredAfter', 'properties']);
-    const name = task['name'] == null ? undefined : r.scalarString(task['name'], [...taskPath, 'name']);
+    let name = task['name'] == null ? undefined : r.scalarString(task['name'], [...taskPath, 'name']);
     if (task['name'] == null) r.error(taskPath, 'missing "name": every task needs one');
+    if (name !== undefined && !taskName.test(name)) {
+      // It becomes an event type, sh.keptn.event.<name>.triggered.
+      r.error([...taskPath, 'name'], `task name "${name}" must be letters, digits, "-" and "_" (it names the event sh.keptn.event.<name>.triggered)`);
+      name = undefined;
+    }
     let triggeredAfter: string | undefined;
     if (task['triggeredAfter'] != null) {
       triggeredAfter = r.scalarString(task['triggeredAfter'], [...taskPath, 'triggeredAfter']);
@@ -300,6 +306,10 @@ function readTasks(r: FieldReader, value: unknown, seqPath: PathSegment[]): Ship
     }
     const properties = task['properties'];
     if (properties != null && !isRecord(properties)) r.error([...taskPath, 'properties'], 'properties must be a mapping');
+    const timeframe = isRecord(properties) ? properties['timeframe'] : undefined;
+    if (name === 'evaluation' && timeframe != null && (typeof timeframe !== 'string' || !duration.test(timeframe))) {
+      r.warn([...taskPath, 'properties', 'timeframe'], `timeframe ${JSON.stringify(timeframe)} is not a duration like "2m": the evaluation's window is the time since the action took effect`);
+    }
     if (name === undefined) return;
     tasks.push({
       name,
