@@ -180,14 +180,22 @@ describe('parseActionFinished', () => {
     { data: { status: '', result: '', message: '' }, want: { status: 'unknown', result: undefined, message: '' } },
     { data: {}, want: { status: 'unknown', result: undefined, message: '' } },
   ])('reads $data', ({ data, want }) => {
-    expect(parseActionFinished(finished(data))).toEqual({ ok: true, kind: 'finished', triggeredId: 'sockshop.am-carts-3f2a.1', ...want });
+    expect(parseActionFinished(finished(data))).toEqual({ ok: true, kind: 'finished', task: 'action', triggeredId: 'sockshop.am-carts-3f2a.1', ...want });
   });
 
   it('reads a started event, with or without data', () => {
     const started: Record<string, unknown> = { ...finished({ project: 'sockshop' }), type: 'sh.keptn.event.action.started' };
-    expect(parseActionFinished(started)).toEqual({ ok: true, kind: 'started', triggeredId: 'sockshop.am-carts-3f2a.1' });
+    expect(parseActionFinished(started)).toEqual({ ok: true, kind: 'started', task: 'action', triggeredId: 'sockshop.am-carts-3f2a.1' });
     const { data: _d, ...bare } = started;
-    expect(parseActionFinished(bare)).toEqual({ ok: true, kind: 'started', triggeredId: 'sockshop.am-carts-3f2a.1' });
+    expect(parseActionFinished(bare)).toEqual({ ok: true, kind: 'started', task: 'action', triggeredId: 'sockshop.am-carts-3f2a.1' });
+  });
+
+  it('reads the answers of a sequence task after the action (sh.keptn.event.<task>.finished)', () => {
+    const answer = parseActionFinished(finished({ status: 'succeeded', result: 'pass', message: 'locust: 0 failures' }, { type: 'sh.keptn.event.je-test.finished' }));
+    expect(answer).toEqual({ ok: true, kind: 'finished', task: 'je-test', triggeredId: 'sockshop.am-carts-3f2a.1', status: 'succeeded', result: 'pass', message: 'locust: 0 failures' });
+    expect(parseActionFinished(finished({}, { type: 'sh.keptn.event.je-test.started' }))).toMatchObject({ ok: true, kind: 'started', task: 'je-test' });
+    // A sequence event (<stage>.<sequence>.finished) is not a task's answer.
+    expect(parseActionFinished(finished({}, { type: 'sh.keptn.event.production.remediation.finished' }))).toMatchObject({ ok: false, error: expect.stringMatching(/^type: /) as unknown });
   });
 
   it('caps a long message', () => {
@@ -198,7 +206,7 @@ describe('parseActionFinished', () => {
   it.each([
     { event: 'text', error: /^the event is not a JSON object$/ },
     { event: [finished({})], error: /^the event is not a JSON object$/ },
-    { event: finished({}, { type: 'sh.keptn.event.action.triggered' }), error: /^type: expected sh\.keptn\.event\.action\.finished or sh\.keptn\.event\.action\.started, got "sh\.keptn\.event\.action\.triggered"$/ },
+    { event: finished({}, { type: 'sh.keptn.event.action.triggered' }), error: /^type: expected sh\.keptn\.event\.action\.finished, sh\.keptn\.event\.action\.started or another task's \.finished\/\.started, got "sh\.keptn\.event\.action\.triggered"$/ },
     { event: finished({}, { type: undefined }), error: /^type: .* got nothing$/ },
     { event: finished({}, { specversion: '0.3' }), error: /^specversion: expected "1\.0", got "0\.3"$/ },
     { event: finished({}, { triggeredid: undefined }), error: /^triggeredid: required/ },

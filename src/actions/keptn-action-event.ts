@@ -62,20 +62,48 @@ export interface ActionTriggeredData {
 }
 
 export function buildActionTriggeredEvent(input: ActionTriggeredInput): CloudEvent<ActionTriggeredData> {
+  return triggeredEvent(ACTION_TRIGGERED_TYPE, input.actionId, input, {});
+}
+
+/** The name of a sequence task as it appears in event types: `sh.keptn.event.<task>.triggered`. */
+export function taskEventType(task: string, kind: 'triggered' | 'started' | 'finished'): string {
+  return `sh.keptn.event.${task}.${kind}`;
+}
+
+export interface TaskTriggeredInput extends Omit<ActionTriggeredInput, 'actionId'> {
+  /** Becomes the event id: the executor's `.finished` comes back with it as `triggeredid`. */
+  taskId: string;
+  /** The shipyard task's name (`je-test`). */
+  task: string;
+  /** The task's shipyard properties: Keptn sent them under the key `<task>`. */
+  properties?: Record<string, unknown>;
+}
+
+/**
+ * `sh.keptn.event.<task>.triggered` for a task of the remediation sequence after the action. As Keptn's
+ * shipyard-controller built it: the sequence's input (the problem), the earlier tasks' data (the
+ * action get-action chose) and the task's own properties under its name.
+ */
+export function buildTaskTriggeredEvent(input: TaskTriggeredInput): CloudEvent<ActionTriggeredData & Record<string, unknown>> {
+  return triggeredEvent(taskEventType(input.task, 'triggered'), input.taskId, input, { [input.task]: input.properties ?? {} });
+}
+
+function triggeredEvent<Extra extends Record<string, unknown>>(type: string, id: string, input: Omit<ActionTriggeredInput, 'actionId'>, extra: Extra): CloudEvent<ActionTriggeredData & Extra> {
   const p = input.problem;
   const labels: Record<string, string> = { problemEvent: `${p.namespace}/${p.name}` };
   for (const [key, value] of Object.entries(input.labels ?? {})) if (key !== 'problemEvent') labels[key] = value;
   const a = input.action;
   return {
     specversion: '1.0',
-    id: input.actionId,
+    id,
     source: CLOUDEVENT_SOURCE,
-    type: ACTION_TRIGGERED_TYPE,
+    type,
     time: (input.time ?? new Date()).toISOString(),
     datacontenttype: 'application/json',
     shkeptncontext: keptnContextFor(p.uid),
     shkeptnspecversion: KEPTN_SPEC_VERSION,
     data: {
+      ...extra,
       project: p.project,
       stage: p.stage,
       service: p.service,
@@ -170,32 +198,45 @@ export const ACTION_FINISHED_RESULTS = ['pass', 'warning', 'fail'] as const;
 export type ActionFinishedResult = (typeof ACTION_FINISHED_RESULTS)[number];
 
 export type ActionEventParseResult =
-  | { ok: true; kind: 'started'; triggeredId: string }
-  | { ok: true; kind: 'finished'; triggeredId: string; status: ActionFinishedStatus; result: ActionFinishedResult | undefined; message: string }
+  | { ok: true; kind: 'started'; task: string; triggeredId: string }
+  | { ok: true; kind: 'finished'; task: string; triggeredId: string; status: ActionFinishedStatus; result: ActionFinishedResult | undefined; message: string }
   | { ok: false; error: string };
 
+/** `sh.keptn.event.<task>.started` or `.finished` of one task: `action`, or a sequence task such as `je-test`. */
+const TASK_REPORT_TYPE = /^sh\.keptn\.event\.([A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)\.(started|finished)$/;
+
+/** The task an executor's report is about, when the event type is a task's `.started` or `.finished`. */
+export function reportedTask(type: unknown): { task: string; kind: 'started' | 'finished' } | undefined {
+  const match = typeof type === 'string' ? TASK_REPORT_TYPE.exec(type) : null;
+  if (!match) return undefined;
+  return { task: match[1] ?? '', kind: match[2] === 'started' ? 'started' : 'finished' };
+}
+
 /**
- * Reads an executor's answer: `sh.keptn.event.action.started` or `.finished`. The error names the
- * field at fault. An empty status or result is Go's zero value (the executor set none), read as
- * `unknown` and no result.
+ * Reads an executor's answer: `sh.keptn.event.<task>.started` or `.finished`, for the action
+ * (`sh.keptn.event.action.finished`) or a task of the sequence after it. The error names the field at
+ * fault. An empty status or result is Go's zero value (the executor set none), read as `unknown` and
+ * no result.
  */
 export function parseActionFinished(event: unknown): ActionEventParseResult {
   if (!isObject(event)) return { ok: false, error: 'the event is not a JSON object' };
   const type = event['type'];
-  if (type !== ACTION_STARTED_TYPE && type !== ACTION_FINISHED_TYPE) {
-    return { ok: false, error: `type: expected ${ACTION_FINISHED_TYPE} or ${ACTION_STARTED_TYPE}, got ${describe(type)}` };
+  const reported = reportedTask(type);
+  if (!reported) {
+    return { ok: false, error: `type: expected ${ACTION_FINISHED_TYPE}, ${ACTION_STARTED_TYPE} or another task's .finished/.started, got ${describe(type)}` };
   }
+  const { task } = reported;
   const specversion = event['specversion'];
   if (specversion !== undefined && specversion !== '1.0') return { ok: false, error: `specversion: expected "1.0", got ${describe(specversion)}` };
   const triggeredId = event['triggeredid'];
-  if (typeof triggeredId !== 'string' || triggeredId === '') return { ok: false, error: 'triggeredid: required, the id of the action.triggered event' };
+  if (typeof triggeredId !== 'string' || triggeredId === '') return { ok: false, error: 'triggeredid: required, the id of the .triggered event it answers' };
   if (triggeredId.length > MAX_TRIGGERED_ID_LENGTH) return { ok: false, error: `triggeredid: longer than ${MAX_TRIGGERED_ID_LENGTH} characters` };
 
   const data = event['data'];
-  if (type === ACTION_STARTED_TYPE) {
+  if (reported.kind === 'started') {
     // A started event carries only the common data; none of it is needed.
     if (data !== undefined && data !== null && !isObject(data)) return { ok: false, error: 'data: must be an object' };
-    return { ok: true, kind: 'started', triggeredId };
+    return { ok: true, kind: 'started', task, triggeredId };
   }
   if (!isObject(data)) return { ok: false, error: 'data: required, an object with status and result' };
   const status = data['status'] === undefined || data['status'] === '' ? 'unknown' : data['status'];
@@ -208,7 +249,7 @@ export function parseActionFinished(event: unknown): ActionEventParseResult {
   }
   const message = data['message'] ?? '';
   if (typeof message !== 'string') return { ok: false, error: `data.message: expected a string, got ${describe(message)}` };
-  return { ok: true, kind: 'finished', triggeredId, status, result, message: message.slice(0, MAX_FINISHED_MESSAGE_LENGTH) };
+  return { ok: true, kind: 'finished', task, triggeredId, status, result, message: message.slice(0, MAX_FINISHED_MESSAGE_LENGTH) };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -2,6 +2,7 @@
 // evaluation's wait begins), waiting for a callback until a deadline, or failed (the loop escalates
 // without an evaluation). Values edits (scale, featuretoggle) are one implementation, committed to
 // Git before they run; webhooks and Keptn-style external executors are others.
+import { TASK_NAME_PATTERN } from '../api/index.ts';
 import type { ActionExecution, Attempt, AttemptSync, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
 import type { ResolvedStage, StageRepository } from '../controllers/problemevent/ports.ts';
 import type { ActionRequest, EditOptions, EditResult } from '../remediation/actions.ts';
@@ -78,13 +79,22 @@ export function actionIdFor(problem: ProblemEvent, index: number): string {
   return [problem.metadata.namespace ?? 'default', problem.metadata.name ?? '', String(index), uid].join('~');
 }
 
-export function parseActionId(id: string): { namespace: string; name: string; index: number } | undefined {
+/** A task of the remediation sequence run for attempt `index`: the action's id and the task's name. */
+export function taskIdFor(problem: ProblemEvent, index: number, task: string): string {
+  return `${actionIdFor(problem, index)}~${task}`;
+}
+
+const TASK_NAME = new RegExp(TASK_NAME_PATTERN);
+
+/** An action id, or a task id (with `task`). */
+export function parseActionId(id: string): { namespace: string; name: string; index: number; task?: string } | undefined {
   const parts = id.split('~');
-  if (parts.length !== 4) return undefined;
-  const [namespace, name, index] = parts as [string, string, string, string];
+  if (parts.length !== 4 && parts.length !== 5) return undefined;
+  const [namespace, name, index, , task] = parts as [string, string, string, string, string | undefined];
   const n = Number(index);
   if (!namespace || !name || !Number.isInteger(n) || n < 1) return undefined;
-  return { namespace, name, index: n };
+  if (task === undefined) return { namespace, name, index: n };
+  return TASK_NAME.test(task) ? { namespace, name, index: n, task } : undefined;
 }
 
 /** The problem as a runbook or an executor sees it: plain values, no Kubernetes types. */

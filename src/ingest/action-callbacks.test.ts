@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ActionExecution, Attempt, ProblemEvent, ProblemEventStatus } from '../api/index.ts';
+import type { ActionExecution, Attempt, ProblemEvent, ProblemEventStatus, SequenceTaskRun } from '../api/index.ts';
 import { actionIdFor } from '../actions/types.ts';
 import { KubeError } from '../kube/errors.ts';
 import { KubeActionCallbacks } from './action-callbacks.ts';
@@ -144,7 +144,8 @@ describe('KubeActionCallbacks', () => {
   const [ns, name, index, uid] = ACTION_ID.split('~') as [string, string, string, string];
   it.each<{ name: string; actionId: string; stored?: boolean }>([
     { name: 'not an action id', actionId: 'restart-carts' },
-    { name: 'too many parts', actionId: `${ACTION_ID}~x` },
+    { name: 'too many parts', actionId: `${ACTION_ID}~je-test~x` },
+    { name: 'a task name that cannot be one', actionId: `${ACTION_ID}~je.test` },
     { name: 'an index that is not a number', actionId: [ns, name, 'two', uid].join('~') },
     { name: 'index 0', actionId: [ns, name, '0', uid].join('~') },
     { name: 'an empty name', actionId: [ns, '', index, uid].join('~') },
@@ -158,6 +159,42 @@ describe('KubeActionCallbacks', () => {
     const outcome = await store.record(report({ actionId }));
     expect(outcome).toEqual({ kind: 'unknown', message: `no action ${actionId} is waiting for a report` });
     expect(api.patches).toBe(0);
+  });
+
+  describe('tasks of the remediation sequence after the action', () => {
+    const TASK_ID = `${ACTION_ID}~je-test`;
+    /** Attempt 2's action succeeded; its je-test task was sent and is waiting. */
+    const withTask = (task: Partial<SequenceTaskRun> = {}): ProblemEvent =>
+      problemWith({ state: 'Succeeded' }, { attempt: { appliedTime: '2026-11-22T11:59:00Z', tasks: [{ name: 'je-test', id: TASK_ID, state: 'Waiting', executor: 'keptn', ...task }] } });
+
+    it('records sh.keptn.event.je-test.finished on the task, not on the action', async () => {
+      api.put(withTask());
+      expect(await store.record(report({ actionId: TASK_ID, task: 'je-test', status: 'failed', message: 'locust: 12 failures', via: 'keptn' }))).toEqual({ kind: 'recorded' });
+      expect(api.attempt(2)?.tasks).toEqual([{ name: 'je-test', id: TASK_ID, state: 'Waiting', executor: 'keptn', callbackStatus: 'failed', callbackMessage: 'locust: 12 failures', callbackTime: NOW.toISOString() }]);
+      expect(api.attempt(2)?.execution?.callbackStatus).toBeUndefined();
+    });
+
+    it('takes a runbook-style callback for a task id too', async () => {
+      api.put(withTask());
+      expect(await store.record(report({ actionId: TASK_ID }))).toEqual({ kind: 'recorded' });
+      expect(api.attempt(2)?.tasks?.[0]?.callbackStatus).toBe('succeeded');
+    });
+
+    it.each<{ name: string; report: Partial<ActionReport> }>([
+      { name: 'an action.finished for the task id', report: { actionId: TASK_ID, task: 'action', via: 'keptn' } },
+      { name: 'a je-test.finished for the action id', report: { actionId: ACTION_ID, task: 'je-test', via: 'keptn' } },
+      { name: 'another task of the same attempt', report: { actionId: `${ACTION_ID}~other-test`, task: 'other-test', via: 'keptn' } },
+    ])('answers unknown for $name', async ({ report: overrides }) => {
+      api.put(withTask());
+      expect(await store.record(report(overrides))).toMatchObject({ kind: 'unknown' });
+      expect(api.patches).toBe(0);
+    });
+
+    it('refuses a report after the task is over', async () => {
+      api.put(withTask({ state: 'Failed' }));
+      expect(await store.record(report({ actionId: TASK_ID, task: 'je-test', via: 'keptn' }))).toMatchObject({ kind: 'finished', message: expect.stringMatching(/^task je-test .* too late/) as unknown });
+      expect(api.patches).toBe(0);
+    });
   });
 
   it('retries a conflicting write on a fresh read, keeping what the other writer wrote', async () => {
@@ -368,14 +405,14 @@ describe('the HTTP ways in, with actions on', () => {
     ])('records action.finished $name as $status', async ({ data, status, message }) => {
       const answer = await send(keptnEvent('sh.keptn.event.action.finished', data));
       expect(answer).toEqual({ status: 200, body: { recorded: true, actionId: ACTION_ID } });
-      expect(store.reports).toEqual([{ actionId: ACTION_ID, status, message, via: 'keptn' }]);
+      expect(store.reports).toEqual([{ actionId: ACTION_ID, task: 'action', status, message, via: 'keptn' }]);
       expect(sunk).toEqual([]);
     });
 
     it('takes action.finished in binary mode (ce-* headers)', async () => {
       const answer = await post('/v1/events', { status: 'succeeded', result: 'pass' }, { 'ce-specversion': '1.0', 'ce-id': 'e1', 'ce-source': 'executor', 'ce-type': 'sh.keptn.event.action.finished', 'ce-triggeredid': ACTION_ID });
       expect(answer.status).toBe(200);
-      expect(store.reports).toEqual([{ actionId: ACTION_ID, status: 'succeeded', message: 'status succeeded; result pass', via: 'keptn' }]);
+      expect(store.reports).toEqual([{ actionId: ACTION_ID, task: 'action', status: 'succeeded', message: 'status succeeded; result pass', via: 'keptn' }]);
     });
 
     it('answers a 409 for a finished report on an action that is over', async () => {

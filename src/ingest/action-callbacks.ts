@@ -1,5 +1,7 @@
 // Actions that finish later report back here: a runbook calls `POST /v1/actions/<id>/finished`, a
 // Keptn executor sends `sh.keptn.event.action.finished` (with `triggeredid` = <id>) to /v1/events.
+// The tasks of the shipyard's remediation sequence after the action report the same way
+// (`sh.keptn.event.<task>.finished`, the task id as `triggeredid`), into the attempt's `tasks`.
 // The report is written into the attempt's status on the API server, so any replica can take it and
 // the leader's loop turns it into the attempt's outcome. A report for an unknown attempt, or for one
 // that is already over, is refused; the same report twice is accepted once.
@@ -7,7 +9,7 @@ import { isTerminal } from '../controllers/problemevent/decide.ts';
 import type { CallbackStatus, ProblemEvent, ProblemEventStatus } from '../api/index.ts';
 import { CALLBACK_STATUSES } from '../api/index.ts';
 import { parseActionId } from '../actions/types.ts';
-import { ACTION_FINISHED_TYPE, ACTION_STARTED_TYPE, parseActionFinished } from '../actions/keptn-action-event.ts';
+import { parseActionFinished, reportedTask } from '../actions/keptn-action-event.ts';
 import { isConflict } from '../kube/errors.ts';
 import { HttpError } from './body.ts';
 import { isObject } from './fields.ts';
@@ -21,6 +23,8 @@ export interface ActionReport {
   message: string;
   /** Who reported: `callback` (a runbook) or `keptn` (an executor's event). */
   via: 'callback' | 'keptn';
+  /** The task an executor's event names in its type (`action`, `je-test`); a runbook's callback names none. */
+  task?: string;
 }
 
 export type RecordOutcome =
@@ -55,27 +59,30 @@ export class KubeActionCallbacks implements ActionCallbackStore {
 
   async record(report: ActionReport): Promise<RecordOutcome> {
     const ref = parseActionId(report.actionId);
-    const unknown: RecordOutcome = { kind: 'unknown', message: `no action ${report.actionId} is waiting for a report` };
+    const unknown: RecordOutcome = { kind: 'unknown', message: `no ${ref?.task === undefined ? 'action' : 'task'} ${report.actionId} is waiting for a report` };
     if (!ref) return unknown;
+    // An executor's event names its task in its type: a je-test.finished never settles the action.
+    if (report.task !== undefined && report.task !== (ref.task ?? 'action')) return unknown;
     for (let tries = 1; ; tries++) {
       const problem = await this.problems.get(ref.namespace, ref.name);
       const attempts = problem?.status?.attempts ?? [];
       const attempt = attempts.find((a) => a.index === ref.index);
-      const execution = attempt?.execution;
-      if (!problem || !attempt || execution?.id !== report.actionId) return unknown;
-      if (execution.callbackStatus !== undefined) {
-        return execution.callbackStatus === report.status
+      const slot = ref.task === undefined ? attempt?.execution : attempt?.tasks?.find((t) => t.name === ref.task);
+      const what = ref.task === undefined ? 'action' : `task ${ref.task}`;
+      if (!problem || !attempt || slot?.id !== report.actionId) return unknown;
+      if (slot.callbackStatus !== undefined) {
+        return slot.callbackStatus === report.status
           ? { kind: 'duplicate' }
-          : { kind: 'finished', message: `action ${report.actionId} already reported ${execution.callbackStatus}` };
+          : { kind: 'finished', message: `${what} ${report.actionId} already reported ${slot.callbackStatus}` };
       }
-      if (attempt.result !== undefined || execution.state === 'Succeeded' || execution.state === 'Failed' || isTerminal(problem.status?.phase)) {
-        return { kind: 'finished', message: `action ${report.actionId} is over (${execution.state}${attempt.result ? `, attempt ${attempt.result}` : ''}): the report came too late` };
+      if (attempt.result !== undefined || slot.state === 'Succeeded' || slot.state === 'Failed' || isTerminal(problem.status?.phase)) {
+        return { kind: 'finished', message: `${what} ${report.actionId} is over (${slot.state}${attempt.result ? `, attempt ${attempt.result}` : ''}): the report came too late` };
       }
-      const updated = attempts.map((a) =>
-        a.index === ref.index
-          ? { ...a, execution: { ...execution, callbackStatus: report.status, callbackMessage: report.message.slice(0, MAX_MESSAGE), callbackTime: this.clock().toISOString() } }
-          : a,
-      );
+      const answered = { ...slot, callbackStatus: report.status, callbackMessage: report.message.slice(0, MAX_MESSAGE), callbackTime: this.clock().toISOString() };
+      const updated = attempts.map((a) => {
+        if (a.index !== ref.index) return a;
+        return ref.task === undefined ? { ...a, execution: answered } : { ...a, tasks: (a.tasks ?? []).map((t) => (t.name === ref.task ? { ...answered, name: t.name } : t)) };
+      });
       try {
         await this.problems.patchStatus(ref.namespace, ref.name, { attempts: updated }, problem.metadata.resourceVersion);
         return { kind: 'recorded' };
@@ -116,8 +123,7 @@ export function actionCallbackRoute(store: ActionCallbackStore, log: IngestLogge
  * A malformed report is a 400 naming the field, never mistaken for a problem.
  */
 export function actionEventFrom(event: unknown): ActionReport | { started: string } | undefined {
-  const type = isObject(event) ? event['type'] : undefined;
-  if (type !== ACTION_FINISHED_TYPE && type !== ACTION_STARTED_TYPE) return undefined;
+  if (!reportedTask(isObject(event) ? event['type'] : undefined)) return undefined;
   const parsed = parseActionFinished(event);
   // The parser's errors start with the field at fault (`triggeredid: required ...`).
   if (!parsed.ok) throw new HttpError(400, parsed.error, { field: parsed.error.split(':')[0] ?? null });
@@ -125,7 +131,7 @@ export function actionEventFrom(event: unknown): ActionReport | { started: strin
   // Keptn's rule: a task succeeded when its status is succeeded and its result is not fail.
   const succeeded = parsed.status === 'succeeded' && parsed.result !== 'fail';
   const detail = [parsed.message, `status ${parsed.status}`, parsed.result ? `result ${parsed.result}` : ''].filter(Boolean).join('; ');
-  return { actionId: parsed.triggeredId, status: succeeded ? 'succeeded' : 'failed', message: detail, via: 'keptn' };
+  return { actionId: parsed.triggeredId, task: parsed.task, status: succeeded ? 'succeeded' : 'failed', message: detail, via: 'keptn' };
 }
 
 export async function recordActionEvent(store: ActionCallbackStore, report: ActionReport | { started: string }, log: IngestLogger): Promise<RouteResponse> {
