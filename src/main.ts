@@ -9,6 +9,7 @@ import { ANNOTATIONS, API_VERSION, KINDS } from './api/index.ts';
 import type { Approval, ProblemEvent, Project, Remediation } from './api/index.ts';
 import { createAppliers, createSyncCheck, deploymentOwner } from './apply/index.ts';
 import { KeptnExecutorAction } from './actions/keptn-executor.ts';
+import { KeptnTaskDispatcher } from './actions/keptn-task.ts';
 import { actionRegistry } from './actions/registry.ts';
 import { BackgroundActions } from './actions/runner.ts';
 import { FeatureToggleAction, ScaleAction } from './actions/values.ts';
@@ -142,6 +143,10 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       ? { external: new KeptnExecutorAction({ sinkUrl: config.actionSink, timeoutMs: config.actionTimeoutMs, clock: () => new Date(clock.now()), ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}) }) }
       : {}),
   });
+  // The shipyard sequence's tasks after the action go to the same executor sink.
+  const tasks = config.actionSink
+    ? new KeptnTaskDispatcher({ sinkUrl: config.actionSink, timeoutMs: config.taskTimeoutMs, clock: () => new Date(clock.now()), ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}) })
+    : undefined;
   // Settled background actions wake their problem; the controller exists further down.
   let enqueueProblem: (key: string) => void = () => undefined;
   const background = new BackgroundActions((key) => enqueueProblem(key));
@@ -177,6 +182,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     repositories: { forProject: async (project) => new GitStageRepository(await stores.storeFor(project)) },
     actions,
     background,
+    ...(tasks ? { tasks } : {}),
     evaluator: new SloEvaluator({
       stores,
       providerFor: prometheusProviders({ defaultUrl: config.prometheusUrl, allowedHosts: config.prometheusAllowedHosts }),
@@ -380,7 +386,7 @@ function specChanged(before: Project | Remediation, after: Project | Remediation
 
 /** A new spec, or the Project controller found a different stage list (e.g. shipyard.yaml changed). */
 function projectChanged(before: Project, after: Project): boolean {
-  const stages = (p: Project): string => JSON.stringify((p.status?.stages ?? []).map((s) => [s.name, s.branch, s.remediation, s.apply, s.namespace]));
+  const stages = (p: Project): string => JSON.stringify((p.status?.stages ?? []).map((s) => [s.name, s.branch, s.remediation, s.apply, s.namespace, s.remediationTasks]));
   const reset = (p: Project): string | undefined => p.metadata.annotations?.[ANNOTATIONS.circuitReset];
   return specChanged(before, after) || stages(before) !== stages(after) || reset(before) !== reset(after);
 }

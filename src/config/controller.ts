@@ -41,6 +41,8 @@ export interface ControllerConfig {
   actionSinkTokenFile: string | undefined;
   /** How long an external executor has to report `sh.keptn.event.action.finished`. */
   actionTimeoutMs: number;
+  /** How long an executor has to report `sh.keptn.event.<task>.finished` for a shipyard sequence task. */
+  taskTimeoutMs: number;
   workDir: string;
   prometheusUrl: string | undefined;
   /** Hosts a Remediation's evaluation.prometheusURL may name besides the default's. */
@@ -88,6 +90,8 @@ Options:
                                   sh.keptn.event.action.triggered (Keptn executors; default: refuse them)
   --action-sink-token-file PATH   bearer token for the sink (re-read on change)
   --action-timeout D              how long an executor has to send action.finished (default 30m)
+  --task-timeout D                how long an executor has to send <task>.finished for a task of the
+                                  shipyard's remediation sequence after the action (default: --action-timeout)
   --work-dir PATH                 Git object stores and scratch space (default: $TMPDIR/rebound)
   --prometheus-url URL            default Prometheus for SLI queries (a Remediation may name its own)
   --prometheus-allowed-hosts LIST hosts a Remediation's evaluation.prometheusURL may name besides the
@@ -129,6 +133,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'action-sink': { type: 'string' },
       'action-sink-token-file': { type: 'string' },
       'action-timeout': { type: 'string', default: '30m' },
+      'task-timeout': { type: 'string' },
       'work-dir': { type: 'string' },
       'prometheus-url': { type: 'string' },
       'prometheus-allowed-hosts': { type: 'string', default: '' },
@@ -198,6 +203,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     actionSink: values['action-sink'],
     actionSinkTokenFile: values['action-sink-token-file'],
     actionTimeoutMs: duration('--action-timeout', values['action-timeout']),
+    taskTimeoutMs: duration('--task-timeout', values['task-timeout'] ?? values['action-timeout']),
     workDir: values['work-dir'] ?? join(tmpdir(), 'rebound'),
     prometheusUrl,
     prometheusAllowedHosts: values['prometheus-allowed-hosts'].split(',').map((h) => h.trim()).filter((h) => h !== ''),

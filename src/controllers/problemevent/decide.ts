@@ -13,9 +13,13 @@ import { parseDuration } from '../../api/duration.ts';
 
 /** Go-style durations (`2m`, `1h30m`): the API layer's parser, re-exported for the loop's steps. */
 export { parseDuration };
+import { taskDecision } from './sequence.ts';
+import type { RemediationSequence } from './sequence.ts';
 
 export interface StageSettings {
   remediation: 'automated' | 'manual' | 'disabled';
+  /** The shipyard's remediation sequence: tasks to run after the action, the evaluation's timeframe. */
+  sequence?: RemediationSequence;
 }
 
 export interface DecisionInput {
@@ -63,6 +67,10 @@ export type Decision =
   | { kind: 'action-timed-out'; index: number }
   /** Attempt `index`'s commit was handed to a GitOps engine: has it reported the commit yet? */
   | { kind: 'wait-sync'; index: number }
+  /** Attempt `index` is applied and the sequence's task `task` is next or answered: send it, or record its answer. */
+  | { kind: 'run-task'; index: number; task: string }
+  /** Attempt `index`'s sequence task `task` waits: for its `triggeredAfter`, or for its executor until its deadline. */
+  | { kind: 'wait-task'; index: number; task: string; until: Date }
   /** Attempt `index` is applied; its evaluation is due at `at`. */
   | { kind: 'wait-evaluation'; index: number; at: Date }
   /** Attempt `index` is applied and its wait is over: evaluate it. */
@@ -104,6 +112,8 @@ export function decide(input: DecisionInput): Decision {
       if (deadline.getTime() <= now.getTime()) return { kind: 'action-timed-out', index: last.index };
       return { kind: 'wait-action', index: last.index, until: deadline };
     }
+    const task = taskDecision(last, input.stage?.sequence, now);
+    if (task) return task;
     const due = evaluationDue(last, status.nextEvaluationTime);
     if (due.getTime() > now.getTime()) return { kind: 'wait-evaluation', index: last.index, at: due };
     return { kind: 'evaluate', index: last.index };

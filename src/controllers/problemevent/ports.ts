@@ -18,6 +18,8 @@ import type {
 import type { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionRegistry } from '../../actions/types.ts';
 import type { SyncCheck } from '../../apply/types.ts';
+import type { TaskDispatcher } from '../../actions/keptn-task.ts';
+import type { RemediationSequence } from './sequence.ts';
 import type { TurnClaims } from './service-turn.ts';
 
 /** A stage as the loop uses it, after defaults (branch = name, namespace = `<project>-<stage>`). */
@@ -29,6 +31,8 @@ export interface ResolvedStage {
   apply: ApplyMode;
   /** apply: flux: the engine objects the stage names, and how long the engine may take. */
   gitops?: StageGitOps;
+  /** The shipyard's remediation sequence (absent when the Project lists its stages itself). */
+  sequence?: RemediationSequence;
 }
 
 export interface ProblemCache {
@@ -188,8 +192,10 @@ export interface ProblemLoopPorts {
   repositories: RepositoryProvider;
   /** Which implementation carries out each action type (values edits, webhooks, executors). */
   actions: ActionRegistry;
-  /** Actions that run off the worker, by action id. */
+  /** Actions that run off the worker, by action id (sequence tasks too, by task id). */
   background: BackgroundActions;
+  /** Where the sequence's tasks after the action go (the executor sink); absent without --action-sink. */
+  tasks?: TaskDispatcher;
   evaluator: Evaluator;
   /** What the GitOps engine reports about a commit it was asked to sync (apply: flux). */
   sync: SyncCheck;

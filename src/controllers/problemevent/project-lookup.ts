@@ -5,6 +5,7 @@ import { parseShipyardFile } from '../../formats/shipyard.ts';
 import type { ShipyardStage } from '../../formats/shipyard.ts';
 import type { StoreProvider } from './git-policies.ts';
 import type { ProjectLookup, ResolvedStage } from './ports.ts';
+import { remediationSequence } from './shipyard-sequence.ts';
 
 /** The read side of an informer: what the lookup needs of the caches. */
 export interface CacheReader<T> {
@@ -31,6 +32,8 @@ export class CachedProjectLookup implements ProjectLookup {
     const projectName = project.metadata.name ?? '';
     const fromSpec = project.spec.stages?.find((s) => s.name === stageName);
     if (fromSpec) {
+      // The shipyard's remediation sequence for it, as the Project controller found it.
+      const tasks = project.status?.stages?.find((s) => s.name === stageName)?.remediationTasks;
       return {
         name: fromSpec.name,
         branch: fromSpec.branch ?? fromSpec.name,
@@ -38,6 +41,7 @@ export class CachedProjectLookup implements ProjectLookup {
         remediation: fromSpec.remediation ?? 'automated',
         apply: fromSpec.apply ?? 'helm',
         ...(fromSpec.gitops ? { gitops: fromSpec.gitops } : {}),
+        ...(tasks ? { sequence: remediationSequence(tasks) } : {}),
       };
     }
     if (project.spec.stages && project.spec.stages.length > 0) return undefined;
@@ -53,6 +57,7 @@ export class CachedProjectLookup implements ProjectLookup {
         namespace: known.namespace ?? `${projectName}-${known.name}`,
         remediation: known.remediation ?? 'disabled',
         apply: known.apply ?? 'helm',
+        ...(known.remediationTasks ? { sequence: remediationSequence(known.remediationTasks) } : {}),
       };
     }
     const stage = (await this.shipyardStages(project))?.find((s) => s.name === stageName);
@@ -64,6 +69,7 @@ export class CachedProjectLookup implements ProjectLookup {
       // Keptn ran remediation only where the shipyard asked for it.
       remediation: stage.remediation === 'automated' ? 'automated' : 'disabled',
       apply: 'helm',
+      ...(stage.remediationTasks ? { sequence: remediationSequence(stage.remediationTasks) } : {}),
     };
   }
 

@@ -13,6 +13,8 @@ import type { Applier, ApplyRequest, ApplyResult, SyncState, SyncTarget } from '
 import { ReboundError } from '../../errors.ts';
 import { KubeError } from '../../kube/errors.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
+import type { TaskDispatcher, TaskRequest } from '../../actions/keptn-task.ts';
+import type { RemediationSequence } from './sequence.ts';
 import type { CommitRequest, EvaluationOutcome, PolicyResolution, ProblemLoopPorts, StageRepository } from './ports.ts';
 import { ProblemEventReconciler } from './reconciler.ts';
 
@@ -66,6 +68,12 @@ class World {
   turnCalls: string[] = [];
   deleted = false;
   background = new BackgroundActions((key) => void this.enqueued.push(key));
+  /** The shipyard's remediation sequence for the stage (tasks after the action, evaluation timeframe). */
+  sequence: RemediationSequence | undefined;
+  /** Where sequence tasks go; undefined = no executor sink. */
+  tasks: ScriptedTasks | undefined;
+  /** Every evaluation's SLI window. */
+  windows: { start: Date; end: Date }[] = [];
 
   repository: StageRepository = {
     commitAction: (req: CommitRequest) => {
@@ -167,7 +175,7 @@ class World {
       projects: {
         getProject: () => this.project,
         resolveStage: (_p, name) =>
-          Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: this.stageMode, apply: this.stageApply, gitops: { timeout: '1m' } } : undefined),
+          Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: this.stageMode, apply: this.stageApply, gitops: { timeout: '1m' }, ...(this.sequence ? { sequence: this.sequence } : {}) } : undefined),
         findRemediation: () => this.remediation,
       },
       policies: { resolve: () => Promise.resolve(policy()), evaluationWait: () => '2m' },
@@ -179,8 +187,10 @@ class World {
         ...(this.external ? { external: this.external } : {}),
       }),
       background: this.background,
+      ...(this.tasks ? { tasks: this.tasks } : {}),
       evaluator: {
-        evaluate: () => {
+        evaluate: ({ window }) => {
+          this.windows.push(window);
           const next = this.evaluations.shift();
           if (!next) throw new Error('no evaluation scripted');
           return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
@@ -237,6 +247,27 @@ class World {
       i === all.length - 1 && a.execution ? { ...a, execution: { ...a.execution, callbackStatus: status, callbackMessage: message, callbackTime: this.now.toISOString() } } : a,
     );
     this.problem = { ...this.problem, status: { ...this.problem.status, attempts } };
+  }
+
+  /** What the ingest route writes for an executor's `sh.keptn.event.<task>.finished`. */
+  taskAnswer(task: string, status: 'succeeded' | 'failed', message: string): void {
+    const attempts = (this.problem.status?.attempts ?? []).map((a, i, all) =>
+      i === all.length - 1 ? { ...a, tasks: (a.tasks ?? []).map((t) => (t.name === task ? { ...t, callbackStatus: status, callbackMessage: message, callbackTime: this.now.toISOString() } : t)) } : a,
+    );
+    this.problem = { ...this.problem, status: { ...this.problem.status, attempts } };
+  }
+}
+
+/** The executor sink for sequence tasks: records what was sent, answers as scripted (hangs when out of script). */
+class ScriptedTasks implements TaskDispatcher {
+  outcomes: (ActionOutcome | Error)[] = [];
+  sent: TaskRequest[] = [];
+
+  dispatch(request: TaskRequest): Promise<ActionOutcome> {
+    this.sent.push(request);
+    const next = this.outcomes.shift();
+    if (!next) return new Promise(() => undefined);
+    return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
   }
 }
 
@@ -627,6 +658,101 @@ describe('ProblemEventReconciler', () => {
       await w.step();
       expect(w.external.runs[0]?.attempt).toMatchObject({ action: 'restart-pod', value: 'carts' });
       expect(w.problem.status?.attempts?.[0]?.execution?.state).toBe('Waiting');
+    });
+  });
+
+  describe("the shipyard's remediation sequence after the action", () => {
+    const SEQUENCE: RemediationSequence = { tasks: [{ name: 'je-test', delayMs: 0, properties: { users: 5 } }], evaluationWaitMs: 30_000, timeframeMs: 120_000 };
+    const waiting = (w: World): ActionOutcome => ({ kind: 'waiting', detail: 'sent sh.keptn.event.je-test.triggered', deadline: new Date(w.now.getTime() + 600_000), execution: { executor: 'keptn', responseCode: 202, tries: 1 } });
+
+    function world(): World {
+      const w = new World();
+      w.sequence = SEQUENCE;
+      w.tasks = new ScriptedTasks();
+      w.tasks.outcomes.push(waiting(w));
+      return w;
+    }
+
+    it('sends the task after the action, awaits its finished, then waits triggeredAfter and evaluates the timeframe', async () => {
+      const w = world();
+      // commit, apply, record the task, send it (in the background): one chained reconcile.
+      expect(await w.step()).toBe(60_000);
+      expect(w.applied).toHaveLength(1);
+      const [attempt] = w.problem.status?.attempts ?? [];
+      expect(attempt?.appliedTime).toBe(w.now.toISOString());
+      expect(attempt?.tasks).toEqual([{ name: 'je-test', id: 'sockshop~p1~1~uid1~je-test', executor: 'keptn', state: 'Running', startedTime: w.now.toISOString() }]);
+      expect(w.problem.status?.phase).toBe('Remediating');
+      expect(w.problem.status?.nextEvaluationTime).toBeUndefined();
+      await w.settle();
+      expect(w.tasks?.sent.map((r) => [r.task, r.taskId, r.properties, r.attempt.action, r.stage])).toEqual([['je-test', 'sockshop~p1~1~uid1~je-test', { users: 5 }, 'scale', 'production']]);
+
+      // The send settled: the task waits for its executor until the deadline.
+      expect(await w.step()).toBe(600_000);
+      expect(w.problem.status?.attempts?.[0]?.tasks?.[0]).toMatchObject({ state: 'Waiting', responseCode: 202, deadline: new Date(w.now.getTime() + 600_000).toISOString() });
+      expect(await w.step()).toBe(600_000);
+
+      w.advance(5_000);
+      w.taskAnswer('je-test', 'succeeded', 'locust: 0 failures');
+      // The evaluation task's triggeredAfter (30 s) runs from the task's finish, not from the action.
+      expect(await w.step()).toBe(30_000);
+      expect(w.problem.status?.attempts?.[0]?.tasks?.[0]).toMatchObject({ state: 'Succeeded', finishedTime: w.now.toISOString(), callbackMessage: 'locust: 0 failures' });
+      expect(w.problem.status?.phase).toBe('Evaluating');
+      expect(w.problem.status?.nextEvaluationTime).toBe(new Date(w.now.getTime() + 30_000).toISOString());
+      expect(w.evaluations).toHaveLength(0);
+
+      w.advance(30_000);
+      w.evaluations.push(pass);
+      expect(await w.step()).toBeUndefined();
+      expect(w.problem.status?.phase).toBe('Resolved');
+      // The timeframe (2 m) reaches back from the evaluation, as Keptn's evaluation.triggered did.
+      expect(w.windows).toEqual([{ start: new Date(w.now.getTime() - 120_000), end: w.now }]);
+      expect(w.events.filter((e) => /Task|Applied|Evaluated/.test(e)).map((e) => e.split(':')[0])).toEqual(['Normal Applied', 'Normal TaskStarted', 'Normal TaskFinished', 'Normal Evaluated']);
+    });
+
+    it('a failed task fails the attempt with its message and escalates without an evaluation', async () => {
+      const w = world();
+      await w.step();
+      await w.settle();
+      await w.step();
+      w.taskAnswer('je-test', 'failed', 'locust: 40% of requests failed; status succeeded; result fail');
+      await w.step();
+      const [first, second] = w.problem.status?.attempts ?? [];
+      expect(first).toMatchObject({ result: 'fail', message: 'task je-test reported failure: locust: 40% of requests failed; status succeeded; result fail' });
+      expect(first?.tasks?.[0]?.state).toBe('Failed');
+      expect(second).toMatchObject({ index: 2, action: 'featuretoggle' });
+      expect(w.evaluations).toHaveLength(0);
+      expect(w.events.some((e) => e.startsWith('Warning ActionFailed: attempt 1 (scale +1) failed: task je-test reported failure'))).toBe(true);
+    });
+
+    it('no finished before the task timeout fails the attempt with TaskTimedOut', async () => {
+      const w = world();
+      await w.step();
+      await w.settle();
+      await w.step();
+      w.advance(600_000);
+      await w.step();
+      const [first] = w.problem.status?.attempts ?? [];
+      expect(first).toMatchObject({ result: 'fail', message: expect.stringMatching(/^no sh\.keptn\.event\.je-test\.finished for task sockshop~p1~1~uid1~je-test before its deadline/) as unknown });
+      expect(w.written.some((s) => s.conditions?.some((c) => c.type === 'Reconciling' && c.reason === 'TaskTimedOut'))).toBe(true);
+    });
+
+    it('a sink that refuses the task fails the attempt with the sink\'s reason', async () => {
+      const w = world();
+      w.tasks = new ScriptedTasks();
+      w.tasks.outcomes.push({ kind: 'failed', reason: 'ExecutorRejected', detail: 'executor sink http://sink/: 400 Bad Request' });
+      await w.step();
+      await w.settle();
+      await w.step();
+      expect(w.problem.status?.attempts?.[0]).toMatchObject({ result: 'fail', message: 'task je-test: executor sink http://sink/: 400 Bad Request' });
+      expect(w.problem.status?.attempts?.[0]?.tasks?.[0]).toMatchObject({ state: 'Failed' });
+    });
+
+    it('stalls with NoTaskExecutor when there is no executor sink to send the task to', async () => {
+      const w = world();
+      w.tasks = undefined;
+      await w.step();
+      expect(w.problem.status?.attempts?.[0]?.tasks).toBeUndefined();
+      expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'NoTaskExecutor' });
     });
   });
 

@@ -31,6 +31,11 @@ spec:
         - name: remediation
           tasks:
             - name: action
+            - name: je-test
+            - name: evaluation
+              triggeredAfter: "1m"
+              properties:
+                timeframe: "2m"
 `;
 
 /** A repository as commits of whole file maps, one list per branch (last = head). */
@@ -129,6 +134,25 @@ describe('ProjectReconciler', () => {
     expect(w.forgotten).toEqual(['team/sockshop']);
   });
 
+  it("stages listed in the spec follow the shipyard's remediation sequence where they remediate", async () => {
+    const w = world({ stages: [{ name: 'staging', remediation: 'disabled' }, { name: 'production' }] });
+    w.repository.push('main', { 'shipyard.yaml': SHIPYARD.replace('    - name: staging\n', '    - name: staging\n      sequences:\n        - name: remediation\n          tasks:\n            - name: notify\n') });
+    w.repository.push('staging', { 'carts/values.yaml': 'replicaCount: 1\n' });
+    w.repository.push('production', { 'carts/values.yaml': 'replicaCount: 1\n' });
+    await w.reconcile();
+    const [staging, production] = w.status()?.stages ?? [];
+    expect(staging?.remediationTasks).toBeUndefined();
+    expect(production?.remediationTasks?.map((t) => t.name)).toEqual(['action', 'je-test', 'evaluation']);
+  });
+
+  it('stages listed in the spec need no shipyard (no default branch at all)', async () => {
+    const w = world({ stages: [{ name: 'production' }] });
+    w.repository.push('production', { 'carts/values.yaml': 'replicaCount: 1\n' });
+    await w.reconcile();
+    expect(w.status()?.stages?.[0]).toMatchObject({ name: 'production', remediation: 'automated' });
+    expect(w.status()?.stages?.[0]?.remediationTasks).toBeUndefined();
+  });
+
   it('reads the stages from shipyard.yaml, records each branch head and polls on spec.git.poll', async () => {
     const w = world();
     w.repository.push('main', { 'shipyard.yaml': SHIPYARD });
@@ -137,7 +161,11 @@ describe('ProjectReconciler', () => {
     expect(await w.reconcile()).toEqual({ requeueAfterMs: 30_000 });
     expect(w.status()?.stages).toEqual([
       { name: 'staging', branch: 'staging', namespace: 'sockshop-staging', remediation: 'disabled', apply: 'helm', commit: staging },
-      { name: 'production', branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'helm', commit: production },
+      {
+        name: 'production', branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'helm', commit: production,
+        // The sequence's tasks reach the loop through the status, without the file positions.
+        remediationTasks: [{ name: 'action' }, { name: 'je-test' }, { name: 'evaluation', triggeredAfter: '1m', properties: { timeframe: '2m' } }],
+      },
     ]);
     expect(w.condition('Ready')).toMatchObject({ status: 'True', reason: 'Succeeded', observedGeneration: 3 });
     expect(w.condition('GitReachable')).toMatchObject({ status: 'True', reason: 'GitFetched' });

@@ -125,6 +125,7 @@ export class ProjectReconciler implements Reconciler {
         remediation: s.remediation ?? 'automated',
         apply: s.apply ?? 'helm',
       }));
+      await this.addShipyardTasks(project, stages);
     } else {
       const branch = project.spec.git.defaultBranch ?? 'main';
       const file = await repository.readFile(branch, SHIPYARD);
@@ -143,6 +144,8 @@ export class ProjectReconciler implements Reconciler {
         // Keptn ran remediation only where the shipyard asked for it.
         remediation: s.remediation === 'automated' ? 'automated' : 'disabled',
         apply: 'helm',
+        // The loop follows the sequence's tasks (what follows the action, the evaluation's timeframe).
+        ...(s.remediationTasks ? { remediationTasks: s.remediationTasks.map(({ path: _path, ...task }) => task) } : {}),
       }));
     }
     const fed = this.fed.get(key) ?? new Map<string, string>();
@@ -167,5 +170,28 @@ export class ProjectReconciler implements Reconciler {
       fed.set(stage.branch, head);
     }
     return { stages };
+  }
+
+  /**
+   * Stages listed in the spec still follow the remediation sequence of the project's shipyard.yaml
+   * when it has one for them (`rebound migrate` prints such a Project). A missing or broken shipyard
+   * leaves them without tasks: the spec's stages stand on their own.
+   */
+  private async addShipyardTasks(project: Project, stages: StageStatus[]): Promise<void> {
+    const repository = await this.ports.repositories.storeFor(project);
+    let file: Awaited<ReturnType<typeof repository.readFile>>;
+    try {
+      file = await repository.readFile(project.spec.git.defaultBranch ?? 'main', SHIPYARD);
+    } catch (err) {
+      // A repository without the default branch is fine when the spec lists the stages.
+      if (err instanceof ReboundError && err.reason === REASONS.BranchNotFound) return;
+      throw err;
+    }
+    const parsed = file ? parseShipyardFile(SHIPYARD, file.text) : undefined;
+    if (!parsed?.ok) return;
+    for (const stage of stages) {
+      const tasks = parsed.shipyard.stages.find((s) => s.name === stage.name)?.remediationTasks;
+      if (tasks && stage.remediation === 'automated') stage.remediationTasks = tasks.map(({ path: _path, ...task }) => task);
+    }
   }
 }

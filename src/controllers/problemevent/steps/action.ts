@@ -85,7 +85,7 @@ async function recordOutcome(draft: StatusDraft, deps: ProblemLoopPorts, ctx: St
       const done = { ...attempt, ...execution('Succeeded', { finishedTime: finished.toISOString() }), ...(outcome.helmRevision ? { helmRevision: outcome.helmRevision } : {}) };
       // Handed to a GitOps engine: applied only once it reports the commit (steps/sync.ts).
       if (outcome.sync) return syncRequested(draft, deps, { ...done, sync: outcome.sync }, outcome.detail);
-      return applied(draft, deps, ctx.remediation, done, finished, outcome.detail, outcome.warning);
+      return applied(draft, deps, ctx.remediation, done, finished, outcome.detail, ctx.stage.sequence, outcome.warning);
     }
     case 'waiting': {
       draft.replaceAttempt({ ...attempt, ...execution('Waiting', { deadline: outcome.deadline.toISOString() }) });

@@ -6,7 +6,7 @@ import { applied, failAttempt } from './outcome.ts';
 import { NEXT } from './types.ts';
 import type { StepFor } from './types.ts';
 
-export const completeAction: StepFor<'complete-action'> = async (draft, deps, { decision, remediation }) => {
+export const completeAction: StepFor<'complete-action'> = async (draft, deps, { decision, remediation, stage }) => {
   const attempt = draft.attempt(decision.index);
   const recorded = attempt?.execution;
   if (!attempt || !recorded?.callbackStatus) return NEXT;
@@ -20,7 +20,7 @@ export const completeAction: StepFor<'complete-action'> = async (draft, deps, { 
   const who = execution.executor ?? 'the action';
   if (execution.callbackStatus === 'succeeded') {
     const done: Attempt = { ...attempt, execution: { ...execution, state: 'Succeeded', finishedTime } };
-    return applied(draft, deps, remediation, done, draft.now, `${who} reported success${said}`);
+    return applied(draft, deps, remediation, done, draft.now, `${who} reported success${said}`, stage.sequence);
   }
   const failed: Attempt = { ...attempt, execution: { ...execution, state: 'Failed', finishedTime } };
   return failAttempt(draft, deps, failed, REASONS.ActionFailed, `${who} reported failure${said}`);

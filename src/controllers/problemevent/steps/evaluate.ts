@@ -1,10 +1,11 @@
-// Did the action help? The SLOs over the window since it took effect: pass or warning resolves the
+// Did the action help? The SLOs over the window since it took effect (or the shipyard's timeframe): pass or warning resolves the
 // problem, fail escalates to the next action. A metrics source that is down says nothing about the
 // service: the evaluation is postponed, never a failed attempt.
 import { REASONS } from '../../../api/index.ts';
 import type { EvaluationResult } from '../../../api/index.ts';
 import type { EvaluationOutcome } from '../ports.ts';
 import { ReboundError, errorMessage, failureReason } from '../../../errors.ts';
+import { evaluationWindow } from '../sequence.ts';
 import { label } from './draft.ts';
 import { finish, stall } from './finish.ts';
 import { NEXT } from './types.ts';
@@ -24,7 +25,7 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
       stage,
       repository,
       ...(attempt.commit ? { commit: attempt.commit } : {}),
-      window: { start: new Date(attempt.appliedTime), end: draft.now },
+      window: evaluationWindow(attempt, draft.now, stage.sequence),
       signal,
     });
   } catch (err) {

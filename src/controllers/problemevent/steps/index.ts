@@ -18,6 +18,7 @@ import { actionTimedOut, completeAction } from './callback.ts';
 import { evaluate } from './evaluate.ts';
 import { resolveBySource, unhandledByStage } from './finish.ts';
 import { waitSync } from './sync.ts';
+import { runTask, waitTask } from './task.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
 import { held, throttled, waitAction, waitEvaluation } from './waits.ts';
@@ -36,6 +37,9 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'complete-action': completeAction,
   'action-timed-out': actionTimedOut,
   'wait-sync': waitSync,
+  // The shipyard sequence's tasks after the action (steps/task.ts).
+  'run-task': runTask,
+  'wait-task': waitTask,
   'wait-evaluation': waitEvaluation,
   'evaluate': evaluate,
 };

@@ -4,6 +4,8 @@ import { CONDITION_TYPES, REASONS } from '../../../api/index.ts';
 import type { Attempt, Reason, Remediation } from '../../../api/index.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import { parseDuration } from '../decide.ts';
+import { NO_SEQUENCE } from '../sequence.ts';
+import type { RemediationSequence } from '../sequence.ts';
 import type { StatusDraft } from './draft.ts';
 import { label } from './draft.ts';
 import { NEXT } from './types.ts';
@@ -13,22 +15,57 @@ import type { StepResult } from './types.ts';
 const FALLBACK_WAIT_MS = 120_000;
 
 /**
- * The action took effect: record it and wait before evaluating. `warning`: a GitOps engine manages
+ * The action took effect: record it, then the shipyard sequence's first task after the action if it
+ * has one (the task step sends it), else wait before evaluating. `warning`: a GitOps engine manages
  * the workload a helm/kubernetes stage changed, and will undo it.
  */
-export async function applied(draft: StatusDraft, deps: ProblemLoopPorts, remediation: Remediation | undefined, attempt: Attempt, appliedAt: Date, detail: string, warning?: string): Promise<StepResult> {
-  const waitMs = evaluationWaitMs(deps, remediation);
-  // The evaluation window starts when the action took effect (a Helm run or a runbook can take a while).
-  const due = new Date(appliedAt.getTime() + waitMs);
-  draft.replaceAttempt({ ...attempt, appliedTime: appliedAt.toISOString() });
+export async function applied(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  remediation: Remediation | undefined,
+  attempt: Attempt,
+  appliedAt: Date,
+  detail: string,
+  sequence: RemediationSequence = NO_SEQUENCE,
+  warning?: string,
+): Promise<StepResult> {
+  const done = { ...attempt, appliedTime: appliedAt.toISOString() };
+  const first = sequence.tasks[0];
+  if (!first) return awaitEvaluation(draft, deps, remediation, done, appliedAt, `attempt ${attempt.index} applied: ${detail}`, 'Applied', sequence, warning);
+  draft.replaceAttempt(done);
+  if (warning) draft.setCondition({ type: CONDITION_TYPES.GitOpsConflict, status: 'True', reason: REASONS.ManagedByGitOps, message: warning });
+  draft.clearNextEvaluation();
+  const message = `attempt ${attempt.index} applied: ${detail}; next the remediation sequence's task ${first.name}`;
+  draft.markReconciling(REASONS.TaskInProgress, message);
+  await draft.write('Remediating');
+  draft.event('Normal', 'Applied', message);
+  if (warning) draft.event('Warning', REASONS.ManagedByGitOps, warning);
+  return NEXT;
+}
+
+/** The evaluation's wait starts at `from` (the action took effect, or the sequence's last task finished). */
+export async function awaitEvaluation(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  remediation: Remediation | undefined,
+  attempt: Attempt,
+  from: Date,
+  what: string,
+  eventReason: string,
+  sequence: RemediationSequence,
+  warning?: string,
+): Promise<StepResult> {
+  const waitMs = evaluationWaitMs(deps, remediation, sequence);
+  const due = new Date(from.getTime() + waitMs);
+  draft.replaceAttempt(attempt);
   draft.update({ nextEvaluationTime: due.toISOString() });
-  const message = `attempt ${attempt.index} applied: ${detail}; evaluation at ${due.toISOString()}`;
+  const message = `${what}; evaluation at ${due.toISOString()}`;
   draft.markReconciling(REASONS.WaitingForEvaluation, message);
   if (warning) draft.setCondition({ type: CONDITION_TYPES.GitOpsConflict, status: 'True', reason: REASONS.ManagedByGitOps, message: warning });
   await draft.write('Evaluating');
-  draft.event('Normal', 'Applied', message);
+  draft.event('Normal', eventReason, message);
   if (warning) draft.event('Warning', REASONS.ManagedByGitOps, warning);
-  return { requeueAfterMs: Math.max(1, waitMs) };
+  return draft.delayUntil(due);
 }
 
 /** The action itself failed: the attempt fails without an evaluation, and the loop moves on. */
@@ -44,8 +81,13 @@ export async function failAttempt(draft: StatusDraft, deps: ProblemLoopPorts, at
   return NEXT;
 }
 
-/** The policy's wait, without reading the policy again (the wait never comes from Git). */
-function evaluationWaitMs(deps: ProblemLoopPorts, remediation: Remediation | undefined): number {
+/**
+ * The wait before an evaluation, without reading the policy again (it never comes from Git): a
+ * Remediation's own `spec.evaluation.wait`, else the shipyard evaluation task's `triggeredAfter`, else
+ * the controller's --evaluation-wait.
+ */
+export function evaluationWaitMs(deps: ProblemLoopPorts, remediation: Remediation | undefined, sequence: RemediationSequence = NO_SEQUENCE): number {
+  if (remediation?.spec.evaluation?.wait === undefined && sequence.evaluationWaitMs !== undefined) return sequence.evaluationWaitMs;
   try {
     return parseDuration(deps.policies.evaluationWait(remediation));
   } catch {

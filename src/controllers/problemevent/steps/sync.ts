@@ -32,7 +32,7 @@ export const waitSync: StepFor<'wait-sync'> = async (draft, deps, { decision: { 
     case 'synced': {
       const synced = deps.clock();
       const sync = { ...attempt.sync, revision: verdict.revision, syncedTime: synced.toISOString() };
-      return applied(draft, deps, remediation, { ...attempt, sync }, synced, `synced by Flux at ${verdict.revision}`);
+      return applied(draft, deps, remediation, { ...attempt, sync }, synced, `synced by Flux at ${verdict.revision}`, stage.sequence);
     }
     case 'waiting':
       if (shows(draft, CONDITION_TYPES.Reconciling, verdict.reason, message)) return again;
