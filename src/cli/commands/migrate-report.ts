@@ -16,6 +16,7 @@ import { loadYaml } from '../../formats/yaml.ts';
 import type { Diagnostic, LocatedYaml, PathSegment } from '../../formats/yaml.ts';
 import { parseScaleValue, SCALE_RULES } from '../../remediation/actions.ts';
 import { valuesFilePath } from '../../remediation/plan.ts';
+import { remediationSequence } from '../../controllers/problemevent/shipyard-sequence.ts';
 
 export interface Finding {
   /** `branch:path` (or the path alone for a directory) and the line. */
@@ -49,7 +50,6 @@ export interface MigrationReport {
 }
 
 /** The tasks Rebound's own loop is made of; anything else in a remediation sequence is extra. */
-const LOOP_TASKS = new Set(['get-action', 'action', 'evaluation']);
 
 export function migrationReport(input: MigrationInput): MigrationReport {
   const findings: Finding[] = [];
@@ -94,17 +94,23 @@ export function migrationReport(input: MigrationInput): MigrationReport {
 
 function reportTask(stage: ShipyardStage, task: ShipyardTask, at: (path: PathSegment[], message: string, differs?: boolean) => void): void {
   const name = `task "${task.name}" of ${stage.name}'s remediation sequence`;
+  const sequence = remediationSequence(stage.remediationTasks);
   if (task.name === 'get-action' || task.name === 'action') {
     at(task.path, `${name}: done by Rebound's loop (the action is chosen from remediation.yaml and carried out)`);
   } else if (task.name === 'evaluation') {
-    const timeframe = task.properties?.['timeframe'];
-    const window = typeof timeframe === 'string' ? `; timeframe ${timeframe} is not read: Rebound evaluates the time from when the action took effect to the evaluation` : '';
-    const wait = task.triggeredAfter ? `triggeredAfter ${task.triggeredAfter} is not read: the wait is --evaluation-wait or a Remediation's spec.evaluation.wait` : 'the wait before it is --evaluation-wait (default 2m) or a Remediation\'s spec.evaluation.wait';
-    at(task.path, `${name}: the SLO evaluation after each action; ${wait}${window}`, task.triggeredAfter !== undefined || typeof timeframe === 'string');
+    const wait = sequence.evaluationWaitMs !== undefined
+      ? `it waits triggeredAfter ${task.triggeredAfter ?? ''} after the action and the tasks before it (a Remediation's spec.evaluation.wait wins)`
+      : 'the wait before it is --evaluation-wait (default 2m) or a Remediation\'s spec.evaluation.wait';
+    const window = sequence.timeframeMs !== undefined
+      ? `; the SLI window is the timeframe ${String(task.properties?.['timeframe'])} before the evaluation`
+      : '; the SLI window runs from when the action took effect';
+    at(task.path, `${name}: the SLO evaluation after each action; ${wait}${window}`);
   } else if (task.name === 'approval') {
     at(task.path, `${name}: not supported: Rebound does not wait for an approval before an action`, true);
-  } else if (!LOOP_TASKS.has(task.name)) {
-    at(task.path, `${name}: not dispatched: Keptn sent sh.keptn.event.${task.name}.triggered to an executor between the action and the evaluation; Rebound goes on to the evaluation`, true);
+  } else if (sequence.tasks.some((t) => t.name === task.name)) {
+    at(task.path, `${name}: sent as sh.keptn.event.${task.name}.triggered to the executor at --action-sink after the action, and awaited until sh.keptn.event.${task.name}.finished (a failed task fails the attempt; --task-timeout); without --action-sink the problem stalls with NoTaskExecutor`);
+  } else {
+    at(task.path, `${name}: not run: Rebound runs only the tasks between the action and the evaluation`, true);
   }
 }
 
