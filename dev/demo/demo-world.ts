@@ -49,6 +49,11 @@ export interface DemoOptions {
   controllerArgs: readonly string[];
   /** The SLO: p95 below this many milliseconds. */
   objectiveMs: number;
+  /**
+   * The wait before each evaluation: the shipyard's evaluation task says 2m (its `triggeredAfter`,
+   * which the controller follows), so the demo's copy of the shipyard says this instead.
+   */
+  evaluationWait: string;
   /** Aborted (Ctrl-C): no further step starts; what was started is stopped. */
   signal?: AbortSignal;
 }
@@ -124,7 +129,7 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
 
     const git = await step(options, 'Git server', () => startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }), (g) => `git http-backend at ${g.url}`);
     stopper.push('git server', () => git.stop());
-    const { repo, actions } = await step(options, 'sockshop repository', () => createSockshopRepo(git, options.objectiveMs), (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`);
+    const { repo, actions } = await step(options, 'sockshop repository', () => createSockshopRepo(git, options.objectiveMs, options.evaluationWait), (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`);
 
     const stageNamespaces = DEMO_STAGES.map((s) => `${DEMO_PROJECT}-${s}`);
     await step(options, 'project and RBAC', async () => {
@@ -204,11 +209,14 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
  * The sockshop project from examples/sockshop (shipyard, carts' values, remediation.yaml and chart)
  * with the demo's slo.yaml and sli.yaml, seeded on the Git server.
  */
-async function createSockshopRepo(git: GitServer, objectiveMs: number): Promise<{ repo: { url: string; dir: string }; actions: RemediationAction[] }> {
+async function createSockshopRepo(git: GitServer, objectiveMs: number, evaluationWait: string): Promise<{ repo: { url: string; dir: string }; actions: RemediationAction[] }> {
   const examples = await mkdtemp(join(tmpdir(), 'rebound-demo-project-'));
   registerTempDir(examples);
   try {
     await cp(DEMO_EXAMPLES_DIR, examples, { recursive: true });
+    const shipyard = await readFile(join(examples, 'shipyard.yaml'), 'utf8');
+    if (!shipyard.includes('triggeredAfter: "2m"')) throw new Error('examples/sockshop/shipyard.yaml no longer has the evaluation\'s triggeredAfter: "2m" the demo shortens');
+    await writeFile(join(examples, 'shipyard.yaml'), shipyard.replace('triggeredAfter: "2m"', `triggeredAfter: "${evaluationWait}"`));
     await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), sampleSlo(objectiveMs));
     await writeFile(join(examples, DEMO_SERVICE, 'sli.yaml'), SAMPLE_SLI);
     const actions = policyActions(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));

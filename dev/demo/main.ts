@@ -148,6 +148,7 @@ async function run(argv: string[]): Promise<number> {
           progress,
           signal,
           objectiveMs: args.objectiveMs,
+          evaluationWait: args.evaluationWait,
           controllerArgs: [
             `--evaluation-wait=${args.evaluationWait}`,
             '--turn-poll=500ms',

@@ -52,7 +52,8 @@ function shipyard(spec: ProjectRepoSpec): string {
         sequences: [
           { name: 'delivery', tasks: [{ name: 'deployment' }] },
           ...(spec.remediationStages.includes(name)
-            ? [{ name: 'remediation', tasks: [{ name: 'get-action' }, { name: 'action' }, { name: 'evaluation', triggeredAfter: '2m' }] }]
+            // No triggeredAfter: the controller follows the shipyard's wait, and the tests pass --evaluation-wait.
+            ? [{ name: 'remediation', tasks: [{ name: 'get-action' }, { name: 'action' }, { name: 'evaluation' }] }]
             : []),
         ],
       })),
