@@ -3,9 +3,10 @@
 // `make setup` (test/cluster/build.sh) into $REBOUND_TOOLS_DIR, default ~/.cache/rebound/bin.
 // Prometheus, promtool, Alertmanager and openssl come from Debian packages, also installed by
 // `make setup`, and are found on PATH.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ReboundError } from '../../src/errors.ts';
 
 export const BUILT_TOOLS = ['kube-apiserver', 'kubectl', 'etcd', 'helm'] as const;
@@ -72,4 +73,18 @@ export function missingTools(names: readonly ToolName[], env: NodeJS.ProcessEnv 
       return true;
     }
   });
+}
+
+/**
+ * locust (PyPI), the load generator of the seed-001 test, from the venv `make locust` builds:
+ * $REBOUND_LOCUST, else the cache's venv for the version the Makefile pins.
+ */
+export function locustPath(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env['REBOUND_LOCUST'];
+  if (configured !== undefined && configured !== '') return configured;
+  const pinned = /^LOCUST_VERSION := (\S+)$/m.exec(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'Makefile'), 'utf8'))?.[1];
+  const cache = env['REBOUND_CACHE_DIR'] || join(homedir(), '.cache', 'rebound');
+  const path = join(cache, `locust-${pinned ?? 'unknown'}`, 'bin', 'locust');
+  if (isExecutable(path)) return path;
+  throw new ReboundError(`locust is not installed: ${path} is missing. Run \`make locust\` (or \`make setup\`).`, { code: 'ToolMissing', retryable: false });
 }

@@ -24,13 +24,15 @@ export interface ProjectRepoSpec {
   remediationStages: string[];
   /** Files of the service directory besides the chart: values.yaml, remediation.yaml, slo.yaml, sli.yaml. */
   files: Record<string, string>;
+  /** shipyard.yaml as given (a Keptn example's); default: one made from `stages` and `remediationStages`. */
+  shipyard?: string;
 }
 
 /** A Keptn-layout repository on the Git server: shipyard.yaml on main, the service on every stage branch. */
 export async function createProjectRepo(git: GitServer, spec: ProjectRepoSpec): Promise<{ url: string; dir: string }> {
   const examples = await mkdtemp(join(tmpdir(), 'rebound-project-'));
   try {
-    await writeFile(join(examples, 'shipyard.yaml'), shipyard(spec));
+    await writeFile(join(examples, 'shipyard.yaml'), spec.shipyard ?? shipyard(spec));
     const serviceDir = join(examples, spec.service);
     await mkdir(serviceDir, { recursive: true });
     for (const [name, text] of Object.entries(spec.files)) await writeFile(join(serviceDir, name), text);
