@@ -49,6 +49,7 @@ describe('parseControllerConfig', () => {
     expect(config.actionSink).toBeUndefined();
     expect(config.actionSinkTokenFile).toBeUndefined();
     expect(config.actionTimeoutMs).toBe(30 * 60_000);
+    expect(config.taskTimeoutMs).toBe(30 * 60_000);
   });
 
   it('reads the callback URL, the executor sink, its token file and timeout', () => {
@@ -67,7 +68,10 @@ describe('parseControllerConfig', () => {
       actionSink: 'http://job-executor.keptn.svc:8080/events',
       actionSinkTokenFile: '/var/run/rebound/sink-token',
       actionTimeoutMs: 90 * 60_000,
+      // Sequence tasks get the executors' timeout unless told otherwise.
+      taskTimeoutMs: 90 * 60_000,
     });
+    expect(parseControllerConfig([...WEBHOOKS, '--action-sink=http://x/events', '--task-timeout=10m'], env).taskTimeoutMs).toBe(10 * 60_000);
   });
 
   it.each([
@@ -87,6 +91,7 @@ describe('parseControllerConfig', () => {
     [['--watch-label-selector=shard;rm'], /--watch-label-selector takes a label selector/],
     [['--watch-label-selector='], /--watch-label-selector takes a label selector/],
     [['--leader-election-name=Rebound_EU'], /--leader-election-name must be a DNS name/],
+    [[...WEBHOOKS, '--action-sink=http://executors.example.com/events', '--task-timeout=soon'], /--task-timeout takes a duration/],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(() => parseControllerConfig(argv, env)).toThrow(message);
   });
