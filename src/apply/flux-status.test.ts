@@ -56,7 +56,7 @@ describe('kustomizationState', () => {
   const ks = (status: Kustomization['status'], annotations: Record<string, string> = {}): Kustomization => ({
     metadata: { namespace: 'flux-system', name: 'carts', annotations },
     spec: { path: './carts', sourceRef: { kind: 'GitRepository', name: 'prod' } },
-    status,
+    ...(status ? { status } : {}),
   });
   const ready = (status: string, reason: string, message = '') => [{ type: 'Ready', status, reason, message }];
   const source: GitRepository = { metadata: { namespace: 'flux-system', name: 'prod' }, status: { artifact: { revision: `production@sha1:${OTHER}` }, conditions: ready('False', 'GitOperationFailed', 'authentication required') } };

@@ -90,7 +90,7 @@ describe('HelmApplier', () => {
   });
 
   it('refuses to run without a chart', async () => {
-    const err = await new HelmApplier({ homeDir }).apply({ ...request, chartDir: undefined }).catch((e: unknown) => e);
+    const err = await new HelmApplier({ homeDir }).apply((({ chartDir: _chartDir, ...rest }) => rest)(request)).catch((e: unknown) => e);
     expect((err as ReboundError).code).toBe('HelmChartMissing');
   });
 

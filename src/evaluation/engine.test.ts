@@ -25,7 +25,7 @@ function objective(o: Obj): SloObjective {
   };
 }
 
-function slo(objectives: Obj[], options: { pass?: number; warning?: number; comparison?: Partial<SloComparison> } = {}): Slo {
+function slo(objectives: Obj[], options: { pass?: number; warning?: number | undefined; comparison?: Partial<SloComparison> } = {}): Slo {
   return {
     specVersion: '1.0',
     filter: {},

@@ -51,7 +51,7 @@ async function failure(promise: Promise<unknown>): Promise<ReboundError> {
 
 describe('PrometheusSliProvider HTTP handling', () => {
   it('posts the resolved query at the window end, under a path prefix', async () => {
-    let seen: { url?: string; body: string; auth?: string } = { body: '' };
+    let seen: { url?: string | undefined; body: string; auth?: string | undefined } = { body: '' };
     const url = await serve((req, body, res) => {
       seen = { url: req.url, body, auth: req.headers.authorization };
       res.end(vector('42'));

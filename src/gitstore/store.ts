@@ -580,7 +580,7 @@ export class GitStore {
     } catch (err) {
       const classified = this.remote.classify(err, `fetching ${branch}`);
       if (classified.code === FETCH_TOO_LARGE) {
-        throw new ReboundError(`fetching ${branch} from ${this.remote.url}: ${classified.message}`, { code: FETCH_TOO_LARGE, reason: classified.reason, retryable: false, cause: err });
+        throw new ReboundError(`fetching ${branch} from ${this.remote.url}: ${classified.message}`, { code: FETCH_TOO_LARGE, ...(classified.reason ? { reason: classified.reason } : {}), retryable: false, cause: err });
       }
       throw classified;
     }

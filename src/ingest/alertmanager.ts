@@ -90,7 +90,7 @@ function mapAlert(value: unknown, path: string, ctx: AlertContext): MappedProble
     service: required('service'),
     problemTitle: required('problemTitle'),
     rootCause: lookup('rootCause'),
-    state: status === 'resolved' ? 'RESOLVED' : 'OPEN',
+    state: status === 'resolved' ? ('RESOLVED' as const) : ('OPEN' as const),
     problemID: fingerprint,
     source: SOURCES.alertmanager,
     impactedEntity: lookup('impactedEntity'),

@@ -35,6 +35,11 @@ export function checkSpec(spec: ProblemSpec, origins: FieldOrigins): ProblemSpec
 }
 
 /** Drops undefined members so the stored object carries only fields that have values. */
-export function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/** `T` with every property that may be undefined made optional instead (what compact() returns). */
+export type Compact<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
+};
+
+export function compact<T extends object>(value: T): Compact<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Compact<T>;
 }

@@ -243,7 +243,7 @@ describe('refused requests are answered and store nothing', () => {
     const response = await fetch(`${server.url}${path}`, {
       method: method ?? 'POST',
       headers,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const answer = (await response.json()) as { error: string; field: string | null };
     expect(response.status).toBe(status);

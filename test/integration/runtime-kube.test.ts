@@ -146,10 +146,11 @@ describe('CustomResourceClient (real API server)', () => {
     const user = kcBad.getCurrentUser();
     if (!user) throw new Error('no user in kubeconfig');
     (user as { token?: string }).token = 'not-a-valid-token';
-    (user as { certData?: string }).certData = undefined;
-    (user as { keyData?: string }).keyData = undefined;
-    (user as { certFile?: string }).certFile = undefined;
-    (user as { keyFile?: string }).keyFile = undefined;
+    const certless = user as { certData?: string; keyData?: string; certFile?: string; keyFile?: string };
+    delete certless.certData;
+    delete certless.keyData;
+    delete certless.certFile;
+    delete certless.keyFile;
     const err = await rejection(reboundClients(kcBad).problemEvents.list(ns));
     expect(err.code).toBe(KUBE_ERROR_CODES.Unauthorized);
     // Retried with backoff: a restarting API server answers 401/403 while it loads its authorizers.

@@ -46,11 +46,11 @@ export const command: Command = {
 
 interface SendOptions {
   file: string;
-  to?: string;
-  tokenFile?: string;
+  to?: string | undefined;
+  tokenFile?: string | undefined;
   kube: boolean;
-  kubeconfig?: string;
-  namespace?: string;
+  kubeconfig?: string | undefined;
+  namespace?: string | undefined;
   json: boolean;
 }
 
