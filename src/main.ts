@@ -23,7 +23,7 @@ import { CachedProjectLookup } from './controllers/problemevent/project-lookup.t
 import { ProblemEventReconciler } from './controllers/problemevent/reconciler.ts';
 import { FreshReads } from './controllers/problemevent/fresh-cache.ts';
 import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
-import { isTerminal } from './controllers/problemevent/decide.ts';
+import { isTerminal } from './api/phases.ts';
 import { LeaseTurnClaims, holderState } from './controllers/problemevent/service-turn.ts';
 import { leftTheLine, nextInLine } from './controllers/problemevent/wake.ts';
 import { CacheIndex } from './controllers/cache-index.ts';

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import type { ProblemEvent } from '../../src/api/index.ts';
-import { parseDuration } from '../../src/controllers/problemevent/decide.ts';
+import { parseDuration } from '../../src/api/duration.ts';
 import { errorMessage } from '../../src/errors.ts';
 import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
 import { changedLines, formatLine, formatStep, TimelineTracker } from './demo-timeline.ts';

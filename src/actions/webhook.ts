@@ -6,7 +6,7 @@
 import { REASONS, WEBHOOK_ACTION } from '../api/index.ts';
 import type { Reason, RemediationAction, WebhookSpec } from '../api/index.ts';
 import type { SecretReader } from '../controllers/project-stores.ts';
-import { parseDuration } from '../controllers/problemevent/decide.ts';
+import { parseDuration } from '../api/duration.ts';
 import { ReboundError } from '../errors.ts';
 import { checkAllowedUrl } from './allowed-hosts.ts';
 import { actionProblem, endpointLabel } from './types.ts';

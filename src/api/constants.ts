@@ -111,8 +111,6 @@ export const KEPTN_TOGGLE_ACTION = 'toggle-feature';
 /** DNS-1123 label: project, stage and service names become namespaces, branches and paths. */
 export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const DNS1123_LABEL_MAX_LENGTH = 63;
-/** Go duration strings as Keptn writes them: `2m`, `90s`, `1h30m`. */
-export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 
 export const CONDITION_TYPES = {
   /** The summary: True when the object is in its desired state (Project usable, problem resolved). */

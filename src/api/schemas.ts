@@ -10,7 +10,6 @@ import {
   CONDITION_STATUSES,
   DNS1123_LABEL_MAX_LENGTH,
   DNS1123_LABEL_PATTERN,
-  DURATION_PATTERN,
   ACTION_STATES,
   CALLBACK_STATUSES,
   EVALUATION_RESULTS,
@@ -22,6 +21,7 @@ import {
   SCALE_VALUE_PATTERN,
   TASK_NAME_PATTERN,
 } from './constants.ts';
+import { DURATION_PATTERN } from './duration.ts';
 
 const dnsLabel = {
   type: 'string',

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { ReboundError } from '../errors.ts';
 import { LOG_LEVELS, isLogLevel } from '../observability/logger.ts';
 import type { LogLevel } from '../observability/logger.ts';
-import { parseDuration } from '../controllers/problemevent/decide.ts';
+import { parseDuration } from '../api/duration.ts';
 
 export interface ControllerConfig {
   kubeconfig: string | undefined;

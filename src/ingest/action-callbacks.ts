@@ -5,7 +5,7 @@
 // The report is written into the attempt's status on the API server, so any replica can take it and
 // the leader's loop turns it into the attempt's outcome. A report for an unknown attempt, or for one
 // that is already over, is refused; the same report twice is accepted once.
-import { isTerminal } from '../controllers/problemevent/decide.ts';
+import { isTerminal } from '../api/phases.ts';
 import type { CallbackStatus, ProblemEvent, ProblemEventStatus } from '../api/index.ts';
 import { CALLBACK_STATUSES } from '../api/index.ts';
 import { parseActionId } from '../actions/types.ts';

@@ -8,7 +8,7 @@
 // Exit codes: 0 recorded, 1 refused (not allowed, nothing waits for an answer), 2 bad input.
 import { parseArgs } from 'node:util';
 import { AuthenticationV1Api } from '@kubernetes/client-node';
-import { isTerminal } from '../../controllers/problemevent/decide.ts';
+import { isTerminal } from '../../api/phases.ts';
 import type { ApprovalDecision, Attempt, ProblemEvent } from '../../api/index.ts';
 import { errorMessage } from '../../errors.ts';
 import { classifyKubeError } from '../../kube/errors.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Attempt, ProblemEvent, ProblemEventStatus } from '../../api/index.ts';
-import { actsOutside, decide, heldByLimits, needsTurn, parseDuration } from './decide.ts';
+import { actsOutside, decide, heldByLimits, needsTurn } from './decide.ts';
 import type { DecisionInput } from './decide.ts';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
@@ -209,12 +209,4 @@ describe('heldByLimits', () => {
   it('lets the next action go once the cooldown has passed', () => {
     expect(heldByLimits([withCommits(10)], { cooldown: '5m' }, NOW)).toBeUndefined();
   });
-});
-
-describe('parseDuration', () => {
-  it.each([
-    ['2m', 120_000], ['90s', 90_000], ['1h30m', 5_400_000], ['1.5h', 5_400_000], ['250ms', 250],
-  ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
-
-  it.each(['', '2', 'm2', '2m x', '2d'])('rejects %j', (text) => expect(() => parseDuration(text)).toThrow(RangeError));
 });

@@ -3,16 +3,12 @@
 // stage's settings and the policy. Whose turn it is is not decided here: a cache cannot decide it
 // (service-turn.ts claims it on the API server). Everything is derived from stored status, so a restarted controller decides the
 // same next step: there is no in-memory state to lose.
-import { TERMINAL_PHASES } from '../../api/index.ts';
-import type { Attempt, Phase, ProblemEvent, Reason, RemediationLimits } from '../../api/index.ts';
+import { isTerminal, parseDuration } from '../../api/index.ts';
+import type { Attempt, ProblemEvent, Reason, RemediationLimits } from '../../api/index.ts';
 import { ANNOTATIONS } from '../../api/index.ts';
 import { refKey } from '../../runtime/keys.ts';
 import { attemptStartedAt as startedAt } from '../../rules/budgets.ts';
 import type { HoldOutcome } from '../../rules/holds.ts';
-import { parseDuration } from '../../api/duration.ts';
-
-/** Go-style durations (`2m`, `1h30m`): the API layer's parser, re-exported for the loop's steps. */
-export { parseDuration };
 import { taskDecision } from './sequence.ts';
 import type { RemediationSequence } from './sequence.ts';
 
@@ -75,10 +71,6 @@ export type Decision =
   | { kind: 'wait-evaluation'; index: number; at: Date }
   /** Attempt `index` is applied and its wait is over: evaluate it. */
   | { kind: 'evaluate'; index: number };
-
-export function isTerminal(phase: Phase | undefined): boolean {
-  return phase !== undefined && TERMINAL_PHASES.includes(phase);
-}
 
 export function decide(input: DecisionInput): Decision {
   const { problem, now } = input;

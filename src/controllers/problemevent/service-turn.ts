@@ -12,7 +12,8 @@ import { ANNOTATIONS, LABELS } from '../../api/index.ts';
 import type { ProblemEvent } from '../../api/index.ts';
 import { ReboundError, errorMessage } from '../../errors.ts';
 import type { ClaimStore, ClaimWrite } from '../../kube/claim-leases.ts';
-import { isTerminal, keyOf } from './decide.ts';
+import { isTerminal } from '../../api/phases.ts';
+import { keyOf } from './decide.ts';
 
 /** A problem as a claim names it: uid included, so a new problem of the same name is someone else. */
 export interface HolderRef {

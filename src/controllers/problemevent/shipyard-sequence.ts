@@ -2,7 +2,7 @@
 // controller recorded them): which tasks Rebound dispatches after the action, and the evaluation
 // task's timeframe and wait. Durations that do not parse are left out (the shipyard parser reports them).
 import type { RemediationTaskSpec } from '../../api/index.ts';
-import { parseDuration } from './decide.ts';
+import { parseDuration } from '../../api/duration.ts';
 import { NO_SEQUENCE } from './sequence.ts';
 import type { RemediationSequence } from './sequence.ts';
 

@@ -9,7 +9,7 @@
 import { REASONS } from '../../api/index.ts';
 import type { Attempt, Reason } from '../../api/index.ts';
 import type { SyncCheck, SyncState } from '../../apply/types.ts';
-import { parseDuration } from './decide.ts';
+import { parseDuration } from '../../api/duration.ts';
 import type { ResolvedStage, StageRepository } from './ports.ts';
 
 /** From the reconcile request until the engine must have reported the commit, unless the stage says otherwise. */

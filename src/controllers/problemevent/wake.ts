@@ -5,7 +5,8 @@
 // as many reconciles as there are waiters.
 import { ANNOTATIONS } from '../../api/index.ts';
 import type { ProblemEvent } from '../../api/index.ts';
-import { isTerminal, keyOf } from './decide.ts';
+import { isTerminal } from '../../api/phases.ts';
+import { keyOf } from './decide.ts';
 
 /** Can take its turn: open, not finished, not suspended by a person. */
 export function inLine(problem: ProblemEvent): boolean {

@@ -10,7 +10,7 @@ import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediat
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { conditionsOf, writeStatus } from '../status.ts';
-import { parseDuration } from '../problemevent/decide.ts';
+import { parseDuration } from '../../api/duration.ts';
 import type { ProjectLookup } from '../problemevent/ports.ts';
 
 export interface RemediationControllerPorts {

@@ -10,7 +10,7 @@ import type { ActionHandler } from '../../../actions/types.ts';
 import { unifiedDiff } from '../../../remediation/diff.ts';
 import { isEditError } from '../../../remediation/actions.ts';
 import { describeRequest, effectiveSettings, tallyApprovals } from '../../../rules/approvals.ts';
-import { parseDuration } from '../decide.ts';
+import { parseDuration } from '../../../api/duration.ts';
 import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
 import type { StatusDraft } from './draft.ts';
 import { label } from './draft.ts';

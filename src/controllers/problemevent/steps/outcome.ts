@@ -3,7 +3,7 @@
 import { CONDITION_TYPES, REASONS } from '../../../api/index.ts';
 import type { Attempt, Reason, Remediation } from '../../../api/index.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
-import { parseDuration } from '../decide.ts';
+import { parseDuration } from '../../../api/duration.ts';
 import { NO_SEQUENCE } from '../sequence.ts';
 import type { RemediationSequence } from '../sequence.ts';
 import type { StatusDraft } from './draft.ts';

@@ -1,0 +1,9 @@
+// Which ProblemEvent phases are final: the loop, the action callbacks and the wiring that wakes
+// waiting siblings all ask the same question, so it is answered once, beside the phases.
+import { TERMINAL_PHASES } from './constants.ts';
+import type { Phase } from './constants.ts';
+
+/** Resolved, Exhausted or Unhandled: nothing more will happen to the problem. */
+export function isTerminal(phase: Phase | undefined): boolean {
+  return phase !== undefined && TERMINAL_PHASES.includes(phase);
+}
