@@ -3,7 +3,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ANNOTATIONS, API_VERSION, KINDS } from './api/index.ts';
 import type { Approval, ProblemEvent, Project, Remediation } from './api/index.ts';
@@ -31,7 +30,6 @@ import { createConfigCaches } from './controllers/config-caches.ts';
 import { ProjectReconciler } from './controllers/project/reconciler.ts';
 import { RemediationReconciler } from './controllers/remediation/reconciler.ts';
 import { ProjectStores } from './controllers/project-stores.ts';
-import type { SecretReader } from './controllers/project-stores.ts';
 import { prometheusProviders } from './evaluation/prometheus.ts';
 import { startIngestServer } from './ingest/server.ts';
 import { gitHookRoute } from './ingest/git-hook.ts';
@@ -39,8 +37,7 @@ import { sameRepository } from './gitstore/hooks.ts';
 import type { GitPushEvent } from './gitstore/hooks.ts';
 import { ProjectShards } from './ingest/project-shards.ts';
 import { KubeProblemStore } from './ingest/store.ts';
-import { kubeClaimStore, kubeEventRecorder, kubeLeaseStore, loadKubeConfig, reboundClients } from './kube/index.ts';
-import { classifyKubeError, isNotFound } from './kube/errors.ts';
+import { kubeClaimStore, kubeEventRecorder, kubeLeaseStore, kubeSecretReader, loadKubeConfig, reboundClients } from './kube/index.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { opsHandler } from './observability/health.ts';
 import { parseAddress } from './ingest/server.ts';
@@ -76,22 +73,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const problems = new SupervisedInformer({ name: 'problemevents', source: clients.problemEvents.listWatch(config.namespace, watch), ...informerOptions });
   const approvals = new SupervisedInformer({ name: 'approvals', source: clients.approvals.listWatch(config.namespace, watch), ...informerOptions });
 
-  const core = kc.makeApiClient(CoreV1Api);
-  const secrets: SecretReader = {
-    async readSecret(namespace, name) {
-      try {
-        const secret = await core.readNamespacedSecret({ namespace, name });
-        const data: Record<string, string> = {};
-        for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
-        for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = v;
-        return data;
-      } catch (err) {
-        const classified = classifyKubeError(err, `get secret ${namespace}/${name}`);
-        if (isNotFound(classified)) return undefined;
-        throw classified;
-      }
-    },
-  };
+  const secrets = kubeSecretReader(kc);
   const stores = new ProjectStores({ workDir: config.workDir, secrets, logger: (project) => log.child({ component: 'gitstore', project }), onPushRetry: () => metrics.gitPushRetry() });
   const projectLookup = new CachedProjectLookup(projects, remediations, stores);
   const events = kubeEventRecorder(kc, { controller: 'rebound.dev/controller', instance: config.identity, clock, log });

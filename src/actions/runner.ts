@@ -5,13 +5,7 @@
 //
 // Nothing here survives a restart, by design: a status that says `Running` with no entry here is
 // started again (at least once; receivers get the action id as Idempotency-Key to de-duplicate).
-import type { ActionOutcome } from './types.ts';
-
-export type BackgroundState =
-  | { kind: 'none' }
-  | { kind: 'running' }
-  | { kind: 'settled'; outcome: ActionOutcome }
-  | { kind: 'errored'; error: unknown };
+import type { ActionOutcome, BackgroundRunner, BackgroundState } from './types.ts';
 
 interface Entry {
   key: string;
@@ -19,7 +13,7 @@ interface Entry {
   abort: AbortController;
 }
 
-export class BackgroundActions {
+export class BackgroundActions implements BackgroundRunner {
   private readonly entries = new Map<string, Entry>();
   private readonly onSettled: (key: string) => void;
   private closed = false;

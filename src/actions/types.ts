@@ -4,7 +4,7 @@
 // Git before they run; webhooks and Keptn-style external executors are others.
 import { TASK_NAME_PATTERN } from '../api/index.ts';
 import type { ActionExecution, Attempt, AttemptSync, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
-import type { ResolvedStage, StageRepository } from '../controllers/problemevent/ports.ts';
+import type { ResolvedStage, StageRepository } from '../remediation/stage.ts';
 import type { ActionRequest, EditOptions, EditResult } from '../remediation/actions.ts';
 import { REDACTED, describeUrl } from '../scrub.ts';
 import type { ActionProblem } from './webhook-call.ts';
@@ -58,6 +58,24 @@ export interface ActionHandler {
   check(action: RemediationAction, scope: ActionScope): ActionCheck;
   /** Carries the action out. Throws a retryable ReboundError for a passing outage (backoff), any other to stall. */
   run(context: ActionContext): Promise<ActionOutcome>;
+}
+
+/** Where a background action stands, by action id. */
+export type BackgroundState =
+  | { kind: 'none' }
+  | { kind: 'running' }
+  | { kind: 'settled'; outcome: ActionOutcome }
+  | { kind: 'errored'; error: unknown };
+
+/** Runs actions off the reconcile worker (actions/runner.ts); the loop polls them by action id. */
+export interface BackgroundRunner {
+  state(actionId: string): BackgroundState;
+  /** Starts `run` unless it is already running or settled for this id; `key` is the problem's queue key. */
+  start(actionId: string, key: string, run: (signal: AbortSignal) => Promise<ActionOutcome>): void;
+  /** The outcome is recorded (or no longer needed): forget it. */
+  acknowledge(actionId: string): void;
+  /** The problem is over or gone: stop what still runs for it. */
+  cancel(key: string): void;
 }
 
 export interface ActionRegistry {

@@ -2,7 +2,7 @@
 // against a real HTTP server on loopback.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Attempt, ProblemEvent, Project, Remediation, RemediationAction, WebhookSpec } from '../api/index.ts';
-import type { SecretReader } from '../controllers/project-stores.ts';
+import type { SecretReader } from '../kube/secrets.ts';
 import { ReboundError } from '../errors.ts';
 import { closeServers, serve, status } from './recording-server.test-helper.ts';
 import type { Seen } from './recording-server.test-helper.ts';

@@ -5,7 +5,7 @@
 // the runbook's `POST /v1/actions/<id>/finished` before the callback timeout.
 import { REASONS, WEBHOOK_ACTION } from '../api/index.ts';
 import type { Reason, RemediationAction, WebhookSpec } from '../api/index.ts';
-import type { SecretReader } from '../controllers/project-stores.ts';
+import type { SecretReader } from '../kube/secrets.ts';
 import { parseDuration } from '../api/duration.ts';
 import { ReboundError } from '../errors.ts';
 import { checkAllowedUrl } from './allowed-hosts.ts';

@@ -9,12 +9,8 @@ import { ReboundError } from '../errors.ts';
 import { openStore } from '../gitstore/store.ts';
 import type { GitStore, StoreLogger } from '../gitstore/store.ts';
 import type { GitCredentials } from '../gitstore/remote.ts';
-import type { StoreProvider } from './problemevent/git-policies.ts';
-
-export interface SecretReader {
-  /** The Secret's data decoded to strings, or undefined when it does not exist. */
-  readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
-}
+import type { SecretReader } from '../kube/secrets.ts';
+import type { StoreProvider } from './ports.ts';
 
 export interface ProjectStoresOptions {
   workDir: string;

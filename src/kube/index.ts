@@ -12,6 +12,7 @@ export {
 export { kubeEventRecorder, type EventRecorder, type EventSubject, type EventType } from './events.ts';
 export { kubeClaimStore, type ClaimStore, type ClaimWrite, type StoredClaim } from './claim-leases.ts';
 export { kubeLeaseStore, type LeaseRef } from './lease.ts';
+export { decodeSecret, kubeSecretReader, type SecretReader } from './secrets.ts';
 export {
   CustomResourceClient,
   RESOURCES,

@@ -10,7 +10,7 @@ import { refKey } from '../../runtime/keys.ts';
 import { attemptStartedAt as startedAt } from '../../rules/budgets.ts';
 import type { HoldOutcome } from '../../rules/holds.ts';
 import { taskDecision } from './sequence.ts';
-import type { RemediationSequence } from './sequence.ts';
+import type { RemediationSequence } from '../../remediation/stage.ts';
 
 export interface StageSettings {
   remediation: 'automated' | 'manual' | 'disabled';

@@ -5,16 +5,13 @@ import type { RemediationPolicy } from '../../formats/remediation.ts';
 import { findEntry, unmatchedReason, policyFilePath, policyFromFile, policyFromResource, sourceWithMatch } from '../../remediation/policy.ts';
 import type { ResolvedPolicy } from '../../remediation/policy.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
-import type { GitStore } from '../../gitstore/store.ts';
 import type { Project, Remediation } from '../../api/index.ts';
 import { readOffered } from '../config-caches.ts';
-import type { PolicyLookup, PolicyResolution, ResolvedStage } from './ports.ts';
+import type { ResolvedStage } from '../../remediation/stage.ts';
+import type { StoreProvider } from '../ports.ts';
+import type { PolicyLookup, PolicyResolution } from './ports.ts';
 
 export const DEFAULT_WAIT = '2m';
-
-export interface StoreProvider {
-  storeFor(project: Project): Promise<GitStore>;
-}
 
 export class GitPolicyLookup implements PolicyLookup {
   private readonly stores: StoreProvider;

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { ReboundError } from '../../errors.ts';
 import type { GitStore } from '../../gitstore/store.ts';
-import type { CommitOutcome, CommitRequest, StageRepository } from './ports.ts';
+import type { CommitOutcome, CommitRequest, StageRepository } from '../../remediation/stage.ts';
 
 /** Materialising a chart is bounded: a chart is a handful of small files. */
 const MAX_MATERIALIZED_FILES = 2_000;

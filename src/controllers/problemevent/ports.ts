@@ -1,13 +1,11 @@
-// What the ProblemEvent reconciler needs from the world, as narrow interfaces. main.ts wires the real
+// What the ProblemEvent reconciler needs from the world, as narrow interfaces. The wiring passes the real
 // implementations (informer caches, the Git store, the actions, the Prometheus evaluator); the reconciler
 // itself knows none of them.
 import type {
-  ApplyMode,
   Approval,
   EvaluationResult,
   IndicatorResult,
   PolicySource,
-  StageGitOps,
   ProblemEvent,
   ProblemEventStatus,
   Project,
@@ -15,25 +13,12 @@ import type {
   RemediationAction,
   RemediationLimits,
 } from '../../api/index.ts';
-import type { BackgroundActions } from '../../actions/runner.ts';
-import type { ActionRegistry } from '../../actions/types.ts';
+import type { ActionRegistry, BackgroundRunner } from '../../actions/types.ts';
 import type { SyncCheck } from '../../apply/types.ts';
 import type { TaskDispatcher } from '../../actions/keptn-task.ts';
-import type { RemediationSequence } from './sequence.ts';
+import type { ResolvedStage, StageRepository } from '../../remediation/stage.ts';
+import type { ProjectLookup } from '../ports.ts';
 import type { TurnClaims } from './service-turn.ts';
-
-/** A stage as the loop uses it, after defaults (branch = name, namespace = `<project>-<stage>`). */
-export interface ResolvedStage {
-  name: string;
-  branch: string;
-  namespace: string;
-  remediation: 'automated' | 'manual' | 'disabled';
-  apply: ApplyMode;
-  /** apply: flux: the engine objects the stage names, and how long the engine may take. */
-  gitops?: StageGitOps;
-  /** The shipyard's remediation sequence (absent when the Project lists its stages itself). */
-  sequence?: RemediationSequence;
-}
 
 export interface ProblemCache {
   get(key: string): ProblemEvent | undefined;
@@ -48,14 +33,6 @@ export interface ProblemWriter {
   patchStatus(problem: ProblemEvent, status: ProblemEventStatus): Promise<ProblemEvent>;
   /** A Kubernetes Event on the ProblemEvent (what `kubectl describe` shows). */
   recordEvent(problem: ProblemEvent, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
-}
-
-export interface ProjectLookup {
-  getProject(namespace: string, name: string): Project | undefined;
-  /** The stage from the Project's spec.stages, or from the repository's shipyard.yaml. */
-  resolveStage(project: Project, stage: string): Promise<ResolvedStage | undefined>;
-  /** The Remediation resource for this service, when there is one (it wins over remediation.yaml). */
-  findRemediation(namespace: string, project: string, stage: string, service: string): Remediation | undefined;
 }
 
 export type PolicyResolution =
@@ -79,46 +56,6 @@ export interface PolicyLookup {
   resolve(args: { problem: ProblemEvent; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution>;
   /** The wait before an evaluation (Go duration): the Remediation's, else the controller's default. No I/O. */
   evaluationWait(remediation: Remediation | undefined): string;
-}
-
-export type EditOutcome = { text: string; summary: string } | { unchanged: string };
-
-export type CommitOutcome =
-  | { kind: 'committed'; sha: string }
-  /** Our own commit for this problem and attempt is already on the branch (found by its trailers). */
-  | { kind: 'already-committed'; sha: string }
-  /** The branch head already holds the wanted value; nothing was committed. */
-  | { kind: 'no-change'; sha: string; reason: string };
-
-export interface CommitRequest {
-  branch: string;
-  path: string;
-  /** The problem and the attempt number: uid + attempt is the idempotency key. */
-  problem: { namespace: string; name: string; uid: string; created?: Date };
-  attempt: number;
-  /** `scale +1`, for the Rebound-Action trailer. */
-  actionLabel: string;
-  /** Audit trailers: who approved it, which deny window it broke. */
-  notes?: { approvedBy?: string; breakGlass?: string };
-  /** Re-run on the newest head after a rejected push. */
-  edit: (text: string) => EditOutcome;
-  /** Commit subject for an edit's summary. */
-  subject: (summary: string) => string;
-}
-
-export interface StageRepository {
-  commitAction(request: CommitRequest, signal?: AbortSignal): Promise<CommitOutcome>;
-  /**
-   * Is `descendant` the commit `ancestor` or a later commit of `branch` whose history holds it?
-   * `committed`: when `ancestor` was made, how far back a shallow history must reach.
-   */
-  contains(branch: string, ancestor: string, descendant: string, committed?: Date): Promise<boolean>;
-  /** A file's text at a commit, or undefined when it does not exist there. */
-  readFileAt(commit: string, path: string): Promise<string | undefined>;
-  /** A file at the branch's head as the remote has it now (what an approver is shown), or undefined. */
-  readFileAtHead(branch: string, path: string): Promise<{ commit: string; text: string } | undefined>;
-  /** Writes the files under each path (a file or a folder) at `commit` into `dir`, keeping their paths. */
-  materialize(commit: string, paths: readonly string[], dir: string): Promise<void>;
 }
 
 export interface RepositoryProvider {
@@ -193,7 +130,7 @@ export interface ProblemLoopPorts {
   /** Which implementation carries out each action type (values edits, webhooks, executors). */
   actions: ActionRegistry;
   /** Actions that run off the worker, by action id (sequence tasks too, by task id). */
-  background: BackgroundActions;
+  background: BackgroundRunner;
   /** Where the sequence's tasks after the action go (the executor sink); absent without --action-sink. */
   tasks?: TaskDispatcher;
   evaluator: Evaluator;

@@ -3,8 +3,8 @@
 import type { Project, Remediation } from '../../api/index.ts';
 import { parseShipyardFile } from '../../formats/shipyard.ts';
 import type { ShipyardStage } from '../../formats/shipyard.ts';
-import type { StoreProvider } from './git-policies.ts';
-import type { ProjectLookup, ResolvedStage } from './ports.ts';
+import type { ResolvedStage } from '../../remediation/stage.ts';
+import type { ProjectLookup, StoreProvider } from '../ports.ts';
 import { remediationSequence } from './shipyard-sequence.ts';
 
 /** The read side of an informer: what the lookup needs of the caches. */

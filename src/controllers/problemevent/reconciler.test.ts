@@ -14,8 +14,8 @@ import { ReboundError } from '../../errors.ts';
 import { KubeError } from '../../kube/errors.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { TaskDispatcher, TaskRequest } from '../../actions/keptn-task.ts';
-import type { RemediationSequence } from './sequence.ts';
-import type { CommitRequest, EvaluationOutcome, PolicyResolution, ProblemLoopPorts, StageRepository } from './ports.ts';
+import type { CommitRequest, RemediationSequence, StageRepository } from '../../remediation/stage.ts';
+import type { EvaluationOutcome, PolicyResolution, ProblemLoopPorts } from './ports.ts';
 import { ProblemEventReconciler } from './reconciler.ts';
 
 const VALUES = 'replicaCount: 1 # keep\nfeatureFlags:\n  EnablePromotion: true\n';

@@ -3,7 +3,7 @@ import type { Attempt, RemediationTaskSpec, SequenceTaskRun } from '../../api/in
 import { decide } from './decide.ts';
 import type { DecisionInput } from './decide.ts';
 import { evaluationWindow, taskDecision } from './sequence.ts';
-import type { RemediationSequence } from './sequence.ts';
+import type { RemediationSequence } from '../../remediation/stage.ts';
 import { remediationSequence } from './shipyard-sequence.ts';
 
 /** Seed 001's production remediation sequence (the Keptn full tour). */

@@ -6,26 +6,8 @@
 // and its `triggeredAfter` the wait before it. Pure: where an attempt is in the sequence, and the
 // loop's decision for it (shipyard-sequence.ts reads the plan from the shipyard's tasks).
 import type { Attempt, SequenceTaskRun } from '../../api/index.ts';
+import type { DispatchedTask, RemediationSequence } from '../../remediation/stage.ts';
 import type { Decision } from './decide.ts';
-
-export interface DispatchedTask {
-  name: string;
-  /** Keptn waited this long after the previous task finished before sending `.triggered`. */
-  delayMs: number;
-  /** The task's shipyard properties, sent under the key `<name>` as Keptn did. */
-  properties?: Record<string, unknown>;
-}
-
-export interface RemediationSequence {
-  /** Dispatched after the action took effect, one after another, before the evaluation. */
-  tasks: readonly DispatchedTask[];
-  /** The evaluation task's wait before evaluating (`triggeredAfter`), when the shipyard sets one. */
-  evaluationWaitMs?: number;
-  /** The evaluation task's `timeframe`: the SLI window ends at the evaluation and reaches back this far. */
-  timeframeMs?: number;
-}
-
-export const NO_SEQUENCE: RemediationSequence = { tasks: [] };
 
 export type TaskProgress =
   /** Every task has succeeded (or there are none): the evaluation's wait runs from `since`. */

@@ -3,8 +3,8 @@
 // task's timeframe and wait. Durations that do not parse are left out (the shipyard parser reports them).
 import type { RemediationTaskSpec } from '../../api/index.ts';
 import { parseDuration } from '../../api/duration.ts';
-import { NO_SEQUENCE } from './sequence.ts';
-import type { RemediationSequence } from './sequence.ts';
+import { NO_SEQUENCE } from '../../remediation/stage.ts';
+import type { RemediationSequence } from '../../remediation/stage.ts';
 
 /** Tasks the loop carries out itself; an approval is for a person (not dispatched). */
 export const LOOP_TASKS: ReadonlySet<string> = new Set(['get-action', 'action', 'evaluation', 'approval']);

@@ -14,8 +14,9 @@ import type { Slo } from '../../formats/slo.ts';
 import { CONFIG_PARSERS, ConfigCache } from '../../remediation/config-cache.ts';
 import { readOffered } from '../config-caches.ts';
 import type { ConfigVersion } from '../../remediation/config-cache.ts';
-import type { StoreProvider } from './git-policies.ts';
-import type { EvaluationOutcome, Evaluator, ResolvedStage } from './ports.ts';
+import type { ResolvedStage } from '../../remediation/stage.ts';
+import type { StoreProvider } from '../ports.ts';
+import type { EvaluationOutcome, Evaluator } from './ports.ts';
 
 export interface SloEvaluatorOptions {
   stores: StoreProvider;

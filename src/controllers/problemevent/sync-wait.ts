@@ -10,7 +10,7 @@ import { REASONS } from '../../api/index.ts';
 import type { Attempt, Reason } from '../../api/index.ts';
 import type { SyncCheck, SyncState } from '../../apply/types.ts';
 import { parseDuration } from '../../api/duration.ts';
-import type { ResolvedStage, StageRepository } from './ports.ts';
+import type { ResolvedStage, StageRepository } from '../../remediation/stage.ts';
 
 /** From the reconcile request until the engine must have reported the commit, unless the stage says otherwise. */
 export const DEFAULT_SYNC_TIMEOUT = '10m';

@@ -11,7 +11,7 @@ import { parseKeyPath } from '../../remediation/yaml-edit.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { conditionsOf, writeStatus } from '../status.ts';
 import { parseDuration } from '../../api/duration.ts';
-import type { ProjectLookup } from '../problemevent/ports.ts';
+import type { ProjectLookup } from '../ports.ts';
 
 export interface RemediationControllerPorts {
   clock: () => Date;

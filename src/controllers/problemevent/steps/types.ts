@@ -6,7 +6,8 @@
 import type { Project, Remediation } from '../../../api/index.ts';
 import type { ReconcileContext } from '../../../runtime/controller.ts';
 import type { Decision } from '../decide.ts';
-import type { ProblemLoopPorts, ResolvedStage } from '../ports.ts';
+import type { ResolvedStage } from '../../../remediation/stage.ts';
+import type { ProblemLoopPorts } from '../ports.ts';
 import type { StatusDraft } from './draft.ts';
 
 export type StepResult =

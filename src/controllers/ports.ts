@@ -1,0 +1,18 @@
+// What more than one controller needs from the world, as narrow interfaces: the Project lookup
+// (ProblemEvent and Remediation controllers) and the Git store per Project (the policy lookup, the
+// SLO evaluator and the Project controller). The wiring passes the real implementations in.
+import type { Project, Remediation } from '../api/index.ts';
+import type { GitStore } from '../gitstore/store.ts';
+import type { ResolvedStage } from '../remediation/stage.ts';
+
+export interface ProjectLookup {
+  getProject(namespace: string, name: string): Project | undefined;
+  /** The stage from the Project's spec.stages, or from the repository's shipyard.yaml. */
+  resolveStage(project: Project, stage: string): Promise<ResolvedStage | undefined>;
+  /** The Remediation resource for this service, when there is one (it wins over remediation.yaml). */
+  findRemediation(namespace: string, project: string, stage: string, service: string): Remediation | undefined;
+}
+
+export interface StoreProvider {
+  storeFor(project: Project): Promise<GitStore>;
+}
