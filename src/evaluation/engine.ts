@@ -2,8 +2,8 @@
 // (keptn-semantics.md §3.4–3.7, §3.8 for the outcomes that are not a plain score). Pure: no I/O.
 import type { CriteriaSet, Slo, SloObjective } from '../formats/slo.ts';
 import { aggregateValues } from './aggregate.ts';
-import { compare, parseCriterion, relativeTarget } from './criteria.ts';
-import type { CriterionParse } from './criteria.ts';
+import { compare, parseCriterion, relativeTarget } from '../formats/criteria.ts';
+import type { CriterionParse } from '../formats/criteria.ts';
 import { previousValues, selectHistory } from './history.ts';
 import type { EvaluationResult, IndicatorResult, IndicatorValue, PreviousEvaluation, Target, Verdict } from './types.ts';
 

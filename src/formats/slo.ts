@@ -9,7 +9,7 @@
 import { isScalar } from 'yaml';
 import { loadYaml } from './yaml.ts';
 import type { Diagnostic, LocatedYaml, PathSegment } from './yaml.ts';
-import { parseCriterion, parseGoFloat } from '../evaluation/criteria.ts';
+import { parseCriterion, parseGoFloat } from './criteria.ts';
 
 export const AGGREGATE_FUNCTIONS = ['avg', 'p50', 'p90', 'p95'] as const;
 export const COMPARE_WITH = ['single_result', 'several_results'] as const;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compare, parseCriterion, relativeTarget } from './criteria.ts';
 import type { Criterion } from './criteria.ts';
-import { aggregateValues, percentile } from './aggregate.ts';
 
 type WithoutRaw<T> = T extends unknown ? Omit<T, 'raw'> : never;
 type Expected = WithoutRaw<Criterion> | { error: RegExp };
@@ -64,26 +63,5 @@ describe('relativeTarget and compare', () => {
     expect([compare(1, '<', 1), compare(1, '<=', 1), compare(1, '=', 1), compare(1.0000001, '=', 1), compare(2, '>', 1), compare(1, '>=', 1)]).toEqual([
       false, true, true, false, true, true,
     ]);
-  });
-});
-
-describe('aggregateValues (Keptn TestCalculatePercentile)', () => {
-  const zeroToTen = [10, 3, 0, 7, 1, 9, 2, 8, 4, 6, 5];
-  it.each([
-    ['p50', zeroToTen, 5],
-    ['p90', zeroToTen, 9.8],
-    ['p95', zeroToTen, 10],
-    ['p50', [5, 10], 7.5],
-    ['avg', [5, 10], 7.5],
-    ['avg', [42], 42],
-    ['p90', [42], 42],
-    // An unknown function does not skip the comparison: it aggregates to 0.
-    ['max', [5, 10], 0],
-  ] as const)('%s of %j = %d', (fn, values, expected) => {
-    expect(aggregateValues(values, fn)).toBeCloseTo(expected, 10);
-  });
-
-  it('uses the minimum below the first rank', () => {
-    expect(percentile([3, 1, 2], 0.1)).toBe(1);
   });
 });
