@@ -1,12 +1,7 @@
 // The `rebound` command line: a table of sub-commands, each in its own module under commands/,
 // loaded only when used so `rebound validate` never pays for the Kubernetes client.
 import { errorMessage } from '../errors.ts';
-
-export interface Command {
-  summary: string;
-  /** Runs the command and returns the process exit code. */
-  run(argv: string[]): Promise<number>;
-}
+import type { Command } from './commands/command.ts';
 
 type CommandLoader = () => Promise<Command>;
 

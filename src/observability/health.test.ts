@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { opsHandler, type ReadinessCheck } from './health.ts';
+import type { ReadinessCheck } from '../runtime/manager.ts';
+import { opsHandler } from './health.ts';
 import { createMetrics } from './metrics.ts';
 
 let server: Server | undefined;

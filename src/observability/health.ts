@@ -5,12 +5,7 @@
 //   /metrics  the Prometheus text format of the registry.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-
-/** A named readiness check; `ok: false` carries a short reason for people. */
-export interface ReadinessCheck {
-  name: string;
-  check(): { ok: true } | { ok: false; reason: string };
-}
+import type { ReadinessCheck } from '../runtime/manager.ts';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

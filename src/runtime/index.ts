@@ -39,6 +39,7 @@ export {
   shutdownSignal,
   type ManagerExit,
   type ManagerOptions,
+  type ReadinessCheck,
   type Runnable,
   type SyncSource,
 } from './manager.ts';

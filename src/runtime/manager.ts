@@ -9,7 +9,6 @@
 import type { Logger } from 'pino';
 import { LeadershipLost } from './leader-election.ts';
 import type { LeaderElector } from './leader-election.ts';
-import type { ReadinessCheck } from '../observability/health.ts';
 
 export interface Runnable {
   name: string;
@@ -17,6 +16,12 @@ export interface Runnable {
   needsLeaderElection: boolean;
   /** Runs until `signal` aborts, then resolves. A rejection stops the manager. */
   start(signal: AbortSignal): Promise<void>;
+}
+
+/** A named readiness check for /readyz; `ok: false` carries a short reason for people. */
+export interface ReadinessCheck {
+  name: string;
+  check(): { ok: true } | { ok: false; reason: string };
 }
 
 export interface SyncSource {

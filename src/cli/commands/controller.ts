@@ -3,7 +3,7 @@ import { CONTROLLER_USAGE, parseControllerConfig } from '../../config/controller
 import { ReboundError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { exitOnCrash, shutdownSignal } from '../../runtime/manager.ts';
-import type { Command } from '../main.ts';
+import type { Command } from './command.ts';
 
 export const command: Command = {
   summary: 'run the controller against the current kubeconfig',

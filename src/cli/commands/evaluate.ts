@@ -10,7 +10,7 @@ import { evaluateSlo } from '../../evaluation/engine.ts';
 import { parseIndicatorsDocument, parsePreviousDocument } from '../../evaluation/inputs.ts';
 import { formatEvaluationTable, toJsonReport } from '../../evaluation/report.ts';
 import type { PreviousEvaluation } from '../../evaluation/types.ts';
-import type { Command } from '../main.ts';
+import type { Command } from './command.ts';
 
 const HELP = `Usage: rebound evaluate --slo FILE --indicators FILE [--previous FILE ...] [--json]
 

@@ -23,7 +23,7 @@ import { describeSource, policyFilePath, policyFromFile } from '../../remediatio
 import { APPLIERS } from '../../apply/types.ts';
 import type { ApplierName } from '../../apply/types.ts';
 import { describeApply } from '../../apply/describe.ts';
-import type { Command } from '../main.ts';
+import type { Command } from './command.ts';
 
 const USAGE = `Usage: rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--apply MODE] [--json]
 

@@ -15,7 +15,7 @@ import type { PayloadKind } from '../../ingest/payloads.ts';
 import { ROUTE_PATHS } from '../../ingest/server.ts';
 import { KubeProblemStore } from '../../ingest/store.ts';
 import type { StoredProblem } from '../../ingest/store.ts';
-import type { Command } from '../main.ts';
+import type { Command } from './command.ts';
 
 const HELP = `Usage: rebound send problem -f FILE (--to URL --token-file FILE | --kube) [options]
 

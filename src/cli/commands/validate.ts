@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { KEPTN_FILE_KINDS, KEPTN_FILE_NAMES } from '../../formats/detect.ts';
 import { formatDiagnostic } from '../../formats/yaml.ts';
-import type { Command } from '../main.ts';
+import type { Command } from './command.ts';
 import { branchTree, listBranches } from './validate-git.ts';
 import { validatePath, validateTree } from './validate-tree.ts';
 import type { FileReport } from './validate-tree.ts';
