@@ -29,7 +29,7 @@ const IO = [
   'src/config/token-file.test.ts',
   'src/runtime/http-server.test.ts',
   'src/observability/health.test.ts',
-  'src/evaluation/prometheus.test.ts',
+  'src/evaluation/providers/prometheus.test.ts',
   'src/ingest/action-callbacks.test.ts',
   'src/ingest/git-hook.test.ts',
   'src/ingest/keptn-api.test.ts',

@@ -30,7 +30,7 @@ import { createConfigCaches } from './controllers/config-caches.ts';
 import { ProjectReconciler } from './controllers/project/reconciler.ts';
 import { RemediationReconciler } from './controllers/remediation/reconciler.ts';
 import { ProjectStores } from './controllers/project-stores.ts';
-import { prometheusProviders } from './evaluation/prometheus.ts';
+import { prometheusProviders } from './evaluation/providers/prometheus.ts';
 import { startIngestServer } from './ingest/server.ts';
 import { gitHookRoute } from './ingest/git-hook.ts';
 import { sameRepository } from './gitstore/hooks.ts';

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { checkAllowedUrl } from '../../src/actions/allowed-hosts.ts';
 import { setUnleashFeature } from '../../src/actions/unleash.ts';
 import { callWebhook, webhookCredentialHeaders } from '../../src/actions/webhook-call.ts';
-import { PrometheusSliProvider, prometheusProviders } from '../../src/evaluation/prometheus.ts';
+import { PrometheusSliProvider, prometheusProviders } from '../../src/evaluation/providers/prometheus.ts';
 import { installCrds, startCluster } from '../harness/cluster.ts';
 import type { LocalCluster } from '../harness/cluster.ts';
 import { runGit, startGitServer } from '../harness/git-server.ts';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReboundError } from '../../src/errors.ts';
 import { evaluateSlo } from '../../src/evaluation/engine.ts';
-import { PrometheusSliProvider } from '../../src/evaluation/prometheus.ts';
+import { PrometheusSliProvider } from '../../src/evaluation/providers/prometheus.ts';
 import type { SliRequest } from '../../src/evaluation/provider.ts';
 import { parseSliFile } from '../../src/formats/sli.ts';
 import { parseSloFile } from '../../src/formats/slo.ts';

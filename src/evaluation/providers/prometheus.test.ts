@@ -5,9 +5,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReboundError } from '../errors.ts';
+import { ReboundError } from '../../errors.ts';
 import { PrometheusSliProvider, prometheusProviders } from './prometheus.ts';
-import type { SliRequest } from './provider.ts';
+import type { SliRequest } from '../provider.ts';
 
 const servers: Server[] = [];
 

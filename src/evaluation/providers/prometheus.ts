@@ -5,14 +5,14 @@
 // several samples, NaN, a query Prometheus rejects) is a *failed indicator*: the SLO decides what
 // that means. Prometheus that cannot be asked (refused connection, timeout, 5xx, 429) is a
 // retryable ReboundError: nothing was measured, so nothing may be judged.
-import { REASONS } from '../api/constants.ts';
-import { checkAllowedUrl } from '../actions/allowed-hosts.ts';
-import { describeFetchError, ReboundError } from '../errors.ts';
-import { scrubberFor } from '../scrub.ts';
-import type { Scrub } from '../scrub.ts';
-import { resolveQuery } from './placeholders.ts';
-import type { SliProvider, SliRequest } from './provider.ts';
-import type { IndicatorValue } from './types.ts';
+import { REASONS } from '../../api/constants.ts';
+import { checkAllowedUrl } from '../../actions/allowed-hosts.ts';
+import { describeFetchError, ReboundError } from '../../errors.ts';
+import { scrubberFor } from '../../scrub.ts';
+import type { Scrub } from '../../scrub.ts';
+import { resolveQuery } from '../placeholders.ts';
+import type { SliProvider, SliRequest } from '../provider.ts';
+import type { IndicatorValue } from '../types.ts';
 
 export interface PrometheusSliProviderOptions {
   /** Base URL, e.g. http://127.0.0.1:9090 (a path prefix such as /prometheus is kept). */
