@@ -1,5 +1,5 @@
 // The controller's configuration: the only place that reads argv and the environment. Everything
-// below main.ts receives typed values.
+// below the composition root (wire.ts) receives typed values.
 import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';

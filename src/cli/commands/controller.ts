@@ -27,7 +27,7 @@ export const command: Command = {
       // Most of the start-up is compiling the Kubernetes client; V8's code cache (in $NODE_COMPILE_CACHE
       // or the OS temp dir) makes every start after the first one on a node much faster.
       enableCompileCache();
-      const { startController } = await import('../../main.ts');
+      const { startController } = await import('../../wire.ts');
       const running = await startController(config, log, signal);
       const exit = await running.done;
       // A part failed: exit non-zero so the Pod restarts cleanly (a lost Lease is campaigned for again).
