@@ -10,6 +10,7 @@ import { WorkQueue } from './workqueue.ts';
 type Behaviour = (key: string, ctx: ReconcileContext) => Promise<ReconcileResult | undefined>;
 
 interface Harness {
+  queue: WorkQueue;
   clock: FakeClock;
   controller: Controller;
   calls: string[];
@@ -53,7 +54,7 @@ function start(behaviour: Behaviour, workers = 2, drainTimeoutMs = 1_000): Harne
     await flushMicrotasks();
     await running;
   };
-  return { clock, controller, calls, outcomes, errors, stop };
+  return { clock, controller, queue, calls, outcomes, errors, stop };
 }
 
 /** A promise with its resolve function, to hold a reconcile open. */
@@ -108,7 +109,7 @@ describe('Controller', () => {
     expect(h.calls).toHaveLength(4);
     expect(h.outcomes).toEqual(['error', 'error', 'error', 'success']);
     expect(h.errors).toEqual(['GitUnreachable', 'GitUnreachable', 'GitUnreachable']);
-    expect(h.controller.queue.numRequeues('ns/a')).toBe(0);
+    expect(h.queue.numRequeues('ns/a')).toBe(0);
     await h.stop();
   });
 

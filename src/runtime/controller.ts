@@ -119,10 +119,6 @@ export class Controller {
     this.#queue.add(key, priority);
   }
 
-  get queue(): WorkQueue {
-    return this.#queue;
-  }
-
   /**
    * Runs the workers until `signal` aborts, then stops taking keys and waits for in-flight
    * reconciles up to `drainTimeoutMs`; past it their signals abort and it returns anyway.

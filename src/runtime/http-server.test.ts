@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.ts';
-import { httpServerRunnable } from './http-server.ts';
+import { httpServerRunnable, httpUrl } from './http-server.ts';
 
 describe('httpServerRunnable', () => {
   it('listens only once started, serves, and closes on abort', async () => {
@@ -15,14 +15,29 @@ describe('httpServerRunnable', () => {
       onListening: (a) => (address = a),
     });
     expect(address).toBeUndefined(); // constructing does not listen
+    expect(runnable.url()).toBeUndefined();
     const abort = new AbortController();
     const running = runnable.start(abort.signal);
-    await expect.poll(() => address).toBeDefined();
+    expect(await runnable.waitForSync(abort.signal)).toBe(true);
+    expect(runnable.url()).toBe(`http://127.0.0.1:${String(address?.port)}`);
     const url = `http://127.0.0.1:${String(address?.port)}/`;
     expect(await (await fetch(url)).text()).toBe('hello');
     abort.abort();
     await running;
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('stops waiting for the server when the signal aborts first', async () => {
+    const runnable = httpServerRunnable({ name: 'never', host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handler: (_q, r) => r.end() });
+    const abort = new AbortController();
+    const waiting = runnable.waitForSync(abort.signal);
+    abort.abort();
+    expect(await waiting).toBe(false);
+  });
+
+  it('writes an IPv6 address in brackets', () => {
+    expect(httpUrl({ family: 'IPv6', address: '::1', port: 8080 })).toBe('http://[::1]:8080');
+    expect(httpUrl({ family: 'IPv4', address: '0.0.0.0', port: 9 })).toBe('http://0.0.0.0:9');
   });
 
   it('rejects when the port is taken', async () => {

@@ -22,10 +22,12 @@ export {
 } from './controller.ts';
 export {
   SupervisedInformer,
+  enqueueMapped,
   enqueueOwnKey,
   type EventHandler,
   type InformerMetrics,
   type InformerOptions,
+  type MapWatch,
   type ListWatchSource,
   type WatchEnd,
   type WatchEvent,
@@ -33,6 +35,7 @@ export {
 export { LeaderElector, type LeaderCallbacks, type LeaderElectionOptions, type LeaseRecord, type LeaseStore } from './leader-election.ts';
 export {
   Manager,
+  closeOnStop,
   controllerRunnable,
   exitOnCrash,
   informerRunnable,
@@ -43,5 +46,5 @@ export {
   type Runnable,
   type SyncSource,
 } from './manager.ts';
-export { httpServerRunnable, type HttpRunnableOptions } from './http-server.ts';
+export { httpServerRunnable, httpUrl, type HttpRunnableOptions, type HttpServerRunnable } from './http-server.ts';
 export { objectKey, refKey, splitKey, type HasMetadata, type ObjectRef } from './keys.ts';

@@ -283,3 +283,30 @@ export function enqueueOwnKey<T extends HasMetadata>(enqueue: (key: string, prio
     onDelete: (obj) => add(obj, NORMAL_PRIORITY),
   };
 }
+
+/**
+ * Handlers that enqueue the keys an event concerns (controller-runtime's EnqueueRequestsFromMapFunc
+ * with its predicates): `map` names the keys, and only the events the watch selects count.
+ */
+export interface MapWatch<T> {
+  /** The keys of the objects an event on `obj` concerns. */
+  map(obj: T): Iterable<string>;
+  /** Adds count unless false. */
+  add?: boolean;
+  /** Which updates count (e.g. a new generation); every update when absent, none when false. */
+  update?: ((before: T, after: T) => boolean) | false;
+  /** Deletes count only when true. */
+  delete?: boolean;
+}
+
+export function enqueueMapped<T>(enqueue: (key: string) => void, watch: MapWatch<T>): EventHandler<T> {
+  const wake = (obj: T): void => {
+    for (const key of watch.map(obj)) enqueue(key);
+  };
+  const update = watch.update;
+  return {
+    ...(watch.add === false ? {} : { onAdd: wake }),
+    ...(update === false ? {} : { onUpdate: (before: T, after: T) => (update === undefined || update(before, after)) && wake(after) }),
+    ...(watch.delete === true ? { onDelete: wake } : {}),
+  };
+}

@@ -205,13 +205,24 @@ export function shutdownSignal(log: Logger, proc: NodeJS.Process = process): { s
   };
 }
 
-/** Runnable wrappers for the usual parts. */
+/** Runnable wrappers for the usual parts. A controller acts on the world, so it runs only on the leader. */
 export function controllerRunnable(
-  name: string,
-  run: (signal: AbortSignal, drainTimeoutMs: number) => Promise<void>,
+  controller: { name: string; run(signal: AbortSignal, drainTimeoutMs: number): Promise<void> },
   drainTimeoutMs = 25_000,
 ): Runnable {
-  return { name, needsLeaderElection: true, start: (signal) => run(signal, drainTimeoutMs) };
+  return { name: controller.name, needsLeaderElection: true, start: (signal) => controller.run(signal, drainTimeoutMs) };
+}
+
+/** Closes what the process opened outside the manager (file watchers) once everything else stops. */
+export function closeOnStop(name: string, closables: readonly ({ close(): Promise<void> } | undefined)[]): Runnable {
+  return {
+    name,
+    needsLeaderElection: false,
+    start: async (signal) => {
+      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      await Promise.all(closables.flatMap((c) => (c ? [c.close()] : [])));
+    },
+  };
 }
 
 export function informerRunnable(informer: { name: string; run(signal: AbortSignal): Promise<void> }): Runnable {
