@@ -7,6 +7,7 @@ import type { KeptnExecutorOptions } from './keptn-executor.ts';
 import { closeServers, serve, status } from './recording-server.test-helper.ts';
 import type { Seen } from './recording-server.test-helper.ts';
 import type { ActionContext } from './types.ts';
+import { FakeClock } from '../runtime/clock.ts';
 
 afterEach(closeServers);
 
@@ -36,7 +37,7 @@ function context(): ActionContext {
 }
 
 function executor(sinkUrl: string, overrides: Partial<KeptnExecutorOptions> = {}): KeptnExecutorAction {
-  return new KeptnExecutorAction({ sinkUrl, timeoutMs: 20 * 60_000, clock: () => NOW, token: () => TOKEN, ...overrides });
+  return new KeptnExecutorAction({ sinkUrl, timeoutMs: 20 * 60_000, clock: new FakeClock(NOW.getTime()), token: () => TOKEN, ...overrides });
 }
 
 describe('KeptnExecutorAction.run', () => {

@@ -5,6 +5,7 @@
 import { actionProblem, endpointLabel } from './types.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from './types.ts';
 import { buildActionTriggeredEvent, sendCloudEvent } from './keptn-action-event.ts';
+import type { Clock } from '../runtime/clock.ts';
 
 export interface KeptnExecutorOptions {
   /** Where `.triggered` events are POSTed. */
@@ -13,7 +14,7 @@ export interface KeptnExecutorOptions {
   token?: () => string | undefined;
   /** How long an executor has to report `.finished`. */
   timeoutMs: number;
-  clock: () => Date;
+  clock: Clock;
 }
 
 export const KEPTN_EXECUTOR = 'keptn';
@@ -38,7 +39,7 @@ export class KeptnExecutorAction implements ActionHandler {
       problem: actionProblem(problem, stage.name),
       // Keptn handed a map value to the executor as a map (unleash-service wants {Flag: "on"}).
       action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.valueMap ?? attempt.value, ...(attempt.description ? { description: attempt.description } : {}) },
-      time: this.options.clock(),
+      time: new Date(this.options.clock.now()),
     });
     const token = this.options.token?.();
     const result = await sendCloudEvent(this.options.sinkUrl, event, { ...(token ? { token } : {}), signal: ctx.signal });
@@ -47,7 +48,7 @@ export class KeptnExecutorAction implements ActionHandler {
     if (!result.ok) {
       return { kind: 'failed', reason: result.reason, detail: `executor sink ${target}: ${result.message}`, execution: { ...execution, message: result.message } };
     }
-    const deadline = new Date(this.options.clock().getTime() + this.options.timeoutMs);
+    const deadline = new Date(this.options.clock.now() + this.options.timeoutMs);
     const sent = `sent ${event.type} to ${target} (${result.status})`;
     return { kind: 'waiting', detail: `${sent}; waiting for sh.keptn.event.action.finished until ${deadline.toISOString()}`, deadline, execution: { ...execution, message: sent } };
   }

@@ -43,7 +43,7 @@ export class KeptnTaskDispatcher implements TaskDispatcher {
       ...(properties ? { properties } : {}),
       problem: actionProblem(problem, stage),
       action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.valueMap ?? attempt.value, ...(attempt.description ? { description: attempt.description } : {}) },
-      time: this.options.clock(),
+      time: new Date(this.options.clock.now()),
     });
     const token = this.options.token?.();
     const result = await sendCloudEvent(this.options.sinkUrl, event, { ...(token ? { token } : {}), signal });
@@ -52,7 +52,7 @@ export class KeptnTaskDispatcher implements TaskDispatcher {
     if (!result.ok) {
       return { kind: 'failed', reason: result.reason, detail: `executor sink ${target}: ${result.message}`, execution: { ...execution, message: result.message } };
     }
-    const deadline = new Date(this.options.clock().getTime() + this.options.timeoutMs);
+    const deadline = new Date(this.options.clock.now() + this.options.timeoutMs);
     const sent = `sent ${event.type} to ${target} (${result.status})`;
     return { kind: 'waiting', detail: `${sent}; waiting for ${taskEventType(task, 'finished')} until ${deadline.toISOString()}`, deadline, execution: { ...execution, message: sent } };
   }

@@ -9,6 +9,7 @@ import type { Seen } from './recording-server.test-helper.ts';
 import type { ActionContext, ActionScope } from './types.ts';
 import { resolveWebhook, WebhookAction } from './webhook.ts';
 import type { ResolvedWebhook, WebhookActionOptions } from './webhook.ts';
+import { FakeClock } from '../runtime/clock.ts';
 
 describe('resolveWebhook', () => {
   const HOST = 'runbooks.example.com';
@@ -176,7 +177,7 @@ function secrets(data: Record<string, Record<string, string>>): SecretReader & {
 }
 
 function webhookAction(overrides: Partial<WebhookActionOptions> = {}): WebhookAction {
-  return new WebhookAction({ secrets: secrets({}), callbackBaseUrl: 'http://rebound.rebound-system.svc:8080/', clock: () => NOW, ...overrides });
+  return new WebhookAction({ secrets: secrets({}), callbackBaseUrl: () => 'http://rebound.rebound-system.svc:8080/', clock: new FakeClock(NOW.getTime()), ...overrides });
 }
 
 describe('WebhookAction.run', () => {
@@ -315,12 +316,12 @@ describe('WebhookAction.check', () => {
   });
 
   it('refuses waitForCallback when there is no callback URL', () => {
-    const check = webhookAction({ callbackBaseUrl: undefined }).check(action(`https://${HOST}/r`), scope({ allowedHosts: [HOST], waitForCallback: true }));
+    const check = webhookAction({ callbackBaseUrl: () => undefined }).check(action(`https://${HOST}/r`), scope({ allowedHosts: [HOST], waitForCallback: true }));
     expect(check).toMatchObject({ ok: false, reason: 'WebhookNotConfigured', message: expect.stringMatching(/waitForCallback needs/) as unknown });
   });
 
   it('accepts a webhook that does not wait, with no callback URL', () => {
-    expect(webhookAction({ callbackBaseUrl: undefined }).check(action(`https://${HOST}/r`), scope({ allowedHosts: [HOST] }))).toEqual({ ok: true });
+    expect(webhookAction({ callbackBaseUrl: () => undefined }).check(action(`https://${HOST}/r`), scope({ allowedHosts: [HOST] }))).toEqual({ ok: true });
   });
 
   it('passes on what resolveWebhook refuses', () => {

@@ -12,6 +12,7 @@ import { checkAllowedUrl } from './allowed-hosts.ts';
 import { actionProblem, endpointLabel } from './types.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome, ActionScope } from './types.ts';
 import { callWebhook, renderWebhookBody, webhookCredentialHeaders } from './webhook-call.ts';
+import type { Clock } from '../runtime/clock.ts';
 
 export const WEBHOOK_DEFAULTS = { method: 'POST', timeout: '10s', retries: 3, callbackTimeout: '30m' } as const;
 
@@ -76,8 +77,8 @@ export function resolveWebhook(value: string, spec: WebhookSpec | undefined): We
 export interface WebhookActionOptions {
   secrets: SecretReader;
   /** Base URL runbooks call back to (the controller's webhook server, as they reach it). */
-  callbackBaseUrl: string | undefined;
-  clock: () => Date;
+  callbackBaseUrl: () => string | undefined;
+  clock: Clock;
   /** For tests: the HTTP client. */
   fetch?: typeof fetch;
 }
@@ -94,7 +95,7 @@ export class WebhookAction implements ActionHandler {
   check(action: RemediationAction, scope: ActionScope): ActionCheck {
     const resolved = resolveWebhook(action.value, scope.remediation?.spec.webhook);
     if (!resolved.ok) return resolved;
-    if (resolved.webhook.waitForCallback && !this.options.callbackBaseUrl) {
+    if (resolved.webhook.waitForCallback && !this.options.callbackBaseUrl()) {
       return {
         ok: false,
         reason: REASONS.WebhookNotConfigured,
@@ -110,7 +111,8 @@ export class WebhookAction implements ActionHandler {
     const webhook = resolved.webhook;
     const headers = { ...webhook.headers, ...(await this.credentials(ctx, webhook)) };
     const { problem, attempt, stage } = ctx;
-    const callbackUrl = webhook.waitForCallback && this.options.callbackBaseUrl ? `${this.options.callbackBaseUrl.replace(/\/+$/, '')}/v1/actions/${encodeURIComponent(ctx.actionId)}/finished` : undefined;
+    const callbackBaseUrl = this.options.callbackBaseUrl();
+    const callbackUrl = webhook.waitForCallback && callbackBaseUrl ? `${callbackBaseUrl.replace(/\/+$/, '')}/v1/actions/${encodeURIComponent(ctx.actionId)}/finished` : undefined;
     const body = renderWebhookBody({
       actionId: ctx.actionId,
       ...(callbackUrl ? { callbackUrl } : {}),
@@ -129,7 +131,7 @@ export class WebhookAction implements ActionHandler {
     }
     const answered = `webhook ${target} answered ${result.status}${result.tries > 1 ? ` after ${result.tries} tries` : ''}`;
     if (!webhook.waitForCallback) return { kind: 'done', detail: answered, execution: { ...execution, message: answered } };
-    const deadline = new Date(this.options.clock().getTime() + webhook.callbackTimeoutMs);
+    const deadline = new Date(this.options.clock.now() + webhook.callbackTimeoutMs);
     return { kind: 'waiting', detail: `${answered}; waiting for its callback until ${deadline.toISOString()}`, deadline, execution: { ...execution, message: answered } };
   }
 

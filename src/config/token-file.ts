@@ -22,7 +22,8 @@ export function parseTokens(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
 }
 
-export function watchTokenFile(path: string, log: TokenFileLogger): TokenFile {
+/** `purpose` names the file in log lines (`webhook tokens`, `git webhook secret`). */
+export function watchTokenFile(path: string, log: TokenFileLogger, purpose = 'tokens'): TokenFile {
   const read = (): string[] => {
     const tokens = parseTokens(readFileSync(path, 'utf8'));
     if (tokens.length === 0) throw new ReboundError(`${path} holds no token`, { code: 'NoToken', retryable: false });
@@ -36,10 +37,10 @@ export function watchTokenFile(path: string, log: TokenFileLogger): TokenFile {
       if (next.join('\n') !== current.join('\n')) {
         current = next;
         // Never the tokens themselves: only that they changed and how many there are.
-        log.info({ path, tokens: next.length }, 'webhook tokens reloaded');
+        log.info({ path, purpose, tokens: next.length }, 'token file reloaded');
       }
     } catch (err) {
-      log.warn({ path, err: err instanceof Error ? err.message : String(err) }, 'webhook token file unreadable; keeping the previous tokens');
+      log.warn({ path, purpose, err }, 'token file unreadable; keeping the previous tokens');
     }
   };
   watcher.on('add', reload).on('change', reload).on('unlink', reload);

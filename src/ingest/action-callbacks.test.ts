@@ -13,6 +13,7 @@ import type { ActionCallbackStore, ActionReport, ProblemEventAccess, RecordOutco
 import { createIngestHandler } from './server.ts';
 import type { IngestServerOptions } from './server.ts';
 import type { MappedProblem } from './types.ts';
+import { FakeClock } from '../runtime/clock.ts';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 const UID = '6a1c3f0e-2d4b-4c7e-9a31-0f3a2d1b9c11';
@@ -99,7 +100,7 @@ describe('KubeActionCallbacks', () => {
 
   beforeEach(() => {
     api = new FakeProblemEvents();
-    store = new KubeActionCallbacks(api, () => NOW);
+    store = new KubeActionCallbacks(api, new FakeClock(NOW.getTime()));
   });
 
   it.each(['Running', 'Waiting'] as const)('records the report on a %s attempt, leaving the others alone', async (state) => {

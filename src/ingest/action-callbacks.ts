@@ -14,6 +14,8 @@ import { isConflict } from '../kube/errors.ts';
 import { HttpError } from './body.ts';
 import { isObject } from './fields.ts';
 import type { IngestLogger, Route, RouteResponse } from './server.ts';
+import { systemClock } from '../runtime/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
 
 export const ACTIONS_ROUTE_PREFIX = '/v1/actions/';
 
@@ -50,9 +52,9 @@ const MAX_CONFLICT_RETRIES = 5;
 /** Records reports in the ProblemEvent's status, read fresh from the API server (no cache lag). */
 export class KubeActionCallbacks implements ActionCallbackStore {
   private readonly problems: ProblemEventAccess;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
 
-  constructor(problems: ProblemEventAccess, clock: () => Date = () => new Date()) {
+  constructor(problems: ProblemEventAccess, clock: Clock = systemClock) {
     this.problems = problems;
     this.clock = clock;
   }
@@ -78,7 +80,7 @@ export class KubeActionCallbacks implements ActionCallbackStore {
       if (attempt.result !== undefined || slot.state === 'Succeeded' || slot.state === 'Failed' || isTerminal(problem.status?.phase)) {
         return { kind: 'finished', message: `${what} ${report.actionId} is over (${slot.state}${attempt.result ? `, attempt ${attempt.result}` : ''}): the report came too late` };
       }
-      const answered = { ...slot, callbackStatus: report.status, callbackMessage: report.message.slice(0, MAX_MESSAGE), callbackTime: this.clock().toISOString() };
+      const answered = { ...slot, callbackStatus: report.status, callbackMessage: report.message.slice(0, MAX_MESSAGE), callbackTime: new Date(this.clock.now()).toISOString() };
       const updated = attempts.map((a) => {
         if (a.index !== ref.index) return a;
         return ref.task === undefined ? { ...a, execution: answered } : { ...a, tasks: (a.tasks ?? []).map((t) => (t.name === ref.task ? { ...answered, name: t.name } : t)) };

@@ -6,8 +6,9 @@
 // (400) → mapping (400 naming the field) → store. The answer is 2xx only after every ProblemEvent of
 // the request is stored; writes are idempotent, so a sender that retries after a 503 loses nothing.
 import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { errorMessage, ReboundError } from '../errors.ts';
 import { KUBE_ERROR_CODES } from '../kube/errors.ts';
 import { isAuthorized, presentedAuthorization } from './auth.ts';
@@ -21,6 +22,8 @@ import type { ProblemSink } from './store.ts';
 import { actionCallbackRoute, actionEventFrom, recordActionEvent } from './action-callbacks.ts';
 import type { ActionCallbackStore } from './action-callbacks.ts';
 import type { MappedProblem, MappingOptions } from './types.ts';
+import { httpServerRunnable, httpUrl } from '../runtime/http-server.ts';
+import type { HttpServerRunnable } from '../runtime/http-server.ts';
 
 /** The subset of a pino logger the server uses. It never receives headers or tokens. */
 export interface IngestLogger {
@@ -170,21 +173,23 @@ export interface RunningIngestServer {
   close(): Promise<void>;
 }
 
+/** Slow or idle clients cannot hold a connection open for long. */
+function serverOptions(options: IngestServerOptions): ServerOptions {
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  return {
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    headersTimeout,
+    keepAliveTimeout: 5_000,
+    // Node checks the two timeouts above only this often (default 30 s): a slow-header client
+    // was cut after about 30 s, not the documented 10 s.
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4))),
+  };
+}
+
 /** Listens on `address` (`host:port`; port 0 picks a free one). */
 export async function startIngestServer(options: IngestServerOptions & { address: string }): Promise<RunningIngestServer> {
   const { host, port } = parseAddress(options.address);
-  const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  const server = createServer(
-    {
-      requestTimeout: options.requestTimeoutMs ?? 30_000,
-      headersTimeout,
-      keepAliveTimeout: 5_000,
-      // Node checks the two timeouts above only this often (default 30 s): a slow-header client
-      // was cut after about 30 s, not the documented 10 s.
-      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4))),
-    },
-    createIngestHandler(options),
-  );
+  const server = createServer(serverOptions(options), createIngestHandler(options));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -192,10 +197,8 @@ export async function startIngestServer(options: IngestServerOptions & { address
       resolve();
     });
   });
-  const bound = server.address() as AddressInfo;
-  const urlHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   return {
-    url: `http://${urlHost}:${bound.port}`,
+    url: httpUrl(server.address() as AddressInfo),
     server,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -203,6 +206,26 @@ export async function startIngestServer(options: IngestServerOptions & { address
         server.closeAllConnections();
       }),
   };
+}
+
+export interface IngestRunnable extends HttpServerRunnable {
+  /**
+   * Where runbooks call back: the server's URL once it listens, unless it listens on every
+   * interface (0.0.0.0, ::), which says nothing about the name runbooks reach us by.
+   */
+  callbackBaseUrl(): string | undefined;
+}
+
+/** The ingest server as the manager's Runnable: it binds when the manager starts it, not before. */
+export function ingestRunnable(options: IngestServerOptions & { address: string; log: Logger }): IngestRunnable {
+  const { host, port } = parseAddress(options.address);
+  const server = httpServerRunnable({ name: 'webhooks', host, port, handler: createIngestHandler(options), log: options.log, serverOptions: serverOptions(options) });
+  return { ...server, callbackBaseUrl: () => reachableUrl(server.url()) };
+}
+
+/** `url` unless it names every interface. */
+export function reachableUrl(url: string | undefined): string | undefined {
+  return url === undefined || /^http:\/\/(0\.0\.0\.0|\[::\]):/.test(url) ? undefined : url;
 }
 
 export function parseAddress(address: string): { host: string; port: number } {

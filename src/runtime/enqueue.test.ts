@@ -12,7 +12,7 @@ describe('enqueueMapped', () => {
   it('enqueues the mapped keys on add and on every update by default, not on delete', () => {
     const keys: string[] = [];
     const handler = enqueueMapped<Obj>((k) => keys.push(k), { map: (o) => [`${o.name}-a`, `${o.name}-b`] });
-    handler.onAdd?.(obj('x'));
+    handler.onAdd?.(obj('x'), false);
     handler.onUpdate?.(obj('x'), obj('y'));
     expect('onDelete' in handler).toBe(false);
     expect(keys).toEqual(['x-a', 'x-b', 'y-a', 'y-b']);

@@ -28,7 +28,7 @@ export const command: Command = {
       // or the OS temp dir) makes every start after the first one on a node much faster.
       enableCompileCache();
       const { startController } = await import('../../wire.ts');
-      const running = await startController(config, log, signal);
+      const running = startController(config, log, signal);
       const exit = await running.done;
       // A part failed: exit non-zero so the Pod restarts cleanly (a lost Lease is campaigned for again).
       return exit === 'stopped' ? 0 : 1;

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DNS1123_LABEL_PATTERN } from '../../api/index.ts';
 import { errorMessage } from '../../errors.ts';
-import type { Command } from '../main.ts';
+import type { Command } from './command.ts';
 import { migrationReport } from './migrate-report.ts';
 import type { Finding, MigrationReport } from './migrate-report.ts';
 import { branchTree, git, listBranches } from './validate-git.ts';

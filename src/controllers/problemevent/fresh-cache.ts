@@ -6,6 +6,8 @@
 // version). Status writes are also conditional on the resourceVersion read, so a stale read that
 // slips through ends in a 409 and a fresh reconcile, never in an overwritten status.
 import type { ProblemEvent } from '../../api/index.ts';
+import type { EventHandler } from '../../runtime/informer.ts';
+import { keyOf } from '../keys.ts';
 
 interface Written {
   object: ProblemEvent;
@@ -20,6 +22,15 @@ export class FreshReads {
   constructor(options: { ttlMs?: number; now?: () => number } = {}) {
     this.ttlMs = options.ttlMs ?? 30_000;
     this.now = options.now ?? Date.now;
+  }
+
+  /** The informer's handlers, which tell when the cache has caught up with a write. */
+  handler(): EventHandler<ProblemEvent> {
+    return {
+      onAdd: (p) => this.observed(keyOf(p), p),
+      onUpdate: (_before, p) => this.observed(keyOf(p), p),
+      onDelete: (p) => this.observed(keyOf(p), undefined),
+    };
   }
 
   /** Called with what the API server returned from our write. */

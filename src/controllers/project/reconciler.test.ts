@@ -6,6 +6,7 @@ import type { ReconcileContext } from '../../runtime/controller.ts';
 import { createConfigCaches } from '../config-caches.ts';
 import { ProjectReconciler } from './reconciler.ts';
 import type { ProjectRepository } from './reconciler.ts';
+import { FakeClock } from '../../runtime/clock.ts';
 
 const GOOD_POLICY = `apiVersion: spec.keptn.sh/0.1.4
 kind: Remediation
@@ -94,7 +95,7 @@ function world(spec: Partial<Project['spec']> = {}) {
     spec: { git: { url: 'http://127.0.0.1:1/sockshop.git', poll: '30s' }, ...spec },
   };
   const reconciler = new ProjectReconciler({
-    clock: () => new Date('2026-11-22T12:00:00Z'),
+    clock: new FakeClock(Date.parse('2026-11-22T12:00:00Z')),
     cache: { get: () => (deleted ? undefined : project) },
     repositories: {
       storeFor: () => Promise.resolve(repository),

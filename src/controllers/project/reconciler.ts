@@ -11,6 +11,7 @@ import { formatDiagnostic } from '../../formats/yaml.ts';
 import { parseShipyardFile } from '../../formats/shipyard.ts';
 import { parsePollSchedule } from '../../gitstore/watch.ts';
 import { splitKey } from '../../runtime/keys.ts';
+import type { Clock } from '../../runtime/clock.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import type { ConfigCaches } from '../config-caches.ts';
 import { readOffered, watchedFile } from '../config-caches.ts';
@@ -25,7 +26,7 @@ export interface ProjectRepository {
 }
 
 export interface ProjectControllerPorts {
-  clock: () => Date;
+  clock: Clock;
   cache: { get(key: string): Project | undefined };
   repositories: {
     storeFor(project: Project): Promise<ProjectRepository>;
@@ -62,7 +63,7 @@ export class ProjectReconciler implements Reconciler {
       await this.ports.repositories.forget?.(ref.namespace ?? 'default', ref.name);
       return undefined;
     }
-    const now = this.ports.clock();
+    const now = new Date(this.ports.clock.now());
     const name = project.metadata.name ?? '';
     const conditions = conditionsOf(project, now);
 

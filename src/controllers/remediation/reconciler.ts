@@ -8,13 +8,14 @@ import { resolveWebhook } from '../../actions/webhook.ts';
 import { errorMessage, failureReason } from '../../errors.ts';
 import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediation/actions.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
+import type { Clock } from '../../runtime/clock.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { conditionsOf, writeStatus } from '../status.ts';
 import { parseDuration } from '../../api/duration.ts';
 import type { ProjectLookup } from '../ports.ts';
 
 export interface RemediationControllerPorts {
-  clock: () => Date;
+  clock: Clock;
   cache: { get(key: string): Remediation | undefined };
   projects: Pick<ProjectLookup, 'getProject' | 'resolveStage'>;
   writer: { patchStatus(remediation: Remediation, status: RemediationStatus): Promise<unknown> };
@@ -34,7 +35,7 @@ export class RemediationReconciler implements Reconciler {
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
     const remediation = this.ports.cache.get(key);
     if (!remediation) return undefined;
-    const now = this.ports.clock();
+    const now = new Date(this.ports.clock.now());
     const { spec } = remediation;
     const namespace = remediation.metadata.namespace ?? 'default';
     const conditions = conditionsOf(remediation, now);
