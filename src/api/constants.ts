@@ -1,5 +1,5 @@
 // The fixed vocabulary of the rebound.dev API: names, phases, condition types and reasons, labels,
-// annotations, finalizers. Every other module imports these instead of spelling strings.
+// annotations. Every other module imports these instead of spelling strings.
 
 export const GROUP = 'rebound.dev';
 export const VERSION = 'v1alpha1';
@@ -249,16 +249,4 @@ export const ANNOTATIONS = {
   circuitReset: `${GROUP}/circuit-reset`,
 } as const;
 
-export const FINALIZERS = {
-  /** Held by a ProblemEvent while a remediation lock for its project/stage/service is taken. */
-  problemEvent: `${GROUP}/problemevent`,
-} as const;
-
 export const MANAGED_BY = 'rebound';
-
-/** Git commit trailers that make each step idempotent and auditable (DESIGN.md, the loop, step 4). */
-export const COMMIT_TRAILERS = {
-  problem: 'Rebound-Problem',
-  attempt: 'Rebound-Attempt',
-  action: 'Rebound-Action',
-} as const;

@@ -26,7 +26,6 @@ export interface TreeEntry {
 }
 
 export const TREE_MODE = '40000';
-export const FILE_MODE = '100644';
 
 export function parseTree(content: Buffer): TreeEntry[] {
   const entries: TreeEntry[] = [];

@@ -1,8 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bearerToken, fileTokenSource, isAuthorized, presentedAuthorization } from './auth.ts';
+import { describe, expect, it } from 'vitest';
+import { bearerToken, isAuthorized, presentedAuthorization } from './auth.ts';
 import { mediaType } from './body.ts';
 import { fieldPathSegments, joinPath } from './fields.ts';
 import { parseAddress } from './server.ts';
@@ -38,35 +35,6 @@ describe('presentedAuthorization', () => {
     expect(presentedAuthorization({ authorization: 'Bearer a', 'x-token': 'k' })).toBe('Bearer a');
     expect(presentedAuthorization({ 'x-token': ['k', 'l'] })).toBeUndefined();
     expect(presentedAuthorization({})).toBeUndefined();
-  });
-});
-
-describe('fileTokenSource', () => {
-  let dir: string | undefined;
-  afterEach(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('re-reads a rotated file and keeps the last good tokens when the file disappears', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'rebound-tokens-'));
-    const path = join(dir, 'token');
-    await writeFile(path, 'first-token\n');
-    let now = 0;
-    const source = fileTokenSource(path, { recheckMs: 1000, now: () => now });
-    expect(source()).toEqual(['first-token']);
-
-    await writeFile(path, '# rotation in progress\nfirst-token\nsecond-token-longer\n');
-    expect(source()).toEqual(['first-token']); // within the re-check interval
-    now = 1000;
-    expect(source()).toEqual(['first-token', 'second-token-longer']);
-
-    await rm(path);
-    now = 2000;
-    expect(source()).toEqual(['first-token', 'second-token-longer']);
-  });
-
-  it('has no tokens when the file never existed', () => {
-    expect(fileTokenSource('/nonexistent/rebound/token')()).toEqual([]);
   });
 });
 

@@ -1,8 +1,7 @@
-// Bearer-token authentication for the ways in. Tokens come from a Secret mounted as a file; the
-// source is a function so a rotated Secret (kubelet rewrites the file) takes effect without a restart,
-// and several lines mean several valid tokens (old and new during a rotation).
+// Bearer-token authentication for the ways in. Tokens come from a Secret mounted as a file
+// (config/token-file.ts re-reads it); the source is a function so a rotated Secret takes effect
+// without a restart, and several lines mean several valid tokens (old and new during a rotation).
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 
 export type TokenSource = () => readonly string[];
 
@@ -41,46 +40,4 @@ export function bearerToken(authorization: string | undefined): string | undefin
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
-}
-
-export interface FileTokenSourceOptions {
-  /** How long a read is reused before the file is checked again. Default 5 s. */
-  recheckMs?: number;
-  now?: () => number;
-}
-
-/**
- * Tokens from a file, one per line (blank lines and `#` comments ignored), re-read when its
- * modification time or size changes. If the file becomes unreadable the last good tokens stay in
- * force (a Secret update briefly swaps symlinks); if it was never readable there are no tokens and
- * every request is refused.
- */
-export function fileTokenSource(path: string, options: FileTokenSourceOptions = {}): TokenSource {
-  const recheckMs = options.recheckMs ?? 5_000;
-  const now = options.now ?? Date.now;
-  let tokens: readonly string[] = [];
-  let version = '';
-  let checkedAt = -Infinity;
-  return () => {
-    if (now() - checkedAt < recheckMs) return tokens;
-    checkedAt = now();
-    try {
-      const stat = statSync(path);
-      const current = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
-      if (current !== version) {
-        tokens = parseTokens(readFileSync(path, 'utf8'));
-        version = current;
-      }
-    } catch {
-      // Keep the last good tokens; see above.
-    }
-    return tokens;
-  };
-}
-
-export function parseTokens(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
 }

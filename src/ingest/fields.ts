@@ -61,12 +61,6 @@ export function optionalString(obj: JsonObject, key: string, parent: string): st
   return trimmed === '' ? undefined : trimmed;
 }
 
-export function requiredString(obj: JsonObject, key: string, parent: string): string {
-  const value = optionalString(obj, key, parent);
-  if (value === undefined) throw new InvalidPayloadError(joinPath(parent, key), 'is required and must be a non-empty string');
-  return value;
-}
-
 /** An optional map of string to string (labels, annotations); non-string values are an error. */
 export function optionalStringMap(obj: JsonObject, key: string, parent: string): Record<string, string> {
   const found = getField(obj, key);

@@ -6,7 +6,6 @@
 //   - attempt k (counting from 1) takes action k; past the last one the problem is exhausted;
 //   - a Remediation resource takes precedence over `<service>/remediation.yaml` on the stage branch.
 import type { PolicySource, Remediation, RemediationAction } from '../api/index.ts';
-import { REASONS } from '../api/index.ts';
 import { ReboundError } from '../errors.ts';
 import type { RemediationPolicy, RemediationPolicyEntry } from '../formats/remediation.ts';
 
@@ -97,13 +96,6 @@ export type ActionChoice =
   | { kind: 'action'; attempt: number; action: RemediationAction; match: EntryMatch; /** Actions left after this one. */ remaining: number }
   | { kind: 'exhausted'; attempt: number; match: EntryMatch; reason: string }
   | { kind: 'unmatched'; attempt: number; reason: string };
-
-/** The condition reason for each outcome. */
-export const CHOICE_REASON = {
-  action: REASONS.PolicyFound,
-  exhausted: REASONS.ActionsExhausted,
-  unmatched: REASONS.NoMatchingEntry,
-} as const satisfies Record<ActionChoice['kind'], string>;
 
 /** Action `attempt` (1-based) of the entry matching `problem`, or why there is none. */
 export function chooseAction(policy: RemediationPolicy, problem: ProblemKey, attempt: number): ActionChoice {

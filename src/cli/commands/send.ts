@@ -8,7 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage, ReboundError } from '../../errors.ts';
 import { formatDiagnostic, loadYaml } from '../../formats/yaml.ts';
 import type { LocatedYaml } from '../../formats/yaml.ts';
-import { parseTokens } from '../../ingest/auth.ts';
+import { parseTokens } from '../../config/token-file.ts';
 import { fieldPathSegments, InvalidPayloadError, isObject } from '../../ingest/fields.ts';
 import { detectPayloadKind, mapPayload } from '../../ingest/payloads.ts';
 import type { PayloadKind } from '../../ingest/payloads.ts';

@@ -23,11 +23,6 @@ export async function listBranches(repo: string): Promise<{ name: string; ref: s
   return [...branches].map(([name, ref]) => ({ name, ref })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Resolves a branch name to a ref: local first, then any remote's. */
-export async function resolveBranch(repo: string, name: string): Promise<string | undefined> {
-  return (await listBranches(repo)).find((b) => b.name === name)?.ref;
-}
-
 export function branchTree(repo: string, branch: string, ref: string): ConfigTree {
   return {
     prefix: `${branch}:`,
