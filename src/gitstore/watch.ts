@@ -119,7 +119,7 @@ export function watchBranches(options: WatchOptions): BranchWatcher {
 
   const report = (err: unknown, branch: string): void => {
     if (options.onError !== undefined) options.onError(err, branch);
-    else options.logger?.warn({ branch, err: err instanceof Error ? err.message : String(err) }, 'polling the stage branch failed');
+    else options.logger?.warn({ branch, err }, 'polling the stage branch failed');
   };
 
   // Polls never overlap: a request made while one runs waits for it and then polls again, so a

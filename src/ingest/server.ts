@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { errorMessage, ReboundError } from '../errors.ts';
+import { ReboundError } from '../errors.ts';
 import { KUBE_ERROR_CODES } from '../kube/errors.ts';
 import { isAuthorized, presentedAuthorization } from './auth.ts';
 import type { TokenSource } from './auth.ts';
@@ -307,13 +307,13 @@ function toErrorResponse(err: unknown, log: IngestLogger): { status: number; bod
     // The API server refused the object: the payload's fault, not worth a retry.
     if (err.code === KUBE_ERROR_CODES.Invalid) return { status: 400, body: { error: err.message, field: null } };
     if (err.retryable) {
-      log.warn({ code: err.code, err: err.message }, 'storing problems failed; the sender is asked to retry');
+      log.warn({ err }, 'storing problems failed; the sender is asked to retry');
       return { status: 503, body: { error: err.message, field: null }, headers: { 'Retry-After': '5' } };
     }
-    log.error({ code: err.code, err: err.message }, 'storing problems failed');
+    log.error({ err }, 'storing problems failed');
     return { status: 500, body: { error: err.message, field: null } };
   }
-  log.error({ err: errorMessage(err) }, 'ingest request failed');
+  log.error({ err }, 'ingest request failed');
   return { status: 500, body: { error: 'internal error', field: null } };
 }
 

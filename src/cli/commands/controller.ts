@@ -1,6 +1,5 @@
 import { enableCompileCache } from 'node:module';
 import { CONTROLLER_USAGE, parseControllerConfig } from '../../config/controller.ts';
-import { ReboundError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { exitOnCrash, shutdownSignal } from '../../runtime/manager.ts';
 import type { Command } from './command.ts';
@@ -33,7 +32,7 @@ export const command: Command = {
       // A part failed: exit non-zero so the Pod restarts cleanly (a lost Lease is campaigned for again).
       return exit === 'stopped' ? 0 : 1;
     } catch (err) {
-      log.error({ err: err instanceof ReboundError ? { code: err.code, message: err.message } : err }, 'controller failed to start');
+      log.error({ err }, 'controller failed to start');
       return 1;
     } finally {
       dispose();

@@ -84,7 +84,7 @@ export class ProjectReconciler implements Reconciler {
       const reason = failureReason(read.failed, REASONS.GitUnreachable);
       const retryable = read.failed instanceof ReboundError ? read.failed.retryable : true;
       const message = errorMessage(read.failed);
-      ctx.log.warn({ project: key, reason, err: message }, 'project repository could not be read');
+      ctx.log.warn({ project: key, reason, err: read.failed }, 'project repository could not be read');
       conditions.set({ type: CONDITION_TYPES.GitReachable, status: 'False', reason, message });
       if (retryable) conditions.markNotReady(reason, message, RETRIED);
       else conditions.markStalled(reason, message);
