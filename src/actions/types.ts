@@ -5,7 +5,7 @@
 import { TASK_NAME_PATTERN } from '../api/index.ts';
 import type { ActionExecution, Attempt, AttemptSync, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
 import type { ResolvedStage, StageRepository } from '../remediation/stage.ts';
-import type { ActionRequest, EditOptions, EditResult } from '../remediation/actions.ts';
+import type { ActionRequest, EditOptions, EditResult } from '../remediation/value-edits.ts';
 import { REDACTED, describeUrl } from '../scrub.ts';
 import type { ActionProblem } from './webhook-call.ts';
 

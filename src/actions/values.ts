@@ -11,8 +11,8 @@ import type { Applier, ApplierName, ApplyRequest, ApplyResult } from '../apply/i
 import type { StageRepository } from '../remediation/stage.ts';
 import type { SecretReader } from '../kube/secrets.ts';
 import { ReboundError } from '../errors.ts';
-import { parseScaleValue, parseToggleValue, scaleReplicas, toggleFeature } from '../remediation/actions.ts';
-import type { ActionRequest, EditOptions, EditResult } from '../remediation/actions.ts';
+import { parseScaleValue, parseToggleValue, scaleReplicas, toggleFeature } from '../remediation/value-edits.ts';
+import type { ActionRequest, EditOptions, EditResult } from '../remediation/value-edits.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from './types.ts';
 import { setUnleashFeature } from './unleash.ts';
 import { timed } from '../observability/timing.ts';

@@ -4,8 +4,8 @@
 import { ACTIONS } from '../api/index.ts';
 import type { PolicySource, RemediationAction, RemediationLimits } from '../api/index.ts';
 import type { RemediationPolicy } from '../formats/remediation.ts';
-import { applyAction, DEFAULT_FLAGS_PATH, DEFAULT_REPLICAS_PATH, isEditError } from './actions.ts';
-import type { Change } from './actions.ts';
+import { applyAction, DEFAULT_FLAGS_PATH, DEFAULT_REPLICAS_PATH, isEditError } from './value-edits.ts';
+import type { Change } from './value-edits.ts';
 import { unifiedDiff } from './diff.ts';
 import { chooseAction, describeSource, sourceWithMatch } from './policy.ts';
 import type { ProblemKey } from './policy.ts';

@@ -14,7 +14,7 @@ import { parseSliFile, sliLocationOf } from '../../formats/sli.ts';
 import { parseSloFile } from '../../formats/slo.ts';
 import { loadYaml } from '../../formats/yaml.ts';
 import type { Diagnostic, LocatedYaml, PathSegment } from '../../formats/yaml.ts';
-import { parseScaleValue, SCALE_RULES } from '../../remediation/actions.ts';
+import { parseScaleValue, SCALE_RULES } from '../../remediation/value-edits.ts';
 import { valuesFilePath } from '../../remediation/plan.ts';
 import { remediationSequence } from '../../controllers/problemevent/shipyard-sequence.ts';
 

@@ -16,7 +16,7 @@ import { parseRemediationFile } from '../../formats/remediation.ts';
 import { formatDiagnostic, loadYaml } from '../../formats/yaml.ts';
 import { mapProblemDocument } from '../../ingest/payloads.ts';
 import type { MappedProblem } from '../../ingest/payloads.ts';
-import { SCALE_RULES } from '../../remediation/actions.ts';
+import { SCALE_RULES } from '../../remediation/value-edits.ts';
 import { planRemediation, valuesFilePath } from '../../remediation/plan.ts';
 import type { PlanOutcome } from '../../remediation/plan.ts';
 import { describeSource, policyFilePath, policyFromFile } from '../../remediation/policy.ts';

@@ -6,7 +6,7 @@ import type { Remediation, RemediationSpec, RemediationStatus } from '../../api/
 import { ACTIONS, WEBHOOK_ACTION } from '../../api/index.ts';
 import { resolveWebhook } from '../../actions/webhook.ts';
 import { errorMessage, failureReason } from '../../errors.ts';
-import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediation/actions.ts';
+import { isKnownAction, parseScaleValue, parseToggleValue } from '../../remediation/value-edits.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';

@@ -8,7 +8,7 @@ import { REASONS } from '../../../api/index.ts';
 import type { Attempt, AttemptApproval, RemediationAction } from '../../../api/index.ts';
 import type { ActionHandler } from '../../../actions/types.ts';
 import { unifiedDiff } from '../../../remediation/diff.ts';
-import { isEditError } from '../../../remediation/actions.ts';
+import { isEditError } from '../../../remediation/value-edits.ts';
 import { describeRequest, effectiveSettings, tallyApprovals } from '../../../rules/approvals.ts';
 import { parseDuration } from '../../../api/duration.ts';
 import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';

@@ -6,8 +6,8 @@ import type { ActionExecution, Attempt, RemediationAction } from '../../../api/i
 import { actionIdFor } from '../../../actions/types.ts';
 import type { ActionHandler } from '../../../actions/types.ts';
 import { timed } from '../../../observability/timing.ts';
-import { describeChange } from '../../../remediation/actions.ts';
-import type { Change } from '../../../remediation/actions.ts';
+import { describeChange } from '../../../remediation/value-edits.ts';
+import type { Change } from '../../../remediation/value-edits.ts';
 import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
 import { approvalReason } from '../../../rules/approvals.ts';
 import { proposeChange, requestApproval } from './approval.ts';

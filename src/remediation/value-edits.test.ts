@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ReboundError } from '../errors.ts';
-import { applyAction, clampReplicas, describeChange, formatToggles, parseScaleValue, parseToggleValue } from './actions.ts';
-import type { EditOptions, EditResult } from './actions.ts';
+import { applyAction, clampReplicas, describeChange, formatToggles, parseScaleValue, parseToggleValue } from './value-edits.ts';
+import type { EditOptions, EditResult } from './value-edits.ts';
 import { unifiedDiff } from './diff.ts';
 
 function fixture(name: string): string {
