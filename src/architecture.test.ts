@@ -17,11 +17,35 @@ const ROOT = dirname(SRC);
 const COMPOSITION_ROOT = 'wire.ts';
 const LOADS_COMPOSITION_ROOT = 'cli/commands/controller.ts';
 
+/**
+ * Top-level units from the top down (docs/design.md, "Layers"): an import may only point down this
+ * list. A new folder must be placed here before anything imports it.
+ */
+const LAYERS = [
+  'cli',
+  'wire.ts',
+  'config',
+  'controllers',
+  'ingest',
+  'actions',
+  'apply',
+  'evaluation',
+  'rules',
+  'remediation',
+  'formats',
+  'gitstore',
+  'kube',
+  'observability',
+  'runtime',
+  'api',
+  'errors.ts',
+];
+
 /** The controller runtime knows nothing but itself: no domain, no kube facade, no logger factory. */
 const RUNTIME = 'runtime';
 
-/** Pure folders: parsing, value edits, policy, SLO scoring. Their I/O lives elsewhere (evaluation/providers/). */
-const PURE = ['formats', 'remediation', 'evaluation'];
+/** Pure folders: parsing, Project rules, value edits, policy, SLO scoring. Their I/O lives elsewhere (evaluation/providers/). */
+const PURE = ['formats', 'rules', 'remediation', 'evaluation'];
 const IO_MODULES = [
   'node:fs',
   'node:fs/promises',
@@ -144,12 +168,23 @@ describe('the layering of src/', () => {
     expect(unitCycles(imports)).toEqual([]);
   });
 
+  it('points every import down the list of layers', () => {
+    const top = (file: string): string => file.split('/')[0] ?? file;
+    const upward = imports.filter((i) => {
+      if (!i.target?.startsWith('src/') || inHarness(i.target.slice('src/'.length))) return false;
+      const from = LAYERS.indexOf(top(i.from));
+      const to = LAYERS.indexOf(top(i.target.slice('src/'.length)));
+      return from === -1 || to === -1 || from > to;
+    });
+    expect(show(upward)).toEqual([]);
+  });
+
   it('keeps runtime/ free of everything above it', () => {
     const upward = imports.filter((i) => unitOf(i.from).split('/')[0] === RUNTIME && i.target !== undefined && !i.target.startsWith(`src/${RUNTIME}/`));
     expect(show(upward)).toEqual([]);
   });
 
-  it('keeps formats/, remediation/ and evaluation/ free of I/O', () => {
+  it('keeps formats/, rules/, remediation/ and evaluation/ free of I/O', () => {
     const pure = (file: string): boolean => PURE.includes(unitOf(file));
     const io = imports.filter((i) => pure(i.from) && IO_MODULES.includes(i.specifier));
     const fetches = sourceFiles(SRC)
