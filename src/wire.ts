@@ -178,6 +178,6 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
   if (webhooks) manager.add(webhooks);
   manager.add(closeOnStop('token-files', [tokens, gitSecret, sinkToken]));
 
-  log.info({ metrics: config.metricsAddress, webhooks: webhooks ? config.webhookAddress : 'off', namespace: config.namespace ?? 'all', leaderElection: config.leaderElect }, 'rebound controller starting');
+  log.info({ metricsAddress: config.metricsAddress, webhookAddress: webhooks ? config.webhookAddress : 'off', namespace: config.namespace ?? 'all', leaderElection: config.leaderElect }, 'rebound controller starting');
   return { done: manager.start(signal).finally(() => stores.close()) };
 }

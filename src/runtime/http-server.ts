@@ -49,7 +49,7 @@ export function httpServerRunnable(options: HttpRunnableOptions): HttpServerRunn
       });
       const address = server.address() as AddressInfo;
       url = httpUrl(address);
-      options.log.info({ server: options.name, host: address.address, port: address.port }, 'listening');
+      options.log.info({ server: options.name, url }, 'listening');
       options.onListening?.(address);
       markListening();
       await new Promise<void>((resolve) => {

@@ -97,7 +97,8 @@ describe('POST /hooks/git', () => {
   it('re-reads the pushed branch at once when the push is signed, and refuses an unsigned one', async () => {
     await expect.poll(configValid, { timeout: 30_000, interval: 250 }).toBe('True');
     await push(repo.dir, 'production', { 'carts/remediation.yaml': `${POLICY}        - action: [unclosed\n` }, 'a typo');
-    const webhooks = /"webhooks":"(http:\/\/[^"]+)"/.exec(controller.process.recentOutput())?.[1];
+    // The ingest server logs its URL once the manager has started it.
+    const webhooks = /"server":"webhooks","url":"(http:\/\/[^"]+)"/.exec(controller.process.recentOutput())?.[1];
     expect(webhooks).toBeDefined();
     const body = JSON.stringify({ ref: 'refs/heads/production', after: 'f'.repeat(40), repository: { clone_url: repo.url } });
 
