@@ -68,10 +68,8 @@ const IO_MODULES = [
   'undici',
 ];
 
-/** The real-parts harness: test/ today, src/localenv/ until it moves there. */
-const HARNESS = ['test', 'src/localenv'];
-/** `rebound demo` runs the harness's demo world until the demo leaves the shipped CLI. */
-const MAY_LOAD_HARNESS = ['cli/commands/demo.ts'];
+/** The tests, the real-parts harness (test/harness/) and the demo (dev/): never part of the product. */
+const HARNESS = ['test', 'dev'];
 
 interface Import {
   /** Importing file, relative to src/ with `/` separators. */
@@ -92,13 +90,12 @@ function sourceFiles(dir: string): string[] {
 
 const posix = (path: string): string => path.split(sep).join('/');
 const isTestCode = (file: string): boolean => /\.test(-helper)?\.ts$/.test(file);
-const inHarness = (file: string): boolean => HARNESS.some((h) => `src/${file}`.startsWith(`${h}/`));
 
-/** Every import, re-export and dynamic import of the production files (tests and the harness may reach anywhere). */
+/** Every import, re-export and dynamic import of the production files (tests may reach anywhere). */
 function productionImports(): Import[] {
   return sourceFiles(SRC)
     .map((path) => ({ path, file: posix(relative(SRC, path)) }))
-    .filter(({ file }) => !isTestCode(file) && !inHarness(file))
+    .filter(({ file }) => !isTestCode(file))
     .flatMap(({ path, file }) =>
       ts.preProcessFile(readFileSync(path, 'utf8'), true, true).importedFiles.map(({ fileName }) => ({
         from: file,
@@ -176,7 +173,7 @@ describe('the layering of src/', () => {
   it('points every import down the list of layers', () => {
     const top = (file: string): string => file.split('/')[0] ?? file;
     const upward = imports.filter((i) => {
-      if (!i.target?.startsWith('src/') || inHarness(i.target.slice('src/'.length))) return false;
+      if (!i.target?.startsWith('src/')) return false;
       const from = LAYERS.indexOf(top(i.from));
       const to = LAYERS.indexOf(top(i.target.slice('src/'.length)));
       return from === -1 || to === -1 || from > to;
@@ -218,7 +215,7 @@ describe('the layering of src/', () => {
     const intoTests = imports.filter((i) => {
       if (i.target === undefined) return false;
       const file = i.target.startsWith('src/') ? i.target.slice('src/'.length) : undefined;
-      const harness = HARNESS.some((h) => i.target?.startsWith(`${h}/`)) && !MAY_LOAD_HARNESS.includes(i.from);
+      const harness = HARNESS.some((h) => i.target?.startsWith(`${h}/`));
       return harness || (file !== undefined && isTestCode(file));
     });
     expect(show(intoTests)).toEqual([]);
