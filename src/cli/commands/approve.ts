@@ -13,7 +13,7 @@ import type { ApprovalDecision, Attempt, ProblemEvent } from '../../api/index.ts
 import { errorMessage } from '../../errors.ts';
 import { classifyKubeError } from '../../kube/errors.ts';
 import { loadKubeConfig, reboundClients } from '../../kube/index.ts';
-import type { Command } from '../main.ts';
+import type { Command } from './command.ts';
 
 const usage = (verb: string): string => `Usage: rebound ${verb} PROBLEM [--attempt N] [--message TEXT] [-n NAMESPACE] [--kubeconfig FILE]
 

@@ -3,7 +3,7 @@
 // the same values as its OCI labels); a checkout or an npm install has none and says "unknown".
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { Command } from '../main.ts';
+import type { Command } from './command.ts';
 
 export interface BuildInfo {
   version: string;
