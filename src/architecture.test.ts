@@ -38,6 +38,7 @@ const LAYERS = [
   'kube',
   'observability',
   'runtime',
+  'net',
   'errors.ts',
   'api',
 ];

@@ -6,7 +6,7 @@ import { TASK_NAME_PATTERN } from '../api/index.ts';
 import type { ActionExecution, Attempt, AttemptSync, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
 import type { ResolvedStage, StageRepository } from '../remediation/stage.ts';
 import type { ActionRequest, EditOptions, EditResult } from '../remediation/value-edits.ts';
-import { REDACTED, describeUrl } from '../scrub.ts';
+import { REDACTED, describeUrl } from '../net/scrub.ts';
 import type { ActionProblem } from './webhook-call.ts';
 
 /** What an action may look at before it runs, to refuse what only a person can fix. */

@@ -7,7 +7,7 @@
 import { REASONS } from '../api/index.ts';
 import type { Reason } from '../api/index.ts';
 import { describeFetchError, ReboundError } from '../errors.ts';
-import { scrubberFor } from '../scrub.ts';
+import { scrubberFor } from '../net/scrub.ts';
 
 export interface UnleashSettings {
   /** Unleash's address, with or without a trailing `/api`: `https://unleash.example.com[/api]`. */

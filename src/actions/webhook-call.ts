@@ -6,9 +6,9 @@
 // by origin only, because webhook URLs often carry a secret in their path or query.
 import { REASONS } from '../api/constants.ts';
 import { describeFetchError, ReboundError } from '../errors.ts';
-import { scrubberFor } from '../scrub.ts';
+import { scrubberFor } from '../net/scrub.ts';
 import { sleep as clockSleep, systemClock } from '../runtime/clock.ts';
-import { checkAllowedUrl } from './allowed-hosts.ts';
+import { checkAllowedUrl } from '../net/allowed-hosts.ts';
 
 export interface WebhookRequest {
   url: string;

@@ -8,7 +8,7 @@ import type { Reason, RemediationAction, WebhookSpec } from '../api/index.ts';
 import type { SecretReader } from '../kube/secrets.ts';
 import { parseDuration } from '../api/duration.ts';
 import { ReboundError } from '../errors.ts';
-import { checkAllowedUrl } from './allowed-hosts.ts';
+import { checkAllowedUrl } from '../net/allowed-hosts.ts';
 import { actionProblem, endpointLabel } from './types.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome, ActionScope } from './types.ts';
 import { callWebhook, renderWebhookBody, webhookCredentialHeaders } from './webhook-call.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionValueLabel } from './actions/types.ts';
+import { actionValueLabel } from '../actions/types.ts';
 import { REDACTED, describeUrl, scrubberFor } from './scrub.ts';
 
 describe('scrubberFor', () => {

@@ -24,7 +24,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkAllowedUrl } from '../../src/actions/allowed-hosts.ts';
+import { checkAllowedUrl } from '../../src/net/allowed-hosts.ts';
 import { setUnleashFeature } from '../../src/actions/unleash.ts';
 import { callWebhook, webhookCredentialHeaders } from '../../src/actions/webhook-call.ts';
 import { PrometheusSliProvider, prometheusProviders } from '../../src/evaluation/providers/prometheus.ts';

@@ -6,10 +6,10 @@
 // that means. Prometheus that cannot be asked (refused connection, timeout, 5xx, 429) is a
 // retryable ReboundError: nothing was measured, so nothing may be judged.
 import { REASONS } from '../../api/constants.ts';
-import { checkAllowedUrl } from '../../actions/allowed-hosts.ts';
+import { checkAllowedUrl } from '../../net/allowed-hosts.ts';
 import { describeFetchError, ReboundError } from '../../errors.ts';
-import { scrubberFor } from '../../scrub.ts';
-import type { Scrub } from '../../scrub.ts';
+import { scrubberFor } from '../../net/scrub.ts';
+import type { Scrub } from '../../net/scrub.ts';
 import { resolveQuery } from '../placeholders.ts';
 import type { SliProvider, SliRequest } from '../provider.ts';
 import type { IndicatorValue } from '../types.ts';
