@@ -8,7 +8,7 @@ const trailers = {
 };
 
 describe('commit message trailers', () => {
-  it('formats the DESIGN.md message', () => {
+  it('formats the docs/design.md message', () => {
     expect(formatCommitMessage('rebound: scale carts in production to 2 replicas', trailers)).toBe(
       'rebound: scale carts in production to 2 replicas\n\n' +
         'Rebound-Problem: sockshop/carts-high-latency 3f1c2a9e-77d1-4c1e-9a41-0f5e2b8c1d2a\n' +

@@ -1,4 +1,4 @@
-// Commit messages in DESIGN.md's format. The trailers make a step idempotent (after a crash the step
+// Commit messages in docs/design.md's format. The trailers make a step idempotent (after a crash the step
 // finds its own commit by problem uid and attempt) and auditable (`git log --grep Rebound-Problem`).
 //
 //   rebound: scale carts in production to 2 replicas

@@ -32,7 +32,7 @@ export interface PlanInput {
   limits?: RemediationLimits;
 }
 
-/** The `rebound plan --json` document (DESIGN.md, commands). */
+/** The `rebound plan --json` document (docs/design.md, commands). */
 export interface PlanJson {
   source: string | null;
   branch: string;
@@ -57,7 +57,7 @@ export type PlanOutcome =
 
 export function planRemediation(input: PlanInput): PlanOutcome {
   const outcome = plan(input);
-  // `approval` comes last in the document, after the fields DESIGN.md defined first.
+  // `approval` comes last in the document, after the fields docs/design.md defined first.
   const { approval, ...json } = outcome.json;
   return { ...outcome, json: { ...json, approval } };
 }

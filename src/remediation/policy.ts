@@ -1,5 +1,5 @@
 // Policy lookup and action choice, as Keptn's remediation-service did it (keptn-semantics.md §1.3,
-// §7) with Rebound's differences from DESIGN.md:
+// §7) with Rebound's differences from docs/design.md:
 //   - 0.1.4 entries match exactly and case-sensitively on rootCause, then problemTitle, then the
 //     entry named `default`; legacy `remediations[].name` entries match when the title starts with
 //     `name`, and every action of the entry is used in order, not only the first;
@@ -48,7 +48,7 @@ export function policyFromFile(file: PolicyFile): ResolvedPolicy {
   return { policy: file.policy, source: { kind: 'Git', branch: file.branch, commit: file.commit, path: file.path } };
 }
 
-/** The resource wins over the file (DESIGN.md); undefined when there is neither. */
+/** The resource wins over the file (docs/design.md); undefined when there is neither. */
 export function selectPolicy(candidates: { resource?: Remediation | undefined; file?: PolicyFile | undefined }): ResolvedPolicy | undefined {
   if (candidates.resource) return policyFromResource(candidates.resource);
   if (candidates.file) return policyFromFile(candidates.file);

@@ -167,7 +167,7 @@ afterAll(() => {
 
 // Each case spawns the CLI; on a loaded two-core machine that can take seconds.
 describe('rebound plan', { timeout: 60_000 }, () => {
-  it('plans attempt 1 from a Keptn CloudEvent and prints exactly the DESIGN.md document', async () => {
+  it('plans attempt 1 from a Keptn CloudEvent and prints exactly the docs/design.md document', async () => {
     const run = await forCarts('cloudevent', '--json');
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({

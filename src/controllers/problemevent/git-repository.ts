@@ -1,4 +1,4 @@
-// The loop's StageRepository over the Git store: commits carry DESIGN.md's trailers, and charts are
+// The loop's StageRepository over the Git store: commits carry docs/design.md's trailers, and charts are
 // materialised from the exact commit that was pushed, so Helm applies what the audit trail shows.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
