@@ -39,6 +39,8 @@ function recordSomeActivity(): void {
   metrics.evaluation('pass', 0.3);
   metrics.gitOperation('push', 'success', 0.05);
   metrics.gitPushRetry();
+  metrics.approval('approved');
+  metrics.held('DenyWindow');
   metrics.helmOperation('upgrade', 'success', 1.2);
   metrics.informerSynced('problemevents', true);
   metrics.informerRestarted('problemevents');
