@@ -117,7 +117,7 @@ describe('Project and Remediation controllers', () => {
     expect(condition(ready, 'GitReachable')).toMatchObject({ status: 'True', reason: 'GitFetched', observedGeneration: ready.metadata.generation });
     expect(condition(ready, 'ConfigValid')).toMatchObject({ status: 'True', reason: 'ConfigValid' });
     const { stdout: head } = await runCommand('git', ['--git-dir', s.repoDir, 'rev-parse', 'production']);
-    expect(ready.status?.stages).toEqual([{ name: 'production', branch: 'production', commit: head.trim(), namespace: `${s.project}-production`, remediation: 'automated', apply: 'helm' }]);
+    expect(ready.status?.stages).toEqual([{ name: 'production', branch: 'production', commit: head.trim(), namespace: `${s.project}-production`, remediation: 'automated', apply: 'helm', remediationTasks: [{ name: 'get-action' }, { name: 'action' }, { name: 'evaluation' }] }]);
 
     // Three ways a Project cannot reach its repository.
     const unreachable = `p-${suffix()}`;
