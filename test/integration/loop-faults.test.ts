@@ -24,7 +24,7 @@ import type { SampleWorkload } from '../harness/sample-workload.ts';
 import { toolPath } from '../harness/tools.ts';
 import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
-import { createNamespace, gitSecret, hasCondition, namespaceObjects, phase, startE2eGitServer, startScrapedWorkload, stopInOrder } from './e2e-helpers.ts';
+import { createNamespace, gitSecret, hasCondition, namespaceObjects, phase, startE2eGitServer, startScrapedWorkload, stopInOrder, ESCALATING_POLICY } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -38,22 +38,6 @@ image:
   tag: "0.13.1"
 featureFlags:
   EnablePromotion: true
-`;
-// With slo 600, scale +1 (636 ms) fails and the flag (212 ms) passes; with 700, scale +1 passes.
-const ESCALATING = `apiVersion: spec.keptn.sh/0.1.4
-kind: Remediation
-metadata:
-  name: carts-remediation
-spec:
-  remediations:
-    - problemType: Response time degradation
-      actionsOnOpen:
-        - action: scale
-          name: Scale up
-          value: "+1"
-        - action: featuretoggle
-          name: Promotion off
-          value: "EnablePromotion:off"
 `;
 
 let git: GitServer;
@@ -134,7 +118,7 @@ interface Scenario {
 
 async function scenario(sloMs: number): Promise<Scenario> {
   const project = `p-${suffix()}`;
-  const repo = await createProjectRepo(git, { project, service: 'carts', stages: ['production'], remediationStages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING, 'slo.yaml': sampleSlo(sloMs), 'sli.yaml': SAMPLE_SLI } });
+  const repo = await createProjectRepo(git, { project, service: 'carts', stages: ['production'], remediationStages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(sloMs), 'sli.yaml': SAMPLE_SLI } });
   await applyObjects(admin, [{
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'Project',

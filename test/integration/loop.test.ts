@@ -14,7 +14,7 @@ import { SAMPLE_SLI, sampleSlo } from '../harness/sample-workload.ts';
 import type { SampleWorkload } from '../harness/sample-workload.ts';
 import { REPO_ROOT, applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
-import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer, startScrapedWorkload, stopInOrder } from './e2e-helpers.ts';
+import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer, startScrapedWorkload, stopInOrder, ESCALATING_POLICY } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -26,21 +26,6 @@ image:
   tag: "0.13.1"
 featureFlags:
   EnablePromotion: true   # the slow promotion campaign
-`;
-const ESCALATING_POLICY = `apiVersion: spec.keptn.sh/0.1.4
-kind: Remediation
-metadata:
-  name: carts-remediation
-spec:
-  remediations:
-    - problemType: Response time degradation
-      actionsOnOpen:
-        - action: scale
-          name: Scale up
-          value: "+1"
-        - action: featuretoggle
-          name: Promotion off
-          value: "EnablePromotion:off"
 `;
 
 let git: GitServer;
