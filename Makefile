@@ -138,8 +138,16 @@ lint: deps ## Lint sources and tests
 unit: deps ## Run the pure unit tests (no processes, sockets or watchers; `make test` also runs the io project)
 	vitest run --project unit
 
+.PHONY: fmt
+fmt: deps ## Format the TypeScript and JavaScript in place (Prettier, .prettierrc.json)
+	prettier --write --log-level warn .
+
+.PHONY: fmt-check
+fmt-check: deps ## Fail when a file is not formatted (`make fmt` fixes it)
+	prettier --check --log-level warn .
+
 .PHONY: verify
-verify: typecheck lint unit ## Type-check, lint and unit-test (no real servers)
+verify: fmt-check typecheck lint unit ## Check formatting, type-check, lint and unit-test (no real servers)
 
 .PHONY: test
 REPORTS := $(CURDIR)/.cache/reports
