@@ -114,7 +114,9 @@ function unitOf(file: string): string {
 }
 
 /** `a/x.ts imports b/y.ts`, once per pair of files (a file may import another both as a type and as a value). */
-const show = (edges: readonly Import[]): string[] => [...new Set(edges.map((e) => `${e.from} imports ${e.target?.replace(/^src\//, '') ?? e.specifier}`))];
+const show = (edges: readonly Import[]): string[] => [
+  ...new Set(edges.map((e) => `${e.from} imports ${e.target?.replace(/^src\//, '') ?? e.specifier}`)),
+];
 
 /** Groups of units that import each other, directly or around a loop (Tarjan), with the edges inside. */
 function unitCycles(imports: readonly Import[]): string[][] {
@@ -164,7 +166,11 @@ describe('the layering of src/', () => {
   it('finds the imports it checks', () => {
     // A parser that found nothing would pass every rule below.
     expect(imports.length).toBeGreaterThan(300);
-    expect(imports).toContainEqual({ from: 'cli/main.ts', specifier: './commands/controller.ts', target: 'src/cli/commands/controller.ts' });
+    expect(imports).toContainEqual({
+      from: 'cli/main.ts',
+      specifier: './commands/controller.ts',
+      target: 'src/cli/commands/controller.ts',
+    });
   });
 
   it('has no import cycle between folders', () => {
@@ -192,12 +198,15 @@ describe('the layering of src/', () => {
   });
 
   it('keeps runtime/ free of everything above it', () => {
-    const upward = imports.filter((i) => unitOf(i.from) === RUNTIME && i.target !== undefined && !i.target.startsWith(`src/${RUNTIME}/`));
+    const upward = imports.filter(
+      (i) => unitOf(i.from) === RUNTIME && i.target !== undefined && !i.target.startsWith(`src/${RUNTIME}/`),
+    );
     expect(show(upward)).toEqual([]);
   });
 
   it('keeps formats/, rules/, remediation/ and evaluation/ free of I/O', () => {
-    const pure = (file: string): boolean => PURE.some((folder) => file.startsWith(`${folder}/`) && !file.startsWith(`${folder}/providers/`));
+    const pure = (file: string): boolean =>
+      PURE.some((folder) => file.startsWith(`${folder}/`) && !file.startsWith(`${folder}/providers/`));
     const io = imports.filter((i) => pure(i.from) && IO_MODULES.includes(i.specifier));
     const fetches = sourceFiles(SRC)
       .map((path) => posix(relative(SRC, path)))
@@ -233,13 +242,30 @@ describe('unitCycles', () => {
   });
 
   it('finds a cycle around three folders, and none inside one folder', () => {
-    expect(unitCycles([edge('a/x.ts', 'b/y.ts'), edge('b/y.ts', 'c/z.ts'), edge('c/z.ts', 'a/x.ts')])[0]?.[0]).toBe('cycle between a, b, c:');
+    expect(unitCycles([edge('a/x.ts', 'b/y.ts'), edge('b/y.ts', 'c/z.ts'), edge('c/z.ts', 'a/x.ts')])[0]?.[0]).toBe(
+      'cycle between a, b, c:',
+    );
     expect(unitCycles([edge('a/x.ts', 'a/y.ts'), edge('a/y.ts', 'a/x.ts')])).toEqual([]);
   });
 
   it("treats each controller's folder and the shared controllers/ as units, a sub-folder as part of its folder", () => {
-    expect(unitCycles([edge('controllers/x.ts', 'controllers/problemevent/y.ts'), edge('controllers/problemevent/y.ts', 'controllers/z.ts')])).toHaveLength(1);
-    expect(unitCycles([edge('controllers/problemevent/r.ts', 'controllers/problemevent/steps/s.ts'), edge('controllers/problemevent/steps/s.ts', 'controllers/problemevent/p.ts')])).toEqual([]);
-    expect(unitCycles([edge('evaluation/providers/p.ts', 'evaluation/e.ts'), edge('evaluation/e.ts', 'evaluation/providers/p.ts')])).toEqual([]);
+    expect(
+      unitCycles([
+        edge('controllers/x.ts', 'controllers/problemevent/y.ts'),
+        edge('controllers/problemevent/y.ts', 'controllers/z.ts'),
+      ]),
+    ).toHaveLength(1);
+    expect(
+      unitCycles([
+        edge('controllers/problemevent/r.ts', 'controllers/problemevent/steps/s.ts'),
+        edge('controllers/problemevent/steps/s.ts', 'controllers/problemevent/p.ts'),
+      ]),
+    ).toEqual([]);
+    expect(
+      unitCycles([
+        edge('evaluation/providers/p.ts', 'evaluation/e.ts'),
+        edge('evaluation/e.ts', 'evaluation/providers/p.ts'),
+      ]),
+    ).toEqual([]);
   });
 });

@@ -26,7 +26,14 @@ import { KubeActionCallbacks } from './ingest/action-callbacks.ts';
 import { ingestRunnable, parseAddress } from './ingest/server.ts';
 import { ProjectShards } from './ingest/project-shards.ts';
 import { KubeProblemStore } from './ingest/store.ts';
-import { kubeClaimStore, kubeEventRecorder, kubeLeaseStore, kubeSecretReader, loadKubeConfig, reboundClients } from './kube/index.ts';
+import {
+  kubeClaimStore,
+  kubeEventRecorder,
+  kubeLeaseStore,
+  kubeSecretReader,
+  loadKubeConfig,
+  reboundClients,
+} from './kube/index.ts';
 import { opsHandler } from './observability/health.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { systemClock } from './runtime/clock.ts';
@@ -59,54 +66,125 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
         retryPeriodMs: config.retryPeriodMs,
       })
     : undefined;
-  const manager = new Manager({ log, ...(elector ? { leaderElector: elector } : {}), onLeaderChange: (leading) => metrics.setLeader(leading) });
+  const manager = new Manager({
+    log,
+    ...(elector ? { leaderElector: elector } : {}),
+    onLeaderChange: (leading) => metrics.setLeader(leading),
+  });
   // Controllers never start a reconcile on a Lease that was not renewed in time (a paused process finds out there).
   const mayAct = (): boolean => elector?.isLeading() ?? true;
 
   // Informers: every replica keeps its caches warm, so a new leader acts at once.
-  const informerMetrics = { synced: (r: string, s: boolean) => metrics.informerSynced(r, s), restarted: (r: string) => metrics.informerRestarted(r) };
+  const informerMetrics = {
+    synced: (r: string, s: boolean) => metrics.informerSynced(r, s),
+    restarted: (r: string) => metrics.informerRestarted(r),
+  };
   const informerOptions = { clock, log, resyncMs: config.resyncMs, metrics: informerMetrics };
   // A shard (--watch-label-selector) sees only its own objects, as Flux's sharded controllers do.
   const watch = config.watchLabelSelector ? { labelSelector: config.watchLabelSelector } : {};
-  const projects = new SupervisedInformer({ name: 'projects', source: clients.projects.listWatch(config.namespace, watch), ...informerOptions });
-  const remediations = new SupervisedInformer({ name: 'remediations', source: clients.remediations.listWatch(config.namespace, watch), ...informerOptions });
-  const problems = new SupervisedInformer({ name: 'problemevents', source: clients.problemEvents.listWatch(config.namespace, watch), ...informerOptions });
-  const approvals = new SupervisedInformer({ name: 'approvals', source: clients.approvals.listWatch(config.namespace, watch), ...informerOptions });
+  const projects = new SupervisedInformer({
+    name: 'projects',
+    source: clients.projects.listWatch(config.namespace, watch),
+    ...informerOptions,
+  });
+  const remediations = new SupervisedInformer({
+    name: 'remediations',
+    source: clients.remediations.listWatch(config.namespace, watch),
+    ...informerOptions,
+  });
+  const problems = new SupervisedInformer({
+    name: 'problemevents',
+    source: clients.problemEvents.listWatch(config.namespace, watch),
+    ...informerOptions,
+  });
+  const approvals = new SupervisedInformer({
+    name: 'approvals',
+    source: clients.approvals.listWatch(config.namespace, watch),
+    ...informerOptions,
+  });
   for (const informer of [projects, remediations, problems, approvals]) {
     manager.add(informerRunnable(informer));
     manager.addSyncSource(informer);
   }
 
-  const stores = new ProjectStores({ workDir: config.workDir, secrets, logger: (project) => log.child({ component: 'gitstore', project }), onPushRetry: () => metrics.gitPushRetry() });
+  const stores = new ProjectStores({
+    workDir: config.workDir,
+    secrets,
+    logger: (project) => log.child({ component: 'gitstore', project }),
+    onPushRetry: () => metrics.gitPushRetry(),
+  });
   const projectLookup = new CachedProjectLookup(projects, remediations, stores);
   // Last good remediation.yaml / slo.yaml / sli.yaml, fed by the Project controller's branch polls.
   const configs = createConfigCaches();
 
-  const project = setupProjectController(manager, { projects, repositories: stores, statusClient: clients.projects, configs, clock, log, workers: config.workers, metrics, mayAct });
+  const project = setupProjectController(manager, {
+    projects,
+    repositories: stores,
+    statusClient: clients.projects,
+    configs,
+    clock,
+    log,
+    workers: config.workers,
+    metrics,
+    mayAct,
+  });
 
   // Ways in: alerts, CloudEvents, action callbacks and (with a secret) Git push hooks.
-  const tokens = config.webhookAddress !== '' && config.webhookTokenFile ? watchTokenFile(config.webhookTokenFile, log.child({ component: 'webhook-tokens' }), 'webhook tokens') : undefined;
-  const gitSecret = tokens && config.gitWebhookSecretFile ? watchTokenFile(config.gitWebhookSecretFile, log.child({ component: 'git-webhook-secret' }), 'git webhook secret') : undefined;
-  const sinkToken = config.actionSinkTokenFile ? watchTokenFile(config.actionSinkTokenFile, log.child({ component: 'action-sink-token' }), 'action sink token') : undefined;
-  const projectShards = new ProjectShards({ getProject: (name) => clients.projects.get(config.problemNamespace, name) });
+  const tokens =
+    config.webhookAddress !== '' && config.webhookTokenFile
+      ? watchTokenFile(config.webhookTokenFile, log.child({ component: 'webhook-tokens' }), 'webhook tokens')
+      : undefined;
+  const gitSecret =
+    tokens && config.gitWebhookSecretFile
+      ? watchTokenFile(
+          config.gitWebhookSecretFile,
+          log.child({ component: 'git-webhook-secret' }),
+          'git webhook secret',
+        )
+      : undefined;
+  const sinkToken = config.actionSinkTokenFile
+    ? watchTokenFile(config.actionSinkTokenFile, log.child({ component: 'action-sink-token' }), 'action sink token')
+    : undefined;
+  const projectShards = new ProjectShards({
+    getProject: (name) => clients.projects.get(config.problemNamespace, name),
+  });
   const webhooks = tokens
     ? ingestRunnable({
-          address: config.webhookAddress,
-          // ProblemEvents inherit their Project's shard, whichever shard's webhook received the problem.
-          sink: new KubeProblemStore({ kubeConfig: kc, namespace: config.problemNamespace, shardOf: (p) => projectShards.shardOf(p) }),
-          keptnNamespace: config.problemNamespace,
-          tokens: () => tokens.tokens(),
-          log: log.child({ component: 'ingest' }),
-          ...(gitSecret ? { routes: [gitHookRoute({ secret: () => gitSecret.tokens()[0] ?? '', onPush: (event) => project.wakeForPush(event) })] } : {}),
-          actions: new KubeActionCallbacks(clients.problemEvents, clock),
-        })
-      : undefined;
+        address: config.webhookAddress,
+        // ProblemEvents inherit their Project's shard, whichever shard's webhook received the problem.
+        sink: new KubeProblemStore({
+          kubeConfig: kc,
+          namespace: config.problemNamespace,
+          shardOf: (p) => projectShards.shardOf(p),
+        }),
+        keptnNamespace: config.problemNamespace,
+        tokens: () => tokens.tokens(),
+        log: log.child({ component: 'ingest' }),
+        ...(gitSecret
+          ? {
+              routes: [
+                gitHookRoute({
+                  secret: () => gitSecret.tokens()[0] ?? '',
+                  onPush: (event) => project.wakeForPush(event),
+                }),
+              ],
+            }
+          : {}),
+        actions: new KubeActionCallbacks(clients.problemEvents, clock),
+      })
+    : undefined;
 
   // Actions: values edits applied by helm/kubernetes/none, webhooks, and (with a sink) external executors.
   const valuesOptions = {
     appliers: createAppliers({
       kubeConfig: kc,
-      helm: { helmPath: config.helmPath, homeDir: join(config.workDir, 'helm'), timeoutSeconds: config.helmTimeoutSeconds, log: log.child({ component: 'helm' }), ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}) },
+      helm: {
+        helmPath: config.helmPath,
+        homeDir: join(config.workDir, 'helm'),
+        timeoutSeconds: config.helmTimeoutSeconds,
+        log: log.child({ component: 'helm' }),
+        ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}),
+      },
     }),
     workDir: config.workDir,
     secrets,
@@ -117,15 +195,31 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     scale: new ScaleAction(valuesOptions),
     featuretoggle: new FeatureToggleAction(valuesOptions),
     // Runbooks call back to the webhook server; only --callback-url names it when it listens on every interface.
-    webhook: new WebhookAction({ secrets, clock, callbackBaseUrl: () => config.callbackUrl ?? webhooks?.callbackBaseUrl() }),
+    webhook: new WebhookAction({
+      secrets,
+      clock,
+      callbackBaseUrl: () => config.callbackUrl ?? webhooks?.callbackBaseUrl(),
+    }),
     ...(config.actionSink
-      ? { external: new KeptnExecutorAction({ sinkUrl: config.actionSink, timeoutMs: config.actionTimeoutMs, clock, ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}) }) }
+      ? {
+          external: new KeptnExecutorAction({
+            sinkUrl: config.actionSink,
+            timeoutMs: config.actionTimeoutMs,
+            clock,
+            ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}),
+          }),
+        }
       : {}),
   });
 
   // The shipyard sequence's tasks after the action go to the same executor sink.
   const tasks = config.actionSink
-    ? new KeptnTaskDispatcher({ sinkUrl: config.actionSink, timeoutMs: config.taskTimeoutMs, clock, ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}) })
+    ? new KeptnTaskDispatcher({
+        sinkUrl: config.actionSink,
+        timeoutMs: config.taskTimeoutMs,
+        clock,
+        ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}),
+      })
     : undefined;
 
   setupProblemEventController(manager, {
@@ -136,7 +230,21 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
       repositories: { forProject: async (p) => new GitStageRepository(await stores.storeFor(p)) },
       actions,
       ...(tasks ? { tasks } : {}),
-      evaluator: new SloEvaluator({ stores, providerFor: prometheusProviders({ defaultUrl: config.prometheusUrl, allowedHosts: config.prometheusAllowedHosts }), findRemediation: (p) => projectLookup.findRemediation(p.metadata.namespace ?? 'default', p.spec.project, p.spec.stage, p.spec.service), caches: configs }),
+      evaluator: new SloEvaluator({
+        stores,
+        providerFor: prometheusProviders({
+          defaultUrl: config.prometheusUrl,
+          allowedHosts: config.prometheusAllowedHosts,
+        }),
+        findRemediation: (p) =>
+          projectLookup.findRemediation(
+            p.metadata.namespace ?? 'default',
+            p.spec.project,
+            p.spec.stage,
+            p.spec.service,
+          ),
+        caches: configs,
+      }),
       metrics: {
         attempt: (a, r) => metrics.attempt(a, r),
         gitOperation: (o, r, s) => metrics.gitOperation(o, r, s),
@@ -145,7 +253,12 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
         held: (reason) => metrics.held(reason),
       },
       sync: createSyncCheck(kc),
-      settings: { turnPollMs: config.turnPollMs, evaluationRetryMs: config.evaluationRetryMs, stalledRecheckMs: config.stalledRecheckMs, syncPollMs: config.syncPollMs },
+      settings: {
+        turnPollMs: config.turnPollMs,
+        evaluationRetryMs: config.evaluationRetryMs,
+        stalledRecheckMs: config.stalledRecheckMs,
+        syncPollMs: config.syncPollMs,
+      },
     },
     client: clients.problemEvents,
     // One remediation at a time per service: claims are Leases in the controller's own namespace.
@@ -174,10 +287,25 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
 
   // Servers bind when the manager starts them.
   const ops = parseAddress(config.metricsAddress);
-  manager.add(httpServerRunnable({ name: 'ops-server', ...ops, log, handler: opsHandler({ registry: metrics.registry, readiness: () => manager.readinessChecks() }) }));
+  manager.add(
+    httpServerRunnable({
+      name: 'ops-server',
+      ...ops,
+      log,
+      handler: opsHandler({ registry: metrics.registry, readiness: () => manager.readinessChecks() }),
+    }),
+  );
   if (webhooks) manager.add(webhooks);
   manager.add(closeOnStop('token-files', [tokens, gitSecret, sinkToken]));
 
-  log.info({ metricsAddress: config.metricsAddress, webhookAddress: webhooks ? config.webhookAddress : 'off', namespace: config.namespace ?? 'all', leaderElection: config.leaderElect }, 'rebound controller starting');
+  log.info(
+    {
+      metricsAddress: config.metricsAddress,
+      webhookAddress: webhooks ? config.webhookAddress : 'off',
+      namespace: config.namespace ?? 'all',
+      leaderElection: config.leaderElect,
+    },
+    'rebound controller starting',
+  );
   return { done: manager.start(signal).finally(() => stores.close()) };
 }

@@ -7,7 +7,16 @@ import type { Attempt, IndicatorResult, ProblemEvent } from '../../src/api/index
 export type TimelineStep =
   | { kind: 'received'; namespace: string; name: string; problemTitle: string; source: string | undefined }
   | { kind: 'policy'; description: string }
-  | { kind: 'committed'; attempt: number; total: number | undefined; action: string; value: string; commit: string; branch: string; path: string | undefined }
+  | {
+      kind: 'committed';
+      attempt: number;
+      total: number | undefined;
+      action: string;
+      value: string;
+      commit: string;
+      branch: string;
+      path: string | undefined;
+    }
   | { kind: 'applied'; attempt: number; helmRevision: number | undefined }
   | { kind: 'evaluated'; attempt: number; result: string; score: number | undefined; indicators: IndicatorResult[] }
   | { kind: 'escalated'; from: number; to: number }
@@ -48,10 +57,18 @@ export class TimelineTracker {
       const k = attempt.index;
       if (k > 1) once(`escalated:${k}`, () => ({ kind: 'escalated', from: k - 1, to: k }));
       once(`committed:${k}`, () => committedStep(attempt, this.#actionCount));
-      once(`applied:${k}`, () => (attempt.appliedTime ? { kind: 'applied', attempt: k, helmRevision: attempt.helmRevision } : undefined));
+      once(`applied:${k}`, () =>
+        attempt.appliedTime ? { kind: 'applied', attempt: k, helmRevision: attempt.helmRevision } : undefined,
+      );
       once(`evaluated:${k}`, () =>
         attempt.result
-          ? { kind: 'evaluated', attempt: k, result: attempt.result, score: attempt.score, indicators: attempt.indicatorResults ?? [] }
+          ? {
+              kind: 'evaluated',
+              attempt: k,
+              result: attempt.result,
+              score: attempt.score,
+              indicators: attempt.indicatorResults ?? [],
+            }
           : undefined,
       );
     }
@@ -81,7 +98,10 @@ function committedStep(attempt: Attempt, total: number | undefined): TimelineSte
 type PolicySourceStatus = NonNullable<NonNullable<ProblemEvent['status']>['policySource']>;
 
 function describePolicySource(source: PolicySourceStatus): string {
-  const where = source.kind === 'Remediation' ? `Remediation ${source.name ?? ''}` : `${source.branch ?? '?'}:${source.path ?? '?'}`;
+  const where =
+    source.kind === 'Remediation'
+      ? `Remediation ${source.name ?? ''}`
+      : `${source.branch ?? '?'}:${source.path ?? '?'}`;
   const entry = source.problemType === undefined ? '' : ` entry "${source.problemType}"`;
   const how = source.match === undefined ? '' : ` (matched on ${source.match})`;
   return `${where}${entry}${how}`;
@@ -114,23 +134,43 @@ export function formatStep(step: TimelineStep, context: FormatContext): string[]
   const t = context.elapsedMs;
   switch (step.kind) {
     case 'received':
-      return [formatLine(t, 'received', `ProblemEvent ${step.namespace}/${step.name} "${step.problemTitle}"${step.source ? ` from ${step.source}` : ''}`)];
+      return [
+        formatLine(
+          t,
+          'received',
+          `ProblemEvent ${step.namespace}/${step.name} "${step.problemTitle}"${step.source ? ` from ${step.source}` : ''}`,
+        ),
+      ];
     case 'policy':
       return [formatLine(t, 'policy', step.description)];
     case 'committed': {
       const of = step.total === undefined ? '' : ` of ${String(step.total)}`;
-      const head = formatLine(t, `action ${String(step.attempt)}${of} committed`, `${step.action} ${step.value}: ${step.commit.slice(0, 12)} on ${step.branch}${step.path ? ` (${step.path})` : ''}`);
+      const head = formatLine(
+        t,
+        `action ${String(step.attempt)}${of} committed`,
+        `${step.action} ${step.value}: ${step.commit.slice(0, 12)} on ${step.branch}${step.path ? ` (${step.path})` : ''}`,
+      );
       return [head, ...(context.diff ?? []).map((d) => `${INDENT}${d}`)];
     }
     case 'applied':
-      return [formatLine(t, 'applied', step.helmRevision === undefined ? 'change applied' : `helm upgrade: release revision ${String(step.helmRevision)}`)];
+      return [
+        formatLine(
+          t,
+          'applied',
+          step.helmRevision === undefined
+            ? 'change applied'
+            : `helm upgrade: release revision ${String(step.helmRevision)}`,
+        ),
+      ];
     case 'evaluated': {
       const score = step.score === undefined ? '' : `, score ${String(Math.round(step.score))}%`;
       const values = step.indicators.length === 0 ? '' : `: ${indicators(step.indicators)}`;
       return [formatLine(t, 'evaluated', `${step.result}${score}${values}`)];
     }
     case 'escalated':
-      return [formatLine(t, 'escalated', `action ${String(step.from)} did not fix it: trying action ${String(step.to)}`)];
+      return [
+        formatLine(t, 'escalated', `action ${String(step.from)} did not fix it: trying action ${String(step.to)}`),
+      ];
     case 'finished': {
       const why = [step.reason, step.message].filter((s) => s !== undefined && s !== '').join(': ');
       return [formatLine(t, step.phase.toLowerCase(), why === '' ? `phase ${step.phase}` : why)];

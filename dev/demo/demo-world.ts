@@ -22,7 +22,13 @@ import { startPrometheus } from '../../test/harness/prometheus.ts';
 import type { LocalPrometheus } from '../../test/harness/prometheus.ts';
 import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from '../../test/harness/sample-workload.ts';
 import type { SampleWorkload } from '../../test/harness/sample-workload.ts';
-import { REPO_ROOT, applyObjects, deployService, installControllerRbac, startControllerProcess } from '../../test/harness/world.ts';
+import {
+  REPO_ROOT,
+  applyObjects,
+  deployService,
+  installControllerRbac,
+  startControllerProcess,
+} from '../../test/harness/world.ts';
 import type { ControllerProcess } from '../../test/harness/world.ts';
 
 export const DEMO_PROJECT = 'sockshop';
@@ -79,7 +85,12 @@ export interface DemoWorld {
 }
 
 /** Runs `fn` as a reported step, unless the demo was interrupted. */
-async function step<T>(options: DemoOptions, label: string, fn: () => Promise<T>, detail: (value: T) => string): Promise<T> {
+async function step<T>(
+  options: DemoOptions,
+  label: string,
+  fn: () => Promise<T>,
+  detail: (value: T) => string,
+): Promise<T> {
   options.signal?.throwIfAborted();
   const reporter = options.progress;
   reporter.start(label);
@@ -119,53 +130,114 @@ class Stopper {
  * rethrown. `register` receives the stopper at once, so a signal handler can stop a world that is
  * still starting.
  */
-export async function startDemoWorld(options: DemoOptions, register: (stop: () => Promise<string[]>) => void): Promise<DemoWorld> {
+export async function startDemoWorld(
+  options: DemoOptions,
+  register: (stop: () => Promise<string[]>) => void,
+): Promise<DemoWorld> {
   const stopper = new Stopper();
   register(() => stopper.stop());
   try {
-    const cluster = await step(options, 'Kubernetes API server', () => startCluster({ crdsDir: join(REPO_ROOT, 'crds') }), (c) => `etcd + kube-apiserver at ${c.server}, rebound.dev CRDs established`);
+    const cluster = await step(
+      options,
+      'Kubernetes API server',
+      () => startCluster({ crdsDir: join(REPO_ROOT, 'crds') }),
+      (c) => `etcd + kube-apiserver at ${c.server}, rebound.dev CRDs established`,
+    );
     stopper.push('cluster', () => cluster.stop());
     const admin = cluster.kubeconfigPath;
 
-    const git = await step(options, 'Git server', () => startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }), (g) => `git http-backend at ${g.url}`);
+    const git = await step(
+      options,
+      'Git server',
+      () => startGitServer({ username: 'rebound-bot', password: randomBytes(12).toString('hex') }),
+      (g) => `git http-backend at ${g.url}`,
+    );
     stopper.push('git server', () => git.stop());
-    const { repo, actions } = await step(options, 'sockshop repository', () => createSockshopRepo(git, options.objectiveMs, options.evaluationWait), (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`);
+    const { repo, actions } = await step(
+      options,
+      'sockshop repository',
+      () => createSockshopRepo(git, options.objectiveMs, options.evaluationWait),
+      (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`,
+    );
 
     const stageNamespaces = DEMO_STAGES.map((s) => `${DEMO_PROJECT}-${s}`);
-    await step(options, 'project and RBAC', async () => {
-      // The helm applier's role is bound where remediation runs (production), as an operator would.
-      await installControllerRbac(admin, { helmNamespaces: [`${DEMO_PROJECT}-${DEMO_STAGE}`] });
-      await applyObjects(admin, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }]);
-      await applyObjects(admin, [
-        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sockshop-git', namespace: DEMO_NAMESPACE }, stringData: { username: git.username, token: git.password } },
-        {
-          apiVersion: 'rebound.dev/v1alpha1',
-          kind: 'Project',
-          metadata: { name: DEMO_PROJECT, namespace: DEMO_NAMESPACE },
-          // No spec.stages: they come from shipyard.yaml, as in Keptn (remediation where it has a remediation sequence).
-          spec: { git: { url: repo.url, secretRef: { name: 'sockshop-git' }, author: { name: 'Rebound', email: 'rebound@example.com' }, defaultBranch: 'main', poll: '10s' } },
-        },
-      ]);
-    }, () => `ServiceAccount rebound-system/rebound-controller (manifests/rbac.yaml), Project ${DEMO_NAMESPACE}/${DEMO_PROJECT}`);
+    await step(
+      options,
+      'project and RBAC',
+      async () => {
+        // The helm applier's role is bound where remediation runs (production), as an operator would.
+        await installControllerRbac(admin, { helmNamespaces: [`${DEMO_PROJECT}-${DEMO_STAGE}`] });
+        await applyObjects(admin, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }]);
+        await applyObjects(admin, [
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name: 'sockshop-git', namespace: DEMO_NAMESPACE },
+            stringData: { username: git.username, token: git.password },
+          },
+          {
+            apiVersion: 'rebound.dev/v1alpha1',
+            kind: 'Project',
+            metadata: { name: DEMO_PROJECT, namespace: DEMO_NAMESPACE },
+            // No spec.stages: they come from shipyard.yaml, as in Keptn (remediation where it has a remediation sequence).
+            spec: {
+              git: {
+                url: repo.url,
+                secretRef: { name: 'sockshop-git' },
+                author: { name: 'Rebound', email: 'rebound@example.com' },
+                defaultBranch: 'main',
+                poll: '10s',
+              },
+            },
+          },
+        ]);
+      },
+      () =>
+        `ServiceAccount rebound-system/rebound-controller (manifests/rbac.yaml), Project ${DEMO_NAMESPACE}/${DEMO_PROJECT}`,
+    );
 
-    await step(options, 'carts with Helm', async () => {
-      for (const [i, stage] of DEMO_STAGES.entries()) {
-        await deployService({ kubeconfigPath: admin, repoDir: repo.dir, branch: stage, service: DEMO_SERVICE, namespace: stageNamespaces[i] ?? '' });
-      }
-    }, () => `release carts revision 1 in ${stageNamespaces.join(', ')}`);
+    await step(
+      options,
+      'carts with Helm',
+      async () => {
+        for (const [i, stage] of DEMO_STAGES.entries()) {
+          await deployService({
+            kubeconfigPath: admin,
+            repoDir: repo.dir,
+            branch: stage,
+            service: DEMO_SERVICE,
+            namespace: stageNamespaces[i] ?? '',
+          });
+        }
+      },
+      () => `release carts revision 1 in ${stageNamespaces.join(', ')}`,
+    );
 
-    const workload = await step(options, 'sample workload', () =>
-      startSampleWorkload({
-        kubeconfigPath: admin,
-        targets: DEMO_STAGES.map((stage, i) => ({ project: DEMO_PROJECT, stage, service: DEMO_SERVICE, namespace: stageNamespaces[i] ?? '' })),
-      }),
+    const workload = await step(
+      options,
+      'sample workload',
+      () =>
+        startSampleWorkload({
+          kubeconfigPath: admin,
+          targets: DEMO_STAGES.map((stage, i) => ({
+            project: DEMO_PROJECT,
+            stage,
+            service: DEMO_SERVICE,
+            namespace: stageNamespaces[i] ?? '',
+          })),
+        }),
       (w) => `metrics at http://${w.address}/metrics follow carts' replicas and EnablePromotion flag`,
     );
     stopper.push('sample workload', () => workload.stop());
 
     // Scrape timeout = interval. A scrape that times out marks the series stale and an evaluation at
     // that moment finds no data; 2 s leaves the workload's API reads room on a busy machine.
-    const prometheus = await step(options, 'Prometheus', () => startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '2s' }), (p) => `${p.url}, scraping the workload every 2 s`);
+    const prometheus = await step(
+      options,
+      'Prometheus',
+      () => startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '2s' }),
+      (p) => `${p.url}, scraping the workload every 2 s`,
+    );
     stopper.push('prometheus', () => prometheus.stop());
 
     const secrets = await mkdtemp(join(tmpdir(), 'rebound-demo-'));
@@ -176,29 +248,46 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     const webhookPort = await freePort();
     const webhookUrl = `http://127.0.0.1:${String(webhookPort)}`;
-    const controller = await step(options, 'rebound controller', async () =>
-      startControllerProcess({
-        kubeconfigPath: cluster.controllerKubeconfigPath,
-        prometheusUrl: prometheus.url,
-        metricsPort: await freePort(),
-        args: [
-          `--webhook-address=127.0.0.1:${String(webhookPort)}`,
-          `--webhook-token-file=${tokenFile}`,
-          `--problem-namespace=${DEMO_NAMESPACE}`,
-          ...options.controllerArgs,
-        ],
-      }),
-      (c) => `pid ${String(c.process.pid)}, as the ServiceAccount; webhooks at ${webhookUrl}, metrics at ${c.metricsUrl}/metrics`,
+    const controller = await step(
+      options,
+      'rebound controller',
+      async () =>
+        startControllerProcess({
+          kubeconfigPath: cluster.controllerKubeconfigPath,
+          prometheusUrl: prometheus.url,
+          metricsPort: await freePort(),
+          args: [
+            `--webhook-address=127.0.0.1:${String(webhookPort)}`,
+            `--webhook-token-file=${tokenFile}`,
+            `--problem-namespace=${DEMO_NAMESPACE}`,
+            ...options.controllerArgs,
+          ],
+        }),
+      (c) =>
+        `pid ${String(c.process.pid)}, as the ServiceAccount; webhooks at ${webhookUrl}, metrics at ${c.metricsUrl}/metrics`,
     );
     stopper.push('controller', () => controller.stop());
 
-    const alertmanager = await step(options, 'Alertmanager', () =>
-      startAlertmanager({ webhookUrl: `${webhookUrl}/v1/alertmanager`, bearerToken: token }),
+    const alertmanager = await step(
+      options,
+      'Alertmanager',
+      () => startAlertmanager({ webhookUrl: `${webhookUrl}/v1/alertmanager`, bearerToken: token }),
       (a) => `${a.url}, one receiver: the controller's webhook with a bearer token`,
     );
     stopper.push('alertmanager', () => alertmanager.stop());
 
-    return { cluster, git, repo, workload, prometheus, controller, webhookUrl, alertmanager, actions, stop: () => stopper.stop() };
+    return {
+      cluster,
+      git,
+      repo,
+      workload,
+      prometheus,
+      controller,
+      webhookUrl,
+      alertmanager,
+      actions,
+      stop: () => stopper.stop(),
+    };
   } catch (err) {
     await stopper.stop();
     throw err;
@@ -209,19 +298,34 @@ export async function startDemoWorld(options: DemoOptions, register: (stop: () =
  * The sockshop project from examples/sockshop (shipyard, carts' values, remediation.yaml and chart)
  * with the demo's slo.yaml and sli.yaml, seeded on the Git server.
  */
-async function createSockshopRepo(git: GitServer, objectiveMs: number, evaluationWait: string): Promise<{ repo: { url: string; dir: string }; actions: RemediationAction[] }> {
+async function createSockshopRepo(
+  git: GitServer,
+  objectiveMs: number,
+  evaluationWait: string,
+): Promise<{ repo: { url: string; dir: string }; actions: RemediationAction[] }> {
   const examples = await mkdtemp(join(tmpdir(), 'rebound-demo-project-'));
   registerTempDir(examples);
   try {
     await cp(DEMO_EXAMPLES_DIR, examples, { recursive: true });
     const shipyard = await readFile(join(examples, 'shipyard.yaml'), 'utf8');
-    if (!shipyard.includes('triggeredAfter: "2m"')) throw new Error('examples/sockshop/shipyard.yaml no longer has the evaluation\'s triggeredAfter: "2m" the demo shortens');
-    await writeFile(join(examples, 'shipyard.yaml'), shipyard.replace('triggeredAfter: "2m"', `triggeredAfter: "${evaluationWait}"`));
+    if (!shipyard.includes('triggeredAfter: "2m"'))
+      throw new Error(
+        'examples/sockshop/shipyard.yaml no longer has the evaluation\'s triggeredAfter: "2m" the demo shortens',
+      );
+    await writeFile(
+      join(examples, 'shipyard.yaml'),
+      shipyard.replace('triggeredAfter: "2m"', `triggeredAfter: "${evaluationWait}"`),
+    );
     await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), sampleSlo(objectiveMs));
     await writeFile(join(examples, DEMO_SERVICE, 'sli.yaml'), SAMPLE_SLI);
     const actions = policyActions(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));
     const repo = await git.createRepo(DEMO_PROJECT, async (gitDir) => {
-      await seedKeptnRepo(gitDir, { project: DEMO_PROJECT, stages: [...DEMO_STAGES], services: [DEMO_SERVICE], examplesDir: examples });
+      await seedKeptnRepo(gitDir, {
+        project: DEMO_PROJECT,
+        stages: [...DEMO_STAGES],
+        services: [DEMO_SERVICE],
+        examplesDir: examples,
+      });
     });
     return { repo, actions };
   } finally {
@@ -232,8 +336,12 @@ async function createSockshopRepo(git: GitServer, objectiveMs: number, evaluatio
 /** The actions of the remediation.yaml entry for the demo's problem, read with the product's parser. */
 function policyActions(remediationYaml: string): RemediationAction[] {
   const parsed = parseRemediationFile('carts/remediation.yaml', remediationYaml);
-  if (!parsed.ok) throw new Error(`examples/sockshop/carts/remediation.yaml is invalid: ${parsed.diagnostics.map((d) => d.message).join('; ')}`);
+  if (!parsed.ok)
+    throw new Error(
+      `examples/sockshop/carts/remediation.yaml is invalid: ${parsed.diagnostics.map((d) => d.message).join('; ')}`,
+    );
   const actions = parsed.policy.entries.find((e) => e.problemType === DEMO_PROBLEM_TITLE)?.actions ?? [];
-  if (actions.length === 0) throw new Error(`examples/sockshop/carts/remediation.yaml has no actions for "${DEMO_PROBLEM_TITLE}"`);
+  if (actions.length === 0)
+    throw new Error(`examples/sockshop/carts/remediation.yaml has no actions for "${DEMO_PROBLEM_TITLE}"`);
   return actions;
 }

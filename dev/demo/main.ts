@@ -71,8 +71,14 @@ function parse(argv: string[]): DemoArgs | string {
     if (values.help) return HELP;
     parseDuration(values['evaluation-wait']);
     const objectiveMs = Number(values.objective);
-    if (!Number.isInteger(objectiveMs) || objectiveMs <= 0) throw new Error(`--objective must be a whole number of milliseconds, not "${values.objective}"`);
-    return { keep: values.keep, objectiveMs, evaluationWait: values['evaluation-wait'], timeoutMs: parseDuration(values.timeout) };
+    if (!Number.isInteger(objectiveMs) || objectiveMs <= 0)
+      throw new Error(`--objective must be a whole number of milliseconds, not "${values.objective}"`);
+    return {
+      keep: values.keep,
+      objectiveMs,
+      evaluationWait: values['evaluation-wait'],
+      timeoutMs: parseDuration(values.timeout),
+    };
   } catch (err) {
     return `demo: ${errorMessage(err)}\n\n${HELP}`;
   }
@@ -124,12 +130,16 @@ async function run(argv: string[]): Promise<number> {
     return isHelp ? 0 : 2;
   }
   if (!existsSync(DEMO_EXAMPLES_DIR)) {
-    process.stderr.write(`demo: ${DEMO_EXAMPLES_DIR} is missing: the demo runs from a checkout of the Rebound repository (\`make demo\`).\n`);
+    process.stderr.write(
+      `demo: ${DEMO_EXAMPLES_DIR} is missing: the demo runs from a checkout of the Rebound repository (\`make demo\`).\n`,
+    );
     return 2;
   }
   const missing = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
   if (missing.length > 0) {
-    process.stderr.write(`demo: missing ${missing.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`node dev/demo/main.ts\`): it builds or installs them.\n`);
+    process.stderr.write(
+      `demo: missing ${missing.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`node dev/demo/main.ts\`): it builds or installs them.\n`,
+    );
     return 2;
   }
 
@@ -166,14 +176,22 @@ async function run(argv: string[]): Promise<number> {
     out();
 
     const before = await unlessAborted(currentResponseTime(world), signal);
-    out(`carts in ${DEMO_STAGE} answers in ${String(before)} ms at p95; its objective (slo.yaml) is below ${String(args.objectiveMs)} ms.`);
+    out(
+      `carts in ${DEMO_STAGE} answers in ${String(before)} ms at p95; its objective (slo.yaml) is below ${String(args.objectiveMs)} ms.`,
+    );
     const plan = world.actions.map((a, i) => `${String(i + 1)}. ${a.action} ${a.value}`).join(', ');
     out(`Policy (carts/remediation.yaml on ${DEMO_STAGE}), "${DEMO_PROBLEM_TITLE}": ${plan}.`);
     out();
     out('Timeline (seconds since the alert was fired):');
     const firedAt = performance.now();
     const startsAt = await fireAlert(world, { valueMs: before, objectiveMs: args.objectiveMs });
-    out(formatLine(0, 'alert fired', `Alertmanager ${world.alertmanager.url}: carts_response_time_p95, ${DEMO_PROJECT}/${DEMO_STAGE}/${DEMO_SERVICE}`));
+    out(
+      formatLine(
+        0,
+        'alert fired',
+        `Alertmanager ${world.alertmanager.url}: carts_response_time_p95, ${DEMO_PROJECT}/${DEMO_STAGE}/${DEMO_SERVICE}`,
+      ),
+    );
 
     const final = await unlessAborted(narrate(world, firedAt, args.timeoutMs, signal), signal);
     const loopMs = performance.now() - firedAt;
@@ -183,16 +201,31 @@ async function run(argv: string[]): Promise<number> {
     out();
     out(`$ git log ${DEMO_STAGE}    # ${world.repo.url}`);
     const log = await runCommand('git', ['--git-dir', world.repo.dir, 'log', DEMO_STAGE]);
-    out(log.stdout.trimEnd().split('\n').map((l) => (l.trim() === '' ? '' : `  ${l}`)).join('\n'));
+    out(
+      log.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => (l.trim() === '' ? '' : `  ${l}`))
+        .join('\n'),
+    );
     out();
 
     if (resolved) {
-      out(`Resolved in ${seconds(loopMs)} after the alert (${String(final.status?.attempts?.length ?? 0)} actions); set-up ${seconds(setupMs)}.`);
+      out(
+        `Resolved in ${seconds(loopMs)} after the alert (${String(final.status?.attempts?.length ?? 0)} actions); set-up ${seconds(setupMs)}.`,
+      );
       code = 0;
     } else {
-      out(`NOT resolved: ${final ? `phase ${final.status?.phase ?? 'none'} after ${seconds(loopMs)}` : `no ProblemEvent appeared within ${seconds(args.timeoutMs)}`}.`);
+      out(
+        `NOT resolved: ${final ? `phase ${final.status?.phase ?? 'none'} after ${seconds(loopMs)}` : `no ProblemEvent appeared within ${seconds(args.timeoutMs)}`}.`,
+      );
       // The attempts are in the timeline above; the conditions say why it stopped where it did.
-      if (final) out(stringify({ phase: final.status?.phase, conditions: final.status?.conditions ?? [] }).trimEnd().replace(/^/gm, '  '));
+      if (final)
+        out(
+          stringify({ phase: final.status?.phase, conditions: final.status?.conditions ?? [] })
+            .trimEnd()
+            .replace(/^/gm, '  '),
+        );
       out("The controller's last output:");
       out(world.controller.process.recentOutput().replace(/^/gm, '  '));
       code = 1;
@@ -211,7 +244,8 @@ async function run(argv: string[]): Promise<number> {
     const errors = (await stopWorld?.()) ?? [];
     for (const e of errors) process.stderr.write(`while stopping ${e}\n`);
     // Children in our own process group got the Ctrl-C too: none may outlive the demo.
-    for (const left of await settleProcessGroup()) process.stderr.write(`killed ${left}: still running after the others stopped\n`);
+    for (const left of await settleProcessGroup())
+      process.stderr.write(`killed ${left}: still running after the others stopped\n`);
     out(`Stopped everything in ${seconds(performance.now() - stopping)}.`);
     dispose();
   }
@@ -226,7 +260,9 @@ async function currentResponseTime(world: DemoWorld): Promise<number> {
   const query = `rebound_sample_response_time_p95_ms{project="${DEMO_PROJECT}",stage="${DEMO_STAGE}",service="${DEMO_SERVICE}"}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const res = await fetch(`${world.prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`, { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(`${world.prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`, {
+      signal: AbortSignal.timeout(5_000),
+    });
     const body = (await res.json()) as { data?: { result?: { value?: [number, string] }[] } };
     const value = body.data?.result?.[0]?.value?.[1];
     if (value !== undefined) return Number(value);
@@ -235,7 +271,13 @@ async function currentResponseTime(world: DemoWorld): Promise<number> {
   }
 }
 
-const ALERT_LABELS = { alertname: 'carts_response_time_p95', project: DEMO_PROJECT, stage: DEMO_STAGE, service: DEMO_SERVICE, severity: 'warning' };
+const ALERT_LABELS = {
+  alertname: 'carts_response_time_p95',
+  project: DEMO_PROJECT,
+  stage: DEMO_STAGE,
+  service: DEMO_SERVICE,
+  severity: 'warning',
+};
 
 /** One alert, posted to Alertmanager's API as Prometheus would; Alertmanager notifies the controller. Returns its startsAt. */
 async function fireAlert(world: DemoWorld, summary: AlertSummary): Promise<string> {
@@ -249,7 +291,11 @@ interface AlertSummary {
   objectiveMs: number;
 }
 
-async function postAlert(world: DemoWorld, times: { startsAt: string; endsAt?: string }, summary: AlertSummary): Promise<void> {
+async function postAlert(
+  world: DemoWorld,
+  times: { startsAt: string; endsAt?: string },
+  summary: AlertSummary,
+): Promise<void> {
   const alert = {
     labels: ALERT_LABELS,
     annotations: {
@@ -272,7 +318,12 @@ async function postAlert(world: DemoWorld, times: { startsAt: string; endsAt?: s
  * Prints each step as it shows up in the ProblemEvent's status, until the problem reaches a final
  * phase or `timeoutMs` passes. Returns the last snapshot (undefined if none ever appeared).
  */
-async function narrate(world: DemoWorld, firedAt: number, timeoutMs: number, signal: AbortSignal): Promise<ProblemEvent | undefined> {
+async function narrate(
+  world: DemoWorld,
+  firedAt: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<ProblemEvent | undefined> {
   const clients = reboundClients(loadKubeConfig({ kind: 'file', path: world.cluster.kubeconfigPath }), 'rebound-demo');
   const tracker = new TimelineTracker({ actionCount: world.actions.length });
   let last: ProblemEvent | undefined;
@@ -287,7 +338,8 @@ async function narrate(world: DemoWorld, firedAt: number, timeoutMs: number, sig
     if (last) {
       for (const step of tracker.observe(last)) {
         const diff = step.kind === 'committed' ? await commitDiff(world, step) : undefined;
-        for (const line of formatStep(step, { elapsedMs: performance.now() - firedAt, ...(diff ? { diff } : {}) })) out(line);
+        for (const line of formatStep(step, { elapsedMs: performance.now() - firedAt, ...(diff ? { diff } : {}) }))
+          out(line);
         if (step.kind === 'finished') return last;
       }
     }
@@ -298,7 +350,14 @@ async function narrate(world: DemoWorld, firedAt: number, timeoutMs: number, sig
 
 async function commitDiff(world: DemoWorld, step: Extract<TimelineStep, { kind: 'committed' }>): Promise<string[]> {
   try {
-    const { stdout } = await runCommand('git', ['--git-dir', world.repo.dir, 'show', '--format=', '--unified=0', step.commit]);
+    const { stdout } = await runCommand('git', [
+      '--git-dir',
+      world.repo.dir,
+      'show',
+      '--format=',
+      '--unified=0',
+      step.commit,
+    ]);
     return changedLines(stdout);
   } catch (err) {
     return [`(git show ${step.commit}: ${errorMessage(err)})`];
@@ -306,7 +365,12 @@ async function commitDiff(world: DemoWorld, step: Extract<TimelineStep, { kind: 
 }
 
 /** The alert clears (as Prometheus would once the rule stops firing): Alertmanager sends "resolved". */
-async function clearAlert(world: DemoWorld, problem: ProblemEvent, alert: { firedAt: number; startsAt: string; objectiveMs: number }, signal: AbortSignal): Promise<void> {
+async function clearAlert(
+  world: DemoWorld,
+  problem: ProblemEvent,
+  alert: { firedAt: number; startsAt: string; objectiveMs: number },
+  signal: AbortSignal,
+): Promise<void> {
   const { firedAt, startsAt, objectiveMs } = alert;
   const now = await currentResponseTime(world);
   await postAlert(world, { startsAt, endsAt: new Date().toISOString() }, { valueMs: now, objectiveMs });
@@ -315,12 +379,24 @@ async function clearAlert(world: DemoWorld, problem: ProblemEvent, alert: { fire
   while (performance.now() < deadline && !signal.aborted) {
     const now = await clients.problemEvents.get(DEMO_NAMESPACE, problem.metadata.name ?? '');
     if (now?.spec.state === 'RESOLVED') {
-      out(formatLine(performance.now() - firedAt, 'alert cleared', `Alertmanager sent "resolved": spec.state RESOLVED on ${DEMO_NAMESPACE}/${problem.metadata.name ?? ''}`));
+      out(
+        formatLine(
+          performance.now() - firedAt,
+          'alert cleared',
+          `Alertmanager sent "resolved": spec.state RESOLVED on ${DEMO_NAMESPACE}/${problem.metadata.name ?? ''}`,
+        ),
+      );
       return;
     }
     await sleep(200);
   }
-  out(formatLine(performance.now() - firedAt, 'alert cleared', 'Alertmanager did not deliver "resolved" within 15 s (the problem stays Resolved)'));
+  out(
+    formatLine(
+      performance.now() - firedAt,
+      'alert cleared',
+      'Alertmanager did not deliver "resolved" within 15 s (the problem stays Resolved)',
+    ),
+  );
 }
 
 async function keepRunning(world: DemoWorld, signal: AbortSignal): Promise<void> {

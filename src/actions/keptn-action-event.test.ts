@@ -2,7 +2,12 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildActionTriggeredEvent, keptnContextFor, parseActionFinished, sendCloudEvent } from './keptn-action-event.ts';
+import {
+  buildActionTriggeredEvent,
+  keptnContextFor,
+  parseActionFinished,
+  sendCloudEvent,
+} from './keptn-action-event.ts';
 import type { ActionTriggeredInput, SendCloudEventOptions } from './keptn-action-event.ts';
 
 const UID = '6f1d3c2e-0a4b-4b7c-9d2e-5a6b7c8d9e0f';
@@ -23,7 +28,12 @@ const input: ActionTriggeredInput = {
     source: 'alertmanager',
     impactedEntity: 'carts-primary',
   },
-  action: { name: 'Toggle promotion', action: 'toggle-feature', description: 'Disable the promotion campaign', value: { EnablePromotion: 'off' } },
+  action: {
+    name: 'Toggle promotion',
+    action: 'toggle-feature',
+    description: 'Disable the promotion campaign',
+    value: { EnablePromotion: 'off' },
+  },
   labels: { 'Problem URL': 'http://prometheus.example.com/graph?g0.expr=rt', problemEvent: 'forged/ignored' },
   time: new Date('2026-03-01T10:00:00.000Z'),
 };
@@ -43,16 +53,34 @@ describe('buildActionTriggeredEvent', () => {
         project: 'sockshop',
         stage: 'production',
         service: 'carts',
-        labels: { problemEvent: 'sockshop/am-carts-3f2a', 'Problem URL': 'http://prometheus.example.com/graph?g0.expr=rt' },
-        action: { name: 'Toggle promotion', action: 'toggle-feature', description: 'Disable the promotion campaign', value: { EnablePromotion: 'off' } },
-        problem: { problemTitle: 'response_time_p90', rootCause: 'HighLatency', State: 'OPEN', ProblemID: 'f00d', ImpactedEntity: 'carts-primary' },
+        labels: {
+          problemEvent: 'sockshop/am-carts-3f2a',
+          'Problem URL': 'http://prometheus.example.com/graph?g0.expr=rt',
+        },
+        action: {
+          name: 'Toggle promotion',
+          action: 'toggle-feature',
+          description: 'Disable the promotion campaign',
+          value: { EnablePromotion: 'off' },
+        },
+        problem: {
+          problemTitle: 'response_time_p90',
+          rootCause: 'HighLatency',
+          State: 'OPEN',
+          ProblemID: 'f00d',
+          ImpactedEntity: 'carts-primary',
+        },
       },
     });
   });
 
   it('has no triggeredid (it is the triggered event) and leaves absent optional fields out', () => {
     const { rootCause: _r, problemID: _p, impactedEntity: _i, ...bare } = input.problem;
-    const event = buildActionTriggeredEvent({ actionId: 'a1', problem: bare, action: { name: 'scale up', action: 'scaling', value: '1' } });
+    const event = buildActionTriggeredEvent({
+      actionId: 'a1',
+      problem: bare,
+      action: { name: 'scale up', action: 'scaling', value: '1' },
+    });
     const json = JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
     expect(json).not.toHaveProperty('triggeredid');
     expect(json['data']).toEqual({
@@ -76,7 +104,9 @@ describe('keptnContextFor', () => {
   it('is stable for one problem and differs between problems', () => {
     expect(keptnContextFor(UID)).toBe(keptnContextFor(UID));
     expect(keptnContextFor('0c5e7a4b-1111-4222-8333-944455556666')).not.toBe(keptnContextFor(UID));
-    expect(keptnContextFor('0c5e7a4b-1111-4222-8333-944455556666')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(keptnContextFor('0c5e7a4b-1111-4222-8333-944455556666')).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 });
 
@@ -89,7 +119,9 @@ describe('sendCloudEvent', () => {
     }
   });
 
-  async function sink(...statuses: number[]): Promise<{ url: string; seen: { headers: IncomingHttpHeaders; body: string }[] }> {
+  async function sink(
+    ...statuses: number[]
+  ): Promise<{ url: string; seen: { headers: IncomingHttpHeaders; body: string }[] }> {
     const seen: { headers: IncomingHttpHeaders; body: string }[] = [];
     const server = createServer((req, res) => {
       let body = '';
@@ -150,10 +182,23 @@ describe('sendCloudEvent', () => {
     expect(result).toMatchObject({ ok: false, status: 400, tries: 1, reason: 'ExecutorRejected', retryable: false });
   });
 
-  it.each(['not a url', 'ftp://sink.example.com/', 'http://user:pw@sink.example.com/'])('refuses the sink %s without calling it', async (url) => {
-    const result = await sendCloudEvent(url, event, options({ fetch: () => Promise.reject(new Error('must not be called')) }));
-    expect(result).toEqual({ ok: false, tries: 0, reason: 'ExecutorRejected', retryable: false, message: 'the external executor sink is not an http(s) URL without credentials' });
-  });
+  it.each(['not a url', 'ftp://sink.example.com/', 'http://user:pw@sink.example.com/'])(
+    'refuses the sink %s without calling it',
+    async (url) => {
+      const result = await sendCloudEvent(
+        url,
+        event,
+        options({ fetch: () => Promise.reject(new Error('must not be called')) }),
+      );
+      expect(result).toEqual({
+        ok: false,
+        tries: 0,
+        reason: 'ExecutorRejected',
+        retryable: false,
+        message: 'the external executor sink is not an http(s) URL without credentials',
+      });
+    },
+  );
 });
 
 describe('parseActionFinished', () => {
@@ -173,29 +218,70 @@ describe('parseActionFinished', () => {
       data: { project: 'sockshop', status: 'succeeded', result: 'pass', message: 'toggled EnablePromotion off' },
       want: { status: 'succeeded', result: 'pass', message: 'toggled EnablePromotion off' },
     },
-    { data: { status: 'succeeded', result: 'fail', message: 'scaling failed' }, want: { status: 'succeeded', result: 'fail', message: 'scaling failed' } },
+    {
+      data: { status: 'succeeded', result: 'fail', message: 'scaling failed' },
+      want: { status: 'succeeded', result: 'fail', message: 'scaling failed' },
+    },
     { data: { status: 'errored', result: 'fail' }, want: { status: 'errored', result: 'fail', message: '' } },
     { data: { status: 'aborted' }, want: { status: 'aborted', result: undefined, message: '' } },
     { data: { status: 'succeeded', result: 'warning' }, want: { status: 'succeeded', result: 'warning', message: '' } },
     { data: { status: '', result: '', message: '' }, want: { status: 'unknown', result: undefined, message: '' } },
     { data: {}, want: { status: 'unknown', result: undefined, message: '' } },
   ])('reads $data', ({ data, want }) => {
-    expect(parseActionFinished(finished(data))).toEqual({ ok: true, kind: 'finished', task: 'action', triggeredId: 'sockshop.am-carts-3f2a.1', ...want });
+    expect(parseActionFinished(finished(data))).toEqual({
+      ok: true,
+      kind: 'finished',
+      task: 'action',
+      triggeredId: 'sockshop.am-carts-3f2a.1',
+      ...want,
+    });
   });
 
   it('reads a started event, with or without data', () => {
-    const started: Record<string, unknown> = { ...finished({ project: 'sockshop' }), type: 'sh.keptn.event.action.started' };
-    expect(parseActionFinished(started)).toEqual({ ok: true, kind: 'started', task: 'action', triggeredId: 'sockshop.am-carts-3f2a.1' });
+    const started: Record<string, unknown> = {
+      ...finished({ project: 'sockshop' }),
+      type: 'sh.keptn.event.action.started',
+    };
+    expect(parseActionFinished(started)).toEqual({
+      ok: true,
+      kind: 'started',
+      task: 'action',
+      triggeredId: 'sockshop.am-carts-3f2a.1',
+    });
     const { data: _d, ...bare } = started;
-    expect(parseActionFinished(bare)).toEqual({ ok: true, kind: 'started', task: 'action', triggeredId: 'sockshop.am-carts-3f2a.1' });
+    expect(parseActionFinished(bare)).toEqual({
+      ok: true,
+      kind: 'started',
+      task: 'action',
+      triggeredId: 'sockshop.am-carts-3f2a.1',
+    });
   });
 
   it('reads the answers of a sequence task after the action (sh.keptn.event.<task>.finished)', () => {
-    const answer = parseActionFinished(finished({ status: 'succeeded', result: 'pass', message: 'locust: 0 failures' }, { type: 'sh.keptn.event.je-test.finished' }));
-    expect(answer).toEqual({ ok: true, kind: 'finished', task: 'je-test', triggeredId: 'sockshop.am-carts-3f2a.1', status: 'succeeded', result: 'pass', message: 'locust: 0 failures' });
-    expect(parseActionFinished(finished({}, { type: 'sh.keptn.event.je-test.started' }))).toMatchObject({ ok: true, kind: 'started', task: 'je-test' });
+    const answer = parseActionFinished(
+      finished(
+        { status: 'succeeded', result: 'pass', message: 'locust: 0 failures' },
+        { type: 'sh.keptn.event.je-test.finished' },
+      ),
+    );
+    expect(answer).toEqual({
+      ok: true,
+      kind: 'finished',
+      task: 'je-test',
+      triggeredId: 'sockshop.am-carts-3f2a.1',
+      status: 'succeeded',
+      result: 'pass',
+      message: 'locust: 0 failures',
+    });
+    expect(parseActionFinished(finished({}, { type: 'sh.keptn.event.je-test.started' }))).toMatchObject({
+      ok: true,
+      kind: 'started',
+      task: 'je-test',
+    });
     // A sequence event (<stage>.<sequence>.finished) is not a task's answer.
-    expect(parseActionFinished(finished({}, { type: 'sh.keptn.event.production.remediation.finished' }))).toMatchObject({ ok: false, error: expect.stringMatching(/^type: /) as unknown });
+    expect(parseActionFinished(finished({}, { type: 'sh.keptn.event.production.remediation.finished' }))).toMatchObject(
+      { ok: false, error: expect.stringMatching(/^type: /) as unknown },
+    );
   });
 
   it('caps a long message', () => {
@@ -206,7 +292,11 @@ describe('parseActionFinished', () => {
   it.each([
     { event: 'text', error: /^the event is not a JSON object$/ },
     { event: [finished({})], error: /^the event is not a JSON object$/ },
-    { event: finished({}, { type: 'sh.keptn.event.action.triggered' }), error: /^type: expected sh\.keptn\.event\.action\.finished, sh\.keptn\.event\.action\.started or another task's \.finished\/\.started, got "sh\.keptn\.event\.action\.triggered"$/ },
+    {
+      event: finished({}, { type: 'sh.keptn.event.action.triggered' }),
+      error:
+        /^type: expected sh\.keptn\.event\.action\.finished, sh\.keptn\.event\.action\.started or another task's \.finished\/\.started, got "sh\.keptn\.event\.action\.triggered"$/,
+    },
     { event: finished({}, { type: undefined }), error: /^type: .* got nothing$/ },
     { event: finished({}, { specversion: '0.3' }), error: /^specversion: expected "1\.0", got "0\.3"$/ },
     { event: finished({}, { triggeredid: undefined }), error: /^triggeredid: required/ },
@@ -215,13 +305,25 @@ describe('parseActionFinished', () => {
     { event: finished({}, { triggeredid: 'x'.repeat(321) }), error: /^triggeredid: longer than 320 characters$/ },
     { event: finished(undefined), error: /^data: required/ },
     { event: finished('{"status":"succeeded"}'), error: /^data: required/ },
-    { event: finished({ status: 'success', result: 'pass' }), error: /^data\.status: expected one of succeeded, errored, aborted, unknown, got "success"$/ },
+    {
+      event: finished({ status: 'success', result: 'pass' }),
+      error: /^data\.status: expected one of succeeded, errored, aborted, unknown, got "success"$/,
+    },
     { event: finished({ status: 'Succeeded' }), error: /^data\.status: .* got "Succeeded"$/ },
     { event: finished({ status: 1 }), error: /^data\.status: .* got 1$/ },
-    { event: finished({ status: 'succeeded', result: 'failed' }), error: /^data\.result: expected one of pass, warning, fail, got "failed"$/ },
+    {
+      event: finished({ status: 'succeeded', result: 'failed' }),
+      error: /^data\.result: expected one of pass, warning, fail, got "failed"$/,
+    },
     { event: finished({ status: 'succeeded', result: null }), error: /^data\.result: .* got null$/ },
-    { event: finished({ status: 'succeeded', message: { text: 'x' } }), error: /^data\.message: expected a string, got \{"text":"x"\}$/ },
-    { event: { ...finished({}), type: 'sh.keptn.event.action.started', data: 'x' }, error: /^data: must be an object$/ },
+    {
+      event: finished({ status: 'succeeded', message: { text: 'x' } }),
+      error: /^data\.message: expected a string, got \{"text":"x"\}$/,
+    },
+    {
+      event: { ...finished({}), type: 'sh.keptn.event.action.started', data: 'x' },
+      error: /^data: must be an object$/,
+    },
   ])('refuses $event naming the field', ({ event, error }) => {
     const result = parseActionFinished(event);
     expect(result.ok).toBe(false);

@@ -84,11 +84,20 @@ export interface TaskTriggeredInput extends Omit<ActionTriggeredInput, 'actionId
  * shipyard-controller built it: the sequence's input (the problem), the earlier tasks' data (the
  * action get-action chose) and the task's own properties under its name.
  */
-export function buildTaskTriggeredEvent(input: TaskTriggeredInput): CloudEvent<ActionTriggeredData & Record<string, unknown>> {
-  return triggeredEvent(taskEventType(input.task, 'triggered'), input.taskId, input, { [input.task]: input.properties ?? {} });
+export function buildTaskTriggeredEvent(
+  input: TaskTriggeredInput,
+): CloudEvent<ActionTriggeredData & Record<string, unknown>> {
+  return triggeredEvent(taskEventType(input.task, 'triggered'), input.taskId, input, {
+    [input.task]: input.properties ?? {},
+  });
 }
 
-function triggeredEvent<Extra extends Record<string, unknown>>(type: string, id: string, input: Omit<ActionTriggeredInput, 'actionId'>, extra: Extra): CloudEvent<ActionTriggeredData & Extra> {
+function triggeredEvent<Extra extends Record<string, unknown>>(
+  type: string,
+  id: string,
+  input: Omit<ActionTriggeredInput, 'actionId'>,
+  extra: Extra,
+): CloudEvent<ActionTriggeredData & Extra> {
   const p = input.problem;
   const labels: Record<string, string> = { problemEvent: `${p.namespace}/${p.name}` };
   for (const [key, value] of Object.entries(input.labels ?? {})) if (key !== 'problemEvent') labels[key] = value;
@@ -108,7 +117,12 @@ function triggeredEvent<Extra extends Record<string, unknown>>(type: string, id:
       stage: p.stage,
       service: p.service,
       labels,
-      action: { name: a.name, action: a.action, ...(a.description === undefined ? {} : { description: a.description }), value: a.value },
+      action: {
+        name: a.name,
+        action: a.action,
+        ...(a.description === undefined ? {} : { description: a.description }),
+        value: a.value,
+      },
       problem: {
         problemTitle: p.title,
         ...(p.rootCause === undefined ? {} : { rootCause: p.rootCause }),
@@ -169,7 +183,11 @@ export type SendCloudEventResult =
  * POSTs `event` in structured mode (`application/cloudevents+json`) with webhook calls' retries and
  * limits. The sink comes from the controller's own configuration, so its host is the allow-list.
  */
-export async function sendCloudEvent(sinkUrl: string, event: CloudEvent, options: SendCloudEventOptions): Promise<SendCloudEventResult> {
+export async function sendCloudEvent(
+  sinkUrl: string,
+  event: CloudEvent,
+  options: SendCloudEventOptions,
+): Promise<SendCloudEventResult> {
   const { token, timeoutMs = DEFAULT_SINK_TIMEOUT_MS, retries = DEFAULT_SINK_RETRIES, ...callOptions } = options;
   let sink: URL | undefined;
   try {
@@ -177,17 +195,31 @@ export async function sendCloudEvent(sinkUrl: string, event: CloudEvent, options
   } catch {
     sink = undefined;
   }
-  if (sink === undefined || !['http:', 'https:'].includes(sink.protocol) || sink.username !== '' || sink.password !== '') {
-    return { ok: false, tries: 0, reason: 'ExecutorRejected', retryable: false, message: 'the external executor sink is not an http(s) URL without credentials' };
+  if (
+    sink === undefined ||
+    !['http:', 'https:'].includes(sink.protocol) ||
+    sink.username !== '' ||
+    sink.password !== ''
+  ) {
+    return {
+      ok: false,
+      tries: 0,
+      reason: 'ExecutorRejected',
+      retryable: false,
+      message: 'the external executor sink is not an http(s) URL without credentials',
+    };
   }
   const headers: Record<string, string> = { 'Content-Type': 'application/cloudevents+json' };
   if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
-  const result = await callWebhook({ url: sinkUrl, headers, body: event, idempotencyKey: event.id }, {
-    ...callOptions,
-    timeoutMs,
-    retries,
-    allowedHosts: [sink.host],
-  });
+  const result = await callWebhook(
+    { url: sinkUrl, headers, body: event, idempotencyKey: event.id },
+    {
+      ...callOptions,
+      timeoutMs,
+      retries,
+      allowedHosts: [sink.host],
+    },
+  );
   if (result.ok) return result;
   return { ...result, reason: result.reason === 'WebhookUnavailable' ? 'ExecutorUnavailable' : 'ExecutorRejected' };
 }
@@ -199,7 +231,15 @@ export type ActionFinishedResult = (typeof ACTION_FINISHED_RESULTS)[number];
 
 export type ActionEventParseResult =
   | { ok: true; kind: 'started'; task: string; triggeredId: string }
-  | { ok: true; kind: 'finished'; task: string; triggeredId: string; status: ActionFinishedStatus; result: ActionFinishedResult | undefined; message: string }
+  | {
+      ok: true;
+      kind: 'finished';
+      task: string;
+      triggeredId: string;
+      status: ActionFinishedStatus;
+      result: ActionFinishedResult | undefined;
+      message: string;
+    }
   | { ok: false; error: string };
 
 /** `sh.keptn.event.<task>.started` or `.finished` of one task: `action`, or a sequence task such as `je-test`. */
@@ -223,14 +263,20 @@ export function parseActionFinished(event: unknown): ActionEventParseResult {
   const type = event['type'];
   const reported = reportedTask(type);
   if (!reported) {
-    return { ok: false, error: `type: expected ${ACTION_FINISHED_TYPE}, ${ACTION_STARTED_TYPE} or another task's .finished/.started, got ${describe(type)}` };
+    return {
+      ok: false,
+      error: `type: expected ${ACTION_FINISHED_TYPE}, ${ACTION_STARTED_TYPE} or another task's .finished/.started, got ${describe(type)}`,
+    };
   }
   const { task } = reported;
   const specversion = event['specversion'];
-  if (specversion !== undefined && specversion !== '1.0') return { ok: false, error: `specversion: expected "1.0", got ${describe(specversion)}` };
+  if (specversion !== undefined && specversion !== '1.0')
+    return { ok: false, error: `specversion: expected "1.0", got ${describe(specversion)}` };
   const triggeredId = event['triggeredid'];
-  if (typeof triggeredId !== 'string' || triggeredId === '') return { ok: false, error: 'triggeredid: required, the id of the .triggered event it answers' };
-  if (triggeredId.length > MAX_TRIGGERED_ID_LENGTH) return { ok: false, error: `triggeredid: longer than ${MAX_TRIGGERED_ID_LENGTH} characters` };
+  if (typeof triggeredId !== 'string' || triggeredId === '')
+    return { ok: false, error: 'triggeredid: required, the id of the .triggered event it answers' };
+  if (triggeredId.length > MAX_TRIGGERED_ID_LENGTH)
+    return { ok: false, error: `triggeredid: longer than ${MAX_TRIGGERED_ID_LENGTH} characters` };
 
   const data = event['data'];
   if (reported.kind === 'started') {
@@ -241,15 +287,30 @@ export function parseActionFinished(event: unknown): ActionEventParseResult {
   if (!isObject(data)) return { ok: false, error: 'data: required, an object with status and result' };
   const status = data['status'] === undefined || data['status'] === '' ? 'unknown' : data['status'];
   if (!isOneOf(status, ACTION_FINISHED_STATUSES)) {
-    return { ok: false, error: `data.status: expected one of ${ACTION_FINISHED_STATUSES.join(', ')}, got ${describe(status)}` };
+    return {
+      ok: false,
+      error: `data.status: expected one of ${ACTION_FINISHED_STATUSES.join(', ')}, got ${describe(status)}`,
+    };
   }
   const result = data['result'] === '' ? undefined : data['result'];
   if (result !== undefined && !isOneOf(result, ACTION_FINISHED_RESULTS)) {
-    return { ok: false, error: `data.result: expected one of ${ACTION_FINISHED_RESULTS.join(', ')}, got ${describe(result)}` };
+    return {
+      ok: false,
+      error: `data.result: expected one of ${ACTION_FINISHED_RESULTS.join(', ')}, got ${describe(result)}`,
+    };
   }
   const message = data['message'] ?? '';
-  if (typeof message !== 'string') return { ok: false, error: `data.message: expected a string, got ${describe(message)}` };
-  return { ok: true, kind: 'finished', task, triggeredId, status, result, message: message.slice(0, MAX_FINISHED_MESSAGE_LENGTH) };
+  if (typeof message !== 'string')
+    return { ok: false, error: `data.message: expected a string, got ${describe(message)}` };
+  return {
+    ok: true,
+    kind: 'finished',
+    task,
+    triggeredId,
+    status,
+    result,
+    message: message.slice(0, MAX_FINISHED_MESSAGE_LENGTH),
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

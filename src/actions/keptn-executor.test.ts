@@ -19,25 +19,56 @@ const problem: ProblemEvent = {
   apiVersion: 'rebound.dev/v1alpha1',
   kind: 'ProblemEvent',
   metadata: { name: 'p1', namespace: 'sockshop', uid: '6a1c3f0e-2d4b-4c7e-9a31-0f3a2d1b9c11' },
-  spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', rootCause: 'HighLatency', state: 'OPEN', problemID: 'f00d' },
+  spec: {
+    project: 'sockshop',
+    stage: 'production',
+    service: 'carts',
+    problemTitle: 'response_time_p90',
+    rootCause: 'HighLatency',
+    state: 'OPEN',
+    problemID: 'f00d',
+  },
 };
 
 function context(): ActionContext {
   const unused = (): Promise<never> => Promise.reject(new Error('an executor action never touches Git'));
   return {
     problem,
-    project: { apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: 'sockshop', namespace: 'sockshop' }, spec: { git: { url: 'http://127.0.0.1/x.git' } } },
-    stage: { name: 'production', branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'none' },
+    project: {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'Project',
+      metadata: { name: 'sockshop', namespace: 'sockshop' },
+      spec: { git: { url: 'http://127.0.0.1/x.git' } },
+    },
+    stage: {
+      name: 'production',
+      branch: 'production',
+      namespace: 'sockshop-production',
+      remediation: 'automated',
+      apply: 'none',
+    },
     remediation: undefined,
     attempt: { index: 3, name: 'restart pods', action: 'restart-pods', value: 'carts-primary' },
     actionId: ACTION_ID,
-    repository: { commitAction: unused, readFileAt: unused, readFileAtHead: unused, materialize: unused, contains: unused },
+    repository: {
+      commitAction: unused,
+      readFileAt: unused,
+      readFileAtHead: unused,
+      materialize: unused,
+      contains: unused,
+    },
     signal: new AbortController().signal,
   };
 }
 
 function executor(sinkUrl: string, overrides: Partial<KeptnExecutorOptions> = {}): KeptnExecutorAction {
-  return new KeptnExecutorAction({ sinkUrl, timeoutMs: 20 * 60_000, clock: new FakeClock(NOW.getTime()), token: () => TOKEN, ...overrides });
+  return new KeptnExecutorAction({
+    sinkUrl,
+    timeoutMs: 20 * 60_000,
+    clock: new FakeClock(NOW.getTime()),
+    token: () => TOKEN,
+    ...overrides,
+  });
 }
 
 describe('KeptnExecutorAction.run', () => {
@@ -88,17 +119,26 @@ describe('KeptnExecutorAction.run', () => {
     const ctx = context();
     const { name: _name, ...unnamed } = ctx.attempt;
     await executor(server.url).run({ ...ctx, attempt: unnamed });
-    expect(JSON.parse((server.seen[0] as Seen).body)).toMatchObject({ data: { action: { name: 'restart-pods', action: 'restart-pods' } } });
+    expect(JSON.parse((server.seen[0] as Seen).body)).toMatchObject({
+      data: { action: { name: 'restart-pods', action: 'restart-pods' } },
+    });
   });
 
   it("hands a map value over as the map Keptn's executors read, and an empty value as an empty string", async () => {
     const server = await serve(status(202));
     const ctx = context();
     const valueMap = { EnableItemCache: 'on', rollout: { percent: 10 } };
-    await executor(server.url).run({ ...ctx, attempt: { index: 1, action: 'unleash-toggle', value: JSON.stringify(valueMap), valueMap } });
+    await executor(server.url).run({
+      ...ctx,
+      attempt: { index: 1, action: 'unleash-toggle', value: JSON.stringify(valueMap), valueMap },
+    });
     await executor(server.url).run({ ...ctx, attempt: { index: 2, action: 'restart', value: '' } });
-    expect(JSON.parse((server.seen[0] as Seen).body)).toMatchObject({ data: { action: { action: 'unleash-toggle', value: valueMap } } });
-    expect(JSON.parse((server.seen[1] as Seen).body)).toMatchObject({ data: { action: { name: 'restart', action: 'restart', value: '' } } });
+    expect(JSON.parse((server.seen[0] as Seen).body)).toMatchObject({
+      data: { action: { action: 'unleash-toggle', value: valueMap } },
+    });
+    expect(JSON.parse((server.seen[1] as Seen).body)).toMatchObject({
+      data: { action: { name: 'restart', action: 'restart', value: '' } },
+    });
   });
 
   it('fails as ExecutorUnavailable when the sink keeps answering 500', async () => {
@@ -106,7 +146,11 @@ describe('KeptnExecutorAction.run', () => {
     const server = await serve(status(500, '', { 'Retry-After': '0' }));
     const outcome = await executor(`${server.url}/events`).run(context());
     expect(server.seen).toHaveLength(3);
-    expect(outcome).toMatchObject({ kind: 'failed', reason: 'ExecutorUnavailable', execution: { executor: 'keptn', tries: 3, responseCode: 500 } });
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      reason: 'ExecutorUnavailable',
+      execution: { executor: 'keptn', tries: 3, responseCode: 500 },
+    });
     expect(outcome.detail).toMatch(/^executor sink http:\/\/127\.0\.0\.1:\d+\/events: /);
     expect(JSON.stringify(outcome)).not.toContain(TOKEN);
   });
@@ -115,7 +159,11 @@ describe('KeptnExecutorAction.run', () => {
     const server = await serve(status(400));
     const outcome = await executor(server.url).run(context());
     expect(server.seen).toHaveLength(1);
-    expect(outcome).toMatchObject({ kind: 'failed', reason: 'ExecutorRejected', execution: { tries: 1, responseCode: 400 } });
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      reason: 'ExecutorRejected',
+      execution: { tries: 1, responseCode: 400 },
+    });
   });
 
   it('never puts the sink URL’s query in the target', async () => {

@@ -38,18 +38,41 @@ export class KeptnExecutorAction implements ActionHandler {
       actionId: ctx.actionId,
       problem: actionProblem(problem, stage.name),
       // Keptn handed a map value to the executor as a map (unleash-service wants {Flag: "on"}).
-      action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.valueMap ?? attempt.value, ...(attempt.description ? { description: attempt.description } : {}) },
+      action: {
+        name: attempt.name ?? attempt.action,
+        action: attempt.action,
+        value: attempt.valueMap ?? attempt.value,
+        ...(attempt.description ? { description: attempt.description } : {}),
+      },
       time: new Date(this.options.clock.now()),
     });
     const token = this.options.token?.();
-    const result = await sendCloudEvent(this.options.sinkUrl, event, { ...(token ? { token } : {}), signal: ctx.signal });
+    const result = await sendCloudEvent(this.options.sinkUrl, event, {
+      ...(token ? { token } : {}),
+      signal: ctx.signal,
+    });
     const target = endpointLabel(this.options.sinkUrl);
-    const execution = { executor: this.executor, target, tries: result.tries, ...(result.status !== undefined ? { responseCode: result.status } : {}) };
+    const execution = {
+      executor: this.executor,
+      target,
+      tries: result.tries,
+      ...(result.status !== undefined ? { responseCode: result.status } : {}),
+    };
     if (!result.ok) {
-      return { kind: 'failed', reason: result.reason, detail: `executor sink ${target}: ${result.message}`, execution: { ...execution, message: result.message } };
+      return {
+        kind: 'failed',
+        reason: result.reason,
+        detail: `executor sink ${target}: ${result.message}`,
+        execution: { ...execution, message: result.message },
+      };
     }
     const deadline = new Date(this.options.clock.now() + this.options.timeoutMs);
     const sent = `sent ${event.type} to ${target} (${result.status})`;
-    return { kind: 'waiting', detail: `${sent}; waiting for sh.keptn.event.action.finished until ${deadline.toISOString()}`, deadline, execution: { ...execution, message: sent } };
+    return {
+      kind: 'waiting',
+      detail: `${sent}; waiting for sh.keptn.event.action.finished until ${deadline.toISOString()}`,
+      deadline,
+      execution: { ...execution, message: sent },
+    };
   }
 }

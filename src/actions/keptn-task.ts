@@ -42,18 +42,38 @@ export class KeptnTaskDispatcher implements TaskDispatcher {
       task,
       ...(properties ? { properties } : {}),
       problem: actionProblem(problem, stage),
-      action: { name: attempt.name ?? attempt.action, action: attempt.action, value: attempt.valueMap ?? attempt.value, ...(attempt.description ? { description: attempt.description } : {}) },
+      action: {
+        name: attempt.name ?? attempt.action,
+        action: attempt.action,
+        value: attempt.valueMap ?? attempt.value,
+        ...(attempt.description ? { description: attempt.description } : {}),
+      },
       time: new Date(this.options.clock.now()),
     });
     const token = this.options.token?.();
     const result = await sendCloudEvent(this.options.sinkUrl, event, { ...(token ? { token } : {}), signal });
     const target = endpointLabel(this.options.sinkUrl);
-    const execution = { executor: KEPTN_EXECUTOR, target, tries: result.tries, ...(result.status !== undefined ? { responseCode: result.status } : {}) };
+    const execution = {
+      executor: KEPTN_EXECUTOR,
+      target,
+      tries: result.tries,
+      ...(result.status !== undefined ? { responseCode: result.status } : {}),
+    };
     if (!result.ok) {
-      return { kind: 'failed', reason: result.reason, detail: `executor sink ${target}: ${result.message}`, execution: { ...execution, message: result.message } };
+      return {
+        kind: 'failed',
+        reason: result.reason,
+        detail: `executor sink ${target}: ${result.message}`,
+        execution: { ...execution, message: result.message },
+      };
     }
     const deadline = new Date(this.options.clock.now() + this.options.timeoutMs);
     const sent = `sent ${event.type} to ${target} (${result.status})`;
-    return { kind: 'waiting', detail: `${sent}; waiting for ${taskEventType(task, 'finished')} until ${deadline.toISOString()}`, deadline, execution: { ...execution, message: sent } };
+    return {
+      kind: 'waiting',
+      detail: `${sent}; waiting for ${taskEventType(task, 'finished')} until ${deadline.toISOString()}`,
+      deadline,
+      execution: { ...execution, message: sent },
+    };
   }
 }

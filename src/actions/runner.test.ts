@@ -4,10 +4,19 @@ import { REASONS } from '../api/index.ts';
 import { BackgroundActions } from './runner.ts';
 import type { ActionOutcome } from './types.ts';
 
-const DONE: ActionOutcome = { kind: 'done', detail: 'webhook restart answered 202', execution: { executor: 'webhook', tries: 1, responseCode: 202 } };
+const DONE: ActionOutcome = {
+  kind: 'done',
+  detail: 'webhook restart answered 202',
+  execution: { executor: 'webhook', tries: 1, responseCode: 202 },
+};
 
 /** An action whose end the test decides, and which records the signal it was given. */
-function controllable(): { run: (signal: AbortSignal) => Promise<ActionOutcome>; finish: (o: ActionOutcome) => void; fail: (e: unknown) => void; calls: AbortSignal[] } {
+function controllable(): {
+  run: (signal: AbortSignal) => Promise<ActionOutcome>;
+  finish: (o: ActionOutcome) => void;
+  fail: (e: unknown) => void;
+  calls: AbortSignal[];
+} {
   const calls: AbortSignal[] = [];
   let finish: (o: ActionOutcome) => void = () => undefined;
   let fail: (e: unknown) => void = () => undefined;

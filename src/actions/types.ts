@@ -3,7 +3,16 @@
 // without an evaluation). Values edits (scale, featuretoggle) are one implementation, committed to
 // Git before they run; webhooks and Keptn-style external executors are others.
 import { TASK_NAME_PATTERN } from '../api/index.ts';
-import type { ActionExecution, Attempt, AttemptSync, ProblemEvent, Project, Reason, Remediation, RemediationAction } from '../api/index.ts';
+import type {
+  ActionExecution,
+  Attempt,
+  AttemptSync,
+  ProblemEvent,
+  Project,
+  Reason,
+  Remediation,
+  RemediationAction,
+} from '../api/index.ts';
 import type { ResolvedStage, StageRepository } from '../remediation/stage.ts';
 import type { ActionRequest, EditOptions, EditResult } from '../remediation/value-edits.ts';
 import { REDACTED, describeUrl } from '../net/scrub.ts';
@@ -28,7 +37,9 @@ export interface ActionContext extends ActionScope {
 }
 
 /** Fields of the attempt's `execution` an action reports (the loop adds id, state and times). */
-export type ExecutionReport = Partial<Pick<ActionExecution, 'executor' | 'target' | 'responseCode' | 'tries' | 'message'>>;
+export type ExecutionReport = Partial<
+  Pick<ActionExecution, 'executor' | 'target' | 'responseCode' | 'tries' | 'message'>
+>;
 
 export type ActionOutcome =
   /**
@@ -36,7 +47,14 @@ export type ActionOutcome =
    * engine that was asked to sync the commit reports it. `warning`: a person should know (the
    * workload is managed by a GitOps engine that will undo the change).
    */
-  | { kind: 'done'; detail: string; helmRevision?: number; execution?: ExecutionReport; sync?: AttemptSync; warning?: string }
+  | {
+      kind: 'done';
+      detail: string;
+      helmRevision?: number;
+      execution?: ExecutionReport;
+      sync?: AttemptSync;
+      warning?: string;
+    }
   /** Started: it finishes when its callback arrives, or fails at `deadline`. */
   | { kind: 'waiting'; detail: string; deadline: Date; execution: ExecutionReport }
   /** It did not work: the attempt fails without an evaluation, and the loop escalates. */
@@ -105,7 +123,9 @@ export function taskIdFor(problem: ProblemEvent, index: number, task: string): s
 const TASK_NAME = new RegExp(TASK_NAME_PATTERN);
 
 /** An action id, or a task id (with `task`). */
-export function parseActionId(id: string): { namespace: string; name: string; index: number; task?: string } | undefined {
+export function parseActionId(
+  id: string,
+): { namespace: string; name: string; index: number; task?: string } | undefined {
   const parts = id.split('~');
   if (parts.length !== 4 && parts.length !== 5) return undefined;
   const [namespace, name, index, , task] = parts as [string, string, string, string, string | undefined];

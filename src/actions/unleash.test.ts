@@ -27,7 +27,12 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 /** A feature environment that is `enabled`, accepting on/off. */
 function unleashWith(enabled: boolean | undefined): Handler {
   return (req, res) => {
-    if (req.method === 'GET') json(res, 200, enabled === undefined ? { name: 'f' } : { name: 'f', environment: 'production', enabled, strategies: [] });
+    if (req.method === 'GET')
+      json(
+        res,
+        200,
+        enabled === undefined ? { name: 'f' } : { name: 'f', environment: 'production', enabled, strategies: [] },
+      );
     else res.writeHead(200).end();
   };
 }
@@ -72,17 +77,27 @@ describe('unleashBaseUrl', () => {
 });
 
 describe('setUnleashFeature', () => {
-  it.each([401, 502])('never lets an error body (HTTP %d) that echoes the Authorization header into the error', async (status) => {
-    handler = (req, res) => json(res, status, { message: `invalid token ${req.headers.authorization ?? ''} (${encodeURIComponent(req.headers.authorization ?? '')})` });
-    const err = await rejection(setUnleashFeature({ url, token: TOKEN, environment: 'production' }, 'f', true));
-    expect(err.message).toContain('invalid token [redacted]');
-    expect(err.message).not.toContain('unit-test-secret-token');
-  });
+  it.each([401, 502])(
+    'never lets an error body (HTTP %d) that echoes the Authorization header into the error',
+    async (status) => {
+      handler = (req, res) =>
+        json(res, status, {
+          message: `invalid token ${req.headers.authorization ?? ''} (${encodeURIComponent(req.headers.authorization ?? '')})`,
+        });
+      const err = await rejection(setUnleashFeature({ url, token: TOKEN, environment: 'production' }, 'f', true));
+      expect(err.message).toContain('invalid token [redacted]');
+      expect(err.message).not.toContain('unit-test-secret-token');
+    },
+  );
 
   it('reads the environment, then writes, with the token as the Authorization header, for every URL form', async () => {
     for (const form of [url, `${url}/`, `${url}/api`, `${url}/api/`]) {
       seen = [];
-      const change = await setUnleashFeature({ url: form, token: TOKEN, project: 'team a', environment: 'production' }, 'new-checkout', true);
+      const change = await setUnleashFeature(
+        { url: form, token: TOKEN, project: 'team a', environment: 'production' },
+        'new-checkout',
+        true,
+      );
       expect(change).toMatchObject({ feature: 'new-checkout', enabled: true, previous: false, changed: true });
       const path = '/api/admin/projects/team%20a/features/new-checkout/environments/production';
       expect(seen).toEqual([
@@ -115,17 +130,22 @@ describe('setUnleashFeature', () => {
     [403, 'UnleashUnauthorized', false],
     [404, 'UnleashFeatureNotFound', false],
     [400, 'ActionFailed', false],
-  ])('classifies %i as %s (retryable: %s), with Unleash\'s message and never the token', async (status, reason, retryable) => {
-    handler = (_req, res) => json(res, status, { name: 'SomeError', message: `server says ${String(status)}` });
-    const err = await rejection(setUnleashFeature({ url, token: TOKEN, project: 'shop', environment: 'production' }, 'carts-cache', true));
-    expect(err.reason).toBe(reason);
-    expect(err.retryable).toBe(retryable);
-    expect(err.message).toContain(`server says ${String(status)}`);
-    expect(err.message).toContain('"carts-cache"');
-    expect(err.message).toContain('"shop"');
-    expect(err.message).toContain('"production"');
-    expect(err.message).not.toContain('secret');
-  });
+  ])(
+    "classifies %i as %s (retryable: %s), with Unleash's message and never the token",
+    async (status, reason, retryable) => {
+      handler = (_req, res) => json(res, status, { name: 'SomeError', message: `server says ${String(status)}` });
+      const err = await rejection(
+        setUnleashFeature({ url, token: TOKEN, project: 'shop', environment: 'production' }, 'carts-cache', true),
+      );
+      expect(err.reason).toBe(reason);
+      expect(err.retryable).toBe(retryable);
+      expect(err.message).toContain(`server says ${String(status)}`);
+      expect(err.message).toContain('"carts-cache"');
+      expect(err.message).toContain('"shop"');
+      expect(err.message).toContain('"production"');
+      expect(err.message).not.toContain('secret');
+    },
+  );
 
   it('classifies a failed write like a failed read', async () => {
     handler = (req, res) => {
@@ -139,13 +159,15 @@ describe('setUnleashFeature', () => {
 
   it('gives up after timeoutMs when Unleash does not answer: UnleashUnavailable, retryable', async () => {
     handler = () => undefined; // never answers
-    const err = await rejection(setUnleashFeature({ url, token: TOKEN, environment: 'production', timeoutMs: 100 }, 'f', true));
+    const err = await rejection(
+      setUnleashFeature({ url, token: TOKEN, environment: 'production', timeoutMs: 100 }, 'f', true),
+    );
     expect(err.reason).toBe('UnleashUnavailable');
     expect(err.retryable).toBe(true);
     expect(err.message).toContain('did not answer within 100 ms');
   });
 
-  it('passes the caller\'s abort on as it is', async () => {
+  it("passes the caller's abort on as it is", async () => {
     handler = () => undefined;
     const controller = new AbortController();
     const reason = new Error('step cancelled');
@@ -155,10 +177,18 @@ describe('setUnleashFeature', () => {
   });
 
   it('refuses a URL that is not http(s) or carries credentials, without echoing the credentials', async () => {
-    const notHttp = await rejection(setUnleashFeature({ url: 'unleash.example.com', token: TOKEN, environment: 'production' }, 'f', true));
+    const notHttp = await rejection(
+      setUnleashFeature({ url: 'unleash.example.com', token: TOKEN, environment: 'production' }, 'f', true),
+    );
     expect(notHttp.retryable).toBe(false);
     expect(notHttp.message).toContain('is not an http(s) URL');
-    const withCredentials = await rejection(setUnleashFeature({ url: 'https://admin:hunter2@unleash.example.com', token: TOKEN, environment: 'production' }, 'f', true));
+    const withCredentials = await rejection(
+      setUnleashFeature(
+        { url: 'https://admin:hunter2@unleash.example.com', token: TOKEN, environment: 'production' },
+        'f',
+        true,
+      ),
+    );
     expect(withCredentials.retryable).toBe(false);
     expect(withCredentials.message).not.toContain('hunter2');
     expect(seen).toEqual([]);

@@ -38,7 +38,10 @@ const MAX_MESSAGE_CHARS = 300;
 
 /** `http://host:4242`, `http://host:4242/`, `http://host:4242/api/` -> `http://host:4242`. */
 export function unleashBaseUrl(url: string): string {
-  return url.trim().replace(/\/+$/, '').replace(/\/api$/, '');
+  return url
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\/api$/, '');
 }
 
 /** A wrong address is a configuration error, not an outage: it fails at once and is not retried. */
@@ -58,7 +61,11 @@ function checkBaseUrl(base: string): void {
   if (problem === undefined) return;
   // Never echo a URL that may hold credentials.
   const shown = parsed && parsed.username === '' && parsed.password === '' ? ` "${base}"` : '';
-  throw new ReboundError(`the Unleash URL${shown} ${problem}`, { code: REASONS.ActionFailed, reason: REASONS.ActionFailed, retryable: false });
+  throw new ReboundError(`the Unleash URL${shown} ${problem}`, {
+    code: REASONS.ActionFailed,
+    reason: REASONS.ActionFailed,
+    retryable: false,
+  });
 }
 
 interface Target {
@@ -88,22 +95,38 @@ function httpError(status: number, body: string, target: Target, action: string)
   const error = (reason: Reason, retryable: boolean, message: string): ReboundError =>
     new ReboundError(message, { code: reason, reason, retryable });
   if (status === 401 || status === 403) {
-    return error(REASONS.UnleashUnauthorized, false, `${answer} to ${action} ${describe(target)}: the token is not accepted or lacks the permission (see docs/unleash.md)`);
+    return error(
+      REASONS.UnleashUnauthorized,
+      false,
+      `${answer} to ${action} ${describe(target)}: the token is not accepted or lacks the permission (see docs/unleash.md)`,
+    );
   }
   if (status === 404) return error(REASONS.UnleashFeatureNotFound, false, `${describe(target)} not found: ${answer}`);
-  if (status === 429 || status >= 500) return error(REASONS.UnleashUnavailable, true, `${answer} to ${action} ${describe(target)}`);
+  if (status === 429 || status >= 500)
+    return error(REASONS.UnleashUnavailable, true, `${answer} to ${action} ${describe(target)}`);
   return error(REASONS.ActionFailed, false, `${answer} to ${action} ${describe(target)}`);
 }
 
 /** The caller's abort is passed on as it is; our timeout and network failures become UnleashUnavailable. */
-function requestError(err: unknown, caller: AbortSignal | undefined, base: string, timeoutMs: number, action: string): unknown {
+function requestError(
+  err: unknown,
+  caller: AbortSignal | undefined,
+  base: string,
+  timeoutMs: number,
+  action: string,
+): unknown {
   if (caller?.aborted) return caller.reason;
   const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
   const why = describeFetchError(err);
   const message = timedOut
     ? `Unleash at ${base} did not answer within ${String(timeoutMs)} ms (${action})`
     : `cannot reach Unleash at ${base} (${action}): ${why}`;
-  return new ReboundError(message, { code: REASONS.UnleashUnavailable, reason: REASONS.UnleashUnavailable, retryable: true, cause: err });
+  return new ReboundError(message, {
+    code: REASONS.UnleashUnavailable,
+    reason: REASONS.UnleashUnavailable,
+    retryable: true,
+    cause: err,
+  });
 }
 
 /**
@@ -111,7 +134,12 @@ function requestError(err: unknown, caller: AbortSignal | undefined, base: strin
  * ReboundError whose reason is UnleashUnavailable (retryable), UnleashUnauthorized or
  * UnleashFeatureNotFound.
  */
-export async function setUnleashFeature(settings: UnleashSettings, feature: string, enabled: boolean, signal?: AbortSignal): Promise<FeatureToggleChange> {
+export async function setUnleashFeature(
+  settings: UnleashSettings,
+  feature: string,
+  enabled: boolean,
+  signal?: AbortSignal,
+): Promise<FeatureToggleChange> {
   const base = unleashBaseUrl(settings.url);
   checkBaseUrl(base);
   const target: Target = { feature, project: settings.project ?? DEFAULT_PROJECT, environment: settings.environment };
@@ -125,13 +153,23 @@ export async function setUnleashFeature(settings: UnleashSettings, feature: stri
     let res: Response;
     let body: string;
     try {
-      res = await fetch(url, { method, headers: { Authorization: settings.token, Accept: 'application/json' }, signal: combined });
+      res = await fetch(url, {
+        method,
+        headers: { Authorization: settings.token, Accept: 'application/json' },
+        signal: combined,
+      });
       body = await res.text();
     } catch (err) {
       throw requestError(err, signal, base, timeoutMs, `${action} ${describe(target)}`);
     }
     // An error body (Unleash's or a proxy's) may repeat the request's Authorization header.
-    if (!res.ok) throw httpError(res.status, scrubberFor({ secrets: [settings.token], headers: { Authorization: settings.token } })(body), target, action);
+    if (!res.ok)
+      throw httpError(
+        res.status,
+        scrubberFor({ secrets: [settings.token], headers: { Authorization: settings.token } })(body),
+        target,
+        action,
+      );
     return body;
   };
 

@@ -45,7 +45,11 @@ class CommitApplier {
     const { attempt, stage, problem, repository } = ctx;
     const commit = attempt.commit;
     if (!commit) {
-      throw new ReboundError(`attempt ${attempt.index} has no commit to apply`, { code: 'NoCommit', reason: REASONS.ApplyFailed, retryable: false });
+      throw new ReboundError(`attempt ${attempt.index} has no commit to apply`, {
+        code: 'NoCommit',
+        reason: REASONS.ApplyFailed,
+        retryable: false,
+      });
     }
     const service = problem.spec.service;
     const request: ApplyRequest = {
@@ -60,7 +64,11 @@ class CommitApplier {
       ...(stage.gitops ? { gitops: stage.gitops } : {}),
     };
     const applier = this.options.appliers[stage.apply];
-    const scratch = join(this.options.workDir, 'apply', `${problem.metadata.uid ?? problem.metadata.name ?? 'problem'}-${attempt.index}`);
+    const scratch = join(
+      this.options.workDir,
+      'apply',
+      `${problem.metadata.uid ?? problem.metadata.name ?? 'problem'}-${attempt.index}`,
+    );
     try {
       if (stage.apply === 'helm') {
         const valuesPath = attempt.path ?? `${service}/values.yaml`;
@@ -87,7 +95,9 @@ class CommitApplier {
   private async ownerWarning(namespace: string, service: string): Promise<{ warning?: string }> {
     // A courtesy on top of a change that did apply: a workload that cannot be read leaves it out.
     const owner = await this.options.gitOpsOwner?.(namespace, service).catch(() => undefined);
-    return owner ? { warning: `${owner}: it will undo this change; let the engine apply it (the stage's apply: flux)` } : {};
+    return owner
+      ? { warning: `${owner}: it will undo this change; let the engine apply it (the stage's apply: flux)` }
+      : {};
   }
 }
 
@@ -164,9 +174,18 @@ export class FeatureToggleAction implements ActionHandler {
     if (!token) {
       const reason = secret ? REASONS.SecretInvalid : REASONS.SecretNotFound;
       const what = secret ? `has no key "token"` : 'does not exist';
-      throw new ReboundError(`Unleash token Secret ${namespace}/${secretName} ${what}`, { code: reason, reason, retryable: false });
+      throw new ReboundError(`Unleash token Secret ${namespace}/${secretName} ${what}`, {
+        code: reason,
+        reason,
+        retryable: false,
+      });
     }
-    const settings = { url: flags.unleash.url, token, environment: flags.unleash.environment ?? ctx.stage.name, ...(flags.unleash.project ? { project: flags.unleash.project } : {}) };
+    const settings = {
+      url: flags.unleash.url,
+      token,
+      environment: flags.unleash.environment ?? ctx.stage.name,
+      ...(flags.unleash.project ? { project: flags.unleash.project } : {}),
+    };
     const details: string[] = [];
     // One after the other: each call is idempotent, so a retry after a failure repeats only what is left harmlessly.
     for (const { flag, on } of toggles) details.push((await setUnleashFeature(settings, flag, on, ctx.signal)).detail);
@@ -175,11 +194,18 @@ export class FeatureToggleAction implements ActionHandler {
 }
 
 /** For the `kubernetes` applier: the replica count and flags the commit holds. */
-async function desiredState(repository: StageRepository, attempt: Attempt): Promise<Pick<ApplyRequest, 'replicas' | 'featureFlags'>> {
+async function desiredState(
+  repository: StageRepository,
+  attempt: Attempt,
+): Promise<Pick<ApplyRequest, 'replicas' | 'featureFlags'>> {
   const path = attempt.path ?? '';
   const text = attempt.commit ? await repository.readFileAt(attempt.commit, path) : undefined;
   if (text === undefined) {
-    throw new ReboundError(`${path} is not in commit ${attempt.commit ?? '?'}`, { code: 'ValuesFileNotFound', reason: REASONS.ValuesFileNotFound, retryable: false });
+    throw new ReboundError(`${path} is not in commit ${attempt.commit ?? '?'}`, {
+      code: 'ValuesFileNotFound',
+      reason: REASONS.ValuesFileNotFound,
+      retryable: false,
+    });
   }
   const values: unknown = parseYaml(text);
   const record = typeof values === 'object' && values !== null ? (values as Record<string, unknown>) : {};
@@ -190,7 +216,9 @@ async function desiredState(repository: StageRepository, attempt: Attempt): Prom
   } else {
     const flags = record.featureFlags;
     if (typeof flags === 'object' && flags !== null) {
-      out.featureFlags = Object.fromEntries(Object.entries(flags).filter((e): e is [string, boolean] => typeof e[1] === 'boolean'));
+      out.featureFlags = Object.fromEntries(
+        Object.entries(flags).filter((e): e is [string, boolean] => typeof e[1] === 'boolean'),
+      );
     }
   }
   return out;

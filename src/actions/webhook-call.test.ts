@@ -14,7 +14,12 @@ const hang: Handler = () => undefined;
 const TOKEN = 'tok-5f3c9e1a7b2d4c68';
 
 function request(url: string, overrides: Partial<WebhookRequest> = {}): WebhookRequest {
-  return { url: `${url}/hooks/restart`, body: { hello: 'runbook' }, idempotencyKey: 'ns/problem-1/attempt-1', ...overrides };
+  return {
+    url: `${url}/hooks/restart`,
+    body: { hello: 'runbook' },
+    idempotencyKey: 'ns/problem-1/attempt-1',
+    ...overrides,
+  };
 }
 
 function options(host: string, waits: number[], overrides: Partial<WebhookCallOptions> = {}): WebhookCallOptions {
@@ -67,7 +72,10 @@ describe('callWebhook', () => {
   it('caps the backoff at 10 s', async () => {
     const server = await serve(status(500), status(500), status(500), status(200));
     const waits: number[] = [];
-    const result = await callWebhook(request(server.url), options(server.host, waits, { retries: 3, backoffMs: 4_000 }));
+    const result = await callWebhook(
+      request(server.url),
+      options(server.host, waits, { retries: 3, backoffMs: 4_000 }),
+    );
     expect(result.ok).toBe(true);
     expect(waits).toEqual([4_000, 8_000, 10_000]);
   });
@@ -113,7 +121,10 @@ describe('callWebhook', () => {
   it('does not follow a redirect, not even to an allowed host', async () => {
     const target = await serve(status(200));
     const server = await serve(status(302, '', { location: `${target.url}/elsewhere` }));
-    const result = await callWebhook(request(server.url), options(server.host, [], { allowedHosts: [server.host, target.host] }));
+    const result = await callWebhook(
+      request(server.url),
+      options(server.host, [], { allowedHosts: [server.host, target.host] }),
+    );
     expect(result).toMatchObject({ ok: false, status: 302, tries: 1, reason: 'WebhookRejected', retryable: false });
     expect(!result.ok && result.message).toMatch(/HTTP 302 \(a redirect\): redirects are not followed/);
     expect(target.seen).toHaveLength(0);
@@ -155,7 +166,10 @@ describe('callWebhook', () => {
       fetched++;
       return fetch(...args);
     };
-    const result = await callWebhook(request(server.url), options(server.host, [], { allowedHosts: ['hooks.example.com'], fetch: counting }));
+    const result = await callWebhook(
+      request(server.url),
+      options(server.host, [], { allowedHosts: ['hooks.example.com'], fetch: counting }),
+    );
     expect(result).toMatchObject({ ok: false, tries: 0, reason: 'WebhookHostNotAllowed', retryable: false });
     expect(!result.ok && result.message).toContain(`host "${server.host}" is not allowed`);
     expect(fetched).toBe(0);
@@ -180,7 +194,10 @@ describe('callWebhook', () => {
       res.end(JSON.stringify({ error: 'bad request', youSent: seen.headers }));
     };
     const server = await serve(echo);
-    const headers = { ...webhookCredentialHeaders({ token: TOKEN, 'header.X-Api-Key': 'key-0a1b2c3d4e5f' }), 'X-Team': 'sre' };
+    const headers = {
+      ...webhookCredentialHeaders({ token: TOKEN, 'header.X-Api-Key': 'key-0a1b2c3d4e5f' }),
+      'X-Team': 'sre',
+    };
     const result = await callWebhook(request(server.url, { headers }), options(server.host, []));
     const sent = server.seen[0]?.headers;
     expect(sent?.authorization).toBe(`Bearer ${TOKEN}`);
@@ -200,7 +217,12 @@ describe('callWebhook', () => {
     });
     const headers = webhookCredentialHeaders({ username: 'runbook', password: 'pa55-w0rd-long' });
     const result = await callWebhook(request(server.url, { headers }), options(server.host, [], { retries: 0 }));
-    expect(result).toMatchObject({ ok: false, reason: 'WebhookUnavailable', tries: 1, responseBody: 'denied [redacted]' });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: 'WebhookUnavailable',
+      tries: 1,
+      responseBody: 'denied [redacted]',
+    });
     expect(JSON.stringify(result)).not.toContain(Buffer.from('runbook:pa55-w0rd-long').toString('base64'));
   });
 
@@ -230,7 +252,10 @@ describe('callWebhook', () => {
   it('refuses a header value with a line break before any request, without quoting it', async () => {
     const server = await serve(status(200));
     const call = callWebhook(request(server.url, { headers: { 'X-Token': `${TOKEN}\n` } }), options(server.host, []));
-    const err = await call.then(() => undefined, (e: unknown) => e);
+    const err = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ReboundError);
     expect(err).toMatchObject({ reason: 'InvalidSpec', retryable: false });
     expect((err as Error).message).toContain('"X-Token"');
@@ -299,7 +324,10 @@ describe('callWebhook', () => {
 
   it('makes no request when already cancelled', async () => {
     const server = await serve(status(200));
-    const call = callWebhook(request(server.url), options(server.host, [], { signal: AbortSignal.abort(new Error('stopped')) }));
+    const call = callWebhook(
+      request(server.url),
+      options(server.host, [], { signal: AbortSignal.abort(new Error('stopped')) }),
+    );
     await expect(call).rejects.toThrow('stopped');
     expect(server.seen).toHaveLength(0);
   });
@@ -312,7 +340,13 @@ describe('callWebhook', () => {
       // The default sleep must give way to the signal instead of waiting out a 10 s backoff.
       setImmediate(() => abort.abort(new Error('stopping')));
     });
-    const call = callWebhook(request(server.url), { allowedHosts: [server.host], timeoutMs: 2_000, retries: 1, backoffMs: 10_000, signal: abort.signal });
+    const call = callWebhook(request(server.url), {
+      allowedHosts: [server.host],
+      timeoutMs: 2_000,
+      retries: 1,
+      backoffMs: 10_000,
+      signal: abort.signal,
+    });
     await expect(call).rejects.toThrow('stopping');
     expect(server.seen).toHaveLength(1);
   });
@@ -322,8 +356,14 @@ describe('webhookCredentialHeaders', () => {
   it.each<{ data: Record<string, string>; headers: Record<string, string> }>([
     { data: {}, headers: {} },
     { data: { token: 'abc' }, headers: { Authorization: 'Bearer abc' } },
-    { data: { username: 'u', password: 'p' }, headers: { Authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } },
-    { data: { username: 'ü', password: 'p:ä' }, headers: { Authorization: `Basic ${Buffer.from('ü:p:ä', 'utf8').toString('base64')}` } },
+    {
+      data: { username: 'u', password: 'p' },
+      headers: { Authorization: `Basic ${Buffer.from('u:p').toString('base64')}` },
+    },
+    {
+      data: { username: 'ü', password: 'p:ä' },
+      headers: { Authorization: `Basic ${Buffer.from('ü:p:ä', 'utf8').toString('base64')}` },
+    },
     { data: { 'header.X-Api-Key': 'k', 'header.X-Org': 'o' }, headers: { 'X-Api-Key': 'k', 'X-Org': 'o' } },
     { data: { token: 't', 'header.X-Api-Key': 'k' }, headers: { Authorization: 'Bearer t', 'X-Api-Key': 'k' } },
     { data: { 'header.Authorization': 'Token abc' }, headers: { Authorization: 'Token abc' } },
@@ -379,7 +419,13 @@ describe('renderWebhookBody', () => {
     const body = renderWebhookBody({
       actionId: 'sockshop.am-carts-3f2a.2',
       callbackUrl: 'https://rebound.example.com/v1/actions/sockshop.am-carts-3f2a.2/finished',
-      problem: { ...problem, rootCause: 'HighLatency', problemID: 'f00d', source: 'alertmanager', impactedEntity: 'carts-primary' },
+      problem: {
+        ...problem,
+        rootCause: 'HighLatency',
+        problemID: 'f00d',
+        source: 'alertmanager',
+        impactedEntity: 'carts-primary',
+      },
       attempt: { index: 2, name: 'restart carts', action: 'webhook', value: 'restart' },
       links: { dashboard: 'https://grafana.example.com/d/carts', problemEvent: 'forged/ignored' },
     });
@@ -407,7 +453,11 @@ describe('renderWebhookBody', () => {
   });
 
   it('leaves absent optional fields out of the JSON', () => {
-    const body = renderWebhookBody({ actionId: 'a1', problem, attempt: { index: 1, action: 'webhook', value: 'restart' } });
+    const body = renderWebhookBody({
+      actionId: 'a1',
+      problem,
+      attempt: { index: 1, action: 'webhook', value: 'restart' },
+    });
     expect(JSON.parse(JSON.stringify(body))).toEqual({
       type: 'rebound.action.triggered',
       actionId: 'a1',

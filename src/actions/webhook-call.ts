@@ -64,7 +64,8 @@ type TryOutcome =
  */
 export async function callWebhook(request: WebhookRequest, options: WebhookCallOptions): Promise<WebhookCallResult> {
   const allowed = checkAllowedUrl(request.url, options.allowedHosts);
-  if (!allowed.ok) return { ok: false, tries: 0, reason: 'WebhookHostNotAllowed', retryable: false, message: allowed.reason };
+  if (!allowed.ok)
+    return { ok: false, tries: 0, reason: 'WebhookHostNotAllowed', retryable: false, message: allowed.reason };
   const method = request.method ?? 'POST';
   const target = `${method} ${allowed.url.origin}`;
   const headers = requestHeaders(request);
@@ -84,7 +85,15 @@ export async function callWebhook(request: WebhookRequest, options: WebhookCallO
     const status = outcome.status === undefined ? {} : { status: outcome.status };
     const body = responseBody === undefined ? {} : { responseBody };
     if (outcome.kind === 'rejected') {
-      return { ok: false, ...status, tries, reason: 'WebhookRejected', retryable: false, message: `${target} ${detail}`, ...body };
+      return {
+        ok: false,
+        ...status,
+        tries,
+        reason: 'WebhookRejected',
+        retryable: false,
+        message: `${target} ${detail}`,
+        ...body,
+      };
     }
     if (tries >= maxTries) {
       const message = `${target} is unavailable after ${tries} ${tries === 1 ? 'try' : 'tries'}: ${detail}`;
@@ -94,7 +103,13 @@ export async function callWebhook(request: WebhookRequest, options: WebhookCallO
   }
 }
 
-async function tryOnce(url: URL, init: RequestInit, timeoutMs: number, cancel: AbortSignal | undefined, fetchFn: typeof fetch): Promise<TryOutcome> {
+async function tryOnce(
+  url: URL,
+  init: RequestInit,
+  timeoutMs: number,
+  cancel: AbortSignal | undefined,
+  fetchFn: typeof fetch,
+): Promise<TryOutcome> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = cancel ? AbortSignal.any([cancel, timeout]) : timeout;
   let response: Response;
@@ -102,7 +117,10 @@ async function tryOnce(url: URL, init: RequestInit, timeoutMs: number, cancel: A
     response = await fetchFn(url, { ...init, signal });
   } catch (err) {
     if (cancel?.aborted) throw cancel.reason;
-    return { kind: 'retry', detail: timeout.aborted ? `no answer within ${timeoutMs} ms` : `cannot connect: ${describeFetchError(err)}` };
+    return {
+      kind: 'retry',
+      detail: timeout.aborted ? `no answer within ${timeoutMs} ms` : `cannot connect: ${describeFetchError(err)}`,
+    };
   }
   // The status decides: an answer cut short (by the timeout, say) is kept as far as it came.
   const body = await readCapped(response, cancel);
@@ -110,10 +128,21 @@ async function tryOnce(url: URL, init: RequestInit, timeoutMs: number, cancel: A
   if (status >= 200 && status <= 299) return { kind: 'ok', status, body };
   if (status === 429 || status >= 500) {
     const retryAfterMs = retryAfter(response.headers.get('retry-after'));
-    return { kind: 'retry', status, body, detail: `answered HTTP ${status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    return {
+      kind: 'retry',
+      status,
+      body,
+      detail: `answered HTTP ${status}`,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    };
   }
   if (status >= 300 && status <= 399) {
-    return { kind: 'rejected', status, body, detail: `answered HTTP ${status} (a redirect): redirects are not followed, configure the final URL` };
+    return {
+      kind: 'rejected',
+      status,
+      body,
+      detail: `answered HTTP ${status} (a redirect): redirects are not followed, configure the final URL`,
+    };
   }
   return { kind: 'rejected', status, body, detail: `answered HTTP ${status}` };
 }
@@ -158,13 +187,21 @@ function requestHeaders(request: WebhookRequest): Record<string, string> {
   for (const [name, value] of Object.entries(request.headers ?? {})) {
     const problem = headerProblem(name, value);
     if (problem !== undefined) {
-      throw new ReboundError(`webhook header ${JSON.stringify(name)} ${problem}`, { code: 'InvalidWebhookHeader', reason: REASONS.InvalidSpec, retryable: false });
+      throw new ReboundError(`webhook header ${JSON.stringify(name)} ${problem}`, {
+        code: 'InvalidWebhookHeader',
+        reason: REASONS.InvalidSpec,
+        retryable: false,
+      });
     }
     headers[name.toLowerCase()] = value;
   }
   const problem = headerProblem('Idempotency-Key', request.idempotencyKey);
   if (problem !== undefined) {
-    throw new ReboundError(`Idempotency-Key ${problem}`, { code: 'InvalidWebhookHeader', reason: REASONS.InvalidSpec, retryable: false });
+    throw new ReboundError(`Idempotency-Key ${problem}`, {
+      code: 'InvalidWebhookHeader',
+      reason: REASONS.InvalidSpec,
+      retryable: false,
+    });
   }
   headers['idempotency-key'] = request.idempotencyKey;
   return headers;
@@ -212,8 +249,10 @@ export function webhookCredentialHeaders(secretData: Record<string, string>): Re
     checkSecretValue('token', token);
     headers['Authorization'] = `Bearer ${token}`;
   } else if (username !== undefined || password !== undefined) {
-    if (username === undefined) throw secretInvalid('username', 'is missing: Basic credentials need username and password');
-    if (password === undefined) throw secretInvalid('password', 'is missing: Basic credentials need username and password');
+    if (username === undefined)
+      throw secretInvalid('username', 'is missing: Basic credentials need username and password');
+    if (password === undefined)
+      throw secretInvalid('password', 'is missing: Basic credentials need username and password');
     checkSecretValue('username', username);
     if (username.includes(':')) throw secretInvalid('username', 'contains ":", which Basic credentials cannot carry');
     checkSecretValue('password', password);
@@ -240,7 +279,11 @@ function checkSecretValue(key: string, value: string): void {
 }
 
 function secretInvalid(key: string, problem: string): ReboundError {
-  return new ReboundError(`webhook Secret key ${JSON.stringify(key)} ${problem}`, { code: 'SecretInvalid', reason: REASONS.SecretInvalid, retryable: false });
+  return new ReboundError(`webhook Secret key ${JSON.stringify(key)} ${problem}`, {
+    code: 'SecretInvalid',
+    reason: REASONS.SecretInvalid,
+    retryable: false,
+  });
 }
 
 /** The problem an action was started for, in plain values. */

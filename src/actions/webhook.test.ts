@@ -23,20 +23,46 @@ describe('resolveWebhook', () => {
   };
 
   it('refuses every value when the Remediation has no spec.webhook', () => {
-    expect(resolveWebhook(`https://${HOST}/restart`, undefined)).toEqual({ ok: false, reason: 'WebhookNotConfigured', message: expect.stringMatching(/spec\.webhook\.allowedHosts/) as unknown });
+    expect(resolveWebhook(`https://${HOST}/restart`, undefined)).toEqual({
+      ok: false,
+      reason: 'WebhookNotConfigured',
+      message: expect.stringMatching(/spec\.webhook\.allowedHosts/) as unknown,
+    });
   });
 
   it('finds an endpoint by name, with the built-in defaults', () => {
-    const spec: WebhookSpec = { allowedHosts: [HOST], endpoints: [{ name: 'restart', url: `https://${HOST}/jobs/restart` }] };
-    expect(resolveWebhook('restart', spec)).toEqual({ ok: true, webhook: { ...defaults, url: `https://${HOST}/jobs/restart`, endpoint: 'restart', allowedHosts: [HOST] } });
+    const spec: WebhookSpec = {
+      allowedHosts: [HOST],
+      endpoints: [{ name: 'restart', url: `https://${HOST}/jobs/restart` }],
+    };
+    expect(resolveWebhook('restart', spec)).toEqual({
+      ok: true,
+      webhook: { ...defaults, url: `https://${HOST}/jobs/restart`, endpoint: 'restart', allowedHosts: [HOST] },
+    });
   });
 
   it('takes a URL as it is, with the spec defaults', () => {
-    const spec: WebhookSpec = { allowedHosts: [HOST], method: 'PUT', retries: 0, timeout: '2s', headers: { 'X-Team': 'carts' }, secretRef: { name: 'runbook-token' } };
+    const spec: WebhookSpec = {
+      allowedHosts: [HOST],
+      method: 'PUT',
+      retries: 0,
+      timeout: '2s',
+      headers: { 'X-Team': 'carts' },
+      secretRef: { name: 'runbook-token' },
+    };
     const resolved = resolveWebhook(`http://${HOST}/hooks/scale?team=carts`, spec);
     expect(resolved).toEqual({
       ok: true,
-      webhook: { ...defaults, url: `http://${HOST}/hooks/scale?team=carts`, method: 'PUT', retries: 0, timeoutMs: 2_000, headers: { 'X-Team': 'carts' }, secretName: 'runbook-token', allowedHosts: [HOST] },
+      webhook: {
+        ...defaults,
+        url: `http://${HOST}/hooks/scale?team=carts`,
+        method: 'PUT',
+        retries: 0,
+        timeoutMs: 2_000,
+        headers: { 'X-Team': 'carts' },
+        secretName: 'runbook-token',
+        allowedHosts: [HOST],
+      },
     });
     expect(resolved.ok && 'endpoint' in resolved.webhook).toBe(false);
   });
@@ -99,25 +125,57 @@ describe('resolveWebhook', () => {
   });
 
   it('refuses an unknown name, listing the endpoints there are', () => {
-    const spec: WebhookSpec = { allowedHosts: [HOST], endpoints: [{ name: 'restart', url: `https://${HOST}/a` }, { name: 'drain', url: `https://${HOST}/b` }] };
-    expect(resolveWebhook('reboot', spec)).toEqual({ ok: false, reason: 'WebhookNotConfigured', message: 'webhook "reboot" is not in spec.webhook.endpoints (restart, drain) and is not an http(s) URL' });
-    expect(resolveWebhook('reboot', { allowedHosts: [HOST] })).toEqual({ ok: false, reason: 'WebhookNotConfigured', message: 'webhook "reboot" is not in spec.webhook.endpoints and is not an http(s) URL' });
+    const spec: WebhookSpec = {
+      allowedHosts: [HOST],
+      endpoints: [
+        { name: 'restart', url: `https://${HOST}/a` },
+        { name: 'drain', url: `https://${HOST}/b` },
+      ],
+    };
+    expect(resolveWebhook('reboot', spec)).toEqual({
+      ok: false,
+      reason: 'WebhookNotConfigured',
+      message: 'webhook "reboot" is not in spec.webhook.endpoints (restart, drain) and is not an http(s) URL',
+    });
+    expect(resolveWebhook('reboot', { allowedHosts: [HOST] })).toEqual({
+      ok: false,
+      reason: 'WebhookNotConfigured',
+      message: 'webhook "reboot" is not in spec.webhook.endpoints and is not an http(s) URL',
+    });
   });
 
   it.each<{ name: string; value: string; spec: WebhookSpec }>([
     { name: 'a URL on another host', value: 'http://169.254.169.254/latest/meta-data', spec: { allowedHosts: [HOST] } },
-    { name: 'an endpoint on another host', value: 'internal', spec: { allowedHosts: [HOST], endpoints: [{ name: 'internal', url: 'http://kubernetes.default.svc/api' }] } },
+    {
+      name: 'an endpoint on another host',
+      value: 'internal',
+      spec: { allowedHosts: [HOST], endpoints: [{ name: 'internal', url: 'http://kubernetes.default.svc/api' }] },
+    },
     { name: 'any URL when allowedHosts is empty', value: `https://${HOST}/restart`, spec: {} },
   ])('refuses $name as WebhookHostNotAllowed', ({ value, spec }) => {
-    expect(resolveWebhook(value, spec)).toMatchObject({ ok: false, reason: 'WebhookHostNotAllowed', message: expect.stringMatching(/is not allowed/) as unknown });
+    expect(resolveWebhook(value, spec)).toMatchObject({
+      ok: false,
+      reason: 'WebhookHostNotAllowed',
+      message: expect.stringMatching(/is not allowed/) as unknown,
+    });
   });
 
   it.each<{ field: string; spec: WebhookSpec }>([
     { field: 'timeout', spec: { allowedHosts: [HOST], timeout: 'soon' } },
-    { field: 'callbackTimeout', spec: { allowedHosts: [HOST], endpoints: [{ name: 'restart', url: `https://${HOST}/r`, callbackTimeout: '10 minutes' }] } },
+    {
+      field: 'callbackTimeout',
+      spec: {
+        allowedHosts: [HOST],
+        endpoints: [{ name: 'restart', url: `https://${HOST}/r`, callbackTimeout: '10 minutes' }],
+      },
+    },
   ])('refuses a $field that is not a duration', ({ spec }) => {
     const value = spec.endpoints ? 'restart' : `https://${HOST}/r`;
-    expect(resolveWebhook(value, spec)).toMatchObject({ ok: false, reason: 'WebhookNotConfigured', message: expect.stringMatching(/^spec\.webhook: .* is not a duration/) as unknown });
+    expect(resolveWebhook(value, spec)).toMatchObject({
+      ok: false,
+      reason: 'WebhookNotConfigured',
+      message: expect.stringMatching(/^spec\.webhook: .* is not a duration/) as unknown,
+    });
   });
 });
 
@@ -131,16 +189,37 @@ const problem: ProblemEvent = {
   apiVersion: 'rebound.dev/v1alpha1',
   kind: 'ProblemEvent',
   metadata: { name: 'p1', namespace: 'sockshop', uid: '6a1c3f0e-2d4b-4c7e-9a31-0f3a2d1b9c11' },
-  spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', rootCause: 'HighLatency', state: 'OPEN', source: 'alertmanager' },
+  spec: {
+    project: 'sockshop',
+    stage: 'production',
+    service: 'carts',
+    problemTitle: 'response_time_p90',
+    rootCause: 'HighLatency',
+    state: 'OPEN',
+    source: 'alertmanager',
+  },
 };
-const project: Project = { apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: 'sockshop', namespace: 'sockshop' }, spec: { git: { url: 'http://127.0.0.1/x.git' } } };
+const project: Project = {
+  apiVersion: 'rebound.dev/v1alpha1',
+  kind: 'Project',
+  metadata: { name: 'sockshop', namespace: 'sockshop' },
+  spec: { git: { url: 'http://127.0.0.1/x.git' } },
+};
 
 function remediationWith(webhook: WebhookSpec): Remediation {
   return {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'Remediation',
     metadata: { name: 'carts-production', namespace: 'sockshop' },
-    spec: { project: 'sockshop', stage: 'production', service: 'carts', remediations: [{ problemType: 'default', actionsOnOpen: [{ name: 'restart carts', action: 'webhook', value: 'restart' }] }], webhook },
+    spec: {
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      remediations: [
+        { problemType: 'default', actionsOnOpen: [{ name: 'restart carts', action: 'webhook', value: 'restart' }] },
+      ],
+      webhook,
+    },
   };
 }
 
@@ -148,7 +227,13 @@ function scope(webhook: WebhookSpec | undefined): ActionScope {
   return {
     problem,
     project,
-    stage: { name: 'production', branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'none' },
+    stage: {
+      name: 'production',
+      branch: 'production',
+      namespace: 'sockshop-production',
+      remediation: 'automated',
+      apply: 'none',
+    },
     remediation: webhook ? remediationWith(webhook) : undefined,
   };
 }
@@ -159,7 +244,13 @@ function context(webhook: WebhookSpec | undefined, value: string, attempt: Parti
     ...scope(webhook),
     attempt: { index: 2, name: 'restart carts', action: 'webhook', value, ...attempt },
     actionId: ACTION_ID,
-    repository: { commitAction: unused, readFileAt: unused, readFileAtHead: unused, materialize: unused, contains: unused },
+    repository: {
+      commitAction: unused,
+      readFileAt: unused,
+      readFileAtHead: unused,
+      materialize: unused,
+      contains: unused,
+    },
     signal: new AbortController().signal,
   };
 }
@@ -177,13 +268,22 @@ function secrets(data: Record<string, Record<string, string>>): SecretReader & {
 }
 
 function webhookAction(overrides: Partial<WebhookActionOptions> = {}): WebhookAction {
-  return new WebhookAction({ secrets: secrets({}), callbackBaseUrl: () => 'http://rebound.rebound-system.svc:8080/', clock: new FakeClock(NOW.getTime()), ...overrides });
+  return new WebhookAction({
+    secrets: secrets({}),
+    callbackBaseUrl: () => 'http://rebound.rebound-system.svc:8080/',
+    clock: new FakeClock(NOW.getTime()),
+    ...overrides,
+  });
 }
 
 describe('WebhookAction.run', () => {
   it('posts the problem and the attempt, and is done on a 2xx when it does not wait for a callback', async () => {
     const server = await serve(status(202));
-    const spec: WebhookSpec = { allowedHosts: [server.host], headers: { 'X-Team': 'carts' }, endpoints: [{ name: 'restart', url: `${server.url}/jobs/restart` }] };
+    const spec: WebhookSpec = {
+      allowedHosts: [server.host],
+      headers: { 'X-Team': 'carts' },
+      endpoints: [{ name: 'restart', url: `${server.url}/jobs/restart` }],
+    };
     const outcome = await webhookAction().run(context(spec, 'restart'));
 
     expect(server.seen).toHaveLength(1);
@@ -214,21 +314,38 @@ describe('WebhookAction.run', () => {
     expect(outcome).toEqual({
       kind: 'done',
       detail: `webhook restart (${server.url}/jobs/restart) answered 202`,
-      execution: { executor: 'webhook', target: `restart (${server.url}/jobs/restart)`, tries: 1, responseCode: 202, message: `webhook restart (${server.url}/jobs/restart) answered 202` },
+      execution: {
+        executor: 'webhook',
+        target: `restart (${server.url}/jobs/restart)`,
+        tries: 1,
+        responseCode: 202,
+        message: `webhook restart (${server.url}/jobs/restart) answered 202`,
+      },
     });
   });
 
   it('with waitForCallback, sends where to call back and waits until clock + callbackTimeout', async () => {
     const server = await serve(status(200));
-    const spec: WebhookSpec = { allowedHosts: [server.host], method: 'PUT', waitForCallback: true, callbackTimeout: '15m' };
+    const spec: WebhookSpec = {
+      allowedHosts: [server.host],
+      method: 'PUT',
+      waitForCallback: true,
+      callbackTimeout: '15m',
+    };
     const outcome = await webhookAction().run(context(spec, `${server.url}/hooks/drain`));
 
     const request = server.seen[0] as Seen;
     expect(request.method).toBe('PUT');
     const body = JSON.parse(request.body) as Record<string, unknown>;
-    expect(body['callbackUrl']).toBe('http://rebound.rebound-system.svc:8080/v1/actions/sockshop~p1~2~6a1c3f0e2d4b/finished');
+    expect(body['callbackUrl']).toBe(
+      'http://rebound.rebound-system.svc:8080/v1/actions/sockshop~p1~2~6a1c3f0e2d4b/finished',
+    );
     expect(body['actionId']).toBe(ACTION_ID);
-    expect(outcome).toMatchObject({ kind: 'waiting', deadline: new Date(NOW.getTime() + 15 * 60_000), execution: { executor: 'webhook', tries: 1, responseCode: 200 } });
+    expect(outcome).toMatchObject({
+      kind: 'waiting',
+      deadline: new Date(NOW.getTime() + 15 * 60_000),
+      execution: { executor: 'webhook', tries: 1, responseCode: 200 },
+    });
     expect(outcome.detail).toContain('2026-11-22T12:15:00.000Z');
   });
 
@@ -253,9 +370,16 @@ describe('WebhookAction.run', () => {
   it('throws SecretNotFound (not retryable) when the Secret is missing, calling nothing', async () => {
     const server = await serve(status(200));
     const spec: WebhookSpec = { allowedHosts: [server.host], secretRef: { name: 'gone' } };
-    const error = await webhookAction().run(context(spec, `${server.url}/hooks`)).catch((e: unknown) => e);
+    const error = await webhookAction()
+      .run(context(spec, `${server.url}/hooks`))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReboundError);
-    expect(error).toMatchObject({ code: 'SecretNotFound', reason: 'SecretNotFound', retryable: false, message: 'webhook Secret sockshop/gone does not exist' });
+    expect(error).toMatchObject({
+      code: 'SecretNotFound',
+      reason: 'SecretNotFound',
+      retryable: false,
+      message: 'webhook Secret sockshop/gone does not exist',
+    });
     expect(server.seen).toEqual([]);
   });
 
@@ -265,20 +389,32 @@ describe('WebhookAction.run', () => {
     const spec: WebhookSpec = { allowedHosts: [server.host], retries: 1, timeout: '2s' };
     const outcome = await webhookAction().run(context(spec, `${server.url}/hooks/restart`));
     expect(server.seen).toHaveLength(2);
-    expect(outcome).toMatchObject({ kind: 'failed', reason: 'WebhookUnavailable', execution: { executor: 'webhook', target: `${server.url}/hooks/restart`, tries: 2, responseCode: 500 } });
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      reason: 'WebhookUnavailable',
+      execution: { executor: 'webhook', target: `${server.url}/hooks/restart`, tries: 2, responseCode: 500 },
+    });
     expect(outcome.detail).toMatch(/unavailable after 2 tries/);
   });
 
   it('fails at once on a 4xx, without retrying', async () => {
     const server = await serve(status(403));
-    const outcome = await webhookAction().run(context({ allowedHosts: [server.host], retries: 3 }, `${server.url}/hooks`));
+    const outcome = await webhookAction().run(
+      context({ allowedHosts: [server.host], retries: 3 }, `${server.url}/hooks`),
+    );
     expect(server.seen).toHaveLength(1);
-    expect(outcome).toMatchObject({ kind: 'failed', reason: 'WebhookRejected', execution: { tries: 1, responseCode: 403 } });
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      reason: 'WebhookRejected',
+      execution: { tries: 1, responseCode: 403 },
+    });
   });
 
   it('fails without a response code when the endpoint does not answer in time', async () => {
     const server = await serve(() => undefined);
-    const outcome = await webhookAction().run(context({ allowedHosts: [server.host], retries: 0, timeout: '50ms' }, `${server.url}/hooks`));
+    const outcome = await webhookAction().run(
+      context({ allowedHosts: [server.host], retries: 0, timeout: '50ms' }, `${server.url}/hooks`),
+    );
     expect(outcome).toMatchObject({ kind: 'failed', reason: 'WebhookUnavailable', execution: { tries: 1 } });
     expect(outcome.execution).not.toHaveProperty('responseCode');
   });
@@ -286,7 +422,9 @@ describe('WebhookAction.run', () => {
   it('never puts the query string in the target or the detail', async () => {
     const server = await serve(status(200));
     const secretQuery = 'token=q-secret-71c2e4';
-    const outcome = await webhookAction().run(context({ allowedHosts: [server.host] }, `${server.url}/hooks/restart?${secretQuery}`));
+    const outcome = await webhookAction().run(
+      context({ allowedHosts: [server.host] }, `${server.url}/hooks/restart?${secretQuery}`),
+    );
     expect((server.seen[0] as Seen).path).toBe(`/hooks/restart?${secretQuery}`);
     expect(outcome.execution?.target).toBe(`${server.url}/hooks/restart`);
     expect(JSON.stringify(outcome)).not.toContain('q-secret-71c2e4');
@@ -294,14 +432,18 @@ describe('WebhookAction.run', () => {
 
   it('refuses a URL with userinfo before calling it, without quoting the password', async () => {
     const server = await serve(status(200));
-    const error = await webhookAction().run(context({ allowedHosts: [server.host] }, `http://ops:pw-5e6f7a8b@${server.host}/hooks`)).catch((e: unknown) => e);
+    const error = await webhookAction()
+      .run(context({ allowedHosts: [server.host] }, `http://ops:pw-5e6f7a8b@${server.host}/hooks`))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ reason: 'WebhookHostNotAllowed', retryable: false });
     expect(String((error as Error).message)).not.toContain('pw-5e6f7a8b');
     expect(server.seen).toEqual([]);
   });
 
   it('throws the refusal (not retryable) when the value no longer resolves', async () => {
-    const error = await webhookAction().run(context({ allowedHosts: ['runbooks.example.com'] }, 'missing')).catch((e: unknown) => e);
+    const error = await webhookAction()
+      .run(context({ allowedHosts: ['runbooks.example.com'] }, 'missing'))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReboundError);
     expect(error).toMatchObject({ code: 'WebhookNotConfigured', retryable: false });
   });
@@ -316,16 +458,33 @@ describe('WebhookAction.check', () => {
   });
 
   it('refuses waitForCallback when there is no callback URL', () => {
-    const check = webhookAction({ callbackBaseUrl: () => undefined }).check(action(`https://${HOST}/r`), scope({ allowedHosts: [HOST], waitForCallback: true }));
-    expect(check).toMatchObject({ ok: false, reason: 'WebhookNotConfigured', message: expect.stringMatching(/waitForCallback needs/) as unknown });
+    const check = webhookAction({ callbackBaseUrl: () => undefined }).check(
+      action(`https://${HOST}/r`),
+      scope({ allowedHosts: [HOST], waitForCallback: true }),
+    );
+    expect(check).toMatchObject({
+      ok: false,
+      reason: 'WebhookNotConfigured',
+      message: expect.stringMatching(/waitForCallback needs/) as unknown,
+    });
   });
 
   it('accepts a webhook that does not wait, with no callback URL', () => {
-    expect(webhookAction({ callbackBaseUrl: () => undefined }).check(action(`https://${HOST}/r`), scope({ allowedHosts: [HOST] }))).toEqual({ ok: true });
+    expect(
+      webhookAction({ callbackBaseUrl: () => undefined }).check(
+        action(`https://${HOST}/r`),
+        scope({ allowedHosts: [HOST] }),
+      ),
+    ).toEqual({ ok: true });
   });
 
   it('passes on what resolveWebhook refuses', () => {
-    expect(webhookAction().check(action(`https://${HOST}/r`), scope(undefined))).toMatchObject({ ok: false, reason: 'WebhookNotConfigured' });
-    expect(webhookAction().check(action('https://elsewhere.example.com/r'), scope({ allowedHosts: [HOST] }))).toMatchObject({ ok: false, reason: 'WebhookHostNotAllowed' });
+    expect(webhookAction().check(action(`https://${HOST}/r`), scope(undefined))).toMatchObject({
+      ok: false,
+      reason: 'WebhookNotConfigured',
+    });
+    expect(
+      webhookAction().check(action('https://elsewhere.example.com/r'), scope({ allowedHosts: [HOST] })),
+    ).toMatchObject({ ok: false, reason: 'WebhookHostNotAllowed' });
   });
 });

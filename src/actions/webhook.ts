@@ -36,7 +36,11 @@ export type WebhookResolution = { ok: true; webhook: ResolvedWebhook } | { ok: f
 /** The webhook an action's value means, allowed or refused, without calling anything. */
 export function resolveWebhook(value: string, spec: WebhookSpec | undefined): WebhookResolution {
   if (!spec) {
-    return { ok: false, reason: REASONS.WebhookNotConfigured, message: 'webhook actions need spec.webhook.allowedHosts (the hosts Rebound may call) in a Remediation resource' };
+    return {
+      ok: false,
+      reason: REASONS.WebhookNotConfigured,
+      message: 'webhook actions need spec.webhook.allowedHosts (the hosts Rebound may call) in a Remediation resource',
+    };
   }
   const isUrl = /^https?:\/\//i.test(value);
   const endpoint = isUrl ? undefined : spec.endpoints?.find((e) => e.name === value);
@@ -65,12 +69,18 @@ export function resolveWebhook(value: string, spec: WebhookSpec | undefined): We
         timeoutMs: parseDuration(endpoint?.timeout ?? spec.timeout ?? WEBHOOK_DEFAULTS.timeout),
         retries: endpoint?.retries ?? spec.retries ?? WEBHOOK_DEFAULTS.retries,
         waitForCallback: endpoint?.waitForCallback ?? spec.waitForCallback ?? false,
-        callbackTimeoutMs: parseDuration(endpoint?.callbackTimeout ?? spec.callbackTimeout ?? WEBHOOK_DEFAULTS.callbackTimeout),
+        callbackTimeoutMs: parseDuration(
+          endpoint?.callbackTimeout ?? spec.callbackTimeout ?? WEBHOOK_DEFAULTS.callbackTimeout,
+        ),
         allowedHosts,
       },
     };
   } catch (err) {
-    return { ok: false, reason: REASONS.WebhookNotConfigured, message: `spec.webhook: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      ok: false,
+      reason: REASONS.WebhookNotConfigured,
+      message: `spec.webhook: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
 }
 
@@ -99,7 +109,8 @@ export class WebhookAction implements ActionHandler {
       return {
         ok: false,
         reason: REASONS.WebhookNotConfigured,
-        message: 'waitForCallback needs a callback URL runbooks can reach: run the controller with --webhook-address and, when it listens on all interfaces, --callback-url',
+        message:
+          'waitForCallback needs a callback URL runbooks can reach: run the controller with --webhook-address and, when it listens on all interfaces, --callback-url',
       };
     }
     return { ok: true };
@@ -107,32 +118,65 @@ export class WebhookAction implements ActionHandler {
 
   async run(ctx: ActionContext): Promise<ActionOutcome> {
     const resolved = resolveWebhook(ctx.attempt.value, ctx.remediation?.spec.webhook);
-    if (!resolved.ok) throw new ReboundError(resolved.message, { code: resolved.reason, reason: resolved.reason, retryable: false });
+    if (!resolved.ok)
+      throw new ReboundError(resolved.message, { code: resolved.reason, reason: resolved.reason, retryable: false });
     const webhook = resolved.webhook;
     const headers = { ...webhook.headers, ...(await this.credentials(ctx, webhook)) };
     const { problem, attempt, stage } = ctx;
     const callbackBaseUrl = this.options.callbackBaseUrl();
-    const callbackUrl = webhook.waitForCallback && callbackBaseUrl ? `${callbackBaseUrl.replace(/\/+$/, '')}/v1/actions/${encodeURIComponent(ctx.actionId)}/finished` : undefined;
+    const callbackUrl =
+      webhook.waitForCallback && callbackBaseUrl
+        ? `${callbackBaseUrl.replace(/\/+$/, '')}/v1/actions/${encodeURIComponent(ctx.actionId)}/finished`
+        : undefined;
     const body = renderWebhookBody({
       actionId: ctx.actionId,
       ...(callbackUrl ? { callbackUrl } : {}),
       problem: actionProblem(problem, stage.name),
-      attempt: { index: attempt.index, action: attempt.action, value: attempt.value, ...(attempt.name ? { name: attempt.name } : {}) },
+      attempt: {
+        index: attempt.index,
+        action: attempt.action,
+        value: attempt.value,
+        ...(attempt.name ? { name: attempt.name } : {}),
+      },
       links: {},
     });
-    const target = webhook.endpoint ? `${webhook.endpoint} (${endpointLabel(webhook.url)})` : endpointLabel(webhook.url);
+    const target = webhook.endpoint
+      ? `${webhook.endpoint} (${endpointLabel(webhook.url)})`
+      : endpointLabel(webhook.url);
     const result = await callWebhook(
       { url: webhook.url, method: webhook.method, headers, body, idempotencyKey: ctx.actionId },
-      { allowedHosts: webhook.allowedHosts, timeoutMs: webhook.timeoutMs, retries: webhook.retries, signal: ctx.signal, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) },
+      {
+        allowedHosts: webhook.allowedHosts,
+        timeoutMs: webhook.timeoutMs,
+        retries: webhook.retries,
+        signal: ctx.signal,
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      },
     );
-    const execution = { executor: this.executor, target, tries: result.tries, ...(result.status !== undefined ? { responseCode: result.status } : {}) };
+    const execution = {
+      executor: this.executor,
+      target,
+      tries: result.tries,
+      ...(result.status !== undefined ? { responseCode: result.status } : {}),
+    };
     if (!result.ok) {
-      return { kind: 'failed', reason: result.reason, detail: `webhook ${target}: ${result.message}`, execution: { ...execution, message: result.message } };
+      return {
+        kind: 'failed',
+        reason: result.reason,
+        detail: `webhook ${target}: ${result.message}`,
+        execution: { ...execution, message: result.message },
+      };
     }
     const answered = `webhook ${target} answered ${result.status}${result.tries > 1 ? ` after ${result.tries} tries` : ''}`;
-    if (!webhook.waitForCallback) return { kind: 'done', detail: answered, execution: { ...execution, message: answered } };
+    if (!webhook.waitForCallback)
+      return { kind: 'done', detail: answered, execution: { ...execution, message: answered } };
     const deadline = new Date(this.options.clock.now() + webhook.callbackTimeoutMs);
-    return { kind: 'waiting', detail: `${answered}; waiting for its callback until ${deadline.toISOString()}`, deadline, execution: { ...execution, message: answered } };
+    return {
+      kind: 'waiting',
+      detail: `${answered}; waiting for its callback until ${deadline.toISOString()}`,
+      deadline,
+      execution: { ...execution, message: answered },
+    };
   }
 
   private async credentials(ctx: ActionContext, webhook: ResolvedWebhook): Promise<Record<string, string>> {
@@ -140,7 +184,11 @@ export class WebhookAction implements ActionHandler {
     const namespace = ctx.problem.metadata.namespace ?? 'default';
     const data = await this.options.secrets.readSecret(namespace, webhook.secretName);
     if (!data) {
-      throw new ReboundError(`webhook Secret ${namespace}/${webhook.secretName} does not exist`, { code: REASONS.SecretNotFound, reason: REASONS.SecretNotFound, retryable: false });
+      throw new ReboundError(`webhook Secret ${namespace}/${webhook.secretName} does not exist`, {
+        code: REASONS.SecretNotFound,
+        reason: REASONS.SecretNotFound,
+        retryable: false,
+      });
     }
     return webhookCredentialHeaders(data);
   }

@@ -25,7 +25,15 @@ export const PLURALS = {
  * ProblemEvent life cycle: Pending → (AwaitingApproval →) Remediating → Evaluating → Resolved |
  * Exhausted | Unhandled. AwaitingApproval: an attempt's action and diff wait for a person's Approval.
  */
-export const PHASES = ['Pending', 'AwaitingApproval', 'Remediating', 'Evaluating', 'Resolved', 'Exhausted', 'Unhandled'] as const;
+export const PHASES = [
+  'Pending',
+  'AwaitingApproval',
+  'Remediating',
+  'Evaluating',
+  'Resolved',
+  'Exhausted',
+  'Unhandled',
+] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases after which the controller does nothing more for a ProblemEvent. */
 export const TERMINAL_PHASES: readonly Phase[] = ['Resolved', 'Exhausted', 'Unhandled'];
@@ -101,7 +109,8 @@ export const SCALE_VALUE_PATTERN = '^[+-]?[0-9]{1,4}$';
  * count (16) and each name's length (128) are checked by readToggles: RE2, which the API server's CEL
  * uses, refuses nested bounded repeats that large.
  */
-export const FEATURE_TOGGLE_VALUE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*:(on|off)(,[A-Za-z0-9_][A-Za-z0-9_.-]*:(on|off))*$';
+export const FEATURE_TOGGLE_VALUE_PATTERN =
+  '^[A-Za-z0-9_][A-Za-z0-9_.-]*:(on|off)(,[A-Za-z0-9_][A-Za-z0-9_.-]*:(on|off))*$';
 /**
  * Keptn's unleash-service action: `toggle-feature` with `value: {Flag: "on"}` (Keptn's tutorials,
  * 0.7 to 0.15). Rebound reads it as `featuretoggle`, each key a flag.

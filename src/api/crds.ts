@@ -35,14 +35,10 @@ const sources: CrdSource[] = [
     kind: KINDS.Project,
     singular: 'project',
     shortNames: ['rbproj'],
-    description: 'A Git repository in Keptn\'s layout whose stage branches Rebound remediates.',
+    description: "A Git repository in Keptn's layout whose stage branches Rebound remediates.",
     schema: projectSchema,
     status: true,
-    columns: [
-      { name: 'URL', type: 'string', jsonPath: '.spec.git.url' },
-      ...readyColumns,
-      age,
-    ],
+    columns: [{ name: 'URL', type: 'string', jsonPath: '.spec.git.url' }, ...readyColumns, age],
   },
   {
     kind: KINDS.Remediation,
@@ -77,7 +73,12 @@ const sources: CrdSource[] = [
       { name: 'Action', type: 'string', jsonPath: '.status.currentAction' },
       { name: 'Result', type: 'string', jsonPath: '.status.lastResult' },
       { name: 'Next-Evaluation', type: 'date', jsonPath: '.status.nextEvaluationTime', priority: 1 },
-      { name: 'Waiting-For', type: 'string', jsonPath: '.status.conditions[?(@.type=="Reconciling")].reason', priority: 1 },
+      {
+        name: 'Waiting-For',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Reconciling")].reason',
+        priority: 1,
+      },
       age,
     ],
   },
@@ -85,7 +86,8 @@ const sources: CrdSource[] = [
     kind: KINDS.Approval,
     singular: 'approval',
     shortNames: ['rbap'],
-    description: "A person's approval or rejection of one attempt of a ProblemEvent; the API server vouches for spec.user.",
+    description:
+      "A person's approval or rejection of one attempt of a ProblemEvent; the API server vouches for spec.user.",
     schema: approvalSchema,
     status: false,
     columns: [

@@ -16,6 +16,7 @@ export function parseDuration(text: string): number {
     total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? 0);
     consumed += match[0].length;
   }
-  if (consumed !== text.length || text.length === 0) throw new RangeError(`"${text}" is not a duration like 2m, 90s or 1h30m`);
+  if (consumed !== text.length || text.length === 0)
+    throw new RangeError(`"${text}" is not a duration like 2m, 90s or 1h30m`);
   return total;
 }

@@ -43,12 +43,22 @@ const repoPath = {
   'x-kubernetes-validations': [{ rule: "!self.contains('..')", message: 'must not contain ..' }],
 } as const;
 /** A dotted key path into a values file, e.g. `replicaCount` or `carts.featureFlags`. */
-const keyPath = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$' } as const;
+const keyPath = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 253,
+  pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$',
+} as const;
 const generation = { type: 'integer', format: 'int64', minimum: 0 } as const;
 const httpUrl = { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://[^\\s]+$' } as const;
 const secretRef = { type: 'object', required: ['name'], properties: { name: dnsLabel } } as const;
 /** An allow-list entry: `host`, `host:port`, `[v6]:port` or `*.domain` (subdomains only). */
-const allowedHost = { type: 'string', minLength: 1, maxLength: 261, pattern: '^(\\*\\.)?([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$' } as const;
+const allowedHost = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 261,
+  pattern: '^(\\*\\.)?([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$',
+} as const;
 
 /** How a webhook action is called; the top-level settings are defaults each endpoint may override. */
 const webhookCallSettings = {
@@ -66,7 +76,12 @@ const webhookCallSettings = {
 
 /** Where a featuretoggle is carried out besides values.yaml: `git` (the values file only) or Unleash. */
 /** A namespaced object another controller owns (a Flux Kustomization), as `namespace/name`. */
-const objectKey = { type: 'string', minLength: 3, maxLength: 317, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' } as const;
+const objectKey = {
+  type: 'string',
+  minLength: 3,
+  maxLength: 317,
+  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+} as const;
 
 /**
  * For `apply: flux`: which engine objects sync the stage (found by branch and path when none are
@@ -117,7 +132,12 @@ export const featureFlagsSchema = {
       },
     },
   },
-  'x-kubernetes-validations': [{ rule: "!has(self.provider) || self.provider != 'unleash' || has(self.unleash)", message: 'provider unleash needs unleash.url and unleash.secretRef' }],
+  'x-kubernetes-validations': [
+    {
+      rule: "!has(self.provider) || self.provider != 'unleash' || has(self.unleash)",
+      message: 'provider unleash needs unleash.url and unleash.secretRef',
+    },
+  ],
 } as const;
 
 /** What every resource has besides spec and status (the API server validates metadata itself). */
@@ -132,7 +152,12 @@ export const conditionSchema = {
   type: 'object',
   required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
   properties: {
-    type: { type: 'string', maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$' },
+    type: {
+      type: 'string',
+      maxLength: 316,
+      pattern:
+        '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+    },
     status: { type: 'string', enum: CONDITION_STATUSES },
     reason: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' },
     message: { type: 'string', maxLength: 32768 },
@@ -192,7 +217,9 @@ export const remediationEntrySchema = {
      */
     breakGlass: {
       type: 'object',
-      properties: { severities: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 63 } } },
+      properties: {
+        severities: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 63 } },
+      },
     },
   },
 } as const;
@@ -250,7 +277,13 @@ export const projectSchema = {
               type: 'object',
               properties: {
                 name: { type: 'string', minLength: 1, maxLength: 256, default: 'Rebound' },
-                email: { type: 'string', minLength: 3, maxLength: 256, pattern: '^[^\\s@<>]+@[^\\s@<>]+$', default: 'rebound@rebound.dev' },
+                email: {
+                  type: 'string',
+                  minLength: 3,
+                  maxLength: 256,
+                  pattern: '^[^\\s@<>]+@[^\\s@<>]+$',
+                  default: 'rebound@rebound.dev',
+                },
               },
             },
             defaultBranch: { ...gitBranch, default: 'main' },
@@ -504,7 +537,11 @@ export const attemptApprovalSchema = {
       items: {
         type: 'object',
         required: ['name', 'user', 'why'],
-        properties: { name: { type: 'string', maxLength: 253 }, user: { type: 'string', maxLength: 512 }, why: { type: 'string', maxLength: 1024 } },
+        properties: {
+          name: { type: 'string', maxLength: 253 },
+          user: { type: 'string', maxLength: 512 },
+          why: { type: 'string', maxLength: 1024 },
+        },
       },
     },
     decidedTime: dateTime,
@@ -598,7 +635,10 @@ export const problemEventSchema = {
         details: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
       },
       'x-kubernetes-validations': [
-        { rule: 'self.project == oldSelf.project && self.stage == oldSelf.stage && self.service == oldSelf.service', message: 'project, stage and service are immutable' },
+        {
+          rule: 'self.project == oldSelf.project && self.stage == oldSelf.stage && self.service == oldSelf.service',
+          message: 'project, stage and service are immutable',
+        },
       ],
     },
     status: {
@@ -646,7 +686,9 @@ export const approvalSchema = {
         /** Groups of the creator (a subset of the request's), checked by admission. */
         groups: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 253 } },
       },
-      'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'an Approval cannot be changed: create a new one' }],
+      'x-kubernetes-validations': [
+        { rule: 'self == oldSelf', message: 'an Approval cannot be changed: create a new one' },
+      ],
     },
   },
 } as const;

@@ -79,7 +79,10 @@ export function trackingKustomizations(
 ): Kustomization[] {
   const tracks = new Set(
     repositories
-      .filter((r) => r.spec?.ref?.branch === want.branch && r.spec.url !== undefined && sameRepository(r.spec.url, want.repoUrl))
+      .filter(
+        (r) =>
+          r.spec?.ref?.branch === want.branch && r.spec.url !== undefined && sameRepository(r.spec.url, want.repoUrl),
+      )
       .map(keyOfObject),
   );
   return kustomizations
@@ -99,7 +102,10 @@ export function sourceKey(kustomization: Kustomization): string | undefined {
   return `${ref.namespace ?? kustomization.metadata?.namespace ?? ''}/${ref.name}`;
 }
 
-export function condition(object: { status?: { conditions?: FluxCondition[] } }, type: string): FluxCondition | undefined {
+export function condition(
+  object: { status?: { conditions?: FluxCondition[] } },
+  type: string,
+): FluxCondition | undefined {
   return object.status?.conditions?.find((c) => c.type === type);
 }
 
@@ -114,27 +120,44 @@ export interface RevisionFacts {
 }
 
 /** One Kustomization's state for the attempt's commit. */
-export function kustomizationState(k: Kustomization, source: GitRepository | undefined, facts: RevisionFacts): SyncState {
+export function kustomizationState(
+  k: Kustomization,
+  source: GitRepository | undefined,
+  facts: RevisionFacts,
+): SyncState {
   const name = `Kustomization ${keyOfObject(k)}`;
   const ready = condition(k, 'Ready');
   if (facts.applied && ready?.status === 'True') {
-    return { kind: 'synced', revision: k.status?.lastAppliedRevision ?? '', detail: `${name} applied ${k.status?.lastAppliedRevision ?? ''}` };
+    return {
+      kind: 'synced',
+      revision: k.status?.lastAppliedRevision ?? '',
+      detail: `${name} applied ${k.status?.lastAppliedRevision ?? ''}`,
+    };
   }
   if (facts.attempted && ready?.status === 'False') {
-    return { kind: 'failed', detail: `${name} failed at ${k.status?.lastAttemptedRevision ?? ''}: ${ready.reason ?? 'Failed'}: ${ready.message ?? ''}` };
+    return {
+      kind: 'failed',
+      detail: `${name} failed at ${k.status?.lastAttemptedRevision ?? ''}: ${ready.reason ?? 'Failed'}: ${ready.message ?? ''}`,
+    };
   }
   if (k.spec?.suspend) return { kind: 'pending', detail: `${name} is suspended` };
   if (!facts.fetched) {
     const sourceReady = source ? condition(source, 'Ready') : undefined;
     const why = sourceReady?.status === 'False' ? `: ${sourceReady.reason ?? ''}: ${sourceReady.message ?? ''}` : '';
     const at = source?.status?.artifact?.revision;
-    return { kind: 'pending', detail: `GitRepository ${source ? keyOfObject(source) : '?'} has not fetched the commit yet${at ? ` (at ${at})` : ''}${why}` };
+    return {
+      kind: 'pending',
+      detail: `GitRepository ${source ? keyOfObject(source) : '?'} has not fetched the commit yet${at ? ` (at ${at})` : ''}${why}`,
+    };
   }
   const requested = k.metadata?.annotations?.[RECONCILE_REQUEST_ANNOTATION];
   if (requested && k.status?.lastHandledReconcileAt !== requested) {
     return { kind: 'pending', detail: `${name} has not handled the reconcile request of ${requested} yet` };
   }
-  return { kind: 'pending', detail: `${name} is applying (Ready ${ready?.status ?? 'Unknown'}${ready?.message ? `: ${ready.message}` : ''})` };
+  return {
+    kind: 'pending',
+    detail: `${name} is applying (Ready ${ready?.status ?? 'Unknown'}${ready?.message ? `: ${ready.message}` : ''})`,
+  };
 }
 
 /** All objects together: synced only when every one is, failed when any one failed. */

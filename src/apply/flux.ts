@@ -96,11 +96,20 @@ export class FluxClient implements Applier, SyncCheck {
       }
       return found;
     }
-    const [kustomizations, repositories] = await Promise.all([this.list<Kustomization>(KUSTOMIZATIONS), this.list<GitRepository>(GIT_REPOSITORIES)]);
+    const [kustomizations, repositories] = await Promise.all([
+      this.list<Kustomization>(KUSTOMIZATIONS),
+      this.list<GitRepository>(GIT_REPOSITORIES),
+    ]);
     const file = request.path ?? `${request.service}/values.yaml`;
-    const found = trackingKustomizations(kustomizations, repositories, { repoUrl: request.repoUrl ?? '', branch: request.branch, file });
+    const found = trackingKustomizations(kustomizations, repositories, {
+      repoUrl: request.repoUrl ?? '',
+      branch: request.branch,
+      file,
+    });
     if (found.length === 0) {
-      throw notFound(`no Flux Kustomization tracks branch ${request.branch} of ${request.repoUrl ?? 'the repository'} with a path holding ${file}`);
+      throw notFound(
+        `no Flux Kustomization tracks branch ${request.branch} of ${request.repoUrl ?? 'the repository'} with a path holding ${file}`,
+      );
     }
     return found;
   }
@@ -108,7 +117,10 @@ export class FluxClient implements Applier, SyncCheck {
   private async get<T>(resource: Resource, key: string): Promise<T | undefined> {
     const [namespace = '', name = ''] = key.split('/');
     try {
-      return (await this.api.getNamespacedCustomObject({ ...resource, namespace, name }, await this.connection.options())) as T;
+      return (await this.api.getNamespacedCustomObject(
+        { ...resource, namespace, name },
+        await this.connection.options(),
+      )) as T;
     } catch (err) {
       const e = classifyKubeError(err, `get ${resource.plural} ${key}`);
       if (isNotFound(e)) return undefined;
@@ -118,7 +130,9 @@ export class FluxClient implements Applier, SyncCheck {
 
   private async list<T>(resource: Resource): Promise<T[]> {
     try {
-      const list = (await this.api.listClusterCustomObject({ ...resource }, await this.connection.options())) as { items?: T[] };
+      const list = (await this.api.listClusterCustomObject({ ...resource }, await this.connection.options())) as {
+        items?: T[];
+      };
       return list.items ?? [];
     } catch (err) {
       const e = classifyKubeError(err, `list ${resource.plural}`);
@@ -143,5 +157,9 @@ export class FluxClient implements Applier, SyncCheck {
 }
 
 function notFound(message: string): ReboundError {
-  return new ReboundError(message, { code: 'SyncTargetNotFound', reason: REASONS.SyncTargetNotFound, retryable: false });
+  return new ReboundError(message, {
+    code: 'SyncTargetNotFound',
+    reason: REASONS.SyncTargetNotFound,
+    retryable: false,
+  });
 }

@@ -7,14 +7,19 @@ import { SharedConnection } from '../kube/connection.ts';
 import { classifyKubeError, isNotFound } from '../kube/errors.ts';
 
 /** The engine and object that manage `meta`'s workload, as a sentence; undefined when none does. */
-export function gitOpsOwnerOf(kind: string, meta: Pick<V1ObjectMeta, 'name' | 'labels' | 'annotations'>): string | undefined {
+export function gitOpsOwnerOf(
+  kind: string,
+  meta: Pick<V1ObjectMeta, 'name' | 'labels' | 'annotations'>,
+): string | undefined {
   const labels = meta.labels ?? {};
   const annotations = meta.annotations ?? {};
   const what = `${kind} ${meta.name ?? ''}`;
   const kustomization = labels['kustomize.toolkit.fluxcd.io/name'];
-  if (kustomization) return `${what} is managed by Flux Kustomization ${labels['kustomize.toolkit.fluxcd.io/namespace'] ?? '?'}/${kustomization}`;
+  if (kustomization)
+    return `${what} is managed by Flux Kustomization ${labels['kustomize.toolkit.fluxcd.io/namespace'] ?? '?'}/${kustomization}`;
   const release = labels['helm.toolkit.fluxcd.io/name'];
-  if (release) return `${what} is managed by Flux HelmRelease ${labels['helm.toolkit.fluxcd.io/namespace'] ?? '?'}/${release}`;
+  if (release)
+    return `${what} is managed by Flux HelmRelease ${labels['helm.toolkit.fluxcd.io/namespace'] ?? '?'}/${release}`;
   // Argo CD's default (annotation) tracking: `<app>:<group>/<kind>:<namespace>/<name>`.
   const tracking = annotations['argocd.argoproj.io/tracking-id'];
   if (tracking) return `${what} is managed by Argo CD Application ${tracking.split(':')[0] ?? tracking}`;
@@ -24,7 +29,9 @@ export function gitOpsOwnerOf(kind: string, meta: Pick<V1ObjectMeta, 'name' | 'l
 }
 
 /** Reads the service's Deployment (named after the service) and names its GitOps owner, if any. */
-export function deploymentOwner(kubeConfig: KubeConfig): (namespace: string, service: string) => Promise<string | undefined> {
+export function deploymentOwner(
+  kubeConfig: KubeConfig,
+): (namespace: string, service: string) => Promise<string | undefined> {
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const connection = new SharedConnection(kubeConfig);
   return async (namespace, service) => {

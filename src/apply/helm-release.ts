@@ -58,7 +58,9 @@ export function parseHistory(stdout: string): HistoryEntry[] {
   return value.flatMap((entry: unknown) => {
     if (typeof entry !== 'object' || entry === null) return [];
     const e = entry as Record<string, unknown>;
-    return typeof e['revision'] === 'number' && typeof e['status'] === 'string' ? [{ revision: e['revision'], status: e['status'] }] : [];
+    return typeof e['revision'] === 'number' && typeof e['status'] === 'string'
+      ? [{ revision: e['revision'], status: e['status'] }]
+      : [];
   });
 }
 
@@ -83,9 +85,17 @@ export function recoveryFor(pending: ReleaseMetadata, history: readonly HistoryE
 }
 
 /** What a person should run when the pending release is not ours to touch. */
-export function pendingAdvice(release: string, namespace: string, pending: ReleaseMetadata, history: readonly HistoryEntry[]): string {
+export function pendingAdvice(
+  release: string,
+  namespace: string,
+  pending: ReleaseMetadata,
+  history: readonly HistoryEntry[],
+): string {
   const recovery = recoveryFor(pending, history);
-  const command = recovery.kind === 'rollback' ? `helm rollback ${release} ${recovery.toRevision} --namespace ${namespace}` : `helm uninstall ${release} --namespace ${namespace}`;
+  const command =
+    recovery.kind === 'rollback'
+      ? `helm rollback ${release} ${recovery.toRevision} --namespace ${namespace}`
+      : `helm uninstall ${release} --namespace ${namespace}`;
   return (
     `helm release ${release} in ${namespace} is ${pending.status} at revision ${pending.revision}, an operation Rebound did not start: ` +
     `if it is still running, wait for it; if it was interrupted, run \`${command}\`; Rebound tries again at its next recheck`

@@ -7,8 +7,14 @@ import { HelmApplier, helmUpgradeArgs, parseRevision } from './helm.ts';
 import type { ApplyRequest } from './types.ts';
 
 const request: ApplyRequest = {
-  project: 'sockshop', stage: 'production', service: 'carts', namespace: 'sockshop-production',
-  branch: 'production', commit: '0123456789abcdef', chartDir: '/w/carts/chart', valuesFile: '/w/carts/values.yaml',
+  project: 'sockshop',
+  stage: 'production',
+  service: 'carts',
+  namespace: 'sockshop-production',
+  branch: 'production',
+  commit: '0123456789abcdef',
+  chartDir: '/w/carts/chart',
+  valuesFile: '/w/carts/values.yaml',
 };
 
 /**
@@ -18,7 +24,8 @@ const request: ApplyRequest = {
 function fakeHelm(script: string, release: { metadata?: string; history?: string } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'fake-helm-'));
   const path = join(dir, 'helm');
-  const metadata = release.metadata === undefined ? `echo 'Error: release: not found' >&2; exit 1` : `echo '${release.metadata}'`;
+  const metadata =
+    release.metadata === undefined ? `echo 'Error: release: not found' >&2; exit 1` : `echo '${release.metadata}'`;
   writeFileSync(
     path,
     [
@@ -37,17 +44,49 @@ function fakeHelm(script: string, release: { metadata?: string; history?: string
   return path;
 }
 
-const callsOf = (helm: string): string[] => readFileSync(join(dirname(helm), 'calls'), 'utf8').trim().split('\n');
+const callsOf = (helm: string): string[] =>
+  readFileSync(join(dirname(helm), 'calls'), 'utf8')
+    .trim()
+    .split('\n');
 
 describe('helmUpgradeArgs', () => {
   it('builds an argument list with install, namespace, values, timeout and json output', () => {
-    expect(helmUpgradeArgs({ release: 'carts', chartDir: '/c', valuesFile: '/v.yaml', namespace: 'ns', timeoutSeconds: 30, kubeconfigPath: '/k' })).toEqual([
-      'upgrade', 'carts', '/c', '--install', '--namespace', 'ns', '--create-namespace', '--values', '/v.yaml', '--timeout', '30s', '--output', 'json', '--kubeconfig', '/k',
+    expect(
+      helmUpgradeArgs({
+        release: 'carts',
+        chartDir: '/c',
+        valuesFile: '/v.yaml',
+        namespace: 'ns',
+        timeoutSeconds: 30,
+        kubeconfigPath: '/k',
+      }),
+    ).toEqual([
+      'upgrade',
+      'carts',
+      '/c',
+      '--install',
+      '--namespace',
+      'ns',
+      '--create-namespace',
+      '--values',
+      '/v.yaml',
+      '--timeout',
+      '30s',
+      '--output',
+      'json',
+      '--kubeconfig',
+      '/k',
     ]);
   });
 
   it('keeps hostile names as single arguments (no shell)', () => {
-    const args = helmUpgradeArgs({ release: 'a; rm -rf /', chartDir: '/c', valuesFile: '/v', namespace: 'n', timeoutSeconds: 1 });
+    const args = helmUpgradeArgs({
+      release: 'a; rm -rf /',
+      chartDir: '/c',
+      valuesFile: '/v',
+      namespace: 'n',
+      timeoutSeconds: 1,
+    });
     expect(args[1]).toBe('a; rm -rf /');
   });
 });
@@ -69,28 +108,40 @@ describe('HelmApplier', () => {
   it('reports the revision helm printed', async () => {
     const helm = fakeHelm('echo \'{"name":"carts","version":4}\'');
     const result = await new HelmApplier({ helmPath: helm, homeDir }).apply(request);
-    expect(result).toEqual({ applier: 'helm', helmRevision: 4, detail: 'helm release carts in sockshop-production at revision 4' });
+    expect(result).toEqual({
+      applier: 'helm',
+      helmRevision: 4,
+      detail: 'helm release carts in sockshop-production at revision 4',
+    });
   });
 
   it('puts the last lines of stderr into a non-retryable error for chart failures', async () => {
-    const helm = fakeHelm('for i in 1 2 3 4 5 6 7; do echo "line $i" >&2; done; echo "Error: template: carts/templates/deployment.yaml:3: bad" >&2; exit 1');
+    const helm = fakeHelm(
+      'for i in 1 2 3 4 5 6 7; do echo "line $i" >&2; done; echo "Error: template: carts/templates/deployment.yaml:3: bad" >&2; exit 1',
+    );
     const err = await new HelmApplier({ helmPath: helm, homeDir }).apply(request).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReboundError);
     const e = err as ReboundError;
     expect(e.code).toBe('HelmUpgradeFailed');
     expect(e.reason).toBe('ApplyFailed');
     expect(e.retryable).toBe(false);
-    expect(e.message).toBe('helm upgrade of carts in sockshop-production failed: line 4\nline 5\nline 6\nline 7\nError: template: carts/templates/deployment.yaml:3: bad');
+    expect(e.message).toBe(
+      'helm upgrade of carts in sockshop-production failed: line 4\nline 5\nline 6\nline 7\nError: template: carts/templates/deployment.yaml:3: bad',
+    );
   });
 
   it('marks connection failures as retryable', async () => {
-    const helm = fakeHelm('echo "Error: Kubernetes cluster unreachable: dial tcp 127.0.0.1:1: connect: connection refused" >&2; exit 1');
+    const helm = fakeHelm(
+      'echo "Error: Kubernetes cluster unreachable: dial tcp 127.0.0.1:1: connect: connection refused" >&2; exit 1',
+    );
     const err = await new HelmApplier({ helmPath: helm, homeDir }).apply(request).catch((e: unknown) => e);
     expect((err as ReboundError).retryable).toBe(true);
   });
 
   it('refuses to run without a chart', async () => {
-    const err = await new HelmApplier({ homeDir }).apply((({ chartDir: _chartDir, ...rest }) => rest)(request)).catch((e: unknown) => e);
+    const err = await new HelmApplier({ homeDir })
+      .apply((({ chartDir: _chartDir, ...rest }) => rest)(request))
+      .catch((e: unknown) => e);
     expect((err as ReboundError).code).toBe('HelmChartMissing');
   });
 
@@ -103,11 +154,18 @@ describe('HelmApplier', () => {
   it('rolls back a release its own interrupted upgrade left pending, then upgrades', async () => {
     const helm = fakeHelm('echo \'{"version":5}\'', {
       metadata: '{"revision":3,"status":"pending-upgrade","labels":{"rebound.dev/revision":"3"}}',
-      history: '[{"revision":1,"status":"superseded"},{"revision":2,"status":"deployed"},{"revision":3,"status":"pending-upgrade"}]',
+      history:
+        '[{"revision":1,"status":"superseded"},{"revision":2,"status":"deployed"},{"revision":3,"status":"pending-upgrade"}]',
     });
     const result = await new HelmApplier({ helmPath: helm, homeDir }).apply(request);
     expect(result.helmRevision).toBe(5);
-    expect(callsOf(helm).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual(['get metadata carts', 'history carts --namespace', 'rollback carts 2', 'get metadata carts', 'upgrade carts /w/carts/chart']);
+    expect(callsOf(helm).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual([
+      'get metadata carts',
+      'history carts --namespace',
+      'rollback carts 2',
+      'get metadata carts',
+      'upgrade carts /w/carts/chart',
+    ]);
   });
 
   it('stalls, with what to do, on a release someone else left pending, and runs nothing', async () => {
@@ -124,7 +182,9 @@ describe('HelmApplier', () => {
   });
 
   it('never retries "another operation is in progress" forever', async () => {
-    const helm = fakeHelm('echo "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress" >&2; exit 1');
+    const helm = fakeHelm(
+      'echo "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress" >&2; exit 1',
+    );
     const err = await new HelmApplier({ helmPath: helm, homeDir }).apply(request).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'HelmReleasePending', retryable: false });
   });
@@ -133,13 +193,16 @@ describe('HelmApplier', () => {
     const helm = fakeHelm('echo \'{"version":1}\'');
     const abort = new AbortController();
     abort.abort(new Error('leadership lost'));
-    await expect(new HelmApplier({ helmPath: helm, homeDir }).apply(request, abort.signal)).rejects.toThrow('leadership lost');
+    await expect(new HelmApplier({ helmPath: helm, homeDir }).apply(request, abort.signal)).rejects.toThrow(
+      'leadership lost',
+    );
     expect(() => callsOf(helm)).toThrow(/ENOENT/);
   });
 
   it('names a missing helm binary', async () => {
-    const err = await new HelmApplier({ helmPath: '/nonexistent/helm', homeDir }).apply(request).catch((e: unknown) => e);
+    const err = await new HelmApplier({ helmPath: '/nonexistent/helm', homeDir })
+      .apply(request)
+      .catch((e: unknown) => e);
     expect((err as ReboundError).code).toBe('HelmNotRunnable');
   });
 });
-

@@ -1,7 +1,15 @@
 // The `helm` applier: `helm upgrade --install` of the service's release from the chart and values
 // committed to the stage branch. Helm runs as a child process with an argument list, never a shell.
 import { ReboundError } from '../errors.ts';
-import { REVISION_LABEL, isPending, parseHistory, parseMetadata, pendingAdvice, recoveryFor, startedByRebound } from './helm-release.ts';
+import {
+  REVISION_LABEL,
+  isPending,
+  parseHistory,
+  parseMetadata,
+  pendingAdvice,
+  recoveryFor,
+  startedByRebound,
+} from './helm-release.ts';
 import type { HistoryEntry, ReleaseMetadata } from './helm-release.ts';
 import { lastLines, runProcess } from './run-process.ts';
 import type { ProcessResult } from './run-process.ts';
@@ -39,11 +47,14 @@ export class HelmApplier implements Applier {
   async apply(request: ApplyRequest, signal?: AbortSignal): Promise<ApplyResult> {
     const { chartDir, valuesFile } = request;
     if (!chartDir || !valuesFile) {
-      throw new ReboundError(`no chart for ${request.service} in ${request.branch}: the helm applier needs <service>/chart and <service>/values.yaml`, {
-        code: 'HelmChartMissing',
-        reason: 'ApplyFailed',
-        retryable: false,
-      });
+      throw new ReboundError(
+        `no chart for ${request.service} in ${request.branch}: the helm applier needs <service>/chart and <service>/values.yaml`,
+        {
+          code: 'HelmChartMissing',
+          reason: 'ApplyFailed',
+          retryable: false,
+        },
+      );
     }
     const release = this.options.releaseName?.(request) ?? request.service;
     const { namespace } = request;
@@ -55,8 +66,16 @@ export class HelmApplier implements Applier {
     }
     const expected = (current?.revision ?? 0) + 1;
     const args = [
-      ...helmUpgradeArgs({ release, chartDir, valuesFile, namespace, timeoutSeconds, kubeconfigPath: this.options.kubeconfigPath }),
-      '--labels', `${REVISION_LABEL}=${expected}`,
+      ...helmUpgradeArgs({
+        release,
+        chartDir,
+        valuesFile,
+        namespace,
+        timeoutSeconds,
+        kubeconfigPath: this.options.kubeconfigPath,
+      }),
+      '--labels',
+      `${REVISION_LABEL}=${expected}`,
     ];
     const result = await this.run(args, (timeoutSeconds + 15) * 1000, signal);
     if (result.timedOut) {
@@ -72,11 +91,16 @@ export class HelmApplier implements Applier {
         // Someone started an operation between our check and our upgrade: theirs to finish.
         const pending = await this.metadata(release, namespace, signal);
         const history = await this.history(release, namespace, signal);
-        throw new ReboundError(pending && isPending(pending.status) ? pendingAdvice(release, namespace, pending, history) : `helm upgrade of ${release} in ${namespace} failed: ${tail}`, {
-          code: 'HelmReleasePending',
-          reason: 'ApplyFailed',
-          retryable: false,
-        });
+        throw new ReboundError(
+          pending && isPending(pending.status)
+            ? pendingAdvice(release, namespace, pending, history)
+            : `helm upgrade of ${release} in ${namespace} failed: ${tail}`,
+          {
+            code: 'HelmReleasePending',
+            reason: 'ApplyFailed',
+            retryable: false,
+          },
+        );
       }
       throw new ReboundError(`helm upgrade of ${release} in ${namespace} failed: ${tail}`, {
         code: 'HelmUpgradeFailed',
@@ -97,38 +121,79 @@ export class HelmApplier implements Applier {
    * since only the leader runs helm and a lost leadership kills it) is rolled back or uninstalled;
    * anyone else's is reported with what to do, and not retried until a recheck.
    */
-  private async recover(release: string, namespace: string, pending: ReleaseMetadata, signal: AbortSignal | undefined): Promise<void> {
+  private async recover(
+    release: string,
+    namespace: string,
+    pending: ReleaseMetadata,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const history = await this.history(release, namespace, signal);
     if (!startedByRebound(pending)) {
-      throw new ReboundError(pendingAdvice(release, namespace, pending, history), { code: 'HelmReleasePending', reason: 'ApplyFailed', retryable: false });
+      throw new ReboundError(pendingAdvice(release, namespace, pending, history), {
+        code: 'HelmReleasePending',
+        reason: 'ApplyFailed',
+        retryable: false,
+      });
     }
     const recovery = recoveryFor(pending, history);
     const kube = this.options.kubeconfigPath ? ['--kubeconfig', this.options.kubeconfigPath] : [];
     const timeoutSeconds = this.options.timeoutSeconds ?? 120;
     const args =
       recovery.kind === 'rollback'
-        ? ['rollback', release, String(recovery.toRevision), '--namespace', namespace, '--timeout', `${timeoutSeconds}s`, ...kube]
+        ? [
+            'rollback',
+            release,
+            String(recovery.toRevision),
+            '--namespace',
+            namespace,
+            '--timeout',
+            `${timeoutSeconds}s`,
+            ...kube,
+          ]
         : ['uninstall', release, '--namespace', namespace, '--timeout', `${timeoutSeconds}s`, ...kube];
-    this.options.log?.warn({ release, namespace, status: pending.status, revision: pending.revision, recovery }, 'helm release left pending by an interrupted Rebound upgrade: recovering');
+    this.options.log?.warn(
+      { release, namespace, status: pending.status, revision: pending.revision, recovery },
+      'helm release left pending by an interrupted Rebound upgrade: recovering',
+    );
     const result = await this.run(args, (timeoutSeconds + 15) * 1000, signal);
     if (result.code !== 0 || result.timedOut) {
-      const tail = lastLines(result.stderr, STDERR_LINES_IN_CONDITION) || (result.timedOut ? 'timed out' : `exit code ${String(result.code)}`);
-      throw new ReboundError(`helm release ${release} in ${namespace} was left ${pending.status} by an interrupted upgrade, and \`helm ${args.slice(0, 3).join(' ')}\` failed: ${tail}`, {
-        code: 'HelmRecoveryFailed',
-        reason: 'ApplyFailed',
-        retryable: TRANSIENT.test(result.stderr),
-      });
+      const tail =
+        lastLines(result.stderr, STDERR_LINES_IN_CONDITION) ||
+        (result.timedOut ? 'timed out' : `exit code ${String(result.code)}`);
+      throw new ReboundError(
+        `helm release ${release} in ${namespace} was left ${pending.status} by an interrupted upgrade, and \`helm ${args.slice(0, 3).join(' ')}\` failed: ${tail}`,
+        {
+          code: 'HelmRecoveryFailed',
+          reason: 'ApplyFailed',
+          retryable: TRANSIENT.test(result.stderr),
+        },
+      );
     }
   }
 
   /** The release's newest revision; undefined when there is no release yet. */
-  private async metadata(release: string, namespace: string, signal: AbortSignal | undefined): Promise<ReleaseMetadata | undefined> {
-    const args = ['get', 'metadata', release, '--namespace', namespace, '--output', 'json', ...(this.options.kubeconfigPath ? ['--kubeconfig', this.options.kubeconfigPath] : [])];
+  private async metadata(
+    release: string,
+    namespace: string,
+    signal: AbortSignal | undefined,
+  ): Promise<ReleaseMetadata | undefined> {
+    const args = [
+      'get',
+      'metadata',
+      release,
+      '--namespace',
+      namespace,
+      '--output',
+      'json',
+      ...(this.options.kubeconfigPath ? ['--kubeconfig', this.options.kubeconfigPath] : []),
+    ];
     const result = await this.run(args, QUERY_TIMEOUT_MS, signal);
     if (result.code !== 0 && /release: not found/i.test(result.stderr)) return undefined;
     const parsed = result.code === 0 ? parseMetadata(result.stdout) : undefined;
     if (parsed === undefined) {
-      const tail = lastLines(result.stderr, STDERR_LINES_IN_CONDITION) || (result.timedOut ? 'timed out' : `exit code ${String(result.code)}`);
+      const tail =
+        lastLines(result.stderr, STDERR_LINES_IN_CONDITION) ||
+        (result.timedOut ? 'timed out' : `exit code ${String(result.code)}`);
       throw new ReboundError(`reading helm release ${release} in ${namespace} failed: ${tail}`, {
         code: 'HelmStatusFailed',
         reason: 'ApplyFailed',
@@ -139,7 +204,17 @@ export class HelmApplier implements Applier {
   }
 
   private async history(release: string, namespace: string, signal: AbortSignal | undefined): Promise<HistoryEntry[]> {
-    const args = ['history', release, '--namespace', namespace, '--max', '20', '--output', 'json', ...(this.options.kubeconfigPath ? ['--kubeconfig', this.options.kubeconfigPath] : [])];
+    const args = [
+      'history',
+      release,
+      '--namespace',
+      namespace,
+      '--max',
+      '20',
+      '--output',
+      'json',
+      ...(this.options.kubeconfigPath ? ['--kubeconfig', this.options.kubeconfigPath] : []),
+    ];
     const result = await this.run(args, QUERY_TIMEOUT_MS, signal);
     return result.code === 0 ? parseHistory(result.stdout) : [];
   }
@@ -192,13 +267,19 @@ export interface HelmUpgradeArgs {
 
 export function helmUpgradeArgs(a: HelmUpgradeArgs): string[] {
   const args = [
-    'upgrade', a.release, a.chartDir,
+    'upgrade',
+    a.release,
+    a.chartDir,
     '--install',
-    '--namespace', a.namespace,
+    '--namespace',
+    a.namespace,
     '--create-namespace',
-    '--values', a.valuesFile,
-    '--timeout', `${a.timeoutSeconds}s`,
-    '--output', 'json',
+    '--values',
+    a.valuesFile,
+    '--timeout',
+    `${a.timeoutSeconds}s`,
+    '--output',
+    'json',
   ];
   if (a.kubeconfigPath) args.push('--kubeconfig', a.kubeconfigPath);
   return args;

@@ -6,7 +6,16 @@ import { KubernetesApplier } from './kubernetes.ts';
 import { NoneApplier } from './none.ts';
 import type { Applier, ApplierName, SyncCheck } from './types.ts';
 
-export type { Applier, ApplierName, ApplyRequest, ApplyResult, ContainsCheck, SyncCheck, SyncState, SyncTarget } from './types.ts';
+export type {
+  Applier,
+  ApplierName,
+  ApplyRequest,
+  ApplyResult,
+  ContainsCheck,
+  SyncCheck,
+  SyncState,
+  SyncTarget,
+} from './types.ts';
 export { APPLIERS } from './types.ts';
 export { deploymentOwner } from './gitops-owner.ts';
 

@@ -49,23 +49,37 @@ export class KubernetesApplier implements Applier {
       const data = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, String(v)]));
       await kubeCall(`update configmap ${request.namespace}/${name}`, async () => {
         try {
-          await this.core.patchNamespacedConfigMap({ name, namespace: request.namespace, body: { data }, fieldManager }, await this.connection.mergePatch());
+          await this.core.patchNamespacedConfigMap(
+            { name, namespace: request.namespace, body: { data }, fieldManager },
+            await this.connection.mergePatch(),
+          );
         } catch (err) {
           if (!isNotFound(classifyKubeError(err, 'patch configmap'))) throw err;
           await this.core.createNamespacedConfigMap(
-            { namespace: request.namespace, body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'rebound' } }, data }, fieldManager },
+            {
+              namespace: request.namespace,
+              body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'rebound' } }, data },
+              fieldManager,
+            },
             await this.connection.options(),
           );
         }
       });
-      done.push(`configmap ${name} flags ${Object.entries(flags).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);
+      done.push(
+        `configmap ${name} flags ${Object.entries(flags)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(', ')}`,
+      );
     }
     if (done.length === 0) {
-      throw new ReboundError(`nothing to apply for ${request.service}: no replica count or feature flag in the change`, {
-        code: 'NothingToApply',
-        reason: 'ApplyFailed',
-        retryable: false,
-      });
+      throw new ReboundError(
+        `nothing to apply for ${request.service}: no replica count or feature flag in the change`,
+        {
+          code: 'NothingToApply',
+          reason: 'ApplyFailed',
+          retryable: false,
+        },
+      );
     }
     return { applier: 'kubernetes', detail: done.join('; ') };
   }

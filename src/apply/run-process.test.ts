@@ -17,7 +17,9 @@ describe('runProcess', () => {
   it('never starts a program once its signal is aborted, and stops a running one on abort', async () => {
     const before = new AbortController();
     before.abort(new Error('leadership lost'));
-    await expect(runProcess('touch', ['/nonexistent-dir/x'], { timeoutMs: 5_000, signal: before.signal })).rejects.toThrow('leadership lost');
+    await expect(
+      runProcess('touch', ['/nonexistent-dir/x'], { timeoutMs: 5_000, signal: before.signal }),
+    ).rejects.toThrow('leadership lost');
     const during = new AbortController();
     const running = runProcess('sleep', ['30'], { timeoutMs: 60_000, signal: during.signal });
     during.abort();

@@ -59,7 +59,12 @@ export function runProcess(file: string, args: readonly string[], options: RunOp
 
 /** The last `count` non-empty lines of a program's output. */
 export function lastLines(text: string, count: number): string {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0).slice(-count).join('\n');
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0)
+    .slice(-count)
+    .join('\n');
 }
 
 class TailBuffer {

@@ -34,13 +34,27 @@ describe('parseControllerConfig', () => {
     const names = [eu, us, rest].map((c) => c.leaderElectionName);
     expect(new Set(names).size).toBe(3);
     for (const name of names) expect(name).toMatch(/^rebound-controller-[0-9a-f]{10}$/);
-    expect(parseControllerConfig(['--watch-label-selector=rebound.dev/shard=eu'], env).leaderElectionName).toBe(eu.leaderElectionName);
-    expect(parseControllerConfig(['--watch-label-selector=rebound.dev/shard=eu', '--leader-election-name=rebound-eu'], env).leaderElectionName).toBe('rebound-eu');
+    expect(parseControllerConfig(['--watch-label-selector=rebound.dev/shard=eu'], env).leaderElectionName).toBe(
+      eu.leaderElectionName,
+    );
+    expect(
+      parseControllerConfig(['--watch-label-selector=rebound.dev/shard=eu', '--leader-election-name=rebound-eu'], env)
+        .leaderElectionName,
+    ).toBe('rebound-eu');
   });
 
   it('reads durations and switches', () => {
-    const config = parseControllerConfig(['--no-leader-elect', '--lease-duration=3s', '--turn-poll=500ms', '--helm-timeout=90s', '--evaluation-wait=4s'], env);
-    expect(config).toMatchObject({ leaderElect: false, leaseDurationMs: 3_000, turnPollMs: 500, helmTimeoutSeconds: 90, evaluationWait: '4s' });
+    const config = parseControllerConfig(
+      ['--no-leader-elect', '--lease-duration=3s', '--turn-poll=500ms', '--helm-timeout=90s', '--evaluation-wait=4s'],
+      env,
+    );
+    expect(config).toMatchObject({
+      leaderElect: false,
+      leaseDurationMs: 3_000,
+      turnPollMs: 500,
+      helmTimeoutSeconds: 90,
+      evaluationWait: '4s',
+    });
   });
 
   it('leaves action callbacks and external executors off by default, with a 30 minute executor timeout', () => {
@@ -71,7 +85,9 @@ describe('parseControllerConfig', () => {
       // Sequence tasks get the executors' timeout unless told otherwise.
       taskTimeoutMs: 90 * 60_000,
     });
-    expect(parseControllerConfig([...WEBHOOKS, '--action-sink=http://x/events', '--task-timeout=10m'], env).taskTimeoutMs).toBe(10 * 60_000);
+    expect(
+      parseControllerConfig([...WEBHOOKS, '--action-sink=http://x/events', '--task-timeout=10m'], env).taskTimeoutMs,
+    ).toBe(10 * 60_000);
   });
 
   it.each([
@@ -87,11 +103,17 @@ describe('parseControllerConfig', () => {
     [[...WEBHOOKS, '--action-sink=ftp://executors'], /--action-sink must be an http\(s\) URL/],
     [['--action-sink=http://executors.example.com/events'], /--action-sink needs --webhook-address/],
     [[...WEBHOOKS, '--action-sink-token-file=/var/run/sink-token'], /--action-sink-token-file needs --action-sink/],
-    [[...WEBHOOKS, '--action-sink=http://executors.example.com/events', '--action-timeout=later'], /--action-timeout takes a duration/],
+    [
+      [...WEBHOOKS, '--action-sink=http://executors.example.com/events', '--action-timeout=later'],
+      /--action-timeout takes a duration/,
+    ],
     [['--watch-label-selector=shard;rm'], /--watch-label-selector takes a label selector/],
     [['--watch-label-selector='], /--watch-label-selector takes a label selector/],
     [['--leader-election-name=Rebound_EU'], /--leader-election-name must be a DNS name/],
-    [[...WEBHOOKS, '--action-sink=http://executors.example.com/events', '--task-timeout=soon'], /--task-timeout takes a duration/],
+    [
+      [...WEBHOOKS, '--action-sink=http://executors.example.com/events', '--task-timeout=soon'],
+      /--task-timeout takes a duration/,
+    ],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(() => parseControllerConfig(argv, env)).toThrow(message);
   });

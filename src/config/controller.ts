@@ -164,9 +164,11 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
   const logFormat = values['log-format'];
   if (logFormat !== 'json' && logFormat !== 'pretty') throw usage('--log-format must be json or pretty');
   const workers = Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw usage('--workers must be a whole number from 1 to 64');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw usage('--workers must be a whole number from 1 to 64');
   const prometheusUrl = values['prometheus-url'];
-  if (prometheusUrl !== undefined && !/^https?:\/\/\S+$/.test(prometheusUrl)) throw usage('--prometheus-url must be an http(s) URL');
+  if (prometheusUrl !== undefined && !/^https?:\/\/\S+$/.test(prometheusUrl))
+    throw usage('--prometheus-url must be an http(s) URL');
   for (const flag of ['callback-url', 'action-sink'] as const) {
     const url = values[flag];
     if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) throw usage(`--${flag} must be an http(s) URL`);
@@ -174,14 +176,17 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
   if (values['action-sink'] && webhookAddress === '') {
     throw usage('--action-sink needs --webhook-address: executors report sh.keptn.event.action.finished to /v1/events');
   }
-  if (values['action-sink-token-file'] && !values['action-sink']) throw usage('--action-sink-token-file needs --action-sink');
-  if (values['callback-url'] && webhookAddress === '') throw usage('--callback-url needs --webhook-address: runbooks call back to the webhook server');
+  if (values['action-sink-token-file'] && !values['action-sink'])
+    throw usage('--action-sink-token-file needs --action-sink');
+  if (values['callback-url'] && webhookAddress === '')
+    throw usage('--callback-url needs --webhook-address: runbooks call back to the webhook server');
   const selector = values['watch-label-selector']?.trim();
   if (selector !== undefined && !LABEL_SELECTOR.test(selector)) {
     throw usage(`--watch-label-selector takes a label selector like rebound.dev/shard=eu, not "${selector}"`);
   }
   const leaseName = values['leader-election-name'];
-  if (leaseName !== undefined && !DNS_SUBDOMAIN.test(leaseName)) throw usage('--leader-election-name must be a DNS name (lower case, digits, - and .)');
+  if (leaseName !== undefined && !DNS_SUBDOMAIN.test(leaseName))
+    throw usage('--leader-election-name must be a DNS name (lower case, digits, - and .)');
   return {
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     namespace: values.namespace,
@@ -206,7 +211,10 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     taskTimeoutMs: duration('--task-timeout', values['task-timeout'] ?? values['action-timeout']),
     workDir: values['work-dir'] ?? join(tmpdir(), 'rebound'),
     prometheusUrl,
-    prometheusAllowedHosts: values['prometheus-allowed-hosts'].split(',').map((h) => h.trim()).filter((h) => h !== ''),
+    prometheusAllowedHosts: values['prometheus-allowed-hosts']
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== ''),
     helmPath: values.helm,
     helmTimeoutSeconds: Math.ceil(duration('--helm-timeout', values['helm-timeout']) / 1000),
     workers,

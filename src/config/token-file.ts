@@ -19,7 +19,10 @@ export interface TokenFileLogger {
 
 /** One token per line; blank lines and `#` comments ignored. */
 export function parseTokens(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
 }
 
 /** `purpose` names the file in log lines (`webhook tokens`, `git webhook secret`). */
@@ -30,7 +33,11 @@ export function watchTokenFile(path: string, log: TokenFileLogger, purpose = 'to
     return tokens;
   };
   let current = read();
-  const watcher: FSWatcher = watch(dirname(path), { ignoreInitial: true, depth: 1, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+  const watcher: FSWatcher = watch(dirname(path), {
+    ignoreInitial: true,
+    depth: 1,
+    awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
+  });
   const reload = (): void => {
     try {
       const next = read();

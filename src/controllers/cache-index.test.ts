@@ -14,10 +14,20 @@ describe('CacheIndex', () => {
     h.onAdd?.(obj('a', 'x'), false);
     h.onAdd?.(obj('b', 'x'), false);
     h.onAdd?.(obj('c', 'y'), false);
-    expect(index.get('x').map((o) => o.metadata.name).sort()).toEqual(['a', 'b']);
+    expect(
+      index
+        .get('x')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'b']);
     h.onUpdate?.(obj('b', 'x'), obj('b', 'y'));
     expect(index.get('x').map((o) => o.metadata.name)).toEqual(['a']);
-    expect(index.get('y').map((o) => o.metadata.name).sort()).toEqual(['b', 'c']);
+    expect(
+      index
+        .get('y')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['b', 'c']);
     h.onDelete?.(obj('a', 'x'));
     expect(index.get('x')).toEqual([]);
     h.onUpdate?.(obj('c', 'y'), { ...obj('c', 'y'), group: 'y' });

@@ -11,7 +11,12 @@ export interface ConditionUpdate {
 /** Condition messages are for people; keep them bounded so a stderr dump cannot bloat the object. */
 const MAX_MESSAGE = 1024;
 
-export function setCondition(conditions: readonly Condition[] | undefined, update: ConditionUpdate, now: Date, generation?: number): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  now: Date,
+  generation?: number,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === update.type);
   const previous = index >= 0 ? list[index] : undefined;

@@ -28,7 +28,10 @@ export function createConfigCaches(): ConfigCaches {
  * read does not say), or its size when the store refused to read it, so the cache reports it with
  * its path and size and keeps the last good version in force.
  */
-export async function readOffered(read: () => Promise<{ commit?: string; text: string } | undefined>, commit = ''): Promise<OfferedVersion> {
+export async function readOffered(
+  read: () => Promise<{ commit?: string; text: string } | undefined>,
+  commit = '',
+): Promise<OfferedVersion> {
   try {
     const file = await read();
     return { commit: file?.commit ?? commit, text: file ? file.text : null };

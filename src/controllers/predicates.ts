@@ -17,7 +17,10 @@ export function specChanged<T extends Generational>(before: T, after: T): boolea
  * person reset the circuit breaker.
  */
 export function projectChanged(before: Project, after: Project): boolean {
-  const stages = (p: Project): string => JSON.stringify((p.status?.stages ?? []).map((s) => [s.name, s.branch, s.remediation, s.apply, s.namespace, s.remediationTasks]));
+  const stages = (p: Project): string =>
+    JSON.stringify(
+      (p.status?.stages ?? []).map((s) => [s.name, s.branch, s.remediation, s.apply, s.namespace, s.remediationTasks]),
+    );
   const reset = (p: Project): string | undefined => p.metadata.annotations?.[ANNOTATIONS.circuitReset];
   return specChanged(before, after) || stages(before) !== stages(after) || reset(before) !== reset(after);
 }

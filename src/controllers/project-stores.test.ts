@@ -14,7 +14,12 @@ afterEach(async () => {
 });
 
 function project(name: string, url = 'http://127.0.0.1:1/repo.git'): Project {
-  return { apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name, namespace: 'team' }, spec: { git: { url } } };
+  return {
+    apiVersion: 'rebound.dev/v1alpha1',
+    kind: 'Project',
+    metadata: { name, namespace: 'team' },
+    spec: { git: { url } },
+  };
 }
 
 async function stores(): Promise<{ stores: ProjectStores; workDir: string }> {

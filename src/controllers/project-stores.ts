@@ -42,7 +42,9 @@ export class ProjectStores implements StoreProvider {
     const name = project.metadata.name ?? '';
     const key = `${namespace}/${name}`;
     const auth = await this.credentialsFor(project);
-    const fingerprint = createHash('sha256').update(JSON.stringify([project.spec.git.url, auth?.username, auth?.token, auth?.password])).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([project.spec.git.url, auth?.username, auth?.token, auth?.password]))
+      .digest('hex');
     const current = this.open.get(key);
     if (current) {
       const opened = await current;
@@ -81,7 +83,11 @@ export class ProjectStores implements StoreProvider {
   }
 
   close(): void {
-    for (const pending of this.open.values()) void pending.then((o) => o.store.close(), () => undefined);
+    for (const pending of this.open.values())
+      void pending.then(
+        (o) => o.store.close(),
+        () => undefined,
+      );
     this.open.clear();
   }
 
@@ -95,13 +101,21 @@ export class ProjectStores implements StoreProvider {
     if (cached && now - cached.at < (this.options.credentialTtlMs ?? 15_000)) return cached.value;
     const data = await this.options.secrets.readSecret(namespace, ref.name);
     if (!data) {
-      throw new ReboundError(`Secret ${key} named by Project ${project.metadata.name ?? ''} does not exist`, { code: 'SecretNotFound', reason: 'SecretNotFound', retryable: false });
+      throw new ReboundError(`Secret ${key} named by Project ${project.metadata.name ?? ''} does not exist`, {
+        code: 'SecretNotFound',
+        reason: 'SecretNotFound',
+        retryable: false,
+      });
     }
     const username = data.username ?? '';
     const token = data.token;
     const password = data.password;
     if (!token && !password) {
-      throw new ReboundError(`Secret ${key} has neither "token" nor "password"`, { code: 'SecretInvalid', reason: 'SecretNotFound', retryable: false });
+      throw new ReboundError(`Secret ${key} has neither "token" nor "password"`, {
+        code: 'SecretInvalid',
+        reason: 'SecretNotFound',
+        retryable: false,
+      });
     }
     const value: GitCredentials = { username, ...(token ? { token } : {}), ...(password ? { password } : {}) };
     this.credentials.set(key, { at: now, value });

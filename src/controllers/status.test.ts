@@ -18,7 +18,11 @@ describe('Conditions (kstatus semantics)', () => {
     c.markStalled('ApplyFailed', 'helm failed');
     expect(summary(c)).toEqual({ Stalled: 'True ApplyFailed', Ready: 'False ApplyFailed' });
     c.markReconciling('Queued', 'waiting');
-    expect(summary(c)).toEqual({ Stalled: 'False Progressing', Ready: 'False ApplyFailed', Reconciling: 'True Queued' });
+    expect(summary(c)).toEqual({
+      Stalled: 'False Progressing',
+      Ready: 'False ApplyFailed',
+      Reconciling: 'True Queued',
+    });
     expect(c.list().every((x) => x.observedGeneration === 3)).toBe(true);
   });
 
@@ -33,7 +37,15 @@ describe('Conditions (kstatus semantics)', () => {
   });
 
   it('keeps lastTransitionTime while a condition keeps its status', () => {
-    const before: Condition[] = [{ type: 'Stalled', status: 'True', reason: 'ProjectNotFound', message: 'x', lastTransitionTime: now.toISOString() }];
+    const before: Condition[] = [
+      {
+        type: 'Stalled',
+        status: 'True',
+        reason: 'ProjectNotFound',
+        message: 'x',
+        lastTransitionTime: now.toISOString(),
+      },
+    ];
     const c = new Conditions(before, later, undefined);
     c.markStalled('StageNotFound', 'y');
     expect(c.get('Stalled')).toMatchObject({ reason: 'StageNotFound', lastTransitionTime: now.toISOString() });
@@ -48,10 +60,27 @@ describe('writeStatus', () => {
     const sent: unknown[] = [];
     const c = new Conditions(undefined, now, 7);
     c.markReady('Succeeded', 'ok');
-    const result = await writeStatus({ patchStatus: (_o, s: { conditions?: Condition[]; observedGeneration?: number; stages?: string[] }) => { sent.push(s); return Promise.resolve('stored'); } }, object, { stages: ['a'] }, c);
+    const result = await writeStatus(
+      {
+        patchStatus: (_o, s: { conditions?: Condition[]; observedGeneration?: number; stages?: string[] }) => {
+          sent.push(s);
+          return Promise.resolve('stored');
+        },
+      },
+      object,
+      { stages: ['a'] },
+      c,
+    );
     expect(result).toBe('stored');
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ stages: ['a'], observedGeneration: 7, conditions: [{ type: 'Ready', status: 'True' }, { type: 'Stalled', status: 'False' }] });
+    expect(sent[0]).toMatchObject({
+      stages: ['a'],
+      observedGeneration: 7,
+      conditions: [
+        { type: 'Ready', status: 'True' },
+        { type: 'Stalled', status: 'False' },
+      ],
+    });
   });
 
   it('ignores a deleted object and passes every other failure on', async () => {

@@ -100,7 +100,11 @@ export async function writeStatus<T extends StatusObject<S>, S extends Condition
   conditions: Conditions,
 ): Promise<R | undefined> {
   const generation = object.metadata.generation;
-  const next = { ...status, conditions: conditions.list(), ...(generation === undefined ? {} : { observedGeneration: generation }) } as S;
+  const next = {
+    ...status,
+    conditions: conditions.list(),
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+  } as S;
   try {
     return await writer.patchStatus(object, next);
   } catch (err) {

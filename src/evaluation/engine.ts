@@ -5,7 +5,14 @@ import { aggregateValues } from './aggregate.ts';
 import { compare, parseCriterion, relativeTarget } from '../formats/criteria.ts';
 import type { CriterionParse } from '../formats/criteria.ts';
 import { previousValues, selectHistory } from './history.ts';
-import type { EvaluationResult, IndicatorResult, IndicatorValue, PreviousEvaluation, Target, Verdict } from './types.ts';
+import type {
+  EvaluationResult,
+  IndicatorResult,
+  IndicatorValue,
+  PreviousEvaluation,
+  Target,
+  Verdict,
+} from './types.ts';
 
 export interface EvaluationInput {
   slo: Slo;
@@ -31,10 +38,24 @@ export function evaluateSlo(input: EvaluationInput): EvaluationResult {
   let keyFailure: IndicatorResult | undefined;
   for (const objective of slo.objectives) {
     const value = takeIndicator(pool, objective.sli);
-    const scored = evaluateObjective(objective, value, previousValues(history, objective.sli), slo.comparison.aggregateFunction);
+    const scored = evaluateObjective(
+      objective,
+      value,
+      previousValues(history, objective.sli),
+      slo.comparison.aggregateFunction,
+    );
     if ('error' in scored) {
       // A pass criterion that does not parse aborts the whole evaluation (Keptn #9206).
-      return outcome('fail', 0, 0, 0, false, `error with ${objective.displayName || objective.sli}: ${scored.error}`, [], history.length);
+      return outcome(
+        'fail',
+        0,
+        0,
+        0,
+        false,
+        `error with ${objective.displayName || objective.sli}: ${scored.error}`,
+        [],
+        history.length,
+      );
     }
     results.push(scored);
     if (objective.pass.length > 0) {
@@ -58,17 +79,27 @@ export function evaluateSlo(input: EvaluationInput): EvaluationResult {
   return outcome(result, score, achieved, maximum, keyFailure !== undefined, message, results, history.length);
 }
 
-function decide(slo: Slo, score: number, keyFailure: IndicatorResult | undefined): { result: Verdict; message: string } {
+function decide(
+  slo: Slo,
+  score: number,
+  keyFailure: IndicatorResult | undefined,
+): { result: Verdict; message: string } {
   const { pass, warning } = slo.totalScore;
   if (score >= pass && keyFailure === undefined) return { result: 'pass', message: '' };
   if (warning !== undefined && keyFailure === undefined) {
     return score >= warning
-      ? { result: 'warning', message: `score ${score} is below the pass target of ${pass} but reaches the warning target of ${warning}` }
+      ? {
+          result: 'warning',
+          message: `score ${score} is below the pass target of ${pass} but reaches the warning target of ${warning}`,
+        }
       : { result: 'fail', message: `score ${score} is below the warning target of ${warning}` };
   }
   if (keyFailure !== undefined) {
     const why = keyFailure.success ? 'pass criteria not met' : (keyFailure.message ?? NO_VALUE_MESSAGE);
-    return { result: 'fail', message: `key SLI objective '${keyFailure.displayName || keyFailure.metric}' failed: ${why}` };
+    return {
+      result: 'fail',
+      message: `key SLI objective '${keyFailure.displayName || keyFailure.metric}' failed: ${why}`,
+    };
   }
   return { result: 'fail', message: `score ${score} is below the pass target of ${pass}` };
 }
@@ -135,7 +166,12 @@ interface SetsOutcome {
   error?: string;
 }
 
-function evaluateSets(sets: readonly CriteriaSet[], measured: number, earlier: readonly number[], aggregate: number): SetsOutcome {
+function evaluateSets(
+  sets: readonly CriteriaSet[],
+  measured: number,
+  earlier: readonly number[],
+  aggregate: number,
+): SetsOutcome {
   const targets: Target[] = [];
   let satisfied = false;
   let error: string | undefined;

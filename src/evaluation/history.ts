@@ -15,7 +15,10 @@ export function comparisonCount(comparison: SloComparison): number {
  * Filtering happens before the limit, as Keptn put the filter into its datastore query; an
  * evaluation without indicator values still takes its place in the limit.
  */
-export function selectHistory(previous: readonly PreviousEvaluation[], comparison: SloComparison): PreviousEvaluation[] {
+export function selectHistory(
+  previous: readonly PreviousEvaluation[],
+  comparison: SloComparison,
+): PreviousEvaluation[] {
   const include = comparison.includeResultWithScore;
   const counts = (e: PreviousEvaluation): boolean => {
     if (e.result === undefined) return true;

@@ -8,13 +8,29 @@ describe('parseIndicatorsDocument', () => {
     ["Keptn's indicatorValues", '{"indicatorValues": [{"metric": "rt", "value": 5, "success": true}]}'],
     ['a get-sli.finished data object', '{"get-sli": {"indicatorValues": [{"metric": "rt", "value": 5}]}}'],
   ])('reads %s', (_name, text) => {
-    expect(parseIndicatorsDocument('i.json', text)).toEqual({ ok: true, value: [{ metric: 'rt', value: 5, success: true }] });
+    expect(parseIndicatorsDocument('i.json', text)).toEqual({
+      ok: true,
+      value: [{ metric: 'rt', value: 5, success: true }],
+    });
   });
 
   it('keeps the message and query of a failed value, which needs no value', () => {
-    expect(parseIndicatorsDocument('i.yaml', '- metric: rt\n  success: false\n  message: query did not return any values\n  query: rt{job="carts"}\n')).toEqual({
+    expect(
+      parseIndicatorsDocument(
+        'i.yaml',
+        '- metric: rt\n  success: false\n  message: query did not return any values\n  query: rt{job="carts"}\n',
+      ),
+    ).toEqual({
       ok: true,
-      value: [{ metric: 'rt', value: 0, success: false, message: 'query did not return any values', query: 'rt{job="carts"}' }],
+      value: [
+        {
+          metric: 'rt',
+          value: 0,
+          success: false,
+          message: 'query did not return any values',
+          query: 'rt{job="carts"}',
+        },
+      ],
     });
   });
 
@@ -29,30 +45,65 @@ describe('parseIndicatorsDocument', () => {
 
 describe('parsePreviousDocument', () => {
   it('reads a bare list as an evaluation without a result (always counted)', () => {
-    expect(parsePreviousDocument('p.json', '[{"metric": "rt", "value": 5}, {"metric": "er", "value": 0, "success": false}]')).toEqual({
+    expect(
+      parsePreviousDocument('p.json', '[{"metric": "rt", "value": 5}, {"metric": "er", "value": 0, "success": false}]'),
+    ).toEqual({
       ok: true,
-      value: { indicatorResults: [{ metric: 'rt', value: 5, success: true }, { metric: 'er', value: 0, success: false }] },
+      value: {
+        indicatorResults: [
+          { metric: 'rt', value: 5, success: true },
+          { metric: 'er', value: 0, success: false },
+        ],
+      },
     });
   });
 
   it('reads `rebound evaluate --json` output, value null meaning no value', () => {
-    const text = JSON.stringify({ result: 'warning', score: 75, indicatorResults: [{ metric: 'rt', value: null, status: 'fail' }, { metric: 'tp', value: 3, status: 'info' }] });
+    const text = JSON.stringify({
+      result: 'warning',
+      score: 75,
+      indicatorResults: [
+        { metric: 'rt', value: null, status: 'fail' },
+        { metric: 'tp', value: 3, status: 'info' },
+      ],
+    });
     expect(parsePreviousDocument('p.json', text)).toEqual({
       ok: true,
-      value: { result: 'warning', indicatorResults: [{ metric: 'rt', value: 0, success: false }, { metric: 'tp', value: 3, success: true }] },
+      value: {
+        result: 'warning',
+        indicatorResults: [
+          { metric: 'rt', value: 0, success: false },
+          { metric: 'tp', value: 3, success: true },
+        ],
+      },
     });
   });
 
   it("reads Keptn's evaluation.finished event with nested SLI values", () => {
     const text = JSON.stringify({
       type: 'sh.keptn.event.evaluation.finished',
-      data: { result: 'pass', evaluation: { result: 'pass', score: 100, indicatorResults: [{ score: 1, status: 'pass', value: { metric: 'rt', value: 412.5, success: true } }] } },
+      data: {
+        result: 'pass',
+        evaluation: {
+          result: 'pass',
+          score: 100,
+          indicatorResults: [{ score: 1, status: 'pass', value: { metric: 'rt', value: 412.5, success: true } }],
+        },
+      },
     });
-    expect(parsePreviousDocument('p.json', text)).toEqual({ ok: true, value: { result: 'pass', indicatorResults: [{ metric: 'rt', value: 412.5, success: true }] } });
+    expect(parsePreviousDocument('p.json', text)).toEqual({
+      ok: true,
+      value: { result: 'pass', indicatorResults: [{ metric: 'rt', value: 412.5, success: true }] },
+    });
   });
 
   it('locates a non-numeric value', () => {
-    const result = parsePreviousDocument('p.yaml', 'result: pass\nindicatorResults:\n  - metric: rt\n    value: fast\n');
-    expect(result.ok ? [] : result.diagnostics.map(formatDiagnostic)).toEqual(['p.yaml:4:12: the value of "rt" must be a finite number']);
+    const result = parsePreviousDocument(
+      'p.yaml',
+      'result: pass\nindicatorResults:\n  - metric: rt\n    value: fast\n',
+    );
+    expect(result.ok ? [] : result.diagnostics.map(formatDiagnostic)).toEqual([
+      'p.yaml:4:12: the value of "rt" must be a finite number',
+    ]);
   });
 });

@@ -31,7 +31,10 @@ export function parseIndicatorsDocument(file: string, text: string): Parsed<Indi
     }
   }
   if (!Array.isArray(list)) {
-    return { ok: false, diagnostics: [y.diagnosticAt(path, 'expected a list of {metric, value, success} or {indicatorValues: [...]}')] };
+    return {
+      ok: false,
+      diagnostics: [y.diagnosticAt(path, 'expected a list of {metric, value, success} or {indicatorValues: [...]}')],
+    };
   }
   const values: IndicatorValue[] = [];
   list.forEach((item: unknown, i) => {
@@ -42,7 +45,8 @@ export function parseIndicatorsDocument(file: string, text: string): Parsed<Indi
       return;
     }
     const value: IndicatorValue = { metric: read.metric, value: read.value, success: read.success };
-    if (isRecord(item) && typeof item['message'] === 'string' && item['message'] !== '') value.message = item['message'];
+    if (isRecord(item) && typeof item['message'] === 'string' && item['message'] !== '')
+      value.message = item['message'];
     if (isRecord(item) && typeof item['query'] === 'string' && item['query'] !== '') value.query = item['query'];
     values.push(value);
   });
@@ -76,7 +80,10 @@ export function parsePreviousDocument(file: string, text: string): Parsed<Previo
     const rawResult = root['result'] ?? holder['result'];
     if (rawResult !== undefined && rawResult !== null) {
       if (typeof rawResult !== 'string') {
-        return { ok: false, diagnostics: [y.diagnosticAt([...base, 'result'], 'result must be pass, warning or fail')] };
+        return {
+          ok: false,
+          diagnostics: [y.diagnosticAt([...base, 'result'], 'result must be pass, warning or fail')],
+        };
       }
       result = rawResult;
     }
@@ -84,7 +91,12 @@ export function parsePreviousDocument(file: string, text: string): Parsed<Previo
     path = [...holderPath, 'indicatorResults'];
   }
   if (!Array.isArray(list)) {
-    return { ok: false, diagnostics: [y.diagnosticAt(path, 'expected a list of {metric, value, success?} or {result, indicatorResults: [...]}')] };
+    return {
+      ok: false,
+      diagnostics: [
+        y.diagnosticAt(path, 'expected a list of {metric, value, success?} or {result, indicatorResults: [...]}'),
+      ],
+    };
   }
   const errors: Diagnostic[] = [];
   const indicatorResults: PreviousIndicator[] = [];
@@ -112,7 +124,8 @@ function readValue(
 ): PreviousIndicator | { error: Diagnostic } {
   if (!isRecord(item)) return { error: y.diagnosticAt(path, 'expected {metric, value, success}') };
   const metric = item['metric'];
-  if (typeof metric !== 'string' || metric === '') return { error: y.diagnosticAt([...path, 'metric'], 'metric must be a non-empty string') };
+  if (typeof metric !== 'string' || metric === '')
+    return { error: y.diagnosticAt([...path, 'metric'], 'metric must be a non-empty string') };
   const rawSuccess = item['success'];
   if (rawSuccess !== undefined && rawSuccess !== null && typeof rawSuccess !== 'boolean') {
     return { error: y.diagnosticAt([...path, 'success'], 'success must be true or false') };

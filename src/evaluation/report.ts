@@ -48,19 +48,26 @@ export function formatEvaluationTable(slo: Slo, result: EvaluationResult): strin
   const rows = result.indicatorResults.map((r, i) => {
     const objective = slo.objectives[i];
     const name = r.displayName && r.displayName !== r.metric ? `${r.displayName} (${r.metric})` : r.metric;
-    const compared = r.comparedValues.length === 0 ? '-' : `${formatNumber(r.comparedValue)} of ${r.comparedValues.length}`;
+    const compared =
+      r.comparedValues.length === 0 ? '-' : `${formatNumber(r.comparedValue)} of ${r.comparedValues.length}`;
     return [
       `${name}${r.keySli ? ' [key]' : ''}`,
       r.value === null ? 'no value' : formatNumber(r.value),
       compared,
       formatTargets(r.passTargets, objective?.pass.map((s) => s.criteria.length) ?? []),
-      r.status === 'info' ? '-' : formatTargets(r.warningTargets, objective?.warning.map((s) => s.criteria.length) ?? []),
+      r.status === 'info'
+        ? '-'
+        : formatTargets(r.warningTargets, objective?.warning.map((s) => s.criteria.length) ?? []),
       r.status,
       r.status === 'info' ? '-' : `${formatNumber(r.score)}/${r.weight}`,
     ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => (row[c] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), ...rows.map(line)];
   for (const r of result.indicatorResults) {
     if (r.message !== undefined) out.push(`  ${r.metric}: ${r.message}`);
@@ -69,7 +76,9 @@ export function formatEvaluationTable(slo: Slo, result: EvaluationResult): strin
   const { pass, warning } = slo.totalScore;
   const thresholds = `pass >= ${formatNumber(pass)}%${warning === undefined ? '' : `, warning >= ${formatNumber(warning)}%`}`;
   out.push('');
-  out.push(`Result: ${result.result.toUpperCase()}  score ${formatNumber(result.score)}% (${formatNumber(result.achievedPoints)} of ${result.maximumPoints} points; ${thresholds})`);
+  out.push(
+    `Result: ${result.result.toUpperCase()}  score ${formatNumber(result.score)}% (${formatNumber(result.achievedPoints)} of ${result.maximumPoints} points; ${thresholds})`,
+  );
   if (result.comparedEvaluations > 0) out.push(`Compared with ${result.comparedEvaluations} earlier evaluation(s).`);
   if (result.message !== '') out.push(result.message);
   return out.join('\n') + '\n';
@@ -84,7 +93,14 @@ function formatTargets(targets: readonly Target[], setSizes: readonly number[]):
   for (const size of sizes) {
     const set = targets.slice(index, index + size);
     index += size;
-    parts.push(set.map((t) => `${t.criteria}${t.criteria.replaceAll(' ', '').match(/[+%-]/) ? ` (${formatNumber(t.targetValue)})` : ''}${t.violated ? ' ✗' : ' ✓'}`).join(' and ') || '(always)');
+    parts.push(
+      set
+        .map(
+          (t) =>
+            `${t.criteria}${t.criteria.replaceAll(' ', '').match(/[+%-]/) ? ` (${formatNumber(t.targetValue)})` : ''}${t.violated ? ' ✗' : ' ✓'}`,
+        )
+        .join(' and ') || '(always)',
+    );
   }
   return parts.join(' or ');
 }

@@ -55,7 +55,20 @@ describe('checkServiceFiles', () => {
   });
 
   it('says nothing when the files fit together, or when one does not parse', () => {
-    expect(warnings({ slo, sli: { ...sli, text: sli.text + '  error_rate: up\n' }, remediation, values: { ...values, text: values.text + '  EnableItemCache: false\n' } })).toEqual([]);
-    expect(warnings({ slo: { ...slo, text: 'objectives: [\n' }, remediation: { ...remediation, text: 'remediations: 1\n' }, values })).toEqual([]);
+    expect(
+      warnings({
+        slo,
+        sli: { ...sli, text: sli.text + '  error_rate: up\n' },
+        remediation,
+        values: { ...values, text: values.text + '  EnableItemCache: false\n' },
+      }),
+    ).toEqual([]);
+    expect(
+      warnings({
+        slo: { ...slo, text: 'objectives: [\n' },
+        remediation: { ...remediation, text: 'remediations: 1\n' },
+        values,
+      }),
+    ).toEqual([]);
   });
 });

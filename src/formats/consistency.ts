@@ -35,7 +35,12 @@ function checkIndicators({ slo, sli }: ServiceFiles): Diagnostic[] {
   const loaded = loadYaml(slo.path, slo.text);
   if (!parsed.ok || !loaded.ok || parsed.slo.objectives.length === 0) return [];
   if (!sli) {
-    return [loaded.yaml.diagnosticAt([], 'no sli.yaml beside this slo.yaml (nor prometheus/sli.yaml or dynatrace/sli.yaml under its directory): its indicators have no queries, unless a Remediation sets evaluation.sliFile')];
+    return [
+      loaded.yaml.diagnosticAt(
+        [],
+        'no sli.yaml beside this slo.yaml (nor prometheus/sli.yaml or dynatrace/sli.yaml under its directory): its indicators have no queries, unless a Remediation sets evaluation.sliFile',
+      ),
+    ];
   }
   const indicators = parseSliFile(sli.path, sli.text);
   if (!indicators.ok) return [];
@@ -46,7 +51,12 @@ function checkIndicators({ slo, sli }: ServiceFiles): Diagnostic[] {
   objectives.forEach((objective, i) => {
     const name = isRecord(objective) ? objective['sli'] : undefined;
     if (typeof name === 'string' && !known.has(name)) {
-      warnings.push(loaded.yaml.diagnosticAt(['objectives', i, 'sli'], `indicator "${name}" has no query in ${sli.path}: this objective will fail with "no value received"`));
+      warnings.push(
+        loaded.yaml.diagnosticAt(
+          ['objectives', i, 'sli'],
+          `indicator "${name}" has no query in ${sli.path}: this objective will fail with "no value received"`,
+        ),
+      );
     }
   });
   return warnings;

@@ -60,8 +60,13 @@ describe('relativeTarget and compare', () => {
   });
 
   it('compares as plain floats, = is exact', () => {
-    expect([compare(1, '<', 1), compare(1, '<=', 1), compare(1, '=', 1), compare(1.0000001, '=', 1), compare(2, '>', 1), compare(1, '>=', 1)]).toEqual([
-      false, true, true, false, true, true,
-    ]);
+    expect([
+      compare(1, '<', 1),
+      compare(1, '<=', 1),
+      compare(1, '=', 1),
+      compare(1.0000001, '=', 1),
+      compare(2, '>', 1),
+      compare(1, '>=', 1),
+    ]).toEqual([false, true, true, false, true, true]);
   });
 });

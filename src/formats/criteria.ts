@@ -33,7 +33,10 @@ const PREFIX = /^[<>=|]{1,2}[-+]?\d*\.?\d*%?/;
 export function parseCriterion(raw: string): CriterionParse {
   let rest = raw.replaceAll(' ', '');
   if (!PREFIX.test(rest)) {
-    return { ok: false, message: `invalid criteria string "${raw}": expected an operator (<, <=, =, >=, >) followed by a number, e.g. "<600" or "<=+10%"` };
+    return {
+      ok: false,
+      message: `invalid criteria string "${raw}": expected an operator (<, <=, =, >=, >) followed by a number, e.g. "<600" or "<=+10%"`,
+    };
   }
   let percent = false;
   if (rest.endsWith('%')) {
@@ -52,7 +55,8 @@ export function parseCriterion(raw: string): CriterionParse {
   if (operator === undefined || value === undefined) {
     return { ok: false, message: `could not parse criteria target value in "${raw}"` };
   }
-  if (!percent && sign === undefined) return { ok: true, criterion: { raw, kind: 'absolute', operator, threshold: value } };
+  if (!percent && sign === undefined)
+    return { ok: true, criterion: { raw, kind: 'absolute', operator, threshold: value } };
   return {
     ok: true,
     criterion: {

@@ -44,6 +44,9 @@ describe('checkKeptnFile', () => {
   it('returns the errors of the matching parser', () => {
     const check = checkKeptnFile('sli', 'sli.yaml', 'spec_version: "1.0"\n');
     expect(check.errors.map(formatDiagnostic)).toEqual(['sli.yaml:1:1: missing required field: indicators']);
-    expect(checkKeptnFile('shipyard', 'shipyard.yaml', 'stages:\n  - name: dev\n')).toEqual({ errors: [], warnings: [] });
+    expect(checkKeptnFile('shipyard', 'shipyard.yaml', 'stages:\n  - name: dev\n')).toEqual({
+      errors: [],
+      warnings: [],
+    });
   });
 });

@@ -70,7 +70,10 @@ describe('parseRemediationFile: spec.keptn.sh/0.1.4', () => {
   });
 
   it('reports every bad value, not only the first', () => {
-    const text = v014.replace('value: "+1"', 'value: one').replace('EnablePromotion:off', 'EnablePromotion:maybe').replace('value: 2', 'value: 2.5');
+    const text = v014
+      .replace('value: "+1"', 'value: one')
+      .replace('EnablePromotion:off', 'EnablePromotion:maybe')
+      .replace('value: 2', 'value: 2.5');
     expect(errors(text)).toEqual([
       'carts/remediation.yaml:12:18: scale value "one" must be N, +N or -N (replicas, e.g. "2" or "+1")',
       'carts/remediation.yaml:15:18: featuretoggle value "EnablePromotion:maybe" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")',
@@ -111,7 +114,9 @@ spec:
   });
 
   it('keeps an action type that is not built in, with a warning (it is for an external executor)', () => {
-    const result = parseRemediationFile('r.yaml', `apiVersion: spec.keptn.sh/0.1.4
+    const result = parseRemediationFile(
+      'r.yaml',
+      `apiVersion: spec.keptn.sh/0.1.4
 kind: Remediation
 spec:
   remediations:
@@ -120,8 +125,11 @@ spec:
         - action: restart-pod
           name: restart
           value: carts
-`);
-    expect(result.ok && result.policy.entries[0]?.actions).toEqual([{ name: 'restart', action: 'restart-pod', value: 'carts' }]);
+`,
+    );
+    expect(result.ok && result.policy.entries[0]?.actions).toEqual([
+      { name: 'restart', action: 'restart-pod', value: 'carts' },
+    ]);
     expect(result.ok && result.warnings.map(formatDiagnostic)).toEqual([
       'r.yaml:7:19: action "restart-pod" is not built in (scale, scaling, featuretoggle): it runs only when the controller sends such actions to an external executor (--action-sink); otherwise the problem stalls with UnknownAction',
     ]);
@@ -135,7 +143,10 @@ spec:
   });
 
   it('warns about unknown keys without failing', () => {
-    const result = parseRemediationFile('r.yaml', v014.replace('          description: Scale up\n', '          descripton: Scale up\n'));
+    const result = parseRemediationFile(
+      'r.yaml',
+      v014.replace('          description: Scale up\n', '          descripton: Scale up\n'),
+    );
     expect(result.ok).toBe(true);
     expect(result.ok && result.warnings.map(formatDiagnostic)).toEqual([
       'r.yaml:11:11: unknown key "descripton" is ignored (expected one of: name, action, description, value, approval)',
@@ -143,11 +154,28 @@ spec:
   });
 
   it('reads approval: required on an action, and refuses any other value', () => {
-    const required = parseRemediationFile('r.yaml', v014.replace('          description: Scale up\n', '          description: Scale up\n          approval: required\n'));
-    expect(required.ok && required.policy.entries[0]?.actions[0]).toEqual({ name: 'scale', action: 'scale', description: 'Scale up', value: '+1', approval: 'required' });
-    const yes = parseRemediationFile('r.yaml', v014.replace('          description: Scale up\n', '          description: Scale up\n          approval: yes\n'));
+    const required = parseRemediationFile(
+      'r.yaml',
+      v014.replace(
+        '          description: Scale up\n',
+        '          description: Scale up\n          approval: required\n',
+      ),
+    );
+    expect(required.ok && required.policy.entries[0]?.actions[0]).toEqual({
+      name: 'scale',
+      action: 'scale',
+      description: 'Scale up',
+      value: '+1',
+      approval: 'required',
+    });
+    const yes = parseRemediationFile(
+      'r.yaml',
+      v014.replace('          description: Scale up\n', '          description: Scale up\n          approval: yes\n'),
+    );
     expect(yes.ok).toBe(false);
-    expect(!yes.ok && yes.diagnostics.map(formatDiagnostic).join('\n')).toContain('approval must be "required" (or left out), not "yes"');
+    expect(!yes.ok && yes.diagnostics.map(formatDiagnostic).join('\n')).toContain(
+      'approval must be "required" (or left out), not "yes"',
+    );
   });
 });
 
@@ -168,12 +196,15 @@ ${actions}
 `;
 
   it('hands an action without a value, or with an empty one, to the executor with an empty value', () => {
-    const result = parseRemediationFile('r.yaml', file(`        - action: restart
+    const result = parseRemediationFile(
+      'r.yaml',
+      file(`        - action: restart
           name: restart the pods
         - action: escalate
           value: ""
         - action: page
-          value:`));
+          value:`),
+    );
     expect(result.ok && result.policy.entries[0]?.actions).toEqual([
       { name: 'restart the pods', action: 'restart', value: '' },
       { name: 'escalate', action: 'escalate', value: '' },
@@ -198,11 +229,14 @@ ${actions}
 
   it("reads Keptn's toggle-feature with a map as featuretoggle, each key a flag, and keeps the default entry", () => {
     // Keptn's unleash tutorial (0.7 to 0.15), with a second flag and a boolean.
-    const result = parseRemediationFile('r.yaml', file(`        - action: toggle-feature
+    const result = parseRemediationFile(
+      'r.yaml',
+      file(`        - action: toggle-feature
           name: Toogle feature flag
           value:
             EnableItemCache: "on"
-            EnablePromotion: false`));
+            EnablePromotion: false`),
+    );
     expect(result.ok).toBe(true);
     expect(result.ok && result.policy.entries.map((e) => e.actions)).toEqual([
       [{ name: 'Toogle feature flag', action: 'featuretoggle', value: 'EnableItemCache:on,EnablePromotion:off' }],
@@ -214,23 +248,38 @@ ${actions}
   });
 
   it('accepts a map for featuretoggle too, and refuses states that are not on/off/true/false', () => {
-    const ok = parseRemediationFile('r.yaml', file('        - action: featuretoggle\n          value: {EnablePromotion: "off"}'));
-    expect(ok.ok && ok.policy.entries[0]?.actions).toEqual([{ name: 'featuretoggle', action: 'featuretoggle', value: 'EnablePromotion:off' }]);
+    const ok = parseRemediationFile(
+      'r.yaml',
+      file('        - action: featuretoggle\n          value: {EnablePromotion: "off"}'),
+    );
+    expect(ok.ok && ok.policy.entries[0]?.actions).toEqual([
+      { name: 'featuretoggle', action: 'featuretoggle', value: 'EnablePromotion:off' },
+    ]);
     expect(errors(file('        - action: toggle-feature\n          value: {EnableItemCache: enabled}'))).toEqual([
       'carts/remediation.yaml:10:18: toggle-feature value {"EnableItemCache":"enabled"} must map each flag to on, off, true or false (at most 16 flags)',
     ]);
   });
 
   it('hands any other map to the executor as it is, with its JSON as the value', () => {
-    const result = parseRemediationFile('r.yaml', file(`        - action: run-job
+    const result = parseRemediationFile(
+      'r.yaml',
+      file(`        - action: run-job
           value:
             image: busybox
-            args: [sleep, "1"]`));
+            args: [sleep, "1"]`),
+    );
     expect(result.ok && result.policy.entries[0]?.actions).toEqual([
-      { name: 'run-job', action: 'run-job', value: '{"image":"busybox","args":["sleep","1"]}', valueMap: { image: 'busybox', args: ['sleep', '1'] } },
+      {
+        name: 'run-job',
+        action: 'run-job',
+        value: '{"image":"busybox","args":["sleep","1"]}',
+        valueMap: { image: 'busybox', args: ['sleep', '1'] },
+      },
     ]);
     const long = `{${Array.from({ length: 40 }, (_, i) => `k${i}: value${i}`).join(', ')}}`;
-    expect(errors(file(`        - action: run-job\n          value: ${long}`))[0]).toMatch(/^carts\/remediation.yaml:10:18: the map value is \d+ characters as JSON, more than 256/);
+    expect(errors(file(`        - action: run-job\n          value: ${long}`))[0]).toMatch(
+      /^carts\/remediation.yaml:10:18: the map value is \d+ characters as JSON, more than 256/,
+    );
   });
 });
 
@@ -250,8 +299,16 @@ describe('parseRemediationFile: the legacy format', () => {
     expect(result.ok && result.policy).toEqual({
       format: 'legacy',
       entries: [
-        { problemType: 'response_time_p90', match: 'prefix', actions: [{ name: 'scaling', action: 'scaling', value: '+1' }] },
-        { problemType: 'Failure rate increase', match: 'prefix', actions: [{ name: 'featuretoggle', action: 'featuretoggle', value: 'EnablePromotion:off' }] },
+        {
+          problemType: 'response_time_p90',
+          match: 'prefix',
+          actions: [{ name: 'scaling', action: 'scaling', value: '+1' }],
+        },
+        {
+          problemType: 'Failure rate increase',
+          match: 'prefix',
+          actions: [{ name: 'featuretoggle', action: 'featuretoggle', value: 'EnablePromotion:off' }],
+        },
       ],
     });
   });
@@ -266,9 +323,21 @@ describe('parseRemediationFile: the legacy format', () => {
 
 describe('parseRemediationFile: not a remediation file', () => {
   it.each([
-    ['a list', '- a\n- b\n', 'carts/remediation.yaml:1:1: not a remediation file: expected apiVersion spec.keptn.sh/0.1.4 or a top-level "remediations" list'],
-    ['an unrelated mapping', 'replicaCount: 1\n', 'carts/remediation.yaml:1:1: not a remediation file: expected apiVersion spec.keptn.sh/0.1.4 or a top-level "remediations" list'],
-    ['a YAML syntax error', 'remediations: [\n', 'carts/remediation.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    [
+      'a list',
+      '- a\n- b\n',
+      'carts/remediation.yaml:1:1: not a remediation file: expected apiVersion spec.keptn.sh/0.1.4 or a top-level "remediations" list',
+    ],
+    [
+      'an unrelated mapping',
+      'replicaCount: 1\n',
+      'carts/remediation.yaml:1:1: not a remediation file: expected apiVersion spec.keptn.sh/0.1.4 or a top-level "remediations" list',
+    ],
+    [
+      'a YAML syntax error',
+      'remediations: [\n',
+      'carts/remediation.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
   ])('rejects %s', (_what, text, expected) => {
     expect(errors(text)[0]).toBe(expected);
   });

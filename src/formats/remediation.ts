@@ -32,8 +32,7 @@ export interface RemediationPolicy {
 }
 
 export type RemediationParseResult =
-  | { ok: true; policy: RemediationPolicy; warnings: Diagnostic[] }
-  | { ok: false; diagnostics: Diagnostic[] };
+  { ok: true; policy: RemediationPolicy; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 const KNOWN_ACTIONS: readonly string[] = Object.values(ACTIONS);
 const scaleValue = new RegExp(SCALE_VALUE_PATTERN);
@@ -44,7 +43,15 @@ export function parseRemediationFile(file: string, text: string): RemediationPar
   const r = new FieldReader(loaded.yaml);
   const root = loaded.yaml.toJS();
   if (!isRecord(root)) {
-    return { ok: false, diagnostics: [r.diag([], `not a remediation file: expected apiVersion ${REMEDIATION_API_VERSION} or a top-level "remediations" list`)] };
+    return {
+      ok: false,
+      diagnostics: [
+        r.diag(
+          [],
+          `not a remediation file: expected apiVersion ${REMEDIATION_API_VERSION} or a top-level "remediations" list`,
+        ),
+      ],
+    };
   }
   let policy: RemediationPolicy | undefined;
   if ('apiVersion' in root || 'kind' in root || 'spec' in root) {
@@ -53,7 +60,10 @@ export function parseRemediationFile(file: string, text: string): RemediationPar
     r.unknownKeys(root, [], ['remediations']);
     policy = { format: 'legacy', entries: readEntries(r, root['remediations'], ['remediations'], legacyFormat) };
   } else {
-    r.error([], `not a remediation file: expected apiVersion ${REMEDIATION_API_VERSION} or a top-level "remediations" list`);
+    r.error(
+      [],
+      `not a remediation file: expected apiVersion ${REMEDIATION_API_VERSION} or a top-level "remediations" list`,
+    );
   }
   if (r.errors.length > 0 || policy === undefined) return { ok: false, diagnostics: r.errors };
   return { ok: true, policy, warnings: r.warnings };
@@ -112,7 +122,12 @@ const legacyFormat: EntryFormat = {
   match: 'prefix',
 };
 
-function readEntries(r: FieldReader, value: unknown, path: PathSegment[], format: EntryFormat): RemediationPolicyEntry[] {
+function readEntries(
+  r: FieldReader,
+  value: unknown,
+  path: PathSegment[],
+  format: EntryFormat,
+): RemediationPolicyEntry[] {
   const key = String(path[path.length - 1]);
   if (value == null) {
     r.error(path, `missing "${key}": list the problem types this file handles`, 'key');
@@ -141,7 +156,10 @@ function readEntries(r: FieldReader, value: unknown, path: PathSegment[], format
     const earlier = firstLineOf.get(problemType);
     if (earlier !== undefined) {
       // Keptn takes the first match in file order: this entry could never be used.
-      r.error([...entryPath, format.problemKey], `duplicated ${format.problemKey} "${problemType}": the entry at line ${earlier} already handles it`);
+      r.error(
+        [...entryPath, format.problemKey],
+        `duplicated ${format.problemKey} "${problemType}": the entry at line ${earlier} already handles it`,
+      );
       return;
     }
     firstLineOf.set(problemType, r.diag([...entryPath, format.problemKey], '').line);
@@ -150,7 +168,12 @@ function readEntries(r: FieldReader, value: unknown, path: PathSegment[], format
   return entries;
 }
 
-function readProblemType(r: FieldReader, item: Record<string, unknown>, path: PathSegment[], format: EntryFormat): string | undefined {
+function readProblemType(
+  r: FieldReader,
+  item: Record<string, unknown>,
+  path: PathSegment[],
+  format: EntryFormat,
+): string | undefined {
   const raw = item[format.problemKey];
   if (raw == null) {
     r.error(path, `missing "${format.problemKey}": name the problem this entry handles (or "default")`);
@@ -186,7 +209,12 @@ function readActions(r: FieldReader, value: unknown, path: PathSegment[], format
 /** As long as an action's value may be: the status and the CRD keep it in 256 characters. */
 export const MAX_VALUE_LENGTH = 256;
 
-function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: EntryFormat): RemediationAction | undefined {
+function readAction(
+  r: FieldReader,
+  item: unknown,
+  path: PathSegment[],
+  format: EntryFormat,
+): RemediationAction | undefined {
   if (!isRecord(item)) {
     r.error(path, 'an action must be a mapping with "action" and "value"');
     return undefined;
@@ -195,22 +223,34 @@ function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: 
   const written = item['action'] == null ? undefined : r.scalarString(item['action'], [...path, 'action']);
   if (item['action'] == null) r.error(path, 'missing "action": one of ' + KNOWN_ACTIONS.join(', '));
   const name = item['name'] == null ? written : r.scalarString(item['name'], [...path, 'name']);
-  const description = item['description'] == null ? undefined : r.scalarString(item['description'], [...path, 'description']);
+  const description =
+    item['description'] == null ? undefined : r.scalarString(item['description'], [...path, 'description']);
   const approval = item['approval'] == null ? undefined : r.scalarString(item['approval'], [...path, 'approval']);
-  if (approval !== undefined && approval !== 'required') r.error([...path, 'approval'], `approval must be "required" (or left out), not "${approval}"`);
+  if (approval !== undefined && approval !== 'required')
+    r.error([...path, 'approval'], `approval must be "required" (or left out), not "${approval}"`);
   if (written === WEBHOOK_ACTION) {
     // Which hosts may be called is the cluster's decision, not a pushed file's (no SSRF through Git).
-    r.error([...path, 'action'], 'webhook actions are allowed only in a Remediation resource, whose spec.webhook.allowedHosts says which hosts may be called');
+    r.error(
+      [...path, 'action'],
+      'webhook actions are allowed only in a Remediation resource, whose spec.webhook.allowedHosts says which hosts may be called',
+    );
     return undefined;
   }
   if (written === undefined || name === undefined) return undefined;
-  const described = { name, ...(description === undefined ? {} : { description }), ...(approval === 'required' ? { approval: 'required' as const } : {}) };
+  const described = {
+    name,
+    ...(description === undefined ? {} : { description }),
+    ...(approval === 'required' ? { approval: 'required' as const } : {}),
+  };
   const raw = item['value'];
   const valuePath = [...path, 'value'];
   if (written === KEPTN_TOGGLE_ACTION) {
     const value = readToggleValue(r, raw, valuePath, written);
     if (value === undefined) return undefined;
-    r.warn([...path, 'action'], `${KEPTN_TOGGLE_ACTION} (Keptn's unleash-service action) is carried out as featuretoggle ${value}: Rebound sets the flags in the values file, and in Unleash when the Project names it as the provider`);
+    r.warn(
+      [...path, 'action'],
+      `${KEPTN_TOGGLE_ACTION} (Keptn's unleash-service action) is carried out as featuretoggle ${value}: Rebound sets the flags in the values file, and in Unleash when the Project names it as the provider`,
+    );
     return { ...described, action: ACTIONS.featuretoggle, value };
   }
   if (written === ACTIONS.featuretoggle) {
@@ -230,11 +270,17 @@ function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: 
     return { ...described, action: written, value };
   }
   // Keptn's way: an action type for an external executor (job-executor-service, webhook-service).
-  r.warn([...path, 'action'], `action "${written}" is not built in (${KNOWN_ACTIONS.join(', ')}): it runs only when the controller sends such actions to an external executor (--action-sink); otherwise the problem stalls with UnknownAction`);
+  r.warn(
+    [...path, 'action'],
+    `action "${written}" is not built in (${KNOWN_ACTIONS.join(', ')}): it runs only when the controller sends such actions to an external executor (--action-sink); otherwise the problem stalls with UnknownAction`,
+  );
   if (isRecord(raw)) {
     const json = JSON.stringify(raw);
     if (json.length > MAX_VALUE_LENGTH) {
-      r.error(valuePath, `the map value is ${json.length} characters as JSON, more than ${MAX_VALUE_LENGTH}: keep an executor's settings in its own configuration`);
+      r.error(
+        valuePath,
+        `the map value is ${json.length} characters as JSON, more than ${MAX_VALUE_LENGTH}: keep an executor's settings in its own configuration`,
+      );
       return undefined;
     }
     return { ...described, action: written, value: json, valueMap: raw };
@@ -255,16 +301,22 @@ function readAction(r: FieldReader, item: unknown, path: PathSegment[], format: 
  */
 function readToggleValue(r: FieldReader, raw: unknown, path: PathSegment[], action: string): string | undefined {
   if (raw == null) {
-    r.error(path.slice(0, -1), `missing "value": ${action} needs one (Flag:on or Flag:off, e.g. "EnablePromotion:off", or a map {Flag: "on"})`);
+    r.error(
+      path.slice(0, -1),
+      `missing "value": ${action} needs one (Flag:on or Flag:off, e.g. "EnablePromotion:off", or a map {Flag: "on"})`,
+    );
     return undefined;
   }
   const value = isRecord(raw) ? raw : r.scalarString(raw, path);
   if (value === undefined) return undefined;
   const toggles = readToggles(value);
   if (!toggles) {
-    r.error(path, typeof value === 'string'
-      ? `${action} value "${value}" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")`
-      : `${action} value ${JSON.stringify(value)} must map each flag to on, off, true or false (at most 16 flags)`);
+    r.error(
+      path,
+      typeof value === 'string'
+        ? `${action} value "${value}" must be Flag:on or Flag:off (e.g. "EnablePromotion:off")`
+        : `${action} value ${JSON.stringify(value)} must map each flag to on, off, true or false (at most 16 flags)`,
+    );
     return undefined;
   }
   return formatToggles(toggles);

@@ -72,11 +72,13 @@ describe('parseShipyardFile: 0.1', () => {
   });
 
   it('reports bad and duplicated stage names with locations', () => {
-    expect(errors('stages:\n  - name: Dev\n  - name: prod\n  - name: prod\n  - deployment_strategy: direct\n')).toEqual([
-      'shipyard.yaml:2:11: stage name "Dev" must be a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters',
-      'shipyard.yaml:4:11: duplicated stage "prod": already defined at line 3',
-      'shipyard.yaml:5:5: missing "name": every stage needs one',
-    ]);
+    expect(errors('stages:\n  - name: Dev\n  - name: prod\n  - name: prod\n  - deployment_strategy: direct\n')).toEqual(
+      [
+        'shipyard.yaml:2:11: stage name "Dev" must be a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters',
+        'shipyard.yaml:4:11: duplicated stage "prod": already defined at line 3',
+        'shipyard.yaml:5:5: missing "name": every stage needs one',
+      ],
+    );
   });
 
   it('warns when a remediation strategy other than automated leaves remediation off', () => {
@@ -113,8 +115,14 @@ describe('parseShipyardFile: spec.keptn.sh/0.2.x', () => {
   });
 
   it.each([
-    ['spec.keptn.sh/0.2.0', true], ['spec.keptn.sh/0.2.4', true], ['spec.keptn.sh/0.10.1', true], ['spec.keptn.sh/1.0.0', true],
-    ['spec.keptn.sh/0.1.4', false], ['spec.keptn.sh/v0.2.0', false], ['keptn.sh/0.2.0', false], ['spec.keptn.sh/0.2.x', false],
+    ['spec.keptn.sh/0.2.0', true],
+    ['spec.keptn.sh/0.2.4', true],
+    ['spec.keptn.sh/0.10.1', true],
+    ['spec.keptn.sh/1.0.0', true],
+    ['spec.keptn.sh/0.1.4', false],
+    ['spec.keptn.sh/v0.2.0', false],
+    ['keptn.sh/0.2.0', false],
+    ['spec.keptn.sh/0.2.x', false],
   ])('apiVersion %s supported: %s', (apiVersion, ok) => {
     expect(isSupportedShipyardApiVersion(apiVersion)).toBe(ok);
   });
@@ -143,14 +151,21 @@ describe('parseShipyardFile: spec.keptn.sh/0.2.x', () => {
   });
 
   it('refuses a task name that cannot name an event, and warns of a timeframe that is not a duration', () => {
-    const text = v02.replace('- name: "get-action"', '- name: "load test"').replace('timeframe: "2m"\n`', 'timeframe: "two minutes"\n`');
-    expect(errors(text)).toEqual(['shipyard.yaml:29:21: task name "load test" must be letters, digits, "-" and "_" (it names the event sh.keptn.event.<name>.triggered)']);
+    const text = v02
+      .replace('- name: "get-action"', '- name: "load test"')
+      .replace('timeframe: "2m"\n`', 'timeframe: "two minutes"\n`');
+    expect(errors(text)).toEqual([
+      'shipyard.yaml:29:21: task name "load test" must be letters, digits, "-" and "_" (it names the event sh.keptn.event.<name>.triggered)',
+    ]);
     const parsed = parseShipyardFile('shipyard.yaml', v02.replace(/timeframe: "2m"\n$/, 'timeframe: "two minutes"\n'));
-    expect(parsed.ok && parsed.warnings.map((w) => w.message)).toEqual(['timeframe "two minutes" is not a duration like "2m": the evaluation\'s window is the time since the action took effect']);
+    expect(parsed.ok && parsed.warnings.map((w) => w.message)).toEqual([
+      'timeframe "two minutes" is not a duration like "2m": the evaluation\'s window is the time since the action took effect',
+    ]);
   });
 
   it('still checks the sequences of a stage whose name is wrong', () => {
-    const text = 'apiVersion: spec.keptn.sh/0.2.0\nkind: Shipyard\nspec:\n  stages:\n    - name: Prod\n      sequences:\n        - name: remediation\n';
+    const text =
+      'apiVersion: spec.keptn.sh/0.2.0\nkind: Shipyard\nspec:\n  stages:\n    - name: Prod\n      sequences:\n        - name: remediation\n';
     expect(errors(text)).toEqual([
       'shipyard.yaml:5:13: stage name "Prod" must be a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters',
       'shipyard.yaml:7:11: a sequence needs at least one task in "tasks"',

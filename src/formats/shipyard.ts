@@ -41,8 +41,7 @@ export interface Shipyard {
 }
 
 export type ShipyardParseResult =
-  | { ok: true; shipyard: Shipyard; warnings: Diagnostic[] }
-  | { ok: false; diagnostics: Diagnostic[] };
+  { ok: true; shipyard: Shipyard; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 const dnsLabel = new RegExp(DNS1123_LABEL_PATTERN);
 const duration = new RegExp(DURATION_PATTERN);
@@ -83,11 +82,18 @@ function readV01Stages(r: FieldReader, value: unknown): ShipyardStage[] {
   const stages: ShipyardStage[] = [];
   forEachStage(r, value, ['stages'], (stage, path, name) => {
     r.unknownKeys(stage, path, STAGE_KEYS_01);
-    const strategy = stage['remediation_strategy'] == null ? undefined : r.scalarString(stage['remediation_strategy'], [...path, 'remediation_strategy']);
+    const strategy =
+      stage['remediation_strategy'] == null
+        ? undefined
+        : r.scalarString(stage['remediation_strategy'], [...path, 'remediation_strategy']);
     if (strategy !== undefined && strategy !== 'automated') {
-      r.warn([...path, 'remediation_strategy'], `remediation_strategy "${strategy}" leaves remediation off: only "automated" turns it on`);
+      r.warn(
+        [...path, 'remediation_strategy'],
+        `remediation_strategy "${strategy}" leaves remediation off: only "automated" turns it on`,
+      );
     }
-    if (name !== undefined) stages.push(strategy === undefined ? { name, path } : { name, remediation: strategy, path });
+    if (name !== undefined)
+      stages.push(strategy === undefined ? { name, path } : { name, remediation: strategy, path });
   });
   return stages;
 }
@@ -98,7 +104,10 @@ function readV02(r: FieldReader, root: Record<string, unknown>): ShipyardStage[]
   if (root['apiVersion'] == null) {
     r.error([], `missing "apiVersion": expected ${SHIPYARD_API_VERSION_PREFIX}0.2.x`);
   } else if (apiVersion !== undefined && !isSupportedShipyardApiVersion(apiVersion)) {
-    r.error(['apiVersion'], `unknown apiVersion "${apiVersion}": expected ${SHIPYARD_API_VERSION_PREFIX}0.2.x (0.2.0 or later)`);
+    r.error(
+      ['apiVersion'],
+      `unknown apiVersion "${apiVersion}": expected ${SHIPYARD_API_VERSION_PREFIX}0.2.x (0.2.0 or later)`,
+    );
   }
   const kind = root['kind'] == null ? undefined : r.scalarString(root['kind'], ['kind']);
   if (root['kind'] == null) r.error([], 'missing "kind": expected Shipyard');
@@ -132,7 +141,8 @@ function readV02(r: FieldReader, root: Record<string, unknown>): ShipyardStage[]
     const [, stageName = '', sequenceName = ''] = match;
     const sequences = sequencesByStage.get(stageName);
     if (!sequences) r.error(path, `triggeredOn event "${event}" names an unknown stage "${stageName}"`);
-    else if (!sequences.has(sequenceName)) r.error(path, `triggeredOn event "${event}" names an unknown sequence "${sequenceName}" in stage "${stageName}"`);
+    else if (!sequences.has(sequenceName))
+      r.error(path, `triggeredOn event "${event}" names an unknown sequence "${sequenceName}" in stage "${stageName}"`);
   }
   return stages;
 }
@@ -176,7 +186,12 @@ function forEachStage(
 }
 
 /** A required DNS-1123 label: stage and sequence names become branches, namespaces and event types. */
-function readName(r: FieldReader, item: Record<string, unknown>, path: PathSegment[], what: string): string | undefined {
+function readName(
+  r: FieldReader,
+  item: Record<string, unknown>,
+  path: PathSegment[],
+  what: string,
+): string | undefined {
   if (item['name'] == null) {
     r.error(path, `missing "name": every ${what} needs one`);
     return undefined;
@@ -184,7 +199,10 @@ function readName(r: FieldReader, item: Record<string, unknown>, path: PathSegme
   const name = r.scalarString(item['name'], [...path, 'name']);
   if (name === undefined) return undefined;
   if (name.length > DNS1123_LABEL_MAX_LENGTH || !dnsLabel.test(name)) {
-    r.error([...path, 'name'], `${what} name "${name}" must be a DNS-1123 label: lower-case letters, digits and "-", at most ${DNS1123_LABEL_MAX_LENGTH} characters`);
+    r.error(
+      [...path, 'name'],
+      `${what} name "${name}" must be a DNS-1123 label: lower-case letters, digits and "-", at most ${DNS1123_LABEL_MAX_LENGTH} characters`,
+    );
     return undefined;
   }
   return name;
@@ -221,7 +239,12 @@ function readSequences(
   return names;
 }
 
-function readTriggers(r: FieldReader, value: unknown, path: PathSegment[], triggers: { event: string; path: PathSegment[] }[]): void {
+function readTriggers(
+  r: FieldReader,
+  value: unknown,
+  path: PathSegment[],
+  triggers: { event: string; path: PathSegment[] }[],
+): void {
   if (value == null) return;
   if (!Array.isArray(value)) {
     r.error(path, 'triggeredOn must be a list of {event, selector}');
@@ -293,22 +316,32 @@ function readTasks(r: FieldReader, value: unknown, seqPath: PathSegment[]): Ship
     if (task['name'] == null) r.error(taskPath, 'missing "name": every task needs one');
     if (name !== undefined && !taskName.test(name)) {
       // It becomes an event type, sh.keptn.event.<name>.triggered.
-      r.error([...taskPath, 'name'], `task name "${name}" must be letters, digits, "-" and "_" (it names the event sh.keptn.event.<name>.triggered)`);
+      r.error(
+        [...taskPath, 'name'],
+        `task name "${name}" must be letters, digits, "-" and "_" (it names the event sh.keptn.event.<name>.triggered)`,
+      );
       name = undefined;
     }
     let triggeredAfter: string | undefined;
     if (task['triggeredAfter'] != null) {
       triggeredAfter = r.scalarString(task['triggeredAfter'], [...taskPath, 'triggeredAfter']);
       if (triggeredAfter !== undefined && !duration.test(triggeredAfter)) {
-        r.error([...taskPath, 'triggeredAfter'], `triggeredAfter "${triggeredAfter}" must be a duration like "10m" or "90s"`);
+        r.error(
+          [...taskPath, 'triggeredAfter'],
+          `triggeredAfter "${triggeredAfter}" must be a duration like "10m" or "90s"`,
+        );
         triggeredAfter = undefined;
       }
     }
     const properties = task['properties'];
-    if (properties != null && !isRecord(properties)) r.error([...taskPath, 'properties'], 'properties must be a mapping');
+    if (properties != null && !isRecord(properties))
+      r.error([...taskPath, 'properties'], 'properties must be a mapping');
     const timeframe = isRecord(properties) ? properties['timeframe'] : undefined;
     if (name === 'evaluation' && timeframe != null && (typeof timeframe !== 'string' || !duration.test(timeframe))) {
-      r.warn([...taskPath, 'properties', 'timeframe'], `timeframe ${JSON.stringify(timeframe)} is not a duration like "2m": the evaluation's window is the time since the action took effect`);
+      r.warn(
+        [...taskPath, 'properties', 'timeframe'],
+        `timeframe ${JSON.stringify(timeframe)} is not a duration like "2m": the evaluation's window is the time since the action took effect`,
+      );
     }
     if (name === undefined) return;
     tasks.push({

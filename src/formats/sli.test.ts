@@ -17,7 +17,10 @@ describe('parseSliFile', () => {
       ok: true,
       sli: {
         specVersion: '1.0',
-        indicators: { throughput: 'sum(rate(http_requests_total{job="$SERVICE"}[$DURATION_SECONDS]))', error_rate: '0' },
+        indicators: {
+          throughput: 'sum(rate(http_requests_total{job="$SERVICE"}[$DURATION_SECONDS]))',
+          error_rate: '0',
+        },
         warnings: [],
       },
     });

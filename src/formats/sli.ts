@@ -20,7 +20,9 @@ export const SLI_LOCATIONS = ['sli.yaml', 'prometheus/sli.yaml', 'dynatrace/sli.
 
 /** The SLI file paths of a service directory (`carts`), in lookup order. */
 export function sliFilePaths(serviceDir: string): string[] {
-  return SLI_LOCATIONS.map((location) => (serviceDir === '' || serviceDir === '.' ? location : `${serviceDir}/${location}`));
+  return SLI_LOCATIONS.map((location) =>
+    serviceDir === '' || serviceDir === '.' ? location : `${serviceDir}/${location}`,
+  );
 }
 
 /**

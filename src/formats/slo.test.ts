@@ -43,9 +43,21 @@ describe('parseSloFile', () => {
     const slo = parse(TUTORIAL_SLO);
     expect(slo.specVersion).toBe('0.1.1');
     expect(slo.filter).toEqual({});
-    expect(slo.comparison).toEqual({ compareWith: 'single_result', includeResultWithScore: 'pass', numberOfComparisonResults: 1, aggregateFunction: 'avg' });
+    expect(slo.comparison).toEqual({
+      compareWith: 'single_result',
+      includeResultWithScore: 'pass',
+      numberOfComparisonResults: 1,
+      aggregateFunction: 'avg',
+    });
     expect(slo.objectives).toEqual([
-      { sli: 'response_time_p95', displayName: '', keySli: false, weight: 1, pass: [{ criteria: ['<=+10%', '<600'] }], warning: [{ criteria: ['<=800'] }] },
+      {
+        sli: 'response_time_p95',
+        displayName: '',
+        keySli: false,
+        weight: 1,
+        pass: [{ criteria: ['<=+10%', '<600'] }],
+        warning: [{ criteria: ['<=800'] }],
+      },
     ]);
     expect(slo.totalScore).toEqual({ pass: 90, warning: 75 });
     expect(slo.warnings).toEqual([]);
@@ -53,7 +65,12 @@ describe('parseSloFile', () => {
 
   it('applies Keptn defaults: no comparison block means single_result/all/1/avg, weight 0 means 1', () => {
     const slo = parse('objectives:\n  - sli: a\n    weight: 0\ntotal_score:\n  pass: "90"\n');
-    expect(slo.comparison).toEqual({ compareWith: 'single_result', includeResultWithScore: 'all', numberOfComparisonResults: 1, aggregateFunction: 'avg' });
+    expect(slo.comparison).toEqual({
+      compareWith: 'single_result',
+      includeResultWithScore: 'all',
+      numberOfComparisonResults: 1,
+      aggregateFunction: 'avg',
+    });
     expect(slo.objectives[0]?.weight).toBe(1);
     expect(slo.objectives[0]?.pass).toEqual([]);
     expect(slo.totalScore).toEqual({ pass: 90, warning: undefined });
@@ -61,26 +78,37 @@ describe('parseSloFile', () => {
 
   it('applies Keptn defaults of a present but partial comparison block: 3 results, all, avg, compare_with kept empty', () => {
     const slo = parse('comparison:\n  compare_with: ""\nobjectives:\n  - sli: a\ntotal_score: {pass: 90%}\n');
-    expect(slo.comparison).toEqual({ compareWith: '', includeResultWithScore: 'all', numberOfComparisonResults: 3, aggregateFunction: 'avg' });
+    expect(slo.comparison).toEqual({
+      compareWith: '',
+      includeResultWithScore: 'all',
+      numberOfComparisonResults: 3,
+      aggregateFunction: 'avg',
+    });
   });
 
   it('keeps a numeric spec_version as written and stringifies filter values', () => {
-    const slo = parse('spec_version: 1.0\nfilter:\n  handler: "ItemsController"\n  id: 42\nobjectives:\n  - sli: a\ntotal_score: {pass: 90}\n');
+    const slo = parse(
+      'spec_version: 1.0\nfilter:\n  handler: "ItemsController"\n  id: 42\nobjectives:\n  - sli: a\ntotal_score: {pass: 90}\n',
+    );
     expect(slo.specVersion).toBe('1.0');
     expect(slo.filter).toEqual({ handler: 'ItemsController', id: '42' });
   });
 
   it('drops null objectives as Keptn did', () => {
-    expect(parse('objectives:\n  -\n  - sli: a\ntotal_score: {pass: 90}\n').objectives.map((o) => o.sli)).toEqual(['a']);
+    expect(parse('objectives:\n  -\n  - sli: a\ntotal_score: {pass: 90}\n').objectives.map((o) => o.sli)).toEqual([
+      'a',
+    ]);
   });
 
   it('locates an unparsable criterion at its line and column', () => {
-    const text = 'objectives:\n  - sli: rt\n    pass:\n      - criteria:\n          - "<<600"\ntotal_score: {pass: 90}\n';
+    const text =
+      'objectives:\n  - sli: rt\n    pass:\n      - criteria:\n          - "<<600"\ntotal_score: {pass: 90}\n';
     expect(errors(text)).toEqual(['slo.yaml:5:13: could not parse criteria target value in "<<600"']);
   });
 
   it('rejects invalid warning criteria and criteria without an operator', () => {
-    const text = 'objectives:\n  - sli: rt\n    pass:\n      - criteria: ["600"]\n    warning:\n      - criteria: ["=>5"]\ntotal_score: {pass: 90}\n';
+    const text =
+      'objectives:\n  - sli: rt\n    pass:\n      - criteria: ["600"]\n    warning:\n      - criteria: ["=>5"]\ntotal_score: {pass: 90}\n';
     const out = errors(text);
     expect(out).toHaveLength(2);
     expect(out[0]).toMatch(/^slo\.yaml:4:20: invalid criteria string "600"/);
@@ -94,13 +122,21 @@ describe('parseSloFile', () => {
   });
 
   it('requires total_score.pass (Keptn: "no target score defined")', () => {
-    expect(errors('objectives:\n  - sli: a\n')).toEqual(['slo.yaml:1:1: total_score is missing: add total_score.pass (e.g. "90%")']);
-    expect(errors('objectives:\n  - sli: a\ntotal_score:\n  warning: 75%\n')).toEqual(['slo.yaml:4:3: total_score.pass is missing: no target score defined']);
-    expect(errors('objectives:\n  - sli: a\ntotal_score:\n  pass: ninety\n')).toEqual(['slo.yaml:4:9: "ninety" is not a percentage like "90%"']);
+    expect(errors('objectives:\n  - sli: a\n')).toEqual([
+      'slo.yaml:1:1: total_score is missing: add total_score.pass (e.g. "90%")',
+    ]);
+    expect(errors('objectives:\n  - sli: a\ntotal_score:\n  warning: 75%\n')).toEqual([
+      'slo.yaml:4:3: total_score.pass is missing: no target score defined',
+    ]);
+    expect(errors('objectives:\n  - sli: a\ntotal_score:\n  pass: ninety\n')).toEqual([
+      'slo.yaml:4:9: "ninety" is not a percentage like "90%"',
+    ]);
   });
 
   it('rejects a fractional or negative weight, a non-boolean key_sli and an objective without sli', () => {
-    const out = errors('objectives:\n  - sli: a\n    weight: 1.5\n  - sli: b\n    key_sli: "yes"\n  - weight: -1\ntotal_score: {pass: 90}\n');
+    const out = errors(
+      'objectives:\n  - sli: a\n    weight: 1.5\n  - sli: b\n    key_sli: "yes"\n  - weight: -1\ntotal_score: {pass: 90}\n',
+    );
     expect(out).toEqual([
       'slo.yaml:3:13: weight must be a non-negative integer (0 or absent means 1)',
       'slo.yaml:5:14: key_sli must be true or false',
@@ -110,12 +146,16 @@ describe('parseSloFile', () => {
   });
 
   it('rejects a file that is not a mapping and reports YAML syntax errors located', () => {
-    expect(errors('invalid')).toEqual(['slo.yaml:1:1: not an SLO file: expected a mapping with objectives and total_score']);
+    expect(errors('invalid')).toEqual([
+      'slo.yaml:1:1: not an SLO file: expected a mapping with objectives and total_score',
+    ]);
     expect(errors('objectives: [\n')[0]).toMatch(/^slo\.yaml:\d+:\d+: /);
   });
 
   it('keeps what Keptn accepted but warns: unknown aggregate function, compare_with, keys, empty objectives', () => {
-    const slo = parse('comparison:\n  aggregate_function: max\n  compare_with: last\nobjective:\n  - sli: a\ntotal_score: {pass: 90}\n');
+    const slo = parse(
+      'comparison:\n  aggregate_function: max\n  compare_with: last\nobjective:\n  - sli: a\ntotal_score: {pass: 90}\n',
+    );
     expect(slo.comparison.aggregateFunction).toBe('max');
     expect(slo.objectives).toEqual([]);
     expect(slo.warnings.map(formatDiagnostic)).toEqual([

@@ -62,7 +62,12 @@ export const DEFAULT_COMPARISON: Readonly<SloComparison> = {
 };
 
 const TOP_KEYS = ['spec_version', 'filter', 'comparison', 'objectives', 'total_score'];
-const COMPARISON_KEYS = ['compare_with', 'include_result_with_score', 'number_of_comparison_results', 'aggregate_function'];
+const COMPARISON_KEYS = [
+  'compare_with',
+  'include_result_with_score',
+  'number_of_comparison_results',
+  'aggregate_function',
+];
 const OBJECTIVE_KEYS = ['sli', 'displayName', 'pass', 'warning', 'weight', 'key_sli'];
 const TOTAL_SCORE_KEYS = ['pass', 'warning'];
 
@@ -72,7 +77,10 @@ export function parseSloFile(file: string, text: string): SloParseResult {
   const r = new FieldReader(loaded.yaml);
   const root = loaded.yaml.toJS();
   if (!isRecord(root)) {
-    return { ok: false, diagnostics: [r.diag([], 'not an SLO file: expected a mapping with objectives and total_score')] };
+    return {
+      ok: false,
+      diagnostics: [r.diag([], 'not an SLO file: expected a mapping with objectives and total_score')],
+    };
   }
   r.unknownKeys(root, [], TOP_KEYS);
 
@@ -124,13 +132,22 @@ function readComparison(r: FieldReader, value: unknown): SloComparison {
     }
   }
   if (compareWith !== '' && !isOneOf(COMPARE_WITH, compareWith)) {
-    r.warn([...path, 'compare_with'], `unknown compare_with "${compareWith}": Keptn compares with the last 3 results (expected ${COMPARE_WITH.join(' or ')})`);
+    r.warn(
+      [...path, 'compare_with'],
+      `unknown compare_with "${compareWith}": Keptn compares with the last 3 results (expected ${COMPARE_WITH.join(' or ')})`,
+    );
   }
   if (include !== '' && !isOneOf(INCLUDE_RESULT_WITH_SCORE, include)) {
-    r.warn([...path, 'include_result_with_score'], `unknown include_result_with_score "${include}": every earlier result counts (expected ${INCLUDE_RESULT_WITH_SCORE.join(', ')})`);
+    r.warn(
+      [...path, 'include_result_with_score'],
+      `unknown include_result_with_score "${include}": every earlier result counts (expected ${INCLUDE_RESULT_WITH_SCORE.join(', ')})`,
+    );
   }
   if (aggregate !== '' && !isOneOf(AGGREGATE_FUNCTIONS, aggregate)) {
-    r.warn([...path, 'aggregate_function'], `unknown aggregate_function "${aggregate}": Keptn compares relative criteria against 0 (expected ${AGGREGATE_FUNCTIONS.join(', ')})`);
+    r.warn(
+      [...path, 'aggregate_function'],
+      `unknown aggregate_function "${aggregate}": Keptn compares relative criteria against 0 (expected ${AGGREGATE_FUNCTIONS.join(', ')})`,
+    );
   }
   // Keptn's defaults for a present block: include all, 3 results, avg; compare_with stays as written.
   return {
@@ -180,7 +197,10 @@ function readObjectives(r: FieldReader, value: unknown): SloObjective[] {
       else keySli = rawKey;
     }
     if (pass.length === 0 && warning.length > 0) {
-      r.warn([...path, 'warning'], 'warning criteria without pass criteria are ignored: the objective is informational');
+      r.warn(
+        [...path, 'warning'],
+        'warning criteria without pass criteria are ignored: the objective is informational',
+      );
     }
     objectives.push({ sli: sli ?? '', displayName, pass, warning, weight, keySli });
   });
@@ -243,7 +263,10 @@ function readTotalScore(r: FieldReader, value: unknown): Slo['totalScore'] | und
     return undefined;
   }
   const pass = readPercentage(r, value['pass'], [...path, 'pass']);
-  const warning = value['warning'] == null || value['warning'] === '' ? undefined : readPercentage(r, value['warning'], [...path, 'warning']);
+  const warning =
+    value['warning'] == null || value['warning'] === ''
+      ? undefined
+      : readPercentage(r, value['warning'], [...path, 'warning']);
   return pass === undefined ? undefined : { pass, warning };
 }
 
@@ -292,7 +315,8 @@ export class FieldReader {
 
   unknownKeys(value: Record<string, unknown>, path: PathSegment[], known: readonly string[]): void {
     for (const key of Object.keys(value)) {
-      if (!known.includes(key)) this.warn([...path, key], `unknown key "${key}" is ignored (expected one of: ${known.join(', ')})`, 'key');
+      if (!known.includes(key))
+        this.warn([...path, key], `unknown key "${key}" is ignored (expected one of: ${known.join(', ')})`, 'key');
     }
   }
 

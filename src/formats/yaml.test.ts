@@ -23,7 +23,12 @@ describe('loadYaml', () => {
 
   it('rejects an alias-expansion bomb', () => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 0; i < 8; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`);
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(', ')}]`,
+      );
     const out = errors(bomb.join('\n'));
     expect(out).toHaveLength(1);
     expect(out[0]).toMatch(/too many aliases/);
@@ -42,7 +47,11 @@ describe('loadYaml', () => {
     const result = loadYaml('f.yaml', 'spec:\n  stages:\n    - name: dev\n      x: 1\n');
     if (!result.ok) throw new Error('parse failed');
     expect(formatDiagnostic(result.yaml.diagnosticAt(['spec', 'stages', 0, 'name'], 'bad'))).toBe('f.yaml:3:13: bad');
-    expect(formatDiagnostic(result.yaml.diagnosticAt(['spec', 'stages', 0, 'x'], 'bad', 'key'))).toBe('f.yaml:4:7: bad');
-    expect(formatDiagnostic(result.yaml.diagnosticAt(['spec', 'stages', 0, 'missing'], 'missing'))).toBe('f.yaml:3:7: missing');
+    expect(formatDiagnostic(result.yaml.diagnosticAt(['spec', 'stages', 0, 'x'], 'bad', 'key'))).toBe(
+      'f.yaml:4:7: bad',
+    );
+    expect(formatDiagnostic(result.yaml.diagnosticAt(['spec', 'stages', 0, 'missing'], 'missing'))).toBe(
+      'f.yaml:3:7: missing',
+    );
   });
 });

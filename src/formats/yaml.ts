@@ -63,7 +63,7 @@ export class LocatedYaml {
   diagnosticAt(path: readonly PathSegment[], message: string, at: 'value' | 'key' = 'value'): Diagnostic {
     for (let depth = path.length; depth >= 0; depth--) {
       const sub = path.slice(0, depth);
-      const node = at === 'key' && depth === path.length ? this.keyAt(sub) ?? this.nodeAt(sub) : this.nodeAt(sub);
+      const node = at === 'key' && depth === path.length ? (this.keyAt(sub) ?? this.nodeAt(sub)) : this.nodeAt(sub);
       if (node?.range) return this.diagnosticAtOffset(node.range[0], message);
     }
     return { file: this.file, line: 1, column: 1, message };
@@ -86,7 +86,9 @@ export function loadYaml(file: string, text: string): LoadResult {
   if (size > MAX_FILE_BYTES) {
     return {
       ok: false,
-      diagnostics: [{ file, line: 1, column: 1, message: `file is ${size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit` }],
+      diagnostics: [
+        { file, line: 1, column: 1, message: `file is ${size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit` },
+      ],
     };
   }
   const lines = new LineCounter();
@@ -107,16 +109,22 @@ export function loadYaml(file: string, text: string): LoadResult {
   for (const warn of doc.warnings) {
     // An unresolved tag would silently become a string: refuse it, nothing custom is ever executed.
     if (warn.code === 'TAG_RESOLVE_FAILED') {
-      diagnostics.push(located.diagnosticAtOffset(warn.pos[0], `unsupported tag: ${firstLine(warn.message).replace(/^Unresolved tag: /, '')}`));
+      diagnostics.push(
+        located.diagnosticAtOffset(
+          warn.pos[0],
+          `unsupported tag: ${firstLine(warn.message).replace(/^Unresolved tag: /, '')}`,
+        ),
+      );
     }
   }
   if (diagnostics.length > 0) return { ok: false, diagnostics };
   try {
     located.toJS();
   } catch (err) {
-    const message = err instanceof Error && /alias/i.test(err.message)
-      ? `too many aliases (more than ${MAX_ALIAS_COUNT}): refusing a possible alias-expansion bomb`
-      : `cannot load document: ${err instanceof Error ? firstLine(err.message) : String(err)}`;
+    const message =
+      err instanceof Error && /alias/i.test(err.message)
+        ? `too many aliases (more than ${MAX_ALIAS_COUNT}): refusing a possible alias-expansion bomb`
+        : `cannot load document: ${err instanceof Error ? firstLine(err.message) : String(err)}`;
     return { ok: false, diagnostics: [{ file, line: 1, column: 1, message }] };
   }
   return { ok: true, yaml: located };
@@ -128,5 +136,7 @@ function firstLine(message: string): string {
 }
 
 function isNodeLike(value: unknown): value is YamlNode {
-  return isMap(value) || isSeq(value) || isScalar(value) || (typeof value === 'object' && value !== null && 'range' in value);
+  return (
+    isMap(value) || isSeq(value) || isScalar(value) || (typeof value === 'object' && value !== null && 'range' in value)
+  );
 }

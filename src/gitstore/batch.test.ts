@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from './batch.ts';
 
 /** A flush the test completes by hand, recording each batch. */
-function recorder(): { batches: string[][]; release: () => void; committer: GroupCommitter<string, string>; failNext: (err: Error) => void } {
+function recorder(): {
+  batches: string[][];
+  release: () => void;
+  committer: GroupCommitter<string, string>;
+  failNext: (err: Error) => void;
+} {
   const batches: string[][] = [];
   let pending: (() => void)[] = [];
   let failure: Error | undefined;
@@ -12,7 +17,9 @@ function recorder(): { batches: string[][]; release: () => void; committer: Grou
       batches.push([key, ...requests]);
       const err = failure;
       failure = undefined;
-      return new Promise((resolve, reject) => pending.push(() => (err ? reject(err) : resolve(requests.map((r) => `${r} done`)))));
+      return new Promise((resolve, reject) =>
+        pending.push(() => (err ? reject(err) : resolve(requests.map((r) => `${r} done`)))),
+      );
     },
   });
   return {
@@ -40,7 +47,10 @@ describe('GroupCommitter', () => {
     release();
     expect(await first).toBe('a done');
     await tick();
-    expect(batches).toEqual([['main', 'a'], ['main', 'b', 'c', 'd']]); // bounded by maxBatch
+    expect(batches).toEqual([
+      ['main', 'a'],
+      ['main', 'b', 'c', 'd'],
+    ]); // bounded by maxBatch
     release();
     await tick();
     expect(batches.at(-1)).toEqual(['main', 'e']);
@@ -54,7 +64,10 @@ describe('GroupCommitter', () => {
     void committer.submit('main', 'a');
     void committer.submit('production', 'b');
     void committer.submit('main', 'c');
-    expect(batches).toEqual([['main', 'a'], ['production', 'b']]);
+    expect(batches).toEqual([
+      ['main', 'a'],
+      ['production', 'b'],
+    ]);
   });
 
   it('fails every request of a failed batch and carries on with the next', async () => {

@@ -56,10 +56,16 @@ export class GroupCommitter<Req, Res> {
       const batch = queue.splice(0, this.#maxBatch);
       this.#batches += 1;
       try {
-        const results = await this.#flush(key, batch.map((p) => p.request));
+        const results = await this.#flush(
+          key,
+          batch.map((p) => p.request),
+        );
         batch.forEach((p, i) => {
           if (i < results.length) p.resolve(results[i] as Res);
-          else p.reject(new Error(`batch returned ${String(results.length)} results for ${String(batch.length)} requests`));
+          else
+            p.reject(
+              new Error(`batch returned ${String(results.length)} results for ${String(batch.length)} requests`),
+            );
         });
       } catch (err) {
         for (const p of batch) p.reject(err);

@@ -5,8 +5,16 @@ import { parseGitPushHook, sameRepository } from './hooks.ts';
 
 const secret = 'hook-secret';
 const after = 'a'.repeat(40);
-const githubBody = JSON.stringify({ ref: 'refs/heads/production', after, repository: { clone_url: 'https://github.com/acme/sockshop.git' } });
-const gitlabBody = JSON.stringify({ ref: 'refs/heads/staging', after, project: { git_http_url: 'https://gitlab.com/acme/sockshop.git' } });
+const githubBody = JSON.stringify({
+  ref: 'refs/heads/production',
+  after,
+  repository: { clone_url: 'https://github.com/acme/sockshop.git' },
+});
+const gitlabBody = JSON.stringify({
+  ref: 'refs/heads/staging',
+  after,
+  project: { git_http_url: 'https://gitlab.com/acme/sockshop.git' },
+});
 const sign = (body: string, key = secret): string => createHmac('sha256', key).update(body).digest('hex');
 
 function codeOf(run: () => unknown): string | undefined {
@@ -20,8 +28,18 @@ function codeOf(run: () => unknown): string | undefined {
 
 describe('parseGitPushHook', () => {
   it('accepts a GitHub push signed with X-Hub-Signature-256', () => {
-    const event = parseGitPushHook({ 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${sign(githubBody)}` }, githubBody, secret);
-    expect(event).toEqual({ provider: 'github', repoUrl: 'https://github.com/acme/sockshop.git', ref: 'refs/heads/production', branch: 'production', after });
+    const event = parseGitPushHook(
+      { 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${sign(githubBody)}` },
+      githubBody,
+      secret,
+    );
+    expect(event).toEqual({
+      provider: 'github',
+      repoUrl: 'https://github.com/acme/sockshop.git',
+      ref: 'refs/heads/production',
+      branch: 'production',
+      after,
+    });
   });
 
   it('accepts GitHub form-encoded deliveries', () => {
@@ -35,19 +53,35 @@ describe('parseGitPushHook', () => {
   });
 
   it('accepts a Gitea push signed with X-Gitea-Signature', () => {
-    const event = parseGitPushHook({ 'x-gitea-event': 'push', 'x-gitea-signature': sign(githubBody) }, githubBody, secret);
+    const event = parseGitPushHook(
+      { 'x-gitea-event': 'push', 'x-gitea-signature': sign(githubBody) },
+      githubBody,
+      secret,
+    );
     expect(event.provider).toBe('gitea');
   });
 
   it('accepts a GitLab push with the shared X-Gitlab-Token', () => {
     const event = parseGitPushHook({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret }, gitlabBody, secret);
-    expect(event).toMatchObject({ provider: 'gitlab', branch: 'staging', repoUrl: 'https://gitlab.com/acme/sockshop.git' });
+    expect(event).toMatchObject({
+      provider: 'gitlab',
+      branch: 'staging',
+      repoUrl: 'https://gitlab.com/acme/sockshop.git',
+    });
   });
 
   it.each([
     ['no signature at all', {}, githubBody],
-    ['a signature made with another secret', { 'x-hub-signature-256': `sha256=${sign(githubBody, 'other')}` }, githubBody],
-    ['a valid signature over a different body', { 'x-hub-signature-256': `sha256=${sign(githubBody)}` }, githubBody.replace('production', 'dev')],
+    [
+      'a signature made with another secret',
+      { 'x-hub-signature-256': `sha256=${sign(githubBody, 'other')}` },
+      githubBody,
+    ],
+    [
+      'a valid signature over a different body',
+      { 'x-hub-signature-256': `sha256=${sign(githubBody)}` },
+      githubBody.replace('production', 'dev'),
+    ],
     ['a GitHub signature without the sha256= prefix', { 'x-hub-signature-256': sign(githubBody) }, githubBody],
     ['a malformed Gitea signature', { 'x-gitea-signature': 'zz' }, githubBody],
     ['a wrong GitLab token', { 'x-gitlab-token': 'hook-secreT' }, gitlabBody],
@@ -62,14 +96,27 @@ describe('parseGitPushHook', () => {
   it.each([
     ['a body that is not JSON', 'not json'],
     ['a missing ref', JSON.stringify({ after, repository: { clone_url: 'https://x/y.git' } })],
-    ['an after that is not a commit id', JSON.stringify({ ref: 'refs/heads/x', after: 'HEAD', repository: { clone_url: 'https://x/y.git' } })],
+    [
+      'an after that is not a commit id',
+      JSON.stringify({ ref: 'refs/heads/x', after: 'HEAD', repository: { clone_url: 'https://x/y.git' } }),
+    ],
     ['a missing repository URL', JSON.stringify({ ref: 'refs/heads/x', after })],
   ])('rejects %s with InvalidPayload (400) once the signature is valid', (_name, body) => {
-    expect(codeOf(() => parseGitPushHook({ 'x-hub-signature-256': `sha256=${sign(body)}` }, body, secret))).toBe('InvalidPayload');
+    expect(codeOf(() => parseGitPushHook({ 'x-hub-signature-256': `sha256=${sign(body)}` }, body, secret))).toBe(
+      'InvalidPayload',
+    );
   });
 
   it('rejects signed events that are not pushes', () => {
-    expect(codeOf(() => parseGitPushHook({ 'x-github-event': 'issues', 'x-hub-signature-256': `sha256=${sign(githubBody)}` }, githubBody, secret))).toBe('InvalidPayload');
+    expect(
+      codeOf(() =>
+        parseGitPushHook(
+          { 'x-github-event': 'issues', 'x-hub-signature-256': `sha256=${sign(githubBody)}` },
+          githubBody,
+          secret,
+        ),
+      ),
+    ).toBe('InvalidPayload');
   });
 
   it('reports tag pushes with a null branch', () => {

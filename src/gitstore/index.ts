@@ -1,6 +1,14 @@
 // The Git store's public surface.
 export { openStore, GitStore } from './store.ts';
-export type { EditOutcome, EditResult, FileAtCommit, FileEdit, StoreLogger, StoreOptions, StoreStats } from './store.ts';
+export type {
+  EditOutcome,
+  EditResult,
+  FileAtCommit,
+  FileEdit,
+  StoreLogger,
+  StoreOptions,
+  StoreStats,
+} from './store.ts';
 export type { GitCredentials } from './remote.ts';
 export { DEFAULT_MAX_FILE_BYTES, FileTooLargeError } from './limits.ts';
 export type { FetchLimits } from './limits.ts';

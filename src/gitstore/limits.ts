@@ -35,11 +35,14 @@ export class FileTooLargeError extends ReboundError {
   readonly limit: number;
 
   constructor(file: { path: string; commit: string; size: number; limit: number }) {
-    super(`${file.path} at ${file.commit.slice(0, 8)} is ${file.size} bytes, larger than the ${file.limit}-byte limit`, {
-      code: 'GitFileTooLarge',
-      reason: 'FileTooLarge',
-      retryable: false,
-    });
+    super(
+      `${file.path} at ${file.commit.slice(0, 8)} is ${file.size} bytes, larger than the ${file.limit}-byte limit`,
+      {
+        code: 'GitFileTooLarge',
+        reason: 'FileTooLarge',
+        retryable: false,
+      },
+    );
     this.name = 'FileTooLargeError';
     this.path = file.path;
     this.commit = file.commit;
@@ -72,7 +75,9 @@ export function checkUploadPack(body: Buffer, limits: FetchLimits): void {
     const data = pack.subarray(header.dataStart);
     const produced = isDelta(header.type) ? deltaResultSize(data) : header.size;
     if (produced > limits.maxObjectBytes || header.size > limits.maxObjectBytes) {
-      throw fetchTooLarge(`the fetched pack holds an object of ${Math.max(produced, header.size)} bytes, over the ${limits.maxObjectBytes}-byte limit`);
+      throw fetchTooLarge(
+        `the fetched pack holds an object of ${Math.max(produced, header.size)} bytes, over the ${limits.maxObjectBytes}-byte limit`,
+      );
     }
     // Inflating the (bounded) entry tells where it ends, so the next header can be read.
     let consumed: number;

@@ -81,7 +81,10 @@ afterAll(async () => {
 async function writeLoose(gitdir: string, object: ReturnType<typeof makeObject>): Promise<void> {
   const objectDir = join(gitdir, 'objects', object.oid.slice(0, 2));
   await mkdir(objectDir, { recursive: true });
-  await writeFile(join(objectDir, object.oid.slice(2)), deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content])));
+  await writeFile(
+    join(objectDir, object.oid.slice(2)),
+    deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content])),
+  );
 }
 
 describe('ObjectSizes', () => {
@@ -99,7 +102,10 @@ describe('ObjectSizes', () => {
     const gitdir = join(dir, 'packed');
     await git.init({ fs, gitdir, bare: true });
     await mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
-    await writeFile(join(gitdir, 'objects', 'pack', 'pack-test.pack'), pack([{ object: small }, { object: huge }, { object: base }, { delta: grownDelta, base }]));
+    await writeFile(
+      join(gitdir, 'objects', 'pack', 'pack-test.pack'),
+      pack([{ object: small }, { object: huge }, { object: base }, { delta: grownDelta, base }]),
+    );
     await git.indexPack({ fs, dir: gitdir, gitdir, filepath: 'objects/pack/pack-test.pack' });
     const sizes = new ObjectSizes(gitdir);
     expect(await sizes.header(small.oid)).toEqual({ kind: 'blob', size: small.content.length });
@@ -111,7 +117,8 @@ describe('ObjectSizes', () => {
 
 function uploadPackAnswer(pack: Buffer): Buffer {
   const lines = [pktLine('NAK\n')];
-  for (let at = 0; at < pack.length; at += 65_000) lines.push(pktLine(Buffer.concat([Buffer.from([1]), pack.subarray(at, at + 65_000)])));
+  for (let at = 0; at < pack.length; at += 65_000)
+    lines.push(pktLine(Buffer.concat([Buffer.from([1]), pack.subarray(at, at + 65_000)])));
   return Buffer.concat([...lines, FLUSH]);
 }
 
@@ -124,7 +131,11 @@ describe('checkUploadPack', () => {
 
   it.each<[string, RawEntry[], number]>([
     ['a large object stored whole', [{ object: small }, { object: huge }], huge.content.length],
-    ['a small delta that produces a large object', [{ object: base }, { delta: grownDelta, base }], grown.content.length],
+    [
+      'a small delta that produces a large object',
+      [{ object: base }, { delta: grownDelta, base }],
+      grown.content.length,
+    ],
   ])('refuses %s, from its header, as FileTooLarge', (_name, entries, size) => {
     const answer = uploadPackAnswer(pack(entries));
     expect(answer.length).toBeLessThan(200_000);

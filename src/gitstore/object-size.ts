@@ -48,7 +48,8 @@ export class ObjectSizes {
     for (const probe of PROBES) {
       const text = partialInflate(head.subarray(0, probe)).toString('latin1');
       const match = /^(commit|tree|blob|tag) (\d+)\0/.exec(text);
-      if (match?.[1] !== undefined && match[2] !== undefined) return { kind: match[1] as ObjectKind, size: Number(match[2]) };
+      if (match?.[1] !== undefined && match[2] !== undefined)
+        return { kind: match[1] as ObjectKind, size: Number(match[2]) };
       if (probe >= head.length) break;
     }
     throw new Error(`loose object ${oid} has no readable header`);

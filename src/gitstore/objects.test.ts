@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { compareTreeEntries, findTreeEntry, hashObject, parseCommit, parseTree, serializeCommit, serializeTree, withEntryOid } from './objects.ts';
+import {
+  compareTreeEntries,
+  findTreeEntry,
+  hashObject,
+  parseCommit,
+  parseTree,
+  serializeCommit,
+  serializeTree,
+  withEntryOid,
+} from './objects.ts';
 
 describe('git objects', () => {
   it('hashes like git hash-object', () => {

@@ -133,7 +133,11 @@ export function findTreeEntry(content: Buffer, name: string): FoundTreeEntry | u
     const nul = space < 0 ? -1 : content.indexOf(0, space + 1);
     if (space < 0 || nul < 0 || nul + 21 > content.length) throw new Error('malformed tree object');
     if (nul - space - 1 === wanted.length && content.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
-      return { mode: content.toString('latin1', offset, space), oid: content.toString('hex', nul + 1, nul + 21), oidOffset: nul + 1 };
+      return {
+        mode: content.toString('latin1', offset, space),
+        oid: content.toString('hex', nul + 1, nul + 21),
+        oidOffset: nul + 1,
+      };
     }
     offset = nul + 21;
   }

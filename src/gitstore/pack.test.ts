@@ -10,8 +10,16 @@ describe('createDelta', () => {
     ['identical', Buffer.from('same'), Buffer.from('same')],
     ['empty base', Buffer.alloc(0), Buffer.from('new content')],
     ['empty target', Buffer.from('old content'), Buffer.alloc(0)],
-    ['insert longer than one opcode', Buffer.from('ab'), Buffer.concat([Buffer.from('a'), Buffer.alloc(300, 0x78), Buffer.from('b')])],
-    ['copies beyond 64 KiB and offsets beyond 16 bits', big, Buffer.concat([big.subarray(0, 150_000), Buffer.from('X'), big.subarray(150_001)])],
+    [
+      'insert longer than one opcode',
+      Buffer.from('ab'),
+      Buffer.concat([Buffer.from('a'), Buffer.alloc(300, 0x78), Buffer.from('b')]),
+    ],
+    [
+      'copies beyond 64 KiB and offsets beyond 16 bits',
+      big,
+      Buffer.concat([big.subarray(0, 150_000), Buffer.from('X'), big.subarray(150_001)]),
+    ],
     ['grown in the middle', Buffer.from('abcdef'), Buffer.from('abcXYZdef')],
   ];
   it.each(cases)('round-trips %s', (_name, base, target) => {
@@ -45,7 +53,7 @@ describe('buildPack', () => {
     changed[5000] = 0x62;
     const target = makeObject('blob', changed);
     const pack = buildPack([{ object: target, base }]);
-    expect(pack[12]! >> 4 & 0x7).toBe(7);
+    expect((pack[12]! >> 4) & 0x7).toBe(7);
     expect(pack.length).toBeLessThan(100);
   });
 
@@ -53,6 +61,6 @@ describe('buildPack', () => {
     const base = makeObject('blob', Buffer.from('a'));
     const target = makeObject('blob', Buffer.from('b'));
     const pack = buildPack([{ object: target, base }]);
-    expect(pack[12]! >> 4 & 0x7).toBe(3);
+    expect((pack[12]! >> 4) & 0x7).toBe(3);
   });
 });

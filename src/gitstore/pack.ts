@@ -75,10 +75,7 @@ export function createDelta(base: Buffer, target: Buffer): Buffer {
   const limit = Math.min(base.length, target.length);
   while (prefix < limit && base[prefix] === target[prefix]) prefix += 1;
   let suffix = 0;
-  while (
-    suffix < limit - prefix &&
-    base[base.length - 1 - suffix] === target[target.length - 1 - suffix]
-  ) {
+  while (suffix < limit - prefix && base[base.length - 1 - suffix] === target[target.length - 1 - suffix]) {
     suffix += 1;
   }
   const out: number[] = [...sizeVarint(base.length), ...sizeVarint(target.length)];

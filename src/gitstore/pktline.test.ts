@@ -9,7 +9,12 @@ describe('pkt-lines', () => {
   });
 
   it('splits a stream into lines and flushes, stopping at a partial line', () => {
-    const data = Buffer.concat([pktLine('unpack ok\n'), pktLine('ok refs/heads/production\n'), FLUSH, Buffer.from('00ffshort')]);
+    const data = Buffer.concat([
+      pktLine('unpack ok\n'),
+      pktLine('ok refs/heads/production\n'),
+      FLUSH,
+      Buffer.from('00ffshort'),
+    ]);
     const { lines, rest } = parsePktLines(data);
     expect(lines.map((l) => (l === null ? null : pktText(l)))).toEqual(['unpack ok', 'ok refs/heads/production', null]);
     expect(rest).toBe(data.length - 9);

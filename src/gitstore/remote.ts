@@ -52,7 +52,10 @@ export class GitRemote {
       const basic = Buffer.from(`${credentials.username}:${this.secret ?? ''}`).toString('base64');
       this.authorization = `Basic ${basic}`;
     }
-    this.scrub = scrubberFor({ secrets: [this.secret], ...(this.authorization ? { headers: { Authorization: this.authorization } } : {}) });
+    this.scrub = scrubberFor({
+      secrets: [this.secret],
+      ...(this.authorization ? { headers: { Authorization: this.authorization } } : {}),
+    });
   }
 
   /** Every ref the server advertises for `service`, by name. One request. */
@@ -64,10 +67,16 @@ export class GitRemote {
       if (line === null) continue;
       const text = pktText(line).split('\0')[0] ?? '';
       const match = /^([0-9a-f]{40}) (\S+)$/.exec(text);
-      if (match?.[1] !== undefined && match[2] !== undefined && match[2] !== 'capabilities^{}') refs.set(match[2], match[1]);
+      if (match?.[1] !== undefined && match[2] !== undefined && match[2] !== 'capabilities^{}')
+        refs.set(match[2], match[1]);
     }
     if (!lines.some((line) => line !== null && pktText(line).startsWith('# service='))) {
-      throw this.error('the server did not answer with a Git smart HTTP ref advertisement', 'GitProtocolError', undefined, false);
+      throw this.error(
+        'the server did not answer with a Git smart HTTP ref advertisement',
+        'GitProtocolError',
+        undefined,
+        false,
+      );
     }
     return refs;
   }
@@ -75,7 +84,9 @@ export class GitRemote {
   /** Sends ref updates and a pack to receive-pack. The server applies an update only while the ref
    * still holds `old`, so a concurrent push by someone else is refused, never overwritten. */
   async receivePack(updates: readonly RefUpdate[], pack: Buffer): Promise<PushOutcome> {
-    const commands = updates.map((u, i) => pktLine(`${u.old} ${u.new} ${u.ref}${i === 0 ? `\0report-status ${AGENT}` : ''}\n`));
+    const commands = updates.map((u, i) =>
+      pktLine(`${u.old} ${u.new} ${u.ref}${i === 0 ? `\0report-status ${AGENT}` : ''}\n`),
+    );
     const body = Buffer.concat([...commands, FLUSH, pack]);
     const response = await this.send(
       'POST',
@@ -86,7 +97,12 @@ export class GitRemote {
     const report = parsePktLines(response).lines.flatMap((line) => (line === null ? [] : [pktText(line)]));
     const unpack = report.find((line) => line.startsWith('unpack '));
     if (unpack !== 'unpack ok') {
-      throw this.error(`the server could not unpack the pushed objects: ${unpack ?? 'no report'}`, 'GitPushFailed', 'CommitFailed', false);
+      throw this.error(
+        `the server could not unpack the pushed objects: ${unpack ?? 'no report'}`,
+        'GitPushFailed',
+        'CommitFailed',
+        false,
+      );
     }
     for (const update of updates) {
       const line = report.find((l) => l === `ok ${update.ref}` || l.startsWith(`ng ${update.ref} `));
@@ -141,7 +157,8 @@ export class GitRemote {
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     const status = (err as { data?: { statusCode?: number } } | null)?.data?.statusCode;
     if (status === 401 || status === 403) return this.authError(status);
-    if (status === 404) return this.error(`${doing}: repository not found`, 'GitRepositoryNotFound', 'GitUnreachable', false);
+    if (status === 404)
+      return this.error(`${doing}: repository not found`, 'GitRepositoryNotFound', 'GitUnreachable', false);
     const retryable = code !== 'NotFoundError' && code !== 'ParseError';
     return new ReboundError(this.redact(`${doing} at ${this.url} failed: ${errorMessage(err)}`), {
       code: code === '' ? 'GitError' : `Git${code.replace(/Error$/, '')}Error`,
@@ -168,12 +185,23 @@ export class GitRemote {
     return new ReboundError(this.redact(`${this.url}: ${message}`), { code, retryable, ...(reason ? { reason } : {}) });
   }
 
-  private async send(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined): Promise<Buffer> {
+  private async send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+  ): Promise<Buffer> {
     const response = await this.raw(method, new URL(`${this.url}${path}`), { ...headers, ...this.authHeaders() }, body);
     if (response.status === 401 || response.status === 403) throw this.authError(response.status);
-    if (response.status === 404) throw this.error('repository not found (HTTP 404)', 'GitRepositoryNotFound', 'GitUnreachable', false);
+    if (response.status === 404)
+      throw this.error('repository not found (HTTP 404)', 'GitRepositoryNotFound', 'GitUnreachable', false);
     if (response.status !== 200) {
-      throw this.error(`HTTP ${response.status} for ${method} ${path.split('?')[0] ?? path}`, 'GitServerError', 'GitUnreachable', response.status >= 500);
+      throw this.error(
+        `HTTP ${response.status} for ${method} ${path.split('?')[0] ?? path}`,
+        'GitServerError',
+        'GitUnreachable',
+        response.status >= 500,
+      );
     }
     return response.body;
   }
@@ -191,7 +219,11 @@ export class GitRemote {
         {
           method,
           agent: this.agent,
-          headers: { 'User-Agent': 'git/rebound', ...headers, ...(body === undefined ? {} : { 'Content-Length': String(body.length) }) },
+          headers: {
+            'User-Agent': 'git/rebound',
+            ...headers,
+            ...(body === undefined ? {} : { 'Content-Length': String(body.length) }),
+          },
           timeout: 30_000,
         },
         (response) => {
@@ -200,7 +232,11 @@ export class GitRemote {
           response.on('data', (chunk: Buffer) => {
             received += chunk.length;
             if (received > maxBytes) {
-              reject(fetchTooLarge(`the Git server's answer to ${method} ${url.pathname} exceeds the ${maxBytes}-byte limit`));
+              reject(
+                fetchTooLarge(
+                  `the Git server's answer to ${method} ${url.pathname} exceeds the ${maxBytes}-byte limit`,
+                ),
+              );
               response.destroy();
               return;
             }
@@ -212,13 +248,20 @@ export class GitRemote {
             for (const [name, value] of Object.entries(response.headers)) {
               if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
             }
-            resolve({ status: response.statusCode ?? 0, statusMessage: response.statusMessage ?? '', headers: flat, body: Buffer.concat(chunks) });
+            resolve({
+              status: response.statusCode ?? 0,
+              statusMessage: response.statusMessage ?? '',
+              headers: flat,
+              body: Buffer.concat(chunks),
+            });
           });
         },
       );
       request.on('timeout', () => request.destroy(new Error('request timed out after 30 s')));
       request.on('error', (err) => {
-        reject(this.error(`cannot reach the Git server: ${errorMessage(err)}`, 'GitUnreachable', 'GitUnreachable', true));
+        reject(
+          this.error(`cannot reach the Git server: ${errorMessage(err)}`, 'GitUnreachable', 'GitUnreachable', true),
+        );
       });
       request.end(body);
     });
@@ -231,13 +274,21 @@ export function parseRemoteUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ReboundError('the Git URL is not a valid URL', { code: 'InvalidGitUrl', reason: 'InvalidGitUrl', retryable: false });
+    throw new ReboundError('the Git URL is not a valid URL', {
+      code: 'InvalidGitUrl',
+      reason: 'InvalidGitUrl',
+      retryable: false,
+    });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ReboundError(`the Git URL must use http or https, not ${parsed.protocol}`, { code: 'InvalidGitUrl', reason: 'InvalidGitUrl', retryable: false });
+    throw new ReboundError(`the Git URL must use http or https, not ${parsed.protocol}`, {
+      code: 'InvalidGitUrl',
+      reason: 'InvalidGitUrl',
+      retryable: false,
+    });
   }
   if (parsed.username !== '' || parsed.password !== '') {
-    throw new ReboundError('the Git URL must not contain credentials: put them in the Project\'s Git secret', {
+    throw new ReboundError("the Git URL must not contain credentials: put them in the Project's Git secret", {
       code: 'InvalidGitUrl',
       reason: 'InvalidGitUrl',
       retryable: false,

@@ -20,7 +20,15 @@ import { DEFAULT_FETCH_LIMITS, DEFAULT_MAX_FILE_BYTES, FETCH_TOO_LARGE, FileTooL
 import type { FetchLimits } from './limits.ts';
 import { Mutex } from './lock.ts';
 import { ObjectSizes } from './object-size.ts';
-import { TREE_MODE, findTreeEntry, makeObject, parseCommit, parseTree, serializeCommit, withEntryOid } from './objects.ts';
+import {
+  TREE_MODE,
+  findTreeEntry,
+  makeObject,
+  parseCommit,
+  parseTree,
+  serializeCommit,
+  withEntryOid,
+} from './objects.ts';
 import type { GitObject, ParsedCommit, TreeEntry } from './objects.ts';
 import { SMALL_ZLIB, buildPack } from './pack.ts';
 import type { PackEntry } from './pack.ts';
@@ -121,7 +129,9 @@ export class GitStore {
   /** One push at a time per branch (a second one would only be refused). */
   private readonly pushLocks = new Map<string, Mutex>();
   /** Edits that arrive while a push to their branch is in flight go out together in the next one. */
-  private readonly batcher = new GroupCommitter<FileEdit, EditResult>({ flush: (branch, edits) => this.commitEdits(branch, edits) });
+  private readonly batcher = new GroupCommitter<FileEdit, EditResult>({
+    flush: (branch, edits) => this.commitEdits(branch, edits),
+  });
   /** What we last saw at the server for each branch (also stored as refs/remotes/origin/<branch>). */
   private readonly tips = new Map<string, string>();
   private readonly objects = new Map<string, GitObject>();
@@ -231,11 +241,16 @@ export class GitStore {
       let bytes = 0;
       const add = async (filePath: string, blobOid: string): Promise<void> => {
         if (files.size >= maxFiles) {
-          throw new ReboundError(`more than ${maxFiles} files under ${path} at ${commit.slice(0, 12)}`, { code: 'TooManyFiles', reason: 'ApplyFailed', retryable: false });
+          throw new ReboundError(`more than ${maxFiles} files under ${path} at ${commit.slice(0, 12)}`, {
+            code: 'TooManyFiles',
+            reason: 'ApplyFailed',
+            retryable: false,
+          });
         }
         const size = await this.sizeOf(blobOid);
         bytes += size;
-        if (bytes > maxBytes) throw new FileTooLargeError({ path: filePath, commit, size, limit: maxBytes - (bytes - size) });
+        if (bytes > maxBytes)
+          throw new FileTooLargeError({ path: filePath, commit, size, limit: maxBytes - (bytes - size) });
         files.set(filePath, (await this.object(blobOid)).content);
       };
       const walk = async (prefix: string, treeOid: string): Promise<void> => {
@@ -269,12 +284,20 @@ export class GitStore {
    * shallow history is deepened once, back to `committed` (when `ancestor` was made; default: its
    * commit time). Bounded to `maxCommits` commits.
    */
-  async contains(branch: string, ancestor: string, descendant: string, committed?: Date, maxCommits = 10_000): Promise<boolean> {
+  async contains(
+    branch: string,
+    ancestor: string,
+    descendant: string,
+    committed?: Date,
+    maxCommits = 10_000,
+  ): Promise<boolean> {
     if (ancestor === descendant) return true;
     return this.lock.run(async () => {
       if (!(await this.hasObject(descendant))) await this.sync(branch);
       if (!(await this.hasObject(descendant))) return false;
-      const made = committed?.getTime() ?? ((await this.hasObject(ancestor)) ? (await this.commit(ancestor)).time * 1000 : undefined);
+      const made =
+        committed?.getTime() ??
+        ((await this.hasObject(ancestor)) ? (await this.commit(ancestor)).time * 1000 : undefined);
       // A minute of slack: commit times are whole seconds, and `committed` is taken after the push.
       const since = made === undefined ? undefined : new Date(made - 60_000);
       let deepened = false;
@@ -371,18 +394,27 @@ export class GitStore {
           if (this.tips.get(branch) === pushedOn) await this.setTip(branch, plan.tip);
         });
         const commits = plan.results.filter((r) => r.result.status === 'committed').length;
-        this.options.logger?.info({ branch, commit: plan.tip, commits, attempts: attempt }, 'pushed remediation commit');
+        this.options.logger?.info(
+          { branch, commit: plan.tip, commits, attempts: attempt },
+          'pushed remediation commit',
+        );
         return plan.results.map((r) => finish(r, attempt));
       }
       this.counters.rejectedPushes += 1;
       this.options.onPushRetry?.();
-      this.options.logger?.info({ branch, attempt, rejected: outcome.rejected }, 'push rejected, the branch moved: retrying on the new head');
+      this.options.logger?.info(
+        { branch, attempt, rejected: outcome.rejected },
+        'push rejected, the branch moved: retrying on the new head',
+      );
       if (attempt >= maxAttempts) {
-        throw new ReboundError(`push to ${branch} was rejected ${attempt} times (${outcome.rejected}); the branch keeps moving`, {
-          code: 'GitPushConflict',
-          reason: 'PushRejected',
-          retryable: true,
-        });
+        throw new ReboundError(
+          `push to ${branch} was rejected ${attempt} times (${outcome.rejected}); the branch keeps moving`,
+          {
+            code: 'GitPushConflict',
+            reason: 'PushRejected',
+            retryable: true,
+          },
+        );
       }
       // A head we had confirmed just now lost a race: back off before trying again. A head we only
       // remembered was simply stale: retry at once on the fresh one.
@@ -418,7 +450,11 @@ export class GitStore {
         const parent = await this.commit(tip);
         const located = await this.locate(parent.tree, edit.path, tip);
         if (located.blob === undefined) {
-          throw new ReboundError(`${edit.path} does not exist on branch ${branch}`, { code: 'GitFileNotFound', reason: 'CommitFailed', retryable: false });
+          throw new ReboundError(`${edit.path} does not exist on branch ${branch}`, {
+            code: 'GitFileNotFound',
+            reason: 'CommitFailed',
+            retryable: false,
+          });
         }
         const outcome = await edit.edit(located.blob.content.toString('utf8'));
         if ('unchanged' in outcome) {
@@ -427,24 +463,38 @@ export class GitStore {
         }
         const blob = makeObject('blob', Buffer.from(outcome.text, 'utf8'));
         if (blob.oid === located.blob.oid) {
-          results.push({ key, result: { status: 'noChange', reason: `${edit.path} already has this content`, head: tip } });
+          results.push({
+            key,
+            result: { status: 'noChange', reason: `${edit.path} already has this content`, head: tip },
+          });
           continue;
         }
         const newTree = this.rewritePath(located, blob, entries);
         const subject = typeof edit.message === 'function' ? edit.message(outcome.summary) : edit.message;
         const who = { name: this.options.author.name, email: this.options.author.email, timestamp: now };
         const message = formatCommitMessage(subject, edit.trailers, edit.body);
-        const commit = makeObject('commit', serializeCommit({ tree: newTree.oid, parents: [tip], author: who, committer: who, message }));
+        const commit = makeObject(
+          'commit',
+          serializeCommit({ tree: newTree.oid, parents: [tip], author: who, committer: who, message }),
+        );
         entries.unshift({ object: commit });
         this.remember(commit);
         tip = commit.oid;
-        results.push({ key, result: { status: 'committed', sha: commit.oid, summary: outcome.summary, pushed: true, attemptsNeeded: 0 } });
+        results.push({
+          key,
+          result: { status: 'committed', sha: commit.oid, summary: outcome.summary, pushed: true, attemptsNeeded: 0 },
+        });
       } catch (err) {
         // One bad edit (a missing file, an edit function that throws) must not sink the batch.
         const error =
           err instanceof ReboundError
             ? err
-            : new ReboundError(`editing ${edit.path}: ${err instanceof Error ? err.message : String(err)}`, { code: 'EditFailed', reason: 'CommitFailed', retryable: false, cause: err });
+            : new ReboundError(`editing ${edit.path}: ${err instanceof Error ? err.message : String(err)}`, {
+                code: 'EditFailed',
+                reason: 'CommitFailed',
+                retryable: false,
+                cause: err,
+              });
         results.push({ key: stepKey(edit), result: { status: 'failed', error } });
       }
     }
@@ -456,7 +506,12 @@ export class GitStore {
   private async locate(rootTree: string, path: string, at: string): Promise<Located> {
     const parts = path.split('/').filter((p) => p !== '');
     const fileName = parts.pop();
-    if (fileName === undefined) throw new ReboundError('an empty path cannot be edited', { code: 'InvalidPath', reason: 'CommitFailed', retryable: false });
+    if (fileName === undefined)
+      throw new ReboundError('an empty path cannot be edited', {
+        code: 'InvalidPath',
+        reason: 'CommitFailed',
+        retryable: false,
+      });
     const chain: Located['chain'] = [];
     let tree = await this.object(rootTree);
     for (const part of parts) {
@@ -507,7 +562,12 @@ export class GitStore {
     return { text: located.blob.content.toString('utf8'), commit: commitOid, blob: located.blob.oid };
   }
 
-  private async diffTrees(oldOid: string | undefined, newOid: string | undefined, prefix: string, out: string[]): Promise<void> {
+  private async diffTrees(
+    oldOid: string | undefined,
+    newOid: string | undefined,
+    prefix: string,
+    out: string[],
+  ): Promise<void> {
     if (oldOid === newOid) return;
     const oldEntries = oldOid === undefined ? [] : parseTree((await this.object(oldOid)).content);
     const newEntries = newOid === undefined ? [] : parseTree((await this.object(newOid)).content);
@@ -520,12 +580,19 @@ export class GitStore {
       const oldTree = pair.old?.mode === TREE_MODE ? pair.old.oid : undefined;
       const newTree = pair.new?.mode === TREE_MODE ? pair.new.oid : undefined;
       if (oldTree !== undefined || newTree !== undefined) await this.diffTrees(oldTree, newTree, `${path}/`, out);
-      if ((pair.old !== undefined && pair.old.mode !== TREE_MODE) || (pair.new !== undefined && pair.new.mode !== TREE_MODE)) out.push(path);
+      if (
+        (pair.old !== undefined && pair.old.mode !== TREE_MODE) ||
+        (pair.new !== undefined && pair.new.mode !== TREE_MODE)
+      )
+        out.push(path);
     }
   }
 
   /** Reads the server's tip of `branch` (one request) and fetches it if the store does not have it. */
-  private async sync(branch: string, service: 'git-upload-pack' | 'git-receive-pack' = 'git-upload-pack'): Promise<string> {
+  private async sync(
+    branch: string,
+    service: 'git-upload-pack' | 'git-receive-pack' = 'git-upload-pack',
+  ): Promise<string> {
     const refs = await this.remote.listRefs(service);
     const tip = refs.get(`refs/heads/${branch}`);
     if (tip === undefined) throw this.branchNotFound(branch);
@@ -541,7 +608,11 @@ export class GitStore {
   }
 
   private branchNotFound(branch: string): ReboundError {
-    return new ReboundError(`branch ${branch} does not exist at ${this.remote.url}`, { code: 'GitBranchNotFound', reason: 'BranchNotFound', retryable: false });
+    return new ReboundError(`branch ${branch} does not exist at ${this.remote.url}`, {
+      code: 'GitBranchNotFound',
+      reason: 'BranchNotFound',
+      retryable: false,
+    });
   }
 
   private async fetch(branch: string, since?: Date): Promise<void> {
@@ -555,7 +626,10 @@ export class GitStore {
       // A too-large file in the history between our tip and the new one (pushed, then reverted)
       // would block this branch for good: the new tip alone may well be fine.
       if (!(err instanceof ReboundError && err.code === FETCH_TOO_LARGE) || 'depth' in depth) throw err;
-      this.options.logger?.warn({ branch, err: err.message }, 'fetch refused by its size limit, fetching the tip alone');
+      this.options.logger?.warn(
+        { branch, err: err.message },
+        'fetch refused by its size limit, fetching the tip alone',
+      );
       await this.fetchOnce(branch, { depth: 1 });
     }
     await this.loadShallow();
@@ -580,13 +654,23 @@ export class GitStore {
     } catch (err) {
       const classified = this.remote.classify(err, `fetching ${branch}`);
       if (classified.code === FETCH_TOO_LARGE) {
-        throw new ReboundError(`fetching ${branch} from ${this.remote.url}: ${classified.message}`, { code: FETCH_TOO_LARGE, ...(classified.reason ? { reason: classified.reason } : {}), retryable: false, cause: err });
+        throw new ReboundError(`fetching ${branch} from ${this.remote.url}: ${classified.message}`, {
+          code: FETCH_TOO_LARGE,
+          ...(classified.reason ? { reason: classified.reason } : {}),
+          retryable: false,
+          cause: err,
+        });
       }
       throw classified;
     }
   }
 
-  private async findStep(branch: string, tip: string, key: StepKey, since: Date | undefined): Promise<string | undefined> {
+  private async findStep(
+    branch: string,
+    tip: string,
+    key: StepKey,
+    since: Date | undefined,
+  ): Promise<string | undefined> {
     const limit = since === undefined ? (this.options.idempotencyDepth ?? 200) : 10_000;
     const sinceSeconds = since === undefined ? undefined : Math.floor(since.getTime() / 1000);
     let deepened = false;
@@ -627,9 +711,19 @@ export class GitStore {
       this.objects.set(oid, cached);
       return cached;
     }
-    const { type, object } = await git.readObject({ fs, gitdir: this.dir, oid, format: 'content', cache: this.isoCache });
+    const { type, object } = await git.readObject({
+      fs,
+      gitdir: this.dir,
+      oid,
+      format: 'content',
+      cache: this.isoCache,
+    });
     if (!(object instanceof Uint8Array)) throw new Error(`object ${oid} could not be read`);
-    const result: GitObject = { type: type as GitObject['type'], oid, content: Buffer.from(object.buffer, object.byteOffset, object.byteLength) };
+    const result: GitObject = {
+      type: type as GitObject['type'],
+      oid,
+      content: Buffer.from(object.buffer, object.byteOffset, object.byteLength),
+    };
     this.remember(result);
     return result;
   }
@@ -656,7 +750,10 @@ export class GitStore {
       await mkdir(dir, { recursive: true });
       this.madeDirs.add(dir);
     }
-    const data = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content]), SMALL_ZLIB);
+    const data = deflateSync(
+      Buffer.concat([Buffer.from(`${object.type} ${object.content.length}\0`), object.content]),
+      SMALL_ZLIB,
+    );
     try {
       await writeFile(join(dir, object.oid.slice(2)), data, { flag: 'wx' });
     } catch (err) {
@@ -722,9 +819,7 @@ function finish({ result }: PendingResult, attempts: number): EditResult {
   return result.status === 'committed' ? { ...result, attemptsNeeded: attempts } : result;
 }
 
-
 function backoff(attempt: number, baseMs: number): number {
   const ceiling = Math.min(2000, baseMs * 2 ** (attempt - 1));
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
-

@@ -19,11 +19,16 @@ describe('commit message trailers', () => {
 
   it('parses back what it formats, with or without a body', () => {
     expect(parseReboundTrailers(formatCommitMessage('subject', trailers))).toEqual(trailers);
-    expect(parseReboundTrailers(formatCommitMessage('subject', trailers, 'why:\nthe p95 was 900 ms'))).toEqual(trailers);
+    expect(parseReboundTrailers(formatCommitMessage('subject', trailers, 'why:\nthe p95 was 900 ms'))).toEqual(
+      trailers,
+    );
   });
 
   it('keeps a multi-line subject or odd values from breaking the trailer block', () => {
-    const message = formatCommitMessage('line one\nline two', { ...trailers, action: { action: 'featuretoggle', value: 'EnablePromotion:off\nRebound-Attempt: 9' } });
+    const message = formatCommitMessage('line one\nline two', {
+      ...trailers,
+      action: { action: 'featuretoggle', value: 'EnablePromotion:off\nRebound-Attempt: 9' },
+    });
     expect(message.split('\n')[0]).toBe('line one line two');
     expect(parseReboundTrailers(message)?.attempt).toBe(2);
   });
@@ -33,7 +38,9 @@ describe('commit message trailers', () => {
     expect(parseReboundTrailers('subject\n\nRebound-Problem: broken\nRebound-Attempt: 1\n')).toBeUndefined();
     expect(parseReboundTrailers('subject\n\nRebound-Problem: ns/name uid\nRebound-Attempt: one\n')).toBeUndefined();
     // Trailers only count in the last paragraph.
-    expect(parseReboundTrailers('subject\n\nRebound-Problem: ns/n u\nRebound-Attempt: 1\n\nmore text\n')).toBeUndefined();
+    expect(
+      parseReboundTrailers('subject\n\nRebound-Problem: ns/n u\nRebound-Attempt: 1\n\nmore text\n'),
+    ).toBeUndefined();
   });
 
   it('reads other trailers (Signed-off-by) next to ours, and CRLF messages', () => {

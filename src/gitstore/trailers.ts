@@ -62,7 +62,10 @@ function oneLine(text: string): string {
 
 /** `Key: value` lines of the message's last paragraph (Git's trailer block), keys as written. */
 export function parseTrailerBlock(message: string): Map<string, string[]> {
-  const paragraphs = message.replace(/\r\n/g, '\n').trimEnd().split(/\n\s*\n/);
+  const paragraphs = message
+    .replace(/\r\n/g, '\n')
+    .trimEnd()
+    .split(/\n\s*\n/);
   const trailers = new Map<string, string[]>();
   if (paragraphs.length < 2) return trailers;
   const last = paragraphs[paragraphs.length - 1] ?? '';
@@ -84,7 +87,12 @@ export function parseReboundTrailers(message: string): ReboundTrailers | undefin
   if (problemLine === undefined || attemptLine === undefined) return undefined;
   const problem = /^([^/\s]+)\/(\S+)\s+(\S+)$/.exec(problemLine);
   const attempt = /^\d+$/.test(attemptLine) ? Number(attemptLine) : Number.NaN;
-  if (problem?.[1] === undefined || problem[2] === undefined || problem[3] === undefined || !Number.isSafeInteger(attempt)) {
+  if (
+    problem?.[1] === undefined ||
+    problem[2] === undefined ||
+    problem[3] === undefined ||
+    !Number.isSafeInteger(attempt)
+  ) {
     return undefined;
   }
   const actionLine = block.get(TRAILER.action)?.[0] ?? '';
@@ -92,7 +100,10 @@ export function parseReboundTrailers(message: string): ReboundTrailers | undefin
   return {
     problem: { namespace: problem[1], name: problem[2], uid: problem[3] },
     attempt,
-    action: space < 0 ? { action: actionLine, value: '' } : { action: actionLine.slice(0, space), value: actionLine.slice(space + 1) },
+    action:
+      space < 0
+        ? { action: actionLine, value: '' }
+        : { action: actionLine.slice(0, space), value: actionLine.slice(space + 1) },
   };
 }
 

@@ -37,7 +37,12 @@ describe('watchBranches', () => {
   it('takes the first poll as the baseline and reports later moves with their files', async () => {
     const store = new MovingStore();
     const seen: BranchChange[] = [];
-    const watcher = watchBranches({ store, branches: ['staging', 'production'], schedule: '1h', onChange: (c) => void seen.push(c) });
+    const watcher = watchBranches({
+      store,
+      branches: ['staging', 'production'],
+      schedule: '1h',
+      onChange: (c) => void seen.push(c),
+    });
     expect(await watcher.pollNow()).toEqual([]);
     store.tips.production = 'p2';
     const changes = await watcher.pollNow();
@@ -50,7 +55,13 @@ describe('watchBranches', () => {
   it('reports changes since heads already processed', async () => {
     const store = new MovingStore();
     const seen: BranchChange[] = [];
-    const watcher = watchBranches({ store, branches: ['staging'], schedule: '1h', onChange: (c) => void seen.push(c), initialHeads: { staging: 's0' } });
+    const watcher = watchBranches({
+      store,
+      branches: ['staging'],
+      schedule: '1h',
+      onChange: (c) => void seen.push(c),
+      initialHeads: { staging: 's0' },
+    });
     // The watcher polls once at start; pollNow runs after that poll.
     expect(await watcher.pollNow()).toEqual([]);
     expect(seen).toEqual([{ branch: 'staging', oldHead: 's0', newHead: 's1', changedPaths: ['s0..s1'] }]);
@@ -60,7 +71,13 @@ describe('watchBranches', () => {
   it('keeps polling the other branches when one fails, and reports the failure', async () => {
     const store = new MovingStore();
     const errors: string[] = [];
-    const watcher = watchBranches({ store, branches: ['staging', 'production'], schedule: '1h', onChange: () => undefined, onError: (_e, b) => errors.push(b) });
+    const watcher = watchBranches({
+      store,
+      branches: ['staging', 'production'],
+      schedule: '1h',
+      onChange: () => undefined,
+      onError: (_e, b) => errors.push(b),
+    });
     await watcher.pollNow();
     store.failing.add('staging');
     store.tips.production = 'p3';
@@ -82,7 +99,13 @@ describe('watchBranches', () => {
       changedPaths: (a, b) => store.changedPaths(a, b),
     };
     const errors: string[] = [];
-    const watcher = watchBranches({ store: listing, branches: ['staging', 'production', 'qa'], schedule: '1h', onChange: () => undefined, onError: (_e, b) => errors.push(b) });
+    const watcher = watchBranches({
+      store: listing,
+      branches: ['staging', 'production', 'qa'],
+      schedule: '1h',
+      onChange: () => undefined,
+      onError: (_e, b) => errors.push(b),
+    });
     await watcher.pollNow();
     store.tips.staging = 's2';
     const changes = await watcher.pollNow();

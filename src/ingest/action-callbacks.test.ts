@@ -19,7 +19,11 @@ const NOW = new Date('2026-11-22T12:00:00.000Z');
 const UID = '6a1c3f0e-2d4b-4c7e-9a31-0f3a2d1b9c11';
 
 function conflict(): KubeError {
-  return new KubeError('patch problemevents sockshop/p1: conflict (409)', { code: 'KubeConflict', retryable: true, status: 409 });
+  return new KubeError('patch problemevents sockshop/p1: conflict (409)', {
+    code: 'KubeConflict',
+    retryable: true,
+    status: 409,
+  });
 }
 
 /** The API server's part: objects by namespace/name, a resourceVersion bumped on every write. */
@@ -40,7 +44,11 @@ class FakeProblemEvents implements ProblemEventAccess {
   writeBehind(namespace: string, name: string, change: (status: ProblemEventStatus) => ProblemEventStatus): void {
     const current = this.objects.get(`${namespace}/${name}`);
     if (!current) throw new Error('nothing to change');
-    this.objects.set(`${namespace}/${name}`, { ...current, metadata: { ...current.metadata, resourceVersion: String(Number(current.metadata.resourceVersion) + 1) }, status: change(current.status ?? {}) });
+    this.objects.set(`${namespace}/${name}`, {
+      ...current,
+      metadata: { ...current.metadata, resourceVersion: String(Number(current.metadata.resourceVersion) + 1) },
+      status: change(current.status ?? {}),
+    });
   }
 
   get(namespace: string, name: string): Promise<ProblemEvent | undefined> {
@@ -49,14 +57,21 @@ class FakeProblemEvents implements ProblemEventAccess {
     return Promise.resolve(found ? structuredClone(found) : undefined);
   }
 
-  patchStatus(namespace: string, name: string, status: Partial<ProblemEventStatus>, resourceVersion?: string): Promise<ProblemEvent> {
+  patchStatus(
+    namespace: string,
+    name: string,
+    status: Partial<ProblemEventStatus>,
+    resourceVersion?: string,
+  ): Promise<ProblemEvent> {
     this.patches++;
     const hook = this.beforePatch;
     this.beforePatch = undefined;
     hook?.();
     const current = this.objects.get(`${namespace}/${name}`);
-    if (!current) return Promise.reject(new KubeError('not found (404)', { code: 'KubeNotFound', retryable: false, status: 404 }));
-    if (this.alwaysConflict || (resourceVersion !== undefined && resourceVersion !== current.metadata.resourceVersion)) return Promise.reject(conflict());
+    if (!current)
+      return Promise.reject(new KubeError('not found (404)', { code: 'KubeNotFound', retryable: false, status: 404 }));
+    if (this.alwaysConflict || (resourceVersion !== undefined && resourceVersion !== current.metadata.resourceVersion))
+      return Promise.reject(conflict());
     this.writeBehind(namespace, name, (s) => ({ ...s, ...structuredClone(status) }));
     return Promise.resolve(structuredClone(this.objects.get(`${namespace}/${name}`) as ProblemEvent));
   }
@@ -66,12 +81,21 @@ class FakeProblemEvents implements ProblemEventAccess {
   }
 }
 
-function problemWith(execution: Partial<ActionExecution> & Pick<ActionExecution, 'state'>, options: { attempt?: Partial<Attempt>; status?: Partial<ProblemEventStatus> } = {}): ProblemEvent {
+function problemWith(
+  execution: Partial<ActionExecution> & Pick<ActionExecution, 'state'>,
+  options: { attempt?: Partial<Attempt>; status?: Partial<ProblemEventStatus> } = {},
+): ProblemEvent {
   const base: ProblemEvent = {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'ProblemEvent',
     metadata: { name: 'p1', namespace: 'sockshop', uid: UID, resourceVersion: '7' },
-    spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: 'OPEN' },
+    spec: {
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      problemTitle: 'response_time_p90',
+      state: 'OPEN',
+    },
   };
   const id = actionIdFor(base, 2);
   return {
@@ -81,7 +105,13 @@ function problemWith(execution: Partial<ActionExecution> & Pick<ActionExecution,
       currentAttempt: 2,
       attempts: [
         { index: 1, action: 'scale', value: '+1', result: 'fail' },
-        { index: 2, action: 'webhook', value: 'restart', execution: { id, executor: 'webhook', startedTime: '2026-11-22T11:58:00Z', ...execution }, ...options.attempt },
+        {
+          index: 2,
+          action: 'webhook',
+          value: 'restart',
+          execution: { id, executor: 'webhook', startedTime: '2026-11-22T11:58:00Z', ...execution },
+          ...options.attempt,
+        },
       ],
       ...options.status,
     },
@@ -103,13 +133,22 @@ describe('KubeActionCallbacks', () => {
     store = new KubeActionCallbacks(api, new FakeClock(NOW.getTime()));
   });
 
-  it.each(['Running', 'Waiting'] as const)('records the report on a %s attempt, leaving the others alone', async (state) => {
-    api.put(problemWith({ state }));
-    expect(await store.record(report())).toEqual({ kind: 'recorded' });
-    expect(api.attempt(2)?.execution).toMatchObject({ id: ACTION_ID, state, callbackStatus: 'succeeded', callbackMessage: 'restarted carts', callbackTime: NOW.toISOString() });
-    expect(api.attempt(1)).toEqual({ index: 1, action: 'scale', value: '+1', result: 'fail' });
-    expect(api.objects.get('sockshop/p1')?.status?.phase).toBe('Remediating');
-  });
+  it.each(['Running', 'Waiting'] as const)(
+    'records the report on a %s attempt, leaving the others alone',
+    async (state) => {
+      api.put(problemWith({ state }));
+      expect(await store.record(report())).toEqual({ kind: 'recorded' });
+      expect(api.attempt(2)?.execution).toMatchObject({
+        id: ACTION_ID,
+        state,
+        callbackStatus: 'succeeded',
+        callbackMessage: 'restarted carts',
+        callbackTime: NOW.toISOString(),
+      });
+      expect(api.attempt(1)).toEqual({ index: 1, action: 'scale', value: '+1', result: 'fail' });
+      expect(api.objects.get('sockshop/p1')?.status?.phase).toBe('Remediating');
+    },
+  );
 
   it('accepts the same report twice once: the second is a duplicate and writes nothing', async () => {
     api.put(problemWith({ state: 'Waiting' }));
@@ -124,7 +163,10 @@ describe('KubeActionCallbacks', () => {
     api.put(problemWith({ state: 'Waiting' }));
     await store.record(report());
     const outcome = await store.record(report({ status: 'failed' }));
-    expect(outcome).toMatchObject({ kind: 'finished', message: expect.stringMatching(/already reported succeeded/) as unknown });
+    expect(outcome).toMatchObject({
+      kind: 'finished',
+      message: expect.stringMatching(/already reported succeeded/) as unknown,
+    });
     expect(api.attempt(2)?.execution?.callbackStatus).toBe('succeeded');
   });
 
@@ -133,11 +175,20 @@ describe('KubeActionCallbacks', () => {
     { name: 'the action Failed (timed out)', problem: problemWith({ state: 'Failed' }) },
     { name: 'the attempt has a result', problem: problemWith({ state: 'Waiting' }, { attempt: { result: 'pass' } }) },
     { name: 'the problem is Resolved', problem: problemWith({ state: 'Waiting' }, { status: { phase: 'Resolved' } }) },
-    { name: 'the problem is Exhausted', problem: problemWith({ state: 'Waiting' }, { status: { phase: 'Exhausted' } }) },
-    { name: 'the problem is Unhandled', problem: problemWith({ state: 'Running' }, { status: { phase: 'Unhandled' } }) },
+    {
+      name: 'the problem is Exhausted',
+      problem: problemWith({ state: 'Waiting' }, { status: { phase: 'Exhausted' } }),
+    },
+    {
+      name: 'the problem is Unhandled',
+      problem: problemWith({ state: 'Running' }, { status: { phase: 'Unhandled' } }),
+    },
   ])('refuses a report that came too late: $name', async ({ problem }) => {
     api.put(problem);
-    expect(await store.record(report())).toMatchObject({ kind: 'finished', message: expect.stringMatching(/too late/) as unknown });
+    expect(await store.record(report())).toMatchObject({
+      kind: 'finished',
+      message: expect.stringMatching(/too late/) as unknown,
+    });
     expect(api.patches).toBe(0);
     expect(api.attempt(2)?.execution?.callbackStatus).toBeUndefined();
   });
@@ -166,12 +217,40 @@ describe('KubeActionCallbacks', () => {
     const TASK_ID = `${ACTION_ID}~je-test`;
     /** Attempt 2's action succeeded; its je-test task was sent and is waiting. */
     const withTask = (task: Partial<SequenceTaskRun> = {}): ProblemEvent =>
-      problemWith({ state: 'Succeeded' }, { attempt: { appliedTime: '2026-11-22T11:59:00Z', tasks: [{ name: 'je-test', id: TASK_ID, state: 'Waiting', executor: 'keptn', ...task }] } });
+      problemWith(
+        { state: 'Succeeded' },
+        {
+          attempt: {
+            appliedTime: '2026-11-22T11:59:00Z',
+            tasks: [{ name: 'je-test', id: TASK_ID, state: 'Waiting', executor: 'keptn', ...task }],
+          },
+        },
+      );
 
     it('records sh.keptn.event.je-test.finished on the task, not on the action', async () => {
       api.put(withTask());
-      expect(await store.record(report({ actionId: TASK_ID, task: 'je-test', status: 'failed', message: 'locust: 12 failures', via: 'keptn' }))).toEqual({ kind: 'recorded' });
-      expect(api.attempt(2)?.tasks).toEqual([{ name: 'je-test', id: TASK_ID, state: 'Waiting', executor: 'keptn', callbackStatus: 'failed', callbackMessage: 'locust: 12 failures', callbackTime: NOW.toISOString() }]);
+      expect(
+        await store.record(
+          report({
+            actionId: TASK_ID,
+            task: 'je-test',
+            status: 'failed',
+            message: 'locust: 12 failures',
+            via: 'keptn',
+          }),
+        ),
+      ).toEqual({ kind: 'recorded' });
+      expect(api.attempt(2)?.tasks).toEqual([
+        {
+          name: 'je-test',
+          id: TASK_ID,
+          state: 'Waiting',
+          executor: 'keptn',
+          callbackStatus: 'failed',
+          callbackMessage: 'locust: 12 failures',
+          callbackTime: NOW.toISOString(),
+        },
+      ]);
       expect(api.attempt(2)?.execution?.callbackStatus).toBeUndefined();
     });
 
@@ -184,7 +263,10 @@ describe('KubeActionCallbacks', () => {
     it.each<{ name: string; report: Partial<ActionReport> }>([
       { name: 'an action.finished for the task id', report: { actionId: TASK_ID, task: 'action', via: 'keptn' } },
       { name: 'a je-test.finished for the action id', report: { actionId: ACTION_ID, task: 'je-test', via: 'keptn' } },
-      { name: 'another task of the same attempt', report: { actionId: `${ACTION_ID}~other-test`, task: 'other-test', via: 'keptn' } },
+      {
+        name: 'another task of the same attempt',
+        report: { actionId: `${ACTION_ID}~other-test`, task: 'other-test', via: 'keptn' },
+      },
     ])('answers unknown for $name', async ({ report: overrides }) => {
       api.put(withTask());
       expect(await store.record(report(overrides))).toMatchObject({ kind: 'unknown' });
@@ -193,7 +275,10 @@ describe('KubeActionCallbacks', () => {
 
     it('refuses a report after the task is over', async () => {
       api.put(withTask({ state: 'Failed' }));
-      expect(await store.record(report({ actionId: TASK_ID, task: 'je-test', via: 'keptn' }))).toMatchObject({ kind: 'finished', message: expect.stringMatching(/^task je-test .* too late/) as unknown });
+      expect(await store.record(report({ actionId: TASK_ID, task: 'je-test', via: 'keptn' }))).toMatchObject({
+        kind: 'finished',
+        message: expect.stringMatching(/^task je-test .* too late/) as unknown,
+      });
       expect(api.patches).toBe(0);
     });
   });
@@ -204,12 +289,20 @@ describe('KubeActionCallbacks', () => {
     api.beforePatch = () =>
       api.writeBehind('sockshop', 'p1', (s) => ({
         ...s,
-        attempts: (s.attempts ?? []).map((a) => (a.index === 2 && a.execution ? { ...a, execution: { ...a.execution, state: 'Waiting', responseCode: 202 } } : a)),
+        attempts: (s.attempts ?? []).map((a) =>
+          a.index === 2 && a.execution
+            ? { ...a, execution: { ...a.execution, state: 'Waiting', responseCode: 202 } }
+            : a,
+        ),
       }));
     expect(await store.record(report())).toEqual({ kind: 'recorded' });
     expect(api.gets).toBe(2);
     expect(api.patches).toBe(2);
-    expect(api.attempt(2)?.execution).toMatchObject({ state: 'Waiting', responseCode: 202, callbackStatus: 'succeeded' });
+    expect(api.attempt(2)?.execution).toMatchObject({
+      state: 'Waiting',
+      responseCode: 202,
+      callbackStatus: 'succeeded',
+    });
   });
 
   it('gives up after 5 conflicting writes and throws the conflict', async () => {
@@ -290,7 +383,12 @@ describe('the HTTP ways in, with actions on', () => {
     sunk.length = 0;
   });
 
-  const post = async (path: string, body: unknown, headers: Record<string, string> = {}, method = 'POST'): Promise<Answer> => {
+  const post = async (
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+    method = 'POST',
+  ): Promise<Answer> => {
     const response = await fetch(`${url}${path}`, {
       method,
       headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', ...headers },
@@ -304,7 +402,9 @@ describe('the HTTP ways in, with actions on', () => {
     it('records a runbook report and answers 200 recorded', async () => {
       const answer = await post(finished(ACTION_ID), { status: 'failed', message: 'the job crashed' });
       expect(answer).toEqual({ status: 200, body: { recorded: true, actionId: ACTION_ID } });
-      expect(store.reports).toEqual([{ actionId: ACTION_ID, status: 'failed', message: 'the job crashed', via: 'callback' }]);
+      expect(store.reports).toEqual([
+        { actionId: ACTION_ID, status: 'failed', message: 'the job crashed', via: 'callback' },
+      ]);
     });
 
     it('takes a report without a message', async () => {
@@ -314,16 +414,25 @@ describe('the HTTP ways in, with actions on', () => {
 
     it('answers a duplicate with 200 recorded: false', async () => {
       store.outcomes.set(ACTION_ID, { kind: 'duplicate' });
-      expect(await post(finished(ACTION_ID), { status: 'succeeded' })).toMatchObject({ status: 200, body: { recorded: false, actionId: ACTION_ID } });
+      expect(await post(finished(ACTION_ID), { status: 'succeeded' })).toMatchObject({
+        status: 200,
+        body: { recorded: false, actionId: ACTION_ID },
+      });
     });
 
     it.each<{ name: string; headers: Record<string, string>; error: RegExp }>([
       { name: 'no bearer token', headers: { Authorization: '' }, error: /missing bearer token/ },
-      { name: 'a wrong bearer token', headers: { Authorization: 'Bearer not-the-token' }, error: /invalid bearer token/ },
+      {
+        name: 'a wrong bearer token',
+        headers: { Authorization: 'Bearer not-the-token' },
+        error: /invalid bearer token/,
+      },
     ])('refuses $name with 401', async ({ headers, error }) => {
       const response = await fetch(`${url}${finished(ACTION_ID)}`, {
         method: 'POST',
-        headers: Object.fromEntries(Object.entries({ 'Content-Type': 'application/json', ...headers }).filter(([, v]) => v !== '')),
+        headers: Object.fromEntries(
+          Object.entries({ 'Content-Type': 'application/json', ...headers }).filter(([, v]) => v !== ''),
+        ),
         body: JSON.stringify({ status: 'succeeded' }),
       });
       expect(response.status).toBe(401);
@@ -335,10 +444,25 @@ describe('the HTTP ways in, with actions on', () => {
     it.each<{ name: string; body: unknown; field: string | null; error: RegExp }>([
       { name: 'a body that is not JSON', body: '{"status": succeeded', field: null, error: /not valid JSON/ },
       { name: 'a JSON array', body: [], field: null, error: /JSON object/ },
-      { name: 'no status', body: { message: 'done' }, field: 'status', error: /status must be one of succeeded, failed/ },
+      {
+        name: 'no status',
+        body: { message: 'done' },
+        field: 'status',
+        error: /status must be one of succeeded, failed/,
+      },
       { name: 'a Keptn status', body: { status: 'errored' }, field: 'status', error: /status must be one of/ },
-      { name: 'a status that is not a string', body: { status: true }, field: 'status', error: /status must be one of/ },
-      { name: 'a message that is not a string', body: { status: 'succeeded', message: { text: 'done' } }, field: 'message', error: /message must be a string/ },
+      {
+        name: 'a status that is not a string',
+        body: { status: true },
+        field: 'status',
+        error: /status must be one of/,
+      },
+      {
+        name: 'a message that is not a string',
+        body: { status: 'succeeded', message: { text: 'done' } },
+        field: 'message',
+        error: /message must be a string/,
+      },
     ])('refuses $name with 400', async ({ body, field, error }) => {
       const answer = await post(finished(ACTION_ID), body);
       expect(answer.status).toBe(400);
@@ -350,8 +474,14 @@ describe('the HTTP ways in, with actions on', () => {
     it('answers 404 for an action nobody waits for, 409 for one that is over', async () => {
       store.outcomes.set('a~b~1~c', { kind: 'unknown', message: 'no action a~b~1~c is waiting for a report' });
       store.outcomes.set('a~b~2~c', { kind: 'finished', message: 'action a~b~2~c is over' });
-      expect(await post(finished('a~b~1~c'), { status: 'succeeded' })).toEqual({ status: 404, body: { error: 'no action a~b~1~c is waiting for a report', field: null } });
-      expect(await post(finished('a~b~2~c'), { status: 'succeeded' })).toEqual({ status: 409, body: { error: 'action a~b~2~c is over', field: null } });
+      expect(await post(finished('a~b~1~c'), { status: 'succeeded' })).toEqual({
+        status: 404,
+        body: { error: 'no action a~b~1~c is waiting for a report', field: null },
+      });
+      expect(await post(finished('a~b~2~c'), { status: 'succeeded' })).toEqual({
+        status: 409,
+        body: { error: 'action a~b~2~c is over', field: null },
+      });
     });
 
     it('decodes the id from the path', async () => {
@@ -373,7 +503,13 @@ describe('the HTTP ways in, with actions on', () => {
       await response.text();
     });
 
-    it.each(['/v1/actions/x/other', '/v1/actions/x', '/v1/actions/x/finished/more', '/v1/actions//finished', '/v1/actions/'])('answers 404 for %s', async (path) => {
+    it.each([
+      '/v1/actions/x/other',
+      '/v1/actions/x',
+      '/v1/actions/x/finished/more',
+      '/v1/actions//finished',
+      '/v1/actions/',
+    ])('answers 404 for %s', async (path) => {
       expect((await post(path, { status: 'succeeded' })).status).toBe(404);
       expect(store.reports).toEqual([]);
     });
@@ -387,7 +523,11 @@ describe('the HTTP ways in, with actions on', () => {
   });
 
   describe('Keptn action events on /v1/events', () => {
-    const keptnEvent = (type: string, data: unknown, triggeredid: string | null = ACTION_ID): Record<string, unknown> => ({
+    const keptnEvent = (
+      type: string,
+      data: unknown,
+      triggeredid: string | null = ACTION_ID,
+    ): Record<string, unknown> => ({
       specversion: '1.0',
       id: 'b3f0c6a2-55d1-4a3e-8f0e-2a9d7c1e4b60',
       source: 'job-executor-service',
@@ -395,14 +535,40 @@ describe('the HTTP ways in, with actions on', () => {
       ...(triggeredid === null ? {} : { triggeredid }),
       data,
     });
-    const send = (event: unknown): Promise<Answer> => post('/v1/events', event, { 'Content-Type': 'application/cloudevents+json' });
+    const send = (event: unknown): Promise<Answer> =>
+      post('/v1/events', event, { 'Content-Type': 'application/cloudevents+json' });
 
     it.each<{ name: string; data: Record<string, unknown>; status: 'succeeded' | 'failed'; message: string }>([
-      { name: 'succeeded with result pass', data: { status: 'succeeded', result: 'pass', message: 'flag off' }, status: 'succeeded', message: 'flag off; status succeeded; result pass' },
-      { name: 'succeeded without a result', data: { status: 'succeeded' }, status: 'succeeded', message: 'status succeeded' },
-      { name: 'succeeded with result warning', data: { status: 'succeeded', result: 'warning' }, status: 'succeeded', message: 'status succeeded; result warning' },
-      { name: 'succeeded with result fail', data: { status: 'succeeded', result: 'fail', message: 'flag missing' }, status: 'failed', message: 'flag missing; status succeeded; result fail' },
-      { name: 'errored', data: { status: 'errored', result: 'fail', message: 'no such job' }, status: 'failed', message: 'no such job; status errored; result fail' },
+      {
+        name: 'succeeded with result pass',
+        data: { status: 'succeeded', result: 'pass', message: 'flag off' },
+        status: 'succeeded',
+        message: 'flag off; status succeeded; result pass',
+      },
+      {
+        name: 'succeeded without a result',
+        data: { status: 'succeeded' },
+        status: 'succeeded',
+        message: 'status succeeded',
+      },
+      {
+        name: 'succeeded with result warning',
+        data: { status: 'succeeded', result: 'warning' },
+        status: 'succeeded',
+        message: 'status succeeded; result warning',
+      },
+      {
+        name: 'succeeded with result fail',
+        data: { status: 'succeeded', result: 'fail', message: 'flag missing' },
+        status: 'failed',
+        message: 'flag missing; status succeeded; result fail',
+      },
+      {
+        name: 'errored',
+        data: { status: 'errored', result: 'fail', message: 'no such job' },
+        status: 'failed',
+        message: 'no such job; status errored; result fail',
+      },
     ])('records action.finished $name as $status', async ({ data, status, message }) => {
       const answer = await send(keptnEvent('sh.keptn.event.action.finished', data));
       expect(answer).toEqual({ status: 200, body: { recorded: true, actionId: ACTION_ID } });
@@ -411,14 +577,34 @@ describe('the HTTP ways in, with actions on', () => {
     });
 
     it('takes action.finished in binary mode (ce-* headers)', async () => {
-      const answer = await post('/v1/events', { status: 'succeeded', result: 'pass' }, { 'ce-specversion': '1.0', 'ce-id': 'e1', 'ce-source': 'executor', 'ce-type': 'sh.keptn.event.action.finished', 'ce-triggeredid': ACTION_ID });
+      const answer = await post(
+        '/v1/events',
+        { status: 'succeeded', result: 'pass' },
+        {
+          'ce-specversion': '1.0',
+          'ce-id': 'e1',
+          'ce-source': 'executor',
+          'ce-type': 'sh.keptn.event.action.finished',
+          'ce-triggeredid': ACTION_ID,
+        },
+      );
       expect(answer.status).toBe(200);
-      expect(store.reports).toEqual([{ actionId: ACTION_ID, task: 'action', status: 'succeeded', message: 'status succeeded; result pass', via: 'keptn' }]);
+      expect(store.reports).toEqual([
+        {
+          actionId: ACTION_ID,
+          task: 'action',
+          status: 'succeeded',
+          message: 'status succeeded; result pass',
+          via: 'keptn',
+        },
+      ]);
     });
 
     it('answers a 409 for a finished report on an action that is over', async () => {
       store.outcomes.set(ACTION_ID, { kind: 'finished', message: 'too late' });
-      expect((await send(keptnEvent('sh.keptn.event.action.finished', { status: 'succeeded', result: 'pass' }))).status).toBe(409);
+      expect(
+        (await send(keptnEvent('sh.keptn.event.action.finished', { status: 'succeeded', result: 'pass' }))).status,
+      ).toBe(409);
     });
 
     it('accepts action.started with 202 without touching the store', async () => {
@@ -429,12 +615,32 @@ describe('the HTTP ways in, with actions on', () => {
     });
 
     it.each<{ name: string; event: Record<string, unknown>; field: string }>([
-      { name: 'an unknown status', event: keptnEvent('sh.keptn.event.action.finished', { status: 'done' }), field: 'data.status' },
-      { name: 'an unknown result', event: keptnEvent('sh.keptn.event.action.finished', { status: 'succeeded', result: 'great' }), field: 'data.result' },
-      { name: 'a message that is not a string', event: keptnEvent('sh.keptn.event.action.finished', { status: 'succeeded', message: 42 }), field: 'data.message' },
+      {
+        name: 'an unknown status',
+        event: keptnEvent('sh.keptn.event.action.finished', { status: 'done' }),
+        field: 'data.status',
+      },
+      {
+        name: 'an unknown result',
+        event: keptnEvent('sh.keptn.event.action.finished', { status: 'succeeded', result: 'great' }),
+        field: 'data.result',
+      },
+      {
+        name: 'a message that is not a string',
+        event: keptnEvent('sh.keptn.event.action.finished', { status: 'succeeded', message: 42 }),
+        field: 'data.message',
+      },
       { name: 'no data', event: keptnEvent('sh.keptn.event.action.finished', undefined), field: 'data' },
-      { name: 'no triggeredid', event: keptnEvent('sh.keptn.event.action.finished', { status: 'succeeded' }, null), field: 'triggeredid' },
-      { name: 'a started event without triggeredid', event: keptnEvent('sh.keptn.event.action.started', {}, null), field: 'triggeredid' },
+      {
+        name: 'no triggeredid',
+        event: keptnEvent('sh.keptn.event.action.finished', { status: 'succeeded' }, null),
+        field: 'triggeredid',
+      },
+      {
+        name: 'a started event without triggeredid',
+        event: keptnEvent('sh.keptn.event.action.started', {}, null),
+        field: 'triggeredid',
+      },
     ])('refuses $name with 400 naming $field, never taking it for a problem', async ({ event, field }) => {
       const answer = await send(event);
       expect(answer.status).toBe(400);
@@ -449,11 +655,22 @@ describe('the HTTP ways in, with actions on', () => {
         id: '0d3c8c46-1b4e-5c8f-9a8b-1f8c2e3d4a5b',
         source: 'prometheus',
         type: 'sh.keptn.event.production.remediation.triggered',
-        data: { project: 'sockshop', stage: 'production', service: 'carts', problem: { problemTitle: 'response_time_p90' } },
+        data: {
+          project: 'sockshop',
+          stage: 'production',
+          service: 'carts',
+          problem: { problemTitle: 'response_time_p90' },
+        },
       });
       expect(answer.status).toBe(200);
       expect(sunk).toHaveLength(1);
-      expect(sunk[0]?.[0]?.spec).toMatchObject({ project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: 'OPEN' });
+      expect(sunk[0]?.[0]?.spec).toMatchObject({
+        project: 'sockshop',
+        stage: 'production',
+        service: 'carts',
+        problemTitle: 'response_time_p90',
+        state: 'OPEN',
+      });
       expect(store.reports).toEqual([]);
     });
   });
@@ -464,7 +681,10 @@ describe('the HTTP ways in, with actions off', () => {
   let server: Server;
 
   beforeAll(async () => {
-    ({ url, server } = await listen({ tokens: () => [TOKEN], sink: { store: () => Promise.reject(new Error('no problem expected')) } }));
+    ({ url, server } = await listen({
+      tokens: () => [TOKEN],
+      sink: { store: () => Promise.reject(new Error('no problem expected')) },
+    }));
   });
   afterAll(async () => {
     await stop(server);

@@ -43,7 +43,12 @@ export interface ActionCallbackStore {
 /** What the callback store needs from the API server: one object, and a conditional status write. */
 export interface ProblemEventAccess {
   get(namespace: string, name: string): Promise<ProblemEvent | undefined>;
-  patchStatus(namespace: string, name: string, status: Partial<ProblemEventStatus>, resourceVersion?: string): Promise<ProblemEvent>;
+  patchStatus(
+    namespace: string,
+    name: string,
+    status: Partial<ProblemEventStatus>,
+    resourceVersion?: string,
+  ): Promise<ProblemEvent>;
 }
 
 const MAX_MESSAGE = 4096;
@@ -61,7 +66,10 @@ export class KubeActionCallbacks implements ActionCallbackStore {
 
   async record(report: ActionReport): Promise<RecordOutcome> {
     const ref = parseActionId(report.actionId);
-    const unknown: RecordOutcome = { kind: 'unknown', message: `no ${ref?.task === undefined ? 'action' : 'task'} ${report.actionId} is waiting for a report` };
+    const unknown: RecordOutcome = {
+      kind: 'unknown',
+      message: `no ${ref?.task === undefined ? 'action' : 'task'} ${report.actionId} is waiting for a report`,
+    };
     if (!ref) return unknown;
     // An executor's event names its task in its type: a je-test.finished never settles the action.
     if (report.task !== undefined && report.task !== (ref.task ?? 'action')) return unknown;
@@ -77,16 +85,36 @@ export class KubeActionCallbacks implements ActionCallbackStore {
           ? { kind: 'duplicate' }
           : { kind: 'finished', message: `${what} ${report.actionId} already reported ${slot.callbackStatus}` };
       }
-      if (attempt.result !== undefined || slot.state === 'Succeeded' || slot.state === 'Failed' || isTerminal(problem.status?.phase)) {
-        return { kind: 'finished', message: `${what} ${report.actionId} is over (${slot.state}${attempt.result ? `, attempt ${attempt.result}` : ''}): the report came too late` };
+      if (
+        attempt.result !== undefined ||
+        slot.state === 'Succeeded' ||
+        slot.state === 'Failed' ||
+        isTerminal(problem.status?.phase)
+      ) {
+        return {
+          kind: 'finished',
+          message: `${what} ${report.actionId} is over (${slot.state}${attempt.result ? `, attempt ${attempt.result}` : ''}): the report came too late`,
+        };
       }
-      const answered = { ...slot, callbackStatus: report.status, callbackMessage: report.message.slice(0, MAX_MESSAGE), callbackTime: new Date(this.clock.now()).toISOString() };
+      const answered = {
+        ...slot,
+        callbackStatus: report.status,
+        callbackMessage: report.message.slice(0, MAX_MESSAGE),
+        callbackTime: new Date(this.clock.now()).toISOString(),
+      };
       const updated = attempts.map((a) => {
         if (a.index !== ref.index) return a;
-        return ref.task === undefined ? { ...a, execution: answered } : { ...a, tasks: (a.tasks ?? []).map((t) => (t.name === ref.task ? { ...answered, name: t.name } : t)) };
+        return ref.task === undefined
+          ? { ...a, execution: answered }
+          : { ...a, tasks: (a.tasks ?? []).map((t) => (t.name === ref.task ? { ...answered, name: t.name } : t)) };
       });
       try {
-        await this.problems.patchStatus(ref.namespace, ref.name, { attempts: updated }, problem.metadata.resourceVersion);
+        await this.problems.patchStatus(
+          ref.namespace,
+          ref.name,
+          { attempts: updated },
+          problem.metadata.resourceVersion,
+        );
         return { kind: 'recorded' };
       } catch (err) {
         // The loop wrote in between (e.g. it recorded that the call went out): read again and retry.
@@ -106,7 +134,8 @@ export function actionCallbackRoute(store: ActionCallbackStore, log: IngestLogge
     contentTypes: ['application/json'],
     handle: async (req) => {
       const match = /^\/v1\/actions\/([^/]+)\/finished$/.exec(req.path);
-      if (!match?.[1]) throw new HttpError(404, `no route for ${req.path}; callbacks go to ${ACTIONS_ROUTE_PREFIX}<id>/finished`);
+      if (!match?.[1])
+        throw new HttpError(404, `no route for ${req.path}; callbacks go to ${ACTIONS_ROUTE_PREFIX}<id>/finished`);
       const actionId = decodePathSegment(match[1]);
       const body = parseBody(req.body);
       const status = body['status'];
@@ -114,8 +143,13 @@ export function actionCallbackRoute(store: ActionCallbackStore, log: IngestLogge
         throw new HttpError(400, `status must be one of ${CALLBACK_STATUSES.join(', ')}`, { field: 'status' });
       }
       const message = body['message'];
-      if (message !== undefined && typeof message !== 'string') throw new HttpError(400, 'message must be a string', { field: 'message' });
-      return answer(await store.record({ actionId, status: status as CallbackStatus, message: message ?? '', via: 'callback' }), actionId, log);
+      if (message !== undefined && typeof message !== 'string')
+        throw new HttpError(400, 'message must be a string', { field: 'message' });
+      return answer(
+        await store.record({ actionId, status: status as CallbackStatus, message: message ?? '', via: 'callback' }),
+        actionId,
+        log,
+      );
     },
   };
 }
@@ -132,11 +166,23 @@ export function actionEventFrom(event: unknown): ActionReport | { started: strin
   if (parsed.kind === 'started') return { started: parsed.triggeredId };
   // Keptn's rule: a task succeeded when its status is succeeded and its result is not fail.
   const succeeded = parsed.status === 'succeeded' && parsed.result !== 'fail';
-  const detail = [parsed.message, `status ${parsed.status}`, parsed.result ? `result ${parsed.result}` : ''].filter(Boolean).join('; ');
-  return { actionId: parsed.triggeredId, task: parsed.task, status: succeeded ? 'succeeded' : 'failed', message: detail, via: 'keptn' };
+  const detail = [parsed.message, `status ${parsed.status}`, parsed.result ? `result ${parsed.result}` : '']
+    .filter(Boolean)
+    .join('; ');
+  return {
+    actionId: parsed.triggeredId,
+    task: parsed.task,
+    status: succeeded ? 'succeeded' : 'failed',
+    message: detail,
+    via: 'keptn',
+  };
 }
 
-export async function recordActionEvent(store: ActionCallbackStore, report: ActionReport | { started: string }, log: IngestLogger): Promise<RouteResponse> {
+export async function recordActionEvent(
+  store: ActionCallbackStore,
+  report: ActionReport | { started: string },
+  log: IngestLogger,
+): Promise<RouteResponse> {
   // `.started` tells nothing the status does not already say (the event was accepted by the sink).
   if ('started' in report) return { status: 202, body: { accepted: true, actionId: report.started } };
   return answer(await store.record(report), report.actionId, log);

@@ -30,14 +30,19 @@ export function mapAlertmanagerPayload(value: unknown, options?: MappingOptions)
   const payload = expectObject(value, '');
   const version = payload['version'];
   if (version !== undefined && version !== '4') {
-    throw new InvalidPayloadError('version', `unsupported webhook payload version ${JSON.stringify(version)}; expected "4"`);
+    throw new InvalidPayloadError(
+      'version',
+      `unsupported webhook payload version ${JSON.stringify(version)}; expected "4"`,
+    );
   }
   const alerts = expectArray(payload['alerts'], 'alerts');
   if (alerts.length === 0) throw new InvalidPayloadError('alerts', 'must contain at least one alert');
   const groupStatus = optionalString(payload, 'status', '');
   const receiver = optionalString(payload, 'receiver', '');
   const names = resolveFieldNames(options);
-  return alerts.map((alert, index) => mapAlert(alert, joinPath('alerts', index), { groupStatus, receiver, names, options }));
+  return alerts.map((alert, index) =>
+    mapAlert(alert, joinPath('alerts', index), { groupStatus, receiver, names, options }),
+  );
 }
 
 interface AlertContext {
@@ -53,7 +58,10 @@ function mapAlert(value: unknown, path: string, ctx: AlertContext): MappedProble
   const annotations = optionalStringMap(alert, 'annotations', path);
   const status = optionalString(alert, 'status', path) ?? ctx.groupStatus;
   if (status !== 'firing' && status !== 'resolved') {
-    throw new InvalidPayloadError(joinPath(path, 'status'), `must be "firing" or "resolved", got ${JSON.stringify(status ?? null)}`);
+    throw new InvalidPayloadError(
+      joinPath(path, 'status'),
+      `must be "firing" or "resolved", got ${JSON.stringify(status ?? null)}`,
+    );
   }
   const startsAt = optionalString(alert, 'startsAt', path);
   const fingerprint = optionalString(alert, 'fingerprint', path) ?? labelSetFingerprint(labels);
@@ -62,7 +70,16 @@ function mapAlert(value: unknown, path: string, ctx: AlertContext): MappedProble
   const lookup = (field: keyof FieldNames): string | undefined => {
     for (const name of ctx.names[field]) {
       // Identity fields are labels first (they route the alert); text fields annotations first.
-      const order = field === 'problemTitle' || field === 'rootCause' ? [['annotations', annotations], ['labels', labels]] as const : [['labels', labels], ['annotations', annotations]] as const;
+      const order =
+        field === 'problemTitle' || field === 'rootCause'
+          ? ([
+              ['annotations', annotations],
+              ['labels', labels],
+            ] as const)
+          : ([
+              ['labels', labels],
+              ['annotations', annotations],
+            ] as const);
       for (const [where, map] of order) {
         const v = map[name]?.trim();
         if (v) {
@@ -114,6 +131,11 @@ function mapAlert(value: unknown, path: string, ctx: AlertContext): MappedProble
 /** For hand-written payloads without a fingerprint: a stable hash of the sorted label set. */
 function labelSetFingerprint(labels: Record<string, string>): string {
   const hash = createHash('sha256');
-  for (const key of Object.keys(labels).sort()) hash.update(key).update('\0').update(labels[key] ?? '').update('\0');
+  for (const key of Object.keys(labels).sort())
+    hash
+      .update(key)
+      .update('\0')
+      .update(labels[key] ?? '')
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }

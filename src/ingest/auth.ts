@@ -26,7 +26,10 @@ export function isAuthorized(authorization: string | undefined, tokens: readonly
  * The credential a request presents, as an Authorization value: the Authorization header, or Keptn's
  * `x-token` header (what `keptn send event` and Keptn's services send), which counts as a bearer token.
  */
-export function presentedAuthorization(headers: { authorization?: string | undefined; 'x-token'?: string | string[] | undefined }): string | undefined {
+export function presentedAuthorization(headers: {
+  authorization?: string | undefined;
+  'x-token'?: string | string[] | undefined;
+}): string | undefined {
   const keptnToken = headers['x-token'];
   return headers.authorization ?? (typeof keptnToken === 'string' ? `Bearer ${keptnToken}` : undefined);
 }

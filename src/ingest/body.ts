@@ -11,7 +11,11 @@ export class HttpError extends Error {
   readonly field: string | null;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, message: string, options: { field?: string | null; headers?: Record<string, string> } = {}) {
+  constructor(
+    status: number,
+    message: string,
+    options: { field?: string | null; headers?: Record<string, string> } = {},
+  ) {
     super(message);
     this.name = 'HttpError';
     this.status = status;

@@ -69,7 +69,8 @@ export function optionalStringMap(obj: JsonObject, key: string, parent: string):
   const map = expectObject(found.value, path);
   const result: Record<string, string> = {};
   for (const [k, v] of Object.entries(map)) {
-    if (typeof v !== 'string') throw new InvalidPayloadError(joinPath(path, k), `expected a string, got ${describe(v)}`);
+    if (typeof v !== 'string')
+      throw new InvalidPayloadError(joinPath(path, k), `expected a string, got ${describe(v)}`);
     result[k] = v;
   }
   return result;
@@ -79,7 +80,8 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
   return typeof value;
 }

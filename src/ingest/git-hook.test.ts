@@ -36,21 +36,56 @@ describe('POST /hooks/git', () => {
   });
 
   const send = (body: string, headers: Record<string, string>): Promise<Response> =>
-    fetch(`${server.url}${GIT_HOOK_PATH}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+    fetch(`${server.url}${GIT_HOOK_PATH}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body,
+    });
 
   it('accepts a GitHub push signed with the secret, without a bearer token', async () => {
     const body = JSON.stringify(push);
     const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
     const response = await send(body, { 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': signature });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ accepted: 1, provider: 'github', ref: 'refs/heads/production', branch: 'production' });
-    expect(pushes).toEqual([{ provider: 'github', repoUrl: push.repository.clone_url, ref: push.ref, branch: 'production', after: push.after }]);
+    expect(await response.json()).toEqual({
+      accepted: 1,
+      provider: 'github',
+      ref: 'refs/heads/production',
+      branch: 'production',
+    });
+    expect(pushes).toEqual([
+      {
+        provider: 'github',
+        repoUrl: push.repository.clone_url,
+        ref: push.ref,
+        branch: 'production',
+        after: push.after,
+      },
+    ]);
   });
 
   it.each<{ name: string; headers: Record<string, string>; status: number; error: RegExp }>([
-    { name: 'a wrong signature', headers: { 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${'0'.repeat(64)}` }, status: 401, error: /signature does not match/ },
-    { name: 'no signature at all', headers: { 'X-GitHub-Event': 'push' }, status: 401, error: /no X-Hub-Signature-256/ },
-    { name: 'a signed event that is not a push', headers: { 'X-GitHub-Event': 'issues', 'X-Hub-Signature-256': `sha256=${createHmac('sha256', SECRET).update(JSON.stringify(push)).digest('hex')}` }, status: 400, error: /not a push event/ },
+    {
+      name: 'a wrong signature',
+      headers: { 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${'0'.repeat(64)}` },
+      status: 401,
+      error: /signature does not match/,
+    },
+    {
+      name: 'no signature at all',
+      headers: { 'X-GitHub-Event': 'push' },
+      status: 401,
+      error: /no X-Hub-Signature-256/,
+    },
+    {
+      name: 'a signed event that is not a push',
+      headers: {
+        'X-GitHub-Event': 'issues',
+        'X-Hub-Signature-256': `sha256=${createHmac('sha256', SECRET).update(JSON.stringify(push)).digest('hex')}`,
+      },
+      status: 400,
+      error: /not a push event/,
+    },
   ])('refuses $name ($status)', async ({ headers, status, error }) => {
     const before = pushes.length;
     const response = await send(JSON.stringify(push), headers);

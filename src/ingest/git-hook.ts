@@ -25,7 +25,11 @@ export function gitHookRoute(options: GitHookRouteOptions): Route {
   };
 }
 
-function handlePush(headers: Record<string, string | string[] | undefined>, body: Buffer, options: GitHookRouteOptions): RouteResponse {
+function handlePush(
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+  options: GitHookRouteOptions,
+): RouteResponse {
   let event: GitPushEvent;
   try {
     event = parseGitPushHook(headers, body, options.secret());

@@ -17,7 +17,12 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 // and posts it again (go-utils' ToJSON drops empty fields, keeps `contenttype`).
 const sendEventBody = {
   contenttype: 'application/json',
-  data: { project: 'fulltour', service: 'helloservice', stage: 'production', problem: { problemTitle: 'http_response_time_seconds_main_page_sum' } },
+  data: {
+    project: 'fulltour',
+    service: 'helloservice',
+    stage: 'production',
+    problem: { problemTitle: 'http_response_time_seconds_main_page_sum' },
+  },
   source: 'https://github.com/keptn/keptn/fake-problem',
   specversion: '1.0',
   type: 'sh.keptn.event.production.remediation.triggered',
@@ -34,10 +39,19 @@ let server: Server;
 const sunk: MappedProblem[] = [];
 const reports: ActionReport[] = [];
 
-async function keptn(method: 'GET' | 'POST', path: string, body?: unknown, token: string | null = TOKEN): Promise<Answer> {
+async function keptn(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  token: string | null = TOKEN,
+): Promise<Answer> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (token !== null) headers['x-token'] = token;
-  const response = await fetch(`${url}/api${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  const response = await fetch(`${url}/api${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
   return { status: response.status, text: await response.text(), headers: response.headers };
 }
 
@@ -48,17 +62,19 @@ beforeAll(async () => {
       return Promise.resolve({ kind: 'recorded' });
     },
   };
-  server = createServer(createIngestHandler({
-    tokens: () => [TOKEN],
-    actions,
-    keptnNamespace: 'keptn',
-    sink: {
-      store: (problems) => {
-        sunk.push(...problems);
-        return Promise.resolve(problems.map((p) => ({ name: p.name, outcome: 'created' as const })));
+  server = createServer(
+    createIngestHandler({
+      tokens: () => [TOKEN],
+      actions,
+      keptnNamespace: 'keptn',
+      sink: {
+        store: (problems) => {
+          sunk.push(...problems);
+          return Promise.resolve(problems.map((p) => ({ name: p.name, outcome: 'created' as const })));
+        },
       },
-    },
-  }));
+    }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
 });
@@ -75,7 +91,12 @@ describe("Keptn's API on the ingest server", () => {
     const body = JSON.parse(answer.text) as { keptnContext: string };
     expect(Object.keys(body)).toEqual(['keptnContext']);
     expect(body.keptnContext).toMatch(UUID_V4);
-    expect(sunk.at(-1)?.spec).toMatchObject({ project: 'fulltour', stage: 'production', service: 'helloservice', problemTitle: 'http_response_time_seconds_main_page_sum' });
+    expect(sunk.at(-1)?.spec).toMatchObject({
+      project: 'fulltour',
+      stage: 'production',
+      service: 'helloservice',
+      problemTitle: 'http_response_time_seconds_main_page_sum',
+    });
   });
 
   it('answers the keptnContext the event carries, as Keptn did', async () => {
@@ -91,7 +112,14 @@ describe("Keptn's API on the ingest server", () => {
       source: 'job-executor-service',
       shkeptncontext: '6f4c2f0e-5d7b-4a59-9c1e-3b8a2d7e9f10',
       triggeredid: 'team~p1~1~6a1c3f0e2d4b',
-      data: { project: 'fulltour', stage: 'production', service: 'helloservice', status: 'succeeded', result: 'pass', message: 'scaled' },
+      data: {
+        project: 'fulltour',
+        stage: 'production',
+        service: 'helloservice',
+        status: 'succeeded',
+        result: 'pass',
+        message: 'scaled',
+      },
     });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toEqual({ keptnContext: '6f4c2f0e-5d7b-4a59-9c1e-3b8a2d7e9f10' });
@@ -99,14 +127,25 @@ describe("Keptn's API on the ingest server", () => {
   });
 
   it("refuses a bad event with Keptn's error body, which go-utils decodes and the CLI prints", async () => {
-    const unsupported = await keptn('POST', '/v1/event', { ...sendEventBody, type: 'sh.keptn.event.evaluation.triggered' });
+    const unsupported = await keptn('POST', '/v1/event', {
+      ...sendEventBody,
+      type: 'sh.keptn.event.evaluation.triggered',
+    });
     expect(unsupported.status).toBe(400);
-    expect(JSON.parse(unsupported.text)).toEqual({ code: 400, message: expect.stringMatching(/^type: unsupported event type "sh\.keptn\.event\.evaluation\.triggered"/) as unknown });
+    expect(JSON.parse(unsupported.text)).toEqual({
+      code: 400,
+      message: expect.stringMatching(
+        /^type: unsupported event type "sh\.keptn\.event\.evaluation\.triggered"/,
+      ) as unknown,
+    });
     const broken = await keptn('POST', '/v1/event', '{"type": ');
-    expect(JSON.parse(broken.text)).toMatchObject({ code: 400, message: expect.stringMatching(/^body is not valid JSON/) as unknown });
+    expect(JSON.parse(broken.text)).toMatchObject({
+      code: 400,
+      message: expect.stringMatching(/^body is not valid JSON/) as unknown,
+    });
   });
 
-  it('keptn auth: POST /api/v1/auth with no body answers 200 and nothing; a wrong token 401 in Keptn\'s shape', async () => {
+  it("keptn auth: POST /api/v1/auth with no body answers 200 and nothing; a wrong token 401 in Keptn's shape", async () => {
     const ok = await keptn('POST', '/v1/auth');
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('');

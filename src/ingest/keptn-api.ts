@@ -76,10 +76,18 @@ export function keptnApiRoutes(options: KeptnApiOptions): Route[] {
         const event = parseJsonBody(request.body);
         const answer = await options.handleEvent(event);
         if (answer.status < 200 || answer.status >= 300) return answer;
-        return { status: 200, body: { keptnContext: keptnContextFor(isObject(event) ? event['shkeptncontext'] : undefined) } };
+        return {
+          status: 200,
+          body: { keptnContext: keptnContextFor(isObject(event) ? event['shkeptncontext'] : undefined) },
+        };
       },
     },
-    { ...keptn, method: 'GET', path: KEPTN_API_PATHS.metadata, handle: () => Promise.resolve({ status: 200, body: options.metadata }) },
+    {
+      ...keptn,
+      method: 'GET',
+      path: KEPTN_API_PATHS.metadata,
+      handle: () => Promise.resolve({ status: 200, body: options.metadata }),
+    },
     authRoute('POST'),
     authRoute('GET'),
   ];

@@ -32,7 +32,9 @@ const LEGACY_PROBLEM_TYPES: readonly string[] = ['sh.keptn.events.problem', 'sh.
 const KEPTN_ROUTING_FIELDS = { project: 'KeptnProject', stage: 'KeptnStage', service: 'KeptnService' } as const;
 
 export function isCloudEvent(value: unknown): boolean {
-  return isObject(value) && typeof value['type'] === 'string' && (value['specversion'] !== undefined || 'data' in value);
+  return (
+    isObject(value) && typeof value['type'] === 'string' && (value['specversion'] !== undefined || 'data' in value)
+  );
 }
 
 /** The problem-notification keys Dynatrace's default custom payload always carries. */
@@ -43,7 +45,11 @@ export function isDynatraceProblem(value: unknown): boolean {
 export function mapCloudEvent(value: unknown, options?: MappingOptions): MappedProblem[] {
   const event = expectObject(value, '');
   const type = optionalString(event, 'type', '');
-  if (type === undefined) throw new InvalidPayloadError('type', 'is required (a Keptn event type such as sh.keptn.event.production.remediation.triggered)');
+  if (type === undefined)
+    throw new InvalidPayloadError(
+      'type',
+      'is required (a Keptn event type such as sh.keptn.event.production.remediation.triggered)',
+    );
   const data = eventData(event);
   const envelopeKey = envelopeDedupKey(event);
 
@@ -52,7 +58,14 @@ export function mapCloudEvent(value: unknown, options?: MappingOptions): MappedP
     return [mapRemediationTriggered(data, triggered[1] ?? '', envelopeKey, options)];
   }
   if (LEGACY_PROBLEM_TYPES.includes(type)) {
-    return [mapProblemData(data, 'data', { prefix: CLOUDEVENT_NAME_PREFIX, source: SOURCES.cloudevent, fallbackKey: envelopeKey, options })];
+    return [
+      mapProblemData(data, 'data', {
+        prefix: CLOUDEVENT_NAME_PREFIX,
+        source: SOURCES.cloudevent,
+        fallbackKey: envelopeKey,
+        options,
+      }),
+    ];
   }
   throw new InvalidPayloadError(
     'type',
@@ -64,7 +77,14 @@ export function mapCloudEvent(value: unknown, options?: MappingOptions): MappedP
 export function mapDynatraceProblem(value: unknown, options?: MappingOptions): MappedProblem[] {
   const payload = expectObject(value, '');
   const inner = isCloudEvent(payload) ? { data: eventData(payload), path: 'data' } : { data: payload, path: '' };
-  return [mapProblemData(inner.data, inner.path, { prefix: DYNATRACE_NAME_PREFIX, source: SOURCES.dynatrace, fallbackKey: undefined, options })];
+  return [
+    mapProblemData(inner.data, inner.path, {
+      prefix: DYNATRACE_NAME_PREFIX,
+      source: SOURCES.dynatrace,
+      fallbackKey: undefined,
+      options,
+    }),
+  ];
 }
 
 /**
@@ -98,7 +118,12 @@ function envelopeDedupKey(event: JsonObject): string | undefined {
   return undefined;
 }
 
-function mapRemediationTriggered(data: JsonObject, typeStage: string, envelopeKey: string | undefined, options: MappingOptions | undefined): MappedProblem {
+function mapRemediationTriggered(
+  data: JsonObject,
+  typeStage: string,
+  envelopeKey: string | undefined,
+  options: MappingOptions | undefined,
+): MappedProblem {
   const origins: FieldOrigins = {};
   const defaults = options?.defaults ?? {};
   const problemField = getField(data, 'problem');
@@ -110,13 +135,20 @@ function mapRemediationTriggered(data: JsonObject, typeStage: string, envelopeKe
 
   const stage = optionalString(data, 'stage', 'data');
   if (stage !== undefined && stage !== typeStage) {
-    throw new InvalidPayloadError('data.stage', `${JSON.stringify(stage)} does not match the stage ${JSON.stringify(typeStage)} named in type`);
+    throw new InvalidPayloadError(
+      'data.stage',
+      `${JSON.stringify(stage)} does not match the stage ${JSON.stringify(typeStage)} named in type`,
+    );
   }
   origins.stage = stage === undefined ? 'type' : 'data.stage';
-  const project = pick(data, 'project', 'data', origins) ?? pick(problem, 'project', problemPath, origins) ?? defaults.project;
-  const service = pick(data, 'service', 'data', origins) ?? pick(problem, 'service', problemPath, origins) ?? defaults.service;
+  const project =
+    pick(data, 'project', 'data', origins) ?? pick(problem, 'project', problemPath, origins) ?? defaults.project;
+  const service =
+    pick(data, 'service', 'data', origins) ?? pick(problem, 'service', problemPath, origins) ?? defaults.service;
   const problemTitle = pick(problem, 'problemTitle', problemPath, origins);
-  const problemID = nonEmpty(optionalString(problem, 'PID', problemPath)) ?? nonEmpty(optionalString(problem, 'ProblemID', problemPath));
+  const problemID =
+    nonEmpty(optionalString(problem, 'PID', problemPath)) ??
+    nonEmpty(optionalString(problem, 'ProblemID', problemPath));
   const labels = optionalStringMap(data, 'labels', 'data');
 
   const spec: ProblemSpec = compact({
@@ -138,14 +170,16 @@ function mapRemediationTriggered(data: JsonObject, typeStage: string, envelopeKe
     }),
   });
   checkSpec(spec, origins);
-  const key = problemID !== undefined ? `pid:${problemID}` : envelopeKey ?? contentKey(spec);
+  const key = problemID !== undefined ? `pid:${problemID}` : (envelopeKey ?? contentKey(spec));
   return { name: problemName(CLOUDEVENT_NAME_PREFIX, spec.service, key), spec };
 }
 
 /** The event's labels over the problem's own (prometheus-service put `deployment` there); strings only. */
 function queryLabels(eventLabels: Record<string, string>, problem: JsonObject): Record<string, string> | undefined {
   const own = getField(problem, 'labels')?.value;
-  const fromProblem = isObject(own) ? Object.fromEntries(Object.entries(own).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+  const fromProblem = isObject(own)
+    ? Object.fromEntries(Object.entries(own).filter((e): e is [string, string] => typeof e[1] === 'string'))
+    : {};
   const merged = { ...fromProblem, ...eventLabels };
   return Object.keys(merged).length > 0 ? merged : undefined;
 }
@@ -186,7 +220,10 @@ function mapProblemData(data: JsonObject, path: string, ctx: ProblemDataContext)
   // payload, before the keptn_* tags of the impacted entity.
   const identity = (field: 'project' | 'stage' | 'service'): string =>
     requireValue(
-      pick(data, field, path, origins) ?? pick(data, KEPTN_ROUTING_FIELDS[field], path, origins, field) ?? fromTags(field) ?? defaults[field],
+      pick(data, field, path, origins) ??
+        pick(data, KEPTN_ROUTING_FIELDS[field], path, origins, field) ??
+        fromTags(field) ??
+        defaults[field],
       joinPath(path, field),
       tagHint(names[field], KEPTN_ROUTING_FIELDS[field]),
     );
@@ -197,7 +234,10 @@ function mapProblemData(data: JsonObject, path: string, ctx: ProblemDataContext)
     project: identity('project'),
     stage: identity('stage'),
     service: identity('service'),
-    problemTitle: requireValue(pick(data, 'ProblemTitle', path, origins, 'problemTitle'), joinPath(path, 'ProblemTitle')),
+    problemTitle: requireValue(
+      pick(data, 'ProblemTitle', path, origins, 'problemTitle'),
+      joinPath(path, 'ProblemTitle'),
+    ),
     rootCause: pick(data, 'rootCause', path, origins),
     state: readState(data, path),
     problemID: problemID ?? pid,
@@ -213,7 +253,12 @@ function mapProblemData(data: JsonObject, path: string, ctx: ProblemDataContext)
   });
   checkSpec(spec, origins);
   // PID is unique per problem; ProblemID (the short display id) is reused by Dynatrace over time.
-  const key = pid !== undefined ? `pid:${pid}` : problemID !== undefined ? `problemid:${problemID}` : ctx.fallbackKey ?? contentKey(spec);
+  const key =
+    pid !== undefined
+      ? `pid:${pid}`
+      : problemID !== undefined
+        ? `problemid:${problemID}`
+        : (ctx.fallbackKey ?? contentKey(spec));
   return { name: problemName(ctx.prefix, spec.service, key), spec };
 }
 
@@ -221,7 +266,10 @@ function mapProblemData(data: JsonObject, path: string, ctx: ProblemDataContext)
  * Dynatrace renders {Tags} as one string, `keptn_project:sockshop, keptn_stage:production`;
  * context-prefixed tags look like `[Kubernetes]app:carts`. An array of such strings is accepted too.
  */
-function readTags(data: JsonObject, parent: string): { values: Map<string, string>; raw: string | undefined; path: string } {
+function readTags(
+  data: JsonObject,
+  parent: string,
+): { values: Map<string, string>; raw: string | undefined; path: string } {
   const found = getField(data, 'Tags');
   const path = joinPath(parent, found?.key ?? 'Tags');
   const values = new Map<string, string>();
@@ -235,7 +283,14 @@ function readTags(data: JsonObject, parent: string): { values: Map<string, strin
     const colon = tag.indexOf(':');
     if (colon > 0) values.set(tag.slice(0, colon).trim(), tag.slice(colon + 1).trim());
   }
-  return { values, raw: items.map((t) => t.trim()).filter((t) => t !== '').join(', '), path };
+  return {
+    values,
+    raw: items
+      .map((t) => t.trim())
+      .filter((t) => t !== '')
+      .join(', '),
+    path,
+  };
 }
 
 function readState(obj: JsonObject, parent: string): ProblemState {
@@ -251,11 +306,20 @@ function readState(obj: JsonObject, parent: string): ProblemState {
     case 'MERGED':
       return 'RESOLVED';
     default:
-      throw new InvalidPayloadError(joinPath(parent, found?.key ?? 'State'), `must be OPEN, RESOLVED, CLOSED or MERGED, got ${JSON.stringify(state)}`);
+      throw new InvalidPayloadError(
+        joinPath(parent, found?.key ?? 'State'),
+        `must be OPEN, RESOLVED, CLOSED or MERGED, got ${JSON.stringify(state)}`,
+      );
   }
 }
 
-function pick(obj: JsonObject, key: string, parent: string, origins: FieldOrigins, as?: keyof ProblemSpec): string | undefined {
+function pick(
+  obj: JsonObject,
+  key: string,
+  parent: string,
+  origins: FieldOrigins,
+  as?: keyof ProblemSpec,
+): string | undefined {
   const value = optionalString(obj, key, parent);
   if (value !== undefined) {
     const field = as ?? (key as keyof ProblemSpec);

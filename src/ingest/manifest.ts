@@ -12,16 +12,26 @@ const MAX_OBJECT_NAME = 253;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function isProblemEventManifest(value: unknown): boolean {
-  return isObject(value) && (value['kind'] === PROBLEM_EVENT_KIND || (typeof value['apiVersion'] === 'string' && value['apiVersion'].startsWith('rebound.dev/')));
+  return (
+    isObject(value) &&
+    (value['kind'] === PROBLEM_EVENT_KIND ||
+      (typeof value['apiVersion'] === 'string' && value['apiVersion'].startsWith('rebound.dev/')))
+  );
 }
 
 export function mapProblemEventManifest(value: unknown): MappedProblem[] {
   const manifest = expectObject(value, '');
   if (manifest['apiVersion'] !== PROBLEM_EVENT_API_VERSION) {
-    throw new InvalidPayloadError('apiVersion', `must be ${PROBLEM_EVENT_API_VERSION}, got ${JSON.stringify(manifest['apiVersion'] ?? null)}`);
+    throw new InvalidPayloadError(
+      'apiVersion',
+      `must be ${PROBLEM_EVENT_API_VERSION}, got ${JSON.stringify(manifest['apiVersion'] ?? null)}`,
+    );
   }
   if (manifest['kind'] !== PROBLEM_EVENT_KIND) {
-    throw new InvalidPayloadError('kind', `must be ${PROBLEM_EVENT_KIND}, got ${JSON.stringify(manifest['kind'] ?? null)}`);
+    throw new InvalidPayloadError(
+      'kind',
+      `must be ${PROBLEM_EVENT_KIND}, got ${JSON.stringify(manifest['kind'] ?? null)}`,
+    );
   }
   const metadata = manifest['metadata'] === undefined ? {} : expectObject(manifest['metadata'], 'metadata');
   const spec = expectObject(manifest['spec'], 'spec');
@@ -36,7 +46,8 @@ export function mapProblemEventManifest(value: unknown): MappedProblem[] {
   };
   const required = (key: 'project' | 'stage' | 'service' | 'problemTitle'): string => {
     const v = field(key);
-    if (v === undefined || v.trim() === '') throw new InvalidPayloadError(`spec.${key}`, 'is required and must be a non-empty string');
+    if (v === undefined || v.trim() === '')
+      throw new InvalidPayloadError(`spec.${key}`, 'is required and must be a non-empty string');
     return v;
   };
   const details = spec['details'];
@@ -67,15 +78,28 @@ function manifestName(metadata: Record<string, unknown>, spec: ProblemSpec): str
   const name = optionalString(metadata, 'name', 'metadata');
   if (name !== undefined) {
     if (name.length > MAX_OBJECT_NAME || !DNS1123_SUBDOMAIN.test(name)) {
-      throw new InvalidPayloadError('metadata.name', `${JSON.stringify(name)} is not a valid object name (DNS-1123 subdomain)`);
+      throw new InvalidPayloadError(
+        'metadata.name',
+        `${JSON.stringify(name)} is not a valid object name (DNS-1123 subdomain)`,
+      );
     }
     return name;
   }
   if (getField(metadata, 'generateName') !== undefined) {
-    throw new InvalidPayloadError('metadata.generateName', 'is not supported: a generated name would defeat de-duplication; set metadata.name or leave both out');
+    throw new InvalidPayloadError(
+      'metadata.generateName',
+      'is not supported: a generated name would defeat de-duplication; set metadata.name or leave both out',
+    );
   }
   // No name: derive one from what identifies the problem, so sending the file twice is one problem.
-  const key = [spec.project, spec.stage, spec.service, spec.problemID ?? '', spec.problemTitle, spec.rootCause ?? ''].join('\0');
+  const key = [
+    spec.project,
+    spec.stage,
+    spec.service,
+    spec.problemID ?? '',
+    spec.problemTitle,
+    spec.rootCause ?? '',
+  ].join('\0');
   const derived = problemName(MANIFEST_NAME_PREFIX, spec.service, key);
   return isDns1123Label(derived) ? derived : problemName(MANIFEST_NAME_PREFIX, '', key);
 }

@@ -84,7 +84,14 @@ const alertmanagerGroup = {
   alerts: [
     {
       status: 'firing',
-      labels: { alertname: 'response_time_p90', project: 'sockshop', stage: 'production', service: 'carts', severity: 'webhook', pod_name: 'carts-primary' },
+      labels: {
+        alertname: 'response_time_p90',
+        project: 'sockshop',
+        stage: 'production',
+        service: 'carts',
+        severity: 'webhook',
+        pod_name: 'carts-primary',
+      },
       annotations: { summary: 'response_time_p90', descriptions: 'Pod name carts-primary' },
       startsAt: '2026-11-22T04:10:00.000Z',
       endsAt: '0001-01-01T00:00:00Z',
@@ -93,7 +100,12 @@ const alertmanagerGroup = {
     },
     {
       status: 'resolved',
-      labels: { alertname: 'error_rate', keptn_project: 'sockshop', keptn_stage: 'production', keptn_service: 'orders' },
+      labels: {
+        alertname: 'error_rate',
+        keptn_project: 'sockshop',
+        keptn_stage: 'production',
+        keptn_service: 'orders',
+      },
       annotations: { problemTitle: 'Failure rate increase', rootCause: 'NotImplementedFunction' },
       startsAt: '2026-11-22T03:50:00.000Z',
       endsAt: '2026-11-22T04:12:00.000Z',
@@ -120,34 +132,77 @@ const manifest = {
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 describe('mapProblemDocument: realistic payloads', () => {
-  const cases: { name: string; payload: unknown; kind: string; expected: Partial<MappedProblem['spec']>[]; namePrefix: string }[] = [
+  const cases: {
+    name: string;
+    payload: unknown;
+    kind: string;
+    expected: Partial<MappedProblem['spec']>[];
+    namePrefix: string;
+  }[] = [
     {
       name: 'seed remediation_trigger.json',
       payload: seedRemediationTrigger,
       kind: 'cloudevent',
       namePrefix: 'ce-helloservice-',
-      expected: [{ project: 'fulltour', stage: 'production', service: 'helloservice', problemTitle: 'http_response_time_seconds_main_page_sum', state: 'OPEN', source: 'cloudevent' }],
+      expected: [
+        {
+          project: 'fulltour',
+          stage: 'production',
+          service: 'helloservice',
+          problemTitle: 'http_response_time_seconds_main_page_sum',
+          state: 'OPEN',
+          source: 'cloudevent',
+        },
+      ],
     },
     {
       name: 'prometheus-service event with capitalised keys',
       payload: prometheusServiceEvent,
       kind: 'cloudevent',
       namePrefix: 'ce-carts-',
-      expected: [{ project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: 'OPEN', impactedEntity: 'carts-primary', problemID: '0d3c8c46-1b4e-5c8f-9a8b-1f8c2e3d4a5b' }],
+      expected: [
+        {
+          project: 'sockshop',
+          stage: 'production',
+          service: 'carts',
+          problemTitle: 'response_time_p90',
+          state: 'OPEN',
+          impactedEntity: 'carts-primary',
+          problemID: '0d3c8c46-1b4e-5c8f-9a8b-1f8c2e3d4a5b',
+        },
+      ],
     },
     {
       name: 'Dynatrace notification wrapped as sh.keptn.events.problem',
       payload: dynatraceWrapped,
       kind: 'cloudevent',
       namePrefix: 'ce-carts-',
-      expected: [{ project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'Response time degradation', state: 'OPEN', problemID: '672' }],
+      expected: [
+        {
+          project: 'sockshop',
+          stage: 'production',
+          service: 'carts',
+          problemTitle: 'Response time degradation',
+          state: 'OPEN',
+          problemID: '672',
+        },
+      ],
     },
     {
       name: 'bare Dynatrace notification, resolved, tags with a context prefix',
       payload: dynatraceBare,
       kind: 'dynatrace',
       namePrefix: 'dt-carts-',
-      expected: [{ project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'Response time degradation', state: 'RESOLVED', source: 'dynatrace' }],
+      expected: [
+        {
+          project: 'sockshop',
+          stage: 'production',
+          service: 'carts',
+          problemTitle: 'Response time degradation',
+          state: 'RESOLVED',
+          source: 'dynatrace',
+        },
+      ],
     },
     {
       // dynatrace-service's "any type of detected problem" payload: routed by its Keptn* fields.
@@ -159,11 +214,27 @@ describe('mapProblemDocument: realistic payloads', () => {
         source: 'dynatrace',
         id: '-3723526834569612447_1604481480000V2',
         contenttype: 'application/json',
-        data: { ...dynatraceBare, State: 'OPEN', Tags: 'host:infra-7', KeptnProject: 'demo-remediation', KeptnService: 'allproblems', KeptnStage: 'production' },
+        data: {
+          ...dynatraceBare,
+          State: 'OPEN',
+          Tags: 'host:infra-7',
+          KeptnProject: 'demo-remediation',
+          KeptnService: 'allproblems',
+          KeptnStage: 'production',
+        },
       },
       kind: 'cloudevent',
       namePrefix: 'ce-allproblems-',
-      expected: [{ project: 'demo-remediation', stage: 'production', service: 'allproblems', problemTitle: 'Response time degradation', state: 'OPEN', source: 'cloudevent' }],
+      expected: [
+        {
+          project: 'demo-remediation',
+          stage: 'production',
+          service: 'allproblems',
+          problemTitle: 'Response time degradation',
+          state: 'OPEN',
+          source: 'cloudevent',
+        },
+      ],
     },
     {
       name: 'Keptn* fields win over the keptn_* tags; a plain project field wins over both',
@@ -178,8 +249,24 @@ describe('mapProblemDocument: realistic payloads', () => {
       kind: 'alertmanager',
       namePrefix: 'am-',
       expected: [
-        { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: 'OPEN', problemID: 'c4b3f2a1d0e9f8a7', impactedEntity: 'carts-primary' },
-        { project: 'sockshop', stage: 'production', service: 'orders', problemTitle: 'Failure rate increase', rootCause: 'NotImplementedFunction', state: 'RESOLVED', problemID: '0a1b2c3d4e5f6a7b' },
+        {
+          project: 'sockshop',
+          stage: 'production',
+          service: 'carts',
+          problemTitle: 'response_time_p90',
+          state: 'OPEN',
+          problemID: 'c4b3f2a1d0e9f8a7',
+          impactedEntity: 'carts-primary',
+        },
+        {
+          project: 'sockshop',
+          stage: 'production',
+          service: 'orders',
+          problemTitle: 'Failure rate increase',
+          rootCause: 'NotImplementedFunction',
+          state: 'RESOLVED',
+          problemID: '0a1b2c3d4e5f6a7b',
+        },
       ],
     },
     {
@@ -187,7 +274,15 @@ describe('mapProblemDocument: realistic payloads', () => {
       payload: manifest,
       kind: 'manifest',
       namePrefix: 'carts-response-time',
-      expected: [{ project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: 'OPEN' }],
+      expected: [
+        {
+          project: 'sockshop',
+          stage: 'production',
+          service: 'carts',
+          problemTitle: 'response_time_p90',
+          state: 'OPEN',
+        },
+      ],
     },
   ];
 
@@ -210,7 +305,12 @@ describe('mapProblemDocument: realistic payloads', () => {
 
   it('keeps Alertmanager details (summary, description, startsAt) for people', () => {
     const [first] = mapProblemDocument(alertmanagerGroup);
-    expect(first?.spec.details).toMatchObject({ summary: 'response_time_p90', description: 'Pod name carts-primary', startsAt: '2026-11-22T04:10:00.000Z', fingerprint: 'c4b3f2a1d0e9f8a7' });
+    expect(first?.spec.details).toMatchObject({
+      summary: 'response_time_p90',
+      description: 'Pod name carts-primary',
+      startsAt: '2026-11-22T04:10:00.000Z',
+      fingerprint: 'c4b3f2a1d0e9f8a7',
+    });
   });
 
   it('keeps the labels and the deployment SLI queries read as $LABEL.<name> and $DEPLOYMENT', () => {
@@ -256,12 +356,16 @@ describe('deterministic names', () => {
   });
 
   it('gives different fingerprints different names', () => {
-    expect(mapProblemDocument(firing({ fingerprint: 'ffff' }))[0]?.name).not.toBe(mapProblemDocument(firing())[0]?.name);
+    expect(mapProblemDocument(firing({ fingerprint: 'ffff' }))[0]?.name).not.toBe(
+      mapProblemDocument(firing())[0]?.name,
+    );
   });
 
   it('keeps names within 63 characters for very long service names', () => {
     const long = 'a'.repeat(63);
-    const [problem] = mapProblemDocument(firing({ labels: { alertname: 'x', project: 'p', stage: 's', service: long } }));
+    const [problem] = mapProblemDocument(
+      firing({ labels: { alertname: 'x', project: 'p', stage: 's', service: long } }),
+    );
     expect(problem?.name.length).toBeLessThanOrEqual(63);
     expect(problem?.name).toMatch(DNS1123);
   });
@@ -274,7 +378,9 @@ describe('deterministic names', () => {
   });
 
   it('maps a CloudEvent without any id by its content, so re-sending the file is one problem', () => {
-    expect(mapProblemDocument(seedRemediationTrigger)[0]?.name).toBe(mapProblemDocument(structuredClone(seedRemediationTrigger))[0]?.name);
+    expect(mapProblemDocument(seedRemediationTrigger)[0]?.name).toBe(
+      mapProblemDocument(structuredClone(seedRemediationTrigger))[0]?.name,
+    );
   });
 
   it('derives a stable name for a manifest without metadata.name', () => {
@@ -290,19 +396,48 @@ describe('mapping options', () => {
     const payload = {
       version: '4',
       status: 'firing',
-      alerts: [{ status: 'firing', labels: { alertname: 'HighLatency', team_project: 'shop', env: 'prod', app: 'web' }, annotations: {}, fingerprint: 'f1', startsAt: '2026-11-22T04:00:00Z' }],
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'HighLatency', team_project: 'shop', env: 'prod', app: 'web' },
+          annotations: {},
+          fingerprint: 'f1',
+          startsAt: '2026-11-22T04:00:00Z',
+        },
+      ],
     };
-    const [problem] = mapProblemDocument(payload, { fieldNames: { project: ['team_project'], stage: ['env'], service: ['app'] } });
-    expect(problem?.spec).toMatchObject({ project: 'shop', stage: 'prod', service: 'web', problemTitle: 'HighLatency' });
+    const [problem] = mapProblemDocument(payload, {
+      fieldNames: { project: ['team_project'], stage: ['env'], service: ['app'] },
+    });
+    expect(problem?.spec).toMatchObject({
+      project: 'shop',
+      stage: 'prod',
+      service: 'web',
+      problemTitle: 'HighLatency',
+    });
   });
 
   it('uses defaults when a payload names no project', () => {
-    const payload = { version: '4', status: 'firing', alerts: [{ labels: { alertname: 'X', stage: 'dev', service: 'api' }, fingerprint: 'f2' }] };
+    const payload = {
+      version: '4',
+      status: 'firing',
+      alerts: [{ labels: { alertname: 'X', stage: 'dev', service: 'api' }, fingerprint: 'f2' }],
+    };
     expect(mapProblemDocument(payload, { defaults: { project: 'shop' } })[0]?.spec.project).toBe('shop');
   });
 
   it('prefers a problemTitle annotation over alertname', () => {
-    const payload = { version: '4', status: 'firing', alerts: [{ labels: { alertname: 'X', project: 'p', stage: 's', service: 'v' }, annotations: { problemTitle: 'Custom title' }, fingerprint: 'f3' }] };
+    const payload = {
+      version: '4',
+      status: 'firing',
+      alerts: [
+        {
+          labels: { alertname: 'X', project: 'p', stage: 's', service: 'v' },
+          annotations: { problemTitle: 'Custom title' },
+          fingerprint: 'f3',
+        },
+      ],
+    };
     expect(mapProblemDocument(payload)[0]?.spec.problemTitle).toBe('Custom title');
   });
 });
@@ -311,30 +446,158 @@ describe('invalid payloads name the field at fault', () => {
   const alert = alertmanagerGroup.alerts[0]!;
   const cases: { name: string; payload: unknown; field: string; message: RegExp }[] = [
     { name: 'not an object', payload: [1, 2], field: '(root)', message: /expected a JSON object/ },
-    { name: 'unknown shape', payload: { hello: 'world' }, field: '(root)', message: /not a recognised problem payload/ },
-    { name: 'alertmanager version 3', payload: { ...alertmanagerGroup, version: '3' }, field: 'version', message: /expected "4"/ },
-    { name: 'no alerts', payload: { ...alertmanagerGroup, alerts: [] }, field: 'alerts', message: /at least one alert/ },
-    { name: 'alert is not an object', payload: { version: '4', alerts: ['x'] }, field: 'alerts[0]', message: /expected an object/ },
-    { name: 'alert without service', payload: { version: '4', status: 'firing', alerts: [{ ...alert, labels: { alertname: 'a', project: 'p', stage: 's' } }] }, field: 'alerts[0].labels.service', message: /no service/ },
-    { name: 'alert label not a string', payload: { version: '4', alerts: [{ ...alert, labels: { ...alert.labels, stage: 3 } }] }, field: 'alerts[0].labels.stage', message: /expected a string/ },
-    { name: 'alert with bad status', payload: { version: '4', alerts: [{ ...alert, status: 'pending' }] }, field: 'alerts[0].status', message: /firing.*resolved/ },
-    { name: 'project not DNS-1123', payload: { version: '4', alerts: [{ ...alert, labels: { ...alert.labels, project: 'Sock_Shop' } }] }, field: 'alerts[0].labels.project', message: /DNS-1123/ },
-    { name: 'second alert without title', payload: { version: '4', status: 'firing', alerts: [alert, { labels: { project: 'p', stage: 's', service: 'v' }, fingerprint: 'x' }] }, field: 'alerts[1].labels.problemTitle', message: /no problemTitle/ },
-    { name: 'cloudevent of another type', payload: { ...seedRemediationTrigger, type: 'sh.keptn.event.evaluation.finished' }, field: 'type', message: /unsupported event type/ },
-    { name: 'cloudevent without data', payload: { type: 'sh.keptn.event.production.remediation.triggered', specversion: '1.0' }, field: 'data', message: /expected an object/ },
-    { name: 'cloudevent data is a broken JSON string', payload: { ...seedRemediationTrigger, data: '{"project": ' }, field: 'data', message: /not a valid JSON object/ },
-    { name: 'cloudevent without problem', payload: { ...seedRemediationTrigger, data: { project: 'p', stage: 'production', service: 's' } }, field: 'data.problem', message: /is required/ },
-    { name: 'cloudevent without title', payload: { ...seedRemediationTrigger, data: { ...seedRemediationTrigger.data, problem: { rootCause: 'x' } } }, field: 'data.problem.problemTitle', message: /is required/ },
-    { name: 'cloudevent stage disagrees with type', payload: { ...seedRemediationTrigger, data: { ...seedRemediationTrigger.data, stage: 'qa' } }, field: 'data.stage', message: /does not match/ },
-    { name: 'cloudevent without project', payload: { ...seedRemediationTrigger, data: { ...seedRemediationTrigger.data, project: '' } }, field: 'data.project', message: /is required/ },
-    { name: 'dynatrace without keptn tags', payload: { ...dynatraceBare, Tags: 'app:carts' }, field: 'project', message: /KeptnProject, or a tag project:<value> \/ keptn_project:<value>/ },
-    { name: 'dynatrace with an empty KeptnService and no tag', payload: { ...dynatraceBare, Tags: 'app:carts', KeptnProject: 'p', KeptnStage: 's', KeptnService: ' ' }, field: 'service', message: /KeptnService/ },
-    { name: 'dynatrace with unknown state', payload: { ...dynatraceBare, State: 'WEIRD' }, field: 'State', message: /OPEN, RESOLVED/ },
-    { name: 'dynatrace title too long', payload: { ...dynatraceBare, ProblemTitle: 'x'.repeat(1025) }, field: 'ProblemTitle', message: /longer than 1024/ },
-    { name: 'manifest of another apiVersion', payload: { ...manifest, apiVersion: 'rebound.dev/v1' }, field: 'apiVersion', message: /rebound.dev\/v1alpha1/ },
-    { name: 'manifest with bad state', payload: { ...manifest, spec: { ...manifest.spec, state: 'open' } }, field: 'spec.state', message: /OPEN or RESOLVED/ },
-    { name: 'manifest with bad name', payload: { ...manifest, metadata: { name: 'Carts!' } }, field: 'metadata.name', message: /not a valid object name/ },
-    { name: 'manifest without spec', payload: { apiVersion: manifest.apiVersion, kind: 'ProblemEvent' }, field: 'spec', message: /expected an object/ },
+    {
+      name: 'unknown shape',
+      payload: { hello: 'world' },
+      field: '(root)',
+      message: /not a recognised problem payload/,
+    },
+    {
+      name: 'alertmanager version 3',
+      payload: { ...alertmanagerGroup, version: '3' },
+      field: 'version',
+      message: /expected "4"/,
+    },
+    {
+      name: 'no alerts',
+      payload: { ...alertmanagerGroup, alerts: [] },
+      field: 'alerts',
+      message: /at least one alert/,
+    },
+    {
+      name: 'alert is not an object',
+      payload: { version: '4', alerts: ['x'] },
+      field: 'alerts[0]',
+      message: /expected an object/,
+    },
+    {
+      name: 'alert without service',
+      payload: {
+        version: '4',
+        status: 'firing',
+        alerts: [{ ...alert, labels: { alertname: 'a', project: 'p', stage: 's' } }],
+      },
+      field: 'alerts[0].labels.service',
+      message: /no service/,
+    },
+    {
+      name: 'alert label not a string',
+      payload: { version: '4', alerts: [{ ...alert, labels: { ...alert.labels, stage: 3 } }] },
+      field: 'alerts[0].labels.stage',
+      message: /expected a string/,
+    },
+    {
+      name: 'alert with bad status',
+      payload: { version: '4', alerts: [{ ...alert, status: 'pending' }] },
+      field: 'alerts[0].status',
+      message: /firing.*resolved/,
+    },
+    {
+      name: 'project not DNS-1123',
+      payload: { version: '4', alerts: [{ ...alert, labels: { ...alert.labels, project: 'Sock_Shop' } }] },
+      field: 'alerts[0].labels.project',
+      message: /DNS-1123/,
+    },
+    {
+      name: 'second alert without title',
+      payload: {
+        version: '4',
+        status: 'firing',
+        alerts: [alert, { labels: { project: 'p', stage: 's', service: 'v' }, fingerprint: 'x' }],
+      },
+      field: 'alerts[1].labels.problemTitle',
+      message: /no problemTitle/,
+    },
+    {
+      name: 'cloudevent of another type',
+      payload: { ...seedRemediationTrigger, type: 'sh.keptn.event.evaluation.finished' },
+      field: 'type',
+      message: /unsupported event type/,
+    },
+    {
+      name: 'cloudevent without data',
+      payload: { type: 'sh.keptn.event.production.remediation.triggered', specversion: '1.0' },
+      field: 'data',
+      message: /expected an object/,
+    },
+    {
+      name: 'cloudevent data is a broken JSON string',
+      payload: { ...seedRemediationTrigger, data: '{"project": ' },
+      field: 'data',
+      message: /not a valid JSON object/,
+    },
+    {
+      name: 'cloudevent without problem',
+      payload: { ...seedRemediationTrigger, data: { project: 'p', stage: 'production', service: 's' } },
+      field: 'data.problem',
+      message: /is required/,
+    },
+    {
+      name: 'cloudevent without title',
+      payload: { ...seedRemediationTrigger, data: { ...seedRemediationTrigger.data, problem: { rootCause: 'x' } } },
+      field: 'data.problem.problemTitle',
+      message: /is required/,
+    },
+    {
+      name: 'cloudevent stage disagrees with type',
+      payload: { ...seedRemediationTrigger, data: { ...seedRemediationTrigger.data, stage: 'qa' } },
+      field: 'data.stage',
+      message: /does not match/,
+    },
+    {
+      name: 'cloudevent without project',
+      payload: { ...seedRemediationTrigger, data: { ...seedRemediationTrigger.data, project: '' } },
+      field: 'data.project',
+      message: /is required/,
+    },
+    {
+      name: 'dynatrace without keptn tags',
+      payload: { ...dynatraceBare, Tags: 'app:carts' },
+      field: 'project',
+      message: /KeptnProject, or a tag project:<value> \/ keptn_project:<value>/,
+    },
+    {
+      name: 'dynatrace with an empty KeptnService and no tag',
+      payload: { ...dynatraceBare, Tags: 'app:carts', KeptnProject: 'p', KeptnStage: 's', KeptnService: ' ' },
+      field: 'service',
+      message: /KeptnService/,
+    },
+    {
+      name: 'dynatrace with unknown state',
+      payload: { ...dynatraceBare, State: 'WEIRD' },
+      field: 'State',
+      message: /OPEN, RESOLVED/,
+    },
+    {
+      name: 'dynatrace title too long',
+      payload: { ...dynatraceBare, ProblemTitle: 'x'.repeat(1025) },
+      field: 'ProblemTitle',
+      message: /longer than 1024/,
+    },
+    {
+      name: 'manifest of another apiVersion',
+      payload: { ...manifest, apiVersion: 'rebound.dev/v1' },
+      field: 'apiVersion',
+      message: /rebound.dev\/v1alpha1/,
+    },
+    {
+      name: 'manifest with bad state',
+      payload: { ...manifest, spec: { ...manifest.spec, state: 'open' } },
+      field: 'spec.state',
+      message: /OPEN or RESOLVED/,
+    },
+    {
+      name: 'manifest with bad name',
+      payload: { ...manifest, metadata: { name: 'Carts!' } },
+      field: 'metadata.name',
+      message: /not a valid object name/,
+    },
+    {
+      name: 'manifest without spec',
+      payload: { apiVersion: manifest.apiVersion, kind: 'ProblemEvent' },
+      field: 'spec',
+      message: /expected an object/,
+    },
   ];
 
   it.each(cases)('$name → $field', ({ payload, field, message }) => {

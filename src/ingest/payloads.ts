@@ -20,7 +20,10 @@ export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 /** Which kind of payload this is, or an InvalidPayload error saying what was expected. */
 export function detectPayloadKind(value: unknown): PayloadKind {
   if (!isObject(value)) {
-    throw new InvalidPayloadError('(root)', 'expected a JSON object (a ProblemEvent, an Alertmanager webhook payload, a Keptn CloudEvent or a Dynatrace problem notification)');
+    throw new InvalidPayloadError(
+      '(root)',
+      'expected a JSON object (a ProblemEvent, an Alertmanager webhook payload, a Keptn CloudEvent or a Dynatrace problem notification)',
+    );
   }
   // Order matters: a CloudEvent wrapping a Dynatrace problem is a CloudEvent.
   if (isProblemEventManifest(value)) return 'manifest';

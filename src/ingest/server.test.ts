@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { startIngestServer } from './server.ts';
 
 describe('startIngestServer', () => {
-  it('cuts a client that sends its headers too slowly at the headers timeout, not at Node\'s 30 s check', async () => {
+  it("cuts a client that sends its headers too slowly at the headers timeout, not at Node's 30 s check", async () => {
     const server = await startIngestServer({
       address: '127.0.0.1:0',
       sink: { store: () => Promise.resolve([]) },

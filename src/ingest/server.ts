@@ -100,7 +100,8 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
   const routes = new Map<string, Route[]>();
   for (const route of [...builtInRoutes(options, log), ...(options.routes ?? [])]) {
     const same = routes.get(route.path) ?? [];
-    if (same.some((r) => r.method === route.method)) throw new Error(`ingest: two routes for ${route.method} ${route.path}`);
+    if (same.some((r) => r.method === route.method))
+      throw new Error(`ingest: two routes for ${route.method} ${route.path}`);
     routes.set(route.path, [...same, route]);
   }
   const prefixed = [...routes.values()].flat().filter((r) => r.prefix === true);
@@ -110,7 +111,11 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
     if (exact.length > 0) return exact;
     return prefixed.filter((r) => path.startsWith(r.path) && path.length > r.path.length);
   };
-  const describeRoutes = (): string => [...routes.values()].flat().map((r) => `${r.method} ${r.prefix ? `${r.path}…` : r.path}`).join(', ');
+  const describeRoutes = (): string =>
+    [...routes.values()]
+      .flat()
+      .map((r) => `${r.method} ${r.prefix ? `${r.path}…` : r.path}`)
+      .join(', ');
 
   const serve = async (req: IncomingMessage, res: ServerResponse, path: string, candidates: Route[]): Promise<void> => {
     if (candidates.length === 0) throw new HttpError(404, `no route for ${path}; routes: ${describeRoutes()}`);
@@ -122,14 +127,25 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
     const authorization = presentedAuthorization(req.headers);
     if (route.auth === 'bearer' && !isAuthorized(authorization, options.tokens())) {
       const given = authorization !== undefined;
-      throw new HttpError(401, given ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>, or Keptn\'s x-token header)', {
-        headers: { 'WWW-Authenticate': given ? 'Bearer realm="rebound", error="invalid_token"' : 'Bearer realm="rebound"' },
-      });
+      throw new HttpError(
+        401,
+        given
+          ? 'invalid bearer token'
+          : "missing bearer token (Authorization: Bearer <token>, or Keptn's x-token header)",
+        {
+          headers: {
+            'WWW-Authenticate': given ? 'Bearer realm="rebound", error="invalid_token"' : 'Bearer realm="rebound"',
+          },
+        },
+      );
     }
     if (route.contentTypes !== undefined) {
       const type = mediaType(req.headers['content-type']);
       if (type === undefined || !route.contentTypes.includes(type.type)) {
-        throw new HttpError(415, `Content-Type must be ${route.contentTypes.join(' or ')}, got ${type?.type ?? 'none'}`);
+        throw new HttpError(
+          415,
+          `Content-Type must be ${route.contentTypes.join(' or ')}, got ${type?.type ?? 'none'}`,
+        );
       }
       if (!type.utf8) throw new HttpError(415, 'only UTF-8 bodies are accepted');
     }
@@ -145,7 +161,11 @@ export function createIngestHandler(options: IngestServerOptions): (req: Incomin
       const started = process.hrtime.bigint();
       const onResponse = options.onResponse;
       res.once('finish', () => {
-        onResponse({ route: candidates[0]?.path ?? 'unknown', status: res.statusCode, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+        onResponse({
+          route: candidates[0]?.path ?? 'unknown',
+          status: res.statusCode,
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        });
       });
     }
     serve(req, res, path, candidates).catch((err: unknown) => {
@@ -187,7 +207,9 @@ function serverOptions(options: IngestServerOptions): ServerOptions {
 }
 
 /** Listens on `address` (`host:port`; port 0 picks a free one). */
-export async function startIngestServer(options: IngestServerOptions & { address: string }): Promise<RunningIngestServer> {
+export async function startIngestServer(
+  options: IngestServerOptions & { address: string },
+): Promise<RunningIngestServer> {
   const { host, port } = parseAddress(options.address);
   const server = createServer(serverOptions(options), createIngestHandler(options));
   await new Promise<void>((resolve, reject) => {
@@ -219,7 +241,14 @@ export interface IngestRunnable extends HttpServerRunnable {
 /** The ingest server as the manager's Runnable: it binds when the manager starts it, not before. */
 export function ingestRunnable(options: IngestServerOptions & { address: string; log: Logger }): IngestRunnable {
   const { host, port } = parseAddress(options.address);
-  const server = httpServerRunnable({ name: 'webhooks', host, port, handler: createIngestHandler(options), log: options.log, serverOptions: serverOptions(options) });
+  const server = httpServerRunnable({
+    name: 'webhooks',
+    host,
+    port,
+    handler: createIngestHandler(options),
+    log: options.log,
+    serverOptions: serverOptions(options),
+  });
   return { ...server, callbackBaseUrl: () => reachableUrl(server.url()) };
 }
 
@@ -232,17 +261,24 @@ export function parseAddress(address: string): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(address.trim());
   const port = Number(match?.[2]);
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ReboundError(`invalid listen address ${JSON.stringify(address)}; expected host:port such as 127.0.0.1:8080`, {
-      code: 'InvalidAddress',
-      retryable: false,
-    });
+    throw new ReboundError(
+      `invalid listen address ${JSON.stringify(address)}; expected host:port such as 127.0.0.1:8080`,
+      {
+        code: 'InvalidAddress',
+        retryable: false,
+      },
+    );
   }
   const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
 function builtInRoutes(options: IngestServerOptions, log: IngestLogger): Route[] {
-  const problemRoute = (path: string, contentTypes: readonly string[], kind: (req: RouteRequest, value: unknown) => { kind: PayloadKind; value: unknown }): Route => ({
+  const problemRoute = (
+    path: string,
+    contentTypes: readonly string[],
+    kind: (req: RouteRequest, value: unknown) => { kind: PayloadKind; value: unknown },
+  ): Route => ({
     method: 'POST',
     path,
     auth: 'bearer',
@@ -261,11 +297,17 @@ function builtInRoutes(options: IngestServerOptions, log: IngestLogger): Route[]
     return storeProblems(mapPayload('cloudevent', event, options.mapping), options.sink, log, route);
   };
   const events: Route = {
-    ...problemRoute(ROUTE_PATHS.events, CLOUDEVENT_TYPES, (req, value) => ({ kind: 'cloudevent', value: cloudEventFrom(req.headers, value) })),
+    ...problemRoute(ROUTE_PATHS.events, CLOUDEVENT_TYPES, (req, value) => ({
+      kind: 'cloudevent',
+      value: cloudEventFrom(req.headers, value),
+    })),
     handle: (req) => handleEvent(cloudEventFrom(req.headers, parseJsonBody(req.body)), ROUTE_PATHS.events),
   };
   return [
-    ...keptnApiRoutes({ handleEvent: (event) => handleEvent(event, KEPTN_API_PATHS.event), metadata: keptnMetadata(options.keptnNamespace ?? '') }),
+    ...keptnApiRoutes({
+      handleEvent: (event) => handleEvent(event, KEPTN_API_PATHS.event),
+      metadata: keptnMetadata(options.keptnNamespace ?? ''),
+    }),
     problemRoute(ROUTE_PATHS.alertmanager, JSON_TYPES, (_req, value) => ({ kind: 'alertmanager', value })),
     events,
     ...(actions ? [actionCallbackRoute(actions, log)] : []),
@@ -274,7 +316,12 @@ function builtInRoutes(options: IngestServerOptions, log: IngestLogger): Route[]
   ];
 }
 
-async function storeProblems(problems: MappedProblem[], sink: ProblemSink, log: IngestLogger, route: string): Promise<RouteResponse> {
+async function storeProblems(
+  problems: MappedProblem[],
+  sink: ProblemSink,
+  log: IngestLogger,
+  route: string,
+): Promise<RouteResponse> {
   const stored = await sink.store(problems);
   for (const s of stored) {
     if (s.outcome !== 'unchanged') log.info({ route, problem: s.name, outcome: s.outcome }, 'problem stored');
@@ -296,7 +343,10 @@ function cloudEventFrom(headers: IncomingHttpHeaders, body: unknown): unknown {
   return event;
 }
 
-function toErrorResponse(err: unknown, log: IngestLogger): { status: number; body: unknown; headers?: Record<string, string> } {
+function toErrorResponse(
+  err: unknown,
+  log: IngestLogger,
+): { status: number; body: unknown; headers?: Record<string, string> } {
   if (err instanceof HttpError) {
     return { status: err.status, body: { error: err.message, field: err.field }, headers: err.headers };
   }
@@ -325,7 +375,11 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
     return;
   }
   const text = JSON.stringify(isObject(body) || Array.isArray(body) ? body : { result: body });
-  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

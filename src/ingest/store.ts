@@ -88,11 +88,13 @@ export class KubeProblemStore implements ProblemSink {
 
   private storeOne(problem: MappedProblem): Promise<StoredProblem> {
     const known = this.known.get(problem.name);
-    if (known && this.isCurrent(known, problem.spec.state)) return Promise.resolve({ name: problem.name, outcome: 'unchanged' });
+    if (known && this.isCurrent(known, problem.spec.state))
+      return Promise.resolve({ name: problem.name, outcome: 'unchanged' });
     const running = this.inFlight.get(problem.name);
     // A write already running for this name carries the same or an earlier state; a RESOLVED that
     // arrives during an OPEN write must still be applied, so it waits and then goes on.
-    if (running && problem.spec.state === 'OPEN') return running.then((r) => ({ name: r.name, outcome: 'unchanged' as const }));
+    if (running && problem.spec.state === 'OPEN')
+      return running.then((r) => ({ name: r.name, outcome: 'unchanged' as const }));
     const write = (running ?? Promise.resolve())
       .catch(() => undefined)
       .then(() => this.limiter.run(() => this.write(problem)))
@@ -111,7 +113,9 @@ export class KubeProblemStore implements ProblemSink {
   private async write(problem: MappedProblem): Promise<StoredProblem> {
     const { name, spec } = problem;
     if (spec.state === 'RESOLVED') {
-      const outcome = (await this.patch(name, { spec: { state: 'RESOLVED' } })) ? 'resolved' : await this.createOrResolve(problem);
+      const outcome = (await this.patch(name, { spec: { state: 'RESOLVED' } }))
+        ? 'resolved'
+        : await this.createOrResolve(problem);
       this.remember(name, 'RESOLVED');
       return { name, outcome };
     }
@@ -193,11 +197,13 @@ export class KubeProblemStore implements ProblemSink {
       [LABELS.managedBy]: MANAGED_BY,
       ...(shard !== undefined ? { [LABELS.shard]: shard } : {}),
     };
-    if (spec.source !== undefined && spec.source.length <= 63 && LABEL_VALUE.test(spec.source)) labels[LABELS.source] = spec.source;
+    if (spec.source !== undefined && spec.source.length <= 63 && LABEL_VALUE.test(spec.source))
+      labels[LABELS.source] = spec.source;
     const annotations: Record<string, string> = { [LAST_SEEN_ANNOTATION]: this.timestamp() };
     if (spec.problemID !== undefined) annotations[ANNOTATIONS.problemID] = spec.problemID;
     const fingerprint = spec.details?.['fingerprint'];
-    if (spec.source === 'alertmanager' && typeof fingerprint === 'string') annotations[ANNOTATIONS.fingerprint] = fingerprint;
+    if (spec.source === 'alertmanager' && typeof fingerprint === 'string')
+      annotations[ANNOTATIONS.fingerprint] = fingerprint;
     return {
       apiVersion: API_VERSION,
       kind: KINDS.ProblemEvent,

@@ -13,11 +13,14 @@ export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
     else if (source.kind === 'in-cluster') kc.loadFromCluster();
     else kc.loadFromDefault();
   } catch (err) {
-    throw new ReboundError(`cannot load kubeconfig (${describe(source)}): ${err instanceof Error ? err.message : String(err)}`, {
-      code: 'KubeConfigInvalid',
-      retryable: false,
-      cause: err,
-    });
+    throw new ReboundError(
+      `cannot load kubeconfig (${describe(source)}): ${err instanceof Error ? err.message : String(err)}`,
+      {
+        code: 'KubeConfigInvalid',
+        retryable: false,
+        cause: err,
+      },
+    );
   }
   if (!kc.getCurrentCluster()) {
     throw new ReboundError(`kubeconfig (${describe(source)}) has no current cluster`, {

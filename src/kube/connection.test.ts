@@ -34,7 +34,9 @@ describe('SharedConnection', () => {
     const b = await dispatcherAfter(await connection.mergePatch());
     expect(a).toBeDefined();
     expect(b).toBe(a);
-    expect((await requestAfter(await connection.mergePatch())).getHeaders()['Content-Type']).toBe('application/merge-patch+json');
+    expect((await requestAfter(await connection.mergePatch())).getHeaders()['Content-Type']).toBe(
+      'application/merge-patch+json',
+    );
   });
 
   it('keeps separate pools for separate kubeconfigs', async () => {

@@ -37,13 +37,19 @@ describe('classifyKubeError', () => {
   });
 
   it('classifies refused and reset connections as unavailable, looking through causes', () => {
-    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }) });
-    expect(classifyKubeError(refused, 'list')).toMatchObject({ code: KUBE_ERROR_CODES.Unavailable, reason: undefined, retryable: true });
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }),
+    });
+    expect(classifyKubeError(refused, 'list')).toMatchObject({
+      code: KUBE_ERROR_CODES.Unavailable,
+      reason: undefined,
+      retryable: true,
+    });
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(classifyKubeError(reset, 'list').code).toBe(KUBE_ERROR_CODES.Unavailable);
     const timeout = new DOMException('timed out', 'TimeoutError');
     expect(classifyKubeError(timeout, 'list').code).toBe(KUBE_ERROR_CODES.Unavailable);
-     // fetch refuses some failures before any socket exists (a blocked port): still unreachable, named.
+    // fetch refuses some failures before any socket exists (a blocked port): still unreachable, named.
     const blocked = classifyKubeError(new TypeError('fetch failed', { cause: new Error('bad port') }), 'create');
     expect(blocked).toMatchObject({ code: KUBE_ERROR_CODES.Unavailable, retryable: true });
     expect(blocked.message).toBe('create: API server unreachable (bad port)');

@@ -56,7 +56,14 @@ export function kubeEventRecorder(kc: KubeConfig, options: EventRecorderOptions)
   const recent = new Map<string, Tracked>();
   let seq = 0;
 
-  const create = async (subject: EventSubject, type: EventType, reason: string, action: string, note: string, now: number): Promise<Tracked> => {
+  const create = async (
+    subject: EventSubject,
+    type: EventType,
+    reason: string,
+    action: string,
+    note: string,
+    now: number,
+  ): Promise<Tracked> => {
     const namespace = subject.metadata.namespace ?? 'default';
     const subjectName = subject.metadata.name ?? 'unknown';
     const name = `${subjectName}.${now.toString(16)}${(seq++ % 0x10000).toString(16).padStart(4, '0')}`;
@@ -98,7 +105,11 @@ export function kubeEventRecorder(kc: KubeConfig, options: EventRecorderOptions)
           seen.count++;
           try {
             await api.patchNamespacedEvent(
-              { namespace: seen.namespace, name: seen.name, body: { series: { count: seen.count, lastObservedTime: new V1MicroTime(now) } } },
+              {
+                namespace: seen.namespace,
+                name: seen.name,
+                body: { series: { count: seen.count, lastObservedTime: new V1MicroTime(now) } },
+              },
               MERGE_PATCH,
             );
             return;
@@ -115,7 +126,10 @@ export function kubeEventRecorder(kc: KubeConfig, options: EventRecorderOptions)
           if (!oldest.done) recent.delete(oldest.value);
         }
       } catch (err) {
-        options.log.warn({ err: classifyKubeError(err, 'record event'), reason, kind: subject.kind, name: subject.metadata.name }, 'recording event failed');
+        options.log.warn(
+          { err: classifyKubeError(err, 'record event'), reason, kind: subject.kind, name: subject.metadata.name },
+          'recording event failed',
+        );
       }
     },
   };

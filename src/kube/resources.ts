@@ -70,7 +70,12 @@ export class CustomResourceClient<T extends CustomResource> {
   /** Every call goes through one connection pool (shared by the clients of one kubeconfig). */
   readonly #connection: SharedConnection;
 
-  constructor(kc: KubeConfig, resource: ResourceDescriptor<Kind>, fieldManager = 'rebound', connection = new SharedConnection(kc)) {
+  constructor(
+    kc: KubeConfig,
+    resource: ResourceDescriptor<Kind>,
+    fieldManager = 'rebound',
+    connection = new SharedConnection(kc),
+  ) {
     this.descriptor = resource;
     this.#kc = kc;
     this.#api = kc.makeApiClient(CustomObjectsApi);
@@ -81,7 +86,12 @@ export class CustomResourceClient<T extends CustomResource> {
   /** The object, or undefined when it does not exist. */
   async get(namespace: string, name: string): Promise<T | undefined> {
     try {
-      return this.#parse(await this.#api.getNamespacedCustomObject({ ...this.#base(), namespace, name }, await this.#connection.options()));
+      return this.#parse(
+        await this.#api.getNamespacedCustomObject(
+          { ...this.#base(), namespace, name },
+          await this.#connection.options(),
+        ),
+      );
     } catch (err) {
       const e = classifyKubeError(err, this.#action('get', namespace, name));
       if (isNotFound(e)) return undefined;
@@ -98,14 +108,25 @@ export class CustomResourceClient<T extends CustomResource> {
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
-      if (signal?.aborted) throw classifyKubeError(signal.reason ?? new DOMException('aborted', 'AbortError'), this.#action('list', namespace));
+      if (signal?.aborted)
+        throw classifyKubeError(
+          signal.reason ?? new DOMException('aborted', 'AbortError'),
+          this.#action('list', namespace),
+        );
       let page: unknown;
       try {
-        const paging = { limit: PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}), ...(labelSelector ? { labelSelector } : {}) };
+        const paging = {
+          limit: PAGE_SIZE,
+          ...(continueToken ? { _continue: continueToken } : {}),
+          ...(labelSelector ? { labelSelector } : {}),
+        };
         page =
           namespace === undefined
             ? await this.#api.listClusterCustomObject({ ...this.#base(), ...paging }, await this.#connection.options())
-            : await this.#api.listNamespacedCustomObject({ ...this.#base(), namespace, ...paging }, await this.#connection.options());
+            : await this.#api.listNamespacedCustomObject(
+                { ...this.#base(), namespace, ...paging },
+                await this.#connection.options(),
+              );
       } catch (err) {
         throw classifyKubeError(err, this.#action('list', namespace));
       }
@@ -140,7 +161,12 @@ export class CustomResourceClient<T extends CustomResource> {
    * only if the object is unchanged since it was read (409 Conflict otherwise, retryable).
    * Fields set to null are removed (merge-patch semantics); arrays are replaced whole.
    */
-  async patchStatus(namespace: string, name: string, status: Partial<StatusOf<T>>, resourceVersion?: string): Promise<T> {
+  async patchStatus(
+    namespace: string,
+    name: string,
+    status: Partial<StatusOf<T>>,
+    resourceVersion?: string,
+  ): Promise<T> {
     const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status };
     try {
       return this.#parse(
@@ -155,7 +181,11 @@ export class CustomResourceClient<T extends CustomResource> {
   }
 
   /** Merge-patches the object itself (labels, annotations, finalizers); not its status. */
-  async patch(namespace: string, name: string, patch: { metadata?: Partial<V1ObjectMeta>; spec?: unknown }): Promise<T> {
+  async patch(
+    namespace: string,
+    name: string,
+    patch: { metadata?: Partial<V1ObjectMeta>; spec?: unknown },
+  ): Promise<T> {
     try {
       return this.#parse(
         await this.#api.patchNamespacedCustomObject(
@@ -171,7 +201,10 @@ export class CustomResourceClient<T extends CustomResource> {
   /** Deletes the object; true if it was there. */
   async delete(namespace: string, name: string): Promise<boolean> {
     try {
-      await this.#api.deleteNamespacedCustomObject({ ...this.#base(), namespace, name }, await this.#connection.options());
+      await this.#api.deleteNamespacedCustomObject(
+        { ...this.#base(), namespace, name },
+        await this.#connection.options(),
+      );
       return true;
     } catch (err) {
       const e = classifyKubeError(err, this.#action('delete', namespace, name));
@@ -183,7 +216,10 @@ export class CustomResourceClient<T extends CustomResource> {
   /** A list/watch source for SupervisedInformer over `namespace` (all namespaces if undefined). */
   listWatch(namespace?: string, options: WatchOptions = {}): ListWatchSource<T> {
     const { group, version, plural } = this.descriptor;
-    const path = namespace === undefined ? `/apis/${group}/${version}/${plural}` : `/apis/${group}/${version}/namespaces/${namespace}/${plural}`;
+    const path =
+      namespace === undefined
+        ? `/apis/${group}/${version}/${plural}`
+        : `/apis/${group}/${version}/namespaces/${namespace}/${plural}`;
     const timeoutSeconds = options.timeoutSeconds ?? (() => 300 + Math.floor(Math.random() * 300));
     const watcher = new Watch(this.#kc);
     const slim = options.keepManagedFields ? (obj: T): T => obj : withoutManagedFields;
@@ -193,8 +229,17 @@ export class CustomResourceClient<T extends CustomResource> {
         return { items: result.items.map(slim), resourceVersion: result.resourceVersion };
       },
       watch: (resourceVersion, onEvent, signal) =>
-        watchOnce(watcher, path, { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: timeoutSeconds(), ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}) }, signal, (type, obj) =>
-          onEvent({ type, object: type === 'BOOKMARK' ? (obj as T) : slim(this.#parse(obj)) }),
+        watchOnce(
+          watcher,
+          path,
+          {
+            resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds: timeoutSeconds(),
+            ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+          },
+          signal,
+          (type, obj) => onEvent({ type, object: type === 'BOOKMARK' ? (obj as T) : slim(this.#parse(obj)) }),
         ),
     };
   }
@@ -239,7 +284,10 @@ export class CustomResourceClient<T extends CustomResource> {
     const cont = list.metadata?.continue;
     return {
       items: list.items as unknown[],
-      metadata: { ...(typeof rv === 'string' ? { resourceVersion: rv } : {}), ...(typeof cont === 'string' ? { continue: cont } : {}) },
+      metadata: {
+        ...(typeof rv === 'string' ? { resourceVersion: rv } : {}),
+        ...(typeof cont === 'string' ? { continue: cont } : {}),
+      },
     };
   }
 }
@@ -275,7 +323,8 @@ function watchOnce(
       if (signal.aborted) resolve('closed');
       else if (expired) resolve('expired');
       else if (failure !== undefined) reject(classifyKubeError(failure, `watch ${path}`));
-      else if (err === null || err === undefined || (err instanceof Error && err.name === 'TimeoutError')) resolve('closed');
+      else if (err === null || err === undefined || (err instanceof Error && err.name === 'TimeoutError'))
+        resolve('closed');
       else reject(classifyKubeError(err, `watch ${path}`));
     };
     const onLine = (type: string, obj: unknown): void => {

@@ -37,10 +37,16 @@ export function checkAllowedUrl(url: string, allowedHosts: readonly string[]): A
   }
   const port = DEFAULT_PORTS[parsed.protocol] === undefined ? undefined : effectivePort(parsed);
   if (port === undefined) {
-    return { ok: false, reason: `the webhook URL's scheme ${JSON.stringify(parsed.protocol.replace(/:$/, ''))} is not allowed: only http and https` };
+    return {
+      ok: false,
+      reason: `the webhook URL's scheme ${JSON.stringify(parsed.protocol.replace(/:$/, ''))} is not allowed: only http and https`,
+    };
   }
   if (parsed.username !== '' || parsed.password !== '') {
-    return { ok: false, reason: `the webhook URL for host "${parsed.host}" carries credentials (user:password@): put them in the webhook's Secret instead` };
+    return {
+      ok: false,
+      reason: `the webhook URL for host "${parsed.host}" carries credentials (user:password@): put them in the webhook's Secret instead`,
+    };
   }
 
   const invalid: string[] = [];
@@ -51,11 +57,18 @@ export function checkAllowedUrl(url: string, allowedHosts: readonly string[]): A
   }
 
   const listAs = `"${parsed.hostname}" or "${parsed.hostname}:${port}"`;
-  const ignored = invalid.length === 0 ? '' : ` (entries ignored as invalid: ${invalid.map((e) => JSON.stringify(e)).join(', ')})`;
+  const ignored =
+    invalid.length === 0 ? '' : ` (entries ignored as invalid: ${invalid.map((e) => JSON.stringify(e)).join(', ')})`;
   if (allowedHosts.length === 0) {
-    return { ok: false, reason: `host "${parsed.host}" is not allowed: ${FIELD} is empty; list the host there as ${listAs}` };
+    return {
+      ok: false,
+      reason: `host "${parsed.host}" is not allowed: ${FIELD} is empty; list the host there as ${listAs}`,
+    };
   }
-  return { ok: false, reason: `host "${parsed.host}" is not allowed: it must be listed in ${FIELD}, as ${listAs}${ignored}` };
+  return {
+    ok: false,
+    reason: `host "${parsed.host}" is not allowed: it must be listed in ${FIELD}, as ${listAs}${ignored}`,
+  };
 }
 
 function effectivePort(url: URL): string {

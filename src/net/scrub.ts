@@ -39,7 +39,8 @@ export function scrubberFor(sent: SentCredentials): Scrub {
     const match = /^(\S+)\s+(\S+)$/.exec(value);
     const [, scheme, credential] = match ?? [];
     addSecret(credential);
-    if (scheme?.toLowerCase() === 'basic' && credential !== undefined) addUserPassword(Buffer.from(credential, 'base64').toString('utf8'), addSecret);
+    if (scheme?.toLowerCase() === 'basic' && credential !== undefined)
+      addUserPassword(Buffer.from(credential, 'base64').toString('utf8'), addSecret);
   }
   if (sent.url !== undefined) {
     const url = typeof sent.url === 'string' ? tryUrl(sent.url) : sent.url;

@@ -23,7 +23,9 @@ describe('createLogger', () => {
   it('writes JSON lines with a level label, an ISO time and the given fields', () => {
     const { stream, lines } = sink();
     const log = createLogger({ destination: stream, base: { app: 'rebound' } });
-    log.child({ controller: 'problemevent' }).info({ stage: 'production', commit: 'abc123' }, 'pushed remediation commit');
+    log
+      .child({ controller: 'problemevent' })
+      .info({ stage: 'production', commit: 'abc123' }, 'pushed remediation commit');
     const [line] = lines();
     expect(line).toMatchObject({
       level: 'info',
@@ -49,7 +51,8 @@ describe('createLogger', () => {
       'call',
     );
     const text = JSON.stringify(lines());
-    for (const secret of ['t0p', 'hunter2', 'abc"', 'Bearer xyz', 'session=1', 'a=b']) expect(text).not.toContain(secret);
+    for (const secret of ['t0p', 'hunter2', 'abc"', 'Bearer xyz', 'session=1', 'a=b'])
+      expect(text).not.toContain(secret);
     const [line] = lines();
     expect(line?.token).toBe(REDACTED);
     expect((line?.git as Record<string, unknown>).password).toBe(REDACTED);

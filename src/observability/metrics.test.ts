@@ -76,7 +76,10 @@ describe('createMetrics', () => {
 
   it('records what the loop reports, with bounded labels', async () => {
     const metrics = createMetrics({ processMetrics: false });
-    let cache: { status?: { phase?: string } }[] = [{ status: { phase: 'Resolved' } }, { status: { phase: 'Evaluating' } }];
+    let cache: { status?: { phase?: string } }[] = [
+      { status: { phase: 'Resolved' } },
+      { status: { phase: 'Evaluating' } },
+    ];
     metrics.observeProblems(() => cache);
     expect(samples(await metrics.registry.metrics()).get('rebound_problems{phase="Resolved"}')).toBe(1);
     cache = [{}, { status: { phase: 'Evaluating' } }];

@@ -12,7 +12,15 @@ export const METRIC_PREFIX = 'rebound_';
 export const CONTROLLER_NAMES = ['project', 'remediation', 'problemevent'] as const;
 export const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['success', 'requeue_after', 'error', 'terminal_error'];
 /** What became of an attempt: its evaluation's verdict, or the step that failed before one. */
-export const ATTEMPT_RESULTS = ['pass', 'warning', 'fail', 'commit_failed', 'apply_failed', 'action_failed', 'aborted'] as const;
+export const ATTEMPT_RESULTS = [
+  'pass',
+  'warning',
+  'fail',
+  'commit_failed',
+  'apply_failed',
+  'action_failed',
+  'aborted',
+] as const;
 export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
 /** `error`: no verdict (Prometheus unreachable, no data); retried, never counted as a failed attempt. */
 export const EVALUATION_OUTCOMES = [...EVALUATION_RESULTS, 'error'] as const;
@@ -219,8 +227,10 @@ export function createMetrics(options: MetricsOptions = {}) {
     evaluations.inc({ result }, 0);
     evaluationDuration.zero({ result });
   }
-  for (const operation of GIT_OPERATIONS) for (const result of OPERATION_RESULTS) gitDuration.zero({ operation, result });
-  for (const operation of HELM_OPERATIONS) for (const result of OPERATION_RESULTS) helmDuration.zero({ operation, result });
+  for (const operation of GIT_OPERATIONS)
+    for (const result of OPERATION_RESULTS) gitDuration.zero({ operation, result });
+  for (const operation of HELM_OPERATIONS)
+    for (const result of OPERATION_RESULTS) helmDuration.zero({ operation, result });
   gitPushRetries.inc(0);
   for (const name of options.queues ?? CONTROLLER_NAMES) {
     queueDepth.set({ name }, 0);

@@ -8,7 +8,14 @@ const c2 = '2'.repeat(40);
 const c3 = '3'.repeat(40);
 const c4 = '4'.repeat(40);
 
-const good = ['remediations:', '- name: Response time', '  actions:', '  - action: scaling', '    value: "+1"', ''].join('\n');
+const good = [
+  'remediations:',
+  '- name: Response time',
+  '  actions:',
+  '  - action: scaling',
+  '    value: "+1"',
+  '',
+].join('\n');
 const better = good.replace('"+1"', '"+2"');
 // Line 4: a webhook, which a file in Git may not name.
 const broken = good.replace('action: scaling', 'action: webhook');
@@ -18,7 +25,12 @@ describe('ConfigCache', () => {
     const cache = new ConfigCache(CONFIG_PARSERS.remediation);
     const result = cache.offer(key, { commit: c1, text: good });
     expect(result.status).toBe('updated');
-    expect(cache.get(key)).toMatchObject({ path: 'carts/remediation.yaml', commit: c1, text: good, value: { format: 'legacy' } });
+    expect(cache.get(key)).toMatchObject({
+      path: 'carts/remediation.yaml',
+      commit: c1,
+      text: good,
+      value: { format: 'legacy' },
+    });
   });
 
   it('keeps the last good version in force when a new one does not parse, and locates the error', () => {
@@ -30,10 +42,14 @@ describe('ConfigCache', () => {
     expect(result.inForce?.commit).toBe(c1);
     expect(result.rejected.commit).toBe(c2);
     expect(result.rejected.diagnostics[0]).toMatchObject({ file: 'carts/remediation.yaml', line: 4 });
-    expect(result.message).toMatch(/^carts\/remediation\.yaml at 22222222 is invalid: carts\/remediation\.yaml:4:\d+: .*webhook.*; keeping the version from 11111111$/);
+    expect(result.message).toMatch(
+      /^carts\/remediation\.yaml at 22222222 is invalid: carts\/remediation\.yaml:4:\d+: .*webhook.*; keeping the version from 11111111$/,
+    );
     expect(cache.get(key)?.text).toBe(good);
     expect(cache.rejected(key)?.commit).toBe(c2);
-    expect(cache.problems('sockshop')).toEqual([expect.objectContaining({ path: 'carts/remediation.yaml', commit: c2, message: result.message })]);
+    expect(cache.problems('sockshop')).toEqual([
+      expect.objectContaining({ path: 'carts/remediation.yaml', commit: c2, message: result.message }),
+    ]);
     expect(cache.problems('other')).toEqual([]);
   });
 
@@ -66,7 +82,11 @@ describe('ConfigCache', () => {
     cache.offer(key, { commit: c1, text: good });
     cache.offer(key, { commit: c2, text: broken });
     const result = cache.offer(key, { commit: c3, text: better });
-    expect(result).toMatchObject({ status: 'updated', inForce: { commit: c3, text: better }, previous: { commit: c1 } });
+    expect(result).toMatchObject({
+      status: 'updated',
+      inForce: { commit: c3, text: better },
+      previous: { commit: c1 },
+    });
     expect(cache.rejected(key)).toBeUndefined();
     expect(cache.problems('sockshop')).toEqual([]);
   });
@@ -75,7 +95,10 @@ describe('ConfigCache', () => {
     const cache = new ConfigCache(CONFIG_PARSERS.remediation);
     cache.offer(key, { commit: c1, text: good });
     cache.offer(key, { commit: c2, text: broken });
-    expect(cache.offer(key, { commit: c3, text: good })).toMatchObject({ status: 'unchanged', inForce: { commit: c3 } });
+    expect(cache.offer(key, { commit: c3, text: good })).toMatchObject({
+      status: 'unchanged',
+      inForce: { commit: c3 },
+    });
     expect(cache.rejected(key)).toBeUndefined();
   });
 
@@ -121,10 +144,17 @@ describe('ConfigCache', () => {
   it('has parsers for slo.yaml and sli.yaml too', () => {
     const sli = new ConfigCache(CONFIG_PARSERS.sli);
     const sliKey = { ...key, file: 'carts/prometheus/sli.yaml' };
-    expect(sli.offer(sliKey, { commit: c1, text: 'spec_version: "1.0"\nindicators:\n  response_time_p95: "histogram_quantile(0.95, x)"\n' }).status).toBe('updated');
+    expect(
+      sli.offer(sliKey, {
+        commit: c1,
+        text: 'spec_version: "1.0"\nindicators:\n  response_time_p95: "histogram_quantile(0.95, x)"\n',
+      }).status,
+    ).toBe('updated');
     expect(sli.offer(sliKey, { commit: c2, text: 'indicators: [\n' }).status).toBe('invalid');
     expect(sli.get(sliKey)?.commit).toBe(c1);
     const slo = new ConfigCache(CONFIG_PARSERS.slo);
-    expect(slo.offer({ ...key, file: 'carts/slo.yaml' }, { commit: c1, text: 'objectives: 3\n' }).status).toBe('invalid');
+    expect(slo.offer({ ...key, file: 'carts/slo.yaml' }, { commit: c1, text: 'objectives: 3\n' }).status).toBe(
+      'invalid',
+    );
   });
 });

@@ -21,7 +21,10 @@ export interface ConfigKey {
   file: string;
 }
 
-export type ConfigParser<T> = (file: string, text: string) => { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] };
+export type ConfigParser<T> = (
+  file: string,
+  text: string,
+) => { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] };
 
 /** The parsers of the three watched files, in the shape the cache takes. */
 export const CONFIG_PARSERS = {
@@ -41,8 +44,7 @@ export const CONFIG_PARSERS = {
 
 /** What a branch holds for a watched file. */
 export type OfferedVersion =
-  | { commit: string; text: string | null }
-  | { commit: string; tooLarge: { size: number; limit: number } };
+  { commit: string; text: string | null } | { commit: string; tooLarge: { size: number; limit: number } };
 
 export interface ConfigVersion<T> {
   path: string;
@@ -106,7 +108,10 @@ export class ConfigCache<T> {
       entry.rejected = { ...entry.rejected, commit: version.commit };
       return this.invalid(entry, entry.rejected);
     }
-    const parsed = 'tooLarge' in offered ? { ok: false as const, diagnostics: [tooLargeDiagnostic(path, offered.tooLarge)] } : this.parse(path, version.text);
+    const parsed =
+      'tooLarge' in offered
+        ? { ok: false as const, diagnostics: [tooLargeDiagnostic(path, offered.tooLarge)] }
+        : this.parse(path, version.text);
     if (!parsed.ok) {
       entry.rejected = { path, commit: version.commit, diagnostics: parsed.diagnostics, text: version.text };
       this.entries.set(id, entry);
@@ -134,7 +139,12 @@ export class ConfigCache<T> {
     const out: (RejectedVersion & { message: string })[] = [];
     for (const [id, entry] of this.entries) {
       if (!entry.rejected || !id.startsWith(`${project}\u0000`)) continue;
-      out.push({ path: entry.rejected.path, commit: entry.rejected.commit, diagnostics: entry.rejected.diagnostics, message: invalidMessage(entry.rejected, entry.inForce) });
+      out.push({
+        path: entry.rejected.path,
+        commit: entry.rejected.commit,
+        diagnostics: entry.rejected.diagnostics,
+        message: invalidMessage(entry.rejected, entry.inForce),
+      });
     }
     return out.sort((a, b) => a.path.localeCompare(b.path));
   }
@@ -146,7 +156,9 @@ export class ConfigCache<T> {
   private invalid(entry: Entry<T>, rejected: RejectedVersion): OfferResult<T> {
     const view: RejectedVersion = { path: rejected.path, commit: rejected.commit, diagnostics: rejected.diagnostics };
     const message = invalidMessage(view, entry.inForce);
-    return entry.inForce ? { status: 'invalid', inForce: entry.inForce, rejected: view, message } : { status: 'invalid', rejected: view, message };
+    return entry.inForce
+      ? { status: 'invalid', inForce: entry.inForce, rejected: view, message }
+      : { status: 'invalid', rejected: view, message };
   }
 }
 
@@ -159,7 +171,10 @@ const MAX_DIAGNOSTICS_IN_MESSAGE = 3;
  */
 export function invalidMessage(rejected: RejectedVersion, inForce: { commit: string } | undefined): string {
   const shown = rejected.diagnostics.slice(0, MAX_DIAGNOSTICS_IN_MESSAGE).map(formatDiagnostic).join('; ');
-  const more = rejected.diagnostics.length > MAX_DIAGNOSTICS_IN_MESSAGE ? ` (and ${rejected.diagnostics.length - MAX_DIAGNOSTICS_IN_MESSAGE} more)` : '';
+  const more =
+    rejected.diagnostics.length > MAX_DIAGNOSTICS_IN_MESSAGE
+      ? ` (and ${rejected.diagnostics.length - MAX_DIAGNOSTICS_IN_MESSAGE} more)`
+      : '';
   const kept = inForce ? `keeping the version from ${short(inForce.commit)}` : 'no earlier valid version to keep';
   return `${rejected.path} at ${short(rejected.commit)} is invalid: ${shown}${more}; ${kept}`;
 }
@@ -171,7 +186,12 @@ function tooLargeText(tooLarge: { size: number; limit: number }): string {
 }
 
 function tooLargeDiagnostic(file: string, tooLarge: { size: number; limit: number }): Diagnostic {
-  return { file, line: 1, column: 1, message: `file is ${tooLarge.size} bytes, larger than the ${tooLarge.limit}-byte limit (not read)` };
+  return {
+    file,
+    line: 1,
+    column: 1,
+    message: `file is ${tooLarge.size} bytes, larger than the ${tooLarge.limit}-byte limit (not read)`,
+  };
 }
 
 function short(commit: string): string {

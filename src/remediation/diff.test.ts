@@ -16,7 +16,20 @@ describe('unifiedDiff', () => {
     const before = lines(10);
     const after = before.replace('line5\n', 'line5 changed\n');
     expect(unifiedDiff('carts/values.yaml', before, after)).toBe(
-      ['--- a/carts/values.yaml', '+++ b/carts/values.yaml', '@@ -2,7 +2,7 @@', ' line2', ' line3', ' line4', '-line5', '+line5 changed', ' line6', ' line7', ' line8', ''].join('\n'),
+      [
+        '--- a/carts/values.yaml',
+        '+++ b/carts/values.yaml',
+        '@@ -2,7 +2,7 @@',
+        ' line2',
+        ' line3',
+        ' line4',
+        '-line5',
+        '+line5 changed',
+        ' line6',
+        ' line7',
+        ' line8',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -31,7 +44,9 @@ describe('unifiedDiff', () => {
   });
 
   it('marks a last line without a newline', () => {
-    expect(unifiedDiff('v', 'a\nb', 'a\nb\nc')).toBe('--- a/v\n+++ b/v\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+c\n\\ No newline at end of file\n');
+    expect(unifiedDiff('v', 'a\nb', 'a\nb\nc')).toBe(
+      '--- a/v\n+++ b/v\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+c\n\\ No newline at end of file\n',
+    );
   });
 
   it('splits changes far apart into hunks and merges close ones, as git does', () => {
@@ -82,7 +97,10 @@ describe('unifiedDiff', () => {
         [lines(4).replaceAll('\n', '\r\n'), lines(4).replaceAll('\n', '\r\n').replace('line2', 'line2 edited')],
         ['a: 1\nb: 2', 'a: 1\nb: 2\nc: 3'],
         [lines(3), `${lines(3)}added: true\n`],
-        [lines(40), lines(40).replace('line2\n', 'line2 edited\n').replace('line20\n', '').replace('line38\n', 'line38\nnew\n')],
+        [
+          lines(40),
+          lines(40).replace('line2\n', 'line2 edited\n').replace('line20\n', '').replace('line38\n', 'line38\nnew\n'),
+        ],
         ['k: v\n', ''],
       ];
       for (const [before, after] of cases) {

@@ -47,7 +47,10 @@ function diffLines(a: readonly string[], b: readonly string[]): Op[] {
   while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
   const midA = a.slice(head, a.length - tail);
   const midB = b.slice(head, b.length - tail);
-  const middle = myers(midA, midB) ?? [...midA.map((line) => ({ kind: '-' as const, line })), ...midB.map((line) => ({ kind: '+' as const, line }))];
+  const middle = myers(midA, midB) ?? [
+    ...midA.map((line) => ({ kind: '-' as const, line })),
+    ...midB.map((line) => ({ kind: '+' as const, line })),
+  ];
   return [
     ...a.slice(0, head).map((line) => ({ kind: ' ' as const, line })),
     ...middle,

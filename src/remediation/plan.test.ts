@@ -43,36 +43,72 @@ describe('planRemediation', () => {
       diff: '--- a/carts/values.yaml\n+++ b/carts/values.yaml\n@@ -1,3 +1,3 @@\n-replicaCount: 2 # scaled\n+replicaCount: 4 # scaled\n service:\n   port: 80\n',
       approval: null,
     });
-    expect(outcome.source).toEqual({ kind: 'Remediation', name: 'carts-production', problemType: 'Response time degradation', match: 'problemTitle' });
+    expect(outcome.source).toEqual({
+      kind: 'Remediation',
+      name: 'carts-production',
+      problemType: 'Response time degradation',
+      match: 'problemTitle',
+    });
     expect(outcome.kind === 'planned' && outcome.summary).toBe('replicaCount 2 → 4 (5 clamped to maxReplicas 4)');
   });
 
   it('says when the action waits for approval', () => {
-    const gated: RemediationPolicy = { format: '0.1.4', entries: [{ problemType: 'Response time degradation', match: 'exact', actions: [{ name: 'scale up', action: 'scale', value: '+1', approval: 'required' }] }] };
-    const outcome = planRemediation(input({ policy: { policy: gated, source: { kind: 'Remediation', name: 'carts-production' } } }));
+    const gated: RemediationPolicy = {
+      format: '0.1.4',
+      entries: [
+        {
+          problemType: 'Response time degradation',
+          match: 'exact',
+          actions: [{ name: 'scale up', action: 'scale', value: '+1', approval: 'required' }],
+        },
+      ],
+    };
+    const outcome = planRemediation(
+      input({ policy: { policy: gated, source: { kind: 'Remediation', name: 'carts-production' } } }),
+    );
     expect(outcome.kind).toBe('planned');
     expect(outcome.json.approval).toBe('required');
   });
 
   it('plans an action that changes nothing with an empty diff and the reason', () => {
     const outcome = planRemediation(input({ limits: { maxReplicas: 2 } }));
-    expect(outcome).toMatchObject({ kind: 'planned', summary: null, json: { diff: '', reason: 'replicaCount in carts/values.yaml is already 2 (5 clamped to maxReplicas 2)' } });
+    expect(outcome).toMatchObject({
+      kind: 'planned',
+      summary: null,
+      json: { diff: '', reason: 'replicaCount in carts/values.yaml is already 2 (5 clamped to maxReplicas 2)' },
+    });
   });
 
   it('uses the configured replicas path', () => {
-    const outcome = planRemediation(input({ valuesText: 'carts:\n  replicas: 1\n', replicasPath: ['carts', 'replicas'] }));
+    const outcome = planRemediation(
+      input({ valuesText: 'carts:\n  replicas: 1\n', replicasPath: ['carts', 'replicas'] }),
+    );
     expect(outcome.json.diff).toContain('-  replicas: 1\n+  replicas: 4\n');
   });
 
   it('plans an action type that is not built in as handed to an external executor, with no file and no diff', () => {
     const outcome = planRemediation(input({ attempt: 2 }));
-    expect(outcome).toMatchObject({ kind: 'handed-off', json: { action: { action: 'restart' }, file: null, diff: null } });
+    expect(outcome).toMatchObject({
+      kind: 'handed-off',
+      json: { action: { action: 'restart' }, file: null, diff: null },
+    });
     expect(outcome.json.reason).toContain('sh.keptn.event.action.triggered');
   });
 
   it('reports a value Rebound cannot carry out as invalid, naming it', () => {
-    const bad: RemediationPolicy = { ...policy, entries: [{ problemType: 'Response time degradation', match: 'exact', actions: [{ name: 'x', action: 'scale', value: 'lots' }] }] };
-    const outcome = planRemediation(input({ policy: { policy: bad, source: { kind: 'Remediation', name: 'carts-production' } } }));
+    const bad: RemediationPolicy = {
+      ...policy,
+      entries: [
+        {
+          problemType: 'Response time degradation',
+          match: 'exact',
+          actions: [{ name: 'x', action: 'scale', value: 'lots' }],
+        },
+      ],
+    };
+    const outcome = planRemediation(
+      input({ policy: { policy: bad, source: { kind: 'Remediation', name: 'carts-production' } } }),
+    );
     expect(outcome).toMatchObject({ kind: 'invalid', json: { action: { action: 'scale' }, diff: null } });
     expect(outcome.json.reason).toContain('"lots"');
   });
@@ -85,14 +121,24 @@ describe('planRemediation', () => {
   });
 
   it('has no action and says why when exhausted, unmatched or without a policy', () => {
-    expect(planRemediation(input({ attempt: 3 }))).toMatchObject({ kind: 'none', json: { action: null, exhausted: true, file: null, diff: null } });
+    expect(planRemediation(input({ attempt: 3 }))).toMatchObject({
+      kind: 'none',
+      json: { action: null, exhausted: true, file: null, diff: null },
+    });
     const unmatched = planRemediation(input({ problem: { problemTitle: 'x' } }));
-    expect(unmatched).toMatchObject({ kind: 'none', source: { kind: 'Remediation', name: 'carts-production' }, json: { action: null, exhausted: false } });
+    expect(unmatched).toMatchObject({
+      kind: 'none',
+      source: { kind: 'Remediation', name: 'carts-production' },
+      json: { action: null, exhausted: false },
+    });
     expect(unmatched.json.reason).toMatch(/^unable to find action for problem title "x"/);
     expect(planRemediation(input({ policy: undefined }))).toMatchObject({
       kind: 'none',
       source: null,
-      json: { source: null, reason: 'no remediation policy: carts/remediation.yaml does not exist on branch production' },
+      json: {
+        source: null,
+        reason: 'no remediation policy: carts/remediation.yaml does not exist on branch production',
+      },
     });
   });
 });

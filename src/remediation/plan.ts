@@ -70,7 +70,11 @@ function plan(input: PlanInput): PlanOutcome {
   }
   const choice = chooseAction(input.policy.policy, input.problem, input.attempt);
   if (choice.kind === 'unmatched') {
-    return { kind: 'none', source: input.policy.source, json: { source: describeSource(input.policy.source), ...base, reason: choice.reason } };
+    return {
+      kind: 'none',
+      source: input.policy.source,
+      json: { source: describeSource(input.policy.source), ...base, reason: choice.reason },
+    };
   }
   const source = sourceWithMatch(input.policy.source, choice.match);
   const sourceText = describeSource(source);
@@ -81,11 +85,35 @@ function plan(input: PlanInput): PlanOutcome {
   const approval: PlanJson['approval'] = choice.action.approval === 'required' ? 'required' : null;
   if (!(Object.values(ACTIONS) as string[]).includes(action)) {
     const reason = `"${action}" is not built in: the controller sends it to an external executor as sh.keptn.event.action.triggered (with --action-sink); nothing is committed`;
-    return { kind: 'handed-off', source, json: { source: sourceText, branch: input.branch, file: null, action: { name, action, value }, exhausted: false, reason, diff: null, approval } };
+    return {
+      kind: 'handed-off',
+      source,
+      json: {
+        source: sourceText,
+        branch: input.branch,
+        file: null,
+        action: { name, action, value },
+        exhausted: false,
+        reason,
+        diff: null,
+        approval,
+      },
+    };
   }
-  const planned = { source: sourceText, branch: input.branch, file: input.valuesFile, action: { name, action, value }, exhausted: false, approval };
+  const planned = {
+    source: sourceText,
+    branch: input.branch,
+    file: input.valuesFile,
+    action: { name, action, value },
+    exhausted: false,
+    approval,
+  };
   if (input.valuesText === undefined) {
-    return { kind: 'invalid', source, json: { ...planned, reason: `${input.valuesFile} does not exist on branch ${input.branch}`, diff: null } };
+    return {
+      kind: 'invalid',
+      source,
+      json: { ...planned, reason: `${input.valuesFile} does not exist on branch ${input.branch}`, diff: null },
+    };
   }
   try {
     const result = applyAction(choice.action, input.valuesText, {
@@ -95,10 +123,22 @@ function plan(input: PlanInput): PlanOutcome {
       ...(input.limits ? { limits: input.limits } : {}),
     });
     if (!result.changed) {
-      return { kind: 'planned', source, summary: null, change: result.change, json: { ...planned, reason: result.reason, diff: '' } };
+      return {
+        kind: 'planned',
+        source,
+        summary: null,
+        change: result.change,
+        json: { ...planned, reason: result.reason, diff: '' },
+      };
     }
     const diff = unifiedDiff(input.valuesFile, input.valuesText, result.text);
-    return { kind: 'planned', source, summary: result.summary, change: result.change, json: { ...planned, reason: null, diff } };
+    return {
+      kind: 'planned',
+      source,
+      summary: result.summary,
+      change: result.change,
+      json: { ...planned, reason: null, diff },
+    };
   } catch (err) {
     if (!isEditError(err)) throw err;
     return { kind: 'invalid', source, json: { ...planned, reason: err.message, diff: null } };

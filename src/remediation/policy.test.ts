@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Remediation, RemediationAction } from '../api/index.ts';
 import { parseRemediationFile } from '../formats/remediation.ts';
 import type { RemediationPolicy } from '../formats/remediation.ts';
-import { chooseAction, describeSource, findEntry, policyFromResource, selectPolicy, sourceWithMatch } from './policy.ts';
+import {
+  chooseAction,
+  describeSource,
+  findEntry,
+  policyFromResource,
+  selectPolicy,
+  sourceWithMatch,
+} from './policy.ts';
 import type { ProblemKey } from './policy.ts';
 
 const scale = (value: string, name = `scale ${value}`): RemediationAction => ({ name, action: 'scale', value });
@@ -11,7 +18,11 @@ const toggle = (value: string): RemediationAction => ({ name: `toggle ${value}`,
 const spec: RemediationPolicy = {
   format: '0.1.4',
   entries: [
-    { problemType: 'Response time degradation', match: 'exact', actions: [scale('+1'), scale('+2'), toggle('EnableItemCache:on')] },
+    {
+      problemType: 'Response time degradation',
+      match: 'exact',
+      actions: [scale('+1'), scale('+2'), toggle('EnableItemCache:on')],
+    },
     { problemType: 'Failure rate increase', match: 'exact', actions: [toggle('EnablePromotion:off')] },
     { problemType: 'response', match: 'exact', actions: [scale('5', 'case-sensitive twin')] },
     { problemType: 'default', match: 'exact', actions: [scale('3', 'default scale')] },
@@ -31,19 +42,75 @@ describe('findEntry and chooseAction', () => {
   it.each<[string, RemediationPolicy, ProblemKey, number, string | null, string | null]>([
     // [case, policy, problem, attempt, action name or null, matchedOn or null]
     ['exact title', spec, { problemTitle: 'Failure rate increase' }, 1, 'toggle EnablePromotion:off', 'problemTitle'],
-    ['first entry in file order wins', spec, { problemTitle: 'Failure rate increase' }, 1, 'toggle EnablePromotion:off', 'problemTitle'],
-    ['rootCause before title', spec, { problemTitle: 'Response time degradation', rootCause: 'Failure rate increase' }, 1, 'toggle EnablePromotion:off', 'rootCause'],
-    ['unknown rootCause falls back to title', spec, { problemTitle: 'Response time degradation', rootCause: 'disk full' }, 1, 'scale +1', 'problemTitle'],
-    ['empty rootCause is no rootCause', spec, { problemTitle: 'Response time degradation', rootCause: '' }, 1, 'scale +1', 'problemTitle'],
+    [
+      'first entry in file order wins',
+      spec,
+      { problemTitle: 'Failure rate increase' },
+      1,
+      'toggle EnablePromotion:off',
+      'problemTitle',
+    ],
+    [
+      'rootCause before title',
+      spec,
+      { problemTitle: 'Response time degradation', rootCause: 'Failure rate increase' },
+      1,
+      'toggle EnablePromotion:off',
+      'rootCause',
+    ],
+    [
+      'unknown rootCause falls back to title',
+      spec,
+      { problemTitle: 'Response time degradation', rootCause: 'disk full' },
+      1,
+      'scale +1',
+      'problemTitle',
+    ],
+    [
+      'empty rootCause is no rootCause',
+      spec,
+      { problemTitle: 'Response time degradation', rootCause: '' },
+      1,
+      'scale +1',
+      'problemTitle',
+    ],
     ['attempt 2 takes action 2', spec, { problemTitle: 'Response time degradation' }, 2, 'scale +2', 'problemTitle'],
-    ['attempt 3 takes action 3', spec, { problemTitle: 'Response time degradation' }, 3, 'toggle EnableItemCache:on', 'problemTitle'],
+    [
+      'attempt 3 takes action 3',
+      spec,
+      { problemTitle: 'Response time degradation' },
+      3,
+      'toggle EnableItemCache:on',
+      'problemTitle',
+    ],
     ['exact match is case-sensitive', spec, { problemTitle: 'Response' }, 1, 'default scale', 'default'],
-    ['0.1.4 does not match prefixes', spec, { problemTitle: 'Response time degradation (p90)' }, 1, 'default scale', 'default'],
+    [
+      '0.1.4 does not match prefixes',
+      spec,
+      { problemTitle: 'Response time degradation (p90)' },
+      1,
+      'default scale',
+      'default',
+    ],
     ['lower-case twin', spec, { problemTitle: 'response' }, 1, 'case-sensitive twin', 'problemTitle'],
     ['legacy prefix', legacy, { problemTitle: 'Response time degradation on carts' }, 1, 'scaling', 'prefix'],
-    ['legacy uses every action', legacy, { problemTitle: 'Response time degradation on carts' }, 2, 'scaling again', 'prefix'],
+    [
+      'legacy uses every action',
+      legacy,
+      { problemTitle: 'Response time degradation on carts' },
+      2,
+      'scaling again',
+      'prefix',
+    ],
     ['legacy prefix is case-sensitive', legacy, { problemTitle: 'response time degradation' }, 1, null, null],
-    ['legacy ignores rootCause', legacy, { problemTitle: 'Failure rate increase', rootCause: 'Response time' }, 1, 'toggle EnablePromotion:off', 'prefix'],
+    [
+      'legacy ignores rootCause',
+      legacy,
+      { problemTitle: 'Failure rate increase', rootCause: 'Response time' },
+      1,
+      'toggle EnablePromotion:off',
+      'prefix',
+    ],
   ])('%s', (_case, policy, problem, attempt, actionName, matchedOn) => {
     const choice = chooseAction(policy, problem, attempt);
     if (actionName === null) {
@@ -60,9 +127,13 @@ describe('findEntry and chooseAction', () => {
     expect(chooseAction(spec, { problemTitle: 'Failure rate increase' }, 2)).toMatchObject({
       kind: 'exhausted',
       attempt: 2,
-      reason: 'there is no action 2 for problem title "Failure rate increase": entry "Failure rate increase" has 1 action',
+      reason:
+        'there is no action 2 for problem title "Failure rate increase": entry "Failure rate increase" has 1 action',
     });
-    expect(chooseAction(spec, { problemTitle: 'x' }, 2)).toMatchObject({ kind: 'exhausted', match: { matchedOn: 'default' } });
+    expect(chooseAction(spec, { problemTitle: 'x' }, 2)).toMatchObject({
+      kind: 'exhausted',
+      match: { matchedOn: 'default' },
+    });
   });
 
   it('says why nothing matched', () => {
@@ -72,7 +143,8 @@ describe('findEntry and chooseAction', () => {
       reason: 'unable to find action for problem title "Disk full": no entry matches and there is no "default" entry',
     });
     expect(chooseAction(legacy, { problemTitle: 'Disk full', rootCause: 'disk' }, 1)).toMatchObject({
-      reason: 'unable to find action for root cause "disk" or problem title "Disk full": no entry matches and there is no "default" entry',
+      reason:
+        'unable to find action for root cause "disk" or problem title "Disk full": no entry matches and there is no "default" entry',
     });
   });
 
@@ -106,7 +178,14 @@ describe('findEntry and chooseAction', () => {
     );
     const old = parseRemediationFile(
       'carts/remediation.yaml',
-      ['remediations:', '- name: "Failure rate increase"', '  actions:', '  - action: featuretoggle', '    value: EnablePromotion:off', ''].join('\n'),
+      [
+        'remediations:',
+        '- name: "Failure rate increase"',
+        '  actions:',
+        '  - action: featuretoggle',
+        '    value: EnablePromotion:off',
+        '',
+      ].join('\n'),
     );
     expect(modern.ok && old.ok).toBe(true);
     if (!modern.ok || !old.ok) return;
@@ -138,13 +217,20 @@ describe('policy sources', () => {
   it('prefers the Remediation resource over the file', () => {
     const chosen = selectPolicy({ resource, file });
     expect(chosen?.source).toEqual({ kind: 'Remediation', name: 'carts-production' });
-    expect(chosen?.policy.entries).toEqual([{ problemType: 'Response time degradation', match: 'exact', actions: [scale('+1')] }]);
+    expect(chosen?.policy.entries).toEqual([
+      { problemType: 'Response time degradation', match: 'exact', actions: [scale('+1')] },
+    ]);
     expect(describeSource(chosen!.source)).toBe('Remediation carts-production');
   });
 
   it('uses the file when there is no resource, recording branch, commit and path', () => {
     const chosen = selectPolicy({ file });
-    expect(chosen?.source).toEqual({ kind: 'Git', branch: 'production', commit: file.commit, path: 'carts/remediation.yaml' });
+    expect(chosen?.source).toEqual({
+      kind: 'Git',
+      branch: 'production',
+      commit: file.commit,
+      path: 'carts/remediation.yaml',
+    });
     expect(describeSource(chosen!.source)).toBe(`production@${file.commit}:carts/remediation.yaml`);
     expect(selectPolicy({})).toBeUndefined();
   });

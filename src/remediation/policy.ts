@@ -38,7 +38,11 @@ export function policyFromResource(resource: Remediation): ResolvedPolicy {
   return {
     policy: {
       format: '0.1.4',
-      entries: resource.spec.remediations.map((r) => ({ problemType: r.problemType, match: 'exact', actions: [...r.actionsOnOpen] })),
+      entries: resource.spec.remediations.map((r) => ({
+        problemType: r.problemType,
+        match: 'exact',
+        actions: [...r.actionsOnOpen],
+      })),
     },
     source: { kind: 'Remediation', name: resource.metadata.name ?? '' },
   };
@@ -49,7 +53,10 @@ export function policyFromFile(file: PolicyFile): ResolvedPolicy {
 }
 
 /** The resource wins over the file (docs/design.md); undefined when there is neither. */
-export function selectPolicy(candidates: { resource?: Remediation | undefined; file?: PolicyFile | undefined }): ResolvedPolicy | undefined {
+export function selectPolicy(candidates: {
+  resource?: Remediation | undefined;
+  file?: PolicyFile | undefined;
+}): ResolvedPolicy | undefined {
   if (candidates.resource) return policyFromResource(candidates.resource);
   if (candidates.file) return policyFromFile(candidates.file);
   return undefined;
@@ -85,22 +92,33 @@ export function findEntry(policy: RemediationPolicy, problem: ProblemKey): Entry
     if (byRootCause) return { entry: byRootCause, matchedOn: 'rootCause' };
   }
   for (const entry of entries) {
-    if (entry.match === 'exact' && entry.problemType === problem.problemTitle) return { entry, matchedOn: 'problemTitle' };
-    if (entry.match === 'prefix' && problem.problemTitle.startsWith(entry.problemType)) return { entry, matchedOn: 'prefix' };
+    if (entry.match === 'exact' && entry.problemType === problem.problemTitle)
+      return { entry, matchedOn: 'problemTitle' };
+    if (entry.match === 'prefix' && problem.problemTitle.startsWith(entry.problemType))
+      return { entry, matchedOn: 'prefix' };
   }
   const fallback = entries.find((e) => e.problemType === DEFAULT_PROBLEM_TYPE);
   return fallback ? { entry: fallback, matchedOn: 'default' } : undefined;
 }
 
 export type ActionChoice =
-  | { kind: 'action'; attempt: number; action: RemediationAction; match: EntryMatch; /** Actions left after this one. */ remaining: number }
+  | {
+      kind: 'action';
+      attempt: number;
+      action: RemediationAction;
+      match: EntryMatch;
+      /** Actions left after this one. */ remaining: number;
+    }
   | { kind: 'exhausted'; attempt: number; match: EntryMatch; reason: string }
   | { kind: 'unmatched'; attempt: number; reason: string };
 
 /** Action `attempt` (1-based) of the entry matching `problem`, or why there is none. */
 export function chooseAction(policy: RemediationPolicy, problem: ProblemKey, attempt: number): ActionChoice {
   if (!Number.isSafeInteger(attempt) || attempt < 1) {
-    throw new ReboundError(`invalid attempt ${attempt}: attempts count from 1`, { code: 'InvalidAttempt', retryable: false });
+    throw new ReboundError(`invalid attempt ${attempt}: attempts count from 1`, {
+      code: 'InvalidAttempt',
+      retryable: false,
+    });
   }
   const match = findEntry(policy, problem);
   if (!match) return { kind: 'unmatched', attempt, reason: unmatchedReason(problem) };

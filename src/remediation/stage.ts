@@ -39,7 +39,6 @@ export interface RemediationSequence {
 
 export const NO_SEQUENCE: RemediationSequence = { tasks: [] };
 
-
 export type CommitOutcome =
   | { kind: 'committed'; sha: string }
   /** Our own commit for this problem and attempt is already on the branch (found by its trailers). */

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ReboundError } from '../errors.ts';
-import { applyAction, clampReplicas, describeChange, formatToggles, parseScaleValue, parseToggleValue } from './value-edits.ts';
+import {
+  applyAction,
+  clampReplicas,
+  describeChange,
+  formatToggles,
+  parseScaleValue,
+  parseToggleValue,
+} from './value-edits.ts';
 import type { EditOptions, EditResult } from './value-edits.ts';
 import { unifiedDiff } from './diff.ts';
 
@@ -40,20 +47,29 @@ describe('scale', () => {
     const set = applyAction({ action: 'scale', value: '1' }, values, { file: 'v.yaml' });
     expect(changed(set)).toBe('replicaCount: 1\n');
     expect(set.change).toMatchObject({ kind: 'replicas', from: 3, to: 1, rule: 'absolute' });
-    expect(applyAction({ action: 'scale', value: '+1' }, values, { file: 'v.yaml' }).change).toMatchObject({ to: 4, rule: 'relative' });
+    expect(applyAction({ action: 'scale', value: '+1' }, values, { file: 'v.yaml' }).change).toMatchObject({
+      to: 4,
+      rule: 'relative',
+    });
   });
 
   it('sets an absolute replica count and keeps the comment on the line', () => {
     const before = fixture('commented.yaml');
     const result = edit('commented.yaml', 'scale', '2');
-    expect(changed(result)).toBe(before.replace('replicaCount: 1   # scaled by Rebound', 'replicaCount: 2   # scaled by Rebound'));
+    expect(changed(result)).toBe(
+      before.replace('replicaCount: 1   # scaled by Rebound', 'replicaCount: 2   # scaled by Rebound'),
+    );
     expect(result.changed && result.summary).toBe('replicaCount 1 → 2');
   });
 
   it('treats a signed value as relative (Keptn\'s older name "scaling" too)', () => {
     const before = fixture('commented.yaml');
-    expect(changed(edit('commented.yaml', 'scaling', '+2'))).toBe(before.replace('replicaCount: 1 ', 'replicaCount: 3 '));
-    expect(changed(edit('flow.yaml', 'scale', '-1'))).toBe(fixture('flow.yaml').replace('replicaCount: 2', 'replicaCount: 1'));
+    expect(changed(edit('commented.yaml', 'scaling', '+2'))).toBe(
+      before.replace('replicaCount: 1 ', 'replicaCount: 3 '),
+    );
+    expect(changed(edit('flow.yaml', 'scale', '-1'))).toBe(
+      fixture('flow.yaml').replace('replicaCount: 2', 'replicaCount: 1'),
+    );
   });
 
   it('clamps to maxReplicas and says so', () => {
@@ -64,7 +80,9 @@ describe('scale', () => {
   });
 
   it('never goes below zero or minReplicas', () => {
-    expect(changed(edit('commented.yaml', 'scale', '-5'))).toBe(fixture('commented.yaml').replace('replicaCount: 1 ', 'replicaCount: 0 '));
+    expect(changed(edit('commented.yaml', 'scale', '-5'))).toBe(
+      fixture('commented.yaml').replace('replicaCount: 1 ', 'replicaCount: 0 '),
+    );
     const result = edit('flow.yaml', 'scale', '-5', { limits: { minReplicas: 1 } });
     expect(changed(result)).toBe(fixture('flow.yaml').replace('replicaCount: 2', 'replicaCount: 1'));
     expect(result.change).toMatchObject({ clampedBy: 'minReplicas', to: 1 });
@@ -72,19 +90,29 @@ describe('scale', () => {
 
   it('changes nothing, with a reason, when the count is already the target', () => {
     const result = edit('flow.yaml', 'scale', '2');
-    expect(result).toMatchObject({ changed: false, text: fixture('flow.yaml'), reason: 'replicaCount in carts/flow.yaml is already 2' });
+    expect(result).toMatchObject({
+      changed: false,
+      text: fixture('flow.yaml'),
+      reason: 'replicaCount in carts/flow.yaml is already 2',
+    });
     const clamped = edit('flow.yaml', 'scale', '+3', { limits: { maxReplicas: 2 } });
     expect(clamped.changed).toBe(false);
-    expect(!clamped.changed && clamped.reason).toBe('replicaCount in carts/flow.yaml is already 2 (5 clamped to maxReplicas 2)');
+    expect(!clamped.changed && clamped.reason).toBe(
+      'replicaCount in carts/flow.yaml is already 2 (5 clamped to maxReplicas 2)',
+    );
   });
 
   it('keeps single quotes on a quoted count', () => {
-    expect(changed(edit('quoted.yaml', 'scale', '3'))).toBe(fixture('quoted.yaml').replace("replicaCount: '1'", "replicaCount: '3'"));
+    expect(changed(edit('quoted.yaml', 'scale', '3'))).toBe(
+      fixture('quoted.yaml').replace("replicaCount: '1'", "replicaCount: '3'"),
+    );
   });
 
   it('keeps CRLF line endings', () => {
     const before = fixture('crlf.yaml');
-    expect(changed(edit('crlf.yaml', 'scale', '+1'))).toBe(before.replace('replicaCount: 1\r\n', 'replicaCount: 2\r\n'));
+    expect(changed(edit('crlf.yaml', 'scale', '+1'))).toBe(
+      before.replace('replicaCount: 1\r\n', 'replicaCount: 2\r\n'),
+    );
   });
 
   it('follows a configured key path with 4-space indentation', () => {
@@ -93,13 +121,17 @@ describe('scale', () => {
   });
 
   it('keeps an anchor that nothing refers to', () => {
-    expect(changed(edit('anchored-unused.yaml', 'scale', '5'))).toBe(fixture('anchored-unused.yaml').replace('&rc 3 #', '&rc 5 #'));
+    expect(changed(edit('anchored-unused.yaml', 'scale', '5'))).toBe(
+      fixture('anchored-unused.yaml').replace('&rc 3 #', '&rc 5 #'),
+    );
   });
 
   it('refuses to change an anchored value that aliases share', () => {
     const err = failure(() => edit('anchors.yaml', 'scale', '3', { replicasPath: ['defaults', 'replicaCount'] }));
     expect(err.code).toBe('ValueShared');
-    expect(err.message).toBe('carts/anchors.yaml:2:27: defaults.replicaCount is anchored (&replicas) and used elsewhere through *replicas; refusing an edit that would also change those places');
+    expect(err.message).toBe(
+      'carts/anchors.yaml:2:27: defaults.replicaCount is anchored (&replicas) and used elsewhere through *replicas; refusing an edit that would also change those places',
+    );
   });
 
   it('refuses to change an alias', () => {
@@ -110,19 +142,38 @@ describe('scale', () => {
 
   it('refuses to edit inside an anchored map that aliases share', () => {
     const text = 'defaults: &defaults\n  replicaCount: 1\n  featureFlags: {A: true}\nstable: *defaults\n';
-    const err = failure(() => applyAction({ action: 'scale', value: '2' }, text, { file: 'v.yaml', replicasPath: ['defaults', 'replicaCount'] }));
+    const err = failure(() =>
+      applyAction({ action: 'scale', value: '2' }, text, {
+        file: 'v.yaml',
+        replicasPath: ['defaults', 'replicaCount'],
+      }),
+    );
     expect(err.code).toBe('ValueShared');
-    expect(err.message).toBe('v.yaml:1:1: defaults is anchored (&defaults) and used elsewhere through *defaults; refusing an edit inside it that would also change those places');
-    expect(failure(() => applyAction({ action: 'featuretoggle', value: 'B:on' }, text, { file: 'v.yaml', flagsPath: ['defaults', 'featureFlags'] })).code).toBe('ValueShared');
+    expect(err.message).toBe(
+      'v.yaml:1:1: defaults is anchored (&defaults) and used elsewhere through *defaults; refusing an edit inside it that would also change those places',
+    );
+    expect(
+      failure(() =>
+        applyAction({ action: 'featuretoggle', value: 'B:on' }, text, {
+          file: 'v.yaml',
+          flagsPath: ['defaults', 'featureFlags'],
+        }),
+      ).code,
+    ).toBe('ValueShared');
     // The same map without an alias pointing at it can be edited.
-    const unshared = applyAction({ action: 'scale', value: '2' }, text.replace('stable: *defaults\n', ''), { file: 'v.yaml', replicasPath: ['defaults', 'replicaCount'] });
+    const unshared = applyAction({ action: 'scale', value: '2' }, text.replace('stable: *defaults\n', ''), {
+      file: 'v.yaml',
+      replicasPath: ['defaults', 'replicaCount'],
+    });
     expect(unshared.text).toBe('defaults: &defaults\n  replicaCount: 2\n  featureFlags: {A: true}\n');
   });
 
   it('refuses to edit through an aliased map', () => {
     const err = failure(() => edit('anchors.yaml', 'scale', '3', { replicasPath: ['stable', 'replicaCount'] }));
     expect(err.code).toBe('ValueShared');
-    expect(err.message).toBe('carts/anchors.yaml:13:9: stable is an alias (*base) of a shared map; refusing to edit through it');
+    expect(err.message).toBe(
+      'carts/anchors.yaml:13:9: stable is an alias (*base) of a shared map; refusing to edit through it',
+    );
     expect(failure(() => edit('anchors.yaml', 'scale', '3', { replicasPath: ['base', 'replicaCount'] })).message).toBe(
       'carts/anchors.yaml:11:1: base is anchored (&base) and used elsewhere through *base; refusing an edit inside it that would also change those places',
     );
@@ -133,7 +184,9 @@ describe('scale', () => {
     expect(err.code).toBe('ValueNotFound');
     expect(err.reason).toBe('ValuesFileInvalid');
     expect(err.retryable).toBe(false);
-    expect(err.message).toBe('carts/no-replicas.yaml:1:1: carts/no-replicas.yaml has no replicaCount; add it (for example "replicaCount: 1") so Rebound can scale the service');
+    expect(err.message).toBe(
+      'carts/no-replicas.yaml:1:1: carts/no-replicas.yaml has no replicaCount; add it (for example "replicaCount: 1") so Rebound can scale the service',
+    );
   });
 
   it('names the file, line and key when replicaCount is not a number', () => {
@@ -143,7 +196,9 @@ describe('scale', () => {
   });
 
   it('reports a values file that does not parse with its position', () => {
-    const err = failure(() => applyAction({ action: 'scale', value: '2' }, 'replicaCount: 1\nreplicaCount: 2\n', { file: 'carts/values.yaml' }));
+    const err = failure(() =>
+      applyAction({ action: 'scale', value: '2' }, 'replicaCount: 1\nreplicaCount: 2\n', { file: 'carts/values.yaml' }),
+    );
     expect(err.code).toBe('ValuesFileInvalid');
     expect(err.message).toBe('cannot edit carts/values.yaml: carts/values.yaml:2:1: duplicated key');
   });
@@ -152,15 +207,21 @@ describe('scale', () => {
 describe('featuretoggle', () => {
   it('keeps an aligned trailing comment in its column', () => {
     const before = 'featureFlags:\n  EnablePromotion: true    # campaign\n  EnableItemCache: false   # cache\n';
-    expect(changed(applyAction({ action: 'featuretoggle', value: 'EnablePromotion:off' }, before, { file: 'v.yaml' }))).toBe(
-      'featureFlags:\n  EnablePromotion: false   # campaign\n  EnableItemCache: false   # cache\n',
-    );
-    expect(changed(applyAction({ action: 'featuretoggle', value: 'EnableItemCache:on' }, before, { file: 'v.yaml' }))).toBe(
-      'featureFlags:\n  EnablePromotion: true    # campaign\n  EnableItemCache: true    # cache\n',
-    );
+    expect(
+      changed(applyAction({ action: 'featuretoggle', value: 'EnablePromotion:off' }, before, { file: 'v.yaml' })),
+    ).toBe('featureFlags:\n  EnablePromotion: false   # campaign\n  EnableItemCache: false   # cache\n');
+    expect(
+      changed(applyAction({ action: 'featuretoggle', value: 'EnableItemCache:on' }, before, { file: 'v.yaml' })),
+    ).toBe('featureFlags:\n  EnablePromotion: true    # campaign\n  EnableItemCache: true    # cache\n');
     // One space is the minimum: the comment moves rather than touching the value.
-    expect(changed(applyAction({ action: 'featuretoggle', value: 'A:off' }, 'featureFlags:\n  A: true # x\n', { file: 'v.yaml' }))).toBe('featureFlags:\n  A: false # x\n');
-    expect(changed(applyAction({ action: 'scale', value: '12' }, 'replicaCount: 1  # n\n', { file: 'v.yaml' }))).toBe('replicaCount: 12 # n\n');
+    expect(
+      changed(
+        applyAction({ action: 'featuretoggle', value: 'A:off' }, 'featureFlags:\n  A: true # x\n', { file: 'v.yaml' }),
+      ),
+    ).toBe('featureFlags:\n  A: false # x\n');
+    expect(changed(applyAction({ action: 'scale', value: '12' }, 'replicaCount: 1  # n\n', { file: 'v.yaml' }))).toBe(
+      'replicaCount: 12 # n\n',
+    );
   });
 
   it('turns a flag off in place', () => {
@@ -172,14 +233,25 @@ describe('featuretoggle', () => {
   it('adds a missing flag as one line under the existing map', () => {
     const before = fixture('commented.yaml');
     const result = edit('commented.yaml', 'featuretoggle', 'EnableNewCheckout:on');
-    expect(changed(result)).toBe(before.replace('  EnablePromotion: true\n', '  EnablePromotion: true\n  EnableNewCheckout: true\n'));
-    expect(result.change).toEqual({ kind: 'flags', flags: [{ path: 'featureFlags.EnableNewCheckout', flag: 'EnableNewCheckout', from: undefined, to: true }] });
+    expect(changed(result)).toBe(
+      before.replace('  EnablePromotion: true\n', '  EnablePromotion: true\n  EnableNewCheckout: true\n'),
+    );
+    expect(result.change).toEqual({
+      kind: 'flags',
+      flags: [{ path: 'featureFlags.EnableNewCheckout', flag: 'EnableNewCheckout', from: undefined, to: true }],
+    });
   });
 
   it('sets every flag of a several-flag value in one edit', () => {
-    const result = applyAction({ action: 'featuretoggle', value: 'A:off,B:on,C:on' }, 'featureFlags:\n  A: true\n  C: true\n', { file: 'v.yaml' });
+    const result = applyAction(
+      { action: 'featuretoggle', value: 'A:off,B:on,C:on' },
+      'featureFlags:\n  A: true\n  C: true\n',
+      { file: 'v.yaml' },
+    );
     expect(changed(result)).toBe('featureFlags:\n  A: false\n  C: true\n  B: true\n');
-    expect(result.changed && result.summary).toBe('featureFlags.A true → false (off); featureFlags.B added as true (on)');
+    expect(result.changed && result.summary).toBe(
+      'featureFlags.A true → false (off); featureFlags.B added as true (on)',
+    );
     expect(result.change).toEqual({
       kind: 'flags',
       flags: [
@@ -188,25 +260,44 @@ describe('featuretoggle', () => {
         { path: 'featureFlags.C', flag: 'C', from: true, to: true },
       ],
     });
-    const same = applyAction({ action: 'featuretoggle', value: { A: 'off', C: 'on' } }, 'featureFlags:\n  A: false\n  C: true\n', { file: 'v.yaml' });
-    expect(same).toMatchObject({ changed: false, reason: 'featureFlags.A in v.yaml is already false (off); featureFlags.C in v.yaml is already true (on)' });
+    const same = applyAction(
+      { action: 'featuretoggle', value: { A: 'off', C: 'on' } },
+      'featureFlags:\n  A: false\n  C: true\n',
+      { file: 'v.yaml' },
+    );
+    expect(same).toMatchObject({
+      changed: false,
+      reason: 'featureFlags.A in v.yaml is already false (off); featureFlags.C in v.yaml is already true (on)',
+    });
   });
 
   it('creates a missing featureFlags map at the end of the file', () => {
-    expect(changed(edit('no-flags.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(`${fixture('no-flags.yaml')}featureFlags:\n  EnableItemCache: true\n`);
+    expect(changed(edit('no-flags.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(
+      `${fixture('no-flags.yaml')}featureFlags:\n  EnableItemCache: true\n`,
+    );
   });
 
   it('keeps quotes on quoted flags', () => {
     const before = fixture('quoted.yaml');
-    expect(changed(edit('quoted.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(before.replace('EnableItemCache: "false"', 'EnableItemCache: "true"'));
-    expect(changed(edit('quoted.yaml', 'featuretoggle', 'EnablePromotion:off'))).toBe(before.replace("EnablePromotion: 'true'", "EnablePromotion: 'false'"));
+    expect(changed(edit('quoted.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(
+      before.replace('EnableItemCache: "false"', 'EnableItemCache: "true"'),
+    );
+    expect(changed(edit('quoted.yaml', 'featuretoggle', 'EnablePromotion:off'))).toBe(
+      before.replace("EnablePromotion: 'true'", "EnablePromotion: 'false'"),
+    );
   });
 
   it('edits and extends flow maps', () => {
     const before = fixture('flow.yaml');
-    expect(changed(edit('flow.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(before.replace('{EnableItemCache: false,', '{EnableItemCache: true,'));
-    expect(changed(edit('flow.yaml', 'featuretoggle', 'EnableX:off'))).toBe(before.replace('EnablePromotion: true}', 'EnablePromotion: true, EnableX: false}'));
-    expect(applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags: {}\n', { file: 'v.yaml' })).toMatchObject({ text: 'featureFlags: {A: true}\n' });
+    expect(changed(edit('flow.yaml', 'featuretoggle', 'EnableItemCache:on'))).toBe(
+      before.replace('{EnableItemCache: false,', '{EnableItemCache: true,'),
+    );
+    expect(changed(edit('flow.yaml', 'featuretoggle', 'EnableX:off'))).toBe(
+      before.replace('EnablePromotion: true}', 'EnablePromotion: true, EnableX: false}'),
+    );
+    expect(
+      applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags: {}\n', { file: 'v.yaml' }),
+    ).toMatchObject({ text: 'featureFlags: {A: true}\n' });
   });
 
   it('inserts with CRLF endings and the sibling indentation', () => {
@@ -214,15 +305,28 @@ describe('featuretoggle', () => {
     expect(changed(edit('crlf.yaml', 'featuretoggle', 'EnablePromotion:on'))).toBe(
       before.replace('  EnableItemCache: false\r\n', '  EnableItemCache: false\r\n  EnablePromotion: true\r\n'),
     );
-    const nested = edit('indent4.yaml', 'featuretoggle', 'EnablePromotion:off', { flagsPath: ['carts', 'featureFlags'] });
-    expect(changed(nested)).toBe(fixture('indent4.yaml').replace('        EnableItemCache: true\n', '        EnableItemCache: true\n        EnablePromotion: false\n'));
+    const nested = edit('indent4.yaml', 'featuretoggle', 'EnablePromotion:off', {
+      flagsPath: ['carts', 'featureFlags'],
+    });
+    expect(changed(nested)).toBe(
+      fixture('indent4.yaml').replace(
+        '        EnableItemCache: true\n',
+        '        EnableItemCache: true\n        EnablePromotion: false\n',
+      ),
+    );
   });
 
   it('fills an empty flags key and appends at a file end without a newline', () => {
-    expect(applyAction({ action: 'featuretoggle', value: 'A:on' }, 'replicaCount: 1\nfeatureFlags:\nother: 2\n', { file: 'v.yaml' })).toMatchObject({
+    expect(
+      applyAction({ action: 'featuretoggle', value: 'A:on' }, 'replicaCount: 1\nfeatureFlags:\nother: 2\n', {
+        file: 'v.yaml',
+      }),
+    ).toMatchObject({
       text: 'replicaCount: 1\nfeatureFlags:\n  A: true\nother: 2\n',
     });
-    expect(changed(edit('no-final-newline.yaml', 'featuretoggle', 'EnablePromotion:off'))).toBe(`${fixture('no-final-newline.yaml')}\n  EnablePromotion: false`);
+    expect(changed(edit('no-final-newline.yaml', 'featuretoggle', 'EnablePromotion:off'))).toBe(
+      `${fixture('no-final-newline.yaml')}\n  EnablePromotion: false`,
+    );
   });
 
   it('changes nothing when the flag already has the value', () => {
@@ -234,10 +338,19 @@ describe('featuretoggle', () => {
   });
 
   it('refuses a shared anchored flag and a flag that is not a boolean', () => {
-    expect(failure(() => edit('anchors.yaml', 'featuretoggle', 'EnablePromotion:off', { flagsPath: ['defaults', 'featureFlags'] })).code).toBe('ValueShared');
-    const err = failure(() => applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags:\n  A: maybe\n', { file: 'v.yaml' }));
+    expect(
+      failure(() =>
+        edit('anchors.yaml', 'featuretoggle', 'EnablePromotion:off', { flagsPath: ['defaults', 'featureFlags'] }),
+      ).code,
+    ).toBe('ValueShared');
+    const err = failure(() =>
+      applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags:\n  A: maybe\n', { file: 'v.yaml' }),
+    );
     expect(err.message).toBe('v.yaml:2:6: featureFlags.A is "maybe", not true or false');
-    expect(failure(() => applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags: [a]\n', { file: 'v.yaml' })).code).toBe('ValueParentNotAMap');
+    expect(
+      failure(() => applyAction({ action: 'featuretoggle', value: 'A:on' }, 'featureFlags: [a]\n', { file: 'v.yaml' }))
+        .code,
+    ).toBe('ValueParentNotAMap');
   });
 });
 
@@ -281,14 +394,25 @@ describe('action values', () => {
   });
 
   it('reads several flags, from a map or a comma-separated string, in order', () => {
-    const expected = [{ flag: 'EnableItemCache', on: true }, { flag: 'EnablePromotion', on: false }];
+    const expected = [
+      { flag: 'EnableItemCache', on: true },
+      { flag: 'EnablePromotion', on: false },
+    ];
     expect(parseToggleValue({ EnableItemCache: 'on', EnablePromotion: 'off' })).toEqual(expected);
     expect(parseToggleValue('EnableItemCache:on,EnablePromotion:off')).toEqual(expected);
     expect(formatToggles(expected)).toBe('EnableItemCache:on,EnablePromotion:off');
   });
 
   it.each([
-    ['EnablePromotion'], [':on'], ['Flag:maybe'], ['a b:on'], [true], [{}], ['A:on,A:off'], ['A:on,'], [{ A: 1 }],
+    ['EnablePromotion'],
+    [':on'],
+    ['Flag:maybe'],
+    ['a b:on'],
+    [true],
+    [{}],
+    ['A:on,A:off'],
+    ['A:on,'],
+    [{ A: 1 }],
     [Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`F${i}`, 'on']))],
   ])('rejects featuretoggle %j', (value) => {
     expect(failure(() => parseToggleValue(value)).code).toBe('InvalidActionValue');
@@ -311,15 +435,40 @@ describe('action values', () => {
   });
 
   it('describes a change for a commit subject', () => {
-    expect(describeChange({ kind: 'replicas', path: 'replicaCount', from: 1, to: 2, requested: 2, rule: 'absolute' }, 'carts', 'production')).toBe('scale carts in production to 2 replicas');
-    expect(describeChange({ kind: 'flags', flags: [{ path: 'featureFlags.X', flag: 'X', from: true, to: false }] }, 'carts', 'production')).toBe('turn X off for carts in production');
-    const two = [{ path: 'featureFlags.X', flag: 'X', from: true, to: false }, { path: 'featureFlags.Y', flag: 'Y', from: undefined, to: true }];
-    expect(describeChange({ kind: 'flags', flags: two }, 'carts', 'production')).toBe('turn X off, Y on for carts in production');
+    expect(
+      describeChange(
+        { kind: 'replicas', path: 'replicaCount', from: 1, to: 2, requested: 2, rule: 'absolute' },
+        'carts',
+        'production',
+      ),
+    ).toBe('scale carts in production to 2 replicas');
+    expect(
+      describeChange(
+        { kind: 'flags', flags: [{ path: 'featureFlags.X', flag: 'X', from: true, to: false }] },
+        'carts',
+        'production',
+      ),
+    ).toBe('turn X off for carts in production');
+    const two = [
+      { path: 'featureFlags.X', flag: 'X', from: true, to: false },
+      { path: 'featureFlags.Y', flag: 'Y', from: undefined, to: true },
+    ];
+    expect(describeChange({ kind: 'flags', flags: two }, 'carts', 'production')).toBe(
+      'turn X off, Y on for carts in production',
+    );
   });
 });
 
 describe('every fixture: the edit changes the one value and nothing else', () => {
-  const editable = ['commented.yaml', 'anchored-unused.yaml', 'quoted.yaml', 'crlf.yaml', 'flow.yaml', 'no-flags.yaml', 'no-final-newline.yaml'];
+  const editable = [
+    'commented.yaml',
+    'anchored-unused.yaml',
+    'quoted.yaml',
+    'crlf.yaml',
+    'flow.yaml',
+    'no-flags.yaml',
+    'no-final-newline.yaml',
+  ];
 
   /** +/- lines of a unified diff, without the file headers. */
   function changedLines(diff: string): string[] {
@@ -335,12 +484,18 @@ describe('every fixture: the edit changes the one value and nothing else', () =>
       ...Object.entries(flags).map(([flag, on]): [string, string, (js: Record<string, unknown>) => void] => [
         'featuretoggle',
         `${flag}:${on === true || String(on) === 'true' ? 'off' : 'on'}`,
-        (js) => void (js['featureFlags'] = { ...flags, [flag]: typeof on === 'string' ? String(!(on === 'true')) : !on }),
+        (js) =>
+          void (js['featureFlags'] = { ...flags, [flag]: typeof on === 'string' ? String(!(on === 'true')) : !on }),
       ]),
     ];
     if ('replicaCount' in original) {
       const count = Number(original['replicaCount']);
-      cases.push(['scale', '+1', (js) => void (js['replicaCount'] = typeof original['replicaCount'] === 'string' ? String(count + 1) : count + 1)]);
+      cases.push([
+        'scale',
+        '+1',
+        (js) =>
+          void (js['replicaCount'] = typeof original['replicaCount'] === 'string' ? String(count + 1) : count + 1),
+      ]);
     }
     for (const [action, value, expectChange] of cases) {
       const result = applyAction({ action, value }, before, { file: name });
@@ -353,7 +508,9 @@ describe('every fixture: the edit changes the one value and nothing else', () =>
       // One line replaced, or one or two lines added (a flag, or a new flags map and its flag); a file
       // without a final newline also shows its old last line as replaced.
       expect(removed, `${action} ${value}: ${lines.join(' | ')}`).toBeLessThanOrEqual(1);
-      expect(added, `${action} ${value}: ${lines.join(' | ')}`).toBeLessThanOrEqual(removed === 1 && name !== 'no-final-newline.yaml' ? 1 : 3);
+      expect(added, `${action} ${value}: ${lines.join(' | ')}`).toBeLessThanOrEqual(
+        removed === 1 && name !== 'no-final-newline.yaml' ? 1 : 3,
+      );
       if (before.includes('\r\n')) expect(result.text.replaceAll('\r\n', '')).not.toContain('\n');
     }
   });

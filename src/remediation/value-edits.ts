@@ -23,7 +23,6 @@ import {
 } from './yaml-edit.ts';
 import type { EditableYaml } from './yaml-edit.ts';
 
-
 export const DEFAULT_REPLICAS_PATH = ['replicaCount'] as const;
 export const DEFAULT_FLAGS_PATH = ['featureFlags'] as const;
 
@@ -50,7 +49,15 @@ export interface FlagChange {
 
 /** What an action changes, in terms a commit message and a status can show. */
 export type Change =
-  | { kind: 'replicas'; path: string; from: number; to: number; requested: number; rule: ScaleRule; clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero' }
+  | {
+      kind: 'replicas';
+      path: string;
+      from: number;
+      to: number;
+      requested: number;
+      rule: ScaleRule;
+      clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero';
+    }
   | { kind: 'flags'; flags: FlagChange[] };
 
 export type EditResult =
@@ -81,7 +88,10 @@ export function applyAction(request: ActionRequest, text: string, options: EditO
     case ACTIONS.featuretoggle:
       return toggleFeature(text, parseToggleValue(request.value), options);
     default:
-      throw editError(EDIT_ERROR.unknownAction, `unknown action "${request.action}": Rebound knows ${Object.values(ACTIONS).join(', ')}`);
+      throw editError(
+        EDIT_ERROR.unknownAction,
+        `unknown action "${request.action}": Rebound knows ${Object.values(ACTIONS).join(', ')}`,
+      );
   }
 }
 
@@ -91,7 +101,8 @@ export function applyAction(request: ActionRequest, text: string, options: EditO
  */
 export type ScaleRule = 'absolute' | 'relative' | 'added';
 
-export type ScaleValue = { mode: 'absolute'; replicas: number } | { mode: 'relative'; delta: number; rule: 'relative' | 'added' };
+export type ScaleValue =
+  { mode: 'absolute'; replicas: number } | { mode: 'relative'; delta: number; rule: 'relative' | 'added' };
 
 /** One sentence per rule, for `rebound plan` and the docs. */
 export const SCALE_RULES: Record<ScaleRule, string> = {
@@ -142,14 +153,27 @@ export function scaleReplicas(text: string, value: ScaleValue, options: EditOpti
   const found = lookup(target, path);
   const keyPath = formatKeyPath(path);
   if (found.kind === 'missing') {
-    throw editError(EDIT_ERROR.notFound, `${where(target, path)}: ${options.file} has no ${keyPath}; add it (for example "${keyPath}: 1") so Rebound can scale the service`);
+    throw editError(
+      EDIT_ERROR.notFound,
+      `${where(target, path)}: ${options.file} has no ${keyPath}; add it (for example "${keyPath}: 1") so Rebound can scale the service`,
+    );
   }
   const from = replicaNumber(target, found.node.value, path);
   const requested = value.mode === 'absolute' ? value.replicas : from + value.delta;
   const rule: ScaleRule = value.mode === 'absolute' ? 'absolute' : value.rule;
   const { to, clampedBy } = clampReplicas(requested, options.limits ?? {});
-  const change: Change = { kind: 'replicas', path: keyPath, from, to, requested, rule, ...(clampedBy ? { clampedBy } : {}) };
-  const limitNote = clampedBy ? ` (${requested} clamped to ${clampedBy === 'zero' ? 'zero' : `${clampedBy} ${to}`})` : '';
+  const change: Change = {
+    kind: 'replicas',
+    path: keyPath,
+    from,
+    to,
+    requested,
+    rule,
+    ...(clampedBy ? { clampedBy } : {}),
+  };
+  const limitNote = clampedBy
+    ? ` (${requested} clamped to ${clampedBy === 'zero' ? 'zero' : `${clampedBy} ${to}`})`
+    : '';
   if (to === from) {
     return { changed: false, text, reason: `${keyPath} in ${options.file} is already ${from}${limitNote}`, change };
   }
@@ -158,18 +182,30 @@ export function scaleReplicas(text: string, value: ScaleValue, options: EditOpti
 }
 
 function replicaNumber(target: EditableYaml, raw: unknown, path: string[]): number {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  const n =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw editError(EDIT_ERROR.wrongType, `${where(target, path)}: ${formatKeyPath(path)} is ${JSON.stringify(raw)}, not a whole number of replicas`);
+    throw editError(
+      EDIT_ERROR.wrongType,
+      `${where(target, path)}: ${formatKeyPath(path)} is ${JSON.stringify(raw)}, not a whole number of replicas`,
+    );
   }
   return n;
 }
 
 /** Never below zero or minReplicas, never above maxReplicas. */
-export function clampReplicas(requested: number, limits: ReplicaLimits): { to: number; clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero' } {
-  if (limits.maxReplicas !== undefined && requested > limits.maxReplicas) return { to: limits.maxReplicas, clampedBy: 'maxReplicas' };
+export function clampReplicas(
+  requested: number,
+  limits: ReplicaLimits,
+): { to: number; clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero' } {
+  if (limits.maxReplicas !== undefined && requested > limits.maxReplicas)
+    return { to: limits.maxReplicas, clampedBy: 'maxReplicas' };
   const floor = Math.max(0, limits.minReplicas ?? 0);
-  if (requested < floor) return { to: floor, clampedBy: limits.minReplicas !== undefined && limits.minReplicas > 0 ? 'minReplicas' : 'zero' };
+  if (requested < floor)
+    return {
+      to: floor,
+      clampedBy: limits.minReplicas !== undefined && limits.minReplicas > 0 ? 'minReplicas' : 'zero',
+    };
   return { to: requested };
 }
 
@@ -195,7 +231,11 @@ export function toggleFeature(text: string, toggles: readonly ToggleValue[], opt
   return { changed: true, text: current, summary: done.join('; '), change };
 }
 
-function toggleOne(text: string, value: ToggleValue, options: EditOptions): { text: string; change: FlagChange; summary?: string; reason: string } {
+function toggleOne(
+  text: string,
+  value: ToggleValue,
+  options: EditOptions,
+): { text: string; change: FlagChange; summary?: string; reason: string } {
   const flagsPath = [...(options.flagsPath ?? DEFAULT_FLAGS_PATH)];
   const path = [...flagsPath, value.flag];
   const keyPath = formatKeyPath(path);
@@ -204,11 +244,17 @@ function toggleOne(text: string, value: ToggleValue, options: EditOptions): { te
   const word = value.on ? 'on' : 'off';
   if (found.kind === 'missing') {
     const edited = insertKeys(target, found.parent, found.rest, String(value.on));
-    return { text: edited, change: { path: keyPath, flag: value.flag, from: undefined, to: value.on }, summary: `${keyPath} added as ${value.on} (${word})`, reason: '' };
+    return {
+      text: edited,
+      change: { path: keyPath, flag: value.flag, from: undefined, to: value.on },
+      summary: `${keyPath} added as ${value.on} (${word})`,
+      reason: '',
+    };
   }
   const from = flagValue(target, found.node.value, path);
   const change: FlagChange = { path: keyPath, flag: value.flag, from, to: value.on };
-  if (from === value.on) return { text, change, reason: `${keyPath} in ${options.file} is already ${value.on} (${word})` };
+  if (from === value.on)
+    return { text, change, reason: `${keyPath} in ${options.file} is already ${value.on} (${word})` };
   const edited = replaceScalar(target, found.node, renderLike(found.node, value.on), path);
   return { text: edited, change, summary: `${keyPath} ${from} → ${value.on} (${word})`, reason: '' };
 }
@@ -221,17 +267,24 @@ function flagValue(target: EditableYaml, raw: unknown, path: string[]): boolean 
     if (lowered === 'true') return true;
     if (lowered === 'false') return false;
   }
-  throw editError(EDIT_ERROR.wrongType, `${where(target, path)}: ${formatKeyPath(path)} is ${JSON.stringify(raw)}, not true or false`);
+  throw editError(
+    EDIT_ERROR.wrongType,
+    `${where(target, path)}: ${formatKeyPath(path)} is ${JSON.stringify(raw)}, not true or false`,
+  );
 }
 
 /** One line for a commit subject: "scale carts in production to 2 replicas". */
 export function describeChange(change: Change, service: string, stage: string): string {
-  if (change.kind === 'replicas') return `scale ${service} in ${stage} to ${change.to} replica${change.to === 1 ? '' : 's'}`;
+  if (change.kind === 'replicas')
+    return `scale ${service} in ${stage} to ${change.to} replica${change.to === 1 ? '' : 's'}`;
   const turned = change.flags.map((f) => `${f.flag} ${f.to ? 'on' : 'off'}`).join(', ');
   return `turn ${turned} for ${service} in ${stage}`;
 }
 
 /** True for the errors this module raises (so callers can tell them from bugs). */
 export function isEditError(err: unknown): err is ReboundError {
-  return err instanceof ReboundError && Object.values(EDIT_ERROR).includes(err.code as (typeof EDIT_ERROR)[keyof typeof EDIT_ERROR]);
+  return (
+    err instanceof ReboundError &&
+    Object.values(EDIT_ERROR).includes(err.code as (typeof EDIT_ERROR)[keyof typeof EDIT_ERROR])
+  );
 }

@@ -47,7 +47,10 @@ export function editError(code: EditErrorCode, message: string, cause?: unknown)
 export function parseKeyPath(path: string): string[] {
   const segments = path.split('.');
   if (segments.some((s) => s.length === 0)) {
-    throw editError(EDIT_ERROR.invalidActionValue, `invalid key path "${path}": segments separated by "." must not be empty`);
+    throw editError(
+      EDIT_ERROR.invalidActionValue,
+      `invalid key path "${path}": segments separated by "." must not be empty`,
+    );
   }
   return segments;
 }
@@ -68,7 +71,10 @@ export interface EditableYaml {
 export function loadEditable(file: string, text: string): EditableYaml {
   const loaded = loadYaml(file, text);
   if (!loaded.ok) {
-    throw editError(EDIT_ERROR.invalidYaml, `cannot edit ${file}: ${loaded.diagnostics.map(formatDiagnostic).join('; ')}`);
+    throw editError(
+      EDIT_ERROR.invalidYaml,
+      `cannot edit ${file}: ${loaded.diagnostics.map(formatDiagnostic).join('; ')}`,
+    );
   }
   return { file, text, located: loaded.yaml, eol: text.includes('\r\n') ? '\r\n' : '\n' };
 }
@@ -95,14 +101,23 @@ export function lookup(target: EditableYaml, path: readonly string[]): Lookup {
     const segment = path[depth] as string;
     const here = path.slice(0, depth);
     if (isAlias(current)) {
-      throw editError(EDIT_ERROR.sharedValue, `${where(target, here)}: ${describePath(here)} is an alias (*${current.source}) of a shared map; refusing to edit through it`);
+      throw editError(
+        EDIT_ERROR.sharedValue,
+        `${where(target, here)}: ${describePath(here)} is an alias (*${current.source}) of a shared map; refusing to edit through it`,
+      );
     }
     if (!isMap(current)) {
-      throw editError(EDIT_ERROR.notAMap, `${where(target, here)}: ${describePath(here)} is not a map, cannot hold "${segment}"`);
+      throw editError(
+        EDIT_ERROR.notAMap,
+        `${where(target, here)}: ${describePath(here)} is not a map, cannot hold "${segment}"`,
+      );
     }
     if (current.anchor !== undefined && anchorIsUsed(target, current.anchor)) {
       // Any edit below this map (a changed value or an added key) would show through every alias.
-      throw editError(EDIT_ERROR.sharedValue, `${whereKey(target, here)}: ${describePath(here)} is anchored (&${current.anchor}) and used elsewhere through *${current.anchor}; refusing an edit inside it that would also change those places`);
+      throw editError(
+        EDIT_ERROR.sharedValue,
+        `${whereKey(target, here)}: ${describePath(here)} is anchored (&${current.anchor}) and used elsewhere through *${current.anchor}; refusing an edit inside it that would also change those places`,
+      );
     }
     const pair = current.items.find((p) => isScalar(p.key) && String(p.key.value) === segment);
     if (!pair) return { kind: 'missing', parent: { map: current }, rest: path.slice(depth) };
@@ -110,13 +125,22 @@ export function lookup(target: EditableYaml, path: readonly string[]): Lookup {
     const isLast = depth === path.length - 1;
     if (isLast) {
       if (isAlias(value)) {
-        throw editError(EDIT_ERROR.sharedValue, `${where(target, path)}: ${formatKeyPath(path)} is an alias (*${value.source}) of a shared value; refusing to edit it (change the anchored value or replace the alias)`);
+        throw editError(
+          EDIT_ERROR.sharedValue,
+          `${where(target, path)}: ${formatKeyPath(path)} is an alias (*${value.source}) of a shared value; refusing to edit it (change the anchored value or replace the alias)`,
+        );
       }
       if (!isScalar(value)) {
-        throw editError(EDIT_ERROR.wrongType, `${where(target, path)}: ${formatKeyPath(path)} is a ${value === null ? 'missing value' : 'collection'}, not a scalar`);
+        throw editError(
+          EDIT_ERROR.wrongType,
+          `${where(target, path)}: ${formatKeyPath(path)} is a ${value === null ? 'missing value' : 'collection'}, not a scalar`,
+        );
       }
       if (value.anchor !== undefined && anchorIsUsed(target, value.anchor)) {
-        throw editError(EDIT_ERROR.sharedValue, `${where(target, path)}: ${formatKeyPath(path)} is anchored (&${value.anchor}) and used elsewhere through *${value.anchor}; refusing an edit that would also change those places`);
+        throw editError(
+          EDIT_ERROR.sharedValue,
+          `${where(target, path)}: ${formatKeyPath(path)} is anchored (&${value.anchor}) and used elsewhere through *${value.anchor}; refusing an edit that would also change those places`,
+        );
       }
       return { kind: 'scalar', node: value, key: pair.key as YamlNode };
     }
@@ -179,10 +203,19 @@ export function renderLike(node: Scalar, value: number | boolean): string {
 }
 
 /** Replace the source text of `node` (not its anchor, tag or comment) with `replacement`. */
-export function replaceScalar(target: EditableYaml, node: Scalar, replacement: string, path: readonly string[]): string {
-  if (!node.range) throw editError(EDIT_ERROR.wrongType, `${target.file}: ${formatKeyPath(path)} has no source position`);
+export function replaceScalar(
+  target: EditableYaml,
+  node: Scalar,
+  replacement: string,
+  path: readonly string[],
+): string {
+  if (!node.range)
+    throw editError(EDIT_ERROR.wrongType, `${target.file}: ${formatKeyPath(path)} has no source position`);
   if (node.type === Scalar.BLOCK_FOLDED || node.type === Scalar.BLOCK_LITERAL) {
-    throw editError(EDIT_ERROR.wrongType, `${where(target, path)}: ${formatKeyPath(path)} is a block scalar (| or >); refusing to rewrite it`);
+    throw editError(
+      EDIT_ERROR.wrongType,
+      `${where(target, path)}: ${formatKeyPath(path)} is a block scalar (| or >); refusing to rewrite it`,
+    );
   }
   const [start, end] = node.range;
   const { text } = target;
@@ -199,7 +232,12 @@ export function replaceScalar(target: EditableYaml, node: Scalar, replacement: s
  * Insert `rest` (missing keys, the last one holding `rendered`) under `parent`, adding as few lines as
  * possible: one line in an existing block map, one entry in a flow map, a small nested block otherwise.
  */
-export function insertKeys(target: EditableYaml, parent: Extract<Lookup, { kind: 'missing' }>['parent'], rest: readonly string[], rendered: string): string {
+export function insertKeys(
+  target: EditableYaml,
+  parent: Extract<Lookup, { kind: 'missing' }>['parent'],
+  rest: readonly string[],
+  rendered: string,
+): string {
   const { text, eol } = target;
   const unit = indentUnit(text);
   if ('emptyValueOf' in parent) {
@@ -234,8 +272,17 @@ function flowEntry(rest: readonly string[], rendered: string): string {
 }
 
 /** Lines for `rest`, each key nested one unit deeper, ending with the line ending (or starting with it at EOF). */
-function blockLines(rest: readonly string[], rendered: string, indent: number, unit: number, eol: string, atEofWithoutEol: boolean): string {
-  const lines = rest.map((key, i) => ' '.repeat(indent + i * unit) + (i === rest.length - 1 ? `${key}: ${rendered}` : `${key}:`));
+function blockLines(
+  rest: readonly string[],
+  rendered: string,
+  indent: number,
+  unit: number,
+  eol: string,
+  atEofWithoutEol: boolean,
+): string {
+  const lines = rest.map(
+    (key, i) => ' '.repeat(indent + i * unit) + (i === rest.length - 1 ? `${key}: ${rendered}` : `${key}:`),
+  );
   return atEofWithoutEol ? eol + lines.join(eol) : lines.join(eol) + eol;
 }
 

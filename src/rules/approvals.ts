@@ -5,14 +5,20 @@ import type { Approval, ApprovalSettings, Approver, AttemptApproval, Remediation
 import type { RemediationMode } from '../api/index.ts';
 
 /** Why attempt `index`'s action waits for people, or undefined when it may run on its own. */
-export function approvalReason(stage: { name: string; remediation: RemediationMode }, action: Pick<RemediationAction, 'approval'>, index: number): string | undefined {
+export function approvalReason(
+  stage: { name: string; remediation: RemediationMode },
+  action: Pick<RemediationAction, 'approval'>,
+  index: number,
+): string | undefined {
   if (stage.remediation === 'manual') return `stage ${stage.name} is manual: every action waits for approval`;
   if (action.approval === 'required') return `action ${index} of the policy requires approval`;
   return undefined;
 }
 
 /** The Project's settings with their defaults. */
-export function effectiveSettings(settings: ApprovalSettings | undefined): Required<Pick<ApprovalSettings, 'minApprovals' | 'onTimeout'>> & ApprovalSettings {
+export function effectiveSettings(
+  settings: ApprovalSettings | undefined,
+): Required<Pick<ApprovalSettings, 'minApprovals' | 'onTimeout'>> & ApprovalSettings {
   return { ...settings, minApprovals: settings?.minApprovals ?? 1, onTimeout: settings?.onTimeout ?? 'Unhandled' };
 }
 
@@ -36,18 +42,27 @@ export interface Tally {
  * distinct people approving approves. Answers made before the request (an earlier diff) and by
  * people outside the required groups do not count.
  */
-export function tallyApprovals(approvals: readonly Approval[], request: Pick<AttemptApproval, 'requestedTime' | 'minApprovals' | 'groups'>): Tally {
+export function tallyApprovals(
+  approvals: readonly Approval[],
+  request: Pick<AttemptApproval, 'requestedTime' | 'minApprovals' | 'groups'>,
+): Tally {
   const requested = Date.parse(request.requestedTime);
   const required = request.groups ?? [];
   const byUser = new Map<string, Approver>();
   const ignored: IgnoredApproval[] = [];
-  const ordered = [...approvals].sort((a, b) => created(a) - created(b) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+  const ordered = [...approvals].sort(
+    (a, b) => created(a) - created(b) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+  );
   for (const a of ordered) {
     const name = a.metadata.name ?? '';
     const { user } = a.spec;
     // Whole seconds: the API server's creationTimestamp drops the milliseconds of our request time.
     if (created(a) < Math.floor(requested / 1000) * 1000) {
-      ignored.push({ name, user, why: `made at ${new Date(created(a)).toISOString()}, before this request (${request.requestedTime})` });
+      ignored.push({
+        name,
+        user,
+        why: `made at ${new Date(created(a)).toISOString()}, before this request (${request.requestedTime})`,
+      });
       continue;
     }
     if (required.length > 0 && !(a.spec.groups ?? []).some((g) => required.includes(g))) {
@@ -64,7 +79,11 @@ export function tallyApprovals(approvals: readonly Approval[], request: Pick<Att
   }
   const approvers = [...byUser.values()];
   const approvalsCount = approvers.filter((a) => a.decision === 'Approve').length;
-  const state = approvers.some((a) => a.decision === 'Reject') ? 'Rejected' : approvalsCount >= (request.minApprovals ?? 1) ? 'Approved' : 'Pending';
+  const state = approvers.some((a) => a.decision === 'Reject')
+    ? 'Rejected'
+    : approvalsCount >= (request.minApprovals ?? 1)
+      ? 'Approved'
+      : 'Pending';
   return { state, approvers, ignored, approvals: approvalsCount };
 }
 

@@ -93,7 +93,13 @@ function circuitHold({ projectProblems, breaker, resetAt, now }: BudgetInput): B
     const first = exhausted[i - n + 1] as number;
     const last = exhausted[i] as number;
     if (last - first <= windowMs) {
-      return { rule: 'circuitBreaker', count: exhausted.length, max: n, window: breaker.window, since: new Date(first) };
+      return {
+        rule: 'circuitBreaker',
+        count: exhausted.length,
+        max: n,
+        window: breaker.window,
+        since: new Date(first),
+      };
     }
   }
   return undefined;

@@ -25,7 +25,12 @@ const FIELDS: readonly FieldSpec[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day-of-month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+  },
   // 7 is Sunday too, as in most crons.
   { name: 'day-of-week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
 ];
@@ -35,18 +40,36 @@ export class CronError extends Error {}
 /** Parses `0 22 * * fri`; throws CronError naming the bad field. */
 export function parseCron(text: string): CronSchedule {
   const parts = text.trim().split(/\s+/);
-  if (parts.length !== 5) throw new CronError(`"${text}" must have five fields (minute hour day-of-month month day-of-week), has ${parts.length}`);
+  if (parts.length !== 5)
+    throw new CronError(
+      `"${text}" must have five fields (minute hour day-of-month month day-of-week), has ${parts.length}`,
+    );
   const sets = parts.map((part, i) => parseField(part, FIELDS[i] as FieldSpec));
-  const [minutes, hours, days, months, weekdaysRaw] = sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  const [minutes, hours, days, months, weekdaysRaw] = sets as [
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+  ];
   const weekdays = new Set([...weekdaysRaw].map((d) => d % 7));
-  return { minutes, hours, days, months, weekdays, daysRestricted: parts[2] !== '*', weekdaysRestricted: parts[4] !== '*' };
+  return {
+    minutes,
+    hours,
+    days,
+    months,
+    weekdays,
+    daysRestricted: parts[2] !== '*',
+    weekdaysRestricted: parts[4] !== '*',
+  };
 }
 
 function parseField(text: string, spec: FieldSpec): Set<number> {
   const out = new Set<number>();
   for (const item of text.split(',')) {
     const [range, stepText, extra] = item.split('/');
-    if (range === undefined || range === '' || extra !== undefined) throw new CronError(`${spec.name} "${text}" is not a cron field`);
+    if (range === undefined || range === '' || extra !== undefined)
+      throw new CronError(`${spec.name} "${text}" is not a cron field`);
     const step = stepText === undefined ? 1 : toNumber(stepText, spec, false);
     if (step < 1) throw new CronError(`${spec.name} "${text}": a step must be at least 1`);
     let from: number;
@@ -69,8 +92,10 @@ function parseField(text: string, spec: FieldSpec): Set<number> {
 function toNumber(text: string, spec: FieldSpec, bounded: boolean): number {
   const named = spec.names?.indexOf(text.toLowerCase()) ?? -1;
   const value = named >= 0 ? named + (spec.min === 1 ? 1 : 0) : /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (Number.isNaN(value)) throw new CronError(`${spec.name} "${text}" is not a number${spec.names ? ' or a name' : ''}`);
-  if (bounded && (value < spec.min || value > spec.max)) throw new CronError(`${spec.name} ${value} is outside ${spec.min}-${spec.max}`);
+  if (Number.isNaN(value))
+    throw new CronError(`${spec.name} "${text}" is not a number${spec.names ? ' or a name' : ''}`);
+  if (bounded && (value < spec.min || value > spec.max))
+    throw new CronError(`${spec.name} ${value} is outside ${spec.min}-${spec.max}`);
   return value;
 }
 
@@ -89,7 +114,15 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function localTime(t: Date, timeZone: string): LocalTime {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', weekday: 'short', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      weekday: 'short',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
     formatters.set(timeZone, f);
   }
   const parts: Record<string, string> = {};

@@ -7,7 +7,14 @@ const problem = (severity?: string): ProblemEvent => ({
   apiVersion: 'rebound.dev/v1alpha1',
   kind: 'ProblemEvent',
   metadata: { name: 'p1', namespace: 'sockshop' },
-  spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: 'OPEN', ...(severity ? { details: { labels: { severity } } } : {}) },
+  spec: {
+    project: 'sockshop',
+    stage: 'production',
+    service: 'carts',
+    problemTitle: 'response_time_p90',
+    state: 'OPEN',
+    ...(severity ? { details: { labels: { severity } } } : {}),
+  },
 });
 const project = (spec: Partial<Project['spec']>, annotations?: Record<string, string>): Project => ({
   apiVersion: 'rebound.dev/v1alpha1',
@@ -20,23 +27,65 @@ const remediation = (breakGlassSpec?: { severities?: string[] }): Remediation =>
   apiVersion: 'rebound.dev/v1alpha1',
   kind: 'Remediation',
   metadata: { name: 'carts' },
-  spec: { project: 'sockshop', stage: 'production', service: 'carts', remediations: [{ problemType: 'response_time_p90', actionsOnOpen: [{ name: 's', action: 'scale', value: '+1' }], ...(breakGlassSpec ? { breakGlass: breakGlassSpec } : {}) }] },
+  spec: {
+    project: 'sockshop',
+    stage: 'production',
+    service: 'carts',
+    remediations: [
+      {
+        problemType: 'response_time_p90',
+        actionsOnOpen: [{ name: 's', action: 'scale', value: '+1' }],
+        ...(breakGlassSpec ? { breakGlass: breakGlassSpec } : {}),
+      },
+    ],
+  },
 });
 
 describe('holdFor', () => {
   it('is open with no rules', () => {
-    expect(holdFor({ problem: problem(), project: project({}), projectProblems: [], remediation: undefined, now: NOW })).toEqual({ kind: 'none' });
+    expect(
+      holdFor({ problem: problem(), project: project({}), projectProblems: [], remediation: undefined, now: NOW }),
+    ).toEqual({ kind: 'none' });
   });
 
   it('names the window and until when', () => {
-    const out = holdFor({ problem: problem(), project: project(weekend), projectProblems: [], remediation: undefined, now: NOW });
-    expect(out).toEqual({ kind: 'held', hold: { reason: 'DenyWindow', message: 'deny window weekend (since 2026-11-20T18:00:00.000Z, until 2026-11-23T06:00:00.000Z) holds automated actions back in stage production', until: new Date('2026-11-23T06:00:00Z') } });
+    const out = holdFor({
+      problem: problem(),
+      project: project(weekend),
+      projectProblems: [],
+      remediation: undefined,
+      now: NOW,
+    });
+    expect(out).toEqual({
+      kind: 'held',
+      hold: {
+        reason: 'DenyWindow',
+        message:
+          'deny window weekend (since 2026-11-20T18:00:00.000Z, until 2026-11-23T06:00:00.000Z) holds automated actions back in stage production',
+        until: new Date('2026-11-23T06:00:00Z'),
+      },
+    });
   });
 
   it('lets a policy entry break the glass for a listed severity, and only for it', () => {
-    const glass = holdFor({ problem: problem('critical'), project: project(weekend), projectProblems: [], remediation: remediation({ severities: ['critical'] }), now: NOW });
-    expect(glass).toEqual({ kind: 'break-glass', note: 'deny window weekend (since 2026-11-20T18:00:00.000Z, until 2026-11-23T06:00:00.000Z): break-glass by entry "response_time_p90" of Remediation carts (severity critical)' });
-    const warning = holdFor({ problem: problem('warning'), project: project(weekend), projectProblems: [], remediation: remediation({ severities: ['critical'] }), now: NOW });
+    const glass = holdFor({
+      problem: problem('critical'),
+      project: project(weekend),
+      projectProblems: [],
+      remediation: remediation({ severities: ['critical'] }),
+      now: NOW,
+    });
+    expect(glass).toEqual({
+      kind: 'break-glass',
+      note: 'deny window weekend (since 2026-11-20T18:00:00.000Z, until 2026-11-23T06:00:00.000Z): break-glass by entry "response_time_p90" of Remediation carts (severity critical)',
+    });
+    const warning = holdFor({
+      problem: problem('warning'),
+      project: project(weekend),
+      projectProblems: [],
+      remediation: remediation({ severities: ['critical'] }),
+      now: NOW,
+    });
     expect(warning.kind).toBe('held');
   });
 
@@ -47,8 +96,18 @@ describe('holdFor', () => {
   });
 
   it('holds with the circuit breaker before any window, and says how to reset it', () => {
-    const exhausted = (name: string, at: string): ProblemEvent => ({ ...problem(), metadata: { name, namespace: 'sockshop' }, status: { phase: 'Exhausted', completionTime: at } });
-    const out = holdFor({ problem: problem(), project: project({ ...weekend, circuitBreaker: { maxExhausted: 1, window: '1h' } }), projectProblems: [exhausted('x', '2026-11-21T11:00:00Z')], remediation: remediation({}), now: NOW });
+    const exhausted = (name: string, at: string): ProblemEvent => ({
+      ...problem(),
+      metadata: { name, namespace: 'sockshop' },
+      status: { phase: 'Exhausted', completionTime: at },
+    });
+    const out = holdFor({
+      problem: problem(),
+      project: project({ ...weekend, circuitBreaker: { maxExhausted: 1, window: '1h' } }),
+      projectProblems: [exhausted('x', '2026-11-21T11:00:00Z')],
+      remediation: remediation({}),
+      now: NOW,
+    });
     expect(out.kind === 'held' && out.hold.reason).toBe('CircuitOpen');
     expect(out.kind === 'held' && out.hold.message).toContain('rebound.dev/circuit-reset=');
   });

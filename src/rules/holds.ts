@@ -45,22 +45,40 @@ export function holdFor(input: HoldInput): HoldOutcome {
   if (budget) {
     switch (budget.rule) {
       case 'circuitBreaker':
-        return held(REASONS.CircuitOpen, `circuit breaker of Project ${projectName} is open: ${budget.count} problem(s) Exhausted since ${budget.since.toISOString()} (at most ${budget.max - 1} within ${budget.window}); no automatic action until a person resets it (annotate the Project ${ANNOTATIONS.circuitReset}=<now, RFC 3339>)`);
+        return held(
+          REASONS.CircuitOpen,
+          `circuit breaker of Project ${projectName} is open: ${budget.count} problem(s) Exhausted since ${budget.since.toISOString()} (at most ${budget.max - 1} within ${budget.window}); no automatic action until a person resets it (annotate the Project ${ANNOTATIONS.circuitReset}=<now, RFC 3339>)`,
+        );
       case 'maxInFlight':
-        return held(REASONS.InFlightLimitReached, `budgets.maxInFlight: ${budget.inFlight} of ${budget.max} remediation(s) in flight in Project ${projectName}; waiting until one finishes`);
+        return held(
+          REASONS.InFlightLimitReached,
+          `budgets.maxInFlight: ${budget.inFlight} of ${budget.max} remediation(s) in flight in Project ${projectName}; waiting until one finishes`,
+        );
       case 'maxInFlightPerStage':
-        return held(REASONS.InFlightLimitReached, `budgets.maxInFlightPerStage: ${budget.inFlight} of ${budget.max} remediation(s) in flight in stage ${problem.spec.stage}; waiting until one finishes`);
+        return held(
+          REASONS.InFlightLimitReached,
+          `budgets.maxInFlightPerStage: ${budget.inFlight} of ${budget.max} remediation(s) in flight in stage ${problem.spec.stage}; waiting until one finishes`,
+        );
       case 'maxActionsPerHour':
-        return held(REASONS.ProjectLimitReached, `budgets.maxActionsPerHour: ${budget.count} action(s) started in Project ${projectName} in the last hour (at most ${budget.max}); next one at ${budget.until.toISOString()}`, budget.until);
+        return held(
+          REASONS.ProjectLimitReached,
+          `budgets.maxActionsPerHour: ${budget.count} action(s) started in Project ${projectName} in the last hour (at most ${budget.max}); next one at ${budget.until.toISOString()}`,
+          budget.until,
+        );
     }
   }
   const window = checkWindows(spec.windows, problem.spec.stage, now);
-  if (window.kind === 'invalid') return held(REASONS.WindowInvalid, `${window.message}: no automated action until the Project is fixed`);
+  if (window.kind === 'invalid')
+    return held(REASONS.WindowInvalid, `${window.message}: no automated action until the Project is fixed`);
   if (window.kind === 'denied') {
     const glass = breakGlass(input);
     const what = `deny window ${window.window} (since ${window.started.toISOString()}, until ${window.until.toISOString()})`;
     if (glass) return { kind: 'break-glass', note: `${what}: ${glass}` };
-    return held(REASONS.DenyWindow, `${what} holds automated actions back in stage ${problem.spec.stage}`, window.until);
+    return held(
+      REASONS.DenyWindow,
+      `${what} holds automated actions back in stage ${problem.spec.stage}`,
+      window.until,
+    );
   }
   return { kind: 'none' };
 }

@@ -33,15 +33,58 @@ describe('parseCron', () => {
 
 describe('lastFiring', () => {
   const cases: { name: string; cron: string; tz: string; at: string; lookback: string; want: string | undefined }[] = [
-    { name: 'this very minute', cron: '0 22 * * *', tz: 'UTC', at: '2026-11-20T22:00:30Z', lookback: '1h', want: '2026-11-20T22:00:00.000Z' },
-    { name: 'an hour ago', cron: '0 22 * * *', tz: 'UTC', at: '2026-11-20T23:00:00Z', lookback: '2h', want: '2026-11-20T22:00:00.000Z' },
-    { name: 'outside the look-back', cron: '0 22 * * *', tz: 'UTC', at: '2026-11-20T23:00:00Z', lookback: '30m', want: undefined },
-    { name: 'friday 22:00 Berlin is 21:00 UTC in winter', cron: '0 22 * * fri', tz: 'Europe/Berlin', at: '2026-11-21T02:00:00Z', lookback: '48h', want: '2026-11-20T21:00:00.000Z' },
-    { name: 'day-of-month or day-of-week when both are set', cron: '0 0 1 * mon', tz: 'UTC', at: '2026-11-24T12:00:00Z', lookback: '48h', want: '2026-11-23T00:00:00.000Z' },
-    { name: 'a week back on a weekly schedule', cron: '30 8 * * wed', tz: 'UTC', at: '2026-11-24T12:00:00Z', lookback: '168h', want: '2026-11-18T08:30:00.000Z' },
+    {
+      name: 'this very minute',
+      cron: '0 22 * * *',
+      tz: 'UTC',
+      at: '2026-11-20T22:00:30Z',
+      lookback: '1h',
+      want: '2026-11-20T22:00:00.000Z',
+    },
+    {
+      name: 'an hour ago',
+      cron: '0 22 * * *',
+      tz: 'UTC',
+      at: '2026-11-20T23:00:00Z',
+      lookback: '2h',
+      want: '2026-11-20T22:00:00.000Z',
+    },
+    {
+      name: 'outside the look-back',
+      cron: '0 22 * * *',
+      tz: 'UTC',
+      at: '2026-11-20T23:00:00Z',
+      lookback: '30m',
+      want: undefined,
+    },
+    {
+      name: 'friday 22:00 Berlin is 21:00 UTC in winter',
+      cron: '0 22 * * fri',
+      tz: 'Europe/Berlin',
+      at: '2026-11-21T02:00:00Z',
+      lookback: '48h',
+      want: '2026-11-20T21:00:00.000Z',
+    },
+    {
+      name: 'day-of-month or day-of-week when both are set',
+      cron: '0 0 1 * mon',
+      tz: 'UTC',
+      at: '2026-11-24T12:00:00Z',
+      lookback: '48h',
+      want: '2026-11-23T00:00:00.000Z',
+    },
+    {
+      name: 'a week back on a weekly schedule',
+      cron: '30 8 * * wed',
+      tz: 'UTC',
+      at: '2026-11-24T12:00:00Z',
+      lookback: '168h',
+      want: '2026-11-18T08:30:00.000Z',
+    },
   ];
   it.each(cases)('$name', ({ cron, tz, at, lookback, want }) => {
-    const ms = { '1h': 3_600_000, '2h': 7_200_000, '30m': 1_800_000, '48h': 172_800_000, '168h': 604_800_000 }[lookback] ?? 0;
+    const ms =
+      { '1h': 3_600_000, '2h': 7_200_000, '30m': 1_800_000, '48h': 172_800_000, '168h': 604_800_000 }[lookback] ?? 0;
     expect(lastFiring(parseCron(cron), new Date(at), tz, ms)?.toISOString()).toBe(want);
   });
 });
@@ -52,14 +95,75 @@ describe('checkWindows', () => {
   const overlap: DenyWindow = { name: 'release', schedule: '0 5 * * mon', duration: '4h' };
   const cases: { name: string; windows: DenyWindow[]; stage: string; at: string; want: unknown }[] = [
     { name: 'no windows', windows: [], stage: 'production', at: '2026-11-21T12:00:00Z', want: { kind: 'open' } },
-    { name: 'inside the weekend freeze', windows: [friday], stage: 'production', at: '2026-11-21T12:00:00Z', want: { kind: 'denied', window: 'weekend', until: new Date('2026-11-23T06:00:00Z'), started: new Date('2026-11-20T18:00:00Z') } },
+    {
+      name: 'inside the weekend freeze',
+      windows: [friday],
+      stage: 'production',
+      at: '2026-11-21T12:00:00Z',
+      want: {
+        kind: 'denied',
+        window: 'weekend',
+        until: new Date('2026-11-23T06:00:00Z'),
+        started: new Date('2026-11-20T18:00:00Z'),
+      },
+    },
     { name: 'after it', windows: [friday], stage: 'production', at: '2026-11-23T06:00:00Z', want: { kind: 'open' } },
-    { name: 'a stage the window does not cover', windows: [nightly], stage: 'staging', at: '2026-11-21T01:30:00Z', want: { kind: 'open' } },
-    { name: 'a stage it covers', windows: [nightly], stage: 'production', at: '2026-11-21T01:30:00Z', want: { kind: 'denied', window: 'nightly', until: new Date('2026-11-21T03:00:00Z'), started: new Date('2026-11-21T01:00:00Z') } },
-    { name: 'overlapping windows: held until the later end', windows: [friday, overlap], stage: 'production', at: '2026-11-23T05:30:00Z', want: { kind: 'denied', window: 'weekend', until: new Date('2026-11-23T09:00:00Z'), started: new Date('2026-11-20T18:00:00Z') } },
-    { name: 'malformed schedule fails closed', windows: [{ name: 'bad', schedule: '0 25 * * *', duration: '1h' }], stage: 'production', at: '2026-11-21T12:00:00Z', want: { kind: 'invalid', window: 'bad', message: 'deny window bad: schedule: hour 25 is outside 0-23' } },
-    { name: 'unknown time zone fails closed', windows: [{ name: 'tz', schedule: '0 1 * * *', duration: '1h', timeZone: 'Mars/Olympus' }], stage: 'production', at: '2026-11-21T12:00:00Z', want: { kind: 'invalid', window: 'tz', message: 'deny window tz: timeZone "Mars/Olympus" is not an IANA time zone' } },
-    { name: 'a window longer than a week fails closed', windows: [{ name: 'long', schedule: '0 1 * * *', duration: '200h' }], stage: 'production', at: '2026-11-21T12:00:00Z', want: { kind: 'invalid', window: 'long', message: 'deny window long: duration 200h is longer than a week' } },
+    {
+      name: 'a stage the window does not cover',
+      windows: [nightly],
+      stage: 'staging',
+      at: '2026-11-21T01:30:00Z',
+      want: { kind: 'open' },
+    },
+    {
+      name: 'a stage it covers',
+      windows: [nightly],
+      stage: 'production',
+      at: '2026-11-21T01:30:00Z',
+      want: {
+        kind: 'denied',
+        window: 'nightly',
+        until: new Date('2026-11-21T03:00:00Z'),
+        started: new Date('2026-11-21T01:00:00Z'),
+      },
+    },
+    {
+      name: 'overlapping windows: held until the later end',
+      windows: [friday, overlap],
+      stage: 'production',
+      at: '2026-11-23T05:30:00Z',
+      want: {
+        kind: 'denied',
+        window: 'weekend',
+        until: new Date('2026-11-23T09:00:00Z'),
+        started: new Date('2026-11-20T18:00:00Z'),
+      },
+    },
+    {
+      name: 'malformed schedule fails closed',
+      windows: [{ name: 'bad', schedule: '0 25 * * *', duration: '1h' }],
+      stage: 'production',
+      at: '2026-11-21T12:00:00Z',
+      want: { kind: 'invalid', window: 'bad', message: 'deny window bad: schedule: hour 25 is outside 0-23' },
+    },
+    {
+      name: 'unknown time zone fails closed',
+      windows: [{ name: 'tz', schedule: '0 1 * * *', duration: '1h', timeZone: 'Mars/Olympus' }],
+      stage: 'production',
+      at: '2026-11-21T12:00:00Z',
+      want: {
+        kind: 'invalid',
+        window: 'tz',
+        message: 'deny window tz: timeZone "Mars/Olympus" is not an IANA time zone',
+      },
+    },
+    {
+      name: 'a window longer than a week fails closed',
+      windows: [{ name: 'long', schedule: '0 1 * * *', duration: '200h' }],
+      stage: 'production',
+      at: '2026-11-21T12:00:00Z',
+      want: { kind: 'invalid', window: 'long', message: 'deny window long: duration 200h is longer than a week' },
+    },
   ];
   it.each(cases)('$name', ({ windows, stage, at, want }) => {
     expect(checkWindows(windows, stage, new Date(at))).toEqual(want);
@@ -67,6 +171,8 @@ describe('checkWindows', () => {
 
   it('accepts a sound window', () => {
     expect(windowProblem(friday)).toBeUndefined();
-    expect(windowProblem({ name: 'zero', schedule: '* * * * *', duration: '0s' })).toBe('duration must be longer than 0');
+    expect(windowProblem({ name: 'zero', schedule: '* * * * *', duration: '0s' })).toBe(
+      'duration must be longer than 0',
+    );
   });
 });

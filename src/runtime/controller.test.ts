@@ -92,7 +92,9 @@ describe('Controller', () => {
     let failures = 3;
     const h = start(() => {
       if (failures-- > 0) {
-        return Promise.reject(new ReboundError('git down', { code: 'GitServerError', reason: 'GitUnreachable', retryable: true }));
+        return Promise.reject(
+          new ReboundError('git down', { code: 'GitServerError', reason: 'GitUnreachable', retryable: true }),
+        );
       }
       return Promise.resolve(undefined);
     });
@@ -123,7 +125,9 @@ describe('Controller', () => {
 
   it('does not retry a terminal error', async () => {
     const h = start(() =>
-      Promise.reject(new ReboundError('no such project', { code: 'ProjectNotFound', reason: 'ProjectNotFound', retryable: false })),
+      Promise.reject(
+        new ReboundError('no such project', { code: 'ProjectNotFound', reason: 'ProjectNotFound', retryable: false }),
+      ),
     );
     h.controller.enqueue('ns/a');
     await flushMicrotasks();
@@ -247,7 +251,10 @@ describe('Controller', () => {
 describe('Controller cache sync', () => {
   it('starts no worker before every cache it reads has synced', async () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }) });
+    const queue = new WorkQueue({
+      clock,
+      rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }),
+    });
     let markSynced = (_: boolean): void => {};
     const synced = new Promise<boolean>((resolve) => (markSynced = resolve));
     const calls: string[] = [];
@@ -278,7 +285,10 @@ describe('Controller cache sync', () => {
 
   it('returns without working when stopped before the caches synced', async () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }) });
+    const queue = new WorkQueue({
+      clock,
+      rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }),
+    });
     const controller = new Controller({
       name: 'test',
       queue,
@@ -303,7 +313,10 @@ describe('Controller cache sync', () => {
   describe('when leadership is lost', () => {
     function leaderController(behaviour: Behaviour, mayAct: () => boolean = () => true) {
       const clock = new FakeClock();
-      const queue = new WorkQueue({ clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }) });
+      const queue = new WorkQueue({
+        clock,
+        rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5, maxDelayMs: 1_000 }),
+      });
       const calls: string[] = [];
       const controller = new Controller({
         name: 'test',
@@ -354,7 +367,10 @@ describe('Controller cache sync', () => {
 
     it('never starts a reconcile while the lease is not held', async () => {
       let leading = false;
-      const h = leaderController(() => Promise.resolve(undefined), () => leading);
+      const h = leaderController(
+        () => Promise.resolve(undefined),
+        () => leading,
+      );
       const term = new AbortController();
       const running = h.controller.run(term.signal, 1_000);
       h.controller.enqueue('ns/a');

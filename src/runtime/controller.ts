@@ -152,7 +152,8 @@ export class Controller {
         }),
       ]);
       cancel();
-      if (!stopped) this.#log.warn({ inFlight: this.#inFlight.size, drainTimeoutMs }, 'reconciles ignored their cancelled signal');
+      if (!stopped)
+        this.#log.warn({ inFlight: this.#inFlight.size, drainTimeoutMs }, 'reconciles ignored their cancelled signal');
       this.#log.info('workers stopped: leadership lost');
       return;
     }

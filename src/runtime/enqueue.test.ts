@@ -20,7 +20,11 @@ describe('enqueueMapped', () => {
 
   it('lets an update through only when the predicate holds, mapping the new object', () => {
     const keys: string[] = [];
-    const handler = enqueueMapped<Obj>((k) => keys.push(k), { map: (o) => [o.name], update: (a, b) => a.generation !== b.generation, delete: true });
+    const handler = enqueueMapped<Obj>((k) => keys.push(k), {
+      map: (o) => [o.name],
+      update: (a, b) => a.generation !== b.generation,
+      delete: true,
+    });
     handler.onUpdate?.(obj('same', 1), obj('same', 1));
     handler.onUpdate?.(obj('old', 1), obj('new', 2));
     handler.onDelete?.(obj('gone'));

@@ -28,7 +28,13 @@ describe('httpServerRunnable', () => {
   });
 
   it('stops waiting for the server when the signal aborts first', async () => {
-    const runnable = httpServerRunnable({ name: 'never', host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handler: (_q, r) => r.end() });
+    const runnable = httpServerRunnable({
+      name: 'never',
+      host: '127.0.0.1',
+      port: 0,
+      log: createLogger({ level: 'silent' }),
+      handler: (_q, r) => r.end(),
+    });
     const abort = new AbortController();
     const waiting = runnable.waitForSync(abort.signal);
     abort.abort();
@@ -43,11 +49,24 @@ describe('httpServerRunnable', () => {
   it('rejects when the port is taken', async () => {
     const log = createLogger({ level: 'silent' });
     let address: AddressInfo | undefined;
-    const first = httpServerRunnable({ name: 'a', host: '127.0.0.1', port: 0, log, handler: (_q, r) => r.end(), onListening: (a) => (address = a) });
+    const first = httpServerRunnable({
+      name: 'a',
+      host: '127.0.0.1',
+      port: 0,
+      log,
+      handler: (_q, r) => r.end(),
+      onListening: (a) => (address = a),
+    });
     const abort = new AbortController();
     const running = first.start(abort.signal);
     await expect.poll(() => address).toBeDefined();
-    const second = httpServerRunnable({ name: 'b', host: '127.0.0.1', port: address?.port ?? 0, log, handler: (_q, r) => r.end() });
+    const second = httpServerRunnable({
+      name: 'b',
+      host: '127.0.0.1',
+      port: address?.port ?? 0,
+      log,
+      handler: (_q, r) => r.end(),
+    });
     await expect(second.start(new AbortController().signal)).rejects.toThrow(/EADDRINUSE/);
     abort.abort();
     await running;

@@ -8,7 +8,14 @@ export {
   defaultControllerRateLimiter,
   type RateLimiter,
 } from './rate-limiter.ts';
-export { LOW_PRIORITY, NORMAL_PRIORITY, WorkQueue, type QueueItem, type QueueMetrics, type WorkQueueOptions } from './workqueue.ts';
+export {
+  LOW_PRIORITY,
+  NORMAL_PRIORITY,
+  WorkQueue,
+  type QueueItem,
+  type QueueMetrics,
+  type WorkQueueOptions,
+} from './workqueue.ts';
 export {
   Controller,
   ReconcileOutcome,
@@ -32,7 +39,13 @@ export {
   type WatchEnd,
   type WatchEvent,
 } from './informer.ts';
-export { LeaderElector, type LeaderCallbacks, type LeaderElectionOptions, type LeaseRecord, type LeaseStore } from './leader-election.ts';
+export {
+  LeaderElector,
+  type LeaderCallbacks,
+  type LeaderElectionOptions,
+  type LeaseRecord,
+  type LeaseStore,
+} from './leader-election.ts';
 export {
   Manager,
   closeOnStop,

@@ -77,7 +77,8 @@ function setup(resyncMs = 0): {
   const log: string[] = [];
   informer.addHandler({
     onAdd: (o) => log.push(`add ${o.metadata.name}@${o.metadata.resourceVersion}`),
-    onUpdate: (a, b) => log.push(`update ${b.metadata.name}@${a.metadata.resourceVersion}->${b.metadata.resourceVersion}`),
+    onUpdate: (a, b) =>
+      log.push(`update ${b.metadata.name}@${a.metadata.resourceVersion}->${b.metadata.resourceVersion}`),
     onDelete: (o) => log.push(`delete ${o.metadata.name}`),
   });
   const start = (): AbortController => {
@@ -216,7 +217,13 @@ describe('SupervisedInformer', () => {
     source.emit('MODIFIED', obj('a', 3));
     source.emit('DELETED', obj('b', 4));
     await clock.advance(60_000);
-    expect(enqueued).toEqual([`ns/a ${String(LOW_PRIORITY)}`, `ns/b ${String(NORMAL_PRIORITY)}`, `ns/a ${String(NORMAL_PRIORITY)}`, `ns/b ${String(NORMAL_PRIORITY)}`, `ns/a ${String(LOW_PRIORITY)}`]);
+    expect(enqueued).toEqual([
+      `ns/a ${String(LOW_PRIORITY)}`,
+      `ns/b ${String(NORMAL_PRIORITY)}`,
+      `ns/a ${String(NORMAL_PRIORITY)}`,
+      `ns/b ${String(NORMAL_PRIORITY)}`,
+      `ns/a ${String(LOW_PRIORITY)}`,
+    ]);
     abort.abort();
   });
 

@@ -194,7 +194,8 @@ export class SupervisedInformer<T extends HasMetadata> {
       seen.add(key);
       const old = this.#cache.get(key);
       this.#upsert(key, obj);
-      if (redeliver && old?.metadata?.resourceVersion === obj.metadata?.resourceVersion) this.#dispatch((h) => h.onUpdate?.(obj, obj));
+      if (redeliver && old?.metadata?.resourceVersion === obj.metadata?.resourceVersion)
+        this.#dispatch((h) => h.onUpdate?.(obj, obj));
     }
     for (const [key, old] of this.#cache) {
       if (seen.has(key)) continue;
@@ -271,7 +272,9 @@ export class SupervisedInformer<T extends HasMetadata> {
 }
 
 /** Handlers that enqueue the object's own key: the common case. */
-export function enqueueOwnKey<T extends HasMetadata>(enqueue: (key: string, priority: number) => void): EventHandler<T> {
+export function enqueueOwnKey<T extends HasMetadata>(
+  enqueue: (key: string, priority: number) => void,
+): EventHandler<T> {
   const add = (obj: T, priority: number): void => {
     const key = objectKey(obj);
     if (key !== undefined) enqueue(key, priority);
@@ -306,7 +309,9 @@ export function enqueueMapped<T>(enqueue: (key: string) => void, watch: MapWatch
   const update = watch.update;
   return {
     ...(watch.add === false ? {} : { onAdd: wake }),
-    ...(update === false ? {} : { onUpdate: (before: T, after: T) => (update === undefined || update(before, after)) && wake(after) }),
+    ...(update === false
+      ? {}
+      : { onUpdate: (before: T, after: T) => (update === undefined || update(before, after)) && wake(after) }),
     ...(watch.delete === true ? { onDelete: wake } : {}),
   };
 }

@@ -26,7 +26,9 @@ function storeFor(lease: MemoryLease): LeaseStore & { down: boolean } {
     down: false,
     get() {
       if (this.down) return Promise.reject(new Error('connection refused'));
-      return Promise.resolve(lease.record ? { record: { ...lease.record }, resourceVersion: String(lease.rv) } : undefined);
+      return Promise.resolve(
+        lease.record ? { record: { ...lease.record }, resourceVersion: String(lease.rv) } : undefined,
+      );
     },
     create(record) {
       if (this.down) return Promise.reject(new Error('connection refused'));
@@ -126,9 +128,18 @@ describe('LeaderElector', () => {
 
   it('rejects timings where a leader could outlive its lease', () => {
     const lease = new MemoryLease();
-    const options = { identity: 'x', store: lease.storeFor(), clock: new FakeClock(), log: createLogger({ level: 'silent' }) };
-    expect(() => new LeaderElector({ ...options, leaseDurationMs: 2_000, renewDeadlineMs: 2_000 })).toThrow(/renewDeadline/);
-    expect(() => new LeaderElector({ ...options, renewDeadlineMs: 1_000, retryPeriodMs: 1_000 })).toThrow(/retryPeriod/);
+    const options = {
+      identity: 'x',
+      store: lease.storeFor(),
+      clock: new FakeClock(),
+      log: createLogger({ level: 'silent' }),
+    };
+    expect(() => new LeaderElector({ ...options, leaseDurationMs: 2_000, renewDeadlineMs: 2_000 })).toThrow(
+      /renewDeadline/,
+    );
+    expect(() => new LeaderElector({ ...options, renewDeadlineMs: 1_000, retryPeriodMs: 1_000 })).toThrow(
+      /retryPeriod/,
+    );
   });
 
   it('stops leading at the renew deadline even while a renewal hangs (API server restarting gracefully)', async () => {
@@ -152,14 +163,26 @@ describe('LeaderElector', () => {
     const clock = new FakeClock();
     const lease = new MemoryLease();
     const store = lease.storeFor();
-    const elector = new LeaderElector({ identity: 'a', store, clock, log: createLogger({ level: 'silent' }), leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500, random: () => 0 });
+    const elector = new LeaderElector({
+      identity: 'a',
+      store,
+      clock,
+      log: createLogger({ level: 'silent' }),
+      leaseDurationMs: 3_000,
+      renewDeadlineMs: 2_000,
+      retryPeriodMs: 500,
+      random: () => 0,
+    });
     let term: AbortSignal | undefined;
     const abort = new AbortController();
     const done = elector.run(abort.signal, { onStartedLeading: (s) => (term = s), onStoppedLeading: () => {} });
     await clock.advance(0);
     expect(elector.isLeading()).toBe(true);
     // A paused process: its clock jumps past the deadline before its timers have run.
-    (clock as unknown as { now: () => number }).now = ((base) => () => base + 5_000)(clock.now());
+    (clock as unknown as { now: () => number }).now = (
+      (base) => () =>
+        base + 5_000
+    )(clock.now());
     expect(elector.isLeading()).toBe(false);
     expect(term?.aborted).toBe(true);
     expect(term?.reason).toBeInstanceOf(LeadershipLost);

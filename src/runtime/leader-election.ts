@@ -115,7 +115,11 @@ export class LeaderElector {
   }
 
   status(): LeadershipStatus {
-    return { known: this.#observed !== undefined, leading: this.#leading, holder: this.#observed?.record.holderIdentity ?? '' };
+    return {
+      known: this.#observed !== undefined,
+      leading: this.#leading,
+      holder: this.#observed?.record.holderIdentity ?? '',
+    };
   }
 
   /**
@@ -145,7 +149,9 @@ export class LeaderElector {
       cancelWatchdog();
       // Counted from the start of the last successful write, as client-go does.
       const left = this.#renewStartedAt + this.#renewDeadlineMs - this.#clock.now();
-      cancelWatchdog = this.#clock.setTimer(Math.max(0, left), () => lose(`not renewed within ${this.#renewDeadlineMs} ms`));
+      cancelWatchdog = this.#clock.setTimer(Math.max(0, left), () =>
+        lose(`not renewed within ${this.#renewDeadlineMs} ms`),
+      );
     };
     armWatchdog();
     this.#lose = lose;
@@ -261,11 +267,18 @@ export class LeaderElector {
     return this.#write(callbacks, next, current.resourceVersion, now);
   }
 
-  async #write(callbacks: LeaderCallbacks, record: LeaseRecord, resourceVersion: string | undefined, now: number): Promise<boolean> {
+  async #write(
+    callbacks: LeaderCallbacks,
+    record: LeaseRecord,
+    resourceVersion: string | undefined,
+    now: number,
+  ): Promise<boolean> {
     let written: string;
     try {
       written =
-        resourceVersion === undefined ? await this.#store.create(record) : await this.#store.update(record, resourceVersion);
+        resourceVersion === undefined
+          ? await this.#store.create(record)
+          : await this.#store.update(record, resourceVersion);
     } catch (err) {
       // A conflict means another candidate wrote first: not an error, just not us this round.
       this.#log.debug({ err }, 'writing the leader lease failed');

@@ -79,7 +79,16 @@ describe('Manager', () => {
       create: write,
       update: write,
     };
-    const elector = new LeaderElector({ identity: 'a', store, clock, log, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500, random: () => 0 });
+    const elector = new LeaderElector({
+      identity: 'a',
+      store,
+      clock,
+      log,
+      leaseDurationMs: 3_000,
+      renewDeadlineMs: 2_000,
+      retryPeriodMs: 500,
+      random: () => 0,
+    });
     const journal: string[] = [];
     const manager = new Manager({ log, leaderElector: elector, gracefulShutdownMs: 1_000 });
     manager.add(waiter('informer', false, journal));

@@ -113,7 +113,10 @@ export class Manager {
         ),
       );
 
-    const shared = runAll(this.#runnables.filter((r) => !r.needsLeaderElection), everyone.signal);
+    const shared = runAll(
+      this.#runnables.filter((r) => !r.needsLeaderElection),
+      everyone.signal,
+    );
     const leaderOnly = this.#runnables.filter((r) => r.needsLeaderElection);
     let leading: Promise<void>[] = [];
     let electing: Promise<unknown> = Promise.resolve();
@@ -130,7 +133,11 @@ export class Manager {
           const scope = leaderScope;
           const outcome = await elector.run(electorScope.signal, {
             onStartedLeading: (term) => {
-              term.addEventListener('abort', () => scope.abort(term.reason instanceof LeadershipLost ? term.reason : undefined), { once: true });
+              term.addEventListener(
+                'abort',
+                () => scope.abort(term.reason instanceof LeadershipLost ? term.reason : undefined),
+                { once: true },
+              );
               startLeading();
             },
             onStoppedLeading: () => {
@@ -141,7 +148,11 @@ export class Manager {
           if (outcome !== 'lost') return;
           // Our work must have stopped before we may lead again (and a successor may act meanwhile).
           const stopped = await withDeadline(Promise.all(leading), this.#gracefulShutdownMs);
-          if (!stopped) this.#log.warn({ gracefulShutdownMs: this.#gracefulShutdownMs }, 'leader runnables did not stop in time after leadership was lost');
+          if (!stopped)
+            this.#log.warn(
+              { gracefulShutdownMs: this.#gracefulShutdownMs },
+              'leader runnables did not stop in time after leadership was lost',
+            );
           this.#log.info('campaigning again after leadership was lost');
         }
       };
@@ -156,7 +167,8 @@ export class Manager {
 
     leaderScope.abort();
     const drained = await withDeadline(Promise.all(leading), this.#gracefulShutdownMs);
-    if (!drained) this.#log.warn({ gracefulShutdownMs: this.#gracefulShutdownMs }, 'leader runnables did not stop in time');
+    if (!drained)
+      this.#log.warn({ gracefulShutdownMs: this.#gracefulShutdownMs }, 'leader runnables did not stop in time');
     electorScope.abort();
     await electing;
     // Release only when our work has stopped: a successor must not overlap our last write.
@@ -184,7 +196,10 @@ async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean
  * An AbortSignal that aborts on the first SIGTERM or SIGINT; a second one exits at once (an
  * operator pressing Ctrl-C twice wants out). Returns a function that removes the listeners.
  */
-export function shutdownSignal(log: Logger, proc: NodeJS.Process = process): { signal: AbortSignal; dispose: () => void } {
+export function shutdownSignal(
+  log: Logger,
+  proc: NodeJS.Process = process,
+): { signal: AbortSignal; dispose: () => void } {
   const abort = new AbortController();
   const onSignal = (name: NodeJS.Signals): void => {
     if (abort.signal.aborted) {
@@ -210,7 +225,11 @@ export function controllerRunnable(
   controller: { name: string; run(signal: AbortSignal, drainTimeoutMs: number): Promise<void> },
   drainTimeoutMs = 25_000,
 ): Runnable {
-  return { name: controller.name, needsLeaderElection: true, start: (signal) => controller.run(signal, drainTimeoutMs) };
+  return {
+    name: controller.name,
+    needsLeaderElection: true,
+    start: (signal) => controller.run(signal, drainTimeoutMs),
+  };
 }
 
 /** Closes what the process opened outside the manager (file watchers) once everything else stops. */
@@ -219,7 +238,9 @@ export function closeOnStop(name: string, closables: readonly ({ close(): Promis
     name,
     needsLeaderElection: false,
     start: async (signal) => {
-      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      await new Promise<void>((resolve) =>
+        signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
       await Promise.all(closables.flatMap((c) => (c ? [c.close()] : [])));
     },
   };

@@ -42,7 +42,18 @@ export async function seed(gitDir: string, services: number): Promise<void> {
       await writeFile(join(work, service(i), 'remediation.yaml'), POLICY);
     }
     await runCommand('git', ['-C', work, 'add', '.']);
-    await runCommand('git', ['-C', work, '-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'services']);
+    await runCommand('git', [
+      '-C',
+      work,
+      '-c',
+      'user.name=Bench',
+      '-c',
+      'user.email=bench@example.com',
+      'commit',
+      '-q',
+      '-m',
+      'services',
+    ]);
     await runCommand('git', ['-C', work, 'push', '-q', gitDir, 'production:production', 'production:main']);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -53,7 +64,8 @@ export async function seed(gitDir: string, services: number): Promise<void> {
 export async function nativeFloor(url: string, username: string, password: string, rounds: number): Promise<number[]> {
   const work = await mkdtemp(join(tmpdir(), 'rebound-bench-floor-'));
   const authed = url.replace('http://', `http://${encodeURIComponent(username)}:${encodeURIComponent(password)}@`);
-  const git = (args: string[]): Promise<unknown> => runCommand('git', ['-C', work, '-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args]);
+  const git = (args: string[]): Promise<unknown> =>
+    runCommand('git', ['-C', work, '-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args]);
   try {
     await runCommand('git', ['clone', '-q', '--branch', 'production', authed, work]);
     const out: number[] = [];
@@ -63,7 +75,10 @@ export async function nativeFloor(url: string, username: string, password: strin
       await git(['reset', '-q', '--hard', 'origin/production']);
       const path = join(work, service(round % 100), 'values.yaml');
       const text = await readFile(path, 'utf8');
-      await writeFile(path, text.replace(/replicaCount: (\d+)/, (_m, n: string) => `replicaCount: ${String(Number(n) + 1)}`));
+      await writeFile(
+        path,
+        text.replace(/replicaCount: (\d+)/, (_m, n: string) => `replicaCount: ${String(Number(n) + 1)}`),
+      );
       await git(['commit', '-q', '-a', '-m', `floor ${String(round)}`]);
       await git(['push', '-q', 'origin', 'HEAD:production']);
       out.push(performance.now() - started);

@@ -29,11 +29,18 @@ export interface BenchController {
 export async function controllerEntry(scratch: string): Promise<string> {
   if (process.env['BENCH_FROM_SOURCE'] === '1') return join(REPO_ROOT, 'bin', 'rebound.js');
   const out = join(scratch, 'dist');
-  await runCommand(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', out], { timeoutMs: 300_000 });
+  await runCommand(
+    join(REPO_ROOT, 'node_modules', '.bin', 'tsc'),
+    ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', out],
+    { timeoutMs: 300_000 },
+  );
   await writeFile(join(scratch, 'package.json'), '{"type":"module"}\n');
   await symlink(join(REPO_ROOT, 'node_modules'), join(scratch, 'node_modules'));
   const runner = join(scratch, 'rebound.js');
-  await writeFile(runner, "const { main } = await import('./dist/cli/main.js');\nprocess.exitCode = await main(process.argv.slice(2));\n");
+  await writeFile(
+    runner,
+    "const { main } = await import('./dist/cli/main.js');\nprocess.exitCode = await main(process.argv.slice(2));\n",
+  );
   return runner;
 }
 
@@ -52,12 +59,22 @@ export async function startBenchController(options: StartOptions): Promise<Bench
   const port = await freePort();
   const metricsUrl = `http://127.0.0.1:${String(port)}`;
   const started = performance.now();
-  const child = spawn(process.execPath, [
-    ...(options.nodeFlags ?? []), options.entry, 'controller',
-    '--kubeconfig', options.kubeconfigPath,
-    '--work-dir', options.workDir, '--metrics-address', `127.0.0.1:${String(port)}`,
-    ...options.args,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: options.compileCacheDir } });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.nodeFlags ?? []),
+      options.entry,
+      'controller',
+      '--kubeconfig',
+      options.kubeconfigPath,
+      '--work-dir',
+      options.workDir,
+      '--metrics-address',
+      `127.0.0.1:${String(port)}`,
+      ...options.args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: options.compileCacheDir } },
+  );
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
     lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -69,7 +86,10 @@ export async function startBenchController(options: StartOptions): Promise<Bench
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`controller exited: ${lines.join('\n')}`);
-    const ok = await fetch(`${metricsUrl}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${metricsUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`controller not ready in 60 s: ${lines.join('\n')}`);
     await new Promise((r) => setTimeout(r, 10));

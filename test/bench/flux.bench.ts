@@ -62,19 +62,46 @@ try {
   const pushOne = async (): Promise<string> => {
     replicas = (replicas % 5) + 1;
     await writeFile(join(clone, 'deployment.yaml'), deployment(replicas));
-    await runCommand('git', ['-C', clone, '-c', 'user.name=b', '-c', 'user.email=b@b', 'commit', '-q', '-am', `replicas ${String(replicas)}`]);
+    await runCommand('git', [
+      '-C',
+      clone,
+      '-c',
+      'user.name=b',
+      '-c',
+      'user.email=b@b',
+      'commit',
+      '-q',
+      '-am',
+      `replicas ${String(replicas)}`,
+    ]);
     await runCommand('git', ['-C', clone, 'push', '-q', 'origin', BRANCH]);
     return (await runCommand('git', ['-C', clone, 'rev-parse', 'HEAD'])).stdout.trim();
   };
 
   const objects = (name: string, interval: string): object[] => [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace: FLUX_NAMESPACE }, stringData: { username: git.username, password: git.password } },
-    { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name, namespace: FLUX_NAMESPACE }, spec: { url: repo.url, ref: { branch: BRANCH }, interval, secretRef: { name: 'git' } } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'git', namespace: FLUX_NAMESPACE },
+      stringData: { username: git.username, password: git.password },
+    },
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name, namespace: FLUX_NAMESPACE },
+      spec: { url: repo.url, ref: { branch: BRANCH }, interval, secretRef: { name: 'git' } },
+    },
     {
       apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
       kind: 'Kustomization',
       metadata: { name, namespace: FLUX_NAMESPACE },
-      spec: { interval: '1h', path: './', prune: false, targetNamespace: 'bench', sourceRef: { kind: 'GitRepository', name } },
+      spec: {
+        interval: '1h',
+        path: './',
+        prune: false,
+        targetNamespace: 'bench',
+        sourceRef: { kind: 'GitRepository', name },
+      },
     },
   ];
   const target = (name: string, commit: string) => ({ branch: BRANCH, commit, objects: [`${FLUX_NAMESPACE}/${name}`] });
@@ -82,7 +109,8 @@ try {
     for (;;) {
       const state = await client.check(target(name, commit), (a, d) => Promise.resolve(a === d));
       if (state.kind === 'synced') return Date.now() - started;
-      if (Date.now() - started > 120_000) throw new Error(`Flux did not report ${commit} within 2 minutes: ${state.detail}`);
+      if (Date.now() - started > 120_000)
+        throw new Error(`Flux did not report ${commit} within 2 minutes: ${state.detail}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
@@ -94,15 +122,28 @@ try {
     for (let i = 0; i < RUNS; i++) {
       const commit = await pushOne();
       const started = Date.now();
-      if (request) await client.apply({ project: 'bench', stage: BRANCH, service: 'carts', namespace: 'bench', branch: BRANCH, commit, gitops: { objects: [`${FLUX_NAMESPACE}/${name}`] } });
+      if (request)
+        await client.apply({
+          project: 'bench',
+          stage: BRANCH,
+          service: 'carts',
+          namespace: 'bench',
+          branch: BRANCH,
+          commit,
+          gitops: { objects: [`${FLUX_NAMESPACE}/${name}`] },
+        });
       times.push(await reported(name, commit, started));
     }
     await kubectl(cluster.kubeconfigPath, ['delete', 'kustomization', name, '-n', FLUX_NAMESPACE]);
     return times;
   };
 
-  console.log(summary("push → Flux reports the commit, with Rebound's reconcile request", await measure('requested', '1h', true)));
-  console.log(summary(`push → Flux reports the commit, Flux's own poll (interval ${POLL})`, await measure('polled', POLL, false)));
+  console.log(
+    summary("push → Flux reports the commit, with Rebound's reconcile request", await measure('requested', '1h', true)),
+  );
+  console.log(
+    summary(`push → Flux reports the commit, Flux's own poll (interval ${POLL})`, await measure('polled', POLL, false)),
+  );
 } finally {
   await flux?.stop();
   await git.stop();

@@ -36,7 +36,11 @@ const REPOS: RepoSpec[] = [
   { name: 'f2k', services: 2_000, commits: 100 },
 ];
 
-type ServerRequest = { id: number; cmd: 'create'; repo: RepoSpec } | { id: number; cmd: 'stats' } | { id: number; cmd: 'reset' } | { id: number; cmd: 'stop' };
+type ServerRequest =
+  | { id: number; cmd: 'create'; repo: RepoSpec }
+  | { id: number; cmd: 'stats' }
+  | { id: number; cmd: 'reset' }
+  | { id: number; cmd: 'stop' };
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type ServerReply = { id: number; url?: string; stats?: GitServerStats; error?: string };
 interface ServerInfo {
@@ -53,7 +57,10 @@ async function serve(): Promise<void> {
     const reply = async (): Promise<ServerReply> => {
       switch (raw.cmd) {
         case 'create': {
-          const { url } = await server.createRepo(raw.repo.name, keptnSeed({ services: raw.repo.services, commits: raw.repo.commits, stages: [BRANCH], examplesDir: null }));
+          const { url } = await server.createRepo(
+            raw.repo.name,
+            keptnSeed({ services: raw.repo.services, commits: raw.repo.commits, stages: [BRANCH], examplesDir: null }),
+          );
           return { id: raw.id, url };
         }
         case 'stats':
@@ -125,7 +132,11 @@ async function cloneChild(url: string, dir: string): Promise<void> {
   process.send?.({ ms, peakMiB: process.resourceUsage().maxRSS / 1024, beforeMiB });
 }
 
-async function measureClone(url: string, dir: string, server: ServerInfo): Promise<{ ms: number; peakMiB: number; beforeMiB: number }> {
+async function measureClone(
+  url: string,
+  dir: string,
+  server: ServerInfo,
+): Promise<{ ms: number; peakMiB: number; beforeMiB: number }> {
   const child = fork(SELF, ['--clone', url, dir], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_GIT_USER: server.username, BENCH_GIT_PASSWORD: server.password },
@@ -140,7 +151,10 @@ async function measureClone(url: string, dir: string, server: ServerInfo): Promi
 
 /** Time and peak memory of a native command, through /usr/bin/time when it is there. */
 async function timedNative(args: string[], cwd?: string): Promise<{ ms: number; peakMiB: number | undefined }> {
-  const useTime = await readFile('/usr/bin/time').then(() => true, () => false);
+  const useTime = await readFile('/usr/bin/time').then(
+    () => true,
+    () => false,
+  );
   const started = performance.now();
   const stderr = await new Promise<string>((resolve, reject) => {
     const child = useTime
@@ -177,15 +191,33 @@ function replicaEdit(step: number, service: string): FileEdit {
   const replicas = 100 + step; // always a new value: every step commits
   return {
     path: `${service}/values.yaml`,
-    edit: (text) => ({ text: text.replace(/^replicaCount: *\d+/m, `replicaCount: ${replicas}`), summary: `replicaCount -> ${replicas}` }),
+    edit: (text) => ({
+      text: text.replace(/^replicaCount: *\d+/m, `replicaCount: ${replicas}`),
+      summary: `replicaCount -> ${replicas}`,
+    }),
     message: `rebound: scale ${service} in ${BRANCH} to ${replicas} replicas`,
-    trailers: { problem: { namespace: 'bench', name: `p${step}`, uid: `bench-${process.pid}-${step}` }, attempt: 1, action: { action: 'scale', value: String(replicas) } },
+    trailers: {
+      problem: { namespace: 'bench', name: `p${step}`, uid: `bench-${process.pid}-${step}` },
+      attempt: 1,
+      action: { action: 'scale', value: String(replicas) },
+    },
     since: new Date(Date.now() - 60_000),
   };
 }
 
-async function reboundSteps(server: ServerClient, repo: RepoSpec, url: string, dir: string, steps: number): Promise<StepRun> {
-  const store = await openStore({ dir, url, auth: { username: server.info.username, token: server.info.password }, author: { name: 'Rebound', email: 'rebound@example.invalid' } });
+async function reboundSteps(
+  server: ServerClient,
+  repo: RepoSpec,
+  url: string,
+  dir: string,
+  steps: number,
+): Promise<StepRun> {
+  const store = await openStore({
+    dir,
+    url,
+    auth: { username: server.info.username, token: server.info.password },
+    author: { name: 'Rebound', email: 'rebound@example.invalid' },
+  });
   await store.head(BRANCH);
   // Warm-up outside the figures: the first push after the clone has nothing cached.
   for (let i = 0; i < 3; i += 1) await store.commitEdit(BRANCH, replicaEdit(1_000_000 + i, serviceName(repo, i)));
@@ -206,7 +238,9 @@ async function reboundSteps(server: ServerClient, repo: RepoSpec, url: string, d
     if (i % 10 === 0) run.rssMiB.push(process.memoryUsage().rss / MiB);
     if (i % 100 === 99 && process.env.REBOUND_BENCH_TRACE !== undefined) {
       const m = process.memoryUsage();
-      console.log(`step ${i + 1}: rss ${(m.rss / MiB).toFixed(0)} MiB, heap ${(m.heapUsed / MiB).toFixed(0)} of ${(m.heapTotal / MiB).toFixed(0)} MiB, external ${(m.external / MiB).toFixed(0)} MiB, arrayBuffers ${(m.arrayBuffers / MiB).toFixed(0)} MiB`);
+      console.log(
+        `step ${i + 1}: rss ${(m.rss / MiB).toFixed(0)} MiB, heap ${(m.heapUsed / MiB).toFixed(0)} of ${(m.heapTotal / MiB).toFixed(0)} MiB, external ${(m.external / MiB).toFixed(0)} MiB, arrayBuffers ${(m.arrayBuffers / MiB).toFixed(0)} MiB`,
+      );
     }
   }
   const cpu = process.cpuUsage(cpuStart);
@@ -218,10 +252,26 @@ async function reboundSteps(server: ServerClient, repo: RepoSpec, url: string, d
   return run;
 }
 
-async function nativeSteps(server: ServerClient, repo: RepoSpec, url: string, dir: string, steps: number): Promise<StepRun> {
+async function nativeSteps(
+  server: ServerClient,
+  repo: RepoSpec,
+  url: string,
+  dir: string,
+  steps: number,
+): Promise<StepRun> {
   const header = `Authorization: Basic ${Buffer.from(`${server.info.username}:${server.info.password}`).toString('base64')}`;
   // Credentials as an up-front header, as Rebound sends them: no 401 round trip for either tool.
-  await runGit(['-c', `http.extraHeader=${header}`, 'clone', '--quiet', '--single-branch', '--branch', BRANCH, url, dir]);
+  await runGit([
+    '-c',
+    `http.extraHeader=${header}`,
+    'clone',
+    '--quiet',
+    '--single-branch',
+    '--branch',
+    BRANCH,
+    url,
+    dir,
+  ]);
   await runGit(['config', 'http.extraHeader', header], { cwd: dir });
   await runGit(['config', 'user.name', 'Native'], { cwd: dir });
   await runGit(['config', 'user.email', 'native@example.invalid'], { cwd: dir });
@@ -232,7 +282,10 @@ async function nativeSteps(server: ServerClient, repo: RepoSpec, url: string, di
     const file = join(dir, service, 'values.yaml');
     const started = performance.now();
     await runGit(['pull', '--quiet', '--ff-only', 'origin', BRANCH], { cwd: dir });
-    await writeFile(file, (await readFile(file, 'utf8')).replace(/^replicaCount: *\d+/m, `replicaCount: ${100_000 + i}`));
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(/^replicaCount: *\d+/m, `replicaCount: ${100_000 + i}`),
+    );
     await runGit(['commit', '--quiet', '-am', `native step ${i}`], { cwd: dir });
     await runGit(['push', '--quiet', 'origin', `HEAD:${BRANCH}`], { cwd: dir });
     run.times.push(performance.now() - started);
@@ -256,9 +309,15 @@ async function main(): Promise<void> {
   const compareSteps = Number(process.env.REBOUND_BENCH_COMPARE_STEPS ?? 200);
   const work = await mkdtemp(join(tmpdir(), 'rebound-git-bench-'));
   const server = await ServerClient.start();
-  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
-  console.log(`git write-back bench: Node ${process.version}, ${(await runGit(['--version'])).trim()}, load average ${load}`);
-  console.log(`steps: ${driftSteps} consecutive Rebound steps on h100 (drift), ${compareSteps} per tool and repository side by side\n`);
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+  console.log(
+    `git write-back bench: Node ${process.version}, ${(await runGit(['--version'])).trim()}, load average ${load}`,
+  );
+  console.log(
+    `steps: ${driftSteps} consecutive Rebound steps on h100 (drift), ${compareSteps} per tool and repository side by side\n`,
+  );
   const rows: string[][] = [];
   const notes: string[] = [];
   try {
@@ -269,9 +328,19 @@ async function main(): Promise<void> {
       const seedMs = performance.now() - seedStart;
 
       const clone = await measureClone(url, join(work, `${repo.name}-clone`), server.info);
-      const nativeClone = await timedNative(
-        ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`${server.info.username}:${server.info.password}`).toString('base64')}`, 'clone', '--quiet', '--depth', '1', '--single-branch', '--branch', BRANCH, url, join(work, `${repo.name}-native-clone`)],
-      );
+      const nativeClone = await timedNative([
+        '-c',
+        `http.extraHeader=Authorization: Basic ${Buffer.from(`${server.info.username}:${server.info.password}`).toString('base64')}`,
+        'clone',
+        '--quiet',
+        '--depth',
+        '1',
+        '--single-branch',
+        '--branch',
+        BRANCH,
+        url,
+        join(work, `${repo.name}-native-clone`),
+      ]);
 
       const steps = repo.name === 'h100' ? Math.max(driftSteps, compareSteps) : compareSteps;
       const rebound = await reboundSteps(server, repo, url, join(work, `${repo.name}-store`), steps);
@@ -296,7 +365,8 @@ async function main(): Promise<void> {
             `(${(((last - first) / first) * 100).toFixed(1)}%); p50/p95 over all ${ms(quantile(rebound.times, 0.5))} / ${ms(quantile(rebound.times, 0.95))}`,
         );
         const medians: string[] = [];
-        for (let at = 0; at < rebound.times.length; at += 100) medians.push(quantile(rebound.times.slice(at, at + 100), 0.5).toFixed(1));
+        for (let at = 0; at < rebound.times.length; at += 100)
+          medians.push(quantile(rebound.times.slice(at, at + 100), 0.5).toFixed(1));
         notes.push(`median per 100 steps (ms): ${medians.join(' ')}`);
         const cpuFirst = quantile(rebound.cpuMs.slice(0, 100), 0.5);
         const cpuLast = quantile(rebound.cpuMs.slice(-100), 0.5);
@@ -305,7 +375,9 @@ async function main(): Promise<void> {
             `(${(((cpuLast - cpuFirst) / cpuFirst) * 100).toFixed(1)}%)`,
         );
         const rss = rebound.rssMiB;
-        notes.push(`resident memory during the h100 run: first sample ${rss[0]?.toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, last ${rss[rss.length - 1]?.toFixed(0)} MiB`);
+        notes.push(
+          `resident memory during the h100 run: first sample ${rss[0]?.toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, last ${rss[rss.length - 1]?.toFixed(0)} MiB`,
+        );
       }
       notes.push(`${repo.name}: Rebound client CPU ${(rebound.cpuMsPerStep ?? 0).toFixed(2)} ms per step`);
       notes.push(`${repo.name}: seeded in ${ms(seedMs)} (${repo.services} services, ${repo.commits} commits)`);
@@ -314,15 +386,30 @@ async function main(): Promise<void> {
     await server.call({ cmd: 'stop' }).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
-  const header = ['repo', 'Rebound step p50 / p95', 'native step p50 / p95', 'native÷Rebound', 'HTTP req/step R / N', 'push bytes R / N', 'Rebound clone', 'native clone (depth 1)'];
+  const header = [
+    'repo',
+    'Rebound step p50 / p95',
+    'native step p50 / p95',
+    'native÷Rebound',
+    'HTTP req/step R / N',
+    'push bytes R / N',
+    'Rebound clone',
+    'native clone (depth 1)',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   console.log(header.map((h, i) => pad(h, widths[i] ?? 0)).join(' | '));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const row of rows) console.log(row.map((c, i) => pad(c, widths[i] ?? 0)).join(' | '));
   console.log('');
   for (const note of notes) console.log(note);
-  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log('goals: step p50 <= 40 ms, p95 <= 60 ms, faster than native, flat; <= 2 requests; <= 4 KB push; clone <= 0.3 s / <= 100 MiB; RSS <= 128 MiB');
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    'goals: step p50 <= 40 ms, p95 <= 60 ms, faster than native, flat; <= 2 requests; <= 4 KB push; clone <= 0.3 s / <= 100 MiB; RSS <= 128 MiB',
+  );
 }
 
 /**

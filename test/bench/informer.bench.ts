@@ -33,7 +33,11 @@ function problem(namespace: string, i: number): ProblemEvent {
   return {
     apiVersion: API_VERSION,
     kind: KINDS.ProblemEvent,
-    metadata: { name: `problem-${String(i).padStart(5, '0')}`, namespace, labels: { 'rebound.dev/service': `svc-${i % 50}` } },
+    metadata: {
+      name: `problem-${String(i).padStart(5, '0')}`,
+      namespace,
+      labels: { 'rebound.dev/service': `svc-${i % 50}` },
+    },
     spec: {
       project: 'sockshop',
       stage: 'production',
@@ -71,7 +75,11 @@ try {
   const t = Date.now();
   await fill(1_000);
   console.log(`(created 1,000 ProblemEvents in ${String(Date.now() - t)} ms)`);
-  const thousand = [await measure(cluster.kubeconfigPath), await measure(cluster.kubeconfigPath), await measure(cluster.kubeconfigPath)];
+  const thousand = [
+    await measure(cluster.kubeconfigPath),
+    await measure(cluster.kubeconfigPath),
+    await measure(cluster.kubeconfigPath),
+  ];
   console.log(
     `time to ready with 1,000 ProblemEvents: median ${String(median(thousand.map((r) => r.readyMs)))} ms ` +
       `from process start (runs: ${thousand.map((r) => String(r.readyMs)).join(', ')} ms; of that list+sync: ` +

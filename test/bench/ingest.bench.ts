@@ -104,7 +104,12 @@ function percentile(sorted: number[], p: number): number {
 
 async function listCount(kc: KubeConfig): Promise<number> {
   const api = kc.makeApiClient(CustomObjectsApi);
-  const list = (await api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NAMESPACE, plural: PLURALS.ProblemEvent })) as { items: unknown[] };
+  const list = (await api.listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: NAMESPACE,
+    plural: PLURALS.ProblemEvent,
+  })) as { items: unknown[] };
   return list.items.length;
 }
 
@@ -129,7 +134,11 @@ try {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
   await waitForProblemEventStorage(kc);
 
-  const store = new KubeProblemStore({ kubeConfig: kc, namespace: NAMESPACE, maxConcurrentWrites: Number(process.env['WRITES'] ?? 16) });
+  const store = new KubeProblemStore({
+    kubeConfig: kc,
+    namespace: NAMESPACE,
+    maxConcurrentWrites: Number(process.env['WRITES'] ?? 16),
+  });
   const outcomes: Record<StoreOutcome, number> = { created: 0, unchanged: 0, refreshed: 0, resolved: 0 };
   let lastCreateAt = 0;
   const counting: ProblemSink = {
@@ -142,13 +151,22 @@ try {
   };
   const server = await startIngestServer({ address: '127.0.0.1:0', tokens: () => [TOKEN], sink: counting });
   try {
-    console.log(`ingest bench: ${String(RATE_PER_SECOND)} alerts/s for ${String(DURATION_SECONDS)} s, ${String(DISTINCT_ALERTS)} distinct fingerprints, server ${server.url}, kube-apiserver ${cluster.server}`);
+    console.log(
+      `ingest bench: ${String(RATE_PER_SECOND)} alerts/s for ${String(DURATION_SECONDS)} s, ${String(DISTINCT_ALERTS)} distinct fingerprints, server ${server.url}, kube-apiserver ${cluster.server}`,
+    );
     const cpuBefore = process.cpuUsage();
     const begin = performance.now();
     const result = await new Promise<LoadResult>((resolve, reject) => {
       const worker = new Worker(generatorSource, {
         eval: true,
-        workerData: { url: `${server.url}/v1/alertmanager`, token: TOKEN, rate: RATE_PER_SECOND, seconds: DURATION_SECONDS, distinct: DISTINCT_ALERTS, maxInFlight: MAX_IN_FLIGHT },
+        workerData: {
+          url: `${server.url}/v1/alertmanager`,
+          token: TOKEN,
+          rate: RATE_PER_SECOND,
+          seconds: DURATION_SECONDS,
+          distinct: DISTINCT_ALERTS,
+          maxInFlight: MAX_IN_FLIGHT,
+        },
       });
       worker.once('message', (m: LoadResult) => {
         void worker.terminate();
@@ -166,17 +184,33 @@ try {
     const cold = result.latenciesMs.filter((_, i) => (result.sentAtMs[i] ?? 0) <= warmMs).sort((a, b) => a - b);
     const created = await listCount(kc);
     const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
-    console.log(`sent ${String(result.sent)} in ${(result.elapsedMs / 1000).toFixed(1)} s (${(result.sent / (result.elapsedMs / 1000)).toFixed(0)}/s including drain), skipped (client backlog > ${String(MAX_IN_FLIGHT)}) ${String(result.skipped)}, connection errors ${String(result.errors)}`);
+    console.log(
+      `sent ${String(result.sent)} in ${(result.elapsedMs / 1000).toFixed(1)} s (${(result.sent / (result.elapsedMs / 1000)).toFixed(0)}/s including drain), skipped (client backlog > ${String(MAX_IN_FLIGHT)}) ${String(result.skipped)}, connection errors ${String(result.errors)}`,
+    );
     console.log(`statuses ${JSON.stringify(result.statuses)}`);
     console.log(`accepted ${String(accepted)} / ${String(RATE_PER_SECOND * DURATION_SECONDS)}`);
-    console.log(`accept latency p50 ${fmt(percentile(latencies, 50))}, p90 ${fmt(percentile(latencies, 90))}, p99 ${fmt(percentile(latencies, 99))}, max ${fmt(latencies.at(-1) ?? NaN)}`);
-    console.log(`cold phase (first ${(warmMs / 1000).toFixed(1)} s, until the last of the ${String(DISTINCT_ALERTS)} creates): ${String(cold.length)} accepted, p50 ${fmt(percentile(cold, 50))}, p99 ${fmt(percentile(cold, 99))}; creates/s ${(outcomes.created / (warmMs / 1000)).toFixed(0)}`);
-    console.log(`steady phase (repeats only): ${String(steady.length)} accepted, p50 ${fmt(percentile(steady, 50))}, p99 ${fmt(percentile(steady, 99))}`);
-    console.log(`store outcomes ${JSON.stringify(outcomes)} (API writes: ${String(outcomes.created + outcomes.refreshed + outcomes.resolved)})`);
-    console.log(`ProblemEvents created ${String(created)}, distinct fingerprints ${String(DISTINCT_ALERTS)}: ${created === DISTINCT_ALERTS ? 'OK' : 'MISMATCH'}`);
+    console.log(
+      `accept latency p50 ${fmt(percentile(latencies, 50))}, p90 ${fmt(percentile(latencies, 90))}, p99 ${fmt(percentile(latencies, 99))}, max ${fmt(latencies.at(-1) ?? NaN)}`,
+    );
+    console.log(
+      `cold phase (first ${(warmMs / 1000).toFixed(1)} s, until the last of the ${String(DISTINCT_ALERTS)} creates): ${String(cold.length)} accepted, p50 ${fmt(percentile(cold, 50))}, p99 ${fmt(percentile(cold, 99))}; creates/s ${(outcomes.created / (warmMs / 1000)).toFixed(0)}`,
+    );
+    console.log(
+      `steady phase (repeats only): ${String(steady.length)} accepted, p50 ${fmt(percentile(steady, 50))}, p99 ${fmt(percentile(steady, 99))}`,
+    );
+    console.log(
+      `store outcomes ${JSON.stringify(outcomes)} (API writes: ${String(outcomes.created + outcomes.refreshed + outcomes.resolved)})`,
+    );
+    console.log(
+      `ProblemEvents created ${String(created)}, distinct fingerprints ${String(DISTINCT_ALERTS)}: ${created === DISTINCT_ALERTS ? 'OK' : 'MISMATCH'}`,
+    );
     // Other work on the machine shares its cores with etcd, kube-apiserver and this process.
-    console.log(`machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`);
-    console.log(`server process CPU during the run: user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s (includes the load-generator thread)`);
+    console.log(
+      `machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`,
+    );
+    console.log(
+      `server process CPU during the run: user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s (includes the load-generator thread)`,
+    );
     if (created !== DISTINCT_ALERTS) process.exitCode = 1;
   } finally {
     await server.close();

@@ -56,8 +56,14 @@ if (!parsed.ok) throw new Error('benchmark slo.yaml does not parse');
 const slo = parsed.slo;
 const metrics = slo.objectives.map((o) => o.sli);
 const base: Record<string, number> = {
-  response_time_p95: 450, response_time_p50: 180, error_rate: 0.4, throughput: 120,
-  cpu_usage: 55, memory_usage: 900, problem_open: 0, pod_restarts: 1,
+  response_time_p95: 450,
+  response_time_p50: 180,
+  error_rate: 0.4,
+  throughput: 120,
+  cpu_usage: 55,
+  memory_usage: 900,
+  problem_open: 0,
+  pod_restarts: 1,
 };
 
 // Deterministic variety so every branch (pass, warning, fail) is taken.
@@ -72,7 +78,11 @@ function indicatorsFor(i: number): IndicatorValue[] {
 
 const history: PreviousEvaluation[] = Array.from({ length: 7 }, (_, h) => ({
   result: h === 2 ? 'fail' : h % 3 === 0 ? 'warning' : 'pass',
-  indicatorResults: metrics.map((metric, k) => ({ metric, value: (base[metric] ?? 1) * (1 + ((h * 7 + k) % 9) / 100), success: (h + k) % 11 !== 0 })),
+  indicatorResults: metrics.map((metric, k) => ({
+    metric,
+    value: (base[metric] ?? 1) * (1 + ((h * 7 + k) % 9) / 100),
+    success: (h + k) % 11 !== 0,
+  })),
 }));
 
 const WARMUP = 2_000;
@@ -80,7 +90,8 @@ const EVALUATIONS = 50_000;
 const inputs = Array.from({ length: 256 }, (_, i) => indicatorsFor(i));
 
 let sink = 0;
-for (let i = 0; i < WARMUP; i++) sink += evaluateSlo({ slo, indicators: inputs[i % inputs.length] ?? [], previous: history }).score;
+for (let i = 0; i < WARMUP; i++)
+  sink += evaluateSlo({ slo, indicators: inputs[i % inputs.length] ?? [], previous: history }).score;
 
 const verdicts: Record<string, number> = { pass: 0, warning: 0, fail: 0 };
 const t0 = performance.now();
@@ -97,10 +108,14 @@ for (let i = 0; i < PARSES; i++) if (parseSloFile('slo.yaml', SLO).ok) sink++;
 const parseSeconds = (performance.now() - p0) / 1000;
 
 const objectives = EVALUATIONS * slo.objectives.length;
-console.log(`slo engine: ${EVALUATIONS} evaluations x ${slo.objectives.length} objectives against ${history.length} earlier evaluations (p90 over 5) in ${seconds.toFixed(3)} s`);
+console.log(
+  `slo engine: ${EVALUATIONS} evaluations x ${slo.objectives.length} objectives against ${history.length} earlier evaluations (p90 over 5) in ${seconds.toFixed(3)} s`,
+);
 console.log(`  objectives evaluated per second: ${Math.round(objectives / seconds).toLocaleString('en-US')}`);
 console.log(`  evaluations per second:          ${Math.round(EVALUATIONS / seconds).toLocaleString('en-US')}`);
 console.log(`  mean time per evaluation:        ${((seconds / EVALUATIONS) * 1e6).toFixed(1)} µs`);
 console.log(`  verdicts: pass ${verdicts['pass']}, warning ${verdicts['warning']}, fail ${verdicts['fail']}`);
-console.log(`slo.yaml parse (${SLO.length} bytes, located): ${Math.round(PARSES / parseSeconds).toLocaleString('en-US')} files per second`);
+console.log(
+  `slo.yaml parse (${SLO.length} bytes, located): ${Math.round(PARSES / parseSeconds).toLocaleString('en-US')} files per second`,
+);
 if (Number.isNaN(sink)) console.log('(unreachable)');

@@ -48,9 +48,30 @@ interface Storm {
 }
 
 const ALL_STORMS: Storm[] = [
-  { name: 'A', goalSeconds: 10, projects: 1, services: Math.max(1, Math.round(100 * SCALE)), problems: Math.round(1_000 * SCALE), sharded: false },
-  { name: 'B', goalSeconds: 15, projects: 1, services: Math.round(1_000 * SCALE), problems: Math.round(1_000 * SCALE), sharded: false },
-  { name: 'C', goalSeconds: 60, projects: 3, services: Math.round(334 * SCALE), problems: Math.round(10_000 * SCALE), sharded: true },
+  {
+    name: 'A',
+    goalSeconds: 10,
+    projects: 1,
+    services: Math.max(1, Math.round(100 * SCALE)),
+    problems: Math.round(1_000 * SCALE),
+    sharded: false,
+  },
+  {
+    name: 'B',
+    goalSeconds: 15,
+    projects: 1,
+    services: Math.round(1_000 * SCALE),
+    problems: Math.round(1_000 * SCALE),
+    sharded: false,
+  },
+  {
+    name: 'C',
+    goalSeconds: 60,
+    projects: 3,
+    services: Math.round(334 * SCALE),
+    problems: Math.round(10_000 * SCALE),
+    sharded: true,
+  },
 ];
 const STORMS = ALL_STORMS.filter((s) => (process.env['BENCH_STORMS'] ?? 'ABC').includes(s.name));
 const LOG_LEVEL = process.env['BENCH_LOG'] ?? 'warn';
@@ -88,8 +109,17 @@ async function findPid(...needles: string[]): Promise<number> {
 
 /** `<namespace>/<name> <uid> <attempt>` of every Rebound commit on the branch. */
 async function reboundCommits(gitDir: string): Promise<string[]> {
-  const { stdout } = await runCommand('git', ['--git-dir', gitDir, 'log', '--format=%(trailers:key=Rebound-Problem,valueonly,separator=) %(trailers:key=Rebound-Attempt,valueonly,separator=)', 'production']);
-  return stdout.split('\n').map((l) => l.trim()).filter((l) => l.includes('/'));
+  const { stdout } = await runCommand('git', [
+    '--git-dir',
+    gitDir,
+    'log',
+    '--format=%(trailers:key=Rebound-Problem,valueonly,separator=) %(trailers:key=Rebound-Attempt,valueonly,separator=)',
+    'production',
+  ]);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.includes('/'));
 }
 
 const cluster = await startCluster({ crdsDir: join(REPO_ROOT, 'crds') });
@@ -103,11 +133,17 @@ try {
   const apps = kc.makeApiClient(AppsV1Api);
   await installControllerRbac(cluster.kubeconfigPath);
   const apiserverPid = await findPid('kube-apiserver', `--secure-port=${new URL(cluster.server).port}`);
-  const etcdUrl = (await readFile(`/proc/${String(apiserverPid)}/cmdline`, 'utf8')).split('\0').find((a) => a.startsWith('--etcd-servers='))?.slice('--etcd-servers='.length) ?? '';
+  const etcdUrl =
+    (await readFile(`/proc/${String(apiserverPid)}/cmdline`, 'utf8'))
+      .split('\0')
+      .find((a) => a.startsWith('--etcd-servers='))
+      ?.slice('--etcd-servers='.length) ?? '';
   const etcdPid = await findPid('etcd', `--listen-client-urls=${etcdUrl}`);
   const entry = await controllerEntry(work);
   const compileCache = join(work, 'compile-cache');
-  console.log(`storm bench: controllers from ${entry.endsWith('bin/rebound.js') ? 'TypeScript sources' : 'compiled JavaScript (as in the image)'}, node ${IMAGE_NODE_FLAGS.join(' ')}; scale ${String(SCALE)}; load average (1 min) at the start ${loadavg()[0]?.toFixed(1) ?? '?'}`);
+  console.log(
+    `storm bench: controllers from ${entry.endsWith('bin/rebound.js') ? 'TypeScript sources' : 'compiled JavaScript (as in the image)'}, node ${IMAGE_NODE_FLAGS.join(' ')}; scale ${String(SCALE)}; load average (1 min) at the start ${loadavg()[0]?.toFixed(1) ?? '?'}`,
+  );
 
   const floorRepo = await git.createRepo('floor', (dir) => seed(dir, 100));
   const floor = await nativeFloor(floorRepo.url, git.username, git.password, FLOOR_ROUNDS);
@@ -118,7 +154,10 @@ try {
     const ns = `storm-${storm.name.toLowerCase()}`;
     const projects = Array.from({ length: storm.projects }, (_, k) => `${ns}-p${String(k)}`);
     await core.createNamespace({ body: { metadata: { name: ns } } });
-    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'git' }, stringData: { username: git.username, token: git.password } } });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'git' }, stringData: { username: git.username, token: git.password } },
+    });
     const repos: string[] = [];
     for (const [k, project] of projects.entries()) {
       const repo = await git.createRepo(project, (dir) => seed(dir, storm.services));
@@ -127,23 +166,54 @@ try {
       await clients.projects.create({
         apiVersion: API_VERSION,
         kind: KINDS.Project,
-        metadata: { name: project, namespace: ns, ...(storm.sharded ? { labels: { [SHARD_LABEL]: `shard-${String(k)}` } } : {}) },
-        spec: { git: { url: repo.url, secretRef: { name: 'git' }, poll: '5m' }, stages: [{ name: 'production', remediation: 'automated', apply: 'kubernetes' }] },
+        metadata: {
+          name: project,
+          namespace: ns,
+          ...(storm.sharded ? { labels: { [SHARD_LABEL]: `shard-${String(k)}` } } : {}),
+        },
+        spec: {
+          git: { url: repo.url, secretRef: { name: 'git' }, poll: '5m' },
+          stages: [{ name: 'production', remediation: 'automated', apply: 'kubernetes' }],
+        },
       });
       // The Deployments the `kubernetes` applier scales (no controller-manager: objects, no pods).
-      await inBatches(storm.services, (i) => apps.createNamespacedDeployment({
-        namespace: `${project}-production`,
-        body: { metadata: { name: service(i) }, spec: { replicas: 1, selector: { matchLabels: { app: service(i) } }, template: { metadata: { labels: { app: service(i) } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } } },
-      }));
+      await inBatches(storm.services, (i) =>
+        apps.createNamespacedDeployment({
+          namespace: `${project}-production`,
+          body: {
+            metadata: { name: service(i) },
+            spec: {
+              replicas: 1,
+              selector: { matchLabels: { app: service(i) } },
+              template: {
+                metadata: { labels: { app: service(i) } },
+                spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+              },
+            },
+          },
+        }),
+      );
     }
 
     const common = ['--namespace', ns, '--evaluation-wait=10m', '--stalled-recheck=10m', `--log-level=${LOG_LEVEL}`];
     const controllers: BenchController[] = [];
     for (let k = 0; k < (storm.sharded ? storm.projects : 1); k++) {
       const args = storm.sharded
-        ? [...common, `--watch-label-selector=${SHARD_LABEL}=shard-${String(k)}`, '--leader-elect', '--leader-election-namespace=rebound-system']
+        ? [
+            ...common,
+            `--watch-label-selector=${SHARD_LABEL}=shard-${String(k)}`,
+            '--leader-elect',
+            '--leader-election-namespace=rebound-system',
+          ]
         : [...common, '--no-leader-elect'];
-      const c = await startBenchController({ entry, kubeconfigPath: cluster.controllerKubeconfigPath, workDir: join(work, `${ns}-${String(k)}`), compileCacheDir: compileCache, args, nodeFlags: IMAGE_NODE_FLAGS });
+      const c = await startBenchController({
+        entry,
+        kubeconfigPath: cluster.controllerKubeconfigPath,
+        workDir: join(work, `${ns}-${String(k)}`),
+        compileCacheDir: compileCache,
+        args,
+        nodeFlags: IMAGE_NODE_FLAGS,
+      });
       controllers.push(c);
       running.push(c);
     }
@@ -182,10 +252,14 @@ try {
     const watch = (async () => {
       while (!watching.signal.aborted) {
         try {
-          await source.watch(resourceVersion, (event) => {
-            if (event.type === 'ADDED' || event.type === 'MODIFIED') seen(event.object);
-            resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
-          }, watching.signal);
+          await source.watch(
+            resourceVersion,
+            (event) => {
+              if (event.type === 'ADDED' || event.type === 'MODIFIED') seen(event.object);
+              resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
+            },
+            watching.signal,
+          );
         } catch {
           if (watching.signal.aborted) return;
         }
@@ -210,8 +284,19 @@ try {
       const p: ProblemEvent = {
         apiVersion: API_VERSION,
         kind: KINDS.ProblemEvent,
-        metadata: { name: `p-${String(i).padStart(5, '0')}`, namespace: ns, ...(storm.sharded ? { labels: { [SHARD_LABEL]: `shard-${String(k)}` } } : {}) },
-        spec: { project, stage: 'production', service: service(Math.floor(i / storm.projects) % storm.services), problemTitle: 'Response time degradation', state: 'OPEN', source: 'bench' },
+        metadata: {
+          name: `p-${String(i).padStart(5, '0')}`,
+          namespace: ns,
+          ...(storm.sharded ? { labels: { [SHARD_LABEL]: `shard-${String(k)}` } } : {}),
+        },
+        spec: {
+          project,
+          stage: 'production',
+          service: service(Math.floor(i / storm.projects) % storm.services),
+          problemTitle: 'Response time degradation',
+          state: 'OPEN',
+          source: 'bench',
+        },
       };
       return clients.problemEvents.create(p);
     });
@@ -221,10 +306,18 @@ try {
     const died = new Promise<'exited'>((resolve) => {
       for (const c of controllers) void c.exited.then(() => resolve('exited'));
     });
-    const outcome = await Promise.race([done.then(() => 'done' as const), died, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STORM_TIMEOUT_MS)))]);
+    const outcome = await Promise.race([
+      done.then(() => 'done' as const),
+      died,
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STORM_TIMEOUT_MS))),
+    ]);
     clearTimeout(timer);
-    if (outcome === 'exited') throw new Error(`storm ${storm.name}: a controller exited\n${controllers.map((c) => c.output()).join('\n')}`);
-    if (outcome === 'timeout') throw new Error(`storm ${storm.name}: ${String(firstApplied.size)} of ${String(servicesTotal)} services applied in ${String(STORM_TIMEOUT_MS)} ms\n${controllers.map((c) => c.output()).join('\n')}`);
+    if (outcome === 'exited')
+      throw new Error(`storm ${storm.name}: a controller exited\n${controllers.map((c) => c.output()).join('\n')}`);
+    if (outcome === 'timeout')
+      throw new Error(
+        `storm ${storm.name}: ${String(firstApplied.size)} of ${String(servicesTotal)} services applied in ${String(STORM_TIMEOUT_MS)} ms\n${controllers.map((c) => c.output()).join('\n')}`,
+      );
     const seconds = (Math.max(...firstApplied.values()) - t0) / 1000;
     const cpuAfter = await Promise.all(controllers.map((c) => cpuSeconds(c.pid)));
     const pushes = (git.stats().byKind['git-receive-pack'] ?? 0) - gitBefore;
@@ -241,14 +334,29 @@ try {
       controllerCpu: cpuAfter.reduce((a, b) => a + b, 0) - cpuBefore.reduce((a, b) => a + b, 0),
       peakRssMb: Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid, 'VmHWM'))))),
     };
-    console.log(`storm ${storm.name}: ${String(storm.problems)} problems created in ${(created / 1000).toFixed(1)} s; every service's first action applied after ${seconds.toFixed(1)} s`);
+    console.log(
+      `storm ${storm.name}: ${String(storm.problems)} problems created in ${(created / 1000).toFixed(1)} s; every service's first action applied after ${seconds.toFixed(1)} s`,
+    );
     if (storm.name === 'A') {
       // The waiters: 900 problems Queued behind their services' holders, nothing else to do.
-      const before = { api: await cpuSeconds(apiserverPid), etcd: await cpuSeconds(etcdPid), ctl: await cpuSeconds(controllers[0]?.pid ?? 0) };
+      const before = {
+        api: await cpuSeconds(apiserverPid),
+        etcd: await cpuSeconds(etcdPid),
+        ctl: await cpuSeconds(controllers[0]?.pid ?? 0),
+      };
       await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
-      const after = { api: await cpuSeconds(apiserverPid), etcd: await cpuSeconds(etcdPid), ctl: await cpuSeconds(controllers[0]?.pid ?? 0) };
+      const after = {
+        api: await cpuSeconds(apiserverPid),
+        etcd: await cpuSeconds(etcdPid),
+        ctl: await cpuSeconds(controllers[0]?.pid ?? 0),
+      };
       const pct = (a: number, b: number): number => ((b - a) / (IDLE_WINDOW_MS / 1000)) * 100;
-      result.idle = { apiserverCpu: pct(before.api, after.api), etcdCpu: pct(before.etcd, after.etcd), controllerCpu: pct(before.ctl, after.ctl), waiting: storm.problems - servicesTotal };
+      result.idle = {
+        apiserverCpu: pct(before.api, after.api),
+        etcdCpu: pct(before.etcd, after.etcd),
+        controllerCpu: pct(before.ctl, after.ctl),
+        waiting: storm.problems - servicesTotal,
+      };
     }
     results.push(result);
     watching.abort();
@@ -260,11 +368,26 @@ try {
   }
 
   console.log('');
-  console.log(`native git CLI, one fetch + edit + commit + push per round on the same server, ${String(FLOOR_ROUNDS)} rounds: ${floorRate.toFixed(1)} commits/s`);
+  console.log(
+    `native git CLI, one fetch + edit + commit + push per round on the same server, ${String(FLOOR_ROUNDS)} rounds: ${floorRate.toFixed(1)} commits/s`,
+  );
   const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(14))).join('');
   console.log(row(['', ...results.map((r) => `storm ${r.storm.name}`)]));
-  console.log(row(['problems / services / shards', ...results.map((r) => `${String(r.storm.problems)}/${String(r.storm.projects * r.storm.services)}/${String(r.storm.sharded ? r.storm.projects : 1)}`)]));
-  console.log(row(['first actions applied, s (goal)', ...results.map((r) => `${r.seconds.toFixed(1)} (${String(r.storm.goalSeconds)})`)]));
+  console.log(
+    row([
+      'problems / services / shards',
+      ...results.map(
+        (r) =>
+          `${String(r.storm.problems)}/${String(r.storm.projects * r.storm.services)}/${String(r.storm.sharded ? r.storm.projects : 1)}`,
+      ),
+    ]),
+  );
+  console.log(
+    row([
+      'first actions applied, s (goal)',
+      ...results.map((r) => `${r.seconds.toFixed(1)} (${String(r.storm.goalSeconds)})`),
+    ]),
+  );
   console.log(row(['commits/s (native git above)', ...results.map((r) => (r.commits / r.seconds).toFixed(1))]));
   console.log(row(['commits / pushes', ...results.map((r) => `${String(r.commits)}/${String(r.pushes)}`)]));
   console.log(row(['commits per push', ...results.map((r) => (r.commits / Math.max(1, r.pushes)).toFixed(1))]));
@@ -274,9 +397,13 @@ try {
   console.log(row(['controller peak RSS, MB (goal < 250)', ...results.map((r) => r.peakRssMb.toFixed(0))]));
   const idle = results.find((r) => r.idle)?.idle;
   if (idle) {
-    console.log(`while ${String(idle.waiting)} problems wait (storm A, ${String(IDLE_WINDOW_MS / 1000)} s): kube-apiserver ${idle.apiserverCpu.toFixed(1)} %, etcd ${idle.etcdCpu.toFixed(1)} %, controller ${idle.controllerCpu.toFixed(1)} % of one core`);
+    console.log(
+      `while ${String(idle.waiting)} problems wait (storm A, ${String(IDLE_WINDOW_MS / 1000)} s): kube-apiserver ${idle.apiserverCpu.toFixed(1)} %, etcd ${idle.etcdCpu.toFixed(1)} %, controller ${idle.controllerCpu.toFixed(1)} % of one core`,
+    );
   }
-  console.log(`machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`);
+  console.log(
+    `machine: ${String(availableParallelism())} cores, load average (1 min) at the end ${loadavg()[0]?.toFixed(1) ?? '?'}`,
+  );
 } finally {
   for (const c of running) await c.stop();
   await git.stop();

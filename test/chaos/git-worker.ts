@@ -12,7 +12,14 @@ if (mode === undefined || dir === undefined || url === undefined || username ===
   process.stderr.write('usage: git-worker.ts steps|read <storeDir> <url> <user> <password> ...\n');
   process.exit(2);
 }
-const store = await openStore({ dir, url, auth: { username, password }, author: { name: 'Rebound', email: 'rebound@example.invalid' }, backoffMs: 5, maxAttempts: 20 });
+const store = await openStore({
+  dir,
+  url,
+  auth: { username, password },
+  author: { name: 'Rebound', email: 'rebound@example.invalid' },
+  backoffMs: 5,
+  maxAttempts: 20,
+});
 try {
   if (mode === 'steps') {
     const from = Number(rest[0]);
@@ -24,7 +31,11 @@ try {
         since: new Date(Date.now() - 3_600_000),
         edit: (text) => ({ text: `${text.trimEnd()}\n# step ${uid}\n`, summary: `step ${uid}` }),
         message: `rebound: step ${uid}`,
-        trailers: { problem: { namespace: 'chaos', name: uid, uid }, attempt: 1, action: { action: 'scale', value: '+1' } },
+        trailers: {
+          problem: { namespace: 'chaos', name: uid, uid },
+          attempt: 1,
+          action: { action: 'scale', value: '+1' },
+        },
       });
       process.stdout.write(`committed ${uid}\n`);
     }

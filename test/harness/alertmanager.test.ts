@@ -11,11 +11,15 @@ describe('alertmanagerConfig', () => {
   });
 
   it('adds the bearer token and custom grouping', () => {
-    const config = parse(alertmanagerConfig({ webhookUrl: 'http://127.0.0.1:9/hook', bearerToken: 't0k', groupBy: ['alertname'] })) as {
+    const config = parse(
+      alertmanagerConfig({ webhookUrl: 'http://127.0.0.1:9/hook', bearerToken: 't0k', groupBy: ['alertname'] }),
+    ) as {
       route: { group_by: string[] };
       receivers: { webhook_configs: { http_config?: unknown }[] }[];
     };
     expect(config.route.group_by).toEqual(['alertname']);
-    expect(config.receivers[0]?.webhook_configs[0]?.http_config).toEqual({ authorization: { type: 'Bearer', credentials: 't0k' } });
+    expect(config.receivers[0]?.webhook_configs[0]?.http_config).toEqual({
+      authorization: { type: 'Bearer', credentials: 't0k' },
+    });
   });
 });

@@ -14,12 +14,20 @@ describe('serviceAccountUser', () => {
 describe('kubeconfigYaml', () => {
   it('verifies TLS with the CA and selects the token user', () => {
     const config = parse(
-      kubeconfigYaml({ server: 'https://127.0.0.1:6443', caData: 'Q0E=', token: 'tok', userName: 'admin', namespace: 'team-a' }),
+      kubeconfigYaml({
+        server: 'https://127.0.0.1:6443',
+        caData: 'Q0E=',
+        token: 'tok',
+        userName: 'admin',
+        namespace: 'team-a',
+      }),
     ) as Record<string, unknown>;
     expect(config).toEqual({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'rebound-local', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': 'Q0E=' } }],
+      clusters: [
+        { name: 'rebound-local', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': 'Q0E=' } },
+      ],
       users: [{ name: 'admin', user: { token: 'tok' } }],
       contexts: [{ name: 'admin', context: { cluster: 'rebound-local', user: 'admin', namespace: 'team-a' } }],
       'current-context': 'admin',

@@ -30,7 +30,10 @@ export interface ServiceAccountRef {
   name: string;
 }
 
-export const CONTROLLER_SERVICE_ACCOUNT: ServiceAccountRef = { namespace: 'rebound-system', name: 'rebound-controller' };
+export const CONTROLLER_SERVICE_ACCOUNT: ServiceAccountRef = {
+  namespace: 'rebound-system',
+  name: 'rebound-controller',
+};
 
 export interface StartClusterOptions {
   /** Apply every *.yaml here (CRDs) and wait until each CRD is Established. */
@@ -127,14 +130,40 @@ async function createPki(dir: string): Promise<Pki> {
   const keyPath = join(dir, 'apiserver.key');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30'];
   await runCommand(openssl, [
-    'req', '-x509', ...ec, '-keyout', caKeyPath, '-out', caPath, '-subj', '/CN=rebound-local-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKeyPath,
+    '-out',
+    caPath,
+    '-subj',
+    '/CN=rebound-local-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   await runCommand(openssl, [
-    'req', '-x509', ...ec, '-keyout', keyPath, '-out', certPath, '-subj', '/CN=kube-apiserver',
-    '-CA', caPath, '-CAkey', caKeyPath,
-    '-addext', `subjectAltName=IP:${LOOPBACK},DNS:localhost`,
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-subj',
+    '/CN=kube-apiserver',
+    '-CA',
+    caPath,
+    '-CAkey',
+    caKeyPath,
+    '-addext',
+    `subjectAltName=IP:${LOOPBACK},DNS:localhost`,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'extendedKeyUsage=serverAuth',
   ]);
   // One EC key serves both to sign ServiceAccount tokens and to verify them.
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -154,10 +183,14 @@ interface HttpsProbe {
 
 function httpsStatus(url: string, probe: HttpsProbe): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca: probe.ca, headers: { authorization: `Bearer ${probe.token}` }, timeout: 5_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      url,
+      { ca: probe.ca, headers: { authorization: `Bearer ${probe.token}` }, timeout: 5_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on('error', reject);
     req.end();
@@ -223,30 +256,33 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
 
     const server = `https://${LOOPBACK}:${String(apiserverPort)}`;
     const apiserverArgs = [
-        `--etcd-servers=${etcdUrl}`,
-        `--bind-address=${LOOPBACK}`,
-        // Mandatory on machines without a default route.
-        `--advertise-address=${LOOPBACK}`,
-        `--secure-port=${String(apiserverPort)}`,
-        `--cert-dir=${join(dir, 'pki')}`,
-        `--tls-cert-file=${pki.certPath}`,
-        `--tls-private-key-file=${pki.keyPath}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        `--service-account-key-file=${pki.serviceAccountKeyPath}`,
-        `--service-account-signing-key-file=${pki.serviceAccountKeyPath}`,
-        `--token-auth-file=${tokensPath}`,
-        '--authorization-mode=RBAC',
-        // No controller creates the `default` ServiceAccount, so this plugin would reject every Pod.
-        '--disable-admission-plugins=ServiceAccount',
-        '--profiling=false',
+      `--etcd-servers=${etcdUrl}`,
+      `--bind-address=${LOOPBACK}`,
+      // Mandatory on machines without a default route.
+      `--advertise-address=${LOOPBACK}`,
+      `--secure-port=${String(apiserverPort)}`,
+      `--cert-dir=${join(dir, 'pki')}`,
+      `--tls-cert-file=${pki.certPath}`,
+      `--tls-private-key-file=${pki.keyPath}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${pki.serviceAccountKeyPath}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKeyPath}`,
+      `--token-auth-file=${tokensPath}`,
+      '--authorization-mode=RBAC',
+      // No controller creates the `default` ServiceAccount, so this plugin would reject every Pod.
+      '--disable-admission-plugins=ServiceAccount',
+      '--profiling=false',
     ];
     const ca = await readFile(pki.caPath, 'utf8');
     const admin = { ca, token: adminToken };
     // How long the running server keeps answering after SIGTERM (0: it stops at once).
     let shutdownDelaySeconds = 0;
     const startApiServer = async (): Promise<ManagedProcess> => {
-      const args = shutdownDelaySeconds > 0 ? [...apiserverArgs, `--shutdown-delay-duration=${String(shutdownDelaySeconds)}s`] : apiserverArgs;
+      const args =
+        shutdownDelaySeconds > 0
+          ? [...apiserverArgs, `--shutdown-delay-duration=${String(shutdownDelaySeconds)}s`]
+          : apiserverArgs;
       const started = await startProcess({ name: 'kube-apiserver', command: apiserverBin, args });
       attempt.processes.push(started);
       await waitUntil('kube-apiserver /readyz', async () => (await httpsStatus(`${server}/readyz`, admin)) === 200, {
@@ -258,17 +294,24 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
     };
     let apiserver = await startApiServer();
     // The system-namespaces controller creates `default` shortly after readiness.
-    await waitUntil('namespace default', async () => (await httpsStatus(`${server}/api/v1/namespaces/default`, admin)) === 200, {
-      timeoutMs,
-      intervalMs: 200,
-      process: apiserver,
-    });
+    await waitUntil(
+      'namespace default',
+      async () => (await httpsStatus(`${server}/api/v1/namespaces/default`, admin)) === 200,
+      {
+        timeoutMs,
+        intervalMs: 200,
+        process: apiserver,
+      },
+    );
 
     const caData = Buffer.from(ca).toString('base64');
     let kubeconfigCount = 0;
     const kubeconfigFor = async (token: string, userName = 'user'): Promise<string> => {
       kubeconfigCount += 1;
-      const path = join(dir, `kubeconfig-${String(kubeconfigCount)}-${userName.replaceAll(/[^A-Za-z0-9_.-]/g, '_')}.yaml`);
+      const path = join(
+        dir,
+        `kubeconfig-${String(kubeconfigCount)}-${userName.replaceAll(/[^A-Za-z0-9_.-]/g, '_')}.yaml`,
+      );
       await writeFile(path, kubeconfigYaml({ server, caData, token, userName }), { mode: 0o600 });
       return path;
     };
@@ -322,20 +365,33 @@ export async function installCrds(kubeconfigPath: string, crdsDir: string, timeo
     [...base, 'apply', '--server-side', '--field-manager=rebound-harness', '-f', crdsDir, '-o', 'name'],
     { timeoutMs },
   );
-  const names = stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('customresourcedefinition'));
+  const names = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('customresourcedefinition'));
   if (names.length > 0) {
-    await runCommand(kubectl, [...base, 'wait', '--for=condition=Established', `--timeout=${String(Math.ceil(timeoutMs / 1000))}s`, ...names], {
-      timeoutMs: timeoutMs + 5_000,
-    });
+    await runCommand(
+      kubectl,
+      [...base, 'wait', '--for=condition=Established', `--timeout=${String(Math.ceil(timeoutMs / 1000))}s`, ...names],
+      {
+        timeoutMs: timeoutMs + 5_000,
+      },
+    );
     // Established is not yet servable: for a few seconds the API server answers 429 "storage is
     // (re)initializing" for a new resource. Ready means every one of them can be listed.
     const resources = names.map((n) => n.replace(/^customresourcedefinition[^/]*\//, ''));
-    await waitUntil(`the new resources to be listable (${resources.join(', ')})`, async () => {
-      for (const resource of resources) {
-        await runCommand(kubectl, [...base, 'get', resource, '--all-namespaces', '--chunk-size=1', '-o', 'name'], { timeoutMs: 10_000 });
-      }
-      return true;
-    }, { timeoutMs, intervalMs: 200 });
+    await waitUntil(
+      `the new resources to be listable (${resources.join(', ')})`,
+      async () => {
+        for (const resource of resources) {
+          await runCommand(kubectl, [...base, 'get', resource, '--all-namespaces', '--chunk-size=1', '-o', 'name'], {
+            timeoutMs: 10_000,
+          });
+        }
+        return true;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
   }
   return names;
 }

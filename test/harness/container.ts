@@ -10,18 +10,31 @@ import { runCommand, startProcess } from './process.ts';
 import type { ManagedProcess, RunResult } from './process.ts';
 
 export interface PodSpecSecurity {
-  securityContext?: { runAsUser?: number; runAsGroup?: number; fsGroup?: number; runAsNonRoot?: boolean; seccompProfile?: { type?: string } };
+  securityContext?: {
+    runAsUser?: number;
+    runAsGroup?: number;
+    fsGroup?: number;
+    runAsNonRoot?: boolean;
+    seccompProfile?: { type?: string };
+  };
   volumes?: { name: string; emptyDir?: { sizeLimit?: string }; secret?: { secretName: string } }[];
 }
 
 export interface ContainerSecurity {
-  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
+  securityContext?: {
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+  };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
 /** Where podman reads its settings for these tests (written by test/image/podman-host.sh). */
 export function containersConf(env: NodeJS.ProcessEnv = process.env): string {
-  return env['CONTAINERS_CONF'] ?? join(env['REBOUND_CACHE_DIR'] ?? join(homedir(), '.cache', 'rebound'), 'podman', 'containers.conf');
+  return (
+    env['CONTAINERS_CONF'] ??
+    join(env['REBOUND_CACHE_DIR'] ?? join(homedir(), '.cache', 'rebound'), 'podman', 'containers.conf')
+  );
 }
 
 const SIZE_UNITS: Record<string, string> = { Ki: 'k', Mi: 'm', Gi: 'g' };
@@ -31,7 +44,11 @@ const SIZE_UNITS: Record<string, string> = { Ki: 'k', Mi: 'm', Gi: 'g' };
  * to a host directory holding its keys as files. Throws on a setting it cannot honour, so a new field
  * in the manifest is not silently dropped from the test.
  */
-export function podmanSecurityArgs(pod: PodSpecSecurity, container: ContainerSecurity, secretDirs: Record<string, string>): string[] {
+export function podmanSecurityArgs(
+  pod: PodSpecSecurity,
+  container: ContainerSecurity,
+  secretDirs: Record<string, string>,
+): string[] {
   const args: string[] = [];
   const podSc = pod.securityContext ?? {};
   if (podSc.runAsUser === undefined) throw new Error('the pod sets no runAsUser');
@@ -39,7 +56,8 @@ export function podmanSecurityArgs(pod: PodSpecSecurity, container: ContainerSec
   if (podSc.fsGroup !== undefined) args.push(`--group-add=${String(podSc.fsGroup)}`);
   const seccomp = podSc.seccompProfile?.type;
   // podman's default seccomp profile is the runtime default; anything else is not modelled here.
-  if (seccomp !== undefined && seccomp !== 'RuntimeDefault') throw new Error(`seccompProfile ${seccomp} is not modelled`);
+  if (seccomp !== undefined && seccomp !== 'RuntimeDefault')
+    throw new Error(`seccompProfile ${seccomp} is not modelled`);
 
   const sc = container.securityContext ?? {};
   // Only the declared volumes are writable: no tmpfs of podman's own on /tmp, /run, /var/tmp.
@@ -51,7 +69,10 @@ export function podmanSecurityArgs(pod: PodSpecSecurity, container: ContainerSec
   for (const mount of container.volumeMounts ?? []) {
     const volume = pod.volumes?.find((v) => v.name === mount.name);
     if (volume?.emptyDir !== undefined) {
-      const limit = volume.emptyDir.sizeLimit?.replace(/^(\d+)(Ki|Mi|Gi)$/, (_, n: string, unit: string) => `${n}${SIZE_UNITS[unit] ?? ''}`);
+      const limit = volume.emptyDir.sizeLimit?.replace(
+        /^(\d+)(Ki|Mi|Gi)$/,
+        (_, n: string, unit: string) => `${n}${SIZE_UNITS[unit] ?? ''}`,
+      );
       // An emptyDir is a world-writable directory; tmpfs defaults to noexec, an emptyDir is not.
       args.push(`--tmpfs=${mount.mountPath}:rw,exec,mode=1777${limit === undefined ? '' : `,size=${limit}`}`);
     } else if (volume?.secret !== undefined) {
@@ -65,8 +86,15 @@ export function podmanSecurityArgs(pod: PodSpecSecurity, container: ContainerSec
   return args;
 }
 
-export function podman(args: readonly string[], options: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
-  return runCommand('podman', args, { timeoutMs: options.timeoutMs ?? 60_000, env: { ...process.env, CONTAINERS_CONF: containersConf() }, ...(options.input === undefined ? {} : { input: options.input }) });
+export function podman(
+  args: readonly string[],
+  options: { timeoutMs?: number; input?: string } = {},
+): Promise<RunResult> {
+  return runCommand('podman', args, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    env: { ...process.env, CONTAINERS_CONF: containersConf() },
+    ...(options.input === undefined ? {} : { input: options.input }),
+  });
 }
 
 export interface RunningContainer {
@@ -79,12 +107,27 @@ export interface RunningContainer {
 }
 
 /** `podman run --rm --network host` of `image` with these flags and arguments, in the foreground. */
-export async function runContainer(options: { name: string; image: string; podmanArgs: readonly string[]; args: readonly string[] }): Promise<RunningContainer> {
+export async function runContainer(options: {
+  name: string;
+  image: string;
+  podmanArgs: readonly string[];
+  args: readonly string[];
+}): Promise<RunningContainer> {
   const env = { ...process.env, CONTAINERS_CONF: containersConf() };
   const child = await startProcess({
     name: `container ${options.name}`,
     command: 'podman',
-    args: ['run', '--rm', '--name', options.name, '--network=host', '--pull=never', ...options.podmanArgs, options.image, ...options.args],
+    args: [
+      'run',
+      '--rm',
+      '--name',
+      options.name,
+      '--network=host',
+      '--pull=never',
+      ...options.podmanArgs,
+      options.image,
+      ...options.args,
+    ],
     env,
     keepLines: 400,
   });

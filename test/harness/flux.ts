@@ -77,7 +77,11 @@ export async function startFlux(options: StartFluxOptions): Promise<LocalFlux> {
         cwd: workDir,
       });
       try {
-        await waitUntil(`${controller.name} /readyz`, () => httpOk(`http://${LOOPBACK}:${String(health)}/readyz`), { timeoutMs, intervalMs: 200, process: proc });
+        await waitUntil(`${controller.name} /readyz`, () => httpOk(`http://${LOOPBACK}:${String(health)}/readyz`), {
+          timeoutMs,
+          intervalMs: 200,
+          process: proc,
+        });
       } catch (err) {
         await proc.stop();
         throw err;

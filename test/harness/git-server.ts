@@ -310,7 +310,8 @@ export function runGit(args: string[], options: RunGitOptions = {}): Promise<str
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolveRun(Buffer.concat(out).toString());
-      else reject(new Error(`git ${args[0] ?? ''} exited with ${String(code)}: ${Buffer.concat(err).toString().trim()}`));
+      else
+        reject(new Error(`git ${args[0] ?? ''} exited with ${String(code)}: ${Buffer.concat(err).toString().trim()}`));
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);

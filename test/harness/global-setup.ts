@@ -12,7 +12,13 @@ import { kubectl } from './world.ts';
 /** What integration tests receive from `inject('cluster')` (plain data: it crosses into the workers). */
 export type ProvidedCluster = Pick<
   LocalCluster,
-  'server' | 'kubeconfigPath' | 'controllerKubeconfigPath' | 'adminToken' | 'controllerToken' | 'controllerServiceAccount' | 'caData'
+  | 'server'
+  | 'kubeconfigPath'
+  | 'controllerKubeconfigPath'
+  | 'adminToken'
+  | 'controllerToken'
+  | 'controllerServiceAccount'
+  | 'caData'
 >;
 
 declare module 'vitest' {
@@ -42,9 +48,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const cluster: LocalCluster = await startCluster({ crdsDir });
   try {
-    console.log(`[harness] kube-apiserver ready at ${cluster.server} in ${String(cluster.startupMs)} ms (CRDs established)`);
+    console.log(
+      `[harness] kube-apiserver ready at ${cluster.server} in ${String(cluster.startupMs)} ms (CRDs established)`,
+    );
     // Installed with the CRDs: the admission policy that vouches for an Approval's user.
-    await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '--field-manager=rebound-harness', '-f', approvalPolicy]);
+    await kubectl(cluster.kubeconfigPath, [
+      'apply',
+      '--server-side',
+      '--field-manager=rebound-harness',
+      '-f',
+      approvalPolicy,
+    ]);
     project.provide('cluster', {
       server: cluster.server,
       kubeconfigPath: cluster.kubeconfigPath,

@@ -69,9 +69,12 @@ export async function seedKeptnRepo(gitDir: string, options: KeptnRepoOptions = 
       const service = services[i % services.length] ?? services[0] ?? 'carts';
       const replicas = 1 + (i % 3);
       const text = valuesYaml(service, stage, replicas, examples?.values.get(service));
-      parent = stream.commit(`refs/heads/${stage}`, `Set ${service} replicaCount to ${replicas} (change ${i})`, parent, [
-        [`${service}/values.yaml`, text],
-      ]);
+      parent = stream.commit(
+        `refs/heads/${stage}`,
+        `Set ${service} replicaCount to ${replicas} (change ${i})`,
+        parent,
+        [[`${service}/values.yaml`, text]],
+      );
     }
   }
   await runGit(['fast-import', '--quiet', '--force', '--done'], { env: { GIT_DIR: gitDir }, input: stream.finish() });
@@ -94,7 +97,9 @@ class FastImport {
     const when = `${SEED_TIME + this.tick++} +0000`;
     const msg = Buffer.from(`${message}\n`);
     this.push(`commit ${ref}\nmark :${mark}\n`);
-    this.push(`author Keptn Seeder <seeder@keptn.invalid> ${when}\ncommitter Keptn Seeder <seeder@keptn.invalid> ${when}\n`);
+    this.push(
+      `author Keptn Seeder <seeder@keptn.invalid> ${when}\ncommitter Keptn Seeder <seeder@keptn.invalid> ${when}\n`,
+    );
     this.push(`data ${msg.length}\n`);
     this.parts.push(msg);
     if (parent !== undefined) this.push(`from :${parent}\n`);
@@ -237,7 +242,12 @@ function defaultShipyard(project: string, stages: string[]): string {
         '                timeframe: "2m"',
       );
     } else {
-      lines.push('        - name: "delivery"', '          tasks:', '            - name: "deployment"', '            - name: "evaluation"');
+      lines.push(
+        '        - name: "delivery"',
+        '          tasks:',
+        '            - name: "deployment"',
+        '            - name: "evaluation"',
+      );
     }
   });
   return `${lines.join('\n')}\n`;

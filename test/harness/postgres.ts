@@ -59,7 +59,7 @@ export function findPostgresBinDir(env: NodeJS.ProcessEnv = process.env): string
   if (dir !== undefined) return dir;
   throw new ReboundError(
     `PostgreSQL is not installed: no directory under ${DEBIAN_ROOT}/*/bin or on PATH has ${PROGRAMS.join(', ')}. ` +
-      'Run `make setup` (it installs Debian\'s postgresql).',
+      "Run `make setup` (it installs Debian's postgresql).",
     { code: 'ToolMissing', retryable: false },
   );
 }
@@ -79,7 +79,7 @@ async function postgresUser(): Promise<RunAs | undefined> {
   } catch (err) {
     throw new ReboundError(
       'PostgreSQL refuses to run as root and there is no `postgres` system user to run it as. Run `make setup` ' +
-        '(Debian\'s postgresql package creates the user) or run the tests as a normal user.',
+        "(Debian's postgresql package creates the user) or run the tests as a normal user.",
       { code: 'ToolMissing', retryable: false, cause: err },
     );
   }
@@ -116,7 +116,18 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const asServer = { cwd: dir, ...runAs };
     await runCommand(
       join(bin, 'initdb'),
-      ['-D', dataDir, '-U', user, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+      [
+        '-D',
+        dataDir,
+        '-U',
+        user,
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-sync',
+        '--no-instructions',
+      ],
       { ...asServer, timeoutMs: 120_000 },
     );
 
@@ -126,14 +137,21 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         name: 'postgres',
         command: join(bin, 'postgres'),
         args: [
-          '-D', dataDir,
-          '-p', String(port),
-          '-c', `listen_addresses=${LOOPBACK}`,
-          '-c', `unix_socket_directories=${dir}`,
+          '-D',
+          dataDir,
+          '-p',
+          String(port),
+          '-c',
+          `listen_addresses=${LOOPBACK}`,
+          '-c',
+          `unix_socket_directories=${dir}`,
           // Test data: nothing needs to survive a crash.
-          '-c', 'fsync=off',
-          '-c', 'synchronous_commit=off',
-          '-c', 'full_page_writes=off',
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
         ],
         ...asServer,
         // SIGINT is the fast shutdown; SIGTERM would wait for every client to disconnect.
@@ -143,7 +161,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         await waitUntil(
           `postgres on ${LOOPBACK}:${String(port)}`,
           async () => {
-            await runCommand(join(bin, 'pg_isready'), ['-q', '-h', LOOPBACK, '-p', String(port), '-t', '2'], { cwd: dir, timeoutMs: 5_000 });
+            await runCommand(join(bin, 'pg_isready'), ['-q', '-h', LOOPBACK, '-p', String(port), '-t', '2'], {
+              cwd: dir,
+              timeoutMs: 5_000,
+            });
             return true;
           },
           { timeoutMs, process: proc, intervalMs: 50 },

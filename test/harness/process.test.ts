@@ -64,7 +64,9 @@ describe('waitUntil', () => {
       command: node,
       args: ['-e', "console.error('listen tcp 127.0.0.1:1: bind: address already in use'); process.exit(3)"],
     });
-    const err = await waitUntil('never', () => Promise.resolve(false), { timeoutMs: 10_000, process: child }).catch((e: unknown) => e);
+    const err = await waitUntil('never', () => Promise.resolve(false), { timeoutMs: 10_000, process: child }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ReboundError);
     expect(err).toMatchObject({ code: 'ProcessExited' });
     expect((err as Error).message).toContain('crasher exited (exit code 3) before never');
@@ -72,17 +74,20 @@ describe('waitUntil', () => {
   });
 
   it('times out naming the last probe error', async () => {
-    const err = await waitUntil('the moon', () => Promise.reject(new Error('connection refused')), { timeoutMs: 300, intervalMs: 50 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await waitUntil('the moon', () => Promise.reject(new Error('connection refused')), {
+      timeoutMs: 300,
+      intervalMs: 50,
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'StartTimeout', retryable: true });
-    expect((err as Error).message).toMatch(/timed out after 300 ms waiting for the moon \(last error: connection refused\)/);
+    expect((err as Error).message).toMatch(
+      /timed out after 300 ms waiting for the moon \(last error: connection refused\)/,
+    );
   });
 });
 
 describe('runCommand', () => {
   it('returns stdout and feeds stdin', async () => {
-    const { stdout } = await runCommand(node, ['-e', "process.stdin.pipe(process.stdout)"], { input: 'hello' });
+    const { stdout } = await runCommand(node, ['-e', 'process.stdin.pipe(process.stdout)'], { input: 'hello' });
     expect(stdout).toBe('hello');
   });
 
@@ -106,9 +111,13 @@ describe('settleProcessGroup', () => {
       await new Promise((r) => setTimeout(r, 100));
       const alive = kids.map((k) => { try { process.kill(k.pid, 0); return k.exitCode === null && k.signalCode === null; } catch { return false; } });
       console.log(JSON.stringify({ left, alive }));`;
-    const { stdout } = await runCommand(node, ['--input-type=module', '-e', `import { spawn } from 'node:child_process';
+    const { stdout } = await runCommand(node, [
+      '--input-type=module',
+      '-e',
+      `import { spawn } from 'node:child_process';
       const c = spawn(process.execPath, ['--input-type=module', '-e', ${JSON.stringify(script)}], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = ''; c.stdout.on('data', (d) => (out += d)); c.on('exit', () => process.stdout.write(out));`]);
+      let out = ''; c.stdout.on('data', (d) => (out += d)); c.on('exit', () => process.stdout.write(out));`,
+    ]);
     return JSON.parse(stdout) as { left: string[]; alive: boolean[] };
   }
 

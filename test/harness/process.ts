@@ -246,7 +246,9 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, opt
       lastError = errorMessage(err);
     }
     if (Date.now() >= deadline) {
-      const output = options.process ? `; ${options.process.name}'s last output:\n${options.process.recentOutput()}` : '';
+      const output = options.process
+        ? `; ${options.process.name}'s last output:\n${options.process.recentOutput()}`
+        : '';
       throw new ReboundError(
         `timed out after ${options.timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}${output}`,
         { code: 'StartTimeout', retryable: true },
@@ -396,7 +398,10 @@ export function startLoopbackServer(spec: LoopbackServerSpec): Promise<LoopbackS
       const args = await spec.prepare(dir, port, url);
       server = await startProcess({ name: spec.name, command: spec.command, args });
       const proc = server;
-      await waitUntil(`${spec.name} ${spec.readyPath}`, () => httpOk(`${url}${spec.readyPath}`), { timeoutMs: spec.startTimeoutMs ?? 60_000, process: proc });
+      await waitUntil(`${spec.name} ${spec.readyPath}`, () => httpOk(`${url}${spec.readyPath}`), {
+        timeoutMs: spec.startTimeoutMs ?? 60_000,
+        process: proc,
+      });
       let stopping: Promise<void> | undefined;
       return { url, stop: () => (stopping ??= stop()) };
     } catch (err) {

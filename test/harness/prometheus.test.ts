@@ -8,9 +8,27 @@ describe('formatOpenMetrics', () => {
         name: 'http_requests',
         type: 'counter',
         help: 'Requests served',
-        series: [{ labels: { service: 'carts', path: '/a"b' }, samples: [{ timestamp: 120, value: 5 }, { timestamp: 60, value: 2 }] }],
+        series: [
+          {
+            labels: { service: 'carts', path: '/a"b' },
+            samples: [
+              { timestamp: 120, value: 5 },
+              { timestamp: 60, value: 2 },
+            ],
+          },
+        ],
       },
-      { name: 'up', series: [{ samples: [{ timestamp: 60.5, value: 1 }, { timestamp: 61, value: Number.NaN }] }] },
+      {
+        name: 'up',
+        series: [
+          {
+            samples: [
+              { timestamp: 60.5, value: 1 },
+              { timestamp: 61, value: Number.NaN },
+            ],
+          },
+        ],
+      },
     ]);
     expect(text).toBe(
       [
@@ -28,13 +46,17 @@ describe('formatOpenMetrics', () => {
   });
 
   it('accepts a counter already named *_total', () => {
-    expect(formatOpenMetrics([{ name: 'errors_total', type: 'counter', series: [{ samples: [{ timestamp: 1, value: 3 }] }] }])).toBe(
-      '# TYPE errors counter\nerrors_total 3 1\n# EOF\n',
-    );
+    expect(
+      formatOpenMetrics([
+        { name: 'errors_total', type: 'counter', series: [{ samples: [{ timestamp: 1, value: 3 }] }] },
+      ]),
+    ).toBe('# TYPE errors counter\nerrors_total 3 1\n# EOF\n');
   });
 
   it('rejects names Prometheus would reject', () => {
     expect(() => formatOpenMetrics([{ name: 'bad-name', series: [] }])).toThrow('invalid metric name "bad-name"');
-    expect(() => formatOpenMetrics([{ name: 'ok', series: [{ labels: { '1x': 'v' }, samples: [] }] }])).toThrow('invalid label name "1x"');
+    expect(() => formatOpenMetrics([{ name: 'ok', series: [{ labels: { '1x': 'v' }, samples: [] }] }])).toThrow(
+      'invalid label name "1x"',
+    );
   });
 });

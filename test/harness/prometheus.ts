@@ -73,11 +73,13 @@ export function formatOpenMetrics(families: readonly MetricFamily[]): string {
     const base = type === 'counter' ? family.name.replace(/_total$/, '') : family.name;
     const sampleName = type === 'counter' ? `${base}_total` : base;
     lines.push(`# TYPE ${base} ${type}`);
-    if (family.help !== undefined) lines.push(`# HELP ${base} ${family.help.replaceAll('\\', '\\\\').replaceAll('\n', '\\n')}`);
+    if (family.help !== undefined)
+      lines.push(`# HELP ${base} ${family.help.replaceAll('\\', '\\\\').replaceAll('\n', '\\n')}`);
     for (const series of family.series) {
       const labels = Object.entries(series.labels ?? {});
       for (const [name] of labels) if (!LABEL_NAME.test(name)) throw new Error(`invalid label name "${name}"`);
-      const labelText = labels.length === 0 ? '' : `{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`;
+      const labelText =
+        labels.length === 0 ? '' : `{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`;
       const samples = [...series.samples].sort((a, b) => a.timestamp - b.timestamp);
       for (const s of samples) lines.push(`${sampleName}${labelText} ${formatNumber(s.value)} ${String(s.timestamp)}`);
     }
@@ -91,8 +93,7 @@ function prometheusConfig(options: StartPrometheusOptions): string {
   const targets = options.scrapeTargets ?? [];
   return stringify({
     global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
-    scrape_configs:
-      targets.length === 0 ? [] : [{ job_name: 'rebound-test', static_configs: [{ targets }] }],
+    scrape_configs: targets.length === 0 ? [] : [{ job_name: 'rebound-test', static_configs: [{ targets }] }],
   });
 }
 
@@ -109,7 +110,9 @@ export function startPrometheus(options: StartPrometheusOptions = {}): Promise<L
       if (options.openMetrics !== undefined) {
         const input = join(dir, 'backfill.om');
         await writeFile(input, options.openMetrics);
-        await runCommand(toolPath('promtool'), ['tsdb', 'create-blocks-from', 'openmetrics', input, dataDir], { timeoutMs: 120_000 });
+        await runCommand(toolPath('promtool'), ['tsdb', 'create-blocks-from', 'openmetrics', input, dataDir], {
+          timeoutMs: 120_000,
+        });
       }
       const configPath = join(dir, 'prometheus.yml');
       await writeFile(configPath, prometheusConfig(options));

@@ -104,7 +104,9 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
         if (state) latest.set(t, state);
         else latest.delete(t);
       }),
-    ).then(() => undefined).finally(() => (refreshing = undefined)));
+    )
+      .then(() => undefined)
+      .finally(() => (refreshing = undefined)));
   const timer = setInterval(() => void refresh(), options.refreshMs ?? 250);
 
   const server = createServer((req, res) => {

@@ -26,7 +26,10 @@ describe('toolPath', () => {
     for (const name of ['kube-apiserver', 'helm'] as const) {
       expect(() => toolPath(name, { REBOUND_TOOLS_DIR: dir })).toThrow(/is not built: .* Run `make setup`/);
     }
-    expect(missingTools(['etcd', 'helm', 'kube-apiserver'], { REBOUND_TOOLS_DIR: dir })).toEqual(['helm', 'kube-apiserver']);
+    expect(missingTools(['etcd', 'helm', 'kube-apiserver'], { REBOUND_TOOLS_DIR: dir })).toEqual([
+      'helm',
+      'kube-apiserver',
+    ]);
   });
 
   it('finds Debian tools on PATH before /usr/bin', async () => {

@@ -82,9 +82,14 @@ export function missingTools(names: readonly ToolName[], env: NodeJS.ProcessEnv 
 export function locustPath(env: NodeJS.ProcessEnv = process.env): string {
   const configured = env['REBOUND_LOCUST'];
   if (configured !== undefined && configured !== '') return configured;
-  const pinned = /^LOCUST_VERSION := (\S+)$/m.exec(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'Makefile'), 'utf8'))?.[1];
+  const pinned = /^LOCUST_VERSION := (\S+)$/m.exec(
+    readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'Makefile'), 'utf8'),
+  )?.[1];
   const cache = env['REBOUND_CACHE_DIR'] || join(homedir(), '.cache', 'rebound');
   const path = join(cache, `locust-${pinned ?? 'unknown'}`, 'bin', 'locust');
   if (isExecutable(path)) return path;
-  throw new ReboundError(`locust is not installed: ${path} is missing. Run \`make locust\` (or \`make setup\`).`, { code: 'ToolMissing', retryable: false });
+  throw new ReboundError(`locust is not installed: ${path} is missing. Run \`make locust\` (or \`make setup\`).`, {
+    code: 'ToolMissing',
+    retryable: false,
+  });
 }

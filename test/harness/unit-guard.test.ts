@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 
 describe('the unit project guard', () => {
   it('refuses child processes, also through named ESM imports', () => {
-    expect(() => spawn(process.execPath, ['-e', ''])).toThrow(/unit tests do not start child processes: list this file under IO/);
+    expect(() => spawn(process.execPath, ['-e', ''])).toThrow(
+      /unit tests do not start child processes: list this file under IO/,
+    );
     expect(() => execFile('git', ['--version'])).toThrow(/io project/);
   });
 

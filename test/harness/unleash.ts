@@ -30,7 +30,10 @@ const LAUNCHER = join(UNLEASH_DIR, 'start-unleash.js');
 
 async function readVersion(packageJson: string, dependency?: string): Promise<string | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(packageJson, 'utf8')) as { version?: string; dependencies?: Record<string, string> };
+    const parsed = JSON.parse(await readFile(packageJson, 'utf8')) as {
+      version?: string;
+      dependencies?: Record<string, string>;
+    };
     return dependency === undefined ? parsed.version : parsed.dependencies?.[dependency];
   } catch {
     return undefined;
@@ -56,7 +59,11 @@ export async function startUnleash(options: StartUnleashOptions = {}): Promise<L
   const adminToken = `*:*.${randomBytes(24).toString('hex')}`;
 
   const postgresStart = performance.now();
-  const postgres: LocalPostgres = await startPostgres({ database: 'unleash', user: 'unleash', startTimeoutMs: timeoutMs });
+  const postgres: LocalPostgres = await startPostgres({
+    database: 'unleash',
+    user: 'unleash',
+    startTimeoutMs: timeoutMs,
+  });
   const postgresMs = Math.round(performance.now() - postgresStart);
 
   let server: ManagedProcess | undefined;
@@ -85,7 +92,11 @@ export async function startUnleash(options: StartUnleashOptions = {}): Promise<L
         },
       });
       try {
-        await waitUntil('unleash /health', () => httpOk(`${url}/health`), { timeoutMs, process: proc, intervalMs: 200 });
+        await waitUntil('unleash /health', () => httpOk(`${url}/health`), {
+          timeoutMs,
+          process: proc,
+          intervalMs: 200,
+        });
       } catch (err) {
         await proc.stop();
         throw err;
@@ -115,7 +126,11 @@ export type UnleashAdmin = Pick<LocalUnleash, 'url' | 'adminToken'>;
  * Calls Unleash's admin API with the admin token (tests check Unleash's state through it) and returns
  * the parsed JSON answer, undefined for an empty one; throws on any status outside 2xx.
  */
-export async function unleashAdminApi<T>(unleash: UnleashAdmin, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+export async function unleashAdminApi<T>(
+  unleash: UnleashAdmin,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<T> {
   const method = init.method ?? 'GET';
   const res = await fetch(`${unleash.url}${path}`, {
     method,
@@ -130,11 +145,17 @@ export async function unleashAdminApi<T>(unleash: UnleashAdmin, path: string, in
 
 /** Creates a kill-switch feature in the default project; Unleash starts it off in every environment. */
 export async function createUnleashFeature(unleash: UnleashAdmin, name: string): Promise<void> {
-  await unleashAdminApi(unleash, '/api/admin/projects/default/features', { method: 'POST', body: { name, type: 'kill-switch' } });
+  await unleashAdminApi(unleash, '/api/admin/projects/default/features', {
+    method: 'POST',
+    body: { name, type: 'kill-switch' },
+  });
 }
 
 /** Each environment's state of a feature in the default project, as Unleash reports it. */
 export async function unleashFeatureStates(unleash: UnleashAdmin, feature: string): Promise<Record<string, boolean>> {
-  const body = await unleashAdminApi<{ environments: { name: string; enabled: boolean }[] }>(unleash, `/api/admin/projects/default/features/${feature}`);
+  const body = await unleashAdminApi<{ environments: { name: string; enabled: boolean }[] }>(
+    unleash,
+    `/api/admin/projects/default/features/${feature}`,
+  );
   return Object.fromEntries(body.environments.map((e) => [e.name, e.enabled]));
 }

@@ -37,7 +37,11 @@ export async function createProjectRepo(git: GitServer, spec: ProjectRepoSpec): 
     await mkdir(serviceDir, { recursive: true });
     for (const [name, text] of Object.entries(spec.files)) await writeFile(join(serviceDir, name), text);
     await cp(SAMPLE_CHART, join(serviceDir, 'chart'), { recursive: true });
-    return await git.createRepo(spec.project, (gitDir) => seedKeptnRepo(gitDir, { project: spec.project, stages: spec.stages, examplesDir: examples }).then(() => undefined));
+    return await git.createRepo(spec.project, (gitDir) =>
+      seedKeptnRepo(gitDir, { project: spec.project, stages: spec.stages, examplesDir: examples }).then(
+        () => undefined,
+      ),
+    );
   } finally {
     await rm(examples, { recursive: true, force: true });
   }
@@ -54,8 +58,8 @@ function shipyard(spec: ProjectRepoSpec): string {
         sequences: [
           { name: 'delivery', tasks: [{ name: 'deployment' }] },
           ...(spec.remediationStages.includes(name)
-            // No triggeredAfter: the controller follows the shipyard's wait, and the tests pass --evaluation-wait.
-            ? [{ name: 'remediation', tasks: [{ name: 'get-action' }, { name: 'action' }, { name: 'evaluation' }] }]
+            ? // No triggeredAfter: the controller follows the shipyard's wait, and the tests pass --evaluation-wait.
+              [{ name: 'remediation', tasks: [{ name: 'get-action' }, { name: 'action' }, { name: 'evaluation' }] }]
             : []),
         ],
       })),
@@ -64,7 +68,10 @@ function shipyard(spec: ProjectRepoSpec): string {
 }
 
 export function kubectl(kubeconfigPath: string, args: readonly string[], input?: string): Promise<string> {
-  return runCommand(toolPath('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], { timeoutMs: 60_000, ...(input === undefined ? {} : { input }) }).then((r) => r.stdout);
+  return runCommand(toolPath('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], {
+    timeoutMs: 60_000,
+    ...(input === undefined ? {} : { input }),
+  }).then((r) => r.stdout);
 }
 
 export interface ControllerRbacOptions {
@@ -77,22 +84,43 @@ export interface ControllerRbacOptions {
 }
 
 /** The controller's namespace, ServiceAccount and RBAC, straight from manifests/. */
-export async function installControllerRbac(adminKubeconfig: string, options: ControllerRbacOptions = {}): Promise<void> {
+export async function installControllerRbac(
+  adminKubeconfig: string,
+  options: ControllerRbacOptions = {},
+): Promise<void> {
   for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) {
-    await kubectl(adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'manifests', file)]);
+    await kubectl(adminKubeconfig, [
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '-f',
+      join(REPO_ROOT, 'manifests', file),
+    ]);
   }
   const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'rebound-helm-applier' };
   const subjects = [{ kind: 'ServiceAccount', name: 'rebound-controller', namespace: 'rebound-system' }];
   if (options.helmNamespaces === undefined) {
     await applyObjects(adminKubeconfig, [
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'rebound-helm-applier-everywhere' }, roleRef, subjects },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'rebound-helm-applier-everywhere' },
+        roleRef,
+        subjects,
+      },
     ]);
     return;
   }
   for (const namespace of options.helmNamespaces) {
     await applyObjects(adminKubeconfig, [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'rebound-helm-applier', namespace }, roleRef, subjects },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'rebound-helm-applier', namespace },
+        roleRef,
+        subjects,
+      },
     ]);
   }
 }
@@ -104,17 +132,51 @@ export async function applyObjects(kubeconfigPath: string, objects: readonly obj
 }
 
 /** The service's first release in a stage, as a delivery would have left it (Helm from the stage branch). */
-export async function deployService(options: { kubeconfigPath: string; repoDir: string; branch: string; service: string; namespace: string }): Promise<void> {
+export async function deployService(options: {
+  kubeconfigPath: string;
+  repoDir: string;
+  branch: string;
+  service: string;
+  namespace: string;
+}): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'rebound-deploy-'));
   try {
-    await runCommand('git', ['--git-dir', options.repoDir, 'archive', '--format=tar', '-o', join(work, 'tree.tar'), options.branch, options.service]);
+    await runCommand('git', [
+      '--git-dir',
+      options.repoDir,
+      'archive',
+      '--format=tar',
+      '-o',
+      join(work, 'tree.tar'),
+      options.branch,
+      options.service,
+    ]);
     await runCommand('tar', ['-xf', join(work, 'tree.tar'), '-C', work]);
-    await runCommand(toolPath('helm'), [
-      'upgrade', options.service, join(work, options.service, 'chart'), '--install',
-      '--namespace', options.namespace, '--create-namespace',
-      '--values', join(work, options.service, 'values.yaml'),
-      '--kubeconfig', options.kubeconfigPath,
-    ], { env: { ...process.env, HELM_CACHE_HOME: join(work, 'helm'), HELM_CONFIG_HOME: join(work, 'helm'), HELM_DATA_HOME: join(work, 'helm') }, timeoutMs: 120_000 });
+    await runCommand(
+      toolPath('helm'),
+      [
+        'upgrade',
+        options.service,
+        join(work, options.service, 'chart'),
+        '--install',
+        '--namespace',
+        options.namespace,
+        '--create-namespace',
+        '--values',
+        join(work, options.service, 'values.yaml'),
+        '--kubeconfig',
+        options.kubeconfigPath,
+      ],
+      {
+        env: {
+          ...process.env,
+          HELM_CACHE_HOME: join(work, 'helm'),
+          HELM_CONFIG_HOME: join(work, 'helm'),
+          HELM_DATA_HOME: join(work, 'helm'),
+        },
+        timeoutMs: 120_000,
+      },
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -148,17 +210,27 @@ export async function startControllerProcess(options: ControllerProcessOptions):
     name: options.name ?? 'rebound-controller',
     command: process.execPath,
     args: [
-      join(REPO_ROOT, 'bin', 'rebound.js'), 'controller',
-      '--kubeconfig', options.kubeconfigPath,
-      '--prometheus-url', options.prometheusUrl,
-      '--helm', toolPath('helm'),
-      '--work-dir', workDir,
-      '--metrics-address', `127.0.0.1:${options.metricsPort}`,
+      join(REPO_ROOT, 'bin', 'rebound.js'),
+      'controller',
+      '--kubeconfig',
+      options.kubeconfigPath,
+      '--prometheus-url',
+      options.prometheusUrl,
+      '--helm',
+      toolPath('helm'),
+      '--work-dir',
+      workDir,
+      '--metrics-address',
+      `127.0.0.1:${options.metricsPort}`,
       ...(options.args ?? []),
     ],
     keepLines: 400,
   });
-  await waitUntil('rebound controller /readyz', () => httpOk(`${metricsUrl}/readyz`), { timeoutMs: 60_000, intervalMs: 100, process: child });
+  await waitUntil('rebound controller /readyz', () => httpOk(`${metricsUrl}/readyz`), {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+    process: child,
+  });
   return {
     process: child,
     metricsUrl,

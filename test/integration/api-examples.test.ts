@@ -42,7 +42,13 @@ function remediation(name: string, actions: Record<string, unknown>[], extra: Re
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'Remediation',
     metadata: { name, namespace },
-    spec: { project: 'sockshop', stage: 'production', service: 'carts', remediations: [{ problemType: 'x', actionsOnOpen: actions }], ...extra },
+    spec: {
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      remediations: [{ problemType: 'x', actionsOnOpen: actions }],
+      ...extra,
+    },
   });
 }
 
@@ -74,43 +80,112 @@ describe('examples/resources', () => {
       ['staging', 'manual', 'helm'],
       ['production', 'automated', 'helm'],
     ]);
-    const rem = JSON.parse(await kubectl(['get', 'rbrem', 'helloservice-production', '-n', namespace, '-o', 'json'])) as Remediation;
-    expect(rem.spec.remediations[0]?.actionsOnOpen).toEqual([{ name: 'scale', action: 'scale', description: 'Scale up', value: '2' }]);
+    const rem = JSON.parse(
+      await kubectl(['get', 'rbrem', 'helloservice-production', '-n', namespace, '-o', 'json']),
+    ) as Remediation;
+    expect(rem.spec.remediations[0]?.actionsOnOpen).toEqual([
+      { name: 'scale', action: 'scale', description: 'Scale up', value: '2' },
+    ]);
   });
 });
 
 describe('ProblemEvent', () => {
   it('defaults state to OPEN and keeps free-form details', async () => {
-    await kubectl(['apply', '-f', '-'], stringify({
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name: 'no-state', namespace },
-      spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'slow', details: { nested: { list: [1, 'two'] } } },
-    }));
+    await kubectl(
+      ['apply', '-f', '-'],
+      stringify({
+        apiVersion: 'rebound.dev/v1alpha1',
+        kind: 'ProblemEvent',
+        metadata: { name: 'no-state', namespace },
+        spec: {
+          project: 'sockshop',
+          stage: 'production',
+          service: 'carts',
+          problemTitle: 'slow',
+          details: { nested: { list: [1, 'two'] } },
+        },
+      }),
+    );
     const pe = JSON.parse(await kubectl(['get', 'pe', 'no-state', '-n', namespace, '-o', 'json'])) as ProblemEvent;
     expect(pe.spec.state).toBe('OPEN');
     expect(pe.spec.details).toEqual({ nested: { list: [1, 'two'] } });
   });
 
   it('keeps project, stage and service immutable', async () => {
-    const message = await kubectlFailure(['patch', 'pe', 'carts-failure-rate', '-n', namespace, '--type', 'merge', '-p', '{"spec":{"service":"orders"}}']);
+    const message = await kubectlFailure([
+      'patch',
+      'pe',
+      'carts-failure-rate',
+      '-n',
+      namespace,
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"service":"orders"}}',
+    ]);
     expect(message).toContain('project, stage and service are immutable');
   });
 
   it('takes status only through the status subresource', async () => {
-    await kubectl(['patch', 'pe', 'carts-response-time', '-n', namespace, '--type', 'merge', '-p', '{"status":{"phase":"Resolved"}}']);
-    let pe = JSON.parse(await kubectl(['get', 'pe', 'carts-response-time', '-n', namespace, '-o', 'json'])) as ProblemEvent;
+    await kubectl([
+      'patch',
+      'pe',
+      'carts-response-time',
+      '-n',
+      namespace,
+      '--type',
+      'merge',
+      '-p',
+      '{"status":{"phase":"Resolved"}}',
+    ]);
+    let pe = JSON.parse(
+      await kubectl(['get', 'pe', 'carts-response-time', '-n', namespace, '-o', 'json']),
+    ) as ProblemEvent;
     expect(pe.status?.phase).toBeUndefined();
-    await kubectl(['patch', 'pe', 'carts-response-time', '-n', namespace, '--subresource', 'status', '--type', 'merge',
-      '-p', '{"status":{"phase":"Evaluating","currentAttempt":1,"currentAction":"scale +1"}}']);
+    await kubectl([
+      'patch',
+      'pe',
+      'carts-response-time',
+      '-n',
+      namespace,
+      '--subresource',
+      'status',
+      '--type',
+      'merge',
+      '-p',
+      '{"status":{"phase":"Evaluating","currentAttempt":1,"currentAction":"scale +1"}}',
+    ]);
     pe = JSON.parse(await kubectl(['get', 'pe', 'carts-response-time', '-n', namespace, '-o', 'json'])) as ProblemEvent;
     expect(pe.status).toMatchObject({ phase: 'Evaluating', currentAttempt: 1, currentAction: 'scale +1' });
-    const row = (await kubectl(['get', 'pe', 'carts-response-time', '-n', namespace, '--no-headers'])).trim().split(/\s{2,}/);
-    expect(row.slice(0, 8)).toEqual(['carts-response-time', 'sockshop', 'production', 'carts', 'Response time degradation', 'Evaluating', '1', 'scale +1']);
+    const row = (await kubectl(['get', 'pe', 'carts-response-time', '-n', namespace, '--no-headers']))
+      .trim()
+      .split(/\s{2,}/);
+    expect(row.slice(0, 8)).toEqual([
+      'carts-response-time',
+      'sockshop',
+      'production',
+      'carts',
+      'Response time degradation',
+      'Evaluating',
+      '1',
+      'scale +1',
+    ]);
   });
 
   it('rejects an unknown phase in status', async () => {
-    const message = await kubectlFailure(['patch', 'pe', 'carts-response-time', '-n', namespace, '--subresource', 'status', '--type', 'merge', '-p', '{"status":{"phase":"Done"}}']);
+    const message = await kubectlFailure([
+      'patch',
+      'pe',
+      'carts-response-time',
+      '-n',
+      namespace,
+      '--subresource',
+      'status',
+      '--type',
+      'merge',
+      '-p',
+      '{"status":{"phase":"Done"}}',
+    ]);
     expect(message).toContain('status.phase: Unsupported value: "Done"');
   });
 });
@@ -119,7 +194,10 @@ describe('Remediation', () => {
   it.each([
     [[{ name: 's', action: 'scale', value: 'one' }], 'a scale value must be N, +N or -N'],
     [[{ name: 's', action: 'scaling', value: '1.5' }], 'a scale value must be N, +N or -N'],
-    [[{ name: 'f', action: 'featuretoggle', value: 'EnablePromotion:maybe' }], 'a featuretoggle value must be Flag:on or Flag:off'],
+    [
+      [{ name: 'f', action: 'featuretoggle', value: 'EnablePromotion:maybe' }],
+      'a featuretoggle value must be Flag:on or Flag:off',
+    ],
     // Only an executor's action may go without a value.
     [[{ name: 's', action: 'scale' }], 'a scale value must be N, +N or -N'],
     [[{ name: 'f', action: 'featuretoggle' }], 'a featuretoggle value must be Flag:on or Flag:off'],
@@ -128,30 +206,51 @@ describe('Remediation', () => {
   });
 
   it("takes an executor's action without a value, a map value as it is, and several flags in one featuretoggle", async () => {
-    await kubectl(['apply', '-f', '-'], remediation('keptn-values', [
-      { name: 'restart', action: 'restart' },
-      { name: 'job', action: 'run-job', value: '{"image":"busybox"}', valueMap: { image: 'busybox', args: ['sleep', '1'] } },
-      { name: 'flags', action: 'featuretoggle', value: 'EnableItemCache:on,EnablePromotion:off' },
-    ]));
-    const stored = JSON.parse(await kubectl(['get', 'remediation', 'keptn-values', '-n', namespace, '-o', 'json'])) as Remediation;
+    await kubectl(
+      ['apply', '-f', '-'],
+      remediation('keptn-values', [
+        { name: 'restart', action: 'restart' },
+        {
+          name: 'job',
+          action: 'run-job',
+          value: '{"image":"busybox"}',
+          valueMap: { image: 'busybox', args: ['sleep', '1'] },
+        },
+        { name: 'flags', action: 'featuretoggle', value: 'EnableItemCache:on,EnablePromotion:off' },
+      ]),
+    );
+    const stored = JSON.parse(
+      await kubectl(['get', 'remediation', 'keptn-values', '-n', namespace, '-o', 'json']),
+    ) as Remediation;
     expect(stored.spec.remediations[0]?.actionsOnOpen).toEqual([
       { name: 'restart', action: 'restart', value: '' },
-      { name: 'job', action: 'run-job', value: '{"image":"busybox"}', valueMap: { image: 'busybox', args: ['sleep', '1'] } },
+      {
+        name: 'job',
+        action: 'run-job',
+        value: '{"image":"busybox"}',
+        valueMap: { image: 'busybox', args: ['sleep', '1'] },
+      },
       { name: 'flags', action: 'featuretoggle', value: 'EnableItemCache:on,EnablePromotion:off' },
     ]);
   });
 
   it('rejects minReplicas above maxReplicas and a values file outside the repository', async () => {
-    const message = await kubectlFailure(['apply', '-f', '-'], remediation('bad-limits', [{ name: 's', action: 'scale', value: '+1' }], {
-      limits: { minReplicas: 5, maxReplicas: 2 },
-      values: { file: 'carts/../../etc/passwd' },
-    }));
+    const message = await kubectlFailure(
+      ['apply', '-f', '-'],
+      remediation('bad-limits', [{ name: 's', action: 'scale', value: '+1' }], {
+        limits: { minReplicas: 5, maxReplicas: 2 },
+        values: { file: 'carts/../../etc/passwd' },
+      }),
+    );
     expect(message).toContain('minReplicas must not be greater than maxReplicas');
     expect(message).toContain('must not contain ..');
   });
 
   it('rejects a service name that is not a DNS-1123 label', async () => {
-    const text = remediation('bad-service', [{ name: 's', action: 'scale', value: '+1' }]).replace('service: carts', 'service: Carts');
+    const text = remediation('bad-service', [{ name: 's', action: 'scale', value: '+1' }]).replace(
+      'service: carts',
+      'service: Carts',
+    );
     expect(await kubectlFailure(['apply', '-f', '-'], text)).toContain('spec.service in body should match');
   });
 });

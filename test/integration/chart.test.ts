@@ -20,18 +20,31 @@ const RELEASE = 'chart';
 const STAGE_NS = 'sockshop-production';
 const SA = 'rebound-controller';
 /** Every value the chart turns into a flag, mount or object, so lint and the dry run see them all. */
-const ALL_VALUES = ['--set', 'ingest.gitWebhookSecret.name=git-hook,ingest.actionSink.url=http://executor.example:8080,ingest.actionSink.tokenSecret.name=sink,ingest.problemNamespace=problems,watchNamespace=sockshop,extraArgs[0]=--log-format=pretty'];
+const ALL_VALUES = [
+  '--set',
+  'ingest.gitWebhookSecret.name=git-hook,ingest.actionSink.url=http://executor.example:8080,ingest.actionSink.tokenSecret.name=sink,ingest.problemNamespace=problems,watchNamespace=sockshop,extraArgs[0]=--log-format=pretty',
+];
 
 let cluster: LocalCluster;
 
 function helm(args: readonly string[]): Promise<string> {
-  return runCommand(toolPath('helm'), [...args, '--kubeconfig', cluster.kubeconfigPath], { timeoutMs: 120_000 }).then((r) => r.stdout);
+  return runCommand(toolPath('helm'), [...args, '--kubeconfig', cluster.kubeconfigPath], { timeoutMs: 120_000 }).then(
+    (r) => r.stdout,
+  );
 }
 
 beforeAll(async () => {
   cluster = await startCluster();
   await kubectl(cluster.kubeconfigPath, ['create', 'namespace', CHART_NS]);
-  await kubectl(cluster.kubeconfigPath, ['-n', CHART_NS, 'create', 'secret', 'generic', 'rebound-webhook-token', '--from-literal=token=t0ken']);
+  await kubectl(cluster.kubeconfigPath, [
+    '-n',
+    CHART_NS,
+    'create',
+    'secret',
+    'generic',
+    'rebound-webhook-token',
+    '--from-literal=token=t0ken',
+  ]);
 }, 120_000);
 
 afterAll(async () => {
@@ -52,38 +65,109 @@ describe('charts/rebound', () => {
 
   it('renders objects the API server accepts, CRDs and the restricted Pod Security level included', async () => {
     const rendered = await helm(['template', RELEASE, CHART, '--namespace', CHART_NS, '--include-crds', ...ALL_VALUES]);
-    const kinds = parseAllDocuments(rendered).map((d) => (d.toJS() as { kind?: string } | null)?.kind).filter(Boolean);
-    expect(new Set(kinds)).toEqual(new Set(['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'Deployment', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']));
-    const created = await kubectl(cluster.kubeconfigPath, ['apply', '--dry-run=server', '-f', '-', '-o', 'name'], rendered);
+    const kinds = parseAllDocuments(rendered)
+      .map((d) => (d.toJS() as { kind?: string } | null)?.kind)
+      .filter(Boolean);
+    expect(new Set(kinds)).toEqual(
+      new Set([
+        'CustomResourceDefinition',
+        'ServiceAccount',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'Deployment',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+      ]),
+    );
+    const created = await kubectl(
+      cluster.kubeconfigPath,
+      ['apply', '--dry-run=server', '-f', '-', '-o', 'name'],
+      rendered,
+    );
     expect(created.split('\n').filter(Boolean)).toHaveLength(kinds.length);
     // The pod template under the namespace's restricted level (manifests/namespace.yaml labels it so).
-    const deployment = parseAllDocuments(rendered).map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: object } } }).find((o) => o.kind === 'Deployment');
-    await kubectl(cluster.kubeconfigPath, ['label', 'namespace', CHART_NS, 'pod-security.kubernetes.io/enforce=restricted', '--overwrite']);
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pss-check', namespace: CHART_NS }, spec: deployment?.spec?.template.spec };
-    expect(await kubectl(cluster.kubeconfigPath, ['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pod))).toContain('pod/pss-check');
+    const deployment = parseAllDocuments(rendered)
+      .map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: object } } })
+      .find((o) => o.kind === 'Deployment');
+    await kubectl(cluster.kubeconfigPath, [
+      'label',
+      'namespace',
+      CHART_NS,
+      'pod-security.kubernetes.io/enforce=restricted',
+      '--overwrite',
+    ]);
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'pss-check', namespace: CHART_NS },
+      spec: deployment?.spec?.template.spec,
+    };
+    expect(
+      await kubectl(
+        cluster.kubeconfigPath,
+        ['create', '--dry-run=server', '-o', 'name', '-f', '-'],
+        JSON.stringify(pod),
+      ),
+    ).toContain('pod/pss-check');
   });
 
   it('installs with helm: CRDs, ServiceAccount, RBAC, Deployment and Service', async () => {
     await helm(['install', RELEASE, CHART, '--namespace', CHART_NS, '--wait=false']);
-    const names = async (args: string[]): Promise<string[]> => (await kubectl(cluster.kubeconfigPath, ['get', ...args, '-o', 'name'])).split('\n').filter(Boolean).sort();
-    expect(await names(['crd'])).toEqual(['customresourcedefinition.apiextensions.k8s.io/approvals.rebound.dev', 'customresourcedefinition.apiextensions.k8s.io/problemevents.rebound.dev', 'customresourcedefinition.apiextensions.k8s.io/projects.rebound.dev', 'customresourcedefinition.apiextensions.k8s.io/remediations.rebound.dev']);
-    expect(await names(['deployment,service,serviceaccount', '-n', CHART_NS, '-l', 'app.kubernetes.io/instance=chart'])).toEqual(['deployment.apps/chart-rebound-controller', 'service/chart-rebound', `serviceaccount/${SA}`]);
+    const names = async (args: string[]): Promise<string[]> =>
+      (await kubectl(cluster.kubeconfigPath, ['get', ...args, '-o', 'name'])).split('\n').filter(Boolean).sort();
+    expect(await names(['crd'])).toEqual([
+      'customresourcedefinition.apiextensions.k8s.io/approvals.rebound.dev',
+      'customresourcedefinition.apiextensions.k8s.io/problemevents.rebound.dev',
+      'customresourcedefinition.apiextensions.k8s.io/projects.rebound.dev',
+      'customresourcedefinition.apiextensions.k8s.io/remediations.rebound.dev',
+    ]);
+    expect(
+      await names(['deployment,service,serviceaccount', '-n', CHART_NS, '-l', 'app.kubernetes.io/instance=chart']),
+    ).toEqual(['deployment.apps/chart-rebound-controller', 'service/chart-rebound', `serviceaccount/${SA}`]);
     const status = await helm(['status', RELEASE, '--namespace', CHART_NS, '-o', 'json']);
     expect((JSON.parse(status) as { info: { status: string } }).info.status).toBe('deployed');
   });
 
   it('grants its ServiceAccount exactly what manifests/ grants its own', async () => {
-    await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '--force-conflicts', '-k', join(REPO_ROOT, 'manifests')]);
+    await kubectl(cluster.kubeconfigPath, [
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '-k',
+      join(REPO_ROOT, 'manifests'),
+    ]);
     // Each install's helm-applier role bound in one stage namespace, as an operator does.
     await kubectl(cluster.kubeconfigPath, ['create', 'namespace', STAGE_NS]);
-    await kubectl(cluster.kubeconfigPath, ['-n', STAGE_NS, 'create', 'rolebinding', 'kustomize-helm-applier', '--clusterrole=rebound-helm-applier', `--serviceaccount=${KUSTOMIZE_NS}:${SA}`]);
-    await kubectl(cluster.kubeconfigPath, ['-n', STAGE_NS, 'create', 'rolebinding', 'chart-helm-applier', `--clusterrole=${RELEASE}-rebound-helm-applier`, `--serviceaccount=${CHART_NS}:${SA}`]);
+    await kubectl(cluster.kubeconfigPath, [
+      '-n',
+      STAGE_NS,
+      'create',
+      'rolebinding',
+      'kustomize-helm-applier',
+      '--clusterrole=rebound-helm-applier',
+      `--serviceaccount=${KUSTOMIZE_NS}:${SA}`,
+    ]);
+    await kubectl(cluster.kubeconfigPath, [
+      '-n',
+      STAGE_NS,
+      'create',
+      'rolebinding',
+      'chart-helm-applier',
+      `--clusterrole=${RELEASE}-rebound-helm-applier`,
+      `--serviceaccount=${CHART_NS}:${SA}`,
+    ]);
 
     // The list: every verb on every resource of every rule in manifests/, in the controller's own
     // namespace, a stage namespace and (for reads) cluster-wide, and what it must never do.
     const rendered = await kubectl(cluster.kubeconfigPath, ['kustomize', join(REPO_ROOT, 'manifests')]);
     type Rule = { apiGroups?: string[]; resources?: string[]; verbs?: string[] };
-    const rules = parseAllDocuments(rendered).map((d) => d.toJS() as { kind?: string; rules?: Rule[] }).filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').flatMap((o) => o.rules ?? []);
+    const rules = parseAllDocuments(rendered)
+      .map((d) => d.toJS() as { kind?: string; rules?: Rule[] })
+      .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+      .flatMap((o) => o.rules ?? []);
     expect(rules.length).toBeGreaterThan(3);
     const checks = new Set<string>();
     for (const rule of rules) {
@@ -93,19 +177,37 @@ describe('charts/rebound', () => {
           const target = group === '' ? name : `${name}.${group}`;
           for (const verb of rule.verbs ?? []) {
             // Other namespaces are covered by `--list` below; cluster-wide only where it can matter.
-            const scopes = ['-n {self}', `-n ${STAGE_NS}`, ...(['get', 'list', 'watch'].includes(verb) ? ['--all-namespaces'] : [])];
+            const scopes = [
+              '-n {self}',
+              `-n ${STAGE_NS}`,
+              ...(['get', 'list', 'watch'].includes(verb) ? ['--all-namespaces'] : []),
+            ];
             for (const scope of scopes) checks.add(`${verb} ${target}${sub ? ` --subresource=${sub}` : ''} ${scope}`);
           }
         }
       }
     }
-    for (const never of ['delete secrets -n {self}', 'create pods -n default', 'create clusterrolebindings.rbac.authorization.k8s.io', 'impersonate serviceaccounts -n {self}', '* *']) checks.add(never);
+    for (const never of [
+      'delete secrets -n {self}',
+      'create pods -n default',
+      'create clusterrolebindings.rbac.authorization.k8s.io',
+      'impersonate serviceaccounts -n {self}',
+      '* *',
+    ])
+      checks.add(never);
     const list = [...checks].sort();
 
     // Exit 0 is yes, exit 1 is no; anything else is a failed check.
     const can = (namespace: string, check: string): Promise<boolean> =>
       new Promise((resolve, reject) => {
-        const args = ['--kubeconfig', cluster.kubeconfigPath, 'auth', 'can-i', ...check.replace('{self}', namespace).split(' '), `--as=system:serviceaccount:${namespace}:${SA}`];
+        const args = [
+          '--kubeconfig',
+          cluster.kubeconfigPath,
+          'auth',
+          'can-i',
+          ...check.replace('{self}', namespace).split(' '),
+          `--as=system:serviceaccount:${namespace}:${SA}`,
+        ];
         execFile(toolPath('kubectl'), args, { timeout: 30_000 }, (err, stdout, stderr) => {
           if (!err && stdout.trim() === 'yes') resolve(true);
           else if (err?.code === 1 && stdout.trim().startsWith('no')) resolve(false);
@@ -129,7 +231,16 @@ describe('charts/rebound', () => {
 
     // And in full, namespace by namespace: the rules each ServiceAccount has.
     const listed = async (saNamespace: string, namespace: string): Promise<string> =>
-      (await kubectl(cluster.kubeconfigPath, ['auth', 'can-i', '--list', '-n', namespace, `--as=system:serviceaccount:${saNamespace}:${SA}`])).replaceAll(saNamespace, '{self}');
+      (
+        await kubectl(cluster.kubeconfigPath, [
+          'auth',
+          'can-i',
+          '--list',
+          '-n',
+          namespace,
+          `--as=system:serviceaccount:${saNamespace}:${SA}`,
+        ])
+      ).replaceAll(saNamespace, '{self}');
     for (const ns of [STAGE_NS, 'default']) expect(await listed(CHART_NS, ns), ns).toBe(await listed(KUSTOMIZE_NS, ns));
     expect(await listed(CHART_NS, CHART_NS)).toBe(await listed(KUSTOMIZE_NS, KUSTOMIZE_NS));
   }, 180_000);

@@ -35,7 +35,11 @@ let controller: ControllerProcess;
 let secrets: string;
 let repo: { url: string; dir: string };
 
-const { get } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller.process.recentOutput() });
+const { get } = namespaceObjects({
+  kubeconfigPath: admin,
+  namespace: NAMESPACE,
+  controllerOutput: () => controller.process.recentOutput(),
+});
 // The Project is named after the namespace.
 const project = (): Promise<Project> => get<Project>('project', NAMESPACE);
 const configValid = async (): Promise<string | undefined> => condition(await project(), 'ConfigValid')?.status;
@@ -68,7 +72,10 @@ beforeAll(async () => {
       apiVersion: 'rebound.dev/v1alpha1',
       kind: 'Project',
       metadata: { name: NAMESPACE, namespace: NAMESPACE },
-      spec: { git: { url: repo.url, secretRef: { name: 'git' }, poll: '1h' }, stages: [{ name: 'production', apply: 'none' }] },
+      spec: {
+        git: { url: repo.url, secretRef: { name: 'git' }, poll: '1h' },
+        stages: [{ name: 'production', apply: 'none' }],
+      },
     },
   ]);
   secrets = await mkdtemp(join(tmpdir(), 'rebound-hook-secrets-'));
@@ -79,10 +86,15 @@ beforeAll(async () => {
     prometheusUrl: 'http://127.0.0.1:9',
     metricsPort: await freePort(),
     args: [
-      '--namespace', NAMESPACE, '--no-leader-elect',
-      '--webhook-address', `127.0.0.1:${await freePort()}`,
-      '--webhook-token-file', join(secrets, 'token'),
-      '--git-webhook-secret-file', join(secrets, 'git-secret'),
+      '--namespace',
+      NAMESPACE,
+      '--no-leader-elect',
+      '--webhook-address',
+      `127.0.0.1:${await freePort()}`,
+      '--webhook-token-file',
+      join(secrets, 'token'),
+      '--git-webhook-secret-file',
+      join(secrets, 'git-secret'),
     ],
   });
 }, 120_000);
@@ -96,11 +108,20 @@ afterAll(async () => {
 describe('POST /hooks/git', () => {
   it('re-reads the pushed branch at once when the push is signed, and refuses an unsigned one', async () => {
     await expect.poll(configValid, { timeout: 30_000, interval: 250 }).toBe('True');
-    await push(repo.dir, 'production', { 'carts/remediation.yaml': `${POLICY}        - action: [unclosed\n` }, 'a typo');
+    await push(
+      repo.dir,
+      'production',
+      { 'carts/remediation.yaml': `${POLICY}        - action: [unclosed\n` },
+      'a typo',
+    );
     // The ingest server logs its URL once the manager has started it.
     const webhooks = /"server":"webhooks","url":"(http:\/\/[^"]+)"/.exec(controller.process.recentOutput())?.[1];
     expect(webhooks).toBeDefined();
-    const body = JSON.stringify({ ref: 'refs/heads/production', after: 'f'.repeat(40), repository: { clone_url: repo.url } });
+    const body = JSON.stringify({
+      ref: 'refs/heads/production',
+      after: 'f'.repeat(40),
+      repository: { clone_url: repo.url },
+    });
 
     const forged = await fetch(`${webhooks}/hooks/git`, githubPush(body, 'not-the-secret'));
     expect(forged.status).toBe(401);

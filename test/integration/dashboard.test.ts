@@ -82,16 +82,26 @@ async function query(expr: string): Promise<{ status: string; error?: string; da
 beforeAll(async () => {
   recordSomeActivity();
   const server = createServer((_req, res) => {
-    void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    void metrics.registry
+      .metrics()
+      .then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   closeServer = () => new Promise((resolve) => server.close(() => resolve()));
-  prometheus = await startPrometheus({ scrapeTargets: [`127.0.0.1:${String((server.address() as AddressInfo).port)}`], scrapeInterval: '1s' });
+  prometheus = await startPrometheus({
+    scrapeTargets: [`127.0.0.1:${String((server.address() as AddressInfo).port)}`],
+    scrapeInterval: '1s',
+  });
   // rate() and increase() need two samples in their window: wait for a few scrapes.
-  await waitUntil('three scrapes of the metrics', async () => {
-    const sample = (await query('count_over_time(rebound_leader[1m])')).data?.result[0] as { value?: [number, string] } | undefined;
-    return Number(sample?.value?.[1] ?? 0) >= 3;
-  }, { timeoutMs: 30_000, intervalMs: 250 });
+  await waitUntil(
+    'three scrapes of the metrics',
+    async () => {
+      const sample = (await query('count_over_time(rebound_leader[1m])')).data?.result[0] as
+        { value?: [number, string] } | undefined;
+      return Number(sample?.value?.[1] ?? 0) >= 3;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -117,8 +127,12 @@ describe('docs/grafana-dashboard.json', () => {
   });
 
   it('shows every rebound_ metric the controller defines', async () => {
-    const text = queries(await dashboard()).map((q) => q.expr).join('\n');
-    const defined = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => !/^rebound_(process|nodejs)_/.test(n));
+    const text = queries(await dashboard())
+      .map((q) => q.expr)
+      .join('\n');
+    const defined = (await metrics.registry.getMetricsAsJSON())
+      .map((m) => m.name)
+      .filter((n) => !/^rebound_(process|nodejs)_/.test(n));
     expect(defined.length).toBeGreaterThan(15);
     expect(defined.filter((name) => !new RegExp(`\\b${name}(_bucket|_count|_sum)?\\b`).test(text))).toEqual([]);
   });

@@ -74,7 +74,10 @@ async function groupMembers(pgid: number): Promise<string[]> {
     const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
     // pid (comm) state ppid pgrp ...: comm may hold spaces, so read after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid) found.push(`${pid} ${fields[0] ?? '?'} ${(await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).replaceAll('\0', ' ')}`);
+    if (Number(fields[2]) === pgid)
+      found.push(
+        `${pid} ${fields[0] ?? '?'} ${(await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).replaceAll('\0', ' ')}`,
+      );
   }
   return found;
 }
@@ -138,7 +141,7 @@ describe('make demo', () => {
     expect(await processesWithMarker(run.marker)).toEqual([]);
   }, 240_000);
 
-  it('exits 1 with the conditions and the controller\'s output when the loop does not resolve (an objective nothing meets)', async () => {
+  it("exits 1 with the conditions and the controller's output when the loop does not resolve (an objective nothing meets)", async () => {
     const run = await runDemo(['--objective', '100']);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
     expectInOrder(run.stdout, [

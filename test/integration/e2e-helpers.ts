@@ -31,7 +31,12 @@ export interface E2eNamespace {
 export interface NamespaceObjects {
   get: <T>(kind: string, name: string) => Promise<T>;
   /** Polls the object until `check` holds; the failure shows the last status and the controller's output. */
-  waitFor: <T extends { status?: unknown }>(kind: string, name: string, check: (obj: T) => boolean, timeoutMs?: number) => Promise<T>;
+  waitFor: <T extends { status?: unknown }>(
+    kind: string,
+    name: string,
+    check: (obj: T) => boolean,
+    timeoutMs?: number,
+  ) => Promise<T>;
 }
 
 type WithConditions = { status?: { conditions?: Condition[] } };
@@ -42,10 +47,20 @@ export function startE2eGitServer(): Promise<GitServer> {
 }
 
 /** The sample workload (its metrics follow the live Deployments), scraped by Prometheus every second. */
-export async function startScrapedWorkload(kubeconfigPath: string, prometheusOptions: Pick<StartPrometheusOptions, 'dataDir'> = {}): Promise<{ workload: SampleWorkload; prometheus: LocalPrometheus }> {
+export async function startScrapedWorkload(
+  kubeconfigPath: string,
+  prometheusOptions: Pick<StartPrometheusOptions, 'dataDir'> = {},
+): Promise<{ workload: SampleWorkload; prometheus: LocalPrometheus }> {
   const workload = await startSampleWorkload({ kubeconfigPath });
   try {
-    return { workload, prometheus: await startPrometheus({ ...prometheusOptions, scrapeTargets: [workload.address], scrapeInterval: '1s' }) };
+    return {
+      workload,
+      prometheus: await startPrometheus({
+        ...prometheusOptions,
+        scrapeTargets: [workload.address],
+        scrapeInterval: '1s',
+      }),
+    };
   } catch (err) {
     await workload.stop(); // the caller never gets it to stop
     throw err;
@@ -58,14 +73,23 @@ export async function stopInOrder(...parts: ({ stop(): Promise<void> } | undefin
 }
 
 /** Creates the namespace, then applies the objects the file needs from the start (its Secrets, say). */
-export async function createNamespace(kubeconfigPath: string, namespace: string, objects: readonly object[] = []): Promise<void> {
+export async function createNamespace(
+  kubeconfigPath: string,
+  namespace: string,
+  objects: readonly object[] = [],
+): Promise<void> {
   await kubectl(kubeconfigPath, ['create', 'namespace', namespace]);
   if (objects.length > 0) await applyObjects(kubeconfigPath, objects);
 }
 
 /** The Secret `git` that a Project's `secretRef` names, with the git server's credentials. */
 export function gitSecret(namespace: string, git: Pick<GitServer, 'username' | 'password'>): object {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace }, stringData: { username: git.username, token: git.password } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'git', namespace },
+    stringData: { username: git.username, token: git.password },
+  };
 }
 
 export function namespaceObjects(ns: E2eNamespace): NamespaceObjects {
@@ -73,16 +97,27 @@ export function namespaceObjects(ns: E2eNamespace): NamespaceObjects {
     return parse(await kubectl(ns.kubeconfigPath, ['get', kind, name, '-n', ns.namespace, '-o', 'yaml'])) as T;
   }
 
-  async function waitFor<T extends { status?: unknown }>(kind: string, name: string, check: (obj: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  async function waitFor<T extends { status?: unknown }>(
+    kind: string,
+    name: string,
+    check: (obj: T) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<T> {
     let last: T | undefined;
     await expect
-      .poll(async () => {
-        last = await get<T>(kind, name);
-        return check(last);
-      }, { timeout: timeoutMs, interval: 250 })
+      .poll(
+        async () => {
+          last = await get<T>(kind, name);
+          return check(last);
+        },
+        { timeout: timeoutMs, interval: 250 },
+      )
       .toBe(true)
       .catch((err: unknown) => {
-        throw new Error(`${kind} ${name}: condition not reached: ${JSON.stringify(last?.status, null, 2)}\ncontroller output:\n${ns.controllerOutput()}`, { cause: err });
+        throw new Error(
+          `${kind} ${name}: condition not reached: ${JSON.stringify(last?.status, null, 2)}\ncontroller output:\n${ns.controllerOutput()}`,
+          { cause: err },
+        );
       });
     return last as T;
   }
@@ -95,16 +130,26 @@ export function condition(obj: WithConditions, type: string): Condition | undefi
 }
 
 /** A `waitFor` check: the condition has this status and reason. */
-export const hasCondition = (type: string, status: string, reason: string) => (obj: WithConditions): boolean => {
-  const c = condition(obj, type);
-  return c?.status === status && c.reason === reason;
-};
+export const hasCondition =
+  (type: string, status: string, reason: string) =>
+  (obj: WithConditions): boolean => {
+    const c = condition(obj, type);
+    return c?.status === status && c.reason === reason;
+  };
 
 /** A `waitFor` check: the object is in one of these phases. */
-export const phase = (...wanted: string[]) => (obj: { status?: { phase?: string } }): boolean => wanted.includes(obj.status?.phase ?? '');
+export const phase =
+  (...wanted: string[]) =>
+  (obj: { status?: { phase?: string } }): boolean =>
+    wanted.includes(obj.status?.phase ?? '');
 
 /** A person's push to a branch, straight into the git server's bare repository. */
-export async function push(repoDir: string, branch: string, files: Record<string, string>, message: string): Promise<void> {
+export async function push(
+  repoDir: string,
+  branch: string,
+  files: Record<string, string>,
+  message: string,
+): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'rebound-push-'));
   try {
     await runCommand('git', ['clone', '-q', '--branch', branch, repoDir, work]);
@@ -113,7 +158,18 @@ export async function push(repoDir: string, branch: string, files: Record<string
       await writeFile(join(work, path), text);
     }
     await runCommand('git', ['-C', work, 'add', '--', ...Object.keys(files)]);
-    await runCommand('git', ['-C', work, '-c', 'user.name=Person', '-c', 'user.email=person@example.com', 'commit', '-q', '-m', message]);
+    await runCommand('git', [
+      '-C',
+      work,
+      '-c',
+      'user.name=Person',
+      '-c',
+      'user.email=person@example.com',
+      'commit',
+      '-q',
+      '-m',
+      message,
+    ]);
     await runCommand('git', ['-C', work, 'push', '-q', 'origin', branch]);
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -42,15 +42,26 @@ describe('startGitServer', () => {
   });
 
   it('serves a Keptn-layout repository that native git clones and pushes to', async () => {
-    const { url, dir } = await server.createRepo('native', keptnSeed({ services: ['carts', 'orders'], examplesDir: null }));
+    const { url, dir } = await server.createRepo(
+      'native',
+      keptnSeed({ services: ['carts', 'orders'], examplesDir: null }),
+    );
     const checkout = join(work, 'native');
     await runGit(['clone', '--quiet', '--branch', 'production', withCredentials(url), checkout]);
     const values = await readFile(join(checkout, 'carts', 'values.yaml'), 'utf8');
     expect(values).toMatch(/^replicaCount: 1$/m);
-    for (const file of ['remediation.yaml', 'slo.yaml', 'sli.yaml', 'chart/Chart.yaml', 'chart/templates/deployment.yaml']) {
+    for (const file of [
+      'remediation.yaml',
+      'slo.yaml',
+      'sli.yaml',
+      'chart/Chart.yaml',
+      'chart/templates/deployment.yaml',
+    ]) {
       expect(fs.existsSync(join(checkout, 'orders', file)), file).toBe(true);
     }
-    const branches = await runGit(['for-each-ref', '--format=%(refname:short)', 'refs/heads'], { env: { GIT_DIR: dir } });
+    const branches = await runGit(['for-each-ref', '--format=%(refname:short)', 'refs/heads'], {
+      env: { GIT_DIR: dir },
+    });
     expect(branches.split('\n').filter(Boolean).sort()).toEqual(['dev', 'main', 'production', 'staging']);
     const shipyard = await runGit(['show', 'main:shipyard.yaml'], { env: { GIT_DIR: dir } });
     expect(shipyard).toContain('kind: "Shipyard"');
@@ -80,16 +91,27 @@ describe('startGitServer', () => {
   });
 
   it('seeds long histories quickly and deterministically', async () => {
-    const { dir } = await server.createRepo('long', keptnSeed({ services: 10, commits: 500, stages: ['production'], examplesDir: null }));
+    const { dir } = await server.createRepo(
+      'long',
+      keptnSeed({ services: 10, commits: 500, stages: ['production'], examplesDir: null }),
+    );
     expect((await runGit(['rev-list', '--count', 'production'], { env: { GIT_DIR: dir } })).trim()).toBe('501');
     const again = await server.createRepo('long-again');
-    const layout = await seedKeptnRepo(again.dir, { services: 10, commits: 500, stages: ['production'], examplesDir: null });
+    const layout = await seedKeptnRepo(again.dir, {
+      services: 10,
+      commits: 500,
+      stages: ['production'],
+      examplesDir: null,
+    });
     expect(layout.heads.production).toBe((await runGit(['rev-parse', 'production'], { env: { GIT_DIR: dir } })).trim());
     expect(layout.services).toHaveLength(10);
   });
 
   it('passes gzip-encoded request bodies to http-backend (as git sends large negotiations)', async () => {
-    const { url, dir } = await server.createRepo('gzip', keptnSeed({ services: ['carts'], stages: ['production'], examplesDir: null }));
+    const { url, dir } = await server.createRepo(
+      'gzip',
+      keptnSeed({ services: ['carts'], stages: ['production'], examplesDir: null }),
+    );
     const head = (await runGit(['rev-parse', 'production'], { env: { GIT_DIR: dir } })).trim();
     const pkt = (line: string): string => `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
     const request = `${pkt(`want ${head}\n`)}0000${pkt('done\n')}`;

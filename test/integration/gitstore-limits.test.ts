@@ -16,7 +16,12 @@ let server: GitServer;
 let work: string;
 let repos = 0;
 const author = { name: 'Rebound', email: 'rebound@example.invalid' };
-const personEnv = { GIT_AUTHOR_NAME: 'Person', GIT_AUTHOR_EMAIL: 'p@example.invalid', GIT_COMMITTER_NAME: 'Person', GIT_COMMITTER_EMAIL: 'p@example.invalid' };
+const personEnv = {
+  GIT_AUTHOR_NAME: 'Person',
+  GIT_AUTHOR_EMAIL: 'p@example.invalid',
+  GIT_COMMITTER_NAME: 'Person',
+  GIT_COMMITTER_EMAIL: 'p@example.invalid',
+};
 const POLICY = 'carts/remediation.yaml';
 
 beforeAll(async () => {
@@ -29,7 +34,12 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function fixture(): Promise<{ dir: string; open: (limits?: { maxObjectBytes: number }) => Promise<GitStore>; push: (bytes: number) => Promise<void>; revert: () => Promise<void> }> {
+async function fixture(): Promise<{
+  dir: string;
+  open: (limits?: { maxObjectBytes: number }) => Promise<GitStore>;
+  push: (bytes: number) => Promise<void>;
+  revert: () => Promise<void>;
+}> {
   repos += 1;
   const name = `limits-${repos}`;
   const { url } = await server.createRepo(name, keptnSeed({ services: ['carts'], examplesDir: null }));
@@ -43,7 +53,13 @@ async function fixture(): Promise<{ dir: string; open: (limits?: { maxObjectByte
   return {
     dir,
     open: (limits) =>
-      openStore({ dir, url, auth: { username: server.username, token: server.password }, author, ...(limits ? { fetchLimits: { maxObjectBytes: limits.maxObjectBytes } } : {}) }),
+      openStore({
+        dir,
+        url,
+        auth: { username: server.username, token: server.password },
+        author,
+        ...(limits ? { fetchLimits: { maxObjectBytes: limits.maxObjectBytes } } : {}),
+      }),
     // Comment lines: valid YAML, a few KB on the wire whatever their size.
     async push(bytes) {
       const line = '# padding that compresses very well, pushed by mistake\n';
@@ -68,7 +84,13 @@ describe('GitStore size limits', () => {
       await repo.push(3 * 1024 * 1024);
       const read = store.readFile('production', POLICY);
       await expect(read).rejects.toBeInstanceOf(FileTooLargeError);
-      await expect(read).rejects.toMatchObject({ path: POLICY, size: 3 * 1024 * 1024, limit: 1024 * 1024, reason: 'FileTooLarge', retryable: false });
+      await expect(read).rejects.toMatchObject({
+        path: POLICY,
+        size: 3 * 1024 * 1024,
+        limit: 1024 * 1024,
+        reason: 'FileTooLarge',
+        retryable: false,
+      });
       await expect(read).rejects.toThrow(`${POLICY} at `);
       // The other files of the branch still read.
       expect((await store.readFile('production', 'carts/values.yaml'))?.text).toContain('replicaCount');
@@ -85,7 +107,11 @@ describe('GitStore size limits', () => {
       const first = await store.head('production');
       await repo.push(24 * 1024 * 1024);
       const refused = store.head('production');
-      await expect(refused).rejects.toMatchObject({ code: 'GitFetchTooLarge', reason: 'FileTooLarge', retryable: false });
+      await expect(refused).rejects.toMatchObject({
+        code: 'GitFetchTooLarge',
+        reason: 'FileTooLarge',
+        retryable: false,
+      });
       await expect(refused).rejects.toThrow(/object of 25165\d{3} bytes, over the 4194304-byte limit/);
       // Nothing was stored, and what was known still reads.
       expect((await store.readFileAt(first, POLICY))?.text).toContain('remediations');

@@ -62,7 +62,12 @@ async function fixture(services: string[] = ['carts', 'orders']): Promise<Fixtur
   authed.username = server.username;
   authed.password = server.password;
   await runGit(['clone', '--quiet', '--branch', 'production', authed.toString(), personDir]);
-  const personEnv = { GIT_AUTHOR_NAME: 'Person', GIT_AUTHOR_EMAIL: 'p@example.invalid', GIT_COMMITTER_NAME: 'Person', GIT_COMMITTER_EMAIL: 'p@example.invalid' };
+  const personEnv = {
+    GIT_AUTHOR_NAME: 'Person',
+    GIT_AUTHOR_EMAIL: 'p@example.invalid',
+    GIT_COMMITTER_NAME: 'Person',
+    GIT_COMMITTER_EMAIL: 'p@example.invalid',
+  };
   const person = {
     dir: personDir,
     async push(path: string, from: RegExp, to: string, message: string): Promise<void> {
@@ -84,7 +89,10 @@ function setReplicas(n: number): FileEdit['edit'] {
   return (text) => {
     const current = /^replicaCount: (\d+)/m.exec(text)?.[1];
     if (current === String(n)) return { unchanged: `replicaCount is already ${n}` };
-    return { text: text.replace(/^replicaCount: \d+/m, `replicaCount: ${n}`), summary: `replicaCount ${current ?? '?'} -> ${n}` };
+    return {
+      text: text.replace(/^replicaCount: \d+/m, `replicaCount: ${n}`),
+      summary: `replicaCount ${current ?? '?'} -> ${n}`,
+    };
   };
 }
 
@@ -93,7 +101,11 @@ function scaleEdit(service: string, n: number, uid: string, attempt = 1, since?:
     path: `${service}/values.yaml`,
     edit: setReplicas(n),
     message: `rebound: scale ${service} in production to ${n} replicas`,
-    trailers: { problem: { namespace: 'sockshop', name: `${service}-latency`, uid }, attempt, action: { action: 'scale', value: String(n) } },
+    trailers: {
+      problem: { namespace: 'sockshop', name: `${service}-latency`, uid },
+      attempt,
+      action: { action: 'scale', value: String(n) },
+    },
     ...(since === undefined ? {} : { since }),
   };
 }
@@ -111,7 +123,9 @@ describe('GitStore against git http-backend', () => {
     expect((await runGit(['rev-parse', 'production'], { env: { GIT_DIR: gitDir } })).trim()).toBe(sha);
 
     const message = await runGit(['log', '-1', '--format=%an <%ae>%n%B', 'production'], { env: { GIT_DIR: gitDir } });
-    expect(message.startsWith('Rebound <rebound@example.invalid>\nrebound: scale carts in production to 2 replicas\n\n')).toBe(true);
+    expect(
+      message.startsWith('Rebound <rebound@example.invalid>\nrebound: scale carts in production to 2 replicas\n\n'),
+    ).toBe(true);
     expect(parseReboundTrailers(message.split('\n').slice(1).join('\n'))).toEqual({
       problem: { namespace: 'sockshop', name: 'carts-latency', uid: 'uid-1' },
       attempt: 1,
@@ -120,7 +134,9 @@ describe('GitStore against git http-backend', () => {
     // The commit's diff is that one line, and the file is otherwise byte for byte the same.
     const diff = await runGit(['diff', '--unified=0', `${sha}~1`, sha], { env: { GIT_DIR: gitDir } });
     expect(diff.split('\n').filter((l) => /^[-+][^-+]/.test(l))).toEqual(['-replicaCount: 1', '+replicaCount: 2']);
-    expect(await show(gitDir, 'production:carts/values.yaml')).toBe(before?.text.replace('replicaCount: 1', 'replicaCount: 2'));
+    expect(await show(gitDir, 'production:carts/values.yaml')).toBe(
+      before?.text.replace('replicaCount: 1', 'replicaCount: 2'),
+    );
 
     server.resetStats();
     await store.commitEdit('production', scaleEdit('orders', 3, 'uid-2'));
@@ -136,7 +152,13 @@ describe('GitStore against git http-backend', () => {
     const { url } = await fixture();
     const logs: string[] = [];
     const log = (fields: object, message: string): void => void logs.push(JSON.stringify({ fields, message }));
-    const store = await openStore({ dir: join(work, 'bad-auth'), url, auth: { username: 'rebound-bot', password: 'not-the-password' }, author, logger: { debug: log, info: log, warn: log } });
+    const store = await openStore({
+      dir: join(work, 'bad-auth'),
+      url,
+      auth: { username: 'rebound-bot', password: 'not-the-password' },
+      author,
+      logger: { debug: log, info: log, warn: log },
+    });
     const error = await store.readFile('production', 'carts/values.yaml').then(
       () => undefined,
       (err: unknown) => err,
@@ -152,7 +174,9 @@ describe('GitStore against git http-backend', () => {
   });
 
   it('refuses URLs with credentials in them', async () => {
-    await expect(openStore({ dir: join(work, 'url-creds'), url: `http://u:secret@127.0.0.1:1/x.git`, author })).rejects.toMatchObject({ code: 'InvalidGitUrl' });
+    await expect(
+      openStore({ dir: join(work, 'url-creds'), url: `http://u:secret@127.0.0.1:1/x.git`, author }),
+    ).rejects.toMatchObject({ code: 'InvalidGitUrl' });
   });
 
   it('a person pushing during a step: both changes land, nothing is force-pushed', async () => {
@@ -164,7 +188,13 @@ describe('GitStore against git http-backend', () => {
       edit: async (text) => {
         calls += 1;
         // Between the store's read and its push, a person changes another line of the same file.
-        if (calls === 1) await person.push('carts/values.yaml', /EnablePromotion: true/, 'EnablePromotion: false', 'turn the promotion off');
+        if (calls === 1)
+          await person.push(
+            'carts/values.yaml',
+            /EnablePromotion: true/,
+            'EnablePromotion: false',
+            'turn the promotion off',
+          );
         return setReplicas(4)(text);
       },
     });
@@ -200,11 +230,16 @@ describe('GitStore against git http-backend', () => {
       ...scaleEdit('carts', 2, 'uid-same'),
       edit: async (text) => {
         calls += 1;
-        if (calls === 1) await person.push('carts/values.yaml', /^replicaCount: 1/m, 'replicaCount: 2', 'person scales carts to 2');
+        if (calls === 1)
+          await person.push('carts/values.yaml', /^replicaCount: 1/m, 'replicaCount: 2', 'person scales carts to 2');
         return setReplicas(2)(text);
       },
     });
-    expect(result).toEqual({ status: 'noChange', reason: 'replicaCount is already 2', head: expect.any(String) as string });
+    expect(result).toEqual({
+      status: 'noChange',
+      reason: 'replicaCount is already 2',
+      head: expect.any(String) as string,
+    });
     const commits = await revList(gitDir, `${startHead}..production`);
     expect(commits).toHaveLength(1);
     expect(await runGit(['log', '-1', '--format=%an', 'production'], { env: { GIT_DIR: gitDir } })).toBe('Person\n');
@@ -222,11 +257,22 @@ describe('GitStore against git http-backend', () => {
     // Someone commits on top; then the controller restarts with an empty store (a shallow clone
     // whose history starts after our commit): the search deepens back to `since` and finds it.
     await person.push('orders/values.yaml', /^replicaCount: 1/m, 'replicaCount: 3', 'orders to 3');
-    const fresh = await openStore({ dir: join(work, `fresh-${repoCount}`), url, auth: { username: server.username, password: server.password }, author });
-    expect(await fresh.findCommitByTrailers('production', { uid: 'uid-idem', attempt: 1 }, since)).toBe('sha' in first ? first.sha : '');
-    expect(await fresh.commitEdit('production', scaleEdit('carts', 5, 'uid-idem', 1, since))).toMatchObject({ status: 'alreadyCommitted' });
+    const fresh = await openStore({
+      dir: join(work, `fresh-${repoCount}`),
+      url,
+      auth: { username: server.username, password: server.password },
+      author,
+    });
+    expect(await fresh.findCommitByTrailers('production', { uid: 'uid-idem', attempt: 1 }, since)).toBe(
+      'sha' in first ? first.sha : '',
+    );
+    expect(await fresh.commitEdit('production', scaleEdit('carts', 5, 'uid-idem', 1, since))).toMatchObject({
+      status: 'alreadyCommitted',
+    });
     // A new attempt of the same problem is a new step.
-    expect(await fresh.commitEdit('production', scaleEdit('carts', 5, 'uid-idem', 2, since))).toMatchObject({ status: 'committed' });
+    expect(await fresh.commitEdit('production', scaleEdit('carts', 5, 'uid-idem', 2, since))).toMatchObject({
+      status: 'committed',
+    });
     expect(await show(gitDir, 'production:carts/values.yaml')).toMatch(/^replicaCount: 5$/m);
     fresh.close();
   });
@@ -243,7 +289,14 @@ describe('GitStore against git http-backend', () => {
       scaleEdit('carts', 9, 'storm-1'), // a duplicate delivery of storm-1 in the same batch
       { ...scaleEdit('nosuch', 2, 'storm-5') },
     ]);
-    expect(results.map((r) => r.status)).toEqual(['committed', 'committed', 'noChange', 'committed', 'alreadyCommitted', 'failed']);
+    expect(results.map((r) => r.status)).toEqual([
+      'committed',
+      'committed',
+      'noChange',
+      'committed',
+      'alreadyCommitted',
+      'failed',
+    ]);
     const failed = results[5];
     expect(failed?.status === 'failed' ? failed.error.code : '').toBe('GitFileNotFound');
     expect(server.stats().byKind['git-receive-pack']).toBe(1);
@@ -251,7 +304,12 @@ describe('GitStore against git http-backend', () => {
     const commits = await revList(gitDir, `${startHead}..production`);
     expect(commits).toHaveLength(3);
     expect(commits[0]).toBe(results[3]?.status === 'committed' ? results[3].sha : '');
-    for (const [service, n] of [['carts', 2], ['orders', 3], ['payment', 1], ['shipping', 4]] as const) {
+    for (const [service, n] of [
+      ['carts', 2],
+      ['orders', 3],
+      ['payment', 1],
+      ['shipping', 4],
+    ] as const) {
       expect(await show(gitDir, `production:${service}/values.yaml`)).toMatch(new RegExp(`^replicaCount: ${n}$`, 'm'));
     }
     await runGit(['fsck', '--strict', '--no-dangling'], { env: { GIT_DIR: gitDir } });
@@ -260,10 +318,15 @@ describe('GitStore against git http-backend', () => {
   it('keeps the server repository clean (git fsck) over many steps, nested paths and person pushes', async () => {
     const { gitDir, store, person } = await fixture(['carts', 'orders']);
     for (let i = 0; i < 40; i += 1) {
-      if (i % 10 === 5) await person.push('orders/chart/Chart.yaml', /^version: .*/m, `version: 0.1.${i}`, `chart ${i}`);
+      if (i % 10 === 5)
+        await person.push('orders/chart/Chart.yaml', /^version: .*/m, `version: 0.1.${i}`, `chart ${i}`);
       const edit: FileEdit =
         i % 3 === 0
-          ? { path: 'carts/chart/templates/deployment.yaml', edit: (t) => ({ text: `${t}# step ${i}\n`, summary: `step ${i}` }), message: `nested ${i}` }
+          ? {
+              path: 'carts/chart/templates/deployment.yaml',
+              edit: (t) => ({ text: `${t}# step ${i}\n`, summary: `step ${i}` }),
+              message: `nested ${i}`,
+            }
           : scaleEdit(i % 2 === 0 ? 'carts' : 'orders', 2 + (i % 5), `uid-many-${i}`);
       const result = await store.commitEdit('production', edit);
       expect(['committed', 'noChange']).toContain(result.status);
@@ -277,13 +340,20 @@ describe('GitStore against git http-backend', () => {
     authed.username = server.username;
     authed.password = server.password;
     await runGit(['clone', '--quiet', '--branch', 'production', `${authed.toString()}repo-${repoCount}.git`, clone]);
-    expect(await readFile(join(clone, 'carts', 'chart', 'templates', 'deployment.yaml'), 'utf8')).toContain('# step 39\n');
+    expect(await readFile(join(clone, 'carts', 'chart', 'templates', 'deployment.yaml'), 'utf8')).toContain(
+      '# step 39\n',
+    );
   });
 
   it('watches stage branches: a pushed policy change is reported with its path', async () => {
     const { store, person } = await fixture(['carts']);
     const changes: BranchChange[] = [];
-    const watcher = watchBranches({ store, branches: ['production', 'staging'], schedule: '1h', onChange: (c) => void changes.push(c) });
+    const watcher = watchBranches({
+      store,
+      branches: ['production', 'staging'],
+      schedule: '1h',
+      onChange: (c) => void changes.push(c),
+    });
     await watcher.pollNow();
     await person.push('carts/remediation.yaml', /value: "\+1"/, 'value: "+2"', 'bigger first step');
     await watcher.pollNow();
@@ -307,7 +377,13 @@ describe('GitStore against git http-backend', () => {
       store.commitEdit('production', scaleEdit('payment', 4, 'c-3')),
       store.commitEdit('production', scaleEdit('carts', 2, 'c-1')),
     ]);
-    expect(results.map((r) => (r !== undefined && 'status' in r ? r.status : 'read'))).toEqual(['committed', 'read', 'committed', 'committed', 'alreadyCommitted']);
+    expect(results.map((r) => (r !== undefined && 'status' in r ? r.status : 'read'))).toEqual([
+      'committed',
+      'read',
+      'committed',
+      'committed',
+      'alreadyCommitted',
+    ]);
     expect(await revList(gitDir, `${startHead}..production`)).toHaveLength(3);
     expect(store.stats().rejectedPushes).toBe(0);
     // The first edit goes out alone at once; the three that arrived meanwhile share the next push.
@@ -318,7 +394,12 @@ describe('GitStore against git http-backend', () => {
     const { url, gitDir, store } = await fixture(['carts']);
     await store.commitEdit('production', scaleEdit('carts', 2, 'uid-before-restart'));
     store.close();
-    const reopened = await openStore({ dir: store.dir, url, auth: { username: server.username, password: server.password }, author });
+    const reopened = await openStore({
+      dir: store.dir,
+      url,
+      auth: { username: server.username, password: server.password },
+      author,
+    });
     const result = await reopened.commitEdit('production', scaleEdit('carts', 3, 'uid-after-restart'));
     expect(result.status).toBe('committed');
     expect(reopened.stats().fetches).toBe(0);
@@ -347,7 +428,9 @@ describe('GitStore against git http-backend', () => {
     const { gitDir, store } = await fixture(['carts']);
     const head = await store.head('production');
     const files = await store.filesAt(head, 'carts');
-    const expected = (await runGit(['ls-tree', '-r', '--name-only', head, 'carts'], { env: { GIT_DIR: gitDir } })).trim().split('\n');
+    const expected = (await runGit(['ls-tree', '-r', '--name-only', head, 'carts'], { env: { GIT_DIR: gitDir } }))
+      .trim()
+      .split('\n');
     expect([...(files?.keys() ?? [])].sort()).toEqual(expected.sort());
     expect(files?.get('carts/values.yaml')?.toString('utf8')).toBe(await show(gitDir, `${head}:carts/values.yaml`));
     expect([...((await store.filesAt(head, 'carts/values.yaml'))?.keys() ?? [])]).toEqual(['carts/values.yaml']);

@@ -111,7 +111,9 @@ describe('kube-apiserver and etcd', () => {
       problemTitle: 'Response time degradation',
       state: 'OPEN',
     });
-    expect(await kubectl(['apply', '-f', '-'], cluster.kubeconfigPath, manifest)).toContain('problemevent.rebound.dev/carts-latency created');
+    expect(await kubectl(['apply', '-f', '-'], cluster.kubeconfigPath, manifest)).toContain(
+      'problemevent.rebound.dev/carts-latency created',
+    );
 
     const crd = (await readCrds()).find((c) => c.spec.names.plural === 'problemevents');
     const columns = (crd?.spec.versions[0]?.additionalPrinterColumns ?? [])
@@ -135,10 +137,19 @@ describe('kube-apiserver and etcd', () => {
       problemTitle: 'x',
       state: 'SOMETIMES',
     });
-    expect(await kubectlFailure(['apply', '-f', '-'], cluster.kubeconfigPath, badState)).toMatch(/spec\.state: Unsupported value: "SOMETIMES"/);
+    expect(await kubectlFailure(['apply', '-f', '-'], cluster.kubeconfigPath, badState)).toMatch(
+      /spec\.state: Unsupported value: "SOMETIMES"/,
+    );
 
-    const missingService = problemEvent('no-service', namespace, { project: 'sockshop', stage: 'production', problemTitle: 'x', state: 'OPEN' });
-    expect(await kubectlFailure(['apply', '-f', '-'], cluster.kubeconfigPath, missingService)).toMatch(/spec\.service: Required value/);
+    const missingService = problemEvent('no-service', namespace, {
+      project: 'sockshop',
+      stage: 'production',
+      problemTitle: 'x',
+      state: 'OPEN',
+    });
+    expect(await kubectlFailure(['apply', '-f', '-'], cluster.kubeconfigPath, missingService)).toMatch(
+      /spec\.service: Required value/,
+    );
 
     expect(await kubectl(['get', 'problemevents', '-n', namespace, '-o', 'name'])).toBe('');
   });
@@ -154,10 +165,20 @@ describe('kube-apiserver and etcd', () => {
 
     const denied = await kubectlFailure(list(granted), controller);
     expect(denied).toContain('Forbidden');
-    expect(denied).toContain(`User "system:serviceaccount:${sa.namespace}:${sa.name}" cannot list resource "limitranges"`);
+    expect(denied).toContain(
+      `User "system:serviceaccount:${sa.namespace}:${sa.name}" cannot list resource "limitranges"`,
+    );
 
     await kubectl(['create', 'role', 'list-limitranges', '-n', granted, '--verb=list', '--resource=limitranges']);
-    await kubectl(['create', 'rolebinding', 'list-limitranges', '-n', granted, '--role=list-limitranges', `--serviceaccount=${sa.namespace}:${sa.name}`]);
+    await kubectl([
+      'create',
+      'rolebinding',
+      'list-limitranges',
+      '-n',
+      granted,
+      '--role=list-limitranges',
+      `--serviceaccount=${sa.namespace}:${sa.name}`,
+    ]);
     // The authorizer's cache sees the binding within moments.
     await eventually('the RoleBinding to take effect', () => kubectl(list(granted), controller));
     expect(await kubectlFailure(list(other), controller)).toContain('Forbidden');
@@ -171,10 +192,19 @@ describe('kube-apiserver and etcd', () => {
     registerTempDir(dir);
     try {
       const kubeconfig = join(dir, 'kubeconfig');
-      await writeFile(kubeconfig, kubeconfigYaml({ server: cluster.server, caData: cluster.caData, token, userName: 'probe' }));
-      const review = JSON.parse(await kubectl(['auth', 'whoami', '-o', 'json'], kubeconfig)) as { status: { userInfo: { username: string; groups: string[] } } };
+      await writeFile(
+        kubeconfig,
+        kubeconfigYaml({ server: cluster.server, caData: cluster.caData, token, userName: 'probe' }),
+      );
+      const review = JSON.parse(await kubectl(['auth', 'whoami', '-o', 'json'], kubeconfig)) as {
+        status: { userInfo: { username: string; groups: string[] } };
+      };
       expect(review.status.userInfo.username).toBe(`system:serviceaccount:${namespace}:probe`);
-      expect(review.status.userInfo.groups).toEqual(['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated']);
+      expect(review.status.userInfo.groups).toEqual([
+        'system:serviceaccounts',
+        `system:serviceaccounts:${namespace}`,
+        'system:authenticated',
+      ]);
     } finally {
       await removeTempDir(dir);
     }
@@ -231,7 +261,9 @@ describe('helm', () => {
   }
 
   async function deployment(namespace: string): Promise<{ spec: { replicas: number } }> {
-    return JSON.parse(await kubectl(['get', 'deployment', 'carts', '-n', namespace, '-o', 'json'])) as { spec: { replicas: number } };
+    return JSON.parse(await kubectl(['get', 'deployment', 'carts', '-n', namespace, '-o', 'json'])) as {
+      spec: { replicas: number };
+    };
   }
 
   it('installs the carts chart with upgrade --install and --set replicaCount changes spec.replicas', async () => {
@@ -243,15 +275,31 @@ describe('helm', () => {
     // Never --wait: a bare API server has no controllers to make a Deployment ready.
     await helm(['upgrade', '--install', 'carts', chart, '-n', namespace, '--create-namespace', '--values', valuesFile]);
     expect((await deployment(namespace)).spec.replicas).toBe(1);
-    const flags = JSON.parse(await kubectl(['get', 'configmap', 'carts-feature-flags', '-n', namespace, '-o', 'json'])) as {
+    const flags = JSON.parse(
+      await kubectl(['get', 'configmap', 'carts-feature-flags', '-n', namespace, '-o', 'json']),
+    ) as {
       data: Record<string, string>;
     };
     expect(flags.data).toEqual({ EnableItemCache: 'false' });
 
-    await helm(['upgrade', '--install', 'carts', chart, '-n', namespace, '--values', valuesFile, '--set', 'replicaCount=2']);
+    await helm([
+      'upgrade',
+      '--install',
+      'carts',
+      chart,
+      '-n',
+      namespace,
+      '--values',
+      valuesFile,
+      '--set',
+      'replicaCount=2',
+    ]);
     expect((await deployment(namespace)).spec.replicas).toBe(2);
 
-    const history = JSON.parse(await helm(['history', 'carts', '-n', namespace, '-o', 'json'])) as { revision: number; status: string }[];
+    const history = JSON.parse(await helm(['history', 'carts', '-n', namespace, '-o', 'json'])) as {
+      revision: number;
+      status: string;
+    }[];
     expect(history.map((h) => [h.revision, h.status])).toEqual([
       [1, 'superseded'],
       [2, 'deployed'],
@@ -266,12 +314,23 @@ describe('prometheus', () => {
       {
         name: 'http_requests_total',
         type: 'counter',
-        series: [{ labels: { service: 'carts' }, samples: Array.from({ length: 11 }, (_, i) => ({ timestamp: t0 + i * 60, value: i * 120 })) }],
+        series: [
+          {
+            labels: { service: 'carts' },
+            samples: Array.from({ length: 11 }, (_, i) => ({ timestamp: t0 + i * 60, value: i * 120 })),
+          },
+        ],
       },
       {
         name: 'response_time_p95_seconds',
         series: [
-          { labels: { service: 'carts' }, samples: [{ timestamp: t0, value: 0.25 }, { timestamp: t0 + 300, value: 0.5 }] },
+          {
+            labels: { service: 'carts' },
+            samples: [
+              { timestamp: t0, value: 0.25 },
+              { timestamp: t0 + 300, value: 0.5 },
+            ],
+          },
           { labels: { service: 'orders' }, samples: [{ timestamp: t0, value: 1.5 }] },
         ],
       },
@@ -279,8 +338,13 @@ describe('prometheus', () => {
     const prometheus = await startPrometheus({ openMetrics });
     try {
       const query = async (promql: string, time: number): Promise<[Record<string, string>, string][]> => {
-        const res = await fetch(`${prometheus.url}/api/v1/query?${new URLSearchParams({ query: promql, time: String(time) }).toString()}`);
-        const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+        const res = await fetch(
+          `${prometheus.url}/api/v1/query?${new URLSearchParams({ query: promql, time: String(time) }).toString()}`,
+        );
+        const body = (await res.json()) as {
+          status: string;
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
         expect(body.status).toBe('success');
         return body.data.result.map((r) => [r.metric, r.value[1]]);
       };
@@ -291,7 +355,9 @@ describe('prometheus', () => {
         [{ __name__: 'response_time_p95_seconds', service: 'carts' }, '0.5'],
       ]);
       // 120 requests a minute is 2 per second.
-      expect(await query('rate(http_requests_total{service="carts"}[5m])', t0 + 600)).toEqual([[{ service: 'carts' }, '2']]);
+      expect(await query('rate(http_requests_total{service="carts"}[5m])', t0 + 600)).toEqual([
+        [{ service: 'carts' }, '2'],
+      ]);
       // Nothing before the first sample.
       expect(await query('response_time_p95_seconds', t0 - 3600)).toEqual([]);
     } finally {
@@ -315,7 +381,9 @@ describe('prometheus', () => {
       };
       expect(await eventually('the first scrape', async () => ((await current()) === '7' ? '7' : undefined))).toBe('7');
       value = 42;
-      expect(await eventually('the changed value', async () => ((await current()) === '42' ? '42' : undefined))).toBe('42');
+      expect(await eventually('the changed value', async () => ((await current()) === '42' ? '42' : undefined))).toBe(
+        '42',
+      );
     } finally {
       await prometheus.stop();
       await close(target);
@@ -325,7 +393,12 @@ describe('prometheus', () => {
 
 interface Received {
   headers: IncomingHttpHeaders;
-  body: { status: string; receiver: string; version: string; alerts: { status: string; labels: Record<string, string> }[] };
+  body: {
+    status: string;
+    receiver: string;
+    version: string;
+    alerts: { status: string; labels: Record<string, string> }[];
+  };
 }
 
 describe('alertmanager', () => {
@@ -345,7 +418,12 @@ describe('alertmanager', () => {
       bearerToken: 'test-token',
     });
     try {
-      const labels = { alertname: 'ResponseTimeDegradation', project: 'sockshop', stage: 'production', service: 'carts' };
+      const labels = {
+        alertname: 'ResponseTimeDegradation',
+        project: 'sockshop',
+        stage: 'production',
+        service: 'carts',
+      };
       const post = (alert: Record<string, unknown>): Promise<Response> =>
         fetch(`${alertmanager.url}/api/v2/alerts`, {
           method: 'POST',
@@ -353,13 +431,17 @@ describe('alertmanager', () => {
           body: JSON.stringify([{ labels, annotations: { summary: 'p95 above 1s' }, ...alert }]),
         });
       expect((await post({})).status).toBe(200);
-      const firing = await eventually('the firing notification', () => Promise.resolve(received.find((r) => r.body.status === 'firing')));
+      const firing = await eventually('the firing notification', () =>
+        Promise.resolve(received.find((r) => r.body.status === 'firing')),
+      );
       expect(firing.headers.authorization).toBe('Bearer test-token');
       expect(firing.body.version).toBe('4');
       expect(firing.body.alerts.map((a) => a.labels)).toEqual([labels]);
 
       expect((await post({ endsAt: new Date(Date.now() - 1000).toISOString() })).status).toBe(200);
-      const resolved = await eventually('the resolved notification', () => Promise.resolve(received.find((r) => r.body.status === 'resolved')));
+      const resolved = await eventually('the resolved notification', () =>
+        Promise.resolve(received.find((r) => r.body.status === 'resolved')),
+      );
       expect(resolved.body.alerts.map((a) => [a.status, a.labels])).toEqual([['resolved', labels]]);
     } finally {
       await alertmanager.stop();

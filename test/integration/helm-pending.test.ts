@@ -65,11 +65,15 @@ afterAll(async () => {
 });
 
 function helm(args: string[]): Promise<string> {
-  return runCommand(toolPath('helm'), [...args, '--kubeconfig', cluster.kubeconfigPath], { timeoutMs: 60_000, env: helmEnv() }).then((r) => r.stdout);
+  return runCommand(toolPath('helm'), [...args, '--kubeconfig', cluster.kubeconfigPath], {
+    timeoutMs: 60_000,
+    env: helmEnv(),
+  }).then((r) => r.stdout);
 }
 
 async function status(release: string, namespace: string): Promise<string> {
-  return (JSON.parse(await helm(['get', 'metadata', release, '-n', namespace, '-o', 'json'])) as { status: string }).status;
+  return (JSON.parse(await helm(['get', 'metadata', release, '-n', namespace, '-o', 'json'])) as { status: string })
+    .status;
 }
 
 async function values(name: string, replicaCount: number, slowHook: boolean): Promise<string> {
@@ -94,23 +98,48 @@ async function killMidUpgrade(args: string[], release: string, namespace: string
 }
 
 function request(namespace: string, valuesFile: string): ApplyRequest {
-  return { project: 'sockshop', stage: 'production', service: 'carts', namespace, branch: 'production', commit: '0'.repeat(40), chartDir, valuesFile };
+  return {
+    project: 'sockshop',
+    stage: 'production',
+    service: 'carts',
+    namespace,
+    branch: 'production',
+    commit: '0'.repeat(40),
+    chartDir,
+    valuesFile,
+  };
 }
 
 describe('HelmApplier with a release left pending', () => {
   it('rolls back a release its own killed upgrade left pending-upgrade, then upgrades', async () => {
     const namespace = `helm-pending-${randomBytes(4).toString('hex')}`;
-    const applier = new HelmApplier({ helmPath: toolPath('helm'), homeDir: helmHome, kubeconfigPath: cluster.kubeconfigPath, timeoutSeconds: 60 });
+    const applier = new HelmApplier({
+      helmPath: toolPath('helm'),
+      homeDir: helmHome,
+      kubeconfigPath: cluster.kubeconfigPath,
+      timeoutSeconds: 60,
+    });
     expect(await applier.apply(request(namespace, await values('v1', 1, false)))).toMatchObject({ helmRevision: 1 });
 
     // Our own upgrade, exactly as the applier runs it, killed by SIGKILL (the controller OOM-killed).
-    const interrupted = helmUpgradeArgs({ release: 'carts', chartDir, valuesFile: await values('v2', 2, true), namespace, timeoutSeconds: 60, kubeconfigPath: cluster.kubeconfigPath });
+    const interrupted = helmUpgradeArgs({
+      release: 'carts',
+      chartDir,
+      valuesFile: await values('v2', 2, true),
+      namespace,
+      timeoutSeconds: 60,
+      kubeconfigPath: cluster.kubeconfigPath,
+    });
     await killMidUpgrade([...interrupted, '--labels', `${REVISION_LABEL}=2`], 'carts', namespace);
     expect(await status('carts', namespace)).toBe('pending-upgrade');
 
     const result = await applier.apply(request(namespace, await values('v3', 3, false)));
     expect(await status('carts', namespace)).toBe('deployed');
-    const history = JSON.parse(await helm(['history', 'carts', '-n', namespace, '-o', 'json'])) as { revision: number; status: string; description: string }[];
+    const history = JSON.parse(await helm(['history', 'carts', '-n', namespace, '-o', 'json'])) as {
+      revision: number;
+      status: string;
+      description: string;
+    }[];
     // Helm's rollback leaves the interrupted revision as it was, and makes a new one from revision 1.
     expect(history.map((h) => [h.revision, h.status])).toEqual([
       [1, 'superseded'],
@@ -120,20 +149,51 @@ describe('HelmApplier with a release left pending', () => {
     ]);
     expect(history[2]?.description).toMatch(/Rollback to 1/);
     expect(result.helmRevision).toBe(4);
-    const config = JSON.parse((await runCommand(toolPath('kubectl'), ['--kubeconfig', cluster.kubeconfigPath, 'get', 'configmap', 'carts-config', '-n', namespace, '-o', 'json'], { timeoutMs: 30_000 })).stdout) as { data: { replicas: string } };
+    const config = JSON.parse(
+      (
+        await runCommand(
+          toolPath('kubectl'),
+          ['--kubeconfig', cluster.kubeconfigPath, 'get', 'configmap', 'carts-config', '-n', namespace, '-o', 'json'],
+          { timeoutMs: 30_000 },
+        )
+      ).stdout,
+    ) as { data: { replicas: string } };
     expect(config.data.replicas).toBe('3');
   });
 
   it('stalls with what to do on a release someone else left pending, and leaves it alone', async () => {
     const namespace = `helm-pending-${randomBytes(4).toString('hex')}`;
-    const applier = new HelmApplier({ helmPath: toolPath('helm'), homeDir: helmHome, kubeconfigPath: cluster.kubeconfigPath, timeoutSeconds: 60 });
+    const applier = new HelmApplier({
+      helmPath: toolPath('helm'),
+      homeDir: helmHome,
+      kubeconfigPath: cluster.kubeconfigPath,
+      timeoutSeconds: 60,
+    });
     await applier.apply(request(namespace, await values('o1', 1, false)));
     // A person's upgrade (no label of ours: Helm carries our revision-1 label over), killed mid-way.
-    await killMidUpgrade(['upgrade', 'carts', chartDir, '-n', namespace, '--values', await values('o2', 2, true), '--timeout', '60s', '--kubeconfig', cluster.kubeconfigPath], 'carts', namespace);
+    await killMidUpgrade(
+      [
+        'upgrade',
+        'carts',
+        chartDir,
+        '-n',
+        namespace,
+        '--values',
+        await values('o2', 2, true),
+        '--timeout',
+        '60s',
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+      ],
+      'carts',
+      namespace,
+    );
 
     const err = await applier.apply(request(namespace, await values('o3', 3, false))).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'HelmReleasePending', reason: 'ApplyFailed', retryable: false });
-    expect((err as Error).message).toContain(`helm release carts in ${namespace} is pending-upgrade at revision 2, an operation Rebound did not start`);
+    expect((err as Error).message).toContain(
+      `helm release carts in ${namespace} is pending-upgrade at revision 2, an operation Rebound did not start`,
+    );
     expect((err as Error).message).toContain(`\`helm rollback carts 1 --namespace ${namespace}\``);
     expect(await status('carts', namespace)).toBe('pending-upgrade');
   });

@@ -20,8 +20,23 @@ import { httpOk, runCommand, waitUntil } from '../harness/process.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';
 import { SAMPLE_SLI, sampleSlo } from '../harness/sample-workload.ts';
 import type { SampleWorkload } from '../harness/sample-workload.ts';
-import { REPO_ROOT, applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl } from '../harness/world.ts';
-import { createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer, startScrapedWorkload, stopInOrder } from './e2e-helpers.ts';
+import {
+  REPO_ROOT,
+  applyObjects,
+  createProjectRepo,
+  deployService,
+  installControllerRbac,
+  kubectl,
+} from '../harness/world.ts';
+import {
+  createNamespace,
+  gitSecret,
+  namespaceObjects,
+  phase,
+  startE2eGitServer,
+  startScrapedWorkload,
+  stopInOrder,
+} from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -31,7 +46,13 @@ const POD_NAME = `rebound-image-${randomBytes(3).toString('hex')}`;
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 interface DeploymentDoc {
-  spec: { template: { spec: PodSpecSecurity & { containers: (ContainerSecurity & { args?: string[]; env?: { name: string; value?: string }[] })[] } } };
+  spec: {
+    template: {
+      spec: PodSpecSecurity & {
+        containers: (ContainerSecurity & { args?: string[]; env?: { name: string; value?: string }[] })[];
+      };
+    };
+  };
 }
 
 let git: GitServer;
@@ -41,7 +62,11 @@ let container: RunningContainer | undefined;
 let hostDir: string;
 let metricsPort: number;
 
-const { waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => container?.process.recentOutput() ?? '' });
+const { waitFor } = namespaceObjects({
+  kubeconfigPath: admin,
+  namespace: NAMESPACE,
+  controllerOutput: () => container?.process.recentOutput() ?? '',
+});
 
 /** GET from inside the container, with the image's own Node.js: status and body. */
 async function getInside(path: string): Promise<{ status: number; body: string }> {
@@ -101,10 +126,18 @@ beforeAll(async () => {
       `--callback-url=http://127.0.0.1:${String(webhookPort)}`,
       `--prometheus-url=${prometheus.url}`,
       `--namespace=${NAMESPACE}`,
-      '--evaluation-wait=4s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=5s', '--lease-duration=3s',
+      '--evaluation-wait=4s',
+      '--turn-poll=500ms',
+      '--evaluation-retry=1s',
+      '--stalled-recheck=5s',
+      '--lease-duration=3s',
     ],
   });
-  await waitUntil('the container\'s /readyz', () => httpOk(`http://127.0.0.1:${String(metricsPort)}/readyz`), { timeoutMs: 90_000, intervalMs: 200, process: container.process });
+  await waitUntil("the container's /readyz", () => httpOk(`http://127.0.0.1:${String(metricsPort)}/readyz`), {
+    timeoutMs: 90_000,
+    intervalMs: 200,
+    process: container.process,
+  });
 }, 1_800_000);
 
 afterAll(async () => {
@@ -114,8 +147,13 @@ afterAll(async () => {
 
 describe('the controller image', () => {
   it('carries OCI labels for version, revision and source, and `rebound version` prints the same', async () => {
-    const labels = JSON.parse((await podman(['image', 'inspect', '--format', '{{json .Labels}}', IMAGE])).stdout) as Record<string, string>;
-    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; repository: { url: string } };
+    const labels = JSON.parse(
+      (await podman(['image', 'inspect', '--format', '{{json .Labels}}', IMAGE])).stdout,
+    ) as Record<string, string>;
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+      repository: { url: string };
+    };
     const head = (await runCommand('git', ['-C', REPO_ROOT, 'rev-parse', 'HEAD'])).stdout.trim();
     expect(labels).toMatchObject({
       'org.opencontainers.image.version': pkg.version,
@@ -123,10 +161,14 @@ describe('the controller image', () => {
       'org.opencontainers.image.source': pkg.repository.url,
     });
     const { stdout } = await podman(['run', '--rm', '--network=none', '--read-only', IMAGE, 'version', '--json']);
-    expect(JSON.parse(stdout)).toEqual({ version: labels['org.opencontainers.image.version'], revision: labels['org.opencontainers.image.revision'], source: labels['org.opencontainers.image.source'] });
+    expect(JSON.parse(stdout)).toEqual({
+      version: labels['org.opencontainers.image.version'],
+      revision: labels['org.opencontainers.image.revision'],
+      source: labels['org.opencontainers.image.source'],
+    });
   });
 
-  it('runs as the Deployment\'s non-root user on a read-only root, writing only to its volumes', async () => {
+  it("runs as the Deployment's non-root user on a read-only root, writing only to its volumes", async () => {
     expect((await container!.exec(['id', '-u'])).stdout.trim()).toBe('65532');
     await expect(container!.exec(['touch', '/app/written'])).rejects.toThrow(/Read-only file system/);
     await expect(container!.exec(['touch', '/var/lib/rebound/written', '/tmp/written'])).resolves.toBeDefined();
@@ -140,7 +182,15 @@ describe('the controller image', () => {
     const metrics = await getInside('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/^rebound_leader 1$/m);
-    const holder = await kubectl(admin, ['get', 'lease', 'rebound-controller', '-n', cluster.controllerServiceAccount.namespace, '-o', 'jsonpath={.spec.holderIdentity}']);
+    const holder = await kubectl(admin, [
+      'get',
+      'lease',
+      'rebound-controller',
+      '-n',
+      cluster.controllerServiceAccount.namespace,
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    ]);
     expect(holder).toBe(POD_NAME);
     expect(container!.process.recentOutput()).not.toMatch(/forbidden/i);
   });
@@ -148,26 +198,77 @@ describe('the controller image', () => {
   it('remediates the seed scenario with the helm and git inside the image: production scales to 2, the problem ends Resolved', async () => {
     const project = `p-${randomBytes(3).toString('hex')}`;
     const service = 'helloservice';
-    const tutorial = await readFile(join(REPO_ROOT, 'examples', 'fulltour', 'helloservice', 'remediation.yaml'), 'utf8');
+    const tutorial = await readFile(
+      join(REPO_ROOT, 'examples', 'fulltour', 'helloservice', 'remediation.yaml'),
+      'utf8',
+    );
     const values = 'replicaCount: 1\nimage:\n  repository: docker.io/keptnexamples/carts\n  tag: "0.13.1"\n';
-    const repo = await createProjectRepo(git, { project, service, stages: ['production'], remediationStages: ['production'], files: { 'values.yaml': values, 'remediation.yaml': tutorial, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI } });
+    const repo = await createProjectRepo(git, {
+      project,
+      service,
+      stages: ['production'],
+      remediationStages: ['production'],
+      files: {
+        'values.yaml': values,
+        'remediation.yaml': tutorial,
+        'slo.yaml': sampleSlo(700),
+        'sli.yaml': SAMPLE_SLI,
+      },
+    });
     await applyObjects(admin, [
       gitSecret(NAMESPACE, git),
       {
-        apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: project, namespace: NAMESPACE },
-        spec: { git: { url: repo.url, secretRef: { name: 'git' }, author: { name: 'Rebound', email: 'rebound@example.com' } }, stages: [{ name: 'production', remediation: 'automated', apply: 'helm' }] },
+        apiVersion: 'rebound.dev/v1alpha1',
+        kind: 'Project',
+        metadata: { name: project, namespace: NAMESPACE },
+        spec: {
+          git: { url: repo.url, secretRef: { name: 'git' }, author: { name: 'Rebound', email: 'rebound@example.com' } },
+          stages: [{ name: 'production', remediation: 'automated', apply: 'helm' }],
+        },
       },
     ]);
-    await deployService({ kubeconfigPath: admin, repoDir: repo.dir, branch: 'production', service, namespace: `${project}-production` });
+    await deployService({
+      kubeconfigPath: admin,
+      repoDir: repo.dir,
+      branch: 'production',
+      service,
+      namespace: `${project}-production`,
+    });
     workload.addTarget({ project, stage: 'production', service, namespace: `${project}-production` });
-    await applyObjects(admin, [{
-      apiVersion: 'rebound.dev/v1alpha1', kind: 'ProblemEvent', metadata: { name: 'response-time', namespace: NAMESPACE },
-      spec: { project, stage: 'production', service, problemTitle: 'http_response_time_seconds_main_page_sum', state: 'OPEN', source: 'e2e' },
-    }]);
+    await applyObjects(admin, [
+      {
+        apiVersion: 'rebound.dev/v1alpha1',
+        kind: 'ProblemEvent',
+        metadata: { name: 'response-time', namespace: NAMESPACE },
+        spec: {
+          project,
+          stage: 'production',
+          service,
+          problemTitle: 'http_response_time_seconds_main_page_sum',
+          state: 'OPEN',
+          source: 'e2e',
+        },
+      },
+    ]);
 
-    const done = await waitFor<ProblemEvent>('problemevent', 'response-time', phase('Resolved', 'Exhausted', 'Unhandled'), 120_000);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'response-time',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      120_000,
+    );
     expect(done.status?.phase, JSON.stringify(done.status?.attempts)).toBe('Resolved');
     expect(done.status?.attempts?.[0]).toMatchObject({ action: 'scale', value: '2', result: 'pass', helmRevision: 2 });
-    expect(await kubectl(admin, ['get', 'deployment', service, '-n', `${project}-production`, '-o', 'jsonpath={.spec.replicas}'])).toBe('2');
+    expect(
+      await kubectl(admin, [
+        'get',
+        'deployment',
+        service,
+        '-n',
+        `${project}-production`,
+        '-o',
+        'jsonpath={.spec.replicas}',
+      ]),
+    ).toBe('2');
   });
 });

@@ -15,14 +15,43 @@ const TOKEN = 'alertmanager-webhook-token-7a1e';
 const STARTS_AT = new Date(Date.now() - 60_000).toISOString();
 
 const alerts = [
-  { labels: { alertname: 'response_time_p90', project: 'sockshop', stage: 'production', service: 'carts', pod_name: 'carts-primary' }, annotations: { summary: 'p90 above 600 ms' } },
-  { labels: { alertname: 'error_rate', project: 'sockshop', stage: 'production', service: 'carts' }, annotations: { problemTitle: 'Failure rate increase', rootCause: 'NotImplementedFunction' } },
-  { labels: { alertname: 'response_time_p90', keptn_project: 'sockshop', keptn_stage: 'production', keptn_service: 'orders' }, annotations: {} },
+  {
+    labels: {
+      alertname: 'response_time_p90',
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      pod_name: 'carts-primary',
+    },
+    annotations: { summary: 'p90 above 600 ms' },
+  },
+  {
+    labels: { alertname: 'error_rate', project: 'sockshop', stage: 'production', service: 'carts' },
+    annotations: { problemTitle: 'Failure rate increase', rootCause: 'NotImplementedFunction' },
+  },
+  {
+    labels: {
+      alertname: 'response_time_p90',
+      keptn_project: 'sockshop',
+      keptn_stage: 'production',
+      keptn_service: 'orders',
+    },
+    annotations: {},
+  },
 ];
 
 async function postAlerts(alertmanager: LocalAlertmanager, endsAt?: string): Promise<void> {
-  const body = alerts.map((a) => ({ ...a, startsAt: STARTS_AT, ...(endsAt ? { endsAt } : {}), generatorURL: 'http://127.0.0.1:9090/graph' }));
-  const response = await fetch(`${alertmanager.url}/api/v2/alerts`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const body = alerts.map((a) => ({
+    ...a,
+    startsAt: STARTS_AT,
+    ...(endsAt ? { endsAt } : {}),
+    generatorURL: 'http://127.0.0.1:9090/graph',
+  }));
+  const response = await fetch(`${alertmanager.url}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(response.status).toBe(200);
 }
 
@@ -57,7 +86,12 @@ describe('Alertmanager → webhook → ProblemEvents', () => {
     };
     server = await startIngestServer({ address: '127.0.0.1:0', tokens: () => [TOKEN], sink: recording });
     // repeat_interval 2s: Alertmanager re-notifies still-firing alerts quickly, as it would hourly.
-    alertmanager = await startAlertmanager({ webhookUrl: `${server.url}/v1/alertmanager`, bearerToken: TOKEN, groupInterval: '1s', repeatInterval: '2s' });
+    alertmanager = await startAlertmanager({
+      webhookUrl: `${server.url}/v1/alertmanager`,
+      bearerToken: TOKEN,
+      groupInterval: '1s',
+      repeatInterval: '2s',
+    });
   });
   afterAll(async () => {
     await alertmanager.stop();
@@ -81,7 +115,12 @@ describe('Alertmanager → webhook → ProblemEvents', () => {
       ['orders', 'response_time_p90', 'OPEN'],
     ]);
     const failure = byTitle.get('Failure rate increase');
-    expect(failure?.spec).toMatchObject({ project: 'sockshop', stage: 'production', rootCause: 'NotImplementedFunction', source: 'alertmanager' });
+    expect(failure?.spec).toMatchObject({
+      project: 'sockshop',
+      stage: 'production',
+      rootCause: 'NotImplementedFunction',
+      source: 'alertmanager',
+    });
     expect(failure?.metadata.annotations?.['rebound.dev/fingerprint']).toMatch(/^[0-9a-f]{16}$/);
     // The same instant: Alertmanager (Go's RFC 3339) drops trailing zeros of the fraction (.560Z → .56Z).
     for (const p of opened) expect(Date.parse(String(p.spec.details?.['startsAt']))).toBe(Date.parse(STARTS_AT));

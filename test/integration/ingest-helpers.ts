@@ -34,7 +34,12 @@ export async function listProblemEvents(kc: KubeConfig, namespace: string): Prom
   const api = kc.makeApiClient(CustomObjectsApi);
   for (let attempt = 1; ; attempt++) {
     try {
-      const list = (await api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS.ProblemEvent })) as { items: StoredProblemEvent[] };
+      const list = (await api.listNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURALS.ProblemEvent,
+      })) as { items: StoredProblemEvent[] };
       return list.items;
     } catch (err) {
       if (!(err instanceof ApiException) || err.code !== 429 || attempt >= 30) throw err;
@@ -49,12 +54,20 @@ export interface JsonResponse {
   body: Record<string, unknown>;
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
 }

@@ -16,7 +16,12 @@ let server: RunningIngestServer;
 let endpoint: string;
 
 /** What go-utils' postWithEventContext / getAndExpectSuccess send. */
-async function keptnRequest(method: 'GET' | 'POST', path: string, body?: unknown, token = TOKEN): Promise<{ status: number; text: string }> {
+async function keptnRequest(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  token = TOKEN,
+): Promise<{ status: number; text: string }> {
   const response = await fetch(`${endpoint}${path}`, {
     method,
     headers: { 'Content-Type': 'application/json', 'x-token': token },
@@ -59,7 +64,12 @@ describe("Keptn's API on the ingest server", () => {
   it("keptn send event -f remediation_trigger.json: a ProblemEvent in the API server and Keptn's keptnContext", async () => {
     const seedTrigger = {
       contenttype: 'application/json',
-      data: { project: 'fulltour', service: 'helloservice', stage: 'production', problem: { problemTitle: 'http_response_time_seconds_main_page_sum' } },
+      data: {
+        project: 'fulltour',
+        service: 'helloservice',
+        stage: 'production',
+        problem: { problemTitle: 'http_response_time_seconds_main_page_sum' },
+      },
       source: 'https://github.com/keptn/keptn/fake-problem',
       specversion: '1.0',
       type: 'sh.keptn.event.production.remediation.triggered',
@@ -69,7 +79,13 @@ describe("Keptn's API on the ingest server", () => {
     expect(JSON.parse(answer.text)).toEqual({ keptnContext: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown });
     const stored = (await listProblemEvents(kc, namespace)).filter((p) => p.spec.service === 'helloservice');
     expect(stored).toHaveLength(1);
-    expect(stored[0]?.spec).toMatchObject({ project: 'fulltour', stage: 'production', problemTitle: 'http_response_time_seconds_main_page_sum', state: 'OPEN', source: 'cloudevent' });
+    expect(stored[0]?.spec).toMatchObject({
+      project: 'fulltour',
+      stage: 'production',
+      problemTitle: 'http_response_time_seconds_main_page_sum',
+      state: 'OPEN',
+      source: 'cloudevent',
+    });
   });
 
   it("dynatrace-service's forwarded problem, routed by KeptnProject/KeptnStage/KeptnService, with its PID as context", async () => {
@@ -98,14 +114,28 @@ describe("Keptn's API on the ingest server", () => {
     // Keptn derived the same UUID from the same non-UUID context every time.
     expect(JSON.parse(answer.text)).toEqual({ keptnContext: '2d333732-3335-4236-b833-343536393631' });
     const stored = (await listProblemEvents(kc, namespace)).filter((p) => p.spec.service === 'allproblems');
-    expect(stored.map((p) => p.spec)).toEqual([expect.objectContaining({ project: 'demo-remediation', stage: 'production', problemTitle: 'Memory saturation', problemID: '672' })]);
+    expect(stored.map((p) => p.spec)).toEqual([
+      expect.objectContaining({
+        project: 'demo-remediation',
+        stage: 'production',
+        problemTitle: 'Memory saturation',
+        problemID: '672',
+      }),
+    ]);
   });
 
   it('refuses an event it cannot map with a 400 in the shape go-utils decodes, and stores nothing', async () => {
     const before = (await listProblemEvents(kc, namespace)).length;
-    const answer = await keptnRequest('POST', '/v1/event', { specversion: '1.0', type: 'sh.keptn.event.production.remediation.triggered', data: { project: 'fulltour', stage: 'production', service: 'helloservice' } });
+    const answer = await keptnRequest('POST', '/v1/event', {
+      specversion: '1.0',
+      type: 'sh.keptn.event.production.remediation.triggered',
+      data: { project: 'fulltour', stage: 'production', service: 'helloservice' },
+    });
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.text)).toEqual({ code: 400, message: 'data.problem: is required (an object with problemTitle and optionally rootCause)' });
+    expect(JSON.parse(answer.text)).toEqual({
+      code: 400,
+      message: 'data.problem: is required (an object with problemTitle and optionally rootCause)',
+    });
     expect(await listProblemEvents(kc, namespace)).toHaveLength(before);
   });
 });

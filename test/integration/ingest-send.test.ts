@@ -41,7 +41,12 @@ const remediationTrigger = JSON.stringify({
   specversion: '1.0',
   source: 'https://github.com/keptn/keptn/fake-problem',
   contenttype: 'application/json',
-  data: { project: 'fulltour', stage: 'production', service: 'helloservice', problem: { problemTitle: 'http_response_time_seconds_main_page_sum' } },
+  data: {
+    project: 'fulltour',
+    stage: 'production',
+    service: 'helloservice',
+    problem: { problemTitle: 'http_response_time_seconds_main_page_sum' },
+  },
 });
 
 describe('rebound send problem', () => {
@@ -61,7 +66,11 @@ describe('rebound send problem', () => {
     await writeFile(join(dir, 'token'), `${TOKEN}\n`);
     await writeFile(join(dir, 'wrong-token'), 'not-the-token\n');
     await writeFile(join(dir, 'bad.yaml'), problemYaml.replace('  stage: production\n', '  stage: Production!\n'));
-    server = await startIngestServer({ address: '127.0.0.1:0', tokens: () => [TOKEN], sink: new KubeProblemStore({ kubeConfig: kc, namespace }) });
+    server = await startIngestServer({
+      address: '127.0.0.1:0',
+      tokens: () => [TOKEN],
+      sink: new KubeProblemStore({ kubeConfig: kc, namespace }),
+    });
   });
   afterAll(async () => {
     await server.close();
@@ -69,9 +78,22 @@ describe('rebound send problem', () => {
   });
 
   it('writes a ProblemEvent YAML straight to the cluster, once', async () => {
-    const args = ['send', 'problem', '-f', join(dir, 'problem.yaml'), '--kube', '--kubeconfig', kubeconfigPath, '--namespace', namespace];
+    const args = [
+      'send',
+      'problem',
+      '-f',
+      join(dir, 'problem.yaml'),
+      '--kube',
+      '--kubeconfig',
+      kubeconfigPath,
+      '--namespace',
+      namespace,
+    ];
     const first = await rebound(args);
-    expect(first).toMatchObject({ code: 0, stdout: `problemevent/carts-latency-by-hand created in namespace ${namespace}\n` });
+    expect(first).toMatchObject({
+      code: 0,
+      stdout: `problemevent/carts-latency-by-hand created in namespace ${namespace}\n`,
+    });
     const second = await rebound(args);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/carts-latency-by-hand refreshed/);
@@ -81,7 +103,17 @@ describe('rebound send problem', () => {
   });
 
   it('sends the seed CloudEvent to the webhook, which stores it', async () => {
-    const result = await rebound(['send', 'problem', '-f', join(dir, 'remediation_trigger.json'), '--to', server.url, '--token-file', join(dir, 'token'), '--json']);
+    const result = await rebound([
+      'send',
+      'problem',
+      '-f',
+      join(dir, 'remediation_trigger.json'),
+      '--to',
+      server.url,
+      '--token-file',
+      join(dir, 'token'),
+      '--json',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const { problems } = JSON.parse(result.stdout) as { problems: { name: string }[] };
@@ -91,14 +123,33 @@ describe('rebound send problem', () => {
   });
 
   it('reports a refused token with the server message and exit 1', async () => {
-    const result = await rebound(['send', 'problem', '-f', join(dir, 'remediation_trigger.json'), '--to', server.url, '--token-file', join(dir, 'wrong-token')]);
+    const result = await rebound([
+      'send',
+      'problem',
+      '-f',
+      join(dir, 'remediation_trigger.json'),
+      '--to',
+      server.url,
+      '--token-file',
+      join(dir, 'wrong-token'),
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/\/v1\/events answered 401: invalid bearer token/);
   });
 
   it('points at the line of a bad field and sends nothing (exit 2)', async () => {
     const before = (await listProblemEvents(kc, namespace)).length;
-    const result = await rebound(['send', 'problem', '-f', join(dir, 'bad.yaml'), '--kube', '--kubeconfig', kubeconfigPath, '--namespace', namespace]);
+    const result = await rebound([
+      'send',
+      'problem',
+      '-f',
+      join(dir, 'bad.yaml'),
+      '--kube',
+      '--kubeconfig',
+      kubeconfigPath,
+      '--namespace',
+      namespace,
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/bad\.yaml:8:10: spec\.stage: stage "Production!" must be a DNS-1123 label/);
     expect(await listProblemEvents(kc, namespace)).toHaveLength(before);

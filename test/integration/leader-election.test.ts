@@ -162,7 +162,8 @@ describe('Manager with leader election (real Lease)', () => {
       manager.add({
         name: 'informer',
         needsLeaderElection: false,
-        start: (signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })),
+        start: (signal) =>
+          new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })),
       });
       const abort = new AbortController();
       const exit: Promise<ManagerExit> = manager.start(abort.signal);
@@ -191,7 +192,13 @@ describe('Manager with leader election (real Lease)', () => {
     const proxy = new ChaosProxy(cluster.server);
     await proxy.accept();
     cleanups.push(() => proxy.stop());
-    const elector = new LeaderElector({ identity: 'survivor', store: kubeLeaseStore(adminKubeConfig(cluster.kubeconfigPath, proxy.url), { namespace: ns, name: 'outage' }), clock: systemClock, log, ...TIMING });
+    const elector = new LeaderElector({
+      identity: 'survivor',
+      store: kubeLeaseStore(adminKubeConfig(cluster.kubeconfigPath, proxy.url), { namespace: ns, name: 'outage' }),
+      clock: systemClock,
+      log,
+      ...TIMING,
+    });
     const terms: string[] = [];
     let active = false;
     const manager = new Manager({ log, leaderElector: elector, gracefulShutdownMs: 5_000 });

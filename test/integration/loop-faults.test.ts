@@ -22,9 +22,26 @@ import type { LocalPrometheus } from '../harness/prometheus.ts';
 import { SAMPLE_SLI, sampleSlo } from '../harness/sample-workload.ts';
 import type { SampleWorkload } from '../harness/sample-workload.ts';
 import { toolPath } from '../harness/tools.ts';
-import { applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
+import {
+  applyObjects,
+  createProjectRepo,
+  deployService,
+  installControllerRbac,
+  kubectl,
+  startControllerProcess,
+} from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
-import { createNamespace, gitSecret, hasCondition, namespaceObjects, phase, startE2eGitServer, startScrapedWorkload, stopInOrder, ESCALATING_POLICY } from './e2e-helpers.ts';
+import {
+  createNamespace,
+  gitSecret,
+  hasCondition,
+  namespaceObjects,
+  phase,
+  startE2eGitServer,
+  startScrapedWorkload,
+  stopInOrder,
+  ESCALATING_POLICY,
+} from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -48,7 +65,11 @@ let controller: ControllerProcess | undefined;
 let work: string;
 let helmGate: HelmGate;
 
-const { get, waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller?.process.recentOutput() ?? '' });
+const { get, waitFor } = namespaceObjects({
+  kubeconfigPath: admin,
+  namespace: NAMESPACE,
+  controllerOutput: () => controller?.process.recentOutput() ?? '',
+});
 
 /**
  * A `helm` for the controller that holds `helm upgrade` while the gate is closed (writing a marker
@@ -67,15 +88,18 @@ async function helmGateIn(dir: string): Promise<HelmGate> {
   const gate = join(dir, 'gate-closed');
   const marker = join(dir, 'upgrade-waiting');
   // Paths from mkdtemp: no quotes or spaces in them.
-  await writeFile(path, [
-    '#!/bin/sh',
-    `if [ "$1" = upgrade ] && [ -e '${gate}' ]; then`,
-    `  : > '${marker}'`,
-    `  while [ -e '${gate}' ]; do /usr/bin/sleep 0.05; done`,
-    'fi',
-    `exec '${toolPath('helm')}' "$@"`,
-    '',
-  ].join('\n'));
+  await writeFile(
+    path,
+    [
+      '#!/bin/sh',
+      `if [ "$1" = upgrade ] && [ -e '${gate}' ]; then`,
+      `  : > '${marker}'`,
+      `  while [ -e '${gate}' ]; do /usr/bin/sleep 0.05; done`,
+      'fi',
+      `exec '${toolPath('helm')}' "$@"`,
+      '',
+    ].join('\n'),
+  );
   await chmod(path, 0o755);
   return {
     path,
@@ -84,7 +108,18 @@ async function helmGateIn(dir: string): Promise<HelmGate> {
       await rm(gate, { force: true });
       await rm(marker, { force: true });
     },
-    waiting: () => expect.poll(() => access(marker).then(() => true, () => false), { timeout: 90_000, interval: 50 }).toBe(true).then(() => undefined),
+    waiting: () =>
+      expect
+        .poll(
+          () =>
+            access(marker).then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 90_000, interval: 50 },
+        )
+        .toBe(true)
+        .then(() => undefined),
   };
 }
 
@@ -96,7 +131,18 @@ async function startController(): Promise<ControllerProcess> {
     // The same work dir on every start: a container restarted in its pod after an OOM kill.
     workDir: join(work, 'controller'),
     // The evaluation wait leaves a wide window between "applied" and "evaluated" for a kill.
-    args: ['--namespace', NAMESPACE, '--helm', helmGate.path, '--evaluation-wait=6s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=5s', '--lease-duration=3s', '--log-level=debug'],
+    args: [
+      '--namespace',
+      NAMESPACE,
+      '--helm',
+      helmGate.path,
+      '--evaluation-wait=6s',
+      '--turn-poll=500ms',
+      '--evaluation-retry=1s',
+      '--stalled-recheck=5s',
+      '--lease-duration=3s',
+      '--log-level=debug',
+    ],
   });
 }
 
@@ -118,35 +164,73 @@ interface Scenario {
 
 async function scenario(sloMs: number): Promise<Scenario> {
   const project = `p-${suffix()}`;
-  const repo = await createProjectRepo(git, { project, service: 'carts', stages: ['production'], remediationStages: ['production'], files: { 'values.yaml': VALUES, 'remediation.yaml': ESCALATING_POLICY, 'slo.yaml': sampleSlo(sloMs), 'sli.yaml': SAMPLE_SLI } });
-  await applyObjects(admin, [{
-    apiVersion: 'rebound.dev/v1alpha1',
-    kind: 'Project',
-    metadata: { name: project, namespace: NAMESPACE },
-    spec: {
-      git: { url: repo.url, secretRef: { name: 'git' }, author: { name: 'Rebound', email: 'rebound@example.com' } },
-      stages: [{ name: 'production', remediation: 'automated', apply: 'helm' }],
+  const repo = await createProjectRepo(git, {
+    project,
+    service: 'carts',
+    stages: ['production'],
+    remediationStages: ['production'],
+    files: {
+      'values.yaml': VALUES,
+      'remediation.yaml': ESCALATING_POLICY,
+      'slo.yaml': sampleSlo(sloMs),
+      'sli.yaml': SAMPLE_SLI,
     },
-  }]);
+  });
+  await applyObjects(admin, [
+    {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'Project',
+      metadata: { name: project, namespace: NAMESPACE },
+      spec: {
+        git: { url: repo.url, secretRef: { name: 'git' }, author: { name: 'Rebound', email: 'rebound@example.com' } },
+        stages: [{ name: 'production', remediation: 'automated', apply: 'helm' }],
+      },
+    },
+  ]);
   const releaseNamespace = `${project}-production`;
-  await deployService({ kubeconfigPath: admin, repoDir: repo.dir, branch: 'production', service: 'carts', namespace: releaseNamespace });
+  await deployService({
+    kubeconfigPath: admin,
+    repoDir: repo.dir,
+    branch: 'production',
+    service: 'carts',
+    namespace: releaseNamespace,
+  });
   workload.addTarget({ project, stage: 'production', service: 'carts', namespace: releaseNamespace });
   return { project, repoDir: repo.dir, releaseNamespace };
 }
 
 async function createProblem(s: Scenario, name: string): Promise<void> {
-  await applyObjects(admin, [{
-    apiVersion: 'rebound.dev/v1alpha1',
-    kind: 'ProblemEvent',
-    metadata: { name, namespace: NAMESPACE },
-    spec: { project: s.project, stage: 'production', service: 'carts', problemTitle: 'Response time degradation', state: 'OPEN', source: 'e2e' },
-  }]);
+  await applyObjects(admin, [
+    {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'ProblemEvent',
+      metadata: { name, namespace: NAMESPACE },
+      spec: {
+        project: s.project,
+        stage: 'production',
+        service: 'carts',
+        problemTitle: 'Response time degradation',
+        state: 'OPEN',
+        source: 'e2e',
+      },
+    },
+  ]);
 }
 
 /** Rebound's commits on the stage branch, oldest first: their sha and Rebound-Attempt trailer. */
 async function reboundCommits(s: Scenario): Promise<{ sha: string; problem: string; attempt: string }[]> {
-  const { stdout } = await runCommand('git', ['--git-dir', s.repoDir, 'log', '--reverse', '--format=%H%x00%(trailers:key=Rebound-Problem,valueonly,separator=)%x00%(trailers:key=Rebound-Attempt,valueonly,separator=)%x1e', 'production']);
-  return stdout.split('\x1e').map((c) => c.trim()).filter((c) => c !== '')
+  const { stdout } = await runCommand('git', [
+    '--git-dir',
+    s.repoDir,
+    'log',
+    '--reverse',
+    '--format=%H%x00%(trailers:key=Rebound-Problem,valueonly,separator=)%x00%(trailers:key=Rebound-Attempt,valueonly,separator=)%x1e',
+    'production',
+  ]);
+  return stdout
+    .split('\x1e')
+    .map((c) => c.trim())
+    .filter((c) => c !== '')
     .map((c) => c.split('\0').map((f) => f.trim()))
     .filter(([, problem]) => problem !== '')
     .map(([sha = '', problem = '', attempt = '']) => ({ sha, problem, attempt }));
@@ -154,15 +238,33 @@ async function reboundCommits(s: Scenario): Promise<{ sha: string; problem: stri
 
 /** The release's revisions and their statuses, oldest first. */
 async function helmHistory(s: Scenario): Promise<string[]> {
-  const { stdout } = await runCommand(toolPath('helm'), ['history', 'carts', '-n', s.releaseNamespace, '-o', 'json', '--kubeconfig', admin], {
-    env: { ...process.env, HELM_CACHE_HOME: join(work, 'helm-home'), HELM_CONFIG_HOME: join(work, 'helm-home'), HELM_DATA_HOME: join(work, 'helm-home') },
-    timeoutMs: 60_000,
-  });
+  const { stdout } = await runCommand(
+    toolPath('helm'),
+    ['history', 'carts', '-n', s.releaseNamespace, '-o', 'json', '--kubeconfig', admin],
+    {
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: join(work, 'helm-home'),
+        HELM_CONFIG_HOME: join(work, 'helm-home'),
+        HELM_DATA_HOME: join(work, 'helm-home'),
+      },
+      timeoutMs: 60_000,
+    },
+  );
   return (JSON.parse(stdout) as { revision: number; status: string }[]).map((r) => `${r.revision} ${r.status}`);
 }
 
 async function eventReasons(name: string): Promise<string[]> {
-  const out = await kubectl(admin, ['get', 'events', '-n', NAMESPACE, '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}']);
+  const out = await kubectl(admin, [
+    'get',
+    'events',
+    '-n',
+    NAMESPACE,
+    '--field-selector',
+    `involvedObject.name=${name}`,
+    '-o',
+    'jsonpath={range .items[*]}{.reason}{"\\n"}{end}',
+  ]);
   return out.split('\n').filter((r) => r !== '');
 }
 
@@ -185,7 +287,8 @@ describe('the loop through kills and outages', () => {
   it('SIGKILLed between each pair of steps: one commit per attempt, no apply or evaluation repeated or skipped', async () => {
     const s = await scenario(600);
     const problem = 'killed';
-    const attempts = async (): Promise<NonNullable<NonNullable<ProblemEvent['status']>['attempts']>> => (await get<ProblemEvent>('problemevent', problem)).status?.attempts ?? [];
+    const attempts = async (): Promise<NonNullable<NonNullable<ProblemEvent['status']>['attempts']>> =>
+      (await get<ProblemEvent>('problemevent', problem)).status?.attempts ?? [];
 
     // 1. Attempt 1 committed and pushed, not applied: its helm upgrade waits at the gate.
     await helmGate.close();
@@ -203,7 +306,12 @@ describe('the loop through kills and outages', () => {
     await helmGate.open();
     promGate.hold();
     controller = await startController();
-    await waitFor<ProblemEvent>('problemevent', problem, (p) => p.status?.attempts?.[0]?.appliedTime !== undefined, 90_000);
+    await waitFor<ProblemEvent>(
+      'problemevent',
+      problem,
+      (p) => p.status?.attempts?.[0]?.appliedTime !== undefined,
+      90_000,
+    );
     await killController();
     promGate.drop();
     expect(await attempts()).toMatchObject([{ index: 1, helmRevision: 2 }]);
@@ -225,14 +333,22 @@ describe('the loop through kills and outages', () => {
     controller = await startController();
     await helmGate.waiting();
     await killController();
-    expect(await attempts()).toMatchObject([{ index: 1, result: 'fail' }, { index: 2, action: 'featuretoggle', commit: expect.any(String) as string }]);
+    expect(await attempts()).toMatchObject([
+      { index: 1, result: 'fail' },
+      { index: 2, action: 'featuretoggle', commit: expect.any(String) as string },
+    ]);
     expect((await attempts())[1]?.appliedTime).toBeUndefined();
     expect(await reboundCommits(s)).toHaveLength(2);
 
     // 5. Left alone: attempt 2 applied once, evaluated once, resolved.
     await helmGate.open();
     controller = await startController();
-    const done = await waitFor<ProblemEvent>('problemevent', problem, phase('Resolved', 'Exhausted', 'Unhandled'), 90_000);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      problem,
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      90_000,
+    );
     expect(done.status?.phase).toBe('Resolved');
     const finalAttempts = done.status?.attempts ?? [];
     expect(finalAttempts.map((a) => [a.index, a.action, a.value, a.result, a.helmRevision])).toEqual([
@@ -245,7 +361,17 @@ describe('the loop through kills and outages', () => {
       { sha: finalAttempts[0]?.commit, problem: `${NAMESPACE}/${problem} ${uid}`, attempt: '1' },
       { sha: finalAttempts[1]?.commit, problem: `${NAMESPACE}/${problem} ${uid}`, attempt: '2' },
     ]);
-    expect(await kubectl(admin, ['get', 'configmap', 'carts-feature-flags', '-n', s.releaseNamespace, '-o', 'jsonpath={.data.EnablePromotion}'])).toBe('false');
+    expect(
+      await kubectl(admin, [
+        'get',
+        'configmap',
+        'carts-feature-flags',
+        '-n',
+        s.releaseNamespace,
+        '-o',
+        'jsonpath={.data.EnablePromotion}',
+      ]),
+    ).toBe('false');
   });
 
   it('Prometheus stopped when an evaluation is due: postponed as PrometheusUnavailable, never escalated; resolved once it is back', async () => {
@@ -256,20 +382,42 @@ describe('the loop through kills and outages', () => {
     promGate.release();
     controller ??= await startController();
     await createProblem(s, problem);
-    const applied = await waitFor<ProblemEvent>('problemevent', problem, (p) => p.status?.attempts?.[0]?.appliedTime !== undefined, 90_000);
+    const applied = await waitFor<ProblemEvent>(
+      'problemevent',
+      problem,
+      (p) => p.status?.attempts?.[0]?.appliedTime !== undefined,
+      90_000,
+    );
     // Prometheus has scraped the action's effect: the data the evaluation needs is there, only the
     // server will not be. Then stopped before the evaluation is due: the 6 s wait is the window.
     const replicas = new URL('/api/v1/query', prometheus.url);
     replicas.searchParams.set('query', `rebound_sample_replicas{project="${s.project}"}`);
-    await expect.poll(async () => ((await (await fetch(replicas)).json()) as { data: { result: { value: [number, string] }[] } }).data.result[0]?.value[1], { timeout: 30_000, interval: 100 }).toBe('2');
+    await expect
+      .poll(
+        async () =>
+          ((await (await fetch(replicas)).json()) as { data: { result: { value: [number, string] }[] } }).data.result[0]
+            ?.value[1],
+        { timeout: 30_000, interval: 100 },
+      )
+      .toBe('2');
     await promGate.down();
     await prometheus.stop();
     expect(Date.now()).toBeLessThan(Date.parse(applied.status?.nextEvaluationTime ?? ''));
 
-    await waitFor<ProblemEvent>('problemevent', problem, hasCondition('Reconciling', 'True', 'PrometheusUnavailable'), 60_000);
+    await waitFor<ProblemEvent>(
+      'problemevent',
+      problem,
+      hasCondition('Reconciling', 'True', 'PrometheusUnavailable'),
+      60_000,
+    );
     // Several evaluations were tried and refused (one a second), none counted against the attempt.
     const metricsUrl = controller.metricsUrl;
-    const evaluationErrors = async (): Promise<number> => Number(/^rebound_evaluations_total\{result="error"\} (\d+)/m.exec(await (await fetch(`${metricsUrl}/metrics`)).text())?.[1] ?? 0);
+    const evaluationErrors = async (): Promise<number> =>
+      Number(
+        /^rebound_evaluations_total\{result="error"\} (\d+)/m.exec(
+          await (await fetch(`${metricsUrl}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
     await expect.poll(evaluationErrors, { timeout: 30_000, interval: 250 }).toBeGreaterThanOrEqual(3);
     const waiting = await get<ProblemEvent>('problemevent', problem);
     expect(waiting.status?.phase).toBe('Evaluating');
@@ -277,11 +425,20 @@ describe('the loop through kills and outages', () => {
     expect(await eventReasons(problem)).not.toContain('Escalated');
 
     // Started again on its data, reached at the same address.
-    prometheus = await startPrometheus({ scrapeTargets: [workload.address], scrapeInterval: '1s', dataDir: join(work, 'prometheus-data') });
+    prometheus = await startPrometheus({
+      scrapeTargets: [workload.address],
+      scrapeInterval: '1s',
+      dataDir: join(work, 'prometheus-data'),
+    });
     promGate.upstream = prometheus.url;
     await promGate.up();
 
-    const done = await waitFor<ProblemEvent>('problemevent', problem, phase('Resolved', 'Exhausted', 'Unhandled'), 60_000);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      problem,
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      60_000,
+    );
     expect(done.status?.phase).toBe('Resolved');
     expect(done.status?.attempts?.map((a) => [a.index, a.action, a.result])).toEqual([[1, 'scale', 'pass']]);
     expect(await reboundCommits(s)).toHaveLength(1);

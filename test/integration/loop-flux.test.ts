@@ -15,9 +15,26 @@ import { runCommand } from '../harness/process.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';
 import { SAMPLE_SLI, sampleSlo } from '../harness/sample-workload.ts';
 import type { SampleWorkload } from '../harness/sample-workload.ts';
-import { applyObjects, createProjectRepo, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
+import {
+  applyObjects,
+  createProjectRepo,
+  installControllerRbac,
+  kubectl,
+  startControllerProcess,
+} from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
-import { condition, createNamespace, gitSecret, hasCondition, namespaceObjects, phase, push, startE2eGitServer, startScrapedWorkload, stopInOrder } from './e2e-helpers.ts';
+import {
+  condition,
+  createNamespace,
+  gitSecret,
+  hasCondition,
+  namespaceObjects,
+  phase,
+  push,
+  startE2eGitServer,
+  startScrapedWorkload,
+  stopInOrder,
+} from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -41,8 +58,10 @@ spec:
         - name: carts
           image: docker.io/keptnexamples/carts:0.13.1
 `;
-const KUSTOMIZATION = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n';
-const BROKEN_KUSTOMIZATION = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - missing.yaml\n';
+const KUSTOMIZATION =
+  'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n';
+const BROKEN_KUSTOMIZATION =
+  'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - missing.yaml\n';
 
 let git: GitServer;
 let prometheus: LocalPrometheus;
@@ -50,7 +69,11 @@ let workload: SampleWorkload;
 let flux: LocalFlux;
 let controller: ControllerProcess | undefined;
 
-const { get, waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller?.process.recentOutput() ?? '' });
+const { get, waitFor } = namespaceObjects({
+  kubeconfigPath: admin,
+  namespace: NAMESPACE,
+  controllerOutput: () => controller?.process.recentOutput() ?? '',
+});
 
 interface Scenario {
   project: string;
@@ -80,12 +103,23 @@ async function scenario(timeout: string): Promise<Scenario> {
     stages: ['production'],
     remediationStages: ['production'],
     // values.yaml only marks the directory as the service's for the repository seeder; Flux reads kustomization.yaml.
-    files: { 'values.yaml': 'replicaCount: 1\n', 'deployment.yaml': deployment(1), 'kustomization.yaml': KUSTOMIZATION, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI },
+    files: {
+      'values.yaml': 'replicaCount: 1\n',
+      'deployment.yaml': deployment(1),
+      'kustomization.yaml': KUSTOMIZATION,
+      'slo.yaml': sampleSlo(700),
+      'sli.yaml': SAMPLE_SLI,
+    },
   });
   const kustomization = project;
   await kubectl(admin, ['create', 'namespace', stageNamespace]);
   await applyObjects(admin, [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: `git-${project}`, namespace: FLUX_NAMESPACE }, stringData: { username: git.username, password: git.password } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `git-${project}`, namespace: FLUX_NAMESPACE },
+      stringData: { username: git.username, password: git.password },
+    },
     {
       apiVersion: 'source.toolkit.fluxcd.io/v1',
       kind: 'GitRepository',
@@ -96,7 +130,14 @@ async function scenario(timeout: string): Promise<Scenario> {
       apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
       kind: 'Kustomization',
       metadata: { name: kustomization, namespace: FLUX_NAMESPACE },
-      spec: { interval: '1h', retryInterval: '2s', path: './carts', prune: false, targetNamespace: stageNamespace, sourceRef: { kind: 'GitRepository', name: kustomization } },
+      spec: {
+        interval: '1h',
+        retryInterval: '2s',
+        path: './carts',
+        prune: false,
+        targetNamespace: stageNamespace,
+        sourceRef: { kind: 'GitRepository', name: kustomization },
+      },
     },
     {
       apiVersion: 'rebound.dev/v1alpha1',
@@ -121,13 +162,18 @@ async function scenario(timeout: string): Promise<Scenario> {
       },
     },
   ]);
-  await waitForFlux(kustomization, (s) => s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
+  await waitForFlux(
+    kustomization,
+    (s) => s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  );
   workload.addTarget({ project, stage: 'production', service: 'carts', namespace: stageNamespace });
   return { project, repoDir: repo.dir, stageNamespace, kustomization };
 }
 
 async function fluxStatus(name: string): Promise<FluxStatus> {
-  return JSON.parse(await kubectl(admin, ['get', 'kustomization', name, '-n', FLUX_NAMESPACE, '-o', 'jsonpath={.status}'])) as FluxStatus;
+  return JSON.parse(
+    await kubectl(admin, ['get', 'kustomization', name, '-n', FLUX_NAMESPACE, '-o', 'jsonpath={.status}']),
+  ) as FluxStatus;
 }
 
 async function waitForFlux(name: string, check: (s: FluxStatus) => boolean, timeoutMs = 90_000): Promise<FluxStatus> {
@@ -147,24 +193,53 @@ async function createProblem(s: Scenario, name: string): Promise<void> {
       apiVersion: 'rebound.dev/v1alpha1',
       kind: 'ProblemEvent',
       metadata: { name, namespace: NAMESPACE },
-      spec: { project: s.project, stage: 'production', service: 'carts', problemTitle: 'Response time degradation', state: 'OPEN', source: 'e2e' },
+      spec: {
+        project: s.project,
+        stage: 'production',
+        service: 'carts',
+        problemTitle: 'Response time degradation',
+        state: 'OPEN',
+        source: 'e2e',
+      },
     },
   ]);
 }
 
 /** `flux reconcile source git NAME`: the annotation source-controller acts on at once. */
 async function reconcileSource(s: Scenario): Promise<void> {
-  await kubectl(admin, ['annotate', '--overwrite', 'gitrepository', s.kustomization, '-n', FLUX_NAMESPACE, `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`]);
+  await kubectl(admin, [
+    'annotate',
+    '--overwrite',
+    'gitrepository',
+    s.kustomization,
+    '-n',
+    FLUX_NAMESPACE,
+    `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`,
+  ]);
 }
 
 async function waitForSource(s: Scenario, sha: string): Promise<void> {
   await expect
-    .poll(() => kubectl(admin, ['get', 'gitrepository', s.kustomization, '-n', FLUX_NAMESPACE, '-o', 'jsonpath={.status.artifact.revision}']), { timeout: 60_000, interval: 250 })
+    .poll(
+      () =>
+        kubectl(admin, [
+          'get',
+          'gitrepository',
+          s.kustomization,
+          '-n',
+          FLUX_NAMESPACE,
+          '-o',
+          'jsonpath={.status.artifact.revision}',
+        ]),
+      { timeout: 60_000, interval: 250 },
+    )
     .toBe(`production@sha1:${sha}`);
 }
 
 async function liveReplicas(s: Scenario): Promise<number> {
-  return Number(await kubectl(admin, ['get', 'deployment', 'carts', '-n', s.stageNamespace, '-o', 'jsonpath={.spec.replicas}']));
+  return Number(
+    await kubectl(admin, ['get', 'deployment', 'carts', '-n', s.stageNamespace, '-o', 'jsonpath={.spec.replicas}']),
+  );
 }
 
 async function head(s: Scenario): Promise<string> {
@@ -173,8 +248,11 @@ async function head(s: Scenario): Promise<string> {
 
 /** When Flux first reconciled a revision successfully (its history records it, to the second). */
 function firstReconciled(status: FluxStatus, sha: string): Date {
-  const entry = status.history?.find((h) => h.metadata?.revision === `production@sha1:${sha}` && h.lastReconciledStatus === 'ReconciliationSucceeded');
-  if (!entry?.firstReconciled) throw new Error(`Flux's history has no successful reconcile of ${sha}: ${JSON.stringify(status.history)}`);
+  const entry = status.history?.find(
+    (h) => h.metadata?.revision === `production@sha1:${sha}` && h.lastReconciledStatus === 'ReconciliationSucceeded',
+  );
+  if (!entry?.firstReconciled)
+    throw new Error(`Flux's history has no successful reconcile of ${sha}: ${JSON.stringify(status.history)}`);
   return new Date(entry.firstReconciled);
 }
 
@@ -189,7 +267,15 @@ beforeAll(async () => {
     kubeconfigPath: cluster.controllerKubeconfigPath,
     prometheusUrl: prometheus.url,
     metricsPort: await freePort(),
-    args: ['--namespace', NAMESPACE, '--sync-poll=250ms', '--evaluation-retry=1s', '--stalled-recheck=2s', '--lease-duration=3s', '--log-level=debug'],
+    args: [
+      '--namespace',
+      NAMESPACE,
+      '--sync-poll=250ms',
+      '--evaluation-retry=1s',
+      '--stalled-recheck=2s',
+      '--lease-duration=3s',
+      '--log-level=debug',
+    ],
   });
 }, 180_000);
 
@@ -199,12 +285,21 @@ describe('apply: flux with the real Flux controllers', () => {
   it('(a) problem → commit → Flux syncs → evaluation → Resolved, never evaluating before Flux reported the commit', async () => {
     const s = await scenario('2m');
     await createProblem(s, 'slow');
-    const done = await waitFor<ProblemEvent>('problemevent', 'slow', phase('Resolved', 'Exhausted', 'Unhandled'), 120_000);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'slow',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      120_000,
+    );
     expect(done.status?.phase).toBe('Resolved');
     const attempt = done.status?.attempts?.[0];
     const sha = attempt?.commit ?? '';
     expect(sha).toBe(await head(s));
-    expect(attempt?.sync).toMatchObject({ engine: 'flux', objects: [`${FLUX_NAMESPACE}/${s.kustomization}`], revision: `production@sha1:${sha}` });
+    expect(attempt?.sync).toMatchObject({
+      engine: 'flux',
+      objects: [`${FLUX_NAMESPACE}/${s.kustomization}`],
+      revision: `production@sha1:${sha}`,
+    });
     expect(await liveReplicas(s)).toBe(2);
 
     // The timeline: pushed, then Flux reported the commit, then (the wait later) the evaluation.
@@ -224,7 +319,12 @@ describe('apply: flux with the real Flux controllers', () => {
     await flux.stopKustomizeController();
     try {
       await createProblem(s, 'engine-down');
-      const stalled = await waitFor<ProblemEvent>('problemevent', 'engine-down', hasCondition('Stalled', 'True', 'SyncTimedOut'), 60_000);
+      const stalled = await waitFor<ProblemEvent>(
+        'problemevent',
+        'engine-down',
+        hasCondition('Stalled', 'True', 'SyncTimedOut'),
+        60_000,
+      );
       expect(condition(stalled, 'Stalled')?.message).toMatch(/has not handled the reconcile request/);
       expect(stalled.status?.attempts?.[0]?.appliedTime).toBeUndefined();
       expect(stalled.status?.attempts?.[0]?.evaluationTime).toBeUndefined();
@@ -232,7 +332,12 @@ describe('apply: flux with the real Flux controllers', () => {
     } finally {
       await flux.startKustomizeController();
     }
-    const done = await waitFor<ProblemEvent>('problemevent', 'engine-down', phase('Resolved', 'Exhausted', 'Unhandled'), 120_000);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'engine-down',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      120_000,
+    );
     expect(done.status?.phase).toBe('Resolved');
     expect(condition(done, 'Stalled')?.status).toBe('False');
     expect(await liveReplicas(s)).toBe(2);
@@ -245,10 +350,20 @@ describe('apply: flux with the real Flux controllers', () => {
     let theirs: string;
     try {
       await createProblem(s, 'pushed-on-top');
-      const waiting = await waitFor<ProblemEvent>('problemevent', 'pushed-on-top', hasCondition('Reconciling', 'True', 'WaitingForSync'), 60_000);
+      const waiting = await waitFor<ProblemEvent>(
+        'problemevent',
+        'pushed-on-top',
+        hasCondition('Reconciling', 'True', 'WaitingForSync'),
+        60_000,
+      );
       const ours = waiting.status?.attempts?.[0]?.commit ?? '';
       expect(ours).toBe(await head(s));
-      await push(s.repoDir, 'production', { 'carts/NOTES.md': 'scaled by Rebound; noted by a person\n' }, 'notes on the scale-up');
+      await push(
+        s.repoDir,
+        'production',
+        { 'carts/NOTES.md': 'scaled by Rebound; noted by a person\n' },
+        'notes on the scale-up',
+      );
       theirs = await head(s);
       expect(theirs).not.toBe(ours);
       await reconcileSource(s);
@@ -256,7 +371,12 @@ describe('apply: flux with the real Flux controllers', () => {
     } finally {
       await flux.startKustomizeController();
     }
-    const done = await waitFor<ProblemEvent>('problemevent', 'pushed-on-top', phase('Resolved', 'Exhausted', 'Unhandled'), 120_000);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'pushed-on-top',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      120_000,
+    );
     expect(done.status?.phase).toBe('Resolved');
     expect(done.status?.attempts?.[0]?.sync?.revision).toBe(`production@sha1:${theirs}`);
     expect(await liveReplicas(s)).toBe(2);
@@ -265,11 +385,23 @@ describe('apply: flux with the real Flux controllers', () => {
   it("(d) a sync that fails stalls with SyncFailed and Flux's message; a fix pushed on top resolves it", async () => {
     const s = await scenario('2m');
     // A person breaks the branch first: every later commit, Rebound's too, fails to build.
-    await push(s.repoDir, 'production', { 'carts/kustomization.yaml': BROKEN_KUSTOMIZATION }, 'add a resource (forgot the file)');
+    await push(
+      s.repoDir,
+      'production',
+      { 'carts/kustomization.yaml': BROKEN_KUSTOMIZATION },
+      'add a resource (forgot the file)',
+    );
     await createProblem(s, 'sync-fails');
-    const stalled = await waitFor<ProblemEvent>('problemevent', 'sync-fails', hasCondition('Stalled', 'True', 'SyncFailed'), 60_000);
+    const stalled = await waitFor<ProblemEvent>(
+      'problemevent',
+      'sync-fails',
+      hasCondition('Stalled', 'True', 'SyncFailed'),
+      60_000,
+    );
     const message = condition(stalled, 'Stalled')?.message ?? '';
-    expect(message).toContain(`Kustomization ${FLUX_NAMESPACE}/${s.kustomization} failed at production@sha1:${stalled.status?.attempts?.[0]?.commit ?? ''}`);
+    expect(message).toContain(
+      `Kustomization ${FLUX_NAMESPACE}/${s.kustomization} failed at production@sha1:${stalled.status?.attempts?.[0]?.commit ?? ''}`,
+    );
     expect(message).toMatch(/missing\.yaml/);
     expect(stalled.status?.attempts?.[0]?.evaluationTime).toBeUndefined();
 
@@ -277,7 +409,12 @@ describe('apply: flux with the real Flux controllers', () => {
     const fix = await head(s);
     // The person asks Flux to fetch now, as `flux reconcile source git` does (its own poll is 1h here).
     await reconcileSource(s);
-    const done = await waitFor<ProblemEvent>('problemevent', 'sync-fails', phase('Resolved', 'Exhausted', 'Unhandled'), 120_000);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'sync-fails',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      120_000,
+    );
     expect(done.status?.phase).toBe('Resolved');
     expect(done.status?.attempts?.[0]?.sync?.revision).toBe(`production@sha1:${fix}`);
     expect(await liveReplicas(s)).toBe(2);
@@ -287,7 +424,12 @@ describe('apply: flux with the real Flux controllers', () => {
     const s = await scenario('2m');
     await kubectl(admin, ['delete', 'kustomization', s.kustomization, '-n', FLUX_NAMESPACE]);
     await createProblem(s, 'untracked');
-    const stalled = await waitFor<ProblemEvent>('problemevent', 'untracked', hasCondition('Stalled', 'True', 'SyncTargetNotFound'), 60_000);
+    const stalled = await waitFor<ProblemEvent>(
+      'problemevent',
+      'untracked',
+      hasCondition('Stalled', 'True', 'SyncTargetNotFound'),
+      60_000,
+    );
     expect(condition(stalled, 'Stalled')?.message).toContain('no Flux Kustomization tracks branch production');
     expect(stalled.status?.attempts?.[0]?.commit).toBe(await head(s));
     const again = await get<ProblemEvent>('problemevent', 'untracked');

@@ -21,9 +21,25 @@ import type { LocalPrometheus } from '../harness/prometheus.ts';
 import { SAMPLE_SLI, sampleSlo } from '../harness/sample-workload.ts';
 import type { SampleWorkload } from '../harness/sample-workload.ts';
 import { locustPath } from '../harness/tools.ts';
-import { REPO_ROOT, applyObjects, createProjectRepo, deployService, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
+import {
+  REPO_ROOT,
+  applyObjects,
+  createProjectRepo,
+  deployService,
+  installControllerRbac,
+  kubectl,
+  startControllerProcess,
+} from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
-import { createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer, startScrapedWorkload, stopInOrder } from './e2e-helpers.ts';
+import {
+  createNamespace,
+  gitSecret,
+  namespaceObjects,
+  phase,
+  startE2eGitServer,
+  startScrapedWorkload,
+  stopInOrder,
+} from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -93,31 +109,78 @@ class LocustExecutor {
 
   private async run(triggered: Record<string, unknown>): Promise<void> {
     const data = triggered['data'] as { project: string; stage: string; service: string };
-    const envelope = { specversion: '1.0', source: 'job-executor-service', shkeptncontext: triggered['shkeptncontext'], triggeredid: triggered['id'], datacontenttype: 'application/json' };
+    const envelope = {
+      specversion: '1.0',
+      source: 'job-executor-service',
+      shkeptncontext: triggered['shkeptncontext'],
+      triggeredid: triggered['id'],
+      datacontenttype: 'application/json',
+    };
     const common = { project: data.project, stage: data.stage, service: data.service };
-    this.startedAnswers.push((await this.send('/v1/events', { ...envelope, id: randomBytes(8).toString('hex'), type: 'sh.keptn.event.je-test.started', data: common })).status);
+    this.startedAnswers.push(
+      (
+        await this.send('/v1/events', {
+          ...envelope,
+          id: randomBytes(8).toString('hex'),
+          type: 'sh.keptn.event.je-test.started',
+          data: common,
+        })
+      ).status,
+    );
     // --json prints the final stats to stdout (the CSV files are written on a timer and may lag behind).
-    const args = ['-f', this.options.locustfile, '--headless', '-u', '2', '-r', '2', '-t', '5s', '--host', this.options.hostFor(data.project), '--only-summary', '--json'];
-    const { exitCode, stdout, output } = await new Promise<{ exitCode: number; stdout: string; output: string }>((resolve) => {
-      execFile(this.options.locust, args, { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (err, out, stderr) =>
-        resolve({ exitCode: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: out, output: `${out.slice(0, 2000)}${stderr}` }));
-    });
+    const args = [
+      '-f',
+      this.options.locustfile,
+      '--headless',
+      '-u',
+      '2',
+      '-r',
+      '2',
+      '-t',
+      '5s',
+      '--host',
+      this.options.hostFor(data.project),
+      '--only-summary',
+      '--json',
+    ];
+    const { exitCode, stdout, output } = await new Promise<{ exitCode: number; stdout: string; output: string }>(
+      (resolve) => {
+        execFile(this.options.locust, args, { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (err, out, stderr) =>
+          resolve({
+            exitCode: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+            stdout: out,
+            output: `${out.slice(0, 2000)}${stderr}`,
+          }),
+        );
+      },
+    );
     const summary = stats(stdout);
     const passed = exitCode === 0 && summary.requests > 0 && summary.failures === 0;
     const message = `locust: ${String(summary.requests)} requests, ${String(summary.failures)} failures (exit ${String(exitCode)})`;
     // Keptn's job-executor posted its events to Keptn's API with x-token.
-    const answer = await this.send('/api/v1/event', { ...envelope, id: randomBytes(8).toString('hex'), type: 'sh.keptn.event.je-test.finished', data: { ...common, status: 'succeeded', result: passed ? 'pass' : 'fail', message } });
+    const answer = await this.send('/api/v1/event', {
+      ...envelope,
+      id: randomBytes(8).toString('hex'),
+      type: 'sh.keptn.event.je-test.finished',
+      data: { ...common, status: 'succeeded', result: passed ? 'pass' : 'fail', message },
+    });
     this.finished.push({ at: Date.now(), status: answer.status, exitCode, summary: message, output });
   }
 
   private send(path: string, body: unknown): Promise<Response> {
     const { url, token } = this.options.controller();
-    const headers = path.startsWith('/api/') ? { 'Content-Type': 'application/json', 'x-token': token } : { 'Content-Type': 'application/cloudevents+json', Authorization: `Bearer ${token}` };
+    const headers = path.startsWith('/api/')
+      ? { 'Content-Type': 'application/json', 'x-token': token }
+      : { 'Content-Type': 'application/cloudevents+json', Authorization: `Bearer ${token}` };
     return fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
   }
 
   triggered(project: string): Delivery[] {
-    return this.deliveries.filter((d) => d.event['type'] === 'sh.keptn.event.je-test.triggered' && (d.event['data'] as { project?: string }).project === project);
+    return this.deliveries.filter(
+      (d) =>
+        d.event['type'] === 'sh.keptn.event.je-test.triggered' &&
+        (d.event['data'] as { project?: string }).project === project,
+    );
   }
 
   async stop(): Promise<void> {
@@ -136,7 +199,10 @@ function stats(json: string): { requests: number; failures: number } {
     return { requests: 0, failures: 0 };
   }
   const rows = Array.isArray(entries) ? (entries as { num_requests?: number; num_failures?: number }[]) : [];
-  return { requests: rows.reduce((n, r) => n + (r.num_requests ?? 0), 0), failures: rows.reduce((n, r) => n + (r.num_failures ?? 0), 0) };
+  return {
+    requests: rows.reduce((n, r) => n + (r.num_requests ?? 0), 0),
+    failures: rows.reduce((n, r) => n + (r.num_failures ?? 0), 0),
+  };
 }
 
 let git: GitServer;
@@ -149,7 +215,11 @@ let webhookUrl = '';
 let token = '';
 let closedPort = 0;
 
-const { waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller?.process.recentOutput() ?? '' });
+const { waitFor } = namespaceObjects({
+  kubeconfigPath: admin,
+  namespace: NAMESPACE,
+  controllerOutput: () => controller?.process.recentOutput() ?? '',
+});
 
 /** The tour's project: its shipyard on main, helloservice with the tour's remediation.yaml on qa and production. */
 async function tourProject(name: string, objectiveMs: number): Promise<void> {
@@ -167,9 +237,22 @@ async function tourProject(name: string, objectiveMs: number): Promise<void> {
     },
   });
   // As a Keptn user brings it: no spec.stages, the shipyard says which stages there are.
-  await applyObjects(admin, [{ apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name, namespace: NAMESPACE }, spec: { git: { url: repo.url, secretRef: { name: 'git' }, poll: '2s' } } }]);
+  await applyObjects(admin, [
+    {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'Project',
+      metadata: { name, namespace: NAMESPACE },
+      spec: { git: { url: repo.url, secretRef: { name: 'git' }, poll: '2s' } },
+    },
+  ]);
   for (const stage of ['qa', 'production']) {
-    await deployService({ kubeconfigPath: admin, repoDir: repo.dir, branch: stage, service: SERVICE, namespace: `${name}-${stage}` });
+    await deployService({
+      kubeconfigPath: admin,
+      repoDir: repo.dir,
+      branch: stage,
+      service: SERVICE,
+      namespace: `${name}-${stage}`,
+    });
     workload.addTarget({ project: name, stage, service: SERVICE, namespace: `${name}-${stage}` });
   }
 }
@@ -181,16 +264,39 @@ async function sendSeedTrigger(project: string): Promise<string> {
     specversion: '1.0',
     source: 'https://github.com/keptn/keptn/fake-problem',
     contenttype: 'application/json',
-    data: { project, stage: 'production', service: SERVICE, problem: { problemTitle: 'http_response_time_seconds_main_page_sum' } },
+    data: {
+      project,
+      stage: 'production',
+      service: SERVICE,
+      problem: { problemTitle: 'http_response_time_seconds_main_page_sum' },
+    },
   };
-  const response = await fetch(`${webhookUrl}/api/v1/event`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'x-token': token }, body: JSON.stringify(event) });
+  const response = await fetch(`${webhookUrl}/api/v1/event`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'x-token': token },
+    body: JSON.stringify(event),
+  });
   expect(response.status).toBe(200);
   let name = '';
-  await expect.poll(async () => {
-    const names = (await kubectl(admin, ['get', 'problemevents', '-n', NAMESPACE, '-o', `jsonpath={range .items[?(@.spec.project=="${project}")]}{.metadata.name}{"\\n"}{end}`])).trim();
-    name = names.split('\n')[0] ?? '';
-    return name;
-  }, { timeout: 30_000, interval: 250 }).not.toBe('');
+  await expect
+    .poll(
+      async () => {
+        const names = (
+          await kubectl(admin, [
+            'get',
+            'problemevents',
+            '-n',
+            NAMESPACE,
+            '-o',
+            `jsonpath={range .items[?(@.spec.project=="${project}")]}{.metadata.name}{"\\n"}{end}`,
+          ])
+        ).trim();
+        name = names.split('\n')[0] ?? '';
+        return name;
+      },
+      { timeout: 30_000, interval: 250 },
+    )
+    .not.toBe('');
   return name;
 }
 
@@ -208,7 +314,8 @@ beforeAll(async () => {
     locust,
     locustfile: join(scratch, 'locustfile.py'),
     // The failing project's load test aims at a port nothing listens on: every request fails.
-    hostFor: (project) => (project === PROJECT ? `http://${workload.address}` : `http://127.0.0.1:${String(closedPort)}`),
+    hostFor: (project) =>
+      project === PROJECT ? `http://${workload.address}` : `http://127.0.0.1:${String(closedPort)}`,
     controller: () => ({ url: webhookUrl, token }),
   });
   await executor.start();
@@ -219,13 +326,24 @@ beforeAll(async () => {
     prometheusUrl: prometheus.url,
     metricsPort: await freePort(),
     args: [
-      '--namespace', NAMESPACE, '--no-leader-elect',
-      '--webhook-address', `127.0.0.1:${String(port)}`,
-      '--webhook-token-file', join(scratch, 'token'),
-      '--problem-namespace', NAMESPACE,
-      '--action-sink', `${executor.url}/events`,
-      '--task-timeout', '2m',
-      '--evaluation-wait=4s', '--turn-poll=500ms', '--evaluation-retry=1s', '--stalled-recheck=5s', '--log-level=debug',
+      '--namespace',
+      NAMESPACE,
+      '--no-leader-elect',
+      '--webhook-address',
+      `127.0.0.1:${String(port)}`,
+      '--webhook-token-file',
+      join(scratch, 'token'),
+      '--problem-namespace',
+      NAMESPACE,
+      '--action-sink',
+      `${executor.url}/events`,
+      '--task-timeout',
+      '2m',
+      '--evaluation-wait=4s',
+      '--turn-poll=500ms',
+      '--evaluation-retry=1s',
+      '--stalled-recheck=5s',
+      '--log-level=debug',
     ],
   });
 }, 180_000);
@@ -239,16 +357,44 @@ describe("seed 001: the full tour's remediation sequence with a locust load test
   it('scales production, runs je-test with locust, then evaluates: in that order, Resolved', async () => {
     await tourProject(PROJECT, 700);
     const name = await sendSeedTrigger(PROJECT);
-    const done = await waitFor<ProblemEvent>('problemevent', name, phase('Resolved', 'Exhausted', 'Unhandled'), 150_000);
-    expect(done.status?.phase, `${JSON.stringify(done.status?.attempts)}\nlocust:\n${executor.finished.map((f) => f.output).join('\n')}`).toBe('Resolved');
-    expect(Number(await kubectl(admin, ['get', 'deployment', SERVICE, '-n', `${PROJECT}-production`, '-o', 'jsonpath={.spec.replicas}']))).toBe(2);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      name,
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      150_000,
+    );
+    expect(
+      done.status?.phase,
+      `${JSON.stringify(done.status?.attempts)}\nlocust:\n${executor.finished.map((f) => f.output).join('\n')}`,
+    ).toBe('Resolved');
+    expect(
+      Number(
+        await kubectl(admin, [
+          'get',
+          'deployment',
+          SERVICE,
+          '-n',
+          `${PROJECT}-production`,
+          '-o',
+          'jsonpath={.spec.replicas}',
+        ]),
+      ),
+    ).toBe(2);
 
     const [attempt] = done.status?.attempts ?? [];
     expect(attempt).toMatchObject({ index: 1, action: 'scale', value: '2', result: 'pass' });
     const task = attempt?.tasks?.[0];
     expect(attempt?.tasks).toHaveLength(1);
-    expect(task).toMatchObject({ name: 'je-test', state: 'Succeeded', executor: 'keptn', responseCode: 202, callbackStatus: 'succeeded' });
-    expect(task?.callbackMessage).toMatch(/^locust: [1-9]\d* requests, 0 failures \(exit 0\); status succeeded; result pass$/);
+    expect(task).toMatchObject({
+      name: 'je-test',
+      state: 'Succeeded',
+      executor: 'keptn',
+      responseCode: 202,
+      callbackStatus: 'succeeded',
+    });
+    expect(task?.callbackMessage).toMatch(
+      /^locust: [1-9]\d* requests, 0 failures \(exit 0\); status succeeded; result pass$/,
+    );
 
     // What the executor received: Keptn's je-test.triggered, with the action get-action chose and the task's properties.
     const [delivery] = executor.triggered(PROJECT);
@@ -258,7 +404,14 @@ describe("seed 001: the full tour's remediation sequence with a locust load test
       type: 'sh.keptn.event.je-test.triggered',
       id: task?.id,
       source: 'rebound',
-      data: { project: PROJECT, stage: 'production', service: SERVICE, action: { action: 'scale', value: '2', name: 'scale' }, problem: { problemTitle: 'http_response_time_seconds_main_page_sum' }, 'je-test': {} },
+      data: {
+        project: PROJECT,
+        stage: 'production',
+        service: SERVICE,
+        action: { action: 'scale', value: '2', name: 'scale' },
+        problem: { problemTitle: 'http_response_time_seconds_main_page_sum' },
+        'je-test': {},
+      },
     });
     expect(executor.startedAnswers).toContain(202);
     expect(executor.finished[0]).toMatchObject({ status: 200, exitCode: 0 });
@@ -279,13 +432,20 @@ describe("seed 001: the full tour's remediation sequence with a locust load test
     const failing = `${PROJECT}-broken`;
     await tourProject(failing, 700);
     const name = await sendSeedTrigger(failing);
-    const done = await waitFor<ProblemEvent>('problemevent', name, phase('Resolved', 'Exhausted', 'Unhandled'), 150_000);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      name,
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      150_000,
+    );
     // The tour has one action: its failed task leaves nothing to escalate to.
     expect(done.status?.phase).toBe('Exhausted');
     const [attempt] = done.status?.attempts ?? [];
     expect(attempt).toMatchObject({ result: 'fail' });
     expect(attempt?.evaluationTime).toBeUndefined();
-    expect(attempt?.message).toMatch(/^task je-test reported failure: locust: [1-9]\d* requests, [1-9]\d* failures \(exit 1\); status succeeded; result fail$/);
+    expect(attempt?.message).toMatch(
+      /^task je-test reported failure: locust: [1-9]\d* requests, [1-9]\d* failures \(exit 1\); status succeeded; result fail$/,
+    );
     expect(attempt?.tasks?.[0]).toMatchObject({ name: 'je-test', state: 'Failed', callbackStatus: 'failed' });
   });
 });

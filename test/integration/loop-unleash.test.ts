@@ -12,7 +12,13 @@ import { startPrometheus } from '../harness/prometheus.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';
 import { createUnleashFeature, startUnleash, unleashAdminApi, unleashFeatureStates } from '../harness/unleash.ts';
 import type { LocalUnleash } from '../harness/unleash.ts';
-import { applyObjects, createProjectRepo, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';
+import {
+  applyObjects,
+  createProjectRepo,
+  installControllerRbac,
+  kubectl,
+  startControllerProcess,
+} from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer } from './e2e-helpers.ts';
 
@@ -22,7 +28,8 @@ const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `unleash-${suffix()}`;
 
 const VALUES = 'replicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n  EnableItemCache: true\n';
-const SLO = 'spec_version: "1.0"\nobjectives:\n  - sli: healthy\n    pass:\n      - criteria:\n          - "<=1"\ntotal_score:\n  pass: "90%"\n  warning: "75%"\n';
+const SLO =
+  'spec_version: "1.0"\nobjectives:\n  - sli: healthy\n    pass:\n      - criteria:\n          - "<=1"\ntotal_score:\n  pass: "90%"\n  warning: "75%"\n';
 const SLI = 'spec_version: "1.0"\nindicators:\n  healthy: vector(1)\n';
 const policy = (flag: string): string => `apiVersion: spec.keptn.sh/0.1.4
 kind: Remediation
@@ -43,15 +50,28 @@ let controller: ControllerProcess;
 /** A feature switched on in every environment, as the tutorial's EnablePromotion was before the incident. */
 async function createFeature(name: string): Promise<void> {
   await createUnleashFeature(unleash, name);
-  for (const env of ['development', 'production']) await unleashAdminApi(unleash, `/api/admin/projects/default/features/${name}/environments/${env}/on`, { method: 'POST' });
+  for (const env of ['development', 'production'])
+    await unleashAdminApi(unleash, `/api/admin/projects/default/features/${name}/environments/${env}/on`, {
+      method: 'POST',
+    });
 }
 
-const { waitFor } = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => controller.process.recentOutput() });
+const { waitFor } = namespaceObjects({
+  kubeconfigPath: admin,
+  namespace: NAMESPACE,
+  controllerOutput: () => controller.process.recentOutput(),
+});
 
 /** A project whose stage `production` switches flags in Unleash (secret: the Secret holding the token). */
 async function project(flag: string, secret: string): Promise<{ name: string; repoDir: string }> {
   const name = `p-${suffix()}`;
-  const repo = await createProjectRepo(git, { project: name, service: 'carts', stages: ['production'], remediationStages: ['production'], files: { 'values.yaml': VALUES, 'slo.yaml': SLO, 'sli.yaml': SLI, 'remediation.yaml': policy(flag) } });
+  const repo = await createProjectRepo(git, {
+    project: name,
+    service: 'carts',
+    stages: ['production'],
+    remediationStages: ['production'],
+    files: { 'values.yaml': VALUES, 'slo.yaml': SLO, 'sli.yaml': SLI, 'remediation.yaml': policy(flag) },
+  });
   await applyObjects(admin, [
     {
       apiVersion: 'rebound.dev/v1alpha1',
@@ -67,7 +87,14 @@ async function project(flag: string, secret: string): Promise<{ name: string; re
       apiVersion: 'rebound.dev/v1alpha1',
       kind: 'ProblemEvent',
       metadata: { name, namespace: NAMESPACE },
-      spec: { project: name, stage: 'production', service: 'carts', problemTitle: 'Response time degradation', state: 'OPEN', source: 'e2e' },
+      spec: {
+        project: name,
+        stage: 'production',
+        service: 'carts',
+        problemTitle: 'Response time degradation',
+        state: 'OPEN',
+        source: 'e2e',
+      },
     },
   ]);
   return { name, repoDir: repo.dir };
@@ -75,21 +102,34 @@ async function project(flag: string, secret: string): Promise<{ name: string; re
 
 beforeAll(async () => {
   await installControllerRbac(admin);
-  [unleash, git, prometheus] = await Promise.all([
-    startUnleash(),
-    startE2eGitServer(),
-    startPrometheus({}),
-  ]);
+  [unleash, git, prometheus] = await Promise.all([startUnleash(), startE2eGitServer(), startPrometheus({})]);
   await createNamespace(admin, NAMESPACE, [
     gitSecret(NAMESPACE, git),
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unleash', namespace: NAMESPACE }, stringData: { token: unleash.adminToken } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unleash-wrong', namespace: NAMESPACE }, stringData: { token: '*:*.not-a-token-unleash-knows' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'unleash', namespace: NAMESPACE },
+      stringData: { token: unleash.adminToken },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'unleash-wrong', namespace: NAMESPACE },
+      stringData: { token: '*:*.not-a-token-unleash-knows' },
+    },
   ]);
   controller = await startControllerProcess({
     kubeconfigPath: cluster.controllerKubeconfigPath,
     prometheusUrl: prometheus.url,
     metricsPort: await freePort(),
-    args: ['--namespace', NAMESPACE, '--no-leader-elect', '--evaluation-wait=1s', '--stalled-recheck=3s', '--log-level=debug'],
+    args: [
+      '--namespace',
+      NAMESPACE,
+      '--no-leader-elect',
+      '--evaluation-wait=1s',
+      '--stalled-recheck=3s',
+      '--log-level=debug',
+    ],
   });
 }, 180_000);
 
@@ -106,9 +146,23 @@ describe('featuretoggle with the Unleash provider', () => {
     expect(await unleashFeatureStates(unleash, 'EnablePromotion')).toEqual({ development: true, production: false });
     const attempt = resolved.status?.attempts?.[0];
     expect(attempt).toMatchObject({ action: 'featuretoggle', value: 'EnablePromotion:off', result: 'pass' });
-    const { stdout: values } = await runCommand('git', ['--git-dir', repoDir, 'show', `${attempt?.commit ?? ''}:carts/values.yaml`]);
+    const { stdout: values } = await runCommand('git', [
+      '--git-dir',
+      repoDir,
+      'show',
+      `${attempt?.commit ?? ''}:carts/values.yaml`,
+    ]);
     expect(values).toBe(VALUES.replace('EnablePromotion: true', 'EnablePromotion: false'));
-    const events = await kubectl(admin, ['get', 'events', '-n', NAMESPACE, '--field-selector', `involvedObject.name=${name},reason=Applied`, '-o', 'jsonpath={.items[*].message}']);
+    const events = await kubectl(admin, [
+      'get',
+      'events',
+      '-n',
+      NAMESPACE,
+      '--field-selector',
+      `involvedObject.name=${name},reason=Applied`,
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
     expect(events).toMatch(/EnablePromotion/);
     expect(controller.process.recentOutput()).not.toContain(unleash.adminToken);
   });
@@ -116,7 +170,11 @@ describe('featuretoggle with the Unleash provider', () => {
   it('stalls with UnleashUnauthorized when Unleash refuses the token, and switches nothing', async () => {
     await createFeature('EnableItemCache');
     const { name } = await project('EnableItemCache', 'unleash-wrong');
-    const stalled = await waitFor<ProblemEvent>('problemevent', name, (p) => condition(p, 'Stalled')?.reason === 'UnleashUnauthorized');
+    const stalled = await waitFor<ProblemEvent>(
+      'problemevent',
+      name,
+      (p) => condition(p, 'Stalled')?.reason === 'UnleashUnauthorized',
+    );
     expect(condition(stalled, 'Stalled')?.message).toContain('Unleash');
     expect(stalled.status?.attempts?.[0]?.appliedTime).toBeUndefined();
     expect(await unleashFeatureStates(unleash, 'EnableItemCache')).toEqual({ development: true, production: true });

@@ -27,11 +27,19 @@ let cluster: LocalCluster;
 /** `kubectl auth can-i` as the controller's ServiceAccount: exit 0 is yes, exit 1 is no. */
 function controllerCan(args: string[]): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    execFile(toolPath('kubectl'), ['--kubeconfig', cluster.controllerKubeconfigPath, 'auth', 'can-i', ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (!err && stdout.trim() === 'yes') resolve(true);
-      else if (err?.code === 1 && stdout.trim().startsWith('no')) resolve(false);
-      else reject(new Error(`kubectl auth can-i ${args.join(' ')}: ${stderr || stdout || (err?.message ?? 'no answer')}`));
-    });
+    execFile(
+      toolPath('kubectl'),
+      ['--kubeconfig', cluster.controllerKubeconfigPath, 'auth', 'can-i', ...args],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => {
+        if (!err && stdout.trim() === 'yes') resolve(true);
+        else if (err?.code === 1 && stdout.trim().startsWith('no')) resolve(false);
+        else
+          reject(
+            new Error(`kubectl auth can-i ${args.join(' ')}: ${stderr || stdout || (err?.message ?? 'no answer')}`),
+          );
+      },
+    );
   });
 }
 
@@ -41,7 +49,12 @@ interface Container {
   livenessProbe?: { httpGet?: { path?: string; port?: string | number } };
   readinessProbe?: { httpGet?: { path?: string; port?: string | number } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: {
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    runAsNonRoot?: boolean;
+    capabilities?: { drop?: string[] };
+  };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
@@ -61,7 +74,14 @@ interface DeploymentDoc {
 beforeAll(async () => {
   cluster = await startCluster();
   await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '-k', MANIFESTS]);
-  await kubectl(cluster.kubeconfigPath, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=rebound']);
+  await kubectl(cluster.kubeconfigPath, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd',
+    '-l',
+    'app.kubernetes.io/part-of=rebound',
+  ]);
   // What an operator does per stage namespace where `apply: helm` runs (see the example's comment).
   await kubectl(cluster.kubeconfigPath, ['create', 'namespace', STAGE_NAMESPACE]);
   await kubectl(cluster.kubeconfigPath, ['apply', '-f', join(MANIFESTS, 'stage-rolebinding.example.yaml')]);
@@ -73,9 +93,15 @@ afterAll(async () => {
 
 describe('kubectl apply -k manifests/', () => {
   it('creates the namespace, every CRD of crds/, the ServiceAccount, RBAC, Deployment, Service and example Secrets', async () => {
-    const names = async (args: string[]): Promise<string[]> => (await kubectl(cluster.kubeconfigPath, ['get', ...args, '-o', 'name'])).split('\n').filter(Boolean).sort();
+    const names = async (args: string[]): Promise<string[]> =>
+      (await kubectl(cluster.kubeconfigPath, ['get', ...args, '-o', 'name'])).split('\n').filter(Boolean).sort();
     const crdFiles = (await readdir(join(REPO_ROOT, 'crds'))).filter((f) => f.endsWith('.yaml'));
-    const crdNames = await Promise.all(crdFiles.map(async (f) => `customresourcedefinition.apiextensions.k8s.io/${(parse(await readFile(join(REPO_ROOT, 'crds', f), 'utf8')) as { metadata: { name: string } }).metadata.name}`));
+    const crdNames = await Promise.all(
+      crdFiles.map(
+        async (f) =>
+          `customresourcedefinition.apiextensions.k8s.io/${(parse(await readFile(join(REPO_ROOT, 'crds', f), 'utf8')) as { metadata: { name: string } }).metadata.name}`,
+      ),
+    );
     expect(await names(['crd'])).toEqual(crdNames.sort());
     expect(await names(['namespace', 'rebound-system'])).toEqual(['namespace/rebound-system']);
     const ns = ['-n', 'rebound-system'];
@@ -87,7 +113,9 @@ describe('kubectl apply -k manifests/', () => {
   });
 
   it('lists every CRD file in crds/Kustomization, so a new resource cannot be left out of the install', async () => {
-    const kustomization = parse(await readFile(join(REPO_ROOT, 'crds', 'Kustomization'), 'utf8')) as { resources: string[] };
+    const kustomization = parse(await readFile(join(REPO_ROOT, 'crds', 'Kustomization'), 'utf8')) as {
+      resources: string[];
+    };
     const files = (await readdir(join(REPO_ROOT, 'crds'))).filter((f) => f.endsWith('.yaml')).sort();
     expect([...kustomization.resources].sort()).toEqual(files);
   });
@@ -101,9 +129,17 @@ describe("the controller's RBAC", () => {
   it('allows what the loop needs', async () => {
     const must: string[][] = [
       // Informers over the three resources in every namespace.
-      ...['projects', 'remediations', 'problemevents'].flatMap((r) => ['get', 'list', 'watch'].map((v) => [v, `${r}.rebound.dev`, '--all-namespaces'])),
+      ...['projects', 'remediations', 'problemevents'].flatMap((r) =>
+        ['get', 'list', 'watch'].map((v) => [v, `${r}.rebound.dev`, '--all-namespaces']),
+      ),
       // Status writes.
-      ...['projects', 'remediations', 'problemevents'].map((r) => ['patch', `${r}.rebound.dev`, '--subresource=status', '-n', 'sockshop']),
+      ...['projects', 'remediations', 'problemevents'].map((r) => [
+        'patch',
+        `${r}.rebound.dev`,
+        '--subresource=status',
+        '-n',
+        'sockshop',
+      ]),
       // Webhooks create ProblemEvents and resolve them.
       ['create', 'problemevents.rebound.dev', '-n', 'rebound-system'],
       ['patch', 'problemevents.rebound.dev', '-n', 'rebound-system'],
@@ -180,7 +216,15 @@ describe("the controller's RBAC", () => {
     });
     try {
       // startControllerProcess returned: /readyz answered, which needs synced informers and known leadership.
-      const holder = await kubectl(cluster.kubeconfigPath, ['get', 'lease', 'rebound-controller', '-n', 'rebound-system', '-o', 'jsonpath={.spec.holderIdentity}']);
+      const holder = await kubectl(cluster.kubeconfigPath, [
+        'get',
+        'lease',
+        'rebound-controller',
+        '-n',
+        'rebound-system',
+        '-o',
+        'jsonpath={.spec.holderIdentity}',
+      ]);
       expect(holder).toContain(String(controller.process.pid));
       const metrics = await (await fetch(`${controller.metricsUrl}/metrics`)).text();
       expect(metrics).toMatch(/^rebound_leader 1$/m);
@@ -201,14 +245,38 @@ async function deployment(): Promise<{ doc: DeploymentDoc; container: Container 
 
 describe('the Deployment', () => {
   it("starts pods that the API server's PodSecurity admission accepts under the namespace's restricted level", async () => {
-    const applied = JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'deployment', 'rebound-controller', '-n', 'rebound-system', '-o', 'json'])) as DeploymentDoc & { spec: { template: { metadata?: object } } };
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rebound-controller-pss-check', namespace: 'rebound-system' }, spec: applied.spec.template.spec };
+    const applied = JSON.parse(
+      await kubectl(cluster.kubeconfigPath, [
+        'get',
+        'deployment',
+        'rebound-controller',
+        '-n',
+        'rebound-system',
+        '-o',
+        'json',
+      ]),
+    ) as DeploymentDoc & { spec: { template: { metadata?: object } } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'rebound-controller-pss-check', namespace: 'rebound-system' },
+      spec: applied.spec.template.spec,
+    };
     // A server-side dry run goes through admission (PodSecurity included) without storing the pod.
-    const created = await kubectl(cluster.kubeconfigPath, ['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pod));
+    const created = await kubectl(
+      cluster.kubeconfigPath,
+      ['create', '--dry-run=server', '-o', 'name', '-f', '-'],
+      JSON.stringify(pod),
+    );
     expect(created.trim()).toBe('pod/rebound-controller-pss-check');
     // The check is real: the same pod with root allowed is refused.
-    const rooted = { ...pod, spec: { ...pod.spec, securityContext: { ...pod.spec.securityContext, runAsNonRoot: false, runAsUser: 0 } } };
-    await expect(kubectl(cluster.kubeconfigPath, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(rooted))).rejects.toThrow(/violates PodSecurity "restricted/);
+    const rooted = {
+      ...pod,
+      spec: { ...pod.spec, securityContext: { ...pod.spec.securityContext, runAsNonRoot: false, runAsUser: 0 } },
+    };
+    await expect(
+      kubectl(cluster.kubeconfigPath, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(rooted)),
+    ).rejects.toThrow(/violates PodSecurity "restricted/);
   });
 
   it('passes only flags that `rebound controller` accepts, with authentication on its webhooks', async () => {
@@ -232,15 +300,24 @@ describe('the Deployment', () => {
     expect(pod.serviceAccountName).toBe('rebound-controller');
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
-    expect(container.resources?.requests).toMatchObject({ cpu: expect.any(String) as string, memory: expect.any(String) as string });
+    expect(container.resources?.requests).toMatchObject({
+      cpu: expect.any(String) as string,
+      memory: expect.any(String) as string,
+    });
     expect(container.resources?.limits).toMatchObject({ memory: expect.any(String) as string });
     expect(pod.securityContext?.runAsNonRoot).toBe(true);
     expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
-    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
 
     const config = parseControllerConfig((container.args ?? []).slice(1), { POD_NAMESPACE: 'rebound-system' });
-    const mountOf = (path: string): { name: string; readOnly?: boolean } | undefined => container.volumeMounts?.find((m) => m.mountPath === path);
-    const volume = (name: string | undefined): { emptyDir?: object; secret?: { secretName: string } } | undefined => pod.volumes?.find((v) => v.name === name);
+    const mountOf = (path: string): { name: string; readOnly?: boolean } | undefined =>
+      container.volumeMounts?.find((m) => m.mountPath === path);
+    const volume = (name: string | undefined): { emptyDir?: object; secret?: { secretName: string } } | undefined =>
+      pod.volumes?.find((v) => v.name === name);
     for (const dir of [config.workDir, '/tmp']) {
       const mount = mountOf(dir);
       expect(mount, `${dir} is mounted`).toBeDefined();
@@ -252,7 +329,9 @@ describe('the Deployment', () => {
     const tokenMount = mountOf(tokenDir);
     expect(tokenMount?.readOnly).toBe(true);
     const secretName = volume(tokenMount?.name)?.secret?.secretName;
-    const secrets = parseAllDocuments(await readFile(join(MANIFESTS, 'secrets.example.yaml'), 'utf8')).map((d) => d.toJS() as { metadata: { name: string }; stringData?: Record<string, string> });
+    const secrets = parseAllDocuments(await readFile(join(MANIFESTS, 'secrets.example.yaml'), 'utf8')).map(
+      (d) => d.toJS() as { metadata: { name: string }; stringData?: Record<string, string> },
+    );
     const tokenKey = (config.webhookTokenFile ?? '').split('/').pop() ?? '';
     expect(secrets.find((s) => s.metadata.name === secretName)?.stringData?.[tokenKey]).toBeDefined();
   });
@@ -261,14 +340,20 @@ describe('the Deployment', () => {
 // The image is built and run by image.test.ts; this holds the Dockerfile's text to the package and to
 // the Deployment that runs it, and fails in seconds where the build takes minutes.
 describe('the Dockerfile', () => {
-  it('copies what exists, runs bin/rebound.js on the compiled dist/ as the Deployment\'s non-root user, with HOME on the work dir', async () => {
+  it("copies what exists, runs bin/rebound.js on the compiled dist/ as the Deployment's non-root user, with HOME on the work dir", async () => {
     const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     // Every COPY from the build context names files of this checkout.
     const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] ?? '').split(/\s+/));
     expect(sources.length).toBeGreaterThan(3);
-    for (const source of sources) await expect(readFile(join(REPO_ROOT, source)).catch((err: NodeJS.ErrnoException) => err.code), source).resolves.not.toBe('ENOENT');
+    for (const source of sources)
+      await expect(
+        readFile(join(REPO_ROOT, source)).catch((err: NodeJS.ErrnoException) => err.code),
+        source,
+      ).resolves.not.toBe('ENOENT');
     // The compiled entry point bin/rebound.js looks for is where tsconfig.build.json puts it.
-    const build = parse(await readFile(join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { rootDir: string; outDir: string } };
+    const build = parse(await readFile(join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')) as {
+      compilerOptions: { rootDir: string; outDir: string };
+    };
     expect(build.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' });
     expect(await readFile(join(REPO_ROOT, 'bin', 'rebound.js'), 'utf8')).toContain("'../dist/cli/main.js'");
     expect(dockerfile).toMatch(/^RUN npx tsc -p tsconfig\.build\.json/m);

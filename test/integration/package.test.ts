@@ -16,17 +16,36 @@ let installed: string;
 let tarball: string;
 
 /** PATH with `dirs` first, then this Node.js (the bins' `#!/usr/bin/env node`), then the rest. */
-const pathWith = (...dirs: string[]): string => [...dirs, dirname(process.execPath), process.env['PATH'] ?? ''].join(delimiter);
+const pathWith = (...dirs: string[]): string =>
+  [...dirs, dirname(process.execPath), process.env['PATH'] ?? ''].join(delimiter);
 
-function run(command: string, args: readonly string[], path: string, cwd = work): Promise<{ stdout: string; stderr: string }> {
-  return runCommand(command, args, { cwd, env: { ...process.env, PATH: path, NPM_CONFIG_UPDATE_NOTIFIER: 'false' }, timeoutMs: 300_000 });
+function run(
+  command: string,
+  args: readonly string[],
+  path: string,
+  cwd = work,
+): Promise<{ stdout: string; stderr: string }> {
+  return runCommand(command, args, {
+    cwd,
+    env: { ...process.env, PATH: path, NPM_CONFIG_UPDATE_NOTIFIER: 'false' },
+    timeoutMs: 300_000,
+  });
 }
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'rebound-pack-'));
   const source = join(work, 'source');
   await mkdir(source);
-  for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src', 'bin', 'crds']) {
+  for (const entry of [
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'README.md',
+    'src',
+    'bin',
+    'crds',
+  ]) {
     await cp(join(REPO_ROOT, entry), join(source, entry), { recursive: true });
   }
   // prepack's tsc and its types come from this checkout's dev dependencies.
@@ -35,7 +54,12 @@ beforeAll(async () => {
   tarball = join(work, (JSON.parse(stdout) as { filename: string }[])[0]?.filename ?? '');
   installed = join(work, 'installed');
   await mkdir(installed);
-  await run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefix', installed, tarball], pathWith(), installed);
+  await run(
+    'npm',
+    ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefix', installed, tarball],
+    pathWith(),
+    installed,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -46,8 +70,20 @@ describe('npm pack', () => {
   it('packs the compiled CLI, its bins and the CRDs, and no sources or tests', async () => {
     const { stdout } = await runCommand('tar', ['-tzf', tarball]);
     const files = stdout.split('\n').filter(Boolean);
-    expect(files).toEqual(expect.arrayContaining(['package/bin/rebound.js', 'package/bin/kubectl-rebound', 'package/dist/cli/main.js', 'package/crds/rebound.dev_problemevents.yaml', 'package/package.json']));
-    expect(files.filter((f) => f.startsWith('package/src/') || f.endsWith('.ts') && !f.endsWith('.d.ts') || /\.test\./.test(f))).toEqual([]);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package/bin/rebound.js',
+        'package/bin/kubectl-rebound',
+        'package/dist/cli/main.js',
+        'package/crds/rebound.dev_problemevents.yaml',
+        'package/package.json',
+      ]),
+    );
+    expect(
+      files.filter(
+        (f) => f.startsWith('package/src/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')) || /\.test\./.test(f),
+      ),
+    ).toEqual([]);
   });
 
   it('installs into an empty directory and runs `rebound --help`, `rebound validate` and `rebound version` there', async () => {
@@ -56,21 +92,37 @@ describe('npm pack', () => {
     expect((await run('rebound', ['validate', EXAMPLE], pathWith(bin))).stdout).toMatch(/no errors/);
     expect((await run('rebound', ['version'], pathWith(bin))).stdout).toMatch(/^rebound \d+\.\d+\.\d+\n/);
     // The check is real: a broken file fails validation from the package too.
-    await expect(run('rebound', ['validate', join(REPO_ROOT, 'test', 'fixtures', 'broken', 'remediation-syntax-error')], pathWith(bin))).rejects.toThrow(/exit|code|failed/i);
+    await expect(
+      run(
+        'rebound',
+        ['validate', join(REPO_ROOT, 'test', 'fixtures', 'broken', 'remediation-syntax-error')],
+        pathWith(bin),
+      ),
+    ).rejects.toThrow(/exit|code|failed/i);
   });
 
   it('gives kubectl the plugin: `kubectl rebound` from the installed package', async () => {
     const bin = join(installed, 'node_modules', '.bin');
-    expect((await run(toolPath('kubectl'), ['rebound', '--help'], pathWith(bin))).stdout).toMatch(/^Usage: rebound <command>/);
-    expect((await run(toolPath('kubectl'), ['rebound', 'validate', EXAMPLE], pathWith(bin))).stdout).toMatch(/no errors/);
+    expect((await run(toolPath('kubectl'), ['rebound', '--help'], pathWith(bin))).stdout).toMatch(
+      /^Usage: rebound <command>/,
+    );
+    expect((await run(toolPath('kubectl'), ['rebound', 'validate', EXAMPLE], pathWith(bin))).stdout).toMatch(
+      /no errors/,
+    );
   });
 });
 
 describe('kubectl rebound from the checkout', () => {
   it('runs with bin/ on PATH, as `kubectl plugin list` finds it', async () => {
     const bin = join(REPO_ROOT, 'bin');
-    expect((await run(toolPath('kubectl'), ['plugin', 'list'], pathWith(bin))).stdout).toContain(join(bin, 'kubectl-rebound'));
-    expect((await run(toolPath('kubectl'), ['rebound', '--help'], pathWith(bin))).stdout).toMatch(/^Usage: rebound <command>/);
-    expect((await run(toolPath('kubectl'), ['rebound', 'validate', EXAMPLE], pathWith(bin))).stdout).toMatch(/no errors/);
+    expect((await run(toolPath('kubectl'), ['plugin', 'list'], pathWith(bin))).stdout).toContain(
+      join(bin, 'kubectl-rebound'),
+    );
+    expect((await run(toolPath('kubectl'), ['rebound', '--help'], pathWith(bin))).stdout).toMatch(
+      /^Usage: rebound <command>/,
+    );
+    expect((await run(toolPath('kubectl'), ['rebound', 'validate', EXAMPLE], pathWith(bin))).stdout).toMatch(
+      /no errors/,
+    );
   });
 });

@@ -16,7 +16,8 @@ import type { LocalPrometheus } from '../harness/prometheus.ts';
 const t0 = 1_699_956_300;
 const start = new Date((t0 - 300) * 1000);
 const end = new Date(t0 * 1000);
-const every15s = (from: number, to: number): number[] => Array.from({ length: (to - from) / 15 + 1 }, (_, i) => from + i * 15);
+const every15s = (from: number, to: number): number[] =>
+  Array.from({ length: (to - from) / 15 + 1 }, (_, i) => from + i * 15);
 
 const SLI_YAML = `spec_version: "1.0"
 indicators:
@@ -66,9 +67,15 @@ beforeAll(async () => {
           // 412.5 ms throughout the window, with one 480 ms peak; an older 900 ms peak before it.
           {
             labels: { job: 'carts-sockshop-production', deployment: 'primary' },
-            samples: window.map((ts) => ({ timestamp: ts, value: ts === t0 - 120 ? 480 : ts === t0 - 450 ? 900 : 412.5 })),
+            samples: window.map((ts) => ({
+              timestamp: ts,
+              value: ts === t0 - 120 ? 480 : ts === t0 - 450 ? 900 : 412.5,
+            })),
           },
-          { labels: { job: 'carts-sockshop-production', deployment: 'canary' }, samples: window.map((ts) => ({ timestamp: ts, value: 5000 })) },
+          {
+            labels: { job: 'carts-sockshop-production', deployment: 'canary' },
+            samples: window.map((ts) => ({ timestamp: ts, value: 5000 })),
+          },
         ],
       },
       {
@@ -76,14 +83,26 @@ beforeAll(async () => {
         type: 'counter',
         series: [
           // 10 requests a second on the handler the SLO filters for, 3 on another.
-          { labels: { job: 'carts-sockshop-production', handler: 'ItemsController' }, samples: window.map((ts) => ({ timestamp: ts, value: (ts - (t0 - 600)) * 10 })) },
-          { labels: { job: 'carts-sockshop-production', handler: 'Health' }, samples: window.map((ts) => ({ timestamp: ts, value: (ts - (t0 - 600)) * 3 })) },
+          {
+            labels: { job: 'carts-sockshop-production', handler: 'ItemsController' },
+            samples: window.map((ts) => ({ timestamp: ts, value: (ts - (t0 - 600)) * 10 })),
+          },
+          {
+            labels: { job: 'carts-sockshop-production', handler: 'Health' },
+            samples: window.map((ts) => ({ timestamp: ts, value: (ts - (t0 - 600)) * 3 })),
+          },
         ],
       },
-      { name: 'pod_restarts', series: [{ labels: { pod: 'carts-7d9f' }, samples: window.map((ts) => ({ timestamp: ts, value: 0 })) }] },
+      {
+        name: 'pod_restarts',
+        series: [{ labels: { pod: 'carts-7d9f' }, samples: window.map((ts) => ({ timestamp: ts, value: 0 })) }],
+      },
       {
         name: 'instance_up',
-        series: ['a', 'b'].map((instance) => ({ labels: { job: 'carts', instance }, samples: window.map((ts) => ({ timestamp: ts, value: 1 })) })),
+        series: ['a', 'b'].map((instance) => ({
+          labels: { job: 'carts', instance },
+          samples: window.map((ts) => ({ timestamp: ts, value: 1 })),
+        })),
       },
     ]),
   });
@@ -113,8 +132,16 @@ describe('PrometheusSliProvider against a real Prometheus', () => {
     const provider = new PrometheusSliProvider({ url: prometheus.url });
     const values = await provider.getIndicators(request(['response_time_p95', 'throughput', 'pod_restarts']));
     expect(values.map((v) => [v.metric, v.success, v.query])).toEqual([
-      ['response_time_p95', true, 'max_over_time(http_response_time_p95_ms{job="carts-sockshop-production", deployment="primary"}[300s])'],
-      ['throughput', true, 'sum(rate(http_requests_total{job="carts-sockshop-production", handler="ItemsController"}[300s]))'],
+      [
+        'response_time_p95',
+        true,
+        'max_over_time(http_response_time_p95_ms{job="carts-sockshop-production", deployment="primary"}[300s])',
+      ],
+      [
+        'throughput',
+        true,
+        'sum(rate(http_requests_total{job="carts-sockshop-production", handler="ItemsController"}[300s]))',
+      ],
       ['pod_restarts', true, 'max(pod_restarts{pod="carts-7d9f"})'],
     ]);
     // The 900 ms peak lies before the 5-minute window; the 480 ms one inside it.
@@ -125,7 +152,9 @@ describe('PrometheusSliProvider against a real Prometheus', () => {
 
   it('uses the event deployment for $DEPLOYMENT and the window length for $DURATION_SECONDS', async () => {
     const provider = new PrometheusSliProvider({ url: prometheus.url });
-    const [canary] = await provider.getIndicators(request(['response_time_p95'], { deployment: 'canary', start: new Date((t0 - 60) * 1000) }));
+    const [canary] = await provider.getIndicators(
+      request(['response_time_p95'], { deployment: 'canary', start: new Date((t0 - 60) * 1000) }),
+    );
     expect(canary).toEqual({
       metric: 'response_time_p95',
       value: 5000,
@@ -136,7 +165,9 @@ describe('PrometheusSliProvider against a real Prometheus', () => {
 
   it('fails an indicator whose query returns no sample, several samples, NaN, or is rejected, naming the resolved query', async () => {
     const provider = new PrometheusSliProvider({ url: prometheus.url });
-    const values = await provider.getIndicators(request(['missing', 'per_instance', 'not_a_number', 'broken', 'undefined_sli']));
+    const values = await provider.getIndicators(
+      request(['missing', 'per_instance', 'not_a_number', 'broken', 'undefined_sli']),
+    );
     expect(values.map((v) => [v.metric, v.success, v.value])).toEqual([
       ['missing', false, 0],
       ['per_instance', false, 0],
@@ -146,8 +177,12 @@ describe('PrometheusSliProvider against a real Prometheus', () => {
     ]);
     expect(values[0]?.message).toBe('query did not return any values: http_response_time_p95_ms{job="carts-nowhere"}');
     expect(values[1]?.message).toBe('query did return multiple values (2 series): instance_up{job="carts"}');
-    expect(values[2]?.message).toMatch(/^query did not return valid values \(NaN\): sum\(http_response_time_p95_ms\{job="carts-sockshop-production"\}\) \/ 0/);
-    expect(values[3]?.message).toMatch(/^Prometheus rejected the query \(bad_data: .+\): sum\(rate\(http_requests_total\[300s\]\)$/);
+    expect(values[2]?.message).toMatch(
+      /^query did not return valid values \(NaN\): sum\(http_response_time_p95_ms\{job="carts-sockshop-production"\}\) \/ 0/,
+    );
+    expect(values[3]?.message).toMatch(
+      /^Prometheus rejected the query \(bad_data: .+\): sum\(rate\(http_requests_total\[300s\]\)$/,
+    );
     expect(values[4]?.message).toBe('no query for SLI "undefined_sli" in sli.yaml');
   });
 
@@ -160,7 +195,11 @@ describe('PrometheusSliProvider against a real Prometheus', () => {
     );
     expect(error).toBeInstanceOf(ReboundError);
     expect(error).toMatchObject({ code: 'PrometheusUnavailable', reason: 'PrometheusUnavailable', retryable: true });
-    expect((error as Error).message).toMatch(new RegExp(`^Prometheus at http://127\\.0\\.0\\.1:${String(closedPort)} is unavailable: cannot connect: ECONNREFUSED`));
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^Prometheus at http://127\\.0\\.0\\.1:${String(closedPort)} is unavailable: cannot connect: ECONNREFUSED`,
+      ),
+    );
   });
 
   it('feeds the SLO engine: an explainable verdict from real values and an earlier evaluation', async () => {
@@ -168,13 +207,24 @@ describe('PrometheusSliProvider against a real Prometheus', () => {
     if (!slo.ok) throw new Error('slo.yaml fixture does not parse');
     const provider = new PrometheusSliProvider({ url: prometheus.url });
     const values = await provider.getIndicators(
-      request(slo.slo.objectives.map((o) => o.sli), { customFilters: slo.slo.filter }),
+      request(
+        slo.slo.objectives.map((o) => o.sli),
+        { customFilters: slo.slo.filter },
+      ),
     );
     const result = evaluateSlo({
       slo: slo.slo,
       indicators: values,
       // Last time: 400 ms and 10.2 requests a second. 480 > 440 (+10%) but <= 800: a warning.
-      previous: [{ result: 'pass', indicatorResults: [{ metric: 'response_time_p95', value: 400, success: true }, { metric: 'throughput', value: 10.2, success: true }] }],
+      previous: [
+        {
+          result: 'pass',
+          indicatorResults: [
+            { metric: 'response_time_p95', value: 400, success: true },
+            { metric: 'throughput', value: 10.2, success: true },
+          ],
+        },
+      ],
     });
     expect(result.indicatorResults.map((r) => [r.metric, r.status, r.value, r.comparedValue])).toEqual([
       ['response_time_p95', 'warning', 480, 400],

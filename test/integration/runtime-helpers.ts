@@ -32,11 +32,21 @@ export function problemEvent(namespace: string, name: string, service = 'carts')
     apiVersion: API_VERSION,
     kind: KINDS.ProblemEvent,
     metadata: { name, namespace },
-    spec: { project: 'sockshop', stage: 'production', service, problemTitle: 'Response time degradation', state: 'OPEN' },
+    spec: {
+      project: 'sockshop',
+      stage: 'production',
+      service,
+      problemTitle: 'Response time degradation',
+      state: 'OPEN',
+    },
   };
 }
 
-export async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -47,7 +57,9 @@ export async function eventually<T>(what: string, probe: () => T | undefined | P
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      );
     }
     await sleep(50);
   }

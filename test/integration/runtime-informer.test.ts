@@ -34,7 +34,11 @@ interface Recorded {
 }
 
 /** Starts an informer on `namespace` through `server`, recording every handler call. */
-function startInformer(server: string | undefined, namespace: string, options: { resyncMs?: number; watchTimeoutSeconds?: number } = {}): Recorded {
+function startInformer(
+  server: string | undefined,
+  namespace: string,
+  options: { resyncMs?: number; watchTimeoutSeconds?: number } = {},
+): Recorded {
   const clients = reboundClients(adminKubeConfig(cluster.kubeconfigPath, server));
   const inner = clients.problemEvents.listWatch(
     namespace,
@@ -64,7 +68,11 @@ function startInformer(server: string | undefined, namespace: string, options: {
   informer.addHandler({
     onAdd: (o) => events.push(`add ${o.metadata.name}`),
     onUpdate: (a, b) =>
-      events.push(a.metadata.resourceVersion === b.metadata.resourceVersion ? `resync ${b.metadata.name}` : `update ${b.metadata.name}`),
+      events.push(
+        a.metadata.resourceVersion === b.metadata.resourceVersion
+          ? `resync ${b.metadata.name}`
+          : `update ${b.metadata.name}`,
+      ),
     onDelete: (o) => events.push(`delete ${o.metadata.name}`),
   });
   const abort = new AbortController();
@@ -160,7 +168,11 @@ describe('SupervisedInformer (real API server)', () => {
     await direct.problemEvents.create(problemEvent(local, 'b'));
     const { informer, events } = startInformer(undefined, local, { resyncMs: 300 });
     await eventually('sync', () => (informer.hasSynced() ? true : undefined));
-    await eventually('two resync rounds', () => (events.filter((e) => e.startsWith('resync')).length >= 4 ? true : undefined), 5_000);
+    await eventually(
+      'two resync rounds',
+      () => (events.filter((e) => e.startsWith('resync')).length >= 4 ? true : undefined),
+      5_000,
+    );
     expect(events.filter((e) => e === 'resync a').length).toBeGreaterThanOrEqual(2);
     expect(events.filter((e) => e === 'resync b').length).toBeGreaterThanOrEqual(2);
   });
@@ -170,7 +182,10 @@ describe('informer → work queue → controller (real API server)', () => {
   it('reconciles each object by key, coalesces bursts, and requeues on error', async () => {
     const local = await freshNamespace(adminKubeConfig(cluster.kubeconfigPath), 'loop');
     const { informer } = startInformer(undefined, local);
-    const queue = new WorkQueue({ clock: systemClock, rateLimiter: defaultControllerRateLimiter(systemClock, { baseDelayMs: 20 }) });
+    const queue = new WorkQueue({
+      clock: systemClock,
+      rateLimiter: defaultControllerRateLimiter(systemClock, { baseDelayMs: 20 }),
+    });
     const reconciled = new Map<string, number>();
     let failOnce = true;
     const controller = new Controller({
@@ -189,7 +204,9 @@ describe('informer → work queue → controller (real API server)', () => {
           }
           // Write status through the real API: the loop's own writes come back as updates.
           if (object && object.status?.phase !== 'Pending') {
-            await direct.problemEvents.patchStatus(object.metadata.namespace ?? '', object.metadata.name ?? '', { phase: 'Pending' });
+            await direct.problemEvents.patchStatus(object.metadata.namespace ?? '', object.metadata.name ?? '', {
+              phase: 'Pending',
+            });
           }
           return undefined;
         },

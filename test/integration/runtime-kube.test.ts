@@ -44,7 +44,10 @@ describe('CustomResourceClient (real API server)', () => {
     expect(first.object?.metadata.uid).toBeTruthy();
     expect(first.object?.spec.state).toBe('OPEN');
 
-    const again = await clients.problemEvents.create({ ...problemEvent(ns, 'p-create'), spec: { ...problemEvent(ns, 'x').spec, service: 'other' } });
+    const again = await clients.problemEvents.create({
+      ...problemEvent(ns, 'p-create'),
+      spec: { ...problemEvent(ns, 'x').spec, service: 'other' },
+    });
     expect(again.created).toBe(false);
     expect(again.object?.metadata.uid).toBe(first.object?.metadata.uid);
     expect(again.object?.spec.service).toBe('carts'); // untouched
@@ -64,7 +67,9 @@ describe('CustomResourceClient (real API server)', () => {
     // Bounded concurrency: the API server limits streams per connection.
     for (let i = 0; i < 520; i += 20) {
       await Promise.all(
-        Array.from({ length: Math.min(20, 520 - i) }, (_, j) => clients.problemEvents.create(problemEvent(pageNs, `p-${i + j}`))),
+        Array.from({ length: Math.min(20, 520 - i) }, (_, j) =>
+          clients.problemEvents.create(problemEvent(pageNs, `p-${i + j}`)),
+        ),
       );
     }
     const listed = await clients.problemEvents.list(pageNs);
@@ -75,7 +80,10 @@ describe('CustomResourceClient (real API server)', () => {
   it('merge-patches status without touching spec, and merges fields across patches', async () => {
     const created = await clients.problemEvents.create(problemEvent(ns, 'p-status'));
     const generation = created.object?.metadata.generation;
-    const afterFirst = await clients.problemEvents.patchStatus(ns, 'p-status', { phase: 'Remediating', currentAttempt: 1 });
+    const afterFirst = await clients.problemEvents.patchStatus(ns, 'p-status', {
+      phase: 'Remediating',
+      currentAttempt: 1,
+    });
     expect(afterFirst.status?.phase).toBe('Remediating');
     const afterSecond = await clients.problemEvents.patchStatus(ns, 'p-status', { currentAction: 'scale +1' });
     expect(afterSecond.status).toMatchObject({ phase: 'Remediating', currentAttempt: 1, currentAction: 'scale +1' });
@@ -122,7 +130,9 @@ describe('CustomResourceClient (real API server)', () => {
 
   it('patches metadata (finalizers, labels) with merge-patch and deletes', async () => {
     await clients.problemEvents.create(problemEvent(ns, 'p-meta'));
-    const patched = await clients.problemEvents.patch(ns, 'p-meta', { metadata: { labels: { 'rebound.dev/service': 'carts' } } });
+    const patched = await clients.problemEvents.patch(ns, 'p-meta', {
+      metadata: { labels: { 'rebound.dev/service': 'carts' } },
+    });
     expect(patched.metadata.labels).toEqual({ 'rebound.dev/service': 'carts' });
     expect(await clients.problemEvents.delete(ns, 'p-meta')).toBe(true);
     expect(await clients.problemEvents.get(ns, 'p-meta')).toBeUndefined();
@@ -197,7 +207,8 @@ describe('Event recorder (real API server)', () => {
       clock: systemClock,
       log: createLogger({ level: 'silent' }),
     });
-    for (let i = 0; i < 3; i++) await recorder.record(object, 'Warning', 'ApplyFailed', 'Apply', 'helm upgrade failed: exit 1');
+    for (let i = 0; i < 3; i++)
+      await recorder.record(object, 'Warning', 'ApplyFailed', 'Apply', 'helm upgrade failed: exit 1');
     await recorder.record(object, 'Normal', 'ActionApplied', 'Apply', 'applied');
     const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
     const mine = events.items.filter((e) => e.regarding?.name === 'p-series');
@@ -215,7 +226,11 @@ describe('Event recorder (real API server)', () => {
       clock: systemClock,
       log: createLogger({ level: 'silent' }),
     });
-    const subject = { apiVersion: 'rebound.dev/v1alpha1', kind: 'ProblemEvent', metadata: { name: 'x', namespace: 'no-such-namespace-here' } };
+    const subject = {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'ProblemEvent',
+      metadata: { name: 'x', namespace: 'no-such-namespace-here' },
+    };
     await expect(recorder.record(subject, 'Normal', 'Queued', 'Queue', 'queued')).resolves.toBeUndefined();
   });
 });
@@ -225,15 +240,30 @@ describe('Lease store (real API server)', () => {
     const store = kubeLeaseStore(kc, { namespace: ns, name: 'store-test' });
     expect(await store.get()).toBeUndefined();
     const acquired = new Date(Date.UTC(2026, 10, 22, 5, 0, 0, 123));
-    const rv1 = await store.create({ holderIdentity: 'a', leaseDurationSeconds: 15, leaseTransitions: 0, acquireTime: acquired, renewTime: acquired });
+    const rv1 = await store.create({
+      holderIdentity: 'a',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 0,
+      acquireTime: acquired,
+      renewTime: acquired,
+    });
     const read = await store.get();
     expect(read?.resourceVersion).toBe(rv1);
     expect(read?.record).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 15, leaseTransitions: 0 });
     expect(read?.record.acquireTime?.getTime()).toBe(acquired.getTime());
 
-    const rv2 = await store.update({ ...(read?.record ?? { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 }), holderIdentity: 'b', leaseTransitions: 1 }, rv1);
+    const rv2 = await store.update(
+      {
+        ...(read?.record ?? { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 }),
+        holderIdentity: 'b',
+        leaseTransitions: 1,
+      },
+      rv1,
+    );
     expect(rv2).not.toBe(rv1);
-    const stale = await rejection(store.update({ holderIdentity: 'c', leaseDurationSeconds: 15, leaseTransitions: 2 }, rv1));
+    const stale = await rejection(
+      store.update({ holderIdentity: 'c', leaseDurationSeconds: 15, leaseTransitions: 2 }, rv1),
+    );
     expect(stale.code).toBe(KUBE_ERROR_CODES.Conflict);
     const dup = await rejection(store.create({ holderIdentity: 'c', leaseDurationSeconds: 15, leaseTransitions: 0 }));
     expect(dup.code).toBe(KUBE_ERROR_CODES.AlreadyExists);

@@ -35,17 +35,25 @@ async function create(name: string, service: string): Promise<ProblemEvent> {
 
 describe('the service turn on a real API server', () => {
   it('gives one service to exactly one of many racing claimants and hands it on one at a time', async () => {
-    const problems = await Promise.all(Array.from({ length: 12 }, (_, i) => create(`p-${String(11 - i).padStart(2, '0')}`, 'carts')));
+    const problems = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => create(`p-${String(11 - i).padStart(2, '0')}`, 'carts')),
+    );
     const claimants = Array.from({ length: 4 }, () => claimant());
     const holders = new Set<string>();
     for (let round = 0; round < 3; round++) {
       const open = problems.filter((p) => !holders.has(p.metadata.name ?? ''));
       // Every claimant claims for every open problem at once, as four processes with many workers would.
-      const results = await Promise.all(open.flatMap((p) => claimants.map(async (c) => ({ name: p.metadata.name ?? '', turn: await c.claim(p, { confirm: true }) }))));
+      const results = await Promise.all(
+        open.flatMap((p) =>
+          claimants.map(async (c) => ({ name: p.metadata.name ?? '', turn: await c.claim(p, { confirm: true }) })),
+        ),
+      );
       const held = new Set(results.filter((r) => r.turn.held).map((r) => r.name));
       expect(held.size, `round ${String(round)}`).toBe(1);
       const [holder] = [...held];
-      expect(results.filter((r) => !r.turn.held).every((r) => !r.turn.held && r.turn.holder === `${ns}/${holder ?? ''}`)).toBe(true);
+      expect(
+        results.filter((r) => !r.turn.held).every((r) => !r.turn.held && r.turn.holder === `${ns}/${holder ?? ''}`),
+      ).toBe(true);
       holders.add(holder ?? '');
       const problem = problems.find((p) => p.metadata.name === holder);
       if (!problem) throw new Error('no holder');
@@ -68,6 +76,9 @@ describe('the service turn on a real API server', () => {
     const carts = await create('carts-1', 'orders-a');
     const orders = await create('orders-1', 'orders-b');
     const [a, b] = [claimant(), claimant()];
-    expect(await Promise.all([a.claim(carts, { confirm: true }), b.claim(orders, { confirm: true })])).toEqual([{ held: true }, { held: true }]);
+    expect(await Promise.all([a.claim(carts, { confirm: true }), b.claim(orders, { confirm: true })])).toEqual([
+      { held: true },
+      { held: true },
+    ]);
   });
 });

@@ -5,7 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type UnleashSettings, setUnleashFeature } from '../../src/actions/unleash.ts';
 import { ReboundError } from '../../src/errors.ts';
-import { type LocalUnleash, createUnleashFeature, startUnleash, unleashAdminApi, unleashFeatureStates } from '../harness/unleash.ts';
+import {
+  type LocalUnleash,
+  createUnleashFeature,
+  startUnleash,
+  unleashAdminApi,
+  unleashFeatureStates,
+} from '../harness/unleash.ts';
 
 let unleash: LocalUnleash;
 
@@ -18,7 +24,9 @@ async function createFeature(): Promise<string> {
 /** How many times the flag was switched in an environment, from Unleash's event log. */
 async function switches(feature: string): Promise<number> {
   const body = await unleashAdminApi<{ events: { type: string }[] }>(unleash, `/api/admin/events/${feature}`);
-  return body.events.filter((e) => e.type === 'feature-environment-enabled' || e.type === 'feature-environment-disabled').length;
+  return body.events.filter(
+    (e) => e.type === 'feature-environment-enabled' || e.type === 'feature-environment-disabled',
+  ).length;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ReboundError> {
@@ -52,7 +60,10 @@ async function personalAccessToken(role: keyof typeof ROOT_ROLES): Promise<strin
   // session to PostgreSQL, and only then ends the body: a request made on the headers alone may
   // reach Unleash before the session exists, and is answered 401. The whole body means it is saved.
   await login.text();
-  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const res = await fetch(`${unleash.url}/api/admin/user/tokens`, {
     method: 'POST',
     headers: { Cookie: cookie, 'Content-Type': 'application/json' },
@@ -69,7 +80,9 @@ function settings(overrides: Partial<UnleashSettings> = {}): UnleashSettings {
 
 beforeAll(async () => {
   unleash = await startUnleash();
-  console.log(`[unleash] PostgreSQL ready in ${String(unleash.startupMs.postgres)} ms, Unleash (migrations included) in ${String(unleash.startupMs.unleash)} ms at ${unleash.url}`);
+  console.log(
+    `[unleash] PostgreSQL ready in ${String(unleash.startupMs.postgres)} ms, Unleash (migrations included) in ${String(unleash.startupMs.unleash)} ms at ${unleash.url}`,
+  );
 });
 
 afterAll(async () => {
@@ -78,7 +91,10 @@ afterAll(async () => {
 
 describe('setUnleashFeature against Unleash 8.2', () => {
   it('ships the development and production environments', async () => {
-    const body = await unleashAdminApi<{ environments: { name: string; enabled: boolean }[] }>(unleash, '/api/admin/environments');
+    const body = await unleashAdminApi<{ environments: { name: string; enabled: boolean }[] }>(
+      unleash,
+      '/api/admin/environments',
+    );
     expect(body.environments.filter((e) => e.enabled).map((e) => e.name)).toEqual(['development', 'production']);
   });
 
@@ -123,9 +139,11 @@ describe('setUnleashFeature against Unleash 8.2', () => {
     expect(await unleashFeatureStates(unleash, feature)).toEqual({ development: false, production: false });
   });
 
-  it('works with an Editor\'s personal access token; a Viewer\'s may read but not switch', async () => {
+  it("works with an Editor's personal access token; a Viewer's may read but not switch", async () => {
     const feature = await createFeature();
-    const viewer = await rejection(setUnleashFeature(settings({ token: await personalAccessToken('viewer') }), feature, true));
+    const viewer = await rejection(
+      setUnleashFeature(settings({ token: await personalAccessToken('viewer') }), feature, true),
+    );
     expect(viewer).toMatchObject({ reason: 'UnleashUnauthorized', retryable: false });
     expect(viewer.message).toContain('turning on');
     expect(viewer.message).toContain('UPDATE_FEATURE_ENVIRONMENT');
@@ -146,7 +164,9 @@ describe('setUnleashFeature against Unleash 8.2', () => {
     for (const [name, overrides] of cases) {
       const err = await rejection(setUnleashFeature(settings(overrides), name, true));
       expect(err).toMatchObject({ reason: 'UnleashFeatureNotFound', retryable: false });
-      expect(err.message).toContain(`feature "${name}" in project "${overrides.project ?? 'default'}", environment "${overrides.environment ?? 'production'}"`);
+      expect(err.message).toContain(
+        `feature "${name}" in project "${overrides.project ?? 'default'}", environment "${overrides.environment ?? 'production'}"`,
+      );
     }
   });
 

@@ -30,7 +30,18 @@ let controller: ControllerProcess | undefined;
 let before: Stored[];
 
 const list = async (): Promise<Stored[]> =>
-  (JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'projects.rebound.dev,remediations.rebound.dev,problemevents.rebound.dev', '-n', NAMESPACE, '-o', 'json'])) as { items: Stored[] }).items;
+  (
+    JSON.parse(
+      await kubectl(cluster.kubeconfigPath, [
+        'get',
+        'projects.rebound.dev,remediations.rebound.dev,problemevents.rebound.dev',
+        '-n',
+        NAMESPACE,
+        '-o',
+        'json',
+      ]),
+    ) as { items: Stored[] }
+  ).items;
 
 beforeAll(async () => {
   cluster = await startCluster({ crdsDir: join(PREVIOUS, 'crds') });
@@ -49,20 +60,40 @@ afterAll(async () => {
 
 describe('an upgrade from 0.1.0', () => {
   it('keeps every Project, Remediation and ProblemEvent with its spec', async () => {
-    const fixture = parseAllDocuments(await readFile(join(PREVIOUS, 'objects.yaml'), 'utf8')).map((d) => d.toJS() as Stored);
-    expect(before.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(fixture.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+    const fixture = parseAllDocuments(await readFile(join(PREVIOUS, 'objects.yaml'), 'utf8')).map(
+      (d) => d.toJS() as Stored,
+    );
+    expect(before.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      fixture.map((o) => `${o.kind}/${o.metadata.name}`).sort(),
+    );
     const after = await list();
-    expect(after.map((o) => [o.kind, o.metadata.name, o.metadata.uid, o.spec])).toEqual(before.map((o) => [o.kind, o.metadata.name, o.metadata.uid, o.spec]));
+    expect(after.map((o) => [o.kind, o.metadata.name, o.metadata.uid, o.spec])).toEqual(
+      before.map((o) => [o.kind, o.metadata.name, o.metadata.uid, o.spec]),
+    );
   });
 
   it("are reconciled by today's controller: a Ready condition for each object's generation", async () => {
-    controller = await startControllerProcess({ kubeconfigPath: cluster.controllerKubeconfigPath, prometheusUrl: 'http://127.0.0.1:9', metricsPort: await freePort(), args: ['--namespace', NAMESPACE, '--lease-duration=3s'] });
-    const { waitFor } = namespaceObjects({ kubeconfigPath: cluster.kubeconfigPath, namespace: NAMESPACE, controllerOutput: () => controller?.process.recentOutput() ?? '' });
+    controller = await startControllerProcess({
+      kubeconfigPath: cluster.controllerKubeconfigPath,
+      prometheusUrl: 'http://127.0.0.1:9',
+      metricsPort: await freePort(),
+      args: ['--namespace', NAMESPACE, '--lease-duration=3s'],
+    });
+    const { waitFor } = namespaceObjects({
+      kubeconfigPath: cluster.kubeconfigPath,
+      namespace: NAMESPACE,
+      controllerOutput: () => controller?.process.recentOutput() ?? '',
+    });
     for (const object of before) {
-      const reconciled = await waitFor<Stored>(object.kind.toLowerCase() + '.rebound.dev', object.metadata.name, (o) => {
-        const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
-        return ready !== undefined && ready.observedGeneration === o.metadata.generation;
-      }, 90_000);
+      const reconciled = await waitFor<Stored>(
+        object.kind.toLowerCase() + '.rebound.dev',
+        object.metadata.name,
+        (o) => {
+          const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
+          return ready !== undefined && ready.observedGeneration === o.metadata.generation;
+        },
+        90_000,
+      );
       expect(reconciled.metadata.uid).toBe(object.metadata.uid);
     }
   }, 300_000);

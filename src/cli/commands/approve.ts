@@ -15,7 +15,9 @@ import { classifyKubeError } from '../../kube/errors.ts';
 import { loadKubeConfig, reboundClients } from '../../kube/index.ts';
 import type { Command } from './command.ts';
 
-const usage = (verb: string): string => `Usage: rebound ${verb} PROBLEM [--attempt N] [--message TEXT] [-n NAMESPACE] [--kubeconfig FILE]
+const usage = (
+  verb: string,
+): string => `Usage: rebound ${verb} PROBLEM [--attempt N] [--message TEXT] [-n NAMESPACE] [--kubeconfig FILE]
 
 ${verb === 'approve' ? 'Approves' : 'Rejects'} the attempt of ProblemEvent PROBLEM that waits for approval (the current one
 unless --attempt says which), as the user of your kubeconfig: the API server records who you are.
@@ -25,13 +27,28 @@ Exit status: 0 recorded, 1 refused (not allowed, or nothing waits for an answer)
 export const EXIT = { recorded: 0, refused: 1, badInput: 2 } as const;
 
 /** Which attempt an answer is for, or why there is none to answer. */
-export function attemptToAnswer(problem: ProblemEvent | undefined, wanted: number | undefined, ref: string): { ok: true; attempt: Attempt } | { ok: false; message: string } {
+export function attemptToAnswer(
+  problem: ProblemEvent | undefined,
+  wanted: number | undefined,
+  ref: string,
+): { ok: true; attempt: Attempt } | { ok: false; message: string } {
   if (!problem) return { ok: false, message: `ProblemEvent ${ref} does not exist` };
   const status = problem.status ?? {};
-  if (isTerminal(status.phase)) return { ok: false, message: `ProblemEvent ${ref} is finished (${status.phase ?? ''}): nothing waits for an answer` };
+  if (isTerminal(status.phase))
+    return {
+      ok: false,
+      message: `ProblemEvent ${ref} is finished (${status.phase ?? ''}): nothing waits for an answer`,
+    };
   const attempts = status.attempts ?? [];
   const attempt = wanted === undefined ? attempts[attempts.length - 1] : attempts.find((a) => a.index === wanted);
-  if (!attempt) return { ok: false, message: wanted === undefined ? `ProblemEvent ${ref} has no attempt yet` : `ProblemEvent ${ref} has no attempt ${wanted}` };
+  if (!attempt)
+    return {
+      ok: false,
+      message:
+        wanted === undefined
+          ? `ProblemEvent ${ref} has no attempt yet`
+          : `ProblemEvent ${ref} has no attempt ${wanted}`,
+    };
   if (attempt.approval?.state !== 'Pending') {
     const state = attempt.approval ? `its approval is ${attempt.approval.state}` : 'it does not wait for approval';
     return { ok: false, message: `attempt ${attempt.index} of ProblemEvent ${ref} cannot be answered: ${state}` };
@@ -64,10 +81,18 @@ function parse(argv: string[]): Args | 'help' {
   let attempt: number | undefined;
   if (values.attempt !== undefined) {
     attempt = Number(values.attempt);
-    if (!/^\d+$/.test(values.attempt) || attempt < 1) throw new Error(`--attempt must be a number from 1, not "${values.attempt}"`);
+    if (!/^\d+$/.test(values.attempt) || attempt < 1)
+      throw new Error(`--attempt must be a number from 1, not "${values.attempt}"`);
   }
-  if (values.message !== undefined && values.message.length > 1024) throw new Error('--message is longer than 1024 characters');
-  return { problem: positionals[0], attempt, message: values.message, namespace: values.namespace, kubeconfig: values.kubeconfig };
+  if (values.message !== undefined && values.message.length > 1024)
+    throw new Error('--message is longer than 1024 characters');
+  return {
+    problem: positionals[0],
+    attempt,
+    message: values.message,
+    namespace: values.namespace,
+    kubeconfig: values.kubeconfig,
+  };
 }
 
 function answerCommand(decision: ApprovalDecision, verb: 'approve' | 'reject'): Command {
@@ -96,7 +121,9 @@ function answerCommand(decision: ApprovalDecision, verb: 'approve' | 'reject'): 
           return EXIT.refused;
         }
         // Who the API server says we are: the admission policy accepts nothing else.
-        const review = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+        const review = await kc
+          .makeApiClient(AuthenticationV1Api)
+          .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
         const user = review.status?.userInfo?.username;
         if (!user) throw new Error('the API server did not say who you are (SelfSubjectReview has no user name)');
         const groups = review.status?.userInfo?.groups ?? [];
@@ -104,9 +131,18 @@ function answerCommand(decision: ApprovalDecision, verb: 'approve' | 'reject'): 
           apiVersion: 'rebound.dev/v1alpha1',
           kind: 'Approval',
           metadata: { namespace, generateName: `${args.problem.slice(0, 40)}-${target.attempt.index}-` },
-          spec: { problem: args.problem, attempt: target.attempt.index, decision, user, ...(groups.length > 0 ? { groups } : {}), ...(args.message ? { message: args.message } : {}) },
+          spec: {
+            problem: args.problem,
+            attempt: target.attempt.index,
+            decision,
+            user,
+            ...(groups.length > 0 ? { groups } : {}),
+            ...(args.message ? { message: args.message } : {}),
+          },
         });
-        process.stdout.write(`${verb === 'approve' ? 'approved' : 'rejected'} attempt ${target.attempt.index} (${target.attempt.action} ${target.attempt.value}) of ${ref} as ${user} (Approval ${namespace}/${object?.metadata.name ?? '?'})\n`);
+        process.stdout.write(
+          `${verb === 'approve' ? 'approved' : 'rejected'} attempt ${target.attempt.index} (${target.attempt.action} ${target.attempt.value}) of ${ref} as ${user} (Approval ${namespace}/${object?.metadata.name ?? '?'})\n`,
+        );
         return EXIT.recorded;
       } catch (err) {
         const e = classifyKubeError(err, `${verb} ${ref}`);

@@ -15,7 +15,9 @@ export const command: Command = {
     try {
       config = parseControllerConfig(argv, process.env);
     } catch (err) {
-      process.stderr.write(`rebound controller: ${err instanceof Error ? err.message : String(err)}\n\n${CONTROLLER_USAGE}`);
+      process.stderr.write(
+        `rebound controller: ${err instanceof Error ? err.message : String(err)}\n\n${CONTROLLER_USAGE}`,
+      );
       return 2;
     }
     const log = createLogger({ level: config.logLevel, pretty: config.logPretty });

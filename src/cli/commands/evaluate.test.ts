@@ -52,21 +52,41 @@ const file = (name: string): string => join(dir, name);
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rebound-evaluate-'));
   await writeFile(file('slo.yaml'), SLO);
-  await writeFile(file('good.json'), JSON.stringify([
-    { metric: 'response_time_p95', value: 500, success: true },
-    { metric: 'error_rate', value: 0, success: true },
-    { metric: 'throughput', value: 42, success: true },
-  ]));
+  await writeFile(
+    file('good.json'),
+    JSON.stringify([
+      { metric: 'response_time_p95', value: 500, success: true },
+      { metric: 'error_rate', value: 0, success: true },
+      { metric: 'throughput', value: 42, success: true },
+    ]),
+  );
   // Keptn's get-sli.finished shape, in YAML.
-  await writeFile(file('keptn.yaml'), 'indicatorValues:\n  - metric: response_time_p95\n    value: 700\n    success: true\n  - metric: error_rate\n    value: 0\n    success: true\n');
-  await writeFile(file('key-failed.json'), JSON.stringify({ indicatorValues: [
-    { metric: 'response_time_p95', value: 100, success: true },
-    { metric: 'error_rate', value: 0, success: false, message: 'query did not return any values' },
-  ] }));
-  await writeFile(file('prev-pass.json'), JSON.stringify({ result: 'pass', indicatorResults: [{ metric: 'response_time_p95', value: 400 }] }));
-  await writeFile(file('prev-fail.json'), JSON.stringify({ result: 'fail', indicatorResults: [{ metric: 'response_time_p95', value: 100 }] }));
+  await writeFile(
+    file('keptn.yaml'),
+    'indicatorValues:\n  - metric: response_time_p95\n    value: 700\n    success: true\n  - metric: error_rate\n    value: 0\n    success: true\n',
+  );
+  await writeFile(
+    file('key-failed.json'),
+    JSON.stringify({
+      indicatorValues: [
+        { metric: 'response_time_p95', value: 100, success: true },
+        { metric: 'error_rate', value: 0, success: false, message: 'query did not return any values' },
+      ],
+    }),
+  );
+  await writeFile(
+    file('prev-pass.json'),
+    JSON.stringify({ result: 'pass', indicatorResults: [{ metric: 'response_time_p95', value: 400 }] }),
+  );
+  await writeFile(
+    file('prev-fail.json'),
+    JSON.stringify({ result: 'fail', indicatorResults: [{ metric: 'response_time_p95', value: 100 }] }),
+  );
   await writeFile(file('prev-bare.json'), JSON.stringify([{ metric: 'response_time_p95', value: 500, success: true }]));
-  await writeFile(file('bad-slo.yaml'), 'objectives:\n  - sli: rt\n    pass:\n      - criteria:\n          - "<<600"\ntotal_score: {pass: 90}\n');
+  await writeFile(
+    file('bad-slo.yaml'),
+    'objectives:\n  - sli: rt\n    pass:\n      - criteria:\n          - "<<600"\ntotal_score: {pass: 90}\n',
+  );
   await writeFile(file('bad-values.json'), '[{"metric": "rt", "value": "fast", "success": true}]');
 });
 
@@ -85,23 +105,69 @@ describe('rebound evaluate', () => {
       score: 100,
       indicatorResults: [
         {
-          metric: 'response_time_p95', value: 500, status: 'pass', score: 1, keySli: false, comparedValue: 0,
-          passTargets: [{ criteria: '<=+10%', targetValue: 0, violated: false }, { criteria: '<600', targetValue: 600, violated: false }],
+          metric: 'response_time_p95',
+          value: 500,
+          status: 'pass',
+          score: 1,
+          keySli: false,
+          comparedValue: 0,
+          passTargets: [
+            { criteria: '<=+10%', targetValue: 0, violated: false },
+            { criteria: '<600', targetValue: 600, violated: false },
+          ],
           warningTargets: [{ criteria: '<=800', targetValue: 800, violated: false }],
         },
-        { metric: 'error_rate', value: 0, status: 'pass', score: 1, keySli: true, comparedValue: 0, passTargets: [{ criteria: '<=1', targetValue: 1, violated: false }], warningTargets: [] },
-        { metric: 'throughput', value: 42, status: 'info', score: 0, keySli: false, comparedValue: 0, passTargets: [], warningTargets: [] },
+        {
+          metric: 'error_rate',
+          value: 0,
+          status: 'pass',
+          score: 1,
+          keySli: true,
+          comparedValue: 0,
+          passTargets: [{ criteria: '<=1', targetValue: 1, violated: false }],
+          warningTargets: [],
+        },
+        {
+          metric: 'throughput',
+          value: 42,
+          status: 'info',
+          score: 0,
+          keySli: false,
+          comparedValue: 0,
+          passTargets: [],
+          warningTargets: [],
+        },
       ],
     });
   });
 
   it('compares with earlier evaluations filtered by include_result_with_score, newest first', async () => {
     // prev-fail is skipped (include pass); prev-pass (400) and prev-bare (500) average to 450: 500 > 495.
-    const run = await rebound(['evaluate', '--slo', file('slo.yaml'), '--indicators', file('good.json'), '--json',
-      '--previous', file('prev-fail.json'), '--previous', file('prev-pass.json'), '--previous', file('prev-bare.json')]);
-    const report = JSON.parse(run.stdout) as { result: string; score: number; indicatorResults: { comparedValue: number; status: string; passTargets: unknown[] }[] };
+    const run = await rebound([
+      'evaluate',
+      '--slo',
+      file('slo.yaml'),
+      '--indicators',
+      file('good.json'),
+      '--json',
+      '--previous',
+      file('prev-fail.json'),
+      '--previous',
+      file('prev-pass.json'),
+      '--previous',
+      file('prev-bare.json'),
+    ]);
+    const report = JSON.parse(run.stdout) as {
+      result: string;
+      score: number;
+      indicatorResults: { comparedValue: number; status: string; passTargets: unknown[] }[];
+    };
     expect(report.indicatorResults[0]?.comparedValue).toBe(450);
-    expect(report.indicatorResults[0]?.passTargets[0]).toEqual({ criteria: '<=+10%', targetValue: 495, violated: true });
+    expect(report.indicatorResults[0]?.passTargets[0]).toEqual({
+      criteria: '<=+10%',
+      targetValue: 495,
+      violated: true,
+    });
     expect(report.indicatorResults[0]?.status).toBe('warning');
     expect(report.result).toBe('warning');
     expect(report.score).toBe(75);
@@ -111,9 +177,22 @@ describe('rebound evaluate', () => {
   it('reads its own JSON output back as an earlier evaluation', async () => {
     const first = await rebound(['evaluate', '--slo', file('slo.yaml'), '--indicators', file('good.json'), '--json']);
     await writeFile(file('own.json'), first.stdout);
-    const run = await rebound(['evaluate', '--slo', file('slo.yaml'), '--indicators', file('keptn.yaml'), '--json', '--previous', file('own.json')]);
+    const run = await rebound([
+      'evaluate',
+      '--slo',
+      file('slo.yaml'),
+      '--indicators',
+      file('keptn.yaml'),
+      '--json',
+      '--previous',
+      file('own.json'),
+    ]);
     const report = JSON.parse(run.stdout) as { indicatorResults: { metric: string; comparedValue: number }[] };
-    expect(report.indicatorResults.map((r) => [r.metric, r.comparedValue])).toEqual([['response_time_p95', 500], ['error_rate', 0], ['throughput', 42]]);
+    expect(report.indicatorResults.map((r) => [r.metric, r.comparedValue])).toEqual([
+      ['response_time_p95', 500],
+      ['error_rate', 0],
+      ['throughput', 42],
+    ]);
   });
 
   it('fails with exit 1 when a key SLI has no value, and explains it in the table', async () => {
@@ -130,7 +209,9 @@ describe('rebound evaluate', () => {
     const run = await rebound(['evaluate', '--slo', file('bad-slo.yaml'), '--indicators', file('good.json')]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe(`rebound evaluate: ${file('bad-slo.yaml')}:5:13: could not parse criteria target value in "<<600"\n`);
+    expect(run.stderr).toBe(
+      `rebound evaluate: ${file('bad-slo.yaml')}:5:13: could not parse criteria target value in "<<600"\n`,
+    );
   });
 
   it('exits 2 for malformed indicator values, a missing file and a missing option', async () => {

@@ -61,7 +61,9 @@ async function run(argv: string[]): Promise<number> {
   const problems: string[] = [];
   const sloText = await readInput(values.slo, problems);
   const indicatorsText = await readInput(values.indicators, problems);
-  const previousTexts = await Promise.all((values.previous ?? []).map(async (file) => ({ file, text: await readInput(file, problems) })));
+  const previousTexts = await Promise.all(
+    (values.previous ?? []).map(async (file) => ({ file, text: await readInput(file, problems) })),
+  );
   if (problems.length > 0) return badInput(problems, false);
 
   const slo = parseSloFile(values.slo, sloText ?? '');
@@ -79,7 +81,9 @@ async function run(argv: string[]): Promise<number> {
 
   for (const warning of slo.slo.warnings) process.stderr.write(`warning: ${formatDiagnostic(warning)}\n`);
   const result = evaluateSlo({ slo: slo.slo, indicators: indicators.value, previous });
-  process.stdout.write(values.json ? JSON.stringify(toJsonReport(result), null, 2) + '\n' : formatEvaluationTable(slo.slo, result));
+  process.stdout.write(
+    values.json ? JSON.stringify(toJsonReport(result), null, 2) + '\n' : formatEvaluationTable(slo.slo, result),
+  );
   return result.result === 'fail' ? 1 : 0;
 }
 

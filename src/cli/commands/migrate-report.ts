@@ -58,7 +58,13 @@ export function migrationReport(input: MigrationInput): MigrationReport {
   let stages: ShipyardStage[] = [];
   let shipyardYaml: LocatedYaml | undefined;
   if (shipyardText === undefined) {
-    findings.push({ file: shipyardFile, line: 1, message: `no shipyard.yaml on branch ${input.defaultBranch}: list the stages in the Project's spec.stages`, differs: false, error: true });
+    findings.push({
+      file: shipyardFile,
+      line: 1,
+      message: `no shipyard.yaml on branch ${input.defaultBranch}: list the stages in the Project's spec.stages`,
+      differs: false,
+      error: true,
+    });
   } else {
     const parsed = parseShipyardFile(shipyardFile, shipyardText);
     const loaded = loadYaml(shipyardFile, shipyardText);
@@ -77,13 +83,23 @@ export function migrationReport(input: MigrationInput): MigrationReport {
     };
     const files = input.stageFiles(stage.name);
     if (stage.remediation !== 'automated') {
-      at(stage.path, `stage "${stage.name}": no remediation sequence, so Rebound does not remediate here (remediation: disabled)`);
+      at(
+        stage.path,
+        `stage "${stage.name}": no remediation sequence, so Rebound does not remediate here (remediation: disabled)`,
+      );
       continue;
     }
-    at(stage.path, `stage "${stage.name}": remediation automated; problems are remediated on branch ${stage.name}, released in namespace ${input.project}-${stage.name}`);
+    at(
+      stage.path,
+      `stage "${stage.name}": remediation automated; problems are remediated on branch ${stage.name}, released in namespace ${input.project}-${stage.name}`,
+    );
     for (const task of stage.remediationTasks ?? []) reportTask(stage, task, at);
     if (!files) {
-      at(stage.path, `no branch ${stage.name} in the repository: create it (Keptn kept one branch per stage) or set the stage's branch in the Project`, false);
+      at(
+        stage.path,
+        `no branch ${stage.name} in the repository: create it (Keptn kept one branch per stage) or set the stage's branch in the Project`,
+        false,
+      );
       continue;
     }
     findings.push(...reportStageFiles(input.prefix(stage.name), files));
@@ -92,23 +108,32 @@ export function migrationReport(input: MigrationInput): MigrationReport {
   return { project: projectFor(input, stages), findings };
 }
 
-function reportTask(stage: ShipyardStage, task: ShipyardTask, at: (path: PathSegment[], message: string, differs?: boolean) => void): void {
+function reportTask(
+  stage: ShipyardStage,
+  task: ShipyardTask,
+  at: (path: PathSegment[], message: string, differs?: boolean) => void,
+): void {
   const name = `task "${task.name}" of ${stage.name}'s remediation sequence`;
   const sequence = remediationSequence(stage.remediationTasks);
   if (task.name === 'get-action' || task.name === 'action') {
     at(task.path, `${name}: done by Rebound's loop (the action is chosen from remediation.yaml and carried out)`);
   } else if (task.name === 'evaluation') {
-    const wait = sequence.evaluationWaitMs !== undefined
-      ? `it waits triggeredAfter ${task.triggeredAfter ?? ''} after the action and the tasks before it (a Remediation's spec.evaluation.wait wins)`
-      : 'the wait before it is --evaluation-wait (default 2m) or a Remediation\'s spec.evaluation.wait';
-    const window = sequence.timeframeMs !== undefined
-      ? `; the SLI window is the timeframe ${String(task.properties?.['timeframe'])} before the evaluation`
-      : '; the SLI window runs from when the action took effect';
+    const wait =
+      sequence.evaluationWaitMs !== undefined
+        ? `it waits triggeredAfter ${task.triggeredAfter ?? ''} after the action and the tasks before it (a Remediation's spec.evaluation.wait wins)`
+        : "the wait before it is --evaluation-wait (default 2m) or a Remediation's spec.evaluation.wait";
+    const window =
+      sequence.timeframeMs !== undefined
+        ? `; the SLI window is the timeframe ${String(task.properties?.['timeframe'])} before the evaluation`
+        : '; the SLI window runs from when the action took effect';
     at(task.path, `${name}: the SLO evaluation after each action; ${wait}${window}`);
   } else if (task.name === 'approval') {
     at(task.path, `${name}: not supported: Rebound does not wait for an approval before an action`, true);
   } else if (sequence.tasks.some((t) => t.name === task.name)) {
-    at(task.path, `${name}: sent as sh.keptn.event.${task.name}.triggered to the executor at --action-sink after the action, and awaited until sh.keptn.event.${task.name}.finished (a failed task fails the attempt; --task-timeout); without --action-sink the problem stalls with NoTaskExecutor`);
+    at(
+      task.path,
+      `${name}: sent as sh.keptn.event.${task.name}.triggered to the executor at --action-sink after the action, and awaited until sh.keptn.event.${task.name}.finished (a failed task fails the attempt; --task-timeout); without --action-sink the problem stalls with NoTaskExecutor`,
+    );
   } else {
     at(task.path, `${name}: not run: Rebound runs only the tasks between the action and the evaluation`, true);
   }
@@ -141,7 +166,13 @@ function reportRemediation(display: string, path: string, text: string, files: R
   if (!parsed.ok || !loaded.ok) {
     return [
       ...(parsed.ok ? [] : parsed.diagnostics).map((d) => fromDiagnostic(d, false, true)),
-      { file: display, line: 1, message: 'Rebound cannot use this file until the errors above are fixed (Keptn may have read parts of it)', differs: true, error: true },
+      {
+        file: display,
+        line: 1,
+        message: 'Rebound cannot use this file until the errors above are fixed (Keptn may have read parts of it)',
+        differs: true,
+        error: true,
+      },
     ];
   }
   const findings: Finding[] = parsed.warnings.map((d) => fromDiagnostic(d, false));
@@ -154,12 +185,20 @@ function reportRemediation(display: string, path: string, text: string, files: R
   const root = loaded.yaml.toJS();
   policy.entries.forEach((entry, i) => {
     const entryPath = [...listPath, i];
-    findings.push({ ...located(loaded.yaml, entryPath), message: describeEntry(policy, entry.problemType, entry.actions.length), differs: policy.format === 'legacy' && entry.actions.length > 1 });
+    findings.push({
+      ...located(loaded.yaml, entryPath),
+      message: describeEntry(policy, entry.problemType, entry.actions.length),
+      differs: policy.format === 'legacy' && entry.actions.length > 1,
+    });
     entry.actions.forEach((action, j) => {
       const actionPath = [...entryPath, actionsKey, j];
       const written = writtenAction(root, actionPath) ?? action.action;
       const what = describeAction(action.action, action.value, action.valueMap, written, valuesFile, hasValues);
-      findings.push({ ...located(loaded.yaml, actionPath), message: `action ${j + 1} (${written}${action.value === '' ? '' : ` ${action.value}`}): ${what.message}`, differs: what.differs });
+      findings.push({
+        ...located(loaded.yaml, actionPath),
+        message: `action ${j + 1} (${written}${action.value === '' ? '' : ` ${action.value}`}): ${what.message}`,
+        differs: what.differs,
+      });
     });
   });
   return findings;
@@ -175,17 +214,36 @@ function describeEntry(policy: RemediationPolicy, problemType: string, actions: 
   return `entry "${problemType}": matches a problem whose rootCause, else problemTitle, is exactly "${problemType}"; ${count}`;
 }
 
-function describeAction(action: string, value: string, valueMap: Record<string, unknown> | undefined, written: string, valuesFile: string, hasValues: boolean): { message: string; differs: boolean } {
-  const noValues = hasValues ? '' : `; there is no ${valuesFile} on this branch: the action stalls with ValuesFileNotFound until there is`;
+function describeAction(
+  action: string,
+  value: string,
+  valueMap: Record<string, unknown> | undefined,
+  written: string,
+  valuesFile: string,
+  hasValues: boolean,
+): { message: string; differs: boolean } {
+  const noValues = hasValues
+    ? ''
+    : `; there is no ${valuesFile} on this branch: the action stalls with ValuesFileNotFound until there is`;
   if (action === ACTIONS.scale || action === ACTIONS.scaling) {
     const scale = parseScaleValue(value, action);
     const rule = SCALE_RULES[scale.mode === 'absolute' ? 'absolute' : scale.rule];
-    const target = scale.mode === 'absolute' ? `sets replicaCount to ${scale.replicas}` : `changes replicaCount by ${scale.delta > 0 ? '+' : ''}${scale.delta}`;
-    return { message: `commits a change of ${valuesFile} that ${target} (${rule}), then applies it with helm upgrade${noValues}`, differs: !hasValues };
+    const target =
+      scale.mode === 'absolute'
+        ? `sets replicaCount to ${scale.replicas}`
+        : `changes replicaCount by ${scale.delta > 0 ? '+' : ''}${scale.delta}`;
+    return {
+      message: `commits a change of ${valuesFile} that ${target} (${rule}), then applies it with helm upgrade${noValues}`,
+      differs: !hasValues,
+    };
   }
   if (action === ACTIONS.featuretoggle) {
     const how = `commits featureFlags ${value} to ${valuesFile} (also switched in Unleash when the Project names Unleash as its feature-flag provider)${noValues}`;
-    if (written === KEPTN_TOGGLE_ACTION) return { message: `Keptn's unleash-service carried this out; Rebound reads it as featuretoggle and ${how}`, differs: true };
+    if (written === KEPTN_TOGGLE_ACTION)
+      return {
+        message: `Keptn's unleash-service carried this out; Rebound reads it as featuretoggle and ${how}`,
+        differs: true,
+      };
     return { message: how, differs: !hasValues };
   }
   const value_ = valueMap ? ' with its map value unchanged' : value === '' ? ' with an empty value' : '';
@@ -195,14 +253,26 @@ function describeAction(action: string, value: string, valueMap: Record<string, 
   };
 }
 
-function reportSlo(prefix: string, display: string, path: string, text: string, files: ReadonlyMap<string, string>, sliRank: ReadonlyMap<string, { path: string }>): Finding[] {
+function reportSlo(
+  prefix: string,
+  display: string,
+  path: string,
+  text: string,
+  files: ReadonlyMap<string, string>,
+  sliRank: ReadonlyMap<string, { path: string }>,
+): Finding[] {
   const parsed = parseSloFile(display, text);
   if (!parsed.ok) return parsed.diagnostics.map((d) => fromDiagnostic(d, false, true));
   const dir = posix.dirname(path);
   const sli = sliRank.get(dir);
   const objectives = parsed.slo.objectives.length;
   const findings: Finding[] = [
-    { file: display, line: 1, message: `evaluated after each action with lighthouse's scoring: ${objectives} objective${objectives === 1 ? '' : 's'}, queries from ${sli ? prefix + sli.path : 'no SLI file'}`, differs: false },
+    {
+      file: display,
+      line: 1,
+      message: `evaluated after each action with lighthouse's scoring: ${objectives} objective${objectives === 1 ? '' : 's'}, queries from ${sli ? prefix + sli.path : 'no SLI file'}`,
+      differs: false,
+    },
     ...parsed.slo.warnings.map((d) => fromDiagnostic(d, false)),
   ];
   const sliText = sli ? files.get(sli.path) : undefined;
@@ -214,19 +284,45 @@ function reportSlo(prefix: string, display: string, path: string, text: string, 
   return findings;
 }
 
-function reportSli(display: string, path: string, text: string, sliRank: ReadonlyMap<string, { path: string }>): Finding[] {
+function reportSli(
+  display: string,
+  path: string,
+  text: string,
+  sliRank: ReadonlyMap<string, { path: string }>,
+): Finding[] {
   const parsed = parseSliFile(display, text);
   if (!parsed.ok) return parsed.diagnostics.map((d) => fromDiagnostic(d, false, true));
   const location = sliLocationOf(path);
   const chosen = location ? sliRank.get(location.dir) : undefined;
   const count = Object.keys(parsed.sli.indicators).length;
   if (chosen && chosen.path !== path) {
-    return [{ file: display, line: 1, message: `not used: ${chosen.path} comes first (Rebound reads one SLI file per service; Keptn merged project, stage and service levels of one provider)`, differs: true }];
+    return [
+      {
+        file: display,
+        line: 1,
+        message: `not used: ${chosen.path} comes first (Rebound reads one SLI file per service; Keptn merged project, stage and service levels of one provider)`,
+        differs: true,
+      },
+    ];
   }
   if (path.endsWith('dynatrace/sli.yaml')) {
-    return [{ file: display, line: 1, message: `${count} Dynatrace queries: Rebound sends SLI queries to Prometheus only, so these return no values until they are rewritten in PromQL`, differs: true }];
+    return [
+      {
+        file: display,
+        line: 1,
+        message: `${count} Dynatrace queries: Rebound sends SLI queries to Prometheus only, so these return no values until they are rewritten in PromQL`,
+        differs: true,
+      },
+    ];
   }
-  return [{ file: display, line: 1, message: `${count} quer${count === 1 ? 'y' : 'ies'} sent to Prometheus (--prometheus-url or a Remediation's spec.evaluation.prometheusURL) with Keptn's placeholders`, differs: false }];
+  return [
+    {
+      file: display,
+      line: 1,
+      message: `${count} quer${count === 1 ? 'y' : 'ies'} sent to Prometheus (--prometheus-url or a Remediation's spec.evaluation.prometheusURL) with Keptn's placeholders`,
+      differs: false,
+    },
+  ];
 }
 
 function projectFor(input: MigrationInput, stages: readonly ShipyardStage[]): Project {

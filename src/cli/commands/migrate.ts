@@ -47,7 +47,12 @@ export const command: Command = {
     try {
       const { values } = parseArgs({
         args: argv,
-        options: { repo: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+        options: {
+          repo: { type: 'string' },
+          name: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
         strict: true,
         allowPositionals: false,
       });
@@ -83,16 +88,26 @@ export async function migrate(repo: string, name: string | undefined): Promise<M
   if (!info?.isDirectory()) throw new MigrateInputError(`${repo} is not a directory`);
   const project = name ?? basename(resolve(repo));
   if (!dnsLabel.test(project) || project.length > 63) {
-    throw new MigrateInputError(`project name "${project}" must be a DNS-1123 label (lower-case letters, digits, "-"); give one with --name`);
+    throw new MigrateInputError(
+      `project name "${project}" must be a DNS-1123 label (lower-case letters, digits, "-"); give one with --name`,
+    );
   }
   if (!(await isRepositoryRoot(repo))) {
     // A checkout without history, or an examples/ directory: one tree stands for every branch.
     const files = await readAll(directoryTree(repo));
-    return migrationReport({ project, gitUrl: undefined, defaultBranch: 'main', defaultFiles: files, stageFiles: () => files, prefix: () => '' });
+    return migrationReport({
+      project,
+      gitUrl: undefined,
+      defaultBranch: 'main',
+      defaultFiles: files,
+      stageFiles: () => files,
+      prefix: () => '',
+    });
   }
   const branches = await listBranches(repo);
   const byName = new Map(branches.map((b) => [b.name, b.ref]));
-  const defaultBranch = ['main', 'master'].find((b) => byName.has(b)) ?? (await currentBranch(repo)) ?? branches[0]?.name;
+  const defaultBranch =
+    ['main', 'master'].find((b) => byName.has(b)) ?? (await currentBranch(repo)) ?? branches[0]?.name;
   if (defaultBranch === undefined) throw new MigrateInputError(`${repo} has no branches`);
   const trees = new Map<string, ReadonlyMap<string, string>>();
   for (const branch of branches) trees.set(branch.name, await readAll(branchTree(repo, branch.name, branch.ref)));
@@ -123,7 +138,7 @@ function render(report: MigrationReport, repo: string): string {
     `# Create the Secret ${report.project.spec.git.secretRef?.name ?? ''} (username, token) in the same namespace first.`,
     stringify(report.project).trimEnd(),
     '#',
-    '# Report: what Rebound does with each file; DIFFERS marks behaviour other than Keptn\'s, ERROR what must be fixed.',
+    "# Report: what Rebound does with each file; DIFFERS marks behaviour other than Keptn's, ERROR what must be fixed.",
     ...report.findings.map(renderFinding),
   ];
   return `${lines.join('\n')}\n`;
@@ -147,7 +162,11 @@ async function isRepositoryRoot(repo: string): Promise<boolean> {
   const here = await realpath(repo);
   const top = (await gitOutput(repo, ['rev-parse', '--show-toplevel']).catch(() => undefined))?.trim();
   if (top) return (await realpath(top)) === here;
-  const bare = (await gitOutput(repo, ['rev-parse', '--is-bare-repository', '--absolute-git-dir']).catch(() => undefined))?.trim().split('\n');
+  const bare = (
+    await gitOutput(repo, ['rev-parse', '--is-bare-repository', '--absolute-git-dir']).catch(() => undefined)
+  )
+    ?.trim()
+    .split('\n');
   return bare?.[0] === 'true' && bare[1] !== undefined && (await realpath(bare[1])) === here;
 }
 

@@ -47,7 +47,13 @@ let productionHead: string;
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-C', cwd, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.com' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Test',
+      GIT_AUTHOR_EMAIL: 'test@example.com',
+      GIT_COMMITTER_NAME: 'Test',
+      GIT_COMMITTER_EMAIL: 'test@example.com',
+    },
   }).trim();
 }
 
@@ -74,14 +80,29 @@ async function plan(...args: string[]): Promise<Run> {
   });
 }
 
-const forCarts = (problem: string, ...rest: string[]) => plan('--repo', repo, '--stage', 'production', '--service', 'carts', '--problem', problems[problem] as string, ...rest);
+const forCarts = (problem: string, ...rest: string[]) =>
+  plan(
+    '--repo',
+    repo,
+    '--stage',
+    'production',
+    '--service',
+    'carts',
+    '--problem',
+    problems[problem] as string,
+    ...rest,
+  );
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'rebound-plan-'));
   repo = join(root, 'sockshop');
   mkdirSync(repo);
   git(repo, 'init', '-q', '-b', 'main');
-  write(repo, 'shipyard.yaml', 'apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nmetadata:\n  name: sockshop\nspec:\n  stages:\n    - name: production\n');
+  write(
+    repo,
+    'shipyard.yaml',
+    'apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nmetadata:\n  name: sockshop\nspec:\n  stages:\n    - name: production\n',
+  );
   git(repo, 'add', '.');
   git(repo, 'commit', '-q', '-m', 'shipyard');
   git(repo, 'checkout', '-q', '-b', 'production');
@@ -90,7 +111,11 @@ beforeAll(() => {
   write(repo, 'orders/values.yaml', 'replicaCount: 1\n');
   write(repo, 'orders/remediation.yaml', legacyPolicy);
   // Keptn 0.6's tutorial policy: helm-service added a scaling value to the replicas.
-  write(repo, 'catalogue/remediation.yaml', 'remediations:\n- name: Failure rate increase\n  actions:\n  - action: scaling\n    value: "1"\n');
+  write(
+    repo,
+    'catalogue/remediation.yaml',
+    'remediations:\n- name: Failure rate increase\n  actions:\n  - action: scaling\n    value: "1"\n',
+  );
   write(repo, 'catalogue/values.yaml', 'replicaCount: 3\n');
   write(repo, 'broken/remediation.yaml', 'remediations:\n- name: x\n  actions:\n  - action: webhook\n    value: now\n');
   write(repo, 'broken/values.yaml', 'replicaCount: 1\n');
@@ -193,7 +218,16 @@ describe('rebound plan', { timeout: 60_000 }, () => {
         '',
       ].join('\n'),
     });
-    expect(Object.keys(JSON.parse(run.stdout) as object)).toEqual(['source', 'branch', 'file', 'action', 'exhausted', 'reason', 'diff', 'approval']);
+    expect(Object.keys(JSON.parse(run.stdout) as object)).toEqual([
+      'source',
+      'branch',
+      'file',
+      'action',
+      'exhausted',
+      'reason',
+      'diff',
+      'approval',
+    ]);
   });
 
   it('produces a diff that git applies to the branch', async () => {
@@ -206,7 +240,9 @@ describe('rebound plan', { timeout: 60_000 }, () => {
     writeFileSync(join(check, 'plan.diff'), doc.diff);
     git(check, 'apply', 'plan.diff');
     expect(git(check, 'diff', '--numstat')).toBe('1\t1\tcarts/values.yaml');
-    expect(readFileSync(join(check, 'carts/values.yaml'), 'utf8')).toBe(valuesFixture.replace('EnableItemCache: false', 'EnableItemCache: true'));
+    expect(readFileSync(join(check, 'carts/values.yaml'), 'utf8')).toBe(
+      valuesFixture.replace('EnableItemCache: false', 'EnableItemCache: true'),
+    );
   });
 
   it('exits 1 with exhausted when the attempt is past the last action', async () => {
@@ -217,7 +253,8 @@ describe('rebound plan', { timeout: 60_000 }, () => {
       exhausted: true,
       file: null,
       diff: null,
-      reason: 'there is no action 3 for problem title "Response time degradation": entry "Response time degradation" has 2 actions',
+      reason:
+        'there is no action 3 for problem title "Response time degradation": entry "Response time degradation" has 2 actions',
     });
   });
 
@@ -228,7 +265,8 @@ describe('rebound plan', { timeout: 60_000 }, () => {
       source: `production@${productionHead}:carts/remediation.yaml`,
       action: null,
       exhausted: false,
-      reason: 'unable to find action for problem title "Out of memory": no entry matches and there is no "default" entry',
+      reason:
+        'unable to find action for problem title "Out of memory": no entry matches and there is no "default" entry',
     });
   });
 
@@ -242,41 +280,65 @@ describe('rebound plan', { timeout: 60_000 }, () => {
     const run = await forCarts('alertmanager', '--json');
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ action: { name: 'scale up' } });
-    expect(run.stderr).toContain('holds 2 problems; using the one for carts in production ("Response time degradation")');
+    expect(run.stderr).toContain(
+      'holds 2 problems; using the one for carts in production ("Response time degradation")',
+    );
   });
 
   it('reads the legacy format with prefix matching', async () => {
-    const run = await plan('--repo', repo, '--stage', 'production', '--service', 'orders', '--problem', problems['legacy'] as string);
+    const run = await plan(
+      '--repo',
+      repo,
+      '--stage',
+      'production',
+      '--service',
+      'orders',
+      '--problem',
+      problems['legacy'] as string,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Change:   featureFlags.EnablePromotion added as false (off)');
     expect(run.stdout).toContain('+featureFlags:\n+  EnablePromotion: false\n');
   });
 
   it("adds a scaling value to the replicas, as Keptn's helm-service did, and says which rule applied", async () => {
-    const run = await plan('--repo', repo, '--stage', 'production', '--service', 'catalogue', '--problem', problems['legacy'] as string);
+    const run = await plan(
+      '--repo',
+      repo,
+      '--stage',
+      'production',
+      '--service',
+      'catalogue',
+      '--problem',
+      problems['legacy'] as string,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Attempt:  1: scaling 1 ("scaling")\n');
     expect(run.stdout).toContain('Change:   replicaCount 3 → 4\n');
-    expect(run.stdout).toContain("Rule:     scaling adds its value to the replica count (Keptn's helm-service did; write scale to set a count): 3 + 1 = 4\n");
+    expect(run.stdout).toContain(
+      "Rule:     scaling adds its value to the replica count (Keptn's helm-service did; write scale to set a count): 3 + 1 = 4\n",
+    );
   });
 
   it('prints the plan readably without --json', async () => {
     const run = await forCarts('cloudevent');
     expect(run.code).toBe(0);
-    expect(run.stdout.startsWith(
-      [
-        'Branch:   production',
-        `Policy:   production@${productionHead}:carts/remediation.yaml`,
-        'Entry:    "Response time degradation" (matched on problemTitle)',
-        'Attempt:  1: scale +1 ("scale up")',
-        'File:     carts/values.yaml',
-        'Change:   replicaCount 1 → 2',
-        'Rule:     a signed value changes the replica count by that much: 1 + 1 = 2',
-        "Apply:    helm: helm upgrade of the service's release with the chart and values at the commit; the evaluation's wait starts when it finishes",
-        '',
-        '--- a/carts/values.yaml',
-      ].join('\n') + '\n',
-    )).toBe(true);
+    expect(
+      run.stdout.startsWith(
+        [
+          'Branch:   production',
+          `Policy:   production@${productionHead}:carts/remediation.yaml`,
+          'Entry:    "Response time degradation" (matched on problemTitle)',
+          'Attempt:  1: scale +1 ("scale up")',
+          'File:     carts/values.yaml',
+          'Change:   replicaCount 1 → 2',
+          'Rule:     a signed value changes the replica count by that much: 1 + 1 = 2',
+          "Apply:    helm: helm upgrade of the service's release with the chart and values at the commit; the evaluation's wait starts when it finishes",
+          '',
+          '--- a/carts/values.yaml',
+        ].join('\n') + '\n',
+      ),
+    ).toBe(true);
     expect(run.stdout).toContain('-replicaCount: 1   # scaled by Rebound\n+replicaCount: 2   # scaled by Rebound\n');
   });
 
@@ -295,7 +357,17 @@ describe('rebound plan', { timeout: 60_000 }, () => {
     const clone = join(root, 'clone');
     git(root, 'clone', '-q', '--branch', 'main', repo, clone);
     expect(git(clone, 'branch', '--list', 'production')).toBe('');
-    const run = await plan('--repo', clone, '--stage', 'production', '--service', 'carts', '--problem', problems['cloudevent'] as string, '--json');
+    const run = await plan(
+      '--repo',
+      clone,
+      '--stage',
+      'production',
+      '--service',
+      'carts',
+      '--problem',
+      problems['cloudevent'] as string,
+      '--json',
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ branch: 'production', action: { name: 'scale up' } });
     expect(run.stderr).toContain('no local branch production; read refs/remotes/origin/production');
@@ -304,14 +376,36 @@ describe('rebound plan', { timeout: 60_000 }, () => {
   it('reads bare repositories and linked worktrees', async () => {
     const bare = join(root, 'bare.git');
     git(root, 'clone', '-q', '--bare', repo, bare);
-    const fromBare = await plan('--repo', bare, '--stage', 'production', '--service', 'carts', '--problem', problems['cloudevent'] as string, '--json');
+    const fromBare = await plan(
+      '--repo',
+      bare,
+      '--stage',
+      'production',
+      '--service',
+      'carts',
+      '--problem',
+      problems['cloudevent'] as string,
+      '--json',
+    );
     expect(fromBare.code, fromBare.stderr).toBe(0);
-    expect(JSON.parse(fromBare.stdout)).toMatchObject({ source: `production@${productionHead}:carts/remediation.yaml` });
+    expect(JSON.parse(fromBare.stdout)).toMatchObject({
+      source: `production@${productionHead}:carts/remediation.yaml`,
+    });
 
     const worktree = join(root, 'worktree');
     git(repo, 'worktree', 'add', '-q', '--detach', worktree, 'main');
     try {
-      const fromWorktree = await plan('--repo', worktree, '--stage', 'production', '--service', 'carts', '--problem', problems['cloudevent'] as string, '--json');
+      const fromWorktree = await plan(
+        '--repo',
+        worktree,
+        '--stage',
+        'production',
+        '--service',
+        'carts',
+        '--problem',
+        problems['cloudevent'] as string,
+        '--json',
+      );
       expect(fromWorktree.code, fromWorktree.stderr).toBe(0);
       expect(JSON.parse(fromWorktree.stdout)).toMatchObject({ action: { name: 'scale up' } });
     } finally {
@@ -320,27 +414,68 @@ describe('rebound plan', { timeout: 60_000 }, () => {
   });
 
   it('writes nothing to the repository', async () => {
-    const before = { refs: git(repo, 'for-each-ref'), head: git(repo, 'symbolic-ref', 'HEAD'), objects: git(repo, 'count-objects', '-v'), status: git(repo, 'status', '--porcelain') };
+    const before = {
+      refs: git(repo, 'for-each-ref'),
+      head: git(repo, 'symbolic-ref', 'HEAD'),
+      objects: git(repo, 'count-objects', '-v'),
+      status: git(repo, 'status', '--porcelain'),
+    };
     await forCarts('cloudevent', '--json');
-    expect({ refs: git(repo, 'for-each-ref'), head: git(repo, 'symbolic-ref', 'HEAD'), objects: git(repo, 'count-objects', '-v'), status: git(repo, 'status', '--porcelain') }).toEqual(before);
+    expect({
+      refs: git(repo, 'for-each-ref'),
+      head: git(repo, 'symbolic-ref', 'HEAD'),
+      objects: git(repo, 'count-objects', '-v'),
+      status: git(repo, 'status', '--porcelain'),
+    }).toEqual(before);
     expect(before.head).toBe('refs/heads/main');
     expect(before.status).toBe('');
   });
 
   it('exits 2 for bad input', async () => {
-    const missingBranch = await plan('--repo', repo, '--stage', 'staging', '--service', 'carts', '--problem', problems['cloudevent'] as string);
+    const missingBranch = await plan(
+      '--repo',
+      repo,
+      '--stage',
+      'staging',
+      '--service',
+      'carts',
+      '--problem',
+      problems['cloudevent'] as string,
+    );
     expect(missingBranch).toMatchObject({ code: 2, stdout: '' });
-    expect(missingBranch.stderr).toBe('rebound plan: branch staging not found (looked for refs/heads/staging and refs/remotes/origin/staging); branches: main, production\n');
+    expect(missingBranch.stderr).toBe(
+      'rebound plan: branch staging not found (looked for refs/heads/staging and refs/remotes/origin/staging); branches: main, production\n',
+    );
 
-    const broken = await plan('--repo', repo, '--stage', 'production', '--service', 'broken', '--problem', problems['cloudevent'] as string);
+    const broken = await plan(
+      '--repo',
+      repo,
+      '--stage',
+      'production',
+      '--service',
+      'broken',
+      '--problem',
+      problems['cloudevent'] as string,
+    );
     expect(broken.code).toBe(2);
-    expect(broken.stderr).toMatch(/broken\/remediation\.yaml on branch production \([0-9a-f]{8}\) is invalid:\nbroken\/remediation\.yaml:4:\d+: /);
+    expect(broken.stderr).toMatch(
+      /broken\/remediation\.yaml on branch production \([0-9a-f]{8}\) is invalid:\nbroken\/remediation\.yaml:4:\d+: /,
+    );
 
     const garbage = await forCarts('garbage');
     expect(garbage.code).toBe(2);
     expect(garbage.stderr).toContain('not a recognised problem payload');
 
-    const notRepo = await plan('--repo', root, '--stage', 'production', '--service', 'carts', '--problem', problems['cloudevent'] as string);
+    const notRepo = await plan(
+      '--repo',
+      root,
+      '--stage',
+      'production',
+      '--service',
+      'carts',
+      '--problem',
+      problems['cloudevent'] as string,
+    );
     expect(notRepo.code).toBe(2);
     expect(notRepo.stderr).toBe(`rebound plan: ${root} is not a Git repository\n`);
 
@@ -350,18 +485,39 @@ describe('rebound plan', { timeout: 60_000 }, () => {
   });
 
   it('exits 2 and names the key when the values file cannot take the action', async () => {
-    const run = await plan('--repo', repo, '--stage', 'production', '--service', 'novalues', '--problem', problems['cloudevent'] as string, '--json');
+    const run = await plan(
+      '--repo',
+      repo,
+      '--stage',
+      'production',
+      '--service',
+      'novalues',
+      '--problem',
+      problems['cloudevent'] as string,
+      '--json',
+    );
     expect(run.code).toBe(2);
     expect(JSON.parse(run.stdout)).toMatchObject({
       file: 'novalues/values.yaml',
       action: { action: 'scale' },
       diff: null,
-      reason: 'novalues/values.yaml:1:1: novalues/values.yaml has no replicaCount; add it (for example "replicaCount: 1") so Rebound can scale the service',
+      reason:
+        'novalues/values.yaml:1:1: novalues/values.yaml has no replicaCount; add it (for example "replicaCount: 1") so Rebound can scale the service',
     });
   });
 
   it('exits 1 when the service has no policy on the branch', async () => {
-    const run = await plan('--repo', repo, '--stage', 'production', '--service', 'payment', '--problem', problems['cloudevent'] as string, '--json');
+    const run = await plan(
+      '--repo',
+      repo,
+      '--stage',
+      'production',
+      '--service',
+      'payment',
+      '--problem',
+      problems['cloudevent'] as string,
+      '--json',
+    );
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual({
       source: null,

@@ -69,7 +69,11 @@ export const command: Command = {
       const { outcome, notes } = await plan(args);
       for (const note of notes) process.stderr.write(`note: ${note}\n`);
       process.stdout.write(args.json ? `${JSON.stringify(outcome.json)}\n` : renderHuman(outcome, args));
-      return outcome.kind === 'planned' || outcome.kind === 'handed-off' ? EXIT.planned : outcome.kind === 'none' ? EXIT.none : EXIT.badInput;
+      return outcome.kind === 'planned' || outcome.kind === 'handed-off'
+        ? EXIT.planned
+        : outcome.kind === 'none'
+          ? EXIT.none
+          : EXIT.badInput;
     } catch (err) {
       if (err instanceof PlanInputError || err instanceof ReboundError) {
         process.stderr.write(`rebound plan: ${err.message}\n`);
@@ -117,7 +121,9 @@ function parsePlanArgs(argv: string[]): PlanArgs | 'help' {
 }
 
 /** Everything `rebound plan` does, minus printing. Exported for tests. */
-export async function plan(args: PlanArgs): Promise<{ outcome: PlanOutcome; problem: MappedProblem; ref: string; notes: string[] }> {
+export async function plan(
+  args: PlanArgs,
+): Promise<{ outcome: PlanOutcome; problem: MappedProblem; ref: string; notes: string[] }> {
   const notes: string[] = [];
   const problem = await readProblem(args, notes);
   const repo = await openRepository(args.repo);
@@ -130,7 +136,9 @@ export async function plan(args: PlanArgs): Promise<{ outcome: PlanOutcome; prob
   if (policyText !== undefined) {
     const parsed = parseRemediationFile(policyPath, policyText);
     if (!parsed.ok) {
-      throw new PlanInputError(`${policyPath} on branch ${args.stage} (${commit.slice(0, 8)}) is invalid:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`);
+      throw new PlanInputError(
+        `${policyPath} on branch ${args.stage} (${commit.slice(0, 8)}) is invalid:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`,
+      );
     }
     for (const warning of parsed.warnings) notes.push(formatDiagnostic(warning));
     policy = policyFromFile({ branch: args.stage, commit, path: policyPath, policy: parsed.policy });
@@ -158,7 +166,8 @@ async function readProblem(args: PlanArgs, notes: string[]): Promise<MappedProbl
   }
   // YAML 1.2 is a superset of JSON: one loader for ProblemEvent YAML, CloudEvent and Alertmanager JSON.
   const loaded = loadYaml(args.problem, text);
-  if (!loaded.ok) throw new PlanInputError(`cannot parse ${args.problem}:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
+  if (!loaded.ok)
+    throw new PlanInputError(`cannot parse ${args.problem}:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
   let problems: MappedProblem[];
   try {
     problems = mapProblemDocument(loaded.yaml.toJS(), {
@@ -177,10 +186,13 @@ async function readProblem(args: PlanArgs, notes: string[]): Promise<MappedProbl
         : `${args.problem} holds ${problems.length} problems, none for ${args.service} in ${args.stage}; using the first ("${first.spec.problemTitle}")`,
     );
   } else if (!forUs) {
-    notes.push(`the problem is for ${first.spec.service} in ${first.spec.stage}; planning for ${args.service} in ${args.stage} as asked`);
+    notes.push(
+      `the problem is for ${first.spec.service} in ${first.spec.stage}; planning for ${args.service} in ${args.stage} as asked`,
+    );
   }
   const chosen = forUs ?? first;
-  if (chosen.spec.state === 'RESOLVED') notes.push('the problem is RESOLVED: Rebound would stop its remediation instead of taking an action');
+  if (chosen.spec.state === 'RESOLVED')
+    notes.push('the problem is RESOLVED: Rebound would stop its remediation instead of taking an action');
   return chosen;
 }
 
@@ -203,7 +215,10 @@ async function openRepository(path: string): Promise<Repository> {
       return { gitdir: common === undefined ? gitdir : resolve(gitdir, common.trim()) };
     }
   }
-  const [head, objects] = await Promise.all([stat(join(path, 'HEAD')).catch(() => undefined), stat(join(path, 'objects')).catch(() => undefined)]);
+  const [head, objects] = await Promise.all([
+    stat(join(path, 'HEAD')).catch(() => undefined),
+    stat(join(path, 'objects')).catch(() => undefined),
+  ]);
   if (head?.isFile() && objects?.isDirectory()) return { gitdir: path };
   throw new PlanInputError(`${path} is not a Git repository`);
 }
@@ -242,9 +257,13 @@ function isNotFound(err: unknown): boolean {
 function renderHuman(outcome: PlanOutcome, args: PlanArgs): string {
   const { json } = outcome;
   const lines = [`Branch:   ${json.branch}`, `Policy:   ${outcome.source ? describeSource(outcome.source) : '(none)'}`];
-  if (outcome.source?.problemType !== undefined) lines.push(`Entry:    "${outcome.source.problemType}" (matched on ${outcome.source.match ?? '?'})`);
+  if (outcome.source?.problemType !== undefined)
+    lines.push(`Entry:    "${outcome.source.problemType}" (matched on ${outcome.source.match ?? '?'})`);
   if (json.action) {
-    lines.push(`Attempt:  ${args.attempt}: ${json.action.action} ${json.action.value} ("${json.action.name}")`, `File:     ${json.file ?? ''}`);
+    lines.push(
+      `Attempt:  ${args.attempt}: ${json.action.action} ${json.action.value} ("${json.action.name}")`,
+      `File:     ${json.file ?? ''}`,
+    );
   } else {
     lines.push(`Attempt:  ${args.attempt}: no action${json.exhausted ? ' (exhausted)' : ''}`);
   }
@@ -252,11 +271,18 @@ function renderHuman(outcome: PlanOutcome, args: PlanArgs): string {
   if (outcome.kind === 'planned' && outcome.change.kind === 'replicas') {
     // `scale 1` and `scaling 1` differ (a count, or one more): say which rule read the value.
     const { rule, from, requested } = outcome.change;
-    const sum = rule === 'absolute' ? `${requested}` : `${from} ${requested >= from ? '+' : '-'} ${Math.abs(requested - from)} = ${requested}`;
+    const sum =
+      rule === 'absolute'
+        ? `${requested}`
+        : `${from} ${requested >= from ? '+' : '-'} ${Math.abs(requested - from)} = ${requested}`;
     lines.push(`Rule:     ${SCALE_RULES[rule]}: ${sum}`);
   }
-  if (outcome.kind === 'planned' && outcome.summary) lines.push(`Apply:    ${args.apply}: ${describeApply(args.apply, json.branch)}`);
-  if (json.approval) lines.push('Approval: required: the action waits for people\'s approval before anything is committed (so does every action of a manual stage)');
+  if (outcome.kind === 'planned' && outcome.summary)
+    lines.push(`Apply:    ${args.apply}: ${describeApply(args.apply, json.branch)}`);
+  if (json.approval)
+    lines.push(
+      "Approval: required: the action waits for people's approval before anything is committed (so does every action of a manual stage)",
+    );
   if (json.reason) lines.push(`${outcome.kind === 'invalid' ? 'Error:   ' : 'Reason:  '} ${json.reason}`);
   const text = lines.join('\n') + '\n';
   return json.diff ? `${text}\n${json.diff}` : text;

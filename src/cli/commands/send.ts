@@ -119,9 +119,12 @@ function parseOptions(argv: string[]): SendOptions | number {
   if (positionals.length !== 1 || positionals[0] !== 'problem') return usageError('expected `rebound send problem`');
   if (values.file === undefined) return usageError('-f/--file is required');
   if ((values.to === undefined) === !values.kube) return usageError('give exactly one of --to URL or --kube');
-  if (values.to !== undefined && values['token-file'] === undefined) return usageError('--to needs --token-file (the webhook requires a bearer token)');
-  if (values.to === undefined && values['token-file'] !== undefined) return usageError('--token-file only applies to --to');
-  if (values.kube === false && (values.kubeconfig !== undefined || values.namespace !== undefined)) return usageError('--kubeconfig and --namespace only apply to --kube');
+  if (values.to !== undefined && values['token-file'] === undefined)
+    return usageError('--to needs --token-file (the webhook requires a bearer token)');
+  if (values.to === undefined && values['token-file'] !== undefined)
+    return usageError('--token-file only applies to --to');
+  if (values.kube === false && (values.kubeconfig !== undefined || values.namespace !== undefined))
+    return usageError('--kubeconfig and --namespace only apply to --kube');
   return {
     file: values.file,
     to: values.to,
@@ -147,7 +150,8 @@ async function sendToWebhook(options: SendOptions, kind: PayloadKind, payload: u
   } catch {
     return fail(2, `--to ${JSON.stringify(options.to)} is not a URL (expected e.g. http://127.0.0.1:8080)`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail(2, `--to must be an http or https URL, got ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return fail(2, `--to must be an http or https URL, got ${url.protocol}`);
 
   let response: Response;
   try {
@@ -158,7 +162,10 @@ async function sendToWebhook(options: SendOptions, kind: PayloadKind, payload: u
       signal: AbortSignal.timeout(30_000),
     });
   } catch (err) {
-    return fail(1, `cannot reach ${url.origin}: ${errorMessage(err instanceof Error && err.cause !== undefined ? err.cause : err)}`);
+    return fail(
+      1,
+      `cannot reach ${url.origin}: ${errorMessage(err instanceof Error && err.cause !== undefined ? err.cause : err)}`,
+    );
   }
   const text = await response.text();
   let body: unknown;
@@ -172,7 +179,11 @@ async function sendToWebhook(options: SendOptions, kind: PayloadKind, payload: u
     return fail(1, `${url.pathname} answered ${response.status}: ${error}`);
   }
   const names = isObject(body) && Array.isArray(body['problems']) ? body['problems'].map(String) : [];
-  report(options, names.map((name) => ({ name, outcome: 'accepted' })), `via ${url.origin}${url.pathname}`);
+  report(
+    options,
+    names.map((name) => ({ name, outcome: 'accepted' })),
+    `via ${url.origin}${url.pathname}`,
+  );
   return 0;
 }
 
@@ -184,9 +195,16 @@ async function sendToCluster(options: SendOptions, kind: PayloadKind, payload: u
   } catch (err) {
     return fail(2, `cannot load the kubeconfig: ${errorMessage(err)}`);
   }
-  const manifestNamespace = kind === 'manifest' && isObject(payload) && isObject(payload['metadata']) ? payload['metadata']['namespace'] : undefined;
+  const manifestNamespace =
+    kind === 'manifest' && isObject(payload) && isObject(payload['metadata'])
+      ? payload['metadata']['namespace']
+      : undefined;
   const contextNamespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
-  const namespace = options.namespace ?? (typeof manifestNamespace === 'string' ? manifestNamespace : undefined) ?? contextNamespace ?? 'default';
+  const namespace =
+    options.namespace ??
+    (typeof manifestNamespace === 'string' ? manifestNamespace : undefined) ??
+    contextNamespace ??
+    'default';
   const store = new KubeProblemStore({ kubeConfig, namespace });
   const problems = mapPayload(kind, payload);
   try {
@@ -210,7 +228,11 @@ async function withRetries<T>(task: () => Promise<T>): Promise<T> {
   }
 }
 
-function report(options: SendOptions, stored: readonly (StoredProblem | { name: string; outcome: string })[], where: string): void {
+function report(
+  options: SendOptions,
+  stored: readonly (StoredProblem | { name: string; outcome: string })[],
+  where: string,
+): void {
   if (options.json) {
     process.stdout.write(JSON.stringify({ problems: stored }) + '\n');
     return;

@@ -46,17 +46,26 @@ beforeAll(async () => {
   await git(origin, 'init', '-q', '-b', 'main');
   await commitFiles(origin, { 'shipyard.yaml': 'stages:\n  - name: dev\n  - name: production\n' }, 'shipyard');
   await git(origin, 'checkout', '-q', '-b', 'dev');
-  await commitFiles(origin, {
-    'carts/remediation.yaml': 'remediations:\n- name: slow\n  actions:\n  - {action: scaling, value: +1}\n',
-    'carts/values.yaml': 'replicaCount: 1\n',
-  }, 'dev');
+  await commitFiles(
+    origin,
+    {
+      'carts/remediation.yaml': 'remediations:\n- name: slow\n  actions:\n  - {action: scaling, value: +1}\n',
+      'carts/values.yaml': 'replicaCount: 1\n',
+    },
+    'dev',
+  );
   await git(origin, 'checkout', '-q', 'main');
   await git(origin, 'checkout', '-q', '-b', 'production');
-  await commitFiles(origin, {
-    'carts/remediation.yaml': 'remediations:\n- name: slow\n  actions:\n  - {action: scaling, value: lots}\n  - {action: featuretoggle, value: "EnablePromotion:off"}\n',
-    'carts/values.yaml': 'replicaCount: 1\nfeatureFlags: {}\n',
-    'carts/slo.yaml': `objectives: []\ntotal_score: {pass: "${'9'.repeat(1024 * 1024)}"}\n`,
-  }, 'production');
+  await commitFiles(
+    origin,
+    {
+      'carts/remediation.yaml':
+        'remediations:\n- name: slow\n  actions:\n  - {action: scaling, value: lots}\n  - {action: featuretoggle, value: "EnablePromotion:off"}\n',
+      'carts/values.yaml': 'replicaCount: 1\nfeatureFlags: {}\n',
+      'carts/slo.yaml': `objectives: []\ntotal_score: {pass: "${'9'.repeat(1024 * 1024)}"}\n`,
+    },
+    'production',
+  );
   await git(origin, 'checkout', '-q', 'main');
   // A fresh clone has only main locally; dev and production are remote-tracking branches.
   await run('git', ['clone', '-q', origin, clone]);
@@ -81,16 +90,21 @@ describe('branchTree', () => {
     const tree = branchTree(clone, 'production', 'refs/remotes/origin/production');
     expect((await tree.keptnFiles()).sort()).toEqual(['carts/remediation.yaml', 'carts/slo.yaml', 'shipyard.yaml']);
     const texts = await tree.read(['carts/values.yaml', 'carts/slo.yaml', 'carts/missing.yaml', 'shipyard.yaml']);
-    expect(texts).toEqual(new Map<string, string | typeof TOO_LARGE>([
-      ['carts/slo.yaml', TOO_LARGE],
-      ['carts/values.yaml', 'replicaCount: 1\nfeatureFlags: {}\n'],
-      ['shipyard.yaml', 'stages:\n  - name: dev\n  - name: production\n'],
-    ]));
+    expect(texts).toEqual(
+      new Map<string, string | typeof TOO_LARGE>([
+        ['carts/slo.yaml', TOO_LARGE],
+        ['carts/values.yaml', 'replicaCount: 1\nfeatureFlags: {}\n'],
+        ['shipyard.yaml', 'stages:\n  - name: dev\n  - name: production\n'],
+      ]),
+    );
   });
 
   it('validates a branch with branch-prefixed paths', async () => {
     const reports = await validateTree(branchTree(clone, 'dev', 'refs/remotes/origin/dev'));
-    expect(reports.map((r) => [r.path, r.errors.length])).toEqual([['dev:carts/remediation.yaml', 0], ['dev:shipyard.yaml', 0]]);
+    expect(reports.map((r) => [r.path, r.errors.length])).toEqual([
+      ['dev:carts/remediation.yaml', 0],
+      ['dev:shipyard.yaml', 0],
+    ]);
   });
 });
 

@@ -20,7 +20,9 @@ export async function listBranches(repo: string): Promise<{ name: string; ref: s
     const match = /^refs\/remotes\/[^/]+\/(.+)$/.exec(ref);
     if (match?.[1] && match[1] !== 'HEAD' && !branches.has(match[1])) branches.set(match[1], ref);
   }
-  return [...branches].map(([name, ref]) => ({ name, ref })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...branches]
+    .map(([name, ref]) => ({ name, ref }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export function branchTree(repo: string, branch: string, ref: string): ConfigTree {
@@ -28,13 +30,18 @@ export function branchTree(repo: string, branch: string, ref: string): ConfigTre
     prefix: `${branch}:`,
     async keptnFiles() {
       const out = await git(repo, ['ls-tree', '-r', '-z', '--full-tree', '--name-only', ref]);
-      return out.toString('utf8').split('\0').filter((path) => path !== '' && keptnFileKindOfPath(path) !== undefined);
+      return out
+        .toString('utf8')
+        .split('\0')
+        .filter((path) => path !== '' && keptnFileKindOfPath(path) !== undefined);
     },
     async read(paths) {
       const texts = new Map<string, string | typeof TOO_LARGE>();
       if (paths.length === 0) return texts;
       // --batch-check prints "<name> <type> <size>" or "<object> missing" per line, in input order.
-      const checks = (await git(repo, ['cat-file', '--batch-check=%(objecttype) %(objectsize)'], lines(ref, paths))).toString('utf8').split('\n');
+      const checks = (await git(repo, ['cat-file', '--batch-check=%(objecttype) %(objectsize)'], lines(ref, paths)))
+        .toString('utf8')
+        .split('\n');
       const wanted: string[] = [];
       paths.forEach((path, i) => {
         const [type, size] = (checks[i] ?? '').split(' ');
@@ -70,13 +77,26 @@ export function git(repo: string, args: readonly string[], input?: string): Prom
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (cause) => {
-      reject(new ReboundError(`cannot run git: ${cause.message}`, { code: 'GitMissing', reason: 'InvalidSpec', retryable: false, cause }));
+      reject(
+        new ReboundError(`cannot run git: ${cause.message}`, {
+          code: 'GitMissing',
+          reason: 'InvalidSpec',
+          retryable: false,
+          cause,
+        }),
+      );
     });
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
       else {
         const message = Buffer.concat(err).toString('utf8').trim().split('\n')[0] ?? '';
-        reject(new ReboundError(`git ${args[0] ?? ''} failed in ${repo}: ${message}`, { code: 'GitFailed', reason: 'InvalidSpec', retryable: false }));
+        reject(
+          new ReboundError(`git ${args[0] ?? ''} failed in ${repo}: ${message}`, {
+            code: 'GitFailed',
+            reason: 'InvalidSpec',
+            retryable: false,
+          }),
+        );
       }
     });
     // git may exit before reading all of stdin (a bad ref); its exit status tells the story.

@@ -39,7 +39,9 @@ export async function validateTree(tree: ConfigTree): Promise<FileReport[]> {
     .filter((p) => !p.split('/').some((segment) => SKIPPED_DIRS.has(segment)))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   // values.yaml beside a remediation file is read too: the toggled flags are checked against it.
-  const valuesPaths = paths.filter((p) => keptnFileKindOfPath(p) === 'remediation').map((p) => posix.join(posix.dirname(p), 'values.yaml'));
+  const valuesPaths = paths
+    .filter((p) => keptnFileKindOfPath(p) === 'remediation')
+    .map((p) => posix.join(posix.dirname(p), 'values.yaml'));
   const texts = await tree.read([...paths, ...valuesPaths]);
   const reports: FileReport[] = [];
   const byDirectory = new Map<string, ServiceFiles>();
@@ -50,13 +52,25 @@ export async function validateTree(tree: ConfigTree): Promise<FileReport[]> {
     if (!kind || text === undefined) continue;
     const display = tree.prefix + path;
     if (text === TOO_LARGE) {
-      reports.push({ path: display, kind, errors: [{ file: display, line: 1, column: 1, message: `file is larger than the ${MAX_FILE_BYTES}-byte limit` }], warnings: [] });
+      reports.push({
+        path: display,
+        kind,
+        errors: [
+          { file: display, line: 1, column: 1, message: `file is larger than the ${MAX_FILE_BYTES}-byte limit` },
+        ],
+        warnings: [],
+      });
       continue;
     }
     const report = checkFile(display, kind, text);
     if (!path.endsWith('.yaml')) {
       // Keptn and Rebound read `<name>.yaml` only: a `.yml` file is valid but never used.
-      report.warnings.unshift({ file: display, line: 1, column: 1, message: `Rebound reads ${KEPTN_FILE_NAMES[kind]}, not ${posix.basename(path)}: rename the file` });
+      report.warnings.unshift({
+        file: display,
+        line: 1,
+        column: 1,
+        message: `Rebound reads ${KEPTN_FILE_NAMES[kind]}, not ${posix.basename(path)}: rename the file`,
+      });
     }
     reports.push(report);
     if (kind !== 'shipyard') {
@@ -69,12 +83,14 @@ export async function validateTree(tree: ConfigTree): Promise<FileReport[]> {
         if (sli) sliRank.set(dir, sli.rank);
       }
       const values = texts.get(posix.join(dir, 'values.yaml'));
-      if (typeof values === 'string') files.values = { path: tree.prefix + posix.join(dir, 'values.yaml'), text: values };
+      if (typeof values === 'string')
+        files.values = { path: tree.prefix + posix.join(dir, 'values.yaml'), text: values };
       byDirectory.set(dir, files);
     }
   }
   for (const files of byDirectory.values()) {
-    for (const warning of checkServiceFiles(files)) reports.find((r) => r.path === warning.file)?.warnings.push(warning);
+    for (const warning of checkServiceFiles(files))
+      reports.find((r) => r.path === warning.file)?.warnings.push(warning);
   }
   return reports;
 }

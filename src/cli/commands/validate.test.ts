@@ -35,8 +35,14 @@ async function put(path: string, text: string): Promise<void> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rebound-validate-'));
   await put('shipyard.yaml', 'stages:\n  - name: dev\n  - name: Production\n');
-  await put('carts/remediation.yaml', 'remediations:\n- name: slow\n  actions:\n  - action: scaling\n    value: lots\n');
-  await put('carts/slo.yaml', 'objectives:\n  - sli: rt\n    pass:\n      - criteria: ["<<600"]\ntotal_score:\n  pass: "90%"\n');
+  await put(
+    'carts/remediation.yaml',
+    'remediations:\n- name: slow\n  actions:\n  - action: scaling\n    value: lots\n',
+  );
+  await put(
+    'carts/slo.yaml',
+    'objectives:\n  - sli: rt\n    pass:\n      - criteria: ["<<600"]\ntotal_score:\n  pass: "90%"\n',
+  );
   await put('carts/prometheus/sli.yaml', 'indicators:\n  rt: up\n');
   await put('carts/values.yaml', 'not: [valid\n'); // not a Keptn file: never read
   await put('.git/remediation.yaml', 'garbage: [\n');
@@ -70,19 +76,30 @@ describe('rebound validate', () => {
     ]);
   });
 
-  it('validates one file given by path, recognising it by content when the name is not Keptn\'s', async () => {
-    await put('policy.yaml', 'apiVersion: spec.keptn.sh/0.1.4\nkind: Remediation\nspec:\n  remediations:\n    - problemType: x\n      actionsOnOpen:\n        - {action: featuretoggle, value: "A:yes"}\n');
+  it("validates one file given by path, recognising it by content when the name is not Keptn's", async () => {
+    await put(
+      'policy.yaml',
+      'apiVersion: spec.keptn.sh/0.1.4\nkind: Remediation\nspec:\n  remediations:\n    - problemType: x\n      actionsOnOpen:\n        - {action: featuretoggle, value: "A:yes"}\n',
+    );
     const run = await rebound([join(dir, 'policy.yaml')]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`${join(dir, 'policy.yaml')}:7:42: featuretoggle value "A:yes" must be Flag:on or Flag:off`);
+    expect(run.stdout).toContain(
+      `${join(dir, 'policy.yaml')}:7:42: featuretoggle value "A:yes" must be Flag:on or Flag:off`,
+    );
   });
 
   it('prints warnings, including how the files of a directory fit together, without failing', async () => {
     const clean = await mkdtemp(join(tmpdir(), 'rebound-warn-'));
     await mkdir(join(clean, 'carts'));
-    await writeFile(join(clean, 'carts', 'slo.yaml'), 'objectives:\n  - sli: rt\n    pass:\n      - criteria: ["<600"]\ntotal_score:\n  pass: "90%"\n');
+    await writeFile(
+      join(clean, 'carts', 'slo.yaml'),
+      'objectives:\n  - sli: rt\n    pass:\n      - criteria: ["<600"]\ntotal_score:\n  pass: "90%"\n',
+    );
     await writeFile(join(clean, 'carts', 'sli.yaml'), 'indicators:\n  throughput: up\n');
-    await writeFile(join(clean, 'carts', 'remediation.yml'), 'remediations:\n- name: slow\n  actions:\n  - {action: scaling, value: +1}\n');
+    await writeFile(
+      join(clean, 'carts', 'remediation.yml'),
+      'remediations:\n- name: slow\n  actions:\n  - {action: scaling, value: +1}\n',
+    );
     const run = await rebound([clean]);
     await rm(clean, { recursive: true });
     expect(run).toEqual({
@@ -143,11 +160,13 @@ describe('validatePath', () => {
 
   it("checks an slo.yaml against the SLI file Keptn's Prometheus provider read, and prefers the one beside it", async () => {
     const tree = await mkdtemp(join(tmpdir(), 'rebound-sli-'));
-    const slo = 'spec_version: "1.0"\nobjectives:\n  - sli: response_time_p95\n  - sli: error_rate\ntotal_score:\n  pass: "90%"\n';
+    const slo =
+      'spec_version: "1.0"\nobjectives:\n  - sli: response_time_p95\n  - sli: error_rate\ntotal_score:\n  pass: "90%"\n';
     await mkdir(join(tree, 'carts', 'prometheus'), { recursive: true });
     await writeFile(join(tree, 'carts', 'slo.yaml'), slo);
     await writeFile(join(tree, 'carts', 'prometheus', 'sli.yaml'), 'indicators:\n  response_time_p95: latency\n');
-    const warningsOf = async (): Promise<string[]> => (await validatePath(tree)).flatMap((r) => r.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`));
+    const warningsOf = async (): Promise<string[]> =>
+      (await validatePath(tree)).flatMap((r) => r.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`));
     expect(await warningsOf()).toEqual([
       'carts/slo.yaml:4: indicator "error_rate" has no query in carts/prometheus/sli.yaml: this objective will fail with "no value received"',
     ]);

@@ -65,11 +65,14 @@ export const command: Command = {
     } else {
       for (const report of reports) {
         for (const d of report.errors) process.stdout.write(`${formatDiagnostic(d)}\n`);
-        for (const d of report.warnings) process.stdout.write(`${formatDiagnostic({ ...d, message: `warning: ${d.message}` })}\n`);
+        for (const d of report.warnings)
+          process.stdout.write(`${formatDiagnostic({ ...d, message: `warning: ${d.message}` })}\n`);
       }
     }
     if (reports.length === 0) {
-      process.stderr.write(`rebound validate: no ${KEPTN_FILE_KINDS.map((k) => KEPTN_FILE_NAMES[k]).join(', ')} found in ${options.path}\n`);
+      process.stderr.write(
+        `rebound validate: no ${KEPTN_FILE_KINDS.map((k) => KEPTN_FILE_NAMES[k]).join(', ')} found in ${options.path}\n`,
+      );
       return 1;
     }
     if (!options.json) process.stdout.write(`${summaryLine(reports, errors, warnings)}\n`);
@@ -107,11 +110,16 @@ function parseOptions(argv: string[]): Options {
 async function collectReports(options: Options): Promise<FileReport[]> {
   if (!options.allBranches && options.branches.length === 0) return validatePath(options.path);
   const known = await listBranches(options.path);
-  const selected = options.allBranches ? known : options.branches.map((name) => {
-    const branch = known.find((b) => b.name === name);
-    if (!branch) throw new UsageError(`${options.path} has no branch "${name}" (branches: ${known.map((b) => b.name).join(', ') || 'none'})`);
-    return branch;
-  });
+  const selected = options.allBranches
+    ? known
+    : options.branches.map((name) => {
+        const branch = known.find((b) => b.name === name);
+        if (!branch)
+          throw new UsageError(
+            `${options.path} has no branch "${name}" (branches: ${known.map((b) => b.name).join(', ') || 'none'})`,
+          );
+        return branch;
+      });
   const reports: FileReport[] = [];
   for (const { name, ref } of selected) reports.push(...(await validateTree(branchTree(options.path, name, ref))));
   return reports;

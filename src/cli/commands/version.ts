@@ -33,9 +33,13 @@ async function readJson(name: string): Promise<Record<string, unknown> | undefin
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 /** Build facts win over package.json (they are what the labels say); missing facts are "unknown". */
-export function buildInfo(pkg: Record<string, unknown> | undefined, build: Record<string, unknown> | undefined): BuildInfo {
+export function buildInfo(
+  pkg: Record<string, unknown> | undefined,
+  build: Record<string, unknown> | undefined,
+): BuildInfo {
   const repository = pkg?.['repository'];
-  const repositoryUrl = typeof repository === 'object' && repository !== null ? (repository as Record<string, unknown>)['url'] : repository;
+  const repositoryUrl =
+    typeof repository === 'object' && repository !== null ? (repository as Record<string, unknown>)['url'] : repository;
   return {
     version: text(build?.['version']) ?? text(pkg?.['version']) ?? 'unknown',
     revision: text(build?.['revision']) ?? 'unknown',
@@ -50,7 +54,11 @@ export function formatBuildInfo(info: BuildInfo): string {
 export const command: Command = {
   summary: 'Print the version, Git revision and source',
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, strict: true });
+    const { values } = parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      strict: true,
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;

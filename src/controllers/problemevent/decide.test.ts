@@ -6,7 +6,10 @@ import type { DecisionInput } from './decide.ts';
 const NOW = new Date('2026-11-22T12:00:00Z');
 const minutesAgo = (m: number): string => new Date(NOW.getTime() - m * 60_000).toISOString();
 
-function problem(name: string, opts: { created?: string; status?: ProblemEventStatus; state?: 'OPEN' | 'RESOLVED'; suspend?: boolean } = {}): ProblemEvent {
+function problem(
+  name: string,
+  opts: { created?: string; status?: ProblemEventStatus; state?: 'OPEN' | 'RESOLVED'; suspend?: boolean } = {},
+): ProblemEvent {
   return {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'ProblemEvent',
@@ -16,12 +19,23 @@ function problem(name: string, opts: { created?: string; status?: ProblemEventSt
       creationTimestamp: new Date(opts.created ?? minutesAgo(10)),
       ...(opts.suspend ? { annotations: { 'rebound.dev/suspend': 'true' } } : {}),
     },
-    spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: opts.state ?? 'OPEN' },
+    spec: {
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      problemTitle: 'response_time_p90',
+      state: opts.state ?? 'OPEN',
+    },
     ...(opts.status ? { status: opts.status } : {}),
   };
 }
 
-const attempt = (index: number, extra: Partial<Attempt> = {}): Attempt => ({ index, action: 'scale', value: '+1', ...extra });
+const attempt = (index: number, extra: Partial<Attempt> = {}): Attempt => ({
+  index,
+  action: 'scale',
+  value: '+1',
+  ...extra,
+});
 
 function input(p: ProblemEvent, extra: Partial<DecisionInput> = {}): DecisionInput {
   return { problem: p, siblings: [p], now: NOW, stage: { remediation: 'automated' }, limits: undefined, ...extra };
@@ -40,38 +54,99 @@ describe('decide', () => {
       input: input(problem('a', { state: 'RESOLVED', status: { phase: 'Exhausted' } })),
       want: { kind: 'done', why: 'phase is Exhausted' },
     },
-    { name: 'RESOLVED from the source stops the remediation', input: input(problem('a', { state: 'RESOLVED', status: { phase: 'Evaluating' } })), want: { kind: 'resolve-by-source' } },
-    { name: 'a suspended problem waits for a person', input: input(problem('a', { suspend: true })), want: { kind: 'done', why: 'suspended by annotation' } },
-    { name: 'a disabled stage does not act', input: input(problem('a'), { stage: { remediation: 'disabled' } }), want: { kind: 'unhandled-by-stage', mode: 'disabled' } },
-    { name: 'a manual stage starts an attempt (it will wait for approval)', input: input(problem('a'), { stage: { remediation: 'manual' } }), want: { kind: 'start-attempt', index: 1 } },
+    {
+      name: 'RESOLVED from the source stops the remediation',
+      input: input(problem('a', { state: 'RESOLVED', status: { phase: 'Evaluating' } })),
+      want: { kind: 'resolve-by-source' },
+    },
+    {
+      name: 'a suspended problem waits for a person',
+      input: input(problem('a', { suspend: true })),
+      want: { kind: 'done', why: 'suspended by annotation' },
+    },
+    {
+      name: 'a disabled stage does not act',
+      input: input(problem('a'), { stage: { remediation: 'disabled' } }),
+      want: { kind: 'unhandled-by-stage', mode: 'disabled' },
+    },
+    {
+      name: 'a manual stage starts an attempt (it will wait for approval)',
+      input: input(problem('a'), { stage: { remediation: 'manual' } }),
+      want: { kind: 'start-attempt', index: 1 },
+    },
     {
       name: 'an attempt waiting for approval waits until its deadline',
-      input: input(problem('a', { status: { phase: 'AwaitingApproval', attempts: [attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(1), deadline: minutesAgo(-9) } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'AwaitingApproval',
+            attempts: [
+              attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(1), deadline: minutesAgo(-9) } }),
+            ],
+          },
+        }),
+      ),
       want: { kind: 'await-approval', index: 1, until: new Date(minutesAgo(-9)) },
     },
     {
       name: 'an attempt waiting for approval without a timeout waits for people',
-      input: input(problem('a', { status: { phase: 'AwaitingApproval', attempts: [attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(1) } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'AwaitingApproval',
+            attempts: [attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(1) } })],
+          },
+        }),
+      ),
       want: { kind: 'await-approval', index: 1 },
     },
     {
       name: 'an unanswered approval past its deadline times out',
-      input: input(problem('a', { status: { phase: 'AwaitingApproval', attempts: [attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(11), deadline: minutesAgo(1) } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'AwaitingApproval',
+            attempts: [
+              attempt(1, { approval: { state: 'Pending', requestedTime: minutesAgo(11), deadline: minutesAgo(1) } }),
+            ],
+          },
+        }),
+      ),
       want: { kind: 'approval-timed-out', index: 1 },
     },
     {
       name: 'an approved attempt not yet committed starts for real, whatever the holds say',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { approval: { state: 'Approved', requestedTime: minutesAgo(3) } })] } }), { holds: () => ({ kind: 'held', hold: { reason: 'DenyWindow', message: 'm' } }) }),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [attempt(1, { approval: { state: 'Approved', requestedTime: minutesAgo(3) } })],
+          },
+        }),
+        { holds: () => ({ kind: 'held', hold: { reason: 'DenyWindow', message: 'm' } }) },
+      ),
       want: { kind: 'start-attempt', index: 1 },
     },
     {
       name: 'an approved and committed attempt is applied',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc', approval: { state: 'Approved', requestedTime: minutesAgo(3) } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [attempt(1, { commit: 'abc', approval: { state: 'Approved', requestedTime: minutesAgo(3) } })],
+          },
+        }),
+      ),
       want: { kind: 'apply-attempt', index: 1 },
     },
     {
       name: 'a Project rule holds a new attempt back',
-      input: input(problem('a'), { holds: () => ({ kind: 'held', hold: { reason: 'DenyWindow', message: 'freeze', until: new Date(minutesAgo(-30)) } }) }),
+      input: input(problem('a'), {
+        holds: () => ({
+          kind: 'held',
+          hold: { reason: 'DenyWindow', message: 'freeze', until: new Date(minutesAgo(-30)) },
+        }),
+      }),
       want: { kind: 'held', reason: 'DenyWindow', message: 'freeze', until: new Date(minutesAgo(-30)) },
     },
     {
@@ -81,62 +156,149 @@ describe('decide', () => {
     },
     {
       name: 'holds are not asked while an attempt is in progress',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc' })] } }), { holds: () => { throw new Error('asked'); } }),
+      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc' })] } }), {
+        holds: () => {
+          throw new Error('asked');
+        },
+      }),
       want: { kind: 'apply-attempt', index: 1 },
     },
     {
       name: 'a committed but unapplied attempt is applied again (crash between push and apply)',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc', committedTime: minutesAgo(1) })] } })),
+      input: input(
+        problem('a', {
+          status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc', committedTime: minutesAgo(1) })] },
+        }),
+      ),
       want: { kind: 'apply-attempt', index: 1 },
     },
     {
       name: 'an attempt handed to a GitOps engine waits until the engine reports its commit',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { commit: 'abc', sync: { engine: 'flux', objects: ['flux-system/carts'], requestedTime: minutesAgo(1) } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [
+              attempt(1, {
+                commit: 'abc',
+                sync: { engine: 'flux', objects: ['flux-system/carts'], requestedTime: minutesAgo(1) },
+              }),
+            ],
+          },
+        }),
+      ),
       want: { kind: 'wait-sync', index: 1 },
     },
     {
       name: 'a synced attempt waits for its evaluation like any applied one',
-      input: input(problem('a', { status: { phase: 'Evaluating', nextEvaluationTime: minutesAgo(-2), attempts: [attempt(1, { appliedTime: minutesAgo(0), sync: { engine: 'flux', syncedTime: minutesAgo(0) } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Evaluating',
+            nextEvaluationTime: minutesAgo(-2),
+            attempts: [attempt(1, { appliedTime: minutesAgo(0), sync: { engine: 'flux', syncedTime: minutesAgo(0) } })],
+          },
+        }),
+      ),
       want: { kind: 'wait-evaluation', index: 1, at: new Date(minutesAgo(-2)) },
     },
     {
       name: 'an applied attempt waits for its evaluation time',
-      input: input(problem('a', { status: { phase: 'Evaluating', nextEvaluationTime: minutesAgo(-2), attempts: [attempt(1, { appliedTime: minutesAgo(0) })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Evaluating',
+            nextEvaluationTime: minutesAgo(-2),
+            attempts: [attempt(1, { appliedTime: minutesAgo(0) })],
+          },
+        }),
+      ),
       want: { kind: 'wait-evaluation', index: 1, at: new Date(minutesAgo(-2)) },
     },
     {
       name: 'an applied attempt is evaluated once its wait is over',
-      input: input(problem('a', { status: { phase: 'Evaluating', nextEvaluationTime: minutesAgo(1), attempts: [attempt(1, { appliedTime: minutesAgo(3) })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Evaluating',
+            nextEvaluationTime: minutesAgo(1),
+            attempts: [attempt(1, { appliedTime: minutesAgo(3) })],
+          },
+        }),
+      ),
       want: { kind: 'evaluate', index: 1 },
     },
     {
       name: 'a failed evaluation escalates to the next attempt',
-      input: input(problem('a', { status: { phase: 'Evaluating', attempts: [attempt(1, { appliedTime: minutesAgo(3), result: 'fail' })] } })),
+      input: input(
+        problem('a', {
+          status: { phase: 'Evaluating', attempts: [attempt(1, { appliedTime: minutesAgo(3), result: 'fail' })] },
+        }),
+      ),
       want: { kind: 'start-attempt', index: 2 },
     },
     {
       name: 'an action outside Git that is still running is run (or looked after) again',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { action: 'webhook', execution: { id: 'x', state: 'Running' } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [attempt(1, { action: 'webhook', execution: { id: 'x', state: 'Running' } })],
+          },
+        }),
+      ),
       want: { kind: 'apply-attempt', index: 1 },
     },
     {
       name: 'an action waiting for its callback waits until its deadline',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(-5) } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [attempt(1, { execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(-5) } })],
+          },
+        }),
+      ),
       want: { kind: 'wait-action', index: 1, until: new Date(minutesAgo(-5)) },
     },
     {
       name: 'a callback that arrived completes the action',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(-5), callbackStatus: 'failed' } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [
+              attempt(1, {
+                execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(-5), callbackStatus: 'failed' },
+              }),
+            ],
+          },
+        }),
+      ),
       want: { kind: 'complete-action', index: 1 },
     },
     {
       name: 'a callback counts even before the loop recorded that the call went out',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { execution: { id: 'x', state: 'Running', callbackStatus: 'succeeded' } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [attempt(1, { execution: { id: 'x', state: 'Running', callbackStatus: 'succeeded' } })],
+          },
+        }),
+      ),
       want: { kind: 'complete-action', index: 1 },
     },
     {
       name: 'no callback by the deadline times the action out',
-      input: input(problem('a', { status: { phase: 'Remediating', attempts: [attempt(1, { execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(0) } })] } })),
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [attempt(1, { execution: { id: 'x', state: 'Waiting', deadline: minutesAgo(0) } })],
+          },
+        }),
+      ),
       want: { kind: 'action-timed-out', index: 1 },
     },
   ];
@@ -152,10 +314,14 @@ describe('decide', () => {
   });
 
   it('holds the cooldown after the last action on the service, across problems', () => {
-    const done = problem('done', { status: { phase: 'Exhausted', attempts: [attempt(1, { appliedTime: minutesAgo(2), result: 'fail' })] } });
+    const done = problem('done', {
+      status: { phase: 'Exhausted', attempts: [attempt(1, { appliedTime: minutesAgo(2), result: 'fail' })] },
+    });
     const fresh = problem('fresh');
     expect(decide(input(fresh, { siblings: [fresh, done], limits: { cooldown: '5m' } }))).toEqual({
-      kind: 'throttled', limit: 'cooldown', until: new Date(minutesAgo(-3)),
+      kind: 'throttled',
+      limit: 'cooldown',
+      until: new Date(minutesAgo(-3)),
     });
   });
 });
@@ -184,7 +350,12 @@ describe('needsTurn and actsOutside', () => {
 
 describe('heldByLimits', () => {
   const withCommits = (...minutes: number[]): ProblemEvent =>
-    problem('x', { status: { phase: 'Exhausted', attempts: minutes.map((m, i) => attempt(i + 1, { committedTime: minutesAgo(m), appliedTime: minutesAgo(m) })) } });
+    problem('x', {
+      status: {
+        phase: 'Exhausted',
+        attempts: minutes.map((m, i) => attempt(i + 1, { committedTime: minutesAgo(m), appliedTime: minutesAgo(m) })),
+      },
+    });
 
   it('allows an action when the hourly budget has room', () => {
     expect(heldByLimits([withCommits(50, 40)], { maxActionsPerHour: 3 }, NOW)).toBeUndefined();
@@ -192,14 +363,34 @@ describe('heldByLimits', () => {
 
   it('holds the action until the oldest counted action leaves the hour', () => {
     expect(heldByLimits([withCommits(50, 40, 30)], { maxActionsPerHour: 3 }, NOW)).toEqual({
-      kind: 'throttled', limit: 'maxActionsPerHour', until: new Date(minutesAgo(-10)),
+      kind: 'throttled',
+      limit: 'maxActionsPerHour',
+      until: new Date(minutesAgo(-10)),
     });
   });
 
   it('counts actions outside Git (no commit) by when they started', () => {
-    const p = problem('a', { status: { attempts: [attempt(1, { action: 'webhook', result: 'fail', execution: { id: 'x', state: 'Failed', startedTime: minutesAgo(5) } })] } });
-    expect(heldByLimits([p], { maxActionsPerHour: 1 }, NOW)).toEqual({ kind: 'throttled', limit: 'maxActionsPerHour', until: new Date(NOW.getTime() + 55 * 60_000) });
-    expect(heldByLimits([p], { cooldown: '10m' }, NOW)).toEqual({ kind: 'throttled', limit: 'cooldown', until: new Date(NOW.getTime() + 5 * 60_000) });
+    const p = problem('a', {
+      status: {
+        attempts: [
+          attempt(1, {
+            action: 'webhook',
+            result: 'fail',
+            execution: { id: 'x', state: 'Failed', startedTime: minutesAgo(5) },
+          }),
+        ],
+      },
+    });
+    expect(heldByLimits([p], { maxActionsPerHour: 1 }, NOW)).toEqual({
+      kind: 'throttled',
+      limit: 'maxActionsPerHour',
+      until: new Date(NOW.getTime() + 55 * 60_000),
+    });
+    expect(heldByLimits([p], { cooldown: '10m' }, NOW)).toEqual({
+      kind: 'throttled',
+      limit: 'cooldown',
+      until: new Date(NOW.getTime() + 5 * 60_000),
+    });
   });
 
   it('ignores actions older than an hour', () => {

@@ -77,7 +77,8 @@ export function decide(input: DecisionInput): Decision {
   const status = problem.status ?? {};
   if (isTerminal(status.phase)) return { kind: 'done', why: `phase is ${status.phase}` };
   if (problem.spec.state === 'RESOLVED') return { kind: 'resolve-by-source' };
-  if (problem.metadata.annotations?.[ANNOTATIONS.suspend] === 'true') return { kind: 'done', why: 'suspended by annotation' };
+  if (problem.metadata.annotations?.[ANNOTATIONS.suspend] === 'true')
+    return { kind: 'done', why: 'suspended by annotation' };
   // A manual stage acts too, but every action waits for a person's approval (steps/approval.ts).
   if (input.stage?.remediation === 'disabled') return { kind: 'unhandled-by-stage', mode: 'disabled' };
 
@@ -92,7 +93,8 @@ export function decide(input: DecisionInput): Decision {
       return { kind: 'await-approval', index: last.index, until: deadline };
     }
     // Approved and not yet carried out: the attempt starts for real (the holds do not apply: a person decided).
-    if (approval?.state === 'Approved' && last.commit === undefined && last.execution === undefined) return { kind: 'start-attempt', index: last.index };
+    if (approval?.state === 'Approved' && last.commit === undefined && last.execution === undefined)
+      return { kind: 'start-attempt', index: last.index };
     if (last.appliedTime === undefined) {
       // The engine was asked to sync: the attempt is applied once it reports the commit.
       if (last.sync) return { kind: 'wait-sync', index: last.index };
@@ -151,12 +153,19 @@ function evaluationDue(attempt: Attempt, nextEvaluationTime: string | undefined)
 const HOUR_MS = 3_600_000;
 
 /** Cooldown and hourly budget, counted over every problem of the service (deleted ones are forgotten). */
-export function heldByLimits(siblings: readonly ProblemEvent[], limits: RemediationLimits | undefined, now: Date): Decision | undefined {
+export function heldByLimits(
+  siblings: readonly ProblemEvent[],
+  limits: RemediationLimits | undefined,
+  now: Date,
+): Decision | undefined {
   if (!limits) return undefined;
   const attempts = siblings.flatMap((p) => p.status?.attempts ?? []);
   const cooldownMs = limits.cooldown ? parseDuration(limits.cooldown) : 0;
   if (cooldownMs > 0) {
-    const lastAction = Math.max(0, ...attempts.map((a) => timeOf(a.appliedTime ?? startedAt(a))).filter((t) => t !== Number.MAX_SAFE_INTEGER));
+    const lastAction = Math.max(
+      0,
+      ...attempts.map((a) => timeOf(a.appliedTime ?? startedAt(a))).filter((t) => t !== Number.MAX_SAFE_INTEGER),
+    );
     if (lastAction > 0 && lastAction + cooldownMs > now.getTime()) {
       return { kind: 'throttled', limit: 'cooldown', until: new Date(lastAction + cooldownMs) };
     }
@@ -175,5 +184,3 @@ export function heldByLimits(siblings: readonly ProblemEvent[], limits: Remediat
   }
   return undefined;
 }
-
-

@@ -42,7 +42,8 @@ export class FreshReads {
   observed(key: string, object: ProblemEvent | undefined): void {
     const mine = this.written.get(key);
     if (!mine) return;
-    if (object === undefined || object.metadata.resourceVersion === mine.object.metadata.resourceVersion) this.written.delete(key);
+    if (object === undefined || object.metadata.resourceVersion === mine.object.metadata.resourceVersion)
+      this.written.delete(key);
   }
 
   /** The freshest view of `key`: our own last write until the cache has it, else the cache's. */

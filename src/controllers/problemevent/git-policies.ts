@@ -2,7 +2,14 @@
 // at the stage branch's head, through the last-good cache so a broken push never stops a remediation.
 import { CONFIG_PARSERS, ConfigCache } from '../../remediation/config-cache.ts';
 import type { RemediationPolicy } from '../../formats/remediation.ts';
-import { findEntry, unmatchedReason, policyFilePath, policyFromFile, policyFromResource, sourceWithMatch } from '../../remediation/policy.ts';
+import {
+  findEntry,
+  unmatchedReason,
+  policyFilePath,
+  policyFromFile,
+  policyFromResource,
+  sourceWithMatch,
+} from '../../remediation/policy.ts';
 import type { ResolvedPolicy } from '../../remediation/policy.ts';
 import { parseKeyPath } from '../../remediation/yaml-edit.ts';
 import type { Project, Remediation } from '../../api/index.ts';
@@ -29,7 +36,12 @@ export class GitPolicyLookup implements PolicyLookup {
     return remediation?.spec.evaluation?.wait ?? this.defaultWait;
   }
 
-  async resolve(args: { problem: { spec: { project: string; service: string; problemTitle: string; rootCause?: string } }; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution> {
+  async resolve(args: {
+    problem: { spec: { project: string; service: string; problemTitle: string; rootCause?: string } };
+    project: Project;
+    stage: ResolvedStage;
+    remediation: Remediation | undefined;
+  }): Promise<PolicyResolution> {
     const { problem, project, stage, remediation } = args;
     const service = problem.spec.service;
     let resolved: ResolvedPolicy;
@@ -45,7 +57,11 @@ export class GitPolicyLookup implements PolicyLookup {
       const key = { project: project.metadata.name ?? '', stage: stage.name, service, file: path };
       const offered = this.cache.offer(key, version);
       if (offered.status === 'removed') {
-        return { ok: false, reason: 'NoPolicy', message: `no Remediation resource for ${service} in ${stage.name}, and no ${path} on branch ${stage.branch}` };
+        return {
+          ok: false,
+          reason: 'NoPolicy',
+          message: `no Remediation resource for ${service} in ${stage.name}, and no ${path} on branch ${stage.branch}`,
+        };
       }
       if (offered.status === 'invalid' && !offered.inForce) {
         return { ok: false, reason: 'PolicyInvalid', message: offered.message };

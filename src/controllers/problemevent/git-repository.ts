@@ -57,7 +57,11 @@ export class GitStageRepository implements StageRepository {
     for (const path of paths) {
       const files = await this.store.filesAt(commit, path, MAX_MATERIALIZED_FILES);
       if (!files) {
-        throw new ReboundError(`${path} does not exist at ${commit.slice(0, 12)}`, { code: 'ChartNotFound', reason: 'ApplyFailed', retryable: false });
+        throw new ReboundError(`${path} does not exist at ${commit.slice(0, 12)}`, {
+          code: 'ChartNotFound',
+          reason: 'ApplyFailed',
+          retryable: false,
+        });
       }
       for (const [file, content] of files) {
         const target = confined(dir, file);
@@ -72,7 +76,11 @@ export class GitStageRepository implements StageRepository {
 export function confined(dir: string, path: string): string {
   const target = normalize(join(dir, path));
   if (!target.startsWith(normalize(dir) + sep)) {
-    throw new ReboundError(`path ${JSON.stringify(path)} leaves the work directory`, { code: 'PathOutsideRepository', reason: 'ApplyFailed', retryable: false });
+    throw new ReboundError(`path ${JSON.stringify(path)} leaves the work directory`, {
+      code: 'PathOutsideRepository',
+      reason: 'ApplyFailed',
+      retryable: false,
+    });
   }
   return target;
 }

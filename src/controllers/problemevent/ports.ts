@@ -53,7 +53,12 @@ export type PolicyResolution =
   | { ok: false; reason: 'NoPolicy' | 'NoMatchingEntry' | 'PolicyInvalid'; message: string };
 
 export interface PolicyLookup {
-  resolve(args: { problem: ProblemEvent; project: Project; stage: ResolvedStage; remediation: Remediation | undefined }): Promise<PolicyResolution>;
+  resolve(args: {
+    problem: ProblemEvent;
+    project: Project;
+    stage: ResolvedStage;
+    remediation: Remediation | undefined;
+  }): Promise<PolicyResolution>;
   /** The wait before an evaluation (Go duration): the Remediation's, else the controller's default. No I/O. */
   evaluationWait(remediation: Remediation | undefined): string;
 }

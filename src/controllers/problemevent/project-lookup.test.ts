@@ -21,11 +21,18 @@ function world(project: Project): { lookup: CachedProjectLookup; reads: () => nu
   const store = {
     readFile: (_branch: string, path: string) => {
       reads++;
-      return Promise.resolve(path === 'shipyard.yaml' ? { text: SHIPYARD, commit: 'a'.repeat(40), blob: 'b'.repeat(40) } : undefined);
+      return Promise.resolve(
+        path === 'shipyard.yaml' ? { text: SHIPYARD, commit: 'a'.repeat(40), blob: 'b'.repeat(40) } : undefined,
+      );
     },
   } as unknown as GitStore;
   const empty = { get: () => undefined, list: () => [] };
-  return { lookup: new CachedProjectLookup({ get: () => project, list: () => [project] }, empty, { storeFor: () => Promise.resolve(store) }), reads: () => reads };
+  return {
+    lookup: new CachedProjectLookup({ get: () => project, list: () => [project] }, empty, {
+      storeFor: () => Promise.resolve(store),
+    }),
+    reads: () => reads,
+  };
 }
 
 const base: Project = {
@@ -39,18 +46,44 @@ describe('CachedProjectLookup.resolveStage', () => {
   it('uses the stages the Project controller recorded for the current generation, without reading Git', async () => {
     const project: Project = {
       ...base,
-      status: { observedGeneration: 2, stages: [{ name: 'production', branch: 'prod', namespace: 'shop-prod', remediation: 'automated', apply: 'kubernetes', commit: 'c'.repeat(40) }] },
+      status: {
+        observedGeneration: 2,
+        stages: [
+          {
+            name: 'production',
+            branch: 'prod',
+            namespace: 'shop-prod',
+            remediation: 'automated',
+            apply: 'kubernetes',
+            commit: 'c'.repeat(40),
+          },
+        ],
+      },
     };
     const { lookup, reads } = world(project);
-    expect(await lookup.resolveStage(project, 'production')).toEqual({ name: 'production', branch: 'prod', namespace: 'shop-prod', remediation: 'automated', apply: 'kubernetes' });
+    expect(await lookup.resolveStage(project, 'production')).toEqual({
+      name: 'production',
+      branch: 'prod',
+      namespace: 'shop-prod',
+      remediation: 'automated',
+      apply: 'kubernetes',
+    });
     expect(await lookup.resolveStage(project, 'staging')).toBeUndefined();
     expect(reads()).toBe(0);
   });
 
   it('reads shipyard.yaml when the recorded stages describe an older spec, or none were recorded yet', async () => {
-    const stale: Project = { ...base, status: { observedGeneration: 1, stages: [{ name: 'production', branch: 'old', remediation: 'automated' }] } };
+    const stale: Project = {
+      ...base,
+      status: { observedGeneration: 1, stages: [{ name: 'production', branch: 'old', remediation: 'automated' }] },
+    };
     const { lookup, reads } = world(stale);
-    expect(await lookup.resolveStage(stale, 'production')).toMatchObject({ branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'helm' });
+    expect(await lookup.resolveStage(stale, 'production')).toMatchObject({
+      branch: 'production',
+      namespace: 'sockshop-production',
+      remediation: 'automated',
+      apply: 'helm',
+    });
     expect(await lookup.resolveStage(base, 'production')).toMatchObject({ branch: 'production' });
     expect(reads()).toBe(2);
   });

@@ -76,7 +76,13 @@ export class CachedProjectLookup implements ProjectLookup {
   findRemediation(namespace: string, project: string, stage: string, service: string): Remediation | undefined {
     return this.remediations
       .list()
-      .filter((r) => r.metadata.namespace === namespace && r.spec.project === project && r.spec.stage === stage && r.spec.service === service)
+      .filter(
+        (r) =>
+          r.metadata.namespace === namespace &&
+          r.spec.project === project &&
+          r.spec.stage === stage &&
+          r.spec.service === service,
+      )
       .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))[0];
   }
 

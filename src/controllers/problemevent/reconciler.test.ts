@@ -3,7 +3,14 @@
 // test/integration/loop.test.ts.
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Approval, ProblemEvent, ProblemEventStatus, Project, Remediation, RemediationAction } from '../../api/index.ts';
+import type {
+  Approval,
+  ProblemEvent,
+  ProblemEventStatus,
+  Project,
+  Remediation,
+  RemediationAction,
+} from '../../api/index.ts';
 import { actionRegistry } from '../../actions/registry.ts';
 import { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
@@ -25,11 +32,25 @@ class World {
   problem: ProblemEvent = {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'ProblemEvent',
-    metadata: { name: 'p1', namespace: 'sockshop', uid: 'uid-1', generation: 1, creationTimestamp: new Date('2026-11-22T11:59:00Z') },
-    spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p90', state: 'OPEN' },
+    metadata: {
+      name: 'p1',
+      namespace: 'sockshop',
+      uid: 'uid-1',
+      generation: 1,
+      creationTimestamp: new Date('2026-11-22T11:59:00Z'),
+    },
+    spec: {
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      problemTitle: 'response_time_p90',
+      state: 'OPEN',
+    },
   };
   project: Project | undefined = {
-    apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: 'sockshop', namespace: 'sockshop' },
+    apiVersion: 'rebound.dev/v1alpha1',
+    kind: 'Project',
+    metadata: { name: 'sockshop', namespace: 'sockshop' },
     spec: { git: { url: 'http://127.0.0.1/x.git' } },
   };
   actions: RemediationAction[] = [
@@ -91,10 +112,13 @@ class World {
     readFileAt: (commit) => Promise.resolve(this.commits.find((c) => c.sha === commit)?.text),
     readFileAtHead: (_branch, path) => {
       const text = this.files.get(path);
-      return Promise.resolve(text === undefined ? undefined : { commit: (this.commits.at(-1)?.sha ?? 'base').padEnd(40, '0'), text });
+      return Promise.resolve(
+        text === undefined ? undefined : { commit: (this.commits.at(-1)?.sha ?? 'base').padEnd(40, '0'), text },
+      );
     },
     materialize: () => Promise.resolve(),
-    contains: (_branch, ancestor, descendant) => Promise.resolve(this.descendants.get(descendant)?.includes(ancestor) ?? false),
+    contains: (_branch, ancestor, descendant) =>
+      Promise.resolve(this.descendants.get(descendant)?.includes(ancestor) ?? false),
   };
   /** Commits pushed by a person on top: descendant → the commits its history holds. */
   descendants = new Map<string, string[]>();
@@ -124,25 +148,38 @@ class World {
     apply: (request) => {
       if (this.applyError) return Promise.reject(this.applyError);
       this.applied.push(request);
-      return Promise.resolve({ applier: 'kubernetes', detail: `replicas ${String(request.replicas)}`, ...this.applyExtra });
+      return Promise.resolve({
+        applier: 'kubernetes',
+        detail: `replicas ${String(request.replicas)}`,
+        ...this.applyExtra,
+      });
     },
   };
 
   valuesOptions(): ValuesActionOptions {
-    return { appliers: { kubernetes: this.applier, helm: this.applier, flux: this.flux, none: this.applier }, workDir: '/tmp/rebound-test', secrets: { readSecret: () => Promise.resolve(undefined) } };
+    return {
+      appliers: { kubernetes: this.applier, helm: this.applier, flux: this.flux, none: this.applier },
+      workDir: '/tmp/rebound-test',
+      secrets: { readSecret: () => Promise.resolve(undefined) },
+    };
   }
 
   ports(): ProblemLoopPorts {
-    const policy = (): PolicyResolution => this.policyOverride ?? ({
-      ok: true,
-      source: { kind: 'Git', branch: 'production', path: 'carts/remediation.yaml' },
-      actions: this.actions,
-      valuesFile: 'carts/values.yaml',
-      wait: '2m',
-    });
+    const policy = (): PolicyResolution =>
+      this.policyOverride ?? {
+        ok: true,
+        source: { kind: 'Git', branch: 'production', path: 'carts/remediation.yaml' },
+        actions: this.actions,
+        valuesFile: 'carts/values.yaml',
+        wait: '2m',
+      };
     return {
       clock: () => this.now,
-      cache: { get: () => (this.deleted ? undefined : this.problem), siblings: () => [...this.others, this.problem], inProject: () => [...this.others, ...this.elsewhere, this.problem] },
+      cache: {
+        get: () => (this.deleted ? undefined : this.problem),
+        siblings: () => [...this.others, this.problem],
+        inProject: () => [...this.others, ...this.elsewhere, this.problem],
+      },
       turns: {
         claim: (_p, options) => {
           this.turnCalls.push(options.confirm ? 'claim confirmed' : 'claim');
@@ -158,7 +195,10 @@ class World {
           return Promise.resolve();
         },
       },
-      approvals: { forAttempt: (_ns, name, attempt) => this.approvals.filter((a) => a.spec.problem === name && a.spec.attempt === attempt) },
+      approvals: {
+        forAttempt: (_ns, name, attempt) =>
+          this.approvals.filter((a) => a.spec.problem === name && a.spec.attempt === attempt),
+      },
       writer: {
         patchStatus: (p, status: ProblemEventStatus) => {
           this.writes++;
@@ -175,7 +215,19 @@ class World {
       projects: {
         getProject: () => this.project,
         resolveStage: (_p, name) =>
-          Promise.resolve(name === 'production' ? { name, branch: 'production', namespace: 'sockshop-production', remediation: this.stageMode, apply: this.stageApply, gitops: { timeout: '1m' }, ...(this.sequence ? { sequence: this.sequence } : {}) } : undefined),
+          Promise.resolve(
+            name === 'production'
+              ? {
+                  name,
+                  branch: 'production',
+                  namespace: 'sockshop-production',
+                  remediation: this.stageMode,
+                  apply: this.stageApply,
+                  gitops: { timeout: '1m' },
+                  ...(this.sequence ? { sequence: this.sequence } : {}),
+                }
+              : undefined,
+          ),
         findRemediation: () => this.remediation,
       },
       policies: { resolve: () => Promise.resolve(policy()), evaluationWait: () => '2m' },
@@ -206,7 +258,11 @@ class World {
           const state = this.syncStates.length > 1 ? this.syncStates.shift() : this.syncStates[0];
           if (!state) throw new Error('no sync state scripted');
           // As the real check does: a later revision counts when its history holds the commit.
-          if (state.kind === 'synced' && state.revision !== target.commit && !(await contains(target.commit, state.revision))) {
+          if (
+            state.kind === 'synced' &&
+            state.revision !== target.commit &&
+            !(await contains(target.commit, state.revision))
+          ) {
             return { kind: 'pending', detail: `applied ${state.revision}, which does not hold the commit` };
           }
           return state;
@@ -217,7 +273,11 @@ class World {
   }
 
   async step(): Promise<number | undefined> {
-    const ctx: ReconcileContext = { log: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal };
+    const ctx: ReconcileContext = {
+      log: pino({ level: 'silent' }),
+      reconcileId: 'r',
+      signal: new AbortController().signal,
+    };
     const result = await new ProblemEventReconciler(this.ports()).reconcile('sockshop/p1', ctx);
     return result?.requeueAfterMs;
   }
@@ -236,7 +296,11 @@ class World {
     this.approvals.push({
       apiVersion: 'rebound.dev/v1alpha1',
       kind: 'Approval',
-      metadata: { name: `${user}-${this.approvals.length}`, namespace: 'sockshop', creationTimestamp: new Date(this.now.getTime() + 1000) },
+      metadata: {
+        name: `${user}-${this.approvals.length}`,
+        namespace: 'sockshop',
+        creationTimestamp: new Date(this.now.getTime() + 1000),
+      },
       spec: { problem: 'p1', attempt, decision, user, groups },
     });
   }
@@ -244,7 +308,17 @@ class World {
   /** What a runbook's callback writes (the ingest route, through the API server). */
   callback(status: 'succeeded' | 'failed', message: string): void {
     const attempts = (this.problem.status?.attempts ?? []).map((a, i, all) =>
-      i === all.length - 1 && a.execution ? { ...a, execution: { ...a.execution, callbackStatus: status, callbackMessage: message, callbackTime: this.now.toISOString() } } : a,
+      i === all.length - 1 && a.execution
+        ? {
+            ...a,
+            execution: {
+              ...a.execution,
+              callbackStatus: status,
+              callbackMessage: message,
+              callbackTime: this.now.toISOString(),
+            },
+          }
+        : a,
     );
     this.problem = { ...this.problem, status: { ...this.problem.status, attempts } };
   }
@@ -252,7 +326,16 @@ class World {
   /** What the ingest route writes for an executor's `sh.keptn.event.<task>.finished`. */
   taskAnswer(task: string, status: 'succeeded' | 'failed', message: string): void {
     const attempts = (this.problem.status?.attempts ?? []).map((a, i, all) =>
-      i === all.length - 1 ? { ...a, tasks: (a.tasks ?? []).map((t) => (t.name === task ? { ...t, callbackStatus: status, callbackMessage: message, callbackTime: this.now.toISOString() } : t)) } : a,
+      i === all.length - 1
+        ? {
+            ...a,
+            tasks: (a.tasks ?? []).map((t) =>
+              t.name === task
+                ? { ...t, callbackStatus: status, callbackMessage: message, callbackTime: this.now.toISOString() }
+                : t,
+            ),
+          }
+        : a,
     );
     this.problem = { ...this.problem, status: { ...this.problem.status, attempts } };
   }
@@ -295,8 +378,18 @@ class ScriptedAction implements ActionHandler {
   }
 }
 
-const pass: EvaluationOutcome = { result: 'pass', score: 100, indicatorResults: [{ metric: 'response_time_p90', value: 200, status: 'pass', score: 1 }], message: '' };
-const fail: EvaluationOutcome = { result: 'fail', score: 0, indicatorResults: [{ metric: 'response_time_p90', value: 900, status: 'fail', score: 0 }], message: '' };
+const pass: EvaluationOutcome = {
+  result: 'pass',
+  score: 100,
+  indicatorResults: [{ metric: 'response_time_p90', value: 200, status: 'pass', score: 1 }],
+  message: '',
+};
+const fail: EvaluationOutcome = {
+  result: 'fail',
+  score: 0,
+  indicatorResults: [{ metric: 'response_time_p90', value: 900, status: 'fail', score: 0 }],
+  message: '',
+};
 
 describe('ProblemEventReconciler', () => {
   it('commits, applies, waits, evaluates and resolves', async () => {
@@ -316,9 +409,24 @@ describe('ProblemEventReconciler', () => {
     const status = w.problem.status;
     expect(status?.phase).toBe('Resolved');
     expect(status?.attempts).toHaveLength(1);
-    expect(status?.attempts?.[0]).toMatchObject({ index: 1, action: 'scale', value: '+1', result: 'pass', score: 100, commit: w.commits[0]?.sha });
-    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'EvaluationPassed' });
-    expect(w.events.map((e) => e.split(':')[0])).toEqual(['Normal Committed', 'Normal Applied', 'Normal Evaluated', 'Normal Resolved']);
+    expect(status?.attempts?.[0]).toMatchObject({
+      index: 1,
+      action: 'scale',
+      value: '+1',
+      result: 'pass',
+      score: 100,
+      commit: w.commits[0]?.sha,
+    });
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'EvaluationPassed',
+    });
+    expect(w.events.map((e) => e.split(':')[0])).toEqual([
+      'Normal Committed',
+      'Normal Applied',
+      'Normal Evaluated',
+      'Normal Resolved',
+    ]);
   });
 
   it('escalates after a failed evaluation and ends Exhausted when no action is left', async () => {
@@ -332,21 +440,37 @@ describe('ProblemEventReconciler', () => {
     }
     const status = w.problem.status;
     expect(status?.phase).toBe('Exhausted');
-    expect(status?.attempts?.map((a) => [a.index, a.action, a.result])).toEqual([[1, 'scale', 'fail'], [2, 'featuretoggle', 'fail']]);
+    expect(status?.attempts?.map((a) => [a.index, a.action, a.result])).toEqual([
+      [1, 'scale', 'fail'],
+      [2, 'featuretoggle', 'fail'],
+    ]);
     expect(w.commits[1]?.text).toBe('replicaCount: 2 # keep\nfeatureFlags:\n  EnablePromotion: false\n');
     expect(w.applied[1]?.featureFlags).toEqual({ EnablePromotion: false });
-    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ActionsExhausted' });
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ActionsExhausted',
+    });
   });
 
   it('counts every evaluation and attempt outcome in the metrics', async () => {
     const w = new World();
-    w.evaluations.push(new ReboundError('down', { code: 'PrometheusUnavailable', reason: 'PrometheusUnavailable', retryable: true }), fail, pass);
+    w.evaluations.push(
+      new ReboundError('down', { code: 'PrometheusUnavailable', reason: 'PrometheusUnavailable', retryable: true }),
+      fail,
+      pass,
+    );
     for (let i = 0; i < 12 && w.problem.status?.phase !== 'Resolved'; i++) {
       await w.step();
       w.advance(120_000);
     }
     expect(w.problem.status?.phase).toBe('Resolved');
-    expect(w.recorded).toEqual(['evaluation error', 'evaluation fail', 'attempt scale fail', 'evaluation pass', 'attempt featuretoggle pass']);
+    expect(w.recorded).toEqual([
+      'evaluation error',
+      'evaluation fail',
+      'attempt scale fail',
+      'evaluation pass',
+      'attempt featuretoggle pass',
+    ]);
   });
 
   it('postpones an evaluation while Prometheus is down, without failing the attempt', async () => {
@@ -354,7 +478,13 @@ describe('ProblemEventReconciler', () => {
     await w.step();
     await w.step();
     w.advance(120_000);
-    w.evaluations.push(new ReboundError('connection refused', { code: 'PrometheusUnavailable', reason: 'PrometheusUnavailable', retryable: true }));
+    w.evaluations.push(
+      new ReboundError('connection refused', {
+        code: 'PrometheusUnavailable',
+        reason: 'PrometheusUnavailable',
+        retryable: true,
+      }),
+    );
     expect(await w.step()).toBe(30_000);
     expect(w.problem.status?.phase).toBe('Evaluating');
     expect(w.problem.status?.attempts?.[0]?.result).toBeUndefined();
@@ -369,7 +499,13 @@ describe('ProblemEventReconciler', () => {
     await w.step();
     await w.step();
     w.advance(120_000);
-    w.evaluations.push(new ReboundError('fetching production at http://git: cannot reach the Git server', { code: 'GitUnreachable', reason: 'GitUnreachable', retryable: true }));
+    w.evaluations.push(
+      new ReboundError('fetching production at http://git: cannot reach the Git server', {
+        code: 'GitUnreachable',
+        reason: 'GitUnreachable',
+        retryable: true,
+      }),
+    );
     expect(await w.step()).toBe(30_000);
     expect(w.problem.status?.phase).toBe('Evaluating');
     expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason).toBe('GitUnreachable');
@@ -390,7 +526,11 @@ describe('ProblemEventReconciler', () => {
     expect(await w.step()).toBe(1000);
     expect(w.commits).toHaveLength(0);
     expect(w.problem.status?.phase).toBe('Pending');
-    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ status: 'True', reason: 'Queued', message: 'waiting for sockshop/other: one remediation at a time per service' });
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'Queued',
+      message: 'waiting for sockshop/other: one remediation at a time per service',
+    });
     expect(w.writes).toBe(1);
     for (let i = 0; i < 5; i++) await w.step();
     expect(w.writes).toBe(1);
@@ -421,10 +561,15 @@ describe('ProblemEventReconciler', () => {
     const w = new World();
     w.turnError = new KubeError('API down', { code: 'KubeUnavailable', retryable: true });
     await expect(w.step()).rejects.toThrow('API down');
-    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ reason: 'TurnUnavailable' });
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      reason: 'TurnUnavailable',
+    });
     w.turnError = new KubeError('leases is forbidden', { code: 'KubeForbidden', retryable: false });
     expect(await w.step()).toBe(300_000);
-    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'TurnUnavailable' });
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'TurnUnavailable',
+    });
     expect(w.commits).toHaveLength(0);
   });
 
@@ -447,12 +592,21 @@ describe('ProblemEventReconciler', () => {
     const w = new World();
     w.project = undefined;
     expect(await w.step()).toBe(300_000);
-    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'ProjectNotFound' });
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'ProjectNotFound',
+    });
 
     const v = new World();
-    v.commitError = new ReboundError('connect ECONNREFUSED 127.0.0.1:1', { code: 'GitUnreachable', reason: 'GitUnreachable', retryable: true });
+    v.commitError = new ReboundError('connect ECONNREFUSED 127.0.0.1:1', {
+      code: 'GitUnreachable',
+      reason: 'GitUnreachable',
+      retryable: true,
+    });
     await expect(v.step()).rejects.toThrow('ECONNREFUSED');
-    expect(v.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ reason: 'GitUnreachable' });
+    expect(v.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      reason: 'GitUnreachable',
+    });
   });
 
   it('leaves a status write refused for a stale version (409) to the queue, and a deleted problem (404) alone', async () => {
@@ -471,7 +625,10 @@ describe('ProblemEventReconciler', () => {
     const w = new World();
     w.actions = [{ name: 'x', action: 'reboot', value: 'now' }];
     await w.step();
-    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'UnknownAction' });
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'UnknownAction',
+    });
 
     const v = new World();
     v.files.set('carts/values.yaml', 'image: carts:1\n');
@@ -484,13 +641,20 @@ describe('ProblemEventReconciler', () => {
 
   describe('actions outside Git', () => {
     const webhookFirst = (w: World): void => {
-      w.actions = [{ name: 'runbook', action: 'webhook', value: 'restart-carts' }, { name: 'scale up', action: 'scale', value: '+1' }];
+      w.actions = [
+        { name: 'runbook', action: 'webhook', value: 'restart-carts' },
+        { name: 'scale up', action: 'scale', value: '+1' },
+      ];
     };
 
     it('runs a webhook in the background, then evaluates once it answered', async () => {
       const w = new World();
       webhookFirst(w);
-      w.outside.outcomes.push({ kind: 'done', detail: 'webhook restart-carts answered 200', execution: { executor: 'webhook', responseCode: 200, tries: 1 } });
+      w.outside.outcomes.push({
+        kind: 'done',
+        detail: 'webhook restart-carts answered 200',
+        execution: { executor: 'webhook', responseCode: 200, tries: 1 },
+      });
       // Recorded and started in one reconcile; the worker is free again at once.
       expect(await w.step()).toBe(60_000);
       const started = w.problem.status?.attempts?.[0];
@@ -501,14 +665,22 @@ describe('ProblemEventReconciler', () => {
       expect(w.enqueued).toEqual(['sockshop/p1']);
       expect(await w.step()).toBe(120_000);
       expect(w.problem.status?.phase).toBe('Evaluating');
-      expect(w.problem.status?.attempts?.[0]).toMatchObject({ appliedTime: w.now.toISOString(), execution: { state: 'Succeeded', responseCode: 200, tries: 1 } });
+      expect(w.problem.status?.attempts?.[0]).toMatchObject({
+        appliedTime: w.now.toISOString(),
+        execution: { state: 'Succeeded', responseCode: 200, tries: 1 },
+      });
       expect(w.outside.runs[0]?.actionId).toBe('sockshop~p1~1~uid1');
       expect(w.background.running()).toBe(0);
       w.advance(120_000);
       w.evaluations.push(pass);
       await w.step();
       expect(w.problem.status?.phase).toBe('Resolved');
-      expect(w.events.map((e) => e.split(':')[0])).toEqual(['Normal ActionStarted', 'Normal Applied', 'Normal Evaluated', 'Normal Resolved']);
+      expect(w.events.map((e) => e.split(':')[0])).toEqual([
+        'Normal ActionStarted',
+        'Normal Applied',
+        'Normal Evaluated',
+        'Normal Resolved',
+      ]);
     });
 
     it('a hanging endpoint holds no worker: each reconcile returns at once while it runs', async () => {
@@ -526,25 +698,42 @@ describe('ProblemEventReconciler', () => {
       const w = new World();
       webhookFirst(w);
       const deadline = new Date(w.now.getTime() + 1_800_000);
-      w.outside.outcomes.push({ kind: 'waiting', detail: 'answered 202; waiting for its callback', deadline, execution: { responseCode: 202 } });
+      w.outside.outcomes.push({
+        kind: 'waiting',
+        detail: 'answered 202; waiting for its callback',
+        deadline,
+        execution: { responseCode: 202 },
+      });
       await w.step();
       await w.settle();
       expect(await w.step()).toBe(1_800_000);
       expect(w.problem.status?.phase).toBe('Remediating');
-      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Waiting', deadline: deadline.toISOString(), responseCode: 202 });
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({
+        state: 'Waiting',
+        deadline: deadline.toISOString(),
+        responseCode: 202,
+      });
       expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason).toBe('ActionInProgress');
       w.advance(60_000);
       expect(await w.step()).toBe(1_740_000); // still waiting
       w.callback('succeeded', 'pod restarted');
       expect(await w.step()).toBe(120_000);
       expect(w.problem.status?.phase).toBe('Evaluating');
-      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Succeeded', callbackMessage: 'pod restarted' });
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({
+        state: 'Succeeded',
+        callbackMessage: 'pod restarted',
+      });
     });
 
     it('a failed callback fails the attempt without an evaluation and escalates to the next action', async () => {
       const w = new World();
       webhookFirst(w);
-      w.outside.outcomes.push({ kind: 'waiting', detail: 'waiting', deadline: new Date(w.now.getTime() + 60_000), execution: {} });
+      w.outside.outcomes.push({
+        kind: 'waiting',
+        detail: 'waiting',
+        deadline: new Date(w.now.getTime() + 60_000),
+        execution: {},
+      });
       await w.step();
       await w.settle();
       await w.step();
@@ -562,7 +751,12 @@ describe('ProblemEventReconciler', () => {
     it('no callback before the deadline fails the attempt with ActionTimedOut', async () => {
       const w = new World();
       w.actions = [{ name: 'runbook', action: 'webhook', value: 'restart-carts' }];
-      w.outside.outcomes.push({ kind: 'waiting', detail: 'waiting', deadline: new Date(w.now.getTime() + 60_000), execution: {} });
+      w.outside.outcomes.push({
+        kind: 'waiting',
+        detail: 'waiting',
+        deadline: new Date(w.now.getTime() + 60_000),
+        execution: {},
+      });
       await w.step();
       await w.settle();
       await w.step();
@@ -581,7 +775,10 @@ describe('ProblemEventReconciler', () => {
       const signal = w.outside.runs[0]?.signal;
       w.callback('succeeded', 'done early');
       expect(await w.step()).toBe(120_000);
-      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Succeeded', callbackMessage: 'done early' });
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({
+        state: 'Succeeded',
+        callbackMessage: 'done early',
+      });
       expect(signal?.aborted).toBe(true);
       expect(w.background.running()).toBe(0);
     });
@@ -589,28 +786,52 @@ describe('ProblemEventReconciler', () => {
     it('keeps the status code of a call that answered before its callback was recorded', async () => {
       const w = new World();
       webhookFirst(w);
-      w.outside.outcomes.push({ kind: 'waiting', detail: 'answered 202', deadline: new Date(w.now.getTime() + 60_000), execution: { executor: 'webhook', responseCode: 202, tries: 1 } });
+      w.outside.outcomes.push({
+        kind: 'waiting',
+        detail: 'answered 202',
+        deadline: new Date(w.now.getTime() + 60_000),
+        execution: { executor: 'webhook', responseCode: 202, tries: 1 },
+      });
       await w.step();
       await w.settle(); // the call has answered, the loop has not recorded it yet
       w.callback('succeeded', 'fast runbook');
       await w.step();
-      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ state: 'Succeeded', responseCode: 202, tries: 1, callbackMessage: 'fast runbook' });
+      expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({
+        state: 'Succeeded',
+        responseCode: 202,
+        tries: 1,
+        callbackMessage: 'fast runbook',
+      });
       expect(w.problem.status?.phase).toBe('Evaluating');
     });
 
     it('a webhook answering with an error fails the attempt; an outage is retried with backoff and the call made again', async () => {
       const w = new World();
       webhookFirst(w);
-      w.outside.outcomes.push({ kind: 'failed', reason: 'WebhookRejected', detail: 'webhook restart-carts answered 404', execution: { responseCode: 404, tries: 1 } });
+      w.outside.outcomes.push({
+        kind: 'failed',
+        reason: 'WebhookRejected',
+        detail: 'webhook restart-carts answered 404',
+        execution: { responseCode: 404, tries: 1 },
+      });
       await w.step();
       await w.settle();
       await w.step();
-      expect(w.problem.status?.attempts?.[0]).toMatchObject({ result: 'fail', execution: { state: 'Failed', responseCode: 404 } });
+      expect(w.problem.status?.attempts?.[0]).toMatchObject({
+        result: 'fail',
+        execution: { state: 'Failed', responseCode: 404 },
+      });
       expect(w.problem.status?.attempts?.[1]?.action).toBe('scale');
 
       const v = new World();
       webhookFirst(v);
-      v.outside.outcomes.push(new ReboundError('Secret sockshop/runbook is unreachable', { code: 'KubeUnavailable', reason: 'ApplyFailed', retryable: true }));
+      v.outside.outcomes.push(
+        new ReboundError('Secret sockshop/runbook is unreachable', {
+          code: 'KubeUnavailable',
+          reason: 'ApplyFailed',
+          retryable: true,
+        }),
+      );
       await v.step();
       await v.settle();
       await expect(v.step()).rejects.toThrow('unreachable');
@@ -640,9 +861,16 @@ describe('ProblemEventReconciler', () => {
     it('a refused action (host not allowed) stalls before anything runs', async () => {
       const w = new World();
       webhookFirst(w);
-      w.outside.refusal = { ok: false, reason: 'WebhookHostNotAllowed', message: 'host evil.example is not in spec.webhook.allowedHosts' };
+      w.outside.refusal = {
+        ok: false,
+        reason: 'WebhookHostNotAllowed',
+        message: 'host evil.example is not in spec.webhook.allowedHosts',
+      };
       expect(await w.step()).toBe(300_000);
-      expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'WebhookHostNotAllowed' });
+      expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'WebhookHostNotAllowed',
+      });
       expect(w.outside.runs).toHaveLength(0);
       expect(w.problem.status?.attempts ?? []).toHaveLength(0);
     });
@@ -651,7 +879,12 @@ describe('ProblemEventReconciler', () => {
       const w = new World();
       w.external = new ScriptedAction('keptn');
       w.actions = [{ name: 'restart', action: 'restart-pod', value: 'carts' }];
-      w.external.outcomes.push({ kind: 'waiting', detail: 'sent', deadline: new Date(w.now.getTime() + 600_000), execution: { responseCode: 202 } });
+      w.external.outcomes.push({
+        kind: 'waiting',
+        detail: 'sent',
+        deadline: new Date(w.now.getTime() + 600_000),
+        execution: { responseCode: 202 },
+      });
       await w.step();
       expect(w.problem.status?.attempts?.[0]?.execution).toMatchObject({ executor: 'keptn', state: 'Running' });
       await w.settle();
@@ -662,8 +895,17 @@ describe('ProblemEventReconciler', () => {
   });
 
   describe("the shipyard's remediation sequence after the action", () => {
-    const SEQUENCE: RemediationSequence = { tasks: [{ name: 'je-test', delayMs: 0, properties: { users: 5 } }], evaluationWaitMs: 30_000, timeframeMs: 120_000 };
-    const waiting = (w: World): ActionOutcome => ({ kind: 'waiting', detail: 'sent sh.keptn.event.je-test.triggered', deadline: new Date(w.now.getTime() + 600_000), execution: { executor: 'keptn', responseCode: 202, tries: 1 } });
+    const SEQUENCE: RemediationSequence = {
+      tasks: [{ name: 'je-test', delayMs: 0, properties: { users: 5 } }],
+      evaluationWaitMs: 30_000,
+      timeframeMs: 120_000,
+    };
+    const waiting = (w: World): ActionOutcome => ({
+      kind: 'waiting',
+      detail: 'sent sh.keptn.event.je-test.triggered',
+      deadline: new Date(w.now.getTime() + 600_000),
+      execution: { executor: 'keptn', responseCode: 202, tries: 1 },
+    });
 
     function world(): World {
       const w = new World();
@@ -680,22 +922,40 @@ describe('ProblemEventReconciler', () => {
       expect(w.applied).toHaveLength(1);
       const [attempt] = w.problem.status?.attempts ?? [];
       expect(attempt?.appliedTime).toBe(w.now.toISOString());
-      expect(attempt?.tasks).toEqual([{ name: 'je-test', id: 'sockshop~p1~1~uid1~je-test', executor: 'keptn', state: 'Running', startedTime: w.now.toISOString() }]);
+      expect(attempt?.tasks).toEqual([
+        {
+          name: 'je-test',
+          id: 'sockshop~p1~1~uid1~je-test',
+          executor: 'keptn',
+          state: 'Running',
+          startedTime: w.now.toISOString(),
+        },
+      ]);
       expect(w.problem.status?.phase).toBe('Remediating');
       expect(w.problem.status?.nextEvaluationTime).toBeUndefined();
       await w.settle();
-      expect(w.tasks?.sent.map((r) => [r.task, r.taskId, r.properties, r.attempt.action, r.stage])).toEqual([['je-test', 'sockshop~p1~1~uid1~je-test', { users: 5 }, 'scale', 'production']]);
+      expect(w.tasks?.sent.map((r) => [r.task, r.taskId, r.properties, r.attempt.action, r.stage])).toEqual([
+        ['je-test', 'sockshop~p1~1~uid1~je-test', { users: 5 }, 'scale', 'production'],
+      ]);
 
       // The send settled: the task waits for its executor until the deadline.
       expect(await w.step()).toBe(600_000);
-      expect(w.problem.status?.attempts?.[0]?.tasks?.[0]).toMatchObject({ state: 'Waiting', responseCode: 202, deadline: new Date(w.now.getTime() + 600_000).toISOString() });
+      expect(w.problem.status?.attempts?.[0]?.tasks?.[0]).toMatchObject({
+        state: 'Waiting',
+        responseCode: 202,
+        deadline: new Date(w.now.getTime() + 600_000).toISOString(),
+      });
       expect(await w.step()).toBe(600_000);
 
       w.advance(5_000);
       w.taskAnswer('je-test', 'succeeded', 'locust: 0 failures');
       // The evaluation task's triggeredAfter (30 s) runs from the task's finish, not from the action.
       expect(await w.step()).toBe(30_000);
-      expect(w.problem.status?.attempts?.[0]?.tasks?.[0]).toMatchObject({ state: 'Succeeded', finishedTime: w.now.toISOString(), callbackMessage: 'locust: 0 failures' });
+      expect(w.problem.status?.attempts?.[0]?.tasks?.[0]).toMatchObject({
+        state: 'Succeeded',
+        finishedTime: w.now.toISOString(),
+        callbackMessage: 'locust: 0 failures',
+      });
       expect(w.problem.status?.phase).toBe('Evaluating');
       expect(w.problem.status?.nextEvaluationTime).toBe(new Date(w.now.getTime() + 30_000).toISOString());
       expect(w.evaluations).toHaveLength(0);
@@ -706,7 +966,12 @@ describe('ProblemEventReconciler', () => {
       expect(w.problem.status?.phase).toBe('Resolved');
       // The timeframe (2 m) reaches back from the evaluation, as Keptn's evaluation.triggered did.
       expect(w.windows).toEqual([{ start: new Date(w.now.getTime() - 120_000), end: w.now }]);
-      expect(w.events.filter((e) => /Task|Applied|Evaluated/.test(e)).map((e) => e.split(':')[0])).toEqual(['Normal Applied', 'Normal TaskStarted', 'Normal TaskFinished', 'Normal Evaluated']);
+      expect(w.events.filter((e) => /Task|Applied|Evaluated/.test(e)).map((e) => e.split(':')[0])).toEqual([
+        'Normal Applied',
+        'Normal TaskStarted',
+        'Normal TaskFinished',
+        'Normal Evaluated',
+      ]);
     });
 
     it('a failed task fails the attempt with its message and escalates without an evaluation', async () => {
@@ -717,11 +982,18 @@ describe('ProblemEventReconciler', () => {
       w.taskAnswer('je-test', 'failed', 'locust: 40% of requests failed; status succeeded; result fail');
       await w.step();
       const [first, second] = w.problem.status?.attempts ?? [];
-      expect(first).toMatchObject({ result: 'fail', message: 'task je-test reported failure: locust: 40% of requests failed; status succeeded; result fail' });
+      expect(first).toMatchObject({
+        result: 'fail',
+        message: 'task je-test reported failure: locust: 40% of requests failed; status succeeded; result fail',
+      });
       expect(first?.tasks?.[0]?.state).toBe('Failed');
       expect(second).toMatchObject({ index: 2, action: 'featuretoggle' });
       expect(w.evaluations).toHaveLength(0);
-      expect(w.events.some((e) => e.startsWith('Warning ActionFailed: attempt 1 (scale +1) failed: task je-test reported failure'))).toBe(true);
+      expect(
+        w.events.some((e) =>
+          e.startsWith('Warning ActionFailed: attempt 1 (scale +1) failed: task je-test reported failure'),
+        ),
+      ).toBe(true);
     });
 
     it('no finished before the task timeout fails the attempt with TaskTimedOut', async () => {
@@ -732,18 +1004,32 @@ describe('ProblemEventReconciler', () => {
       w.advance(600_000);
       await w.step();
       const [first] = w.problem.status?.attempts ?? [];
-      expect(first).toMatchObject({ result: 'fail', message: expect.stringMatching(/^no sh\.keptn\.event\.je-test\.finished for task sockshop~p1~1~uid1~je-test before its deadline/) as unknown });
-      expect(w.written.some((s) => s.conditions?.some((c) => c.type === 'Reconciling' && c.reason === 'TaskTimedOut'))).toBe(true);
+      expect(first).toMatchObject({
+        result: 'fail',
+        message: expect.stringMatching(
+          /^no sh\.keptn\.event\.je-test\.finished for task sockshop~p1~1~uid1~je-test before its deadline/,
+        ) as unknown,
+      });
+      expect(
+        w.written.some((s) => s.conditions?.some((c) => c.type === 'Reconciling' && c.reason === 'TaskTimedOut')),
+      ).toBe(true);
     });
 
-    it('a sink that refuses the task fails the attempt with the sink\'s reason', async () => {
+    it("a sink that refuses the task fails the attempt with the sink's reason", async () => {
       const w = world();
       w.tasks = new ScriptedTasks();
-      w.tasks.outcomes.push({ kind: 'failed', reason: 'ExecutorRejected', detail: 'executor sink http://sink/: 400 Bad Request' });
+      w.tasks.outcomes.push({
+        kind: 'failed',
+        reason: 'ExecutorRejected',
+        detail: 'executor sink http://sink/: 400 Bad Request',
+      });
       await w.step();
       await w.settle();
       await w.step();
-      expect(w.problem.status?.attempts?.[0]).toMatchObject({ result: 'fail', message: 'task je-test: executor sink http://sink/: 400 Bad Request' });
+      expect(w.problem.status?.attempts?.[0]).toMatchObject({
+        result: 'fail',
+        message: 'task je-test: executor sink http://sink/: 400 Bad Request',
+      });
       expect(w.problem.status?.attempts?.[0]?.tasks?.[0]).toMatchObject({ state: 'Failed' });
     });
 
@@ -752,15 +1038,31 @@ describe('ProblemEventReconciler', () => {
       w.tasks = undefined;
       await w.step();
       expect(w.problem.status?.attempts?.[0]?.tasks).toBeUndefined();
-      expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'NoTaskExecutor' });
+      expect(w.problem.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'NoTaskExecutor',
+      });
     });
   });
 
   describe('kstatus: Reconciling and Stalled are never both True, Ready=True only when Resolved', () => {
-    const helmFails = (): ReboundError => new ReboundError('helm upgrade failed: nil pointer evaluating .Values.nothing', { code: 'HelmFailed', reason: 'ApplyFailed', retryable: false });
-    const gitDown = (): ReboundError => new ReboundError('connect ECONNREFUSED 127.0.0.1:1', { code: 'GitUnreachable', reason: 'GitUnreachable', retryable: true });
+    const helmFails = (): ReboundError =>
+      new ReboundError('helm upgrade failed: nil pointer evaluating .Values.nothing', {
+        code: 'HelmFailed',
+        reason: 'ApplyFailed',
+        retryable: false,
+      });
+    const gitDown = (): ReboundError =>
+      new ReboundError('connect ECONNREFUSED 127.0.0.1:1', {
+        code: 'GitUnreachable',
+        reason: 'GitUnreachable',
+        retryable: true,
+      });
     const webhook = (w: World): void => {
-      w.actions = [{ name: 'runbook', action: 'webhook', value: 'restart-carts' }, { name: 'scale up', action: 'scale', value: '+1' }];
+      w.actions = [
+        { name: 'runbook', action: 'webhook', value: 'restart-carts' },
+        { name: 'scale up', action: 'scale', value: '+1' },
+      ];
     };
     /** Reconciles until the loop settles or `max` times, advancing time past each wait; errors are the queue's. */
     const drive = async (w: World, max = 12): Promise<void> => {
@@ -772,50 +1074,463 @@ describe('ProblemEventReconciler', () => {
       }
     };
     const approvalTimeout = (w: World, onTimeout: 'Unhandled' | 'Escalate'): void => {
-      w.project = { ...(w.project as Project), spec: { ...(w.project as Project).spec, approval: { timeout: '10m', onTimeout } } };
+      w.project = {
+        ...(w.project as Project),
+        spec: { ...(w.project as Project).spec, approval: { timeout: '10m', onTimeout } },
+      };
     };
     const denyAlways = (w: World, schedule = '* * * * *'): void => {
-      w.project = { ...(w.project as Project), spec: { ...(w.project as Project).spec, windows: [{ name: 'freeze', schedule, duration: '1h' }] } };
+      w.project = {
+        ...(w.project as Project),
+        spec: { ...(w.project as Project).spec, windows: [{ name: 'freeze', schedule, duration: '1h' }] },
+      };
     };
     const budget = (w: World): void => {
       w.project = { ...(w.project as Project), spec: { ...(w.project as Project).spec, budgets: { maxInFlight: 1 } } };
-      w.elsewhere = [{ ...w.problem, metadata: { ...w.problem.metadata, name: 'orders-1', uid: 'u-o' }, spec: { ...w.problem.spec, service: 'orders' }, status: { phase: 'Evaluating' } }];
+      w.elsewhere = [
+        {
+          ...w.problem,
+          metadata: { ...w.problem.metadata, name: 'orders-1', uid: 'u-o' },
+          spec: { ...w.problem.spec, service: 'orders' },
+          status: { phase: 'Evaluating' },
+        },
+      ];
     };
-    type Row = { name: string; script: (w: World) => Promise<void>; phase: string; ready: string; stalled?: string; reconciling?: string };
+    type Row = {
+      name: string;
+      script: (w: World) => Promise<void>;
+      phase: string;
+      ready: string;
+      stalled?: string;
+      reconciling?: string;
+    };
     const rows: Row[] = [
-      { name: 'resolved after one action', script: async (w) => { w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'warning resolves too', script: async (w) => { w.evaluations.push({ ...pass, result: 'warning', score: 80 }); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationWarning', stalled: 'False EvaluationWarning' },
-      { name: 'exhausted after every action failed', script: async (w) => { w.evaluations.push(fail, fail); await drive(w); }, phase: 'Exhausted', ready: 'False ActionsExhausted', stalled: 'True ActionsExhausted' },
-      { name: 'Prometheus down, then a pass', script: async (w) => { w.evaluations.push(new ReboundError('down', { code: 'PrometheusUnavailable', reason: 'PrometheusUnavailable', retryable: true }), pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'SLO files unusable', script: async (w) => { w.evaluations.push(new ReboundError('slo.yaml does not parse', { code: 'SLOInvalid', reason: 'SLOInvalid', retryable: false })); await drive(w, 2); }, phase: 'Evaluating', ready: 'False SLOInvalid', stalled: 'True SLOInvalid' },
-      { name: 'no Project', script: async (w) => { w.project = undefined; await w.step(); }, phase: 'Pending', ready: 'False ProjectNotFound', stalled: 'True ProjectNotFound' },
-      { name: 'no stage', script: async (w) => { w.problem = { ...w.problem, spec: { ...w.problem.spec, stage: 'staging' } }; await w.step(); }, phase: 'Pending', ready: 'False StageNotFound', stalled: 'True StageNotFound' },
-      { name: 'stalled, then the Project appears', script: async (w) => { const project = w.project; w.project = undefined; await w.step(); w.project = project; w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'manual stage waits for approval', script: async (w) => { w.stageMode = 'manual'; await w.step(); }, phase: 'AwaitingApproval', ready: '-', stalled: 'False Progressing', reconciling: 'True AwaitingApproval' },
-      { name: 'manual stage, approved, then a pass', script: async (w) => { w.stageMode = 'manual'; await w.step(); w.answer('alice', 'Approve'); w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'manual stage, rejected', script: async (w) => { w.stageMode = 'manual'; await w.step(); w.answer('bob', 'Reject'); await w.step(); }, phase: 'Unhandled', ready: 'False ApprovalRejected', stalled: 'True ApprovalRejected' },
-      { name: 'manual stage, no answer in time', script: async (w) => { w.stageMode = 'manual'; approvalTimeout(w, 'Unhandled'); await drive(w, 3); }, phase: 'Unhandled', ready: 'False ApprovalTimedOut', stalled: 'True ApprovalTimedOut' },
-      { name: 'disabled stage', script: async (w) => { w.stageMode = 'disabled'; await w.step(); }, phase: 'Unhandled', ready: 'False RemediationDisabled', stalled: 'True RemediationDisabled' },
-      { name: 'held by a deny window', script: async (w) => { denyAlways(w); await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True DenyWindow' },
-      { name: 'held by a malformed window', script: async (w) => { denyAlways(w, 'every friday'); await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True WindowInvalid' },
-      { name: 'held by the Project budget', script: async (w) => { budget(w); await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True InFlightLimitReached' },
-      { name: 'no policy', script: async (w) => { w.policyOverride = { ok: false, reason: 'NoPolicy', message: 'no remediation.yaml' }; await w.step(); }, phase: 'Unhandled', ready: 'False NoPolicy', stalled: 'True NoPolicy' },
-      { name: 'source resolves mid-way', script: async (w) => { await w.step(); w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } }; await w.step(); }, phase: 'Resolved', ready: 'True ProblemResolved', stalled: 'False ProblemResolved' },
-      { name: 'waits its turn', script: async (w) => { w.turnHolder = 'sockshop/p0'; await w.step(); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True Queued' },
-      { name: 'held by the cooldown', script: async (w) => { w.remediation = { apiVersion: 'rebound.dev/v1alpha1', kind: 'Remediation', metadata: { name: 'r' }, spec: { project: 'sockshop', stage: 'production', service: 'carts', remediations: [], limits: { cooldown: '10m' } } }; w.evaluations.push(fail); for (let i = 0; i < 3; i++) { await w.step(); w.advance(120_000); } }, phase: 'Remediating', ready: '-', stalled: 'False Progressing', reconciling: 'True CoolingDown' },
-      { name: 'Git down on commit, retried', script: async (w) => { w.commitError = gitDown(); await w.step().catch(() => undefined); }, phase: 'Pending', ready: '-', stalled: 'False Progressing', reconciling: 'True GitUnreachable' },
-      { name: 'Git down, then back', script: async (w) => { w.commitError = gitDown(); await w.step().catch(() => undefined); w.commitError = undefined; w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'Helm fails after the commit', script: async (w) => { w.applyError = helmFails(); await w.step(); }, phase: 'Remediating', ready: 'False ApplyFailed', stalled: 'True ApplyFailed' },
-      { name: 'unknown action', script: async (w) => { w.actions = [{ name: 'x', action: 'reboot', value: 'now' }]; await w.step(); }, phase: 'Pending', ready: 'False UnknownAction', stalled: 'True UnknownAction' },
-      { name: 'values file without the key', script: async (w) => { w.files.set('carts/values.yaml', 'image: carts:1\n'); await w.step(); }, phase: 'Pending', ready: 'False ValuesFileInvalid', stalled: 'True ValuesFileInvalid' },
-      { name: 'webhook answers, then a pass', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'done', detail: 'answered 200' }); w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'webhook waits for its callback', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'waiting', detail: 'answered 202', deadline: new Date(w.now.getTime() + 600_000), execution: {} }); await w.step(); await w.settle(); await w.step(); }, phase: 'Remediating', ready: '-', stalled: 'False Progressing', reconciling: 'True ActionInProgress' },
-      { name: 'callback reports failure, the next action passes', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'waiting', detail: 'w', deadline: new Date(w.now.getTime() + 600_000), execution: {} }); await w.step(); await w.settle(); await w.step(); w.callback('failed', 'no luck'); w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'no callback before the deadline, then exhausted', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'waiting', detail: 'w', deadline: new Date(w.now.getTime() + 60_000), execution: {} }); w.evaluations.push(fail); await drive(w); }, phase: 'Exhausted', ready: 'False ActionsExhausted', stalled: 'True ActionsExhausted' },
-      { name: 'webhook rejected, the next action passes', script: async (w) => { webhook(w); w.outside.outcomes.push({ kind: 'failed', reason: 'WebhookRejected', detail: 'answered 404' }); w.evaluations.push(pass); await drive(w); }, phase: 'Resolved', ready: 'True EvaluationPassed', stalled: 'False EvaluationPassed' },
-      { name: 'webhook outage, retried', script: async (w) => { webhook(w); w.outside.outcomes.push(new ReboundError('unreachable', { code: 'WebhookUnavailable', reason: 'WebhookUnavailable', retryable: true })); await w.step(); await w.settle(); await w.step().catch(() => undefined); }, phase: 'Remediating', ready: '-', stalled: 'False Progressing', reconciling: 'True WebhookUnavailable' },
-      { name: 'webhook fails for good', script: async (w) => { webhook(w); w.outside.outcomes.push(new ReboundError('the URL is unusable', { code: 'WebhookInvalid', reason: 'ActionFailed', retryable: false })); await w.step(); await w.settle(); await w.step(); }, phase: 'Remediating', ready: 'False ActionFailed', stalled: 'True ActionFailed' },
-      { name: 'webhook host refused', script: async (w) => { webhook(w); w.outside.refusal = { ok: false, reason: 'WebhookHostNotAllowed', message: 'not allowed' }; await w.step(); }, phase: 'Pending', ready: 'False WebhookHostNotAllowed', stalled: 'True WebhookHostNotAllowed' },
+      {
+        name: 'resolved after one action',
+        script: async (w) => {
+          w.evaluations.push(pass);
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationPassed',
+        stalled: 'False EvaluationPassed',
+      },
+      {
+        name: 'warning resolves too',
+        script: async (w) => {
+          w.evaluations.push({ ...pass, result: 'warning', score: 80 });
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationWarning',
+        stalled: 'False EvaluationWarning',
+      },
+      {
+        name: 'exhausted after every action failed',
+        script: async (w) => {
+          w.evaluations.push(fail, fail);
+          await drive(w);
+        },
+        phase: 'Exhausted',
+        ready: 'False ActionsExhausted',
+        stalled: 'True ActionsExhausted',
+      },
+      {
+        name: 'Prometheus down, then a pass',
+        script: async (w) => {
+          w.evaluations.push(
+            new ReboundError('down', {
+              code: 'PrometheusUnavailable',
+              reason: 'PrometheusUnavailable',
+              retryable: true,
+            }),
+            pass,
+          );
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationPassed',
+        stalled: 'False EvaluationPassed',
+      },
+      {
+        name: 'SLO files unusable',
+        script: async (w) => {
+          w.evaluations.push(
+            new ReboundError('slo.yaml does not parse', { code: 'SLOInvalid', reason: 'SLOInvalid', retryable: false }),
+          );
+          await drive(w, 2);
+        },
+        phase: 'Evaluating',
+        ready: 'False SLOInvalid',
+        stalled: 'True SLOInvalid',
+      },
+      {
+        name: 'no Project',
+        script: async (w) => {
+          w.project = undefined;
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: 'False ProjectNotFound',
+        stalled: 'True ProjectNotFound',
+      },
+      {
+        name: 'no stage',
+        script: async (w) => {
+          w.problem = { ...w.problem, spec: { ...w.problem.spec, stage: 'staging' } };
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: 'False StageNotFound',
+        stalled: 'True StageNotFound',
+      },
+      {
+        name: 'stalled, then the Project appears',
+        script: async (w) => {
+          const project = w.project;
+          w.project = undefined;
+          await w.step();
+          w.project = project;
+          w.evaluations.push(pass);
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationPassed',
+        stalled: 'False EvaluationPassed',
+      },
+      {
+        name: 'manual stage waits for approval',
+        script: async (w) => {
+          w.stageMode = 'manual';
+          await w.step();
+        },
+        phase: 'AwaitingApproval',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True AwaitingApproval',
+      },
+      {
+        name: 'manual stage, approved, then a pass',
+        script: async (w) => {
+          w.stageMode = 'manual';
+          await w.step();
+          w.answer('alice', 'Approve');
+          w.evaluations.push(pass);
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationPassed',
+        stalled: 'False EvaluationPassed',
+      },
+      {
+        name: 'manual stage, rejected',
+        script: async (w) => {
+          w.stageMode = 'manual';
+          await w.step();
+          w.answer('bob', 'Reject');
+          await w.step();
+        },
+        phase: 'Unhandled',
+        ready: 'False ApprovalRejected',
+        stalled: 'True ApprovalRejected',
+      },
+      {
+        name: 'manual stage, no answer in time',
+        script: async (w) => {
+          w.stageMode = 'manual';
+          approvalTimeout(w, 'Unhandled');
+          await drive(w, 3);
+        },
+        phase: 'Unhandled',
+        ready: 'False ApprovalTimedOut',
+        stalled: 'True ApprovalTimedOut',
+      },
+      {
+        name: 'disabled stage',
+        script: async (w) => {
+          w.stageMode = 'disabled';
+          await w.step();
+        },
+        phase: 'Unhandled',
+        ready: 'False RemediationDisabled',
+        stalled: 'True RemediationDisabled',
+      },
+      {
+        name: 'held by a deny window',
+        script: async (w) => {
+          denyAlways(w);
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True DenyWindow',
+      },
+      {
+        name: 'held by a malformed window',
+        script: async (w) => {
+          denyAlways(w, 'every friday');
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True WindowInvalid',
+      },
+      {
+        name: 'held by the Project budget',
+        script: async (w) => {
+          budget(w);
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True InFlightLimitReached',
+      },
+      {
+        name: 'no policy',
+        script: async (w) => {
+          w.policyOverride = { ok: false, reason: 'NoPolicy', message: 'no remediation.yaml' };
+          await w.step();
+        },
+        phase: 'Unhandled',
+        ready: 'False NoPolicy',
+        stalled: 'True NoPolicy',
+      },
+      {
+        name: 'source resolves mid-way',
+        script: async (w) => {
+          await w.step();
+          w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } };
+          await w.step();
+        },
+        phase: 'Resolved',
+        ready: 'True ProblemResolved',
+        stalled: 'False ProblemResolved',
+      },
+      {
+        name: 'waits its turn',
+        script: async (w) => {
+          w.turnHolder = 'sockshop/p0';
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True Queued',
+      },
+      {
+        name: 'held by the cooldown',
+        script: async (w) => {
+          w.remediation = {
+            apiVersion: 'rebound.dev/v1alpha1',
+            kind: 'Remediation',
+            metadata: { name: 'r' },
+            spec: {
+              project: 'sockshop',
+              stage: 'production',
+              service: 'carts',
+              remediations: [],
+              limits: { cooldown: '10m' },
+            },
+          };
+          w.evaluations.push(fail);
+          for (let i = 0; i < 3; i++) {
+            await w.step();
+            w.advance(120_000);
+          }
+        },
+        phase: 'Remediating',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True CoolingDown',
+      },
+      {
+        name: 'Git down on commit, retried',
+        script: async (w) => {
+          w.commitError = gitDown();
+          await w.step().catch(() => undefined);
+        },
+        phase: 'Pending',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True GitUnreachable',
+      },
+      {
+        name: 'Git down, then back',
+        script: async (w) => {
+          w.commitError = gitDown();
+          await w.step().catch(() => undefined);
+          w.commitError = undefined;
+          w.evaluations.push(pass);
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationPassed',
+        stalled: 'False EvaluationPassed',
+      },
+      {
+        name: 'Helm fails after the commit',
+        script: async (w) => {
+          w.applyError = helmFails();
+          await w.step();
+        },
+        phase: 'Remediating',
+        ready: 'False ApplyFailed',
+        stalled: 'True ApplyFailed',
+      },
+      {
+        name: 'unknown action',
+        script: async (w) => {
+          w.actions = [{ name: 'x', action: 'reboot', value: 'now' }];
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: 'False UnknownAction',
+        stalled: 'True UnknownAction',
+      },
+      {
+        name: 'values file without the key',
+        script: async (w) => {
+          w.files.set('carts/values.yaml', 'image: carts:1\n');
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: 'False ValuesFileInvalid',
+        stalled: 'True ValuesFileInvalid',
+      },
+      {
+        name: 'webhook answers, then a pass',
+        script: async (w) => {
+          webhook(w);
+          w.outside.outcomes.push({ kind: 'done', detail: 'answered 200' });
+          w.evaluations.push(pass);
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationPassed',
+        stalled: 'False EvaluationPassed',
+      },
+      {
+        name: 'webhook waits for its callback',
+        script: async (w) => {
+          webhook(w);
+          w.outside.outcomes.push({
+            kind: 'waiting',
+            detail: 'answered 202',
+            deadline: new Date(w.now.getTime() + 600_000),
+            execution: {},
+          });
+          await w.step();
+          await w.settle();
+          await w.step();
+        },
+        phase: 'Remediating',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True ActionInProgress',
+      },
+      {
+        name: 'callback reports failure, the next action passes',
+        script: async (w) => {
+          webhook(w);
+          w.outside.outcomes.push({
+            kind: 'waiting',
+            detail: 'w',
+            deadline: new Date(w.now.getTime() + 600_000),
+            execution: {},
+          });
+          await w.step();
+          await w.settle();
+          await w.step();
+          w.callback('failed', 'no luck');
+          w.evaluations.push(pass);
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationPassed',
+        stalled: 'False EvaluationPassed',
+      },
+      {
+        name: 'no callback before the deadline, then exhausted',
+        script: async (w) => {
+          webhook(w);
+          w.outside.outcomes.push({
+            kind: 'waiting',
+            detail: 'w',
+            deadline: new Date(w.now.getTime() + 60_000),
+            execution: {},
+          });
+          w.evaluations.push(fail);
+          await drive(w);
+        },
+        phase: 'Exhausted',
+        ready: 'False ActionsExhausted',
+        stalled: 'True ActionsExhausted',
+      },
+      {
+        name: 'webhook rejected, the next action passes',
+        script: async (w) => {
+          webhook(w);
+          w.outside.outcomes.push({ kind: 'failed', reason: 'WebhookRejected', detail: 'answered 404' });
+          w.evaluations.push(pass);
+          await drive(w);
+        },
+        phase: 'Resolved',
+        ready: 'True EvaluationPassed',
+        stalled: 'False EvaluationPassed',
+      },
+      {
+        name: 'webhook outage, retried',
+        script: async (w) => {
+          webhook(w);
+          w.outside.outcomes.push(
+            new ReboundError('unreachable', {
+              code: 'WebhookUnavailable',
+              reason: 'WebhookUnavailable',
+              retryable: true,
+            }),
+          );
+          await w.step();
+          await w.settle();
+          await w.step().catch(() => undefined);
+        },
+        phase: 'Remediating',
+        ready: '-',
+        stalled: 'False Progressing',
+        reconciling: 'True WebhookUnavailable',
+      },
+      {
+        name: 'webhook fails for good',
+        script: async (w) => {
+          webhook(w);
+          w.outside.outcomes.push(
+            new ReboundError('the URL is unusable', {
+              code: 'WebhookInvalid',
+              reason: 'ActionFailed',
+              retryable: false,
+            }),
+          );
+          await w.step();
+          await w.settle();
+          await w.step();
+        },
+        phase: 'Remediating',
+        ready: 'False ActionFailed',
+        stalled: 'True ActionFailed',
+      },
+      {
+        name: 'webhook host refused',
+        script: async (w) => {
+          webhook(w);
+          w.outside.refusal = { ok: false, reason: 'WebhookHostNotAllowed', message: 'not allowed' };
+          await w.step();
+        },
+        phase: 'Pending',
+        ready: 'False WebhookHostNotAllowed',
+        stalled: 'True WebhookHostNotAllowed',
+      },
     ];
 
     it.each(rows)('$name', async (row) => {
@@ -832,7 +1547,8 @@ describe('ProblemEventReconciler', () => {
       // Every status the loop wrote on the way, not only the last one.
       expect(w.written.length).toBeGreaterThan(0);
       for (const status of w.written) {
-        const on = (type: string): boolean => status.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+        const on = (type: string): boolean =>
+          status.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
         expect(on('Reconciling') && on('Stalled'), JSON.stringify(status.conditions)).toBe(false);
         if (on('Ready')) expect(status.phase).toBe('Resolved');
         if (status.phase === 'Exhausted' || status.phase === 'Unhandled') expect(on('Stalled')).toBe(true);
@@ -850,7 +1566,12 @@ describe('ProblemEventReconciler', () => {
       // Commit, then the reconcile request; the worker is free again at the sync pace.
       expect(await w.step()).toBe(2_000);
       const sha = w.commits[0]?.sha ?? '';
-      expect(w.applied[0]).toMatchObject({ branch: 'production', commit: sha, path: 'carts/values.yaml', repoUrl: 'http://127.0.0.1/x.git' });
+      expect(w.applied[0]).toMatchObject({
+        branch: 'production',
+        commit: sha,
+        path: 'carts/values.yaml',
+        repoUrl: 'http://127.0.0.1/x.git',
+      });
       expect(w.problem.status?.phase).toBe('Remediating');
       expect(w.problem.status?.attempts?.[0]?.appliedTime).toBeUndefined();
       expect(w.problem.status?.attempts?.[0]?.sync).toMatchObject({ engine: 'flux', objects: ['flux-system/carts'] });
@@ -858,7 +1579,9 @@ describe('ProblemEventReconciler', () => {
 
       w.advance(2_000);
       expect(await w.step()).toBe(2_000);
-      expect(condition(w, 'Reconciling')?.message).toBe('attempt 1: GitRepository flux-system/app has not fetched the commit yet');
+      expect(condition(w, 'Reconciling')?.message).toBe(
+        'attempt 1: GitRepository flux-system/app has not fetched the commit yet',
+      );
       const writes = w.writes;
       w.advance(2_000);
       expect(await w.step()).toBe(2_000);
@@ -866,14 +1589,20 @@ describe('ProblemEventReconciler', () => {
       expect(w.syncChecks.at(-1)).toEqual({ branch: 'production', commit: sha, objects: ['flux-system/carts'] });
 
       w.advance(1_000);
-      w.syncStates = [{ kind: 'synced', revision: sha, detail: `Kustomization flux-system/carts applied production@sha1:${sha}` }];
+      w.syncStates = [
+        { kind: 'synced', revision: sha, detail: `Kustomization flux-system/carts applied production@sha1:${sha}` },
+      ];
       expect(await w.step()).toBe(120_000);
       const attempt = w.problem.status?.attempts?.[0];
       expect(w.problem.status?.phase).toBe('Evaluating');
       expect(attempt?.appliedTime).toBe(w.now.toISOString());
       expect(attempt?.sync).toMatchObject({ revision: sha, syncedTime: w.now.toISOString() });
       expect(w.problem.status?.nextEvaluationTime).toBe(new Date(w.now.getTime() + 120_000).toISOString());
-      expect(w.events.map((e) => e.split(':')[0])).toEqual(['Normal Committed', 'Normal SyncRequested', 'Normal Applied']);
+      expect(w.events.map((e) => e.split(':')[0])).toEqual([
+        'Normal Committed',
+        'Normal SyncRequested',
+        'Normal Applied',
+      ]);
     });
 
     it('counts a later commit that holds ours (a person pushed on top) as synced', async () => {
@@ -893,12 +1622,16 @@ describe('ProblemEventReconciler', () => {
     it('stalls with SyncTimedOut after the stage timeout, and carries on when the engine reports the commit', async () => {
       const w = new World();
       w.stageApply = 'flux';
-      w.syncStates = [{ kind: 'pending', detail: 'Kustomization flux-system/carts has not handled the reconcile request yet' }];
+      w.syncStates = [
+        { kind: 'pending', detail: 'Kustomization flux-system/carts has not handled the reconcile request yet' },
+      ];
       await w.step();
       w.advance(61_000);
       expect(await w.step()).toBe(2_000);
       expect(condition(w, 'Stalled')).toMatchObject({ status: 'True', reason: 'SyncTimedOut' });
-      expect(condition(w, 'Stalled')?.message).toMatch(/within 60s of the request .*has not handled the reconcile request/);
+      expect(condition(w, 'Stalled')?.message).toMatch(
+        /within 60s of the request .*has not handled the reconcile request/,
+      );
       w.advance(2_000);
       await w.step();
       expect(w.events.filter((e) => e.includes('SyncTimedOut'))).toHaveLength(1);
@@ -911,7 +1644,13 @@ describe('ProblemEventReconciler', () => {
     it("stalls with SyncFailed and the engine's own message", async () => {
       const w = new World();
       w.stageApply = 'flux';
-      w.syncStates = [{ kind: 'failed', detail: 'Kustomization flux-system/carts failed at production@sha1:abc: BuildFailed: kustomization.yaml not found' }];
+      w.syncStates = [
+        {
+          kind: 'failed',
+          detail:
+            'Kustomization flux-system/carts failed at production@sha1:abc: BuildFailed: kustomization.yaml not found',
+        },
+      ];
       await w.step();
       w.advance(2_000);
       expect(await w.step()).toBe(2_000);
@@ -923,7 +1662,11 @@ describe('ProblemEventReconciler', () => {
     it('stalls with SyncTargetNotFound when no Kustomization tracks the branch, keeping the commit', async () => {
       const w = new World();
       w.stageApply = 'flux';
-      w.fluxError = new ReboundError('no Flux Kustomization tracks branch production', { code: 'SyncTargetNotFound', reason: 'SyncTargetNotFound', retryable: false });
+      w.fluxError = new ReboundError('no Flux Kustomization tracks branch production', {
+        code: 'SyncTargetNotFound',
+        reason: 'SyncTargetNotFound',
+        retryable: false,
+      });
       expect(await w.step()).toBe(300_000);
       expect(condition(w, 'Stalled')).toMatchObject({ status: 'True', reason: 'SyncTargetNotFound' });
       expect(w.commits).toHaveLength(1);
@@ -937,7 +1680,9 @@ describe('ProblemEventReconciler', () => {
 
     it('warns when a kubernetes stage changes a workload a GitOps engine manages', async () => {
       const w = new World();
-      w.applyExtra = { warning: 'Deployment carts is managed by Flux Kustomization flux-system/carts: it will undo this change' };
+      w.applyExtra = {
+        warning: 'Deployment carts is managed by Flux Kustomization flux-system/carts: it will undo this change',
+      };
       await w.step();
       expect(condition(w, 'GitOpsConflict')).toMatchObject({ status: 'True', reason: 'ManagedByGitOps' });
       expect(w.events.some((e) => e.startsWith('Warning ManagedByGitOps'))).toBe(true);

@@ -95,15 +95,43 @@ export class ProblemEventReconciler implements Reconciler {
     const { spec } = draft.problem;
     const project = this.ports.projects.getProject(draft.namespace, spec.project);
     if (!project) {
-      return { result: await stall(draft, this.ports, REASONS.ProjectNotFound, `Project ${draft.namespace}/${spec.project} does not exist`) };
+      return {
+        result: await stall(
+          draft,
+          this.ports,
+          REASONS.ProjectNotFound,
+          `Project ${draft.namespace}/${spec.project} does not exist`,
+        ),
+      };
     }
     const stage = await this.ports.projects.resolveStage(project, spec.stage);
     if (!stage) {
-      return { result: await stall(draft, this.ports, REASONS.StageNotFound, `Project ${spec.project} has no stage "${spec.stage}"`) };
+      return {
+        result: await stall(
+          draft,
+          this.ports,
+          REASONS.StageNotFound,
+          `Project ${spec.project} has no stage "${spec.stage}"`,
+        ),
+      };
     }
     const remediation = this.ports.projects.findRemediation(draft.namespace, spec.project, spec.stage, spec.service);
-    const holds = (): HoldOutcome => holdFor({ problem: draft.problem, project, projectProblems: this.inProject(draft.problem), remediation, now: draft.now });
-    const decision = decide({ problem: draft.problem, siblings: this.siblings(draft.problem), now: draft.now, stage, limits: remediation?.spec.limits, holds });
+    const holds = (): HoldOutcome =>
+      holdFor({
+        problem: draft.problem,
+        project,
+        projectProblems: this.inProject(draft.problem),
+        remediation,
+        now: draft.now,
+      });
+    const decision = decide({
+      problem: draft.problem,
+      siblings: this.siblings(draft.problem),
+      now: draft.now,
+      stage,
+      limits: remediation?.spec.limits,
+      holds,
+    });
     return { decision, project, stage, remediation, log: ctx.log, signal: ctx.signal };
   }
 
@@ -122,7 +150,15 @@ export class ProblemEventReconciler implements Reconciler {
 }
 
 /** The step for the context's decision (the table is keyed by kind; TypeScript cannot pair them itself). */
-function run<D extends Decision>(draft: StatusDraft, ports: ProblemLoopPorts, ctx: StepContext<D>): Promise<StepResult> {
-  const step = STEPS[ctx.decision.kind] as (draft: StatusDraft, deps: ProblemLoopPorts, ctx: StepContext<D>) => Promise<StepResult>;
+function run<D extends Decision>(
+  draft: StatusDraft,
+  ports: ProblemLoopPorts,
+  ctx: StepContext<D>,
+): Promise<StepResult> {
+  const step = STEPS[ctx.decision.kind] as (
+    draft: StatusDraft,
+    deps: ProblemLoopPorts,
+    ctx: StepContext<D>,
+  ) => Promise<StepResult>;
   return step(draft, ports, ctx);
 }

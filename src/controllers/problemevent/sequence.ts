@@ -32,7 +32,6 @@ export function taskProgress(attempt: Attempt, sequence: RemediationSequence): T
   return { kind: 'done', since };
 }
 
-
 export type TaskDecision = Extract<Decision, { kind: 'run-task' | 'wait-task' }>;
 
 /**
@@ -40,7 +39,11 @@ export type TaskDecision = Extract<Decision, { kind: 'run-task' | 'wait-task' }>
  * they are all done (the evaluation is next). Waits are decided here (a task's `triggeredAfter`, an
  * executor that has until its deadline); everything else is the task step's.
  */
-export function taskDecision(attempt: Attempt, sequence: RemediationSequence | undefined, now: Date): TaskDecision | undefined {
+export function taskDecision(
+  attempt: Attempt,
+  sequence: RemediationSequence | undefined,
+  now: Date,
+): TaskDecision | undefined {
   if (!sequence || sequence.tasks.length === 0) return undefined;
   const progress = taskProgress(attempt, sequence);
   const { index } = attempt;
@@ -48,13 +51,16 @@ export function taskDecision(attempt: Attempt, sequence: RemediationSequence | u
     case 'done':
       return undefined;
     case 'next':
-      return progress.notBefore.getTime() > now.getTime() ? { kind: 'wait-task', index, task: progress.task.name, until: progress.notBefore } : { kind: 'run-task', index, task: progress.task.name };
+      return progress.notBefore.getTime() > now.getTime()
+        ? { kind: 'wait-task', index, task: progress.task.name, until: progress.notBefore }
+        : { kind: 'run-task', index, task: progress.task.name };
     case 'running': {
       const { run } = progress;
       // An answer may overtake the loop's record of the send: it counts either way.
       if (run.callbackStatus === undefined && run.state === 'Waiting') {
         const deadline = new Date(run.deadline ?? 0);
-        if (deadline.getTime() > now.getTime()) return { kind: 'wait-task', index, task: progress.task.name, until: deadline };
+        if (deadline.getTime() > now.getTime())
+          return { kind: 'wait-task', index, task: progress.task.name, until: deadline };
       }
       return { kind: 'run-task', index, task: progress.task.name };
     }
@@ -66,7 +72,11 @@ export function taskDecision(attempt: Attempt, sequence: RemediationSequence | u
  * evaluation (Keptn's `evaluation.triggered` had start = now − timeframe), else from when the action
  * took effect.
  */
-export function evaluationWindow(attempt: Attempt, now: Date, sequence: RemediationSequence | undefined): { start: Date; end: Date } {
+export function evaluationWindow(
+  attempt: Attempt,
+  now: Date,
+  sequence: RemediationSequence | undefined,
+): { start: Date; end: Date } {
   if (sequence?.timeframeMs !== undefined) return { start: new Date(now.getTime() - sequence.timeframeMs), end: now };
   return { start: new Date(attempt.appliedTime ?? now.toISOString()), end: now };
 }

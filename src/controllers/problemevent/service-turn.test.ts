@@ -7,11 +7,19 @@ import type { ClaimStore, ClaimWrite, StoredClaim } from '../../kube/claim-lease
 import { LeaseTurnClaims, holderId, holderState, parseHolderId, turnLeaseName } from './service-turn.ts';
 import type { HolderRef, HolderState } from './service-turn.ts';
 
-function problem(name: string, extra: { uid?: string; service?: string; phase?: 'Resolved' | 'Evaluating'; suspend?: boolean } = {}): ProblemEvent {
+function problem(
+  name: string,
+  extra: { uid?: string; service?: string; phase?: 'Resolved' | 'Evaluating'; suspend?: boolean } = {},
+): ProblemEvent {
   return {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'ProblemEvent',
-    metadata: { name, namespace: 'shop', uid: extra.uid ?? `uid-${name}`, ...(extra.suspend ? { annotations: { 'rebound.dev/suspend': 'true' } } : {}) },
+    metadata: {
+      name,
+      namespace: 'shop',
+      uid: extra.uid ?? `uid-${name}`,
+      ...(extra.suspend ? { annotations: { 'rebound.dev/suspend': 'true' } } : {}),
+    },
     spec: { project: 'shop', stage: 'production', service: extra.service ?? 'carts', problemTitle: 'x', state: 'OPEN' },
     ...(extra.phase ? { status: { phase: extra.phase } } : {}),
   };
@@ -139,7 +147,12 @@ describe('LeaseTurnClaims', () => {
   });
 
   it('takes over a claim whose holder finished, was deleted, was replaced by a new uid, or is suspended', async () => {
-    for (const gone of [problem('h', { phase: 'Resolved' }), undefined, problem('h', { uid: 'uid-new' }), problem('h', { suspend: true })]) {
+    for (const gone of [
+      problem('h', { phase: 'Resolved' }),
+      undefined,
+      problem('h', { uid: 'uid-new' }),
+      problem('h', { suspend: true }),
+    ]) {
       const { store, world, turns } = setup();
       const next = problem('next');
       world.add(next);
@@ -222,14 +235,18 @@ describe('LeaseTurnClaims', () => {
       replace: () => Promise.resolve('moved'),
       remove: (n, v) => store.remove(n, v),
     };
-    await expect(new LeaseTurnClaims(flapping, world.reads).claim(p, { confirm: true })).rejects.toMatchObject({ code: 'TurnContended', retryable: true });
+    await expect(new LeaseTurnClaims(flapping, world.reads).claim(p, { confirm: true })).rejects.toMatchObject({
+      code: 'TurnContended',
+      retryable: true,
+    });
   });
 });
 
 describe('holder ids', () => {
   it('round-trips namespace, name and uid and refuses anything else', () => {
     expect(parseHolderId(holderId(problem('p')))).toEqual({ namespace: 'shop', name: 'p', uid: 'uid-p' });
-    for (const bad of ['', 'a/b', 'a/b/c/d', '/b/c', 'rebound-controller-123']) expect(parseHolderId(bad)).toBeUndefined();
+    for (const bad of ['', 'a/b', 'a/b/c/d', '/b/c', 'rebound-controller-123'])
+      expect(parseHolderId(bad)).toBeUndefined();
   });
 
   it('names the Lease after the service only, as a DNS label', () => {

@@ -89,9 +89,14 @@ export class LeaseTurnClaims implements TurnClaims {
       // The cache may only say "wait": it can lag behind a holder that has just claimed.
       if (other && this.#holders.cached(other) === 'open') return this.#waiting(key, other);
       if (other && (await this.#holders.live(other)) === 'open') return this.#waiting(key, other);
-      if ((await this.#store.replace(lease, write, stored.resourceVersion)) === 'replaced') return this.#took(key, lease, me);
+      if ((await this.#store.replace(lease, write, stored.resourceVersion)) === 'replaced')
+        return this.#took(key, lease, me);
     }
-    throw new ReboundError(`the turn of ${serviceOf(problem)} kept changing hands while claiming it`, { code: 'TurnContended', reason: 'TurnUnavailable', retryable: true });
+    throw new ReboundError(`the turn of ${serviceOf(problem)} kept changing hands while claiming it`, {
+      code: 'TurnContended',
+      reason: 'TurnUnavailable',
+      retryable: true,
+    });
   }
 
   async release(problem: ProblemEvent): Promise<void> {
@@ -113,7 +118,10 @@ export class LeaseTurnClaims implements TurnClaims {
       if (stored?.holder !== holder) return;
       await this.#store.remove(lease, stored.resourceVersion);
     } catch (err) {
-      this.#log?.warn({ lease, err: errorMessage(err) }, 'could not give back a service turn; the next problem takes it over');
+      this.#log?.warn(
+        { lease, err: errorMessage(err) },
+        'could not give back a service turn; the next problem takes it over',
+      );
     }
   }
 

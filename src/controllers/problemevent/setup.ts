@@ -42,7 +42,12 @@ export interface ProblemEventControllerDeps {
   /** Conditional status writes (on the resourceVersion read), and the live read a turn take-over is decided on. */
   client: {
     get(namespace: string, name: string): Promise<ProblemEvent | undefined>;
-    patchStatus(namespace: string, name: string, status: ProblemEventStatus, resourceVersion?: string): Promise<ProblemEvent>;
+    patchStatus(
+      namespace: string,
+      name: string,
+      status: ProblemEventStatus,
+      resourceVersion?: string,
+    ): Promise<ProblemEvent>;
   };
   /** Where a service's turn is claimed (Leases in the controller's namespace). */
   claims: ClaimStore;
@@ -67,23 +72,33 @@ export function setupProblemEventController(manager: Manager, deps: ProblemEvent
   const byProject = new CacheIndex<ProblemEvent>((p) => projectGroup(p.metadata.namespace, p.spec.project));
   problems.addHandler(byService.handler());
   problems.addHandler(byProject.handler());
-  const approvalsByAttempt = new CacheIndex<Approval>((a) => attemptGroup(a.metadata.namespace, a.spec.problem, a.spec.attempt));
+  const approvalsByAttempt = new CacheIndex<Approval>((a) =>
+    attemptGroup(a.metadata.namespace, a.spec.problem, a.spec.attempt),
+  );
   approvals.addHandler(approvalsByAttempt.handler());
   // Our own status writes stay visible to the next reconcile until the informer has them.
   const fresh = new FreshReads();
   problems.addHandler(fresh.handler());
 
-  const queue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue(NAME) });
+  const queue = new WorkQueue({
+    clock,
+    rateLimiter: defaultControllerRateLimiter(clock),
+    metrics: metrics.queue(NAME),
+  });
   // A background action that settles wakes its problem.
   const background = new BackgroundActions((key) => queue.add(key));
   metrics.observeBackgroundActions(() => background.running());
   metrics.observeProblems(() => problems.list());
 
   // One remediation at a time per service, claimed on the API server.
-  const turns = new LeaseTurnClaims(deps.claims, {
-    cached: (ref) => holderOf(fresh.read(refKey(ref), problems.get(refKey(ref))), ref),
-    live: async (ref) => holderState(await deps.client.get(ref.namespace, ref.name), ref),
-  }, deps.log.child({ component: 'service-turn' }));
+  const turns = new LeaseTurnClaims(
+    deps.claims,
+    {
+      cached: (ref) => holderOf(fresh.read(refKey(ref), problems.get(refKey(ref))), ref),
+      live: async (ref) => holderState(await deps.client.get(ref.namespace, ref.name), ref),
+    },
+    deps.log.child({ component: 'service-turn' }),
+  );
 
   const reconciler = new ProblemEventReconciler({
     ...deps.loop,
@@ -94,16 +109,29 @@ export function setupProblemEventController(manager: Manager, deps: ProblemEvent
       siblings: (problem) => byService.get(serviceGroup(problem)),
       inProject: (problem) => byProject.get(projectGroup(problem.metadata.namespace, problem.spec.project)),
     },
-    approvals: { forAttempt: (namespace, problem, attempt) => approvalsByAttempt.get(attemptGroup(namespace, problem, attempt)) },
+    approvals: {
+      forAttempt: (namespace, problem, attempt) => approvalsByAttempt.get(attemptGroup(namespace, problem, attempt)),
+    },
     writer: {
       patchStatus: async (problem, status) => {
         // Conditional on the version read: a decision made on a stale view must not land.
-        const stored = await deps.client.patchStatus(problem.metadata.namespace ?? 'default', problem.metadata.name ?? '', status, problem.metadata.resourceVersion);
+        const stored = await deps.client.patchStatus(
+          problem.metadata.namespace ?? 'default',
+          problem.metadata.name ?? '',
+          status,
+          problem.metadata.resourceVersion,
+        );
         fresh.remember(keyOf(stored), stored);
         return stored;
       },
       recordEvent: (problem, type, reason, message) =>
-        deps.events.record({ apiVersion: API_VERSION, kind: KINDS.ProblemEvent, metadata: problem.metadata }, type, reason, reason, message),
+        deps.events.record(
+          { apiVersion: API_VERSION, kind: KINDS.ProblemEvent, metadata: problem.metadata },
+          type,
+          reason,
+          reason,
+          message,
+        ),
     },
     background,
   });
@@ -123,14 +151,31 @@ export function setupProblemEventController(manager: Manager, deps: ProblemEvent
   const enqueue = (key: string): void => controller.enqueue(key);
   problems.addHandler(enqueueOwnKey((key, priority) => controller.enqueue(key, priority)));
   // A problem that leaves the line of its service (finishes, is suspended or deleted) wakes the next in line.
-  problems.addHandler(enqueueMapped<ProblemEvent>(enqueue, { map: (p) => nextInLine(p, byService.get(serviceGroup(p))), add: false, update: leftTheLine, delete: true }));
+  problems.addHandler(
+    enqueueMapped<ProblemEvent>(enqueue, {
+      map: (p) => nextInLine(p, byService.get(serviceGroup(p))),
+      add: false,
+      update: leftTheLine,
+      delete: true,
+    }),
+  );
   // A finished remediation frees its Project's in-flight budget (or trips its circuit breaker).
-  problems.addHandler(enqueueMapped<ProblemEvent>(enqueue, { map: (p) => waitingInProjectOf(byProject, p), add: false, update: becameTerminal }));
+  problems.addHandler(
+    enqueueMapped<ProblemEvent>(enqueue, {
+      map: (p) => waitingInProjectOf(byProject, p),
+      add: false,
+      update: becameTerminal,
+    }),
+  );
   // A person's answer wakes the problem it answers.
   approvals.addHandler(enqueueMapped<Approval>(enqueue, { map: (a) => [problemOfApproval(a)], update: false }));
   // The Project controller writes status on every poll; only a new spec or stage list matters here.
-  projects.addHandler(enqueueMapped<Project>(enqueue, { map: (p) => problemsForProject(byProject, p), update: projectChanged }));
-  remediations.addHandler(enqueueMapped<Remediation>(enqueue, { map: (r) => problemsForRemediation(byProject, r), update: specChanged }));
+  projects.addHandler(
+    enqueueMapped<Project>(enqueue, { map: (p) => problemsForProject(byProject, p), update: projectChanged }),
+  );
+  remediations.addHandler(
+    enqueueMapped<Remediation>(enqueue, { map: (r) => problemsForRemediation(byProject, r), update: specChanged }),
+  );
 
   manager.add({
     name: NAME,
@@ -184,7 +229,10 @@ function holderOf(problem: ProblemEvent | undefined, ref: HolderRef): HolderStat
 
 /** The open problems of a Project: a new spec or stage list may change what they can do. */
 export function problemsForProject(byProject: CacheIndex<ProblemEvent>, project: Project): string[] {
-  return byProject.get(projectGroup(project.metadata.namespace, project.metadata.name ?? '')).filter(isOpen).map(keyOf);
+  return byProject
+    .get(projectGroup(project.metadata.namespace, project.metadata.name ?? ''))
+    .filter(isOpen)
+    .map(keyOf);
 }
 
 /** The open problems of a Remediation's service: its policy, limits and evaluation settings apply to them. */

@@ -24,11 +24,16 @@ export function remediationSequence(tasks: readonly RemediationTaskSpec[] | unde
   const dispatched = tasks
     .slice(start, end)
     .filter((t) => !LOOP_TASKS.has(t.name))
-    .map((t) => ({ name: t.name, delayMs: durationOr(t.triggeredAfter, 0), ...(t.properties ? { properties: t.properties } : {}) }));
+    .map((t) => ({
+      name: t.name,
+      delayMs: durationOr(t.triggeredAfter, 0),
+      ...(t.properties ? { properties: t.properties } : {}),
+    }));
   const evaluation = evaluationAt >= 0 ? tasks[evaluationAt] : undefined;
   const timeframe = evaluation?.properties?.['timeframe'];
   const timeframeMs = typeof timeframe === 'string' ? durationOr(timeframe, undefined) : undefined;
-  const evaluationWaitMs = evaluation?.triggeredAfter === undefined ? undefined : durationOr(evaluation.triggeredAfter, undefined);
+  const evaluationWaitMs =
+    evaluation?.triggeredAfter === undefined ? undefined : durationOr(evaluation.triggeredAfter, undefined);
   return {
     tasks: dispatched,
     ...(evaluationWaitMs !== undefined ? { evaluationWaitMs } : {}),

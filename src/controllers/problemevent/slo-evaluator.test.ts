@@ -6,23 +6,43 @@ import type { SliProvider, SliRequest } from '../../evaluation/provider.ts';
 import type { GitStore } from '../../gitstore/store.ts';
 import { SloEvaluator } from './slo-evaluator.ts';
 
-const SLO = 'spec_version: "1.0"\nobjectives:\n  - sli: response_time_p95\n    pass:\n      - criteria:\n          - "<600"\ntotal_score:\n  pass: "90%"\n  warning: "75%"\n';
-const SLI = 'spec_version: "1.0"\nindicators:\n  response_time_p95: latency{pod="$LABEL.pod_name",deployment="$DEPLOYMENT"}\n';
+const SLO =
+  'spec_version: "1.0"\nobjectives:\n  - sli: response_time_p95\n    pass:\n      - criteria:\n          - "<600"\ntotal_score:\n  pass: "90%"\n  warning: "75%"\n';
+const SLI =
+  'spec_version: "1.0"\nindicators:\n  response_time_p95: latency{pod="$LABEL.pod_name",deployment="$DEPLOYMENT"}\n';
 
-const project: Project = { apiVersion: 'rebound.dev/v1alpha1', kind: 'Project', metadata: { name: 'sockshop', namespace: 'team' }, spec: { git: { url: 'http://127.0.0.1:1/x.git' } } };
+const project: Project = {
+  apiVersion: 'rebound.dev/v1alpha1',
+  kind: 'Project',
+  metadata: { name: 'sockshop', namespace: 'team' },
+  spec: { git: { url: 'http://127.0.0.1:1/x.git' } },
+};
 
 function problem(details?: Record<string, unknown>): ProblemEvent {
   return {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'ProblemEvent',
     metadata: { name: 'p', namespace: 'team' },
-    spec: { project: 'sockshop', stage: 'production', service: 'carts', problemTitle: 'response_time_p95', state: 'OPEN', ...(details ? { details } : {}) },
+    spec: {
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      problemTitle: 'response_time_p95',
+      state: 'OPEN',
+      ...(details ? { details } : {}),
+    },
   };
 }
 
-async function requestFor(p: ProblemEvent, files: Record<string, string> = { 'carts/slo.yaml': SLO, 'carts/sli.yaml': SLI }): Promise<SliRequest | undefined> {
+async function requestFor(
+  p: ProblemEvent,
+  files: Record<string, string> = { 'carts/slo.yaml': SLO, 'carts/sli.yaml': SLI },
+): Promise<SliRequest | undefined> {
   // The evaluator reads only the SLO and SLI files from the store.
-  const store = { readFile: (_branch: string, path: string) => Promise.resolve(files[path] === undefined ? undefined : { text: files[path], commit: 'c'.repeat(40) }) };
+  const store = {
+    readFile: (_branch: string, path: string) =>
+      Promise.resolve(files[path] === undefined ? undefined : { text: files[path], commit: 'c'.repeat(40) }),
+  };
   let seen: SliRequest | undefined;
   const provider: SliProvider = {
     getIndicators: (request) => {
@@ -30,11 +50,21 @@ async function requestFor(p: ProblemEvent, files: Record<string, string> = { 'ca
       return Promise.resolve(request.indicators.map((metric) => ({ metric, value: 200, success: true })));
     },
   };
-  const evaluator = new SloEvaluator({ stores: { storeFor: () => Promise.resolve(store as unknown as GitStore) }, providerFor: () => provider, findRemediation: () => undefined });
+  const evaluator = new SloEvaluator({
+    stores: { storeFor: () => Promise.resolve(store as unknown as GitStore) },
+    providerFor: () => provider,
+    findRemediation: () => undefined,
+  });
   const outcome = await evaluator.evaluate({
     problem: p,
     project,
-    stage: { name: 'production', branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'helm' },
+    stage: {
+      name: 'production',
+      branch: 'production',
+      namespace: 'sockshop-production',
+      remediation: 'automated',
+      apply: 'helm',
+    },
     window: { start: new Date(0), end: new Date(60_000) },
   });
   expect(outcome.result).toBe('pass');
@@ -43,19 +73,29 @@ async function requestFor(p: ProblemEvent, files: Record<string, string> = { 'ca
 
 describe('SloEvaluator', () => {
   it('passes the labels and the deployment from the problem to the SLI provider', async () => {
-    const request = await requestFor(problem({ labels: { pod_name: 'carts-primary-5d9f', severity: 'webhook', count: 3 }, deployment: 'canary' }));
+    const request = await requestFor(
+      problem({ labels: { pod_name: 'carts-primary-5d9f', severity: 'webhook', count: 3 }, deployment: 'canary' }),
+    );
     expect(request?.labels).toEqual({ pod_name: 'carts-primary-5d9f', severity: 'webhook' });
     expect(request?.deployment).toBe('canary');
   });
 
   it("reads the SLI file where Keptn's providers kept it when there is none beside slo.yaml", async () => {
     const prometheusSli = SLI.replace('latency{', 'prometheus_latency{');
-    const fromPrometheus = await requestFor(problem(), { 'carts/slo.yaml': SLO, 'carts/prometheus/sli.yaml': prometheusSli, 'carts/dynatrace/sli.yaml': SLI });
+    const fromPrometheus = await requestFor(problem(), {
+      'carts/slo.yaml': SLO,
+      'carts/prometheus/sli.yaml': prometheusSli,
+      'carts/dynatrace/sli.yaml': SLI,
+    });
     expect(fromPrometheus?.queries['response_time_p95']).toMatch(/^prometheus_latency\{/);
     const fromDynatrace = await requestFor(problem(), { 'carts/slo.yaml': SLO, 'carts/dynatrace/sli.yaml': SLI });
     expect(fromDynatrace?.queries['response_time_p95']).toMatch(/^latency\{/);
     // Rebound's own place comes first.
-    const beside = await requestFor(problem(), { 'carts/slo.yaml': SLO, 'carts/sli.yaml': SLI, 'carts/prometheus/sli.yaml': prometheusSli });
+    const beside = await requestFor(problem(), {
+      'carts/slo.yaml': SLO,
+      'carts/sli.yaml': SLI,
+      'carts/prometheus/sli.yaml': prometheusSli,
+    });
     expect(beside?.queries['response_time_p95']).toMatch(/^latency\{/);
   });
 

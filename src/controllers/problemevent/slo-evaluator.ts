@@ -38,16 +38,30 @@ export class SloEvaluator implements Evaluator {
     this.slis = options.caches?.sli ?? new ConfigCache<Sli>(CONFIG_PARSERS.sli);
   }
 
-  async evaluate(args: { problem: ProblemEvent; project: Project; stage: ResolvedStage; window: { start: Date; end: Date }; signal?: AbortSignal }): Promise<EvaluationOutcome> {
+  async evaluate(args: {
+    problem: ProblemEvent;
+    project: Project;
+    stage: ResolvedStage;
+    window: { start: Date; end: Date };
+    signal?: AbortSignal;
+  }): Promise<EvaluationOutcome> {
     const { problem, project, stage } = args;
     const service = problem.spec.service;
     const remediation = this.options.findRemediation(problem);
     const sloPath = remediation?.spec.evaluation?.sloFile ?? `${service}/slo.yaml`;
-    const sliPaths = remediation?.spec.evaluation?.sliFile !== undefined ? [remediation.spec.evaluation.sliFile] : sliFilePaths(service);
+    const sliPaths =
+      remediation?.spec.evaluation?.sliFile !== undefined
+        ? [remediation.spec.evaluation.sliFile]
+        : sliFilePaths(service);
     const slo = await this.load(this.slos, project, stage, service, sloPath);
     if (!slo) {
       // Keptn's lighthouse passed an evaluation without an SLO file; so does Rebound, and says so.
-      return { result: 'pass', score: 100, indicatorResults: [], message: `no ${sloPath} on branch ${stage.branch}: nothing to evaluate, counted as pass (as Keptn did)` };
+      return {
+        result: 'pass',
+        score: 100,
+        indicatorResults: [],
+        message: `no ${sloPath} on branch ${stage.branch}: nothing to evaluate, counted as pass (as Keptn did)`,
+      };
     }
     let sli: ConfigVersion<Sli> | undefined;
     for (const path of sliPaths) {
@@ -55,7 +69,10 @@ export class SloEvaluator implements Evaluator {
       if (sli) break;
     }
     if (!sli) {
-      throw new ReboundError(`${sloPath} names indicators but there is no ${sliPaths.join(' or ')} on branch ${stage.branch}`, { code: 'SliNotFound', reason: REASONS.SLONotFound, retryable: false });
+      throw new ReboundError(
+        `${sloPath} names indicators but there is no ${sliPaths.join(' or ')} on branch ${stage.branch}`,
+        { code: 'SliNotFound', reason: REASONS.SLONotFound, retryable: false },
+      );
     }
     const context = queryContext(problem);
     const indicators = await this.options.providerFor(remediation?.spec.evaluation?.prometheusURL).getIndicators({
@@ -79,16 +96,27 @@ export class SloEvaluator implements Evaluator {
         ...(r.value === null ? {} : { value: r.value }),
         status: r.status,
         score: r.score,
-        ...(r.message || r.query ? { message: [r.message, r.query ? `query: ${r.query}` : ''].filter(Boolean).join('; ').slice(0, 1024) } : {}),
+        ...(r.message || r.query
+          ? { message: [r.message, r.query ? `query: ${r.query}` : ''].filter(Boolean).join('; ').slice(0, 1024) }
+          : {}),
       })),
       message: result.message,
     };
   }
 
-  private async load<T>(cache: ConfigCache<T>, project: Project, stage: ResolvedStage, service: string, path: string): Promise<ConfigVersion<T> | undefined> {
+  private async load<T>(
+    cache: ConfigCache<T>,
+    project: Project,
+    stage: ResolvedStage,
+    service: string,
+    path: string,
+  ): Promise<ConfigVersion<T> | undefined> {
     const store = await this.options.stores.storeFor(project);
     const version = await readOffered(() => store.readFile(stage.branch, path));
-    const offered = cache.offer({ project: project.metadata.name ?? '', stage: stage.name, service, file: path }, version);
+    const offered = cache.offer(
+      { project: project.metadata.name ?? '', stage: stage.name, service, file: path },
+      version,
+    );
     if (offered.status === 'removed') return undefined;
     if (offered.status === 'invalid' && !offered.inForce) {
       throw new ReboundError(offered.message, { code: 'SloInvalid', reason: REASONS.SLOInvalid, retryable: false });
@@ -104,9 +132,10 @@ export class SloEvaluator implements Evaluator {
 function queryContext(problem: ProblemEvent): { labels?: Record<string, string>; deployment?: string } {
   const details = problem.spec.details ?? {};
   const raw = details['labels'];
-  const labels = typeof raw === 'object' && raw !== null && !Array.isArray(raw)
-    ? Object.fromEntries(Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === 'string'))
-    : {};
+  const labels =
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+      ? Object.fromEntries(Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === 'string'))
+      : {};
   const deployment = details['deployment'];
   return {
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
@@ -121,6 +150,8 @@ function history(attempts: readonly Attempt[]): PreviousEvaluation[] {
     .sort((a, b) => b.index - a.index)
     .map((a) => ({
       ...(a.result ? { result: a.result } : {}),
-      indicatorResults: (a.indicatorResults ?? []).filter((r) => r.value !== undefined).map((r) => ({ metric: r.metric, value: r.value ?? 0, success: true })),
+      indicatorResults: (a.indicatorResults ?? [])
+        .filter((r) => r.value !== undefined)
+        .map((r) => ({ metric: r.metric, value: r.value ?? 0, success: true })),
     }));
 }

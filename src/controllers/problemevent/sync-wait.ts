@@ -58,7 +58,11 @@ export async function checkSync(args: {
   const sync = attempt.sync;
   const commit = attempt.commit;
   if (!sync || !commit) {
-    return { kind: 'stalled', reason: REASONS.ApplyFailed, message: `attempt ${attempt.index} has no commit handed to a GitOps engine` };
+    return {
+      kind: 'stalled',
+      reason: REASONS.ApplyFailed,
+      message: `attempt ${attempt.index} has no commit handed to a GitOps engine`,
+    };
   }
   const committed = attempt.committedTime ? new Date(attempt.committedTime) : undefined;
   const state = await args.check.check(

@@ -3,11 +3,19 @@ import type { ProblemEvent, ProblemEventStatus } from '../../api/index.ts';
 import { leftTheLine, nextInLine } from './wake.ts';
 
 const T = '2026-11-22T12:00:00Z';
-function problem(name: string, opts: { created?: string; status?: ProblemEventStatus; state?: 'OPEN' | 'RESOLVED'; suspend?: boolean } = {}): ProblemEvent {
+function problem(
+  name: string,
+  opts: { created?: string; status?: ProblemEventStatus; state?: 'OPEN' | 'RESOLVED'; suspend?: boolean } = {},
+): ProblemEvent {
   return {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'ProblemEvent',
-    metadata: { name, namespace: 'shop', creationTimestamp: new Date(opts.created ?? T), ...(opts.suspend ? { annotations: { 'rebound.dev/suspend': 'true' } } : {}) },
+    metadata: {
+      name,
+      namespace: 'shop',
+      creationTimestamp: new Date(opts.created ?? T),
+      ...(opts.suspend ? { annotations: { 'rebound.dev/suspend': 'true' } } : {}),
+    },
     spec: { project: 'shop', stage: 'production', service: 'carts', problemTitle: 'x', state: opts.state ?? 'OPEN' },
     ...(opts.status ? { status: opts.status } : {}),
   };
@@ -16,14 +24,30 @@ function problem(name: string, opts: { created?: string; status?: ProblemEventSt
 describe('nextInLine', () => {
   it('wakes only the oldest other problem still in line: creation time, then name', () => {
     const holder = problem('holder', { status: { phase: 'Resolved' } });
-    const siblings = [holder, problem('zeta', { created: '2026-11-22T11:00:00Z' }), problem('b'), problem('a'), problem('c', { created: '2026-11-22T10:00:00Z', status: { phase: 'Exhausted' } })];
+    const siblings = [
+      holder,
+      problem('zeta', { created: '2026-11-22T11:00:00Z' }),
+      problem('b'),
+      problem('a'),
+      problem('c', { created: '2026-11-22T10:00:00Z', status: { phase: 'Exhausted' } }),
+    ];
     expect(nextInLine(holder, siblings)).toEqual(['shop/zeta']);
-    expect(nextInLine(holder, siblings.filter((p) => p.metadata.name !== 'zeta'))).toEqual(['shop/a']);
+    expect(
+      nextInLine(
+        holder,
+        siblings.filter((p) => p.metadata.name !== 'zeta'),
+      ),
+    ).toEqual(['shop/a']);
   });
 
   it('skips suspended, resolved-by-source and finished problems, and wakes nobody when the line is empty', () => {
     const left = problem('left');
-    const siblings = [left, problem('s', { suspend: true }), problem('r', { state: 'RESOLVED' }), problem('u', { status: { phase: 'Unhandled' } })];
+    const siblings = [
+      left,
+      problem('s', { suspend: true }),
+      problem('r', { state: 'RESOLVED' }),
+      problem('u', { status: { phase: 'Unhandled' } }),
+    ];
     expect(nextInLine(left, siblings)).toEqual([]);
     expect(nextInLine(left, [...siblings, problem('w')])).toEqual(['shop/w']);
   });
@@ -36,7 +60,12 @@ describe('leftTheLine', () => {
     expect(leftTheLine(open, problem('p', { status: { phase: 'Evaluating' }, suspend: true }))).toBe(true);
     expect(leftTheLine(open, problem('p', { status: { phase: 'Evaluating' }, state: 'RESOLVED' }))).toBe(true);
     // Resolved by its source first, finished by the loop afterwards: the finish frees the turn.
-    expect(leftTheLine(problem('p', { state: 'RESOLVED' }), problem('p', { state: 'RESOLVED', status: { phase: 'Resolved' } }))).toBe(true);
+    expect(
+      leftTheLine(
+        problem('p', { state: 'RESOLVED' }),
+        problem('p', { state: 'RESOLVED', status: { phase: 'Resolved' } }),
+      ),
+    ).toBe(true);
   });
 
   it('is false for progress within the line and for updates of finished problems', () => {

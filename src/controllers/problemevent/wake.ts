@@ -10,12 +10,16 @@ import { keyOf } from './decide.ts';
 
 /** Can take its turn: open, not finished, not suspended by a person. */
 export function inLine(problem: ProblemEvent): boolean {
-  return !isTerminal(problem.status?.phase) && problem.spec.state !== 'RESOLVED' && problem.metadata.annotations?.[ANNOTATIONS.suspend] !== 'true';
+  return (
+    !isTerminal(problem.status?.phase) &&
+    problem.spec.state !== 'RESOLVED' &&
+    problem.metadata.annotations?.[ANNOTATIONS.suspend] !== 'true'
+  );
 }
 
 /** The update takes the problem out of the line (its turn, if it held it, is free). */
 export function leftTheLine(before: ProblemEvent, after: ProblemEvent): boolean {
-  return inLine(before) && !inLine(after) || (!isTerminal(before.status?.phase) && isTerminal(after.status?.phase));
+  return (inLine(before) && !inLine(after)) || (!isTerminal(before.status?.phase) && isTerminal(after.status?.phase));
 }
 
 /**

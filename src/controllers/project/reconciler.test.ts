@@ -61,7 +61,15 @@ class FakeRepository implements ProjectRepository {
   head(branch: string): Promise<string> {
     if (this.unreachable) return Promise.reject(this.unreachable);
     const sha = this.branches.get(branch)?.at(-1)?.sha;
-    return sha ? Promise.resolve(sha) : Promise.reject(new ReboundError(`branch ${branch} does not exist`, { code: 'GitBranchNotFound', reason: 'BranchNotFound', retryable: false }));
+    return sha
+      ? Promise.resolve(sha)
+      : Promise.reject(
+          new ReboundError(`branch ${branch} does not exist`, {
+            code: 'GitBranchNotFound',
+            reason: 'BranchNotFound',
+            retryable: false,
+          }),
+        );
   }
 
   async readFile(branch: string, path: string): Promise<{ text: string; commit: string } | undefined> {
@@ -112,7 +120,11 @@ function world(spec: Partial<Project['spec']> = {}) {
     },
     configs,
   });
-  const ctx: ReconcileContext = { log: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal };
+  const ctx: ReconcileContext = {
+    log: pino({ level: 'silent' }),
+    reconcileId: 'r',
+    signal: new AbortController().signal,
+  };
   return {
     repository,
     configs,
@@ -137,7 +149,12 @@ describe('ProjectReconciler', () => {
 
   it("stages listed in the spec follow the shipyard's remediation sequence where they remediate", async () => {
     const w = world({ stages: [{ name: 'staging', remediation: 'disabled' }, { name: 'production' }] });
-    w.repository.push('main', { 'shipyard.yaml': SHIPYARD.replace('    - name: staging\n', '    - name: staging\n      sequences:\n        - name: remediation\n          tasks:\n            - name: notify\n') });
+    w.repository.push('main', {
+      'shipyard.yaml': SHIPYARD.replace(
+        '    - name: staging\n',
+        '    - name: staging\n      sequences:\n        - name: remediation\n          tasks:\n            - name: notify\n',
+      ),
+    });
     w.repository.push('staging', { 'carts/values.yaml': 'replicaCount: 1\n' });
     w.repository.push('production', { 'carts/values.yaml': 'replicaCount: 1\n' });
     await w.reconcile();
@@ -158,32 +175,71 @@ describe('ProjectReconciler', () => {
     const w = world();
     w.repository.push('main', { 'shipyard.yaml': SHIPYARD });
     const staging = w.repository.push('staging', { 'carts/values.yaml': 'replicaCount: 1\n' });
-    const production = w.repository.push('production', { 'carts/values.yaml': 'replicaCount: 1\n', 'carts/remediation.yaml': GOOD_POLICY });
+    const production = w.repository.push('production', {
+      'carts/values.yaml': 'replicaCount: 1\n',
+      'carts/remediation.yaml': GOOD_POLICY,
+    });
     expect(await w.reconcile()).toEqual({ requeueAfterMs: 30_000 });
     expect(w.status()?.stages).toEqual([
-      { name: 'staging', branch: 'staging', namespace: 'sockshop-staging', remediation: 'disabled', apply: 'helm', commit: staging },
       {
-        name: 'production', branch: 'production', namespace: 'sockshop-production', remediation: 'automated', apply: 'helm', commit: production,
+        name: 'staging',
+        branch: 'staging',
+        namespace: 'sockshop-staging',
+        remediation: 'disabled',
+        apply: 'helm',
+        commit: staging,
+      },
+      {
+        name: 'production',
+        branch: 'production',
+        namespace: 'sockshop-production',
+        remediation: 'automated',
+        apply: 'helm',
+        commit: production,
         // The sequence's tasks reach the loop through the status, without the file positions.
-        remediationTasks: [{ name: 'action' }, { name: 'je-test' }, { name: 'evaluation', triggeredAfter: '1m', properties: { timeframe: '2m' } }],
+        remediationTasks: [
+          { name: 'action' },
+          { name: 'je-test' },
+          { name: 'evaluation', triggeredAfter: '1m', properties: { timeframe: '2m' } },
+        ],
       },
     ]);
     expect(w.condition('Ready')).toMatchObject({ status: 'True', reason: 'Succeeded', observedGeneration: 3 });
     expect(w.condition('GitReachable')).toMatchObject({ status: 'True', reason: 'GitFetched' });
     // The watched file is in the shared cache before any problem asked for it.
-    expect(w.configs.remediation.get({ project: 'sockshop', stage: 'production', service: 'carts', file: 'carts/remediation.yaml' })?.commit).toBe(production);
+    expect(
+      w.configs.remediation.get({
+        project: 'sockshop',
+        stage: 'production',
+        service: 'carts',
+        file: 'carts/remediation.yaml',
+      })?.commit,
+    ).toBe(production);
   });
 
   it('reports a broken pushed policy with file:line:column and keeps the last good one in force', async () => {
     const w = world({ stages: [{ name: 'production' }] });
     const good = w.repository.push('production', { 'carts/remediation.yaml': GOOD_POLICY });
     await w.reconcile();
-    const broken = w.repository.push('production', { 'carts/remediation.yaml': `${GOOD_POLICY}        - action: [unclosed\n` });
+    const broken = w.repository.push('production', {
+      'carts/remediation.yaml': `${GOOD_POLICY}        - action: [unclosed\n`,
+    });
     await w.reconcile();
     expect(w.condition('ConfigValid')).toMatchObject({ status: 'False', reason: 'PolicyInvalid' });
-    expect(w.condition('ConfigValid')?.message).toMatch(new RegExp(`^carts/remediation\\.yaml at ${broken.slice(0, 8)} is invalid: carts/remediation\\.yaml:\\d+:\\d+: .*keeping the version from ${good.slice(0, 8)}`));
+    expect(w.condition('ConfigValid')?.message).toMatch(
+      new RegExp(
+        `^carts/remediation\\.yaml at ${broken.slice(0, 8)} is invalid: carts/remediation\\.yaml:\\d+:\\d+: .*keeping the version from ${good.slice(0, 8)}`,
+      ),
+    );
     expect(w.condition('Stalled')).toMatchObject({ status: 'False' });
-    expect(w.configs.remediation.get({ project: 'sockshop', stage: 'production', service: 'carts', file: 'carts/remediation.yaml' })?.commit).toBe(good);
+    expect(
+      w.configs.remediation.get({
+        project: 'sockshop',
+        stage: 'production',
+        service: 'carts',
+        file: 'carts/remediation.yaml',
+      })?.commit,
+    ).toBe(good);
     // A fix clears it.
     w.repository.push('production', { 'carts/remediation.yaml': GOOD_POLICY.replace('"+1"', '"+2"') });
     await w.reconcile();
@@ -198,7 +254,11 @@ describe('ProjectReconciler', () => {
     expect(w.condition('ConfigValid')?.message).toMatch(/shipyard\.yaml:\d+:\d+: /);
     expect(w.condition('Stalled')).toMatchObject({ status: 'True', reason: 'ShipyardInvalid' });
 
-    w.repository.unreachable = new ReboundError('http://127.0.0.1:1/sockshop.git: cannot reach the Git server', { code: 'GitError', reason: 'GitUnreachable', retryable: true });
+    w.repository.unreachable = new ReboundError('http://127.0.0.1:1/sockshop.git: cannot reach the Git server', {
+      code: 'GitError',
+      reason: 'GitUnreachable',
+      retryable: true,
+    });
     await w.reconcile();
     expect(w.condition('GitReachable')).toMatchObject({ status: 'False', reason: 'GitUnreachable' });
     expect(w.condition('Ready')).toMatchObject({ status: 'False', reason: 'GitUnreachable' });

@@ -92,29 +92,52 @@ export class ProjectReconciler implements Reconciler {
       return { requeueAfterMs: pollMs };
     }
 
-    conditions.set({ type: CONDITION_TYPES.GitReachable, status: 'True', reason: REASONS.GitFetched, message: `fetched ${read.stages.length} stage branch(es)` });
+    conditions.set({
+      type: CONDITION_TYPES.GitReachable,
+      status: 'True',
+      reason: REASONS.GitFetched,
+      message: `fetched ${read.stages.length} stage branch(es)`,
+    });
     const broken = [
-      ...this.ports.configs.remediation.problems(name).map((p) => ({ reason: REASONS.PolicyInvalid, message: p.message })),
+      ...this.ports.configs.remediation
+        .problems(name)
+        .map((p) => ({ reason: REASONS.PolicyInvalid, message: p.message })),
       ...this.ports.configs.slo.problems(name).map((p) => ({ reason: REASONS.SLOInvalid, message: p.message })),
       ...this.ports.configs.sli.problems(name).map((p) => ({ reason: REASONS.SLOInvalid, message: p.message })),
     ];
     const configProblem = read.config ?? broken[0];
     if (configProblem) {
-      const message = [configProblem.message, ...broken.filter((b) => b !== configProblem).map((b) => b.message)].join('; ');
+      const message = [configProblem.message, ...broken.filter((b) => b !== configProblem).map((b) => b.message)].join(
+        '; ',
+      );
       conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: configProblem.reason, message });
       // A broken watched file leaves the last good version in force: the project still works.
       if (read.config !== undefined) conditions.markStalled(configProblem.reason, message);
       else conditions.markNotReady(configProblem.reason, message, RETRIED);
     } else {
-      conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${read.stages.length} stage(s); shipyard and watched files parse` });
+      conditions.set({
+        type: CONDITION_TYPES.ConfigValid,
+        status: 'True',
+        reason: REASONS.ConfigValid,
+        message: `${read.stages.length} stage(s); shipyard and watched files parse`,
+      });
       conditions.markReady(REASONS.Succeeded, `${read.stages.length} stage(s) ready`);
     }
-    await writeStatus(this.ports.writer, project, { stages: read.stages, lastFetchTime: now.toISOString() }, conditions);
+    await writeStatus(
+      this.ports.writer,
+      project,
+      { stages: read.stages, lastFetchTime: now.toISOString() },
+      conditions,
+    );
     return { requeueAfterMs: pollMs };
   }
 
   /** Reads the stage list and each stage branch's head; feeds moved branches' watched files to the caches. */
-  private async readRepository(key: string, project: Project, ctx: ReconcileContext): Promise<{ stages: StageStatus[]; config?: { reason: Reason; message: string } }> {
+  private async readRepository(
+    key: string,
+    project: Project,
+    ctx: ReconcileContext,
+  ): Promise<{ stages: StageStatus[]; config?: { reason: Reason; message: string } }> {
     const name = project.metadata.name ?? '';
     const repository = await this.ports.repositories.storeFor(project);
     let stages: StageStatus[];
@@ -131,12 +154,24 @@ export class ProjectReconciler implements Reconciler {
       const branch = project.spec.git.defaultBranch ?? 'main';
       const file = await repository.readFile(branch, SHIPYARD);
       if (!file) {
-        return { stages: [], config: { reason: REASONS.ShipyardNotFound, message: `spec.stages is empty and there is no ${SHIPYARD} on branch ${branch}` } };
+        return {
+          stages: [],
+          config: {
+            reason: REASONS.ShipyardNotFound,
+            message: `spec.stages is empty and there is no ${SHIPYARD} on branch ${branch}`,
+          },
+        };
       }
       const parsed = parseShipyardFile(SHIPYARD, file.text);
       if (!parsed.ok) {
         const shown = parsed.diagnostics.slice(0, 3).map(formatDiagnostic).join('; ');
-        return { stages: [], config: { reason: REASONS.ShipyardInvalid, message: `${SHIPYARD} on ${branch} at ${file.commit.slice(0, 8)} is invalid: ${shown}` } };
+        return {
+          stages: [],
+          config: {
+            reason: REASONS.ShipyardInvalid,
+            message: `${SHIPYARD} on ${branch} at ${file.commit.slice(0, 8)} is invalid: ${shown}`,
+          },
+        };
       }
       stages = parsed.shipyard.stages.map((s) => ({
         name: s.name,
@@ -163,11 +198,23 @@ export class ProjectReconciler implements Reconciler {
         if (!watched) continue;
         const version = await readOffered(() => repository.readFileAt(head, path), head);
         const cache = this.ports.configs[watched.kind] as ConfigCaches['remediation'];
-        const offered = cache.offer({ project: name, stage: stage.name, service: watched.service, file: path }, version);
-        if (offered.status === 'invalid') ctx.log.warn({ project: key, stage: stage.name, file: path, commit: head }, 'a pushed configuration file is invalid; the last good version stays in force');
-        else if (offered.status === 'updated' && previous !== undefined) ctx.log.info({ project: key, stage: stage.name, file: path, commit: head }, 'configuration file changed');
+        const offered = cache.offer(
+          { project: name, stage: stage.name, service: watched.service, file: path },
+          version,
+        );
+        if (offered.status === 'invalid')
+          ctx.log.warn(
+            { project: key, stage: stage.name, file: path, commit: head },
+            'a pushed configuration file is invalid; the last good version stays in force',
+          );
+        else if (offered.status === 'updated' && previous !== undefined)
+          ctx.log.info({ project: key, stage: stage.name, file: path, commit: head }, 'configuration file changed');
       }
-      if (previous !== undefined) ctx.log.info({ project: key, stage: stage.name, branch: stage.branch, from: previous, to: head }, 'stage branch moved');
+      if (previous !== undefined)
+        ctx.log.info(
+          { project: key, stage: stage.name, branch: stage.branch, from: previous, to: head },
+          'stage branch moved',
+        );
       fed.set(stage.branch, head);
     }
     return { stages };
@@ -192,7 +239,8 @@ export class ProjectReconciler implements Reconciler {
     if (!parsed?.ok) return;
     for (const stage of stages) {
       const tasks = parsed.shipyard.stages.find((s) => s.name === stage.name)?.remediationTasks;
-      if (tasks && stage.remediation === 'automated') stage.remediationTasks = tasks.map(({ path: _path, ...task }) => task);
+      if (tasks && stage.remediation === 'automated')
+        stage.remediationTasks = tasks.map(({ path: _path, ...task }) => task);
     }
   }
 }

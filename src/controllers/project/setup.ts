@@ -43,15 +43,32 @@ export interface ProjectController {
 
 export function setupProjectController(manager: Manager, deps: ProjectControllerDeps): ProjectController {
   const { projects, clock, metrics } = deps;
-  const queue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue(NAME) });
+  const queue = new WorkQueue({
+    clock,
+    rateLimiter: defaultControllerRateLimiter(clock),
+    metrics: metrics.queue(NAME),
+  });
   const reconciler = new ProjectReconciler({
     clock,
     cache: projects,
     repositories: deps.repositories,
-    writer: { patchStatus: (p, status) => deps.statusClient.patchStatus(p.metadata.namespace ?? 'default', p.metadata.name ?? '', status) },
+    writer: {
+      patchStatus: (p, status) =>
+        deps.statusClient.patchStatus(p.metadata.namespace ?? 'default', p.metadata.name ?? '', status),
+    },
     configs: deps.configs,
   });
-  const controller = new Controller({ name: NAME, queue, reconciler, log: deps.log, clock, workers: Math.min(2, deps.workers), metrics: metrics.controller, mayAct: deps.mayAct, waitFor: [projects] });
+  const controller = new Controller({
+    name: NAME,
+    queue,
+    reconciler,
+    log: deps.log,
+    clock,
+    workers: Math.min(2, deps.workers),
+    metrics: metrics.controller,
+    mayAct: deps.mayAct,
+    waitFor: [projects],
+  });
   const enqueue = (key: string): void => controller.enqueue(key);
   projects.addHandler(enqueueMapped<Project>(enqueue, { map: (p) => [keyOf(p)], update: specChanged, delete: true }));
   manager.add(controllerRunnable(controller));
@@ -59,7 +76,10 @@ export function setupProjectController(manager: Manager, deps: ProjectController
   return {
     wakeForPush(event) {
       const matching = projectsOfRepository(projects.list(), event.repoUrl);
-      deps.log.info({ provider: event.provider, branch: event.branch ?? event.ref, projects: matching }, 'git push webhook');
+      deps.log.info(
+        { provider: event.provider, branch: event.branch ?? event.ref, projects: matching },
+        'git push webhook',
+      );
       for (const key of matching) enqueue(key);
     },
   };

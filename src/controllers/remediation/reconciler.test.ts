@@ -14,13 +14,24 @@ function spec(actions: { action: string; value: string }[], extra: Partial<Remed
 
 describe('checkRemediationSpec', () => {
   it('accepts the actions Rebound carries out', () => {
-    expect(checkRemediationSpec(spec([{ action: 'scale', value: '+1' }, { action: 'scaling', value: '3' }, { action: 'featuretoggle', value: 'EnablePromotion:off' }]))).toEqual([]);
+    expect(
+      checkRemediationSpec(
+        spec([
+          { action: 'scale', value: '+1' },
+          { action: 'scaling', value: '3' },
+          { action: 'featuretoggle', value: 'EnablePromotion:off' },
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it.each([
     [{ action: 'restart', value: 'now' }, 'remediations[0].actionsOnOpen[0]: unknown action "restart"'],
     [{ action: 'scale', value: 'two' }, 'remediations[0].actionsOnOpen[0]: invalid scale value "two"'],
-    [{ action: 'featuretoggle', value: 'EnablePromotion' }, 'remediations[0].actionsOnOpen[0]: invalid featuretoggle value "EnablePromotion"'],
+    [
+      { action: 'featuretoggle', value: 'EnablePromotion' },
+      'remediations[0].actionsOnOpen[0]: invalid featuretoggle value "EnablePromotion"',
+    ],
   ])('names the field of a bad action %j', (action, message) => {
     const faults = checkRemediationSpec(spec([action]));
     expect(faults).toHaveLength(1);
@@ -28,11 +39,13 @@ describe('checkRemediationSpec', () => {
   });
 
   it('checks limits, durations and key paths the schema cannot', () => {
-    const faults = checkRemediationSpec(spec([{ action: 'scale', value: '+1' }], {
-      limits: { minReplicas: 5, maxReplicas: 2, cooldown: '5 minutes' },
-      evaluation: { wait: '2m' },
-      values: { replicaCountKey: 'deployment..replicas' },
-    }));
+    const faults = checkRemediationSpec(
+      spec([{ action: 'scale', value: '+1' }], {
+        limits: { minReplicas: 5, maxReplicas: 2, cooldown: '5 minutes' },
+        evaluation: { wait: '2m' },
+        values: { replicaCountKey: 'deployment..replicas' },
+      }),
+    );
     expect(faults).toEqual([
       expect.stringContaining('limits.cooldown: "5 minutes" is not a duration'),
       'limits: minReplicas 5 is greater than maxReplicas 2',
@@ -41,8 +54,12 @@ describe('checkRemediationSpec', () => {
   });
 
   it('accepts an unknown action type only when an external executor takes it', () => {
-    expect(checkRemediationSpec(spec([{ action: 'restart-pod', value: 'carts' }]), { externalActions: true })).toEqual([]);
-    expect(checkRemediationSpec(spec([{ action: 'restart-pod', value: 'carts' }]))[0]).toContain('other types need an external executor');
+    expect(checkRemediationSpec(spec([{ action: 'restart-pod', value: 'carts' }]), { externalActions: true })).toEqual(
+      [],
+    );
+    expect(checkRemediationSpec(spec([{ action: 'restart-pod', value: 'carts' }]))[0]).toContain(
+      'other types need an external executor',
+    );
   });
 
   it('checks webhook actions against the endpoints and the allowed hosts', () => {
@@ -65,10 +82,14 @@ describe('checkRemediationSpec', () => {
       ),
     );
     expect(faults).toEqual([
-      expect.stringMatching(/^remediations\[0\]\.actionsOnOpen\[2\]: webhook "missing" is not in spec\.webhook\.endpoints \(restart, sneaky\)/),
+      expect.stringMatching(
+        /^remediations\[0\]\.actionsOnOpen\[2\]: webhook "missing" is not in spec\.webhook\.endpoints \(restart, sneaky\)/,
+      ),
       expect.stringMatching(/^remediations\[0\]\.actionsOnOpen\[3\]: .*elsewhere\.example\.org/),
       expect.stringMatching(/^webhook\.endpoints\[1\] \(sneaky\): .*169\.254\.169\.254/),
     ]);
-    expect(checkRemediationSpec(spec([{ action: 'webhook', value: 'restart' }]))[0]).toContain('webhook actions need spec.webhook.allowedHosts');
+    expect(checkRemediationSpec(spec([{ action: 'webhook', value: 'restart' }]))[0]).toContain(
+      'webhook actions need spec.webhook.allowedHosts',
+    );
   });
 });

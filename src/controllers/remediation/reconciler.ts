@@ -44,12 +44,22 @@ export class RemediationReconciler implements Reconciler {
     if (faults.length > 0) {
       const message = faults.join('; ');
       ctx.log.info({ remediation: key, faults: faults.length }, 'remediation policy is invalid');
-      conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'False', reason: REASONS.RemediationInvalid, message });
+      conditions.set({
+        type: CONDITION_TYPES.ConfigValid,
+        status: 'False',
+        reason: REASONS.RemediationInvalid,
+        message,
+      });
       conditions.markStalled(REASONS.RemediationInvalid, message);
       await writeStatus(this.ports.writer, remediation, {}, conditions);
       return undefined; // only a spec change can fix it, and a spec change requeues it
     }
-    conditions.set({ type: CONDITION_TYPES.ConfigValid, status: 'True', reason: REASONS.ConfigValid, message: `${spec.remediations.length} problem type(s), every action known${this.ports.externalActions ? ' or sent to the external executor' : ''}` });
+    conditions.set({
+      type: CONDITION_TYPES.ConfigValid,
+      status: 'True',
+      reason: REASONS.ConfigValid,
+      message: `${spec.remediations.length} problem type(s), every action known${this.ports.externalActions ? ' or sent to the external executor' : ''}`,
+    });
 
     const project = this.ports.projects.getProject(namespace, spec.project);
     if (!project) {
@@ -61,11 +71,19 @@ export class RemediationReconciler implements Reconciler {
     try {
       const stage = await this.ports.projects.resolveStage(project, spec.stage);
       if (!stage) conditions.markStalled(REASONS.StageNotFound, `Project ${spec.project} has no stage "${spec.stage}"`);
-      else conditions.markReady(REASONS.Succeeded, `policy for ${spec.service} in ${spec.stage} (branch ${stage.branch}, remediation ${stage.remediation})`);
+      else
+        conditions.markReady(
+          REASONS.Succeeded,
+          `policy for ${spec.service} in ${spec.stage} (branch ${stage.branch}, remediation ${stage.remediation})`,
+        );
     } catch (err) {
       // The stages come from shipyard.yaml and Git is out of reach: say so, try again later.
       const reason = failureReason(err, REASONS.GitUnreachable);
-      conditions.markNotReady(reason, `the stages of Project ${spec.project} could not be read: ${errorMessage(err)}`, 'retried on the poll interval');
+      conditions.markNotReady(
+        reason,
+        `the stages of Project ${spec.project} could not be read: ${errorMessage(err)}`,
+        'retried on the poll interval',
+      );
       result = { requeueAfterMs: this.ports.retryMs };
     }
     await writeStatus(this.ports.writer, remediation, {}, conditions);
@@ -78,7 +96,10 @@ export class RemediationReconciler implements Reconciler {
  * it hands on), with a value it can carry out; webhooks call only allowed hosts; the durations and
  * key paths parse. Returns one message per fault, naming the field.
  */
-export function checkRemediationSpec(spec: RemediationSpec, options: { externalActions: boolean } = { externalActions: false }): string[] {
+export function checkRemediationSpec(
+  spec: RemediationSpec,
+  options: { externalActions: boolean } = { externalActions: false },
+): string[] {
   const faults: string[] = [];
   spec.remediations.forEach((entry, i) => {
     entry.actionsOnOpen.forEach((action, j) => {
@@ -90,7 +111,9 @@ export function checkRemediationSpec(spec: RemediationSpec, options: { externalA
       }
       if (!isKnownAction(action.action)) {
         if (!options.externalActions) {
-          faults.push(`${field}: unknown action "${action.action}" (Rebound carries out ${[...Object.values(ACTIONS), WEBHOOK_ACTION].join(', ')}; other types need an external executor, --action-sink)`);
+          faults.push(
+            `${field}: unknown action "${action.action}" (Rebound carries out ${[...Object.values(ACTIONS), WEBHOOK_ACTION].join(', ')}; other types need an external executor, --action-sink)`,
+          );
         }
         return;
       }
@@ -102,7 +125,10 @@ export function checkRemediationSpec(spec: RemediationSpec, options: { externalA
       }
     });
   });
-  const durations: [string, string | undefined][] = [['limits.cooldown', spec.limits?.cooldown], ['evaluation.wait', spec.evaluation?.wait]];
+  const durations: [string, string | undefined][] = [
+    ['limits.cooldown', spec.limits?.cooldown],
+    ['evaluation.wait', spec.evaluation?.wait],
+  ];
   for (const [field, value] of durations) {
     if (value === undefined) continue;
     try {
@@ -119,7 +145,10 @@ export function checkRemediationSpec(spec: RemediationSpec, options: { externalA
     const resolved = resolveWebhook(endpoint.name, spec.webhook);
     if (!resolved.ok) faults.push(`webhook.endpoints[${i}] (${endpoint.name}): ${resolved.message}`);
   });
-  for (const [field, value] of [['values.replicaCountKey', spec.values?.replicaCountKey], ['values.featureFlagsKey', spec.values?.featureFlagsKey]] as const) {
+  for (const [field, value] of [
+    ['values.replicaCountKey', spec.values?.replicaCountKey],
+    ['values.featureFlagsKey', spec.values?.featureFlagsKey],
+  ] as const) {
     if (value === undefined) continue;
     try {
       parseKeyPath(value);

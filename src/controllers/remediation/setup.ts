@@ -40,20 +40,43 @@ export function setupRemediationController(manager: Manager, deps: RemediationCo
   const byProject = new CacheIndex<Remediation>((r) => projectGroup(r.metadata.namespace, r.spec.project));
   remediations.addHandler(byProject.handler());
 
-  const queue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter(clock), metrics: metrics.queue(NAME) });
+  const queue = new WorkQueue({
+    clock,
+    rateLimiter: defaultControllerRateLimiter(clock),
+    metrics: metrics.queue(NAME),
+  });
   const reconciler = new RemediationReconciler({
     clock,
     cache: remediations,
     projects: deps.projects,
-    writer: { patchStatus: (r, status) => deps.statusClient.patchStatus(r.metadata.namespace ?? 'default', r.metadata.name ?? '', status) },
+    writer: {
+      patchStatus: (r, status) =>
+        deps.statusClient.patchStatus(r.metadata.namespace ?? 'default', r.metadata.name ?? '', status),
+    },
     retryMs: deps.retryMs,
     externalActions: deps.externalActions,
   });
-  const controller = new Controller({ name: NAME, queue, reconciler, log: deps.log, clock, workers: 1, metrics: metrics.controller, mayAct: deps.mayAct, waitFor: [projects, remediations] });
+  const controller = new Controller({
+    name: NAME,
+    queue,
+    reconciler,
+    log: deps.log,
+    clock,
+    workers: 1,
+    metrics: metrics.controller,
+    mayAct: deps.mayAct,
+    waitFor: [projects, remediations],
+  });
 
   const enqueue = (key: string): void => controller.enqueue(key);
   remediations.addHandler(enqueueMapped<Remediation>(enqueue, { map: (r) => [keyOf(r)], update: specChanged }));
-  projects.addHandler(enqueueMapped<Project>(enqueue, { map: (p) => remediationsForProject(byProject, p), update: projectChanged, delete: true }));
+  projects.addHandler(
+    enqueueMapped<Project>(enqueue, {
+      map: (p) => remediationsForProject(byProject, p),
+      update: projectChanged,
+      delete: true,
+    }),
+  );
   manager.add(controllerRunnable(controller));
 }
 

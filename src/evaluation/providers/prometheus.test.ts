@@ -41,10 +41,16 @@ const request = (overrides: Partial<SliRequest> = {}): SliRequest => ({
 });
 
 const vector = (...values: string[]): string =>
-  JSON.stringify({ status: 'success', data: { resultType: 'vector', result: values.map((v, i) => ({ metric: { i: String(i) }, value: [0, v] })) } });
+  JSON.stringify({
+    status: 'success',
+    data: { resultType: 'vector', result: values.map((v, i) => ({ metric: { i: String(i) }, value: [0, v] })) },
+  });
 
 async function failure(promise: Promise<unknown>): Promise<ReboundError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof ReboundError)) throw new Error(`expected a ReboundError, got ${String(err)}`);
   return err;
 }
@@ -57,9 +63,14 @@ describe('PrometheusSliProvider HTTP handling', () => {
       res.end(vector('42'));
     });
     const provider = new PrometheusSliProvider({ url: `${url}/prometheus/`, headers: { authorization: 'Bearer t' } });
-    expect(await provider.getIndicators(request())).toEqual([{ metric: 'rt', value: 42, success: true, query: 'rt{job="carts"}' }]);
+    expect(await provider.getIndicators(request())).toEqual([
+      { metric: 'rt', value: 42, success: true, query: 'rt{job="carts"}' },
+    ]);
     expect(seen.url).toBe('/prometheus/api/v1/query');
-    expect(Object.fromEntries(new URLSearchParams(seen.body))).toEqual({ query: 'rt{job="carts"}', time: '1767261900.000' });
+    expect(Object.fromEntries(new URLSearchParams(seen.body))).toEqual({
+      query: 'rt{job="carts"}',
+      time: '1767261900.000',
+    });
     expect(seen.auth).toBe('Bearer t');
   });
 
@@ -71,15 +82,22 @@ describe('PrometheusSliProvider HTTP handling', () => {
     const err = await failure(new PrometheusSliProvider({ url }).getIndicators(request()));
     expect(err).toMatchObject({ code: 'PrometheusUnavailable', retryable: true });
     // A body that is not Prometheus's API format (a proxy's page, say) is never quoted.
-    expect(err.message).toBe(`Prometheus at ${url} is unavailable: HTTP ${String(status)} with a body that is not a Prometheus API answer (10 bytes, not shown)`);
+    expect(err.message).toBe(
+      `Prometheus at ${url} is unavailable: HTTP ${String(status)} with a body that is not a Prometheus API answer (10 bytes, not shown)`,
+    );
   });
 
   it('a query timeout reported by Prometheus is retryable', async () => {
     const url = await serve((_req, _body, res) => {
       res.statusCode = 422;
-      res.end(JSON.stringify({ status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' }));
+      res.end(
+        JSON.stringify({ status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' }),
+      );
     });
-    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({ code: 'PrometheusUnavailable', retryable: true });
+    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({
+      code: 'PrometheusUnavailable',
+      retryable: true,
+    });
   });
 
   it('no answer within the timeout is retryable', async () => {
@@ -94,24 +112,42 @@ describe('PrometheusSliProvider HTTP handling', () => {
       res.statusCode = status;
       res.end('nope');
     });
-    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({ code: 'PrometheusBadResponse', retryable: false });
+    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({
+      code: 'PrometheusBadResponse',
+      retryable: false,
+    });
   });
 
   it('a 200 that is not the Prometheus API needs a person: not retryable', async () => {
     const url = await serve((_req, _body, res) => res.end('<html>login</html>'));
-    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({ code: 'PrometheusBadResponse', retryable: false });
+    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({
+      code: 'PrometheusBadResponse',
+      retryable: false,
+    });
   });
 
   it('accepts a scalar result, keeps request order with concurrent queries, fails +Inf', async () => {
     const url = await serve((_req, body, res) => {
       const query = new URLSearchParams(body).get('query') ?? '';
-      if (query === 'scalar') res.end(JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [0, '7.5'] } }));
+      if (query === 'scalar')
+        res.end(JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [0, '7.5'] } }));
       else if (query === 'inf') res.end(vector('+Inf'));
       else setTimeout(() => res.end(vector(query.length.toString())), 30 - query.length);
     });
     const provider = new PrometheusSliProvider({ url, concurrency: 3 });
-    const values = await provider.getIndicators(request({ indicators: ['a', 'b', 'c', 'd', 'e'], queries: { a: 'scalar', b: 'x', c: 'xxxx', d: 'inf', e: 'xx' } }));
-    expect(values.map((v) => [v.metric, v.success, v.value])).toEqual([['a', true, 7.5], ['b', true, 1], ['c', true, 4], ['d', false, 0], ['e', true, 2]]);
+    const values = await provider.getIndicators(
+      request({
+        indicators: ['a', 'b', 'c', 'd', 'e'],
+        queries: { a: 'scalar', b: 'x', c: 'xxxx', d: 'inf', e: 'xx' },
+      }),
+    );
+    expect(values.map((v) => [v.metric, v.success, v.value])).toEqual([
+      ['a', true, 7.5],
+      ['b', true, 1],
+      ['c', true, 4],
+      ['d', false, 0],
+      ['e', true, 2],
+    ]);
     expect(values[3]?.message).toBe('query did not return valid values (+Inf): inf');
   });
 
@@ -119,7 +155,10 @@ describe('PrometheusSliProvider HTTP handling', () => {
     const url = await serve(() => undefined);
     const provider = new PrometheusSliProvider({ url });
     const when = new Date('2026-01-01T10:00:00Z');
-    expect(await failure(provider.getIndicators(request({ start: when, end: when })))).toMatchObject({ code: 'InvalidEvaluationWindow', retryable: false });
+    expect(await failure(provider.getIndicators(request({ start: when, end: when })))).toMatchObject({
+      code: 'InvalidEvaluationWindow',
+      retryable: false,
+    });
     const controller = new AbortController();
     const pending = provider.getIndicators(request({ signal: controller.signal }));
     controller.abort(new Error('shutting down'));
@@ -138,16 +177,29 @@ describe('what reaches status from an answer', () => {
     expect(err.message).toContain('not a Prometheus API answer');
     const echo = await serve((req, _body, res) => {
       res.statusCode = 503;
-      res.end(JSON.stringify({ status: 'error', errorType: 'unavailable', error: `overloaded; you sent ${req.headers.authorization ?? ''}` }));
+      res.end(
+        JSON.stringify({
+          status: 'error',
+          errorType: 'unavailable',
+          error: `overloaded; you sent ${req.headers.authorization ?? ''}`,
+        }),
+      );
     });
-    const echoed = await failure(new PrometheusSliProvider({ url: echo, headers: { Authorization: 'Bearer prom-token-123456' } }).getIndicators(request()));
+    const echoed = await failure(
+      new PrometheusSliProvider({ url: echo, headers: { Authorization: 'Bearer prom-token-123456' } }).getIndicators(
+        request(),
+      ),
+    );
     expect(echoed.message).toContain('overloaded');
     expect(echoed.message).not.toContain('prom-token-123456');
   });
 });
 
 describe('prometheusProviders', () => {
-  const providers = prometheusProviders({ defaultUrl: 'http://prometheus.monitoring:9090', allowedHosts: ['thanos.example.com'] });
+  const providers = prometheusProviders({
+    defaultUrl: 'http://prometheus.monitoring:9090',
+    allowedHosts: ['thanos.example.com'],
+  });
 
   it.each([
     ['the default', undefined],
@@ -163,6 +215,8 @@ describe('prometheusProviders', () => {
     ['a metadata endpoint', 'http://169.254.169.254/latest/meta-data'],
     ['credentials in the URL', 'https://user:pw@thanos.example.com/'],
   ])('refuses %s, as a person must fix it', (_name, url) => {
-    expect(() => providers(url)).toThrow(expect.objectContaining({ code: 'PrometheusHostNotAllowed', reason: 'EvaluationErrored', retryable: false }));
+    expect(() => providers(url)).toThrow(
+      expect.objectContaining({ code: 'PrometheusHostNotAllowed', reason: 'EvaluationErrored', retryable: false }),
+    );
   });
 });

@@ -49,11 +49,14 @@ export class PrometheusSliProvider implements SliProvider {
 
   async getIndicators(request: SliRequest): Promise<IndicatorValue[]> {
     if (!(request.end.getTime() > request.start.getTime())) {
-      throw new ReboundError(`evaluation window is empty: start ${request.start.toISOString()} is not before end ${request.end.toISOString()}`, {
-        code: 'InvalidEvaluationWindow',
-        reason: REASONS.EvaluationErrored,
-        retryable: false,
-      });
+      throw new ReboundError(
+        `evaluation window is empty: start ${request.start.toISOString()} is not before end ${request.end.toISOString()}`,
+        {
+          code: 'InvalidEvaluationWindow',
+          reason: REASONS.EvaluationErrored,
+          retryable: false,
+        },
+      );
     }
     // One failure to reach Prometheus stops the other queries too: the whole retrieval is retried.
     const abort = new AbortController();
@@ -85,7 +88,8 @@ export class PrometheusSliProvider implements SliProvider {
     }
     const query = resolveQuery(template, request);
     const outcome = await this.query(query, request.end, signal);
-    if ('failure' in outcome) return { metric, value: 0, success: false, message: `${outcome.failure}: ${query}`, query };
+    if ('failure' in outcome)
+      return { metric, value: 0, success: false, message: `${outcome.failure}: ${query}`, query };
     return { metric, value: outcome.value, success: true, query };
   }
 
@@ -103,14 +107,20 @@ export class PrometheusSliProvider implements SliProvider {
     } catch (err) {
       // Cancelled by the caller (or by a sibling query that found Prometheus down): not ours to classify.
       if (signal.aborted) throw signal.reason ?? err;
-      throw this.unavailable(isTimeout(err) ? `no answer within ${this.timeoutMs} ms` : `cannot connect: ${describeFetchError(err)}`, err);
+      throw this.unavailable(
+        isTimeout(err) ? `no answer within ${this.timeoutMs} ms` : `cannot connect: ${describeFetchError(err)}`,
+        err,
+      );
     }
     let text: string;
     try {
       text = await response.text();
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
-      throw this.unavailable(isTimeout(err) ? `no answer within ${this.timeoutMs} ms` : `connection lost: ${describeFetchError(err)}`, err);
+      throw this.unavailable(
+        isTimeout(err) ? `no answer within ${this.timeoutMs} ms` : `connection lost: ${describeFetchError(err)}`,
+        err,
+      );
     }
     const parsed = parseApiResponse(text);
     // Only an answer in Prometheus's API format is quoted (bounded, scrubbed): anything else may be
@@ -121,8 +131,12 @@ export class PrometheusSliProvider implements SliProvider {
     }
     if (response.status === 400 || response.status === 422) {
       // Prometheus's own query timeout or cancellation may pass; a bad query will not.
-      if (parsed?.errorType === 'timeout' || parsed?.errorType === 'canceled') throw this.unavailable(`query ${parsed.errorType}${said}`);
-      if (parsed?.error !== undefined) return { failure: `Prometheus rejected the query (${parsed.errorType ?? `HTTP ${response.status}`}: ${this.scrub(snippet(parsed.error))})` };
+      if (parsed?.errorType === 'timeout' || parsed?.errorType === 'canceled')
+        throw this.unavailable(`query ${parsed.errorType}${said}`);
+      if (parsed?.error !== undefined)
+        return {
+          failure: `Prometheus rejected the query (${parsed.errorType ?? `HTTP ${response.status}`}: ${this.scrub(snippet(parsed.error))})`,
+        };
       return { failure: `Prometheus rejected the query (HTTP ${response.status}${said})` };
     }
     if (response.status !== 200 || parsed === undefined || parsed.status !== 'success') {
@@ -140,7 +154,9 @@ export class PrometheusSliProvider implements SliProvider {
   private said(parsed: ApiResponse | undefined, text: string): string {
     if (parsed?.error !== undefined) return `: ${parsed.errorType ?? 'error'}: ${this.scrub(snippet(parsed.error))}`;
     if (parsed?.status === 'success') return '';
-    return text === '' ? ' with an empty body' : ` with a body that is not a Prometheus API answer (${Buffer.byteLength(text)} bytes, not shown)`;
+    return text === ''
+      ? ' with an empty body'
+      : ` with a body that is not a Prometheus API answer (${Buffer.byteLength(text)} bytes, not shown)`;
   }
 
   private unavailable(detail: string, cause?: unknown): ReboundError {
@@ -168,21 +184,28 @@ export interface PrometheusTargets {
  */
 export function prometheusProviders(targets: PrometheusTargets): (url: string | undefined) => PrometheusSliProvider {
   const defaultOrigin = targets.defaultUrl === undefined ? undefined : new URL(targets.defaultUrl);
-  const allowed = defaultOrigin === undefined ? [...targets.allowedHosts] : [...targets.allowedHosts, defaultOrigin.host];
+  const allowed =
+    defaultOrigin === undefined ? [...targets.allowedHosts] : [...targets.allowedHosts, defaultOrigin.host];
   const timeouts = targets.timeoutMs === undefined ? {} : { timeoutMs: targets.timeoutMs };
   return (url) => {
     const target = url ?? targets.defaultUrl;
     if (target === undefined) {
-      throw new ReboundError('no Prometheus URL: set --prometheus-url or spec.evaluation.prometheusURL in the Remediation', { code: 'NoPrometheus', reason: REASONS.EvaluationErrored, retryable: false });
+      throw new ReboundError(
+        'no Prometheus URL: set --prometheus-url or spec.evaluation.prometheusURL in the Remediation',
+        { code: 'NoPrometheus', reason: REASONS.EvaluationErrored, retryable: false },
+      );
     }
     if (url !== undefined) {
       const check = checkAllowedUrl(url, allowed);
       if (!check.ok) {
-        throw new ReboundError(`evaluation.prometheusURL: ${check.reason.replace("the webhook URL", 'the URL').replace("the Remediation's spec.webhook.allowedHosts", "the controller's --prometheus-allowed-hosts")}`, {
-          code: 'PrometheusHostNotAllowed',
-          reason: REASONS.EvaluationErrored,
-          retryable: false,
-        });
+        throw new ReboundError(
+          `evaluation.prometheusURL: ${check.reason.replace('the webhook URL', 'the URL').replace("the Remediation's spec.webhook.allowedHosts", "the controller's --prometheus-allowed-hosts")}`,
+          {
+            code: 'PrometheusHostNotAllowed',
+            reason: REASONS.EvaluationErrored,
+            retryable: false,
+          },
+        );
       }
     }
     return new PrometheusSliProvider({ url: target, ...timeouts });
@@ -226,7 +249,9 @@ function sampleOf(data: unknown): { value: number } | { failure: string } {
   } else if (type === 'scalar') {
     raw = result;
   } else {
-    return { failure: `query returned a ${typeof type === 'string' ? type : 'malformed result'}, expected one instant-vector sample` };
+    return {
+      failure: `query returned a ${typeof type === 'string' ? type : 'malformed result'}, expected one instant-vector sample`,
+    };
   }
   const text: unknown = Array.isArray(raw) ? (raw as unknown[])[1] : undefined;
   const value = typeof text === 'string' ? Number(text) : Number.NaN;
@@ -235,7 +260,10 @@ function sampleOf(data: unknown): { value: number } | { failure: string } {
 }
 
 function isTimeout(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TimeoutError' || (err.name === 'AbortError' && /timeout/i.test(String(err.message))));
+  return (
+    err instanceof Error &&
+    (err.name === 'TimeoutError' || (err.name === 'AbortError' && /timeout/i.test(String(err.message))))
+  );
 }
 
 function snippet(text: string): string {

@@ -18,12 +18,22 @@ import type { StepContext, StepFor, StepResult } from './types.ts';
 const BACKGROUND_RECHECK_MS = 60_000;
 
 export const applyAttempt: StepFor<'apply-attempt'> = async (draft, deps, ctx) => {
-  const { project, stage, remediation, decision: { index } } = ctx;
+  const {
+    project,
+    stage,
+    remediation,
+    decision: { index },
+  } = ctx;
   const attempt = draft.attempt(index);
   if (!attempt) return stall(draft, deps, REASONS.ApplyFailed, `attempt ${index} is not in the status`);
   const handler = deps.actions.handlerFor(attempt.action);
   if (!handler) {
-    return stall(draft, deps, REASONS.UnknownAction, `attempt ${index} "${attempt.action}" has nothing to carry it out any more (was the executor sink removed?)`);
+    return stall(
+      draft,
+      deps,
+      REASONS.UnknownAction,
+      `attempt ${index} "${attempt.action}" has nothing to carry it out any more (was the executor sink removed?)`,
+    );
   }
   const context = async (signal: AbortSignal): Promise<ActionContext> => ({
     problem: draft.problem,
@@ -53,7 +63,12 @@ interface Run {
   context: (signal: AbortSignal) => Promise<ActionContext>;
 }
 
-async function runInBackground(draft: StatusDraft, deps: ProblemLoopPorts, ctx: StepContext, { attempt, handler, context }: Run): Promise<StepResult> {
+async function runInBackground(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: StepContext,
+  { attempt, handler, context }: Run,
+): Promise<StepResult> {
   const background = deps.background;
   const id = attempt.execution?.id ?? actionIdFor(draft.problem, attempt.index);
   const state = background.state(id);
@@ -66,7 +81,14 @@ async function runInBackground(draft: StatusDraft, deps: ProblemLoopPorts, ctx: 
     // Forgotten first: a retry after the backoff starts the action again.
     background.acknowledge(id);
     deps.metrics?.attempt(attempt.action, 'apply_failed');
-    return failStep(draft, deps, ctx.log, state.error, REASONS.ApplyFailed, `attempt ${attempt.index} (${label(attempt)}) could not be carried out by ${handler.executor}`);
+    return failStep(
+      draft,
+      deps,
+      ctx.log,
+      state.error,
+      REASONS.ApplyFailed,
+      `attempt ${attempt.index} (${label(attempt)}) could not be carried out by ${handler.executor}`,
+    );
   }
   const result = await recordOutcome(draft, deps, ctx, attempt, state.outcome);
   background.acknowledge(id);
@@ -74,15 +96,36 @@ async function runInBackground(draft: StatusDraft, deps: ProblemLoopPorts, ctx: 
 }
 
 /** What the action came to: the evaluation's wait starts, a callback is awaited, or the attempt fails. */
-async function recordOutcome(draft: StatusDraft, deps: ProblemLoopPorts, ctx: StepContext, attempt: Attempt, outcome: ActionOutcome): Promise<StepResult> {
-  const execution = (state: ActionExecution['state'], extra: Partial<ActionExecution> = {}): Pick<Attempt, 'execution'> =>
+async function recordOutcome(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: StepContext,
+  attempt: Attempt,
+  outcome: ActionOutcome,
+): Promise<StepResult> {
+  const execution = (
+    state: ActionExecution['state'],
+    extra: Partial<ActionExecution> = {},
+  ): Pick<Attempt, 'execution'> =>
     attempt.execution || outcome.execution
-      ? { execution: { ...attempt.execution, id: attempt.execution?.id ?? actionIdFor(draft.problem, attempt.index), ...outcome.execution, ...extra, state } }
+      ? {
+          execution: {
+            ...attempt.execution,
+            id: attempt.execution?.id ?? actionIdFor(draft.problem, attempt.index),
+            ...outcome.execution,
+            ...extra,
+            state,
+          },
+        }
       : {};
   switch (outcome.kind) {
     case 'done': {
       const finished = deps.clock();
-      const done = { ...attempt, ...execution('Succeeded', { finishedTime: finished.toISOString() }), ...(outcome.helmRevision ? { helmRevision: outcome.helmRevision } : {}) };
+      const done = {
+        ...attempt,
+        ...execution('Succeeded', { finishedTime: finished.toISOString() }),
+        ...(outcome.helmRevision ? { helmRevision: outcome.helmRevision } : {}),
+      };
       // Handed to a GitOps engine: applied only once it reports the commit (steps/sync.ts).
       if (outcome.sync) return syncRequested(draft, deps, { ...done, sync: outcome.sync }, outcome.detail);
       return applied(draft, deps, ctx.remediation, done, finished, outcome.detail, ctx.stage.sequence, outcome.warning);
@@ -96,6 +139,12 @@ async function recordOutcome(draft: StatusDraft, deps: ProblemLoopPorts, ctx: St
       return draft.delayUntil(outcome.deadline);
     }
     case 'failed':
-      return failAttempt(draft, deps, { ...attempt, ...execution('Failed', { finishedTime: deps.clock().toISOString() }) }, outcome.reason, outcome.detail);
+      return failAttempt(
+        draft,
+        deps,
+        { ...attempt, ...execution('Failed', { finishedTime: deps.clock().toISOString() }) },
+        outcome.reason,
+        outcome.detail,
+      );
   }
 }

@@ -30,11 +30,19 @@ export interface ProposedChange {
 }
 
 /** The change a values edit would commit on the branch's head now, as `rebound plan` shows it. */
-export async function proposeChange(deps: ProblemLoopPorts, ctx: StepContext, policy: Policy, action: RemediationAction, handler: ActionHandler): Promise<ProposedChange> {
-  if (!handler.editValues) return { diff: '', note: `${label(action)} runs outside Git (${handler.executor}): nothing is committed` };
+export async function proposeChange(
+  deps: ProblemLoopPorts,
+  ctx: StepContext,
+  policy: Policy,
+  action: RemediationAction,
+  handler: ActionHandler,
+): Promise<ProposedChange> {
+  if (!handler.editValues)
+    return { diff: '', note: `${label(action)} runs outside Git (${handler.executor}): nothing is committed` };
   const repository = await deps.repositories.forProject(ctx.project);
   const head = await repository.readFileAtHead(ctx.stage.branch, policy.valuesFile);
-  if (!head) return { file: policy.valuesFile, diff: '', note: `${policy.valuesFile} does not exist on ${ctx.stage.branch}` };
+  if (!head)
+    return { file: policy.valuesFile, diff: '', note: `${policy.valuesFile} does not exist on ${ctx.stage.branch}` };
   try {
     const result = handler.editValues(action, head.text, {
       file: policy.valuesFile,
@@ -60,7 +68,12 @@ export interface ApprovalRequest {
 }
 
 /** Records the attempt as waiting for approval (nothing committed) and tells people how to answer. */
-export async function requestApproval(draft: StatusDraft, deps: ProblemLoopPorts, ctx: StepContext, request: ApprovalRequest): Promise<StepResult> {
+export async function requestApproval(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: StepContext,
+  request: ApprovalRequest,
+): Promise<StepResult> {
   const settings = effectiveSettings(ctx.project.spec.approval);
   const requested = draft.now;
   const deadline = settings.timeout ? new Date(requested.getTime() + parseDuration(settings.timeout)) : undefined;
@@ -99,18 +112,40 @@ export const awaitApproval: StepFor<'await-approval'> = async (draft, deps, ctx)
   const { index } = ctx.decision;
   const attempt = draft.attempt(index);
   const approval = attempt?.approval;
-  if (!attempt || !approval) return stall(draft, deps, REASONS.AwaitingApproval, `attempt ${index} has no approval request in the status`);
-  const tally = tallyApprovals(deps.approvals.forAttempt(draft.namespace, draft.problem.metadata.name ?? '', index), approval);
-  const said = (d: 'Approve' | 'Reject'): string => tally.approvers.filter((a) => a.decision === d).map((a) => a.user).join(', ');
+  if (!attempt || !approval)
+    return stall(draft, deps, REASONS.AwaitingApproval, `attempt ${index} has no approval request in the status`);
+  const tally = tallyApprovals(
+    deps.approvals.forAttempt(draft.namespace, draft.problem.metadata.name ?? '', index),
+    approval,
+  );
+  const said = (d: 'Approve' | 'Reject'): string =>
+    tally.approvers
+      .filter((a) => a.decision === d)
+      .map((a) => a.user)
+      .join(', ');
   if (tally.state === 'Rejected') {
     const rejection = tally.approvers.find((a) => a.decision === 'Reject');
     const because = rejection?.message ? `: ${rejection.message}` : '';
-    draft.replaceAttempt({ ...attempt, approval: { ...approval, state: 'Rejected', approvers: tally.approvers, decidedTime: draft.now.toISOString() }, message: `rejected by ${said('Reject')}${because}` });
+    draft.replaceAttempt({
+      ...attempt,
+      approval: { ...approval, state: 'Rejected', approvers: tally.approvers, decidedTime: draft.now.toISOString() },
+      message: `rejected by ${said('Reject')}${because}`,
+    });
     deps.metrics?.approval?.('rejected');
-    return finish(draft, deps, 'Unhandled', REASONS.ApprovalRejected, `attempt ${index} (${label(attempt)}) was rejected by ${said('Reject')}${because}; nothing was committed`, 'Warning');
+    return finish(
+      draft,
+      deps,
+      'Unhandled',
+      REASONS.ApprovalRejected,
+      `attempt ${index} (${label(attempt)}) was rejected by ${said('Reject')}${because}; nothing was committed`,
+      'Warning',
+    );
   }
   if (tally.state === 'Approved') {
-    draft.replaceAttempt({ ...attempt, approval: { ...approval, state: 'Approved', approvers: tally.approvers, decidedTime: draft.now.toISOString() } });
+    draft.replaceAttempt({
+      ...attempt,
+      approval: { ...approval, state: 'Approved', approvers: tally.approvers, decidedTime: draft.now.toISOString() },
+    });
     const message = `attempt ${index} (${label(attempt)}) approved by ${said('Approve')}`;
     draft.markReconciling(REASONS.ApprovalGranted, message);
     await draft.write('Remediating');
@@ -120,7 +155,10 @@ export const awaitApproval: StepFor<'await-approval'> = async (draft, deps, ctx)
   }
   // Still pending: record who has answered so far, and who does not count, once per change.
   const notCounted = tally.ignored.slice(-32);
-  if (JSON.stringify([tally.approvers, notCounted]) !== JSON.stringify([approval.approvers ?? [], approval.notCounted ?? []])) {
+  if (
+    JSON.stringify([tally.approvers, notCounted]) !==
+    JSON.stringify([approval.approvers ?? [], approval.notCounted ?? []])
+  ) {
     draft.replaceAttempt({ ...attempt, approval: { ...approval, approvers: tally.approvers, notCounted } });
     const ignored = notCounted.map((i) => `${i.name} (${i.why})`).join('; ');
     const message = `attempt ${index} (${label(attempt)}) has ${describeRequest(approval, tally.approvals)}${ignored ? `; not counted: ${ignored}` : ''}`;
@@ -136,7 +174,11 @@ export const approvalTimedOut: StepFor<'approval-timed-out'> = async (draft, dep
   const approval = attempt?.approval;
   if (!attempt || !approval) return NEXT;
   const message = `attempt ${index} (${label(attempt)}) was not approved before ${approval.deadline ?? '?'} (${describeRequest(approval, (approval.approvers ?? []).filter((a) => a.decision === 'Approve').length)}); nothing was committed`;
-  const timedOut: Attempt = { ...attempt, approval: { ...approval, state: 'TimedOut', decidedTime: draft.now.toISOString() }, message };
+  const timedOut: Attempt = {
+    ...attempt,
+    approval: { ...approval, state: 'TimedOut', decidedTime: draft.now.toISOString() },
+    message,
+  };
   deps.metrics?.approval?.('timed_out');
   if (approval.onTimeout === 'Escalate') {
     draft.replaceAttempt({ ...timedOut, result: 'fail' });

@@ -30,13 +30,23 @@ interface ValuesChoice {
 }
 
 export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) => {
-  const { project, stage, remediation, decision: { index } } = ctx;
+  const {
+    project,
+    stage,
+    remediation,
+    decision: { index },
+  } = ctx;
   const policy = await timed(
     (result, seconds) => (remediation ? undefined : deps.metrics?.gitOperation?.('fetch', result, seconds)),
     () => deps.policies.resolve({ problem: draft.problem, project, stage, remediation }),
   );
   if (!policy.ok) {
-    draft.setCondition({ type: CONDITION_TYPES.PolicyResolved, status: 'False', reason: REASONS[policy.reason], message: policy.message });
+    draft.setCondition({
+      type: CONDITION_TYPES.PolicyResolved,
+      status: 'False',
+      reason: REASONS[policy.reason],
+      message: policy.message,
+    });
     return finish(draft, deps, 'Unhandled', REASONS[policy.reason], policy.message, 'Warning');
   }
   draft.update({ policySource: policy.source });
@@ -45,36 +55,66 @@ export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) =
 
   const action = policy.actions[index - 1];
   if (!action) {
-    return finish(draft, deps, 'Exhausted', REASONS.ActionsExhausted, `all ${index - 1} action(s) were tried and none passed its evaluation`, 'Warning');
+    return finish(
+      draft,
+      deps,
+      'Exhausted',
+      REASONS.ActionsExhausted,
+      `all ${index - 1} action(s) were tried and none passed its evaluation`,
+      'Warning',
+    );
   }
   const handler = deps.actions.handlerFor(action.action);
   if (!handler) {
     const known = deps.actions.builtIn.join(', ');
-    return stall(draft, deps, REASONS.UnknownAction, `action ${index} "${action.action}" is not one Rebound can carry out (${known}); other types need an external executor (--action-sink)`);
+    return stall(
+      draft,
+      deps,
+      REASONS.UnknownAction,
+      `action ${index} "${action.action}" is not one Rebound can carry out (${known}); other types need an external executor (--action-sink)`,
+    );
   }
   const value = action.value;
   const check = handler.check(action, { problem: draft.problem, project, stage, remediation });
-  if (!check.ok) return stall(draft, deps, check.reason, `action ${index} (${label({ action: action.action, value })}): ${check.message}`);
+  if (!check.ok)
+    return stall(
+      draft,
+      deps,
+      check.reason,
+      `action ${index} (${label({ action: action.action, value })}): ${check.message}`,
+    );
 
   // An action that waits for people: asked for with its exact diff, and carried out only as approved.
   const existing = draft.attempt(index);
   const why = approvalReason(stage, action, index);
   if (why) {
-    const approved = existing?.approval?.state === 'Approved' && existing.action === action.action && existing.value === value ? existing.approval : undefined;
+    const approved =
+      existing?.approval?.state === 'Approved' && existing.action === action.action && existing.value === value
+        ? existing.approval
+        : undefined;
     const change = await proposeChange(deps, ctx, policy, action, handler);
     const request = { index, action, value, change, why };
     if (!approved) return requestApproval(draft, deps, ctx, request);
     if (change.diff !== (approved.diff ?? '')) {
-      return requestApproval(draft, deps, ctx, { ...request, why: `the approved change is no longer what would be committed (the branch moved): ${why}` });
+      return requestApproval(draft, deps, ctx, {
+        ...request,
+        why: `the approved change is no longer what would be committed (the branch moved): ${why}`,
+      });
     }
   }
   const breakGlass = ctx.decision.breakGlass ?? existing?.breakGlass;
-  if (ctx.decision.breakGlass) draft.event('Warning', 'BreakGlass', `attempt ${index} (${label({ action: action.action, value })}) runs inside a ${ctx.decision.breakGlass}`);
+  if (ctx.decision.breakGlass)
+    draft.event(
+      'Warning',
+      'BreakGlass',
+      `attempt ${index} (${label({ action: action.action, value })}) runs inside a ${ctx.decision.breakGlass}`,
+    );
   const audit: Pick<Attempt, 'approval' | 'breakGlass'> = {
     ...(why && existing?.approval ? { approval: existing.approval } : {}),
     ...(breakGlass ? { breakGlass } : {}),
   };
-  if (!handler.editValues) return recordOutside(draft, index, { ...described(action), action: action.action, value, ...audit }, handler);
+  if (!handler.editValues)
+    return recordOutside(draft, index, { ...described(action), action: action.action, value, ...audit }, handler);
   return commitValues(draft, deps, ctx, { policy, action, value, editValues: handler.editValues.bind(handler), audit });
 };
 
@@ -91,28 +131,48 @@ async function commitValues(
   let change: Change | undefined;
   let outcome;
   try {
-    outcome = await timed((result, seconds) => deps.metrics?.gitOperation?.('push', result, seconds), () => repository.commitAction({
-      branch: stage.branch,
-      path: policy.valuesFile,
-      problem: { namespace: draft.namespace, name: metadata.name ?? '', uid: metadata.uid ?? '', ...(metadata.creationTimestamp ? { created: new Date(metadata.creationTimestamp) } : {}) },
-      attempt: index,
-      actionLabel,
-      ...notesFor(audit),
-      edit: (text) => {
-        const result = editValues(action, text, {
-          file: policy.valuesFile,
-          ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
-          ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
-          ...(policy.limits ? { limits: policy.limits } : {}),
-        });
-        change = result.change;
-        return result.changed ? { text: result.text, summary: result.summary } : { unchanged: result.reason };
-      },
-      subject: () => `rebound: ${change ? describeChange(change, draft.problem.spec.service, stage.name) : actionLabel}`,
-    }, signal));
+    outcome = await timed(
+      (result, seconds) => deps.metrics?.gitOperation?.('push', result, seconds),
+      () =>
+        repository.commitAction(
+          {
+            branch: stage.branch,
+            path: policy.valuesFile,
+            problem: {
+              namespace: draft.namespace,
+              name: metadata.name ?? '',
+              uid: metadata.uid ?? '',
+              ...(metadata.creationTimestamp ? { created: new Date(metadata.creationTimestamp) } : {}),
+            },
+            attempt: index,
+            actionLabel,
+            ...notesFor(audit),
+            edit: (text) => {
+              const result = editValues(action, text, {
+                file: policy.valuesFile,
+                ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
+                ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
+                ...(policy.limits ? { limits: policy.limits } : {}),
+              });
+              change = result.change;
+              return result.changed ? { text: result.text, summary: result.summary } : { unchanged: result.reason };
+            },
+            subject: () =>
+              `rebound: ${change ? describeChange(change, draft.problem.spec.service, stage.name) : actionLabel}`,
+          },
+          signal,
+        ),
+    );
   } catch (err) {
     deps.metrics?.attempt(action.action, 'commit_failed');
-    return failStep(draft, deps, log, err, REASONS.CommitFailed, `attempt ${index} (${actionLabel}) could not be committed`);
+    return failStep(
+      draft,
+      deps,
+      log,
+      err,
+      REASONS.CommitFailed,
+      `attempt ${index} (${actionLabel}) could not be committed`,
+    );
   }
   draft.upsertAttempt({
     index,
@@ -127,7 +187,12 @@ async function commitValues(
     ...(outcome.kind === 'no-change' ? { message: `nothing to commit: ${outcome.reason}` } : {}),
     ...audit,
   });
-  const verb = outcome.kind === 'committed' ? 'committed' : outcome.kind === 'already-committed' ? 'found its earlier commit' : 'found the value already set';
+  const verb =
+    outcome.kind === 'committed'
+      ? 'committed'
+      : outcome.kind === 'already-committed'
+        ? 'found its earlier commit'
+        : 'found the value already set';
   const message = `attempt ${index}: ${actionLabel} ${verb} on ${stage.branch} (${outcome.sha.slice(0, 12)})`;
   draft.markReconciling(REASONS.ActionCommitted, message);
   await draft.write('Remediating');
@@ -136,8 +201,18 @@ async function commitValues(
 }
 
 /** An action that does not edit values (a webhook, an external executor): recorded, then run. */
-async function recordOutside(draft: StatusDraft, index: number, action: Pick<Attempt, 'name' | 'description' | 'action' | 'value' | 'valueMap' | 'approval' | 'breakGlass'>, handler: ActionHandler): Promise<StepResult> {
-  const execution: ActionExecution = { id: actionIdFor(draft.problem, index), executor: handler.executor, state: 'Running', startedTime: draft.now.toISOString() };
+async function recordOutside(
+  draft: StatusDraft,
+  index: number,
+  action: Pick<Attempt, 'name' | 'description' | 'action' | 'value' | 'valueMap' | 'approval' | 'breakGlass'>,
+  handler: ActionHandler,
+): Promise<StepResult> {
+  const execution: ActionExecution = {
+    id: actionIdFor(draft.problem, index),
+    executor: handler.executor,
+    state: 'Running',
+    startedTime: draft.now.toISOString(),
+  };
   draft.upsertAttempt({ index, ...action, execution });
   const message = `attempt ${index}: ${label(action)} starting (${handler.executor}, action id ${execution.id})`;
   draft.markReconciling(REASONS.ActionInProgress, message);
@@ -147,10 +222,17 @@ async function recordOutside(draft: StatusDraft, index: number, action: Pick<Att
 }
 
 /** The commit's audit trailers: Rebound-Approved-By, Rebound-Break-Glass. */
-function notesFor(audit: Pick<Attempt, 'approval' | 'breakGlass'>): { notes?: { approvedBy?: string; breakGlass?: string } } {
-  const approvedBy = (audit.approval?.approvers ?? []).filter((a) => a.decision === 'Approve').map((a) => a.user).join(', ');
+function notesFor(audit: Pick<Attempt, 'approval' | 'breakGlass'>): {
+  notes?: { approvedBy?: string; breakGlass?: string };
+} {
+  const approvedBy = (audit.approval?.approvers ?? [])
+    .filter((a) => a.decision === 'Approve')
+    .map((a) => a.user)
+    .join(', ');
   if (!approvedBy && !audit.breakGlass) return {};
-  return { notes: { ...(approvedBy ? { approvedBy } : {}), ...(audit.breakGlass ? { breakGlass: audit.breakGlass } : {}) } };
+  return {
+    notes: { ...(approvedBy ? { approvedBy } : {}), ...(audit.breakGlass ? { breakGlass: audit.breakGlass } : {}) },
+  };
 }
 
 /** What an attempt keeps of the policy's action besides its type and value; a map value goes to executors as it is. */
@@ -164,5 +246,7 @@ function described(action: RemediationAction): Pick<Attempt, 'name' | 'descripti
 
 function describeSource(policy: Policy): string {
   const s = policy.source;
-  return s.kind === 'Remediation' ? `Remediation ${s.name ?? ''}` : `${s.path ?? 'remediation.yaml'} on ${s.branch ?? '?'}`;
+  return s.kind === 'Remediation'
+    ? `Remediation ${s.name ?? ''}`
+    : `${s.path ?? 'remediation.yaml'} on ${s.branch ?? '?'}`;
 }

@@ -31,6 +31,15 @@ export const actionTimedOut: StepFor<'action-timed-out'> = (draft, deps, { decis
   const execution = attempt?.execution;
   if (!attempt || !execution) return Promise.resolve(NEXT);
   deps.background.acknowledge(execution.id);
-  const timedOut: Attempt = { ...attempt, execution: { ...execution, state: 'Failed', finishedTime: draft.now.toISOString() } };
-  return failAttempt(draft, deps, timedOut, REASONS.ActionTimedOut, `no callback for action ${execution.id} before its deadline ${execution.deadline ?? ''}`);
+  const timedOut: Attempt = {
+    ...attempt,
+    execution: { ...execution, state: 'Failed', finishedTime: draft.now.toISOString() },
+  };
+  return failAttempt(
+    draft,
+    deps,
+    timedOut,
+    REASONS.ActionTimedOut,
+    `no callback for action ${execution.id} before its deadline ${execution.deadline ?? ''}`,
+  );
 };

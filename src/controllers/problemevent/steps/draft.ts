@@ -62,7 +62,9 @@ export class StatusDraft {
   }
 
   /** Other status fields: policySource, nextEvaluationTime, lastResult, completionTime. */
-  update(fields: Partial<Pick<ProblemEventStatus, 'policySource' | 'nextEvaluationTime' | 'lastResult' | 'completionTime'>>): void {
+  update(
+    fields: Partial<Pick<ProblemEventStatus, 'policySource' | 'nextEvaluationTime' | 'lastResult' | 'completionTime'>>,
+  ): void {
     Object.assign(this.#status, fields);
   }
 
@@ -107,7 +109,11 @@ export class StatusDraft {
     }
     this.written = stored;
     const next = this.#status.phase;
-    if (next && next !== previousPhase) this.#log.info({ from: previousPhase ?? 'none', to: next, attempt: this.#status.currentAttempt }, 'problem phase changed');
+    if (next && next !== previousPhase)
+      this.#log.info(
+        { from: previousPhase ?? 'none', to: next, attempt: this.#status.currentAttempt },
+        'problem phase changed',
+      );
   }
 
   /**

@@ -16,7 +16,8 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
   if (!attempt?.appliedTime) return NEXT;
   const repository = await deps.repositories.forProject(project);
   const started = performance.now();
-  const observe = (result: EvaluationResult | 'error'): void => deps.metrics?.evaluation?.(result, (performance.now() - started) / 1000);
+  const observe = (result: EvaluationResult | 'error'): void =>
+    deps.metrics?.evaluation?.(result, (performance.now() - started) / 1000);
   let outcome: EvaluationOutcome;
   try {
     outcome = await deps.evaluator.evaluate({
@@ -37,7 +38,12 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
       await draft.write();
       return { requeueAfterMs: deps.settings.evaluationRetryMs };
     }
-    return stall(draft, deps, failureReason(err, REASONS.EvaluationErrored), `attempt ${index} could not be evaluated: ${errorMessage(err)}`);
+    return stall(
+      draft,
+      deps,
+      failureReason(err, REASONS.EvaluationErrored),
+      `attempt ${index} could not be evaluated: ${errorMessage(err)}`,
+    );
   }
   observe(outcome.result);
   draft.replaceAttempt({
@@ -54,7 +60,14 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
   const summary = `attempt ${index} (${label(attempt)}) evaluated ${outcome.result} with score ${formatScore(outcome.score)}%`;
   if (outcome.result !== 'fail') {
     draft.event('Normal', 'Evaluated', summary);
-    return finish(draft, deps, 'Resolved', outcome.result === 'pass' ? REASONS.EvaluationPassed : REASONS.EvaluationWarning, summary, 'Normal');
+    return finish(
+      draft,
+      deps,
+      'Resolved',
+      outcome.result === 'pass' ? REASONS.EvaluationPassed : REASONS.EvaluationWarning,
+      summary,
+      'Normal',
+    );
   }
   draft.markReconciling(REASONS.Escalated, `${summary}: escalating to the next action`);
   await draft.write('Remediating');

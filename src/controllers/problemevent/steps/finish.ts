@@ -17,7 +17,14 @@ type FinalPhase = Extract<Phase, 'Resolved' | 'Exhausted' | 'Unhandled'>;
  * here (fix the service by hand, change the policy, open a new problem). Leaving them Ready=False
  * without Stalled would read as "in progress" forever to `kubectl wait`, Flux and Argo CD health.
  */
-export async function finish(draft: StatusDraft, deps: ProblemLoopPorts, phase: FinalPhase, reason: Reason, message: string, type: 'Normal' | 'Warning'): Promise<StepResult> {
+export async function finish(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  phase: FinalPhase,
+  reason: Reason,
+  message: string,
+  type: 'Normal' | 'Warning',
+): Promise<StepResult> {
   deps.background.cancel(keyOf(draft.problem));
   draft.update({ completionTime: draft.now.toISOString() });
   draft.clearNextEvaluation();
@@ -32,7 +39,12 @@ export async function finish(draft: StatusDraft, deps: ProblemLoopPorts, phase: 
 }
 
 /** Only a person can fix this: say so, and look again later in case they did. */
-export async function stall(draft: StatusDraft, deps: ProblemLoopPorts, reason: Reason, message: string): Promise<StepResult> {
+export async function stall(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  reason: Reason,
+  message: string,
+): Promise<StepResult> {
   draft.markStalled(reason, message);
   await draft.write(draft.status.phase ?? 'Pending');
   draft.event('Warning', reason, message);
@@ -40,7 +52,14 @@ export async function stall(draft: StatusDraft, deps: ProblemLoopPorts, reason: 
 }
 
 /** A failed step: a failure that may pass goes back to the queue's backoff, the rest stall. */
-export async function failStep(draft: StatusDraft, deps: ProblemLoopPorts, log: StepLog, err: unknown, fallback: Reason, context: string): Promise<StepResult> {
+export async function failStep(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  log: StepLog,
+  err: unknown,
+  fallback: Reason,
+  context: string,
+): Promise<StepResult> {
   const reason = failureReason(err, fallback);
   const message = `${context}: ${errorMessage(err)}`;
   if (err instanceof ReboundError && err.retryable) {
@@ -57,4 +76,11 @@ export const resolveBySource: StepFor<'resolve-by-source'> = (draft, deps) =>
   finish(draft, deps, 'Resolved', REASONS.ProblemResolved, 'the source reported the problem as resolved', 'Normal');
 
 export const unhandledByStage: StepFor<'unhandled-by-stage'> = (draft, deps, { decision, stage }) =>
-  finish(draft, deps, 'Unhandled', REASONS.RemediationDisabled, `remediation is ${decision.mode} for stage ${stage.name}`, 'Normal');
+  finish(
+    draft,
+    deps,
+    'Unhandled',
+    REASONS.RemediationDisabled,
+    `remediation is ${decision.mode} for stage ${stage.name}`,
+    'Normal',
+  );

@@ -24,11 +24,11 @@ import type { StepFor } from './types.ts';
 import { held, throttled, waitAction, waitEvaluation } from './waits.ts';
 
 export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
-  'done': () => Promise.resolve(DONE),
+  done: () => Promise.resolve(DONE),
   'resolve-by-source': resolveBySource,
   'unhandled-by-stage': unhandledByStage,
-  'throttled': throttled,
-  'held': held,
+  throttled: throttled,
+  held: held,
   'start-attempt': startAttempt,
   'await-approval': awaitApproval,
   'approval-timed-out': approvalTimedOut,
@@ -41,6 +41,5 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'run-task': runTask,
   'wait-task': waitTask,
   'wait-evaluation': waitEvaluation,
-  'evaluate': evaluate,
+  evaluate: evaluate,
 };
-

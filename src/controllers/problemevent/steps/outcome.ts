@@ -31,9 +31,26 @@ export async function applied(
 ): Promise<StepResult> {
   const done = { ...attempt, appliedTime: appliedAt.toISOString() };
   const first = sequence.tasks[0];
-  if (!first) return awaitEvaluation(draft, deps, remediation, done, appliedAt, `attempt ${attempt.index} applied: ${detail}`, 'Applied', sequence, warning);
+  if (!first)
+    return awaitEvaluation(
+      draft,
+      deps,
+      remediation,
+      done,
+      appliedAt,
+      `attempt ${attempt.index} applied: ${detail}`,
+      'Applied',
+      sequence,
+      warning,
+    );
   draft.replaceAttempt(done);
-  if (warning) draft.setCondition({ type: CONDITION_TYPES.GitOpsConflict, status: 'True', reason: REASONS.ManagedByGitOps, message: warning });
+  if (warning)
+    draft.setCondition({
+      type: CONDITION_TYPES.GitOpsConflict,
+      status: 'True',
+      reason: REASONS.ManagedByGitOps,
+      message: warning,
+    });
   draft.clearNextEvaluation();
   const message = `attempt ${attempt.index} applied: ${detail}; next the remediation sequence's task ${first.name}`;
   draft.markReconciling(REASONS.TaskInProgress, message);
@@ -61,7 +78,13 @@ export async function awaitEvaluation(
   draft.update({ nextEvaluationTime: due.toISOString() });
   const message = `${what}; evaluation at ${due.toISOString()}`;
   draft.markReconciling(REASONS.WaitingForEvaluation, message);
-  if (warning) draft.setCondition({ type: CONDITION_TYPES.GitOpsConflict, status: 'True', reason: REASONS.ManagedByGitOps, message: warning });
+  if (warning)
+    draft.setCondition({
+      type: CONDITION_TYPES.GitOpsConflict,
+      status: 'True',
+      reason: REASONS.ManagedByGitOps,
+      message: warning,
+    });
   await draft.write('Evaluating');
   draft.event('Normal', eventReason, message);
   if (warning) draft.event('Warning', REASONS.ManagedByGitOps, warning);
@@ -69,7 +92,13 @@ export async function awaitEvaluation(
 }
 
 /** The action itself failed: the attempt fails without an evaluation, and the loop moves on. */
-export async function failAttempt(draft: StatusDraft, deps: ProblemLoopPorts, attempt: Attempt, reason: Reason, detail: string): Promise<StepResult> {
+export async function failAttempt(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  attempt: Attempt,
+  reason: Reason,
+  detail: string,
+): Promise<StepResult> {
   draft.replaceAttempt({ ...attempt, result: 'fail', message: truncate(detail, 4096) });
   draft.update({ lastResult: 'fail' });
   draft.clearNextEvaluation();
@@ -86,8 +115,13 @@ export async function failAttempt(draft: StatusDraft, deps: ProblemLoopPorts, at
  * Remediation's own `spec.evaluation.wait`, else the shipyard evaluation task's `triggeredAfter`, else
  * the controller's --evaluation-wait.
  */
-export function evaluationWaitMs(deps: ProblemLoopPorts, remediation: Remediation | undefined, sequence: RemediationSequence = NO_SEQUENCE): number {
-  if (remediation?.spec.evaluation?.wait === undefined && sequence.evaluationWaitMs !== undefined) return sequence.evaluationWaitMs;
+export function evaluationWaitMs(
+  deps: ProblemLoopPorts,
+  remediation: Remediation | undefined,
+  sequence: RemediationSequence = NO_SEQUENCE,
+): number {
+  if (remediation?.spec.evaluation?.wait === undefined && sequence.evaluationWaitMs !== undefined)
+    return sequence.evaluationWaitMs;
   try {
     return parseDuration(deps.policies.evaluationWait(remediation));
   } catch {

@@ -12,7 +12,12 @@ import { NEXT } from './types.ts';
 import type { StepFor, StepResult } from './types.ts';
 
 /** The engine was asked to sync the attempt's commit: record it; the attempt is applied once the engine reports it. */
-export async function syncRequested(draft: StatusDraft, deps: ProblemLoopPorts, attempt: Attempt, detail: string): Promise<StepResult> {
+export async function syncRequested(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  attempt: Attempt,
+  detail: string,
+): Promise<StepResult> {
   draft.replaceAttempt(attempt);
   const message = `attempt ${attempt.index}: ${detail}; waiting until it reports the commit`;
   draft.markReconciling(REASONS.WaitingForSync, message);
@@ -22,17 +27,36 @@ export async function syncRequested(draft: StatusDraft, deps: ProblemLoopPorts, 
 }
 
 /** One look at the engine: the commit reported starts the evaluation's wait; otherwise look again later. */
-export const waitSync: StepFor<'wait-sync'> = async (draft, deps, { decision: { index }, project, stage, remediation, signal }) => {
+export const waitSync: StepFor<'wait-sync'> = async (
+  draft,
+  deps,
+  { decision: { index }, project, stage, remediation, signal },
+) => {
   const attempt = draft.attempt(index);
   if (!attempt?.sync) return NEXT;
-  const verdict = await checkSync({ check: deps.sync, attempt, stage, repository: await deps.repositories.forProject(project), now: draft.now, signal });
+  const verdict = await checkSync({
+    check: deps.sync,
+    attempt,
+    stage,
+    repository: await deps.repositories.forProject(project),
+    now: draft.now,
+    signal,
+  });
   const again = { requeueAfterMs: deps.settings.syncPollMs };
   const message = `attempt ${index}: ${verdict.kind === 'synced' ? verdict.detail : verdict.message}`;
   switch (verdict.kind) {
     case 'synced': {
       const synced = deps.clock();
       const sync = { ...attempt.sync, revision: verdict.revision, syncedTime: synced.toISOString() };
-      return applied(draft, deps, remediation, { ...attempt, sync }, synced, `synced by Flux at ${verdict.revision}`, stage.sequence);
+      return applied(
+        draft,
+        deps,
+        remediation,
+        { ...attempt, sync },
+        synced,
+        `synced by Flux at ${verdict.revision}`,
+        stage.sequence,
+      );
     }
     case 'waiting':
       if (shows(draft, CONDITION_TYPES.Reconciling, verdict.reason, message)) return again;
@@ -41,7 +65,8 @@ export const waitSync: StepFor<'wait-sync'> = async (draft, deps, { decision: { 
       return again;
     case 'stalled':
       // Looked at again at the sync pace: the engine coming back, or a fix pushed on top, moves it on.
-      if (!shows(draft, CONDITION_TYPES.Stalled, verdict.reason, message)) await stall(draft, deps, verdict.reason, message);
+      if (!shows(draft, CONDITION_TYPES.Stalled, verdict.reason, message))
+        await stall(draft, deps, verdict.reason, message);
       return again;
   }
 };

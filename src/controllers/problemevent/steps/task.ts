@@ -27,7 +27,10 @@ const BACKGROUND_RECHECK_MS = 60_000;
 type TaskContext = StepContext<{ kind: 'run-task'; index: number; task: string }>;
 
 export const runTask: StepFor<'run-task'> = async (draft, deps, ctx) => {
-  const { decision: { index, task: name }, stage } = ctx;
+  const {
+    decision: { index, task: name },
+    stage,
+  } = ctx;
   const attempt = draft.attempt(index);
   const task = stage.sequence?.tasks.find((t) => t.name === name);
   // The shipyard changed under a running attempt: decide() no longer asks for this task.
@@ -37,18 +40,37 @@ export const runTask: StepFor<'run-task'> = async (draft, deps, ctx) => {
   if (run.callbackStatus !== undefined) return completeTask(draft, deps, ctx, attempt, run);
   if (run.state === 'Waiting') {
     const deadline = new Date(run.deadline ?? 0);
-    return deadline.getTime() > draft.now.getTime() ? draft.delayUntil(deadline) : taskTimedOut(draft, deps, attempt, run);
+    return deadline.getTime() > draft.now.getTime()
+      ? draft.delayUntil(deadline)
+      : taskTimedOut(draft, deps, attempt, run);
   }
-  if (run.state === 'Failed') return failAttempt(draft, deps, attempt, REASONS.TaskFailed, `task ${name}: ${run.message ?? 'failed'}`);
+  if (run.state === 'Failed')
+    return failAttempt(draft, deps, attempt, REASONS.TaskFailed, `task ${name}: ${run.message ?? 'failed'}`);
   return sendTask(draft, deps, ctx, attempt, task, run);
 };
 
 /** Recorded first, so an executor that answers at once finds the task, and a restart sends it again with the same id. */
-async function recordTask(draft: StatusDraft, deps: ProblemLoopPorts, attempt: Attempt, task: DispatchedTask): Promise<StepResult> {
+async function recordTask(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  attempt: Attempt,
+  task: DispatchedTask,
+): Promise<StepResult> {
   if (!deps.tasks) {
-    return stall(draft, deps, REASONS.NoTaskExecutor, `the shipyard's remediation sequence has task "${task.name}" after the action and nothing to send it to: start the controller with --action-sink, or remove the task`);
+    return stall(
+      draft,
+      deps,
+      REASONS.NoTaskExecutor,
+      `the shipyard's remediation sequence has task "${task.name}" after the action and nothing to send it to: start the controller with --action-sink, or remove the task`,
+    );
   }
-  const run: SequenceTaskRun = { name: task.name, id: taskIdFor(draft.problem, attempt.index, task.name), executor: 'keptn', state: 'Running', startedTime: draft.now.toISOString() };
+  const run: SequenceTaskRun = {
+    name: task.name,
+    id: taskIdFor(draft.problem, attempt.index, task.name),
+    executor: 'keptn',
+    state: 'Running',
+    startedTime: draft.now.toISOString(),
+  };
   draft.replaceAttempt({ ...attempt, tasks: [...(attempt.tasks ?? []).filter((t) => t.name !== task.name), run] });
   const message = `attempt ${attempt.index}: task ${task.name} starting (${taskEventType(task.name, 'triggered')}, task id ${run.id})`;
   draft.markReconciling(REASONS.TaskInProgress, message);
@@ -58,13 +80,34 @@ async function recordTask(draft: StatusDraft, deps: ProblemLoopPorts, attempt: A
 }
 
 /** Sends the task off the worker, or records what the send came to. */
-async function sendTask(draft: StatusDraft, deps: ProblemLoopPorts, ctx: TaskContext, attempt: Attempt, task: DispatchedTask, run: SequenceTaskRun): Promise<StepResult> {
+async function sendTask(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: TaskContext,
+  attempt: Attempt,
+  task: DispatchedTask,
+  run: SequenceTaskRun,
+): Promise<StepResult> {
   const dispatcher = deps.tasks;
-  if (!dispatcher) return stall(draft, deps, REASONS.NoTaskExecutor, `task ${task.name} was started but the controller has no executor sink any more (--action-sink)`);
+  if (!dispatcher)
+    return stall(
+      draft,
+      deps,
+      REASONS.NoTaskExecutor,
+      `task ${task.name} was started but the controller has no executor sink any more (--action-sink)`,
+    );
   const state = deps.background.state(run.id);
   if (state.kind === 'none') {
     deps.background.start(run.id, keyOf(draft.problem), (signal) =>
-      dispatcher.dispatch({ problem: draft.problem, stage: ctx.stage.name, attempt, taskId: run.id, task: task.name, ...(task.properties ? { properties: task.properties } : {}), signal }),
+      dispatcher.dispatch({
+        problem: draft.problem,
+        stage: ctx.stage.name,
+        attempt,
+        taskId: run.id,
+        task: task.name,
+        ...(task.properties ? { properties: task.properties } : {}),
+        signal,
+      }),
     );
     return { requeueAfterMs: BACKGROUND_RECHECK_MS };
   }
@@ -72,17 +115,36 @@ async function sendTask(draft: StatusDraft, deps: ProblemLoopPorts, ctx: TaskCon
   if (state.kind === 'errored') {
     // Forgotten first: a retry after the backoff sends the task again.
     deps.background.acknowledge(run.id);
-    return failStep(draft, deps, ctx.log, state.error, REASONS.ExecutorUnavailable, `task ${task.name} of attempt ${attempt.index} could not be sent`);
+    return failStep(
+      draft,
+      deps,
+      ctx.log,
+      state.error,
+      REASONS.ExecutorUnavailable,
+      `task ${task.name} of attempt ${attempt.index} could not be sent`,
+    );
   }
   const result = await recordSend(draft, deps, ctx, attempt, run, state.outcome);
   deps.background.acknowledge(run.id);
   return result;
 }
 
-async function recordSend(draft: StatusDraft, deps: ProblemLoopPorts, ctx: TaskContext, attempt: Attempt, run: SequenceTaskRun, outcome: ActionOutcome): Promise<StepResult> {
+async function recordSend(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: TaskContext,
+  attempt: Attempt,
+  run: SequenceTaskRun,
+  outcome: ActionOutcome,
+): Promise<StepResult> {
   switch (outcome.kind) {
     case 'waiting': {
-      const sent: SequenceTaskRun = { ...run, ...outcome.execution, state: 'Waiting', deadline: outcome.deadline.toISOString() };
+      const sent: SequenceTaskRun = {
+        ...run,
+        ...outcome.execution,
+        state: 'Waiting',
+        deadline: outcome.deadline.toISOString(),
+      };
       draft.replaceAttempt(withRun(attempt, sent));
       const message = `attempt ${attempt.index}: task ${run.name}: ${outcome.detail}`;
       draft.markReconciling(REASONS.TaskInProgress, message);
@@ -90,17 +152,33 @@ async function recordSend(draft: StatusDraft, deps: ProblemLoopPorts, ctx: TaskC
       return draft.delayUntil(outcome.deadline);
     }
     case 'failed': {
-      const failed: SequenceTaskRun = { ...run, ...outcome.execution, state: 'Failed', finishedTime: deps.clock().toISOString() };
+      const failed: SequenceTaskRun = {
+        ...run,
+        ...outcome.execution,
+        state: 'Failed',
+        finishedTime: deps.clock().toISOString(),
+      };
       return failAttempt(draft, deps, withRun(attempt, failed), outcome.reason, `task ${run.name}: ${outcome.detail}`);
     }
     case 'done':
       // A dispatcher only sends; a task is done when its executor says so.
-      return completeTask(draft, deps, ctx, attempt, { ...run, callbackStatus: 'succeeded', callbackMessage: outcome.detail, callbackTime: deps.clock().toISOString() });
+      return completeTask(draft, deps, ctx, attempt, {
+        ...run,
+        callbackStatus: 'succeeded',
+        callbackMessage: outcome.detail,
+        callbackTime: deps.clock().toISOString(),
+      });
   }
 }
 
 /** The executor answered: the next task, or the evaluation's wait; a failure fails the attempt with its message. */
-async function completeTask(draft: StatusDraft, deps: ProblemLoopPorts, ctx: TaskContext, attempt: Attempt, run: SequenceTaskRun): Promise<StepResult> {
+async function completeTask(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: TaskContext,
+  attempt: Attempt,
+  run: SequenceTaskRun,
+): Promise<StepResult> {
   // The answer may overtake the loop's record of the send: keep what the send reported, stop it if it runs.
   const send = deps.background.state(run.id);
   const merged: SequenceTaskRun = send.kind === 'settled' ? { ...send.outcome.execution, ...run } : run;
@@ -122,17 +200,38 @@ async function completeTask(draft: StatusDraft, deps: ProblemLoopPorts, ctx: Tas
     draft.event('Normal', 'TaskFinished', message);
     return NEXT;
   }
-  return awaitEvaluation(draft, deps, ctx.remediation, done, new Date(finishedTime), `attempt ${attempt.index}: task ${run.name} succeeded${said}`, 'TaskFinished', sequence);
+  return awaitEvaluation(
+    draft,
+    deps,
+    ctx.remediation,
+    done,
+    new Date(finishedTime),
+    `attempt ${attempt.index}: task ${run.name} succeeded${said}`,
+    'TaskFinished',
+    sequence,
+  );
 }
 
-function taskTimedOut(draft: StatusDraft, deps: ProblemLoopPorts, attempt: Attempt, run: SequenceTaskRun): Promise<StepResult> {
+function taskTimedOut(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  attempt: Attempt,
+  run: SequenceTaskRun,
+): Promise<StepResult> {
   deps.background.acknowledge(run.id);
   const timedOut = withRun(attempt, { ...run, state: 'Failed', finishedTime: draft.now.toISOString() });
-  return failAttempt(draft, deps, timedOut, REASONS.TaskTimedOut, `no ${taskEventType(run.name, 'finished')} for task ${run.id} before its deadline ${run.deadline ?? ''}`);
+  return failAttempt(
+    draft,
+    deps,
+    timedOut,
+    REASONS.TaskTimedOut,
+    `no ${taskEventType(run.name, 'finished')} for task ${run.id} before its deadline ${run.deadline ?? ''}`,
+  );
 }
 
 function withRun(attempt: Attempt, run: SequenceTaskRun): Attempt {
   return { ...attempt, tasks: (attempt.tasks ?? []).map((t) => (t.name === run.name ? run : t)) };
 }
 
-export const waitTask: StepFor<'wait-task'> = (draft, _deps, { decision }) => Promise.resolve(draft.delayUntil(decision.until));
+export const waitTask: StepFor<'wait-task'> = (draft, _deps, { decision }) =>
+  Promise.resolve(draft.delayUntil(decision.until));

@@ -10,7 +10,11 @@ import { failStep } from './finish.ts';
 import type { StepContext, StepResult } from './types.ts';
 
 /** undefined: the turn is this problem's (or the decision needs none), go on; otherwise what to return. */
-export async function claimTurn(draft: StatusDraft, deps: ProblemLoopPorts, ctx: StepContext): Promise<StepResult | undefined> {
+export async function claimTurn(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: StepContext,
+): Promise<StepResult | undefined> {
   if (!needsTurn(ctx.decision)) return undefined;
   let turn;
   try {

@@ -36,7 +36,11 @@ export interface StepContext<D extends Decision = Decision> {
   signal: AbortSignal;
 }
 
-export type Step<D extends Decision = Decision> = (draft: StatusDraft, deps: ProblemLoopPorts, ctx: StepContext<D>) => Promise<StepResult>;
+export type Step<D extends Decision = Decision> = (
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: StepContext<D>,
+) => Promise<StepResult>;
 
 /** The step for one kind of decision. */
 export type StepFor<K extends Decision['kind']> = Step<Extract<Decision, { kind: K }>>;

@@ -13,7 +13,9 @@ export const throttled: StepFor<'throttled'> = async (draft, _deps, { decision }
 
 /** A Project rule holds the next attempt back: say which and until when; a change wakes it earlier. */
 export const held: StepFor<'held'> = async (draft, deps, { decision }) => {
-  const changed = !(draft.problem.status?.conditions ?? []).some((c) => c.type === 'Reconciling' && c.reason === decision.reason && c.message === decision.message);
+  const changed = !(draft.problem.status?.conditions ?? []).some(
+    (c) => c.type === 'Reconciling' && c.reason === decision.reason && c.message === decision.message,
+  );
   if (changed) {
     draft.markReconciling(decision.reason, decision.message);
     await draft.write(draft.status.phase ?? 'Pending');
@@ -23,6 +25,8 @@ export const held: StepFor<'held'> = async (draft, deps, { decision }) => {
   return decision.until ? draft.delayUntil(decision.until) : { requeueAfterMs: deps.settings.turnPollMs };
 };
 
-export const waitAction: StepFor<'wait-action'> = (draft, _deps, { decision }) => Promise.resolve(draft.delayUntil(decision.until));
+export const waitAction: StepFor<'wait-action'> = (draft, _deps, { decision }) =>
+  Promise.resolve(draft.delayUntil(decision.until));
 
-export const waitEvaluation: StepFor<'wait-evaluation'> = (draft, _deps, { decision }) => Promise.resolve(draft.delayUntil(decision.at));
+export const waitEvaluation: StepFor<'wait-evaluation'> = (draft, _deps, { decision }) =>
+  Promise.resolve(draft.delayUntil(decision.at));
