@@ -190,6 +190,7 @@ export const REASONS = {
   EvaluationWarning: 'EvaluationWarning',
   EvaluationErrored: 'EvaluationErrored',
   PrometheusUnavailable: 'PrometheusUnavailable',
+  WaitingForMetrics: 'WaitingForMetrics',
   SLONotFound: 'SLONotFound',
   SLOInvalid: 'SLOInvalid',
   Escalated: 'Escalated',

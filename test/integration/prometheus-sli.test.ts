@@ -1,6 +1,9 @@
 // The Prometheus SLI provider against a real Prometheus (Debian's) holding backfilled, known data:
 // placeholders resolved for the window, known values, the failures Keptn named, and the difference
 // between a failed SLI and a Prometheus that cannot be asked.
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReboundError } from '../../src/errors.ts';
 import { evaluateSlo } from '../../src/evaluation/engine.ts';
@@ -240,3 +243,58 @@ describe('PrometheusSliProvider against a real Prometheus', () => {
     expect(result.result).toBe('warning');
   });
 });
+
+// A live Prometheus scraping a target every 10 s: an SLI is read only once every target has been
+// scraped since the window began, so a gauge from before the action is never judged.
+describe('freshness against a scraping Prometheus', () => {
+  let scraping: LocalPrometheus | undefined;
+  let target: Server | undefined;
+
+  afterAll(async () => {
+    await scraping?.stop();
+    target?.closeAllConnections();
+    await new Promise<void>((resolve) => (target ? target.close(() => resolve()) : resolve()));
+  });
+
+  it('waits while the newest scrape is older than the window, reads once it is not', async () => {
+    target = createServer((_req, res) => res.end('# TYPE rebound_fresh_gauge gauge\nrebound_fresh_gauge 7\n'));
+    await new Promise<void>((resolve) => target?.listen(0, '127.0.0.1', resolve));
+    const port = (target.address() as AddressInfo).port;
+    scraping = await startPrometheus({ scrapeTargets: [`127.0.0.1:${String(port)}`], scrapeInterval: '10s' });
+    const provider = new PrometheusSliProvider({ url: scraping.url });
+
+    // The last scrape's time, from Prometheus itself: windows just after it and just before it
+    // need no race with the next scrape, which is 10 s away.
+    const lastScrape = await waitForFirstScrape(scraping.url);
+    const live = (start: number): SliRequest => ({
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      indicators: ['gauge'],
+      queries: { gauge: 'max(rebound_fresh_gauge)' },
+      start: new Date(start),
+      end: new Date(lastScrape + 5),
+    });
+
+    const stale = await provider.getIndicators(live(lastScrape + 1)).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(stale).toMatchObject({ code: 'WaitingForMetrics', reason: 'WaitingForMetrics', retryable: true });
+    expect(await provider.getIndicators(live(lastScrape))).toEqual([
+      { metric: 'gauge', value: 7, success: true, query: 'max(rebound_fresh_gauge)' },
+    ]);
+  });
+});
+
+/** Milliseconds of the target's first scrape, as Prometheus recorded it (polled, bounded). */
+async function waitForFirstScrape(url: string): Promise<number> {
+  for (let i = 0; i < 150; i++) {
+    const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent('max(timestamp(up))')}`);
+    const body = (await response.json()) as { data?: { result?: { value?: [number, string] }[] } };
+    const value = body.data?.result?.[0]?.value?.[1];
+    if (value !== undefined) return Math.round(Number(value) * 1000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('Prometheus did not scrape its target within 30 s');
+}

@@ -494,6 +494,30 @@ describe('ProblemEventReconciler', () => {
     expect(w.problem.status?.phase).toBe('Resolved');
   });
 
+  it('waits for a scrape from after the action, looking again within seconds, without failing the attempt', async () => {
+    const w = new World();
+    await w.step();
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(
+      new ReboundError('waiting for metrics from after the action', {
+        code: 'WaitingForMetrics',
+        reason: 'WaitingForMetrics',
+        retryable: true,
+      }),
+    );
+    expect(await w.step()).toBe(5_000);
+    expect(w.problem.status?.phase).toBe('Evaluating');
+    expect(w.problem.status?.attempts?.[0]?.result).toBeUndefined();
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      reason: 'WaitingForMetrics',
+      message: 'evaluation postponed: waiting for metrics from after the action',
+    });
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Resolved');
+  });
+
   it('reports a Git outage during evaluation as GitUnreachable, not PrometheusUnavailable', async () => {
     const w = new World();
     await w.step();

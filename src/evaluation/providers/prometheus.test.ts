@@ -6,16 +6,29 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReboundError } from '../../errors.ts';
-import { PrometheusSliProvider, prometheusProviders } from './prometheus.ts';
+import { FRESHNESS_QUERY, PrometheusSliProvider, prometheusProviders } from './prometheus.ts';
 import type { SliRequest } from '../provider.ts';
 
 const servers: Server[] = [];
 
-async function serve(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void): Promise<string> {
+/**
+ * A fake Prometheus. The freshness query is answered by `lastScrape` (seconds; by default no `up`
+ * series, so freshness cannot be told) unless `handler` wants to answer it too.
+ */
+async function serve(
+  handler: (req: IncomingMessage, body: string, res: ServerResponse) => void,
+  options: { lastScrape?: number; answerFreshness?: boolean } = {},
+): Promise<string> {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => handler(req, body, res));
+    req.on('end', () => {
+      if (!options.answerFreshness && new URLSearchParams(body).get('query') === FRESHNESS_QUERY) {
+        res.end(options.lastScrape === undefined ? vector() : vector(String(options.lastScrape)));
+        return;
+      }
+      handler(req, body, res);
+    });
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -54,6 +67,51 @@ async function failure(promise: Promise<unknown>): Promise<ReboundError> {
   if (!(err instanceof ReboundError)) throw new Error(`expected a ReboundError, got ${String(err)}`);
   return err;
 }
+
+describe('PrometheusSliProvider freshness', () => {
+  const windowStart = Date.parse('2026-01-01T10:00:00Z') / 1000;
+
+  it('waits, retryably, while a target was last scraped before the window began', async () => {
+    const asked: string[] = [];
+    const url = await serve(
+      (_req, body, res) => {
+        asked.push(new URLSearchParams(body).get('query') ?? '');
+        res.end(vector('42'));
+      },
+      { lastScrape: windowStart - 1 },
+    );
+    const err = await failure(new PrometheusSliProvider({ url }).getIndicators(request()));
+    expect(err).toMatchObject({ code: 'WaitingForMetrics', reason: 'WaitingForMetrics', retryable: true });
+    expect(err.message).toContain('last scraped at 2026-01-01T09:59:59.000Z');
+    expect(asked).toEqual([]); // no SLI was read from data older than the action
+  });
+
+  it('reads the SLIs once every target was scraped since the window began', async () => {
+    const url = await serve((_req, _body, res) => res.end(vector('42')), { lastScrape: windowStart });
+    expect(await new PrometheusSliProvider({ url }).getIndicators(request())).toEqual([
+      { metric: 'rt', value: 42, success: true, query: 'rt{job="carts"}' },
+    ]);
+  });
+
+  it('asks at the window end, and a Prometheus that is down is unavailable, not stale', async () => {
+    let freshnessBody = '';
+    const url = await serve(
+      (_req, body, res) => {
+        freshnessBody = body;
+        res.statusCode = 503;
+        res.end('down');
+      },
+      { answerFreshness: true },
+    );
+    expect(await failure(new PrometheusSliProvider({ url }).getIndicators(request()))).toMatchObject({
+      code: 'PrometheusUnavailable',
+    });
+    expect(Object.fromEntries(new URLSearchParams(freshnessBody))).toEqual({
+      query: FRESHNESS_QUERY,
+      time: '1767261900.000',
+    });
+  });
+});
 
 describe('PrometheusSliProvider HTTP handling', () => {
   it('posts the resolved query at the window end, under a path prefix', async () => {

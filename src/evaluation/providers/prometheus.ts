@@ -1,6 +1,13 @@
 // The Prometheus SLI provider: sli.yaml queries, placeholders resolved for the evaluation window,
 // each evaluated as an instant query at the window's end through Prometheus's HTTP API.
 //
+// An instant query sees the newest sample up to five minutes old (Prometheus's lookback), so a
+// gauge read at the end of a short window can still be the one scraped before the action took
+// effect. Before the SLIs are read, every scrape target must have been scraped since the window
+// began (`min(timestamp(up))`); until then the evaluation waits (retryable `WaitingForMetrics`),
+// bounded by the longest scrape interval. Without an `up` series (remote storage, backfilled
+// data) freshness cannot be told and the SLIs are read as before.
+//
 // Two kinds of trouble are kept apart on purpose. A query that gives no usable number (no sample,
 // several samples, NaN, a query Prometheus rejects) is a *failed indicator*: the SLO decides what
 // that means. Prometheus that cannot be asked (refused connection, timeout, 5xx, 429) is a
@@ -27,6 +34,8 @@ export interface PrometheusSliProviderOptions {
 }
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+/** The oldest of every scrape target's last scrape, at the window's end. */
+export const FRESHNESS_QUERY = 'min(timestamp(up))';
 const MAX_ERROR_BODY = 300;
 
 export class PrometheusSliProvider implements SliProvider {
@@ -58,6 +67,7 @@ export class PrometheusSliProvider implements SliProvider {
         },
       );
     }
+    await this.requireFreshScrapes(request);
     // One failure to reach Prometheus stops the other queries too: the whole retrieval is retried.
     const abort = new AbortController();
     const signal = request.signal ? AbortSignal.any([request.signal, abort.signal]) : abort.signal;
@@ -79,6 +89,19 @@ export class PrometheusSliProvider implements SliProvider {
       throw err;
     }
     return results;
+  }
+
+  /** Throws a retryable WaitingForMetrics while a target's last scrape is older than the window. */
+  private async requireFreshScrapes(request: SliRequest): Promise<void> {
+    const signal = request.signal ?? new AbortController().signal;
+    const outcome = await this.query(FRESHNESS_QUERY, request.end, signal);
+    if ('failure' in outcome) return; // no `up` to tell by: judge what there is, as Keptn did
+    const oldestScrape = outcome.value * 1000;
+    if (oldestScrape >= request.start.getTime()) return;
+    throw new ReboundError(
+      `waiting for metrics from after ${request.start.toISOString()}: a scrape target was last scraped at ${new Date(oldestScrape).toISOString()} (${FRESHNESS_QUERY} at ${request.end.toISOString()})`,
+      { code: 'WaitingForMetrics', reason: REASONS.WaitingForMetrics, retryable: true },
+    );
   }
 
   private async indicator(metric: string, request: SliRequest, signal: AbortSignal): Promise<IndicatorValue> {

@@ -11,6 +11,9 @@ import { finish, stall } from './finish.ts';
 import { NEXT } from './types.ts';
 import type { StepFor } from './types.ts';
 
+/** How soon an evaluation waiting for a scrape from after the action looks again. */
+const METRICS_RETRY_MS = 5_000;
+
 export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { index }, project, stage, signal }) => {
   const attempt = draft.attempt(index);
   if (!attempt?.appliedTime) return NEXT;
@@ -34,9 +37,15 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
     if (err instanceof ReboundError && err.retryable) {
       // The metrics source (or Git, for slo.yaml) being down says nothing about the service: try
       // later, never a failed attempt; the reason says which one is down.
-      draft.markReconciling(failureReason(err, REASONS.PrometheusUnavailable), `evaluation postponed: ${err.message}`);
+      const reason = failureReason(err, REASONS.PrometheusUnavailable);
+      draft.markReconciling(reason, `evaluation postponed: ${err.message}`);
       await draft.write();
-      return { requeueAfterMs: deps.settings.evaluationRetryMs };
+      // Data from after the action is one scrape away: look again soon, not after an outage's delay.
+      const retryMs =
+        reason === REASONS.WaitingForMetrics
+          ? Math.min(deps.settings.evaluationRetryMs, METRICS_RETRY_MS)
+          : deps.settings.evaluationRetryMs;
+      return { requeueAfterMs: retryMs };
     }
     return stall(
       draft,
