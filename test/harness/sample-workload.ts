@@ -3,6 +3,7 @@
 // and the feature-flag ConfigMap. Scaling up or turning a flag off therefore really changes what
 // Prometheus scrapes, and the SLO evaluation sees the effect of each remediation action.
 import { createServer } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
@@ -69,6 +70,9 @@ export function defaultResponseTime(state: LiveState): number {
   return Math.round(base / Math.sqrt(Math.max(1, state.replicas)));
 }
 
+/** How long a scrape waits for a fresh read of the live state before the last one is served. */
+const SCRAPE_WAIT_MS = 700;
+
 export async function startSampleWorkload(options: SampleWorkloadOptions): Promise<SampleWorkload> {
   const kc = new KubeConfig();
   kc.loadFromFile(options.kubeconfigPath);
@@ -93,8 +97,10 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
     }
   };
 
-  // Scrapes are answered from the last state read, refreshed in the background: a scrape never waits
-  // on the API server, so a busy machine cannot make it time out and the series go stale.
+  // A scrape waits for a fresh read of the live state, so a scrape after an action took effect shows
+  // it (the evaluation only reads scrapes from after the action). The wait is bounded below the
+  // 1 s scrape timeout: on a machine too busy to answer in time, the last state read is served
+  // rather than a failed scrape, whose stale series would fail the SLI.
   const latest = new Map<WorkloadTarget, LiveState>();
   let refreshing: Promise<void> | undefined;
   const refresh = (): Promise<void> =>
@@ -114,6 +120,16 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
       res.writeHead(404).end();
       return;
     }
+    void freshOrLast().then(() => serveMetrics(res));
+  });
+  // A refresh that started before this scrape may have read the state before the action: chain one more.
+  const freshOrLast = (): Promise<void> => {
+    const fresh = (refreshing ?? Promise.resolve()).then(refresh);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, SCRAPE_WAIT_MS)));
+    return Promise.race([fresh, late]).finally(() => clearTimeout(timer));
+  };
+  const serveMetrics = (res: ServerResponse): void => {
     const lines = [
       '# HELP rebound_sample_response_time_p95_ms 95th percentile response time of the sample service.',
       '# TYPE rebound_sample_response_time_p95_ms gauge',
@@ -128,7 +144,7 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
       lines.push(`rebound_sample_replicas{${labels}} ${state.replicas}`);
     }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(lines.join('\n') + '\n');
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
