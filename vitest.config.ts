@@ -39,6 +39,7 @@ const IO = [
   'src/actions/unleash.test.ts',
   'src/actions/webhook.test.ts',
   'src/actions/webhook-call.test.ts',
+  'src/forge/forge.test.ts',
   'test/harness/process.test.ts',
   'test/harness/ports.test.ts',
 ];

@@ -29,6 +29,7 @@ const LAYERS = [
   'controllers',
   'ingest',
   'actions',
+  'forge',
   'apply',
   'evaluation',
   'rules',

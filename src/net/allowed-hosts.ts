@@ -28,7 +28,7 @@ const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
  * `*.domain` for subdomains of domain only). Only http and https, no credentials in the URL. The
  * refusal names the host only: a webhook URL's path and query often carry a secret.
  */
-export function checkAllowedUrl(url: string, allowedHosts: readonly string[]): AllowedUrlCheck {
+export function checkAllowedUrl(url: string, allowedHosts: readonly string[], field = FIELD): AllowedUrlCheck {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -62,12 +62,12 @@ export function checkAllowedUrl(url: string, allowedHosts: readonly string[]): A
   if (allowedHosts.length === 0) {
     return {
       ok: false,
-      reason: `host "${parsed.host}" is not allowed: ${FIELD} is empty; list the host there as ${listAs}`,
+      reason: `host "${parsed.host}" is not allowed: ${field} is empty; list the host there as ${listAs}`,
     };
   }
   return {
     ok: false,
-    reason: `host "${parsed.host}" is not allowed: it must be listed in ${FIELD}, as ${listAs}${ignored}`,
+    reason: `host "${parsed.host}" is not allowed: it must be listed in ${field}, as ${listAs}${ignored}`,
   };
 }
 
