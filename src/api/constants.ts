@@ -81,6 +81,17 @@ export type ApprovalState = (typeof APPROVAL_STATES)[number];
 export const APPROVAL_TIMEOUT_ACTIONS = ['Unhandled', 'Escalate'] as const;
 /** A policy action's `approval`: `required` makes it wait for a person whatever the stage says. */
 export const ACTION_APPROVAL = ['required'] as const;
+/**
+ * How people answer an approval request: `approvals` (Approval objects, `rebound approve`) or `merge`
+ * (the change is pushed to a proposal branch with a pull request on the Project's forge: merging it
+ * approves, closing it rejects).
+ */
+export const APPROVAL_MODES = ['approvals', 'merge'] as const;
+export type ApprovalMode = (typeof APPROVAL_MODES)[number];
+/** The forges Rebound posts commit statuses and opens pull requests on (src/forge/). */
+export const FORGE_KINDS = ['gitea', 'github', 'gitlab'] as const;
+/** A merge-mode proposal's pull request as Rebound last read it. */
+export const PROPOSAL_STATES = ['Open', 'Merged', 'Closed'] as const;
 
 /** Built-in action types besides the values edits: an HTTP call to a runbook. */
 export const WEBHOOK_ACTION = 'webhook';
@@ -219,6 +230,12 @@ export const REASONS = {
   InFlightLimitReached: 'InFlightLimitReached',
   ProjectLimitReached: 'ProjectLimitReached',
   CircuitOpen: 'CircuitOpen',
+  // Merge as approval: a proposal branch and its pull request on the Project's forge
+  ProposalOpened: 'ProposalOpened',
+  ProposalMerged: 'ProposalMerged',
+  ProposalClosed: 'ProposalClosed',
+  ForgeUnavailable: 'ForgeUnavailable',
+  ForgeMisconfigured: 'ForgeMisconfigured',
   // The shipyard's remediation sequence: tasks between the action and the evaluation
   TaskInProgress: 'TaskInProgress',
   TaskFailed: 'TaskFailed',

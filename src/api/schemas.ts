@@ -5,6 +5,7 @@ import {
   ACTION_APPROVAL,
   APPLY_MODES,
   APPROVAL_DECISIONS,
+  APPROVAL_MODES,
   APPROVAL_STATES,
   APPROVAL_TIMEOUT_ACTIONS,
   CONDITION_STATUSES,
@@ -13,10 +14,12 @@ import {
   ACTION_STATES,
   CALLBACK_STATUSES,
   EVALUATION_RESULTS,
+  FORGE_KINDS,
   FEATURE_TOGGLE_VALUE_PATTERN,
   GITOPS_ENGINES,
   PHASES,
   PROBLEM_STATES,
+  PROPOSAL_STATES,
   REMEDIATION_MODES,
   SCALE_VALUE_PATTERN,
   TASK_NAME_PATTERN,
@@ -235,6 +238,40 @@ export const approvalSettingsSchema = {
     /** Unanswered this long, the approval times out; none: it waits until answered. */
     timeout: duration,
     onTimeout: { type: 'string', enum: APPROVAL_TIMEOUT_ACTIONS, default: 'Unhandled' },
+    /**
+     * `approvals`: people create Approval objects. `merge`: the change goes to a proposal branch
+     * `rebound/<problem>/<attempt>` with a pull request on spec.forge; merging it is the approval,
+     * closing it the rejection (docs/approvals.md).
+     */
+    mode: { type: 'string', enum: APPROVAL_MODES, default: 'approvals' },
+  },
+} as const;
+
+/** The Git forge the Project's repository lives on: commit statuses and merge-mode pull requests (docs/forges.md). */
+export const forgeSchema = {
+  type: 'object',
+  required: ['type', 'url', 'repository', 'secretRef'],
+  properties: {
+    type: { type: 'string', enum: FORGE_KINDS },
+    /** The forge's web address: `https://gitea.example.com`, `https://github.com`, `https://gitlab.com`. */
+    url: httpUrl,
+    /** `owner/name` (GitLab: the project's full path, groups included). */
+    repository: {
+      type: 'string',
+      minLength: 3,
+      maxLength: 255,
+      pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$',
+    },
+    /** A Secret with a `token` key: a personal or bot access token that may post statuses and open pull requests. */
+    secretRef,
+    /** Hosts the forge's API may be called on besides spec.git.url's (GitHub's API is api.github.com). */
+    allowedHosts: { type: 'array', maxItems: 16, items: allowedHost },
+    /** Post a commit status on each remediation commit (pending while evaluating, then the verdict). */
+    commitStatuses: { type: 'boolean', default: true },
+    /** The status's name on the forge; the stage is appended (`rebound/production`). */
+    context: { type: 'string', minLength: 1, maxLength: 100, default: 'rebound' },
+    /** The status's link: `{namespace}`, `{name}` and `{attempt}` are replaced (e.g. a dashboard's problem page). */
+    link: { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://[^\\s]+$' },
   },
 } as const;
 
@@ -311,6 +348,8 @@ export const projectSchema = {
         },
         /** For actions that wait for a person (a `manual` stage, an action with `approval: required`). */
         approval: approvalSettingsSchema,
+        /** The forge the repository lives on (commit statuses, merge-mode pull requests). */
+        forge: forgeSchema,
         /** Deny windows: no automated action starts inside one (docs/resources/project.md). */
         windows: {
           type: 'array',
@@ -546,6 +585,20 @@ export const attemptApprovalSchema = {
     },
     decidedTime: dateTime,
     message: { type: 'string', maxLength: 4096 },
+    /** Merge mode: the proposal branch, its commit and its pull request. */
+    proposal: {
+      type: 'object',
+      required: ['branch'],
+      properties: {
+        branch: gitBranch,
+        commit: gitSha,
+        number: { type: 'integer', format: 'int64', minimum: 1 },
+        url: { type: 'string', maxLength: 2048 },
+        state: { type: 'string', enum: PROPOSAL_STATES },
+        /** The commit the merge made on the stage branch. */
+        mergeCommit: gitSha,
+      },
+    },
   },
 } as const;
 
