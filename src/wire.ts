@@ -19,6 +19,7 @@ import { setupProblemEventController } from './controllers/problemevent/setup.ts
 import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
 import { prometheusProviders } from './evaluation/providers/prometheus.ts';
 import { ProjectStores } from './controllers/project-stores.ts';
+import { ProjectForges } from './controllers/forges.ts';
 import { setupProjectController } from './controllers/project/setup.ts';
 import { setupRemediationController } from './controllers/remediation/setup.ts';
 import { gitHookRoute } from './ingest/git-hook.ts';
@@ -222,6 +223,15 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
       })
     : undefined;
 
+  // The Projects' forges: commit statuses (queued per Project) and merge-mode pull requests.
+  const forgeLog = log.child({ component: 'forge' });
+  const forges = new ProjectForges({
+    secrets,
+    clock,
+    log: { info: (f, m) => forgeLog.info(f, m), warn: (f, m) => forgeLog.warn(f, m) },
+    observe: (result) => metrics.forgeStatus(result),
+  });
+
   setupProblemEventController(manager, {
     informers: { problems, projects, remediations, approvals },
     loop: {
@@ -229,6 +239,7 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
       policies: new GitPolicyLookup(stores, { defaultWait: config.evaluationWait, cache: configs.remediation }),
       repositories: { forProject: async (p) => new GitStageRepository(await stores.storeFor(p)) },
       actions,
+      forges,
       ...(tasks ? { tasks } : {}),
       evaluator: new SloEvaluator({
         stores,
@@ -307,5 +318,10 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     },
     'rebound controller starting',
   );
-  return { done: manager.start(signal).finally(() => stores.close()) };
+  return {
+    done: manager.start(signal).finally(() => {
+      forges.stop();
+      stores.close();
+    }),
+  };
 }

@@ -2,6 +2,7 @@
 // (ProblemEvent and Remediation controllers) and the Git store per Project (the policy lookup, the
 // SLO evaluator and the Project controller). The wiring passes the real implementations in.
 import type { Project, Remediation } from '../api/index.ts';
+import type { CommitState, Forge } from '../forge/index.ts';
 import type { GitStore } from '../gitstore/store.ts';
 import type { ResolvedStage } from '../remediation/stage.ts';
 
@@ -15,4 +16,28 @@ export interface ProjectLookup {
 
 export interface StoreProvider {
   storeFor(project: Project): Promise<GitStore>;
+}
+
+/** What a step tells the Project's forge: a commit status (queued) and, in merge mode, pull requests. */
+export interface ForgeLookup {
+  /**
+   * The Project's forge with its token read now from spec.forge.secretRef, or undefined when the
+   * Project names none. Throws a classified ReboundError (Secret missing, no token).
+   */
+  forProject(project: Project): Promise<Forge | undefined>;
+  /**
+   * Queues a commit status on `sha` for the stage's line (`<context>/<stage>`): never blocks, never
+   * throws; nothing happens when the Project has no forge or turned commit statuses off.
+   */
+  postStatus(project: Project, status: StageCommitStatus): void;
+}
+
+export interface StageCommitStatus {
+  sha: string;
+  state: CommitState;
+  stage: string;
+  description: string;
+  /** Fills spec.forge.link's `{namespace}`, `{name}` and `{attempt}`. */
+  problem: { namespace: string; name: string };
+  attempt: number;
 }

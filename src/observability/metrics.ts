@@ -105,6 +105,12 @@ export function createMetrics(options: MetricsOptions = {}) {
     labelNames: ['outcome'] as const,
     registers,
   });
+  const forgeStatuses = new Counter({
+    name: 'rebound_forge_statuses_total',
+    help: 'Commit status deliveries to a forge by outcome (delivered, retried, failed, dropped).',
+    labelNames: ['result'] as const,
+    registers,
+  });
   const holds = new Counter({
     name: 'rebound_holds_total',
     help: 'New attempts held back by a Project rule, by condition reason (DenyWindow, CircuitOpen, ...).',
@@ -261,6 +267,10 @@ export function createMetrics(options: MetricsOptions = {}) {
     },
     approval(outcome: ApprovalOutcome): void {
       approvals.inc({ outcome });
+    },
+    /** One try at delivering a commit status: delivered, retried, failed (given up), dropped (queue full). */
+    forgeStatus(result: 'delivered' | 'retried' | 'failed' | 'dropped'): void {
+      forgeStatuses.inc({ result });
     },
     /** `reason` is a condition reason: a fixed vocabulary, so the label stays bounded. */
     held(reason: string): void {

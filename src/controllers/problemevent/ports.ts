@@ -17,7 +17,7 @@ import type { ActionRegistry, BackgroundRunner } from '../../actions/types.ts';
 import type { SyncCheck } from '../../apply/types.ts';
 import type { TaskDispatcher } from '../../actions/keptn-task.ts';
 import type { ResolvedStage, StageRepository } from '../../remediation/stage.ts';
-import type { ProjectLookup } from '../ports.ts';
+import type { ForgeLookup, ProjectLookup } from '../ports.ts';
 import type { TurnClaims } from './service-turn.ts';
 
 export interface ProblemCache {
@@ -142,6 +142,8 @@ export interface ProblemLoopPorts {
   /** What the GitOps engine reports about a commit it was asked to sync (apply: flux). */
   sync: SyncCheck;
   approvals: ApprovalReader;
+  /** The Project's forge: commit statuses (queued, never blocking) and merge-mode pull requests. */
+  forges?: ForgeLookup;
   metrics?: LoopMetrics;
   settings: LoopSettings;
 }

@@ -145,6 +145,7 @@ async function recordOutcome(
         { ...attempt, ...execution('Failed', { finishedTime: deps.clock().toISOString() }) },
         outcome.reason,
         outcome.detail,
+        ctx,
       );
   }
 }

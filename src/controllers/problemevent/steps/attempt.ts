@@ -14,6 +14,7 @@ import { proposeChange, requestApproval } from './approval.ts';
 import type { StatusDraft } from './draft.ts';
 import { label } from './draft.ts';
 import { failStep, finish, stall } from './finish.ts';
+import { postCommitStatus, problemTitle } from './forge-status.ts';
 import { NEXT } from './types.ts';
 import type { StepContext, StepFor, StepResult } from './types.ts';
 
@@ -197,6 +198,15 @@ async function commitValues(
   draft.markReconciling(REASONS.ActionCommitted, message);
   await draft.write('Remediating');
   draft.event('Normal', 'Committed', message);
+  if (outcome.kind !== 'no-change')
+    postCommitStatus(
+      draft,
+      deps,
+      { project, stage },
+      { index, commit: outcome.sha },
+      'pending',
+      `${problemTitle(draft)}: attempt ${index} (${actionLabel}) is being applied and evaluated`,
+    );
   return NEXT;
 }
 

@@ -8,6 +8,7 @@ import { ReboundError, errorMessage, failureReason } from '../../../errors.ts';
 import { evaluationWindow } from '../sequence.ts';
 import { label } from './draft.ts';
 import { finish, stall } from './finish.ts';
+import { postCommitStatus, problemTitle } from './forge-status.ts';
 import { NEXT } from './types.ts';
 import type { StepFor } from './types.ts';
 
@@ -67,6 +68,14 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
   draft.clearNextEvaluation();
   deps.metrics?.attempt(attempt.action, outcome.result);
   const summary = `attempt ${index} (${label(attempt)}) evaluated ${outcome.result} with score ${formatScore(outcome.score)}%`;
+  postCommitStatus(
+    draft,
+    deps,
+    { project, stage },
+    attempt,
+    outcome.result === 'fail' ? 'failure' : 'success',
+    `${problemTitle(draft)}: ${summary}${outcome.result === 'fail' ? ', escalating' : ', resolved'}`,
+  );
   if (outcome.result !== 'fail') {
     draft.event('Normal', 'Evaluated', summary);
     return finish(

@@ -9,7 +9,8 @@ import type { RemediationSequence } from '../../../remediation/stage.ts';
 import type { StatusDraft } from './draft.ts';
 import { label } from './draft.ts';
 import { NEXT } from './types.ts';
-import type { StepResult } from './types.ts';
+import type { StepContext, StepResult } from './types.ts';
+import { postCommitStatus, problemTitle } from './forge-status.ts';
 
 /** Keptn's wait before an evaluation, used if a wait that passed validation still does not parse. */
 const FALLBACK_WAIT_MS = 120_000;
@@ -98,6 +99,7 @@ export async function failAttempt(
   attempt: Attempt,
   reason: Reason,
   detail: string,
+  ctx?: Pick<StepContext, 'project' | 'stage'>,
 ): Promise<StepResult> {
   draft.replaceAttempt({ ...attempt, result: 'fail', message: truncate(detail, 4096) });
   draft.update({ lastResult: 'fail' });
@@ -107,6 +109,7 @@ export async function failAttempt(
   draft.markReconciling(reason, message);
   await draft.write('Remediating');
   draft.event('Warning', 'ActionFailed', message);
+  if (ctx) postCommitStatus(draft, deps, ctx, attempt, 'failure', `${problemTitle(draft)}: ${message}`);
   return NEXT;
 }
 

@@ -45,7 +45,7 @@ export const runTask: StepFor<'run-task'> = async (draft, deps, ctx) => {
       : taskTimedOut(draft, deps, attempt, run);
   }
   if (run.state === 'Failed')
-    return failAttempt(draft, deps, attempt, REASONS.TaskFailed, `task ${name}: ${run.message ?? 'failed'}`);
+    return failAttempt(draft, deps, attempt, REASONS.TaskFailed, `task ${name}: ${run.message ?? 'failed'}`, ctx);
   return sendTask(draft, deps, ctx, attempt, task, run);
 };
 
@@ -158,7 +158,14 @@ async function recordSend(
         state: 'Failed',
         finishedTime: deps.clock().toISOString(),
       };
-      return failAttempt(draft, deps, withRun(attempt, failed), outcome.reason, `task ${run.name}: ${outcome.detail}`);
+      return failAttempt(
+        draft,
+        deps,
+        withRun(attempt, failed),
+        outcome.reason,
+        `task ${run.name}: ${outcome.detail}`,
+        ctx,
+      );
     }
     case 'done':
       // A dispatcher only sends; a task is done when its executor says so.

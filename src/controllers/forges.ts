@@ -1,0 +1,106 @@
+// The Project's forge (spec.forge): built per use with the token read from its Secret at that moment
+// (a rotated token is used at once, and a Secret is never cached past its use), called only on
+// spec.git.url's host and spec.forge.allowedHosts. Commit statuses go through one
+// bounded delivery queue per Project (src/forge/delivery.ts): a forge that is down never holds a
+// reconcile or fails a remediation.
+import type { Project } from '../api/index.ts';
+import { REASONS } from '../api/index.ts';
+import { ReboundError } from '../errors.ts';
+import { StatusDelivery } from '../forge/delivery.ts';
+import type { DeliveryLog, DeliveryResult } from '../forge/delivery.ts';
+import { createForge } from '../forge/index.ts';
+import type { Forge } from '../forge/index.ts';
+import type { SecretReader } from '../kube/secrets.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { ForgeLookup, StageCommitStatus } from './ports.ts';
+
+export interface ProjectForgesOptions {
+  secrets: SecretReader;
+  log?: DeliveryLog;
+  observe?: (result: DeliveryResult) => void;
+  clock?: Clock;
+  /** For tests: the fetch the forge clients use. */
+  fetch?: typeof fetch;
+}
+
+export class ProjectForges implements ForgeLookup {
+  readonly #options: ProjectForgesOptions;
+  readonly #delivery: StatusDelivery;
+
+  constructor(options: ProjectForgesOptions) {
+    this.#options = options;
+    this.#delivery = new StatusDelivery({
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.observe ? { observe: options.observe } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
+
+  async forProject(project: Project): Promise<Forge | undefined> {
+    const spec = project.spec.forge;
+    if (!spec) return undefined;
+    const namespace = project.metadata.namespace ?? 'default';
+    const secret = await this.#options.secrets.readSecret(namespace, spec.secretRef.name);
+    const token = secret?.['token'];
+    if (!token)
+      throw new ReboundError(
+        secret
+          ? `Secret ${namespace}/${spec.secretRef.name} (spec.forge.secretRef) has no "token" key`
+          : `Secret ${namespace}/${spec.secretRef.name} (spec.forge.secretRef) does not exist`,
+        { code: 'ForgeTokenMissing', reason: REASONS.ForgeMisconfigured, retryable: false },
+      );
+    return createForge({
+      type: spec.type,
+      url: spec.url,
+      repository: spec.repository,
+      token,
+      allowedHosts: allowedHosts(project),
+      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+    });
+  }
+
+  postStatus(project: Project, status: StageCommitStatus): void {
+    const spec = project.spec.forge;
+    if (!spec || spec.commitStatuses === false) return;
+    const link = spec.link
+      ?.replaceAll('{namespace}', encodeURIComponent(status.problem.namespace))
+      .replaceAll('{name}', encodeURIComponent(status.problem.name))
+      .replaceAll('{attempt}', String(status.attempt));
+    const target = `${project.metadata.namespace ?? 'default'}/${project.metadata.name ?? ''}`;
+    this.#delivery.enqueue(
+      target,
+      {
+        sha: status.sha,
+        state: status.state,
+        context: `${spec.context ?? 'rebound'}/${status.stage}`,
+        description: status.description,
+        ...(link ? { targetUrl: link } : {}),
+      },
+      () => this.forProject(project),
+    );
+  }
+
+  /** Resolves when no status waits (tests, a graceful stop). */
+  idle(): Promise<void> {
+    return this.#delivery.idle();
+  }
+
+  stop(): void {
+    this.#delivery.stop();
+  }
+}
+
+/**
+ * spec.git.url's host (Rebound talks to it already) and spec.forge.allowedHosts: a forge elsewhere
+ * (GitHub's API at api.github.com) must be listed, so spec.forge.url alone cannot send the token to
+ * any host.
+ */
+export function allowedHosts(project: Project): string[] {
+  const hosts = new Set<string>(project.spec.forge?.allowedHosts ?? []);
+  try {
+    hosts.add(new URL(project.spec.git.url).host);
+  } catch {
+    // Validated by the schema; an unparsable URL adds no host.
+  }
+  return [...hosts];
+}

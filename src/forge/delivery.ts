@@ -1,0 +1,157 @@
+// Commit statuses leave the loop through this queue: posting one never blocks a reconcile and never
+// fails it. One worker per forge target (a Project) delivers in order; a status that may pass (the
+// forge down, 5xx, 429) is retried with capped backoff, one that cannot (401, 404, a host that is not
+// allowed) is dropped and counted. At most one status waits per (commit, context): a newer one for the
+// same line replaces it in place (pending → failure: only failure needs to arrive). Bounded: past
+// `maxQueued` per target the oldest waiting status is dropped and counted.
+import { ReboundError, errorMessage } from '../errors.ts';
+import { Backoff } from '../runtime/backoff.ts';
+import { sleep, systemClock } from '../runtime/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { CommitStatus, Forge } from './types.ts';
+
+export type DeliveryResult = 'delivered' | 'retried' | 'failed' | 'dropped';
+
+export interface DeliveryLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface StatusDeliveryOptions {
+  /** Waiting statuses per target (default 256). */
+  maxQueued?: number;
+  /** Tries per status before it is given up (default 8). */
+  maxTries?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  clock?: Clock;
+  log?: DeliveryLog;
+  /** Each try's outcome, for a metric (`rebound_forge_statuses_total{result}`). */
+  observe?: (result: DeliveryResult) => void;
+}
+
+interface Item {
+  key: string;
+  status: CommitStatus;
+  /** Resolves the forge when the item is sent (the token is read then, so a rotated Secret is used). */
+  forge: () => Promise<Forge | undefined>;
+}
+
+interface Target {
+  items: Item[];
+  running: Promise<void> | undefined;
+}
+
+export class StatusDelivery {
+  readonly #targets = new Map<string, Target>();
+  readonly #options: Required<Omit<StatusDeliveryOptions, 'log' | 'observe'>> &
+    Pick<StatusDeliveryOptions, 'log' | 'observe'>;
+  readonly #stop = new AbortController();
+
+  constructor(options: StatusDeliveryOptions = {}) {
+    this.#options = {
+      maxQueued: 256,
+      maxTries: 8,
+      initialBackoffMs: 1_000,
+      maxBackoffMs: 60_000,
+      clock: systemClock,
+      ...options,
+    };
+  }
+
+  /** Queues `status` for `target` (a Project's key); returns at once. */
+  enqueue(target: string, status: CommitStatus, forge: () => Promise<Forge | undefined>): void {
+    if (this.#stop.signal.aborted) return;
+    let queue = this.#targets.get(target);
+    if (!queue) {
+      queue = { items: [], running: undefined };
+      this.#targets.set(target, queue);
+    }
+    const key = `${status.sha}\u0000${status.context}`;
+    const waiting = queue.items.find((i) => i.key === key);
+    if (waiting) {
+      waiting.status = status;
+      waiting.forge = forge;
+    } else {
+      queue.items.push({ key, status, forge });
+      if (queue.items.length > this.#options.maxQueued) {
+        // The head is being sent while a worker runs: the oldest one only waiting goes.
+        const [dropped] = queue.items.splice(queue.running ? 1 : 0, 1);
+        this.#options.observe?.('dropped');
+        this.#options.log?.warn(
+          { target, commit: dropped?.status.sha, context: dropped?.status.context },
+          'commit status queue full: dropped the oldest status',
+        );
+      }
+    }
+    queue.running ??= this.#drain(target, queue);
+  }
+
+  /** Resolves when nothing waits any more (tests; a graceful stop). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = [...this.#targets.values()].map((t) => t.running).filter((r) => r !== undefined);
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
+  }
+
+  /** Stops retrying: waiting statuses are dropped (at least once holds only while running). */
+  stop(): void {
+    this.#stop.abort();
+  }
+
+  async #drain(target: string, queue: Target): Promise<void> {
+    try {
+      for (;;) {
+        const item = queue.items[0];
+        if (!item || this.#stop.signal.aborted) return;
+        const sent = item.status;
+        await this.#deliver(target, item.forge, sent);
+        // A newer status for the same line may have replaced this one while it was sent: then it goes next.
+        if (item.status === sent) {
+          const index = queue.items.indexOf(item);
+          if (index !== -1) queue.items.splice(index, 1);
+        }
+      }
+    } finally {
+      queue.running = undefined;
+      if (queue.items.length === 0) this.#targets.delete(target);
+      else if (!this.#stop.signal.aborted) queue.running = this.#drain(target, queue);
+    }
+  }
+
+  async #deliver(target: string, resolve: Item['forge'], status: CommitStatus): Promise<void> {
+    const backoff = new Backoff({
+      initialMs: this.#options.initialBackoffMs,
+      maxMs: this.#options.maxBackoffMs,
+    });
+    for (let tries = 1; ; tries++) {
+      try {
+        const forge = await resolve();
+        if (forge) await forge.setCommitStatus(status, this.#stop.signal);
+        this.#options.observe?.('delivered');
+        return;
+      } catch (err) {
+        const retryable = !(err instanceof ReboundError) || err.retryable;
+        const fields = {
+          target,
+          commit: status.sha,
+          context: status.context,
+          state: status.state,
+          tries,
+          code: err instanceof ReboundError ? err.code : undefined,
+          err: errorMessage(err),
+        };
+        if (!retryable || tries >= this.#options.maxTries || this.#stop.signal.aborted) {
+          this.#options.observe?.('failed');
+          this.#options.log?.warn(fields, 'commit status not delivered: given up');
+          return;
+        }
+        this.#options.observe?.('retried');
+        this.#options.log?.info(fields, 'commit status not delivered yet: retrying');
+        await sleep(this.#options.clock, backoff.next(), this.#stop.signal);
+      }
+    }
+  }
+}
