@@ -80,6 +80,23 @@ export class ProjectForges implements ForgeLookup {
     );
   }
 
+  postComment(project: Project, number: number, body: string): void {
+    if (!project.spec.forge) return;
+    const target = `${project.metadata.namespace ?? 'default'}/${project.metadata.name ?? ''}`;
+    this.#comments += 1;
+    this.#delivery.enqueueCall(
+      target,
+      {
+        key: `comment\u0000${String(number)}\u0000${String(this.#comments)}`,
+        send: (forge, signal) => forge.comment(number, body, signal),
+        fields: { pullRequest: number },
+      },
+      () => this.forProject(project),
+    );
+  }
+
+  #comments = 0;
+
   /** Resolves when no status waits (tests, a graceful stop). */
   idle(): Promise<void> {
     return this.#delivery.idle();

@@ -30,6 +30,8 @@ export interface ForgeLookup {
    * throws; nothing happens when the Project has no forge or turned commit statuses off.
    */
   postStatus(project: Project, status: StageCommitStatus): void;
+  /** Queues a comment on pull request `number` of the Project's forge (a proposal's verdict): never blocks, never throws. */
+  postComment(project: Project, number: number, body: string): void;
 }
 
 export interface StageCommitStatus {

@@ -1,9 +1,10 @@
-// Commit statuses leave the loop through this queue: posting one never blocks a reconcile and never
-// fails it. One worker per forge target (a Project) delivers in order; a status that may pass (the
-// forge down, 5xx, 429) is retried with capped backoff, one that cannot (401, 404, a host that is not
-// allowed) is dropped and counted. At most one status waits per (commit, context): a newer one for the
-// same line replaces it in place (pending → failure: only failure needs to arrive). Bounded: past
-// `maxQueued` per target the oldest waiting status is dropped and counted.
+// What Rebound tells a forge leaves the loop through this queue (commit statuses, comments on a
+// proposal's pull request): posting never blocks a reconcile and never fails it. One worker per
+// target (a Project) delivers in order; a call that may pass (the forge down, 5xx, 429) is retried
+// with capped backoff, one that cannot (401, 404, a host that is not allowed) is given up and counted.
+// At most one status waits per (commit, context): a newer one for the same line replaces it in place
+// (pending then failure: only failure needs to arrive). Bounded: past `maxQueued` per target the
+// oldest call still waiting (not the one being sent) is dropped and counted.
 import { ReboundError, errorMessage } from '../errors.ts';
 import { Backoff } from '../runtime/backoff.ts';
 import { sleep, systemClock } from '../runtime/clock.ts';
@@ -30,9 +31,17 @@ export interface StatusDeliveryOptions {
   observe?: (result: DeliveryResult) => void;
 }
 
-interface Item {
+/** One call to make on a forge: a commit status, or a comment on a pull request. */
+export interface ForgeCall {
+  /** Calls with the same key replace a waiting one (one status line per commit and context). */
   key: string;
-  status: CommitStatus;
+  send: (forge: Forge, signal: AbortSignal) => Promise<void>;
+  /** What logs say about it (never a token). */
+  fields: Record<string, unknown>;
+}
+
+interface Item {
+  call: ForgeCall;
   /** Resolves the forge when the item is sent (the token is read then, so a rotated Secret is used). */
   forge: () => Promise<Forge | undefined>;
 }
@@ -61,27 +70,36 @@ export class StatusDelivery {
 
   /** Queues `status` for `target` (a Project's key); returns at once. */
   enqueue(target: string, status: CommitStatus, forge: () => Promise<Forge | undefined>): void {
+    this.enqueueCall(
+      target,
+      {
+        key: `status\u0000${status.sha}\u0000${status.context}`,
+        send: (f, signal) => f.setCommitStatus(status, signal),
+        fields: { commit: status.sha, context: status.context, state: status.state },
+      },
+      forge,
+    );
+  }
+
+  /** Queues any call for `target`; returns at once. */
+  enqueueCall(target: string, call: ForgeCall, forge: () => Promise<Forge | undefined>): void {
     if (this.#stop.signal.aborted) return;
     let queue = this.#targets.get(target);
     if (!queue) {
       queue = { items: [], running: undefined };
       this.#targets.set(target, queue);
     }
-    const key = `${status.sha}\u0000${status.context}`;
-    const waiting = queue.items.find((i) => i.key === key);
+    const waiting = queue.items.find((i, n) => i.call.key === call.key && !(n === 0 && queue.running));
     if (waiting) {
-      waiting.status = status;
+      waiting.call = call;
       waiting.forge = forge;
     } else {
-      queue.items.push({ key, status, forge });
+      queue.items.push({ call, forge });
       if (queue.items.length > this.#options.maxQueued) {
         // The head is being sent while a worker runs: the oldest one only waiting goes.
         const [dropped] = queue.items.splice(queue.running ? 1 : 0, 1);
         this.#options.observe?.('dropped');
-        this.#options.log?.warn(
-          { target, commit: dropped?.status.sha, context: dropped?.status.context },
-          'commit status queue full: dropped the oldest status',
-        );
+        this.#options.log?.warn({ target, ...dropped?.call.fields }, 'forge queue full: dropped the oldest call');
       }
     }
     queue.running ??= this.#drain(target, queue);
@@ -106,10 +124,10 @@ export class StatusDelivery {
       for (;;) {
         const item = queue.items[0];
         if (!item || this.#stop.signal.aborted) return;
-        const sent = item.status;
+        const sent = item.call;
         await this.#deliver(target, item.forge, sent);
-        // A newer status for the same line may have replaced this one while it was sent: then it goes next.
-        if (item.status === sent) {
+        // A newer call with the same key may have replaced this one while it was sent: then it goes next.
+        if (item.call === sent) {
           const index = queue.items.indexOf(item);
           if (index !== -1) queue.items.splice(index, 1);
         }
@@ -121,7 +139,7 @@ export class StatusDelivery {
     }
   }
 
-  async #deliver(target: string, resolve: Item['forge'], status: CommitStatus): Promise<void> {
+  async #deliver(target: string, resolve: Item['forge'], call: ForgeCall): Promise<void> {
     const backoff = new Backoff({
       initialMs: this.#options.initialBackoffMs,
       maxMs: this.#options.maxBackoffMs,
@@ -129,27 +147,25 @@ export class StatusDelivery {
     for (let tries = 1; ; tries++) {
       try {
         const forge = await resolve();
-        if (forge) await forge.setCommitStatus(status, this.#stop.signal);
+        if (forge) await call.send(forge, this.#stop.signal);
         this.#options.observe?.('delivered');
         return;
       } catch (err) {
         const retryable = !(err instanceof ReboundError) || err.retryable;
         const fields = {
           target,
-          commit: status.sha,
-          context: status.context,
-          state: status.state,
+          ...call.fields,
           tries,
           code: err instanceof ReboundError ? err.code : undefined,
           err: errorMessage(err),
         };
         if (!retryable || tries >= this.#options.maxTries || this.#stop.signal.aborted) {
           this.#options.observe?.('failed');
-          this.#options.log?.warn(fields, 'commit status not delivered: given up');
+          this.#options.log?.warn(fields, 'forge call not delivered: given up');
           return;
         }
         this.#options.observe?.('retried');
-        this.#options.log?.info(fields, 'commit status not delivered yet: retrying');
+        this.#options.log?.info(fields, 'forge call not delivered yet: retrying');
         await sleep(this.#options.clock, backoff.next(), this.#stop.signal);
       }
     }

@@ -98,7 +98,10 @@ describe('GitHub', () => {
 
   it('reads the merged state with the merge commit; an unmerged one keeps no merge commit', async () => {
     const server = await fakeForge({
-      'GET /api/v3/repos/sock/shop/pulls/7': { status: 200, body: { ...pr, state: 'closed', merged: true } },
+      'GET /api/v3/repos/sock/shop/pulls/7': {
+        status: 200,
+        body: { ...pr, state: 'closed', merged: true, merged_by: { login: 'alice' } },
+      },
       'GET /api/v3/repos/sock/shop/pulls/8': { status: 200, body: { ...pr, number: 8, state: 'closed' } },
     });
     const forge = createForge(settings('github', server.url, server.host));
@@ -108,6 +111,7 @@ describe('GitHub', () => {
       state: 'merged',
       mergeCommit: 'b'.repeat(40),
       headCommit: SHA,
+      mergedBy: 'alice',
     });
     expect((await forge.pullRequest(8)).state).toBe('closed');
     expect((await forge.pullRequest(8)).mergeCommit).toBeUndefined();
@@ -164,7 +168,7 @@ describe('GitLab', () => {
       [`PUT ${project}/merge_requests/3`]: { status: 200, body: mr },
       [`GET ${project}/merge_requests/3`]: {
         status: 200,
-        body: { ...mr, state: 'merged', merge_commit_sha: 'c'.repeat(40) },
+        body: { ...mr, state: 'merged', merge_commit_sha: 'c'.repeat(40), merge_user: { username: 'bob' } },
       },
     });
     const forge = createForge(settings('gitlab', server.url, server.host, 'group/sub/shop'));
@@ -178,6 +182,7 @@ describe('GitLab', () => {
       state: 'merged',
       mergeCommit: 'c'.repeat(40),
       headCommit: SHA,
+      mergedBy: 'bob',
     });
     expect(server.seen.map((s) => [s.method, s.body])).toEqual([
       ['GET', undefined],

@@ -12,12 +12,14 @@ export function giteaForge(settings: ForgeSettings): Forge {
     const head = (json as { head?: unknown }).head;
     const mergeCommit = optionalString(json, 'merge_commit_sha');
     const headCommit = optionalString(head, 'sha');
+    const mergedBy = optionalString((json as { merged_by?: unknown }).merged_by, 'login');
     return {
       number: field(json, 'number', isNumber, 'Gitea pull request'),
       url: field(json, 'html_url', isString, 'Gitea pull request'),
       state: merged ? 'merged' : state === 'open' ? 'open' : 'closed',
       ...(merged && mergeCommit ? { mergeCommit } : {}),
       ...(headCommit ? { headCommit } : {}),
+      ...(mergedBy ? { mergedBy } : {}),
     };
   };
   return {

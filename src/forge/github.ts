@@ -27,6 +27,7 @@ export function githubForge(settings: ForgeSettings): Forge {
     const mergeCommit = optionalString(json, 'merge_commit_sha');
     const headCommit = optionalString((json as { head?: unknown }).head, 'sha');
     const isMerged = merged || mergedAt !== undefined;
+    const mergedBy = optionalString((json as { merged_by?: unknown }).merged_by, 'login');
     return {
       number: field(json, 'number', isNumber, 'GitHub pull request'),
       url: field(json, 'html_url', isString, 'GitHub pull request'),
@@ -34,6 +35,7 @@ export function githubForge(settings: ForgeSettings): Forge {
       // Before the merge, merge_commit_sha is GitHub's test merge: only a merged one is kept.
       ...(isMerged && mergeCommit ? { mergeCommit } : {}),
       ...(headCommit ? { headCommit } : {}),
+      ...(mergedBy ? { mergedBy } : {}),
     };
   };
   return {

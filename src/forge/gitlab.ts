@@ -26,12 +26,16 @@ export function gitlabForge(settings: ForgeSettings): Forge {
     const merged = state === 'merged';
     const mergeCommit = optionalString(json, 'merge_commit_sha') ?? optionalString(json, 'squash_commit_sha');
     const headCommit = optionalString(json, 'sha');
+    const mergedBy =
+      optionalString((json as { merge_user?: unknown }).merge_user, 'username') ??
+      optionalString((json as { merged_by?: unknown }).merged_by, 'username');
     return {
       number: field(json, 'iid', isNumber, 'GitLab merge request'),
       url: field(json, 'web_url', isString, 'GitLab merge request'),
       state: merged ? 'merged' : state === 'opened' || state === 'locked' ? 'open' : 'closed',
       ...(merged && mergeCommit ? { mergeCommit } : {}),
       ...(headCommit ? { headCommit } : {}),
+      ...(mergedBy ? { mergedBy } : {}),
     };
   };
   return {

@@ -38,6 +38,8 @@ export interface PullRequest {
   mergeCommit?: string;
   /** The proposal branch's head commit the pull request shows. */
   headCommit?: string;
+  /** The forge's login of the person who merged it. */
+  mergedBy?: string;
 }
 
 export interface Forge {

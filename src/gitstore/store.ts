@@ -32,7 +32,7 @@ import {
 import type { GitObject, ParsedCommit, TreeEntry } from './objects.ts';
 import { SMALL_ZLIB, buildPack } from './pack.ts';
 import type { PackEntry } from './pack.ts';
-import { GitRemote } from './remote.ts';
+import { GitRemote, ZERO_OID } from './remote.ts';
 import type { GitCredentials } from './remote.ts';
 import { formatCommitMessage, matchesStep, parseReboundTrailers } from './trailers.ts';
 import type { ReboundTrailers, StepKey } from './trailers.ts';
@@ -355,6 +355,52 @@ export class GitStore {
       this.pushLocks.set(branch, pushLock);
     }
     return pushLock.run(() => this.pushEdits(branch, edits));
+  }
+
+  /**
+   * Commits one edit made on `base`'s head to the branch `proposal` (a merge-mode approval's
+   * proposal branch): created by the push itself (the server refuses it if the branch appeared
+   * meanwhile), or, when it exists already, committed on its head like any edit (so a retry finds
+   * its earlier commit by the trailers). `base` itself is never changed.
+   */
+  async commitEditToNewBranch(
+    base: string,
+    proposal: string,
+    edit: FileEdit,
+  ): Promise<Exclude<EditResult, { status: 'failed' }>> {
+    let pushLock = this.pushLocks.get(proposal);
+    if (!pushLock) {
+      pushLock = new Mutex();
+      this.pushLocks.set(proposal, pushLock);
+    }
+    const created = await pushLock.run(async () => {
+      const refs = await this.remote.listRefs('git-receive-pack');
+      if (refs.has(`refs/heads/${proposal}`)) return undefined;
+      const baseTip = refs.get(`refs/heads/${base}`);
+      if (baseTip === undefined) throw this.branchNotFound(base);
+      const plan = await this.lock.run(async () => {
+        await this.catchUp(base, baseTip);
+        return this.prepare(base, baseTip, [edit]);
+      });
+      const [pending] = plan.results;
+      if (pending === undefined || plan.entries.length === 0) return pending?.result;
+      const outcome = await this.remote
+        .receivePack([{ ref: `refs/heads/${proposal}`, old: ZERO_OID, new: plan.tip }], buildPack(plan.entries))
+        .catch((err: unknown) => {
+          throw this.remote.classify(err, `pushing to ${proposal}`);
+        });
+      if (!outcome.ok) return undefined; // created meanwhile: commit on its head below
+      this.counters.pushes += 1;
+      await this.lock.run(async () => {
+        await Promise.all(plan.entries.map(({ object }) => this.writeLoose(object)));
+        await this.setTip(proposal, plan.tip);
+      });
+      this.options.logger?.info({ branch: proposal, base, commit: plan.tip }, 'pushed proposal branch');
+      return finish(pending, 1);
+    });
+    if (created === undefined) return this.commitEdit(proposal, edit);
+    if (created.status === 'failed') throw created.error;
+    return created;
   }
 
   /** commitEdits with the branch's push lock held; the store lock only around local work. */

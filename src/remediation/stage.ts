@@ -65,6 +65,11 @@ export interface CommitRequest {
 export interface StageRepository {
   commitAction(request: CommitRequest, signal?: AbortSignal): Promise<CommitOutcome>;
   /**
+   * The same commit, made on `request.branch`'s head but pushed to `proposalBranch` (created by the
+   * push; `request.branch` is not changed): merge-mode approvals. A retry finds its earlier commit.
+   */
+  proposeAction?(request: CommitRequest, proposalBranch: string, signal?: AbortSignal): Promise<CommitOutcome>;
+  /**
    * Is `descendant` the commit `ancestor` or a later commit of `branch` whose history holds it?
    * `committed`: when `ancestor` was made, how far back a shallow history must reach.
    */

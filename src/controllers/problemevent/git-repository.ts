@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { ReboundError } from '../../errors.ts';
-import type { GitStore } from '../../gitstore/store.ts';
+import type { EditResult, FileEdit, GitStore } from '../../gitstore/store.ts';
 import type { CommitOutcome, CommitRequest, StageRepository } from '../../remediation/stage.ts';
 
 /** Materialising a chart is bounded: a chart is a handful of small files. */
@@ -17,27 +17,11 @@ export class GitStageRepository implements StageRepository {
   }
 
   async commitAction(request: CommitRequest): Promise<CommitOutcome> {
-    const [action, ...value] = request.actionLabel.split(' ');
-    const result = await this.store.commitEdit(request.branch, {
-      path: request.path,
-      edit: request.edit,
-      message: request.subject,
-      trailers: {
-        problem: { namespace: request.problem.namespace, name: request.problem.name, uid: request.problem.uid },
-        attempt: request.attempt,
-        action: { action: action ?? '', value: value.join(' ') },
-        ...(request.notes ? { notes: request.notes } : {}),
-      },
-      ...(request.problem.created ? { since: request.problem.created } : {}),
-    });
-    switch (result.status) {
-      case 'committed':
-        return { kind: 'committed', sha: result.sha };
-      case 'alreadyCommitted':
-        return { kind: 'already-committed', sha: result.sha };
-      case 'noChange':
-        return { kind: 'no-change', sha: result.head, reason: result.reason };
-    }
+    return outcomeOf(await this.store.commitEdit(request.branch, fileEdit(request)));
+  }
+
+  async proposeAction(request: CommitRequest, proposalBranch: string): Promise<CommitOutcome> {
+    return outcomeOf(await this.store.commitEditToNewBranch(request.branch, proposalBranch, fileEdit(request)));
   }
 
   contains(branch: string, ancestor: string, descendant: string, committed?: Date): Promise<boolean> {
@@ -69,6 +53,34 @@ export class GitStageRepository implements StageRepository {
         await writeFile(target, content);
       }
     }
+  }
+}
+
+/** The store's edit for a commit request: the message, trailers and the window a retry searches. */
+function fileEdit(request: CommitRequest): FileEdit {
+  const [action, ...value] = request.actionLabel.split(' ');
+  return {
+    path: request.path,
+    edit: request.edit,
+    message: request.subject,
+    trailers: {
+      problem: { namespace: request.problem.namespace, name: request.problem.name, uid: request.problem.uid },
+      attempt: request.attempt,
+      action: { action: action ?? '', value: value.join(' ') },
+      ...(request.notes ? { notes: request.notes } : {}),
+    },
+    ...(request.problem.created ? { since: request.problem.created } : {}),
+  };
+}
+
+function outcomeOf(result: Exclude<EditResult, { status: 'failed' }>): CommitOutcome {
+  switch (result.status) {
+    case 'committed':
+      return { kind: 'committed', sha: result.sha };
+    case 'alreadyCommitted':
+      return { kind: 'already-committed', sha: result.sha };
+    case 'noChange':
+      return { kind: 'no-change', sha: result.head, reason: result.reason };
   }
 }
 

@@ -18,6 +18,7 @@ import { FeatureToggleAction, ScaleAction } from '../../actions/values.ts';
 import type { ValuesActionOptions } from '../../actions/values.ts';
 import type { Applier, ApplyRequest, ApplyResult, SyncState, SyncTarget } from '../../apply/index.ts';
 import { ReboundError } from '../../errors.ts';
+import type { Forge, PullRequest, PullRequestDraft } from '../../forge/index.ts';
 import { KubeError } from '../../kube/errors.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { TaskDispatcher, TaskRequest } from '../../actions/keptn-task.ts';
@@ -26,6 +27,41 @@ import type { EvaluationOutcome, PolicyResolution, ProblemLoopPorts } from './po
 import { ProblemEventReconciler } from './reconciler.ts';
 
 const VALUES = 'replicaCount: 1 # keep\nfeatureFlags:\n  EnablePromotion: true\n';
+
+/** A forge that records what it was told and answers pull request reads from `pulls`. */
+class FakeForge implements Forge {
+  readonly type = 'gitea' as const;
+  statuses: string[] = [];
+  comments: string[] = [];
+  pulls: PullRequest[] = [];
+  opened: PullRequestDraft[] = [];
+  readError: Error | undefined;
+
+  setCommitStatus(): Promise<void> {
+    return Promise.reject(new Error('statuses go through ForgeLookup.postStatus'));
+  }
+  openPullRequest(draft: PullRequestDraft): Promise<PullRequest> {
+    this.opened.push(draft);
+    const pull: PullRequest = {
+      number: this.pulls.length + 1,
+      url: `http://forge/pulls/${String(this.pulls.length + 1)}`,
+      state: 'open',
+    };
+    this.pulls.push(pull);
+    return Promise.resolve(pull);
+  }
+  pullRequest(number: number): Promise<PullRequest> {
+    if (this.readError) return Promise.reject(this.readError);
+    const pull = this.pulls[number - 1];
+    return pull ? Promise.resolve(pull) : Promise.reject(new Error(`no pull request ${String(number)}`));
+  }
+  comment(): Promise<void> {
+    return Promise.reject(new Error('comments go through ForgeLookup.postComment'));
+  }
+  updatePullRequest(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
 class World {
   now = new Date('2026-11-22T12:00:00Z');
@@ -95,6 +131,10 @@ class World {
   tasks: ScriptedTasks | undefined;
   /** Every evaluation's SLI window. */
   windows: { start: Date; end: Date }[] = [];
+  /** The Project's forge stand-in (commit statuses, merge-mode pull requests). */
+  forge = new FakeForge();
+  /** Proposal branches pushed (merge mode): branch → commit. */
+  proposals = new Map<string, string>();
 
   repository: StageRepository = {
     commitAction: (req: CommitRequest) => {
@@ -117,6 +157,15 @@ class World {
       );
     },
     materialize: () => Promise.resolve(),
+    proposeAction: (req: CommitRequest, branch: string) => {
+      const found = this.proposals.get(branch);
+      if (found) return Promise.resolve({ kind: 'already-committed', sha: found });
+      const edit = req.edit(this.files.get(req.path) ?? '');
+      if ('unchanged' in edit) return Promise.resolve({ kind: 'no-change', sha: 'head', reason: edit.unchanged });
+      const sha = `prop${this.proposals.size + 1}`.padEnd(40, '0');
+      this.proposals.set(branch, sha);
+      return Promise.resolve({ kind: 'committed', sha });
+    },
     contains: (_branch, ancestor, descendant) =>
       Promise.resolve(this.descendants.get(descendant)?.includes(ancestor) ?? false),
   };
@@ -239,6 +288,14 @@ class World {
         ...(this.external ? { external: this.external } : {}),
       }),
       background: this.background,
+      forges: {
+        forProject: (project) => Promise.resolve(project.spec.forge ? this.forge : undefined),
+        postStatus: (project, status) => {
+          if (project.spec.forge)
+            this.forge.statuses.push(`${status.sha.slice(0, 5)} ${status.state}: ${status.description}`);
+        },
+        postComment: (_project, number, body) => void this.forge.comments.push(`#${String(number)} ${body}`),
+      },
       ...(this.tasks ? { tasks: this.tasks } : {}),
       evaluator: {
         evaluate: ({ window }) => {
@@ -1710,6 +1767,149 @@ describe('ProblemEventReconciler', () => {
       await w.step();
       expect(condition(w, 'GitOpsConflict')).toMatchObject({ status: 'True', reason: 'ManagedByGitOps' });
       expect(w.events.some((e) => e.startsWith('Warning ManagedByGitOps'))).toBe(true);
+    });
+  });
+  describe('the forge', () => {
+    const withForge = (w: World, approval?: { mode: 'merge' }): void => {
+      const project = w.project as Project;
+      w.project = {
+        ...project,
+        spec: {
+          ...project.spec,
+          forge: { type: 'gitea', url: 'http://127.0.0.1', repository: 'sock/shop', secretRef: { name: 'forge' } },
+          ...(approval ? { approval } : {}),
+        },
+      };
+    };
+
+    it('posts pending on each commit, then failure and success with the verdicts', async () => {
+      const w = new World();
+      withForge(w);
+      w.evaluations.push(fail, pass);
+      for (let i = 0; i < 6 && w.problem.status?.phase !== 'Resolved'; i++) {
+        const after = await w.step();
+        if (after === undefined) break;
+        w.advance(after);
+      }
+      expect(w.problem.status?.phase).toBe('Resolved');
+      expect(w.forge.statuses).toEqual([
+        'sha10 pending: response_time_p90 (carts in production): attempt 1 (scale +1) is being applied and evaluated',
+        'sha10 failure: response_time_p90 (carts in production): attempt 1 (scale +1) evaluated fail with score 0%, escalating',
+        'sha20 pending: response_time_p90 (carts in production): attempt 2 (featuretoggle EnablePromotion:off) is being applied and evaluated',
+        'sha20 success: response_time_p90 (carts in production): attempt 2 (featuretoggle EnablePromotion:off) evaluated pass with score 100%, resolved',
+      ]);
+    });
+
+    it('posts nothing for a Project without a forge', async () => {
+      const w = new World();
+      w.evaluations.push(pass);
+      await w.step();
+      w.advance(120_000);
+      await w.step();
+      expect(w.forge.statuses).toEqual([]);
+    });
+
+    it('merge mode: opens a pull request with the plan, and the merge is the approval', async () => {
+      const w = new World();
+      w.stageMode = 'manual';
+      withForge(w, { mode: 'merge' });
+      expect(await w.step()).toBe(2_000);
+      expect(w.problem.status?.phase).toBe('AwaitingApproval');
+      expect(w.commits).toEqual([]);
+      expect([...w.proposals.keys()]).toEqual(['rebound/p1/1']);
+      expect(w.forge.opened).toEqual([
+        expect.objectContaining({
+          head: 'rebound/p1/1',
+          base: 'production',
+          title: 'rebound: scale carts in production to 2 replicas (response_time_p90)',
+        }),
+      ]);
+      expect(w.forge.opened[0]?.body).toContain('-replicaCount: 1 # keep');
+      expect(w.forge.comments).toHaveLength(1);
+      expect(w.forge.comments[0]).toMatch(/^#1 \*\*Rebound proposes attempt 1/);
+      const approval = w.problem.status?.attempts?.[0]?.approval;
+      expect(approval?.proposal).toEqual({
+        branch: 'rebound/p1/1',
+        commit: 'prop1'.padEnd(40, '0'),
+        number: 1,
+        url: 'http://forge/pulls/1',
+        state: 'Open',
+      });
+      expect(
+        w.events.some((e) =>
+          e.startsWith('Normal ProposalOpened: attempt 1 (scale +1) waits for a person to merge http://forge/pulls/1'),
+        ),
+      ).toBe(true);
+
+      // Still open: asked again at the poll pace, nothing applied, no second comment.
+      w.advance(2_000);
+      expect(await w.step()).toBe(2_000);
+      expect(w.applied).toEqual([]);
+      expect(w.forge.comments).toHaveLength(1);
+
+      // A person merges it: the attempt goes on with the merge commit.
+      const merge = 'f'.repeat(40);
+      w.forge.pulls[0] = { ...w.forge.pulls[0]!, state: 'merged', mergeCommit: merge, mergedBy: 'alice' };
+      // The merge commit on the stage branch, as the store holds it after its fetch.
+      w.commits.push({ sha: merge, text: VALUES.replace('replicaCount: 1', 'replicaCount: 2'), attempt: 1 });
+      w.advance(2_000);
+      expect(await w.step()).toBe(120_000);
+      const attempt = w.problem.status?.attempts?.[0];
+      expect(attempt?.commit).toBe(merge);
+      expect(attempt?.approval?.state).toBe('Approved');
+      expect(attempt?.approval?.approvers?.map((a) => a.user)).toEqual(['alice']);
+      expect(attempt?.approval?.proposal?.state).toBe('Merged');
+      expect(w.applied[0]).toMatchObject({ commit: merge, branch: 'production' });
+      expect(
+        w.events.some((e) => e.startsWith('Normal ProposalMerged: attempt 1 (scale +1) approved: alice merged')),
+      ).toBe(true);
+
+      // The verdict goes to the pull request and the merge commit's status.
+      w.evaluations.push(pass);
+      w.advance(120_000);
+      await w.step();
+      expect(w.problem.status?.phase).toBe('Resolved');
+      expect(w.forge.comments.at(-1)).toBe(
+        '#1 Rebound: attempt 1 (scale +1) evaluated pass with score 100%: the problem is resolved.',
+      );
+      expect(w.forge.statuses.at(-1)).toMatch(/^fffff success: /);
+    });
+
+    it('merge mode: closing the pull request rejects, and nothing reaches the stage branch', async () => {
+      const w = new World();
+      w.stageMode = 'manual';
+      withForge(w, { mode: 'merge' });
+      await w.step();
+      w.forge.pulls[0] = { ...w.forge.pulls[0]!, state: 'closed' };
+      w.advance(2_000);
+      await w.step();
+      expect(w.problem.status?.phase).toBe('Unhandled');
+      expect(w.problem.status?.attempts?.[0]?.approval?.state).toBe('Rejected');
+      expect(w.problem.status?.attempts?.[0]?.approval?.proposal?.state).toBe('Closed');
+      expect(w.commits).toEqual([]);
+      expect(w.applied).toEqual([]);
+    });
+
+    it('merge mode: a forge that is down is retried with backoff, not a rejection', async () => {
+      const w = new World();
+      w.stageMode = 'manual';
+      withForge(w, { mode: 'merge' });
+      await w.step();
+      w.forge.readError = new ReboundError('503', { code: 'ForgeUnavailable', retryable: true });
+      w.advance(2_000);
+      await expect(w.step()).rejects.toThrow('503');
+      expect(w.problem.status?.phase).toBe('AwaitingApproval');
+    });
+
+    it('merge mode without spec.forge stalls with ForgeMisconfigured', async () => {
+      const w = new World();
+      w.stageMode = 'manual';
+      const project = w.project as Project;
+      w.project = { ...project, spec: { ...project.spec, approval: { mode: 'merge' } } };
+      await w.step();
+      const stalled = w.problem.status?.conditions?.find((c) => c.type === 'Stalled');
+      expect(stalled).toMatchObject({ status: 'True', reason: 'ForgeMisconfigured' });
+      expect(w.proposals.size).toBe(0);
     });
   });
 });

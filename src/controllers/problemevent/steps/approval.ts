@@ -5,7 +5,7 @@
 // timeout ends it or escalates to the next action, as the Project says. No worker ever blocks:
 // the Approval informer wakes the problem, and the deadline is a requeue-after.
 import { REASONS } from '../../../api/index.ts';
-import type { Attempt, AttemptApproval, RemediationAction } from '../../../api/index.ts';
+import type { Attempt, AttemptApproval, Proposal, RemediationAction } from '../../../api/index.ts';
 import type { ActionHandler } from '../../../actions/types.ts';
 import { unifiedDiff } from '../../../remediation/diff.ts';
 import { isEditError } from '../../../remediation/value-edits.ts';
@@ -65,6 +65,8 @@ export interface ApprovalRequest {
   value: string;
   why: string;
   change: ProposedChange;
+  /** Merge mode: the proposal branch and its pull request, whose merge is the approval (proposal.ts). */
+  proposal?: Proposal;
 }
 
 /** Records the attempt as waiting for approval (nothing committed) and tells people how to answer. */
@@ -89,6 +91,7 @@ export async function requestApproval(
     ...(request.change.baseCommit ? { baseCommit: request.change.baseCommit } : {}),
     diff: truncate(request.change.diff, 16_000),
     ...(request.change.note ? { message: request.change.note } : {}),
+    ...(request.proposal ? { proposal: request.proposal } : {}),
   };
   const { action } = request;
   draft.upsertAttempt({
@@ -101,10 +104,20 @@ export async function requestApproval(
   });
   const name = draft.problem.metadata.name ?? '';
   const until = deadline ? ` before ${deadline.toISOString()}` : '';
-  const message = `attempt ${request.index} (${label({ action: action.action, value: request.value })}) waits for ${describeRequest(approval)}${until} (${request.why}): rebound approve ${name} -n ${draft.namespace} --attempt ${request.index}`;
+  const what = `attempt ${request.index} (${label({ action: action.action, value: request.value })})`;
+  const message = request.proposal
+    ? `${what} waits for a person to merge ${request.proposal.url ?? request.proposal.branch} into ${ctx.stage.branch}${until} (${request.why}); closing it rejects`
+    : `${what} waits for ${describeRequest(approval)}${until} (${request.why}): rebound approve ${name} -n ${draft.namespace} --attempt ${request.index}`;
   draft.markReconciling(REASONS.AwaitingApproval, message);
   await draft.write('AwaitingApproval');
-  draft.event('Normal', 'ApprovalRequested', message);
+  draft.event('Normal', request.proposal ? REASONS.ProposalOpened : 'ApprovalRequested', message);
+  if (request.proposal)
+    return {
+      requeueAfterMs: Math.min(
+        deps.settings.syncPollMs,
+        deadline ? deadline.getTime() - requested.getTime() : Infinity,
+      ),
+    };
   return waitFor(draft, deps, deadline);
 }
 
@@ -169,7 +182,8 @@ export const awaitApproval: StepFor<'await-approval'> = async (draft, deps, ctx)
   return waitFor(draft, deps, ctx.decision.until);
 };
 
-export const approvalTimedOut: StepFor<'approval-timed-out'> = async (draft, deps, { decision: { index } }) => {
+export const approvalTimedOut: StepFor<'approval-timed-out'> = async (draft, deps, ctx) => {
+  const { index } = ctx.decision;
   const attempt = draft.attempt(index);
   const approval = attempt?.approval;
   if (!attempt || !approval) return NEXT;
@@ -180,6 +194,12 @@ export const approvalTimedOut: StepFor<'approval-timed-out'> = async (draft, dep
     message,
   };
   deps.metrics?.approval?.('timed_out');
+  if (approval.proposal?.number !== undefined)
+    deps.forges?.postComment(
+      ctx.project,
+      approval.proposal.number,
+      `Rebound: ${message}. This pull request no longer counts as an approval.`,
+    );
   if (approval.onTimeout === 'Escalate') {
     draft.replaceAttempt({ ...timedOut, result: 'fail' });
     draft.update({ lastResult: 'fail' });

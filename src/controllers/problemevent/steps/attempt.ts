@@ -6,11 +6,12 @@ import type { ActionExecution, Attempt, RemediationAction } from '../../../api/i
 import { actionIdFor } from '../../../actions/types.ts';
 import type { ActionHandler } from '../../../actions/types.ts';
 import { timed } from '../../../observability/timing.ts';
-import { describeChange } from '../../../remediation/value-edits.ts';
-import type { Change } from '../../../remediation/value-edits.ts';
 import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
 import { approvalReason } from '../../../rules/approvals.ts';
+import { valuesCommitRequest } from './commit-request.ts';
+import type { ValuesChoice } from './commit-request.ts';
 import { proposeChange, requestApproval } from './approval.ts';
+import { proposeForMerge } from './proposal.ts';
 import type { StatusDraft } from './draft.ts';
 import { label } from './draft.ts';
 import { failStep, finish, stall } from './finish.ts';
@@ -19,16 +20,6 @@ import { NEXT } from './types.ts';
 import type { StepContext, StepFor, StepResult } from './types.ts';
 
 type Policy = Extract<PolicyResolution, { ok: true }>;
-
-/** The policy's action k as a values edit: what commitValues commits. */
-interface ValuesChoice {
-  policy: Policy;
-  action: RemediationAction;
-  value: string;
-  editValues: NonNullable<ActionHandler['editValues']>;
-  /** Who approved it, which deny window it broke: kept on the attempt and in the commit's trailers. */
-  audit: Pick<Attempt, 'approval' | 'breakGlass'>;
-}
 
 export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) => {
   const {
@@ -95,6 +86,15 @@ export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) =
         : undefined;
     const change = await proposeChange(deps, ctx, policy, action, handler);
     const request = { index, action, value, change, why };
+    // Merge as approval: a values edit goes to a proposal branch with a pull request (proposal.ts).
+    if (!approved && project.spec.approval?.mode === 'merge' && handler.editValues)
+      return proposeForMerge(draft, deps, ctx, request, {
+        policy,
+        action,
+        value,
+        editValues: handler.editValues.bind(handler),
+        audit: existing?.breakGlass ? { breakGlass: existing.breakGlass } : {},
+      });
     if (!approved) return requestApproval(draft, deps, ctx, request);
     if (change.diff !== (approved.diff ?? '')) {
       return requestApproval(draft, deps, ctx, {
@@ -123,46 +123,25 @@ export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) =
 async function commitValues(
   draft: StatusDraft,
   deps: ProblemLoopPorts,
-  { project, stage, decision: { index }, log, signal }: StepContext<{ kind: 'start-attempt'; index: number }>,
-  { policy, action, value, editValues, audit }: ValuesChoice,
+  ctx: StepContext<{ kind: 'start-attempt'; index: number }>,
+  choice: ValuesChoice,
 ): Promise<StepResult> {
+  const {
+    project,
+    stage,
+    decision: { index },
+    log,
+    signal,
+  } = ctx;
+  const { policy, action, value, audit } = choice;
   const actionLabel = label({ action: action.action, value });
   const repository = await deps.repositories.forProject(project);
-  const { metadata } = draft.problem;
-  let change: Change | undefined;
+  const { request } = valuesCommitRequest(draft, ctx, choice);
   let outcome;
   try {
     outcome = await timed(
       (result, seconds) => deps.metrics?.gitOperation?.('push', result, seconds),
-      () =>
-        repository.commitAction(
-          {
-            branch: stage.branch,
-            path: policy.valuesFile,
-            problem: {
-              namespace: draft.namespace,
-              name: metadata.name ?? '',
-              uid: metadata.uid ?? '',
-              ...(metadata.creationTimestamp ? { created: new Date(metadata.creationTimestamp) } : {}),
-            },
-            attempt: index,
-            actionLabel,
-            ...notesFor(audit),
-            edit: (text) => {
-              const result = editValues(action, text, {
-                file: policy.valuesFile,
-                ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
-                ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
-                ...(policy.limits ? { limits: policy.limits } : {}),
-              });
-              change = result.change;
-              return result.changed ? { text: result.text, summary: result.summary } : { unchanged: result.reason };
-            },
-            subject: () =>
-              `rebound: ${change ? describeChange(change, draft.problem.spec.service, stage.name) : actionLabel}`,
-          },
-          signal,
-        ),
+      () => repository.commitAction(request, signal),
     );
   } catch (err) {
     deps.metrics?.attempt(action.action, 'commit_failed');
@@ -229,20 +208,6 @@ async function recordOutside(
   await draft.write('Remediating');
   draft.event('Normal', 'ActionStarted', message);
   return NEXT;
-}
-
-/** The commit's audit trailers: Rebound-Approved-By, Rebound-Break-Glass. */
-function notesFor(audit: Pick<Attempt, 'approval' | 'breakGlass'>): {
-  notes?: { approvedBy?: string; breakGlass?: string };
-} {
-  const approvedBy = (audit.approval?.approvers ?? [])
-    .filter((a) => a.decision === 'Approve')
-    .map((a) => a.user)
-    .join(', ');
-  if (!approvedBy && !audit.breakGlass) return {};
-  return {
-    notes: { ...(approvedBy ? { approvedBy } : {}), ...(audit.breakGlass ? { breakGlass: audit.breakGlass } : {}) },
-  };
 }
 
 /** What an attempt keeps of the policy's action besides its type and value; a map value goes to executors as it is. */

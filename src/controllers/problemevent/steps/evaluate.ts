@@ -9,6 +9,7 @@ import { evaluationWindow } from '../sequence.ts';
 import { label } from './draft.ts';
 import { finish, stall } from './finish.ts';
 import { postCommitStatus, problemTitle } from './forge-status.ts';
+import { commentVerdict } from './proposal.ts';
 import { NEXT } from './types.ts';
 import type { StepFor } from './types.ts';
 
@@ -75,6 +76,12 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
     attempt,
     outcome.result === 'fail' ? 'failure' : 'success',
     `${problemTitle(draft)}: ${summary}${outcome.result === 'fail' ? ', escalating' : ', resolved'}`,
+  );
+  commentVerdict(
+    deps,
+    { project },
+    attempt,
+    `Rebound: ${summary}${outcome.result === 'fail' ? ': escalating to the next action' : ': the problem is resolved'}.`,
   );
   if (outcome.result !== 'fail') {
     draft.event('Normal', 'Evaluated', summary);

@@ -13,7 +13,8 @@
 import type { Decision } from '../decide.ts';
 import { applyAttempt } from './action.ts';
 import { startAttempt } from './attempt.ts';
-import { approvalTimedOut, awaitApproval } from './approval.ts';
+import { approvalTimedOut } from './approval.ts';
+import { awaitApprovalOrMerge } from './proposal.ts';
 import { actionTimedOut, completeAction } from './callback.ts';
 import { evaluate } from './evaluate.ts';
 import { resolveBySource, unhandledByStage } from './finish.ts';
@@ -30,7 +31,7 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   throttled: throttled,
   held: held,
   'start-attempt': startAttempt,
-  'await-approval': awaitApproval,
+  'await-approval': awaitApprovalOrMerge,
   'approval-timed-out': approvalTimedOut,
   'apply-attempt': applyAttempt,
   'wait-action': waitAction,
