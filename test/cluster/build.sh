@@ -5,6 +5,8 @@
 #   helm                     v4.2.4              (test/cluster/helm)
 #   source-controller        Flux v1.9.6         (test/cluster/flux-source)    } apply: flux, with their
 #   kustomize-controller     Flux v1.9.6         (test/cluster/flux-kustomize) } CRDs in TOOLS_DIR/flux-crds
+#   gitea                    v1.26.0             (test/cluster/gitea: the real forge, with its templates
+#                                                  in TOOLS_DIR/gitea-static; PostgreSQL, as SQLite needs cgo)
 # Each module's go.mod and go.sum are committed, so the module proxy serves exactly what was reviewed.
 #
 # Usage: test/cluster/build.sh [TOOLS_DIR]   (default: $REBOUND_TOOLS_DIR or ~/.cache/rebound/bin)
@@ -23,6 +25,8 @@ etcd_version=v3.6.8
 helm_version=v4.2.4
 # Flux 2.x controllers; v1.10 needs Go 1.27, v1.9.6 is the newest that builds with Go 1.26.
 flux_version=v1.9.6
+# The newest Gitea served under code.gitea.io/gitea (v1.27 moved to the module path gitea.dev).
+gitea_version=v1.26.0
 
 # No cgo (no C compiler needed, static binaries), no toolchain download behind our back, and a build
 # that fails instead of silently editing a committed go.mod.
@@ -68,6 +72,7 @@ build() {
 step=0
 total=4
 total=$((total + 2)) # Flux's two controllers (flux_tools below)
+total=$((total + 1)) # Gitea (gitea_tool below)
 # tool NAME VERSION MODULE_DIR LDFLAGS PACKAGE COLD_HINT VERSION_ARGS...
 tool() {
   local name=$1 version=$2 module=$3 ldflags=$4 pkg=$5 hint=$6; shift 6
@@ -121,5 +126,23 @@ flux_tools() {
   flux_crds "$here/flux-kustomize" github.com/fluxcd/kustomize-controller
 }
 flux_tools
+
+# ---- Gitea: the real forge of the forge tests (commit statuses, pull requests, merge as approval) ----
+# Built without bindata (its web assets need a Node build), so it reads its templates and options
+# from TOOLS_DIR/gitea-static, copied from the same module version. Without the `sqlite` tag (cgo).
+gitea_tool() {
+  tool gitea "$gitea_version" "$here/gitea" "-s -w -X main.Version=${gitea_version#v}" code.gitea.io/gitea \
+    "about 6-10 minutes" --version
+  local dir; dir=$(cd "$here/gitea" && go list -m -f '{{.Dir}}' code.gitea.io/gitea)
+  local static="$tools_dir/gitea-static"
+  if [[ ! -f "$static/.version" || "$(cat "$static/.version")" != "$gitea_version" ]]; then
+    rm -rf "$static.tmp" && mkdir -p "$static.tmp"
+    cp -R "$dir/templates" "$dir/options" "$static.tmp/"
+    chmod -R u+w "$static.tmp" # the module cache is read-only
+    printf '%s' "$gitea_version" >"$static.tmp/.version"
+    rm -rf "$static" && mv "$static.tmp" "$static"
+  fi
+}
+gitea_tool
 
 log "tools ready in $tools_dir ($(elapsed "$start_all"))"

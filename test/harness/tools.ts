@@ -1,5 +1,5 @@
-// Where the real parts live. kube-apiserver, kubectl, etcd, helm and Flux's source-controller and
-// kustomize-controller are built from pinned Go modules by
+// Where the real parts live. kube-apiserver, kubectl, etcd, helm, Flux's source-controller and
+// kustomize-controller, and Gitea are built from pinned Go modules by
 // `make setup` (test/cluster/build.sh) into $REBOUND_TOOLS_DIR, default ~/.cache/rebound/bin.
 // Prometheus, promtool, Alertmanager and openssl come from Debian packages, also installed by
 // `make setup`, and are found on PATH.
@@ -12,7 +12,9 @@ import { ReboundError } from '../../src/errors.ts';
 export const BUILT_TOOLS = ['kube-apiserver', 'kubectl', 'etcd', 'helm'] as const;
 /** Flux's controllers, built by the same script (the GitOps engine for `apply: flux`). */
 export const FLUX_TOOLS = ['source-controller', 'kustomize-controller'] as const;
-export type BuiltTool = (typeof BUILT_TOOLS)[number] | (typeof FLUX_TOOLS)[number];
+/** Gitea, the real forge (commit statuses, pull requests), with its templates in TOOLS_DIR/gitea-static. */
+export const FORGE_TOOLS = ['gitea'] as const;
+export type BuiltTool = (typeof BUILT_TOOLS)[number] | (typeof FLUX_TOOLS)[number] | (typeof FORGE_TOOLS)[number];
 
 export const SYSTEM_TOOLS = ['prometheus', 'promtool', 'prometheus-alertmanager', 'openssl', 'git'] as const;
 export type SystemTool = (typeof SYSTEM_TOOLS)[number];
@@ -34,7 +36,7 @@ export function isExecutable(path: string): boolean {
 }
 
 function isBuiltTool(name: ToolName): name is BuiltTool {
-  return ([...BUILT_TOOLS, ...FLUX_TOOLS] as readonly string[]).includes(name);
+  return ([...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS] as readonly string[]).includes(name);
 }
 
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -50,7 +52,7 @@ export function toolPath(name: ToolName, env: NodeJS.ProcessEnv = process.env): 
     if (isExecutable(path)) return path;
     throw new ReboundError(
       `${name} is not built: ${path} is missing or not executable. Run \`make setup\` (it builds ` +
-        `kube-apiserver, kubectl, etcd, helm and Flux's controllers from Go modules; REBOUND_TOOLS_DIR selects another directory).`,
+        `kube-apiserver, kubectl, etcd, helm, Flux's controllers and Gitea from Go modules; REBOUND_TOOLS_DIR selects another directory).`,
       { code: 'ToolMissing', retryable: false },
     );
   }
