@@ -36,8 +36,13 @@ export interface LocalGitea {
   password: string;
   /** An access token of the admin user with every scope. */
   token: string;
-  /** Creates `<user>/<name>` with an initial commit on `defaultBranch`; returns its HTTP clone URL. */
-  createRepository(name: string, defaultBranch?: string): Promise<string>;
+  /**
+   * Creates `<user>/<name>`, with an initial commit on `defaultBranch` unless `empty` (to push a
+   * history into); returns its HTTP clone URL.
+   */
+  createRepository(name: string, options?: { defaultBranch?: string; empty?: boolean }): Promise<string>;
+  /** The clone URL with the admin's credentials in it, for the git CLI. */
+  authedUrl(cloneUrl: string): string;
   /** A JSON call to the API as the admin user (for the tests' own checks and a person's actions). */
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }>;
   /** Stops Gitea, then PostgreSQL, and removes their files. Idempotent. */
@@ -257,10 +262,16 @@ export async function startGitea(options: StartGiteaOptions = {}): Promise<Local
       password,
       token,
       api,
-      async createRepository(name, defaultBranch = 'main') {
+      authedUrl(cloneUrl) {
+        const authed = new URL(cloneUrl);
+        authed.username = user;
+        authed.password = token;
+        return authed.toString();
+      },
+      async createRepository(name, { defaultBranch = 'main', empty = false } = {}) {
         const created = await api<{ clone_url: string }>('POST', '/user/repos', {
           name,
-          auto_init: true,
+          auto_init: !empty,
           default_branch: defaultBranch,
           private: false,
         });

@@ -29,7 +29,10 @@ export interface ProjectRepoSpec {
 }
 
 /** A Keptn-layout repository on the Git server: shipyard.yaml on main, the service on every stage branch. */
-export async function createProjectRepo(git: GitServer, spec: ProjectRepoSpec): Promise<{ url: string; dir: string }> {
+export async function createProjectRepo(
+  git: Pick<GitServer, 'createRepo'>,
+  spec: ProjectRepoSpec,
+): Promise<{ url: string; dir: string }> {
   const examples = await mkdtemp(join(tmpdir(), 'rebound-project-'));
   try {
     await writeFile(join(examples, 'shipyard.yaml'), spec.shipyard ?? shipyard(spec));
