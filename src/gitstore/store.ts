@@ -52,7 +52,8 @@ export interface StoreOptions {
   /** Author and committer of Rebound's commits (the Project's `spec.git.author`). */
   author: { name: string; email: string };
   logger?: StoreLogger;
-  /** Push attempts before giving up on a branch others keep moving. Default 5. */
+  /** Push attempts before giving up on a branch others keep moving, or a server that keeps failing
+   * in transit (connection dropped, 5xx). Default 5. */
   maxAttempts?: number;
   /** First backoff after a rejected push; doubles each time (with jitter), capped at 2 s. Default 25 ms. */
   backoffMs?: number;
@@ -66,7 +67,7 @@ export interface StoreOptions {
   maxTreeBytes?: number;
   /** What one fetch may bring in (wire size, inflated size of each object). */
   fetchLimits?: Partial<FetchLimits>;
-  /** Called for each push redone on a newer head after the server refused it (a metric). */
+  /** Called for each push redone after the server refused it or it failed in transit (a metric). */
   onPushRetry?: () => void;
 }
 
@@ -106,6 +107,8 @@ export interface StoreStats {
   fetches: number;
   pushes: number;
   rejectedPushes: number;
+  /** Pushes that failed in transit (connection dropped, 5xx) and were redone. */
+  failedPushes: number;
   /** Size of the last push request body (commands and pack). */
   lastPushBytes: number;
 }
@@ -140,7 +143,7 @@ export class GitStore {
   private readonly madeDirs = new Set<string>();
   private readonly sizes: ObjectSizes;
   private shallow = new Set<string>();
-  private counters: StoreStats = { fetches: 0, pushes: 0, rejectedPushes: 0, lastPushBytes: 0 };
+  private counters: StoreStats = { fetches: 0, pushes: 0, rejectedPushes: 0, failedPushes: 0, lastPushBytes: 0 };
 
   constructor(options: StoreOptions) {
     this.options = options;
@@ -428,14 +431,32 @@ export class GitStore {
       const pack = buildPack(plan.entries);
       this.counters.pushes += 1;
       this.counters.lastPushBytes = pack.length + 110;
+      // Written before the push, as `git commit` does before `git push`: a push whose answer is lost
+      // may have landed, and the store must then hold the objects the server's new head names.
+      await this.lock.run(() => Promise.all(plan.entries.map(({ object }) => this.writeLoose(object))));
       // Only the network here: reads of the store (policies, charts) go on meanwhile.
-      const outcome = await this.remote.receivePack([{ ref, old: base, new: plan.tip }], pack).catch((err: unknown) => {
-        throw this.remote.classify(err, `pushing to ${branch}`);
-      });
+      let outcome: Awaited<ReturnType<GitRemote['receivePack']>>;
+      try {
+        outcome = await this.remote.receivePack([{ ref, old: base, new: plan.tip }], pack);
+      } catch (err) {
+        const error = this.remote.classify(err, `pushing to ${branch}`);
+        // A dropped connection or a 5xx: the push may or may not have landed. Redo it on the server's
+        // head: if it landed, the trailers find every step there and nothing is committed twice.
+        if (!isTransient(error) || attempt >= maxAttempts) throw error;
+        this.counters.failedPushes += 1;
+        this.options.onPushRetry?.();
+        this.options.logger?.warn(
+          { branch, attempt, commits: plan.results.length, err: error.message },
+          'push failed in transit, retrying on the head the server has',
+        );
+        await sleep(systemClock, backoff(attempt, this.options.backoffMs ?? 25));
+        base = await this.syncForRetry(branch, attempt, maxAttempts);
+        confirmed = true;
+        continue;
+      }
       if (outcome.ok) {
         const pushedOn: string = base;
         await this.lock.run(async () => {
-          await Promise.all(plan.entries.map(({ object }) => this.writeLoose(object)));
           // A poll during the push may have seen our commit, or a newer one: never move the tip back.
           if (this.tips.get(branch) === pushedOn) await this.setTip(branch, plan.tip);
         });
@@ -465,8 +486,20 @@ export class GitStore {
       // A head we had confirmed just now lost a race: back off before trying again. A head we only
       // remembered was simply stale: retry at once on the fresh one.
       if (confirmed) await sleep(systemClock, backoff(attempt, this.options.backoffMs ?? 25));
-      base = await this.lock.run(() => this.sync(branch, 'git-receive-pack'));
+      base = await this.syncForRetry(branch, attempt, maxAttempts);
       confirmed = true;
+    }
+  }
+
+  /** The server's head before a retry; a read that fails in transit is itself retried while attempts last. */
+  private async syncForRetry(branch: string, attempt: number, maxAttempts: number): Promise<string> {
+    for (let tries = attempt; ; tries += 1) {
+      try {
+        return await this.lock.run(() => this.sync(branch, 'git-receive-pack'));
+      } catch (err) {
+        if (!(err instanceof ReboundError) || !isTransient(err) || tries >= maxAttempts) throw err;
+        await sleep(systemClock, backoff(tries, this.options.backoffMs ?? 25));
+      }
     }
   }
 
@@ -863,6 +896,11 @@ function committedInBatch(results: readonly PendingResult[], key: StepKey): stri
 
 function finish({ result }: PendingResult, attempts: number): EditResult {
   return result.status === 'committed' ? { ...result, attemptsNeeded: attempts } : result;
+}
+
+/** A failure of the connection or the server, not of the request: worth the same request again. */
+function isTransient(err: ReboundError): boolean {
+  return err.retryable && (err.code === 'GitUnreachable' || err.code === 'GitServerError');
 }
 
 function backoff(attempt: number, baseMs: number): number {

@@ -21,7 +21,16 @@ export interface GitServerOptions {
   root?: string;
   /** Extra Git configuration for every request (`-c` style), e.g. `{ 'receive.autogc': 'false' }`. */
   config?: Record<string, string>;
+  /**
+   * Faults for tests, asked per authenticated request by its kind (`info/refs`, `git-receive-pack`...):
+   * `drop` cuts the connection before Git sees the request (a push that never landed), `drop-answer`
+   * lets Git carry it out and cuts the connection instead of answering (a push that landed, its answer
+   * lost), `503` answers Service Unavailable without running Git; undefined serves it.
+   */
+  fault?: (kind: string) => GitFault | undefined;
 }
+
+export type GitFault = 'drop' | 'drop-answer' | '503';
 
 /** How to fill a new repository: a directory (a Git repository is mirrored, a plain tree becomes one
  * commit on `main`) or a function that writes into the bare repository. */
@@ -70,9 +79,26 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
       res.end('authentication required\n');
       return;
     }
-    serveCgi(req, res, root, username, children, stats, gitConfig);
+    const kind = requestKind(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+    const fault = options.fault?.(kind);
+    if (fault === 'drop') {
+      count(stats, kind);
+      req.socket.destroy();
+      return;
+    }
+    if (fault === '503') {
+      count(stats, kind);
+      req.resume();
+      res.writeHead(503, { 'Content-Type': 'text/plain' }).end('unavailable\n');
+      return;
+    }
+    serveCgi(req, res, root, username, children, stats, gitConfig, fault === 'drop-answer');
   });
-  server.keepAliveTimeout = 5_000;
+  // Idle connections stay open as long as a hosting front end keeps them (nginx: 75 s). With 5 s, a
+  // client whose event loop lags more than Node's 1 s margin under a storm's load reuses a socket the
+  // server is closing, and the request fails with "socket hang up".
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolveListen());
@@ -139,6 +165,7 @@ function serveCgi(
   children: Set<ReturnType<typeof spawn>>,
   stats: GitServerStats,
   config: Record<string, string>,
+  dropAnswer = false,
 ): void {
   const target = new URL(req.url ?? '/', 'http://127.0.0.1');
   const pathInfo = decodeURIComponent(target.pathname);
@@ -187,6 +214,16 @@ function serveCgi(
 
   let head = Buffer.alloc(0);
   let headersSent = false;
+  if (dropAnswer) {
+    // Git does all its work; the caller only sees its connection cut.
+    child.stdout.resume();
+    child.on('error', () => req.socket.destroy());
+    child.on('close', () => {
+      children.delete(child);
+      req.socket.destroy();
+    });
+    return;
+  }
   child.stdout.on('data', (chunk: Buffer) => {
     if (headersSent) {
       res.write(chunk);
