@@ -19,6 +19,7 @@ import { GroupCommitter } from './batch.ts';
 import { DEFAULT_FETCH_LIMITS, DEFAULT_MAX_FILE_BYTES, FETCH_TOO_LARGE, FileTooLargeError } from './limits.ts';
 import type { FetchLimits } from './limits.ts';
 import { Mutex } from './lock.ts';
+import { ObjectCache } from './object-cache.ts';
 import { ObjectSizes } from './object-size.ts';
 import {
   TREE_MODE,
@@ -115,6 +116,8 @@ export interface StoreStats {
 
 const REMOTE = 'origin';
 const OBJECT_CACHE_LIMIT = 512;
+/** Objects the cache may hold in all: a few root trees of a 1,000-service repository and their paths. */
+const OBJECT_CACHE_BYTES = 4 * 1024 * 1024;
 const COMMIT_CACHE_LIMIT = 4096;
 
 export async function openStore(options: StoreOptions): Promise<GitStore> {
@@ -137,9 +140,11 @@ export class GitStore {
   });
   /** What we last saw at the server for each branch (also stored as refs/remotes/origin/<branch>). */
   private readonly tips = new Map<string, string>();
-  private readonly objects = new Map<string, GitObject>();
+  private readonly objects = new ObjectCache({ maxObjects: OBJECT_CACHE_LIMIT, maxBytes: OBJECT_CACHE_BYTES });
   private readonly commits = new Map<string, ParsedCommit & { trailers: ReboundTrailers | undefined }>();
-  private readonly isoCache: object = {};
+  /** isomorphic-git's cache (pack indexes and whole packs it read): renewed after each fetch, so the
+   * packs of past fetches are not held for the life of the process. */
+  private isoCache: object = {};
   private readonly madeDirs = new Set<string>();
   private readonly sizes: ObjectSizes;
   private shallow = new Set<string>();
@@ -610,7 +615,7 @@ export class GitStore {
 
   /** An object's size from its header alone (cached objects: their length). */
   private async sizeOf(oid: string): Promise<number> {
-    const cached = this.objects.get(oid);
+    const cached = this.objects.peek(oid);
     if (cached !== undefined) return cached.content.length;
     const header = await this.sizes.header(oid);
     if (header === undefined) throw new Error(`object ${oid} is not in the store`);
@@ -741,6 +746,9 @@ export class GitStore {
         });
       }
       throw classified;
+    } finally {
+      // The packs this fetch wrote or read are not kept for the life of the process.
+      this.isoCache = {};
     }
   }
 
@@ -784,12 +792,7 @@ export class GitStore {
 
   private async object(oid: string): Promise<GitObject> {
     const cached = this.objects.get(oid);
-    if (cached !== undefined) {
-      // Refresh its place in the LRU order.
-      this.objects.delete(oid);
-      this.objects.set(oid, cached);
-      return cached;
-    }
+    if (cached !== undefined) return cached;
     const { type, object } = await git.readObject({
       fs,
       gitdir: this.dir,
@@ -808,8 +811,7 @@ export class GitStore {
   }
 
   private remember(object: GitObject): void {
-    this.objects.set(object.oid, object);
-    if (this.objects.size > OBJECT_CACHE_LIMIT) this.objects.delete(this.objects.keys().next().value ?? '');
+    this.objects.set(object);
   }
 
   private async hasObject(oid: string): Promise<boolean> {

@@ -54,8 +54,8 @@ export interface WatchOptions {
   /** Only objects whose labels match (a shard's, `rebound.dev/shard=eu`), on the list and the watch. */
   labelSelector?: string;
   /**
-   * Keep `metadata.managedFields` in cached objects. Off by default: controllers never read them
-   * and they are often the largest part of an object (client-go's informers strip them too).
+   * Keep `metadata.managedFields` and `kubectl apply`'s last-applied copy in cached objects. Off by
+   * default: controllers never read them and they are often the largest part of an object.
    */
   keepManagedFields?: boolean;
 }
@@ -222,7 +222,7 @@ export class CustomResourceClient<T extends CustomResource> {
         : `/apis/${group}/${version}/namespaces/${namespace}/${plural}`;
     const timeoutSeconds = options.timeoutSeconds ?? (() => 300 + Math.floor(Math.random() * 300));
     const watcher = new Watch(this.#kc);
-    const slim = options.keepManagedFields ? (obj: T): T => obj : withoutManagedFields;
+    const slim = options.keepManagedFields ? (obj: T): T => obj : slimForCache;
     return {
       list: async (signal) => {
         const result = await this.list(namespace, signal, options.labelSelector);
@@ -292,9 +292,23 @@ export class CustomResourceClient<T extends CustomResource> {
   }
 }
 
-function withoutManagedFields<T extends CustomResource>(obj: T): T {
-  if (obj.metadata.managedFields === undefined) return obj;
+/** Written by `kubectl apply` on every object it applies: a second copy of the whole object as JSON. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What a cache keeps of an object: no `managedFields` and no `kubectl apply` copy of the object
+ * (client-go's informers strip the first too). Nothing in the controllers reads either, and together
+ * they are often larger than the rest of the object.
+ */
+export function slimForCache<T extends CustomResource>(obj: T): T {
+  const annotations = obj.metadata.annotations;
+  const lastApplied = annotations !== undefined && LAST_APPLIED in annotations;
+  if (obj.metadata.managedFields === undefined && !lastApplied) return obj;
   const { managedFields: _dropped, ...metadata } = obj.metadata;
+  if (lastApplied) {
+    const { [LAST_APPLIED]: _copy, ...rest } = annotations;
+    metadata.annotations = rest;
+  }
   return { ...obj, metadata };
 }
 
