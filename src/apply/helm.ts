@@ -13,6 +13,7 @@ import {
 import type { HistoryEntry, ReleaseMetadata } from './helm-release.ts';
 import { lastLines, runProcess } from './run-process.ts';
 import type { ProcessResult } from './run-process.ts';
+import { Slots } from '../runtime/slots.ts';
 import type { Applier, ApplyRequest, ApplyResult } from './types.ts';
 
 export interface HelmApplierOptions {
@@ -27,6 +28,11 @@ export interface HelmApplierOptions {
   /** Release name from the service name; Keptn users may have `<service>-generated` etc. */
   releaseName?: (request: ApplyRequest) => string;
   log?: { warn(fields: object, message: string): void };
+  /**
+   * Helm processes at once, whatever the number of workers: each holds tens of MB (in the pod's
+   * memory limit) and a CPU while it renders and waits. Default 4.
+   */
+  maxProcesses?: number;
 }
 
 const STDERR_LINES_IN_CONDITION = 5;
@@ -39,9 +45,11 @@ const ANOTHER_OPERATION = /another operation \(install\/upgrade\/rollback\) is i
 export class HelmApplier implements Applier {
   readonly name = 'helm';
   private readonly options: HelmApplierOptions;
+  private readonly processes: Slots;
 
   constructor(options: HelmApplierOptions) {
     this.options = options;
+    this.processes = new Slots(options.maxProcesses ?? 4);
   }
 
   async apply(request: ApplyRequest, signal?: AbortSignal): Promise<ApplyResult> {
@@ -228,20 +236,25 @@ export class HelmApplier implements Applier {
     if (signal?.aborted) stopped();
     let result: ProcessResult;
     try {
-      result = await runProcess(this.options.helmPath ?? 'helm', args, {
-        timeoutMs,
-        ...(signal ? { signal } : {}),
-        env: {
-          PATH: process.env.PATH,
-          HOME: home,
-          HELM_CACHE_HOME: `${home}/cache`,
-          HELM_CONFIG_HOME: `${home}/config`,
-          HELM_DATA_HOME: `${home}/data`,
-          // In-cluster configuration comes from these when there is no kubeconfig.
-          KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST,
-          KUBERNETES_SERVICE_PORT: process.env.KUBERNETES_SERVICE_PORT,
-        },
-      });
+      // A slot first: a storm's workers queue here rather than start a helm process each.
+      result = await this.processes.run(
+        () =>
+          runProcess(this.options.helmPath ?? 'helm', args, {
+            timeoutMs,
+            ...(signal ? { signal } : {}),
+            env: {
+              PATH: process.env.PATH,
+              HOME: home,
+              HELM_CACHE_HOME: `${home}/cache`,
+              HELM_CONFIG_HOME: `${home}/config`,
+              HELM_DATA_HOME: `${home}/data`,
+              // In-cluster configuration comes from these when there is no kubeconfig.
+              KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST,
+              KUBERNETES_SERVICE_PORT: process.env.KUBERNETES_SERVICE_PORT,
+            },
+          }),
+        signal,
+      );
     } catch (err) {
       if (signal?.aborted) stopped();
       throw new ReboundError(`cannot run helm: ${err instanceof Error ? err.message : String(err)}`, {
