@@ -2,7 +2,7 @@
 // compiled as the image ships it, started as a child process, ready once /readyz answers, with its
 // CPU time and memory read from /proc.
 import { spawn } from 'node:child_process';
-import { readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';
@@ -25,13 +25,25 @@ export interface BenchController {
  * The controller as the image ships it: compiled JavaScript (the Dockerfile runs dist/). Compiled
  * into a scratch directory so the working tree's dist/ is never touched. BENCH_FROM_SOURCE=1 runs
  * the TypeScript sources instead (Node strips the types at load: slower start, ~30 MB more RSS).
+ * With `ref`, the sources of that commit (`git archive`), compiled the same way: a baseline to
+ * measure the working tree against in the same run.
  */
-export async function controllerEntry(scratch: string): Promise<string> {
-  if (process.env['BENCH_FROM_SOURCE'] === '1') return join(REPO_ROOT, 'bin', 'rebound.js');
+export async function controllerEntry(scratch: string, ref?: string): Promise<string> {
+  if (process.env['BENCH_FROM_SOURCE'] === '1' && ref === undefined) return join(REPO_ROOT, 'bin', 'rebound.js');
+  let root = REPO_ROOT;
+  if (ref !== undefined) {
+    root = join(scratch, 'sources');
+    await mkdir(root, { recursive: true });
+    const tar = join(scratch, 'sources.tar');
+    const paths = ['src', 'tsconfig.json', 'tsconfig.build.json'];
+    await runCommand('git', ['-C', REPO_ROOT, 'archive', '--format=tar', '-o', tar, ref, ...paths]);
+    await runCommand('tar', ['-xf', tar, '-C', root]);
+    await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+  }
   const out = join(scratch, 'dist');
   await runCommand(
     join(REPO_ROOT, 'node_modules', '.bin', 'tsc'),
-    ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', out],
+    ['-p', join(root, 'tsconfig.build.json'), '--outDir', out],
     { timeoutMs: 300_000 },
   );
   await writeFile(join(scratch, 'package.json'), '{"type":"module"}\n');
@@ -52,6 +64,8 @@ export interface StartOptions {
   /** Flags after `controller` besides the kubeconfig, work dir and metrics address. */
   args: readonly string[];
   nodeFlags?: readonly string[];
+  /** Extra environment, e.g. `{ MALLOC_ARENA_MAX: '2' }`. */
+  env?: Record<string, string>;
 }
 
 /** `rebound controller` as a child process; time to ready is process spawn → first /readyz 200. */
@@ -73,7 +87,10 @@ export async function startBenchController(options: StartOptions): Promise<Bench
       `127.0.0.1:${String(port)}`,
       ...options.args,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: options.compileCacheDir } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env, NODE_COMPILE_CACHE: options.compileCacheDir },
+    },
   );
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -123,4 +140,49 @@ export async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** What a controller's memory was made of when its resident set was largest (from its /metrics). */
+export interface MemoryPeak {
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+}
+
+/**
+ * Samples a controller's resident memory every `everyMs` and, at each new high, its heap and external
+ * memory from /metrics (prom-client's process metrics): where the peak went, not only how high it was.
+ * Bounded: it stops when `stop` is called.
+ */
+export function sampleMemory(c: BenchController, everyMs = 500): { stop(): Promise<MemoryPeak> } {
+  let peak: MemoryPeak = { rssMb: 0, heapUsedMb: NaN, heapTotalMb: NaN, externalMb: NaN };
+  let stopped = false;
+  const metric = (text: string, name: string): number =>
+    Number(new RegExp(`^rebound_${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024;
+  const loop = (async () => {
+    while (!stopped) {
+      const rss = await rssMb(c.pid).catch(() => 0);
+      if (rss > peak.rssMb) {
+        const text = await fetch(`${c.metricsUrl}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        );
+        peak = {
+          rssMb: rss,
+          heapUsedMb: metric(text, 'nodejs_heap_size_used_bytes'),
+          heapTotalMb: metric(text, 'nodejs_heap_size_total_bytes'),
+          externalMb: metric(text, 'nodejs_external_memory_bytes'),
+        };
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return peak;
+    },
+  };
 }

@@ -11,9 +11,15 @@
 //  twice at once (must be 0), controller CPU and peak RSS (goal < 250 MB), and, after Storm A, the API
 //  server's and etcd's CPU while 900 problems wait (goal: near idle).
 // BENCH_SCALE=0.1 runs every storm at a tenth of its size, BENCH_STORMS=AB only those (a quick look,
-// not the figures); BENCH_LOG=info shows the controllers' logs at that level.
+// not the figures); BENCH_WORKERS=4,16,32 runs each storm once per `--workers` value, side by side
+// (default: the controller's default); BENCH_NODE='--max-semi-space-size=16;MALLOC_ARENA_MAX=2 ...' runs
+// each storm once per Node setting (flags, and NAME=VALUE for the environment; `;` between settings,
+// default: the image's); BENCH_LOG=info shows the controllers' logs at that level.
+// Baseline: the storms in BENCH_BASELINE_STORMS (default A; empty: none) also run with the controller
+// compiled from BENCH_BASELINE_REF (default ac4aeee, main before issue 15's memory and push-retry work)
+// with the Node settings its image had, beside the working tree's: before and after in one run.
 // Run: node test/bench/storm.bench.ts
-import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -26,8 +32,15 @@ import type { GitServer } from '../harness/git-server.ts';
 import { runCommand } from '../harness/process.ts';
 import { REPO_ROOT, installControllerRbac } from '../harness/world.ts';
 import { nativeFloor, seed, service } from './bench-repo.ts';
-import { IMAGE_NODE_FLAGS, controllerEntry, cpuSeconds, rssMb, startBenchController } from './controller-process.ts';
-import type { BenchController } from './controller-process.ts';
+import {
+  IMAGE_NODE_FLAGS,
+  controllerEntry,
+  cpuSeconds,
+  rssMb,
+  sampleMemory,
+  startBenchController,
+} from './controller-process.ts';
+import type { BenchController, MemoryPeak } from './controller-process.ts';
 
 const SCALE = Number(process.env['BENCH_SCALE'] ?? '1');
 const CREATE_CONCURRENCY = 25;
@@ -74,10 +87,45 @@ const ALL_STORMS: Storm[] = [
   },
 ];
 const STORMS = ALL_STORMS.filter((s) => (process.env['BENCH_STORMS'] ?? 'ABC').includes(s.name));
+/** `--workers` values to run each storm with; undefined: the controller's default. */
+const WORKERS: (number | undefined)[] = (process.env['BENCH_WORKERS'] ?? '')
+  .split(',')
+  .filter((w) => w.trim() !== '')
+  .map(Number);
+if (WORKERS.length === 0) WORKERS.push(undefined);
+/** Node settings to run each storm with: flags, and environment variables as NAME=VALUE. */
+const NODE_SETTINGS: { label: string; flags: string[]; env: Record<string, string> }[] = (
+  process.env['BENCH_NODE'] ?? IMAGE_NODE_FLAGS.join(' ')
+)
+  .split(';')
+  .map((setting) => setting.trim().split(/\s+/).filter(Boolean))
+  .map((words) => ({
+    label: words.join(' '),
+    flags: words.filter((w) => w.startsWith('-')),
+    env: Object.fromEntries(words.filter((w) => !w.startsWith('-')).map((w) => w.split('=', 2) as [string, string])),
+  }));
+const BASELINE_REF = process.env['BENCH_BASELINE_REF'] ?? 'ac4aeee';
+const BASELINE_STORMS = process.env['BENCH_BASELINE_STORMS'] ?? 'A';
+/** The image's Node settings at BENCH_BASELINE_REF. */
+const BASELINE_NODE = { label: '--max-semi-space-size=16', flags: ['--max-semi-space-size=16'], env: {} };
+const RUNS = STORMS.flatMap((storm) => [
+  ...(BASELINE_STORMS.includes(storm.name)
+    ? WORKERS.map((workers) => ({ storm, workers, node: BASELINE_NODE, baseline: true }))
+    : []),
+  ...WORKERS.flatMap((workers) => NODE_SETTINGS.map((node) => ({ storm, workers, node, baseline: false }))),
+]);
 const LOG_LEVEL = process.env['BENCH_LOG'] ?? 'warn';
 
 interface StormResult {
   storm: Storm;
+  workers: number | undefined;
+  /** Which of the Node settings (index into NODE_SETTINGS); -1 for the baseline's. */
+  node: number;
+  baseline: boolean;
+  /** Resident memory once ready and leading, before the storm (the largest of the shards). */
+  readyRssMb: number;
+  /** Resident memory at the end of the run, the storm over (after the idle window for A). */
+  afterRssMb: number;
   seconds: number;
   commits: number;
   pushes: number;
@@ -85,6 +133,8 @@ interface StormResult {
   actedTwice: number;
   controllerCpu: number;
   peakRssMb: number;
+  /** Heap and external memory of the controller with the highest resident set, at its peak. */
+  memory: MemoryPeak;
   idle?: { apiserverCpu: number; etcdCpu: number; controllerCpu: number; waiting: number };
 }
 
@@ -140,9 +190,12 @@ try {
       ?.slice('--etcd-servers='.length) ?? '';
   const etcdPid = await findPid('etcd', `--listen-client-urls=${etcdUrl}`);
   const entry = await controllerEntry(work);
+  let baselineBuild: Promise<string> | undefined;
+  const baselineEntry = (): Promise<string> =>
+    (baselineBuild ??= mkdir(join(work, 'baseline')).then(() => controllerEntry(join(work, 'baseline'), BASELINE_REF)));
   const compileCache = join(work, 'compile-cache');
   console.log(
-    `storm bench: controllers from ${entry.endsWith('bin/rebound.js') ? 'TypeScript sources' : 'compiled JavaScript (as in the image)'}, node ${IMAGE_NODE_FLAGS.join(' ')}; scale ${String(SCALE)}; load average (1 min) at the start ${loadavg()[0]?.toFixed(1) ?? '?'}`,
+    `storm bench: controllers from ${entry.endsWith('bin/rebound.js') ? 'TypeScript sources' : 'compiled JavaScript (as in the image)'}, node settings ${NODE_SETTINGS.map((n, i) => `[${String(i)}] ${n.label}`).join(', ')}; scale ${String(SCALE)}; load average (1 min) at the start ${loadavg()[0]?.toFixed(1) ?? '?'}`,
   );
 
   const floorRepo = await git.createRepo('floor', (dir) => seed(dir, 100));
@@ -150,8 +203,8 @@ try {
   const floorRate = floor.length / (floor.reduce((a, b) => a + b, 0) / 1000);
 
   const results: StormResult[] = [];
-  for (const storm of STORMS) {
-    const ns = `storm-${storm.name.toLowerCase()}`;
+  for (const [run, { storm, workers, node, baseline }] of RUNS.entries()) {
+    const ns = `storm-${storm.name.toLowerCase()}-${String(run)}`;
     const projects = Array.from({ length: storm.projects }, (_, k) => `${ns}-p${String(k)}`);
     await core.createNamespace({ body: { metadata: { name: ns } } });
     await core.createNamespacedSecret({
@@ -195,7 +248,14 @@ try {
       );
     }
 
-    const common = ['--namespace', ns, '--evaluation-wait=10m', '--stalled-recheck=10m', `--log-level=${LOG_LEVEL}`];
+    const common = [
+      '--namespace',
+      ns,
+      '--evaluation-wait=10m',
+      '--stalled-recheck=10m',
+      `--log-level=${LOG_LEVEL}`,
+      ...(workers === undefined ? [] : [`--workers=${String(workers)}`]),
+    ];
     const controllers: BenchController[] = [];
     for (let k = 0; k < (storm.sharded ? storm.projects : 1); k++) {
       const args = storm.sharded
@@ -207,12 +267,13 @@ try {
           ]
         : [...common, '--no-leader-elect'];
       const c = await startBenchController({
-        entry,
+        entry: baseline ? await baselineEntry() : entry,
         kubeconfigPath: cluster.controllerKubeconfigPath,
         workDir: join(work, `${ns}-${String(k)}`),
         compileCacheDir: compileCache,
         args,
-        nodeFlags: IMAGE_NODE_FLAGS,
+        nodeFlags: node.flags,
+        env: node.env,
       });
       controllers.push(c);
       running.push(c);
@@ -276,6 +337,8 @@ try {
 
     const gitBefore = git.stats().byKind['git-receive-pack'] ?? 0;
     const cpuBefore = await Promise.all(controllers.map((c) => cpuSeconds(c.pid)));
+    const readyRssMb = Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid)))));
+    const samplers = controllers.map((c) => sampleMemory(c));
     const t0 = performance.now();
     // Problem i: service i mod (services), project i mod (projects): every service gets its first problem early.
     await inBatches(storm.problems, (i) => {
@@ -312,6 +375,7 @@ try {
       new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STORM_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
+    const peaks = await Promise.all(samplers.map((s) => s.stop()));
     if (outcome === 'exited')
       throw new Error(`storm ${storm.name}: a controller exited\n${controllers.map((c) => c.output()).join('\n')}`);
     if (outcome === 'timeout')
@@ -326,6 +390,11 @@ try {
     for (const c of commits) pairs.set(c, (pairs.get(c) ?? 0) + 1);
     const result: StormResult = {
       storm,
+      workers,
+      node: NODE_SETTINGS.indexOf(node),
+      baseline,
+      readyRssMb,
+      afterRssMb: NaN,
       seconds,
       commits: commits.length,
       pushes,
@@ -333,11 +402,12 @@ try {
       actedTwice: [...acting.values()].filter((s) => s.size > 1).length,
       controllerCpu: cpuAfter.reduce((a, b) => a + b, 0) - cpuBefore.reduce((a, b) => a + b, 0),
       peakRssMb: Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid, 'VmHWM'))))),
+      memory: peaks.reduce((a, b) => (b.rssMb > a.rssMb ? b : a)),
     };
     console.log(
       `storm ${storm.name}: ${String(storm.problems)} problems created in ${(created / 1000).toFixed(1)} s; every service's first action applied after ${seconds.toFixed(1)} s`,
     );
-    if (storm.name === 'A') {
+    if (storm.name === 'A' && !results.some((r) => r.idle && r.baseline === baseline)) {
       // The waiters: 900 problems Queued behind their services' holders, nothing else to do.
       const before = {
         api: await cpuSeconds(apiserverPid),
@@ -358,6 +428,7 @@ try {
         waiting: storm.problems - servicesTotal,
       };
     }
+    result.afterRssMb = Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid)))));
     results.push(result);
     watching.abort();
     await watch;
@@ -372,7 +443,15 @@ try {
     `native git CLI, one fetch + edit + commit + push per round on the same server, ${String(FLOOR_ROUNDS)} rounds: ${floorRate.toFixed(1)} commits/s`,
   );
   const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(14))).join('');
-  console.log(row(['', ...results.map((r) => `storm ${r.storm.name}`)]));
+  console.log(
+    row([
+      '',
+      ...results.map(
+        (r) =>
+          `${r.baseline ? 'before ' : ''}${r.storm.name}${r.workers === undefined ? '' : ` w${String(r.workers)}`}${NODE_SETTINGS.length > 1 && !r.baseline ? ` [${String(r.node)}]` : ''}`,
+      ),
+    ]),
+  );
   console.log(
     row([
       'problems / services / shards',
@@ -394,11 +473,22 @@ try {
   console.log(row(['duplicate (problem, attempt) pairs', ...results.map((r) => String(r.duplicates))]));
   console.log(row(['services that acted twice at once', ...results.map((r) => String(r.actedTwice))]));
   console.log(row(['controller CPU, s (all shards)', ...results.map((r) => r.controllerCpu.toFixed(1))]));
+  console.log(row(['controller RSS when ready, MB', ...results.map((r) => r.readyRssMb.toFixed(0))]));
   console.log(row(['controller peak RSS, MB (goal < 250)', ...results.map((r) => r.peakRssMb.toFixed(0))]));
-  const idle = results.find((r) => r.idle)?.idle;
-  if (idle) {
+  console.log(row(['controller RSS after the storm, MB', ...results.map((r) => r.afterRssMb.toFixed(0))]));
+  console.log(
+    row([
+      '  at the peak: heap used/total, external MB',
+      ...results.map(
+        (r) =>
+          `${r.memory.heapUsedMb.toFixed(0)}/${r.memory.heapTotalMb.toFixed(0)}, ${r.memory.externalMb.toFixed(0)}`,
+      ),
+    ]),
+  );
+  for (const r of results) {
+    if (!r.idle) continue;
     console.log(
-      `while ${String(idle.waiting)} problems wait (storm A, ${String(IDLE_WINDOW_MS / 1000)} s): kube-apiserver ${idle.apiserverCpu.toFixed(1)} %, etcd ${idle.etcdCpu.toFixed(1)} %, controller ${idle.controllerCpu.toFixed(1)} % of one core`,
+      `while ${String(r.idle.waiting)} problems wait (storm A${r.baseline ? `, before: ${BASELINE_REF}` : ''}, ${String(IDLE_WINDOW_MS / 1000)} s): kube-apiserver ${r.idle.apiserverCpu.toFixed(1)} %, etcd ${r.idle.etcdCpu.toFixed(1)} %, controller ${r.idle.controllerCpu.toFixed(1)} % of one core`,
     );
   }
   console.log(
