@@ -4,6 +4,8 @@
 // someone wrote in between. A claim has no expiry: it is released, or taken over once its holder is
 // known to be finished (the caller decides that).
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { SharedConnection } from './connection.ts';
+import type { RequestOptions } from './connection.ts';
 import { classifyKubeError, isAlreadyExists, isConflict, isNotFound } from './errors.ts';
 
 export interface StoredClaim {
@@ -28,8 +30,10 @@ export interface ClaimStore {
   remove(name: string, resourceVersion: string): Promise<'removed' | 'moved'>;
 }
 
-export function kubeClaimStore(kc: KubeConfig, namespace: string): ClaimStore {
+export function kubeClaimStore(kc: KubeConfig, namespace: string, connection = new SharedConnection(kc)): ClaimStore {
   const api = kc.makeApiClient(CoordinationV1Api);
+  // One pooled connection: a storm claims (and is refused) a Lease per waiting problem.
+  const pooled = (): Promise<RequestOptions> => connection.options();
   const body = (name: string, claim: ClaimWrite, resourceVersion?: string): V1Lease => ({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -45,7 +49,7 @@ export function kubeClaimStore(kc: KubeConfig, namespace: string): ClaimStore {
   return {
     async get(name) {
       try {
-        const lease = await api.readNamespacedLease({ namespace, name });
+        const lease = await api.readNamespacedLease({ namespace, name }, await pooled());
         return { holder: lease.spec?.holderIdentity ?? '', resourceVersion: lease.metadata?.resourceVersion ?? '' };
       } catch (err) {
         const e = classifyKubeError(err, `read lease ${namespace}/${name}`);
@@ -55,7 +59,7 @@ export function kubeClaimStore(kc: KubeConfig, namespace: string): ClaimStore {
     },
     async create(name, claim) {
       try {
-        await api.createNamespacedLease({ namespace, body: body(name, claim) });
+        await api.createNamespacedLease({ namespace, body: body(name, claim) }, await pooled());
         return 'created';
       } catch (err) {
         const e = classifyKubeError(err, `create lease ${namespace}/${name}`);
@@ -65,7 +69,7 @@ export function kubeClaimStore(kc: KubeConfig, namespace: string): ClaimStore {
     },
     async replace(name, claim, resourceVersion) {
       try {
-        await api.replaceNamespacedLease({ namespace, name, body: body(name, claim, resourceVersion) });
+        await api.replaceNamespacedLease({ namespace, name, body: body(name, claim, resourceVersion) }, await pooled());
         return 'replaced';
       } catch (err) {
         const e = classifyKubeError(err, `replace lease ${namespace}/${name}`);
@@ -75,7 +79,10 @@ export function kubeClaimStore(kc: KubeConfig, namespace: string): ClaimStore {
     },
     async remove(name, resourceVersion) {
       try {
-        await api.deleteNamespacedLease({ namespace, name, body: { preconditions: { resourceVersion } } });
+        await api.deleteNamespacedLease(
+          { namespace, name, body: { preconditions: { resourceVersion } } },
+          await pooled(),
+        );
         return 'removed';
       } catch (err) {
         const e = classifyKubeError(err, `delete lease ${namespace}/${name}`);

@@ -4,9 +4,10 @@
 // instead of creating another object, as client-go's recorder does, so a failing retry loop
 // cannot flood etcd. Recording never fails the caller: an Event is informational, so errors are
 // logged and swallowed here, the one place that decides so.
-import { EventsV1Api, PatchStrategy, V1MicroTime, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../runtime/clock.ts';
+import { SharedConnection } from './connection.ts';
 import { classifyKubeError, isNotFound } from './errors.ts';
 
 export type EventType = 'Normal' | 'Warning';
@@ -39,7 +40,6 @@ export interface EventRecorderOptions {
 }
 
 const NOTE_LIMIT = 1024;
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 interface Tracked {
   namespace: string;
@@ -48,7 +48,11 @@ interface Tracked {
   count: number;
 }
 
-export function kubeEventRecorder(kc: KubeConfig, options: EventRecorderOptions): EventRecorder {
+export function kubeEventRecorder(
+  kc: KubeConfig,
+  options: EventRecorderOptions,
+  connection = new SharedConnection(kc),
+): EventRecorder {
   const api = kc.makeApiClient(EventsV1Api);
   const windowMs = options.seriesWindowMs ?? 600_000;
   const maxTracked = options.maxTracked ?? 4096;
@@ -67,29 +71,32 @@ export function kubeEventRecorder(kc: KubeConfig, options: EventRecorderOptions)
     const namespace = subject.metadata.namespace ?? 'default';
     const subjectName = subject.metadata.name ?? 'unknown';
     const name = `${subjectName}.${now.toString(16)}${(seq++ % 0x10000).toString(16).padStart(4, '0')}`;
-    await api.createNamespacedEvent({
-      namespace,
-      body: {
-        apiVersion: 'events.k8s.io/v1',
-        kind: 'Event',
-        metadata: { name, namespace },
-        eventTime: new V1MicroTime(now),
-        reportingController: options.controller,
-        reportingInstance: options.instance,
-        action,
-        reason,
-        type,
-        note,
-        regarding: {
-          apiVersion: subject.apiVersion,
-          kind: subject.kind,
-          name: subjectName,
-          namespace,
-          ...(subject.metadata.uid ? { uid: subject.metadata.uid } : {}),
-          ...(subject.metadata.resourceVersion ? { resourceVersion: subject.metadata.resourceVersion } : {}),
+    await api.createNamespacedEvent(
+      {
+        namespace,
+        body: {
+          apiVersion: 'events.k8s.io/v1',
+          kind: 'Event',
+          metadata: { name, namespace },
+          eventTime: new V1MicroTime(now),
+          reportingController: options.controller,
+          reportingInstance: options.instance,
+          action,
+          reason,
+          type,
+          note,
+          regarding: {
+            apiVersion: subject.apiVersion,
+            kind: subject.kind,
+            name: subjectName,
+            namespace,
+            ...(subject.metadata.uid ? { uid: subject.metadata.uid } : {}),
+            ...(subject.metadata.resourceVersion ? { resourceVersion: subject.metadata.resourceVersion } : {}),
+          },
         },
       },
-    });
+      await connection.options(),
+    );
     return { namespace, name, firstSeen: now, count: 1 };
   };
 
@@ -110,7 +117,7 @@ export function kubeEventRecorder(kc: KubeConfig, options: EventRecorderOptions)
                 name: seen.name,
                 body: { series: { count: seen.count, lastObservedTime: new V1MicroTime(now) } },
               },
-              MERGE_PATCH,
+              await connection.mergePatch(),
             );
             return;
           } catch (err) {
