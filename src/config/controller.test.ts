@@ -15,7 +15,7 @@ describe('parseControllerConfig', () => {
       webhookAddress: '',
       problemNamespace: 'rebound-system',
       evaluationWait: '2m',
-      workers: 4,
+      workers: 16,
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,

@@ -9,7 +9,7 @@ import { runCommand } from '../harness/process.ts';
 import { REPO_ROOT } from '../harness/world.ts';
 
 /** The image's Node settings (Dockerfile and manifests/deployment.yaml). */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=16'];
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=4'];
 
 export interface BenchController {
   pid: number;

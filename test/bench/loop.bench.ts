@@ -26,7 +26,7 @@ import { startGitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { REPO_ROOT, installControllerRbac } from '../harness/world.ts';
 import { describe, ms, nativeFloor, percentile, seed, service } from './bench-repo.ts';
-import { controllerEntry, rssMb, startBenchController } from './controller-process.ts';
+import { IMAGE_NODE_FLAGS, controllerEntry, rssMb, startBenchController } from './controller-process.ts';
 import type { BenchController } from './controller-process.ts';
 
 const PROBLEMS = 120;
@@ -38,7 +38,7 @@ const NAMESPACE = 'loop-bench';
 const PROJECT = 'bench';
 const STEP_TIMEOUT_MS = 30_000;
 const CREATE_CONCURRENCY = 25;
-const SEMI_SPACE_FLAG = '--max-semi-space-size=16';
+const SEMI_SPACE_FLAG = IMAGE_NODE_FLAGS.join(' ');
 const HOOK_PROBLEMS = 40;
 const HANGING = 16;
 const UNDER_LOAD = 40;

@@ -408,7 +408,16 @@ try {
       `storm ${storm.name}: ${String(storm.problems)} problems created in ${(created / 1000).toFixed(1)} s; every service's first action applied after ${seconds.toFixed(1)} s`,
     );
     if (storm.name === 'A' && !results.some((r) => r.idle && r.baseline === baseline)) {
-      // The waiters: 900 problems Queued behind their services' holders, nothing else to do.
+      // The waiters: 900 problems Queued behind their services' holders, nothing else to do once
+      // each has been seen once (the queue empty and no worker busy; at most a minute).
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+        const text = await (await fetch(`${controllers[0]?.metricsUrl ?? ''}/metrics`)).text();
+        const busy = [...text.matchAll(/^rebound_(?:workqueue_depth|active_workers)\{[^}]*\} (\S+)$/gm)].some(
+          (m) => Number(m[1]) > 0,
+        );
+        if (!busy) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
       const before = {
         api: await cpuSeconds(apiserverPid),
         etcd: await cpuSeconds(etcdPid),
