@@ -124,7 +124,8 @@ interface StormResult {
   baseline: boolean;
   /** Resident memory once ready and leading, before the storm (the largest of the shards). */
   readyRssMb: number;
-  /** Resident memory at the end of the run, the storm over (after the idle window for A). */
+  /** Resident memory at the end of the run, the storm over (after the idle window for A); the peak
+   * (`peakRssMb`) is the high-water mark over the whole run. */
   afterRssMb: number;
   seconds: number;
   commits: number;
@@ -438,6 +439,9 @@ try {
       };
     }
     result.afterRssMb = Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid)))));
+    // The high-water mark over the whole run: the waiters' first reconciles come after the last first
+    // action, and memory may peak then.
+    result.peakRssMb = Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid, 'VmHWM')))));
     results.push(result);
     watching.abort();
     await watch;
