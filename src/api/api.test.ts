@@ -155,10 +155,12 @@ describe('writeCrds', () => {
       'rebound.dev_remediations.yaml',
       'rebound.dev_problemevents.yaml',
       'rebound.dev_approvals.yaml',
+      'rebound.dev_notifications.yaml',
     ]);
     expect((await readdir(dir)).sort()).toEqual([
       'kustomization.yaml',
       'rebound.dev_approvals.yaml',
+      'rebound.dev_notifications.yaml',
       'rebound.dev_problemevents.yaml',
       'rebound.dev_projects.yaml',
       'rebound.dev_remediations.yaml',

@@ -10,6 +10,7 @@ export const KINDS = {
   Remediation: 'Remediation',
   ProblemEvent: 'ProblemEvent',
   Approval: 'Approval',
+  Notification: 'Notification',
 } as const;
 export type Kind = (typeof KINDS)[keyof typeof KINDS];
 
@@ -19,6 +20,7 @@ export const PLURALS = {
   Remediation: 'remediations',
   ProblemEvent: 'problemevents',
   Approval: 'approvals',
+  Notification: 'notifications',
 } as const satisfies Record<Kind, string>;
 
 /**
@@ -95,6 +97,31 @@ export const PROPOSAL_STATES = ['Open', 'Merged', 'Closed'] as const;
 
 /** Built-in action types besides the values edits: an HTTP call to a runbook. */
 export const WEBHOOK_ACTION = 'webhook';
+
+/**
+ * The steps of a remediation a Notification can route (docs/notifications.md), in the order they
+ * happen. `reverted` is reserved for the undo of a resolved problem's changes: nothing emits it yet.
+ */
+export const NOTIFICATION_STEPS = [
+  'opened',
+  'awaiting-approval',
+  'committed',
+  'evaluated',
+  'escalated',
+  'resolved',
+  'exhausted',
+  'reverted',
+] as const;
+export type NotificationStep = (typeof NOTIFICATION_STEPS)[number];
+/** How much a step matters, lowest first: a Notification's `minSeverity` drops what is below it. */
+export const NOTIFICATION_SEVERITIES = ['info', 'warning', 'error'] as const;
+export type NotificationSeverity = (typeof NOTIFICATION_SEVERITIES)[number];
+/** Where a Notification delivers. */
+export const SINK_TYPES = ['slack', 'teams', 'webhook', 'cloudevents'] as const;
+export type SinkType = (typeof SINK_TYPES)[number];
+/** CloudEvents over HTTP: attributes as `ce-` headers (`binary`) or the whole event as JSON (`structured`). */
+export const CLOUDEVENTS_MODES = ['binary', 'structured'] as const;
+export type CloudEventsMode = (typeof CLOUDEVENTS_MODES)[number];
 
 export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
@@ -241,6 +268,12 @@ export const REASONS = {
   TaskFailed: 'TaskFailed',
   TaskTimedOut: 'TaskTimedOut',
   NoTaskExecutor: 'NoTaskExecutor',
+  // Notification: where a sink's deliveries stand (docs/notifications.md)
+  Delivering: 'Delivering',
+  DeliveryFailing: 'DeliveryFailing',
+  SinkHostNotAllowed: 'SinkHostNotAllowed',
+  SinkMisconfigured: 'SinkMisconfigured',
+  Suspended: 'Suspended',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 

@@ -3,7 +3,7 @@
 import { stringify } from 'yaml';
 import { GROUP, KINDS, PLURALS, VERSION } from './constants.ts';
 import type { Kind } from './constants.ts';
-import { approvalSchema, problemEventSchema, projectSchema, remediationSchema } from './schemas.ts';
+import { approvalSchema, notificationSchema, problemEventSchema, projectSchema, remediationSchema } from './schemas.ts';
 
 interface PrinterColumn {
   name: string;
@@ -96,6 +96,20 @@ const sources: CrdSource[] = [
       { name: 'Decision', type: 'string', jsonPath: '.spec.decision' },
       { name: 'User', type: 'string', jsonPath: '.spec.user' },
       { name: 'Message', type: 'string', jsonPath: '.spec.message', priority: 1 },
+      age,
+    ],
+  },
+  {
+    kind: KINDS.Notification,
+    singular: 'notification',
+    shortNames: ['rbnotify'],
+    description: 'One sink (Slack, Teams, a webhook, CloudEvents) and which remediation steps go to it.',
+    schema: notificationSchema,
+    status: true,
+    columns: [
+      { name: 'Sink', type: 'string', jsonPath: '.spec.sink.type' },
+      ...readyColumns,
+      { name: 'Last-Delivery', type: 'date', jsonPath: '.status.lastDeliveryTime', priority: 1 },
       age,
     ],
   },

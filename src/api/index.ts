@@ -7,6 +7,7 @@ export {
   approvalSchema,
   attemptSchema,
   conditionSchema,
+  notificationSchema,
   problemEventSchema,
   projectSchema,
   remediationActionSchema,

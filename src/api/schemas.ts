@@ -8,6 +8,7 @@ import {
   APPROVAL_MODES,
   APPROVAL_STATES,
   APPROVAL_TIMEOUT_ACTIONS,
+  CLOUDEVENTS_MODES,
   CONDITION_STATUSES,
   DNS1123_LABEL_MAX_LENGTH,
   DNS1123_LABEL_PATTERN,
@@ -17,11 +18,14 @@ import {
   FORGE_KINDS,
   FEATURE_TOGGLE_VALUE_PATTERN,
   GITOPS_ENGINES,
+  NOTIFICATION_SEVERITIES,
+  NOTIFICATION_STEPS,
   PHASES,
   PROBLEM_STATES,
   PROPOSAL_STATES,
   REMEDIATION_MODES,
   SCALE_VALUE_PATTERN,
+  SINK_TYPES,
   TASK_NAME_PATTERN,
 } from './constants.ts';
 import { DURATION_PATTERN } from './duration.ts';
@@ -742,6 +746,101 @@ export const approvalSchema = {
       'x-kubernetes-validations': [
         { rule: 'self == oldSelf', message: 'an Approval cannot be changed: create a new one' },
       ],
+    },
+  },
+} as const;
+
+/**
+ * One sink and what goes to it (docs/notifications.md): which problems (projects, stages, services),
+ * which steps, from which severity up. Credentials come from `spec.sink.secretRef`; the sink's host
+ * must be on the controller's --notification-allowed-hosts.
+ */
+export const notificationSchema = {
+  type: 'object',
+  required: ['spec'],
+  properties: {
+    ...resourceEnvelope,
+    spec: {
+      type: 'object',
+      required: ['sink'],
+      properties: {
+        sink: {
+          type: 'object',
+          required: ['type'],
+          properties: {
+            type: { type: 'string', enum: SINK_TYPES },
+            /**
+             * Where to deliver. slack: the Web API's base (default https://slack.com/api); teams, webhook,
+             * cloudevents: the endpoint. A Secret key `url` takes its place (a Teams Workflows URL carries
+             * its signature in the query).
+             */
+            url: httpUrl,
+            /** slack: the channel id (C0123...) the threads are started in. */
+            channel: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[A-Za-z0-9#_-]+$' },
+            /**
+             * slack: `token` (a bot token, chat:write). webhook: `secret` (HMAC-SHA256 key), `token`
+             * (Bearer). cloudevents: `token` (Bearer). teams, webhook, cloudevents: `url`.
+             */
+            secretRef,
+            /** cloudevents: HTTP binding (default binary). */
+            mode: { type: 'string', enum: CLOUDEVENTS_MODES },
+            /** Per request (default 10s). */
+            timeout: duration,
+            /** Shown as the problem's link in messages and CDEvents (the dashboard, say); `{name}`, `{namespace}` are filled in. */
+            linkTemplate: { type: 'string', maxLength: 1024, pattern: '^https?://[^\\s]+$' },
+          },
+          'x-kubernetes-validations': [
+            { rule: "self.type != 'slack' || has(self.channel)", message: 'a slack sink needs a channel' },
+            {
+              rule: "self.type == 'slack' || has(self.url) || has(self.secretRef)",
+              message: 'a url, or a secretRef whose Secret holds one, is needed',
+            },
+            { rule: "self.type == 'cloudevents' || !has(self.mode)", message: 'mode is for cloudevents sinks' },
+          ],
+        },
+        /** Which problems: an empty or absent list matches all. */
+        projects: { type: 'array', maxItems: 64, items: dnsLabel },
+        stages: { type: 'array', maxItems: 64, items: dnsLabel },
+        services: { type: 'array', maxItems: 64, items: dnsLabel },
+        /** Which steps (default: all). */
+        steps: { type: 'array', maxItems: 16, items: { type: 'string', enum: NOTIFICATION_STEPS } },
+        /** Steps below this severity are not sent (default info: everything). */
+        minSeverity: { type: 'string', enum: NOTIFICATION_SEVERITIES },
+        /** Nothing is sent while true; what happened meanwhile is not sent afterwards either. */
+        suspend: { type: 'boolean' },
+      },
+    },
+    status: {
+      type: 'object',
+      properties: {
+        observedGeneration: generation,
+        /**
+         * How far each problem's story has been delivered, so a restart sends nothing twice (at least
+         * once: a crash between a delivery and this write repeats that one step, same idempotency key).
+         */
+        deliveries: {
+          type: 'array',
+          maxItems: 1024,
+          items: {
+            type: 'object',
+            required: ['problem', 'uid', 'delivered'],
+            properties: {
+              problem: { type: 'string', maxLength: 253 },
+              uid: { type: 'string', maxLength: 64 },
+              /** How many of the problem's steps (in order) the sink has accepted. */
+              delivered: { type: 'integer', format: 'int32', minimum: 0 },
+              /** slack: `<channel>/<ts>` of the thread's first message. */
+              thread: { type: 'string', maxLength: 128 },
+            },
+          },
+        },
+        /** Problems created before this time with no entry in `deliveries` are not sent (their entries aged out). */
+        horizon: dateTime,
+        /** The last failure, without credentials. */
+        lastError: { type: 'string', maxLength: 1024 },
+        lastDeliveryTime: dateTime,
+        conditions,
+      },
     },
   },
 } as const;

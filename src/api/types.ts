@@ -12,6 +12,7 @@ import type {
   executionSchema,
   featureFlagsSchema,
   indicatorResultSchema,
+  notificationSchema,
   policySourceSchema,
   problemEventSchema,
   projectSchema,
@@ -76,3 +77,8 @@ export type Project = Resource<typeof KINDS.Project, ProjectSpec, ProjectStatus>
 export type Remediation = Resource<typeof KINDS.Remediation, RemediationSpec, RemediationStatus>;
 export type ProblemEvent = Resource<typeof KINDS.ProblemEvent, ProblemEventSpec, ProblemEventStatus>;
 export type Approval = Resource<typeof KINDS.Approval, ApprovalSpec, never>;
+export type NotificationSpec = SpecOf<typeof notificationSchema>;
+export type NotificationStatus = StatusOf<typeof notificationSchema>;
+export type NotificationSinkSpec = NotificationSpec['sink'];
+export type NotificationDelivery = NonNullable<NotificationStatus['deliveries']>[number];
+export type Notification = Resource<typeof KINDS.Notification, NotificationSpec, NotificationStatus>;

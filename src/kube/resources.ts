@@ -4,7 +4,7 @@
 // Every error leaves here classified (errors.ts).
 import { CustomObjectsApi, Watch, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, KINDS, PLURALS, VERSION } from '../api/index.ts';
-import type { Approval, Kind, ProblemEvent, Project, Remediation } from '../api/index.ts';
+import type { Approval, Kind, Notification, ProblemEvent, Project, Remediation } from '../api/index.ts';
 import { ReboundError } from '../errors.ts';
 import type { ListWatchSource, WatchEnd, WatchEvent, WatchEventType } from '../runtime/informer.ts';
 import { SharedConnection } from './connection.ts';
@@ -36,6 +36,7 @@ export const RESOURCES = {
   Remediation: descriptor(KINDS.Remediation),
   ProblemEvent: descriptor(KINDS.ProblemEvent),
   Approval: descriptor(KINDS.Approval),
+  Notification: descriptor(KINDS.Notification),
 } as const;
 
 type StatusOf<T extends CustomResource> = NonNullable<T['status']>;
@@ -375,6 +376,7 @@ export interface ReboundClients {
   remediations: CustomResourceClient<Remediation>;
   problemEvents: CustomResourceClient<ProblemEvent>;
   approvals: CustomResourceClient<Approval>;
+  notifications: CustomResourceClient<Notification>;
 }
 
 export function reboundClients(kc: KubeConfig, fieldManager = 'rebound'): ReboundClients {
@@ -384,6 +386,7 @@ export function reboundClients(kc: KubeConfig, fieldManager = 'rebound'): Reboun
     remediations: new CustomResourceClient<Remediation>(kc, RESOURCES.Remediation, fieldManager, connection),
     problemEvents: new CustomResourceClient<ProblemEvent>(kc, RESOURCES.ProblemEvent, fieldManager, connection),
     approvals: new CustomResourceClient<Approval>(kc, RESOURCES.Approval, fieldManager, connection),
+    notifications: new CustomResourceClient<Notification>(kc, RESOURCES.Notification, fieldManager, connection),
   };
 }
 
