@@ -28,6 +28,7 @@ const LAYERS = [
   'config',
   'controllers',
   'ingest',
+  'notify',
   'actions',
   'forge',
   'apply',

@@ -9,7 +9,7 @@ import type { QueueMetrics } from '../runtime/workqueue.ts';
 
 export const METRIC_PREFIX = 'rebound_';
 
-export const CONTROLLER_NAMES = ['project', 'remediation', 'problemevent'] as const;
+export const CONTROLLER_NAMES = ['project', 'remediation', 'problemevent', 'notification'] as const;
 export const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['success', 'requeue_after', 'error', 'terminal_error'];
 /** What became of an attempt: its evaluation's verdict, or the step that failed before one. */
 export const ATTEMPT_RESULTS = [
@@ -55,6 +55,13 @@ export interface MetricsOptions {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Anything with an optional `status.phase`: a ProblemEvent. */
+/** One Notification's queue as the metrics see it. */
+export interface NotificationSinkState {
+  type: string;
+  pending: number;
+  failing: boolean;
+}
+
 export interface PhaseHolder {
   status?: { phase?: string | undefined } | undefined;
 }
@@ -142,6 +149,41 @@ export function createMetrics(options: MetricsOptions = {}) {
     labelNames: ['operation', 'result'] as const,
     buckets: SLOW_BUCKETS,
     registers,
+  });
+  const notifications = new Counter({
+    name: 'rebound_notifications_total',
+    help: 'Notification deliveries by sink type and result (error: retried with backoff).',
+    labelNames: ['sink', 'result'] as const,
+    registers,
+  });
+  const notificationsDropped = new Counter({
+    name: 'rebound_notifications_dropped_total',
+    help: 'Problems a full notification queue could not take (taken again at the next change or resync).',
+    labelNames: ['sink'] as const,
+    registers,
+  });
+  let notificationSource: (() => Iterable<NotificationSinkState>) | undefined;
+  new Gauge({
+    name: 'rebound_notification_queue_depth',
+    help: 'Problems with steps waiting to be delivered, by sink type.',
+    labelNames: ['sink'] as const,
+    registers,
+    collect() {
+      if (!notificationSource) return;
+      this.reset();
+      for (const s of notificationSource()) this.inc({ sink: s.type }, s.pending);
+    },
+  });
+  new Gauge({
+    name: 'rebound_notification_sinks_failing',
+    help: 'Notifications whose last delivery failed, by sink type.',
+    labelNames: ['sink'] as const,
+    registers,
+    collect() {
+      if (!notificationSource) return;
+      this.reset();
+      for (const s of notificationSource()) this.inc({ sink: s.type }, s.failing ? 1 : 0);
+    },
   });
   let backgroundSource: (() => number) | undefined;
   new Gauge({
@@ -271,6 +313,17 @@ export function createMetrics(options: MetricsOptions = {}) {
     /** One try at delivering a commit status: delivered, retried, failed (given up), dropped (queue full). */
     forgeStatus(result: 'delivered' | 'retried' | 'failed' | 'dropped'): void {
       forgeStatuses.inc({ result });
+    },
+    /** `sink` is a Notification's sink type: a fixed vocabulary. */
+    notification(sink: string, result: OperationResult): void {
+      notifications.inc({ sink, result });
+    },
+    notificationDropped(sink: string): void {
+      notificationsDropped.inc({ sink });
+    },
+    /** Queue depth and failing sinks, read on scrape. */
+    observeNotifications(source: () => Iterable<NotificationSinkState>): void {
+      notificationSource = source;
     },
     /** `reason` is a condition reason: a fixed vocabulary, so the label stays bounded. */
     held(reason: string): void {
