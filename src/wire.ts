@@ -20,6 +20,7 @@ import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
 import { prometheusProviders } from './evaluation/providers/prometheus.ts';
 import { ProjectStores } from './controllers/project-stores.ts';
 import { ProjectForges } from './controllers/forges.ts';
+import { setupNotificationController } from './controllers/notification/setup.ts';
 import { setupProjectController } from './controllers/project/setup.ts';
 import { setupRemediationController } from './controllers/remediation/setup.ts';
 import { gitHookRoute } from './ingest/git-hook.ts';
@@ -43,6 +44,10 @@ import { SupervisedInformer } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { Manager, closeOnStop, informerRunnable } from './runtime/manager.ts';
 import type { ManagerExit } from './runtime/manager.ts';
+
+/** Problems waiting per Notification, at most (more are taken again at their next change). */
+const NOTIFICATION_QUEUE_CAPACITY = 1000;
+const NOTIFICATION_RETRY_INITIAL_MS = 1000;
 
 export interface RunningController {
   /** Resolves when the manager has stopped. */
@@ -103,7 +108,12 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     source: clients.approvals.listWatch(config.namespace, watch),
     ...informerOptions,
   });
-  for (const informer of [projects, remediations, problems, approvals]) {
+  const notificationInformer = new SupervisedInformer({
+    name: 'notifications',
+    source: clients.notifications.listWatch(config.namespace, watch),
+    ...informerOptions,
+  });
+  for (const informer of [projects, remediations, problems, approvals, notificationInformer]) {
     manager.add(informerRunnable(informer));
     manager.addSyncSource(informer);
   }
@@ -232,7 +242,26 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     observe: (result) => metrics.forgeStatus(result),
   });
 
+  // Notifications: the loop publishes each status it writes; delivery runs on its own, per sink.
+  const notifier = setupNotificationController(manager, {
+    informers: { notifications: notificationInformer, problems },
+    statusClient: clients.notifications,
+    secrets,
+    settings: {
+      allowedHosts: config.notificationAllowedHosts,
+      capacity: NOTIFICATION_QUEUE_CAPACITY,
+      retryInitialMs: NOTIFICATION_RETRY_INITIAL_MS,
+      retryMaxMs: config.notificationRetryMaxMs,
+      refreshMs: config.notificationRefreshMs,
+    },
+    clock,
+    log,
+    metrics,
+    mayAct,
+  });
+
   setupProblemEventController(manager, {
+    notifier,
     informers: { problems, projects, remediations, approvals },
     loop: {
       projects: projectLookup,

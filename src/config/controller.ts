@@ -58,9 +58,18 @@ export interface ControllerConfig {
   /** apply: flux: how often to look whether the engine reported an attempt's commit. */
   syncPollMs: number;
   resyncMs: number;
+  /** Hosts a Notification's sink may be on (the SSRF guard for notifications). */
+  notificationAllowedHosts: string[];
+  /** A failing sink is tried again after at most this long. */
+  notificationRetryMaxMs: number;
+  /** How often a Notification's Secret is read again. */
+  notificationRefreshMs: number;
   logLevel: LogLevel;
   logPretty: boolean;
 }
+
+/** Slack's Web API and the hosts Teams Workflows URLs are on. */
+export const DEFAULT_NOTIFICATION_HOSTS = ['slack.com', '*.logic.azure.com', '*.environment.api.powerplatform.com'];
 
 export const CONTROLLER_USAGE = `Usage: rebound controller [options]
 
@@ -108,6 +117,12 @@ Options:
   --sync-poll D                   apply: flux: how often to look whether Flux reported the commit
                                   (default 2s; one read of each Kustomization and its source)
   --resync D                      informer resync period (default 10m)
+  --notification-allowed-hosts LIST
+                                  hosts a Notification's sink may be on, comma-separated, as webhook
+                                  allowedHosts (default: slack.com, *.logic.azure.com,
+                                  *.environment.api.powerplatform.com)
+  --notification-retry-max D      a failing sink is tried again after at most this long (default 5m)
+  --notification-refresh D        how often a Notification's Secret is read again (default 1m)
   --log-level LEVEL               ${LOG_LEVELS.join(', ')} (default info)
   --log-format json|pretty        (default json)
 `;
@@ -149,6 +164,9 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       resync: { type: 'string', default: '10m' },
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'json' },
+      'notification-allowed-hosts': { type: 'string', default: DEFAULT_NOTIFICATION_HOSTS.join(',') },
+      'notification-retry-max': { type: 'string', default: '5m' },
+      'notification-refresh': { type: 'string', default: '1m' },
     },
   });
   const podNamespace = env.POD_NAMESPACE;
@@ -225,6 +243,12 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     stalledRecheckMs: duration('--stalled-recheck', values['stalled-recheck']),
     syncPollMs: duration('--sync-poll', values['sync-poll']),
     resyncMs: duration('--resync', values.resync),
+    notificationAllowedHosts: values['notification-allowed-hosts']
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== ''),
+    notificationRetryMaxMs: duration('--notification-retry-max', values['notification-retry-max']),
+    notificationRefreshMs: duration('--notification-refresh', values['notification-refresh']),
     logLevel,
     logPretty: logFormat === 'pretty',
   };

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, API_VERSION, KINDS, isTerminal } from '../../api/index.ts';
 import type { Approval, ProblemEvent, ProblemEventStatus, Project, Remediation } from '../../api/index.ts';
 import { BackgroundActions } from '../../actions/runner.ts';
+import type { ProblemNotifier } from '../../notify/notifier.ts';
 import type { ClaimStore } from '../../kube/claim-leases.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -58,6 +59,8 @@ export interface ProblemEventControllerDeps {
   metrics: Metrics;
   /** False while this replica may not act (a Lease not renewed in time): no reconcile starts. */
   mayAct: () => boolean;
+  /** Told of every status the loop writes (notifications); never waits, never throws. */
+  notifier?: ProblemNotifier;
   /** More than the caches to wait for before acting, e.g. the server runbooks call back to. */
   waitFor?: readonly CacheSync[];
 }
@@ -122,6 +125,7 @@ export function setupProblemEventController(manager: Manager, deps: ProblemEvent
           problem.metadata.resourceVersion,
         );
         fresh.remember(keyOf(stored), stored);
+        deps.notifier?.publish(stored);
         return stored;
       },
       recordEvent: (problem, type, reason, message) =>
