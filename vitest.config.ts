@@ -40,6 +40,7 @@ const IO = [
   'src/actions/webhook.test.ts',
   'src/actions/webhook-call.test.ts',
   'src/forge/forge.test.ts',
+  'src/notify/sinks.test.ts',
   'test/harness/process.test.ts',
   'test/harness/ports.test.ts',
 ];
