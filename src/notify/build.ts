@@ -2,6 +2,7 @@
 // missing or wrong comes back as a reason for the Notification's Ready condition, never thrown.
 import { REASONS, parseDuration } from '../api/index.ts';
 import type { NotificationSpec, Reason } from '../api/index.ts';
+import { checkAllowedUrl } from '../net/allowed-hosts.ts';
 import type { NotificationEvent } from './events.ts';
 import type { Sink } from './sink.ts';
 import { CloudEventsSink } from './sinks/cloudevents.ts';
@@ -31,6 +32,19 @@ export function buildSink(
     if (sink.timeout) timeoutMs = parseDuration(sink.timeout);
   } catch {
     return misconfigured(`spec.sink.timeout ${JSON.stringify(sink.timeout)} is not a duration`);
+  }
+  const target = sink.type === 'slack' ? (sink.url ?? SLACK_API) : url;
+  if (target !== undefined) {
+    const allowed = checkAllowedUrl(target, options.allowedHosts);
+    if (!allowed.ok)
+      return {
+        ok: false,
+        reason: REASONS.SinkHostNotAllowed,
+        message: allowed.reason.replace(
+          "the Remediation's spec.webhook.allowedHosts",
+          "the controller's --notification-allowed-hosts",
+        ),
+      };
   }
   const link = sink.linkTemplate ? linkFor(sink.linkTemplate) : undefined;
   const common = { allowedHosts: options.allowedHosts, timeoutMs, ...(link ? { link } : {}) };

@@ -113,12 +113,12 @@ describe('routes', () => {
 describe('buildSink', () => {
   const hosts = ['127.0.0.1'];
   it('needs a slack bot token and a channel from the Secret', () => {
-    expect(buildSink({ sink: { type: 'slack', channel: 'C1' } }, {}, { allowedHosts: hosts })).toMatchObject({
+    expect(buildSink({ sink: { type: 'slack', channel: 'C1' } }, {}, { allowedHosts: ['slack.com'] })).toMatchObject({
       ok: false,
       reason: 'SinkMisconfigured',
     });
     expect(
-      buildSink({ sink: { type: 'slack', channel: 'C1' } }, { token: 'xoxb-1' }, { allowedHosts: hosts }),
+      buildSink({ sink: { type: 'slack', channel: 'C1' } }, { token: 'xoxb-1' }, { allowedHosts: ['slack.com'] }),
     ).toMatchObject({
       ok: true,
       sink: { type: 'slack' },
@@ -129,9 +129,30 @@ describe('buildSink', () => {
     const built = buildSink({ sink: { type: 'teams' } }, undefined, { allowedHosts: hosts });
     expect(built).toMatchObject({ ok: false, reason: 'SinkMisconfigured' });
     expect(
-      buildSink({ sink: { type: 'teams' } }, { url: 'https://x.logic.azure.com/w?sig=1' }, { allowedHosts: hosts }),
+      buildSink(
+        { sink: { type: 'teams' } },
+        { url: 'https://x.logic.azure.com/w?sig=1' },
+        { allowedHosts: ['*.logic.azure.com'] },
+      ),
     ).toMatchObject({
       ok: true,
+    });
+  });
+
+  it('refuses a host that is not on --notification-allowed-hosts, naming only the host', () => {
+    const built = buildSink(
+      { sink: { type: 'teams' } },
+      { url: 'https://evil.example/x?sig=abc' },
+      { allowedHosts: hosts },
+    );
+    expect(built).toMatchObject({ ok: false, reason: 'SinkHostNotAllowed' });
+    expect(JSON.stringify(built)).not.toContain('sig=abc');
+    expect(JSON.stringify(built)).toContain('--notification-allowed-hosts');
+    expect(
+      buildSink({ sink: { type: 'slack', channel: 'C1' } }, { token: 'xoxb-1' }, { allowedHosts: [] }),
+    ).toMatchObject({
+      ok: false,
+      reason: 'SinkHostNotAllowed',
     });
   });
 
