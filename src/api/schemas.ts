@@ -806,7 +806,7 @@ export const notificationSchema = {
         steps: { type: 'array', maxItems: 16, items: { type: 'string', enum: NOTIFICATION_STEPS } },
         /** Steps below this severity are not sent (default info: everything). */
         minSeverity: { type: 'string', enum: NOTIFICATION_SEVERITIES },
-        /** Nothing is sent while true; what happened meanwhile is not sent afterwards either. */
+        /** Nothing is sent while true; the steps that happened meanwhile are sent once it is false again. */
         suspend: { type: 'boolean' },
       },
     },
