@@ -38,6 +38,8 @@ function queueWith(sink: Sink, clock: FakeClock, over: Partial<QueueOptions> = {
     retryMaxMs: 60_000,
     deliveries: [],
     notBeforeMs: 0,
+    // No jitter: the retries fall due at 1 s, then 2 s more, exactly.
+    random: () => 0,
     onChange: () => counts.changes++,
     metrics: {
       delivered: (_s, r) => (r === 'success' ? counts.successes++ : counts.errors++),
@@ -117,8 +119,11 @@ describe('DeliveryQueue', () => {
     });
     // The loop keeps writing while the sink is down: offers return at once and nothing is lost.
     for (const status of ESCALATION.slice(2)) queue.offer(problemAt(status));
-    await clock.advance(1_000);
-    await clock.advance(2_400);
+    await clock.advance(999);
+    expect(sink.tries).toBe(1);
+    await clock.advance(1);
+    expect(sink.tries).toBe(2);
+    await clock.advance(2_000);
     expect(sink.tries).toBe(3);
     expect(sink.delivered).toEqual([]);
     sink.down = undefined;

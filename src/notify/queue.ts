@@ -24,6 +24,8 @@ export interface QueueOptions {
   capacity: number;
   retryInitialMs: number;
   retryMaxMs: number;
+  /** The backoff's jitter source (tests pin it). */
+  random?: () => number;
   /** What the sink had taken when the queue was made (the Notification's status). */
   deliveries: readonly NotificationDelivery[];
   /** Problems created before this (ms) with no delivery entry are not sent: the Notification is newer, or their entries aged out. */
@@ -74,7 +76,11 @@ export class DeliveryQueue {
   constructor(options: QueueOptions) {
     this.#o = options;
     this.#sink = options.sink;
-    this.#backoff = new Backoff({ initialMs: options.retryInitialMs, maxMs: options.retryMaxMs });
+    this.#backoff = new Backoff({
+      initialMs: options.retryInitialMs,
+      maxMs: options.retryMaxMs,
+      ...(options.random ? { random: options.random } : {}),
+    });
     for (const d of options.deliveries)
       this.#entries.set(d.uid, {
         uid: d.uid,
