@@ -120,6 +120,7 @@ describe('charts/rebound', () => {
       (await kubectl(cluster.kubeconfigPath, ['get', ...args, '-o', 'name'])).split('\n').filter(Boolean).sort();
     expect(await names(['crd'])).toEqual([
       'customresourcedefinition.apiextensions.k8s.io/approvals.rebound.dev',
+      'customresourcedefinition.apiextensions.k8s.io/notifications.rebound.dev',
       'customresourcedefinition.apiextensions.k8s.io/problemevents.rebound.dev',
       'customresourcedefinition.apiextensions.k8s.io/projects.rebound.dev',
       'customresourcedefinition.apiextensions.k8s.io/remediations.rebound.dev',

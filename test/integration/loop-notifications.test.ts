@@ -304,6 +304,10 @@ describe('notifications of a remediation', () => {
       cdevents: cdevents.accepted.length,
       flaky: flaky.accepted.length,
     };
+    // The progress is written after the deliveries: a restart before that write resends a step (at
+    // least once). Wait until every working sink's progress is stored.
+    for (const name of ['slack', 'teams', 'cdevents', 'flaky'])
+      await waitFor<Notification>('notification', name, (n) => n.status?.deliveries?.[0]?.delivered === 7);
     await controller?.stop();
     controller = await startController();
     // A new problem the policy does not cover: it is opened (and ends Unhandled) after the restart.

@@ -128,12 +128,12 @@ describe("the controller's RBAC", () => {
 
   it('allows what the loop needs', async () => {
     const must: string[][] = [
-      // Informers over the three resources in every namespace.
-      ...['projects', 'remediations', 'problemevents'].flatMap((r) =>
+      // Informers over the resources in every namespace.
+      ...['projects', 'remediations', 'problemevents', 'notifications'].flatMap((r) =>
         ['get', 'list', 'watch'].map((v) => [v, `${r}.rebound.dev`, '--all-namespaces']),
       ),
       // Status writes.
-      ...['projects', 'remediations', 'problemevents'].map((r) => [
+      ...['projects', 'remediations', 'problemevents', 'notifications'].map((r) => [
         'patch',
         `${r}.rebound.dev`,
         '--subresource=status',
