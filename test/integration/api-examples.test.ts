@@ -56,6 +56,10 @@ describe('examples/resources', () => {
   it('are all accepted and listed under the rebound category', async () => {
     const names = (await kubectl(['get', 'rebound', '-n', namespace, '-o', 'name'])).trim().split('\n').sort();
     expect(names).toEqual([
+      'notification.rebound.dev/cdevents-broker',
+      'notification.rebound.dev/incident-webhook',
+      'notification.rebound.dev/oncall-slack',
+      'notification.rebound.dev/team-teams',
       'problemevent.rebound.dev/carts-failure-rate',
       'problemevent.rebound.dev/carts-response-time',
       'problemevent.rebound.dev/helloservice-main-page-slow',
@@ -252,5 +256,39 @@ describe('Remediation', () => {
       'service: Carts',
     );
     expect(await kubectlFailure(['apply', '-f', '-'], text)).toContain('spec.service in body should match');
+  });
+});
+
+describe('Notification', () => {
+  const notification = (name: string, sink: Record<string, unknown>): string =>
+    stringify({
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'Notification',
+      metadata: { name, namespace },
+      spec: { sink },
+    });
+
+  it('rejects a slack sink without a channel, a sink with nowhere to send, and mode outside cloudevents', async () => {
+    expect(
+      await kubectlFailure(
+        ['apply', '-f', '-'],
+        notification('no-channel', { type: 'slack', secretRef: { name: 's' } }),
+      ),
+    ).toContain('a slack sink needs a channel');
+    expect(await kubectlFailure(['apply', '-f', '-'], notification('nowhere', { type: 'webhook' }))).toContain(
+      'a url, or a secretRef whose Secret holds one, is needed',
+    );
+    expect(
+      await kubectlFailure(
+        ['apply', '-f', '-'],
+        notification('mode', { type: 'webhook', url: 'https://h.example/x', mode: 'binary' }),
+      ),
+    ).toContain('mode is for cloudevents sinks');
+    expect(
+      await kubectlFailure(
+        ['apply', '-f', '-'],
+        notification('bad-type', { type: 'email', url: 'https://h.example/x' }),
+      ),
+    ).toContain('Unsupported value: "email"');
   });
 });
