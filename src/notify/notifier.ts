@@ -85,6 +85,7 @@ export class Notifier implements ProblemNotifier {
       : 0;
     const horizon = notification.status?.horizon ? new Date(notification.status.horizon).getTime() : 0;
     const queue = new DeliveryQueue({
+      namespace: notification.metadata.namespace ?? 'default',
       sink,
       route: notification.spec,
       clock: this.#o.clock,

@@ -30,6 +30,7 @@ const unavailable = (): ReboundError =>
 function queueWith(sink: Sink, clock: FakeClock, over: Partial<QueueOptions> = {}) {
   const counts = { changes: 0, dropped: 0, errors: 0, successes: 0 };
   const queue = new DeliveryQueue({
+    namespace: 'shop',
     sink,
     route: {},
     clock,
@@ -177,6 +178,19 @@ describe('DeliveryQueue', () => {
     await stop();
     expect(new Set(sink.delivered.map((d) => d.key.split('/')[0]))).toEqual(new Set(['a', 'b', 'c', 'd']));
     expect(sink.delivered).toHaveLength(28);
+  });
+
+  it("takes only its own namespace's problems", async () => {
+    const clock = new FakeClock();
+    const sink = new RecordingSink();
+    const { queue, stop } = queueWith(sink, clock);
+    const elsewhere = resolved();
+    elsewhere.metadata.namespace = 'other-team';
+    queue.offer(elsewhere);
+    await flushMicrotasks(50);
+    await stop();
+    expect(sink.delivered).toEqual([]);
+    expect(queue.deliveries()).toEqual([]);
   });
 
   it('leaves out problems older than the Notification unless it has progress for them', async () => {

@@ -17,6 +17,8 @@ import type { Route } from './route.ts';
 import type { Sink } from './sink.ts';
 
 export interface QueueOptions {
+  /** The Notification's namespace: it takes only the problems of its own namespace. */
+  namespace: string;
   sink: Sink;
   route: Route;
   clock: Clock;
@@ -184,6 +186,7 @@ export class DeliveryQueue {
 
   #wants(problem: ProblemEvent, uid: string): boolean {
     const { spec } = problem;
+    if ((problem.metadata.namespace ?? 'default') !== this.#o.namespace) return false;
     if (!routesProblem(this.#o.route, spec)) return false;
     if (this.#entries.has(uid)) return true;
     const created = problem.metadata.creationTimestamp ? new Date(problem.metadata.creationTimestamp).getTime() : 0;
