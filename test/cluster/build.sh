@@ -7,6 +7,8 @@
 #   kustomize-controller     Flux v1.9.6         (test/cluster/flux-kustomize) } CRDs in TOOLS_DIR/flux-crds
 #   gitea                    v1.26.0             (test/cluster/gitea: the real forge, with its templates
 #                                                  in TOOLS_DIR/gitea-static; PostgreSQL, as SQLite needs cgo)
+#   jaeger                   Jaeger v2 (v1.75.0) (test/cluster/jaeger: the OTel-collector-based cmd/jaeger,
+#                                                 the trace backend of the tracing tests)
 # Each module's go.mod and go.sum are committed, so the module proxy serves exactly what was reviewed.
 #
 # Usage: test/cluster/build.sh [TOOLS_DIR]   (default: $REBOUND_TOOLS_DIR or ~/.cache/rebound/bin)
@@ -27,6 +29,8 @@ helm_version=v4.2.4
 flux_version=v1.9.6
 # The newest Gitea served under code.gitea.io/gitea (v1.27 moved to the module path gitea.dev).
 gitea_version=v1.26.0
+# The module's v1.75.0 tag is the release whose cmd/jaeger is Jaeger v2.12 (v1 and v2 share one module).
+jaeger_version=v1.75.0
 
 # No cgo (no C compiler needed, static binaries), no toolchain download behind our back, and a build
 # that fails instead of silently editing a committed go.mod.
@@ -73,6 +77,7 @@ step=0
 total=4
 total=$((total + 2)) # Flux's two controllers (flux_tools below)
 total=$((total + 1)) # Gitea (gitea_tool below)
+total=$((total + 1)) # Jaeger
 # tool NAME VERSION MODULE_DIR LDFLAGS PACKAGE COLD_HINT VERSION_ARGS...
 tool() {
   local name=$1 version=$2 module=$3 ldflags=$4 pkg=$5 hint=$6; shift 6
@@ -144,5 +149,11 @@ gitea_tool() {
   fi
 }
 gitea_tool
+
+# ---- Jaeger: receives the controller's OTLP traces in the tracing tests (in-memory storage) ----
+# One binary with every storage backend linked in: the heaviest build here after kube-apiserver.
+tool jaeger "$jaeger_version" "$here/jaeger" \
+  "-s -w -X github.com/jaegertracing/jaeger/internal/version.latestVersion=$jaeger_version" \
+  github.com/jaegertracing/jaeger/cmd/jaeger "about 8-12 minutes" version
 
 log "tools ready in $tools_dir ($(elapsed "$start_all"))"
