@@ -38,6 +38,10 @@ import {
 } from './kube/index.ts';
 import { opsHandler } from './observability/health.ts';
 import { createMetrics } from './observability/metrics.ts';
+import type { Metrics } from './observability/metrics.ts';
+import { OtlpHttpExporter, displayUrl } from './observability/tracing/otlp-http.ts';
+import { RecordingTracer } from './observability/tracing/tracer.ts';
+import type { Tracer } from './observability/tracing/tracer.ts';
 import { systemClock } from './runtime/clock.ts';
 import { httpServerRunnable } from './runtime/http-server.ts';
 import { SupervisedInformer } from './runtime/informer.ts';
@@ -59,6 +63,7 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
   const kc = loadKubeConfig(config.kubeconfig ? { kind: 'file', path: config.kubeconfig } : { kind: 'default' });
   const clients = reboundClients(kc);
   const metrics = createMetrics();
+  const tracing = createTracing(config, metrics, log);
   const secrets = kubeSecretReader(kc);
 
   const elector = config.leaderElect
@@ -292,6 +297,7 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
         approval: (outcome) => metrics.approval(outcome),
         held: (reason) => metrics.held(reason),
       },
+      ...(tracing ? { tracer: tracing.tracer } : {}),
       sync: createSyncCheck(kc),
       settings: {
         turnPollMs: config.turnPollMs,
@@ -337,6 +343,8 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
   );
   if (webhooks) manager.add(webhooks);
   manager.add(closeOnStop('token-files', [tokens, gitSecret, sinkToken]));
+  // Spans still queued go out before the process ends.
+  if (tracing) manager.add(closeOnStop('trace-exporter', [{ close: () => tracing.exporter.shutdown() }]));
 
   log.info(
     {
@@ -344,6 +352,7 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
       webhookAddress: webhooks ? config.webhookAddress : 'off',
       namespace: config.namespace ?? 'all',
       leaderElection: config.leaderElect,
+      tracing: config.tracing ? displayUrl(config.tracing.url) : 'off',
     },
     'rebound controller starting',
   );
@@ -353,4 +362,26 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
       stores.close();
     }),
   };
+}
+
+/** Each problem's trace over OTLP/HTTP, when an endpoint is configured; nothing at all otherwise. */
+function createTracing(
+  config: ControllerConfig,
+  metrics: Metrics,
+  log: Logger,
+): { tracer: Tracer; exporter: OtlpHttpExporter } | undefined {
+  if (!config.tracing) return undefined;
+  const traceLog = log.child({ component: 'tracing' });
+  const exporter = new OtlpHttpExporter({
+    url: config.tracing.url,
+    headers: config.tracing.headers,
+    resource: {
+      'service.name': config.tracing.serviceName,
+      'service.instance.id': config.identity,
+    },
+    scope: { name: 'rebound' },
+    onResult: (result, spans) => metrics.traceSpans(result, spans),
+    onError: (message) => traceLog.warn({ err: message }, 'could not send spans; they are dropped'),
+  });
+  return { tracer: new RecordingTracer({ export: (span) => exporter.export(span) }), exporter };
 }

@@ -307,6 +307,11 @@ export const ANNOTATIONS = {
    * that finished before it no longer count.
    */
   circuitReset: `${GROUP}/circuit-reset`,
+  /**
+   * On a ProblemEvent, with tracing on: the W3C traceparent of its remediation's trace, written once
+   * (the trace id, and the id of the problem's own span), so every step and every restart joins it.
+   */
+  traceparent: `${GROUP}/traceparent`,
 } as const;
 
 export const MANAGED_BY = 'rebound';

@@ -66,6 +66,17 @@ export interface ControllerConfig {
   notificationRefreshMs: number;
   logLevel: LogLevel;
   logPretty: boolean;
+  /** Where each problem's trace is sent (OTLP/HTTP); tracing is off when undefined. */
+  tracing: TracingConfig | undefined;
+}
+
+export interface TracingConfig {
+  /** The OTLP/HTTP traces URL, e.g. http://jaeger:4318/v1/traces. */
+  url: string;
+  /** OTEL_EXPORTER_OTLP_HEADERS (and _TRACES_HEADERS): e.g. an API key. Never logged. */
+  headers: Record<string, string>;
+  /** The service.name resource attribute (OTEL_SERVICE_NAME, default rebound). */
+  serviceName: string;
 }
 
 /** Slack's Web API and the hosts Teams Workflows URLs are on. */
@@ -125,6 +136,10 @@ Options:
   --notification-refresh D        how often a Notification's Secret is read again (default 1m)
   --log-level LEVEL               ${LOG_LEVELS.join(', ')} (default info)
   --log-format json|pretty        (default json)
+  --otlp-endpoint URL             send each problem's trace over OTLP/HTTP to URL/v1/traces (default:
+                                  $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else
+                                  $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces, else off);
+                                  OTEL_EXPORTER_OTLP_HEADERS and OTEL_SERVICE_NAME are read too
 `;
 
 export function parseControllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ControllerConfig {
@@ -167,6 +182,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'notification-allowed-hosts': { type: 'string', default: DEFAULT_NOTIFICATION_HOSTS.join(',') },
       'notification-retry-max': { type: 'string', default: '5m' },
       'notification-refresh': { type: 'string', default: '1m' },
+      'otlp-endpoint': { type: 'string' },
     },
   });
   const podNamespace = env.POD_NAMESPACE;
@@ -251,7 +267,71 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     notificationRefreshMs: duration('--notification-refresh', values['notification-refresh']),
     logLevel,
     logPretty: logFormat === 'pretty',
+    tracing: tracingConfig(values['otlp-endpoint'], env),
   };
+}
+
+/**
+ * Tracing's settings from --otlp-endpoint and OpenTelemetry's standard variables: the flag (a base
+ * URL, as OTEL_EXPORTER_OTLP_ENDPOINT), else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the traces URL as
+ * it is), else OTEL_EXPORTER_OTLP_ENDPOINT. OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn
+ * it off; Rebound speaks OTLP over HTTP only, so a grpc protocol is refused rather than sent to.
+ */
+export function tracingConfig(flag: string | undefined, env: NodeJS.ProcessEnv): TracingConfig | undefined {
+  const base = (url: string): string => `${url.replace(/\/+$/, '')}/v1/traces`;
+  const tracesEndpoint = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const endpoint = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const url =
+    flag !== undefined
+      ? base(flag)
+      : tracesEndpoint !== undefined
+        ? tracesEndpoint
+        : endpoint !== undefined
+          ? base(endpoint)
+          : undefined;
+  if (url === undefined) return undefined;
+  if (nonEmpty(env.OTEL_SDK_DISABLED)?.toLowerCase() === 'true') return undefined;
+  if (nonEmpty(env.OTEL_TRACES_EXPORTER)?.toLowerCase() === 'none') return undefined;
+  const what = flag !== undefined ? '--otlp-endpoint' : 'the OTLP endpoint';
+  if (!/^https?:\/\/\S+$/.test(url)) throw usage(`${what} must be an http(s) URL`);
+  const protocol = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL);
+  if (protocol !== undefined && protocol !== 'http/json' && protocol !== 'http/protobuf') {
+    throw usage(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}: Rebound sends OTLP over HTTP (http/json) only`);
+  }
+  return {
+    url,
+    headers: {
+      ...otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+      ...otlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    },
+    serviceName: nonEmpty(env.OTEL_SERVICE_NAME) ?? 'rebound',
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}
+
+/** `key1=value1,key2=value2`, values URL-encoded (OpenTelemetry's format); bad entries are refused by name only. */
+function otlpHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const entry of (text ?? '').split(',')) {
+    if (entry.trim() === '') continue;
+    const eq = entry.indexOf('=');
+    const key = (eq === -1 ? '' : entry.slice(0, eq)).trim();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
+      throw usage('OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas');
+    }
+    let value: string;
+    try {
+      value = decodeURIComponent(entry.slice(eq + 1).trim());
+    } catch {
+      throw usage(`OTEL_EXPORTER_OTLP_HEADERS: the value of ${key} is not URL-encoded`);
+    }
+    headers[key.toLowerCase()] = value;
+  }
+  return headers;
 }
 
 /** The characters of a label selector (`key=value`, `key!=value`, `!key`, `key in (a,b)`, comma-separated); the API server checks the rest. */

@@ -10,6 +10,19 @@ export interface SliRequest extends PlaceholderContext {
   /** SLI name → query, from sli.yaml. */
   queries: Readonly<Record<string, string>>;
   signal?: AbortSignal;
+  /** Told of each query as it finishes (for a trace): its text, when it ran, and its value or why it had none. */
+  onQuery?: (query: QueryRecord) => void;
+}
+
+export interface QueryRecord {
+  metric: string;
+  query: string;
+  /** Milliseconds since the epoch. */
+  startMs: number;
+  endMs: number;
+  value?: number;
+  /** The query had no value (a failure of this query, or the source out of reach). */
+  error?: string;
 }
 
 export interface SliProvider {

@@ -33,6 +33,8 @@ export type GitOperation = (typeof GIT_OPERATIONS)[number];
 export const HELM_OPERATIONS = ['upgrade', 'status', 'rollback'] as const;
 export type HelmOperation = (typeof HELM_OPERATIONS)[number];
 export const OPERATION_RESULTS = ['success', 'error'] as const;
+export const TRACE_SPAN_RESULTS = ['exported', 'dropped'] as const;
+export type TraceSpanResult = (typeof TRACE_SPAN_RESULTS)[number];
 export type OperationResult = (typeof OPERATION_RESULTS)[number];
 
 /** Maps a policy's action name onto the bounded label set (users may write anything there). */
@@ -143,6 +145,13 @@ export function createMetrics(options: MetricsOptions = {}) {
     help: 'Pushes retried after the remote rejected them (fetched, re-applied, pushed again).',
     registers,
   });
+  const traceSpans = new Counter({
+    name: 'rebound_trace_spans_total',
+    help: 'Spans of problem traces sent over OTLP (exported) or given up on (dropped: queue full, backend failing).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  for (const result of TRACE_SPAN_RESULTS) traceSpans.inc({ result }, 0);
   const helmDuration = new Histogram({
     name: 'rebound_helm_duration_seconds',
     help: 'Duration of helm CLI runs by operation and result.',
@@ -338,6 +347,9 @@ export function createMetrics(options: MetricsOptions = {}) {
     },
     gitPushRetry(): void {
       gitPushRetries.inc();
+    },
+    traceSpans(result: TraceSpanResult, count: number): void {
+      traceSpans.inc({ result }, count);
     },
     helmOperation(operation: HelmOperation, result: OperationResult, seconds: number): void {
       helmDuration.observe({ operation, result }, seconds);

@@ -16,6 +16,7 @@ import type {
 import type { ActionRegistry, BackgroundRunner } from '../../actions/types.ts';
 import type { SyncCheck } from '../../apply/types.ts';
 import type { TaskDispatcher } from '../../actions/keptn-task.ts';
+import type { Span, Tracer } from '../../observability/tracing/tracer.ts';
 import type { ResolvedStage, StageRepository } from '../../remediation/stage.ts';
 import type { ForgeLookup, ProjectLookup } from '../ports.ts';
 import type { TurnClaims } from './service-turn.ts';
@@ -31,6 +32,11 @@ export interface ProblemCache {
 export interface ProblemWriter {
   /** Merge-patch of the status subresource; returns the stored object. */
   patchStatus(problem: ProblemEvent, status: ProblemEventStatus): Promise<ProblemEvent>;
+  /**
+   * Merge-patches annotations onto the ProblemEvent, conditional on the version read (409 Conflict
+   * when it changed since); returns the stored object.
+   */
+  annotate(problem: ProblemEvent, annotations: Record<string, string>): Promise<ProblemEvent>;
   /** A Kubernetes Event on the ProblemEvent (what `kubectl describe` shows). */
   recordEvent(problem: ProblemEvent, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
@@ -88,6 +94,8 @@ export interface Evaluator {
     commit?: string;
     window: { start: Date; end: Date };
     signal?: AbortSignal;
+    /** The evaluation's span: each metrics query becomes a child of it. */
+    span?: Span;
   }): Promise<EvaluationOutcome>;
 }
 
@@ -145,5 +153,7 @@ export interface ProblemLoopPorts {
   /** The Project's forge: commit statuses (queued, never blocking) and merge-mode pull requests. */
   forges?: ForgeLookup;
   metrics?: LoopMetrics;
+  /** Spans of each problem's trace (docs/observability.md); absent when tracing is off. */
+  tracer?: Tracer;
   settings: LoopSettings;
 }

@@ -25,6 +25,9 @@ import type { TaskDispatcher, TaskRequest } from '../../actions/keptn-task.ts';
 import type { CommitRequest, RemediationSequence, StageRepository } from '../../remediation/stage.ts';
 import type { EvaluationOutcome, PolicyResolution, ProblemLoopPorts } from './ports.ts';
 import { ProblemEventReconciler } from './reconciler.ts';
+import { RecordingTracer } from '../../observability/tracing/tracer.ts';
+import type { FinishedSpan, Tracer } from '../../observability/tracing/tracer.ts';
+import { parseTraceparent } from '../../observability/tracing/traceparent.ts';
 
 const VALUES = 'replicaCount: 1 # keep\nfeatureFlags:\n  EnablePromotion: true\n';
 
@@ -124,6 +127,9 @@ class World {
   turnError: Error | undefined;
   turnCalls: string[] = [];
   deleted = false;
+  /** Spans of the problem's trace, when the test turns tracing on. */
+  tracer: Tracer | undefined;
+  annotations: Record<string, string>[] = [];
   background = new BackgroundActions((key) => void this.enqueued.push(key));
   /** The shipyard's remediation sequence for the stage (tasks after the action, evaluation timeframe). */
   sequence: RemediationSequence | undefined;
@@ -260,7 +266,16 @@ class World {
           this.events.push(`${type} ${reason}: ${message}`);
           return Promise.resolve();
         },
+        annotate: (p, annotations) => {
+          this.annotations.push(annotations);
+          this.problem = {
+            ...p,
+            metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, ...annotations } },
+          };
+          return Promise.resolve(this.problem);
+        },
       },
+      ...(this.tracer ? { tracer: this.tracer } : {}),
       projects: {
         getProject: () => this.project,
         resolveStage: (_p, name) =>
@@ -1911,5 +1926,142 @@ describe('ProblemEventReconciler', () => {
       expect(stalled).toMatchObject({ status: 'True', reason: 'ForgeMisconfigured' });
       expect(w.proposals.size).toBe(0);
     });
+  });
+});
+
+describe('ProblemEventReconciler with tracing', () => {
+  /** A world whose spans are kept in order, on the world's clock. */
+  function traced(): { w: World; spans: FinishedSpan[] } {
+    const w = new World();
+    const spans: FinishedSpan[] = [];
+    let ids = 0;
+    w.tracer = new RecordingTracer({
+      export: (span) => spans.push(span),
+      nowMs: () => w.now.getTime(),
+      newSpanId: () => (++ids).toString(16).padStart(16, '0'),
+    });
+    return { w, spans };
+  }
+  const annotation = (w: World): string | undefined => w.problem.metadata.annotations?.['rebound.dev/traceparent'];
+
+  it('names the trace once, makes each step a span under the problem, and records the problem span at the end', async () => {
+    const { w, spans } = traced();
+    w.evaluations.push(fail, pass);
+    await w.step();
+    const context = parseTraceparent(annotation(w));
+    expect(context?.sampled).toBe(true);
+    w.advance(120_000);
+    await w.step();
+    w.advance(120_000);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Resolved');
+    expect(w.annotations).toHaveLength(1);
+
+    expect(spans.map((s) => s.traceId)).toEqual(spans.map(() => context?.traceId));
+    const byName = (name: string): FinishedSpan[] => spans.filter((s) => s.name === name);
+    // The steps and the waits hang under the problem's span; their parts under the step.
+    const top = spans.filter((s) => s.parentSpanId === context?.spanId).map((s) => [s.name, s.attributes['rebound.attempt']]);
+    expect(top).toEqual([
+      ['start-attempt', 1],
+      ['apply-attempt', 1],
+      ['evaluate', 1],
+      ['evaluation wait', 1],
+      ['start-attempt', 2],
+      ['apply-attempt', 2],
+      ['evaluate', 2],
+      ['evaluation wait', 2],
+    ]);
+    const [firstStart] = byName('start-attempt');
+    expect(spans.filter((s) => s.parentSpanId === firstStart?.spanId).map((s) => s.name)).toEqual([
+      'policy',
+      'commit and push',
+    ]);
+    expect(byName('commit and push')[0]?.attributes).toMatchObject({
+      'git.branch': 'production',
+      'git.commit': w.commits[0]?.sha,
+      'git.outcome': 'committed',
+    });
+    expect(byName('apply')[0]?.attributes).toMatchObject({ 'rebound.apply': 'kubernetes', 'rebound.outcome': 'done' });
+    expect(byName('evaluate').map((s) => s.attributes)).toEqual([
+      expect.objectContaining({
+        'rebound.project': 'sockshop',
+        'rebound.stage': 'production',
+        'rebound.service': 'carts',
+        'rebound.problem': 'sockshop/p1',
+        'rebound.attempt': 1,
+        'rebound.action': 'scale +1',
+        'rebound.result': 'fail',
+      }),
+      expect.objectContaining({ 'rebound.attempt': 2, 'rebound.action': 'featuretoggle EnablePromotion:off', 'rebound.result': 'pass' }),
+    ]);
+    const wait = byName('evaluation wait')[0];
+    expect(wait && [wait.startMs, wait.endMs]).toEqual([
+      Date.parse('2026-11-22T12:00:00Z'),
+      Date.parse('2026-11-22T12:02:00Z'),
+    ]);
+    // The problem's own span has the id the annotation named, from creation to completion, and comes last.
+    const problem = spans.at(-1);
+    expect(problem).toMatchObject({
+      name: 'problem',
+      spanId: context?.spanId,
+      startMs: Date.parse('2026-11-22T11:59:00Z'),
+      endMs: Date.parse('2026-11-22T12:04:00Z'),
+      attributes: expect.objectContaining({ 'rebound.phase': 'Resolved', 'rebound.attempts': 2 }),
+    });
+    expect(problem?.parentSpanId).toBeUndefined();
+    expect(byName('problem')).toHaveLength(1);
+  });
+
+  it('continues the trace the annotation names after a restart, and never writes it again', async () => {
+    const { w, spans } = traced();
+    await w.step();
+    const first = annotation(w);
+    // A new process: a new tracer, the same stored problem.
+    const { spans: later } = ((): { spans: FinishedSpan[] } => {
+      const fresh: FinishedSpan[] = [];
+      w.tracer = new RecordingTracer({ export: (span) => fresh.push(span), nowMs: () => w.now.getTime() });
+      return { spans: fresh };
+    })();
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(annotation(w)).toBe(first);
+    expect(w.annotations).toHaveLength(1);
+    const context = parseTraceparent(first);
+    expect(later.map((s) => s.name)).toEqual(['evaluation', 'evaluate', 'evaluation wait', 'problem']);
+    expect(new Set([...spans, ...later].map((s) => s.traceId))).toEqual(new Set([context?.traceId]));
+    expect(later.find((s) => s.name === 'evaluate')?.parentSpanId).toBe(context?.spanId);
+  });
+
+  it('replaces an annotation that is not a traceparent, and records nothing for an unsampled trace', async () => {
+    const { w, spans } = traced();
+    w.problem.metadata.annotations = { 'rebound.dev/traceparent': 'not-a-traceparent' };
+    await w.step();
+    expect(parseTraceparent(annotation(w))).toBeDefined();
+
+    const unsampled = traced();
+    const value = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
+    unsampled.w.problem.metadata.annotations = { 'rebound.dev/traceparent': value };
+    await unsampled.w.step();
+    expect(annotation(unsampled.w)).toBe(value);
+    expect(unsampled.w.annotations).toHaveLength(0);
+    expect(unsampled.spans).toEqual([]);
+    expect(spans.length).toBeGreaterThan(0);
+  });
+
+  it('leaves the problem alone when tracing is off', async () => {
+    const w = new World();
+    await w.step();
+    expect(w.annotations).toEqual([]);
+    expect(annotation(w)).toBeUndefined();
+  });
+
+  it('makes no span for a step that only waits', async () => {
+    const { w, spans } = traced();
+    await w.step();
+    const count = spans.length;
+    w.advance(60_000);
+    await w.step(); // the evaluation is not due yet
+    expect(spans).toHaveLength(count);
   });
 });

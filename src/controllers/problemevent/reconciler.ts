@@ -17,9 +17,9 @@
 // Crash safety comes from the order of writes: the commit carries trailers (problem uid, attempt),
 // so a restart between push and status write finds the commit instead of making a second one; an
 // attempt with a commit but no appliedTime is applied again (helm upgrade is idempotent).
-import { REASONS } from '../../api/index.ts';
+import { ANNOTATIONS, REASONS, isTerminal } from '../../api/index.ts';
 import type { ProblemEvent } from '../../api/index.ts';
-import { ReboundError } from '../../errors.ts';
+import { ReboundError, errorMessage } from '../../errors.ts';
 import { isConflict, isNotFound } from '../../kube/errors.ts';
 import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { holdFor } from '../../rules/holds.ts';
@@ -32,6 +32,16 @@ import { failStep, stall } from './steps/finish.ts';
 import { STEPS } from './steps/index.ts';
 import { claimTurn } from './steps/turn.ts';
 import type { StepContext, StepResult } from './steps/types.ts';
+import { NO_SPAN } from '../../observability/tracing/tracer.ts';
+import type { Span, Tracer } from '../../observability/tracing/tracer.ts';
+import {
+  closedWaits,
+  decisionIndex,
+  finishedProblemSpan,
+  problemAttributes,
+  stepTracing,
+  traceparentOf,
+} from './tracing.ts';
 
 /** Ask to be reconciled again right away (a chain cut short). */
 const NEXT_STEP: ReconcileResult = { requeueAfterMs: 1 };
@@ -54,6 +64,11 @@ export class ProblemEventReconciler implements Reconciler {
       return undefined;
     }
     let problem: ProblemEvent = cached;
+    if (this.ports.tracer && !isTerminal(problem.status?.phase) && !traceparentOf(problem)) {
+      const annotated = await this.startTrace(problem, this.ports.tracer);
+      if (!annotated) return undefined;
+      problem = annotated;
+    }
     // A step that asks for the next one at once (commit → apply, escalate → commit) continues here
     // from the object its status write returned: no queue round trip, and no decision taken on a
     // cache that has not yet seen our own write. Each step still writes its status first, so a crash
@@ -78,7 +93,16 @@ export class ProblemEventReconciler implements Reconciler {
       ctx.log.debug({ decision: step.decision.kind }, 'decided next step');
       const waiting = await claimTurn(draft, this.ports, step);
       if (waiting) return waiting;
-      return await run(draft, this.ports, step);
+      const span = this.stepSpan(draft, step);
+      try {
+        const result = await run(draft, this.ports, { ...step, span });
+        this.endStep(draft, step, span, result);
+        return result;
+      } catch (err) {
+        span.fail(errorMessage(err));
+        span.end();
+        throw err;
+      }
     } catch (err) {
       if (isNotFound(err)) return { done: true };
       // Our status write was conditional on the version we read and someone wrote in between: a
@@ -132,7 +156,77 @@ export class ProblemEventReconciler implements Reconciler {
       limits: remediation?.spec.limits,
       holds,
     });
-    return { decision, project, stage, remediation, log: ctx.log, signal: ctx.signal };
+    return { decision, project, stage, remediation, log: ctx.log, signal: ctx.signal, span: NO_SPAN };
+  }
+
+  /**
+   * Names the problem's trace once: a new traceparent on the annotation, written conditionally on the
+   * version read, so two writers (or a cache that lags behind our own write) never give one problem
+   * two traces. A value already there that is not a valid traceparent is replaced. Returns the stored
+   * object, or undefined when the problem is gone.
+   */
+  private async startTrace(problem: ProblemEvent, tracer: Tracer): Promise<ProblemEvent | undefined> {
+    try {
+      return await this.ports.writer.annotate(problem, { [ANNOTATIONS.traceparent]: tracer.newTraceparent() });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      // A conflict (our cache was behind) or the API server out of reach: the queue retries.
+      throw err;
+    }
+  }
+
+  /** The step's span under the problem's span, or NO_SPAN when tracing is off or the step only waits. */
+  private stepSpan(draft: StatusDraft, step: StepContext): Span {
+    const tracer = this.ports.tracer;
+    const traceparent = traceparentOf(draft.problem);
+    if (!tracer || !traceparent || stepTracing(step.decision) === 'none') return NO_SPAN;
+    const index = decisionIndex(step.decision);
+    const attempt = index === undefined ? undefined : draft.attempt(index);
+    return tracer.start(traceparent, step.decision.kind, {
+      ...problemAttributes(draft.problem, attempt),
+      ...(index === undefined ? {} : { 'rebound.attempt': index }),
+      'rebound.decision': step.decision.kind,
+    });
+  }
+
+  /**
+   * Ends the step's span with what it came to, records the waits the step closed (an approval
+   * decided, an evaluation run) and, when the problem reached a final phase, the problem's own span.
+   */
+  private endStep(draft: StatusDraft, step: StepContext, span: Span, result: StepResult): void {
+    const tracer = this.ports.tracer;
+    const traceparent = traceparentOf(draft.problem);
+    if (!tracer || !traceparent) return;
+    const written = draft.written;
+    if (stepTracing(step.decision) === 'when-written' && !written) {
+      span.drop();
+      return;
+    }
+    const index = decisionIndex(step.decision) ?? written?.status?.currentAttempt;
+    const after = index === undefined ? undefined : written?.status?.attempts?.find((a) => a.index === index);
+    span.setAttributes({
+      ...problemAttributes(draft.problem, after),
+      ...(written?.status?.phase ? { 'rebound.phase': written.status.phase } : {}),
+      ...(after?.result ? { 'rebound.result': after.result } : {}),
+    });
+    if ('retry' in result) span.fail(errorMessage(result.retry));
+    const stalled = written?.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+    if (stalled) span.fail(`${stalled.reason}: ${stalled.message}`);
+    span.end();
+    if (!written) return;
+    const before = index === undefined ? undefined : draft.problem.status?.attempts?.find((a) => a.index === index);
+    for (const wait of closedWaits(before, after)) {
+      const waitSpan = tracer.start(
+        traceparent,
+        wait.name,
+        { ...problemAttributes(written, after), ...wait.attributes },
+        wait.start,
+      );
+      if (wait.error) waitSpan.fail(wait.error);
+      waitSpan.end(wait.end);
+    }
+    const problemSpan = finishedProblemSpan(draft.problem, written, this.ports.clock());
+    if (problemSpan) tracer.record(traceparent, problemSpan);
   }
 
   /** The service's problems from the cache, with this one as we hold it (the cache may lag behind our writes). */

@@ -49,6 +49,12 @@ export interface ProblemEventControllerDeps {
       status: ProblemEventStatus,
       resourceVersion?: string,
     ): Promise<ProblemEvent>;
+    /** Merge-patch of the object itself; with metadata.resourceVersion, conditional on it. */
+    patch(
+      namespace: string,
+      name: string,
+      patch: { metadata: { annotations: Record<string, string>; resourceVersion?: string } },
+    ): Promise<ProblemEvent>;
   };
   /** Where a service's turn is claimed (Leases in the controller's namespace). */
   claims: ClaimStore;
@@ -126,6 +132,14 @@ export function setupProblemEventController(manager: Manager, deps: ProblemEvent
         );
         fresh.remember(keyOf(stored), stored);
         deps.notifier?.publish(stored);
+        return stored;
+      },
+      annotate: async (problem, annotations) => {
+        const { namespace = 'default', name = '', resourceVersion } = problem.metadata;
+        const stored = await deps.client.patch(namespace, name, {
+          metadata: { annotations, ...(resourceVersion ? { resourceVersion } : {}) },
+        });
+        fresh.remember(keyOf(stored), stored);
         return stored;
       },
       recordEvent: (problem, type, reason, message) =>

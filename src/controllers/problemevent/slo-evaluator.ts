@@ -17,6 +17,8 @@ import type { ConfigVersion } from '../../remediation/config-cache.ts';
 import type { ResolvedStage } from '../../remediation/stage.ts';
 import type { StoreProvider } from '../ports.ts';
 import type { EvaluationOutcome, Evaluator } from './ports.ts';
+import type { Span } from '../../observability/tracing/tracer.ts';
+import type { QueryRecord } from '../../evaluation/provider.ts';
 
 export interface SloEvaluatorOptions {
   stores: StoreProvider;
@@ -44,6 +46,7 @@ export class SloEvaluator implements Evaluator {
     stage: ResolvedStage;
     window: { start: Date; end: Date };
     signal?: AbortSignal;
+    span?: Span;
   }): Promise<EvaluationOutcome> {
     const { problem, project, stage } = args;
     const service = problem.spec.service;
@@ -86,6 +89,7 @@ export class SloEvaluator implements Evaluator {
       start: args.window.start,
       end: args.window.end,
       ...(args.signal ? { signal: args.signal } : {}),
+      ...(args.span ? { onQuery: querySpan(args.span) } : {}),
     });
     const result = evaluateSlo({ slo: slo.value, indicators, previous: history(problem.status?.attempts ?? []) });
     return {
@@ -154,4 +158,22 @@ function history(attempts: readonly Attempt[]): PreviousEvaluation[] {
         .filter((r) => r.value !== undefined)
         .map((r) => ({ metric: r.metric, value: r.value ?? 0, success: true })),
     }));
+}
+
+/** Each metrics query as a child of the evaluation's span: its indicator, its text, its value. */
+function querySpan(parent: Span): (record: QueryRecord) => void {
+  return (record) => {
+    const span = parent.child(
+      'prometheus query',
+      {
+        'rebound.sli': record.metric,
+        'db.system.name': 'prometheus',
+        'db.query.text': record.query,
+        ...(record.value === undefined ? {} : { 'rebound.sli.value': record.value }),
+      },
+      new Date(record.startMs),
+    );
+    if (record.error !== undefined) span.fail(record.error);
+    span.end(new Date(record.endMs));
+  };
 }

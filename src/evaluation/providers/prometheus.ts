@@ -110,9 +110,21 @@ export class PrometheusSliProvider implements SliProvider {
       return { metric, value: 0, success: false, message: `no query for SLI "${metric}" in sli.yaml` };
     }
     const query = resolveQuery(template, request);
-    const outcome = await this.query(query, request.end, signal);
-    if ('failure' in outcome)
+    const startMs = performance.timeOrigin + performance.now();
+    const report = (result: { value: number } | { error: string }): void =>
+      request.onQuery?.({ metric, query, startMs, endMs: performance.timeOrigin + performance.now(), ...result });
+    let outcome: { value: number } | { failure: string };
+    try {
+      outcome = await this.query(query, request.end, signal);
+    } catch (err) {
+      report({ error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+    if ('failure' in outcome) {
+      report({ error: outcome.failure });
       return { metric, value: 0, success: false, message: `${outcome.failure}: ${query}`, query };
+    }
+    report({ value: outcome.value });
     return { metric, value: outcome.value, success: true, query };
   }
 

@@ -5,6 +5,7 @@ import { REASONS } from '../../../api/index.ts';
 import type { ActionExecution, Attempt } from '../../../api/index.ts';
 import { actionIdFor } from '../../../actions/types.ts';
 import type { ActionContext, ActionHandler, ActionOutcome } from '../../../actions/types.ts';
+import { errorMessage } from '../../../errors.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import { keyOf } from '../decide.ts';
 import type { StatusDraft } from './draft.ts';
@@ -47,9 +48,20 @@ export const applyAttempt: StepFor<'apply-attempt'> = async (draft, deps, ctx) =
   });
   if (handler.background) return runInBackground(draft, deps, ctx, { attempt, handler, context });
   let outcome: ActionOutcome;
+  const span = ctx.span.child(handler.editValues ? 'apply' : 'action', {
+    ...(handler.editValues ? { 'rebound.apply': stage.apply } : { 'rebound.executor': handler.executor }),
+  });
   try {
     outcome = await handler.run(await context(ctx.signal));
+    span.setAttributes({
+      'rebound.outcome': outcome.kind,
+      ...(outcome.kind === 'done' && outcome.helmRevision ? { 'helm.revision': outcome.helmRevision } : {}),
+    });
+    if (outcome.kind === 'failed') span.fail(outcome.detail);
+    span.end();
   } catch (err) {
+    span.fail(errorMessage(err));
+    span.end();
     deps.metrics?.attempt(attempt.action, 'apply_failed');
     const how = handler.editValues ? `applied with ${stage.apply}` : `carried out by ${handler.executor}`;
     return failStep(draft, deps, ctx.log, err, REASONS.ApplyFailed, `attempt ${index} could not be ${how}`);

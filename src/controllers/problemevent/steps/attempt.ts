@@ -5,6 +5,7 @@ import { CONDITION_TYPES, REASONS } from '../../../api/index.ts';
 import type { ActionExecution, Attempt, RemediationAction } from '../../../api/index.ts';
 import { actionIdFor } from '../../../actions/types.ts';
 import type { ActionHandler } from '../../../actions/types.ts';
+import { errorMessage } from '../../../errors.ts';
 import { timed } from '../../../observability/timing.ts';
 import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
 import { approvalReason } from '../../../rules/approvals.ts';
@@ -28,10 +29,11 @@ export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) =
     remediation,
     decision: { index },
   } = ctx;
+  const policySpan = ctx.span.child('policy');
   const policy = await timed(
     (result, seconds) => (remediation ? undefined : deps.metrics?.gitOperation?.('fetch', result, seconds)),
     () => deps.policies.resolve({ problem: draft.problem, project, stage, remediation }),
-  );
+  ).finally(() => policySpan.end());
   if (!policy.ok) {
     draft.setCondition({
       type: CONDITION_TYPES.PolicyResolved,
@@ -138,12 +140,16 @@ async function commitValues(
   const repository = await deps.repositories.forProject(project);
   const { request } = valuesCommitRequest(draft, ctx, choice);
   let outcome;
+  // The store commits and pushes in one operation (edits to a branch are batched into one push).
+  const span = ctx.span.child('commit and push', { 'git.branch': stage.branch, 'git.path': policy.valuesFile });
   try {
     outcome = await timed(
       (result, seconds) => deps.metrics?.gitOperation?.('push', result, seconds),
       () => repository.commitAction(request, signal),
     );
   } catch (err) {
+    span.fail(errorMessage(err));
+    span.end();
     deps.metrics?.attempt(action.action, 'commit_failed');
     return failStep(
       draft,
@@ -154,6 +160,8 @@ async function commitValues(
       `attempt ${index} (${actionLabel}) could not be committed`,
     );
   }
+  span.setAttributes({ 'git.commit': outcome.sha, 'git.outcome': outcome.kind });
+  span.end();
   draft.upsertAttempt({
     index,
     ...(action.name ? { name: action.name } : {}),

@@ -16,7 +16,11 @@ import type { StepFor } from './types.ts';
 /** How soon an evaluation waiting for a scrape from after the action looks again. */
 const METRICS_RETRY_MS = 5_000;
 
-export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { index }, project, stage, signal }) => {
+export const evaluate: StepFor<'evaluate'> = async (
+  draft,
+  deps,
+  { decision: { index }, project, stage, signal, span: stepSpan },
+) => {
   const attempt = draft.attempt(index);
   if (!attempt?.appliedTime) return NEXT;
   const repository = await deps.repositories.forProject(project);
@@ -24,6 +28,11 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
   const observe = (result: EvaluationResult | 'error'): void =>
     deps.metrics?.evaluation?.(result, (performance.now() - started) / 1000);
   let outcome: EvaluationOutcome;
+  const window = evaluationWindow(attempt, draft.now, stage.sequence);
+  const span = stepSpan.child('evaluation', {
+    'rebound.evaluation.start': window.start.toISOString(),
+    'rebound.evaluation.end': window.end.toISOString(),
+  });
   try {
     outcome = await deps.evaluator.evaluate({
       problem: draft.problem,
@@ -31,10 +40,13 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
       stage,
       repository,
       ...(attempt.commit ? { commit: attempt.commit } : {}),
-      window: evaluationWindow(attempt, draft.now, stage.sequence),
+      window,
       signal,
+      span,
     });
   } catch (err) {
+    span.fail(errorMessage(err));
+    span.end();
     observe('error');
     if (err instanceof ReboundError && err.retryable) {
       // The metrics source (or Git, for slo.yaml) being down says nothing about the service: try
@@ -56,6 +68,8 @@ export const evaluate: StepFor<'evaluate'> = async (draft, deps, { decision: { i
       `attempt ${index} could not be evaluated: ${errorMessage(err)}`,
     );
   }
+  span.setAttributes({ 'rebound.result': outcome.result, 'rebound.score': outcome.score });
+  span.end();
   observe(outcome.result);
   draft.replaceAttempt({
     ...attempt,

@@ -4,6 +4,7 @@
 // throws for a failure it understands: a retryable one comes back as `retry`, and only the
 // reconciler turns that into the queue's backoff.
 import type { Project, Remediation } from '../../../api/index.ts';
+import type { Span } from '../../../observability/tracing/tracer.ts';
 import type { ReconcileContext } from '../../../runtime/controller.ts';
 import type { Decision } from '../decide.ts';
 import type { ResolvedStage } from '../../../remediation/stage.ts';
@@ -34,6 +35,8 @@ export interface StepContext<D extends Decision = Decision> {
   remediation: Remediation | undefined;
   log: StepLog;
   signal: AbortSignal;
+  /** This step's span in the problem's trace (NO_SPAN when tracing is off): its parts are children. */
+  span: Span;
 }
 
 export type Step<D extends Decision = Decision> = (
