@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseControllerConfig } from './controller.ts';
+import { parseControllerConfig, tracingConfig } from './controller.ts';
 
 const env = { POD_NAMESPACE: 'rebound-system', POD_NAME: 'rebound-controller-abc' };
 const WEBHOOKS = ['--webhook-address=127.0.0.1:8080', '--webhook-token-file=/var/run/rebound/token'];
@@ -116,5 +116,58 @@ describe('parseControllerConfig', () => {
     ],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(() => parseControllerConfig(argv, env)).toThrow(message);
+  });
+});
+
+describe('tracingConfig', () => {
+  it('is off unless an endpoint is named', () => {
+    expect(parseControllerConfig([], env).tracing).toBeUndefined();
+    expect(tracingConfig(undefined, { OTEL_SERVICE_NAME: 'x' })).toBeUndefined();
+  });
+
+  it.each([
+    ['the flag, a base URL', 'http://jaeger:4318/', {}, 'http://jaeger:4318/v1/traces'],
+    [
+      'the flag over the variables',
+      'http://a:4318',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:4318' },
+      'http://a:4318/v1/traces',
+    ],
+    [
+      'the traces endpoint as it is',
+      undefined,
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c/otlp/traces', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:4318' },
+      'https://c/otlp/traces',
+    ],
+    ['the base endpoint', undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:4318' }, 'http://b:4318/v1/traces'],
+  ])('takes %s', (_what, flag, vars, url) => {
+    expect(tracingConfig(flag, vars)).toEqual({ url, headers: {}, serviceName: 'rebound' });
+  });
+
+  it('reads the headers (URL-encoded values) and the service name', () => {
+    expect(
+      tracingConfig('http://a:4318', {
+        OTEL_EXPORTER_OTLP_HEADERS: 'X-Api-Key=a%20b, tenant=t1',
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'tenant=t2',
+        OTEL_SERVICE_NAME: 'rebound-eu',
+      }),
+    ).toEqual({
+      url: 'http://a:4318/v1/traces',
+      headers: { 'x-api-key': 'a b', tenant: 't2' },
+      serviceName: 'rebound-eu',
+    });
+  });
+
+  it('is turned off by OTEL_SDK_DISABLED and OTEL_TRACES_EXPORTER=none', () => {
+    expect(tracingConfig('http://a:4318', { OTEL_SDK_DISABLED: 'true' })).toBeUndefined();
+    expect(tracingConfig('http://a:4318', { OTEL_TRACES_EXPORTER: 'none' })).toBeUndefined();
+  });
+
+  it.each([
+    [['--otlp-endpoint=jaeger:4318'], {}, /--otlp-endpoint must be an http\(s\) URL/],
+    [[], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTLP over HTTP/],
+    [[], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_HEADERS: 'no-equals-sign' }, /key=value/],
+  ])('refuses %j %j', (argv, vars, message) => {
+    expect(() => parseControllerConfig(argv, { ...env, ...vars })).toThrow(message);
   });
 });

@@ -14,7 +14,13 @@ export const BUILT_TOOLS = ['kube-apiserver', 'kubectl', 'etcd', 'helm'] as cons
 export const FLUX_TOOLS = ['source-controller', 'kustomize-controller'] as const;
 /** Gitea, the real forge (commit statuses, pull requests), with its templates in TOOLS_DIR/gitea-static. */
 export const FORGE_TOOLS = ['gitea'] as const;
-export type BuiltTool = (typeof BUILT_TOOLS)[number] | (typeof FLUX_TOOLS)[number] | (typeof FORGE_TOOLS)[number];
+/** Jaeger, the trace backend of the tracing tests, built by the same script. */
+export const TRACE_TOOLS = ['jaeger'] as const;
+export type BuiltTool =
+  | (typeof BUILT_TOOLS)[number]
+  | (typeof FLUX_TOOLS)[number]
+  | (typeof FORGE_TOOLS)[number]
+  | (typeof TRACE_TOOLS)[number];
 
 export const SYSTEM_TOOLS = ['prometheus', 'promtool', 'prometheus-alertmanager', 'openssl', 'git'] as const;
 export type SystemTool = (typeof SYSTEM_TOOLS)[number];
@@ -36,7 +42,7 @@ export function isExecutable(path: string): boolean {
 }
 
 function isBuiltTool(name: ToolName): name is BuiltTool {
-  return ([...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS] as readonly string[]).includes(name);
+  return ([...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS, ...TRACE_TOOLS] as readonly string[]).includes(name);
 }
 
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {

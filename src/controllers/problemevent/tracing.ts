@@ -97,7 +97,10 @@ export function closedWaits(before: Attempt | undefined, after: Attempt | undefi
       name: 'rollout wait',
       start: new Date(sync.requestedTime),
       end: new Date(sync.syncedTime),
-      attributes: { 'rebound.sync.engine': sync.engine, ...(sync.revision ? { 'rebound.sync.revision': sync.revision } : {}) },
+      attributes: {
+        'rebound.sync.engine': sync.engine,
+        ...(sync.revision ? { 'rebound.sync.revision': sync.revision } : {}),
+      },
     });
   }
   const execution = after.execution;

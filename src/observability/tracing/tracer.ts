@@ -158,10 +158,19 @@ export class RecordingTracer implements Tracer {
       },
       addEvent: (eventName, eventAttributes = {}, time) => {
         if (ended || data.events.length >= MAX_EVENTS) return;
-        data.events.push({ name: eventName, timeMs: time?.getTime() ?? this.#now(), attributes: clean(eventAttributes) });
+        data.events.push({
+          name: eventName,
+          timeMs: time?.getTime() ?? this.#now(),
+          attributes: clean(eventAttributes),
+        });
       },
       child: (childName, childAttributes = {}, childStart) =>
-        this.#span({ traceId: data.traceId, spanId: data.spanId, sampled: true }, childName, childAttributes, childStart),
+        this.#span(
+          { traceId: data.traceId, spanId: data.spanId, sampled: true },
+          childName,
+          childAttributes,
+          childStart,
+        ),
       fail: (message) => {
         if (!ended) data.error = cut(message);
       },
