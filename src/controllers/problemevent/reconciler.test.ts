@@ -11,6 +11,7 @@ import type {
   Remediation,
   RemediationAction,
 } from '../../api/index.ts';
+import { REASONS } from '../../api/index.ts';
 import { actionRegistry } from '../../actions/registry.ts';
 import { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
@@ -2060,6 +2061,36 @@ describe('ProblemEventReconciler with tracing', () => {
     await w.step();
     expect(w.annotations).toEqual([]);
     expect(annotation(w)).toBeUndefined();
+  });
+
+  it('marks a postponed evaluation and a step cut short as failed spans, and goes on in the same trace', async () => {
+    const { w, spans } = traced();
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(new ReboundError('Prometheus is down', { code: 'PrometheusUnavailable', retryable: true }));
+    await w.step();
+    w.advance(30_000);
+    // Waiting for a scrape from after the action is routine: said on the span, not an error.
+    w.evaluations.push(
+      new ReboundError('no sample yet', { code: 'NoFreshSample', reason: REASONS.WaitingForMetrics, retryable: true }),
+    );
+    await w.step();
+    w.advance(30_000);
+    w.evaluations.push(pass);
+    await w.step();
+    const evaluates = spans.filter((s) => s.name === 'evaluate');
+    expect(evaluates.map((s) => [s.error, s.attributes['rebound.result']])).toEqual([
+      ['evaluation postponed: Prometheus is down', undefined],
+      [undefined, undefined],
+      [undefined, 'pass'],
+    ]);
+    expect(evaluates[1]?.attributes['rebound.evaluation.postponed']).toBe('evaluation postponed: no sample yet');
+    expect(spans.filter((s) => s.name === 'evaluation').map((s) => s.error)).toEqual([
+      'Prometheus is down',
+      undefined,
+      undefined,
+    ]);
+    expect(spans.at(-1)?.name).toBe('problem');
   });
 
   it('makes no span for a step that only waits', async () => {

@@ -45,14 +45,22 @@ export const evaluate: StepFor<'evaluate'> = async (
       span,
     });
   } catch (err) {
-    span.fail(errorMessage(err));
-    span.end();
     observe('error');
     if (err instanceof ReboundError && err.retryable) {
       // The metrics source (or Git, for slo.yaml) being down says nothing about the service: try
       // later, never a failed attempt; the reason says which one is down.
       const reason = failureReason(err, REASONS.PrometheusUnavailable);
       draft.markReconciling(reason, `evaluation postponed: ${err.message}`);
+      // In the trace: waiting for a scrape is routine, a metrics source out of reach is a failure.
+      const postponed = `evaluation postponed: ${err.message}`;
+      if (reason === REASONS.WaitingForMetrics) {
+        span.setAttributes({ 'rebound.evaluation.postponed': postponed });
+        stepSpan.setAttributes({ 'rebound.evaluation.postponed': postponed });
+      } else {
+        span.fail(errorMessage(err));
+        stepSpan.fail(postponed);
+      }
+      span.end();
       await draft.write();
       // Data from after the action is one scrape away: look again soon, not after an outage's delay.
       const retryMs =
@@ -61,6 +69,8 @@ export const evaluate: StepFor<'evaluate'> = async (
           : deps.settings.evaluationRetryMs;
       return { requeueAfterMs: retryMs };
     }
+    span.fail(errorMessage(err));
+    span.end();
     return stall(
       draft,
       deps,
