@@ -136,3 +136,32 @@ describe('rebound validate --branch / --all-branches', () => {
     expect(result.stderr).toContain('has no branch "staging" (branches: dev, main, production)');
   });
 });
+
+describe('rebound validate --project', () => {
+  it("checks the Project's stages against the repository's branches", async () => {
+    const project = join(base, 'project.yaml');
+    await writeFile(
+      project,
+      'apiVersion: rebound.dev/v1alpha1\nkind: Project\nmetadata:\n  name: sockshop\nspec:\n  stages:\n    - name: dev\n      apply: kubernetes\n    - name: production\n    - name: staging\n      apply: flux\n',
+    );
+    const result = await rebound(['--branch', 'dev', '--project', project, clone]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: [
+        `${project}:9:7: stage production: apply: helm installs carts from carts/chart/Chart.yaml on branch production, which is missing (the chart must be in the repository)`,
+        `${project}:10:13: stage staging: ${clone} has no branch "staging": Rebound commits to and applies from it`,
+        'validated 2 files: shipyard.yaml 1, remediation.yaml 1: no errors',
+        `project ${project}: 2 errors`,
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+  });
+
+  it('exits 2 when PATH is no Git repository', async () => {
+    const project = join(base, 'project.yaml');
+    const result = await rebound(['--project', project, base]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--project needs PATH to be a Git repository');
+  });
+});

@@ -25,15 +25,20 @@ export async function listBranches(repo: string): Promise<{ name: string; ref: s
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** Every file path of `ref` (recursively, `/`-separated). */
+export async function listFiles(repo: string, ref: string): Promise<string[]> {
+  const out = await git(repo, ['ls-tree', '-r', '-z', '--full-tree', '--name-only', ref]);
+  return out
+    .toString('utf8')
+    .split('\0')
+    .filter((path) => path !== '');
+}
+
 export function branchTree(repo: string, branch: string, ref: string): ConfigTree {
   return {
     prefix: `${branch}:`,
     async keptnFiles() {
-      const out = await git(repo, ['ls-tree', '-r', '-z', '--full-tree', '--name-only', ref]);
-      return out
-        .toString('utf8')
-        .split('\0')
-        .filter((path) => path !== '' && keptnFileKindOfPath(path) !== undefined);
+      return (await listFiles(repo, ref)).filter((path) => keptnFileKindOfPath(path) !== undefined);
     },
     async read(paths) {
       const texts = new Map<string, string | typeof TOO_LARGE>();

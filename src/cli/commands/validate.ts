@@ -3,17 +3,21 @@
 // problem as `file:line:column: message`, paths relative to PATH. With --branch or --all-branches,
 // PATH is a Git repository and the files are read from those branches (`branch:path:line:column`).
 // Exit 0 when clean, 1 on any error, 2 on a usage error.
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { KEPTN_FILE_KINDS, KEPTN_FILE_NAMES } from '../../formats/detect.ts';
 import { formatDiagnostic } from '../../formats/yaml.ts';
 import type { Command } from './command.ts';
-import { branchTree, listBranches } from './validate-git.ts';
+import { branchTree, listBranches, listFiles } from './validate-git.ts';
+import { checkProjectApply } from './validate-project.ts';
+import type { BranchFiles, ProjectReport } from './validate-project.ts';
+import { TOO_LARGE } from './validate-tree.ts';
 import { validatePath, validateTree } from './validate-tree.ts';
 import type { FileReport } from './validate-tree.ts';
 
 export type { FileReport } from './validate-tree.ts';
 
-const USAGE = `Usage: rebound validate [--json] [--branch NAME ... | --all-branches] PATH
+const USAGE = `Usage: rebound validate [--json] [--branch NAME ... | --all-branches] [--project FILE] PATH
 
 Checks shipyard.yaml, remediation.yaml, slo.yaml and sli.yaml files under PATH (a checkout of a
 Keptn-layout configuration repository, or one file) and prints every error as file:line:column: message.
@@ -22,6 +26,10 @@ Options:
   --branch NAME   read the files of branch NAME of the Git repository at PATH instead of the
                   checked-out files (repeatable; remote-tracking branches count)
   --all-branches  the same for every branch
+  --project FILE  also check the Project manifest FILE's stages against the branches of the Git
+                  repository at PATH: each stage's branch exists, apply is a known applier
+                  (helm, kubernetes, flux, none), apply: helm finds <service>/chart/Chart.yaml,
+                  apply: flux names in gitops.objects Kustomizations the branch defines
   --json          print {"files":[{"path","kind","errors","warnings"}],"errors":N,"warnings":N}
   -h, --help      show this help
 
@@ -45,25 +53,29 @@ export const command: Command = {
       return 0;
     }
     let reports: FileReport[];
+    let project: ProjectReport | undefined;
     try {
       reports = await collectReports(options);
+      if (options.project !== undefined) project = await checkProject(options.project, options.path);
     } catch (err) {
       if (err instanceof UsageError) {
         process.stderr.write(`rebound validate: ${err.message}\n`);
         return 2;
       }
       if (isNodeError(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) {
-        process.stderr.write(`rebound validate: ${options.path}: no such file or directory\n`);
+        process.stderr.write(`rebound validate: ${err.path ?? options.path}: no such file or directory\n`);
         return 2;
       }
       throw err;
     }
-    const errors = reports.reduce((n, r) => n + r.errors.length, 0);
-    const warnings = reports.reduce((n, r) => n + r.warnings.length, 0);
+    const all: { errors: unknown[]; warnings: unknown[] }[] = project ? [...reports, project] : reports;
+    const errors = all.reduce((n, r) => n + r.errors.length, 0);
+    const warnings = all.reduce((n, r) => n + r.warnings.length, 0);
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ files: reports, errors, warnings }, null, 2)}\n`);
+      const body = project ? { files: reports, project, errors, warnings } : { files: reports, errors, warnings };
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     } else {
-      for (const report of reports) {
+      for (const report of project ? [...reports, project] : reports) {
         for (const d of report.errors) process.stdout.write(`${formatDiagnostic(d)}\n`);
         for (const d of report.warnings)
           process.stdout.write(`${formatDiagnostic({ ...d, message: `warning: ${d.message}` })}\n`);
@@ -75,7 +87,12 @@ export const command: Command = {
       );
       return 1;
     }
-    if (!options.json) process.stdout.write(`${summaryLine(reports, errors, warnings)}\n`);
+    if (!options.json) {
+      const fileErrors = reports.reduce((n, r) => n + r.errors.length, 0);
+      const fileWarnings = reports.reduce((n, r) => n + r.warnings.length, 0);
+      process.stdout.write(`${summaryLine(reports, fileErrors, fileWarnings)}\n`);
+      if (project) process.stdout.write(`${projectLine(project)}\n`);
+    }
     return errors > 0 ? 1 : 0;
   },
 };
@@ -86,6 +103,7 @@ interface Options {
   help: boolean;
   branches: string[];
   allBranches: boolean;
+  project?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -97,6 +115,7 @@ function parseOptions(argv: string[]): Options {
       help: { type: 'boolean', short: 'h', default: false },
       branch: { type: 'string', multiple: true, default: [] },
       'all-branches': { type: 'boolean', default: false },
+      project: { type: 'string' },
     },
   });
   const { json, help, branch: branches } = parsed.values;
@@ -104,7 +123,8 @@ function parseOptions(argv: string[]): Options {
   if (help) return { path: '.', json, help, branches, allBranches };
   if (parsed.positionals.length !== 1) throw new UsageError('expected exactly one PATH');
   if (allBranches && branches.length > 0) throw new UsageError('use either --branch or --all-branches');
-  return { path: parsed.positionals[0] ?? '.', json, help, branches, allBranches };
+  const project = parsed.values.project;
+  return { path: parsed.positionals[0] ?? '.', json, help, branches, allBranches, ...(project ? { project } : {}) };
 }
 
 async function collectReports(options: Options): Promise<FileReport[]> {
@@ -123,6 +143,36 @@ async function collectReports(options: Options): Promise<FileReport[]> {
   const reports: FileReport[] = [];
   for (const { name, ref } of selected) reports.push(...(await validateTree(branchTree(options.path, name, ref))));
   return reports;
+}
+
+/** The Project's stages against the branches of the repository at `repo` (read from Git, nothing checked out). */
+async function checkProject(file: string, repo: string): Promise<ProjectReport> {
+  const text = await readFile(file, 'utf8');
+  const known = await listBranches(repo).catch((err: unknown) => {
+    throw new UsageError(
+      `--project needs PATH to be a Git repository: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  });
+  return checkProjectApply(file, text, repo, async (name): Promise<BranchFiles | undefined> => {
+    const branch = known.find((b) => b.name === name);
+    if (!branch) return undefined;
+    const tree = branchTree(repo, name, branch.ref);
+    return {
+      paths: await listFiles(repo, branch.ref),
+      async read(paths) {
+        const texts = new Map<string, string>();
+        for (const [path, text] of await tree.read(paths)) if (text !== TOO_LARGE) texts.set(path, text);
+        return texts;
+      },
+    };
+  });
+}
+
+/** `project sockshop.yaml: no errors` or `project sockshop.yaml: 2 errors, 1 warning`. */
+export function projectLine(report: ProjectReport): string {
+  const outcome = report.errors.length === 0 ? 'no errors' : plural(report.errors.length, 'error');
+  const warned = report.warnings.length === 0 ? '' : `, ${plural(report.warnings.length, 'warning')}`;
+  return `project ${report.path}: ${outcome}${warned}`;
 }
 
 /** `validated 5 files: shipyard.yaml 1, remediation.yaml 2, slo.yaml 1, sli.yaml 1: no errors`. */
