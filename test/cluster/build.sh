@@ -9,6 +9,8 @@
 #                                                  in TOOLS_DIR/gitea-static; PostgreSQL, as SQLite needs cgo)
 #   jaeger                   Jaeger v2 (v1.75.0) (test/cluster/jaeger: the OTel-collector-based cmd/jaeger,
 #                                                 the trace backend of the tracing tests)
+#   argocd                   Argo CD v3.2.11     (test/cluster/argocd: application-controller and repo-server
+#                                                 only, one binary; CRDs in TOOLS_DIR/argocd-crds)
 # Each module's go.mod and go.sum are committed, so the module proxy serves exactly what was reviewed.
 #
 # Usage: test/cluster/build.sh [TOOLS_DIR]   (default: $REBOUND_TOOLS_DIR or ~/.cache/rebound/bin)
@@ -31,6 +33,9 @@ flux_version=v1.9.6
 gitea_version=v1.26.0
 # The module's v1.75.0 tag is the release whose cmd/jaeger is Jaeger v2.12 (v1 and v2 share one module).
 jaeger_version=v1.75.0
+# Argo CD v3.6 needs Go 1.27; v3.3-v3.5 keep gitops-engine in a directory the module zip leaves out,
+# and v3.2.12 does not compile (controller/cache: undefined settings.ValidateExternalURL): v3.2.11.
+argocd_version=v3.2.11
 
 # No cgo (no C compiler needed, static binaries), no toolchain download behind our back, and a build
 # that fails instead of silently editing a committed go.mod.
@@ -78,6 +83,7 @@ total=4
 total=$((total + 2)) # Flux's two controllers (flux_tools below)
 total=$((total + 1)) # Gitea (gitea_tool below)
 total=$((total + 1)) # Jaeger
+total=$((total + 1)) # Argo CD (argocd_tools below)
 # tool NAME VERSION MODULE_DIR LDFLAGS PACKAGE COLD_HINT VERSION_ARGS...
 tool() {
   local name=$1 version=$2 module=$3 ldflags=$4 pkg=$5 hint=$6; shift 6
@@ -155,5 +161,17 @@ gitea_tool
 tool jaeger "$jaeger_version" "$here/jaeger" \
   "-s -w -X github.com/jaegertracing/jaeger/internal/version.latestVersion=$jaeger_version" \
   github.com/jaegertracing/jaeger/cmd/jaeger "about 8-12 minutes" version
+# ---- Argo CD: the GitOps engine of `apply: argocd` ----
+# One binary (test/cluster/argocd/main.go) that runs as argocd-application-controller or
+# argocd-repo-server by ARGOCD_BINARY_NAME; the CRDs come from the same module version.
+argocd_tools() {
+  tool argocd "$argocd_version" "$here/argocd" \
+    "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${argocd_version#v}" . \
+    "about 15-20 minutes" version
+  mkdir -p "$tools_dir/argocd-crds"
+  local dir; dir=$(cd "$here/argocd" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
+  cp -f "$dir"/manifests/crds/application-crd.yaml "$dir"/manifests/crds/appproject-crd.yaml "$tools_dir/argocd-crds/"
+}
+argocd_tools
 
 log "tools ready in $tools_dir ($(elapsed "$start_all"))"
