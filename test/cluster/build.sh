@@ -58,7 +58,12 @@ esac
 
 mkdir -p "$tools_dir" "$stamp_dir"
 
-module_hash() { cat "$1/go.mod" "$1/go.sum" | sha256sum | cut -d' ' -f1; }
+# go.mod + go.sum, and the module's own Go files where it has any (argocd's main.go).
+module_hash() {
+  local files=("$1/go.mod" "$1/go.sum") f
+  for f in "$1"/*.go; do [[ -f $f ]] && files+=("$f"); done
+  cat "${files[@]}" | sha256sum | cut -d' ' -f1
+}
 
 # stamp NAME VERSION MODULE_DIR LDFLAGS: the identity of a build; any change means rebuild.
 stamp() { printf '%s %s %s %s %s\n' "$1" "$2" "$go_version" "$(module_hash "$3")" "$(printf '%s' "$4" | sha256sum | cut -d' ' -f1)"; }

@@ -1,6 +1,7 @@
 // Command argocd is the Argo CD of Rebound's tests (`apply: argocd`): only the two parts the
 // engine needs to sync a branch, the application-controller and the repo-server, chosen by the
-// binary's name or ARGOCD_BINARY_NAME (as in Argo CD's own multi-call binary). No API server, UI,
+// binary's name or ARGOCD_BINARY_NAME (as in Argo CD's own multi-call binary), and the git
+// askpass helper the repo-server runs. No API server, UI,
 // Dex or notifications: the tests read and annotate Applications through the Kubernetes API, like
 // Rebound does. `argocd version` prints the version (build.sh checks it).
 package main
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	appcontroller "github.com/argoproj/argo-cd/v3/cmd/argocd-application-controller/commands"
+	gitaskpass "github.com/argoproj/argo-cd/v3/cmd/argocd-git-ask-pass/commands"
 	reposerver "github.com/argoproj/argo-cd/v3/cmd/argocd-repo-server/commands"
 	"github.com/argoproj/argo-cd/v3/common"
 	"github.com/argoproj/argo-cd/v3/util/cli"
@@ -29,6 +31,10 @@ func main() {
 		command = appcontroller.NewCommand()
 	case "argocd-repo-server":
 		command = reposerver.NewCommand()
+	case "argocd-git-ask-pass":
+		// The repo-server runs git with GIT_ASKPASS=argocd (found on PATH) and this name, to hand
+		// git the repository's credentials over a local socket: never on a command line.
+		command = gitaskpass.NewCommand()
 	default:
 		if len(os.Args) == 2 && os.Args[1] == "version" {
 			fmt.Printf("argocd %s (application-controller, repo-server)\n", common.GetVersion().Version)
