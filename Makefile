@@ -19,7 +19,7 @@ export NPM_CONFIG_UPDATE_NOTIFIER := false
 export NPM_CONFIG_FUND := false
 export NPM_CONFIG_AUDIT := false
 
-DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager postgresql python3 python3-venv
+DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager postgresql python3 python3-venv redis-server
 # `make image` and its test: podman (daemonless, builds a Dockerfile as root without a Docker engine,
 # runs the result with crun), and mmdebstrap for the stand-in base images.
 IMAGE_PACKAGES := podman crun uidmap mmdebstrap

@@ -353,6 +353,13 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<L
   return retryOnAddressInUse(() => startOnce(options, startedAt));
 }
 
+interface CrdStatus {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+interface CrdList {
+  items: CrdStatus[];
+}
+
 /**
  * Applies every manifest in `crdsDir` with the real kubectl (server-side apply, so large schemas do
  * not hit the last-applied annotation limit) and waits until each CRD is Established.
@@ -370,12 +377,21 @@ export async function installCrds(kubeconfigPath: string, crdsDir: string, timeo
     .map((l) => l.trim())
     .filter((l) => l.startsWith('customresourcedefinition'));
   if (names.length > 0) {
-    await runCommand(
-      kubectl,
-      [...base, 'wait', '--for=condition=Established', `--timeout=${String(Math.ceil(timeoutMs / 1000))}s`, ...names],
-      {
-        timeoutMs: timeoutMs + 5_000,
+    // Polled rather than `kubectl wait`: a CRD created a moment ago may have no status.conditions
+    // yet, which kubectl wait reports as an error instead of waiting.
+    await waitUntil(
+      `the CRDs to be Established (${names.join(', ')})`,
+      async () => {
+        const { stdout: json } = await runCommand(kubectl, [...base, 'get', ...names, '-o', 'json'], {
+          timeoutMs: 10_000,
+        });
+        const parsed = JSON.parse(json) as CrdList | CrdStatus;
+        const items = 'items' in parsed ? parsed.items : [parsed];
+        return items.every((crd) =>
+          (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'),
+        );
       },
+      { timeoutMs, intervalMs: 200 },
     );
     // Established is not yet servable: for a few seconds the API server answers 429 "storage is
     // (re)initializing" for a new resource. Ready means every one of them can be listed.

@@ -16,14 +16,19 @@ export const FLUX_TOOLS = ['source-controller', 'kustomize-controller'] as const
 export const FORGE_TOOLS = ['gitea'] as const;
 /** Jaeger, the trace backend of the tracing tests, built by the same script. */
 export const TRACE_TOOLS = ['jaeger'] as const;
+/** Argo CD's application-controller and repo-server in one binary, built by the same script (`apply: argocd`). */
+export const ARGOCD_TOOLS = ['argocd'] as const;
 export type BuiltTool =
   | (typeof BUILT_TOOLS)[number]
   | (typeof FLUX_TOOLS)[number]
   | (typeof FORGE_TOOLS)[number]
-  | (typeof TRACE_TOOLS)[number];
+  | (typeof TRACE_TOOLS)[number]
+  | (typeof ARGOCD_TOOLS)[number];
 
 export const SYSTEM_TOOLS = ['prometheus', 'promtool', 'prometheus-alertmanager', 'openssl', 'git'] as const;
-export type SystemTool = (typeof SYSTEM_TOOLS)[number];
+/** Debian's redis-server: Argo CD's cache (only the Argo CD tests need it). */
+export const ARGOCD_SYSTEM_TOOLS = ['redis-server'] as const;
+export type SystemTool = (typeof SYSTEM_TOOLS)[number] | (typeof ARGOCD_SYSTEM_TOOLS)[number];
 
 export type ToolName = BuiltTool | SystemTool;
 
@@ -42,7 +47,9 @@ export function isExecutable(path: string): boolean {
 }
 
 function isBuiltTool(name: ToolName): name is BuiltTool {
-  return ([...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS, ...TRACE_TOOLS] as readonly string[]).includes(name);
+  return ([...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS, ...TRACE_TOOLS, ...ARGOCD_TOOLS] as readonly string[]).includes(
+    name,
+  );
 }
 
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
