@@ -48,13 +48,14 @@ export type RemediationMode = (typeof REMEDIATION_MODES)[number];
 
 /**
  * How a stage's commit goes live: `helm` and `kubernetes` apply it themselves, `flux` asks Flux to
- * reconcile the branch and waits until it reports the commit, `none` leaves it to an agent unwatched.
+ * reconcile the branch and waits until it reports the commit, `argocd` the same with Argo CD's
+ * Applications (refresh, then synced and Healthy), `none` leaves it to an agent unwatched.
  */
-export const APPLY_MODES = ['helm', 'kubernetes', 'flux', 'none'] as const;
+export const APPLY_MODES = ['helm', 'kubernetes', 'flux', 'argocd', 'none'] as const;
 export type ApplyMode = (typeof APPLY_MODES)[number];
 
 /** The GitOps engines Rebound can ask to sync a stage branch and wait for. */
-export const GITOPS_ENGINES = ['flux'] as const;
+export const GITOPS_ENGINES = ['flux', 'argocd'] as const;
 export type GitOpsEngine = (typeof GITOPS_ENGINES)[number];
 
 export const EVALUATION_RESULTS = ['pass', 'warning', 'fail'] as const;

@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { ArgoCdClient } from './argocd.ts';
 import { FluxClient } from './flux.ts';
 import { HelmApplier } from './helm.ts';
 import type { HelmApplierOptions } from './helm.ts';
@@ -30,11 +31,17 @@ export function createAppliers(deps: ApplierDependencies): Record<ApplierName, A
     helm: new HelmApplier(deps.helm),
     kubernetes: new KubernetesApplier(deps.kubeConfig),
     flux: new FluxClient(deps.kubeConfig),
+    argocd: new ArgoCdClient(deps.kubeConfig),
     none: new NoneApplier(),
   };
 }
 
-/** What the GitOps engines report about a commit they were asked to sync (apply: flux). */
+/** What the GitOps engines report about a commit they were asked to sync (apply: flux, argocd): by the engine asked. */
 export function createSyncCheck(kubeConfig: KubeConfig): SyncCheck {
-  return new FluxClient(kubeConfig);
+  const flux = new FluxClient(kubeConfig);
+  const argocd = new ArgoCdClient(kubeConfig);
+  return {
+    check: (target, contains) =>
+      target.engine === 'argocd' ? argocd.check(target, contains) : flux.check(target, contains),
+  };
 }

@@ -2,7 +2,7 @@
 // `helm` upgrades the service's release, `kubernetes` patches the live objects directly, `flux` asks
 // Flux to reconcile the branch now (the loop then waits until Flux reports the commit), and `none`
 // leaves it to a GitOps agent that syncs the branch on its own.
-import type { AttemptSync, StageGitOps } from '../api/index.ts';
+import type { AttemptSync, GitOpsEngine, StageGitOps } from '../api/index.ts';
 import { APPLY_MODES } from '../api/index.ts';
 
 export const APPLIERS = APPLY_MODES;
@@ -49,6 +49,8 @@ export interface Applier {
 
 /** What the loop asks a GitOps engine about one attempt. */
 export interface SyncTarget {
+  /** The engine that was asked (attempt.sync.engine). */
+  engine: GitOpsEngine;
   branch: string;
   commit: string;
   /** The engine objects recorded when the sync was requested (`namespace/name`). */

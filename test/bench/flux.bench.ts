@@ -104,7 +104,12 @@ try {
       },
     },
   ];
-  const target = (name: string, commit: string) => ({ branch: BRANCH, commit, objects: [`${FLUX_NAMESPACE}/${name}`] });
+  const target = (name: string, commit: string) => ({
+    engine: 'flux' as const,
+    branch: BRANCH,
+    commit,
+    objects: [`${FLUX_NAMESPACE}/${name}`],
+  });
   const reported = async (name: string, commit: string, started: number): Promise<number> => {
     for (;;) {
       const state = await client.check(target(name, commit), (a, d) => Promise.resolve(a === d));

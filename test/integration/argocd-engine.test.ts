@@ -3,9 +3,15 @@
 // Application tracking a stage branch syncs the branch's commit, and a refresh request (the
 // `argocd.argoproj.io/refresh` annotation, as `argocd app get --refresh` sets) makes it sync the
 // next commit long before its own poll would; with the controller down nothing syncs, and it
-// catches up once back.
+// catches up once back. Then Rebound's applier (src/apply/argocd.ts) against it: it finds the
+// Application by branch and path, asks for the refresh, and reports the commit synced only once the
+// Application is Healthy too (the test cluster has no controller-manager: the test writes the
+// Deployment's status as it would).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ArgoCdClient } from '../../src/apply/argocd.ts';
+import type { SyncState } from '../../src/apply/index.ts';
+import { loadKubeConfig } from '../../src/kube/index.ts';
 import { ARGOCD_NAMESPACE, startArgoCd } from '../harness/argocd.ts';
 import type { LocalArgoCd } from '../harness/argocd.ts';
 import type { GitServer } from '../harness/git-server.ts';
@@ -47,6 +53,7 @@ interface Scaled {
 let git: GitServer;
 let argocd: LocalArgoCd;
 let repoDir: string;
+let repoUrl: string;
 
 const apps = namespaceObjects({ kubeconfigPath: admin, namespace: ARGOCD_NAMESPACE, controllerOutput: () => '' });
 const workloads = namespaceObjects({ kubeconfigPath: admin, namespace: NAMESPACE, controllerOutput: () => '' });
@@ -67,6 +74,7 @@ beforeAll(async () => {
     files: { 'values.yaml': 'replicaCount: 1\n', 'deployment.yaml': deployment(1) },
   });
   repoDir = repo.dir;
+  repoUrl = repo.url;
   await createNamespace(admin, NAMESPACE);
   // Argo CD's own poll is far away (an hour): only the refresh request can make it sync quickly.
   argocd = await startArgoCd({
@@ -135,5 +143,70 @@ describe('Argo CD (application-controller + repo-server)', () => {
     await argocd.startController();
     await apps.waitFor<Application>('application', 'carts-production', syncedAt(pushed), 60_000);
     await workloads.waitFor<Scaled>('deployment', 'carts', (d) => d.spec.replicas === 2);
+  });
+});
+
+describe('the argocd applier (ArgoCdClient) with the real Argo CD', () => {
+  const client = new ArgoCdClient(loadKubeConfig({ kind: 'file', path: admin }));
+  const request = (commit: string, branch = 'production') => ({
+    project: 'sockshop',
+    stage: 'production',
+    service: 'carts',
+    namespace: NAMESPACE,
+    branch,
+    commit,
+    repoUrl,
+    path: 'carts/deployment.yaml',
+  });
+
+  it('asks for a refresh of the tracking Application and reports the commit once synced and Healthy', async () => {
+    await push(repoDir, 'production', { 'carts/deployment.yaml': deployment(4) }, 'carts: 4 replicas');
+    const commit = await head();
+    const result = await client.apply(request(commit));
+    expect(result.sync).toMatchObject({ engine: 'argocd', objects: [`${ARGOCD_NAMESPACE}/carts-production`] });
+    const target = { engine: 'argocd' as const, branch: 'production', commit, objects: result.sync?.objects ?? [] };
+    const same = (a: string, d: string): Promise<boolean> => Promise.resolve(a === d);
+
+    let state: SyncState | undefined;
+    await expect
+      .poll(
+        async () => {
+          state = await client.check(target, same);
+          return state.detail;
+        },
+        { timeout: 60_000, interval: 250 },
+      )
+      .toMatch(/synced, health Progressing/);
+
+    // What the controller-manager would write once the new replicas are available.
+    const live = await workloads.get<{ metadata: { generation: number } }>('deployment', 'carts');
+    await kubectl(admin, [
+      'patch',
+      'deployment',
+      'carts',
+      '-n',
+      NAMESPACE,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: {
+          observedGeneration: live.metadata.generation,
+          replicas: 4,
+          updatedReplicas: 4,
+          readyReplicas: 4,
+          availableReplicas: 4,
+          conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }],
+        },
+      }),
+    ]);
+    await expect
+      .poll(async () => (state = await client.check(target, same)).kind, { timeout: 60_000, interval: 250 })
+      .toBe('synced');
+    expect(state).toMatchObject({ kind: 'synced', revision: commit });
+  });
+
+  it('refuses a branch no Application tracks', async () => {
+    await expect(client.apply(request(await head(), 'staging'))).rejects.toMatchObject({ code: 'SyncTargetNotFound' });
   });
 });

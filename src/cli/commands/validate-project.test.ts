@@ -51,9 +51,7 @@ describe('checkProjectApply', () => {
   it('reports a missing branch, a missing chart and an unknown applier where they are written', async () => {
     const report = await checkProjectApply(
       'p.yaml',
-      project(
-        '    - name: dev\n    - name: staging\n      branch: stage\n    - name: production\n      apply: argocd\n',
-      ),
+      project('    - name: dev\n    - name: staging\n      branch: stage\n    - name: production\n      apply: argo\n'),
       'repo',
       repo({ dev: SERVICE }),
     );
@@ -75,8 +73,7 @@ describe('checkProjectApply', () => {
         file: 'p.yaml',
         line: 11,
         column: 14,
-        message:
-          'stage production: apply "argocd" is not one of helm, kubernetes, flux, none: Argo CD is not supported yet; use apply: none meanwhile (docs/gitops-engines.md)',
+        message: 'stage production: apply "argo" is not one of helm, kubernetes, flux, argocd, none',
       },
     ]);
   });
@@ -110,7 +107,7 @@ describe('checkProjectApply', () => {
     );
     expect(report.errors).toEqual([]);
     expect(report.warnings.map((w) => w.message)).toEqual([
-      'stage dev: gitops is read only with apply: flux, and this stage applies with none',
+      'stage dev: gitops is read only with apply: flux or argocd, and this stage applies with none',
     ]);
   });
 

@@ -87,13 +87,14 @@ async function checkStage(
   const name = stage.name;
   const apply = stage.apply ?? 'helm';
   if (typeof apply !== 'string' || !(APPLY_MODES as readonly string[]).includes(apply)) {
-    const hint =
-      apply === 'argocd' ? ': Argo CD is not supported yet; use apply: none meanwhile (docs/gitops-engines.md)' : '';
-    error(['apply'], `stage ${name}: apply ${JSON.stringify(apply)} is not one of ${APPLY_MODES.join(', ')}${hint}`);
+    error(['apply'], `stage ${name}: apply ${JSON.stringify(apply)} is not one of ${APPLY_MODES.join(', ')}`);
     return;
   }
-  if (stage.gitops !== undefined && apply !== 'flux')
-    warn(['gitops'], `stage ${name}: gitops is read only with apply: flux, and this stage applies with ${apply}`);
+  if (stage.gitops !== undefined && apply !== 'flux' && apply !== 'argocd')
+    warn(
+      ['gitops'],
+      `stage ${name}: gitops is read only with apply: flux or argocd, and this stage applies with ${apply}`,
+    );
 
   const branch = typeof stage.branch === 'string' && stage.branch !== '' ? stage.branch : name;
   const files = await branchOf(branch);
@@ -120,6 +121,7 @@ async function checkStage(
     case 'flux':
       await checkFluxObjects(stage, branch, files, (message) => error(['gitops', 'objects'], message), warn);
       break;
+    case 'argocd':
     case 'kubernetes':
     case 'none':
       break;

@@ -214,7 +214,13 @@ class World {
 
   valuesOptions(): ValuesActionOptions {
     return {
-      appliers: { kubernetes: this.applier, helm: this.applier, flux: this.flux, none: this.applier },
+      appliers: {
+        kubernetes: this.applier,
+        helm: this.applier,
+        flux: this.flux,
+        argocd: this.applier,
+        none: this.applier,
+      },
       workDir: '/tmp/rebound-test',
       secrets: { readSecret: () => Promise.resolve(undefined) },
     };
@@ -1683,7 +1689,12 @@ describe('ProblemEventReconciler', () => {
       w.advance(2_000);
       expect(await w.step()).toBe(2_000);
       expect(w.writes).toBe(writes); // the same answer writes nothing
-      expect(w.syncChecks.at(-1)).toEqual({ branch: 'production', commit: sha, objects: ['flux-system/carts'] });
+      expect(w.syncChecks.at(-1)).toEqual({
+        engine: 'flux',
+        branch: 'production',
+        commit: sha,
+        objects: ['flux-system/carts'],
+      });
 
       w.advance(1_000);
       w.syncStates = [

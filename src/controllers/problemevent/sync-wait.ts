@@ -66,7 +66,7 @@ export async function checkSync(args: {
   }
   const committed = attempt.committedTime ? new Date(attempt.committedTime) : undefined;
   const state = await args.check.check(
-    { branch: attempt.branch ?? stage.branch, commit, objects: sync.objects ?? [] },
+    { engine: sync.engine, branch: attempt.branch ?? stage.branch, commit, objects: sync.objects ?? [] },
     (ancestor, descendant) => repository.contains(attempt.branch ?? stage.branch, ancestor, descendant, committed),
     args.signal,
   );

@@ -1,0 +1,158 @@
+// `apply: argocd`: the stage branch is synced by Argo CD, and Rebound's commit is the change. Applying
+// asks Argo CD to refresh now, the way `argocd app get --refresh` does (the
+// `argocd.argoproj.io/refresh: normal` annotation on each Application); an Application without
+// automated sync also gets the `operation` that `argocd app sync` sets. The loop then checks
+// (SyncCheck) until every Application reports the commit, or a later one that contains it, as synced
+// and is Healthy. Argo CD's own poll would pick the commit up too: the request only saves that interval.
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { REASONS } from '../api/index.ts';
+import { ReboundError } from '../errors.ts';
+import { SharedConnection } from '../kube/connection.ts';
+import { classifyKubeError, isNotFound } from '../kube/errors.ts';
+import {
+  REFRESH_ANNOTATION,
+  applicationState,
+  keyOfApplication,
+  syncedRevisions,
+  trackingApplications,
+} from './argocd-status.ts';
+import type { Application } from './argocd-status.ts';
+import { combineStates } from './flux-status.ts';
+import type { Applier, ApplyRequest, ApplyResult, ContainsCheck, SyncCheck, SyncState, SyncTarget } from './types.ts';
+
+const APPLICATIONS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' } as const;
+
+export interface ArgoCdOptions {
+  fieldManager?: string;
+  clock?: () => Date;
+}
+
+/** Reads and annotates Argo CD's Applications; one instance serves the applier and the sync check. */
+export class ArgoCdClient implements Applier, SyncCheck {
+  readonly name = 'argocd';
+  private readonly api: CustomObjectsApi;
+  private readonly connection: SharedConnection;
+  private readonly options: ArgoCdOptions;
+
+  constructor(kubeConfig: KubeConfig, options: ArgoCdOptions = {}) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.connection = new SharedConnection(kubeConfig);
+    this.options = options;
+  }
+
+  async apply(request: ApplyRequest): Promise<ApplyResult> {
+    const targets = await this.targets(request);
+    const requestedTime = (this.options.clock?.() ?? new Date()).toISOString();
+    for (const app of targets) await this.requestSync(app);
+    const objects = targets.map(keyOfApplication);
+    return {
+      applier: 'argocd',
+      detail: `asked Argo CD to refresh Application ${objects.join(', ')} for ${request.branch} at ${request.commit.slice(0, 12)}`,
+      sync: { engine: 'argocd', objects, requestedTime },
+    };
+  }
+
+  async check(target: SyncTarget, contains: ContainsCheck): Promise<SyncState> {
+    const holds = async (revision: string | undefined): Promise<boolean> =>
+      revision !== undefined &&
+      /^[0-9a-f]{40}$/.test(revision) &&
+      (revision === target.commit || (await contains(target.commit, revision)));
+    const states: SyncState[] = [];
+    for (const key of target.objects) {
+      const app = await this.get(key);
+      if (!app) {
+        states.push({ kind: 'untracked', detail: `Application ${key} does not exist any more` });
+        continue;
+      }
+      let synced = false;
+      for (const revision of syncedRevisions(app)) if (await holds(revision)) synced = true;
+      const result = app.status?.operationState?.syncResult;
+      let operated = false;
+      for (const revision of [result?.revision, ...(result?.revisions ?? [])])
+        if (await holds(revision)) operated = true;
+      states.push(applicationState(app, { synced, operated }));
+    }
+    return combineStates(states);
+  }
+
+  /** The Applications the stage names, or those tracking its branch and the edited file. */
+  private async targets(request: ApplyRequest): Promise<Application[]> {
+    const named = request.gitops?.objects ?? [];
+    if (named.length > 0) {
+      const found: Application[] = [];
+      for (const key of named) {
+        const app = await this.get(key);
+        if (!app) throw notFound(`the stage names Application ${key}, which does not exist`);
+        found.push(app);
+      }
+      return found;
+    }
+    const file = request.path ?? `${request.service}/values.yaml`;
+    const found = trackingApplications(await this.list(), {
+      repoUrl: request.repoUrl ?? '',
+      branch: request.branch,
+      file,
+    });
+    if (found.length === 0) {
+      throw notFound(
+        `no Argo CD Application tracks branch ${request.branch} of ${request.repoUrl ?? 'the repository'} with a path holding ${file}`,
+      );
+    }
+    return found;
+  }
+
+  private async get(key: string): Promise<Application | undefined> {
+    const [namespace = '', name = ''] = key.split('/');
+    try {
+      return (await this.api.getNamespacedCustomObject(
+        { ...APPLICATIONS, namespace, name },
+        await this.connection.options(),
+      )) as Application;
+    } catch (err) {
+      const e = classifyKubeError(err, `get applications ${key}`);
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  private async list(): Promise<Application[]> {
+    try {
+      const list = (await this.api.listClusterCustomObject({ ...APPLICATIONS }, await this.connection.options())) as {
+        items?: Application[];
+      };
+      return list.items ?? [];
+    } catch (err) {
+      const e = classifyKubeError(err, 'list applications');
+      // Argo CD's CRDs not installed: nothing tracks the branch.
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  }
+
+  /** The refresh annotation; with no automated sync, also the operation `argocd app sync` sets. */
+  private async requestSync(app: Application): Promise<void> {
+    const key = keyOfApplication(app);
+    const [namespace = '', name = ''] = key.split('/');
+    const body: Record<string, unknown> = { metadata: { annotations: { [REFRESH_ANNOTATION]: 'normal' } } };
+    if (!app.spec?.syncPolicy?.automated) {
+      body['operation'] = { sync: { syncStrategy: { hook: {} } }, initiatedBy: { username: 'rebound' } };
+    }
+    try {
+      await this.api.patchNamespacedCustomObject(
+        { ...APPLICATIONS, namespace, name, body, fieldManager: this.options.fieldManager ?? 'rebound' },
+        await this.connection.mergePatch(),
+      );
+    } catch (err) {
+      throw classifyKubeError(err, `request a refresh of applications ${key}`);
+    }
+  }
+}
+
+function notFound(message: string): ReboundError {
+  return new ReboundError(message, {
+    code: 'SyncTargetNotFound',
+    reason: REASONS.SyncTargetNotFound,
+    retryable: false,
+  });
+}
