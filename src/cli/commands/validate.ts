@@ -28,7 +28,7 @@ Options:
   --all-branches  the same for every branch
   --project FILE  also check the Project manifest FILE's stages against the branches of the Git
                   repository at PATH: each stage's branch exists, apply is a known applier
-                  (helm, kubernetes, flux, none), apply: helm finds <service>/chart/Chart.yaml,
+                  (helm, kubernetes, flux, argocd, none), apply: helm finds <service>/chart/Chart.yaml,
                   apply: flux names in gitops.objects Kustomizations the branch defines
   --json          print {"files":[{"path","kind","errors","warnings"}],"errors":N,"warnings":N}
   -h, --help      show this help
