@@ -103,6 +103,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Later files of the run may start an Argo CD of their own on this cluster: leave them nothing to sync.
+  await kubectl(admin, ['delete', 'application', 'carts-production', '-n', ARGOCD_NAMESPACE, '--ignore-not-found']);
   await argocd?.stop();
   await git?.stop();
 });
