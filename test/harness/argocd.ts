@@ -177,6 +177,8 @@ export async function startArgoCd(options: StartArgoCdOptions): Promise<LocalArg
           `--redis=${LOOPBACK}:${String(redisPort)}`,
           `--metrics-port=${String(metrics)}`,
           `--app-resync=${String(options.resyncSeconds ?? 180)}`,
+          // No jitter: the poll interval is the one asked for (Argo CD's default adds up to 60s).
+          '--app-resync-jitter=0',
           '--status-processors=2',
           '--operation-processors=2',
           '--loglevel=info',
