@@ -27,6 +27,7 @@ const LAYERS = [
   'wire.ts',
   'config',
   'controllers',
+  'ui',
   'ingest',
   'notify',
   'actions',

@@ -48,6 +48,10 @@ import { SupervisedInformer } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { Manager, closeOnStop, informerRunnable } from './runtime/manager.ts';
 import type { ManagerExit } from './runtime/manager.ts';
+import { kubeUiAccess } from './kube/ui-access.ts';
+import { UiChanges } from './ui/server.ts';
+import { uiRunnable } from './ui/runnable.ts';
+import type { HasMetadata } from './runtime/keys.ts';
 
 /** Problems waiting per Notification, at most (more are taken again at their next change). */
 const NOTIFICATION_QUEUE_CAPACITY = 1000;
@@ -342,6 +346,43 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     }),
   );
   if (webhooks) manager.add(webhooks);
+
+  // The web UI reads the same caches; their handlers only tell it which object changed.
+  if (config.uiAddress !== '') {
+    const changes = new UiChanges();
+    const feed = (kind: string) => {
+      const tell = (o: HasMetadata): void => changes.notify(kind, o.metadata?.namespace ?? '', o.metadata?.name ?? '');
+      return { onAdd: tell, onUpdate: (_old: HasMetadata, o: HasMetadata) => tell(o), onDelete: tell };
+    };
+    problems.addHandler(feed('problemevents'));
+    approvals.addHandler(feed('approvals'));
+    projects.addHandler(feed('projects'));
+    const informers = [projects, remediations, problems, approvals];
+    manager.add(
+      uiRunnable(
+        {
+          ...parseAddress(config.uiAddress),
+          cache: {
+            problems: () => problems.list(),
+            problem: (namespace, name) => problems.get(`${namespace}/${name}`),
+            projects: () => projects.list(),
+            remediations: () => remediations.list(),
+            approvals: (namespace, problem) =>
+              approvals.list().filter((a) => a.metadata.namespace === namespace && a.spec.problem === problem),
+          },
+          health: {
+            identity: config.identity,
+            informers: () => informers.map((i) => ({ name: i.name, synced: i.hasSynced() })),
+            leading: () => elector?.isLeading() ?? true,
+          },
+          kube: kubeUiAccess(kc),
+          log: log.child({ component: 'ui' }),
+          now: () => clock.now(),
+        },
+        changes,
+      ),
+    );
+  }
   manager.add(closeOnStop('token-files', [tokens, gitSecret, sinkToken]));
   // Spans still queued go out before the process ends.
   if (tracing) manager.add(closeOnStop('trace-exporter', [{ close: () => tracing.exporter.shutdown() }]));
@@ -350,6 +391,7 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     {
       metricsAddress: config.metricsAddress,
       webhookAddress: webhooks ? config.webhookAddress : 'off',
+      uiAddress: config.uiAddress === '' ? 'off' : config.uiAddress,
       namespace: config.namespace ?? 'all',
       leaderElection: config.leaderElect,
       tracing: config.tracing ? displayUrl(config.tracing.url) : 'off',

@@ -30,6 +30,8 @@ export interface ControllerConfig {
   /** Alertmanager, CloudEvents, Dynatrace and Git hooks; empty turns the webhook server off. */
   webhookAddress: string;
   webhookTokenFile: string | undefined;
+  /** The web UI (problems, timelines, approvals); empty turns it off. */
+  uiAddress: string;
   /** Shared secret of Git hosts' push webhooks (POST /hooks/git), re-read on change. */
   gitWebhookSecretFile: string | undefined;
   /** Where webhooks create ProblemEvents. */
@@ -101,6 +103,8 @@ Options:
   --metrics-address HOST:PORT     /metrics, /healthz, /readyz (default 127.0.0.1:9090)
   --webhook-address HOST:PORT     Alertmanager, CloudEvents and Dynatrace webhooks (default: off)
   --webhook-token-file PATH       bearer token(s) for the webhooks, one per line (re-read on change)
+  --ui-address HOST:PORT          the web UI: problems, their timelines, approve/reject/abort/retry; people
+                                  sign in with a Kubernetes bearer token and act as themselves (default: off)
   --git-webhook-secret-file PATH  secret of GitHub/Gitea/GitLab push webhooks on /hooks/git: a push
                                   re-reads the Project's branches at once (default: polling only)
   --problem-namespace NS          where webhooks create ProblemEvents (default: $POD_NAMESPACE or default)
@@ -158,6 +162,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'metrics-address': { type: 'string', default: '127.0.0.1:9090' },
       'webhook-address': { type: 'string', default: '' },
       'webhook-token-file': { type: 'string' },
+      'ui-address': { type: 'string', default: '' },
       'git-webhook-secret-file': { type: 'string' },
       'problem-namespace': { type: 'string' },
       'callback-url': { type: 'string' },
@@ -237,6 +242,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     metricsAddress: values['metrics-address'],
     webhookAddress,
     webhookTokenFile: values['webhook-token-file'],
+    uiAddress: values['ui-address'],
     gitWebhookSecretFile: values['git-webhook-secret-file'],
     problemNamespace: values['problem-namespace'] ?? podNamespace ?? 'default',
     callbackUrl: values['callback-url'],

@@ -1,0 +1,697 @@
+// The pages, rendered on the server as plain HTML: every value goes through the escaping template
+// (html.ts), so what alerts and people wrote is shown as text. Pure: data and the clock in, markup out.
+import type { Approval, Attempt, Condition, ProblemEvent, Project, Remediation } from '../api/types.ts';
+import { isTerminal } from '../api/phases.ts';
+import { commitUrl } from './git-links.ts';
+import { html, query, safeHref } from './html.ts';
+import type { HtmlValue, Html } from './html.ts';
+import { DISPLAY_PHASES, PAGE_SIZES, PHASE_LABELS, age, displayPhase, duration, queryParams } from './model.ts';
+import type { DisplayPhase, ProblemPage, ProblemQuery } from './model.ts';
+import type { InformerHealth, KubeEventRow, UserInfo } from './ports.ts';
+import { timeline } from './timeline.ts';
+
+export interface Layout {
+  title: string;
+  user?: UserInfo;
+  csrf?: string;
+  /** Asset path with its content hash (cache-busting). */
+  script: string;
+  style: string;
+  nav: 'problems' | 'services' | 'health' | 'none';
+}
+
+export function page(layout: Layout, body: Html): string {
+  const link = (href: string, name: string, key: Layout['nav']): Html =>
+    html`<a href="${href}" ${key === layout.nav ? html` aria-current="page"` : ''}>${name}</a>`;
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${layout.title} · Rebound</title>
+        <link rel="stylesheet" href="${layout.style}" />
+        <script src="${layout.script}" defer></script>
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="top">
+          <span class="brand">Rebound</span>
+          <nav aria-label="Main">
+            ${link('/', 'Problems', 'problems')} ${link('/services', 'Services', 'services')}
+            ${link('/health', 'Health', 'health')}
+          </nav>
+          ${
+            layout.user && layout.csrf
+              ? html`<form class="who" method="post" action="/logout">
+                  <span>${layout.user.username}</span><input type="hidden" name="_csrf" value="${layout.csrf}" /><button
+                    type="submit"
+                  >
+                    Sign out
+                  </button>
+                </form>`
+              : ''
+          }
+        </header>
+        <main id="main">${body}</main>
+      </body>
+    </html> `.value;
+}
+
+export function loginPage(layout: Layout, failed: boolean): string {
+  return page(
+    layout,
+    html`<h1>Sign in</h1>
+      <p>
+        Paste a Kubernetes bearer token (for example from <code>kubectl create token NAME</code>). Rebound asks the API
+        server who it belongs to and what you may do; the token stays on the server, in memory.
+      </p>
+      ${failed ? html`<p class="error" role="alert">The API server did not accept that token.</p>` : ''}
+      <form method="post" action="/login" class="login">
+        <label for="token">Bearer token</label>
+        <input id="token" name="token" type="password" autocomplete="off" required maxlength="8192" />
+        <button type="submit">Sign in</button>
+      </form>`,
+  );
+}
+
+export function errorPage(layout: Layout, status: number, message: string): string {
+  return page(
+    layout,
+    html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Error'}</h1>
+      <p>${message}</p>`,
+  );
+}
+
+const phaseBadge = (phase: DisplayPhase, suspended = false): Html =>
+  html`<span class="phase phase-${phase}">${PHASE_LABELS[phase]}</span
+    >${suspended ? html` <span class="phase phase-suspended">suspended</span>` : ''}`;
+
+function select(
+  name: string,
+  label: string,
+  values: readonly string[],
+  current: string | undefined,
+  labels?: Record<string, string>,
+): Html {
+  return html`<label
+    >${label}
+    <select name="${name}">
+      <option value="">all</option>
+      ${values.map(
+        (v) => html`<option value="${v}" ${v === current ? html` selected` : ''}>${labels?.[v] ?? v}</option>`,
+      )}
+    </select></label
+  >`;
+}
+
+/** The problem list's live part: the table and the pager (re-rendered for server-sent updates). */
+export function problemTable(result: ProblemPage, q: ProblemQuery, nowMs: number): Html {
+  const link = (p: number): string => `/${query(queryParams(q, p))}`;
+  return html`<div id="live" data-live="/events${query({ ...queryParams(q), view: 'list' })}">
+    <p class="count" aria-live="polite">
+      ${result.total}
+      problem${result.total === 1 ? '' : 's'}${result.pages > 1 ? `, page ${result.page} of ${result.pages}` : ''}
+    </p>
+    <table class="problems">
+      <caption class="visually-hidden">
+        Problems, newest first
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Title</th>
+          <th scope="col">Source</th>
+          <th scope="col">Project / stage / service</th>
+          <th scope="col">Phase</th>
+          <th scope="col">Attempt</th>
+          <th scope="col">Age</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${result.rows.map(
+          (r) =>
+            html`<tr>
+              <td>
+                <a href="/problems/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}">${r.title}</a>
+                <div class="sub">${r.namespace}/${r.name}</div>
+              </td>
+              <td>${r.source}</td>
+              <td>${r.project} / ${r.stage} / ${r.service}</td>
+              <td>${phaseBadge(r.phase, r.suspended)}</td>
+              <td>
+                ${r.attempt > 0 ? html`${r.attempt}${r.action ? html` <span class="sub">${r.action}</span>` : ''}` : '–'}
+              </td>
+              <td><time datetime="${new Date(r.created).toISOString()}">${age(r.created, nowMs)}</time></td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    ${result.rows.length === 0 ? html`<p>No problem matches.</p>` : ''}
+    <nav class="pager" aria-label="Pages">
+      ${result.page > 1 ? html`<a href="${link(1)}">« first</a> <a href="${link(result.page - 1)}" rel="prev">‹ previous</a>` : ''}
+      ${result.page < result.pages ? html`<a href="${link(result.page + 1)}" rel="next">next ›</a> <a href="${link(result.pages)}">last »</a>` : ''}
+    </nav>
+  </div>`;
+}
+
+export function problemsPage(layout: Layout, result: ProblemPage, q: ProblemQuery, nowMs: number): string {
+  return page(
+    layout,
+    html`<h1>Problems</h1>
+      <form class="filters" method="get" action="/" role="search">
+        ${select('project', 'Project', result.facets.projects, q.project)}
+        ${select('stage', 'Stage', result.facets.stages, q.stage)}
+        ${select('service', 'Service', result.facets.services, q.service)}
+        ${select('phase', 'Phase', DISPLAY_PHASES, q.phase, PHASE_LABELS)}
+        <label>Text <input type="search" name="q" value="${q.text ?? ''}" maxlength="256" /></label>
+        ${select('size', 'Per page', PAGE_SIZES.map(String), String(q.size))}
+        <button type="submit">Filter</button>
+      </form>
+      ${problemTable(result, q, nowMs)}`,
+  );
+}
+
+export interface ProblemView {
+  problem: ProblemEvent;
+  project: Project | undefined;
+  approvals: readonly Approval[];
+  events: readonly KubeEventRow[] | undefined;
+  may: { answer: boolean; suspend: boolean };
+  csrf: string;
+  nowMs: number;
+}
+
+const dl = (pairs: [string, HtmlValue][]): Html =>
+  html`<dl class="facts">
+    ${pairs
+      .filter(([, v]) => v !== undefined && v !== '' && v !== null)
+      .map(
+        ([k, v]) =>
+          html`<div>
+            <dt>${k}</dt>
+            <dd>${v}</dd>
+          </div>`,
+      )}
+  </dl>`;
+
+const when = (t: string | undefined): Html | undefined =>
+  t ? html`<time datetime="${t}">${t.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}</time>` : undefined;
+
+function conditionsTable(conditions: readonly Condition[]): Html {
+  if (conditions.length === 0) return html`<p>No conditions yet.</p>`;
+  return html`<table>
+    <thead>
+      <tr>
+        <th scope="col">Type</th>
+        <th scope="col">Status</th>
+        <th scope="col">Reason</th>
+        <th scope="col">Message</th>
+        <th scope="col">Since</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${conditions.map(
+        (c) =>
+          html`<tr>
+            <td>${c.type}</td>
+            <td>${c.status}</td>
+            <td>${c.reason}</td>
+            <td>${c.message}</td>
+            <td>${when(c.lastTransitionTime)}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+function controls(view: ProblemView, attempt: Attempt | undefined): Html {
+  const { problem, may, csrf } = view;
+  const base = `/problems/${encodeURIComponent(problem.metadata.namespace ?? '')}/${encodeURIComponent(problem.metadata.name ?? '')}`;
+  const pending = attempt?.approval?.state === 'Pending' && !isTerminal(problem.status?.phase);
+  const suspended = problem.metadata.annotations?.['rebound.dev/suspend'] === 'true';
+  const parts: Html[] = [];
+  if (pending && attempt) {
+    parts.push(
+      may.answer
+        ? html`<form method="post" action="${base}/answer" class="answer">
+            <input type="hidden" name="_csrf" value="${csrf}" /><input
+              type="hidden"
+              name="attempt"
+              value="${attempt.index}"
+            />
+            <label for="answer-message">Message (optional)</label>
+            <input id="answer-message" name="message" maxlength="1024" />
+            <button type="submit" name="decision" value="Approve">Approve attempt ${attempt.index}</button>
+            <button type="submit" name="decision" value="Reject">Reject</button>
+          </form>`
+        : html`<p class="readonly">
+            Attempt ${attempt.index} waits for approval; you may not answer it (RBAC: create approvals in
+            ${problem.metadata.namespace}).
+          </p>`,
+    );
+  }
+  if (!isTerminal(problem.status?.phase)) {
+    if (may.suspend) {
+      parts.push(
+        suspended
+          ? html`<form method="post" action="${base}/retry">
+              <input type="hidden" name="_csrf" value="${csrf}" /><button type="submit">
+                Retry (resume remediation)
+              </button>
+            </form>`
+          : html`<form method="post" action="${base}/abort">
+              <input type="hidden" name="_csrf" value="${csrf}" /><button type="submit" class="danger">
+                Abort remediation
+              </button>
+            </form>`,
+      );
+    } else if (!pending) {
+      parts.push(
+        html`<p class="readonly">
+          Read-only: you may not abort or retry (RBAC: patch problemevents in ${problem.metadata.namespace}).
+        </p>`,
+      );
+    }
+  }
+  return parts.length === 0 ? html`` : html`<section class="controls" aria-label="Controls">${parts}</section>`;
+}
+
+function attemptSection(a: Attempt, view: ProblemView): Html {
+  const url = a.commit && view.project ? commitUrl(view.project.spec.git.url, a.commit) : undefined;
+  const commit = a.commit
+    ? html`<code>${a.commit.slice(0, 12)}</code
+        >${url ? html` <a href="${safeHref(url)}" rel="noopener noreferrer">view on the Git host</a>` : ''}`
+    : undefined;
+  const applied: Html[] = [];
+  if (a.helmRevision) applied.push(html`Helm revision ${a.helmRevision}`);
+  if (a.sync)
+    applied.push(
+      html`${a.sync.engine}: ${a.sync.syncedTime ? html`synced ${a.sync.revision ?? ''}` : 'waiting for sync'}
+      ${(a.sync.objects ?? []).join(', ')}`,
+    );
+  if (a.appliedTime && applied.length === 0) applied.push(html`applied`);
+  const ex = a.execution;
+  const approval = a.approval;
+  const diff = approval?.diff;
+  return html`<section class="attempt" id="attempt-${a.index}" aria-labelledby="attempt-${a.index}-h">
+    <h3 id="attempt-${a.index}-h">
+      Attempt ${a.index}: ${a.action}
+      ${a.value}${a.result ? html` <span class="result result-${a.result}">${a.result}</span>` : ''}
+    </h3>
+    ${dl([
+      ['Action', html`${a.name ?? ''} ${a.description ? html`<span class="sub">${a.description}</span>` : ''}`],
+      ['Commit', commit],
+      ['File', a.path ? html`<code>${a.branch ?? ''}:${a.path}</code>` : undefined],
+      ['Committed', when(a.committedTime)],
+      ['Applied', applied.length > 0 ? html`${applied} ${when(a.appliedTime) ?? ''}` : undefined],
+      [
+        'Execution',
+        ex
+          ? html`${ex.executor ?? ''} ${ex.state}${ex.responseCode ? ` (HTTP ${ex.responseCode})` : ''}
+            ${ex.target ?? ''} ${ex.message ?? ''} ${ex.callbackMessage ?? ''}`
+          : undefined,
+      ],
+      ['Break-glass', a.breakGlass],
+      ['Message', a.message],
+      [
+        'Evaluated',
+        a.evaluationTime
+          ? html`${when(a.evaluationTime)}${a.score !== undefined ? ` score ${a.score}` : ''}`
+          : undefined,
+      ],
+    ])}
+    ${
+      approval
+        ? html`<h4>Approval: ${approval.state}</h4>
+            ${dl([
+              ['Why', approval.why],
+              ['Requested', when(approval.requestedTime)],
+              ['Deadline', when(approval.deadline)],
+              ['Needs', approval.minApprovals ? `${approval.minApprovals} approval(s)` : undefined],
+              ['Groups', (approval.groups ?? []).join(', ')],
+              ['Decided', when(approval.decidedTime)],
+            ])}
+            ${
+              (approval.approvers ?? []).length > 0
+                ? html`<table>
+                    <caption>
+                      Who answered
+                    </caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">User</th>
+                        <th scope="col">Decision</th>
+                        <th scope="col">Time</th>
+                        <th scope="col">Message</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      ${(approval.approvers ?? []).map(
+                        (p) =>
+                          html`<tr>
+                            <td>${p.user}</td>
+                            <td>${p.decision}</td>
+                            <td>${when(p.time)}</td>
+                            <td>${p.message}</td>
+                          </tr>`,
+                      )}
+                    </tbody>
+                  </table>`
+                : ''
+            }
+            ${
+              (approval.notCounted ?? []).length > 0
+                ? html`<ul class="sub">
+                    ${(approval.notCounted ?? []).map((n) => html`<li>${n.user}: not counted, ${n.why}</li>`)}
+                  </ul>`
+                : ''
+            }`
+        : ''
+    }
+    ${
+      diff
+        ? html`<h4>Diff${approval?.file ? html` of <code>${approval.file}</code>` : ''}</h4>
+            <pre class="diff">${diffLines(diff)}</pre>`
+        : ''
+    }
+    ${
+      (a.tasks ?? []).length > 0
+        ? html`<h4>Sequence tasks</h4>
+            <ul>
+              ${(a.tasks ?? []).map((t) => html`<li>${t.name}: ${t.state} ${t.message ?? ''}</li>`)}
+            </ul>`
+        : ''
+    }
+    ${
+      (a.indicatorResults ?? []).length > 0
+        ? html`<h4>Evaluation</h4>
+            <table class="slis">
+              <thead>
+                <tr>
+                  <th scope="col">SLI</th>
+                  <th scope="col">Value</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Score</th>
+                  <th scope="col">Targets and query</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${(a.indicatorResults ?? []).map(
+                  (r) =>
+                    html`<tr>
+                      <td>${r.metric}</td>
+                      <td>${r.value}</td>
+                      <td>${r.status ? html`<span class="result result-${r.status}">${r.status}</span>` : ''}</td>
+                      <td>${r.score}</td>
+                      <td>${r.message}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+        : ''
+    }
+  </section>`;
+}
+
+function diffLines(diff: string): Html[] {
+  return diff.split('\n').map((line) => {
+    const cls =
+      line.startsWith('+') && !line.startsWith('+++')
+        ? 'add'
+        : line.startsWith('-') && !line.startsWith('---')
+          ? 'del'
+          : '';
+    return html`<span${cls ? html` class="${cls}"` : ''}>${line}</span>\n`;
+  });
+}
+
+/** The problem page's live part (re-rendered for server-sent updates). */
+export function problemDetail(view: ProblemView): Html {
+  const { problem } = view;
+  const status = problem.status ?? {};
+  const attempts = status.attempts ?? [];
+  const current = attempts[attempts.length - 1];
+  const ns = problem.metadata.namespace ?? '';
+  const name = problem.metadata.name ?? '';
+  const source = status.policySource;
+  const suspended = problem.metadata.annotations?.['rebound.dev/suspend'] === 'true';
+  return html`<div id="live" data-live="/events${query({ view: 'problem', namespace: ns, name })}">
+    <h1>${problem.spec.problemTitle}</h1>
+    <p class="lead">
+      ${phaseBadge(displayPhase(problem), suspended)}
+      <span class="sub">${ns}/${name}, generation ${problem.metadata.generation ?? ''}</span>
+    </p>
+    ${controls(view, current)}
+    ${dl([
+      ['Project / stage / service', `${problem.spec.project} / ${problem.spec.stage} / ${problem.spec.service}`],
+      ['Source', problem.spec.source ?? problem.metadata.labels?.['rebound.dev/source']],
+      ['State at source', problem.spec.state],
+      ['Root cause', problem.spec.rootCause],
+      ['Problem ID', problem.spec.problemID],
+      ['Impacted entity', problem.spec.impactedEntity],
+      [
+        'Opened',
+        when(
+          problem.metadata.creationTimestamp ? new Date(problem.metadata.creationTimestamp).toISOString() : undefined,
+        ),
+      ],
+      ['Current action', status.currentAction],
+      ['Next evaluation', when(status.nextEvaluationTime)],
+      [
+        'Policy',
+        source
+          ? html`${source.kind === 'Remediation' ? html`Remediation <code>${source.name ?? ''}</code>` : html`<code>${source.branch ?? ''}:${source.path ?? ''}</code> at <code>${source.commit?.slice(0, 12) ?? ''}</code>`},
+              entry <q>${source.problemType ?? ''}</q> matched by ${source.match ?? ''}`
+          : undefined,
+      ],
+    ])}
+    <h2>Timeline</h2>
+    <ol class="timeline">
+      ${timeline(problem).map(
+        (e) =>
+          html`<li>
+            <span class="t">${when(e.time)}</span>
+            <span class="step">${e.attempt > 0 ? `attempt ${e.attempt}: ` : ''}${e.step}</span
+            >${e.durationMs !== undefined ? html` <span class="dur">+${duration(e.durationMs)}</span>` : ''}${e.detail ? html` <span class="sub">${e.detail}</span>` : ''}
+          </li>`,
+      )}
+    </ol>
+    <h2>Attempts</h2>
+    ${attempts.length === 0 ? html`<p>No attempt yet.</p>` : [...attempts].reverse().map((a) => attemptSection(a, view))}
+    <h2>Conditions</h2>
+    ${conditionsTable(status.conditions ?? [])}
+    <h2>Approvals</h2>
+    ${
+      view.approvals.length === 0
+        ? html`<p>No Approval objects for this problem.</p>`
+        : html`<table>
+            <thead>
+              <tr>
+                <th scope="col">Approval</th>
+                <th scope="col">Attempt</th>
+                <th scope="col">User</th>
+                <th scope="col">Decision</th>
+                <th scope="col">Message</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${view.approvals.map(
+                (a) =>
+                  html`<tr>
+                    <td>${a.metadata.name}</td>
+                    <td>${a.spec.attempt}</td>
+                    <td>${a.spec.user}</td>
+                    <td>${a.spec.decision}</td>
+                    <td>${a.spec.message}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+    <h2>Kubernetes Events</h2>
+    ${
+      view.events === undefined
+        ? html`<p>Events could not be read.</p>`
+        : view.events.length === 0
+          ? html`<p>No Events.</p>`
+          : html`<table>
+              <thead>
+                <tr>
+                  <th scope="col">Type</th>
+                  <th scope="col">Reason</th>
+                  <th scope="col">Message</th>
+                  <th scope="col">Count</th>
+                  <th scope="col">Last</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${view.events.map(
+                  (e) =>
+                    html`<tr>
+                      <td>${e.type}</td>
+                      <td>${e.reason}</td>
+                      <td>${e.message}</td>
+                      <td>${e.count}</td>
+                      <td>${when(e.lastTime)}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+    }
+  </div>`;
+}
+
+export function problemPage(layout: Layout, view: ProblemView): string {
+  return page(
+    layout,
+    html`<p><a href="/">← Problems</a></p>
+      ${problemDetail(view)}`,
+  );
+}
+
+export interface ServiceRow {
+  namespace: string;
+  project: string;
+  stage: string;
+  service: string;
+  policy: string;
+  open: number;
+  lastOutcome: DisplayPhase | undefined;
+}
+
+/** Per project and stage: each service with its policy, open problems and last outcome. */
+export function serviceRows(problems: readonly ProblemEvent[], remediations: readonly Remediation[]): ServiceRow[] {
+  const rows = new Map<string, ServiceRow & { last: number }>();
+  const row = (namespace: string, project: string, stage: string, service: string): ServiceRow & { last: number } => {
+    const key = [namespace, project, stage, service].join('\u0000');
+    let r = rows.get(key);
+    if (!r) {
+      r = {
+        namespace,
+        project,
+        stage,
+        service,
+        policy: 'remediation.yaml in Git',
+        open: 0,
+        lastOutcome: undefined,
+        last: -1,
+      };
+      rows.set(key, r);
+    }
+    return r;
+  };
+  for (const r of remediations)
+    row(r.metadata.namespace ?? '', r.spec.project, r.spec.stage, r.spec.service).policy =
+      `Remediation ${r.metadata.name ?? ''}`;
+  for (const p of problems) {
+    const r = row(p.metadata.namespace ?? '', p.spec.project, p.spec.stage, p.spec.service);
+    if (!isTerminal(p.status?.phase)) r.open += 1;
+    else {
+      const t = Date.parse(p.status?.completionTime ?? '') || 0;
+      if (t >= r.last) {
+        r.last = t;
+        r.lastOutcome = displayPhase(p);
+      }
+    }
+  }
+  return [...rows.values()]
+    .map(({ last: _last, ...r }) => r)
+    .sort((a, b) =>
+      [a.namespace, a.project, a.stage, a.service]
+        .join('/')
+        .localeCompare([b.namespace, b.project, b.stage, b.service].join('/')),
+    );
+}
+
+export function servicesPage(layout: Layout, rows: readonly ServiceRow[]): string {
+  return page(
+    layout,
+    html`<h1>Services</h1>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Namespace</th>
+            <th scope="col">Project</th>
+            <th scope="col">Stage</th>
+            <th scope="col">Service</th>
+            <th scope="col">Policy</th>
+            <th scope="col">Open problems</th>
+            <th scope="col">Last outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${rows.map(
+            (r) =>
+              html`<tr>
+                <td>${r.namespace}</td>
+                <td>${r.project}</td>
+                <td>${r.stage}</td>
+                <td>
+                  <a href="/${query({ project: r.project, stage: r.stage, service: r.service })}">${r.service}</a>
+                </td>
+                <td>${r.policy}</td>
+                <td>${r.open}</td>
+                <td>${r.lastOutcome ? phaseBadge(r.lastOutcome) : '–'}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>`,
+  );
+}
+
+export function healthPage(
+  layout: Layout,
+  health: { informers: InformerHealth[]; leading: boolean; identity: string },
+  projects: readonly Project[],
+): string {
+  const cond = (p: Project, type: string): Condition | undefined =>
+    (p.status?.conditions ?? []).find((c) => c.type === type);
+  return page(
+    layout,
+    html`<h1>Rebound's health</h1>
+      ${dl([
+        ['Replica', health.identity],
+        ['Leader', health.leading ? 'yes: this replica acts' : 'no: another replica acts'],
+      ])}
+      <h2>Informers</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Cache</th>
+            <th scope="col">Synced</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${health.informers.map(
+            (i) =>
+              html`<tr>
+                <td>${i.name}</td>
+                <td>${i.synced ? 'yes' : html`<strong>no</strong>`}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+      <h2>Projects</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Project</th>
+            <th scope="col">Git reachable</th>
+            <th scope="col">Config valid</th>
+            <th scope="col">Message</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${projects.map((p) => {
+            const git = cond(p, 'GitReachable');
+            const config = cond(p, 'ConfigValid');
+            return html`<tr>
+              <td>${p.metadata.namespace}/${p.metadata.name}</td>
+              <td>${git ? `${git.status} (${git.reason})` : 'unknown'}</td>
+              <td>${config ? `${config.status} (${config.reason})` : 'unknown'}</td>
+              <td>${git?.status === 'True' ? config?.message : git?.message}</td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>`,
+  );
+}
