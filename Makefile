@@ -19,7 +19,7 @@ export NPM_CONFIG_UPDATE_NOTIFIER := false
 export NPM_CONFIG_FUND := false
 export NPM_CONFIG_AUDIT := false
 
-DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager postgresql python3 python3-venv redis-server
+DEBIAN_PACKAGES := git openssl prometheus prometheus-alertmanager postgresql python3 python3-venv redis-server chromium
 # `make image` and its test: podman (daemonless, builds a Dockerfile as root without a Docker engine,
 # runs the result with crun), and mmdebstrap for the stand-in base images.
 IMAGE_PACKAGES := podman crun uidmap mmdebstrap
@@ -73,7 +73,7 @@ define apt_install
 endef
 
 .PHONY: system-packages
-system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager, postgresql)
+system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager, postgresql, chromium)
 	$(call apt_install,$(DEBIAN_PACKAGES))
 
 .PHONY: image-packages

@@ -74,7 +74,7 @@ const SECURITY_HEADERS: Record<string, string> = {
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
 };
@@ -423,11 +423,14 @@ export function uiHandler(options: UiOptions, changes: UiChanges): UiHandler {
     if (path === '/login' && method === 'GET')
       return send(res, 200, loginPage(layout(undefined, 'Sign in', 'none'), false));
     if (path === '/login' && method === 'POST') {
-      if (!sameOrigin(req.headers))
+      if (!sameOrigin(req.headers)) {
+        log.info({ origin: req.headers.origin, site: req.headers['sec-fetch-site'] }, 'cross-site sign-in refused');
         return send(res, 403, errorPage(layout(undefined, 'Sign in', 'none'), 403, 'Cross-site sign-in refused.'));
+      }
       const form = await readForm(req);
       const token = typeof form === 'string' ? undefined : form.get('token')?.trim();
       const user = token ? await kube.authenticate(token) : undefined;
+      if (!token || !user) log.info('sign-in refused: the API server did not accept the token');
       if (!token || !user) return send(res, 401, loginPage(layout(undefined, 'Sign in', 'none'), true));
       const session = sessions.create(token, user);
       log.info({ user: user.username }, 'signed in to the UI');
