@@ -34,6 +34,7 @@ const IO = [
   'src/ingest/git-hook.test.ts',
   'src/ingest/keptn-api.test.ts',
   'src/ingest/server.test.ts',
+  'src/ui/server.test.ts',
   'src/actions/keptn-action-event.test.ts',
   'src/actions/keptn-executor.test.ts',
   'src/actions/unleash.test.ts',
