@@ -27,6 +27,7 @@ import {
   applyObjects,
   deployService,
   installControllerRbac,
+  kubectl,
   startControllerProcess,
 } from '../../test/harness/world.ts';
 import type { ControllerProcess } from '../../test/harness/world.ts';
@@ -77,6 +78,8 @@ export interface DemoWorld {
   prometheus: LocalPrometheus;
   controller: ControllerProcess;
   webhookUrl: string;
+  /** The controller's web UI (--ui-address). */
+  uiUrl: string;
   alertmanager: LocalAlertmanager;
   /** The actions of the policy entry for the demo's problem, in order. */
   actions: RemediationAction[];
@@ -167,6 +170,8 @@ export async function startDemoWorld(
       async () => {
         // The helm applier's role is bound where remediation runs (production), as an operator would.
         await installControllerRbac(admin, { helmNamespaces: [`${DEMO_PROJECT}-${DEMO_STAGE}`] });
+        // The web UI is on in the demo: its TokenReviews and SubjectAccessReviews.
+        await kubectl(admin, ['apply', '--server-side', '-f', join(REPO_ROOT, 'manifests', 'ui-rbac.yaml')]);
         await applyObjects(admin, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }]);
         await applyObjects(admin, [
           {
@@ -248,6 +253,8 @@ export async function startDemoWorld(
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     const webhookPort = await freePort();
     const webhookUrl = `http://127.0.0.1:${String(webhookPort)}`;
+    const uiPort = await freePort();
+    const uiUrl = `http://127.0.0.1:${String(uiPort)}`;
     const controller = await step(
       options,
       'rebound controller',
@@ -260,11 +267,13 @@ export async function startDemoWorld(
             `--webhook-address=127.0.0.1:${String(webhookPort)}`,
             `--webhook-token-file=${tokenFile}`,
             `--problem-namespace=${DEMO_NAMESPACE}`,
+            `--ui-address=127.0.0.1:${String(uiPort)}`,
             ...options.controllerArgs,
           ],
         }),
       (c) =>
-        `pid ${String(c.process.pid)}, as the ServiceAccount; webhooks at ${webhookUrl}, metrics at ${c.metricsUrl}/metrics`,
+        `pid ${String(c.process.pid)}, as the ServiceAccount; webhooks at ${webhookUrl}, metrics at ${c.metricsUrl}/metrics; ` +
+        `web UI at ${uiUrl} (sign in with the token of ${cluster.kubeconfigPath})`,
     );
     stopper.push('controller', () => controller.stop());
 
@@ -284,6 +293,7 @@ export async function startDemoWorld(
       prometheus,
       controller,
       webhookUrl,
+      uiUrl,
       alertmanager,
       actions,
       stop: () => stopper.stop(),
