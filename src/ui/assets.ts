@@ -47,8 +47,9 @@ header.top { display: flex; gap: 24px; align-items: center; padding: 10px 24px; 
 header.top a { color: #fff; text-decoration: none; padding: 4px 6px; } header.top a[aria-current] { border-bottom: 2px solid #f0a500; }
 .brand { font-weight: 700; letter-spacing: .02em; } .who { margin-left: auto; display: flex; gap: 8px; align-items: center; }
 main { padding: 16px 24px 48px; max-width: 1280px; }
-h1 { font-size: 1.5rem; margin: .4em 0; overflow-wrap: anywhere; } h2 { font-size: 1.15rem; margin-top: 1.6em; border-bottom: 1px solid var(--line); } h3 { font-size: 1.05rem; } h4 { font-size: .95rem; margin-bottom: .3em; }
-table { border-collapse: collapse; width: 100%; margin: .5em 0; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+h1 { font-size: 1.5rem; margin: .4em 0; overflow-wrap: break-word; } h2 { font-size: 1.15rem; margin-top: 1.6em; border-bottom: 1px solid var(--line); } h3 { font-size: 1.05rem; } h4 { font-size: .95rem; margin-bottom: .3em; }
+table { border-collapse: collapse; width: 100%; margin: .5em 0; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
+th { white-space: nowrap; } .slis td:first-child { white-space: nowrap; }
 th { background: #f6f8fa; font-weight: 600; } caption { text-align: left; font-weight: 600; }
 .sub { color: var(--muted); font-size: .88em; }
 .phase, .result { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .85em; font-weight: 600; border: 1px solid transparent; }
@@ -65,7 +66,7 @@ input, select, button { font: inherit; padding: 4px 8px; border: 1px solid #8c95
 button { background: #f6f8fa; cursor: pointer; } button.danger { color: #82071e; border-color: #cf222e; }
 .pager { display: flex; gap: 12px; margin-top: 8px; }
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 6px 24px; margin: .6em 0; }
-.facts div { display: flex; flex-direction: column; } dt { font-size: .8em; color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
+.facts div { display: flex; flex-direction: column; } dt { font-size: .8em; color: var(--muted); } dd { margin: 0; overflow-wrap: break-word; min-width: 0; }
 .timeline { list-style: none; padding-left: 0; border-left: 3px solid var(--line); margin-left: 6px; }
 .timeline li { padding: 3px 0 3px 14px; position: relative; } .timeline li::before { content: ""; position: absolute; left: -7px; top: 10px; width: 11px; height: 11px; border-radius: 50%; background: var(--accent); }
 .timeline .t { color: var(--muted); font-variant-numeric: tabular-nums; } .timeline .step { font-weight: 600; } .dur { color: var(--muted); }

@@ -298,7 +298,12 @@ function attemptSection(a: Attempt, view: ProblemView): Html {
       ${a.value}${a.result ? html` <span class="result result-${a.result}">${a.result}</span>` : ''}
     </h3>
     ${dl([
-      ['Action', html`${a.name ?? ''} ${a.description ? html`<span class="sub">${a.description}</span>` : ''}`],
+      [
+        'Action',
+        a.name || a.description
+          ? html`${a.name ?? ''} ${a.description ? html`<span class="sub">${a.description}</span>` : ''}`
+          : undefined,
+      ],
       ['Commit', commit],
       ['File', a.path ? html`<code>${a.branch ?? ''}:${a.path}</code>` : undefined],
       ['Committed', when(a.committedTime)],
