@@ -38,7 +38,7 @@ try {
     kind: 'Project',
     metadata: { name: 'sockshop', namespace: NS },
     spec: { git: { url: 'https://github.com/example/sockshop.git', secretRef: { name: 'sockshop-git' } } },
-  } as Project);
+  });
   await clients.projects.patchStatus(NS, 'sockshop', {
     conditions: [
       {
@@ -78,7 +78,7 @@ try {
     },
   });
   const statusOf = async (name: string, status: NonNullable<ProblemEvent['status']>): Promise<void> => {
-    await clients.problemEvents.patchStatus(NS, name, status as never);
+    await clients.problemEvents.patchStatus(NS, name, status);
   };
   for (let i = 0; i < 14; i++) {
     await clients.problemEvents.create(
@@ -252,7 +252,7 @@ try {
       service: 'carts',
       remediations: [{ problemType: 'default', actionsOnOpen: [{ name: 'Scale up', action: 'scale', value: '+1' }] }],
     },
-  } as Remediation);
+  });
 
   const problems = new SupervisedInformer<ProblemEvent>({
     name: 'problemevents',

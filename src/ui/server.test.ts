@@ -108,14 +108,14 @@ describe('the UI server', () => {
   it('streams the re-rendered list when a problem changes', async () => {
     const res = await fetch(`${base}/events?view=list&size=25`, { headers: auth });
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    const reader = res.body!.getReader();
+    const reader = (res.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     const decoder = new TextDecoder();
     let text = '';
     const until = async (want: RegExp): Promise<void> => {
       while (!want.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${String(want)}`);
-        text += decoder.decode(value);
+        const chunk = await reader.next();
+        if (chunk.done) throw new Error(`stream ended before ${String(want)}`);
+        text += decoder.decode(chunk.value);
       }
     };
     await until(/event: html\n(data: .*\n)+\n/);
@@ -124,6 +124,6 @@ describe('the UI server', () => {
     text = '';
     changes.notify('problemevents', 'sockshop', 'problem-0');
     await until(/event: html\n(data: .*\n)+\n/);
-    await reader.cancel();
+    await reader.return?.();
   });
 });
