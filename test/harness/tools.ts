@@ -47,9 +47,9 @@ export function isExecutable(path: string): boolean {
 }
 
 function isBuiltTool(name: ToolName): name is BuiltTool {
-  return ([...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS, ...TRACE_TOOLS, ...ARGOCD_TOOLS] as readonly string[]).includes(
-    name,
-  );
+  return (
+    [...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS, ...TRACE_TOOLS, ...ARGOCD_TOOLS] as readonly string[]
+  ).includes(name);
 }
 
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
