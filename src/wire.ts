@@ -8,7 +8,7 @@ import { KeptnTaskDispatcher } from './actions/keptn-task.ts';
 import { actionRegistry } from './actions/registry.ts';
 import { FeatureToggleAction, ScaleAction } from './actions/values.ts';
 import { WebhookAction } from './actions/webhook.ts';
-import { createAppliers, createSyncCheck, deploymentOwner } from './apply/index.ts';
+import { createAppliers, createRolloutCheck, createSyncCheck, deploymentOwner } from './apply/index.ts';
 import type { ControllerConfig } from './config/controller.ts';
 import { watchTokenFile } from './config/token-file.ts';
 import { createConfigCaches } from './controllers/config-caches.ts';
@@ -300,14 +300,18 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
         evaluation: (r, s) => metrics.evaluation(r, s),
         approval: (outcome) => metrics.approval(outcome),
         held: (reason) => metrics.held(reason),
+        rollout: (result, seconds) => metrics.rollout(result, seconds),
       },
       ...(tracing ? { tracer: tracing.tracer } : {}),
       sync: createSyncCheck(kc),
+      ...(config.rolloutTimeoutMs > 0 ? { rollouts: createRolloutCheck(kc) } : {}),
       settings: {
         turnPollMs: config.turnPollMs,
         evaluationRetryMs: config.evaluationRetryMs,
         stalledRecheckMs: config.stalledRecheckMs,
         syncPollMs: config.syncPollMs,
+        rolloutTimeoutMs: config.rolloutTimeoutMs,
+        rolloutPollMs: config.rolloutPollMs,
       },
     },
     client: clients.problemEvents,

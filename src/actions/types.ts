@@ -54,6 +54,8 @@ export type ActionOutcome =
       execution?: ExecutionReport;
       sync?: AttemptSync;
       warning?: string;
+      /** The apply started a rollout: the change is live (and the evaluation's wait starts) once it has finished. */
+      rollout?: boolean;
     }
   /** Started: it finishes when its callback arrives, or fails at `deadline`. */
   | { kind: 'waiting'; detail: string; deadline: Date; execution: ExecutionReport }

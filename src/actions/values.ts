@@ -108,6 +108,7 @@ function applied(result: Omit<ApplyResult, 'applier'>, before?: string): ActionO
     ...(result.helmRevision ? { helmRevision: result.helmRevision } : {}),
     ...(result.sync ? { sync: result.sync } : {}),
     ...(result.warning ? { warning: result.warning } : {}),
+    ...(result.rollout ? { rollout: true } : {}),
   };
 }
 

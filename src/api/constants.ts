@@ -224,6 +224,11 @@ export const REASONS = {
   SyncTimedOut: 'SyncTimedOut',
   SyncFailed: 'SyncFailed',
   ManagedByGitOps: 'ManagedByGitOps',
+  // "Applied" means live: the workload's rollout after the apply
+  WaitingForRollout: 'WaitingForRollout',
+  RolloutFailed: 'RolloutFailed',
+  RolloutTimedOut: 'RolloutTimedOut',
+  WorkloadNotFound: 'WorkloadNotFound',
   WaitingForEvaluation: 'WaitingForEvaluation',
   EvaluationPassed: 'EvaluationPassed',
   EvaluationWarning: 'EvaluationWarning',

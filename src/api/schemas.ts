@@ -121,6 +121,34 @@ export const syncSchema = {
   },
 } as const;
 
+export const ROLLOUT_STATES = ['Progressing', 'Complete', 'Failed', 'TimedOut'] as const;
+
+/**
+ * The rollout an attempt's apply started (helm, kubernetes, flux): the loop waits until the service's
+ * Deployments and StatefulSets have rolled out (as `kubectl rollout status` decides) before it counts
+ * the change as live. Figures are summed over the workloads.
+ */
+export const rolloutSchema = {
+  type: 'object',
+  required: ['state'],
+  properties: {
+    state: { type: 'string', enum: ROLLOUT_STATES },
+    /** The workloads waited for, as `Kind/name` in the stage's namespace (found at the first look). */
+    workloads: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 320 } },
+    /** When the wait started (the attempt was applied); the timeout counts from here. */
+    startedTime: dateTime,
+    /** The workload's status.observedGeneration (the smallest when there are several). */
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
+    replicas: { type: 'integer', format: 'int32', minimum: 0 },
+    updatedReplicas: { type: 'integer', format: 'int32', minimum: 0 },
+    readyReplicas: { type: 'integer', format: 'int32', minimum: 0 },
+    availableReplicas: { type: 'integer', format: 'int32', minimum: 0 },
+    /** Why it is not complete (the workload's own condition reason, or Rebound's). */
+    reason: { type: 'string', maxLength: 128 },
+    message: { type: 'string', maxLength: 1024 },
+  },
+} as const;
+
 export const featureFlagsSchema = {
   type: 'object',
   properties: {
@@ -465,6 +493,12 @@ export const remediationSchema = {
           properties: {
             file: repoPath,
             replicaCountKey: keyPath,
+            /**
+             * The HorizontalPodAutoscaler's minimum in the values file (default `autoscaling.minReplicas`, Helm's
+             * chart scaffold). When the key is there and its sibling `enabled` is not false, an HPA owns the
+             * replica count: `scale` raises this minimum instead, clamped to the sibling `maxReplicas`.
+             */
+            minReplicasKey: keyPath,
             featureFlagsKey: keyPath,
           },
         },
@@ -638,6 +672,9 @@ export const attemptSchema = {
     path: repoPath,
     committedTime: dateTime,
     appliedTime: dateTime,
+    /** When the change was live: the rollout the apply started had finished. The evaluation counts from here. */
+    liveTime: dateTime,
+    rollout: rolloutSchema,
     helmRevision: { type: 'integer', format: 'int32', minimum: 1 },
     evaluationTime: dateTime,
     result: { type: 'string', enum: EVALUATION_RESULTS },

@@ -21,6 +21,7 @@ import type {
   remediationSchema,
   stageGitOpsSchema,
   syncSchema,
+  rolloutSchema,
   sequenceTaskSchema,
 } from './schemas.ts';
 
@@ -48,6 +49,7 @@ export type IndicatorResult = FromSchema<typeof indicatorResultSchema>;
 export type PolicySource = FromSchema<typeof policySourceSchema>;
 export type ActionExecution = FromSchema<typeof executionSchema>;
 export type AttemptSync = FromSchema<typeof syncSchema>;
+export type AttemptRollout = FromSchema<typeof rolloutSchema>;
 export type StageGitOps = FromSchema<typeof stageGitOpsSchema>;
 export type SequenceTaskRun = FromSchema<typeof sequenceTaskSchema>;
 export type ProjectStageStatus = NonNullable<ProjectStatus['stages']>[number];

@@ -119,6 +119,7 @@ export class HelmApplier implements Applier {
     const revision = parseRevision(result.stdout);
     return {
       applier: 'helm',
+      rollout: true,
       ...(revision === undefined ? {} : { helmRevision: revision }),
       detail: `helm release ${release} in ${namespace} at revision ${revision ?? 'unknown'}`,
     };

@@ -5,7 +5,8 @@ import { HelmApplier } from './helm.ts';
 import type { HelmApplierOptions } from './helm.ts';
 import { KubernetesApplier } from './kubernetes.ts';
 import { NoneApplier } from './none.ts';
-import type { Applier, ApplierName, SyncCheck } from './types.ts';
+import { KubeRolloutCheck } from './rollout.ts';
+import type { Applier, ApplierName, RolloutCheck, SyncCheck } from './types.ts';
 
 export type {
   Applier,
@@ -13,6 +14,9 @@ export type {
   ApplyRequest,
   ApplyResult,
   ContainsCheck,
+  RolloutCheck,
+  RolloutObservation,
+  RolloutTarget,
   SyncCheck,
   SyncState,
   SyncTarget,
@@ -44,4 +48,9 @@ export function createSyncCheck(kubeConfig: KubeConfig): SyncCheck {
     check: (target, contains) =>
       target.engine === 'argocd' ? argocd.check(target, contains) : flux.check(target, contains),
   };
+}
+
+/** Reads the rollout of a service's Deployments and StatefulSets ("applied" means live). */
+export function createRolloutCheck(kubeConfig: KubeConfig): RolloutCheck {
+  return new KubeRolloutCheck(kubeConfig);
 }

@@ -81,7 +81,12 @@ export class KubernetesApplier implements Applier {
         },
       );
     }
-    return { applier: 'kubernetes', detail: done.join('; ') };
+    // A replica change rolls out; a flag in a ConfigMap is read by the running pods.
+    return {
+      applier: 'kubernetes',
+      detail: done.join('; '),
+      ...(request.replicas !== undefined ? { rollout: true } : {}),
+    };
   }
 }
 

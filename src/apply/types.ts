@@ -4,6 +4,7 @@
 // leaves it to a GitOps agent that syncs the branch on its own.
 import type { AttemptSync, GitOpsEngine, StageGitOps } from '../api/index.ts';
 import { APPLY_MODES } from '../api/index.ts';
+import type { WorkloadRollout } from './rollout-status.ts';
 
 export const APPLIERS = APPLY_MODES;
 export type ApplierName = (typeof APPLIERS)[number];
@@ -40,6 +41,8 @@ export interface ApplyResult {
   sync?: AttemptSync;
   /** Something a person should know: the engine managing this workload will undo the change. */
   warning?: string;
+  /** The apply changed workloads that roll out: the change is live once they have (not when this returns). */
+  rollout?: boolean;
 }
 
 export interface Applier {
@@ -74,4 +77,26 @@ export type ContainsCheck = (ancestor: string, descendant: string) => Promise<bo
 /** Reads what a GitOps engine reports for an attempt's commit. */
 export interface SyncCheck {
   check(target: SyncTarget, contains: ContainsCheck, signal?: AbortSignal): Promise<SyncState>;
+}
+
+/** Whose rollout the loop waits for after an apply. */
+export interface RolloutTarget {
+  /** The stage's namespace. */
+  namespace: string;
+  /** The service: its Deployments and StatefulSets are the ones named after it or labelled/annotated with its release. */
+  service: string;
+  /** The workloads found at the first look (`Kind/name`): later looks follow exactly these. */
+  workloads?: readonly string[];
+}
+
+export type RolloutObservation =
+  /** The service has no Deployment or StatefulSet: nothing rolls out, the change is live as applied. */
+  | { kind: 'none' }
+  /** A workload found earlier is gone (deleted mid-rollout). */
+  | { kind: 'missing'; workloads: string[]; gone: string[] }
+  | { kind: 'observed'; workloads: string[]; rollout: WorkloadRollout };
+
+/** Reads the service's workloads and says how far their rollout is. */
+export interface RolloutCheck {
+  observe(target: RolloutTarget, signal?: AbortSignal): Promise<RolloutObservation>;
 }

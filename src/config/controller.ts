@@ -59,6 +59,10 @@ export interface ControllerConfig {
   stalledRecheckMs: number;
   /** apply: flux: how often to look whether the engine reported an attempt's commit. */
   syncPollMs: number;
+  /** From an apply until its rollout must have finished; 0: do not wait (applied counts as live). */
+  rolloutTimeoutMs: number;
+  /** While a rollout runs: how often to look at the workloads. */
+  rolloutPollMs: number;
   resyncMs: number;
   /** Hosts a Notification's sink may be on (the SSRF guard for notifications). */
   notificationAllowedHosts: string[];
@@ -131,6 +135,11 @@ Options:
   --stalled-recheck D             look again at what only a person can fix (default 5m)
   --sync-poll D                   apply: flux: how often to look whether Flux reported the commit
                                   (default 2s; one read of each Kustomization and its source)
+  --rollout-timeout D             after helm, kubernetes or Flux applied an attempt, wait until the
+                                  service's Deployments and StatefulSets have rolled out, for at most this
+                                  long, before the evaluation's clock starts; a rollout that fails or
+                                  takes longer fails the attempt (default 10m; 0: do not wait)
+  --rollout-poll D                how often to look at a rollout under way (default 1s; two list calls)
   --resync D                      informer resync period (default 10m)
   --notification-allowed-hosts LIST
                                   hosts a Notification's sink may be on, comma-separated, as webhook
@@ -181,6 +190,8 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'evaluation-retry': { type: 'string', default: '30s' },
       'stalled-recheck': { type: 'string', default: '5m' },
       'sync-poll': { type: 'string', default: '2s' },
+      'rollout-timeout': { type: 'string', default: '10m' },
+      'rollout-poll': { type: 'string', default: '1s' },
       resync: { type: 'string', default: '10m' },
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'json' },
@@ -264,6 +275,8 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
     evaluationRetryMs: duration('--evaluation-retry', values['evaluation-retry']),
     stalledRecheckMs: duration('--stalled-recheck', values['stalled-recheck']),
     syncPollMs: duration('--sync-poll', values['sync-poll']),
+    rolloutTimeoutMs: values['rollout-timeout'] === '0' ? 0 : duration('--rollout-timeout', values['rollout-timeout']),
+    rolloutPollMs: duration('--rollout-poll', values['rollout-poll']),
     resyncMs: duration('--resync', values.resync),
     notificationAllowedHosts: values['notification-allowed-hosts']
       .split(',')

@@ -133,6 +133,13 @@ export function createMetrics(options: MetricsOptions = {}) {
     buckets: SLOW_BUCKETS,
     registers,
   });
+  const rolloutDuration = new Histogram({
+    name: 'rebound_rollout_duration_seconds',
+    help: 'From an attempt applied until its rollout finished (complete), failed, or timed out.',
+    labelNames: ['result'] as const,
+    buckets: SLOW_BUCKETS,
+    registers,
+  });
   const gitDuration = new Histogram({
     name: 'rebound_git_operation_duration_seconds',
     help: 'Duration of Git operations by operation and result.',
@@ -337,6 +344,9 @@ export function createMetrics(options: MetricsOptions = {}) {
     /** `reason` is a condition reason: a fixed vocabulary, so the label stays bounded. */
     held(reason: string): void {
       holds.inc({ reason });
+    },
+    rollout(result: 'complete' | 'failed' | 'timed_out', seconds: number): void {
+      rolloutDuration.observe({ result }, seconds);
     },
     evaluation(result: EvaluationOutcome, seconds: number): void {
       evaluations.inc({ result });

@@ -190,6 +190,59 @@ describe('decide', () => {
       want: { kind: 'wait-sync', index: 1 },
     },
     {
+      name: 'an applied attempt whose rollout runs waits until it is live',
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [
+              attempt(1, {
+                appliedTime: minutesAgo(1),
+                rollout: { state: 'Progressing', startedTime: minutesAgo(1) },
+              }),
+            ],
+          },
+        }),
+      ),
+      want: { kind: 'wait-live', index: 1 },
+    },
+    {
+      name: 'the rollout comes before the sequence tasks after the action',
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Remediating',
+            attempts: [attempt(1, { appliedTime: minutesAgo(1), rollout: { state: 'Progressing' } })],
+          },
+        }),
+        {
+          stage: {
+            remediation: 'automated',
+            sequence: { tasks: [{ name: 'test', delayMs: 0 }] },
+          },
+        },
+      ),
+      want: { kind: 'wait-live', index: 1 },
+    },
+    {
+      name: 'a live attempt is evaluated from its live time, not its applied time',
+      input: input(
+        problem('a', {
+          status: {
+            phase: 'Evaluating',
+            attempts: [
+              attempt(1, {
+                appliedTime: minutesAgo(10),
+                liveTime: minutesAgo(-1),
+                rollout: { state: 'Complete' },
+              }),
+            ],
+          },
+        }),
+      ),
+      want: { kind: 'wait-evaluation', index: 1, at: new Date(minutesAgo(-1)) },
+    },
+    {
       name: 'a synced attempt waits for its evaluation like any applied one',
       input: input(
         problem('a', {

@@ -63,6 +63,8 @@ export type Decision =
   | { kind: 'action-timed-out'; index: number }
   /** Attempt `index`'s commit was handed to a GitOps engine: has it reported the commit yet? */
   | { kind: 'wait-sync'; index: number }
+  /** Attempt `index` is applied and its workloads are rolling out: is the change live yet? */
+  | { kind: 'wait-live'; index: number }
   /** Attempt `index` is applied and the sequence's task `task` is next or answered: send it, or record its answer. */
   | { kind: 'run-task'; index: number; task: string }
   /** Attempt `index`'s sequence task `task` waits: for its `triggeredAfter`, or for its executor until its deadline. */
@@ -106,6 +108,8 @@ export function decide(input: DecisionInput): Decision {
       if (deadline.getTime() <= now.getTime()) return { kind: 'action-timed-out', index: last.index };
       return { kind: 'wait-action', index: last.index, until: deadline };
     }
+    // Applied is not live: the evaluation and the sequence's tasks wait for the rollout.
+    if (last.rollout && last.liveTime === undefined) return { kind: 'wait-live', index: last.index };
     const task = taskDecision(last, input.stage?.sequence, now);
     if (task) return task;
     const due = evaluationDue(last, status.nextEvaluationTime);
@@ -147,7 +151,7 @@ export function keyOf(problem: ProblemEvent): string {
 
 function evaluationDue(attempt: Attempt, nextEvaluationTime: string | undefined): Date {
   if (nextEvaluationTime) return new Date(nextEvaluationTime);
-  return new Date(attempt.appliedTime ?? 0);
+  return new Date(attempt.liveTime ?? attempt.appliedTime ?? 0);
 }
 
 const HOUR_MS = 3_600_000;

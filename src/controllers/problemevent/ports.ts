@@ -14,7 +14,7 @@ import type {
   RemediationLimits,
 } from '../../api/index.ts';
 import type { ActionRegistry, BackgroundRunner } from '../../actions/types.ts';
-import type { SyncCheck } from '../../apply/types.ts';
+import type { RolloutCheck, SyncCheck } from '../../apply/types.ts';
 import type { TaskDispatcher } from '../../actions/keptn-task.ts';
 import type { Span, Tracer } from '../../observability/tracing/tracer.ts';
 import type { ResolvedStage, StageRepository } from '../../remediation/stage.ts';
@@ -110,6 +110,8 @@ export interface LoopMetrics {
   approval?(outcome: 'approved' | 'rejected' | 'timed_out'): void;
   /** A Project rule held a new attempt back (reason: DenyWindow, CircuitOpen, ...). */
   held?(reason: string): void;
+  /** How a rollout after an apply ended, and how long it took from the apply. */
+  rollout?(result: 'complete' | 'failed' | 'timed_out', seconds: number): void;
 }
 
 export interface LoopSettings {
@@ -124,6 +126,10 @@ export interface LoopSettings {
   stalledRecheckMs: number;
   /** apply: flux: how often to ask the engine whether it reported the attempt's commit. */
   syncPollMs: number;
+  /** While a rollout runs: how often to look at the workloads again. */
+  rolloutPollMs?: number;
+  /** From the apply until the rollout must have finished (--rollout-timeout). */
+  rolloutTimeoutMs?: number;
 }
 
 export interface ApprovalReader {
@@ -149,6 +155,8 @@ export interface ProblemLoopPorts {
   evaluator: Evaluator;
   /** What the GitOps engine reports about a commit it was asked to sync (apply: flux). */
   sync: SyncCheck;
+  /** The rollout an apply started; without it an attempt is live as soon as it is applied (--rollout-timeout=0). */
+  rollouts?: RolloutCheck;
   approvals: ApprovalReader;
   /** The Project's forge: commit statuses (queued, never blocking) and merge-mode pull requests. */
   forges?: ForgeLookup;

@@ -219,4 +219,11 @@ describe('evaluationWindow', () => {
     expect(evaluationWindow(attempt(), now, { tasks: [] })).toEqual({ start: new Date(APPLIED), end: now });
     expect(evaluationWindow(attempt(), now, undefined)).toEqual({ start: new Date(APPLIED), end: now });
   });
+  it('after a rollout, runs from when the change was live, not from the apply', () => {
+    const liveTime = '2026-11-22T12:01:30Z';
+    expect(evaluationWindow({ ...attempt(), liveTime }, now, { tasks: [] })).toEqual({
+      start: new Date(liveTime),
+      end: now,
+    });
+  });
 });

@@ -22,7 +22,7 @@ export type TaskProgress =
  * succeeded. A failed task has already failed the attempt (its result is set), so it is never seen here.
  */
 export function taskProgress(attempt: Attempt, sequence: RemediationSequence): TaskProgress {
-  let since = new Date(attempt.appliedTime ?? 0);
+  let since = new Date(attempt.liveTime ?? attempt.appliedTime ?? 0);
   for (const task of sequence.tasks) {
     const run = attempt.tasks?.find((t) => t.name === task.name);
     if (!run) return { kind: 'next', task, notBefore: new Date(since.getTime() + task.delayMs) };
@@ -69,8 +69,8 @@ export function taskDecision(
 
 /**
  * The SLI window of an attempt's evaluation: the shipyard evaluation task's `timeframe` back from the
- * evaluation (Keptn's `evaluation.triggered` had start = now − timeframe), else from when the action
- * took effect.
+ * evaluation (Keptn's `evaluation.triggered` had start = now − timeframe), else from when the change
+ * was live (its rollout finished), or applied when nothing rolled out.
  */
 export function evaluationWindow(
   attempt: Attempt,
@@ -78,5 +78,5 @@ export function evaluationWindow(
   sequence: RemediationSequence | undefined,
 ): { start: Date; end: Date } {
   if (sequence?.timeframeMs !== undefined) return { start: new Date(now.getTime() - sequence.timeframeMs), end: now };
-  return { start: new Date(attempt.appliedTime ?? now.toISOString()), end: now };
+  return { start: new Date(attempt.liveTime ?? attempt.appliedTime ?? now.toISOString()), end: now };
 }

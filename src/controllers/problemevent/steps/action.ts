@@ -140,7 +140,17 @@ async function recordOutcome(
       };
       // Handed to a GitOps engine: applied only once it reports the commit (steps/sync.ts).
       if (outcome.sync) return syncRequested(draft, deps, { ...done, sync: outcome.sync }, outcome.detail);
-      return applied(draft, deps, ctx.remediation, done, finished, outcome.detail, ctx.stage.sequence, outcome.warning);
+      return applied(
+        draft,
+        deps,
+        ctx.remediation,
+        done,
+        finished,
+        outcome.detail,
+        ctx.stage.sequence,
+        outcome.warning,
+        { rollout: outcome.rollout === true },
+      );
     }
     case 'waiting': {
       draft.replaceAttempt({ ...attempt, ...execution('Waiting', { deadline: outcome.deadline.toISOString() }) });

@@ -7,9 +7,10 @@
 // - (done) an approval before anything is committed: "await-approval" and "approval-timed-out" for an
 //   attempt recorded by "start-attempt" with a pending approval (steps/approval.ts); Project rules
 //   (deny windows, budgets, circuit breaker) as "held" before a new attempt (src/rules/holds.ts);
-// - waiting until the change is live (a rollout) between "apply-attempt" and "evaluate": a
-//   "wait-live" decision for an applied attempt whose change is not live yet. The GitOps engine's
-//   report ("wait-sync", steps/sync.ts) comes before it: the engine applies, then the rollout runs.
+// - (done) waiting until the change is live (a rollout) between "apply-attempt" and "evaluate": a
+//   "wait-live" decision for an applied attempt whose change is not live yet (steps/live.ts), before
+//   the sequence's tasks. The GitOps engine's report ("wait-sync", steps/sync.ts) comes before it: the
+//   engine applies, then the rollout runs.
 import type { Decision } from '../decide.ts';
 import { applyAttempt } from './action.ts';
 import { startAttempt } from './attempt.ts';
@@ -18,6 +19,7 @@ import { awaitApprovalOrMerge } from './proposal.ts';
 import { actionTimedOut, completeAction } from './callback.ts';
 import { evaluate } from './evaluate.ts';
 import { resolveBySource, unhandledByStage } from './finish.ts';
+import { waitLive } from './live.ts';
 import { waitSync } from './sync.ts';
 import { runTask, waitTask } from './task.ts';
 import { DONE } from './types.ts';
@@ -38,6 +40,8 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'complete-action': completeAction,
   'action-timed-out': actionTimedOut,
   'wait-sync': waitSync,
+  // Applied is not live: the rollout the apply started (steps/live.ts).
+  'wait-live': waitLive,
   // The shipyard sequence's tasks after the action (steps/task.ts).
   'run-task': runTask,
   'wait-task': waitTask,

@@ -16,9 +16,11 @@ import { postCommitStatus, problemTitle } from './forge-status.ts';
 const FALLBACK_WAIT_MS = 120_000;
 
 /**
- * The action took effect: record it, then the shipyard sequence's first task after the action if it
- * has one (the task step sends it), else wait before evaluating. `warning`: a GitOps engine manages
- * the workload a helm/kubernetes stage changed, and will undo it.
+ * The action took effect: record it. When the apply started a rollout (and the controller waits for
+ * rollouts), the change is live only once it has finished: the wait-live step (steps/live.ts) looks
+ * at once and carries on from there. Otherwise it is live now: the shipyard sequence's first task
+ * after the action if it has one (the task step sends it), else wait before evaluating. `warning`: a
+ * GitOps engine manages the workload a helm/kubernetes stage changed, and will undo it.
  */
 export async function applied(
   draft: StatusDraft,
@@ -29,36 +31,60 @@ export async function applied(
   detail: string,
   sequence: RemediationSequence = NO_SEQUENCE,
   warning?: string,
+  options: { rollout?: boolean } = {},
 ): Promise<StepResult> {
   const done = { ...attempt, appliedTime: appliedAt.toISOString() };
+  if (options.rollout && deps.rollouts) {
+    draft.replaceAttempt({ ...done, rollout: { state: 'Progressing', startedTime: done.appliedTime } });
+    if (warning) gitOpsWarning(draft, warning);
+    draft.clearNextEvaluation();
+    const message = `attempt ${attempt.index} applied: ${detail}; waiting for the rollout`;
+    draft.markReconciling(REASONS.WaitingForRollout, message);
+    await draft.write('Remediating');
+    draft.event('Normal', 'Applied', message);
+    if (warning) draft.event('Warning', REASONS.ManagedByGitOps, warning);
+    return NEXT;
+  }
+  return live(draft, deps, remediation, done, appliedAt, `attempt ${attempt.index} applied: ${detail}`, 'Applied', {
+    sequence,
+    ...(warning ? { warning } : {}),
+  });
+}
+
+/**
+ * The change is live at `at` (applied, or its rollout finished): the shipyard sequence's first task
+ * after the action if it has one, else the evaluation's wait, both counted from `at`.
+ */
+export async function live(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  remediation: Remediation | undefined,
+  attempt: Attempt,
+  at: Date,
+  what: string,
+  eventReason: string,
+  { sequence = NO_SEQUENCE, warning }: { sequence?: RemediationSequence | undefined; warning?: string },
+): Promise<StepResult> {
   const first = sequence.tasks[0];
-  if (!first)
-    return awaitEvaluation(
-      draft,
-      deps,
-      remediation,
-      done,
-      appliedAt,
-      `attempt ${attempt.index} applied: ${detail}`,
-      'Applied',
-      sequence,
-      warning,
-    );
-  draft.replaceAttempt(done);
-  if (warning)
-    draft.setCondition({
-      type: CONDITION_TYPES.GitOpsConflict,
-      status: 'True',
-      reason: REASONS.ManagedByGitOps,
-      message: warning,
-    });
+  if (!first) return awaitEvaluation(draft, deps, remediation, attempt, at, what, eventReason, sequence, warning);
+  draft.replaceAttempt(attempt);
+  if (warning) gitOpsWarning(draft, warning);
   draft.clearNextEvaluation();
-  const message = `attempt ${attempt.index} applied: ${detail}; next the remediation sequence's task ${first.name}`;
+  const message = `${what}; next the remediation sequence's task ${first.name}`;
   draft.markReconciling(REASONS.TaskInProgress, message);
   await draft.write('Remediating');
-  draft.event('Normal', 'Applied', message);
+  draft.event('Normal', eventReason, message);
   if (warning) draft.event('Warning', REASONS.ManagedByGitOps, warning);
   return NEXT;
+}
+
+function gitOpsWarning(draft: StatusDraft, warning: string): void {
+  draft.setCondition({
+    type: CONDITION_TYPES.GitOpsConflict,
+    status: 'True',
+    reason: REASONS.ManagedByGitOps,
+    message: warning,
+  });
 }
 
 /** The evaluation's wait starts at `from` (the action took effect, or the sequence's last task finished). */
@@ -79,13 +105,7 @@ export async function awaitEvaluation(
   draft.update({ nextEvaluationTime: due.toISOString() });
   const message = `${what}; evaluation at ${due.toISOString()}`;
   draft.markReconciling(REASONS.WaitingForEvaluation, message);
-  if (warning)
-    draft.setCondition({
-      type: CONDITION_TYPES.GitOpsConflict,
-      status: 'True',
-      reason: REASONS.ManagedByGitOps,
-      message: warning,
-    });
+  if (warning) gitOpsWarning(draft, warning);
   await draft.write('Evaluating');
   draft.event('Normal', eventReason, message);
   if (warning) draft.event('Warning', REASONS.ManagedByGitOps, warning);

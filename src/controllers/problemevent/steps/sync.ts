@@ -56,6 +56,9 @@ export const waitSync: StepFor<'wait-sync'> = async (
         synced,
         `synced by Flux at ${verdict.revision}`,
         stage.sequence,
+        undefined,
+        // The engine applied the commit; its workloads roll out from here.
+        { rollout: true },
       );
     }
     case 'waiting':
