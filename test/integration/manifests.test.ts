@@ -166,6 +166,9 @@ describe("the controller's RBAC", () => {
       ['list', 'gitrepositories.source.toolkit.fluxcd.io', '--all-namespaces'],
       ['patch', 'gitrepositories.source.toolkit.fluxcd.io', '-n', 'flux-system'],
       ['get', 'deployments.apps', '-n', STAGE_NAMESPACE],
+      // "Applied" means live: the loop reads the rollout of the service's workloads.
+      ['list', 'deployments.apps', '-n', STAGE_NAMESPACE],
+      ['list', 'statefulsets.apps', '-n', STAGE_NAMESPACE],
     ];
     const denied: string[] = [];
     for (const args of must) if (!(await controllerCan(args))) denied.push(args.join(' '));
