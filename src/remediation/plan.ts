@@ -28,6 +28,7 @@ export interface PlanInput {
   /** The values file's text on the branch, undefined when it does not exist. */
   valuesText: string | undefined;
   replicasPath?: readonly string[];
+  minReplicasPath?: readonly string[];
   flagsPath?: readonly string[];
   limits?: RemediationLimits;
 }
@@ -119,6 +120,7 @@ function plan(input: PlanInput): PlanOutcome {
     const result = applyAction(choice.action, input.valuesText, {
       file: input.valuesFile,
       replicasPath: input.replicasPath ?? DEFAULT_REPLICAS_PATH,
+      ...(input.minReplicasPath ? { minReplicasPath: input.minReplicasPath } : {}),
       flagsPath: input.flagsPath ?? DEFAULT_FLAGS_PATH,
       ...(input.limits ? { limits: input.limits } : {}),
     });

@@ -204,6 +204,65 @@ describe('scale', () => {
   });
 });
 
+describe('scale with a HorizontalPodAutoscaler', () => {
+  const hpaValues = [
+    'replicaCount: 1',
+    'autoscaling:',
+    '  enabled: true',
+    '  minReplicas: 1 # the HPA never goes below this',
+    '  maxReplicas: 3',
+    '',
+  ].join('\n');
+  const options: EditOptions = { file: 'carts/values.yaml' };
+
+  it('raises the HPA minimum instead of the replica count the HPA overrides', () => {
+    const result = applyAction({ action: 'scale', value: '+1' }, hpaValues, options);
+    expect(result.changed).toBe(true);
+    if (!result.changed) return;
+    expect(parse(result.text)).toEqual({
+      replicaCount: 1,
+      autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 3 },
+    });
+    expect(result.text).toContain('minReplicas: 2 # the HPA never goes below this');
+    expect(result.summary).toBe(
+      'autoscaling.minReplicas 1 → 2 (a HorizontalPodAutoscaler owns the replica count, so its minimum is raised)',
+    );
+    expect(describeChange(result.change, 'carts', 'production')).toBe(
+      'raise the autoscaler minimum of carts in production to 2 replicas',
+    );
+  });
+
+  it('clamps to the HPA maximum and says so', () => {
+    const result = applyAction({ action: 'scale', value: '5' }, hpaValues, options);
+    expect(result).toMatchObject({ changed: true, change: { to: 3, requested: 5, clampedBy: 'hpaMaxReplicas' } });
+  });
+
+  it('changes nothing, with a reason, when the minimum is already the HPA maximum', () => {
+    const atMax = hpaValues.replace('minReplicas: 1', 'minReplicas: 3');
+    const result = applyAction({ action: 'scale', value: '+1' }, atMax, options);
+    expect(result.changed).toBe(false);
+    if (result.changed) return;
+    expect(result.reason).toContain("clamped to the HorizontalPodAutoscaler's maxReplicas 3");
+  });
+
+  it('scales the replica count when the HPA is disabled', () => {
+    const off = hpaValues.replace('enabled: true', 'enabled: false');
+    const result = applyAction({ action: 'scale', value: '+1' }, off, options);
+    expect(result).toMatchObject({ changed: true, change: { path: 'replicaCount', to: 2 } });
+  });
+
+  it('follows a configured minReplicasKey', () => {
+    const text = 'replicaCount: 1\nhpa:\n  min: 2\n  maxReplicas: 4\n';
+    const result = applyAction({ action: 'scale', value: '+1' }, text, { ...options, minReplicasPath: ['hpa', 'min'] });
+    expect(result).toMatchObject({ changed: true, change: { path: 'hpa.min', from: 2, to: 3, autoscaler: true } });
+  });
+
+  it('a values file whose autoscaling is not a map scales the count', () => {
+    const result = applyAction({ action: 'scale', value: '+1' }, 'replicaCount: 1\nautoscaling: false\n', options);
+    expect(result).toMatchObject({ changed: true, change: { path: 'replicaCount', to: 2 } });
+  });
+});
+
 describe('featuretoggle', () => {
   it('keeps an aligned trailing comment in its column', () => {
     const before = 'featureFlags:\n  EnablePromotion: true    # campaign\n  EnableItemCache: false   # cache\n';

@@ -3,7 +3,10 @@
 // `scale` sets the replica count: an unsigned value is the new count (`"2"`, as in the job-executor
 // tutorial's `--set replicaCount=2`), a signed one a change (`"+1"`, `"-1"`). Keptn's older `scaling`
 // always adds its value (`"1"` is one more replica), as Keptn's helm-service did. The result is
-// clamped to the Remediation's limits. `featuretoggle` sets feature flags to true or false
+// clamped to the Remediation's limits. When a HorizontalPodAutoscaler owns the replica count (the
+// values file has its minimum, `autoscaling.minReplicas` by default, and the sibling `enabled` is not
+// false), writing the count is pointless: the HPA overrides it. `scale` then raises the HPA's minimum
+// instead, clamped to its `maxReplicas`. `featuretoggle` sets feature flags to true or false
 // (`EnablePromotion:off`, several separated by commas). See docs/remediation.md.
 import { ACTIONS } from '../api/index.ts';
 import type { ActionName } from '../api/index.ts';
@@ -25,6 +28,8 @@ import type { EditableYaml } from './yaml-edit.ts';
 
 export const DEFAULT_REPLICAS_PATH = ['replicaCount'] as const;
 export const DEFAULT_FLAGS_PATH = ['featureFlags'] as const;
+/** Helm's chart scaffold: `autoscaling: { enabled, minReplicas, maxReplicas }`. */
+export const DEFAULT_MIN_REPLICAS_PATH = ['autoscaling', 'minReplicas'] as const;
 
 export interface ReplicaLimits {
   minReplicas?: number;
@@ -35,6 +40,8 @@ export interface EditOptions {
   /** Path of the values file inside the repository, used in messages (`carts/values.yaml`). */
   file: string;
   replicasPath?: readonly string[];
+  /** The HPA's minimum (Remediation `values.minReplicasKey`); default `autoscaling.minReplicas`. */
+  minReplicasPath?: readonly string[];
   flagsPath?: readonly string[];
   limits?: ReplicaLimits;
 }
@@ -56,7 +63,9 @@ export type Change =
       to: number;
       requested: number;
       rule: ScaleRule;
-      clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero';
+      clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero' | 'hpaMaxReplicas';
+      /** A HorizontalPodAutoscaler owns the replica count: `path` is its minimum, raised instead. */
+      autoscaler?: true;
     }
   | { kind: 'flags'; flags: FlagChange[] };
 
@@ -150,6 +159,8 @@ export function parseToggleValue(value: unknown): ToggleValue[] {
 export function scaleReplicas(text: string, value: ScaleValue, options: EditOptions): EditResult {
   const path = [...(options.replicasPath ?? DEFAULT_REPLICAS_PATH)];
   const target = loadEditable(options.file, text);
+  const hpa = autoscalerIn(target, options.minReplicasPath ?? DEFAULT_MIN_REPLICAS_PATH);
+  if (hpa) return scaleAutoscalerMin(text, target, hpa, value, options);
   const found = lookup(target, path);
   const keyPath = formatKeyPath(path);
   if (found.kind === 'missing') {
@@ -179,6 +190,82 @@ export function scaleReplicas(text: string, value: ScaleValue, options: EditOpti
   }
   const edited = replaceScalar(target, found.node, renderLike(found.node, to), path);
   return { changed: true, text: edited, summary: `${keyPath} ${from} → ${to}${limitNote}`, change };
+}
+
+interface Autoscaler {
+  minPath: string[];
+  node: Extract<ReturnType<typeof lookup>, { kind: 'scalar' }>['node'];
+  max?: number;
+}
+
+/** The HPA settings in the values file, when an HPA is on: its minimum's key is there, `enabled` is not false. */
+function autoscalerIn(target: EditableYaml, minPath: readonly string[]): Autoscaler | undefined {
+  const path = [...minPath];
+  const parent = path.slice(0, -1);
+  const quietly = (p: string[]): ReturnType<typeof lookup> | undefined => {
+    try {
+      return lookup(target, p);
+    } catch {
+      // `autoscaling: false`, an alias, a list: no HPA settings Rebound could edit; scale the count.
+      return undefined;
+    }
+  };
+  const found = quietly(path);
+  if (found?.kind !== 'scalar') return undefined;
+  const enabled = quietly([...parent, 'enabled']);
+  if (enabled?.kind === 'scalar' && (enabled.node.value === false || enabled.node.value === 'false')) return undefined;
+  const maxFound = quietly([...parent, 'maxReplicas']);
+  const max =
+    maxFound?.kind === 'scalar' ? replicaNumber(target, maxFound.node.value, [...parent, 'maxReplicas']) : undefined;
+  return { minPath: path, node: found.node, ...(max !== undefined ? { max } : {}) };
+}
+
+/** `scale` with an HPA: its minimum is raised (or lowered), within the limits and never above its maximum. */
+function scaleAutoscalerMin(
+  text: string,
+  target: EditableYaml,
+  hpa: Autoscaler,
+  value: ScaleValue,
+  options: EditOptions,
+): EditResult {
+  const keyPath = formatKeyPath(hpa.minPath);
+  const from = replicaNumber(target, hpa.node.value, hpa.minPath);
+  const requested = value.mode === 'absolute' ? value.replicas : from + value.delta;
+  const rule: ScaleRule = value.mode === 'absolute' ? 'absolute' : value.rule;
+  let { to, clampedBy } = clampReplicas(requested, options.limits ?? {}) as {
+    to: number;
+    clampedBy?: 'minReplicas' | 'maxReplicas' | 'zero' | 'hpaMaxReplicas';
+  };
+  // An HPA's minimum is at least 1 (the API server refuses 0 without a feature gate).
+  if (to < 1) to = 1;
+  if (hpa.max !== undefined && to > hpa.max) {
+    to = hpa.max;
+    clampedBy = 'hpaMaxReplicas';
+  }
+  const change: Change = {
+    kind: 'replicas',
+    path: keyPath,
+    from,
+    to,
+    requested,
+    rule,
+    autoscaler: true,
+    ...(clampedBy ? { clampedBy } : {}),
+  };
+  const limitNote = clampedBy
+    ? ` (${requested} clamped to ${clampedBy === 'hpaMaxReplicas' ? `the HorizontalPodAutoscaler's maxReplicas ${to}` : clampedBy === 'zero' ? 'zero' : `${clampedBy} ${to}`})`
+    : '';
+  const why = 'a HorizontalPodAutoscaler owns the replica count, so its minimum is raised';
+  if (to === from) {
+    return {
+      changed: false,
+      text,
+      reason: `${keyPath} in ${options.file} is already ${from}${limitNote}; ${why}`,
+      change,
+    };
+  }
+  const edited = replaceScalar(target, hpa.node, renderLike(hpa.node, to), hpa.minPath);
+  return { changed: true, text: edited, summary: `${keyPath} ${from} → ${to}${limitNote} (${why})`, change };
 }
 
 function replicaNumber(target: EditableYaml, raw: unknown, path: string[]): number {
@@ -275,6 +362,8 @@ function flagValue(target: EditableYaml, raw: unknown, path: string[]): boolean 
 
 /** One line for a commit subject: "scale carts in production to 2 replicas". */
 export function describeChange(change: Change, service: string, stage: string): string {
+  if (change.kind === 'replicas' && change.autoscaler)
+    return `raise the autoscaler minimum of ${service} in ${stage} to ${change.to} replica${change.to === 1 ? '' : 's'}`;
   if (change.kind === 'replicas')
     return `scale ${service} in ${stage} to ${change.to} replica${change.to === 1 ? '' : 's'}`;
   const turned = change.flags.map((f) => `${f.flag} ${f.to ? 'on' : 'off'}`).join(', ');

@@ -82,6 +82,7 @@ export class GitPolicyLookup implements PolicyLookup {
       actions: match.entry.actions,
       valuesFile: values?.file ?? `${service}/values.yaml`,
       ...(values?.replicaCountKey ? { replicasPath: parseKeyPath(values.replicaCountKey) } : {}),
+      ...(values?.minReplicasKey ? { minReplicasPath: parseKeyPath(values.minReplicasKey) } : {}),
       ...(values?.featureFlagsKey ? { flagsPath: parseKeyPath(values.featureFlagsKey) } : {}),
       ...(remediation?.spec.limits ? { limits: remediation.spec.limits } : {}),
       wait: this.evaluationWait(remediation),

@@ -49,6 +49,8 @@ export type PolicyResolution =
       /** Where the action edits: `<service>/values.yaml` unless the Remediation says otherwise. */
       valuesFile: string;
       replicasPath?: readonly string[];
+      /** The HorizontalPodAutoscaler's minimum in the values file (`values.minReplicasKey`). */
+      minReplicasPath?: readonly string[];
       flagsPath?: readonly string[];
       limits?: RemediationLimits;
       /** Go duration before the evaluation (default 2m, Keptn's loop). */

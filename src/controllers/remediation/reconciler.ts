@@ -147,6 +147,7 @@ export function checkRemediationSpec(
   });
   for (const [field, value] of [
     ['values.replicaCountKey', spec.values?.replicaCountKey],
+    ['values.minReplicasKey', spec.values?.minReplicasKey],
     ['values.featureFlagsKey', spec.values?.featureFlagsKey],
   ] as const) {
     if (value === undefined) continue;

@@ -47,6 +47,8 @@ export async function proposeChange(
     const result = handler.editValues(action, head.text, {
       file: policy.valuesFile,
       ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
+      ...(policy.minReplicasPath ? { minReplicasPath: policy.minReplicasPath } : {}),
+      ...(policy.minReplicasPath ? { minReplicasPath: policy.minReplicasPath } : {}),
       ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
       ...(policy.limits ? { limits: policy.limits } : {}),
     });

@@ -49,6 +49,7 @@ export function valuesCommitRequest(
       const result = editValues(action, text, {
         file: policy.valuesFile,
         ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
+        ...(policy.minReplicasPath ? { minReplicasPath: policy.minReplicasPath } : {}),
         ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
         ...(policy.limits ? { limits: policy.limits } : {}),
       });
