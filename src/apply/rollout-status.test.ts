@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combinedRollout, workloadRollout } from './rollout-status.ts';
+import { combinedRollout, withAutoscalers, workloadRollout } from './rollout-status.ts';
 import type { WorkloadObject } from './rollout-status.ts';
 import { judgeListed } from './rollout.ts';
 
@@ -107,6 +107,24 @@ describe('workloadRollout (kubectl rollout status)', () => {
       reason: 'AvailableReplicas',
       figures: { replicas: 4, availableReplicas: 2, observedGeneration: 2 },
     });
+  });
+});
+
+describe('withAutoscalers', () => {
+  const hpa = {
+    metadata: { name: 'carts' },
+    spec: { scaleTargetRef: { kind: 'Deployment', name: 'carts' }, minReplicas: 3, maxReplicas: 4 },
+  };
+  it('a raised HPA minimum the HPA has not acted on yet: still rolling out', () => {
+    const w = deployment('carts', { status: done });
+    expect(withAutoscalers(w, workloadRollout(w), [hpa])).toMatchObject({ kind: 'progressing', reason: 'Autoscaler' });
+  });
+  it('within the HPA bounds: complete', () => {
+    const w = deployment('carts', {
+      replicas: 3,
+      status: { ...done, replicas: 3, updatedReplicas: 3, availableReplicas: 3 },
+    });
+    expect(withAutoscalers(w, workloadRollout(w), [hpa]).kind).toBe('complete');
   });
 });
 

@@ -113,6 +113,40 @@ export function workloadRollout(w: WorkloadObject): WorkloadRollout {
   return { kind: 'complete', figures };
 }
 
+/** The parts of a HorizontalPodAutoscaler the decision reads (autoscaling/v2). */
+export interface AutoscalerObject {
+  metadata?: { name?: string };
+  spec?: { scaleTargetRef?: { kind?: string; name?: string }; minReplicas?: number; maxReplicas?: number };
+}
+
+/**
+ * A workload an HPA owns has rolled out only once the HPA has brought its replica count within the
+ * HPA's bounds: a raised minimum changes the HPA, not the Deployment, and the HPA scales it a moment
+ * later. Applied after workloadRollout said complete.
+ */
+export function withAutoscalers(
+  w: WorkloadObject,
+  rollout: WorkloadRollout,
+  autoscalers: readonly AutoscalerObject[],
+): WorkloadRollout {
+  if (rollout.kind !== 'complete') return rollout;
+  const hpa = autoscalers.find(
+    (a) => a.spec?.scaleTargetRef?.kind === w.kind && a.spec.scaleTargetRef.name === w.metadata?.name,
+  );
+  if (!hpa?.spec) return rollout;
+  const replicas = w.spec?.replicas ?? 1;
+  const min = hpa.spec.minReplicas ?? 1;
+  const max = hpa.spec.maxReplicas ?? Number.MAX_SAFE_INTEGER;
+  const bound = replicas < min ? `minimum ${min}` : replicas > max ? `maximum ${max}` : undefined;
+  if (!bound) return rollout;
+  return {
+    kind: 'progressing',
+    reason: 'Autoscaler',
+    message: `${workloadKey(w)}: ${replicas} replicas, waiting for HorizontalPodAutoscaler/${hpa.metadata?.name ?? ''} to scale it to its ${bound}`,
+    figures: rollout.figures,
+  };
+}
+
 /** Several workloads as one: complete when all are; the first failed or waiting one says why. */
 export function combinedRollout(rollouts: readonly WorkloadRollout[]): WorkloadRollout {
   const figures = rollouts.reduce<RolloutFigures>(

@@ -169,6 +169,7 @@ describe("the controller's RBAC", () => {
       // "Applied" means live: the loop reads the rollout of the service's workloads.
       ['list', 'deployments.apps', '-n', STAGE_NAMESPACE],
       ['list', 'statefulsets.apps', '-n', STAGE_NAMESPACE],
+      ['list', 'horizontalpodautoscalers.autoscaling', '-n', STAGE_NAMESPACE],
     ];
     const denied: string[] = [];
     for (const args of must) if (!(await controllerCan(args))) denied.push(args.join(' '));
