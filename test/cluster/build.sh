@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Builds the real parts the integration tests and `make demo` run, from pinned Go modules:
 #   kube-apiserver, kubectl  Kubernetes v1.36.3  (test/cluster/kube: k8s.io/kubernetes + 33 staging replaces)
+#   kube-controller-manager, Kubernetes v1.36.3  (same module) } workloads that roll out: Deployments get
+#   kube-scheduler                                             } ReplicaSets and Pods, Pods get nodes
+#   kwok                     KWOK v0.8.0         (test/cluster/kwok: simulated nodes and pods, its stages
+#                                                 in TOOLS_DIR/kwok-stages)
 #   etcd                     v3.6.8              (test/cluster/etcd: the version k8s 1.36 pins its client to)
 #   helm                     v4.2.4              (test/cluster/helm)
 #   source-controller        Flux v1.9.6         (test/cluster/flux-source)    } apply: flux, with their
@@ -36,6 +40,7 @@ jaeger_version=v1.75.0
 # Argo CD v3.6 needs Go 1.27; v3.3-v3.5 keep gitops-engine in a directory the module zip leaves out,
 # and v3.2.12 does not compile (controller/cache: undefined settings.ValidateExternalURL): v3.2.11.
 argocd_version=v3.2.11
+kwok_version=v0.8.0
 
 # No cgo (no C compiler needed, static binaries), no toolchain download behind our back, and a build
 # that fails instead of silently editing a committed go.mod.
@@ -84,7 +89,7 @@ build() {
 }
 
 step=0
-total=4
+total=7
 total=$((total + 2)) # Flux's two controllers (flux_tools below)
 total=$((total + 1)) # Gitea (gitea_tool below)
 total=$((total + 1)) # Jaeger
@@ -120,10 +125,27 @@ tool kube-apiserver "$kube_version" "$here/kube" "$kube_ldflags" k8s.io/kubernet
   "about 5 minutes" --version
 tool kubectl "$kube_version" "$here/kube" "$kube_ldflags" k8s.io/kubernetes/cmd/kubectl \
   "a few seconds to 4 minutes" version --client
+tool kube-controller-manager "$kube_version" "$here/kube" "$kube_ldflags" \
+  k8s.io/kubernetes/cmd/kube-controller-manager "about 3-5 minutes (shares most packages with kube-apiserver)" --version
+tool kube-scheduler "$kube_version" "$here/kube" "$kube_ldflags" k8s.io/kubernetes/cmd/kube-scheduler \
+  "about 1-2 minutes" --version
 tool etcd "$etcd_version" "$here/etcd" "-s -w" go.etcd.io/etcd/server/v3 \
   "about 1-2 minutes" --version
 tool helm "$helm_version" "$here/helm" "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version" \
   helm.sh/helm/v4/cmd/helm "about 2-5 minutes" version --short
+
+# ---- KWOK: simulated nodes; pods scheduled onto them become Running and Ready ----
+# The `kwok` controller (not kwokctl) runs against our API server; its stages (what happens to a node
+# or a pod, and when) come from the same module version, so they always match the binary.
+tool kwok "$kwok_version" "$here/kwok" "-s -w" \
+  sigs.k8s.io/kwok/cmd/kwok "about 1-3 minutes" --version
+kwok_dir=$(cd "$here/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+mkdir -p "$tools_dir/kwok-stages"
+for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease pod/fast/pod-ready \
+  pod/fast/pod-complete pod/fast/pod-delete; do
+  cp -f "$kwok_dir/kustomize/stage/$stage.yaml" "$tools_dir/kwok-stages/"
+done
+chmod u+w "$tools_dir"/kwok-stages/*.yaml
 
 # ---- Flux: the GitOps engine of `apply: flux` ----
 # The controllers have no --version flag; --help proves the binary runs. Their CRDs come from the

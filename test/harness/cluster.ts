@@ -4,11 +4,15 @@
 // Two identities are issued: an admin (group system:masters) and the controller's ServiceAccount
 // (system:serviceaccount:rebound-system:rebound-controller with the groups a real ServiceAccount token
 // carries), so RBAC manifests written for that ServiceAccount are enforced exactly as in a cluster.
-// There is no controller-manager, scheduler or kubelet: objects are stored, validated, defaulted and
+// With `workloads`, workloads roll out: kube-controller-manager (the controllers that matter for a
+// rollout: deployment, replicaset, statefulset, horizontal-pod-autoscaler, namespace and garbage
+// collector), kube-scheduler, and KWOK (Kubernetes WithOut Kubelet) simulating nodes: pods are
+// scheduled onto them and become Running and Ready, so Deployment status is real. Without it there
+// is no controller-manager, scheduler or kubelet: objects are stored, validated, defaulted and
 // watched, but Deployments get no Pods, namespaces never finish deleting and nothing is garbage
 // collected (see docs/testing.md).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +27,7 @@ import {
   startProcess,
   waitUntil,
 } from './process.ts';
-import { toolPath } from './tools.ts';
+import { toolPath, toolsDir } from './tools.ts';
 
 export interface ServiceAccountRef {
   namespace: string;
@@ -44,7 +48,15 @@ export interface StartClusterOptions {
   startTimeoutMs?: number;
   /** Where the cluster's temporary directory is created (default: the OS temporary directory). */
   parentDir?: string;
+  /**
+   * Workloads that roll out: kube-controller-manager, kube-scheduler and KWOK with `nodes` simulated
+   * nodes (default 1). `true` is `{ nodes: 1 }`.
+   */
+  workloads?: boolean | { nodes?: number };
 }
+
+/** Pods whose node selector asks for this label stay Pending: no simulated node has it. */
+export const UNSCHEDULABLE_NODE_SELECTOR = { 'rebound.dev/no-such-node': 'true' } as const;
 
 export interface LocalCluster {
   /** https://127.0.0.1:PORT */
@@ -58,8 +70,10 @@ export interface LocalCluster {
   controllerServiceAccount: ServiceAccountRef;
   /** The CA that signed the serving certificate, base64 of the PEM (kubeconfig's certificate-authority-data). */
   caData: string;
-  /** Milliseconds from the call until the API server was ready (and CRDs established, if asked). */
+  /** Milliseconds from the call until the API server was ready (and CRDs established, nodes Ready, if asked). */
   startupMs: number;
+  /** The simulated nodes' names (empty without `workloads`). */
+  nodes: string[];
   /** Writes a kubeconfig for `token` and returns its path. */
   kubeconfigFor(token: string, userName?: string): Promise<string>;
   /**
@@ -270,8 +284,10 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
       `--service-account-signing-key-file=${pki.serviceAccountKeyPath}`,
       `--token-auth-file=${tokensPath}`,
       '--authorization-mode=RBAC',
-      // No controller creates the `default` ServiceAccount, so this plugin would reject every Pod.
-      '--disable-admission-plugins=ServiceAccount',
+      // No controller creates the `default` ServiceAccount, so ServiceAccount would reject every Pod;
+      // TaintNodesByCondition taints a new node not-ready until the node-lifecycle controller (not run
+      // here: KWOK's nodes are Ready from the start) lifts it, so no pod could ever be scheduled.
+      '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
       '--profiling=false',
     ];
     const ca = await readFile(pki.caPath, 'utf8');
@@ -319,6 +335,17 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
     const controllerKubeconfigPath = await kubeconfigFor(controllerToken, sa.name);
 
     if (options.crdsDir !== undefined) await installCrds(kubeconfigPath, options.crdsDir, timeoutMs);
+    const nodes =
+      options.workloads === undefined || options.workloads === false
+        ? []
+        : await startWorkloads({
+            dir,
+            attempt,
+            kubeconfigPath,
+            pki,
+            timeoutMs,
+            nodes: options.workloads === true ? 1 : (options.workloads.nodes ?? 1),
+          });
 
     let stopping: Promise<void> | undefined;
     return {
@@ -330,6 +357,7 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
       controllerServiceAccount: sa,
       caData,
       startupMs: Date.now() - startedAt,
+      nodes,
       kubeconfigFor,
       restartApiServer: async ({ downMs = 0, shutdownDelaySeconds: nextDelaySeconds = 0 } = {}) => {
         // Room for the graceful shutdown to finish on its own before SIGKILL.
@@ -345,6 +373,107 @@ async function startOnce(options: StartClusterOptions, startedAt: number): Promi
     await stopAll(attempt);
     throw err;
   }
+}
+
+interface WorkloadsInput {
+  dir: string;
+  attempt: Attempt;
+  kubeconfigPath: string;
+  pki: Pki;
+  timeoutMs: number;
+  nodes: number;
+}
+
+/**
+ * kube-controller-manager, kube-scheduler and KWOK against the running API server, with the admin
+ * identity (a test cluster: no per-controller credentials), then `nodes` simulated nodes, Ready.
+ * None of them serves anything (--secure-port=0, no KWOK server), so nothing takes a port.
+ */
+async function startWorkloads(input: WorkloadsInput): Promise<string[]> {
+  const { dir, attempt, kubeconfigPath, pki, timeoutMs } = input;
+  const controllerManager = await startProcess({
+    name: 'kube-controller-manager',
+    command: toolPath('kube-controller-manager'),
+    args: [
+      `--kubeconfig=${kubeconfigPath}`,
+      '--secure-port=0',
+      '--leader-elect=false',
+      // Only what a rollout needs: fewer controllers, less CPU on a busy machine.
+      '--controllers=deployment-controller,replicaset-controller,statefulset-controller,horizontal-pod-autoscaler-controller,namespace-controller,garbage-collector-controller',
+      `--service-account-private-key-file=${pki.serviceAccountKeyPath}`,
+      `--root-ca-file=${pki.caPath}`,
+      // No metrics server here: an HPA acts on its minimum and maximum only, so look often.
+      '--horizontal-pod-autoscaler-sync-period=1s',
+      '--profiling=false',
+    ],
+  });
+  attempt.processes.push(controllerManager);
+  const scheduler = await startProcess({
+    name: 'kube-scheduler',
+    command: toolPath('kube-scheduler'),
+    args: [`--kubeconfig=${kubeconfigPath}`, '--secure-port=0', '--leader-elect=false', '--profiling=false'],
+  });
+  attempt.processes.push(scheduler);
+  // KWOK's stages (what happens to a node and a pod, and when) come with the binary (build.sh).
+  const stagesDir = join(toolsDir(), 'kwok-stages');
+  const stageFiles = (await readdir(stagesDir)).filter((f) => f.endsWith('.yaml')).sort();
+  if (stageFiles.length === 0) throw new Error(`no KWOK stages in ${stagesDir}: run \`make setup\``);
+  const stages = await Promise.all(stageFiles.map((f) => readFile(join(stagesDir, f), 'utf8')));
+  const kwokConfig = join(dir, 'kwok.yaml');
+  await writeFile(kwokConfig, stages.join('\n---\n'));
+  const kwok = await startProcess({
+    name: 'kwok',
+    command: toolPath('kwok'),
+    args: [
+      `--kubeconfig=${kubeconfigPath}`,
+      `--config=${kwokConfig}`,
+      '--manage-all-nodes=false',
+      `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION}=fake`,
+    ],
+    env: { ...process.env, HOME: dir },
+  });
+  attempt.processes.push(kwok);
+  const names = Array.from({ length: input.nodes }, (_, i) => `kwok-node-${String(i)}`);
+  const kubectl = toolPath('kubectl');
+  const nodesPath = join(dir, 'nodes.yaml');
+  await writeFile(nodesPath, names.map((name) => stringify(simulatedNode(name))).join('---\n'));
+  await runCommand(kubectl, ['--kubeconfig', kubeconfigPath, 'apply', '-f', nodesPath], { timeoutMs });
+  await runCommand(
+    kubectl,
+    [
+      '--kubeconfig',
+      kubeconfigPath,
+      'wait',
+      '--for=condition=Ready',
+      `--timeout=${String(Math.ceil(timeoutMs / 1000))}s`,
+      ...names.map((n) => `node/${n}`),
+    ],
+    { timeoutMs: timeoutMs + 5_000 },
+  );
+  return names;
+}
+
+const KWOK_ANNOTATION = 'kwok.x-k8s.io/node';
+
+/** A node KWOK manages: room for many pods, no taints. */
+function simulatedNode(name: string): object {
+  const resources = { cpu: '32', memory: '256Gi', pods: '110' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { [KWOK_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: {
+        type: 'kwok',
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'node-role.kubernetes.io/agent': '',
+      },
+    },
+    status: { allocatable: resources, capacity: resources },
+  };
 }
 
 /** Starts etcd and kube-apiserver on free loopback ports; everything is stopped again on failure. */

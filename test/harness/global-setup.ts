@@ -1,12 +1,12 @@
 // Vitest global set-up for the integration project: one real cluster (etcd + kube-apiserver with
-// RBAC) per test run, with the CRDs from crds/ installed and Established. Tests get it through
-// `inject('cluster')`; each test uses its own fresh namespace (namespaces never finish deleting
-// without a controller-manager).
+// RBAC, kube-controller-manager, kube-scheduler and a KWOK node, so workloads roll out) per test run,
+// with the CRDs from crds/ installed and Established. Tests get it through `inject('cluster')`; each
+// test uses its own fresh namespace.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { type LocalCluster, startCluster } from './cluster.ts';
-import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolsDir } from './tools.ts';
+import { BUILT_TOOLS, SYSTEM_TOOLS, WORKLOAD_TOOLS, missingTools, toolsDir } from './tools.ts';
 import { kubectl } from './world.ts';
 
 /** What integration tests receive from `inject('cluster')` (plain data: it crosses into the workers). */
@@ -37,19 +37,19 @@ async function assertCrdsPresent(): Promise<void> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const missing = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
+  const missing = missingTools([...BUILT_TOOLS, ...WORKLOAD_TOOLS, ...SYSTEM_TOOLS]);
   if (missing.length > 0) {
     throw new Error(
       `integration tests run against real servers, and these tools are missing: ${missing.join(', ')}. ` +
-        `Run \`make setup\` (it builds ${BUILT_TOOLS.join(', ')} into ${toolsDir()} and installs the Debian packages).`,
+        `Run \`make setup\` (it builds ${[...BUILT_TOOLS, ...WORKLOAD_TOOLS].join(', ')} into ${toolsDir()} and installs the Debian packages).`,
     );
   }
   await assertCrdsPresent();
 
-  const cluster: LocalCluster = await startCluster({ crdsDir });
+  const cluster: LocalCluster = await startCluster({ crdsDir, workloads: { nodes: 2 } });
   try {
     console.log(
-      `[harness] kube-apiserver ready at ${cluster.server} in ${String(cluster.startupMs)} ms (CRDs established)`,
+      `[harness] kube-apiserver ready at ${cluster.server} in ${String(cluster.startupMs)} ms (CRDs established, ${String(cluster.nodes.length)} simulated nodes Ready)`,
     );
     // Installed with the CRDs: the admission policy that vouches for an Approval's user.
     await kubectl(cluster.kubeconfigPath, [

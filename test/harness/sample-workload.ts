@@ -91,7 +91,11 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
       } catch {
         // No flags ConfigMap: every flag at its default.
       }
-      return { replicas: deployment.spec?.replicas ?? 1, flags };
+      // The Ready pods serve, not the spec: on a cluster whose workloads roll out (a controller has
+      // observed the Deployment) the replicas that count are the ready ones; on a bare API server, the spec.
+      const observed = deployment.status?.observedGeneration !== undefined;
+      const replicas = observed ? (deployment.status?.readyReplicas ?? 0) : (deployment.spec?.replicas ?? 1);
+      return { replicas, flags };
     } catch {
       return undefined; // not deployed (yet): no series, as a service with no pods
     }

@@ -1,5 +1,6 @@
-// Where the real parts live. kube-apiserver, kubectl, etcd, helm, Flux's source-controller and
-// kustomize-controller, and Gitea are built from pinned Go modules by
+// Where the real parts live. kube-apiserver, kubectl, etcd, helm, kube-controller-manager,
+// kube-scheduler, KWOK, Flux's source-controller and kustomize-controller, Gitea, Jaeger and Argo CD
+// are built from pinned Go modules by
 // `make setup` (test/cluster/build.sh) into $REBOUND_TOOLS_DIR, default ~/.cache/rebound/bin.
 // Prometheus, promtool, Alertmanager and openssl come from Debian packages, also installed by
 // `make setup`, and are found on PATH.
@@ -18,12 +19,15 @@ export const FORGE_TOOLS = ['gitea'] as const;
 export const TRACE_TOOLS = ['jaeger'] as const;
 /** Argo CD's application-controller and repo-server in one binary, built by the same script (`apply: argocd`). */
 export const ARGOCD_TOOLS = ['argocd'] as const;
+/** Workloads that roll out: Deployments get ReplicaSets and Pods, Pods get simulated nodes (KWOK). */
+export const WORKLOAD_TOOLS = ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 export type BuiltTool =
   | (typeof BUILT_TOOLS)[number]
   | (typeof FLUX_TOOLS)[number]
   | (typeof FORGE_TOOLS)[number]
   | (typeof TRACE_TOOLS)[number]
-  | (typeof ARGOCD_TOOLS)[number];
+  | (typeof ARGOCD_TOOLS)[number]
+  | (typeof WORKLOAD_TOOLS)[number];
 
 export const SYSTEM_TOOLS = ['prometheus', 'promtool', 'prometheus-alertmanager', 'openssl', 'git'] as const;
 /** Debian's redis-server: Argo CD's cache (only the Argo CD tests need it). */
@@ -48,7 +52,7 @@ export function isExecutable(path: string): boolean {
 
 function isBuiltTool(name: ToolName): name is BuiltTool {
   return (
-    [...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS, ...TRACE_TOOLS, ...ARGOCD_TOOLS] as readonly string[]
+    [...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS, ...TRACE_TOOLS, ...ARGOCD_TOOLS, ...WORKLOAD_TOOLS] as readonly string[]
   ).includes(name);
 }
 
@@ -65,7 +69,7 @@ export function toolPath(name: ToolName, env: NodeJS.ProcessEnv = process.env): 
     if (isExecutable(path)) return path;
     throw new ReboundError(
       `${name} is not built: ${path} is missing or not executable. Run \`make setup\` (it builds ` +
-        `kube-apiserver, kubectl, etcd, helm, Flux's controllers and Gitea from Go modules; REBOUND_TOOLS_DIR selects another directory).`,
+        `kube-apiserver, kubectl, etcd, helm, kube-controller-manager, kube-scheduler, kwok, Flux's controllers, Gitea, Jaeger and Argo CD from Go modules; REBOUND_TOOLS_DIR selects another directory).`,
       { code: 'ToolMissing', retryable: false },
     );
   }

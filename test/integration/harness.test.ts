@@ -211,6 +211,66 @@ describe('kube-apiserver and etcd', () => {
   });
 });
 
+describe('workloads that roll out (kube-controller-manager, kube-scheduler, KWOK)', () => {
+  it('a Deployment gets a ReplicaSet and Pods that are scheduled onto the simulated nodes and become Ready', async () => {
+    const ns = await freshNamespace('rollout');
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: ns },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'web', image: 'registry.example/web:1' }] },
+        },
+      },
+    };
+    await kubectl(['apply', '-f', '-'], cluster.kubeconfigPath, stringify(deployment));
+    await kubectl(['rollout', 'status', `deployment/web`, '-n', ns, '--timeout=90s']);
+    const status = JSON.parse(await kubectl(['get', 'deployment', 'web', '-n', ns, '-o', 'json'])) as {
+      metadata: { generation: number };
+      status: Record<string, number>;
+    };
+    expect(status.status).toMatchObject({
+      observedGeneration: status.metadata.generation,
+      replicas: 3,
+      updatedReplicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+    });
+    const pods = await kubectl([
+      'get',
+      'pods',
+      '-n',
+      ns,
+      '-l',
+      'app=web',
+      '-o',
+      'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\\n"}{end}',
+    ]);
+    const lines = pods.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).toMatch(/^kwok-node-\d+ Running$/);
+    // Scaling down deletes pods for real (KWOK plays the kubelet that lets them go).
+    await kubectl(['scale', 'deployment/web', '-n', ns, '--replicas=1']);
+    await eventually(
+      'one pod left',
+      async () => {
+        const left = await kubectl(['get', 'pods', '-n', ns, '-l', 'app=web', '-o', 'name']);
+        return left
+          .trim()
+          .split('\n')
+          .filter((l) => l !== '').length === 1
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+  });
+});
+
 describe('startCluster', () => {
   it('stops what it started and removes its files when the start fails', async () => {
     const parentDir = await mkdtemp(join(tmpdir(), 'rebound-failed-start-'));
