@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
-import { TimelineTracker, changedLines, formatStep } from './demo-timeline.ts';
+import { TimelineTracker, changedLines, formatLine, formatStep } from './demo-timeline.ts';
 
 function problem(status?: ProblemEvent['status']): ProblemEvent {
   return {
@@ -100,6 +100,23 @@ describe('TimelineTracker', () => {
       message: 'attempt 2 passed',
     });
     expect(tracker.observe(resolved)).toEqual([]);
+  });
+
+  it('tells the rollout once the change is live, with its duration and Ready pods', () => {
+    const tracker = new TimelineTracker();
+    const live = {
+      ...scale,
+      appliedTime: '2026-01-01T00:00:02Z',
+      liveTime: '2026-01-01T00:00:03.4Z',
+      rollout: { state: 'Complete' as const, replicas: 2, readyReplicas: 2 },
+    };
+    const steps = tracker.observe(problem({ phase: 'Evaluating', attempts: [live] }));
+    expect(steps.map((s) => s.kind)).toEqual(['received', 'committed', 'applied', 'rolled-out']);
+    const rolled = steps[3];
+    if (!rolled) throw new Error('no rolled-out step');
+    expect(formatStep(rolled, { elapsedMs: 4_000 })).toEqual([
+      formatLine(4_000, 'rolled out', 'in 1.4s after the apply: 2/2 pods Ready'),
+    ]);
   });
 
   it('does not tell a commit before the attempt has one, nor a final phase before there is one', () => {

@@ -18,6 +18,8 @@ export type TimelineStep =
       path: string | undefined;
     }
   | { kind: 'applied'; attempt: number; helmRevision: number | undefined }
+  /** The rollout the apply started has finished: the change is live (`durationMs` after the apply). */
+  | { kind: 'rolled-out'; attempt: number; durationMs: number; ready: number | undefined; replicas: number | undefined }
   | { kind: 'evaluated'; attempt: number; result: string; score: number | undefined; indicators: IndicatorResult[] }
   | { kind: 'escalated'; from: number; to: number }
   | { kind: 'finished'; phase: string; reason: string | undefined; message: string | undefined };
@@ -59,6 +61,17 @@ export class TimelineTracker {
       once(`committed:${k}`, () => committedStep(attempt, this.#actionCount));
       once(`applied:${k}`, () =>
         attempt.appliedTime ? { kind: 'applied', attempt: k, helmRevision: attempt.helmRevision } : undefined,
+      );
+      once(`rolled-out:${k}`, () =>
+        attempt.liveTime && attempt.appliedTime && attempt.rollout
+          ? {
+              kind: 'rolled-out',
+              attempt: k,
+              durationMs: Date.parse(attempt.liveTime) - Date.parse(attempt.appliedTime),
+              ready: attempt.rollout.readyReplicas,
+              replicas: attempt.rollout.replicas,
+            }
+          : undefined,
       );
       once(`evaluated:${k}`, () =>
         attempt.result
@@ -162,6 +175,13 @@ export function formatStep(step: TimelineStep, context: FormatContext): string[]
             : `helm upgrade: release revision ${String(step.helmRevision)}`,
         ),
       ];
+    case 'rolled-out': {
+      const pods =
+        step.ready === undefined || step.replicas === undefined
+          ? ''
+          : `: ${String(step.ready)}/${String(step.replicas)} pods Ready`;
+      return [formatLine(t, 'rolled out', `in ${(step.durationMs / 1000).toFixed(1)}s after the apply${pods}`)];
+    }
     case 'evaluated': {
       const score = step.score === undefined ? '' : `, score ${String(Math.round(step.score))}%`;
       const values = step.indicators.length === 0 ? '' : `: ${indicators(step.indicators)}`;

@@ -249,11 +249,14 @@ try {
       );
     }
 
+    // A bare API server: nothing rolls out, so the controller does not wait for rollouts.
     const common = [
       '--namespace',
       ns,
       '--evaluation-wait=10m',
       '--stalled-recheck=10m',
+      // (the baseline build predates the flag and has no rollout wait to turn off)
+      ...(baseline ? [] : ["--rollout-timeout=0"]),
       `--log-level=${LOG_LEVEL}`,
       ...(workers === undefined ? [] : [`--workers=${String(workers)}`]),
     ];

@@ -360,6 +360,8 @@ async function prometheusDown(): Promise<void> {
         '--namespace',
         namespace,
         '--evaluation-wait=20s',
+        // A bare API server: nothing rolls out.
+        '--rollout-timeout=0',
         '--evaluation-retry=1s',
         '--turn-poll=500ms',
         '--lease-duration=3s',
