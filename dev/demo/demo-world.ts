@@ -142,9 +142,10 @@ export async function startDemoWorld(
   try {
     const cluster = await step(
       options,
-      'Kubernetes API server',
-      () => startCluster({ crdsDir: join(REPO_ROOT, 'crds') }),
-      (c) => `etcd + kube-apiserver at ${c.server}, rebound.dev CRDs established`,
+      'Kubernetes cluster',
+      () => startCluster({ crdsDir: join(REPO_ROOT, 'crds'), workloads: { nodes: 2 } }),
+      (c) =>
+        `etcd + kube-apiserver at ${c.server}, rebound.dev CRDs established; kube-controller-manager, kube-scheduler and KWOK nodes ${c.nodes.join(', ')}: pods roll out`,
     );
     stopper.push('cluster', () => cluster.stop());
     const admin = cluster.kubeconfigPath;

@@ -22,21 +22,23 @@ import {
   DEMO_PROJECT,
   DEMO_SERVICE,
   DEMO_STAGE,
+  DEMO_STAGES,
   startDemoWorld,
 } from './demo-world.ts';
 import type { DemoWorld, StepReporter } from './demo-world.ts';
 import { describeExit, runCommand, settleProcessGroup } from '../../test/harness/process.ts';
-import { BUILT_TOOLS, SYSTEM_TOOLS, missingTools, toolPath } from '../../test/harness/tools.ts';
+import { BUILT_TOOLS, SYSTEM_TOOLS, WORKLOAD_TOOLS, missingTools, toolPath } from '../../test/harness/tools.ts';
 
 const HELP = `Usage: make demo [DEMO_ARGS="[--keep] [--objective MS] [--evaluation-wait D] [--timeout D]"]
        node dev/demo/main.ts [--keep] [--objective MS] [--evaluation-wait D] [--timeout D]
 
 The remediation loop on this machine, with nothing installed by hand (\`make demo\` sets up what is
-missing; \`node dev/demo/main.ts\` runs it after \`make setup\`): a Kubernetes API server, a Git
+missing; \`node dev/demo/main.ts\` runs it after \`make setup\`): a Kubernetes cluster whose pods roll
+out (kube-controller-manager, kube-scheduler, KWOK's simulated nodes), a Git
 server with the sockshop project, carts deployed with Helm in dev, staging and production, a sample
 workload whose response time follows carts' replicas and EnablePromotion flag, Prometheus,
 Alertmanager and \`rebound controller\`. One alert is fired; the timeline shows each step as the
-controller takes it, then the production branch's git log.
+controller takes it, then each stage's pods and the production branch's git log.
 
   --keep               leave everything running afterwards and print how to look at it (Ctrl-C stops)
   --objective MS       carts' SLO: p95 below MS milliseconds (default ${String(DEMO_OBJECTIVE_MS)}: scaling alone
@@ -90,7 +92,7 @@ const out = (text = ''): void => {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-/** Set-up progress: `  Kubernetes API server ...... 5.4 s  etcd + kube-apiserver at ...`. */
+/** Set-up progress: `  Kubernetes cluster ...... 5.4 s  etcd + kube-apiserver at ...`. */
 const progress: StepReporter = {
   start: (label) => process.stdout.write(`  ${label.padEnd(24, '.')} `),
   done: (_label, ms, detail) => process.stdout.write(`${seconds(ms).padStart(7)}  ${detail}\n`),
@@ -135,7 +137,7 @@ async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const missing = missingTools([...BUILT_TOOLS, ...SYSTEM_TOOLS]);
+  const missing = missingTools([...BUILT_TOOLS, ...WORKLOAD_TOOLS, ...SYSTEM_TOOLS]);
   if (missing.length > 0) {
     process.stderr.write(
       `demo: missing ${missing.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`node dev/demo/main.ts\`): it builds or installs them.\n`,
@@ -198,6 +200,30 @@ async function run(argv: string[]): Promise<number> {
     const resolved = final?.status?.phase === 'Resolved';
     if (resolved && final) await clearAlert(world, final, { firedAt, startsAt, objectiveMs: args.objectiveMs }, signal);
 
+    out();
+    // The pods themselves: production rolled out to the new count, the other stages did not move.
+    for (const stage of DEMO_STAGES) {
+      const namespace = `${DEMO_PROJECT}-${stage}`;
+      out(`$ kubectl get pods -n ${namespace}`);
+      const pods = await runCommand(toolPath('kubectl'), [
+        '--kubeconfig',
+        world.cluster.kubeconfigPath,
+        'get',
+        'pods',
+        '-n',
+        namespace,
+      ]).then(
+        (r) => r.stdout,
+        (err: unknown) => errorMessage(err),
+      );
+      out(
+        pods
+          .trimEnd()
+          .split('\n')
+          .map((l) => `  ${l}`)
+          .join('\n'),
+      );
+    }
     out();
     out(`$ git log ${DEMO_STAGE}    # ${world.repo.url}`);
     const log = await runCommand('git', ['--git-dir', world.repo.dir, 'log', DEMO_STAGE]);
@@ -407,7 +433,7 @@ async function keepRunning(world: DemoWorld, signal: AbortSignal): Promise<void>
   out(`  export KUBECONFIG=${admin}`);
   out(`  ${kubectl} get problemevents -n ${DEMO_NAMESPACE}`);
   out(`  ${kubectl} describe problemevents -n ${DEMO_NAMESPACE}`);
-  out(`  ${kubectl} get deployment,configmap -n ${DEMO_PROJECT}-${DEMO_STAGE}`);
+  out(`  ${kubectl} get deployment,configmap,pods -n ${DEMO_PROJECT}-${DEMO_STAGE}`);
   out(`  git clone -b ${DEMO_STAGE} ${clone}`);
   out(`  curl -s ${world.controller.metricsUrl}/metrics | grep ^rebound_`);
   out(`  Prometheus ${world.prometheus.url}   Alertmanager ${world.alertmanager.url}`);

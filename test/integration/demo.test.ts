@@ -98,7 +98,7 @@ describe('make demo', () => {
     const output = `${run.stdout}\n--- stderr ---\n${run.stderr}`;
     expect(run.code, output).toBe(0);
     expectInOrder(run.stdout, [
-      'Kubernetes API server',
+      'Kubernetes cluster',
       'rebound controller',
       'Alertmanager',
       'answers in 900 ms at p95',
@@ -111,6 +111,8 @@ describe('make demo', () => {
       '+replicaCount: 2',
       'applied',
       'release revision 2',
+      'rolled out',
+      '2/2 pods Ready',
       'evaluated',
       'fail',
       'response_time_p95 = 636',
@@ -121,10 +123,14 @@ describe('make demo', () => {
       '+  EnablePromotion: false',
       'applied',
       'release revision 3',
+      'rolled out',
       'evaluated',
       'pass, score 100%: response_time_p95 = 212',
       'resolved',
       'EvaluationPassed',
+      '$ kubectl get pods -n sockshop-dev',
+      '$ kubectl get pods -n sockshop-staging',
+      '$ kubectl get pods -n sockshop-production',
       '$ git log production',
       'rebound: turn EnablePromotion off for carts in production',
       'Rebound-Attempt: 2',
@@ -135,6 +141,14 @@ describe('make demo', () => {
       'Resolved in',
       'Stopped everything',
     ]);
+    // The pods: two Running carts pods in production after the remediation, dev and staging still one.
+    const podsOf = (stage: string): string[] => {
+      const section = run.stdout.split(`$ kubectl get pods -n sockshop-${stage}\n`)[1]?.split('\n$ ')[0] ?? '';
+      return section.split('\n').filter((l) => /^\s+carts-\S+\s+1\/1\s+Running\s/.test(l));
+    };
+    expect(podsOf('production'), run.stdout).toHaveLength(2);
+    expect(podsOf('staging'), run.stdout).toHaveLength(1);
+    expect(podsOf('dev'), run.stdout).toHaveLength(1);
     // Each action was committed once: two Rebound commits, no more.
     expect(run.stdout.match(/^ {6}Rebound-Problem: sockshop\/am-carts-[0-9a-f]{12} [0-9a-f-]{36}$/gm)).toHaveLength(2);
     expect(groupAlive(run.pid)).toBe(false);
