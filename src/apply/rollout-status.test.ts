@@ -5,7 +5,11 @@ import { judgeListed } from './rollout.ts';
 
 function deployment(
   name: string,
-  { generation = 2, replicas = 2, status = {} as NonNullable<WorkloadObject['status']> } = {},
+  {
+    generation = 2,
+    replicas = 2,
+    status = {},
+  }: { generation?: number; replicas?: number; status?: NonNullable<WorkloadObject['status']> } = {},
 ): WorkloadObject {
   return { kind: 'Deployment', metadata: { name, generation }, spec: { replicas }, status };
 }
@@ -133,14 +137,14 @@ describe('judgeListed', () => {
   it('finds the service by name, Helm release annotation or instance label', () => {
     const listed: WorkloadObject[] = [
       deployment('carts', { status: done }),
-      { ...deployment('carts-db', { status: done }), kind: 'StatefulSet' },
+      {
+        ...deployment('carts-db', { status: done }),
+        kind: 'StatefulSet',
+        metadata: { name: 'carts-db', generation: 2, annotations: { 'meta.helm.sh/release-name': 'carts' } },
+      } as WorkloadObject,
       deployment('orders', { status: done }),
     ];
-    (listed[1] as { metadata: object }).metadata = {
-      name: 'carts-db',
-      generation: 2,
-      annotations: { 'meta.helm.sh/release-name': 'carts' },
-    } as never;
+
     const got = judgeListed(target, listed);
     expect(got).toMatchObject({ kind: 'observed', workloads: ['Deployment/carts', 'StatefulSet/carts-db'] });
   });

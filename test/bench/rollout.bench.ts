@@ -24,7 +24,6 @@ const PROBLEMS = Number(process.env['ROLLOUT_BENCH_PROBLEMS'] ?? 50);
 const STARTS = 3;
 const NAMESPACE = 'rollout-bench';
 const APPLIERS = ['helm', 'kubernetes'] as const;
-type ApplierName = (typeof APPLIERS)[number];
 const CHART = join(REPO_ROOT, 'examples', 'sockshop', 'carts', 'chart');
 const STEP_TIMEOUT_MS = 60_000;
 
