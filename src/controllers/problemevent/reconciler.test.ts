@@ -17,7 +17,14 @@ import { BackgroundActions } from '../../actions/runner.ts';
 import type { ActionCheck, ActionContext, ActionHandler, ActionOutcome } from '../../actions/types.ts';
 import { FeatureToggleAction, ScaleAction } from '../../actions/values.ts';
 import type { ValuesActionOptions } from '../../actions/values.ts';
-import type { Applier, ApplyRequest, ApplyResult, SyncState, SyncTarget } from '../../apply/index.ts';
+import type {
+  Applier,
+  ApplyRequest,
+  ApplyResult,
+  RolloutObservation,
+  SyncState,
+  SyncTarget,
+} from '../../apply/index.ts';
 import { ReboundError } from '../../errors.ts';
 import type { Forge, PullRequest, PullRequestDraft } from '../../forge/index.ts';
 import { KubeError } from '../../kube/errors.ts';
@@ -142,6 +149,8 @@ class World {
   forge = new FakeForge();
   /** Proposal branches pushed (merge mode): branch → commit. */
   proposals = new Map<string, string>();
+  /** What each look at the rollout sees (the last one stays); undefined: the controller does not wait for rollouts. */
+  rollouts: RolloutObservation[] | undefined;
 
   repository: StageRepository = {
     commitAction: (req: CommitRequest) => {
@@ -347,7 +356,24 @@ class World {
           return state;
         },
       },
-      settings: { turnPollMs: 1000, evaluationRetryMs: 30_000, stalledRecheckMs: 300_000, syncPollMs: 2_000 },
+      ...(this.rollouts
+        ? {
+            rollouts: {
+              observe: () => {
+                const seen = this.rollouts && this.rollouts.length > 1 ? this.rollouts.shift() : this.rollouts?.[0];
+                return seen ? Promise.resolve(seen) : Promise.reject(new Error('no rollout scripted'));
+              },
+            },
+          }
+        : {}),
+      settings: {
+        turnPollMs: 1000,
+        evaluationRetryMs: 30_000,
+        stalledRecheckMs: 300_000,
+        syncPollMs: 2_000,
+        rolloutPollMs: 1_000,
+        rolloutTimeoutMs: 60_000,
+      },
     };
   }
 
@@ -506,6 +532,96 @@ describe('ProblemEventReconciler', () => {
       'Normal Evaluated',
       'Normal Resolved',
     ]);
+  });
+
+  it('waits for the rollout after the apply, then evaluates from the live time', async () => {
+    const w = new World();
+    w.applyExtra = { rollout: true };
+    const figures = { observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 1, availableReplicas: 1 };
+    const waiting: RolloutObservation = {
+      kind: 'observed',
+      workloads: ['Deployment/carts'],
+      rollout: {
+        kind: 'progressing',
+        reason: 'AvailableReplicas',
+        message: 'Deployment/carts: 1 of 2 available',
+        figures,
+      },
+    };
+    w.rollouts = [waiting];
+    // Commit, apply and the first look in one reconcile: not live yet, look again at the poll pace.
+    expect(await w.step()).toBe(1_000);
+    expect(w.problem.status?.phase).toBe('Remediating');
+    expect(w.problem.status?.nextEvaluationTime).toBeUndefined();
+    expect(w.problem.status?.attempts?.[0]).toMatchObject({
+      appliedTime: '2026-11-22T12:00:00.000Z',
+      rollout: { state: 'Progressing', workloads: ['Deployment/carts'], readyReplicas: 1, reason: 'AvailableReplicas' },
+    });
+    expect(w.problem.status?.attempts?.[0]?.liveTime).toBeUndefined();
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      reason: 'WaitingForRollout',
+      message: 'attempt 1: waiting for the rollout: Deployment/carts: 1 of 2 available',
+    });
+    // A look that sees nothing new writes nothing.
+    const writes = w.writes;
+    w.advance(1_000);
+    expect(await w.step()).toBe(1_000);
+    expect(w.writes).toBe(writes);
+    w.advance(2_000);
+    w.rollouts = [
+      { ...waiting, rollout: { kind: 'complete', figures: { ...figures, readyReplicas: 2, availableReplicas: 2 } } },
+    ];
+    expect(await w.step()).toBe(120_000);
+    const live = '2026-11-22T12:00:03.000Z';
+    expect(w.problem.status?.attempts?.[0]).toMatchObject({
+      liveTime: live,
+      rollout: { state: 'Complete', readyReplicas: 2, availableReplicas: 2 },
+    });
+    expect(w.problem.status?.phase).toBe('Evaluating');
+    expect(w.problem.status?.nextEvaluationTime).toBe('2026-11-22T12:02:03.000Z');
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Resolved');
+    expect(w.windows[0]?.start.toISOString()).toBe(live);
+    expect(w.events.map((e) => e.split(':')[0])).toEqual([
+      'Normal Committed',
+      'Normal Applied',
+      'Normal RolledOut',
+      'Normal Evaluated',
+      'Normal Resolved',
+    ]);
+  });
+
+  it('a rollout that does not finish within the timeout fails the attempt and escalates', async () => {
+    const w = new World();
+    w.applyExtra = { rollout: true };
+    const figures = { observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 1, availableReplicas: 1 };
+    w.rollouts = [
+      {
+        kind: 'observed',
+        workloads: ['Deployment/carts'],
+        rollout: {
+          kind: 'progressing',
+          reason: 'AvailableReplicas',
+          message: 'Deployment/carts: 1 of 2 available',
+          figures,
+        },
+      },
+    ];
+    expect(await w.step()).toBe(1_000);
+    w.advance(60_000);
+    // Attempt 1 times out; attempt 2 is committed and applied at once and waits for its own rollout.
+    expect(await w.step()).toBe(1_000);
+    const [first, second] = w.problem.status?.attempts ?? [];
+    expect(first).toMatchObject({
+      result: 'fail',
+      rollout: { state: 'TimedOut' },
+      message: 'the rollout did not finish within 60s (--rollout-timeout): Deployment/carts: 1 of 2 available',
+    });
+    expect(first?.liveTime).toBeUndefined();
+    expect(second).toMatchObject({ action: 'featuretoggle', rollout: { state: 'Progressing' } });
+    expect(w.recorded).toContain('attempt scale action_failed');
   });
 
   it('escalates after a failed evaluation and ends Exhausted when no action is left', async () => {
