@@ -115,7 +115,7 @@ $(LOCUST_DIR)/.installed:
 	@touch $@
 
 .PHONY: tools
-tools: ## Build kube-apiserver, kubectl, etcd and helm from Go modules into the cache
+tools: ## Build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, helm, KWOK and Flux from Go modules into the cache
 	@bash test/cluster/build.sh "$(REBOUND_TOOLS_DIR)"
 
 .PHONY: build
