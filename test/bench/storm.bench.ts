@@ -256,7 +256,7 @@ try {
       '--evaluation-wait=10m',
       '--stalled-recheck=10m',
       // (the baseline build predates the flag and has no rollout wait to turn off)
-      ...(baseline ? [] : ["--rollout-timeout=0"]),
+      ...(baseline ? [] : ['--rollout-timeout=0']),
       `--log-level=${LOG_LEVEL}`,
       ...(workers === undefined ? [] : [`--workers=${String(workers)}`]),
     ];

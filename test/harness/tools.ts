@@ -52,7 +52,14 @@ export function isExecutable(path: string): boolean {
 
 function isBuiltTool(name: ToolName): name is BuiltTool {
   return (
-    [...BUILT_TOOLS, ...FLUX_TOOLS, ...FORGE_TOOLS, ...TRACE_TOOLS, ...ARGOCD_TOOLS, ...WORKLOAD_TOOLS] as readonly string[]
+    [
+      ...BUILT_TOOLS,
+      ...FLUX_TOOLS,
+      ...FORGE_TOOLS,
+      ...TRACE_TOOLS,
+      ...ARGOCD_TOOLS,
+      ...WORKLOAD_TOOLS,
+    ] as readonly string[]
   ).includes(name);
 }
 

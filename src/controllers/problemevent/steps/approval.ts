@@ -48,7 +48,6 @@ export async function proposeChange(
       file: policy.valuesFile,
       ...(policy.replicasPath ? { replicasPath: policy.replicasPath } : {}),
       ...(policy.minReplicasPath ? { minReplicasPath: policy.minReplicasPath } : {}),
-      ...(policy.minReplicasPath ? { minReplicasPath: policy.minReplicasPath } : {}),
       ...(policy.flagsPath ? { flagsPath: policy.flagsPath } : {}),
       ...(policy.limits ? { limits: policy.limits } : {}),
     });
