@@ -350,7 +350,7 @@ describe('rebound plan', { timeout: 60_000 }, () => {
     );
     const bad = await forCarts('cloudevent', '--apply', 'argo');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--apply must be one of helm, kubernetes, flux, none, got "argo"');
+    expect(bad.stderr).toContain('--apply must be one of helm, kubernetes, flux, argocd, none, got "argo"');
   });
 
   it('reads a stage branch that exists only as origin/<stage> in a clone', async () => {
