@@ -41,6 +41,11 @@ function recordSomeActivity(): void {
   metrics.gitPushRetry();
   metrics.approval('approved');
   metrics.held('DenyWindow');
+  metrics.forgeStatus('delivered');
+  metrics.rollout('complete', 4.2);
+  metrics.notification('slack', 'success');
+  metrics.notificationDropped('slack');
+  metrics.observeNotifications(() => [{ type: 'slack', pending: 2, failing: true }]);
   metrics.helmOperation('upgrade', 'success', 1.2);
   metrics.informerSynced('problemevents', true);
   metrics.informerRestarted('problemevents');
