@@ -105,13 +105,15 @@ describe('parseRevision', () => {
 describe('HelmApplier', () => {
   const homeDir = mkdtempSync(join(tmpdir(), 'helm-home-'));
 
-  it('reports the revision helm printed', async () => {
+  it('reports the revision helm printed, and that the release rolls out', async () => {
     const helm = fakeHelm('echo \'{"name":"carts","version":4}\'');
     const result = await new HelmApplier({ helmPath: helm, homeDir }).apply(request);
     expect(result).toEqual({
       applier: 'helm',
       helmRevision: 4,
       detail: 'helm release carts in sockshop-production at revision 4',
+      // The loop waits for the release's workloads before the change counts as live.
+      rollout: true,
     });
   });
 
