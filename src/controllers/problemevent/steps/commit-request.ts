@@ -65,9 +65,11 @@ export function valuesCommitRequest(
 function notesFor(audit: Pick<Attempt, 'approval' | 'breakGlass'>): {
   notes?: { approvedBy?: string; breakGlass?: string };
 } {
+  // Sorted: approvals that arrive together land in either order, and the trailer must not depend on it.
   const approvedBy = (audit.approval?.approvers ?? [])
     .filter((a) => a.decision === 'Approve')
     .map((a) => a.user)
+    .sort()
     .join(', ');
   if (!approvedBy && !audit.breakGlass) return {};
   return {
