@@ -67,6 +67,58 @@ export async function startScrapedWorkload(
   }
 }
 
+/** What a test's ProblemEvent says; the rest is what an alert about the carts service in production would. */
+export interface ProblemFields {
+  namespace: string;
+  name: string;
+  project: string;
+  stage?: string;
+  service?: string;
+  problemTitle?: string;
+  /** More spec fields (labels, a deployment, ...). */
+  extra?: Record<string, unknown>;
+}
+
+/** Opens a problem as `kubectl apply` of an OPEN ProblemEvent would. */
+export async function openProblem(kubeconfigPath: string, fields: ProblemFields): Promise<void> {
+  await applyObjects(kubeconfigPath, [
+    {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'ProblemEvent',
+      metadata: { name: fields.name, namespace: fields.namespace },
+      spec: {
+        project: fields.project,
+        stage: fields.stage ?? 'production',
+        service: fields.service ?? 'carts',
+        problemTitle: fields.problemTitle ?? 'Response time degradation',
+        state: 'OPEN',
+        source: 'e2e',
+        ...fields.extra,
+      },
+    },
+  ]);
+}
+
+/** The carts Deployment as the GitOps engines' stage branches hold it; Rebound edits the replicas line. */
+export function cartsDeployment(replicas: number): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: carts
+spec:
+  replicas: ${String(replicas)} # Rebound edits this line
+  selector:
+    matchLabels: { app: carts }
+  template:
+    metadata:
+      labels: { app: carts }
+    spec:
+      containers:
+        - name: carts
+          image: docker.io/keptnexamples/carts:0.13.1
+`;
+}
+
 /** For afterAll: stops the parts one after another, in the order given, skipping any that never started. */
 export async function stopInOrder(...parts: ({ stop(): Promise<void> } | undefined)[]): Promise<void> {
   for (const part of parts) await part?.stop();

@@ -27,7 +27,15 @@ import {
   startControllerProcess,
 } from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
-import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer } from './e2e-helpers.ts';
+import {
+  condition,
+  createNamespace,
+  gitSecret,
+  namespaceObjects,
+  openProblem,
+  phase,
+  startE2eGitServer,
+} from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
@@ -154,21 +162,7 @@ function remediation(
 }
 
 async function problem(projectName: string, name = projectName): Promise<string> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        project: projectName,
-        stage: 'production',
-        service: 'carts',
-        problemTitle: 'Response time degradation',
-        state: 'OPEN',
-        source: 'e2e',
-      },
-    },
-  ]);
+  await openProblem(admin, { namespace: NAMESPACE, name, project: projectName });
   return name;
 }
 

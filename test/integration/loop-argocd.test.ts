@@ -24,11 +24,13 @@ import {
 } from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
 import {
+  cartsDeployment,
   condition,
   createNamespace,
   gitSecret,
   hasCondition,
   namespaceObjects,
+  openProblem,
   phase,
   startE2eGitServer,
   startScrapedWorkload,
@@ -40,23 +42,6 @@ const admin = cluster.kubeconfigPath;
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `argo-${suffix()}`;
 const EVALUATION_WAIT_MS = 4_000;
-
-const deployment = (replicas: number): string => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: carts
-spec:
-  replicas: ${String(replicas)} # Rebound edits this line
-  selector:
-    matchLabels: { app: carts }
-  template:
-    metadata:
-      labels: { app: carts }
-    spec:
-      containers:
-        - name: carts
-          image: docker.io/keptnexamples/carts:0.13.1
-`;
 
 let git: GitServer;
 let prometheus: LocalPrometheus;
@@ -156,7 +141,7 @@ async function scenario(timeout: string): Promise<Scenario> {
     remediationStages: ['production'],
     files: {
       'values.yaml': 'replicaCount: 1\n',
-      'deployment.yaml': deployment(1),
+      'deployment.yaml': cartsDeployment(1),
       'slo.yaml': sampleSlo(700),
       'sli.yaml': SAMPLE_SLI,
     },
@@ -244,21 +229,7 @@ async function waitForApplication(
 }
 
 async function createProblem(s: Scenario, name: string): Promise<void> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        project: s.project,
-        stage: 'production',
-        service: 'carts',
-        problemTitle: 'Response time degradation',
-        state: 'OPEN',
-        source: 'e2e',
-      },
-    },
-  ]);
+  await openProblem(admin, { namespace: NAMESPACE, name, project: s.project });
 }
 
 async function liveReplicas(s: Scenario): Promise<number> {

@@ -28,6 +28,7 @@ import {
   gitSecret,
   hasCondition,
   namespaceObjects,
+  openProblem,
   phase,
   push,
   startE2eGitServer,
@@ -132,21 +133,7 @@ async function createProblem(
   name: string,
   fields: { stage?: string; service?: string; problemTitle?: string } = {},
 ): Promise<void> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        project,
-        stage: fields.stage ?? 'production',
-        service: fields.service ?? 'carts',
-        problemTitle: fields.problemTitle ?? 'Response time degradation',
-        state: 'OPEN',
-        source: 'e2e',
-      },
-    },
-  ]);
+  await openProblem(admin, { namespace: NAMESPACE, name, project, ...fields });
 }
 
 const { waitFor } = namespaceObjects({

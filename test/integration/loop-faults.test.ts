@@ -33,14 +33,15 @@ import {
 import type { ControllerProcess } from '../harness/world.ts';
 import {
   createNamespace,
+  ESCALATING_POLICY,
   gitSecret,
   hasCondition,
   namespaceObjects,
+  openProblem,
   phase,
   startE2eGitServer,
   startScrapedWorkload,
   stopInOrder,
-  ESCALATING_POLICY,
 } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
@@ -200,21 +201,7 @@ async function scenario(sloMs: number): Promise<Scenario> {
 }
 
 async function createProblem(s: Scenario, name: string): Promise<void> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        project: s.project,
-        stage: 'production',
-        service: 'carts',
-        problemTitle: 'Response time degradation',
-        state: 'OPEN',
-        source: 'e2e',
-      },
-    },
-  ]);
+  await openProblem(admin, { namespace: NAMESPACE, name, project: s.project });
 }
 
 /** Rebound's commits on the stage branch, oldest first: their sha and Rebound-Attempt trailer. */

@@ -24,11 +24,13 @@ import {
 } from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
 import {
+  cartsDeployment,
   condition,
   createNamespace,
   gitSecret,
   hasCondition,
   namespaceObjects,
+  openProblem,
   phase,
   push,
   startE2eGitServer,
@@ -42,22 +44,6 @@ const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `flux-${suffix()}`;
 const EVALUATION_WAIT_MS = 4_000;
 
-const deployment = (replicas: number): string => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: carts
-spec:
-  replicas: ${String(replicas)} # Rebound edits this line
-  selector:
-    matchLabels: { app: carts }
-  template:
-    metadata:
-      labels: { app: carts }
-    spec:
-      containers:
-        - name: carts
-          image: docker.io/keptnexamples/carts:0.13.1
-`;
 const KUSTOMIZATION =
   'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n';
 const BROKEN_KUSTOMIZATION =
@@ -105,7 +91,7 @@ async function scenario(timeout: string): Promise<Scenario> {
     // values.yaml only marks the directory as the service's for the repository seeder; Flux reads kustomization.yaml.
     files: {
       'values.yaml': 'replicaCount: 1\n',
-      'deployment.yaml': deployment(1),
+      'deployment.yaml': cartsDeployment(1),
       'kustomization.yaml': KUSTOMIZATION,
       'slo.yaml': sampleSlo(700),
       'sli.yaml': SAMPLE_SLI,
@@ -188,21 +174,7 @@ async function waitForFlux(name: string, check: (s: FluxStatus) => boolean, time
 }
 
 async function createProblem(s: Scenario, name: string): Promise<void> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        project: s.project,
-        stage: 'production',
-        service: 'carts',
-        problemTitle: 'Response time degradation',
-        state: 'OPEN',
-        source: 'e2e',
-      },
-    },
-  ]);
+  await openProblem(admin, { namespace: NAMESPACE, name, project: s.project });
 }
 
 /** `flux reconcile source git NAME`: the annotation source-controller acts on at once. */

@@ -26,10 +26,11 @@ import {
 } from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
 import {
-  ESCALATING_POLICY,
   condition,
   createNamespace,
+  ESCALATING_POLICY,
   namespaceObjects,
+  openProblem,
   phase,
   startScrapedWorkload,
   stopInOrder,
@@ -120,21 +121,7 @@ async function scenario(files: Record<string, string>, spec: Record<string, unkn
 }
 
 async function problem(s: Scenario, name: string): Promise<void> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        project: s.project,
-        stage: 'production',
-        service: 'carts',
-        problemTitle: 'Response time degradation',
-        state: 'OPEN',
-        source: 'e2e',
-      },
-    },
-  ]);
+  await openProblem(admin, { namespace: NAMESPACE, name, project: s.project });
 }
 
 async function head(s: Scenario, branch: string): Promise<string | undefined> {

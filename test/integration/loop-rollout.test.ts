@@ -24,10 +24,11 @@ import {
 } from '../harness/world.ts';
 import type { ControllerProcess } from '../harness/world.ts';
 import {
-  ESCALATING_POLICY,
   createNamespace,
+  ESCALATING_POLICY,
   gitSecret,
   namespaceObjects,
+  openProblem,
   phase,
   startE2eGitServer,
   startScrapedWorkload,
@@ -119,21 +120,7 @@ async function scenario(options: {
 }
 
 async function createProblem(s: Scenario, name: string): Promise<void> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        project: s.project,
-        stage: 'production',
-        service: s.service,
-        problemTitle: 'Response time degradation',
-        state: 'OPEN',
-        source: 'e2e',
-      },
-    },
-  ]);
+  await openProblem(admin, { namespace: NAMESPACE, name, project: s.project, service: s.service });
 }
 
 const { waitFor } = namespaceObjects({

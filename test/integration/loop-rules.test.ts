@@ -33,6 +33,7 @@ import {
   gitSecret,
   hasCondition,
   namespaceObjects,
+  openProblem,
   phase,
   startE2eGitServer,
   startScrapedWorkload,
@@ -155,22 +156,7 @@ async function scenario(
 }
 
 async function problem(s: Scenario, name: string, extra: Record<string, unknown> = {}): Promise<void> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        project: s.project,
-        stage: 'production',
-        service: s.service,
-        problemTitle: 'Response time degradation',
-        state: 'OPEN',
-        source: 'e2e',
-        ...extra,
-      },
-    },
-  ]);
+  await openProblem(admin, { namespace: NAMESPACE, name, project: s.project, service: s.service, extra });
 }
 
 async function commits(s: Scenario): Promise<string[]> {

@@ -25,13 +25,14 @@ import type { ControllerProcess } from '../harness/world.ts';
 import {
   condition,
   createNamespace,
+  ESCALATING_POLICY,
   gitSecret,
   namespaceObjects,
+  openProblem,
   phase,
   startE2eGitServer,
   startScrapedWorkload,
   stopInOrder,
-  ESCALATING_POLICY,
 } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
@@ -108,14 +109,7 @@ async function scenario(options: {
 }
 
 async function createProblem(s: Scenario, name: string, problemTitle: string, service = s.service): Promise<void> {
-  await applyObjects(admin, [
-    {
-      apiVersion: 'rebound.dev/v1alpha1',
-      kind: 'ProblemEvent',
-      metadata: { name, namespace: s.namespace },
-      spec: { project: s.project, stage: 'production', service, problemTitle, state: 'OPEN', source: 'e2e' },
-    },
-  ]);
+  await openProblem(admin, { namespace: s.namespace, name, project: s.project, service, problemTitle });
 }
 
 // `controller` is replaced mid-file (a restart) and unset while (g)'s two replicas run.
