@@ -112,39 +112,19 @@ export function problemTable(result: ProblemPage, q: ProblemQuery, nowMs: number
       ${result.total}
       problem${result.total === 1 ? '' : 's'}${result.pages > 1 ? `, page ${result.page} of ${result.pages}` : ''}
     </p>
-    <table class="problems">
-      <caption class="visually-hidden">
-        Problems, newest first
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Title</th>
-          <th scope="col">Source</th>
-          <th scope="col">Project / stage / service</th>
-          <th scope="col">Phase</th>
-          <th scope="col">Attempt</th>
-          <th scope="col">Age</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${result.rows.map(
-          (r) =>
-            html`<tr>
-              <td>
-                <a href="/problems/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}">${r.title}</a>
-                <div class="sub">${r.namespace}/${r.name}</div>
-              </td>
-              <td>${r.source}</td>
-              <td>${r.project} / ${r.stage} / ${r.service}</td>
-              <td>${phaseBadge(r.phase, r.suspended)}</td>
-              <td>
-                ${r.attempt > 0 ? html`${r.attempt}${r.action ? html` <span class="sub">${r.action}</span>` : ''}` : '–'}
-              </td>
-              <td><time datetime="${new Date(r.created).toISOString()}">${age(r.created, nowMs)}</time></td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    ${dataTable(
+      ['Title', 'Source', 'Project / stage / service', 'Phase', 'Attempt', 'Age'],
+      result.rows.map((r) => [
+        html`<a href="/problems/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}">${r.title}</a>
+          <div class="sub">${r.namespace}/${r.name}</div>`,
+        r.source,
+        `${r.project} / ${r.stage} / ${r.service}`,
+        phaseBadge(r.phase, r.suspended),
+        r.attempt > 0 ? html`${r.attempt}${r.action ? html` <span class="sub">${r.action}</span>` : ''}` : '–',
+        html`<time datetime="${new Date(r.created).toISOString()}">${age(r.created, nowMs)}</time>`,
+      ]),
+      { className: 'problems', caption: 'Problems, newest first', hiddenCaption: true },
+    )}
     ${result.rows.length === 0 ? html`<p>No problem matches.</p>` : ''}
     <nav class="pager" aria-label="Pages">
       ${result.page > 1 ? html`<a href="${link(1)}">« first</a> <a href="${link(result.page - 1)}" rel="prev">‹ previous</a>` : ''}
@@ -196,31 +176,42 @@ const dl = (pairs: [string, HtmlValue][]): Html =>
 const when = (t: string | undefined): Html | undefined =>
   t ? html`<time datetime="${t}">${t.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}</time>` : undefined;
 
-function conditionsTable(conditions: readonly Condition[]): Html {
-  if (conditions.length === 0) return html`<p>No conditions yet.</p>`;
-  return html`<table>
+/** A table of plain cells under column headers (escaped like every value in html``). */
+function dataTable(
+  columns: readonly string[],
+  rows: readonly (readonly HtmlValue[])[],
+  options: { className?: string; caption?: string; hiddenCaption?: boolean } = {},
+): Html {
+  return html`<table${options.className ? html` class="${options.className}"` : ''}>
+    ${
+      options.caption
+        ? html`<caption${options.hiddenCaption ? html` class="visually-hidden"` : ''}>
+            ${options.caption}
+          </caption>`
+        : ''
+    }
     <thead>
       <tr>
-        <th scope="col">Type</th>
-        <th scope="col">Status</th>
-        <th scope="col">Reason</th>
-        <th scope="col">Message</th>
-        <th scope="col">Since</th>
+        ${columns.map((c) => html`<th scope="col">${c}</th>`)}
       </tr>
     </thead>
     <tbody>
-      ${conditions.map(
-        (c) =>
+      ${rows.map(
+        (cells) =>
           html`<tr>
-            <td>${c.type}</td>
-            <td>${c.status}</td>
-            <td>${c.reason}</td>
-            <td>${c.message}</td>
-            <td>${when(c.lastTransitionTime)}</td>
+            ${cells.map((c) => html`<td>${c}</td>`)}
           </tr>`,
       )}
     </tbody>
   </table>`;
+}
+
+function conditionsTable(conditions: readonly Condition[]): Html {
+  if (conditions.length === 0) return html`<p>No conditions yet.</p>`;
+  return dataTable(
+    ['Type', 'Status', 'Reason', 'Message', 'Since'],
+    conditions.map((c) => [c.type, c.status, c.reason, c.message, when(c.lastTransitionTime)]),
+  );
 }
 
 function controls(view: ProblemView, attempt: Attempt | undefined): Html {
@@ -337,30 +328,11 @@ function attemptSection(a: Attempt, view: ProblemView): Html {
             ])}
             ${
               (approval.approvers ?? []).length > 0
-                ? html`<table>
-                    <caption>
-                      Who answered
-                    </caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">User</th>
-                        <th scope="col">Decision</th>
-                        <th scope="col">Time</th>
-                        <th scope="col">Message</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      ${(approval.approvers ?? []).map(
-                        (p) =>
-                          html`<tr>
-                            <td>${p.user}</td>
-                            <td>${p.decision}</td>
-                            <td>${when(p.time)}</td>
-                            <td>${p.message}</td>
-                          </tr>`,
-                      )}
-                    </tbody>
-                  </table>`
+                ? dataTable(
+                    ['User', 'Decision', 'Time', 'Message'],
+                    (approval.approvers ?? []).map((p) => [p.user, p.decision, when(p.time), p.message]),
+                    { caption: 'Who answered' },
+                  )
                 : ''
             }
             ${
@@ -389,29 +361,17 @@ function attemptSection(a: Attempt, view: ProblemView): Html {
     ${
       (a.indicatorResults ?? []).length > 0
         ? html`<h4>Evaluation</h4>
-            <table class="slis">
-              <thead>
-                <tr>
-                  <th scope="col">SLI</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Score</th>
-                  <th scope="col">Targets and query</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${(a.indicatorResults ?? []).map(
-                  (r) =>
-                    html`<tr>
-                      <td>${r.metric}</td>
-                      <td>${r.value}</td>
-                      <td>${r.status ? html`<span class="result result-${r.status}">${r.status}</span>` : ''}</td>
-                      <td>${r.score}</td>
-                      <td>${r.message}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
+            ${dataTable(
+              ['SLI', 'Value', 'Status', 'Score', 'Targets and query'],
+              (a.indicatorResults ?? []).map((r) => [
+                r.metric,
+                r.value,
+                r.status ? html`<span class="result result-${r.status}">${r.status}</span>` : '',
+                r.score,
+                r.message,
+              ]),
+              { className: 'slis' },
+            )}`
         : ''
     }
   </section>`;
@@ -488,29 +448,10 @@ export function problemDetail(view: ProblemView): Html {
     ${
       view.approvals.length === 0
         ? html`<p>No Approval objects for this problem.</p>`
-        : html`<table>
-            <thead>
-              <tr>
-                <th scope="col">Approval</th>
-                <th scope="col">Attempt</th>
-                <th scope="col">User</th>
-                <th scope="col">Decision</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${view.approvals.map(
-                (a) =>
-                  html`<tr>
-                    <td>${a.metadata.name}</td>
-                    <td>${a.spec.attempt}</td>
-                    <td>${a.spec.user}</td>
-                    <td>${a.spec.decision}</td>
-                    <td>${a.spec.message}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        : dataTable(
+            ['Approval', 'Attempt', 'User', 'Decision', 'Message'],
+            view.approvals.map((a) => [a.metadata.name, a.spec.attempt, a.spec.user, a.spec.decision, a.spec.message]),
+          )
     }
     <h2>Kubernetes Events</h2>
     ${
@@ -518,29 +459,10 @@ export function problemDetail(view: ProblemView): Html {
         ? html`<p>Events could not be read.</p>`
         : view.events.length === 0
           ? html`<p>No Events.</p>`
-          : html`<table>
-              <thead>
-                <tr>
-                  <th scope="col">Type</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col">Message</th>
-                  <th scope="col">Count</th>
-                  <th scope="col">Last</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${view.events.map(
-                  (e) =>
-                    html`<tr>
-                      <td>${e.type}</td>
-                      <td>${e.reason}</td>
-                      <td>${e.message}</td>
-                      <td>${e.count}</td>
-                      <td>${when(e.lastTime)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
+          : dataTable(
+              ['Type', 'Reason', 'Message', 'Count', 'Last'],
+              view.events.map((e) => [e.type, e.reason, e.message, e.count, when(e.lastTime)]),
+            )
     }
   </div>`;
 }
@@ -611,35 +533,18 @@ export function servicesPage(layout: Layout, rows: readonly ServiceRow[]): strin
   return page(
     layout,
     html`<h1>Services</h1>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Namespace</th>
-            <th scope="col">Project</th>
-            <th scope="col">Stage</th>
-            <th scope="col">Service</th>
-            <th scope="col">Policy</th>
-            <th scope="col">Open problems</th>
-            <th scope="col">Last outcome</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows.map(
-            (r) =>
-              html`<tr>
-                <td>${r.namespace}</td>
-                <td>${r.project}</td>
-                <td>${r.stage}</td>
-                <td>
-                  <a href="/${query({ project: r.project, stage: r.stage, service: r.service })}">${r.service}</a>
-                </td>
-                <td>${r.policy}</td>
-                <td>${r.open}</td>
-                <td>${r.lastOutcome ? phaseBadge(r.lastOutcome) : '–'}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>`,
+      ${dataTable(
+        ['Namespace', 'Project', 'Stage', 'Service', 'Policy', 'Open problems', 'Last outcome'],
+        rows.map((r) => [
+          r.namespace,
+          r.project,
+          r.stage,
+          html`<a href="/${query({ project: r.project, stage: r.stage, service: r.service })}">${r.service}</a>`,
+          r.policy,
+          r.open,
+          r.lastOutcome ? phaseBadge(r.lastOutcome) : '–',
+        ]),
+      )}`,
   );
 }
 
@@ -658,45 +563,23 @@ export function healthPage(
         ['Leader', health.leading ? 'yes: this replica acts' : 'no: another replica acts'],
       ])}
       <h2>Informers</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Cache</th>
-            <th scope="col">Synced</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${health.informers.map(
-            (i) =>
-              html`<tr>
-                <td>${i.name}</td>
-                <td>${i.synced ? 'yes' : html`<strong>no</strong>`}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
+      ${dataTable(
+        ['Cache', 'Synced'],
+        health.informers.map((i) => [i.name, i.synced ? 'yes' : html`<strong>no</strong>`]),
+      )}
       <h2>Projects</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Project</th>
-            <th scope="col">Git reachable</th>
-            <th scope="col">Config valid</th>
-            <th scope="col">Message</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${projects.map((p) => {
-            const git = cond(p, 'GitReachable');
-            const config = cond(p, 'ConfigValid');
-            return html`<tr>
-              <td>${p.metadata.namespace}/${p.metadata.name}</td>
-              <td>${git ? `${git.status} (${git.reason})` : 'unknown'}</td>
-              <td>${config ? `${config.status} (${config.reason})` : 'unknown'}</td>
-              <td>${git?.status === 'True' ? config?.message : git?.message}</td>
-            </tr>`;
-          })}
-        </tbody>
-      </table>`,
+      ${dataTable(
+        ['Project', 'Git reachable', 'Config valid', 'Message'],
+        projects.map((p) => {
+          const git = cond(p, 'GitReachable');
+          const config = cond(p, 'ConfigValid');
+          return [
+            `${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`,
+            git ? `${git.status} (${git.reason})` : 'unknown',
+            config ? `${config.status} (${config.reason})` : 'unknown',
+            git?.status === 'True' ? config?.message : git?.message,
+          ];
+        }),
+      )}`,
   );
 }
