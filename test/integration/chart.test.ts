@@ -23,6 +23,8 @@ const SA = 'rebound-controller';
 const ALL_VALUES = [
   '--set',
   'ingest.gitWebhookSecret.name=git-hook,ingest.actionSink.url=http://executor.example:8080,ingest.actionSink.tokenSecret.name=sink,ingest.problemNamespace=problems,watchNamespace=sockshop,extraArgs[0]=--log-format=pretty',
+  '--set',
+  'tracing.otlpEndpoint=http://jaeger-collector.tracing:4318,tracing.serviceName=rebound-eu,tracing.headersSecret.name=otlp',
 ];
 
 let cluster: LocalCluster;
@@ -92,6 +94,17 @@ describe('charts/rebound', () => {
     const deployment = parseAllDocuments(rendered)
       .map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: object } } })
       .find((o) => o.kind === 'Deployment');
+    // Tracing's values become the flag and OpenTelemetry's variables, the headers from the Secret.
+    const container = (
+      deployment as { spec?: { template: { spec: { containers: { args: string[]; env: object[] }[] } } } }
+    ).spec?.template.spec.containers[0];
+    expect(container?.args).toContain('--otlp-endpoint=http://jaeger-collector.tracing:4318');
+    expect(container?.env).toEqual(
+      expect.arrayContaining([
+        { name: 'OTEL_SERVICE_NAME', value: 'rebound-eu' },
+        { name: 'OTEL_EXPORTER_OTLP_HEADERS', valueFrom: { secretKeyRef: { name: 'otlp', key: 'headers' } } },
+      ]),
+    );
     await kubectl(cluster.kubeconfigPath, [
       'label',
       'namespace',
