@@ -137,6 +137,16 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
   // Last good remediation.yaml / slo.yaml / sli.yaml, fed by the Project controller's branch polls.
   const configs = createConfigCaches();
 
+  // The Projects' forges: commit statuses (queued per Project) and merge-mode pull requests.
+  const forgeLog = log.child({ component: 'forge' });
+  const forges = new ProjectForges({
+    secrets,
+    clock,
+    log: { info: (f, m) => forgeLog.info(f, m), warn: (f, m) => forgeLog.warn(f, m) },
+    observe: (result) => metrics.forgeStatus(result),
+    onHealthChange: (namespace, name) => project.wake(namespace, name),
+  });
+
   const project = setupProjectController(manager, {
     projects,
     repositories: stores,
@@ -147,6 +157,7 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     workers: config.workers,
     metrics,
     mayAct,
+    forgeHealth: (namespace, name) => forges.health(namespace, name),
   });
 
   // Ways in: alerts, CloudEvents, action callbacks and (with a secret) Git push hooks.
@@ -241,15 +252,6 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
         ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}),
       })
     : undefined;
-
-  // The Projects' forges: commit statuses (queued per Project) and merge-mode pull requests.
-  const forgeLog = log.child({ component: 'forge' });
-  const forges = new ProjectForges({
-    secrets,
-    clock,
-    log: { info: (f, m) => forgeLog.info(f, m), warn: (f, m) => forgeLog.warn(f, m) },
-    observe: (result) => metrics.forgeStatus(result),
-  });
 
   // Notifications: the loop publishes each status it writes; delivery runs on its own, per sink.
   const notifier = setupNotificationController(manager, {

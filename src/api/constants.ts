@@ -171,6 +171,8 @@ export const CONDITION_TYPES = {
   GitReachable: 'GitReachable',
   /** Project/Remediation: shipyard.yaml, remediation.yaml and SLO files parse. */
   ConfigValid: 'ConfigValid',
+  /** Project: the last call to spec.forge (a commit status, a comment) was delivered. */
+  ForgeReachable: 'ForgeReachable',
   /** ProblemEvent: a policy entry matched the problem. */
   PolicyResolved: 'PolicyResolved',
   /** ProblemEvent: True when a GitOps engine manages the workload a `helm`/`kubernetes` stage changed (it will undo it). */
@@ -269,6 +271,7 @@ export const REASONS = {
   ProposalClosed: 'ProposalClosed',
   ForgeUnavailable: 'ForgeUnavailable',
   ForgeMisconfigured: 'ForgeMisconfigured',
+  ForgeDelivered: 'ForgeDelivered',
   // The shipyard's remediation sequence: tasks between the action and the evaluation
   TaskInProgress: 'TaskInProgress',
   TaskFailed: 'TaskFailed',

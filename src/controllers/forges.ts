@@ -3,11 +3,11 @@
 // spec.git.url's host and spec.forge.allowedHosts. Commit statuses go through one
 // bounded delivery queue per Project (src/forge/delivery.ts): a forge that is down never holds a
 // reconcile or fails a remediation.
-import type { Project } from '../api/index.ts';
+import type { Project, Reason } from '../api/index.ts';
 import { REASONS } from '../api/index.ts';
-import { ReboundError } from '../errors.ts';
+import { ReboundError, errorMessage } from '../errors.ts';
 import { StatusDelivery } from '../forge/delivery.ts';
-import type { DeliveryLog, DeliveryResult } from '../forge/delivery.ts';
+import type { DeliveryLog, DeliveryOutcome, DeliveryResult } from '../forge/delivery.ts';
 import { createForge } from '../forge/index.ts';
 import type { Forge } from '../forge/index.ts';
 import type { SecretReader } from '../kube/secrets.ts';
@@ -21,11 +21,21 @@ export interface ProjectForgesOptions {
   clock?: Clock;
   /** For tests: the fetch the forge clients use. */
   fetch?: typeof fetch;
+  /** A Project's forge went from delivering to failing or back (its ForgeReachable condition changes). */
+  onHealthChange?: (namespace: string, name: string) => void;
+}
+
+/** How the last call to a Project's forge went: the Project's ForgeReachable condition. */
+export interface ForgeHealth {
+  ok: boolean;
+  reason: Reason;
+  message: string;
 }
 
 export class ProjectForges implements ForgeLookup {
   readonly #options: ProjectForgesOptions;
   readonly #delivery: StatusDelivery;
+  readonly #health = new Map<string, ForgeHealth>();
 
   constructor(options: ProjectForgesOptions) {
     this.#options = options;
@@ -33,7 +43,23 @@ export class ProjectForges implements ForgeLookup {
       ...(options.log ? { log: options.log } : {}),
       ...(options.observe ? { observe: options.observe } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      onOutcome: (target, outcome) => this.#record(target, outcome),
     });
+  }
+
+  /** The last outcome of a call to the Project's forge; undefined until one was made (or after a restart). */
+  health(namespace: string, name: string): ForgeHealth | undefined {
+    return this.#health.get(`${namespace}/${name}`);
+  }
+
+  #record(target: string, outcome: DeliveryOutcome): void {
+    const next = forgeHealth(outcome);
+    const last = this.#health.get(target);
+    this.#health.set(target, next);
+    // Only a change of state wakes the Project: a storm of statuses is not a storm of status writes.
+    if (last?.ok === next.ok && last.reason === next.reason) return;
+    const slash = target.indexOf('/');
+    this.#options.onHealthChange?.(target.slice(0, slash), target.slice(slash + 1));
   }
 
   async forProject(project: Project): Promise<Forge | undefined> {
@@ -105,6 +131,17 @@ export class ProjectForges implements ForgeLookup {
   stop(): void {
     this.#delivery.stop();
   }
+}
+
+/** A try's outcome as the Project's ForgeReachable: a token or address that is wrong is the Project's to fix. */
+export function forgeHealth(outcome: DeliveryOutcome): ForgeHealth {
+  if (outcome.result === 'delivered')
+    return { ok: true, reason: REASONS.ForgeDelivered, message: 'the last call to the forge was delivered' };
+  const err = outcome.error;
+  const retryable = !(err instanceof ReboundError) || err.retryable;
+  const reason = retryable ? REASONS.ForgeUnavailable : REASONS.ForgeMisconfigured;
+  const state = outcome.result === 'retried' ? 'retrying' : 'given up';
+  return { ok: false, reason, message: `a call to the forge failed (${state}): ${errorMessage(err)}` };
 }
 
 /**

@@ -55,6 +55,11 @@ export class Conditions {
     this.#notStalled(REASONS.Progressing, retry);
   }
 
+  /** A resource-specific condition that no longer applies (its feature was turned off). */
+  clear(type: ConditionType): void {
+    this.#remove(type);
+  }
+
   get(type: ConditionType): Condition | undefined {
     return this.#list.find((c) => c.type === type);
   }

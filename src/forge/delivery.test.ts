@@ -105,6 +105,22 @@ describe('StatusDelivery', () => {
     expect(forge.got.map((s) => s.sha)).toEqual(['c']);
   });
 
+  it('tells each outcome with its target and the error, for the Project condition', async () => {
+    const forge = fakeForge([down(), refused()]);
+    const outcomes: string[] = [];
+    const queue = new StatusDelivery({
+      clock: instantClock([]),
+      maxTries: 4,
+      onOutcome: (target, o) =>
+        outcomes.push(`${target} ${o.result}${o.error instanceof ReboundError ? ` ${o.error.code ?? ''}` : ''}`),
+    });
+    queue.enqueue('ns/a', status('a', 'pending'), () => Promise.resolve(forge));
+    await queue.idle();
+    queue.enqueue('ns/b', status('b', 'pending'), () => Promise.resolve(forge));
+    await queue.idle();
+    expect(outcomes).toEqual(['ns/a retried ForgeUnavailable', 'ns/a failed ForgeUnauthorized', 'ns/b delivered']);
+  });
+
   it('a newer status for the same commit and context replaces the waiting one', async () => {
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));

@@ -29,6 +29,14 @@ export interface StatusDeliveryOptions {
   log?: DeliveryLog;
   /** Each try's outcome, for a metric (`rebound_forge_statuses_total{result}`). */
   observe?: (result: DeliveryResult) => void;
+  /** Each try's outcome per target, with the error of a try that failed (the Project's ForgeReachable). */
+  onOutcome?: (target: string, outcome: DeliveryOutcome) => void;
+}
+
+export interface DeliveryOutcome {
+  result: Exclude<DeliveryResult, 'dropped'>;
+  /** Why a try failed (`retried` or `failed`). */
+  error?: unknown;
 }
 
 /** One call to make on a forge: a commit status, or a comment on a pull request. */
@@ -53,8 +61,8 @@ interface Target {
 
 export class StatusDelivery {
   readonly #targets = new Map<string, Target>();
-  readonly #options: Required<Omit<StatusDeliveryOptions, 'log' | 'observe'>> &
-    Pick<StatusDeliveryOptions, 'log' | 'observe'>;
+  readonly #options: Required<Omit<StatusDeliveryOptions, 'log' | 'observe' | 'onOutcome'>> &
+    Pick<StatusDeliveryOptions, 'log' | 'observe' | 'onOutcome'>;
   readonly #stop = new AbortController();
 
   constructor(options: StatusDeliveryOptions = {}) {
@@ -149,6 +157,7 @@ export class StatusDelivery {
         const forge = await resolve();
         if (forge) await call.send(forge, this.#stop.signal);
         this.#options.observe?.('delivered');
+        this.#options.onOutcome?.(target, { result: 'delivered' });
         return;
       } catch (err) {
         const retryable = !(err instanceof ReboundError) || err.retryable;
@@ -161,10 +170,12 @@ export class StatusDelivery {
         };
         if (!retryable || tries >= this.#options.maxTries || this.#stop.signal.aborted) {
           this.#options.observe?.('failed');
+          this.#options.onOutcome?.(target, { result: 'failed', error: err });
           this.#options.log?.warn(fields, 'forge call not delivered: given up');
           return;
         }
         this.#options.observe?.('retried');
+        this.#options.onOutcome?.(target, { result: 'retried', error: err });
         this.#options.log?.info(fields, 'forge call not delivered yet: retrying');
         await sleep(this.#options.clock, backoff.next(), this.#stop.signal);
       }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ProblemEvent } from '../../src/api/index.ts';
+import type { ProblemEvent, Project } from '../../src/api/index.ts';
 import { startGitea } from '../harness/gitea.ts';
 import type { LocalGitea } from '../harness/gitea.ts';
 import { freePort } from '../harness/ports.ts';
@@ -29,6 +29,7 @@ import {
   condition,
   createNamespace,
   ESCALATING_POLICY,
+  hasCondition,
   namespaceObjects,
   openProblem,
   phase,
@@ -76,7 +77,11 @@ interface Scenario {
 }
 
 /** A Keptn-layout repository pushed into Gitea with the git CLI, a Project naming Gitea as its forge, the service deployed. */
-async function scenario(files: Record<string, string>, spec: Record<string, unknown>): Promise<Scenario> {
+async function scenario(
+  files: Record<string, string>,
+  spec: Record<string, unknown>,
+  forgeSecret = 'forge',
+): Promise<Scenario> {
   const project = `p-${suffix()}`;
   const repo = await createProjectRepo(
     {
@@ -102,7 +107,7 @@ async function scenario(files: Record<string, string>, spec: Record<string, unkn
           type: 'gitea',
           url: gitea.url,
           repository: `${gitea.user}/${project}`,
-          secretRef: { name: 'forge' },
+          secretRef: { name: forgeSecret },
           link: LINK,
         },
         ...spec,
@@ -186,6 +191,12 @@ beforeAll(async () => {
       metadata: { name: 'forge', namespace: NAMESPACE },
       stringData: { token: gitea.token },
     },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'forge-revoked', namespace: NAMESPACE },
+      stringData: { token: 'a0'.repeat(20) },
+    },
   ]);
   controller = await startControllerProcess({
     kubeconfigPath: cluster.controllerKubeconfigPath,
@@ -238,6 +249,26 @@ describe('commit statuses', () => {
     expect(two.map((x) => x.status)).toEqual(['pending', 'success']);
     expect(two[1]?.description).toMatch(/attempt 2 \(featuretoggle EnablePromotion:off\) evaluated pass/);
     expect(two[1]?.target_url).toBe(`https://rebound.example/problems/${NAMESPACE}/slow-carts/2`);
+    await waitFor<Project>('project', s.project, hasCondition('ForgeReachable', 'True', 'ForgeDelivered'));
+  });
+
+  it('a token the forge refuses: the Project says so, and the remediation goes on without its statuses', async () => {
+    const s = await scenario(
+      { 'values.yaml': VALUES, 'remediation.yaml': SCALE_POLICY, 'slo.yaml': sampleSlo(5000), 'sli.yaml': SAMPLE_SLI },
+      { stages: [{ name: 'production', remediation: 'automated', apply: 'helm' }] },
+      'forge-revoked',
+    );
+    await problem(s, 'refused-forge');
+    const done = await waitFor<ProblemEvent>('problemevent', 'refused-forge', phase('Resolved'), 150_000);
+    expect(await statuses(s, done.status?.attempts?.[0]?.commit ?? '')).toEqual([]);
+    const project = await waitFor<Project>(
+      'project',
+      s.project,
+      hasCondition('ForgeReachable', 'False', 'ForgeMisconfigured'),
+    );
+    expect(condition(project, 'ForgeReachable')?.message).toMatch(/answered 401.*spec\.forge\.secretRef/);
+    expect(condition(project, 'ForgeReachable')?.message).not.toContain('a0a0a0');
+    expect(condition(project, 'Ready')).toMatchObject({ status: 'True' });
   });
 });
 

@@ -4,6 +4,8 @@ import type { Condition, Project, ProjectStatus } from '../../api/index.ts';
 import { ReboundError } from '../../errors.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
 import { createConfigCaches } from '../config-caches.ts';
+import { forgeHealth } from '../forges.ts';
+import type { ForgeHealth } from '../forges.ts';
 import { ProjectReconciler } from './reconciler.ts';
 import type { ProjectRepository } from './reconciler.ts';
 import { FakeClock } from '../../runtime/clock.ts';
@@ -94,6 +96,7 @@ class FakeRepository implements ProjectRepository {
 function world(spec: Partial<Project['spec']> = {}) {
   const repository = new FakeRepository();
   const configs = createConfigCaches();
+  const forge: { health: ForgeHealth | undefined } = { health: undefined };
   const forgotten: string[] = [];
   let deleted = false;
   let project: Project = {
@@ -119,6 +122,7 @@ function world(spec: Partial<Project['spec']> = {}) {
       },
     },
     configs,
+    forgeHealth: (namespace, name) => (`${namespace}/${name}` === 'team/sockshop' ? forge.health : undefined),
   });
   const ctx: ReconcileContext = {
     log: pino({ level: 'silent' }),
@@ -129,6 +133,11 @@ function world(spec: Partial<Project['spec']> = {}) {
     repository,
     configs,
     forgotten,
+    forge,
+    dropForge: () => {
+      const { forge: _dropped, ...rest } = project.spec;
+      project = { ...project, spec: rest };
+    },
     delete: () => void (deleted = true),
     reconcile: () => reconciler.reconcile('team/sockshop', ctx),
     status: () => project.status,
@@ -267,5 +276,46 @@ describe('ProjectReconciler', () => {
     const bad = world({ git: { url: 'http://127.0.0.1:1/x.git', poll: 'every minute' } });
     expect(await bad.reconcile()).toBeUndefined();
     expect(bad.condition('ConfigValid')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+  });
+
+  it("says whether the forge takes Rebound's calls (ForgeReachable), without touching Ready", async () => {
+    const forgeSpec = {
+      type: 'gitea' as const,
+      url: 'http://127.0.0.1:1',
+      repository: 'team/sockshop',
+      secretRef: { name: 'forge' },
+    };
+    const w = world({ stages: [{ name: 'production' }], forge: forgeSpec });
+    w.repository.push('production', { 'carts/values.yaml': 'replicaCount: 1\n' });
+    await w.reconcile();
+    // No call made yet: nothing is claimed either way.
+    expect(w.condition('ForgeReachable')).toBeUndefined();
+
+    w.forge.health = forgeHealth({
+      result: 'failed',
+      error: new ReboundError('POST http://127.0.0.1:1/api/v1/statuses answered 401', {
+        code: 'ForgeUnauthorized',
+        retryable: false,
+      }),
+    });
+    await w.reconcile();
+    expect(w.condition('ForgeReachable')).toMatchObject({ status: 'False', reason: 'ForgeMisconfigured' });
+    expect(w.condition('ForgeReachable')?.message).toContain('given up');
+    expect(w.condition('ForgeReachable')?.message).toContain('answered 401');
+    expect(w.condition('Ready')).toMatchObject({ status: 'True' });
+
+    w.forge.health = forgeHealth({ result: 'retried', error: new Error('connect ECONNREFUSED 127.0.0.1:1') });
+    await w.reconcile();
+    expect(w.condition('ForgeReachable')).toMatchObject({ status: 'False', reason: 'ForgeUnavailable' });
+    expect(w.condition('ForgeReachable')?.message).toContain('retrying');
+
+    w.forge.health = forgeHealth({ result: 'delivered' });
+    await w.reconcile();
+    expect(w.condition('ForgeReachable')).toMatchObject({ status: 'True', reason: 'ForgeDelivered' });
+
+    // The forge removed from the spec: the condition goes with it.
+    w.dropForge();
+    await w.reconcile();
+    expect(w.condition('ForgeReachable')).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ import type { Reconciler, ReconcileContext, ReconcileResult } from '../../runtim
 import type { ConfigCaches } from '../config-caches.ts';
 import { readOffered, watchedFile } from '../config-caches.ts';
 import { conditionsOf, writeStatus } from '../status.ts';
+import type { Conditions } from '../status.ts';
 
 /** What the reconciler reads of a project's Git store. */
 export interface ProjectRepository {
@@ -37,6 +38,8 @@ export interface ProjectControllerPorts {
   configs: ConfigCaches;
   /** Poll interval when `spec.git.poll` is a cron expression (the queue works with delays). */
   cronFallbackMs?: number;
+  /** How the last call to the Project's forge went (commit statuses are posted off the loop). */
+  forgeHealth?: (namespace: string, name: string) => { ok: boolean; reason: Reason; message: string } | undefined;
 }
 
 type StageStatus = NonNullable<ProjectStatus['stages']>[number];
@@ -79,6 +82,7 @@ export class ProjectReconciler implements Reconciler {
       return undefined; // a spec change requeues it
     }
 
+    this.setForgeReachable(project, conditions);
     const read = await this.readRepository(key, project, ctx).catch((err: unknown) => ({ failed: err }));
     if ('failed' in read) {
       const reason = failureReason(read.failed, REASONS.GitUnreachable);
@@ -130,6 +134,25 @@ export class ProjectReconciler implements Reconciler {
       conditions,
     );
     return { requeueAfterMs: pollMs };
+  }
+
+  /**
+   * ForgeReachable, informational: a forge that fails never holds a remediation (its calls are
+   * queued and retried), so it is not part of Ready; a person reads here why statuses are missing.
+   */
+  private setForgeReachable(project: Project, conditions: Conditions): void {
+    if (!project.spec.forge) {
+      conditions.clear(CONDITION_TYPES.ForgeReachable);
+      return;
+    }
+    const health = this.ports.forgeHealth?.(project.metadata.namespace ?? 'default', project.metadata.name ?? '');
+    if (!health) return;
+    conditions.set({
+      type: CONDITION_TYPES.ForgeReachable,
+      status: health.ok ? 'True' : 'False',
+      reason: health.reason,
+      message: health.message,
+    });
   }
 
   /** Reads the stage list and each stage branch's head; feeds moved branches' watched files to the caches. */

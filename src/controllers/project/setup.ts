@@ -34,11 +34,14 @@ export interface ProjectControllerDeps {
   metrics: Metrics;
   /** False while this replica may not act (a Lease not renewed in time): no reconcile starts. */
   mayAct: () => boolean;
+  forgeHealth?: ProjectControllerPorts['forgeHealth'];
 }
 
 export interface ProjectController {
   /** A verified push: re-read the Projects of that repository now instead of at their next poll. */
   wakeForPush(event: GitPushEvent): void;
+  /** Reconcile one Project now (its forge's health changed). */
+  wake(namespace: string, name: string): void;
 }
 
 export function setupProjectController(manager: Manager, deps: ProjectControllerDeps): ProjectController {
@@ -57,6 +60,7 @@ export function setupProjectController(manager: Manager, deps: ProjectController
         deps.statusClient.patchStatus(p.metadata.namespace ?? 'default', p.metadata.name ?? '', status),
     },
     configs: deps.configs,
+    ...(deps.forgeHealth ? { forgeHealth: deps.forgeHealth } : {}),
   });
   const controller = new Controller({
     name: NAME,
@@ -74,6 +78,9 @@ export function setupProjectController(manager: Manager, deps: ProjectController
   manager.add(controllerRunnable(controller));
 
   return {
+    wake(namespace, name) {
+      enqueue(`${namespace}/${name}`);
+    },
     wakeForPush(event) {
       const matching = projectsOfRepository(projects.list(), event.repoUrl);
       deps.log.info(
