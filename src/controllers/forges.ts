@@ -92,7 +92,7 @@ export class ProjectForges implements ForgeLookup {
       ?.replaceAll('{namespace}', encodeURIComponent(status.problem.namespace))
       .replaceAll('{name}', encodeURIComponent(status.problem.name))
       .replaceAll('{attempt}', String(status.attempt));
-    const target = `${project.metadata.namespace ?? 'default'}/${project.metadata.name ?? ''}`;
+    const target = targetOf(project);
     this.#delivery.enqueue(
       target,
       {
@@ -108,7 +108,7 @@ export class ProjectForges implements ForgeLookup {
 
   postComment(project: Project, number: number, body: string): void {
     if (!project.spec.forge) return;
-    const target = `${project.metadata.namespace ?? 'default'}/${project.metadata.name ?? ''}`;
+    const target = targetOf(project);
     this.#comments += 1;
     this.#delivery.enqueueCall(
       target,
@@ -123,6 +123,21 @@ export class ProjectForges implements ForgeLookup {
 
   #comments = 0;
 
+  closePullRequest(project: Project, number: number, why: string): void {
+    if (!project.spec.forge) return;
+    this.postComment(project, number, why);
+    // Queued behind the comment on the same target: a person reads why before it shows closed.
+    this.#delivery.enqueueCall(
+      targetOf(project),
+      {
+        key: `close\u0000${String(number)}`,
+        send: (forge, signal) => forge.updatePullRequest(number, { state: 'closed' }, signal),
+        fields: { pullRequest: number, close: true },
+      },
+      () => this.forProject(project),
+    );
+  }
+
   /** Resolves when no status waits (tests, a graceful stop). */
   idle(): Promise<void> {
     return this.#delivery.idle();
@@ -131,6 +146,11 @@ export class ProjectForges implements ForgeLookup {
   stop(): void {
     this.#delivery.stop();
   }
+}
+
+/** The delivery queue's target: one per Project. */
+function targetOf(project: Project): string {
+  return `${project.metadata.namespace ?? 'default'}/${project.metadata.name ?? ''}`;
 }
 
 /** A try's outcome as the Project's ForgeReachable: a token or address that is wrong is the Project's to fix. */

@@ -32,6 +32,8 @@ export interface ForgeLookup {
   postStatus(project: Project, status: StageCommitStatus): void;
   /** Queues a comment on pull request `number` of the Project's forge (a proposal's verdict): never blocks, never throws. */
   postComment(project: Project, number: number, body: string): void;
+  /** Queues a comment saying why, then closes pull request `number` unmerged: never blocks, never throws. */
+  closePullRequest(project: Project, number: number, why: string): void;
 }
 
 export interface StageCommitStatus {

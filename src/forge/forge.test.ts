@@ -125,9 +125,11 @@ describe('GitHub', () => {
     const forge = createForge(settings('github', server.url, server.host));
     await forge.comment(7, 'evaluated: pass');
     await forge.updatePullRequest(7, { title: 'rebound: scale carts [resolved]' });
+    await forge.updatePullRequest(7, { state: 'closed' });
     expect(server.seen.map((s) => [s.method, s.url, s.body])).toEqual([
       ['POST', '/api/v3/repos/sock/shop/issues/7/comments', { body: 'evaluated: pass' }],
       ['PATCH', '/api/v3/repos/sock/shop/pulls/7', { title: 'rebound: scale carts [resolved]' }],
+      ['PATCH', '/api/v3/repos/sock/shop/pulls/7', { state: 'closed' }],
     ]);
   });
 
@@ -176,6 +178,7 @@ describe('GitLab', () => {
     expect(opened).toEqual({ number: 3, url: mr.web_url, state: 'open', headCommit: SHA });
     await forge.comment(3, 'the plan');
     await forge.updatePullRequest(3, { body: 'new plan' });
+    await forge.updatePullRequest(3, { state: 'closed' });
     expect(await forge.pullRequest(3)).toEqual({
       number: 3,
       url: mr.web_url,
@@ -189,6 +192,7 @@ describe('GitLab', () => {
       ['POST', { source_branch: 'rebound/p/1', target_branch: 'production', title: 't', description: 'plan' }],
       ['POST', { body: 'the plan' }],
       ['PUT', { description: 'new plan' }],
+      ['PUT', { state_event: 'close' }],
       ['GET', undefined],
     ]);
   });

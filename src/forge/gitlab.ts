@@ -83,6 +83,7 @@ export function gitlabForge(settings: ForgeSettings): Forge {
         body: {
           ...(change.title === undefined ? {} : { title: change.title }),
           ...(change.body === undefined ? {} : { description: change.body }),
+          ...(change.state === 'closed' ? { state_event: 'close' } : {}),
         },
         signal,
       });

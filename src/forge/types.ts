@@ -49,7 +49,12 @@ export interface Forge {
   openPullRequest(draft: PullRequestDraft, signal?: AbortSignal): Promise<PullRequest>;
   pullRequest(number: number, signal?: AbortSignal): Promise<PullRequest>;
   comment(number: number, body: string, signal?: AbortSignal): Promise<void>;
-  updatePullRequest(number: number, change: { title?: string; body?: string }, signal?: AbortSignal): Promise<void>;
+  /** Changes a pull request's title or body, or closes it unmerged (`state: 'closed'`). */
+  updatePullRequest(
+    number: number,
+    change: { title?: string; body?: string; state?: 'closed' },
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 /** Where a forge is and who Rebound is there; the token comes from a Kubernetes Secret. */

@@ -44,6 +44,8 @@ class FakeForge implements Forge {
   readonly type = 'gitea' as const;
   statuses: string[] = [];
   comments: string[] = [];
+  /** Pull requests closed unmerged by Rebound, with the comment that went before. */
+  closed: string[] = [];
   pulls: PullRequest[] = [];
   opened: PullRequestDraft[] = [];
   readError: Error | undefined;
@@ -326,6 +328,7 @@ class World {
             this.forge.statuses.push(`${status.sha.slice(0, 5)} ${status.state}: ${status.description}`);
         },
         postComment: (_project, number, body) => void this.forge.comments.push(`#${String(number)} ${body}`),
+        closePullRequest: (_project, number, why) => void this.forge.closed.push(`#${String(number)} ${why}`),
       },
       ...(this.tasks ? { tasks: this.tasks } : {}),
       evaluator: {
@@ -1913,7 +1916,7 @@ describe('ProblemEventReconciler', () => {
     });
   });
   describe('the forge', () => {
-    const withForge = (w: World, approval?: { mode: 'merge' }): void => {
+    const withForge = (w: World, approval?: { mode: 'merge'; timeout?: string; onTimeout?: 'Escalate' }): void => {
       const project = w.project as Project;
       w.project = {
         ...project,
@@ -2031,6 +2034,38 @@ describe('ProblemEventReconciler', () => {
       expect(w.problem.status?.attempts?.[0]?.approval?.proposal?.state).toBe('Closed');
       expect(w.commits).toEqual([]);
       expect(w.applied).toEqual([]);
+    });
+
+    it('merge mode: a problem resolved by its source closes its open pull request', async () => {
+      const w = new World();
+      w.stageMode = 'manual';
+      withForge(w, { mode: 'merge' });
+      await w.step();
+      expect(w.forge.closed).toEqual([]);
+      w.problem = { ...w.problem, spec: { ...w.problem.spec, state: 'RESOLVED' } };
+      await w.step();
+      expect(w.problem.status?.phase).toBe('Resolved');
+      expect(w.forge.closed).toEqual([
+        '#1 Rebound: the source reported the problem as resolved; this proposal is no longer needed. Closing this pull request unmerged.',
+      ]);
+      expect(w.problem.status?.attempts?.[0]?.approval?.proposal?.state).toBe('Closed');
+      expect(w.commits).toEqual([]);
+    });
+
+    it('merge mode: a timed-out proposal is closed, and escalating opens the next one', async () => {
+      const w = new World();
+      w.stageMode = 'manual';
+      withForge(w, { mode: 'merge', timeout: '10m', onTimeout: 'Escalate' });
+      await w.step();
+      w.advance(600_000);
+      await w.step();
+      expect(w.forge.closed).toHaveLength(1);
+      expect(w.forge.closed[0]).toMatch(
+        /^#1 Rebound: attempt 1 \(scale \+1\) was not approved before .*, so this pull request no longer counts as an approval\. Closing this pull request unmerged\.$/,
+      );
+      const first = w.problem.status?.attempts?.[0];
+      expect(first?.approval).toMatchObject({ state: 'TimedOut', proposal: { state: 'Closed' } });
+      expect(first?.result).toBe('fail');
     });
 
     it('merge mode: a forge that is down is retried with backoff, not a rejection', async () => {

@@ -15,6 +15,7 @@ import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
 import type { StatusDraft } from './draft.ts';
 import { label } from './draft.ts';
 import { finish, stall } from './finish.ts';
+import { closeOpenProposal } from './forge-status.ts';
 import { NEXT } from './types.ts';
 import type { StepContext, StepFor, StepResult } from './types.ts';
 
@@ -195,21 +196,17 @@ export const approvalTimedOut: StepFor<'approval-timed-out'> = async (draft, dep
     message,
   };
   deps.metrics?.approval?.('timed_out');
-  if (approval.proposal?.number !== undefined)
-    deps.forges?.postComment(
-      ctx.project,
-      approval.proposal.number,
-      `Rebound: ${message}. This pull request no longer counts as an approval.`,
-    );
+  draft.replaceAttempt(timedOut);
+  closeOpenProposal(draft, deps, ctx, index, `${message}, so this pull request no longer counts as an approval`);
+  const closed = draft.attempt(index) ?? timedOut;
   if (approval.onTimeout === 'Escalate') {
-    draft.replaceAttempt({ ...timedOut, result: 'fail' });
+    draft.replaceAttempt({ ...closed, result: 'fail' });
     draft.update({ lastResult: 'fail' });
     draft.markReconciling(REASONS.ApprovalTimedOut, `${message}: escalating to the next action`);
     await draft.write('Remediating');
     draft.event('Warning', 'ApprovalTimedOut', `${message}: escalating to the next action`);
     return NEXT;
   }
-  draft.replaceAttempt(timedOut);
   return finish(draft, deps, 'Unhandled', REASONS.ApprovalTimedOut, message, 'Warning');
 };
 

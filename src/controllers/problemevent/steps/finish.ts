@@ -6,6 +6,7 @@ import { ReboundError, errorMessage, failureReason } from '../../../errors.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import { keyOf } from '../decide.ts';
 import type { StatusDraft } from './draft.ts';
+import { closeOpenProposal } from './forge-status.ts';
 import { DONE } from './types.ts';
 import type { StepFor, StepLog, StepResult } from './types.ts';
 
@@ -72,8 +73,11 @@ export async function failStep(
   return stall(draft, deps, reason, message);
 }
 
-export const resolveBySource: StepFor<'resolve-by-source'> = (draft, deps) =>
-  finish(draft, deps, 'Resolved', REASONS.ProblemResolved, 'the source reported the problem as resolved', 'Normal');
+export const resolveBySource: StepFor<'resolve-by-source'> = (draft, deps, ctx) => {
+  const message = 'the source reported the problem as resolved';
+  closeOpenProposal(draft, deps, ctx, draft.status.currentAttempt, `${message}; this proposal is no longer needed`);
+  return finish(draft, deps, 'Resolved', REASONS.ProblemResolved, message, 'Normal');
+};
 
 export const unhandledByStage: StepFor<'unhandled-by-stage'> = (draft, deps, { decision, stage }) =>
   finish(
