@@ -535,6 +535,17 @@ export const remediationSchema = {
   },
 } as const;
 
+/** One criterion of an SLO objective: `<=600`, `<=+10%`, and the number it came to. */
+export const sliTargetSchema = {
+  type: 'object',
+  required: ['criteria'],
+  properties: {
+    criteria: { type: 'string', maxLength: 64 },
+    targetValue: { type: 'number' },
+    violated: { type: 'boolean' },
+  },
+} as const;
+
 export const indicatorResultSchema = {
   type: 'object',
   required: ['metric'],
@@ -544,6 +555,15 @@ export const indicatorResultSchema = {
     status: { type: 'string', enum: ['pass', 'warning', 'fail', 'info'] },
     score: { type: 'number' },
     message: { type: 'string', maxLength: 1024 },
+    /**
+     * The provider's query with every placeholder resolved for the window. Longer ones are cut to
+     * fit (queryTruncated), so a status with many SLIs stays small.
+     */
+    query: { type: 'string', maxLength: 1024 },
+    queryTruncated: { type: 'boolean' },
+    /** The pass criteria as written, each with the number the value was compared with. */
+    passTargets: { type: 'array', maxItems: 8, items: sliTargetSchema },
+    warningTargets: { type: 'array', maxItems: 8, items: sliTargetSchema },
   },
 } as const;
 
@@ -676,6 +696,8 @@ export const attemptSchema = {
     liveTime: dateTime,
     rollout: rolloutSchema,
     helmRevision: { type: 'integer', format: 'int32', minimum: 1 },
+    /** The start of the window the evaluation read (its end is evaluationTime). */
+    evaluationStart: dateTime,
     evaluationTime: dateTime,
     result: { type: 'string', enum: EVALUATION_RESULTS },
     score: { type: 'number' },

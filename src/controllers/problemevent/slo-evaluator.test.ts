@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { ProblemEvent, Project } from '../../api/index.ts';
 import type { SliProvider, SliRequest } from '../../evaluation/provider.ts';
 import type { GitStore } from '../../gitstore/store.ts';
-import { SloEvaluator } from './slo-evaluator.ts';
+import { MAX_STATUS_QUERY, SloEvaluator, statusIndicator } from './slo-evaluator.ts';
+import type { IndicatorResult } from '../../evaluation/types.ts';
 
 const SLO =
   'spec_version: "1.0"\nobjectives:\n  - sli: response_time_p95\n    pass:\n      - criteria:\n          - "<600"\ntotal_score:\n  pass: "90%"\n  warning: "75%"\n';
@@ -109,5 +110,47 @@ describe('SloEvaluator', () => {
     const request = await requestFor(problem());
     expect(request).not.toHaveProperty('labels');
     expect(request).not.toHaveProperty('deployment');
+  });
+});
+
+describe('statusIndicator', () => {
+  const result = (over: Partial<IndicatorResult>): IndicatorResult => ({
+    metric: 'response_time_p95',
+    displayName: '',
+    value: 412,
+    success: true,
+    status: 'pass',
+    score: 1,
+    weight: 1,
+    keySli: false,
+    comparedValue: 0,
+    comparedValues: [],
+    passTargets: [{ criteria: '<=600', targetValue: 600, violated: false }],
+    warningTargets: [{ criteria: '<=800', targetValue: 800, violated: false }],
+    ...over,
+  });
+
+  it('keeps the resolved query and every target with the number it was checked against', () => {
+    expect(statusIndicator(result({ query: 'latency{pod="carts-1"}[5m]' }))).toEqual({
+      metric: 'response_time_p95',
+      value: 412,
+      status: 'pass',
+      score: 1,
+      query: 'latency{pod="carts-1"}[5m]',
+      passTargets: [{ criteria: '<=600', targetValue: 600, violated: false }],
+      warningTargets: [{ criteria: '<=800', targetValue: 800, violated: false }],
+    });
+  });
+
+  it('cuts a long query to fit status and says so; a failed SLI keeps its message and no value', () => {
+    const long = `sum(${'x'.repeat(5000)})`;
+    const kept = statusIndicator(
+      result({ value: null, success: false, status: 'fail', message: 'query did not return any values', query: long }),
+    );
+    expect(kept.query).toHaveLength(MAX_STATUS_QUERY);
+    expect(kept.query?.endsWith('…')).toBe(true);
+    expect(kept.queryTruncated).toBe(true);
+    expect(kept).not.toHaveProperty('value');
+    expect(kept.message).toBe('query did not return any values');
   });
 });

@@ -2,12 +2,12 @@
 // providers kept it: prometheus/sli.yaml, dynatrace/sli.yaml) from the stage branch (last good
 // versions), SLI values from the metrics source over the window since the action was applied, and
 // Keptn's scoring. Earlier attempts of the same problem are the comparison history, newest first.
-import type { Attempt, Project, ProblemEvent, Remediation } from '../../api/index.ts';
+import type { Attempt, IndicatorResult, Project, ProblemEvent, Remediation } from '../../api/index.ts';
 import { REASONS } from '../../api/index.ts';
 import { ReboundError } from '../../errors.ts';
 import { evaluateSlo } from '../../evaluation/engine.ts';
 import type { SliProvider } from '../../evaluation/provider.ts';
-import type { PreviousEvaluation } from '../../evaluation/types.ts';
+import type { IndicatorResult as EngineIndicatorResult, PreviousEvaluation, Target } from '../../evaluation/types.ts';
 import type { Sli } from '../../formats/sli.ts';
 import { sliFilePaths } from '../../formats/sli.ts';
 import type { Slo } from '../../formats/slo.ts';
@@ -95,15 +95,7 @@ export class SloEvaluator implements Evaluator {
     return {
       result: result.result,
       score: result.score,
-      indicatorResults: result.indicatorResults.map((r) => ({
-        metric: r.metric,
-        ...(r.value === null ? {} : { value: r.value }),
-        status: r.status,
-        score: r.score,
-        ...(r.message || r.query
-          ? { message: [r.message, r.query ? `query: ${r.query}` : ''].filter(Boolean).join('; ').slice(0, 1024) }
-          : {}),
-      })),
+      indicatorResults: result.indicatorResults.map(statusIndicator),
       message: result.message,
     };
   }
@@ -127,6 +119,38 @@ export class SloEvaluator implements Evaluator {
     }
     return offered.inForce;
   }
+}
+
+/** Longest query kept in status: 64 SLIs of 64 attempts must stay far below etcd's object limit. */
+export const MAX_STATUS_QUERY = 1024;
+const MAX_TARGETS = 8;
+
+/**
+ * One SLI's result as the attempt's status keeps it: the value, the verdict, the resolved query (cut
+ * to MAX_STATUS_QUERY, and then marked) and each target with the number it was checked against.
+ */
+export function statusIndicator(r: EngineIndicatorResult): IndicatorResult {
+  const targets = (list: readonly Target[]): NonNullable<IndicatorResult['passTargets']> =>
+    list.slice(0, MAX_TARGETS).map((t) => ({
+      criteria: t.criteria.slice(0, 64),
+      ...(Number.isFinite(t.targetValue) ? { targetValue: t.targetValue } : {}),
+      violated: t.violated,
+    }));
+  const query = r.query ?? '';
+  return {
+    metric: r.metric,
+    ...(r.value === null ? {} : { value: r.value }),
+    status: r.status,
+    score: r.score,
+    ...(r.message ? { message: r.message.slice(0, 1024) } : {}),
+    ...(query === ''
+      ? {}
+      : query.length > MAX_STATUS_QUERY
+        ? { query: `${query.slice(0, MAX_STATUS_QUERY - 1)}…`, queryTruncated: true }
+        : { query }),
+    ...(r.passTargets.length > 0 ? { passTargets: targets(r.passTargets) } : {}),
+    ...(r.warningTargets.length > 0 ? { warningTargets: targets(r.warningTargets) } : {}),
+  };
 }
 
 /**

@@ -83,6 +83,7 @@ export const evaluate: StepFor<'evaluate'> = async (
   observe(outcome.result);
   draft.replaceAttempt({
     ...attempt,
+    evaluationStart: window.start.toISOString(),
     evaluationTime: draft.now.toISOString(),
     result: outcome.result,
     score: outcome.score,
