@@ -30,6 +30,7 @@ const IO = [
   'src/runtime/http-server.test.ts',
   'src/observability/health.test.ts',
   'src/evaluation/providers/prometheus.test.ts',
+  'src/evaluation/providers/prometheus-range.test.ts',
   'src/ingest/action-callbacks.test.ts',
   'src/ingest/git-hook.test.ts',
   'src/ingest/keptn-api.test.ts',
