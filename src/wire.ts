@@ -18,6 +18,7 @@ import { CachedProjectLookup } from './controllers/problemevent/project-lookup.t
 import { setupProblemEventController } from './controllers/problemevent/setup.ts';
 import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
 import { prometheusProviders } from './evaluation/providers/prometheus.ts';
+import { prometheusRangeClients } from './evaluation/providers/prometheus-range.ts';
 import { ProjectStores } from './controllers/project-stores.ts';
 import { ProjectForges } from './controllers/forges.ts';
 import { setupNotificationController } from './controllers/notification/setup.ts';
@@ -364,6 +365,11 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     approvals.addHandler(feed('approvals'));
     projects.addHandler(feed('projects'));
     const informers = [projects, remediations, problems, approvals];
+    // Charts read the Prometheus the evaluation read, by the same allowed-hosts rule.
+    const rangeClients = prometheusRangeClients({
+      defaultUrl: config.prometheusUrl,
+      allowedHosts: config.prometheusAllowedHosts,
+    });
     manager.add(
       uiRunnable(
         {
@@ -382,6 +388,20 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
             leading: () => elector?.isLeading() ?? true,
           },
           kube: kubeUiAccess(kc),
+          sliSeries: {
+            range: (p, query, start, end) => {
+              const remediation = projectLookup.findRemediation(
+                p.metadata.namespace ?? 'default',
+                p.spec.project,
+                p.spec.stage,
+                p.spec.service,
+              );
+              const client = rangeClients(remediation?.spec.evaluation?.prometheusURL);
+              return 'refused' in client
+                ? Promise.resolve({ ok: false, message: client.refused })
+                : client.range({ query, start, end });
+            },
+          },
           log: log.child({ component: 'ui' }),
           now: () => clock.now(),
         },

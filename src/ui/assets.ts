@@ -59,6 +59,15 @@ th { background: #f6f8fa; font-weight: 600; } caption { text-align: left; font-w
 .phase-Exhausted, .result-fail { background: #ffebe9; color: #82071e; }
 .phase-Unhandled, .phase-suspended { background: #eaeef2; color: #24292f; }
 .phase-ClosedBySource { background: #fbefff; color: #512a97; }
+.chart { display: block; overflow: visible; } .chart .axis { stroke: #8c959f; stroke-width: 1; }
+.chart .tick { font-size: 9px; fill: #57606a; } .chart .target { stroke: #cf222e; stroke-width: 1; stroke-dasharray: 4 3; }
+.chart polyline { fill: none; stroke-width: 1.5; } .chart .point { stroke: none; }
+.chart .series-0 polyline { stroke: #0a58ca; } .chart .series-0 .point { fill: #0a58ca; }
+.chart .series-1 polyline { stroke: #8250df; } .chart .series-1 .point { fill: #8250df; }
+.chart .series-2 polyline { stroke: #1a7f37; } .chart .series-2 .point { fill: #1a7f37; }
+.chart .series-3 polyline { stroke: #9a6700; } .chart .series-3 .point { fill: #9a6700; }
+.chart .series-4 polyline { stroke: #57606a; } .chart .series-4 .point { fill: #57606a; }
+code.query { font-size: .85em; overflow-wrap: anywhere; } .targets { margin: 0; padding-left: 1em; } .violated { color: #82071e; font-weight: 600; }
 .result-warning { background: #fff8c5; color: #4d2d00; } .result-info { background: #eaeef2; color: #24292f; }
 .filters { display: flex; flex-wrap: wrap; gap: 10px 16px; align-items: end; padding: 10px; background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; }
 .filters label { display: flex; flex-direction: column; font-size: .85em; color: var(--muted); }

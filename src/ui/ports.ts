@@ -2,6 +2,7 @@
 // (wire.ts) hands in the informer caches and the Kubernetes calls, so the UI neither lists nor
 // watches anything itself and never holds credentials of its own beyond the user's.
 import type { Approval, ApprovalDecision, ProblemEvent, Project, Remediation } from '../api/index.ts';
+import type { RangeOutcome } from '../evaluation/providers/prometheus-range.ts';
 
 /** The controller's informer caches, read-only. */
 export interface UiCache {
@@ -64,4 +65,13 @@ export interface UiKube {
   setSuspended(token: string, namespace: string, name: string, suspended: boolean): Promise<void>;
   /** Kubernetes Events about one object (by uid), oldest first, read as the user. */
   events(token: string, namespace: string, uid: string): Promise<KubeEventRow[]>;
+}
+
+/** SLI values over a window for a problem page's charts. */
+export interface UiSliSeries {
+  /**
+   * One query over [start, end] from the Prometheus the problem's evaluation used (its Remediation's
+   * allowed evaluation.prometheusURL, else the controller's). Never throws: trouble is a message.
+   */
+  range(problem: ProblemEvent, query: string, start: Date, end: Date): Promise<RangeOutcome>;
 }

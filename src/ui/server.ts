@@ -14,7 +14,8 @@ import type { ApprovalDecision, ProblemEvent } from '../api/index.ts';
 import { errorMessage } from '../errors.ts';
 import { ASSETS } from './assets.ts';
 import { pageProblems, parseProblemQuery } from './model.ts';
-import type { AccessAttributes, KubeEventRow, UiCache, UiHealth, UiKube, UserInfo } from './ports.ts';
+import type { AccessAttributes, KubeEventRow, UiCache, UiHealth, UiKube, UiSliSeries, UserInfo } from './ports.ts';
+import { SliSeriesCache } from './sli-series.ts';
 import { SESSION_COOKIE, Sessions, cookie, csrfMatches, sameOrigin } from './sessions.ts';
 import type { Session } from './sessions.ts';
 import {
@@ -45,6 +46,10 @@ export interface UiOptions {
   accessTtlMs?: number;
   /** At most this many open event streams (default 500). */
   maxStreams?: number;
+  /** Where SLI charts read their values; without it the page says no Prometheus is configured. */
+  sliSeries?: UiSliSeries;
+  /** How long chart values are reused (default 30 s). */
+  chartTtlMs?: number;
 }
 
 /** The caches' change feed: wire.ts calls `notify` from the informers' handlers (synchronous, cheap). */
@@ -94,6 +99,12 @@ export function uiHandler(options: UiOptions, changes: UiChanges): UiHandler {
   const streams = new Set<ServerResponse>();
   const maxStreams = options.maxStreams ?? 500;
   const eventCache = new Map<string, { rows: KubeEventRow[] | undefined; at: number }>();
+  const series = options.sliSeries
+    ? new SliSeriesCache(options.sliSeries, {
+        now: options.now,
+        ...(options.chartTtlMs === undefined ? {} : { ttlMs: options.chartTtlMs }),
+      })
+    : undefined;
 
   async function allowed(user: UserInfo, attrs: AccessAttributes): Promise<boolean> {
     const key = JSON.stringify([user.username, user.groups, attrs.verb, attrs.group, attrs.resource, attrs.namespace]);
@@ -210,16 +221,18 @@ export function uiHandler(options: UiOptions, changes: UiChanges): UiHandler {
 
   async function problemView(id: Identity, problem: ProblemEvent): Promise<ProblemView> {
     const ns = problem.metadata.namespace ?? '';
-    const [answer, suspend, evs] = await Promise.all([
+    const [answer, suspend, evs, charts] = await Promise.all([
       allowed(id.user, { verb: 'create', group: GROUP, resource: PLURALS.Approval, namespace: ns }),
       allowed(id.user, { verb: 'patch', ...PROBLEMS, namespace: ns }),
       events(id, problem),
+      series?.charts(problem),
     ]);
     return {
       problem,
       project: cache.projects().find((p) => p.metadata.namespace === ns && p.metadata.name === problem.spec.project),
       approvals: cache.approvals(ns, problem.metadata.name ?? ''),
       events: evs,
+      charts,
       // Header-authenticated users get no forms: the forms' CSRF token lives in a session.
       may: { answer: answer && id.session !== undefined, suspend: suspend && id.session !== undefined },
       csrf: id.session?.csrf ?? '',

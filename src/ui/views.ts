@@ -1,6 +1,14 @@
 // The pages, rendered on the server as plain HTML: every value goes through the escaping template
 // (html.ts), so what alerts and people wrote is shown as text. Pure: data and the clock in, markup out.
-import type { Approval, Attempt, Condition, ProblemEvent, Project, Remediation } from '../api/types.ts';
+import type {
+  Approval,
+  Attempt,
+  Condition,
+  IndicatorResult,
+  ProblemEvent,
+  Project,
+  Remediation,
+} from '../api/types.ts';
 import { isTerminal } from '../api/phases.ts';
 import { commitUrl } from './git-links.ts';
 import { html, query, safeHref } from './html.ts';
@@ -9,6 +17,9 @@ import { DISPLAY_PHASES, PAGE_SIZES, PHASE_LABELS, age, displayPhase, duration, 
 import type { DisplayPhase, ProblemPage, ProblemQuery } from './model.ts';
 import type { InformerHealth, KubeEventRow, UserInfo } from './ports.ts';
 import { timeline } from './timeline.ts';
+import { formatValue, sliChart } from './sli-chart.ts';
+import { chartKey } from './sli-series.ts';
+import type { ChartData } from './sli-series.ts';
 
 export interface Layout {
   title: string;
@@ -158,6 +169,8 @@ export interface ProblemView {
   may: { answer: boolean; suspend: boolean };
   csrf: string;
   nowMs: number;
+  /** The SLI charts' values by chartKey; undefined when no Prometheus is configured for the UI. */
+  charts?: ReadonlyMap<string, ChartData> | undefined;
 }
 
 const dl = (pairs: [string, HtmlValue][]): Html =>
@@ -361,20 +374,78 @@ function attemptSection(a: Attempt, view: ProblemView): Html {
     ${
       (a.indicatorResults ?? []).length > 0
         ? html`<h4>Evaluation</h4>
+            ${
+              a.evaluationTime
+                ? html`<p class="sub">
+                    SLIs read over ${when(a.evaluationStart ?? a.liveTime ?? a.appliedTime) ?? 'the window'} to
+                    ${when(a.evaluationTime)}
+                  </p>`
+                : ''
+            }
             ${dataTable(
-              ['SLI', 'Value', 'Status', 'Score', 'Targets and query'],
+              ['SLI', 'Query (resolved)', 'Value', 'Targets', 'Result', 'Values over the window'],
               (a.indicatorResults ?? []).map((r) => [
                 r.metric,
-                r.value,
-                r.status ? html`<span class="result result-${r.status}">${r.status}</span>` : '',
-                r.score,
-                r.message,
+                r.query
+                  ? html`<code class="query">${r.query}</code
+                      >${r.queryTruncated ? html` <span class="sub">(cut)</span>` : ''}`
+                  : '',
+                html`${r.value === undefined ? 'none' : formatValue(r.value)}${
+                  r.message ? html`<div class="sub">${r.message}</div>` : ''
+                }`,
+                targets(r),
+                r.status
+                  ? html`<span class="result result-${r.status}">${r.status}</span>${
+                        r.score !== undefined ? html` <span class="sub">score ${formatValue(r.score)}</span>` : ''
+                      }`
+                  : '',
+                chartCell(a, r, view),
               ]),
               { className: 'slis' },
             )}`
         : ''
     }
   </section>`;
+}
+
+/** `pass <=600 (600)`, each target with the number it came to; a violated one says so. */
+function targets(r: IndicatorResult): Html {
+  const list = (kind: string, ts: IndicatorResult['passTargets']): Html[] =>
+    (ts ?? []).map(
+      (t) =>
+        html`<li>
+          ${kind} <code>${t.criteria}</code>${
+            t.targetValue !== undefined && String(t.targetValue) !== t.criteria.replace(/^[<>=!]+/, '')
+              ? html` (${formatValue(t.targetValue)})`
+              : ''
+          }${t.violated ? html` <span class="violated">not met</span>` : ''}
+        </li>`,
+    );
+  const items = [...list('pass', r.passTargets), ...list('warning', r.warningTargets)];
+  return items.length === 0
+    ? html``
+    : html`<ul class="targets">
+        ${items}
+      </ul>`;
+}
+
+/** The chart of one SLI, or why there is none; the page renders either way. */
+function chartCell(a: Attempt, r: IndicatorResult, view: ProblemView): Html {
+  if (!r.query) return html``;
+  if (view.charts === undefined) return html`<span class="sub">No Prometheus is configured for the UI.</span>`;
+  const data = view.charts.get(chartKey(a.index, r.metric));
+  if (data === undefined) return html``;
+  if ('skipped' in data) return html`<span class="sub">${data.skipped}</span>`;
+  if (!data.outcome.ok) return html`<span class="sub chart-off" role="note">No chart: ${data.outcome.message}</span>`;
+  const pass = r.passTargets ?? [];
+  const target = pass.length === 1 ? pass[0]?.targetValue : undefined;
+  return sliChart({
+    metric: r.metric,
+    series: data.outcome.series,
+    startMs: data.window.startMs,
+    endMs: data.window.endMs,
+    ...(target === undefined ? {} : { target }),
+  });
 }
 
 function diffLines(diff: string): Html[] {
