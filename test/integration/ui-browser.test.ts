@@ -10,6 +10,12 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Approval, ProblemEvent, Project, Remediation } from '../../src/api/index.ts';
+import { statusIndicator } from '../../src/controllers/problemevent/slo-evaluator.ts';
+import { evaluateSlo } from '../../src/evaluation/engine.ts';
+import { PrometheusSliProvider } from '../../src/evaluation/providers/prometheus.ts';
+import { prometheusRangeClients } from '../../src/evaluation/providers/prometheus-range.ts';
+import { parseSliFile } from '../../src/formats/sli.ts';
+import { parseSloFile } from '../../src/formats/slo.ts';
 import { kubeUiAccess } from '../../src/kube/ui-access.ts';
 import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
 import type { ReboundClients } from '../../src/kube/index.ts';
@@ -19,6 +25,8 @@ import { SupervisedInformer } from '../../src/runtime/informer.ts';
 import type { HasMetadata } from '../../src/runtime/keys.ts';
 import { UiChanges } from '../../src/ui/server.ts';
 import { uiRunnable } from '../../src/ui/runnable.ts';
+import { formatOpenMetrics, startPrometheus } from '../harness/prometheus.ts';
+import type { LocalPrometheus } from '../harness/prometheus.ts';
 import { REPO_ROOT, applyObjects, installControllerRbac, kubectl } from '../harness/world.ts';
 import { eventually } from './runtime-helpers.ts';
 
@@ -40,6 +48,26 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+// A fixed past window the real Prometheus holds backfilled data for: 10:00–10:05 UTC on 2023-11-14.
+const T0 = 1_699_956_300;
+const WINDOW = { start: new Date((T0 - 300) * 1000), end: new Date(T0 * 1000) };
+const SLI_YAML = `spec_version: "1.0"
+indicators:
+  response_time_p95: avg(http_response_time_p95_ms{job="$SERVICE-$PROJECT-$STAGE"})
+`;
+const SLO_YAML = `spec_version: "0.1.1"
+objectives:
+  - sli: response_time_p95
+    pass:
+      - criteria: ["<600"]
+    warning:
+      - criteria: ["<=800"]
+total_score:
+  pass: "90%"
+  warning: "75%"
+`;
+
+let prometheus: LocalPrometheus;
 let stop: AbortController;
 let serving: Promise<void>;
 let url = '';
@@ -137,6 +165,25 @@ beforeAll(async () => {
     { kind: 'Role', name: 'operator' },
   ]);
 
+  // 412.5 ms every 15 s across the window, with one 480 ms peak two minutes before its end.
+  prometheus = await startPrometheus({
+    openMetrics: formatOpenMetrics([
+      {
+        name: 'http_response_time_p95_ms',
+        series: [
+          {
+            labels: { job: 'carts-sockshop-production' },
+            samples: Array.from({ length: 41 }, (_, i) => T0 - 600 + i * 15).map((ts) => ({
+              timestamp: ts,
+              value: ts === T0 - 120 ? 480 : 412.5,
+            })),
+          },
+        ],
+      },
+    ]),
+  });
+  const rangeClients = prometheusRangeClients({ defaultUrl: prometheus.url, allowedHosts: [] });
+
   // The UI as wire.ts builds it, with the controller's identity.
   const kc = loadKubeConfig({ kind: 'file', path: cluster.controllerKubeconfigPath });
   clients = reboundClients(loadKubeConfig({ kind: 'file', path: admin }));
@@ -191,6 +238,14 @@ beforeAll(async () => {
         informers: () => informers.map((i) => ({ name: i.name, synced: i.hasSynced() })),
       },
       kube: kubeUiAccess(kc),
+      sliSeries: {
+        range: (p, query, start, end) => {
+          const client = rangeClients(undefined);
+          return 'refused' in client
+            ? Promise.resolve({ ok: false, message: client.refused })
+            : client.range({ query, start, end });
+        },
+      },
       log,
       now: () => Date.now(),
     },
@@ -214,6 +269,7 @@ afterAll(async () => {
   stop?.abort();
   await serving;
   if (profile) await rm(profile, { recursive: true, force: true });
+  await prometheus?.stop();
 });
 
 describe('the web UI in chromium', () => {
@@ -291,6 +347,60 @@ describe('the web UI in chromium', () => {
     expect(await page.locator('.phase').first().textContent()).toBe('Evaluating');
     expect(await page.getByText('Helm revision 4').count()).toBeGreaterThan(0);
     expect(await page.evaluate('window.__same')).toBe(true);
+    await page.close();
+  });
+
+  it('shows each SLI of an evaluation against the real Prometheus: resolved query, value, target and a chart', async () => {
+    await clients.problemEvents.create(problem('evaluated', 'Response time degradation'));
+    // The evaluation as the controller makes it: the real provider, Keptn's scoring, the status mapping.
+    const slo = parseSloFile('slo.yaml', SLO_YAML);
+    const sli = parseSliFile('sli.yaml', SLI_YAML);
+    if (!slo.ok || !sli.ok) throw new Error('SLO fixtures do not parse');
+    const values = await new PrometheusSliProvider({ url: prometheus.url }).getIndicators({
+      project: 'sockshop',
+      stage: 'production',
+      service: 'carts',
+      indicators: slo.slo.objectives.map((o) => o.sli),
+      queries: sli.sli.indicators,
+      ...WINDOW,
+    });
+    const result = evaluateSlo({ slo: slo.slo, indicators: values, previous: [] });
+    await setStatus('evaluated', {
+      phase: 'Resolved',
+      currentAttempt: 1,
+      attempts: [
+        {
+          index: 1,
+          action: 'scale',
+          value: '+1',
+          appliedTime: WINDOW.start.toISOString(),
+          evaluationStart: WINDOW.start.toISOString(),
+          evaluationTime: WINDOW.end.toISOString(),
+          result: result.result,
+          score: result.score,
+          indicatorResults: result.indicatorResults.map(statusIndicator),
+        },
+      ],
+    });
+    const page = await browser.newPage();
+    await signIn(page, viewerToken);
+    await page.goto(`${url}/problems/${NAMESPACE}/evaluated`);
+    const chart = page.getByRole('img', { name: /^response_time_p95: / });
+    await chart.waitFor();
+    const row = page.locator('table.slis tbody tr').first();
+    expect(await row.locator('code.query').textContent()).toBe(
+      'avg(http_response_time_p95_ms{job="carts-sockshop-production"})',
+    );
+    expect(await row.locator('td').nth(2).textContent()).toBe('412.5');
+    expect(await row.locator('.targets').textContent()).toMatch(/pass\s+<600\s+warning\s+<=800/);
+    expect(await row.locator('.result').textContent()).toBe('pass');
+    // Every 3 s across the five minutes (a 300 s window at about 120 points): 101 values, one of them the peak.
+    expect(await chart.getAttribute('data-points')).toBe('101');
+    expect(await chart.locator('circle.point').count()).toBe(101);
+    expect(await chart.getAttribute('aria-label')).toBe(
+      'response_time_p95: 101 values over the window, from 412.5 to 480, last 412.5; target 600',
+    );
+    expect(await chart.locator('line.target').count()).toBe(1);
     await page.close();
   });
 
