@@ -13,7 +13,9 @@ import { systemClock } from '../../src/runtime/clock.ts';
 import { SupervisedInformer } from '../../src/runtime/informer.ts';
 import { UiChanges } from '../../src/ui/server.ts';
 import { uiRunnable } from '../../src/ui/runnable.ts';
+import { prometheusRangeClients } from '../../src/evaluation/providers/prometheus-range.ts';
 import { startCluster } from '../../test/harness/cluster.ts';
+import { formatOpenMetrics, startPrometheus } from '../../test/harness/prometheus.ts';
 import { REPO_ROOT, applyObjects } from '../../test/harness/world.ts';
 
 const OUT = process.argv[2] ?? join(REPO_ROOT, 'docs', 'ui');
@@ -26,6 +28,27 @@ const SHA1 = '3f9c2a7d81e4b6c05d2f9a8e7b1c4d6f0a2e9b13';
 const SHA2 = '9a41e0c2b7d3f58e6a1c0b9d2e7f4a3c5b8d1e06';
 
 const cluster = await startCluster({ crdsDir: join(REPO_ROOT, 'crds') });
+// What the first attempt's evaluation read: every 15 s from before the action to after it.
+const series = (name: string, value: (s: number) => number) => ({
+  name,
+  series: [
+    {
+      labels: { service: 'carts', stage: 'production' },
+      samples: Array.from({ length: 41 }, (_, i) => 460 - i * 5).map((s) => ({
+        timestamp: Math.floor(Date.parse(ago(s)) / 1000),
+        value: Math.round(value(s) * 10) / 10,
+      })),
+    },
+  ],
+});
+const prometheus = await startPrometheus({
+  openMetrics: formatOpenMetrics([
+    series('http_response_time_p95_ms', (s) => 700 + (400 - s) * 1.8 + 40 * Math.sin(s / 9)),
+    series('http_error_rate_percent', (s) => 0.3 + 0.1 * Math.sin(s / 13)),
+    series('http_requests_per_second', (s) => 40 + 2 * Math.sin(s / 7)),
+  ]),
+});
+const rangeClients = prometheusRangeClients({ defaultUrl: prometheus.url, allowedHosts: [] });
 const profile = await mkdtemp(join(tmpdir(), 'rebound-ui-shots-'));
 const stop = new AbortController();
 try {
@@ -131,6 +154,7 @@ try {
         committedTime: ago(410),
         appliedTime: ago(400),
         helmRevision: 7,
+        evaluationStart: ago(400),
         evaluationTime: ago(280),
         result: 'fail',
         score: 33.3,
@@ -140,11 +164,24 @@ try {
             value: 912.4,
             status: 'fail',
             score: 0,
-            message:
-              'pass: <=600 (query: histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket{service="carts"}[2m])) by (le)))',
+            query: 'avg(http_response_time_p95_ms{service="carts",stage="production"})',
+            passTargets: [{ criteria: '<=600', targetValue: 600, violated: true }],
+            warningTargets: [{ criteria: '<=800', targetValue: 800, violated: true }],
           },
-          { metric: 'error_rate', value: 0.4, status: 'pass', score: 1, message: 'pass: <=1' },
-          { metric: 'throughput', value: 41.2, status: 'info', message: 'informational' },
+          {
+            metric: 'error_rate',
+            value: 0.4,
+            status: 'pass',
+            score: 1,
+            query: 'avg(http_error_rate_percent{service="carts",stage="production"})',
+            passTargets: [{ criteria: '<=1', targetValue: 1, violated: false }],
+          },
+          {
+            metric: 'throughput',
+            value: 41.2,
+            status: 'info',
+            query: 'sum(http_requests_per_second{service="carts",stage="production"})',
+          },
         ],
       },
       {
@@ -298,6 +335,14 @@ try {
         informers: () => informers.map((i) => ({ name: i.name, synced: i.hasSynced() })),
       },
       kube: kubeUiAccess(kc),
+      sliSeries: {
+        range: (_p, query, start, end) => {
+          const client = rangeClients(undefined);
+          return 'refused' in client
+            ? Promise.resolve({ ok: false, message: client.refused })
+            : client.range({ query, start, end });
+        },
+      },
       log,
       now: () => Date.now(),
     },
@@ -346,5 +391,6 @@ try {
 } finally {
   stop.abort();
   await cluster.stop();
+  await prometheus.stop();
   await rm(profile, { recursive: true, force: true });
 }
