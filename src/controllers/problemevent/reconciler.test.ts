@@ -587,6 +587,11 @@ describe('ProblemEventReconciler', () => {
     await w.step();
     expect(w.problem.status?.phase).toBe('Resolved');
     expect(w.windows[0]?.start.toISOString()).toBe(live);
+    // The window is kept with the verdict: the UI charts the SLIs over it.
+    expect(w.problem.status?.attempts?.[0]).toMatchObject({
+      evaluationStart: live,
+      evaluationTime: '2026-11-22T12:02:03.000Z',
+    });
     expect(w.events.map((e) => e.split(':')[0])).toEqual([
       'Normal Committed',
       'Normal Applied',
