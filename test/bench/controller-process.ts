@@ -8,8 +8,21 @@ import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';
 import { REPO_ROOT } from '../harness/world.ts';
 
-/** The image's Node settings (Dockerfile and manifests/deployment.yaml). */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=4'];
+/** The image's NODE_OPTIONS (Dockerfile, manifests/deployment.yaml, the chart; a test keeps them equal). */
+export const IMAGE_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size-percentage=30';
+/** The memory limit of manifests/deployment.yaml and the chart's default values, MiB. */
+export const POD_MEMORY_LIMIT_MIB = 512;
+
+/**
+ * The image's Node settings as they come out in a pod at POD_MEMORY_LIMIT_MIB: a benchmark runs
+ * without that cgroup limit, so the old generation's percentage of it is passed as a size.
+ */
+export const IMAGE_NODE_FLAGS = IMAGE_NODE_OPTIONS.split(' ').map((flag) => {
+  const percent = /^--max-old-space-size-percentage=(\d+)$/.exec(flag)?.[1];
+  return percent === undefined
+    ? flag
+    : `--max-old-space-size=${String(Math.floor((POD_MEMORY_LIMIT_MIB * Number(percent)) / 100))}`;
+});
 
 export interface BenchController {
   pid: number;

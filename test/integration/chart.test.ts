@@ -12,6 +12,7 @@ import type { LocalCluster } from '../harness/cluster.ts';
 import { runCommand } from '../harness/process.ts';
 import { toolPath } from '../harness/tools.ts';
 import { REPO_ROOT, kubectl } from '../harness/world.ts';
+import { IMAGE_NODE_OPTIONS, POD_MEMORY_LIMIT_MIB } from '../bench/controller-process.ts';
 
 const CHART = join(REPO_ROOT, 'charts', 'rebound');
 const KUSTOMIZE_NS = 'rebound-system';
@@ -99,8 +100,14 @@ describe('charts/rebound', () => {
       deployment as { spec?: { template: { spec: { containers: { args: string[]; env: object[] }[] } } } }
     ).spec?.template.spec.containers[0];
     expect(container?.args).toContain('--otlp-endpoint=http://jaeger-collector.tracing:4318');
+    const values = parse(await readFile(join(REPO_ROOT, 'charts', 'rebound', 'values.yaml'), 'utf8')) as {
+      resources?: { limits?: { memory?: string } };
+    };
+    expect(values.resources?.limits?.memory).toBe(`${String(POD_MEMORY_LIMIT_MIB)}Mi`);
     expect(container?.env).toEqual(
       expect.arrayContaining([
+        // The heap is a share of the memory limit, as in the image and manifests/.
+        { name: 'NODE_OPTIONS', value: IMAGE_NODE_OPTIONS },
         { name: 'OTEL_SERVICE_NAME', value: 'rebound-eu' },
         { name: 'OTEL_EXPORTER_OTLP_HEADERS', valueFrom: { secretKeyRef: { name: 'otlp', key: 'headers' } } },
       ]),

@@ -18,6 +18,7 @@ import type { LocalCluster } from '../harness/cluster.ts';
 import { freePort } from '../harness/ports.ts';
 import { toolPath } from '../harness/tools.ts';
 import { REPO_ROOT, kubectl, startControllerProcess } from '../harness/world.ts';
+import { IMAGE_NODE_OPTIONS, POD_MEMORY_LIMIT_MIB } from '../bench/controller-process.ts';
 
 const MANIFESTS = join(REPO_ROOT, 'manifests');
 const STAGE_NAMESPACE = 'sockshop-production';
@@ -45,6 +46,7 @@ function controllerCan(args: string[]): Promise<boolean> {
 
 interface Container {
   args?: string[];
+  env?: { name: string; value?: string }[];
   ports?: { name?: string; containerPort: number }[];
   livenessProbe?: { httpGet?: { path?: string; port?: string | number } };
   readinessProbe?: { httpGet?: { path?: string; port?: string | number } };
@@ -309,6 +311,11 @@ describe('the Deployment', () => {
       memory: expect.any(String) as string,
     });
     expect(container.resources?.limits).toMatchObject({ memory: expect.any(String) as string });
+    // The heap is a share of the memory limit, as the image and the benchmarks that measured it set it.
+    expect(container.resources?.limits?.['memory']).toBe(`${String(POD_MEMORY_LIMIT_MIB)}Mi`);
+    expect(container.env?.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(IMAGE_NODE_OPTIONS);
+    const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain(`NODE_OPTIONS="${IMAGE_NODE_OPTIONS}"`);
     expect(pod.securityContext?.runAsNonRoot).toBe(true);
     expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
     expect(container.securityContext).toMatchObject({
