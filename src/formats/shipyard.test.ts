@@ -134,6 +134,17 @@ describe('parseShipyardFile: spec.keptn.sh/0.2.x', () => {
     ]);
   });
 
+  it('warns at an approval setting that is neither automatic nor manual (it is taken as manual)', () => {
+    const text = v02.replace(
+      '            - name: "get-action"\n',
+      '            - name: "get-action"\n            - name: "approval"\n              properties:\n                pass: "auto"\n',
+    );
+    const parsed = parseShipyardFile('shipyard.yaml', text);
+    expect(parsed.ok && parsed.warnings.map(formatDiagnostic)).toEqual([
+      'shipyard.yaml:32:23: pass "auto" is neither "automatic" nor "manual": it is taken as manual (Keptn approved on its own only on "automatic")',
+    ]);
+  });
+
   it('checks triggers, selectors, tasks and durations', () => {
     const text = v02
       .replace('"qa.delivery.finished"', '"staging.delivery.finished"')

@@ -343,6 +343,16 @@ function readTasks(r: FieldReader, value: unknown, seqPath: PathSegment[]): Ship
         `timeframe ${JSON.stringify(timeframe)} is not a duration like "2m": the evaluation's window is the time since the action took effect`,
       );
     }
+    if (name === 'approval' && isRecord(properties)) {
+      for (const key of ['pass', 'warning']) {
+        const v = properties[key];
+        if (v != null && v !== 'automatic' && v !== 'manual')
+          r.warn(
+            [...taskPath, 'properties', key],
+            `${key} ${JSON.stringify(v)} is neither "automatic" nor "manual": it is taken as manual (Keptn approved on its own only on "automatic")`,
+          );
+      }
+    }
     if (name === undefined) return;
     tasks.push({
       name,

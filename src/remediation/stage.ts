@@ -28,7 +28,18 @@ export interface DispatchedTask {
   properties?: Record<string, unknown>;
 }
 
+/** Keptn's approval task settings: what happens when the task before it reported `pass` or `warning`. */
+export type ApprovalStrategy = 'automatic' | 'manual';
+
+/** A shipyard `approval` task before the action: the action waits for people unless the setting is `automatic`. */
+export interface ApprovalTask {
+  pass: ApprovalStrategy;
+  warning: ApprovalStrategy;
+}
+
 export interface RemediationSequence {
+  /** The sequence's `approval` task before the action, when it has one. */
+  approval?: ApprovalTask;
   /** Dispatched after the action took effect, one after another, before the evaluation. */
   tasks: readonly DispatchedTask[];
   /** The evaluation task's wait before evaluating (`triggeredAfter`), when the shipyard sets one. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Approval } from '../api/index.ts';
-import { approvalReason, describeRequest, tallyApprovals } from './approvals.ts';
+import { approvalInput, approvalReason, describeRequest, tallyApprovals } from './approvals.ts';
 
 const REQUESTED = '2026-11-22T12:00:00.500Z';
 let n = 0;
@@ -32,6 +32,39 @@ describe('approvalReason', () => {
     { stage: 'automated', approval: undefined, want: undefined },
   ] as const)('$stage stage, action approval $approval', ({ stage, approval, want }) => {
     expect(approvalReason({ name: 'production', remediation: stage }, approval ? { approval } : {}, 2)).toBe(want);
+  });
+});
+
+describe('approvalReason: the shipyard approval task', () => {
+  const stage = (pass: 'automatic' | 'manual', warning: 'automatic' | 'manual') => ({
+    name: 'production',
+    remediation: 'automated' as const,
+    sequence: { approval: { pass, warning } },
+  });
+  it.each([
+    { pass: 'manual', warning: 'manual', seen: 'pass', want: '(pass: manual)' },
+    { pass: 'automatic', warning: 'manual', seen: 'pass', want: undefined },
+    { pass: 'automatic', warning: 'manual', seen: 'warning', want: '(warning: manual)' },
+    { pass: 'manual', warning: 'automatic', seen: 'warning', want: undefined },
+  ] as const)('pass $pass, warning $warning, after $seen', ({ pass, warning, seen, want }) => {
+    const why = approvalReason(stage(pass, warning), {}, 1, seen);
+    if (want === undefined) expect(why).toBeUndefined();
+    else expect(why).toBe(`the remediation sequence of stage production has an approval task ${want}`);
+  });
+
+  it('a manual stage or a policy entry says so first', () => {
+    expect(approvalReason({ ...stage('automatic', 'automatic'), remediation: 'manual' }, {}, 1)).toContain('is manual');
+    expect(approvalReason(stage('automatic', 'automatic'), { approval: 'required' }, 3)).toBe(
+      'action 3 of the policy requires approval',
+    );
+  });
+
+  it.each([
+    { previous: undefined, want: 'pass' },
+    { previous: { result: 'fail' }, want: 'pass' },
+    { previous: { result: 'warning' }, want: 'warning' },
+  ] as const)('after $previous the task sees $want', ({ previous, want }) => {
+    expect(approvalInput(previous)).toBe(want);
   });
 });
 

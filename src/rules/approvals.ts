@@ -2,17 +2,37 @@
 // from the informer cache by the caller; identity comes from spec.user/spec.groups, which the API
 // server has checked against the creator (manifests/approval-identity.yaml).
 import type { Approval, ApprovalSettings, Approver, AttemptApproval, RemediationAction } from '../api/index.ts';
-import type { RemediationMode } from '../api/index.ts';
+import type { EvaluationResult, RemediationMode } from '../api/index.ts';
+import type { ApprovalTask } from '../remediation/stage.ts';
 
 /** Why attempt `index`'s action waits for people, or undefined when it may run on its own. */
 export function approvalReason(
-  stage: { name: string; remediation: RemediationMode },
+  stage: { name: string; remediation: RemediationMode; sequence?: { approval?: ApprovalTask } },
   action: Pick<RemediationAction, 'approval'>,
   index: number,
+  /** The result the shipyard's approval task sees (approvalInput): `pass` unless it says otherwise. */
+  seen: ApprovalInput = 'pass',
 ): string | undefined {
   if (stage.remediation === 'manual') return `stage ${stage.name} is manual: every action waits for approval`;
   if (action.approval === 'required') return `action ${index} of the policy requires approval`;
+  const task = stage.sequence?.approval;
+  if (task) {
+    // Keptn's approval-service approved on its own only a pass or a warning set to automatic.
+    if (task[seen] !== 'automatic')
+      return `the remediation sequence of stage ${stage.name} has an approval task (${seen}: manual)`;
+  }
   return undefined;
+}
+
+export type ApprovalInput = 'pass' | 'warning';
+
+/**
+ * The result a shipyard approval task sees before attempt `index`: in Keptn the task before it,
+ * get-action, passed when it found an action; a later attempt follows the previous attempt's
+ * evaluation, and a `warning` there asks the `warning` setting.
+ */
+export function approvalInput(previous: { result?: EvaluationResult } | undefined): ApprovalInput {
+  return previous?.result === 'warning' ? 'warning' : 'pass';
 }
 
 /** The Project's settings with their defaults. */

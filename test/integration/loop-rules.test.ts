@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Approval, ProblemEvent } from '../../src/api/index.ts';
+import type { Approval, ProblemEvent, Project } from '../../src/api/index.ts';
 import { kubeconfigYaml } from '../harness/cluster.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
@@ -117,6 +117,7 @@ async function scenario(
   service: string,
   spec: Record<string, unknown> = {},
   files: Record<string, string> = {},
+  shipyard?: string,
 ): Promise<Scenario> {
   const project = `p-${suffix()}`;
   const repo = await createProjectRepo(git, {
@@ -124,6 +125,7 @@ async function scenario(
     service,
     stages: ['production'],
     remediationStages: ['production'],
+    ...(shipyard ? { shipyard } : {}),
     files: {
       'values.yaml': VALUES,
       'remediation.yaml': POLICY,
@@ -321,6 +323,50 @@ describe('approvals', () => {
     expect(late.out).toContain('is finished (Resolved)');
     const unknown = await answer(alice, 'approve', 'no-such-problem');
     expect(unknown.out).toContain('does not exist');
+  });
+
+  it("the shipyard's approval task before the action waits as a manual stage does; an approval carries it out", async () => {
+    const shipyard = `apiVersion: spec.keptn.sh/0.2.2
+kind: Shipyard
+metadata:
+  name: gated
+spec:
+  stages:
+    - name: production
+      sequences:
+        - name: remediation
+          tasks:
+            - name: get-action
+            - name: approval
+              properties:
+                pass: manual
+                warning: automatic
+            - name: action
+            - name: evaluation
+`;
+    const s = await scenario('carts', {}, {}, shipyard);
+    // The Project controller records the sequence the loop follows: wait for it before the problem.
+    await waitFor<Project>('project', s.project, (p) =>
+      (p.status?.stages ?? []).some((st) => st.remediationTasks?.some((t) => t.name === 'approval')),
+    );
+    await problem(s, 'gated');
+    const waiting = await waitFor<ProblemEvent>('problemevent', 'gated', phase('AwaitingApproval'), 90_000);
+    expect(waiting.status?.attempts?.[0]?.approval).toMatchObject({
+      state: 'Pending',
+      why: 'the remediation sequence of stage production has an approval task (pass: manual)',
+    });
+    expect(waiting.status?.attempts?.[0]?.approval?.diff).toContain('+replicaCount: 2');
+    expect(await commits(s)).toHaveLength(0);
+    expect((await answer(alice, 'approve', 'gated')).code).toBe(0);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'gated',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      90_000,
+    );
+    expect(done.status?.phase).toBe('Resolved');
+    const [commit] = await commits(s);
+    expect(commit).toContain(`Rebound-Approved-By: system:serviceaccount:${SRE}:alice`);
   });
 
   it('a rejection ends the problem and commits nothing', async () => {

@@ -16,7 +16,7 @@ import { loadYaml } from '../../formats/yaml.ts';
 import type { Diagnostic, LocatedYaml, PathSegment } from '../../formats/yaml.ts';
 import { parseScaleValue, SCALE_RULES } from '../../remediation/value-edits.ts';
 import { valuesFilePath } from '../../remediation/plan.ts';
-import { remediationSequence } from '../../controllers/problemevent/shipyard-sequence.ts';
+import { approvalTaskIndex, remediationSequence } from '../../controllers/problemevent/shipyard-sequence.ts';
 
 export interface Finding {
   /** `branch:path` (or the path alone for a directory) and the line. */
@@ -128,7 +128,15 @@ function reportTask(
         : '; the SLI window runs from when the action took effect';
     at(task.path, `${name}: the SLO evaluation after each action; ${wait}${window}`);
   } else if (task.name === 'approval') {
-    at(task.path, `${name}: not supported: Rebound does not wait for an approval before an action`, true);
+    const gate =
+      stage.remediationTasks?.[approvalTaskIndex(stage.remediationTasks)] === task ? sequence.approval : undefined;
+    at(
+      task.path,
+      gate
+        ? `${name}: every action waits for people's approval (Approval objects, rebound approve) unless its setting is automatic (pass: ${gate.pass}, warning: ${gate.warning}); the warning setting applies after an evaluation that scored warning`
+        : `${name}: not run: only an approval task before the action holds the action back`,
+      !gate,
+    );
   } else if (sequence.tasks.some((t) => t.name === task.name)) {
     at(
       task.path,

@@ -233,7 +233,7 @@ describe('rebound migrate', { timeout: 60_000 }, () => {
     expect(lines(report.findings)).toEqual(
       expect.arrayContaining([
         'main:shipyard.yaml:40: task "action" of production\'s remediation sequence: done by Rebound\'s loop (the action is chosen from remediation.yaml and carried out)',
-        'main:shipyard.yaml:41: DIFFERS: task "approval" of production\'s remediation sequence: not supported: Rebound does not wait for an approval before an action',
+        'main:shipyard.yaml:41: DIFFERS: task "approval" of production\'s remediation sequence: not run: only an approval task before the action holds the action back',
         'main:shipyard.yaml:42: task "evaluation" of production\'s remediation sequence: the SLO evaluation after each action; it waits triggeredAfter 5m after the action and the tasks before it (a Remediation\'s spec.evaluation.wait wins); the SLI window runs from when the action took effect',
         "production:carts/remediation.yaml:9: DIFFERS: action 1 (toggle-feature EnableItemCache:on): Keptn's unleash-service carried this out; Rebound reads it as featuretoggle and commits featureFlags EnableItemCache:on to carts/values.yaml (also switched in Unleash when the Project names Unleash as its feature-flag provider); there is no carts/values.yaml on this branch: the action stalls with ValuesFileNotFound until there is",
         'production:carts/remediation.yaml:13: action 2 (restart): not built in: sent as sh.keptn.event.action.triggered with an empty value to the executor at --action-sink, as Keptn sent it; without --action-sink the problem stalls with UnknownAction',

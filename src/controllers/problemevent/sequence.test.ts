@@ -53,9 +53,29 @@ describe('remediationSequence', () => {
       want: { tasks: [{ name: 'je-test', delayMs: 0 }] },
     },
     {
-      name: 'an approval is for a person, never dispatched',
+      name: 'an approval after the action is for a person, never dispatched, and holds nothing back',
       tasks: [{ name: 'action' }, { name: 'approval' }, { name: 'je-test' }, { name: 'evaluation' }],
       want: { tasks: [{ name: 'je-test', delayMs: 0 }] },
+    },
+    {
+      name: 'an approval before the action holds it back; a missing or unknown setting is manual',
+      tasks: [
+        { name: 'get-action' },
+        { name: 'approval', properties: { pass: 'automatic', warning: 'ask' } },
+        { name: 'action' },
+        { name: 'evaluation' },
+      ],
+      want: { approval: { pass: 'automatic', warning: 'manual' }, tasks: [] },
+    },
+    {
+      name: 'an approval without properties waits for people whatever the result',
+      tasks: [{ name: 'approval' }, { name: 'get-action' }, { name: 'action' }],
+      want: { approval: { pass: 'manual', warning: 'manual' }, tasks: [] },
+    },
+    {
+      name: 'no action task: an approval before the evaluation holds the action back',
+      tasks: [{ name: 'get-action' }, { name: 'approval', properties: { pass: 'manual' } }, { name: 'evaluation' }],
+      want: { approval: { pass: 'manual', warning: 'manual' }, tasks: [] },
     },
     {
       name: 'no action task: what follows get-action',

@@ -4,7 +4,7 @@
 import type { RemediationTaskSpec } from '../../api/index.ts';
 import { parseDuration } from '../../api/duration.ts';
 import { NO_SEQUENCE } from '../../remediation/stage.ts';
-import type { RemediationSequence } from '../../remediation/stage.ts';
+import type { ApprovalStrategy, ApprovalTask, RemediationSequence } from '../../remediation/stage.ts';
 
 /** Tasks the loop carries out itself; an approval is for a person (not dispatched). */
 export const LOOP_TASKS: ReadonlySet<string> = new Set(['get-action', 'action', 'evaluation', 'approval']);
@@ -34,11 +34,38 @@ export function remediationSequence(tasks: readonly RemediationTaskSpec[] | unde
   const timeframeMs = typeof timeframe === 'string' ? durationOr(timeframe, undefined) : undefined;
   const evaluationWaitMs =
     evaluation?.triggeredAfter === undefined ? undefined : durationOr(evaluation.triggeredAfter, undefined);
+  const approval = approvalTask(tasks);
   return {
+    ...(approval ? { approval } : {}),
     tasks: dispatched,
     ...(evaluationWaitMs !== undefined ? { evaluationWaitMs } : {}),
     ...(timeframeMs !== undefined && timeframeMs > 0 ? { timeframeMs } : {}),
   };
+}
+
+/** Where the `approval` task that holds the action back is: the first one before the action (or before the evaluation when there is no action task), or -1. */
+export function approvalTaskIndex(tasks: readonly { name: string }[]): number {
+  const names = tasks.map((t) => t.name);
+  const action = names.indexOf('action');
+  const evaluation = names.indexOf('evaluation');
+  const end = action >= 0 ? action : evaluation >= 0 ? evaluation : names.length;
+  const at = names.indexOf('approval');
+  return at >= 0 && at < end ? at : -1;
+}
+
+/**
+ * The `approval` task that comes before the action: Keptn's approval-service approved
+ * on its own only where the setting for the previous task's result said `automatic`; anything else,
+ * a missing setting included, waited for a person.
+ */
+function approvalTask(tasks: readonly RemediationTaskSpec[]): ApprovalTask | undefined {
+  const task = tasks[approvalTaskIndex(tasks)];
+  if (!task) return undefined;
+  return { pass: strategy(task.properties?.['pass']), warning: strategy(task.properties?.['warning']) };
+}
+
+function strategy(value: unknown): ApprovalStrategy {
+  return value === 'automatic' ? 'automatic' : 'manual';
 }
 
 /** Whether a shipyard `timeframe` reads as a duration (`2m`, `1h30m`). */

@@ -8,7 +8,7 @@ import type { ActionHandler } from '../../../actions/types.ts';
 import { errorMessage } from '../../../errors.ts';
 import { timed } from '../../../observability/timing.ts';
 import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
-import { approvalReason } from '../../../rules/approvals.ts';
+import { approvalInput, approvalReason } from '../../../rules/approvals.ts';
 import { valuesCommitRequest } from './commit-request.ts';
 import type { ValuesChoice } from './commit-request.ts';
 import { proposeChange, requestApproval } from './approval.ts';
@@ -80,7 +80,7 @@ export const startAttempt: StepFor<'start-attempt'> = async (draft, deps, ctx) =
 
   // An action that waits for people: asked for with its exact diff, and carried out only as approved.
   const existing = draft.attempt(index);
-  const why = approvalReason(stage, action, index);
+  const why = approvalReason(stage, action, index, approvalInput(draft.attempt(index - 1)));
   if (why) {
     const approved =
       existing?.approval?.state === 'Approved' && existing.action === action.action && existing.value === value
