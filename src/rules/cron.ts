@@ -165,3 +165,23 @@ export function lastFiring(s: CronSchedule, t: Date, timeZone: string, lookbackM
   }
   return undefined;
 }
+
+/**
+ * The first minute after `t` (and at most `lookaheadMs` after it) at which the schedule fires, or
+ * undefined: lastFiring's mirror, for `rebound plan`'s "the next deny window opens at".
+ */
+export function nextFiring(s: CronSchedule, t: Date, timeZone: string, lookaheadMs: number): Date | undefined {
+  const latest = t.getTime() + lookaheadMs;
+  let cursor = Math.floor(t.getTime() / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  while (cursor <= latest) {
+    const l = localTime(new Date(cursor), timeZone);
+    if (!s.months.has(l.month) || !dayMatches(s, l) || !s.hours.has(l.hour)) {
+      // To the first minute of the next local hour.
+      cursor += (60 - l.minute) * MINUTE_MS;
+      continue;
+    }
+    if (s.minutes.has(l.minute)) return new Date(cursor);
+    cursor += MINUTE_MS;
+  }
+  return undefined;
+}

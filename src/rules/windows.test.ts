@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DenyWindow } from '../api/index.ts';
-import { CronError, lastFiring, parseCron } from './cron.ts';
-import { checkWindows, windowProblem } from './windows.ts';
+import { CronError, lastFiring, nextFiring, parseCron } from './cron.ts';
+import { checkWindows, nextWindow, windowProblem } from './windows.ts';
 
 describe('parseCron', () => {
   const bad: [string, RegExp][] = [
@@ -174,5 +174,30 @@ describe('checkWindows', () => {
     expect(windowProblem({ name: 'zero', schedule: '* * * * *', duration: '0s' })).toBe(
       'duration must be longer than 0',
     );
+  });
+});
+
+describe('nextFiring and nextWindow', () => {
+  it.each([
+    { cron: '0 22 * * fri', tz: 'UTC', at: '2026-11-20T22:00:30Z', want: '2026-11-27T22:00:00.000Z' },
+    { cron: '0 22 * * fri', tz: 'UTC', at: '2026-11-20T21:59:00Z', want: '2026-11-20T22:00:00.000Z' },
+    { cron: '30 8 * * *', tz: 'Asia/Kolkata', at: '2026-11-20T00:00:00Z', want: '2026-11-20T03:00:00.000Z' },
+    { cron: '0 0 1 jan *', tz: 'UTC', at: '2026-11-20T00:00:00Z', want: undefined },
+  ])('$cron in $tz after $at', ({ cron, tz, at, want }) => {
+    expect(nextFiring(parseCron(cron), new Date(at), tz, 7 * 24 * 3_600_000)?.toISOString()).toBe(want);
+  });
+
+  const windows: DenyWindow[] = [
+    { name: 'friday', schedule: '0 18 * * fri', duration: '64h', timeZone: 'Europe/Berlin' },
+    { name: 'nightly', schedule: '0 2 * * *', duration: '1h', stages: ['staging'] },
+  ];
+  it('the first window covering the stage that opens next, and when it closes', () => {
+    expect(nextWindow(windows, 'production', new Date('2026-11-18T12:00:00Z'))).toEqual({
+      window: 'friday',
+      opens: new Date('2026-11-20T17:00:00Z'),
+      closes: new Date('2026-11-23T09:00:00Z'),
+    });
+    expect(nextWindow(windows, 'staging', new Date('2026-11-18T12:00:00Z'))?.window).toBe('nightly');
+    expect(nextWindow([], 'production', new Date('2026-11-18T12:00:00Z'))).toBeUndefined();
   });
 });

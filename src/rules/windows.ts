@@ -2,7 +2,7 @@
 // `duration`, in `timeZone`, no automated action starts in the stages the window covers. Pure.
 import type { DenyWindow } from '../api/index.ts';
 import { parseDuration } from '../api/duration.ts';
-import { CronError, lastFiring, localTime, parseCron } from './cron.ts';
+import { CronError, lastFiring, localTime, nextFiring, parseCron } from './cron.ts';
 
 /** Longest window honoured: a deny "window" of more than a week is a switch, use a disabled stage. */
 export const MAX_WINDOW_MS = 7 * 24 * 3_600_000;
@@ -65,4 +65,31 @@ export function checkWindows(windows: readonly DenyWindow[] | undefined, stage: 
     at = held.until;
   }
   return held ?? { kind: 'open' };
+}
+
+export interface NextWindow {
+  window: string;
+  opens: Date;
+  closes: Date;
+}
+
+/**
+ * The first deny window covering `stage` that opens after `after` (within a week), or undefined.
+ * Ask it with checkWindows' `until` to learn what follows the window active now. Windows must be
+ * valid (checkWindows says which is not).
+ */
+export function nextWindow(
+  windows: readonly DenyWindow[] | undefined,
+  stage: string,
+  after: Date,
+): NextWindow | undefined {
+  let next: NextWindow | undefined;
+  for (const w of windows ?? []) {
+    if (w.stages && w.stages.length > 0 && !w.stages.includes(stage)) continue;
+    if (windowProblem(w)) continue;
+    const opens = nextFiring(parseCron(w.schedule), after, w.timeZone ?? 'UTC', MAX_WINDOW_MS);
+    if (!opens || (next && opens.getTime() >= next.opens.getTime())) continue;
+    next = { window: w.name, opens, closes: new Date(opens.getTime() + parseDuration(w.duration)) };
+  }
+  return next;
 }

@@ -9,6 +9,7 @@ import type { Project, ProjectStatus, Reason } from '../../api/index.ts';
 import { ReboundError, errorMessage, failureReason } from '../../errors.ts';
 import { formatDiagnostic } from '../../formats/yaml.ts';
 import { parseShipyardFile } from '../../formats/shipyard.ts';
+import type { ShipyardStage } from '../../formats/shipyard.ts';
 import { parsePollSchedule } from '../../gitstore/watch.ts';
 import { splitKey } from '../../runtime/keys.ts';
 import type { Clock } from '../../runtime/clock.ts';
@@ -260,10 +261,18 @@ export class ProjectReconciler implements Reconciler {
     }
     const parsed = file ? parseShipyardFile(SHIPYARD, file.text) : undefined;
     if (!parsed?.ok) return;
-    for (const stage of stages) {
-      const tasks = parsed.shipyard.stages.find((s) => s.name === stage.name)?.remediationTasks;
-      if (tasks && stage.remediation === 'automated')
-        stage.remediationTasks = tasks.map(({ path: _path, ...task }) => task);
-    }
+    addSequences(stages, parsed.shipyard.stages);
+  }
+}
+
+/**
+ * Stages the spec lists follow the shipyard's remediation sequence of the same name where they
+ * remediate automatically (the loop reads it from the status; `rebound plan` asks the same).
+ */
+export function addSequences(stages: readonly StageStatus[], shipyard: readonly ShipyardStage[]): void {
+  for (const stage of stages) {
+    const tasks = shipyard.find((s) => s.name === stage.name)?.remediationTasks;
+    if (tasks && stage.remediation === 'automated')
+      stage.remediationTasks = tasks.map(({ path: _path, ...task }) => task);
   }
 }
