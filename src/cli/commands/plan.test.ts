@@ -531,3 +531,224 @@ describe('rebound plan', { timeout: 60_000 }, () => {
     });
   });
 });
+
+// --project: what the Project's rules would do to the planned action (src/rules/explain.ts).
+describe('rebound plan --project', { timeout: 60_000 }, () => {
+  const SATURDAY = '2026-11-21T12:00:00Z';
+  const WEDNESDAY = '2026-11-18T12:00:00Z';
+  const projectYaml = (spec: string, items = ''): string =>
+    [
+      'apiVersion: v1',
+      'kind: List',
+      'items:',
+      '- apiVersion: rebound.dev/v1alpha1',
+      '  kind: Project',
+      '  metadata: {name: sockshop, namespace: sockshop}',
+      '  spec:',
+      '    git: {url: "http://git.example/sockshop.git"}',
+      ...spec.split('\n').map((l) => `    ${l}`),
+      items,
+    ].join('\n');
+  const weekendRules = [
+    'stages: [{name: production, remediation: manual}]',
+    'approval: {minApprovals: 2, groups: [sre], timeout: 1h}',
+    'windows: [{name: weekend, schedule: "0 18 * * fri", duration: 60h}]',
+    'budgets: {maxInFlight: 1}',
+  ].join('\n');
+  const inFlight = [
+    '- apiVersion: rebound.dev/v1alpha1',
+    '  kind: ProblemEvent',
+    '  metadata: {name: orders-slow, namespace: sockshop}',
+    '  spec: {project: sockshop, stage: production, service: orders, problemTitle: slow, state: OPEN}',
+    '  status: {phase: Remediating}',
+  ].join('\n');
+  const breakGlass = [
+    '- apiVersion: rebound.dev/v1alpha1',
+    '  kind: Remediation',
+    '  metadata: {name: carts, namespace: sockshop}',
+    '  spec:',
+    '    project: sockshop',
+    '    stage: production',
+    '    service: carts',
+    '    remediations:',
+    '    - problemType: Response time degradation',
+    '      actionsOnOpen: [{name: s, action: scale, value: "+1"}]',
+    '      breakGlass: {}',
+  ].join('\n');
+  let files: string;
+  const projectFile = (name: string, text: string): string => {
+    const path = join(files, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  beforeAll(() => {
+    files = mkdtempSync(join(tmpdir(), 'rebound-plan-project-'));
+  });
+  afterAll(() => {
+    rmSync(files, { recursive: true, force: true });
+  });
+
+  it('says who must approve, that the weekend window holds it back until when, and what opens next', async () => {
+    const file = projectFile('weekend.yaml', projectYaml(weekendRules));
+    const run = await forCarts('cloudevent', '--project', file, '--at', SATURDAY, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const document = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(document['action']).toEqual({ name: 'scale up', action: 'scale', value: '+1' });
+    expect(document['rules']).toEqual({
+      stage: { name: 'production', remediation: 'manual' },
+      approval: {
+        waits: true,
+        why: 'stage production is manual: every action waits for approval',
+        mode: 'approvals',
+        minApprovals: 2,
+        groups: ['sre'],
+        timeout: '1h',
+        onTimeout: 'Unhandled',
+        answer: expect.stringMatching(
+          /^0 of 2 approval\(s\) from members of sre: rebound approve \S+ -n sockshop --attempt 1 \(or rebound reject\)$/,
+        ) as unknown,
+      },
+      window: {
+        state: 'denied',
+        window: 'weekend',
+        since: '2026-11-20T18:00:00.000Z',
+        until: '2026-11-23T06:00:00.000Z',
+        breakGlass: null,
+        next: { window: 'weekend', opens: '2026-11-27T18:00:00.000Z', closes: '2026-11-30T06:00:00.000Z' },
+        message:
+          'deny window weekend is active (since 2026-11-20T18:00:00.000Z, until 2026-11-23T06:00:00.000Z): automated actions wait; next deny window weekend opens 2026-11-27T18:00:00.000Z and closes 2026-11-30T06:00:00.000Z',
+      },
+      hold: {
+        reason: 'DenyWindow',
+        message:
+          'deny window weekend (since 2026-11-20T18:00:00.000Z, until 2026-11-23T06:00:00.000Z) holds automated actions back in stage production',
+        until: '2026-11-23T06:00:00.000Z',
+      },
+    });
+  });
+
+  it('a budget holds it back before the window, and a break-glass entry lets it through the window', async () => {
+    const file = projectFile('budget.yaml', projectYaml(weekendRules, `${inFlight}\n${breakGlass}`));
+    const held = JSON.parse((await forCarts('cloudevent', '--project', file, '--at', SATURDAY, '--json')).stdout) as {
+      rules: { hold: unknown; window: { breakGlass: string } };
+    };
+    expect(held.rules.hold).toEqual({
+      reason: 'InFlightLimitReached',
+      message: 'budgets.maxInFlight: 1 of 1 remediation(s) in flight in Project sockshop; waiting until one finishes',
+      until: null,
+    });
+    expect(held.rules.window.breakGlass).toBe(
+      'break-glass by entry "Response time degradation" of Remediation carts (every problem it matches)',
+    );
+
+    const glass = projectFile('glass.yaml', projectYaml(weekendRules, breakGlass));
+    const run = await forCarts('cloudevent', '--project', glass, '--at', SATURDAY);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      [
+        'Stage:    production (remediation: manual)',
+        'Approval: waits: stage production is manual: every action waits for approval',
+      ].join('\n'),
+    );
+    expect(run.stdout).toContain('Window:   deny window weekend is active (since 2026-11-20T18:00:00.000Z');
+    expect(run.stdout).toContain(
+      'but break-glass by entry "Response time degradation" of Remediation carts (every problem it matches) lets it through',
+    );
+    expect(run.stdout).toContain(
+      `Hold:     none at ${new Date(SATURDAY).toISOString()}: break-glass lets the attempt start inside the window`,
+    );
+  });
+
+  it('on a weekday nothing holds it back and the readable plan says when the window opens', async () => {
+    const file = projectFile(
+      'weekday.yaml',
+      projectYaml('windows: [{name: weekend, schedule: "0 18 * * fri", duration: 60h, timeZone: Europe/Berlin}]'),
+    );
+    const run = await forCarts('cloudevent', '--project', file, '--at', WEDNESDAY);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      [
+        'Stage:    production (remediation: disabled)',
+        'Approval: none: the action runs without waiting for people',
+        'Window:   no deny window is active; next deny window weekend opens 2026-11-20T17:00:00.000Z and closes 2026-11-23T05:00:00.000Z',
+        `Hold:     none at ${new Date(WEDNESDAY).toISOString()}: no budget, circuit breaker or deny window holds a new attempt back`,
+        'Note:     stage production does not remediate: nothing would be done',
+      ].join('\n'),
+    );
+  });
+
+  it("reads the shipyard's approval task when the Project takes its stages from shipyard.yaml", async () => {
+    const gated = join(root, 'gated');
+    mkdirSync(gated);
+    git(gated, 'init', '-q', '-b', 'main');
+    write(
+      gated,
+      'shipyard.yaml',
+      [
+        'apiVersion: spec.keptn.sh/0.2.2',
+        'kind: Shipyard',
+        'metadata: {name: gated}',
+        'spec:',
+        '  stages:',
+        '    - name: production',
+        '      sequences:',
+        '        - name: remediation',
+        '          tasks:',
+        '            - name: get-action',
+        '            - name: approval',
+        '              properties: {pass: manual, warning: automatic}',
+        '            - name: action',
+        '            - name: evaluation',
+        '',
+      ].join('\n'),
+    );
+    git(gated, 'add', '.');
+    git(gated, 'commit', '-q', '-m', 'shipyard');
+    git(gated, 'checkout', '-q', '-b', 'production');
+    write(gated, 'carts/values.yaml', 'replicaCount: 1\n');
+    write(gated, 'carts/remediation.yaml', policy);
+    git(gated, 'add', '.');
+    git(gated, 'commit', '-q', '-m', 'carts');
+    const file = projectFile('shipyard-stages.yaml', projectYaml('approval: {mode: merge}'));
+    const run = await plan(
+      '--repo',
+      gated,
+      '--stage',
+      'production',
+      '--service',
+      'carts',
+      '--problem',
+      problems['cloudevent'] as string,
+      '--project',
+      file,
+      '--json',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const rules = (JSON.parse(run.stdout) as { rules: { stage: unknown; approval: unknown } }).rules;
+    expect(rules.stage).toEqual({ name: 'production', remediation: 'automated' });
+    expect(rules.approval).toMatchObject({
+      waits: true,
+      why: 'the remediation sequence of stage production has an approval task (pass: manual)',
+      mode: 'merge',
+      answer: expect.stringMatching(/^merge the proposal branch rebound\/\S+\/1 into production/) as unknown,
+    });
+  });
+
+  it('exits 2 for a missing Project, a bad --at, and --at without --project', async () => {
+    const empty = projectFile('empty.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
+    const none = await forCarts('cloudevent', '--project', empty);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(`rebound plan: ${empty} holds no rebound.dev/v1alpha1 Project\n`);
+    const badAt = await forCarts('cloudevent', '--project', empty, '--at', 'saturday');
+    expect(badAt.code).toBe(2);
+    expect(badAt.stderr).toContain('--at must be an RFC 3339 time (2026-12-04T18:30:00Z), got "saturday"');
+    const alone = await forCarts('cloudevent', '--at', SATURDAY);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--at needs --project');
+    const noStage = projectFile('nostage.yaml', projectYaml('stages: [{name: staging}]'));
+    const missing = await forCarts('cloudevent', '--project', noStage);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('rebound plan: Project sockshop has no stage production\n');
+  });
+});

@@ -1,8 +1,11 @@
-// `rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--json]`
+// `rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--project FILE] [--json]`
 //
 // What Rebound would do for a problem, without doing it: the policy source, the action, the file and
 // the diff, read from the stage branch of a local Git repository. Nothing is written: the branch is
-// read with isomorphic-git's object reads (resolveRef, readBlob), never checked out.
+// read with isomorphic-git's object reads (resolveRef, readBlob), never checked out. With --project
+// (the Project, and its Remediations and ProblemEvents as `kubectl get -o yaml` prints them), also
+// what the Project's rules would do to the action now: approval, deny windows, budgets, breaker,
+// computed by the loop's own functions (src/rules/explain.ts).
 //
 // Exit codes: 0 an action is planned, 1 no action (no policy, no matching entry, exhausted),
 // 2 bad input (missing branch, unreadable or invalid file, an action that cannot become an edit).
@@ -23,9 +26,19 @@ import { describeSource, policyFilePath, policyFromFile } from '../../remediatio
 import { APPLIERS } from '../../apply/types.ts';
 import type { ApplierName } from '../../apply/types.ts';
 import { describeApply } from '../../apply/describe.ts';
+import { parseAllDocuments } from 'yaml';
+import type { ProblemEvent, Project, Remediation } from '../../api/index.ts';
+import { API_VERSION } from '../../api/index.ts';
+import { findRemediationIn, resolveProjectStage } from '../../controllers/problemevent/project-lookup.ts';
+import { addSequences } from '../../controllers/project/reconciler.ts';
+import { parseShipyardFile } from '../../formats/shipyard.ts';
+import type { ShipyardStage } from '../../formats/shipyard.ts';
+import { explainRules } from '../../rules/explain.ts';
+import type { RulesPlan } from '../../rules/explain.ts';
 import type { Command } from './command.ts';
 
-const USAGE = `Usage: rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--apply MODE] [--json]
+const USAGE = `Usage: rebound plan --repo PATH --stage S --service SVC --problem FILE [--attempt N] [--apply MODE]
+                    [--project FILE [--at TIME]] [--json]
 
 Shows what Rebound would do for a problem, without doing it: the policy source, the action for
 attempt N (counting from 1), the values file and the diff. PATH is a Git repository; the branch
@@ -33,6 +46,13 @@ named after the stage (or origin/<stage>) is read, nothing is written. FILE is a
 a Keptn CloudEvent JSON or an Alertmanager webhook payload. --apply (${APPLIERS.join(', ')}; default
 helm) is the stage's apply: the plan says how the commit would go live and when the evaluation's
 wait would start.
+
+--project FILE is the Project (YAML; with its Remediations and ProblemEvents when it holds them, as
+\`kubectl get project,remediations,problemevents -n NS -o yaml\` prints them): the plan then says
+whether the action would wait for approval and whose answers count, which deny window is active or
+opens next and whether the policy breaks the glass, and which budget or circuit breaker holds a new
+attempt back, at --at (an RFC 3339 time; default now). The stage's mode and its shipyard sequence
+come from the Project, or from shipyard.yaml on its default branch.
 
 Exit codes: 0 an action is planned, 1 no action (no matching entry, exhausted), 2 bad input.`;
 
@@ -49,6 +69,9 @@ interface PlanArgs {
   attempt: number;
   apply: ApplierName;
   json: boolean;
+  /** The Project file, and when to judge its rules at. */
+  project?: string;
+  at: Date;
 }
 
 export const command: Command = {
@@ -66,9 +89,10 @@ export const command: Command = {
       return 0;
     }
     try {
-      const { outcome, notes } = await plan(args);
+      const { outcome, notes, rules } = await plan(args);
       for (const note of notes) process.stderr.write(`note: ${note}\n`);
-      process.stdout.write(args.json ? `${JSON.stringify(outcome.json)}\n` : renderHuman(outcome, args));
+      const document = rules ? { ...outcome.json, rules } : outcome.json;
+      process.stdout.write(args.json ? `${JSON.stringify(document)}\n` : renderHuman(outcome, args, rules));
       return outcome.kind === 'planned' || outcome.kind === 'handed-off'
         ? EXIT.planned
         : outcome.kind === 'none'
@@ -95,6 +119,8 @@ function parsePlanArgs(argv: string[]): PlanArgs | 'help' {
       attempt: { type: 'string', default: '1' },
       apply: { type: 'string', default: 'helm' },
       json: { type: 'boolean', default: false },
+      project: { type: 'string' },
+      at: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -109,8 +135,14 @@ function parsePlanArgs(argv: string[]): PlanArgs | 'help' {
   }
   const apply = APPLIERS.find((a) => a === values.apply);
   if (!apply) throw new Error(`--apply must be one of ${APPLIERS.join(', ')}, got "${values.apply}"`);
+  const at = values.at === undefined ? new Date() : new Date(values.at);
+  if (values.at !== undefined && (!/^\d{4}-\d\d-\d\dT/.test(values.at) || Number.isNaN(at.getTime())))
+    throw new Error(`--at must be an RFC 3339 time (2026-12-04T18:30:00Z), got "${values.at}"`);
+  if (values.at !== undefined && values.project === undefined) throw new Error('--at needs --project');
   return {
     apply,
+    at,
+    ...(values.project !== undefined ? { project: values.project } : {}),
     repo: values.repo as string,
     stage: values.stage as string,
     service: values.service as string,
@@ -123,7 +155,7 @@ function parsePlanArgs(argv: string[]): PlanArgs | 'help' {
 /** Everything `rebound plan` does, minus printing. Exported for tests. */
 export async function plan(
   args: PlanArgs,
-): Promise<{ outcome: PlanOutcome; problem: MappedProblem; ref: string; notes: string[] }> {
+): Promise<{ outcome: PlanOutcome; problem: MappedProblem; ref: string; notes: string[]; rules?: RulesPlan }> {
   const notes: string[] = [];
   const problem = await readProblem(args, notes);
   const repo = await openRepository(args.repo);
@@ -154,7 +186,133 @@ export async function plan(
     valuesFile,
     valuesText: await readFileAt(repo, commit, valuesFile),
   });
-  return { outcome, problem, ref, notes };
+  if (args.project === undefined) return { outcome, problem, ref, notes };
+  const rules = await planRules(args, args.project, repo, problem, outcome, notes);
+  return { outcome, problem, ref, notes, rules };
+}
+
+interface ProjectFile {
+  project: Project;
+  remediations: Remediation[];
+  problems: ProblemEvent[];
+}
+
+/** The Project's rules for the planned action, judged at --at with the loop's own functions. */
+async function planRules(
+  args: PlanArgs,
+  file: string,
+  repo: Repository,
+  problem: MappedProblem,
+  outcome: PlanOutcome,
+  notes: string[],
+): Promise<RulesPlan> {
+  const { project, remediations, problems } = await readProjectFile(file, problem.spec.project);
+  const namespace = project.metadata.namespace ?? 'default';
+  const shipyard = await readShipyard(repo, project.spec.git.defaultBranch ?? 'main', notes);
+  // Before its first pass the Project controller has recorded no sequence for the spec's stages: as it would.
+  const withStatus: Project =
+    project.status?.stages === undefined && project.spec.stages && shipyard
+      ? (() => {
+          const stages = project.spec.stages.map((s) => ({
+            name: s.name,
+            branch: s.branch ?? s.name,
+            remediation: s.remediation ?? 'automated',
+          }));
+          addSequences(stages, shipyard);
+          return { ...project, status: { ...project.status, stages } };
+        })()
+      : project;
+  const stage = await resolveProjectStage(withStatus, args.stage, () => Promise.resolve(shipyard));
+  if (!stage) throw new PlanInputError(`Project ${project.metadata.name ?? ''} has no stage ${args.stage}`);
+  const event: ProblemEvent = {
+    apiVersion: API_VERSION,
+    kind: 'ProblemEvent',
+    metadata: { name: problem.name, namespace },
+    // Planned for the asked stage and service of this Project, as the rest of the plan is.
+    spec: { ...problem.spec, project: project.metadata.name ?? '', stage: args.stage, service: args.service },
+  };
+  const others = problems.filter((p) => p.metadata.name !== problem.name);
+  if (args.attempt > 1)
+    notes.push(
+      'a shipyard approval task is judged as after a passing get-action (a later attempt after a warning evaluation asks its warning setting)',
+    );
+  return explainRules({
+    problem: event,
+    project: withStatus,
+    stage,
+    action: outcome.json.action ? (outcome.json.approval ? { approval: outcome.json.approval } : {}) : undefined,
+    attempt: args.attempt,
+    remediation: findRemediationIn(remediations, namespace, project.metadata.name ?? '', args.stage, args.service),
+    projectProblems: [...others, event],
+    now: args.at,
+  });
+}
+
+async function readProjectFile(file: string, projectName: string): Promise<ProjectFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new PlanInputError(`cannot read Project file ${file}: ${errorMessage(err)}`);
+  }
+  const objects: unknown[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new PlanInputError(`cannot parse ${file}: ${doc.errors[0]?.message ?? ''}`);
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    const items =
+      isObject(value) && value['kind'] === 'List' && Array.isArray(value['items']) ? value['items'] : [value];
+    objects.push(...(items as unknown[]));
+  }
+  const ours = (kind: string): Record<string, unknown>[] =>
+    objects.filter(
+      (o): o is Record<string, unknown> =>
+        isObject(o) &&
+        o['kind'] === kind &&
+        o['apiVersion'] === API_VERSION &&
+        isObject(o['metadata']) &&
+        isObject(o['spec']),
+    );
+  const projects = ours('Project') as unknown as Project[];
+  const project =
+    projects.find((p) => p.metadata.name === projectName) ?? (projects.length === 1 ? projects[0] : undefined);
+  if (!project)
+    throw new PlanInputError(
+      projects.length === 0
+        ? `${file} holds no ${API_VERSION} Project`
+        : `${file} holds no Project named ${projectName} (it holds ${projects.map((p) => p.metadata.name ?? '').join(', ')})`,
+    );
+  if (!isObject(project.spec.git) || typeof project.spec.git.url !== 'string')
+    throw new PlanInputError(`Project ${project.metadata.name ?? ''} in ${file} has no spec.git.url`);
+  return {
+    project,
+    remediations: ours('Remediation') as unknown as Remediation[],
+    problems: (ours('ProblemEvent') as unknown as ProblemEvent[]).filter(
+      (p) => p.metadata.namespace === undefined || p.metadata.namespace === project.metadata.namespace,
+    ),
+  };
+}
+
+/** shipyard.yaml's stages on the default branch, or undefined (no branch, no file, invalid: noted). */
+async function readShipyard(repo: Repository, branch: string, notes: string[]): Promise<ShipyardStage[] | undefined> {
+  let commit: string;
+  try {
+    commit = await git.resolveRef({ fs, gitdir: repo.gitdir, ref: branch });
+  } catch {
+    return undefined;
+  }
+  const text = await readFileAt(repo, commit, 'shipyard.yaml');
+  if (text === undefined) return undefined;
+  const parsed = parseShipyardFile('shipyard.yaml', text);
+  if (!parsed.ok) {
+    notes.push(`shipyard.yaml on ${branch} is invalid: ${parsed.diagnostics.map(formatDiagnostic).join('; ')}`);
+    return undefined;
+  }
+  return parsed.shipyard.stages;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function readProblem(args: PlanArgs, notes: string[]): Promise<MappedProblem> {
@@ -254,7 +412,7 @@ function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'NotFoundError';
 }
 
-function renderHuman(outcome: PlanOutcome, args: PlanArgs): string {
+function renderHuman(outcome: PlanOutcome, args: PlanArgs, rules?: RulesPlan): string {
   const { json } = outcome;
   const lines = [`Branch:   ${json.branch}`, `Policy:   ${outcome.source ? describeSource(outcome.source) : '(none)'}`];
   if (outcome.source?.problemType !== undefined)
@@ -279,11 +437,35 @@ function renderHuman(outcome: PlanOutcome, args: PlanArgs): string {
   }
   if (outcome.kind === 'planned' && outcome.summary)
     lines.push(`Apply:    ${args.apply}: ${describeApply(args.apply, json.branch)}`);
-  if (json.approval)
+  if (rules) lines.push(...renderRules(rules, args));
+  else if (json.approval)
     lines.push(
       "Approval: required: the action waits for people's approval before anything is committed (so does every action of a manual stage)",
     );
   if (json.reason) lines.push(`${outcome.kind === 'invalid' ? 'Error:   ' : 'Reason:  '} ${json.reason}`);
   const text = lines.join('\n') + '\n';
   return json.diff ? `${text}\n${json.diff}` : text;
+}
+
+function renderRules(rules: RulesPlan, args: PlanArgs): string[] {
+  const lines = [`Stage:    ${rules.stage.name} (remediation: ${rules.stage.remediation})`];
+  const { approval } = rules;
+  if (approval.waits) {
+    const timeout = approval.timeout ? `; unanswered after ${approval.timeout}: ${approval.onTimeout}` : '; no timeout';
+    lines.push(`Approval: waits: ${approval.why}`, `          ${approval.answer}${timeout}`);
+  } else {
+    lines.push('Approval: none: the action runs without waiting for people');
+  }
+  lines.push(`Window:   ${rules.window.message}`);
+  const when = `at ${args.at.toISOString()}`;
+  lines.push(
+    rules.hold
+      ? `Hold:     ${rules.hold.reason}: ${rules.hold.message}`
+      : rules.window.state === 'denied'
+        ? `Hold:     none ${when}: break-glass lets the attempt start inside the window`
+        : `Hold:     none ${when}: no budget, circuit breaker or deny window holds a new attempt back`,
+  );
+  if (rules.stage.remediation === 'disabled')
+    lines.push(`Note:     stage ${rules.stage.name} does not remediate: nothing would be done`);
+  return lines;
 }
