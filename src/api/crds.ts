@@ -79,6 +79,9 @@ const sources: CrdSource[] = [
         jsonPath: '.status.conditions[?(@.type=="Reconciling")].reason',
         priority: 1,
       },
+      // The latest attempt's approval request (Pending while people are asked) and how many must say yes.
+      { name: 'Approval', type: 'string', jsonPath: '.status.attempts[-1:].approval.state', priority: 1 },
+      { name: 'Needed', type: 'integer', jsonPath: '.status.attempts[-1:].approval.minApprovals', priority: 1 },
       age,
     ],
   },

@@ -356,6 +356,12 @@ spec:
       why: 'the remediation sequence of stage production has an approval task (pass: manual)',
     });
     expect(waiting.status?.attempts?.[0]?.approval?.diff).toContain('+replicaCount: 2');
+    // kubectl's wide view shows the latest attempt's approval and how many must say yes.
+    const [header, row] = (await kubectl(admin, ['get', 'problemevent', 'gated', '-n', NAMESPACE, '-o', 'wide'])).split(
+      '\n',
+    );
+    expect(header).toMatch(/WAITING-FOR\s+APPROVAL\s+NEEDED\s+AGE$/);
+    expect(row).toMatch(/AwaitingApproval\s+Pending\s+1\s+\S+$/);
     expect(await commits(s)).toHaveLength(0);
     expect((await answer(alice, 'approve', 'gated')).code).toBe(0);
     const done = await waitFor<ProblemEvent>(
