@@ -378,7 +378,7 @@ export const projectSchema = {
           'x-kubernetes-list-type': 'map',
           'x-kubernetes-list-map-keys': ['name'],
         },
-        /** For actions that wait for a person (a `manual` stage, an action with `approval: required`). */
+        /** For actions that wait for a person (a `manual` stage, `approval: required`, a shipyard `approval` task). */
         approval: approvalSettingsSchema,
         /** The forge the repository lives on (commit statuses, merge-mode pull requests). */
         forge: forgeSchema,
@@ -615,7 +615,7 @@ export const attemptApprovalSchema = {
   required: ['state', 'requestedTime'],
   properties: {
     state: { type: 'string', enum: APPROVAL_STATES },
-    /** Why it waits: `stage production is manual`, `action 1 requires approval`. */
+    /** Why it waits: `stage production is manual`, `action 1 of the policy requires approval`, a shipyard approval task. */
     why: { type: 'string', maxLength: 1024 },
     requestedTime: dateTime,
     deadline: dateTime,
