@@ -375,6 +375,46 @@ spec:
     expect(commit).toContain(`Rebound-Approved-By: system:serviceaccount:${SRE}:alice`);
   });
 
+  it("a Remediation entry's approval: required holds an automated stage's action until approved", async () => {
+    const s = await scenario('carts');
+    await applyObjects(admin, [
+      {
+        apiVersion: 'rebound.dev/v1alpha1',
+        kind: 'Remediation',
+        metadata: { name: `carts-${s.project}`, namespace: NAMESPACE },
+        spec: {
+          project: s.project,
+          stage: 'production',
+          service: 'carts',
+          remediations: [
+            {
+              problemType: 'Response time degradation',
+              actionsOnOpen: [{ name: 'Scale up', action: 'scale', value: '+1', approval: 'required' }],
+            },
+          ],
+        },
+      },
+    ]);
+    await problem(s, 'entry-gated');
+    const waiting = await waitFor<ProblemEvent>('problemevent', 'entry-gated', phase('AwaitingApproval'), 90_000);
+    expect(waiting.status?.attempts?.[0]?.approval).toMatchObject({
+      state: 'Pending',
+      why: 'action 1 of the policy requires approval',
+      minApprovals: 1,
+    });
+    expect(await commits(s)).toHaveLength(0);
+    expect((await answer(bob, 'approve', 'entry-gated')).code).toBe(0);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'entry-gated',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      90_000,
+    );
+    expect(done.status?.phase).toBe('Resolved');
+    const [commit] = await commits(s);
+    expect(commit).toContain(`Rebound-Approved-By: system:serviceaccount:${SRE}:bob`);
+  });
+
   it('a rejection ends the problem and commits nothing', async () => {
     const s = await scenario('carts', { stages: [{ name: 'production', remediation: 'manual', apply: 'helm' }] });
     await problem(s, 'rejected');
