@@ -733,6 +733,42 @@ describe('rebound plan --project', { timeout: 60_000 }, () => {
       mode: 'merge',
       answer: expect.stringMatching(/^merge the proposal branch rebound\/\S+\/1 into production/) as unknown,
     });
+
+    // Attempt 2 after a warning evaluation, as the file records it: the warning setting (automatic) applies.
+    const name = /rebound\/(\S+)\/1/.exec(String((rules.approval as { answer?: string }).answer))?.[1] ?? '';
+    expect(name).toMatch(/^[a-z0-9-]+$/);
+    const afterWarning = projectFile(
+      'after-warning.yaml',
+      projectYaml(
+        'approval: {mode: merge}',
+        [
+          '- apiVersion: rebound.dev/v1alpha1',
+          '  kind: ProblemEvent',
+          `  metadata: {name: ${name}, namespace: sockshop}`,
+          '  spec: {project: sockshop, stage: production, service: carts, problemTitle: Response time degradation, state: OPEN}',
+          '  status:',
+          '    phase: Remediating',
+          '    attempts: [{index: 1, action: scale, value: "+1", result: warning}]',
+        ].join('\n'),
+      ),
+    );
+    const second = await plan(
+      '--repo',
+      gated,
+      '--stage',
+      'production',
+      '--service',
+      'carts',
+      '--problem',
+      problems['cloudevent'] as string,
+      '--attempt',
+      '2',
+      '--project',
+      afterWarning,
+      '--json',
+    );
+    expect(second.stderr).not.toContain('judged as after a passing get-action');
+    expect((JSON.parse(second.stdout) as { rules: { approval: unknown } }).rules.approval).toEqual({ waits: false });
   });
 
   it('exits 2 for a missing Project, a bad --at, and --at without --project', async () => {

@@ -33,6 +33,7 @@ import { findRemediationIn, resolveProjectStage } from '../../controllers/proble
 import { addSequences } from '../../controllers/project/reconciler.ts';
 import { parseShipyardFile } from '../../formats/shipyard.ts';
 import type { ShipyardStage } from '../../formats/shipyard.ts';
+import { approvalInput } from '../../rules/approvals.ts';
 import { explainRules } from '../../rules/explain.ts';
 import type { RulesPlan } from '../../rules/explain.ts';
 import type { Command } from './command.ts';
@@ -224,17 +225,21 @@ async function planRules(
       : project;
   const stage = await resolveProjectStage(withStatus, args.stage, () => Promise.resolve(shipyard));
   if (!stage) throw new PlanInputError(`Project ${project.metadata.name ?? ''} has no stage ${args.stage}`);
+  // The file may hold this very problem: its status counts (its actions this hour, its last result).
+  const recorded = problems.find((p) => p.metadata.name === problem.name);
   const event: ProblemEvent = {
     apiVersion: API_VERSION,
     kind: 'ProblemEvent',
     metadata: { name: problem.name, namespace },
     // Planned for the asked stage and service of this Project, as the rest of the plan is.
     spec: { ...problem.spec, project: project.metadata.name ?? '', stage: args.stage, service: args.service },
+    ...(recorded?.status ? { status: recorded.status } : {}),
   };
   const others = problems.filter((p) => p.metadata.name !== problem.name);
-  if (args.attempt > 1)
+  const previous = recorded?.status?.attempts?.find((a) => a.index === args.attempt - 1);
+  if (args.attempt > 1 && !previous?.result && stage.sequence?.approval)
     notes.push(
-      'a shipyard approval task is judged as after a passing get-action (a later attempt after a warning evaluation asks its warning setting)',
+      `the shipyard's approval task is judged as after a passing get-action: ${file} holds no result of attempt ${args.attempt - 1} of ${problem.name} (after a warning evaluation its warning setting applies)`,
     );
   return explainRules({
     problem: event,
@@ -242,6 +247,7 @@ async function planRules(
     stage,
     action: outcome.json.action ? (outcome.json.approval ? { approval: outcome.json.approval } : {}) : undefined,
     attempt: args.attempt,
+    seen: approvalInput(previous),
     remediation: findRemediationIn(remediations, namespace, project.metadata.name ?? '', args.stage, args.service),
     projectProblems: [...others, event],
     now: args.at,
