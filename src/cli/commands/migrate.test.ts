@@ -156,6 +156,22 @@ describe('rebound migrate', { timeout: 60_000 }, () => {
     );
   });
 
+  it('an approval task before the action is reported as holding the action for people, at its line', async () => {
+    const action = '            - name: "action"\n';
+    const gated = shipyardOf('fulltour').replace(
+      action,
+      `            - name: "approval"\n              properties:\n                pass: "automatic"\n${action}`,
+    );
+    const repo = keptnRepo('fulltour-gated', gated, { production: copyExample('fulltour', 'helloservice') });
+    const report = await migrate(repo, undefined);
+    expect(lines(report.findings)).toContain(
+      'main:shipyard.yaml:40: task "approval" of production\'s remediation sequence: every action waits for people\'s approval (Approval objects, rebound approve) unless its setting is automatic (pass: automatic, warning: manual); the warning setting applies after an evaluation that scored warning',
+    );
+    expect(report.findings.filter((f) => f.differs && f.file === 'main:shipyard.yaml').map((f) => f.message)).toEqual(
+      [],
+    );
+  });
+
   it('reads examples/keptn-0.6 (0.1 shipyard, legacy remediation file) under the name given', async () => {
     const repo = keptnRepo('keptn06', shipyardOf('keptn-0.6'), { production: copyExample('keptn-0.6', 'carts') });
     const report = await migrate(repo, 'sockshop');
