@@ -75,6 +75,7 @@ describe('explainRules: approval', () => {
       groups: ['sre'],
       timeout: '1h',
       onTimeout: 'Escalate',
+      who: 'people RBAC lets create Approvals in namespace sockshop (ClusterRole rebound-approver), counted only when in sre',
       answer: '0 of 2 approval(s) from members of sre: rebound approve p1 -n sockshop --attempt 2 (or rebound reject)',
     });
   });
@@ -90,6 +91,7 @@ describe('explainRules: approval', () => {
       minApprovals: 1,
       groups: [],
       timeout: null,
+      who: 'whoever the forge lets merge into production (its branch protection and required reviews)',
       answer: 'merge the proposal branch rebound/p1/1 into production (closing its pull request rejects)',
     });
   });

@@ -34,6 +34,8 @@ export type ApprovalPlan =
       groups: string[];
       timeout: string | null;
       onTimeout: string;
+      /** Who may answer, in words: RBAC and the groups, or the forge in merge mode. */
+      who: string;
       /** What a person does: `rebound approve ...`, or merge the proposal branch. */
       answer: string;
     };
@@ -83,14 +85,22 @@ function approvalPlan(input: ExplainInput): ApprovalPlan {
     mode === 'merge'
       ? `merge the proposal branch rebound/${name}/${attempt} into ${stage.branch} (closing its pull request rejects)`
       : `${describeRequest(settings)}: rebound approve ${name} -n ${problem.metadata.namespace ?? ''} --attempt ${attempt} (or rebound reject)`;
+
+  const namespace = problem.metadata.namespace ?? '';
+  const groups = settings.groups ?? [];
+  const who =
+    mode === 'merge'
+      ? `whoever the forge lets merge into ${stage.branch} (its branch protection and required reviews)`
+      : `people RBAC lets create Approvals in namespace ${namespace} (ClusterRole rebound-approver)${groups.length > 0 ? `, counted only when in ${groups.join(', ')}` : ''}`;
   return {
     waits: true,
     why,
     mode,
     minApprovals: settings.minApprovals,
-    groups: settings.groups ?? [],
+    groups,
     timeout: settings.timeout ?? null,
     onTimeout: settings.onTimeout,
+    who,
     answer,
   };
 }

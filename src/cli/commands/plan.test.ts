@@ -605,6 +605,7 @@ describe('rebound plan --project', { timeout: 60_000 }, () => {
         groups: ['sre'],
         timeout: '1h',
         onTimeout: 'Unhandled',
+        who: 'people RBAC lets create Approvals in namespace sockshop (ClusterRole rebound-approver), counted only when in sre',
         answer: expect.stringMatching(
           /^0 of 2 approval\(s\) from members of sre: rebound approve \S+ -n sockshop --attempt 1 \(or rebound reject\)$/,
         ) as unknown,
@@ -649,6 +650,8 @@ describe('rebound plan --project', { timeout: 60_000 }, () => {
       [
         'Stage:    production (remediation: manual)',
         'Approval: waits: stage production is manual: every action waits for approval',
+        '          who: people RBAC lets create Approvals in namespace sockshop (ClusterRole rebound-approver), counted only when in sre',
+        '          0 of 2 approval(s) from members of sre: rebound',
       ].join('\n'),
     );
     expect(run.stdout).toContain('Window:   deny window weekend is active (since 2026-11-20T18:00:00.000Z');

@@ -458,7 +458,11 @@ function renderRules(rules: RulesPlan, args: PlanArgs): string[] {
   const { approval } = rules;
   if (approval.waits) {
     const timeout = approval.timeout ? `; unanswered after ${approval.timeout}: ${approval.onTimeout}` : '; no timeout';
-    lines.push(`Approval: waits: ${approval.why}`, `          ${approval.answer}${timeout}`);
+    lines.push(
+      `Approval: waits: ${approval.why}`,
+      `          who: ${approval.who}`,
+      `          ${approval.answer}${timeout}`,
+    );
   } else {
     lines.push('Approval: none: the action runs without waiting for people');
   }
