@@ -85,18 +85,35 @@ describe('applicationState', () => {
     expect(applicationState(a, notYet).kind).toBe('pending');
   });
 
-  it('says what it waits for: a sync window, the refresh request, the commit', () => {
-    const windowed = app(
+  it('reports a sync of the commit that failed and that Argo CD retries, with its message', () => {
+    const retrying = app(
       'carts',
       {},
       {
-        sync: { status: 'OutOfSync' },
-        conditions: [{ type: 'SyncError', message: 'Cannot sync: Blocked by sync window' }],
+        sync: { status: 'OutOfSync', revision: SHA },
+        operationState: {
+          phase: 'Running',
+          retryCount: 1,
+          message:
+            'one or more objects failed to apply, reason: ConfigMap "X" is invalid. Retrying attempt #1 at 7:14AM.',
+        },
       },
     );
-    expect(applicationState(windowed, notYet).detail).toBe(
-      'Application argocd/carts: a sync window denies the sync: Cannot sync: Blocked by sync window',
+    expect(applicationState(retrying, { synced: true, operated: true })).toEqual({
+      kind: 'failed',
+      detail:
+        'Application argocd/carts failed to sync, Argo CD retries: one or more objects failed to apply, reason: ConfigMap "X" is invalid. Retrying attempt #1 at 7:14AM.',
+    });
+    // Running without a failed try yet: still waiting.
+    const running = app(
+      'carts',
+      {},
+      { sync: { status: 'OutOfSync', revision: SHA }, operationState: { phase: 'Running' } },
     );
+    expect(applicationState(running, { synced: true, operated: true }).kind).toBe('pending');
+  });
+
+  it('says what it waits for: the refresh request, the commit', () => {
     const asked: Application = {
       ...app('carts', {}, { sync: { status: 'Synced', revision: 'b'.repeat(40) } }),
       metadata: { name: 'carts', namespace: 'argocd', annotations: { 'argocd.argoproj.io/refresh': 'normal' } },

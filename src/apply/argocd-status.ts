@@ -12,13 +12,24 @@ export interface ApplicationSource {
 
 export interface Application {
   metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
-  spec?: { source?: ApplicationSource; sources?: ApplicationSource[]; syncPolicy?: { automated?: object } };
+  spec?: {
+    project?: string;
+    source?: ApplicationSource;
+    sources?: ApplicationSource[];
+    destination?: { server?: string; name?: string; namespace?: string };
+    syncPolicy?: { automated?: object };
+  };
+  /** Set while a sync is asked for or running. */
+  operation?: object;
   status?: {
     sync?: { status?: string; revision?: string; revisions?: string[] };
     health?: { status?: string; message?: string };
     operationState?: {
       phase?: string;
       message?: string;
+      /** Set once a sync failed and Argo CD tries again (automated sync retries 5 times by default). */
+      retryCount?: number;
+      operation?: { sync?: { revision?: string; revisions?: string[] } };
       syncResult?: { revision?: string; revisions?: string[] };
     };
     conditions?: { type?: string; message?: string }[];
@@ -67,7 +78,7 @@ export function syncedRevisions(app: Application): string[] {
 export interface ApplicationFacts {
   /** status.sync.revision(s) holds the commit. */
   synced: boolean;
-  /** The last operation's syncResult revision holds the commit. */
+  /** The last operation (what it was asked to sync, or its syncResult) is for a revision holding the commit. */
   operated: boolean;
 }
 
@@ -79,6 +90,11 @@ export function applicationState(app: Application, facts: ApplicationFacts): Syn
   const operation = app.status?.operationState;
   if (facts.operated && (operation?.phase === 'Failed' || operation?.phase === 'Error')) {
     return { kind: 'failed', detail: `${name} failed to sync: ${operation.phase}: ${operation.message ?? ''}` };
+  }
+  // Still Running, but a try already failed: Argo CD's message says why (and when it tries again).
+  // Failed it is; a later try that succeeds moves the problem on.
+  if (facts.operated && operation?.phase === 'Running' && (operation.retryCount ?? 0) > 0) {
+    return { kind: 'failed', detail: `${name} failed to sync, Argo CD retries: ${operation.message ?? ''}` };
   }
   if (facts.synced && sync?.status === 'Synced') {
     if (health?.status === 'Healthy')
@@ -94,8 +110,7 @@ export function applicationState(app: Application, facts: ApplicationFacts): Syn
       detail: `${name} synced, health ${health?.status ?? 'Unknown'}${health?.message ? `: ${health.message}` : ''}`,
     };
   }
-  const denied = app.status?.conditions?.find((c) => c.type === 'SyncError' && /sync window/i.test(c.message ?? ''));
-  if (denied) return { kind: 'pending', detail: `${name}: a sync window denies the sync: ${denied.message ?? ''}` };
+  // A sync window that denies an automated sync leaves no trace here: argocd.ts reads the AppProject.
   const requested = app.metadata?.annotations?.[REFRESH_ANNOTATION];
   if (requested) return { kind: 'pending', detail: `${name} has not handled the refresh request yet` };
   const at = sync?.revision ? ` (at ${sync.revision})` : '';

@@ -17,11 +17,14 @@ import {
   syncedRevisions,
   trackingApplications,
 } from './argocd-status.ts';
-import type { Application } from './argocd-status.ts';
+import type { Application, ApplicationFacts } from './argocd-status.ts';
+import { windowDenies } from './argocd-windows.ts';
+import type { AppProject } from './argocd-windows.ts';
 import { combineStates } from './flux-status.ts';
 import type { Applier, ApplyRequest, ApplyResult, ContainsCheck, SyncCheck, SyncState, SyncTarget } from './types.ts';
 
 const APPLICATIONS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' } as const;
+const APPPROJECTS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'appprojects' } as const;
 
 export interface ArgoCdOptions {
   fieldManager?: string;
@@ -67,13 +70,66 @@ export class ArgoCdClient implements Applier, SyncCheck {
       }
       let synced = false;
       for (const revision of syncedRevisions(app)) if (await holds(revision)) synced = true;
-      const result = app.status?.operationState?.syncResult;
+      const operation = app.status?.operationState;
+      const result = operation?.syncResult;
+      const asked = operation?.operation?.sync;
       let operated = false;
-      for (const revision of [result?.revision, ...(result?.revisions ?? [])])
+      for (const revision of [
+        result?.revision,
+        ...(result?.revisions ?? []),
+        asked?.revision,
+        ...(asked?.revisions ?? []),
+      ])
         if (await holds(revision)) operated = true;
-      states.push(applicationState(app, { synced, operated }));
+      const state = applicationState(app, { synced, operated });
+      const done = synced && app.status?.sync?.status === 'Synced';
+      states.push(state.kind === 'pending' && !done ? await this.unsynced(app, state, { synced, operated }) : state);
     }
     return combineStates(states);
+  }
+
+  /**
+   * Not synced yet. Argo CD says nothing when a sync window denies an automated sync (it leaves the
+   * Application OutOfSync), so the AppProject's windows are read here. When Argo CD compared the
+   * commit and left it unsynced with nothing running (a window that has ended since), it would wait
+   * for its next poll: the refresh is asked for again.
+   */
+  private async unsynced(app: Application, state: SyncState, facts: ApplicationFacts): Promise<SyncState> {
+    const project = await this.project(app);
+    const windowed = { name: app.metadata?.name ?? '', destination: app.spec?.destination ?? {} };
+    const denied = project ? windowDenies(project, windowed, this.options.clock?.() ?? new Date()) : undefined;
+    if (denied) {
+      return {
+        kind: 'pending',
+        detail: `Application ${keyOfApplication(app)}: Argo CD will not sync it now: ${denied.message}`,
+      };
+    }
+    const inFlight = app.operation !== undefined || app.status?.operationState?.phase === 'Running';
+    // Not when Argo CD already ran a sync of it: asking again would not change its mind.
+    const left =
+      facts.synced &&
+      !facts.operated &&
+      app.spec?.syncPolicy?.automated !== undefined &&
+      app.status?.sync?.status === 'OutOfSync' &&
+      !inFlight &&
+      !app.metadata?.annotations?.[REFRESH_ANNOTATION];
+    if (left) await this.requestSync(app);
+    return state;
+  }
+
+  private async project(app: Application): Promise<AppProject | undefined> {
+    const namespace = app.metadata?.namespace ?? '';
+    const name = app.spec?.project || 'default';
+    try {
+      return (await this.api.getNamespacedCustomObject(
+        { ...APPPROJECTS, namespace, name },
+        await this.connection.options(),
+      )) as AppProject;
+    } catch (err) {
+      const e = classifyKubeError(err, `get appprojects ${namespace}/${name}`);
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
   }
 
   /** The Applications the stage names, or those tracking its branch and the edited file. */

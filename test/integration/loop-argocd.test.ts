@@ -6,7 +6,7 @@
 // the Deployment Progressing). `rebound controller` runs with its ServiceAccount and manifests/rbac.yaml.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ProblemEvent } from '../../src/api/index.ts';
+import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
 import { ARGOCD_NAMESPACE, startArgoCd } from '../harness/argocd.ts';
 import type { LocalArgoCd } from '../harness/argocd.ts';
 import type { GitServer } from '../harness/git-server.ts';
@@ -32,6 +32,7 @@ import {
   namespaceObjects,
   openProblem,
   phase,
+  push,
   startE2eGitServer,
   startScrapedWorkload,
   stopInOrder,
@@ -67,6 +68,7 @@ interface ApplicationStatus {
   sync?: { status?: string; revision?: string };
   health?: { status?: string };
   history?: { revision?: string; deployedAt?: string }[];
+  operationState?: { phase?: string; message?: string; operation?: { sync?: { revision?: string } } };
 }
 
 /**
@@ -131,7 +133,10 @@ const stageNamespaces: string[] = [];
  * Remediation that scales through deployment.yaml, and the Application, synced once before the test
  * goes on. Argo CD's own poll is an hour: only Rebound's refresh request makes it act soon.
  */
-async function scenario(timeout: string): Promise<Scenario> {
+async function scenario(
+  timeout: string,
+  options: { appProject?: boolean; retry?: Record<string, unknown> } = {},
+): Promise<Scenario> {
   const project = `p-${suffix()}`;
   const stageNamespace = `${project}-production`;
   const repo = await createProjectRepo(git, {
@@ -150,6 +155,21 @@ async function scenario(timeout: string): Promise<Scenario> {
   await kubectl(admin, ['create', 'namespace', stageNamespace]);
   stageNamespaces.push(stageNamespace);
   await applyObjects(admin, [
+    // An AppProject of its own when the test gives it sync windows; `default` otherwise.
+    ...(options.appProject
+      ? [
+          {
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'AppProject',
+            metadata: { name: project, namespace: ARGOCD_NAMESPACE },
+            spec: {
+              sourceRepos: ['*'],
+              destinations: [{ server: '*', namespace: '*' }],
+              clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+            },
+          },
+        ]
+      : []),
     {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -165,15 +185,16 @@ async function scenario(timeout: string): Promise<Scenario> {
       kind: 'Application',
       metadata: { name: application, namespace: ARGOCD_NAMESPACE },
       spec: {
-        project: 'default',
+        project: options.appProject ? project : 'default',
         source: {
           repoURL: repo.url,
           targetRevision: 'production',
           path: 'carts',
-          directory: { include: 'deployment.yaml' },
+          // extra.yaml: where a person's push can break the sync (the sync-failure case).
+          directory: { include: '{deployment.yaml,extra.yaml}' },
         },
         destination: { server: 'https://kubernetes.default.svc', namespace: stageNamespace },
-        syncPolicy: { automated: { selfHeal: true } },
+        syncPolicy: { automated: { selfHeal: true }, ...(options.retry ? { retry: options.retry } : {}) },
       },
     },
     {
@@ -242,6 +263,40 @@ async function head(s: Scenario): Promise<string> {
   return (await runCommand('git', ['--git-dir', s.repoDir, 'rev-parse', 'production'])).stdout.trim();
 }
 
+/** What a person does with `argocd app get --refresh`: Argo CD compares with the branch now. */
+async function personRefreshes(s: Scenario): Promise<void> {
+  await kubectl(admin, [
+    'annotate',
+    'application',
+    s.application,
+    '-n',
+    ARGOCD_NAMESPACE,
+    'argocd.argoproj.io/refresh=normal',
+    '--overwrite',
+  ]);
+}
+
+/**
+ * The recorded timeline of a resolved attempt: Argo CD deployed `revision` (its history, to the
+ * second) no earlier than the push, Rebound counted it applied no earlier than that, and the
+ * evaluation started the wait later.
+ */
+async function expectEvaluatedAfterDeployed(
+  s: Scenario,
+  attempt: Attempt | undefined,
+  revision: string,
+): Promise<void> {
+  const deployed = (await applicationStatus(s.application)).history?.find((h) => h.revision === revision)?.deployedAt;
+  expect(deployed).toBeDefined();
+  const committed = new Date(attempt?.committedTime ?? 0);
+  const applied = new Date(attempt?.appliedTime ?? 0);
+  const evaluated = new Date(attempt?.evaluationTime ?? 0);
+  expect(attempt?.sync?.syncedTime).toBe(attempt?.appliedTime);
+  expect(applied.getTime()).toBeGreaterThanOrEqual(new Date(deployed ?? 0).getTime());
+  expect(new Date(deployed ?? 0).getTime()).toBeGreaterThanOrEqual(Math.floor(committed.getTime() / 1000) * 1000);
+  expect(evaluated.getTime() - applied.getTime()).toBeGreaterThanOrEqual(EVALUATION_WAIT_MS);
+}
+
 beforeAll(async () => {
   await installControllerRbac(admin);
   git = await startE2eGitServer();
@@ -289,15 +344,7 @@ describe('apply: argocd with the real Argo CD', () => {
     expect(await liveReplicas(s)).toBe(2);
 
     // The timeline: pushed, then Argo CD deployed the commit (its history, to the second), then the evaluation.
-    const deployed = (await applicationStatus(s.application)).history?.find((h) => h.revision === sha)?.deployedAt;
-    expect(deployed).toBeDefined();
-    const committed = new Date(attempt?.committedTime ?? 0);
-    const applied = new Date(attempt?.appliedTime ?? 0);
-    const evaluated = new Date(attempt?.evaluationTime ?? 0);
-    expect(attempt?.sync?.syncedTime).toBe(attempt?.appliedTime);
-    expect(applied.getTime()).toBeGreaterThanOrEqual(new Date(deployed ?? 0).getTime());
-    expect(new Date(deployed ?? 0).getTime()).toBeGreaterThanOrEqual(Math.floor(committed.getTime() / 1000) * 1000);
-    expect(evaluated.getTime() - applied.getTime()).toBeGreaterThanOrEqual(EVALUATION_WAIT_MS);
+    await expectEvaluatedAfterDeployed(s, attempt, sha);
   });
 
   it('(b) Argo CD down: the problem stalls with SyncTimedOut, and resolves once the application-controller is back', async () => {
@@ -328,4 +375,174 @@ describe('apply: argocd with the real Argo CD', () => {
     expect(condition(done, 'Stalled')?.status).toBe('False');
     expect(await liveReplicas(s)).toBe(2);
   });
+
+  it("(c) a person's push on top of Rebound's commit: Argo CD syncs theirs, which holds ours, and that counts", async () => {
+    const s = await scenario('2m');
+    // The application-controller is down while the person pushes: its first sync afterwards is theirs.
+    await argocd.stopController();
+    let theirs: string;
+    try {
+      await createProblem(s, 'pushed-on-top');
+      const waiting = await waitFor<ProblemEvent>(
+        'problemevent',
+        'pushed-on-top',
+        hasCondition('Reconciling', 'True', 'WaitingForSync'),
+        60_000,
+      );
+      const ours = waiting.status?.attempts?.[0]?.commit ?? '';
+      expect(ours).toBe(await head(s));
+      await push(
+        s.repoDir,
+        'production',
+        { 'carts/NOTES.md': 'scaled by Rebound; noted by a person\n' },
+        'notes on the scale-up',
+      );
+      theirs = await head(s);
+      expect(theirs).not.toBe(ours);
+    } finally {
+      await argocd.startController();
+    }
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'pushed-on-top',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      120_000,
+    );
+    expect(done.status?.phase).toBe('Resolved');
+    const attempt = done.status?.attempts?.[0];
+    expect(attempt?.sync?.revision).toBe(theirs);
+    expect(await liveReplicas(s)).toBe(2);
+    await expectEvaluatedAfterDeployed(s, attempt, theirs);
+  });
+
+  it("(d) a sync that fails stalls with SyncFailed and Argo CD's message; a fix pushed on top resolves it", async () => {
+    // One retry a second later (Argo CD's default is five, backing off to minutes).
+    const s = await scenario('2m', { retry: { limit: 1, backoff: { duration: '1s', factor: 1, maxDuration: '1s' } } });
+    // A person breaks the branch first (a ConfigMap name the API server refuses): Argo CD's sync of
+    // every later commit, Rebound's too, fails.
+    await push(s.repoDir, 'production', { 'carts/extra.yaml': configMap('Not_A_Valid_Name') }, 'add a ConfigMap');
+    await createProblem(s, 'sync-fails');
+    const stalled = await waitFor<ProblemEvent>(
+      'problemevent',
+      'sync-fails',
+      hasCondition('Stalled', 'True', 'SyncFailed'),
+      90_000,
+    );
+    const ours = stalled.status?.attempts?.[0]?.commit ?? '';
+    expect(ours).toBe(await head(s));
+    // Argo CD's own words, quoted in the condition (first while it retries, then once it gave up).
+    expect(condition(stalled, 'Stalled')?.message).toContain(
+      `Application ${ARGOCD_NAMESPACE}/${s.application} failed to sync`,
+    );
+    expect(condition(stalled, 'Stalled')?.message).toMatch(/ConfigMap "Not_A_Valid_Name" is invalid/);
+    const failed = await waitForApplication(s.application, (a) => a.operationState?.phase === 'Failed');
+    expect(failed.operationState?.operation?.sync?.revision).toBe(ours);
+    const gaveUp = await waitFor<ProblemEvent>('problemevent', 'sync-fails', (p) =>
+      (condition(p, 'Stalled')?.message ?? '').includes('failed to sync: Failed: '),
+    );
+    expect(condition(gaveUp, 'Stalled')?.message).toContain(failed.operationState?.message ?? 'no message');
+    expect(gaveUp.status?.attempts?.[0]?.appliedTime).toBeUndefined();
+    // Not evaluated: Argo CD did apply what it could of the commit (the Deployment), but it reports the
+    // sync failed, so the commit is not live as a whole.
+    expect(gaveUp.status?.attempts?.[0]?.evaluationTime).toBeUndefined();
+
+    await push(s.repoDir, 'production', { 'carts/extra.yaml': configMap('carts-notes') }, 'a valid ConfigMap name');
+    const fix = await head(s);
+    // Argo CD's own poll is an hour here: the person asks it to refresh, as `argocd app get --refresh` does.
+    await personRefreshes(s);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'sync-fails',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      120_000,
+    );
+    expect(done.status?.phase).toBe('Resolved');
+    const attempt = done.status?.attempts?.[0];
+    expect(attempt?.sync?.revision).toBe(fix);
+    expect(condition(done, 'Stalled')?.status).toBe('False');
+    expect(await liveReplicas(s)).toBe(2);
+    await expectEvaluatedAfterDeployed(s, attempt, fix);
+  });
+
+  it('(e) a deny sync window: WaitingForSync then SyncTimedOut naming the window, nothing lost, synced once it ends', async () => {
+    const s = await scenario('5s', { appProject: true });
+    // Denies every sync of the Application from every minute on for an hour: always active.
+    await kubectl(admin, [
+      'patch',
+      'appproject',
+      s.project,
+      '-n',
+      ARGOCD_NAMESPACE,
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: {
+          syncWindows: [
+            { kind: 'deny', schedule: '* * * * *', duration: '1h', applications: [s.application], manualSync: false },
+          ],
+        },
+      }),
+    ]);
+    await createProblem(s, 'windowed');
+    const waiting = await waitFor<ProblemEvent>(
+      'problemevent',
+      'windowed',
+      (p) =>
+        hasCondition('Reconciling', 'True', 'WaitingForSync')(p) &&
+        /sync window/.test(condition(p, 'Reconciling')?.message ?? ''),
+      60_000,
+    );
+    const ours = waiting.status?.attempts?.[0]?.commit ?? '';
+    expect(ours).toBe(await head(s));
+    expect(condition(waiting, 'Reconciling')?.message).toContain(
+      `a deny sync window of AppProject ${s.project} is active: deny '* * * * *' for 1h`,
+    );
+    const stalled = await waitFor<ProblemEvent>(
+      'problemevent',
+      'windowed',
+      hasCondition('Stalled', 'True', 'SyncTimedOut'),
+      60_000,
+    );
+    expect(condition(stalled, 'Stalled')?.message).toMatch(/deny sync window of AppProject/);
+    // Argo CD compared the commit (the window does not stop that) and left it unsynced.
+    const compared = await applicationStatus(s.application);
+    expect(compared.sync).toMatchObject({ status: 'OutOfSync', revision: ours });
+    expect(stalled.status?.attempts?.[0]?.appliedTime).toBeUndefined();
+    expect(stalled.status?.attempts?.[0]?.evaluationTime).toBeUndefined();
+    expect(stalled.status?.attempts).toHaveLength(1);
+    expect(await liveReplicas(s)).toBe(1);
+
+    // The window ends (a person removes it): Rebound asks for the refresh again and Argo CD syncs.
+    await kubectl(admin, [
+      'patch',
+      'appproject',
+      s.project,
+      '-n',
+      ARGOCD_NAMESPACE,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { syncWindows: null } }),
+    ]);
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'windowed',
+      phase('Resolved', 'Exhausted', 'Unhandled'),
+      120_000,
+    );
+    expect(done.status?.phase).toBe('Resolved');
+    const attempt = done.status?.attempts?.[0];
+    expect(attempt?.sync?.revision).toBe(ours);
+    expect(await liveReplicas(s)).toBe(2);
+    await expectEvaluatedAfterDeployed(s, attempt, ours);
+  });
 });
+
+function configMap(name: string): string {
+  return `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${name}
+data:
+  note: scaled by hand once
+`;
+}

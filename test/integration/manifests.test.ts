@@ -167,6 +167,10 @@ describe("the controller's RBAC", () => {
       ['patch', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', 'flux-system'],
       ['list', 'gitrepositories.source.toolkit.fluxcd.io', '--all-namespaces'],
       ['patch', 'gitrepositories.source.toolkit.fluxcd.io', '-n', 'flux-system'],
+      // apply: argocd: find, read and annotate Applications; read an AppProject's sync windows.
+      ['list', 'applications.argoproj.io', '--all-namespaces'],
+      ['patch', 'applications.argoproj.io', '-n', 'argocd'],
+      ['get', 'appprojects.argoproj.io', '-n', 'argocd'],
       ['get', 'deployments.apps', '-n', STAGE_NAMESPACE],
       // "Applied" means live: the loop reads the rollout of the service's workloads.
       ['list', 'deployments.apps', '-n', STAGE_NAMESPACE],
@@ -205,6 +209,8 @@ describe("the controller's RBAC", () => {
       ['update', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', 'flux-system'],
       ['delete', 'gitrepositories.source.toolkit.fluxcd.io', '-n', 'flux-system'],
       ['create', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', 'flux-system'],
+      ['patch', 'appprojects.argoproj.io', '-n', 'argocd'],
+      ['update', 'applications.argoproj.io', '-n', 'argocd'],
       ['*', '*'],
     ];
     const allowed: string[] = [];
