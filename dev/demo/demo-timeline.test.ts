@@ -119,6 +119,23 @@ describe('TimelineTracker', () => {
     ]);
   });
 
+  it('tells which engine reported the commit with apply: argocd and flux', () => {
+    const sha = 'c0ffee'.repeat(6) + 'c0ff';
+    const synced = (engine: 'argocd' | 'flux', revision: string): string[] => {
+      const tracker = new TimelineTracker();
+      const attempt = { ...scale, appliedTime: '2026-01-01T00:00:02Z', sync: { engine, revision } };
+      const step = tracker
+        .observe(problem({ phase: 'Evaluating', attempts: [attempt] }))
+        .find((s) => s.kind === 'applied');
+      if (!step) throw new Error('no applied step');
+      return formatStep(step, { elapsedMs: 2_000 });
+    };
+    expect(synced('argocd', sha)).toEqual([formatLine(2_000, 'applied', `synced by Argo CD at ${sha.slice(0, 12)}`)]);
+    expect(synced('flux', `production@sha1:${sha}`)).toEqual([
+      formatLine(2_000, 'applied', `applied by Flux at ${sha.slice(0, 12)}`),
+    ]);
+  });
+
   it('does not tell a commit before the attempt has one, nor a final phase before there is one', () => {
     const tracker = new TimelineTracker();
     tracker.observe(problem());

@@ -17,7 +17,13 @@ export type TimelineStep =
       branch: string;
       path: string | undefined;
     }
-  | { kind: 'applied'; attempt: number; helmRevision: number | undefined }
+  | {
+      kind: 'applied';
+      attempt: number;
+      helmRevision: number | undefined;
+      /** `apply: argocd`/`flux`: the engine that reported the change, at which commit. */
+      sync?: { engine: string; revision: string };
+    }
   /** The rollout the apply started has finished: the change is live (`durationMs` after the apply). */
   | { kind: 'rolled-out'; attempt: number; durationMs: number; ready: number | undefined; replicas: number | undefined }
   | { kind: 'evaluated'; attempt: number; result: string; score: number | undefined; indicators: IndicatorResult[] }
@@ -60,7 +66,16 @@ export class TimelineTracker {
       if (k > 1) once(`escalated:${k}`, () => ({ kind: 'escalated', from: k - 1, to: k }));
       once(`committed:${k}`, () => committedStep(attempt, this.#actionCount));
       once(`applied:${k}`, () =>
-        attempt.appliedTime ? { kind: 'applied', attempt: k, helmRevision: attempt.helmRevision } : undefined,
+        attempt.appliedTime
+          ? {
+              kind: 'applied',
+              attempt: k,
+              helmRevision: attempt.helmRevision,
+              ...(attempt.sync?.revision
+                ? { sync: { engine: attempt.sync.engine, revision: attempt.sync.revision } }
+                : {}),
+            }
+          : undefined,
       );
       once(`rolled-out:${k}`, () =>
         attempt.liveTime && attempt.appliedTime && attempt.rollout
@@ -166,15 +181,7 @@ export function formatStep(step: TimelineStep, context: FormatContext): string[]
       return [head, ...(context.diff ?? []).map((d) => `${INDENT}${d}`)];
     }
     case 'applied':
-      return [
-        formatLine(
-          t,
-          'applied',
-          step.helmRevision === undefined
-            ? 'change applied'
-            : `helm upgrade: release revision ${String(step.helmRevision)}`,
-        ),
-      ];
+      return [formatLine(t, 'applied', appliedText(step))];
     case 'rolled-out': {
       const pods =
         step.ready === undefined || step.replicas === undefined
@@ -196,6 +203,19 @@ export function formatStep(step: TimelineStep, context: FormatContext): string[]
       return [formatLine(t, step.phase.toLowerCase(), why === '' ? `phase ${step.phase}` : why)];
     }
   }
+}
+
+function appliedText(step: Extract<TimelineStep, { kind: 'applied' }>): string {
+  if (step.sync) {
+    // Flux names `<branch>@sha1:<sha>`, Argo CD the commit alone.
+    const sha = (step.sync.revision.split(':').pop() ?? '').slice(0, 12);
+    if (step.sync.engine === 'argocd') return `synced by Argo CD at ${sha}`;
+    if (step.sync.engine === 'flux') return `applied by Flux at ${sha}`;
+    return `reported by ${step.sync.engine} at ${sha}`;
+  }
+  return step.helmRevision === undefined
+    ? 'change applied'
+    : `helm upgrade: release revision ${String(step.helmRevision)}`;
 }
 
 /** The `-`/`+` lines of `git show --unified=0` output, without the file headers. */

@@ -17,7 +17,8 @@ import { startGitServer } from '../../test/harness/git-server.ts';
 import type { GitServer } from '../../test/harness/git-server.ts';
 import { seedKeptnRepo } from '../../test/harness/keptn-repo.ts';
 import { freePort } from '../../test/harness/ports.ts';
-import { registerTempDir, removeTempDir } from '../../test/harness/process.ts';
+import { registerTempDir, removeTempDir, waitUntil } from '../../test/harness/process.ts';
+import { ARGOCD_NAMESPACE, startArgoCd } from '../../test/harness/argocd.ts';
 import { startPrometheus } from '../../test/harness/prometheus.ts';
 import type { LocalPrometheus } from '../../test/harness/prometheus.ts';
 import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from '../../test/harness/sample-workload.ts';
@@ -63,7 +64,15 @@ export interface DemoOptions {
   evaluationWait: string;
   /** Aborted (Ctrl-C): no further step starts; what was started is stopped. */
   signal?: AbortSignal;
+  /**
+   * `argocd`: Argo CD (application-controller, repo-server) syncs the production branch, rendering
+   * the chart, and the stage is `apply: argocd`; without it Rebound runs `helm upgrade`.
+   */
+  gitops?: 'argocd';
 }
+
+/** The Argo CD Application that syncs carts in production (`--gitops argocd`). */
+export const DEMO_ARGOCD_APPLICATION = `carts-${DEMO_STAGE}`;
 
 export interface StepReporter {
   start(label: string): void;
@@ -165,6 +174,7 @@ export async function startDemoWorld(
     );
 
     const stageNamespaces = DEMO_STAGES.map((s) => `${DEMO_PROJECT}-${s}`);
+    const gitops = options.gitops;
     await step(
       options,
       'project and RBAC',
@@ -186,6 +196,7 @@ export async function startDemoWorld(
             kind: 'Project',
             metadata: { name: DEMO_PROJECT, namespace: DEMO_NAMESPACE },
             // No spec.stages: they come from shipyard.yaml, as in Keptn (remediation where it has a remediation sequence).
+            // With --gitops, the stages say so: production is synced by the engine, Rebound only commits.
             spec: {
               git: {
                 url: repo.url,
@@ -194,6 +205,21 @@ export async function startDemoWorld(
                 defaultBranch: 'main',
                 poll: '10s',
               },
+              ...(gitops
+                ? {
+                    stages: DEMO_STAGES.map((stage) =>
+                      stage === DEMO_STAGE
+                        ? {
+                            name: stage,
+                            remediation: 'automated',
+                            apply: gitops,
+                            // The Application's path is the chart, the action edits carts/values.yaml: named.
+                            gitops: { objects: [`${ARGOCD_NAMESPACE}/${DEMO_ARGOCD_APPLICATION}`], timeout: '2m' },
+                          }
+                        : { name: stage, remediation: 'disabled' },
+                    ),
+                  }
+                : {}),
             },
           },
         ]);
@@ -207,6 +233,8 @@ export async function startDemoWorld(
       'carts with Helm',
       async () => {
         for (const [i, stage] of DEMO_STAGES.entries()) {
+          // With --gitops, the engine deploys production (next step).
+          if (gitops && stage === DEMO_STAGE) continue;
           await deployService({
             kubeconfigPath: admin,
             repoDir: repo.dir,
@@ -216,8 +244,28 @@ export async function startDemoWorld(
           });
         }
       },
-      () => `release carts revision 1 in ${stageNamespaces.join(', ')}`,
+      () =>
+        `release carts revision 1 in ${stageNamespaces.filter((n) => !gitops || n !== `${DEMO_PROJECT}-${DEMO_STAGE}`).join(', ')}`,
     );
+
+    if (gitops === 'argocd') {
+      await step(
+        options,
+        'Argo CD',
+        async () => {
+          const started = await startArgoCd({
+            kubeconfigPath: admin,
+            repositories: [{ url: repo.url, username: git.username, password: git.password }],
+          });
+          stopper.push('argo cd', () => started.stop());
+          await applyObjects(admin, [argocdApplication(repo.url)]);
+          await waitForApplication(admin, DEMO_ARGOCD_APPLICATION);
+          return started;
+        },
+        () =>
+          `application-controller + repo-server v3.2.11; Application ${ARGOCD_NAMESPACE}/${DEMO_ARGOCD_APPLICATION} renders carts/chart from ${DEMO_STAGE}: Synced, Healthy`,
+      );
+    }
 
     const workload = await step(
       options,
@@ -303,6 +351,49 @@ export async function startDemoWorld(
     await stopper.stop();
     throw err;
   }
+}
+
+/** carts in production as Argo CD deploys it: the chart on the branch with the values beside it, release name carts. */
+function argocdApplication(repoUrl: string): object {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: DEMO_ARGOCD_APPLICATION, namespace: ARGOCD_NAMESPACE },
+    spec: {
+      project: 'default',
+      source: {
+        repoURL: repoUrl,
+        targetRevision: DEMO_STAGE,
+        path: `${DEMO_SERVICE}/chart`,
+        helm: { releaseName: DEMO_SERVICE, valueFiles: ['../values.yaml'] },
+      },
+      destination: { server: 'https://kubernetes.default.svc', namespace: `${DEMO_PROJECT}-${DEMO_STAGE}` },
+      syncPolicy: { automated: { selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
+    },
+  };
+}
+
+/** Until Argo CD reports the Application Synced and Healthy (its first sync: the pods roll out). */
+async function waitForApplication(kubeconfigPath: string, name: string): Promise<void> {
+  let last = '';
+  await waitUntil(
+    `Argo CD Application ${name} Synced and Healthy`,
+    async () => {
+      last = await kubectl(kubeconfigPath, [
+        'get',
+        'application',
+        name,
+        '-n',
+        ARGOCD_NAMESPACE,
+        '-o',
+        'jsonpath={.status.sync.status} {.status.health.status} {.status.conditions[*].message}',
+      ]).catch((err: unknown) => String(err));
+      return last.startsWith('Synced Healthy');
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  ).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)} (last: ${last})`);
+  });
 }
 
 /**

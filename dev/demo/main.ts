@@ -27,10 +27,18 @@ import {
 } from './demo-world.ts';
 import type { DemoWorld, StepReporter } from './demo-world.ts';
 import { describeExit, runCommand, settleProcessGroup } from '../../test/harness/process.ts';
-import { BUILT_TOOLS, SYSTEM_TOOLS, WORKLOAD_TOOLS, missingTools, toolPath } from '../../test/harness/tools.ts';
+import {
+  ARGOCD_SYSTEM_TOOLS,
+  ARGOCD_TOOLS,
+  BUILT_TOOLS,
+  SYSTEM_TOOLS,
+  WORKLOAD_TOOLS,
+  missingTools,
+  toolPath,
+} from '../../test/harness/tools.ts';
 
-const HELP = `Usage: make demo [DEMO_ARGS="[--keep] [--objective MS] [--evaluation-wait D] [--timeout D]"]
-       node dev/demo/main.ts [--keep] [--objective MS] [--evaluation-wait D] [--timeout D]
+const HELP = `Usage: make demo [DEMO_ARGS="[--keep] [--gitops argocd] [--objective MS] [--evaluation-wait D] [--timeout D]"]
+       node dev/demo/main.ts [--keep] [--gitops argocd] [--objective MS] [--evaluation-wait D] [--timeout D]
 
 The remediation loop on this machine, with nothing installed by hand (\`make demo\` sets up what is
 missing; \`node dev/demo/main.ts\` runs it after \`make setup\`): a Kubernetes cluster whose pods roll
@@ -41,6 +49,9 @@ Alertmanager and \`rebound controller\`. One alert is fired; the timeline shows 
 controller takes it, then each stage's pods and the production branch's git log.
 
   --keep               leave everything running afterwards and print how to look at it (Ctrl-C stops)
+  --gitops argocd      production is synced by Argo CD (application-controller and repo-server, which
+                       renders carts' chart from the branch): Rebound commits, asks Argo CD to refresh,
+                       and evaluates once Argo CD reports the commit synced and Healthy
   --objective MS       carts' SLO: p95 below MS milliseconds (default ${String(DEMO_OBJECTIVE_MS)}: scaling alone
                        misses it, the flag meets it; 100 makes every action fail: Exhausted)
   --evaluation-wait D  the controller's wait between an action and its evaluation (default 5s)
@@ -51,6 +62,7 @@ Exit status: 0 resolved, 1 not resolved (the controller's last output is printed
 
 interface DemoArgs {
   keep: boolean;
+  gitops: 'argocd' | undefined;
   objectiveMs: number;
   evaluationWait: string;
   timeoutMs: number;
@@ -62,6 +74,7 @@ function parse(argv: string[]): DemoArgs | string {
       args: argv,
       options: {
         keep: { type: 'boolean', default: false },
+        gitops: { type: 'string' },
         objective: { type: 'string', default: String(DEMO_OBJECTIVE_MS) },
         'evaluation-wait': { type: 'string', default: '5s' },
         timeout: { type: 'string', default: '2m' },
@@ -75,8 +88,14 @@ function parse(argv: string[]): DemoArgs | string {
     const objectiveMs = Number(values.objective);
     if (!Number.isInteger(objectiveMs) || objectiveMs <= 0)
       throw new Error(`--objective must be a whole number of milliseconds, not "${values.objective}"`);
+    const gitops = values.gitops;
+    if (gitops !== undefined && gitops !== 'argocd')
+      throw new Error(
+        `--gitops must be argocd, not "${gitops}"${gitops === 'flux' ? " (Flux's kustomize-controller does not render the demo's Helm chart)" : ''}`,
+      );
     return {
       keep: values.keep,
+      gitops,
       objectiveMs,
       evaluationWait: values['evaluation-wait'],
       timeoutMs: parseDuration(values.timeout),
@@ -137,7 +156,12 @@ async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const missing = missingTools([...BUILT_TOOLS, ...WORKLOAD_TOOLS, ...SYSTEM_TOOLS]);
+  const missing = missingTools([
+    ...BUILT_TOOLS,
+    ...WORKLOAD_TOOLS,
+    ...SYSTEM_TOOLS,
+    ...(args.gitops === 'argocd' ? [...ARGOCD_TOOLS, ...ARGOCD_SYSTEM_TOOLS] : []),
+  ]);
   if (missing.length > 0) {
     process.stderr.write(
       `demo: missing ${missing.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`node dev/demo/main.ts\`): it builds or installs them.\n`,
@@ -151,7 +175,9 @@ async function run(argv: string[]): Promise<number> {
   let code: number;
   const started = performance.now();
   try {
-    out(`Rebound demo: one alert, remediated as Git commits, applied with Helm, judged by SLOs.`);
+    out(
+      `Rebound demo: one alert, remediated as Git commits, ${args.gitops === 'argocd' ? 'synced by Argo CD' : 'applied with Helm'}, judged by SLOs.`,
+    );
     out();
     out('Starting the real parts:');
     world = await unlessAborted(
@@ -161,11 +187,13 @@ async function run(argv: string[]): Promise<number> {
           signal,
           objectiveMs: args.objectiveMs,
           evaluationWait: args.evaluationWait,
+          ...(args.gitops ? { gitops: args.gitops } : {}),
           controllerArgs: [
             `--evaluation-wait=${args.evaluationWait}`,
             '--turn-poll=500ms',
             '--evaluation-retry=1s',
             '--stalled-recheck=5s',
+            '--sync-poll=500ms',
             '--lease-duration=5s',
           ],
         },

@@ -154,6 +154,41 @@ describe('make demo', () => {
     expect(await processesWithMarker(run.marker)).toEqual([]);
   }, 240_000);
 
+  it('--gitops argocd: Argo CD syncs each commit, the timeline says so, and the loop resolves the same way', async () => {
+    const run = await runDemo(['--gitops', 'argocd']);
+    const output = `${run.stdout}\n--- stderr ---\n${run.stderr}`;
+    expect(run.code, output).toBe(0);
+    expectInOrder(run.stdout, [
+      'synced by Argo CD, judged by SLOs',
+      'Argo CD',
+      'Application argocd/carts-production renders carts/chart from production: Synced, Healthy',
+      'alert fired',
+      'action 1 of 2 committed',
+      '+replicaCount: 2',
+      'applied',
+      'synced by Argo CD at',
+      'rolled out',
+      'evaluated',
+      'fail',
+      'action 2 of 2 committed',
+      '+  EnablePromotion: false',
+      'applied',
+      'synced by Argo CD at',
+      'evaluated',
+      'pass, score 100%',
+      'resolved',
+      'Resolved in',
+      'Stopped everything',
+    ]);
+    expect(run.stdout).not.toContain('helm upgrade: release revision');
+    // Each "synced by Argo CD at <sha>" names the commit Rebound made just before it.
+    const commits = [...run.stdout.matchAll(/committed .*?: ([0-9a-f]{12}) on production/g)].map((m) => m[1]);
+    const synced = [...run.stdout.matchAll(/synced by Argo CD at ([0-9a-f]{12})/g)].map((m) => m[1]);
+    expect(synced, run.stdout).toEqual(commits);
+    expect(await groupAlive(run.pid), (await groupMembers(run.pid)).join('\n')).toBe(false);
+    expect(await processesWithMarker(run.marker)).toEqual([]);
+  }, 300_000);
+
   it("exits 1 with the conditions and the controller's output when the loop does not resolve (an objective nothing meets)", async () => {
     const run = await runDemo(['--objective', '100']);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
