@@ -3,9 +3,9 @@
 //  - with Rebound's refresh request (ArgoCdClient.apply: the argocd.argoproj.io/refresh annotation, as
 //    `apply: argocd` does right after its push), Argo CD's own poll an hour away;
 //  - without it: Argo CD's own poll (timeout.reconciliation / --app-resync, set to POLL_SECONDS, no
-//    jitter; Argo CD's default is 120s plus up to 60s of jitter). One push only, given two minutes:
-//    on this harness Argo CD v3.2.11 did not sync a pushed commit by its poll alone within that
-//    (cause not investigated yet; the refresh request is what `apply: argocd` relies on).
+//    jitter; Argo CD's default is 120s plus up to 60s of jitter). The repo-server keeps a branch's
+//    resolved commit for ARGOCD_RECONCILIATION_TIMEOUT (the harness passes it, as the install
+//    manifests do): without it, 3 minutes, and a poll every 5s kept comparing with the cached commit.
 // The synced object is a ConfigMap (Healthy as soon as it exists: the test cluster has no
 // controller-manager to make a Deployment available). The report is read the way the loop does
 // (ArgoCdClient.check) every 50 ms.
@@ -133,11 +133,7 @@ try {
 
   console.log(summary("push → Argo CD reports the commit, with Rebound's refresh request", await measure(3600, true)));
   const polled = `push → Argo CD reports the commit, Argo CD's own poll (every ${String(POLL_SECONDS)}s)`;
-  try {
-    console.log(summary(polled, await measure(POLL_SECONDS, false, 1)));
-  } catch (err) {
-    console.log(`${polled}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  console.log(summary(polled, await measure(POLL_SECONDS, false)));
 } finally {
   await argocd?.stop();
   await git.stop();

@@ -96,6 +96,10 @@ export async function startArgoCd(options: StartArgoCdOptions): Promise<LocalArg
     // git runs `argocd` as its askpass helper: the tools directory first on PATH.
     PATH: [toolsDir(), process.env['PATH'] ?? ''].join(delimiter),
     ARGOCD_FAKE_IN_CLUSTER: 'true',
+    // What Argo CD's install manifests pass every part from argocd-cm's timeout.reconciliation. The
+    // repo-server takes it as how long it keeps a branch's resolved commit (--revision-cache-expiration,
+    // 3m without it): a poll more often than that would compare with the commit it cached.
+    ARGOCD_RECONCILIATION_TIMEOUT: `${String(options.resyncSeconds ?? 180)}s`,
     // No signature verification; everything Argo CD would read from /app/config lives in `dir`.
     ARGOCD_GPG_ENABLED: 'false',
     ARGOCD_GNUPGHOME: join(dir, 'gpg'),
