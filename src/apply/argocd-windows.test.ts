@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globMatch, isActive, parseCron, parseGoDuration, windowDenies, windowMatches } from './argocd-windows.ts';
+import { globMatch, isActive, parseGoDuration, windowDenies, windowMatches } from './argocd-windows.ts';
 import type { AppProject, SyncWindow } from './argocd-windows.ts';
 
 const APP = { name: 'carts-production', destination: { server: 'https://kubernetes.default.svc', namespace: 'prod' } };
@@ -68,11 +68,10 @@ describe('the pieces', () => {
     expect(globMatch('a.b', 'axb')).toBe(false);
   });
 
-  it('parses cron fields and Go durations', () => {
-    expect(parseCron('*/15 9-17 * jan,FEB mon-fri')?.minute).toEqual(new Set([0, 15, 30, 45]));
-    expect(parseCron('@hourly')?.minute).toEqual(new Set([0]));
-    expect(parseCron('61 * * * *')).toBeUndefined();
-    expect(parseCron('* * *')).toBeUndefined();
+  it('parses Go durations; a schedule or duration it cannot read makes the window invalid', () => {
+    expect(isActive({ schedule: '61 * * * *', duration: '1h' }, at('2026-12-03T12:00:00Z'))).toBe('invalid');
+    expect(isActive({ schedule: '* * *', duration: '1h' }, at('2026-12-03T12:00:00Z'))).toBe('invalid');
+    expect(isActive({ schedule: '* * * * *', duration: 'an hour' }, at('2026-12-03T12:00:00Z'))).toBe('invalid');
     expect(parseGoDuration('1h30m')).toBe(5_400_000);
     expect(parseGoDuration('90s')).toBe(90_000);
     expect(parseGoDuration('1 hour')).toBeUndefined();

@@ -2,8 +2,12 @@
 // Application now? With automated sync, Argo CD says nothing when a window denies (it logs "Sync
 // prevented by sync window" and leaves the Application OutOfSync), so Rebound works it out from the
 // AppProject the way the application-controller does (v3.2 `SyncWindows.Matches` and `CanSync(false)`):
-// a window is active when its cron schedule fired within the last `duration`; an active deny window
-// denies; otherwise, allow windows that exist but are all inactive deny too.
+// a window is active when its cron schedule (read by rules/cron.ts, as Project deny windows are) fired
+// within the last `duration`; an active deny window denies; otherwise, allow windows that exist but
+// are all inactive deny too.
+
+import { lastFiring, parseCron } from '../rules/cron.ts';
+import type { CronSchedule } from '../rules/cron.ts';
 
 export interface SyncWindow {
   kind?: string;
@@ -107,101 +111,23 @@ export function globMatch(pattern: string, text: string): boolean {
   }
 }
 
-/** Active now: the schedule fired at a minute in (now - duration, now]. */
+/**
+ * Active now, as Argo CD has it: `schedule.Next(now - duration)` is before `now`, i.e. the schedule
+ * fired at a minute strictly inside (now - duration, now). The schedule is read in the window's
+ * `timeZone` (UTC when unset or unknown, as Argo CD falls back).
+ */
 export function isActive(w: SyncWindow, now: Date): boolean | 'invalid' {
-  const schedule = parseCron(w.schedule ?? '');
-  const duration = parseGoDuration(w.duration ?? '');
-  if (!schedule || duration === undefined) return 'invalid';
-  const offset = zoneOffsetMs(w.timeZone, now);
-  // Argo CD: schedule.Next(now + offset - duration) is before now + offset. Next is the first whole
-  // minute strictly after its argument.
-  const local = now.getTime() + offset;
-  const from = Math.floor((local - duration) / 60_000) * 60_000 + 60_000;
-  // A window longer than a year fires within it or never: a year of minutes is the bound.
-  const last = Math.min(local, from + 366 * 24 * 60 * 60_000);
-  for (let t = from; t < last; t += 60_000) if (cronMatches(schedule, new Date(t))) return true;
-  return false;
-}
-
-interface Cron {
-  minute: Set<number>;
-  hour: Set<number>;
-  dom: Set<number>;
-  month: Set<number>;
-  dow: Set<number>;
-  domStar: boolean;
-  dowStar: boolean;
-}
-
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-const DESCRIPTORS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
-/** robfig/cron's standard five fields (names, ranges, steps, lists, `?`), or undefined. */
-export function parseCron(spec: string): Cron | undefined {
-  const fields = (DESCRIPTORS[spec.trim().toLowerCase()] ?? spec).trim().split(/\s+/);
-  if (fields.length !== 5) return undefined;
-  const [mi = '', h = '', dom = '', mo = '', dow = ''] = fields;
-  const minute = parseField(mi, 0, 59);
-  const hour = parseField(h, 0, 23);
-  const days = parseField(dom, 1, 31);
-  const month = parseField(mo, 1, 12, MONTHS, 1);
-  const weekdays = parseField(dow, 0, 7, DAYS, 0);
-  if (!minute || !hour || !days || !month || !weekdays) return undefined;
-  if (weekdays.has(7)) weekdays.add(0);
-  return {
-    minute,
-    hour,
-    dom: days,
-    month,
-    dow: weekdays,
-    domStar: dom === '*' || dom === '?',
-    dowStar: dow === '*' || dow === '?',
-  };
-}
-
-function parseField(field: string, min: number, max: number, names: string[] = [], base = 0): Set<number> | undefined {
-  const out = new Set<number>();
-  const value = (s: string): number | undefined => {
-    const named = names.indexOf(s.toLowerCase());
-    if (named >= 0) return named + base;
-    return /^\d+$/.test(s) ? Number(s) : undefined;
-  };
-  for (const part of field.split(',')) {
-    const [range = '', stepText] = part.split('/');
-    const step = stepText === undefined ? 1 : /^\d+$/.test(stepText) ? Number(stepText) : 0;
-    if (step < 1) return undefined;
-    let lo: number | undefined;
-    let hi: number | undefined;
-    if (range === '*' || range === '?') [lo, hi] = [min, max];
-    else if (range.includes('-')) {
-      const [a = '', b = ''] = range.split('-');
-      [lo, hi] = [value(a), value(b)];
-    } else {
-      lo = value(range);
-      hi = stepText === undefined ? lo : max;
-    }
-    if (lo === undefined || hi === undefined || lo < min || hi > max || lo > hi) return undefined;
-    for (let v = lo; v <= hi; v += step) out.add(v);
+  let schedule: CronSchedule;
+  try {
+    schedule = parseCron(w.schedule ?? '');
+  } catch {
+    return 'invalid';
   }
-  return out;
-}
-
-function cronMatches(c: Cron, t: Date): boolean {
-  if (!c.minute.has(t.getUTCMinutes()) || !c.hour.has(t.getUTCHours()) || !c.month.has(t.getUTCMonth() + 1))
-    return false;
-  const dom = c.dom.has(t.getUTCDate());
-  const dow = c.dow.has(t.getUTCDay());
-  // robfig/cron: when either day field is a star, both must match; otherwise either may.
-  return c.domStar || c.dowStar ? dom && dow : dom || dow;
+  const duration = parseGoDuration(w.duration ?? '');
+  if (duration === undefined) return 'invalid';
+  if (duration <= 1) return false;
+  // lastFiring looks at whole minutes from the one holding its instant back to instant - lookback.
+  return lastFiring(schedule, new Date(now.getTime() - 1), zone(w.timeZone), duration - 2) !== undefined;
 }
 
 /** Go's time.ParseDuration for what windows use: `1h`, `30m`, `1h30m`, `90s`, in ms. */
@@ -213,18 +139,12 @@ export function parseGoDuration(text: string): number | undefined {
   return total;
 }
 
-/** The zone's offset from UTC now, in ms (Argo CD takes today's offset too); UTC when unset. */
-function zoneOffsetMs(zone: string | undefined, now: Date): number {
-  if (!zone || zone === 'UTC') return 0;
+function zone(timeZone: string | undefined): string {
+  if (!timeZone) return 'UTC';
   try {
-    const name = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
-      .formatToParts(now)
-      .find((p) => p.type === 'timeZoneName')?.value;
-    const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name ?? '');
-    if (!m) return 0;
-    return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3_600_000 + Number(m[3]) * 60_000);
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return timeZone;
   } catch {
-    // Argo CD falls back to UTC on an unknown zone.
-    return 0;
+    return 'UTC';
   }
 }

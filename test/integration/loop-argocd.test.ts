@@ -430,17 +430,19 @@ describe('apply: argocd with the real Argo CD', () => {
     );
     const ours = stalled.status?.attempts?.[0]?.commit ?? '';
     expect(ours).toBe(await head(s));
-    // Argo CD's own words, quoted in the condition (first while it retries, then once it gave up).
+    // Argo CD's own words, quoted in the condition: while it retries (its message is then the failure
+    // and when it retries, or only "Retrying operation. Attempt #1" while the retry runs), then once
+    // it gave up.
     expect(condition(stalled, 'Stalled')?.message).toContain(
       `Application ${ARGOCD_NAMESPACE}/${s.application} failed to sync`,
     );
-    expect(condition(stalled, 'Stalled')?.message).toMatch(/ConfigMap "Not_A_Valid_Name" is invalid/);
     const failed = await waitForApplication(s.application, (a) => a.operationState?.phase === 'Failed');
     expect(failed.operationState?.operation?.sync?.revision).toBe(ours);
     const gaveUp = await waitFor<ProblemEvent>('problemevent', 'sync-fails', (p) =>
       (condition(p, 'Stalled')?.message ?? '').includes('failed to sync: Failed: '),
     );
     expect(condition(gaveUp, 'Stalled')?.message).toContain(failed.operationState?.message ?? 'no message');
+    expect(condition(gaveUp, 'Stalled')?.message).toMatch(/ConfigMap "Not_A_Valid_Name" is invalid/);
     expect(gaveUp.status?.attempts?.[0]?.appliedTime).toBeUndefined();
     // Not evaluated: Argo CD did apply what it could of the commit (the Deployment), but it reports the
     // sync failed, so the commit is not live as a whole.
@@ -465,7 +467,8 @@ describe('apply: argocd with the real Argo CD', () => {
   });
 
   it('(e) a deny sync window: WaitingForSync then SyncTimedOut naming the window, nothing lost, synced once it ends', async () => {
-    const s = await scenario('5s', { appProject: true });
+    // Long enough to see WaitingForSync with the window's name first, also on a busy machine.
+    const s = await scenario('8s', { appProject: true });
     // Denies every sync of the Application from every minute on for an hour: always active.
     await kubectl(admin, [
       'patch',
