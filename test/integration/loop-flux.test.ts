@@ -6,7 +6,7 @@
 // Deployment Flux applied. `rebound controller` runs with its ServiceAccount and manifests/rbac.yaml.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ProblemEvent } from '../../src/api/index.ts';
+import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
 import { FLUX_NAMESPACE, startFlux } from '../harness/flux.ts';
 import type { LocalFlux } from '../harness/flux.ts';
 import type { GitServer } from '../harness/git-server.ts';
@@ -228,6 +228,23 @@ function firstReconciled(status: FluxStatus, sha: string): Date {
   return new Date(entry.firstReconciled);
 }
 
+/**
+ * The recorded timeline of a resolved attempt: Flux first reconciled `sha` (its history) no earlier
+ * than the push, Rebound counted it applied no earlier than that, and the evaluation started the
+ * wait later.
+ */
+async function expectEvaluatedAfterReported(s: Scenario, attempt: Attempt | undefined, sha: string): Promise<void> {
+  const reported = firstReconciled(await fluxStatus(s.kustomization), sha);
+  const committed = new Date(attempt?.committedTime ?? 0);
+  const applied = new Date(attempt?.appliedTime ?? 0);
+  const evaluated = new Date(attempt?.evaluationTime ?? 0);
+  expect(attempt?.sync?.syncedTime).toBe(attempt?.appliedTime);
+  // Flux's time is whole seconds: its report happened within the second it names.
+  expect(applied.getTime()).toBeGreaterThanOrEqual(reported.getTime());
+  expect(reported.getTime()).toBeGreaterThanOrEqual(Math.floor(committed.getTime() / 1000) * 1000);
+  expect(evaluated.getTime() - applied.getTime()).toBeGreaterThanOrEqual(EVALUATION_WAIT_MS);
+}
+
 beforeAll(async () => {
   await installControllerRbac(admin);
   git = await startE2eGitServer();
@@ -275,15 +292,7 @@ describe('apply: flux with the real Flux controllers', () => {
     expect(await liveReplicas(s)).toBe(2);
 
     // The timeline: pushed, then Flux reported the commit, then (the wait later) the evaluation.
-    const reported = firstReconciled(await fluxStatus(s.kustomization), sha);
-    const committed = new Date(attempt?.committedTime ?? 0);
-    const applied = new Date(attempt?.appliedTime ?? 0);
-    const evaluated = new Date(attempt?.evaluationTime ?? 0);
-    expect(attempt?.sync?.syncedTime).toBe(attempt?.appliedTime);
-    // Flux's time is whole seconds: its report happened within the second it names.
-    expect(applied.getTime()).toBeGreaterThanOrEqual(reported.getTime());
-    expect(reported.getTime()).toBeGreaterThanOrEqual(Math.floor(committed.getTime() / 1000) * 1000);
-    expect(evaluated.getTime() - applied.getTime()).toBeGreaterThanOrEqual(EVALUATION_WAIT_MS);
+    await expectEvaluatedAfterReported(s, attempt, sha);
   });
 
   it('(b) Flux down: the problem stalls with SyncTimedOut, and resolves once kustomize-controller is back', async () => {
@@ -352,6 +361,7 @@ describe('apply: flux with the real Flux controllers', () => {
     expect(done.status?.phase).toBe('Resolved');
     expect(done.status?.attempts?.[0]?.sync?.revision).toBe(`production@sha1:${theirs}`);
     expect(await liveReplicas(s)).toBe(2);
+    await expectEvaluatedAfterReported(s, done.status?.attempts?.[0], theirs);
   });
 
   it("(d) a sync that fails stalls with SyncFailed and Flux's message; a fix pushed on top resolves it", async () => {
@@ -390,6 +400,7 @@ describe('apply: flux with the real Flux controllers', () => {
     expect(done.status?.phase).toBe('Resolved');
     expect(done.status?.attempts?.[0]?.sync?.revision).toBe(`production@sha1:${fix}`);
     expect(await liveReplicas(s)).toBe(2);
+    await expectEvaluatedAfterReported(s, done.status?.attempts?.[0], fix);
   });
 
   it('(e) a stage whose branch no Kustomization tracks stalls with SyncTargetNotFound', async () => {
