@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseControllerConfig } from '../../src/config/controller.ts';
 import { installCrds, startCluster } from '../harness/cluster.ts';
+import { argocdCrdsDir } from '../harness/argocd.ts';
 import { fluxCrdsDir } from '../harness/flux.ts';
 import type { LocalCluster } from '../harness/cluster.ts';
 import { freePort } from '../harness/ports.ts';
@@ -124,9 +125,12 @@ describe('kubectl apply -k manifests/', () => {
 });
 
 describe("the controller's RBAC", () => {
-  // A cluster that runs Flux (apply: flux), after the install test counted crds/: `kubectl auth can-i`
-  // resolves only kinds the server knows.
-  beforeAll(() => installCrds(cluster.kubeconfigPath, fluxCrdsDir()), 120_000);
+  // A cluster that runs Flux and Argo CD (apply: flux, argocd), after the install test counted crds/:
+  // `kubectl auth can-i` resolves only kinds the server knows.
+  beforeAll(async () => {
+    await installCrds(cluster.kubeconfigPath, fluxCrdsDir());
+    await installCrds(cluster.kubeconfigPath, argocdCrdsDir());
+  }, 120_000);
 
   it('allows what the loop needs', async () => {
     const must: string[][] = [
