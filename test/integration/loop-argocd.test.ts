@@ -67,7 +67,7 @@ interface Scenario {
 interface ApplicationStatus {
   sync?: { status?: string; revision?: string };
   health?: { status?: string };
-  history?: { revision?: string; deployedAt?: string }[];
+  history?: { revision?: string; deployStartedAt?: string; deployedAt?: string }[];
   operationState?: { phase?: string; message?: string; operation?: { sync?: { revision?: string } } };
 }
 
@@ -277,24 +277,32 @@ async function personRefreshes(s: Scenario): Promise<void> {
 }
 
 /**
- * The recorded timeline of a resolved attempt: Argo CD deployed `revision` (its history, to the
- * second) no earlier than the push, Rebound counted it applied no earlier than that, and the
- * evaluation started the wait later.
+ * The recorded timeline of a resolved attempt, from Argo CD's history of `revision` (whole seconds)
+ * and the attempt: Argo CD started deploying it no earlier than the push; Rebound counted it applied
+ * no earlier than that start (Argo CD reports the Application Synced and Healthy while the operation
+ * finishes, so its `deployedAt` may come a moment after Rebound saw the report); the evaluation's
+ * window starts no earlier than that, and the evaluation ran after Argo CD's deploy had completed.
  */
 async function expectEvaluatedAfterDeployed(
   s: Scenario,
   attempt: Attempt | undefined,
   revision: string,
 ): Promise<void> {
-  const deployed = (await applicationStatus(s.application)).history?.find((h) => h.revision === revision)?.deployedAt;
-  expect(deployed).toBeDefined();
-  const committed = new Date(attempt?.committedTime ?? 0);
-  const applied = new Date(attempt?.appliedTime ?? 0);
-  const evaluated = new Date(attempt?.evaluationTime ?? 0);
+  const entry = (await applicationStatus(s.application)).history?.find((h) => h.revision === revision);
+  expect(entry?.deployStartedAt).toBeDefined();
+  expect(entry?.deployedAt).toBeDefined();
+  const started = new Date(entry?.deployStartedAt ?? 0).getTime();
+  const deployed = new Date(entry?.deployedAt ?? 0).getTime();
+  const committed = new Date(attempt?.committedTime ?? 0).getTime();
+  const applied = new Date(attempt?.appliedTime ?? 0).getTime();
+  const windowStart = new Date(attempt?.evaluationStart ?? 0).getTime();
+  const evaluated = new Date(attempt?.evaluationTime ?? 0).getTime();
   expect(attempt?.sync?.syncedTime).toBe(attempt?.appliedTime);
-  expect(applied.getTime()).toBeGreaterThanOrEqual(new Date(deployed ?? 0).getTime());
-  expect(new Date(deployed ?? 0).getTime()).toBeGreaterThanOrEqual(Math.floor(committed.getTime() / 1000) * 1000);
-  expect(evaluated.getTime() - applied.getTime()).toBeGreaterThanOrEqual(EVALUATION_WAIT_MS);
+  expect(started).toBeGreaterThanOrEqual(Math.floor(committed / 1000) * 1000);
+  expect(applied).toBeGreaterThanOrEqual(started);
+  expect(windowStart).toBeGreaterThanOrEqual(applied);
+  expect(evaluated - applied).toBeGreaterThanOrEqual(EVALUATION_WAIT_MS);
+  expect(evaluated).toBeGreaterThanOrEqual(deployed);
 }
 
 beforeAll(async () => {
