@@ -177,6 +177,8 @@ export const CONDITION_TYPES = {
   PolicyResolved: 'PolicyResolved',
   /** ProblemEvent: True when a GitOps engine manages the workload a `helm`/`kubernetes` stage changed (it will undo it). */
   GitOpsConflict: 'GitOpsConflict',
+  /** ProblemEvent: True when a push set a value Rebound wrote back while the problem was open (a hold). */
+  HoldBroken: 'HoldBroken',
 } as const;
 export type ConditionType = (typeof CONDITION_TYPES)[keyof typeof CONDITION_TYPES];
 
@@ -265,6 +267,15 @@ export const REASONS = {
   InFlightLimitReached: 'InFlightLimitReached',
   ProjectLimitReached: 'ProjectLimitReached',
   CircuitOpen: 'CircuitOpen',
+  // Holds: a push sets a value Rebound wrote back while the problem is open
+  /** Policy `hold.mode: warn`: the push is reported, nothing is committed. */
+  HoldWarned: 'HoldWarned',
+  /** Policy `hold.mode: reassert`: Rebound committed its value again. */
+  HoldReasserted: 'HoldReasserted',
+  /** `hold.maxReasserts` re-asserts were made: Rebound stops fighting and only warns. */
+  ReassertLimitReached: 'ReassertLimitReached',
+  /** The values were put back by a later push: the hold holds again. */
+  HoldRestored: 'HoldRestored',
   // Merge as approval: a proposal branch and its pull request on the Project's forge
   ProposalOpened: 'ProposalOpened',
   ProposalMerged: 'ProposalMerged',

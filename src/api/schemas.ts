@@ -488,6 +488,18 @@ export const remediationSchema = {
             },
           ],
         },
+        /**
+         * Holds: while a problem is open, a push that sets a value Rebound wrote back (the next deploy
+         * resets `replicaCount: 1`) is reported (`warn`), or the value is committed again (`reassert`),
+         * at most `maxReasserts` times per problem so that Rebound never fights a person forever.
+         */
+        hold: {
+          type: 'object',
+          properties: {
+            mode: { type: 'string', enum: ['warn', 'reassert'], default: 'warn' },
+            maxReasserts: { type: 'integer', format: 'int32', minimum: 0, maximum: 10, default: 3 },
+          },
+        },
         values: {
           type: 'object',
           properties: {
@@ -713,6 +725,34 @@ export const attemptSchema = {
   },
 } as const;
 
+/** Holds: what the branch watch saw of pushes that set a value Rebound wrote back, while the problem was open. */
+export const holdStatusSchema = {
+  type: 'object',
+  properties: {
+    /** The stage branch's head last looked at: a new one is looked at once. */
+    checkedCommit: gitSha,
+    /** Rebound's commits that put a value back (policy `hold.mode: reassert`), bounded by `maxReasserts`. */
+    reasserts: { type: 'integer', format: 'int32', minimum: 0 },
+    /** The last push that set a value back. */
+    brokenBy: {
+      type: 'object',
+      required: ['commit', 'author'],
+      properties: {
+        commit: gitSha,
+        /** `Name <email>` as the commit records it. */
+        author: { type: 'string', maxLength: 512 },
+        /** When the branch watch saw it. */
+        time: dateTime,
+        /** `key: wanted → found` for each value set back, in the values file. */
+        keys: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 512 } },
+        path: repoPath,
+        /** Rebound's commit that put the values back, when it did. */
+        reassertCommit: gitSha,
+      },
+    },
+  },
+} as const;
+
 export const policySourceSchema = {
   type: 'object',
   required: ['kind'],
@@ -772,6 +812,7 @@ export const problemEventSchema = {
         completionTime: dateTime,
         policySource: policySourceSchema,
         attempts: { type: 'array', maxItems: 64, items: attemptSchema },
+        hold: holdStatusSchema,
         conditions,
       },
     },
