@@ -1,0 +1,73 @@
+// Holds (docs/remediation.md#holds): which values Rebound wrote to a values file a later push set
+// back. Pure: the caller reads the file before Rebound's commit, at it, and at the branch's head.
+// Only the scalar values Rebound's commit changed are compared, so a deploy that changes the image
+// tag and nothing else breaks no hold.
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
+
+export interface SetBackKey {
+  /** Dotted path in the values file, e.g. `replicaCount` or `featureFlags.EnablePromotion`. */
+  key: string;
+  /** What Rebound's commit wrote. */
+  wanted: string;
+  /** What the head has now (`(removed)` when the key is gone). */
+  found: string;
+}
+
+/** Values beyond this many leaves are not compared: a values file is small, a generated one is refused. */
+const MAX_LEAVES = 5_000;
+export const REMOVED = '(removed)';
+
+/**
+ * The values Rebound's commit changed (`before` → `written`) that differ at the head (`head`), in
+ * file order. A file that does not parse at the head sets nothing back (the Project's ConfigValid
+ * reports it); a file removed at the head sets every value back.
+ */
+export function setBackKeys(before: string | undefined, written: string, head: string | undefined): SetBackKey[] {
+  const was = leaves(before ?? '');
+  const wrote = leaves(written);
+  if (!was || !wrote) return [];
+  const now = head === undefined ? new Map<string, string>() : leaves(head);
+  if (!now) return [];
+  const out: SetBackKey[] = [];
+  for (const [key, wanted] of wrote) {
+    if (was.get(key) === wanted) continue;
+    const found = now.get(key) ?? REMOVED;
+    if (found !== wanted) out.push({ key, wanted, found });
+  }
+  return out;
+}
+
+/** `key: wanted → found`, as status and Events show it. */
+export function describeSetBack(keys: readonly SetBackKey[]): string[] {
+  return keys.map((k) => `${k.key}: ${k.wanted} → ${k.found}`);
+}
+
+/** Every scalar under a map, by dotted path, as its source text reads (quoted `"1"` stays `"1"` vs `1`). */
+function leaves(text: string): Map<string, string> | undefined {
+  const doc = parseDocument(text, { uniqueKeys: false });
+  if (doc.errors.length > 0) return undefined;
+  const out = new Map<string, string>();
+  const walk = (node: unknown, prefix: string): boolean => {
+    if (out.size > MAX_LEAVES) return false;
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key === undefined) continue;
+        if (!walk(pair.value, prefix ? `${prefix}.${key}` : key)) return false;
+      }
+      return true;
+    }
+    // Lists are not edited by Rebound: compared as a whole would flag unrelated changes, so skipped.
+    if (isSeq(node)) return true;
+    if (isScalar(node)) out.set(prefix, scalarText(node));
+    return true;
+  };
+  return walk(doc.contents as YamlNode | null, '') ? out : undefined;
+}
+
+function scalarText(node: { value: unknown }): string {
+  const value = node.value;
+  if (value === null) return 'null';
+  return typeof value === 'string' ? value : String(value);
+}
