@@ -45,6 +45,7 @@ describe('git objects', () => {
       tree: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
       parents: ['ce013625030ba8dba906f756967f9e9ca394464a'],
       time: 1_767_225_600,
+      author: 'Rebound <rebound@example.invalid>',
       message: 'subject\n\nRebound-Attempt: 1\n',
     });
   });

@@ -93,6 +93,8 @@ export interface ParsedCommit {
   parents: string[];
   /** Committer time, seconds since the epoch. */
   time: number;
+  /** `Name <email>` of the author. */
+  author?: string;
   message: string;
 }
 
@@ -103,17 +105,19 @@ export function parseCommit(content: Buffer): ParsedCommit {
   const message = split < 0 ? '' : text.slice(split + 2);
   let tree = '';
   let time = 0;
+  let author: string | undefined;
   const parents: string[] = [];
   for (const line of header.split('\n')) {
     if (line.startsWith('tree ')) tree = line.slice(5);
     else if (line.startsWith('parent ')) parents.push(line.slice(7));
+    else if (line.startsWith('author ')) author = /^author (.*) \d+ [+-]\d{4}$/.exec(line)?.[1] ?? line.slice(7);
     else if (line.startsWith('committer ')) {
       const match = / (\d+) [+-]\d{4}$/.exec(line);
       if (match?.[1] !== undefined) time = Number(match[1]);
     }
   }
   if (!/^[0-9a-f]{40}$/.test(tree)) throw new Error('malformed commit object');
-  return { tree, parents, time, message };
+  return { tree, parents, time, message, ...(author === undefined ? {} : { author }) };
 }
 
 export interface FoundTreeEntry {

@@ -104,6 +104,23 @@ export interface FileAtCommit {
   blob: string;
 }
 
+/** A commit that changed a file (GitStore.pathHistory). */
+export interface PathChange {
+  sha: string;
+  /** `Name <email>` of the commit's author. */
+  author: string;
+  /** Rebound's trailers; absent for a person's or a pipeline's commit. */
+  trailers?: ReboundTrailers;
+}
+
+export interface PathHistory {
+  head: string;
+  /** The first parent of `since`: the file as it was before Rebound's commit. */
+  base?: string;
+  found: boolean;
+  changes: PathChange[];
+}
+
 export interface StoreStats {
   fetches: number;
   pushes: number;
@@ -325,6 +342,36 @@ export class GitStore {
         queue.push(...(await this.commit(oid)).parents);
       }
       return false;
+    });
+  }
+
+  /**
+   * The branch's head, fetched, and the commits after `since` on its first-parent line that changed
+   * `path`, newest first, each with its author and Rebound trailers (holds: who set a value back).
+   * `found` is false when `since` is not within `maxCommits` of the head (history rewritten).
+   */
+  async pathHistory(branch: string, since: string, path: string, maxCommits = 500): Promise<PathHistory> {
+    return this.lock.run(async () => {
+      const head = await this.sync(branch);
+      const base = (await this.hasObject(since)) ? (await this.commit(since)).parents[0] : undefined;
+      const changes: PathChange[] = [];
+      let oid: string | undefined = head;
+      for (let seen = 0; oid !== undefined && seen < maxCommits; seen += 1) {
+        if (oid === since) return { head, found: true, changes, ...(base ? { base } : {}) };
+        if (this.shallow.has(oid)) break;
+        const commit = await this.commit(oid);
+        const parent = commit.parents[0];
+        const blob = (await this.readAt(oid, path))?.blob;
+        const before = parent === undefined ? undefined : (await this.readAt(parent, path))?.blob;
+        if (blob !== before)
+          changes.push({
+            sha: oid,
+            author: commit.author ?? '',
+            ...(commit.trailers ? { trailers: commit.trailers } : {}),
+          });
+        oid = parent;
+      }
+      return { head, found: false, changes, ...(base ? { base } : {}) };
     });
   }
 
@@ -886,12 +933,15 @@ interface PendingResult {
 }
 
 function stepKey(edit: FileEdit): StepKey | undefined {
-  return edit.trailers === undefined ? undefined : { uid: edit.trailers.problem.uid, attempt: edit.trailers.attempt };
+  if (edit.trailers === undefined) return undefined;
+  const { problem, attempt, notes } = edit.trailers;
+  return { uid: problem.uid, attempt, ...(notes?.reasserts ? { reasserts: notes.reasserts } : {}) };
 }
 
 function committedInBatch(results: readonly PendingResult[], key: StepKey): string | undefined {
   for (const { key: other, result } of results) {
-    if (other?.uid === key.uid && other.attempt === key.attempt && 'sha' in result) return result.sha;
+    if (other?.uid === key.uid && other.attempt === key.attempt && other.reasserts === key.reasserts && 'sha' in result)
+      return result.sha;
   }
   return undefined;
 }

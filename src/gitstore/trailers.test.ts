@@ -55,4 +55,21 @@ describe('commit message trailers', () => {
     expect(matchesStep(parsed, { uid: trailers.problem.uid, attempt: 1 })).toBe(false);
     expect(matchesStep(parsed, { uid: 'other', attempt: 2 })).toBe(false);
   });
+
+  it("a re-assert (a hold) is its own step, one per person's commit it answers", () => {
+    const sha = 'a'.repeat(40);
+    const message = formatCommitMessage('s', { ...trailers, notes: { reasserts: sha } });
+    expect(message).toContain(`Rebound-Reasserts: ${sha}`);
+    const parsed = parseReboundTrailers(message);
+    expect(parsed?.notes?.reasserts).toBe(sha);
+    expect(matchesStep(parsed, { uid: trailers.problem.uid, attempt: 2 })).toBe(false);
+    expect(matchesStep(parsed, { uid: trailers.problem.uid, attempt: 2, reasserts: sha })).toBe(true);
+    expect(
+      matchesStep(parseReboundTrailers(formatCommitMessage('s', trailers)), {
+        uid: trailers.problem.uid,
+        attempt: 2,
+        reasserts: sha,
+      }),
+    ).toBe(false);
+  });
 });

@@ -15,6 +15,8 @@ export const TRAILER = {
   approvedBy: 'Rebound-Approved-By',
   /** The deny window an action ran inside, and the policy entry that let it. */
   breakGlass: 'Rebound-Break-Glass',
+  /** A hold: the person's commit whose set-back values this commit puts back (docs/remediation.md#holds). */
+  reasserts: 'Rebound-Reasserts',
 } as const;
 
 export interface ProblemRef {
@@ -29,13 +31,15 @@ export interface ReboundTrailers {
   attempt: number;
   action: { action: string; value: string };
   /** Further audit trailers after the three that identify the step: approvers, break-glass. */
-  notes?: { approvedBy?: string; breakGlass?: string };
+  notes?: { approvedBy?: string; breakGlass?: string; reasserts?: string };
 }
 
 /** What identifies one step: the same problem uid and attempt must never be committed twice. */
 export interface StepKey {
   uid: string;
   attempt: number;
+  /** A hold's re-assert is its own step: one per person's commit it answers. */
+  reasserts?: string;
 }
 
 export function formatCommitMessage(subject: string, trailers?: ReboundTrailers, body?: string): string {
@@ -50,6 +54,7 @@ export function formatCommitMessage(subject: string, trailers?: ReboundTrailers,
         `${TRAILER.action}: ${oneLine(`${action.action} ${action.value}`)}`,
         ...(trailers.notes?.approvedBy ? [`${TRAILER.approvedBy}: ${oneLine(trailers.notes.approvedBy)}`] : []),
         ...(trailers.notes?.breakGlass ? [`${TRAILER.breakGlass}: ${oneLine(trailers.notes.breakGlass)}`] : []),
+        ...(trailers.notes?.reasserts ? [`${TRAILER.reasserts}: ${oneLine(trailers.notes.reasserts)}`] : []),
       ].join('\n'),
     );
   }
@@ -97,7 +102,9 @@ export function parseReboundTrailers(message: string): ReboundTrailers | undefin
   }
   const actionLine = block.get(TRAILER.action)?.[0] ?? '';
   const space = actionLine.indexOf(' ');
+  const reasserts = block.get(TRAILER.reasserts)?.[0];
   return {
+    ...(reasserts ? { notes: { reasserts } } : {}),
     problem: { namespace: problem[1], name: problem[2], uid: problem[3] },
     attempt,
     action:
@@ -108,5 +115,10 @@ export function parseReboundTrailers(message: string): ReboundTrailers | undefin
 }
 
 export function matchesStep(trailers: ReboundTrailers | undefined, key: StepKey): boolean {
-  return trailers !== undefined && trailers.problem.uid === key.uid && trailers.attempt === key.attempt;
+  return (
+    trailers !== undefined &&
+    trailers.problem.uid === key.uid &&
+    trailers.attempt === key.attempt &&
+    trailers.notes?.reasserts === key.reasserts
+  );
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { REMOVED, describeSetBack, setBackKeys } from './holds.ts';
+import { REMOVED, describeSetBack, restoreKeys, setBackKeys } from './holds.ts';
 
-const before = '# carts\nreplicaCount: 1   # scaled by Rebound\nimage:\n  tag: 0.1.0\nfeatureFlags:\n  EnablePromotion: true\n';
+const before =
+  '# carts\nreplicaCount: 1   # scaled by Rebound\nimage:\n  tag: 0.1.0\nfeatureFlags:\n  EnablePromotion: true\n';
 const written = before.replace('replicaCount: 1', 'replicaCount: 2');
 
 describe('setBackKeys', () => {
@@ -44,5 +45,25 @@ describe('setBackKeys', () => {
     const b = 'featureFlags:\n  A: true\n';
     const w = 'featureFlags:\n  A: true\n  B: false\n';
     expect(setBackKeys(b, w, b)).toEqual([{ key: 'featureFlags.B', wanted: 'false', found: REMOVED }]);
+  });
+});
+
+describe('restoreKeys', () => {
+  it('writes the wanted values back in place, keeping comments, quoting and other changes', () => {
+    const head = written.replace('replicaCount: 2', 'replicaCount: 1').replace('tag: 0.1.0', 'tag: 0.2.0');
+    const keys = setBackKeys(before, written, head);
+    const restored = restoreKeys('carts/values.yaml', head, keys);
+    expect(restored).toBe(written.replace('tag: 0.1.0', 'tag: 0.2.0'));
+    expect(setBackKeys(before, written, restored)).toEqual([]);
+    expect(restoreKeys('v.yaml', 'replicaCount: "1"\n', [{ key: 'replicaCount', wanted: '2', found: '1' }])).toBe(
+      'replicaCount: "2"\n',
+    );
+  });
+
+  it('adds a removed key back', () => {
+    const restored = restoreKeys('v.yaml', 'featureFlags:\n  A: true\n', [
+      { key: 'featureFlags.B', wanted: 'false', found: REMOVED },
+    ]);
+    expect(restored).toBe('featureFlags:\n  A: true\n  B: false\n');
   });
 });

@@ -2,8 +2,9 @@
 // back. Pure: the caller reads the file before Rebound's commit, at it, and at the branch's head.
 // Only the scalar values Rebound's commit changed are compared, so a deploy that changes the image
 // tag and nothing else breaks no hold.
-import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { Scalar, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
+import { insertKeys, loadEditable, lookup, parseKeyPath, replaceScalar } from './yaml-edit.ts';
 
 export interface SetBackKey {
   /** Dotted path in the values file, e.g. `replicaCount` or `featureFlags.EnablePromotion`. */
@@ -70,4 +71,28 @@ function scalarText(node: { value: unknown }): string {
   const value = node.value;
   if (value === null) return 'null';
   return typeof value === 'string' ? value : String(value);
+}
+
+/**
+ * The file with each set-back value written again as Rebound wanted it, in place (the same edit
+ * rules as an action: comments, quoting and order stay). A removed key is added back.
+ */
+export function restoreKeys(file: string, text: string, keys: readonly SetBackKey[]): string {
+  let out = text;
+  for (const { key, wanted } of keys) {
+    const target = loadEditable(file, out);
+    const path = parseKeyPath(key);
+    const found = lookup(target, path);
+    out =
+      found.kind === 'scalar'
+        ? replaceScalar(target, found.node, quotedLike(found.node, wanted), path)
+        : insertKeys(target, found.parent, found.rest, wanted);
+  }
+  return out;
+}
+
+function quotedLike(node: Scalar, value: string): string {
+  if (node.type === Scalar.QUOTE_DOUBLE) return JSON.stringify(value);
+  if (node.type === Scalar.QUOTE_SINGLE) return `'${value.replace(/'/g, "''")}'`;
+  return value;
 }

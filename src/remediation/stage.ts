@@ -50,6 +50,14 @@ export interface RemediationSequence {
 
 export const NO_SEQUENCE: RemediationSequence = { tasks: [] };
 
+export interface BranchPathHistory {
+  head: string;
+  base?: string;
+  /** False when `since` is no longer on the branch within reach (history rewritten). */
+  found: boolean;
+  changes: { sha: string; author: string; rebound?: { uid: string; attempt: number; reasserts?: string } }[];
+}
+
 export type CommitOutcome =
   | { kind: 'committed'; sha: string }
   /** Our own commit for this problem and attempt is already on the branch (found by its trailers). */
@@ -65,8 +73,8 @@ export interface CommitRequest {
   attempt: number;
   /** `scale +1`, for the Rebound-Action trailer. */
   actionLabel: string;
-  /** Audit trailers: who approved it, which deny window it broke. */
-  notes?: { approvedBy?: string; breakGlass?: string };
+  /** Audit trailers: who approved it, which deny window it broke, which person's commit it answers (a hold). */
+  notes?: { approvedBy?: string; breakGlass?: string; reasserts?: string };
   /** Re-run on the newest head after a rejected push. */
   edit: (text: string) => EditOutcome;
   /** Commit subject for an edit's summary. */
@@ -85,6 +93,11 @@ export interface StageRepository {
    * `committed`: when `ancestor` was made, how far back a shallow history must reach.
    */
   contains(branch: string, ancestor: string, descendant: string, committed?: Date): Promise<boolean>;
+  /**
+   * Holds: the branch's head (fetched) and the commits after `since` that changed `path`, newest
+   * first, with their authors and Rebound trailers; `base` is `since`'s parent.
+   */
+  pathHistory?(branch: string, since: string, path: string): Promise<BranchPathHistory>;
   /** A file's text at a commit, or undefined when it does not exist there. */
   readFileAt(commit: string, path: string): Promise<string | undefined>;
   /** A file at the branch's head as the remote has it now (what an approver is shown), or undefined. */

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { ReboundError } from '../../errors.ts';
 import type { EditResult, FileEdit, GitStore } from '../../gitstore/store.ts';
-import type { CommitOutcome, CommitRequest, StageRepository } from '../../remediation/stage.ts';
+import type { BranchPathHistory, CommitOutcome, CommitRequest, StageRepository } from '../../remediation/stage.ts';
 
 /** Materialising a chart is bounded: a chart is a handful of small files. */
 const MAX_MATERIALIZED_FILES = 2_000;
@@ -26,6 +26,28 @@ export class GitStageRepository implements StageRepository {
 
   contains(branch: string, ancestor: string, descendant: string, committed?: Date): Promise<boolean> {
     return this.store.contains(branch, ancestor, descendant, committed);
+  }
+
+  async pathHistory(branch: string, since: string, path: string): Promise<BranchPathHistory> {
+    const history = await this.store.pathHistory(branch, since, path);
+    return {
+      head: history.head,
+      found: history.found,
+      ...(history.base ? { base: history.base } : {}),
+      changes: history.changes.map((c) => ({
+        sha: c.sha,
+        author: c.author,
+        ...(c.trailers
+          ? {
+              rebound: {
+                uid: c.trailers.problem.uid,
+                attempt: c.trailers.attempt,
+                ...(c.trailers.notes?.reasserts ? { reasserts: c.trailers.notes.reasserts } : {}),
+              },
+            }
+          : {}),
+      })),
+    };
   }
 
   async readFileAt(commit: string, path: string): Promise<string | undefined> {
