@@ -24,3 +24,12 @@ export function projectChanged(before: Project, after: Project): boolean {
   const reset = (p: Project): string | undefined => p.metadata.annotations?.[ANNOTATIONS.circuitReset];
   return specChanged(before, after) || stages(before) !== stages(after) || reset(before) !== reset(after);
 }
+
+/**
+ * The Project's branch watch found a stage branch at a new head (holds: an open problem reads who
+ * pushed, docs/remediation.md#holds). A poll that found the same heads changes nothing.
+ */
+export function stageHeadsMoved(before: Project, after: Project): boolean {
+  const heads = (p: Project): string => JSON.stringify((p.status?.stages ?? []).map((s) => [s.name, s.commit]));
+  return heads(before) !== heads(after);
+}

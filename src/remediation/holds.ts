@@ -3,7 +3,6 @@
 // Only the scalar values Rebound's commit changed are compared, so a deploy that changes the image
 // tag and nothing else breaks no hold.
 import { Scalar, isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import type { Node as YamlNode } from 'yaml';
 import { insertKeys, loadEditable, lookup, parseKeyPath, replaceScalar } from './yaml-edit.ts';
 
 export interface SetBackKey {
@@ -64,13 +63,15 @@ function leaves(text: string): Map<string, string> | undefined {
     if (isScalar(node)) out.set(prefix, scalarText(node));
     return true;
   };
-  return walk(doc.contents as YamlNode | null, '') ? out : undefined;
+  return walk(doc.contents, '') ? out : undefined;
 }
 
 function scalarText(node: { value: unknown }): string {
   const value = node.value;
   if (value === null) return 'null';
-  return typeof value === 'string' ? value : String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? '';
 }
 
 /**

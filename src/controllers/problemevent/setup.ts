@@ -19,7 +19,7 @@ import { refKey } from '../../runtime/keys.ts';
 import { WorkQueue } from '../../runtime/workqueue.ts';
 import { CacheIndex } from '../cache-index.ts';
 import { keyOf, projectGroup } from '../keys.ts';
-import { projectChanged, specChanged } from '../predicates.ts';
+import { projectChanged, specChanged, stageHeadsMoved } from '../predicates.ts';
 import { FreshReads } from './fresh-cache.ts';
 import type { ProblemLoopPorts } from './ports.ts';
 import { ProblemEventReconciler } from './reconciler.ts';
@@ -190,6 +190,14 @@ export function setupProblemEventController(manager: Manager, deps: ProblemEvent
   // The Project controller writes status on every poll; only a new spec or stage list matters here.
   projects.addHandler(
     enqueueMapped<Project>(enqueue, { map: (p) => problemsForProject(byProject, p), update: projectChanged }),
+  );
+  // The branch watch saw a stage branch move: its open problems look for a push that broke a hold.
+  projects.addHandler(
+    enqueueMapped<Project>(enqueue, {
+      map: (p) => problemsForProject(byProject, p),
+      add: false,
+      update: stageHeadsMoved,
+    }),
   );
   remediations.addHandler(
     enqueueMapped<Remediation>(enqueue, { map: (r) => problemsForRemediation(byProject, r), update: specChanged }),

@@ -63,7 +63,9 @@ export class StatusDraft {
 
   /** Other status fields: policySource, nextEvaluationTime, lastResult, completionTime. */
   update(
-    fields: Partial<Pick<ProblemEventStatus, 'policySource' | 'nextEvaluationTime' | 'lastResult' | 'completionTime'>>,
+    fields: Partial<
+      Pick<ProblemEventStatus, 'policySource' | 'nextEvaluationTime' | 'lastResult' | 'completionTime' | 'hold'>
+    >,
   ): void {
     Object.assign(this.#status, fields);
   }

@@ -25,6 +25,7 @@ import { runTask, waitTask } from './task.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
 import { held, throttled, waitAction, waitEvaluation } from './waits.ts';
+import { holding } from './hold.ts';
 
 export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   done: () => Promise.resolve(DONE),
@@ -41,10 +42,11 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'action-timed-out': actionTimedOut,
   'wait-sync': waitSync,
   // Applied is not live: the rollout the apply started (steps/live.ts).
-  'wait-live': waitLive,
+  'wait-live': holding(waitLive),
   // The shipyard sequence's tasks after the action (steps/task.ts).
   'run-task': runTask,
-  'wait-task': waitTask,
-  'wait-evaluation': waitEvaluation,
+  'wait-task': holding(waitTask),
+  // Holds: a push that set a remediated value back is noticed while the problem waits (steps/hold.ts).
+  'wait-evaluation': holding(waitEvaluation),
   evaluate: evaluate,
 };
