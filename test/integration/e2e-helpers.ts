@@ -195,12 +195,13 @@ export const phase =
   (obj: { status?: { phase?: string } }): boolean =>
     wanted.includes(obj.status?.phase ?? '');
 
-/** A person's push to a branch, straight into the git server's bare repository. */
+/** A person's push to a branch, straight into the git server's bare repository (a pipeline names its own author). */
 export async function push(
   repoDir: string,
   branch: string,
   files: Record<string, string>,
   message: string,
+  author: { name: string; email: string } = { name: 'Person', email: 'person@example.com' },
 ): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'rebound-push-'));
   try {
@@ -214,9 +215,9 @@ export async function push(
       '-C',
       work,
       '-c',
-      'user.name=Person',
+      `user.name=${author.name}`,
       '-c',
-      'user.email=person@example.com',
+      `user.email=${author.email}`,
       'commit',
       '-q',
       '-m',
