@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Approval, Phase, ProblemEvent, Project, Remediation } from '../api/index.ts';
 import { CacheIndex } from './cache-index.ts';
 import { projectGroup } from './keys.ts';
-import { projectChanged, specChanged } from './predicates.ts';
+import { projectChanged, specChanged, stageHeadsMoved } from './predicates.ts';
 import {
   becameTerminal,
   problemOfApproval,
@@ -182,5 +182,17 @@ describe('predicates', () => {
     const reset = project('p');
     reset.metadata.annotations = { 'rebound.dev/circuit-reset': '2026-12-01T10:00:00Z' };
     expect(projectChanged(project('p'), reset)).toBe(true);
+  });
+
+  it('stageHeadsMoved: the branch watch found a stage branch at a new head (holds), not a poll that found the same', () => {
+    const at = (commit: string): Project => {
+      const p = project('p', { stages: ['prod'] });
+      const stage = p.status?.stages?.[0];
+      if (stage) stage.commit = commit;
+      return p;
+    };
+    expect(stageHeadsMoved(at('a'.repeat(40)), at('b'.repeat(40)))).toBe(true);
+    expect(stageHeadsMoved(at('a'.repeat(40)), at('a'.repeat(40)))).toBe(false);
+    expect(projectChanged(at('a'.repeat(40)), at('b'.repeat(40)))).toBe(false);
   });
 });
