@@ -439,6 +439,36 @@ describe('GitStore against git http-backend', () => {
     store.close();
   });
 
+  it('pathHistory: who changed a file since a commit, newest first; a re-assert is its own step', async () => {
+    const { gitDir, store, person } = await fixture(['carts']);
+    const ours = await store.commitEdit('production', scaleEdit('carts', 2, 'uid-h'));
+    const oursSha = 'sha' in ours ? ours.sha : '';
+    const base = (await runGit(['rev-parse', `${oursSha}~1`], { env: { GIT_DIR: gitDir } })).trim();
+    // The next deploy resets the replicas; an unrelated file changes too.
+    await person.push('carts/values.yaml', /^replicaCount: 2$/m, 'replicaCount: 1', 'deploy carts 0.2.0');
+    const pushed = (await runGit(['rev-parse', 'production'], { env: { GIT_DIR: gitDir } })).trim();
+    await person.push('carts/remediation.yaml', /$/, '\n', 'touch the policy');
+    const history = await store.pathHistory('production', oursSha, 'carts/values.yaml');
+    expect(history.found).toBe(true);
+    expect(history.base).toBe(base);
+    expect(history.head).not.toBe(pushed);
+    expect(history.changes).toEqual([{ sha: pushed, author: 'Person <p@example.invalid>' }]);
+
+    // The re-assert answers the push: a step of its own, not the attempt's commit found again.
+    const reassert: FileEdit = {
+      ...scaleEdit('carts', 2, 'uid-h'),
+      trailers: { ...scaleEdit('carts', 2, 'uid-h').trailers!, notes: { reasserts: pushed } },
+    };
+    const again = await store.commitEdit('production', reassert);
+    expect(again.status).toBe('committed');
+    expect(await store.commitEdit('production', reassert)).toMatchObject({ status: 'alreadyCommitted' });
+    const after = await store.pathHistory('production', oursSha, 'carts/values.yaml');
+    expect(after.changes[0]?.trailers?.notes?.reasserts).toBe(pushed);
+    expect(after.changes[0]?.author).toBe('Rebound <rebound@example.invalid>');
+    expect(await show(gitDir, 'production:carts/values.yaml')).toMatch(/^replicaCount: 2$/m);
+    store.close();
+  });
+
   it('reports a branch that does not exist as a non-retryable error', async () => {
     const { store } = await fixture(['carts']);
     await expect(store.head('no-such-stage')).rejects.toMatchObject({ code: 'GitBranchNotFound', retryable: false });
