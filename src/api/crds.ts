@@ -73,6 +73,9 @@ const sources: CrdSource[] = [
       { name: 'Action', type: 'string', jsonPath: '.status.currentAction' },
       { name: 'Result', type: 'string', jsonPath: '.status.lastResult' },
       { name: 'Next-Evaluation', type: 'date', jsonPath: '.status.nextEvaluationTime', priority: 1 },
+      // Undo after resolve: when the revert is due (phase Reverting), or how it went.
+      { name: 'Revert', type: 'string', jsonPath: '.status.revert.state', priority: 1 },
+      { name: 'Revert-At', type: 'date', jsonPath: '.status.revert.dueTime', priority: 1 },
       {
         name: 'Waiting-For',
         type: 'string',
