@@ -94,6 +94,8 @@ export interface ParsedCommit {
   /** Committer time, seconds since the epoch. */
   time: number;
   message: string;
+  /** `Name <email>` of the author. */
+  author?: string;
 }
 
 export function parseCommit(content: Buffer): ParsedCommit {
@@ -103,9 +105,11 @@ export function parseCommit(content: Buffer): ParsedCommit {
   const message = split < 0 ? '' : text.slice(split + 2);
   let tree = '';
   let time = 0;
+  let author: string | undefined;
   const parents: string[] = [];
   for (const line of header.split('\n')) {
     if (line.startsWith('tree ')) tree = line.slice(5);
+    else if (line.startsWith('author ')) author = line.slice(7).replace(/ \d+ [+-]\d{4}$/, '');
     else if (line.startsWith('parent ')) parents.push(line.slice(7));
     else if (line.startsWith('committer ')) {
       const match = / (\d+) [+-]\d{4}$/.exec(line);
@@ -113,7 +117,7 @@ export function parseCommit(content: Buffer): ParsedCommit {
     }
   }
   if (!/^[0-9a-f]{40}$/.test(tree)) throw new Error('malformed commit object');
-  return { tree, parents, time, message };
+  return { tree, parents, time, message, ...(author === undefined ? {} : { author }) };
 }
 
 export interface FoundTreeEntry {

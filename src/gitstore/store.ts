@@ -287,6 +287,33 @@ export class GitStore {
   }
 
   /**
+   * The commits after `since` on the first-parent line down from `tip` (both in the store) that
+   * changed `path`, newest first, with their parent and author: who changed a file since Rebound's
+   * commit. Bounded to `maxCommits` commits walked; stops at `since`.
+   */
+  async fileHistory(
+    tip: string,
+    since: string,
+    path: string,
+    maxCommits = 500,
+  ): Promise<{ sha: string; parent: string; author: string; subject: string }[]> {
+    return this.lock.run(async () => {
+      const out: { sha: string; parent: string; author: string; subject: string }[] = [];
+      let oid: string | undefined = tip;
+      for (let seen = 0; oid !== undefined && oid !== since && seen < maxCommits; seen += 1) {
+        const commit = await this.commit(oid);
+        const parent = commit.parents[0];
+        if (parent === undefined || this.shallow.has(oid)) break;
+        const [after, before] = [await this.readAt(oid, path), await this.readAt(parent, path)];
+        if (after?.blob !== before?.blob)
+          out.push({ sha: oid, parent, author: commit.author ?? '', subject: commit.message.split('\n')[0] ?? '' });
+        oid = parent;
+      }
+      return out;
+    });
+  }
+
+  /**
    * Whether `descendant` is `ancestor` or a later commit whose history holds it (a person pushed on
    * top of Rebound's commit). `descendant` is fetched from `branch` when the store lacks it; a
    * shallow history is deepened once, back to `committed` (when `ancestor` was made; default: its

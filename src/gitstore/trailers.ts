@@ -15,6 +15,8 @@ export const TRAILER = {
   approvedBy: 'Rebound-Approved-By',
   /** The deny window an action ran inside, and the policy entry that let it. */
   breakGlass: 'Rebound-Break-Glass',
+  /** Undo after resolve: the commit a revert (or a restore after a failed revert) sets back; one per commit. */
+  reverts: 'Rebound-Reverts',
 } as const;
 
 export interface ProblemRef {
@@ -29,7 +31,7 @@ export interface ReboundTrailers {
   attempt: number;
   action: { action: string; value: string };
   /** Further audit trailers after the three that identify the step: approvers, break-glass. */
-  notes?: { approvedBy?: string; breakGlass?: string };
+  notes?: { approvedBy?: string; breakGlass?: string; reverts?: readonly string[] };
 }
 
 /** What identifies one step: the same problem uid and attempt must never be committed twice. */
@@ -50,6 +52,7 @@ export function formatCommitMessage(subject: string, trailers?: ReboundTrailers,
         `${TRAILER.action}: ${oneLine(`${action.action} ${action.value}`)}`,
         ...(trailers.notes?.approvedBy ? [`${TRAILER.approvedBy}: ${oneLine(trailers.notes.approvedBy)}`] : []),
         ...(trailers.notes?.breakGlass ? [`${TRAILER.breakGlass}: ${oneLine(trailers.notes.breakGlass)}`] : []),
+        ...(trailers.notes?.reverts ?? []).map((sha) => `${TRAILER.reverts}: ${oneLine(sha)}`),
       ].join('\n'),
     );
   }

@@ -31,6 +31,35 @@ export function editsOf(change: Change | undefined): ValueEdit[] {
     .map((f) => ({ key: f.path, ...(f.from === undefined ? {} : { from: String(f.from) }), to: String(f.to) }));
 }
 
+/**
+ * One edit per key over several attempts (1 → 2, then 2 → 3: 1 → 3), in the order the keys were first
+ * edited; a key back where it started is dropped.
+ */
+export function netEdits(edits: readonly ValueEdit[]): ValueEdit[] {
+  const byKey = new Map<string, ValueEdit>();
+  for (const edit of edits) {
+    const first = byKey.get(edit.key);
+    byKey.set(edit.key, first ? { ...first, to: edit.to } : edit);
+  }
+  return [...byKey.values()].filter((e) => e.from === undefined || !sameScalar(e.from, e.to));
+}
+
+/** The edit that undoes `edit`, for a key that had a value before (the others cannot be undone). */
+export function inverse(edit: ValueEdit & { from: string }): ValueEdit & { from: string } {
+  return { key: edit.key, from: edit.to, to: edit.from };
+}
+
+/** The scalar at `key` in a values file's text as YAML shows it, or undefined (gone, not a scalar, unreadable). */
+export function valueAt(file: string, text: string | undefined, key: string): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const found = lookup(loadEditable(file, text), parseKeyPath(key));
+    return found.kind === 'scalar' ? scalarText(found.node.value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A key left alone: what Rebound wrote and what the file holds now (undefined: the key is gone). */
 export interface UndoConflict {
   key: string;

@@ -22,6 +22,7 @@ import { resolveBySource, unhandledByStage } from './finish.ts';
 import { waitLive } from './live.ts';
 import { waitSync } from './sync.ts';
 import { runTask, waitTask } from './task.ts';
+import { applyRevert, cancelRevert, commitRevert, evaluateRevert, restore, waitRevert } from './revert.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
 import { held, throttled, waitAction, waitEvaluation } from './waits.ts';
@@ -47,4 +48,11 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'wait-task': waitTask,
   'wait-evaluation': waitEvaluation,
   evaluate: evaluate,
+  // Undo after resolve (revertAfter): a Reverting problem, without the service's turn (steps/revert.ts).
+  'wait-revert': waitRevert,
+  'cancel-revert': cancelRevert,
+  'commit-revert': commitRevert,
+  'apply-revert': applyRevert,
+  'evaluate-revert': evaluateRevert,
+  restore: restore,
 };
