@@ -104,7 +104,10 @@ export const commitRevert: StepFor<'commit-revert'> = async (draft, deps, ctx) =
   const request = commitRequest(draft, ctx, {
     path,
     step,
-    action: revertLabel(last.action, net),
+    action: revertLabel(
+      last.action,
+      net.filter((e): e is ValueEdit & { from: string } => e.from !== undefined).map(inverse),
+    ),
     reverts,
     edit: (text) => {
       const undo = undoEdits(path, text, net);
