@@ -29,6 +29,7 @@ import {
   namespaceObjects,
   openProblem,
   phase,
+  push,
   startE2eGitServer,
   startScrapedWorkload,
   stopInOrder,
@@ -60,7 +61,7 @@ interface Scenario {
  * A project whose carts service answers in 900 ms at one replica and 636 ms at two (the sample
  * workload, promotion on); `objectiveMs` decides whether one replica is healthy.
  */
-async function scenario(objectiveMs: number): Promise<Scenario> {
+async function scenario(objectiveMs: number, revertAfter = '5s'): Promise<Scenario> {
   const project = `p-${suffix()}`;
   const repo = await createProjectRepo(git, {
     project,
@@ -96,7 +97,7 @@ async function scenario(objectiveMs: number): Promise<Scenario> {
           {
             problemType: 'Response time degradation',
             actionsOnOpen: [{ name: 'Scale up', action: 'scale', value: '+1' }],
-            revertAfter: '5s',
+            revertAfter,
           },
         ],
       },
@@ -230,5 +231,40 @@ describe('undo after resolve', () => {
     expect(revert).toContain('rebound: revert replicaCount 2 → 1');
     expect(await replicas(s)).toBe(2);
     await expect.poll(() => events('revert-fails'), { timeout: 30_000 }).toContain('Warning RevertFailed');
+  });
+
+  it('leaves replicas a person set after Rebound, naming their commit and author, and commits nothing', async () => {
+    // revertAfter leaves the person's push (right after Rebound's commit) well ahead of the revert.
+    const s = await scenario(1000, '20s');
+    await openProblem(admin, { namespace: NAMESPACE, name: 'revert-conflicts', project: s.project });
+    await waitFor<ProblemEvent>('problemevent', 'revert-conflicts', (p) => !!p.status?.attempts?.[0]?.commit, 90_000);
+    await push(
+      s.repoDir,
+      'production',
+      { 'carts/values.yaml': 'replicaCount: 3\nfeatureFlags:\n  EnablePromotion: true\n' },
+      'carts: three replicas for the sale',
+    );
+    const theirs = (await runCommand('git', ['--git-dir', s.repoDir, 'rev-parse', 'production'])).stdout.trim();
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'revert-conflicts',
+      (p) => p.status?.revert?.finishedTime !== undefined || p.status?.phase === 'Exhausted',
+      120_000,
+    );
+    expect(done.status?.phase, JSON.stringify(done.status?.revert)).toBe('Resolved');
+    expect(done.status?.revert).toMatchObject({
+      state: 'Conflicted',
+      conflicts: [
+        { key: 'replicaCount', wrote: '2', found: '3', commit: theirs, author: 'Person <person@example.com>' },
+      ],
+    });
+    expect(condition(done, 'Reverted')).toMatchObject({ status: 'False', reason: 'RevertConflict' });
+    expect(condition(done, 'Reverted')?.message).toContain(
+      `since ${theirs.slice(0, 12)} by Person <person@example.com>`,
+    );
+    // Only the action's commit is Rebound's; the person's value stays.
+    expect(await commits(s)).toHaveLength(1);
+    const head = await runCommand('git', ['--git-dir', s.repoDir, 'rev-parse', 'production']);
+    expect(head.stdout.trim()).toBe(theirs);
   });
 });
