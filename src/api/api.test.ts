@@ -136,7 +136,9 @@ describe('types derived from the schemas', () => {
       'AwaitingApproval',
       'Remediating',
       'Evaluating',
+      'Reverting',
       'Resolved',
+      'Reverted',
       'Exhausted',
       'Unhandled',
     ]);

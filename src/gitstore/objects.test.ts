@@ -46,6 +46,7 @@ describe('git objects', () => {
       parents: ['ce013625030ba8dba906f756967f9e9ca394464a'],
       time: 1_767_225_600,
       message: 'subject\n\nRebound-Attempt: 1\n',
+      author: 'Rebound <rebound@example.invalid>',
     });
   });
 
