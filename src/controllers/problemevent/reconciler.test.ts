@@ -2420,6 +2420,39 @@ describe('ProblemEventReconciler: undo after resolve (revertAfter)', () => {
     expect(w.events.at(-1)).toMatch(/^Warning RevertConflict/);
   });
 
+  it('sets back every applied attempt, each key applied as its own action type', async () => {
+    const w = reverting();
+    const requests: CommitRequest[] = [];
+    const commit = w.repository.commitAction.bind(w.repository);
+    w.repository.commitAction = (req) => {
+      requests.push(req);
+      return commit(req);
+    };
+    // scale +1 fails, the promotion off passes.
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(fail);
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Reverting');
+    expect(w.problem.status?.revert?.reverts).toEqual([w.commits[0]?.sha, w.commits[1]?.sha]);
+    w.advance(3_600_000);
+    await w.step();
+    expect(w.commits[2]).toMatchObject({ attempt: 3, text: VALUES });
+    expect(requests[2]?.actionLabel).toBe('scale 1; featuretoggle EnablePromotion:on');
+    // The kubernetes applier is told the replicas by the scale action and the flags by the toggle.
+    expect(w.applied.slice(-2).map((a) => [a.replicas, a.featureFlags])).toEqual([
+      [1, undefined],
+      [undefined, { EnablePromotion: true }],
+    ]);
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Reverted');
+  });
+
   it('calls the undo off when a new problem of the service opens before revertAfter', async () => {
     const w = reverting();
     await resolve(w);

@@ -104,10 +104,7 @@ export const commitRevert: StepFor<'commit-revert'> = async (draft, deps, ctx) =
   const request = commitRequest(draft, ctx, {
     path,
     step,
-    action: revertLabel(
-      last.action,
-      net.filter((e): e is ValueEdit & { from: string } => e.from !== undefined).map(inverse),
-    ),
+    action: commitLabel(draft, net.filter((e): e is ValueEdit & { from: string } => e.from !== undefined).map(inverse)),
     reverts,
     edit: (text) => {
       const undo = undoEdits(path, text, net);
@@ -301,13 +298,11 @@ export const restore: StepFor<'restore'> = async (draft, deps, ctx) => {
   const path = revert.path;
   const step = (revert.step ?? 1) + 1;
   const edits = revert.edits ?? [];
-  const attempts = revertable(draft);
-  const last = attempts[attempts.length - 1];
   const ran: { restored?: UndoResult } = {};
   const request = commitRequest(draft, ctx, {
     path,
     step,
-    action: revertLabel(last?.action ?? ACTIONS.scale, edits.map(inverseOf)),
+    action: commitLabel(draft, edits.map(inverseOf)),
     reverts: [revert.commit],
     edit: (text) => {
       const restored = undoEdits(path, text, edits);
@@ -395,7 +390,11 @@ async function endRevert(
   return { done: true };
 }
 
-/** Applies a revert (or restore) commit with the handler of the attempts' action type. */
+/**
+ * Applies a revert (or restore) commit with the handler of each action type whose keys it sets (a
+ * `kubernetes` stage applies only the replicas for `scale`, only the flags for `featuretoggle`, and
+ * Unleash is told the flags): one run per type, in the order the attempts used them.
+ */
 async function applyCommit(
   draft: StatusDraft,
   deps: ProblemLoopPorts,
@@ -405,9 +404,29 @@ async function applyCommit(
   step: number,
   edits: readonly ValueEdit[],
 ): Promise<ActionOutcome | { result: StepResult }> {
-  const attempts = revertable(draft);
-  const last = attempts[attempts.length - 1];
-  const action = last?.action ?? ACTIONS.scale;
+  const groups = byAction(draft, edits);
+  const details: string[] = [];
+  let last: ActionOutcome | undefined;
+  for (const [action, group] of groups) {
+    const outcome = await applyAs(draft, deps, ctx, revert, commit, step, action, group);
+    if ('result' in outcome || outcome.kind !== 'done') return outcome;
+    details.push(outcome.detail);
+    last = outcome;
+  }
+  if (!last) return { kind: 'done', detail: 'nothing to apply' };
+  return { ...last, detail: details.join('; ') };
+}
+
+async function applyAs(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: StepContext,
+  revert: Revert,
+  commit: string,
+  step: number,
+  action: string,
+  edits: readonly ValueEdit[],
+): Promise<ActionOutcome | { result: StepResult }> {
   const handler = deps.actions.handlerFor(action);
   if (!handler)
     return {
@@ -480,6 +499,25 @@ function commitRequest(draft: StatusDraft, ctx: Pick<StepContext, 'stage'>, c: R
     edit: c.edit,
     subject: c.subject,
   };
+}
+
+/** `edits` by the action type of the attempt that first edited each key, in the order the attempts used them. */
+function byAction(draft: StatusDraft, edits: readonly ValueEdit[]): Map<string, ValueEdit[]> {
+  const actionOf = new Map<string, string>();
+  for (const a of revertable(draft))
+    for (const e of a.edits ?? []) if (!actionOf.has(e.key)) actionOf.set(e.key, a.action);
+  const groups = new Map<string, ValueEdit[]>();
+  for (const edit of edits) {
+    const action = actionOf.get(edit.key) ?? ACTIONS.scale;
+    groups.set(action, [...(groups.get(action) ?? []), edit]);
+  }
+  const order = [...new Set(actionOf.values())];
+  return new Map([...groups].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)));
+}
+
+/** The Rebound-Action trailer of a revert or restore: `scale 1`, or `scale 1; featuretoggle A:on` when both. */
+function commitLabel(draft: StatusDraft, edits: readonly ValueEdit[]): string {
+  return [...byAction(draft, edits)].map(([action, group]) => revertLabel(action, group)).join('; ');
 }
 
 /** The action that sets `edits`' keys to their `to`: `scale 1`, `featuretoggle A:on,B:off`. */
