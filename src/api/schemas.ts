@@ -770,6 +770,9 @@ export const revertSchema = {
     commit: gitSha,
     committedTime: dateTime,
     appliedTime: dateTime,
+    /** The revert's rollout, as an attempt's: applied is not live. Its evaluation counts from `liveTime`. */
+    rollout: rolloutSchema,
+    liveTime: dateTime,
     evaluationTime: dateTime,
     result: { type: 'string', enum: EVALUATION_RESULTS },
     score: { type: 'number' },

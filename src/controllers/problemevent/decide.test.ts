@@ -86,6 +86,16 @@ describe('decide', () => {
       input: input(reverting({ state: 'Applied', appliedTime: minutesAgo(3) }, { nextEvaluationTime: minutesAgo(1) })),
       want: { kind: 'evaluate-revert' },
     },
+    {
+      name: 'an applied revert whose workloads are rolling out waits for them first',
+      input: input(
+        reverting(
+          { state: 'Applied', appliedTime: minutesAgo(3), rollout: { state: 'Progressing' } },
+          { nextEvaluationTime: minutesAgo(1) },
+        ),
+      ),
+      want: { kind: 'wait-revert-live' },
+    },
     { name: 'a failed revert is restored', input: input(reverting({ state: 'Restoring' })), want: { kind: 'restore' } },
     {
       name: 'a Reverted problem is left alone',
@@ -448,6 +458,7 @@ describe('needsTurn and actsOutside', () => {
       [{ kind: 'cancel-revert', why: 'x' }, false, false],
       [{ kind: 'commit-revert' }, false, false],
       [{ kind: 'apply-revert' }, false, false],
+      [{ kind: 'wait-revert-live' }, false, false],
       [{ kind: 'evaluate-revert' }, false, false],
       [{ kind: 'restore' }, false, false],
     ];

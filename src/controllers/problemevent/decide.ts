@@ -81,6 +81,8 @@ export type Decision =
   | { kind: 'commit-revert' }
   /** The revert is committed: apply it like an action. */
   | { kind: 'apply-revert' }
+  /** The revert is applied and its workloads are rolling out: is it live yet? */
+  | { kind: 'wait-revert-live' }
   /** The revert is applied and its wait is over: evaluate it. */
   | { kind: 'evaluate-revert' }
   /** The revert failed its evaluation: commit and apply the remediated values again. */
@@ -92,6 +94,7 @@ const REVERT_KINDS: ReadonlySet<Decision['kind']> = new Set([
   'cancel-revert',
   'commit-revert',
   'apply-revert',
+  'wait-revert-live',
   'evaluate-revert',
   'restore',
 ]);
@@ -171,6 +174,7 @@ function revertDecision({ problem, siblings, now }: DecisionInput): Decision {
     case 'Committed':
       return { kind: 'apply-revert' };
     case 'Applied': {
+      if (revert.rollout && revert.liveTime === undefined) return { kind: 'wait-revert-live' };
       const due = new Date(problem.status?.nextEvaluationTime ?? revert.appliedTime ?? 0);
       if (due.getTime() > now.getTime()) return { kind: 'wait-revert', until: due };
       return { kind: 'evaluate-revert' };

@@ -2453,6 +2453,67 @@ describe('ProblemEventReconciler: undo after resolve (revertAfter)', () => {
     expect(w.problem.status?.phase).toBe('Reverted');
   });
 
+  it('waits for the revert to roll out before its evaluation, and restores when it does not roll out', async () => {
+    const w = reverting();
+    const figures = { observedGeneration: 3, replicas: 1, updatedReplicas: 1, readyReplicas: 0, availableReplicas: 0 };
+    const rolling: RolloutObservation = {
+      kind: 'observed',
+      workloads: ['Deployment/carts'],
+      rollout: {
+        kind: 'progressing',
+        reason: 'AvailableReplicas',
+        message: 'Deployment/carts: 0 of 1 available',
+        figures,
+      },
+    };
+    const done: RolloutObservation = {
+      ...rolling,
+      rollout: { kind: 'complete', figures: { ...figures, readyReplicas: 1, availableReplicas: 1 } },
+    };
+    w.applyExtra = { rollout: true };
+    w.rollouts = [done];
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Reverting');
+    w.advance(3_600_000);
+    w.rollouts = [rolling];
+    // Commit, apply and the first look: not live, no evaluation due yet.
+    expect(await w.step()).toBe(1_000);
+    expect(w.problem.status?.revert).toMatchObject({ state: 'Applied', rollout: { state: 'Progressing' } });
+    expect(w.problem.status?.nextEvaluationTime).toBeUndefined();
+    w.advance(5_000);
+    w.rollouts = [done];
+    expect(await w.step()).toBe(120_000);
+    const live = '2026-11-22T13:02:05.000Z';
+    expect(w.problem.status?.revert).toMatchObject({ liveTime: live, rollout: { state: 'Complete' } });
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.windows.at(-1)?.start.toISOString()).toBe(live);
+    expect(w.problem.status?.phase).toBe('Reverted');
+
+    // A revert whose rollout fails is restored.
+    const v = reverting();
+    v.applyExtra = { rollout: true };
+    v.rollouts = [done];
+    await v.step();
+    v.advance(120_000);
+    v.evaluations.push(pass);
+    await v.step();
+    v.advance(3_600_000);
+    v.rollouts = [
+      { ...rolling, rollout: { kind: 'failed', reason: 'ProgressDeadlineExceeded', message: 'stuck', figures } },
+    ];
+    await v.step();
+    await v.step();
+    expect(v.problem.status?.phase).toBe('Resolved');
+    expect(v.problem.status?.revert).toMatchObject({ state: 'Restored', rollout: { state: 'Failed' } });
+    expect(v.problem.status?.revert?.message).toContain('the revert did not roll out');
+    expect(v.commits.map((c) => c.attempt)).toEqual([1, 2, 3]);
+  });
+
   it('calls the undo off when a new problem of the service opens before revertAfter', async () => {
     const w = reverting();
     await resolve(w);

@@ -22,7 +22,15 @@ import { resolveBySource, unhandledByStage } from './finish.ts';
 import { waitLive } from './live.ts';
 import { waitSync } from './sync.ts';
 import { runTask, waitTask } from './task.ts';
-import { applyRevert, cancelRevert, commitRevert, evaluateRevert, restore, waitRevert } from './revert.ts';
+import {
+  applyRevert,
+  cancelRevert,
+  commitRevert,
+  evaluateRevert,
+  restore,
+  waitRevert,
+  waitRevertLive,
+} from './revert.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
 import { held, throttled, waitAction, waitEvaluation } from './waits.ts';
@@ -53,6 +61,7 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'cancel-revert': cancelRevert,
   'commit-revert': commitRevert,
   'apply-revert': applyRevert,
+  'wait-revert-live': waitRevertLive,
   'evaluate-revert': evaluateRevert,
   restore: restore,
 };

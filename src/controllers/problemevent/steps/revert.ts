@@ -13,6 +13,7 @@ import { describeEdits, inverse, netEdits, revertAfterFor, undoEdits, valueAt } 
 import type { UndoConflict, UndoResult } from '../../../remediation/revert.ts';
 import type { CommitOutcome, CommitRequest, StageRepository } from '../../../remediation/stage.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
+import { DEFAULT_ROLLOUT_TIMEOUT_MS, judgeRollout } from '../rollout-wait.ts';
 import { evaluationWindow } from '../sequence.ts';
 import type { StatusDraft } from './draft.ts';
 import { failStep, stall } from './finish.ts';
@@ -20,6 +21,8 @@ import { evaluationWaitMs } from './outcome.ts';
 import { NEXT } from './types.ts';
 import type { StepContext, StepFor, StepResult } from './types.ts';
 
+/** Without a poll interval in the settings: look at a revert's rollout again after this long. */
+const ROLLOUT_POLL_MS = 1_000;
 /** How soon a postponed revert evaluation looks again when it waits for a scrape. */
 const METRICS_RETRY_MS = 5_000;
 /** Conflicts named in a condition message; the status lists them all (up to its bound). */
@@ -203,16 +206,90 @@ export const applyRevert: StepFor<'apply-revert'> = async (draft, deps, ctx) => 
     return revertFailed(draft, { ...revert, message: truncate(`the revert could not be applied: ${detail}`, 4096) });
   }
   const at = deps.clock();
+  const applied: Revert = { ...revert, state: 'Applied', appliedTime: at.toISOString() };
+  // Applied is not live: as for an attempt, the evaluation's clock starts once the rollout finished.
+  if (outcome.rollout && deps.rollouts) {
+    draft.update({ revert: { ...applied, rollout: { state: 'Progressing', startedTime: at.toISOString() } } });
+    draft.clearNextEvaluation();
+    const message = `revert ${revert.commit.slice(0, 12)} applied: ${outcome.detail}; waiting for the rollout`;
+    draft.markReconciling(REASONS.WaitingForRollout, message);
+    await draft.write('Reverting');
+    draft.event('Normal', 'RevertApplied', message);
+    return NEXT;
+  }
+  return revertLive(draft, deps, ctx, applied, at, `revert ${revert.commit.slice(0, 12)} applied: ${outcome.detail}`);
+};
+
+/** The revert is live at `at`: its evaluation is due after the evaluation wait. */
+async function revertLive(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: Pick<StepContext, 'remediation' | 'stage'>,
+  revert: Revert,
+  at: Date,
+  what: string,
+): Promise<StepResult> {
   const due = new Date(at.getTime() + evaluationWaitMs(deps, ctx.remediation, ctx.stage.sequence));
-  draft.update({
-    revert: { ...revert, state: 'Applied', appliedTime: at.toISOString() },
-    nextEvaluationTime: due.toISOString(),
-  });
-  const message = `revert ${revert.commit.slice(0, 12)} applied: ${outcome.detail}; evaluation at ${due.toISOString()}`;
+  draft.update({ revert, nextEvaluationTime: due.toISOString() });
+  const message = `${what}; evaluation at ${due.toISOString()}`;
   draft.markReconciling(REASONS.WaitingForEvaluation, message);
   await draft.write('Reverting');
-  draft.event('Normal', 'RevertApplied', message);
+  draft.event('Normal', revert.liveTime ? 'RevertRolledOut' : 'RevertApplied', message);
   return draft.delayUntil(due);
+}
+
+/** The revert's rollout, looked at as an attempt's is (rollout-wait.ts): live, still going, or failed. */
+export const waitRevertLive: StepFor<'wait-revert-live'> = async (draft, deps, ctx) => {
+  const revert = draft.status.revert;
+  if (!revert?.rollout || revert.liveTime) return NEXT;
+  const now = deps.clock();
+  const check = deps.rollouts;
+  if (!check) {
+    const done: Revert = { ...revert, liveTime: now.toISOString(), rollout: { ...revert.rollout, state: 'Complete' } };
+    return revertLive(draft, deps, ctx, done, now, 'revert live: the controller no longer waits for rollouts');
+  }
+  const target = { namespace: ctx.stage.namespace, service: draft.problem.spec.service };
+  let observation;
+  try {
+    observation = await check.observe(
+      { ...target, ...(revert.rollout.workloads?.length ? { workloads: revert.rollout.workloads } : {}) },
+      ctx.signal,
+    );
+  } catch (err) {
+    return failStep(draft, deps, ctx.log, err, REASONS.WaitingForRollout, "the revert's rollout could not be read");
+  }
+  const verdict = judgeRollout(
+    observation,
+    revert.rollout,
+    target,
+    now,
+    deps.settings.rolloutTimeoutMs ?? DEFAULT_ROLLOUT_TIMEOUT_MS,
+  );
+  switch (verdict.kind) {
+    case 'live':
+      return revertLive(
+        draft,
+        deps,
+        ctx,
+        { ...revert, liveTime: now.toISOString(), rollout: verdict.rollout },
+        now,
+        `revert live: ${verdict.detail}`,
+      );
+    case 'waiting': {
+      const again = { requeueAfterMs: deps.settings.rolloutPollMs ?? ROLLOUT_POLL_MS };
+      if (JSON.stringify(revert.rollout) === JSON.stringify(verdict.rollout)) return again;
+      draft.update({ revert: { ...revert, rollout: verdict.rollout } });
+      draft.markReconciling(REASONS.WaitingForRollout, `the revert is ${verdict.message}`);
+      await draft.write('Reverting');
+      return again;
+    }
+    case 'failed':
+      return revertFailed(draft, {
+        ...revert,
+        rollout: verdict.rollout,
+        message: truncate(`the revert did not roll out: ${verdict.message}`, 4096),
+      });
+  }
 };
 
 /** Did the service stay healthy without the remediation? Pass: Reverted. Fail: the remediated values go back. */
@@ -221,7 +298,13 @@ export const evaluateRevert: StepFor<'evaluate-revert'> = async (draft, deps, ct
   if (!revert?.appliedTime) return NEXT;
   const repository = await deps.repositories.forProject(ctx.project);
   const window = evaluationWindow(
-    { index: revert.step ?? 1, action: 'revert', value: '', appliedTime: revert.appliedTime },
+    {
+      index: revert.step ?? 1,
+      action: 'revert',
+      value: '',
+      appliedTime: revert.appliedTime,
+      ...(revert.liveTime ? { liveTime: revert.liveTime } : {}),
+    },
     draft.now,
     ctx.stage.sequence,
   );
