@@ -203,6 +203,10 @@ describe('undo after resolve', () => {
       edits: [{ key: 'replicaCount', from: '2', to: '1' }],
     });
     expect(condition(done, 'Reverted')).toMatchObject({ status: 'True', reason: 'Reverted' });
+    // Applied is not live: the revert waited for its rollout as the attempt did, and was evaluated from then.
+    expect(done.status?.attempts?.[0]?.rollout?.state).toBe('Complete');
+    expect(done.status?.revert?.rollout?.state).toBe('Complete');
+    expect(done.status?.revert?.liveTime).toBeDefined();
     const [revert, action] = await commits(s);
     expect(action).toContain(attemptCommit);
     expect(revert).toContain(`${done.status?.revert?.commit ?? 'missing'} rebound: revert replicaCount 2 → 1`);
