@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
+import { Recorder } from '../harness/notification-receivers.ts';
 import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';
@@ -45,6 +46,16 @@ let git: GitServer;
 let prometheus: LocalPrometheus;
 let workload: SampleWorkload;
 let controller: ControllerProcess | undefined;
+/** A webhook Notification's receiver, routed the `reverted` step only: the person who is told. */
+const told = new Recorder();
+
+/** The `reverted` notifications the receiver got for a problem: severity and summary. */
+function reverted(problem: string): { severity: string; summary: string }[] {
+  return told.accepted
+    .map((r) => r.json as { step: string; severity: string; summary: string; problem: { name: string } })
+    .filter((b) => b.step === 'reverted' && b.problem.name === problem)
+    .map((b) => ({ severity: b.severity, summary: b.summary }));
+}
 
 const { waitFor } = namespaceObjects({
   kubeconfigPath: admin,
@@ -153,7 +164,16 @@ beforeAll(async () => {
   await installControllerRbac(admin);
   git = await startE2eGitServer();
   ({ workload, prometheus } = await startScrapedWorkload(admin));
+  await told.start();
   await createNamespace(admin, NAMESPACE, [gitSecret(NAMESPACE, git)]);
+  await applyObjects(admin, [
+    {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'Notification',
+      metadata: { name: 'reverts', namespace: NAMESPACE },
+      spec: { sink: { type: 'webhook', url: `${told.url}/hook` }, steps: ['reverted'] },
+    },
+  ]);
   controller = await startControllerProcess({
     kubeconfigPath: cluster.controllerKubeconfigPath,
     prometheusUrl: prometheus.url,
@@ -165,13 +185,14 @@ beforeAll(async () => {
       '--turn-poll=500ms',
       '--evaluation-retry=1s',
       '--stalled-recheck=5s',
+      '--notification-allowed-hosts=127.0.0.1',
       '--log-level=debug',
     ],
   });
 }, 150_000);
 
 afterAll(async () => {
-  await stopInOrder(controller, prometheus, workload, git);
+  await stopInOrder(controller, prometheus, workload, git, told);
 });
 
 describe('undo after resolve', () => {
@@ -214,6 +235,8 @@ describe('undo after resolve', () => {
     expect(revert).toContain('Rebound-Attempt: 2');
     expect(await replicas(s)).toBe(1);
     await expect.poll(() => events('revert-passes'), { timeout: 30_000 }).toContain('Normal Reverted');
+    await expect.poll(() => reverted('revert-passes'), { timeout: 30_000 }).toHaveLength(1);
+    expect(reverted('revert-passes')[0]?.severity).toBe('info');
   });
 
   it('restores the remediated replicas when the revert fails its evaluation, and says so', async () => {
@@ -235,6 +258,10 @@ describe('undo after resolve', () => {
     expect(revert).toContain('rebound: revert replicaCount 2 → 1');
     expect(await replicas(s)).toBe(2);
     await expect.poll(() => events('revert-fails'), { timeout: 30_000 }).toContain('Warning RevertFailed');
+    // A person is told, once.
+    await expect.poll(() => reverted('revert-fails'), { timeout: 30_000 }).toHaveLength(1);
+    expect(reverted('revert-fails')[0]).toMatchObject({ severity: 'error' });
+    expect(reverted('revert-fails')[0]?.summary).toContain('the remediated values were restored');
   });
 
   it('leaves replicas a person set after Rebound, naming their commit and author, and commits nothing', async () => {
@@ -266,6 +293,8 @@ describe('undo after resolve', () => {
     expect(condition(done, 'Reverted')?.message).toContain(
       `since ${theirs.slice(0, 12)} by Person <person@example.com>`,
     );
+    await expect.poll(() => reverted('revert-conflicts'), { timeout: 30_000 }).toHaveLength(1);
+    expect(reverted('revert-conflicts')[0]?.severity).toBe('warning');
     // Only the action's commit is Rebound's; the person's value stays.
     expect(await commits(s)).toHaveLength(1);
     const head = await runCommand('git', ['--git-dir', s.repoDir, 'rev-parse', 'production']);
