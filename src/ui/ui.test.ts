@@ -90,6 +90,8 @@ describe('the problem list', () => {
     expect(displayPhase(problem('c', { state: 'RESOLVED' }, passed))).toBe('Resolved');
     expect(displayPhase(problem('d', { state: 'RESOLVED' }, { phase: 'Exhausted' }))).toBe('Exhausted');
     expect(displayPhase(problem('e'))).toBe('Pending');
+    // Resolved and waiting to revert: the alert clearing is expected, not a close by the source.
+    expect(displayPhase(problem('f', { state: 'RESOLVED' }, { phase: 'Reverting' }))).toBe('Reverting');
   });
 
   it('filters and pages on the server, newest first, with stable ties', () => {
