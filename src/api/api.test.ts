@@ -58,7 +58,7 @@ describe('crds/', () => {
     const shown = crd.spec.versions[0]?.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name);
     expect(shown).toEqual(['Project', 'Stage', 'Service', 'Problem', 'Phase', 'Attempt', 'Action', 'Result', 'Age']);
     const wide = crd.spec.versions[0]?.additionalPrinterColumns.filter((c) => c.priority).map((c) => c.name);
-    expect(wide).toEqual(['State', 'Next-Evaluation', 'Waiting-For', 'Approval', 'Needed']);
+    expect(wide).toEqual(['State', 'Next-Evaluation', 'Waiting-For', 'Approval', 'Needed', 'Revert', 'Revert-At']);
   });
 });
 
