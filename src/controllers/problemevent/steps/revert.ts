@@ -313,6 +313,7 @@ export const evaluateRevert: StepFor<'evaluate-revert'> = async (draft, deps, ct
     'rebound.evaluation.end': window.end.toISOString(),
   });
   let outcome;
+  const started = performance.now();
   try {
     outcome = await deps.evaluator.evaluate({
       problem: draft.problem,
@@ -347,7 +348,7 @@ export const evaluateRevert: StepFor<'evaluate-revert'> = async (draft, deps, ct
       `the revert could not be evaluated: ${errorMessage(err)}`,
     );
   }
-  deps.metrics?.evaluation?.(outcome.result, 0);
+  deps.metrics?.evaluation?.(outcome.result, (performance.now() - started) / 1000);
   const judged: Revert = {
     ...revert,
     evaluationTime: draft.now.toISOString(),
