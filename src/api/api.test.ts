@@ -58,7 +58,7 @@ describe('crds/', () => {
     const shown = crd.spec.versions[0]?.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name);
     expect(shown).toEqual(['Project', 'Stage', 'Service', 'Problem', 'Phase', 'Attempt', 'Action', 'Result', 'Age']);
     const wide = crd.spec.versions[0]?.additionalPrinterColumns.filter((c) => c.priority).map((c) => c.name);
-    expect(wide).toEqual(['State', 'Next-Evaluation', 'Waiting-For', 'Approval', 'Needed']);
+    expect(wide).toEqual(['State', 'Next-Evaluation', 'Waiting-For', 'Approval', 'Needed', 'Revert', 'Revert-At']);
   });
 });
 
@@ -136,7 +136,9 @@ describe('types derived from the schemas', () => {
       'AwaitingApproval',
       'Remediating',
       'Evaluating',
+      'Reverting',
       'Resolved',
+      'Reverted',
       'Exhausted',
       'Unhandled',
     ]);

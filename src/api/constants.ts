@@ -26,19 +26,23 @@ export const PLURALS = {
 /**
  * ProblemEvent life cycle: Pending → (AwaitingApproval →) Remediating → Evaluating → Resolved |
  * Exhausted | Unhandled. AwaitingApproval: an attempt's action and diff wait for a person's Approval.
+ * With a policy's `revertAfter`: Evaluating → Reverting (resolved, the undo waits, then is committed,
+ * applied and evaluated) → Reverted, or Resolved when the undo failed and the remediation was restored.
  */
 export const PHASES = [
   'Pending',
   'AwaitingApproval',
   'Remediating',
   'Evaluating',
+  'Reverting',
   'Resolved',
+  'Reverted',
   'Exhausted',
   'Unhandled',
 ] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases after which the controller does nothing more for a ProblemEvent. */
-export const TERMINAL_PHASES: readonly Phase[] = ['Resolved', 'Exhausted', 'Unhandled'];
+export const TERMINAL_PHASES: readonly Phase[] = ['Resolved', 'Reverted', 'Exhausted', 'Unhandled'];
 
 export const PROBLEM_STATES = ['OPEN', 'RESOLVED'] as const;
 export type ProblemState = (typeof PROBLEM_STATES)[number];
@@ -93,6 +97,22 @@ export const APPROVAL_MODES = ['approvals', 'merge'] as const;
 export type ApprovalMode = (typeof APPROVAL_MODES)[number];
 /** The forges Rebound posts commit statuses and opens pull requests on (src/forge/). */
 export const FORGE_KINDS = ['gitea', 'github', 'gitlab'] as const;
+/**
+ * The undo of a resolved problem's changes: `Waiting` for `revertAfter`, `Committed`, `Applied` (its
+ * evaluation waits), `Restoring` (it failed; the remediated values go back), then `Reverted`,
+ * `Restored`, `Conflicted` (every key was changed by someone since) or `Cancelled` (a new problem).
+ */
+export const REVERT_STATES = [
+  'Waiting',
+  'Committed',
+  'Applied',
+  'Restoring',
+  'Reverted',
+  'Restored',
+  'Conflicted',
+  'Cancelled',
+] as const;
+export type RevertState = (typeof REVERT_STATES)[number];
 /** A merge-mode proposal's pull request as Rebound last read it. */
 export const PROPOSAL_STATES = ['Open', 'Merged', 'Closed'] as const;
 
@@ -101,7 +121,8 @@ export const WEBHOOK_ACTION = 'webhook';
 
 /**
  * The steps of a remediation a Notification can route (docs/notifications.md), in the order they
- * happen. `reverted` is reserved for the undo of a resolved problem's changes: nothing emits it yet.
+ * happen. `reverted`: the undo of a resolved problem's changes (`revertAfter`) passed, failed and was
+ * restored, or could not be made (a person changed the keys since).
  */
 export const NOTIFICATION_STEPS = [
   'opened',
@@ -179,6 +200,8 @@ export const CONDITION_TYPES = {
   GitOpsConflict: 'GitOpsConflict',
   /** ProblemEvent: True when a push set a value Rebound wrote back while the problem was open (a hold). */
   HoldBroken: 'HoldBroken',
+  /** ProblemEvent with `revertAfter`: how the undo of its changes went (or why a key was left). */
+  Reverted: 'Reverted',
 } as const;
 export type ConditionType = (typeof CONDITION_TYPES)[keyof typeof CONDITION_TYPES];
 
@@ -294,6 +317,13 @@ export const REASONS = {
   SinkHostNotAllowed: 'SinkHostNotAllowed',
   SinkMisconfigured: 'SinkMisconfigured',
   Suspended: 'Suspended',
+  // Undo after resolve (`revertAfter`): the revert commit, its evaluation, a restore
+  RevertScheduled: 'RevertScheduled',
+  RevertCommitted: 'RevertCommitted',
+  Reverted: 'Reverted',
+  RevertFailed: 'RevertFailed',
+  RevertConflict: 'RevertConflict',
+  RevertCancelled: 'RevertCancelled',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 

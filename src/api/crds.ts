@@ -82,6 +82,9 @@ const sources: CrdSource[] = [
       // The latest attempt's approval request (Pending while people are asked) and how many must say yes.
       { name: 'Approval', type: 'string', jsonPath: '.status.attempts[-1:].approval.state', priority: 1 },
       { name: 'Needed', type: 'integer', jsonPath: '.status.attempts[-1:].approval.minApprovals', priority: 1 },
+      // Undo after resolve: when the revert is due (phase Reverting), or how it went.
+      { name: 'Revert', type: 'string', jsonPath: '.status.revert.state', priority: 1 },
+      { name: 'Revert-At', type: 'date', jsonPath: '.status.revert.dueTime', priority: 1 },
       age,
     ],
   },

@@ -1,7 +1,7 @@
 // The rebound.dev/v1alpha1 API: resource types, their schemas and the shared vocabulary.
 export * from './constants.ts';
 export { DURATION_PATTERN, parseDuration } from './duration.ts';
-export { isTerminal } from './phases.ts';
+export { isSettled, isTerminal } from './phases.ts';
 export type * from './types.ts';
 export {
   approvalSchema,

@@ -23,6 +23,7 @@ import {
   PHASES,
   PROBLEM_STATES,
   PROPOSAL_STATES,
+  REVERT_STATES,
   REMEDIATION_MODES,
   SCALE_VALUE_PATTERN,
   SINK_TYPES,
@@ -256,6 +257,11 @@ export const remediationEntrySchema = {
         severities: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 63 } },
       },
     },
+    /**
+     * Undo after resolve: once the problem has stayed resolved this long, the values this entry's
+     * actions changed are set back in a commit of their own, applied and evaluated like an action.
+     */
+    revertAfter: duration,
   },
 } as const;
 
@@ -686,6 +692,18 @@ export const sequenceTaskSchema = {
   },
 } as const;
 
+/** One key a values edit set: `from` absent when the edit added the key. Scalars as YAML shows them. */
+export const valueEditSchema = {
+  type: 'object',
+  required: ['key', 'to'],
+  properties: {
+    /** The key path in the values file (`replicaCount`, `featureFlags.EnablePromotion`). */
+    key: { type: 'string', minLength: 1, maxLength: 512 },
+    from: { type: 'string', maxLength: 64 },
+    to: { type: 'string', maxLength: 64 },
+  },
+} as const;
+
 export const attemptSchema = {
   type: 'object',
   required: ['index', 'action', 'value'],
@@ -722,6 +740,62 @@ export const attemptSchema = {
     breakGlass: { type: 'string', maxLength: 1024 },
     /** The sequence's tasks after the action, in order, as far as they have run. */
     tasks: { type: 'array', maxItems: 16, items: sequenceTaskSchema },
+    /** The keys a values edit changed, with what they held before: what a revert sets back. */
+    edits: { type: 'array', maxItems: 32, items: valueEditSchema },
+  },
+} as const;
+
+/** A key the revert left alone because someone changed it after Rebound wrote it. */
+export const revertConflictSchema = {
+  type: 'object',
+  required: ['key'],
+  properties: {
+    key: { type: 'string', maxLength: 512 },
+    /** The value Rebound wrote, and the value the file holds now (absent when the key is gone). */
+    wrote: { type: 'string', maxLength: 64 },
+    found: { type: 'string', maxLength: 64 },
+    /** The newest commit that changed the key, and its author, when the history says. */
+    commit: gitSha,
+    author: { type: 'string', maxLength: 512 },
+  },
+} as const;
+
+/**
+ * The undo of the problem's changes after it resolved (the policy entry's `revertAfter`): one commit
+ * with a `Rebound-Reverts` trailer per commit it reverts, applied and evaluated like an action.
+ */
+export const revertSchema = {
+  type: 'object',
+  required: ['state'],
+  properties: {
+    state: { type: 'string', enum: REVERT_STATES },
+    /** The policy's revertAfter, and when it passes (counted from the resolution). */
+    after: duration,
+    resolvedTime: dateTime,
+    dueTime: dateTime,
+    /** The Rebound-Attempt number of the revert commit (after the last attempt); a restore uses the next. */
+    step: { type: 'integer', format: 'int32', minimum: 1 },
+    /** The attempts' commits it reverts. */
+    reverts: { type: 'array', maxItems: 64, items: gitSha },
+    branch: gitBranch,
+    path: repoPath,
+    commit: gitSha,
+    committedTime: dateTime,
+    appliedTime: dateTime,
+    /** The revert's rollout, as an attempt's: applied is not live. Its evaluation counts from `liveTime`. */
+    rollout: rolloutSchema,
+    liveTime: dateTime,
+    evaluationTime: dateTime,
+    result: { type: 'string', enum: EVALUATION_RESULTS },
+    score: { type: 'number' },
+    /** The keys the revert set back, as `key from → to` lines' data. */
+    edits: { type: 'array', maxItems: 32, items: valueEditSchema },
+    /** Keys left alone: a person (or a pipeline) changed them since Rebound wrote them. */
+    conflicts: { type: 'array', maxItems: 32, items: revertConflictSchema },
+    /** The commit that restored the remediated values after the revert failed its evaluation. */
+    restoreCommit: gitSha,
+    finishedTime: dateTime,
+    message: { type: 'string', maxLength: 4096 },
   },
 } as const;
 
@@ -813,6 +887,8 @@ export const problemEventSchema = {
         policySource: policySourceSchema,
         attempts: { type: 'array', maxItems: 64, items: attemptSchema },
         hold: holdStatusSchema,
+        /** Undo after resolve (`revertAfter`): phase Reverting while it waits and runs. */
+        revert: revertSchema,
         conditions,
       },
     },

@@ -23,6 +23,9 @@ import type {
   syncSchema,
   rolloutSchema,
   sequenceTaskSchema,
+  revertSchema,
+  revertConflictSchema,
+  valueEditSchema,
 } from './schemas.ts';
 
 type Props<S> = S extends { properties: infer P } ? P : never;
@@ -52,6 +55,9 @@ export type AttemptSync = FromSchema<typeof syncSchema>;
 export type AttemptRollout = FromSchema<typeof rolloutSchema>;
 export type StageGitOps = FromSchema<typeof stageGitOpsSchema>;
 export type SequenceTaskRun = FromSchema<typeof sequenceTaskSchema>;
+export type Revert = FromSchema<typeof revertSchema>;
+export type RevertConflict = FromSchema<typeof revertConflictSchema>;
+export type ValueEdit = FromSchema<typeof valueEditSchema>;
 export type ProjectStageStatus = NonNullable<ProjectStatus['stages']>[number];
 export type RemediationTaskSpec = NonNullable<ProjectStageStatus['remediationTasks']>[number];
 export type FeatureFlagsSpec = FromSchema<typeof featureFlagsSchema>;

@@ -304,6 +304,25 @@ export class GitStore {
   }
 
   /**
+   * The commits after `since` on the first-parent line down from `tip` (both in the store) that
+   * changed `path`, newest first, with their parent and author: who changed a file since Rebound's
+   * commit. Bounded to `maxCommits` commits walked; stops at `since`.
+   */
+  async fileHistory(
+    tip: string,
+    since: string,
+    path: string,
+    maxCommits = 500,
+  ): Promise<{ sha: string; parent: string; author: string; subject: string }[]> {
+    return this.lock.run(async () => {
+      const { changes } = await this.walkPathChanges(tip, since, path, maxCommits);
+      return changes.flatMap(({ sha, parent, author, subject }) =>
+        parent === undefined ? [] : [{ sha, parent, author, subject }],
+      );
+    });
+  }
+
+  /**
    * Whether `descendant` is `ancestor` or a later commit whose history holds it (a person pushed on
    * top of Rebound's commit). `descendant` is fetched from `branch` when the store lacks it; a
    * shallow history is deepened once, back to `committed` (when `ancestor` was made; default: its
@@ -354,25 +373,43 @@ export class GitStore {
     return this.lock.run(async () => {
       const head = await this.sync(branch);
       const base = (await this.hasObject(since)) ? (await this.commit(since)).parents[0] : undefined;
-      const changes: PathChange[] = [];
-      let oid: string | undefined = head;
-      for (let seen = 0; oid !== undefined && seen < maxCommits; seen += 1) {
-        if (oid === since) return { head, found: true, changes, ...(base ? { base } : {}) };
-        if (this.shallow.has(oid)) break;
-        const commit = await this.commit(oid);
-        const parent = commit.parents[0];
-        const blob = (await this.readAt(oid, path))?.blob;
-        const before = parent === undefined ? undefined : (await this.readAt(parent, path))?.blob;
-        if (blob !== before)
-          changes.push({
-            sha: oid,
-            author: commit.author ?? '',
-            ...(commit.trailers ? { trailers: commit.trailers } : {}),
-          });
-        oid = parent;
-      }
-      return { head, found: false, changes, ...(base ? { base } : {}) };
+      const walked = await this.walkPathChanges(head, since, path, maxCommits);
+      const changes = walked.changes.map(({ sha, author, trailers }) => ({
+        sha,
+        author,
+        ...(trailers ? { trailers } : {}),
+      }));
+      return { head, found: walked.found, changes, ...(base ? { base } : {}) };
     });
+  }
+
+  /** fileHistory and pathHistory's walk, under the lock: down the first parents from `tip` to `since`. */
+  private async walkPathChanges(
+    tip: string,
+    since: string,
+    path: string,
+    maxCommits: number,
+  ): Promise<{ found: boolean; changes: (PathChange & { parent: string | undefined; subject: string })[] }> {
+    const changes: (PathChange & { parent: string | undefined; subject: string })[] = [];
+    let oid: string | undefined = tip;
+    for (let seen = 0; oid !== undefined && seen < maxCommits; seen += 1) {
+      if (oid === since) return { found: true, changes };
+      if (this.shallow.has(oid)) break;
+      const commit = await this.commit(oid);
+      const parent = commit.parents[0];
+      const blob = (await this.readAt(oid, path))?.blob;
+      const before = parent === undefined ? undefined : (await this.readAt(parent, path))?.blob;
+      if (blob !== before)
+        changes.push({
+          sha: oid,
+          parent,
+          author: commit.author ?? '',
+          subject: commit.message.split('\n')[0] ?? '',
+          ...(commit.trailers ? { trailers: commit.trailers } : {}),
+        });
+      oid = parent;
+    }
+    return { found: false, changes };
   }
 
   /** The commit of an earlier step with the same problem uid and attempt on the branch, if any. */

@@ -17,6 +17,17 @@ describe('commit message trailers', () => {
     );
   });
 
+  it('names each commit a revert sets back in a Rebound-Reverts trailer of its own', () => {
+    const message = formatCommitMessage('rebound: revert replicaCount 2 → 1 for carts in production', {
+      ...trailers,
+      attempt: 3,
+      action: { action: 'scale', value: '1' },
+      notes: { reverts: ['a'.repeat(40), 'b'.repeat(40)] },
+    });
+    expect(parseTrailerBlock(message).get('Rebound-Reverts')).toEqual(['a'.repeat(40), 'b'.repeat(40)]);
+    expect(parseReboundTrailers(message)?.attempt).toBe(3);
+  });
+
   it('parses back what it formats, with or without a body', () => {
     expect(parseReboundTrailers(formatCommitMessage('subject', trailers))).toEqual(trailers);
     expect(parseReboundTrailers(formatCommitMessage('subject', trailers, 'why:\nthe p95 was 900 ms'))).toEqual(

@@ -17,6 +17,8 @@ export const TRAILER = {
   breakGlass: 'Rebound-Break-Glass',
   /** A hold: the person's commit whose set-back values this commit puts back (docs/remediation.md#holds). */
   reasserts: 'Rebound-Reasserts',
+  /** Undo after resolve: the commit a revert (or a restore after a failed revert) sets back; one per commit. */
+  reverts: 'Rebound-Reverts',
 } as const;
 
 export interface ProblemRef {
@@ -31,7 +33,7 @@ export interface ReboundTrailers {
   attempt: number;
   action: { action: string; value: string };
   /** Further audit trailers after the three that identify the step: approvers, break-glass. */
-  notes?: { approvedBy?: string; breakGlass?: string; reasserts?: string };
+  notes?: { approvedBy?: string; breakGlass?: string; reasserts?: string; reverts?: readonly string[] };
 }
 
 /** What identifies one step: the same problem uid and attempt must never be committed twice. */
@@ -55,6 +57,7 @@ export function formatCommitMessage(subject: string, trailers?: ReboundTrailers,
         ...(trailers.notes?.approvedBy ? [`${TRAILER.approvedBy}: ${oneLine(trailers.notes.approvedBy)}`] : []),
         ...(trailers.notes?.breakGlass ? [`${TRAILER.breakGlass}: ${oneLine(trailers.notes.breakGlass)}`] : []),
         ...(trailers.notes?.reasserts ? [`${TRAILER.reasserts}: ${oneLine(trailers.notes.reasserts)}`] : []),
+        ...(trailers.notes?.reverts ?? []).map((sha) => `${TRAILER.reverts}: ${oneLine(sha)}`),
       ].join('\n'),
     );
   }

@@ -37,6 +37,35 @@ describe('eventsOf', () => {
     expect(before).toHaveLength(7);
   });
 
+  it('tells the undo after resolve: resolved while Reverting, then reverted, keeping the resolution time', () => {
+    const last = ESCALATION.at(-1);
+    const resolvedTime = '2026-11-22T12:10:00.000Z';
+    const waiting = {
+      ...last,
+      phase: 'Reverting' as const,
+      revert: { state: 'Waiting' as const, resolvedTime, dueTime: '2026-11-22T13:10:00.000Z' },
+    };
+    const before = eventsOf(problemAt(waiting));
+    expect(before.at(-1)).toMatchObject({ step: 'resolved', time: resolvedTime });
+    for (const [phase, state, severity] of [
+      ['Reverted', 'Reverted', 'info'],
+      ['Resolved', 'Restored', 'error'],
+      ['Resolved', 'Conflicted', 'warning'],
+    ] as const) {
+      const done = {
+        ...waiting,
+        phase,
+        completionTime: '2026-11-22T13:15:00.000Z',
+        revert: { ...waiting.revert, state, finishedTime: '2026-11-22T13:15:00.000Z', message: 'replicaCount 2 → 1' },
+      };
+      const after = eventsOf(problemAt(done));
+      expect(after.slice(0, before.length).map((e) => [e.key, e.time])).toEqual(before.map((e) => [e.key, e.time]));
+      expect(after.slice(before.length).map((e) => [e.key, e.step, e.severity])).toEqual([
+        ['uid-1/reverted', 'reverted', severity],
+      ]);
+    }
+  });
+
   it('says exhausted, not escalated, when the last action failed', () => {
     const events = eventsOf(
       problemAt({ phase: 'Exhausted', attempts: [FIRST_FAILED], completionTime: '2026-12-02T10:03:00Z' }),

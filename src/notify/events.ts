@@ -1,5 +1,6 @@
 // A problem's story as notification events, derived from its stored status alone (pure): opened,
-// then per attempt awaiting-approval, committed, evaluated, escalated, then resolved or exhausted.
+// then per attempt awaiting-approval, committed, evaluated, escalated, then resolved or exhausted,
+// and with revertAfter, reverted (the undo passed, failed and was restored, or left changed keys).
 // The list only ever grows at its end as the status moves on (attempts are append-only and each
 // step is recorded after the previous one), so "how many steps a sink has taken" is a complete
 // record of what it has been sent: a restart derives the same list and goes on from there, and an
@@ -127,8 +128,26 @@ export function eventsOf(problem: ProblemEvent): NotificationEvent[] {
       });
   });
   const end = status.completionTime ?? summary.createdTime;
-  if (status.phase === 'Resolved')
-    steps.push({ step: 'resolved', severity: 'info', time: end, summary: `problem resolved (${where})` });
+  const revert = status.revert;
+  // Resolved with an undo to come (Reverting), or after it: the resolution's time is kept on the revert.
+  if (status.phase === 'Resolved' || status.phase === 'Reverting' || status.phase === 'Reverted')
+    steps.push({
+      step: 'resolved',
+      severity: 'info',
+      time: revert?.resolvedTime ?? end,
+      summary: `problem resolved (${where})`,
+    });
+  if (
+    revert?.finishedTime &&
+    (revert.state === 'Reverted' || revert.state === 'Restored' || revert.state === 'Conflicted')
+  )
+    steps.push({
+      step: 'reverted',
+      // A failed revert and its restore are for a person to look at; a key someone changed is worth knowing.
+      severity: revert.state === 'Reverted' ? 'info' : revert.state === 'Restored' ? 'error' : 'warning',
+      time: revert.finishedTime,
+      summary: `${revertSummary(revert.state)} (${where})${revert.message ? `: ${revert.message}` : ''}`,
+    });
   if (status.phase === 'Exhausted')
     steps.push({
       step: 'exhausted',
@@ -142,6 +161,12 @@ export function eventsOf(problem: ProblemEvent): NotificationEvent[] {
     key: s.attempt && s.step !== 'opened' ? `${summary.uid}/${s.attempt.index}/${s.step}` : `${summary.uid}/${s.step}`,
     problem: summary,
   }));
+}
+
+function revertSummary(state: 'Reverted' | 'Restored' | 'Conflicted'): string {
+  if (state === 'Reverted') return 'the remediation was reverted and the service stayed healthy';
+  if (state === 'Restored') return 'the revert failed its evaluation: the remediated values were restored';
+  return 'the revert left every key alone: someone changed them since';
 }
 
 function attemptInfo(attempt: Attempt): NonNullable<NotificationEvent['attempt']> {

@@ -73,8 +73,9 @@ export interface CommitRequest {
   attempt: number;
   /** `scale +1`, for the Rebound-Action trailer. */
   actionLabel: string;
-  /** Audit trailers: who approved it, which deny window it broke, which person's commit it answers (a hold). */
-  notes?: { approvedBy?: string; breakGlass?: string; reasserts?: string };
+  /** Audit trailers: who approved it, which deny window it broke, which person's commit it answers (a
+   * hold), which commits a revert sets back. */
+  notes?: { approvedBy?: string; breakGlass?: string; reasserts?: string; reverts?: readonly string[] };
   /** Re-run on the newest head after a rejected push. */
   edit: (text: string) => EditOutcome;
   /** Commit subject for an edit's summary. */
@@ -102,6 +103,15 @@ export interface StageRepository {
   readFileAt(commit: string, path: string): Promise<string | undefined>;
   /** A file at the branch's head as the remote has it now (what an approver is shown), or undefined. */
   readFileAtHead(branch: string, path: string): Promise<{ commit: string; text: string } | undefined>;
+  /**
+   * The commits after `since` down from `tip` that changed `path`, newest first, with their authors:
+   * who changed a key after Rebound wrote it. Optional: without it a conflict names no commit.
+   */
+  fileHistory?(
+    tip: string,
+    since: string,
+    path: string,
+  ): Promise<{ sha: string; parent: string; author: string; subject: string }[]>;
   /** Writes the files under each path (a file or a folder) at `commit` into `dir`, keeping their paths. */
   materialize(commit: string, paths: readonly string[], dir: string): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // on the server over the informer cache. Pure: the caller hands in the objects and the clock.
 import { PHASES, REASONS } from '../api/constants.ts';
 import type { Phase } from '../api/constants.ts';
-import { isTerminal } from '../api/phases.ts';
+import { isSettled } from '../api/phases.ts';
 import type { ProblemEvent } from '../api/types.ts';
 
 /**
@@ -17,7 +17,9 @@ export const PHASE_LABELS: Record<DisplayPhase, string> = {
   AwaitingApproval: 'Awaiting approval',
   Remediating: 'Remediating',
   Evaluating: 'Evaluating',
+  Reverting: 'Resolved, revert pending',
   Resolved: 'Resolved',
+  Reverted: 'Reverted',
   Exhausted: 'Exhausted',
   Unhandled: 'Unhandled',
   ClosedBySource: 'Closed by its source',
@@ -31,7 +33,7 @@ export function isDisplayPhase(value: string): value is DisplayPhase {
 export function displayPhase(problem: ProblemEvent): DisplayPhase {
   const phase: Phase = problem.status?.phase ?? 'Pending';
   const closedBySource =
-    (problem.spec.state === 'RESOLVED' && !isTerminal(phase)) ||
+    (problem.spec.state === 'RESOLVED' && !isSettled(phase)) ||
     (phase === 'Resolved' && (problem.status?.conditions ?? []).some((c) => c.reason === REASONS.ProblemResolved));
   return closedBySource ? 'ClosedBySource' : phase;
 }

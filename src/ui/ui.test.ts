@@ -90,6 +90,8 @@ describe('the problem list', () => {
     expect(displayPhase(problem('c', { state: 'RESOLVED' }, passed))).toBe('Resolved');
     expect(displayPhase(problem('d', { state: 'RESOLVED' }, { phase: 'Exhausted' }))).toBe('Exhausted');
     expect(displayPhase(problem('e'))).toBe('Pending');
+    // Resolved and waiting to revert: the alert clearing is expected, not a close by the source.
+    expect(displayPhase(problem('f', { state: 'RESOLVED' }, { phase: 'Reverting' }))).toBe('Reverting');
   });
 
   it('filters and pages on the server, newest first, with stable ties', () => {
@@ -204,6 +206,32 @@ describe('the problem page', () => {
     expect(viewer).not.toContain('Approve attempt');
     expect(viewer).not.toContain('Abort remediation');
     expect(viewer).toContain('you may not answer it');
+  });
+
+  it('shows the undo after resolve: what it set back, and a key it left, escaped', () => {
+    const reverted = problem(
+      'r',
+      {},
+      {
+        phase: 'Resolved',
+        revert: {
+          state: 'Conflicted',
+          after: '1h',
+          dueTime: '2026-01-01T01:00:00Z',
+          reverts: ['b'.repeat(40)],
+          conflicts: [{ key: 'replicaCount', wrote: '2', found: '5', commit: 'c'.repeat(40), author: HOSTILE }],
+        },
+      },
+    );
+    const base = { problem: reverted, project: undefined, approvals: [], events: [], csrf: 't', nowMs: 0 };
+    const out = problemDetail({ ...base, may: { answer: false, suspend: false } }).value;
+    expect(out).toContain('Revert: Conflicted');
+    expect(out).toContain('Keys left alone: changed by someone since');
+    expect(out).toContain('c'.repeat(12));
+    expect(out).not.toContain('<img');
+    expect(problemDetail({ ...base, problem: p, may: { answer: false, suspend: false } }).value).not.toContain(
+      'Revert:',
+    );
   });
 });
 

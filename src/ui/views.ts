@@ -8,6 +8,7 @@ import type {
   ProblemEvent,
   Project,
   Remediation,
+  Revert,
 } from '../api/types.ts';
 import { isTerminal } from '../api/phases.ts';
 import { commitUrl } from './git-links.ts';
@@ -461,6 +462,41 @@ function diffLines(diff: string): Html[] {
 }
 
 /** The problem page's live part (re-rendered for server-sent updates). */
+/** Undo after resolve (revertAfter): when it is due, what it set back, and any key it left alone. */
+function revertSection(r: Revert): Html {
+  const edits = (r.edits ?? []).map((e) => `${e.key} ${e.from ?? '(absent)'} → ${e.to}`).join(', ');
+  return html`<section class="revert" aria-labelledby="revert-h">
+    <h2 id="revert-h">
+      Revert: ${r.state}${r.result ? html` <span class="result result-${r.result}">${r.result}</span>` : ''}
+    </h2>
+    ${dl([
+      ['After', r.after],
+      ['Due', when(r.dueTime)],
+      ['Reverts', (r.reverts ?? []).map((c) => c.slice(0, 12)).join(', ')],
+      ['Commit', r.commit ? html`<code>${r.commit.slice(0, 12)}</code>` : undefined],
+      ['Set back', edits || undefined],
+      ['Applied', when(r.appliedTime)],
+      [
+        'Evaluated',
+        r.evaluationTime
+          ? html`${when(r.evaluationTime)}${r.score !== undefined ? ` score ${r.score}` : ''}`
+          : undefined,
+      ],
+      ['Restored in', r.restoreCommit ? html`<code>${r.restoreCommit.slice(0, 12)}</code>` : undefined],
+      ['Message', r.message],
+    ])}
+    ${
+      (r.conflicts ?? []).length > 0
+        ? dataTable(
+            ['Key', 'Rebound wrote', 'Now', 'Changed in', 'By'],
+            (r.conflicts ?? []).map((c) => [c.key, c.wrote, c.found ?? '(gone)', c.commit?.slice(0, 12), c.author]),
+            { caption: 'Keys left alone: changed by someone since' },
+          )
+        : ''
+    }
+  </section>`;
+}
+
 export function problemDetail(view: ProblemView): Html {
   const { problem } = view;
   const status = problem.status ?? {};
@@ -511,6 +547,7 @@ export function problemDetail(view: ProblemView): Html {
           </li>`,
       )}
     </ol>
+    ${status.revert ? revertSection(status.revert) : ''}
     <h2>Attempts</h2>
     ${attempts.length === 0 ? html`<p>No attempt yet.</p>` : [...attempts].reverse().map((a) => attemptSection(a, view))}
     <h2>Conditions</h2>

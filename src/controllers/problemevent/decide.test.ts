@@ -42,7 +42,66 @@ function input(p: ProblemEvent, extra: Partial<DecisionInput> = {}): DecisionInp
 }
 
 describe('decide', () => {
+  const reverting = (revert: NonNullable<ProblemEventStatus['revert']>, extra: ProblemEventStatus = {}): ProblemEvent =>
+    problem('a', { state: 'RESOLVED', status: { phase: 'Reverting', revert, ...extra } });
   const cases: { name: string; input: DecisionInput; want: ReturnType<typeof decide> }[] = [
+    {
+      name: 'a Reverting problem waits for revertAfter, its source saying RESOLVED being expected',
+      input: input(reverting({ state: 'Waiting', dueTime: minutesAgo(-30) })),
+      want: { kind: 'wait-revert', until: new Date(minutesAgo(-30)) },
+    },
+    {
+      name: 'revertAfter has passed: the revert is committed',
+      input: input(reverting({ state: 'Waiting', dueTime: minutesAgo(1) })),
+      want: { kind: 'commit-revert' },
+    },
+    {
+      name: 'a new open problem of the service calls the revert off',
+      input: (() => {
+        const p = reverting({ state: 'Waiting', dueTime: minutesAgo(1) });
+        return input(p, { siblings: [p, problem('b', { status: { phase: 'Pending' } })] });
+      })(),
+      want: { kind: 'cancel-revert', why: 'problem b of the service is open' },
+    },
+    {
+      name: 'another problem that is itself waiting to revert does not call it off',
+      input: (() => {
+        const p = reverting({ state: 'Waiting', dueTime: minutesAgo(1) });
+        return input(p, { siblings: [p, { ...reverting({ state: 'Waiting' }), metadata: { name: 'b' } }] });
+      })(),
+      want: { kind: 'commit-revert' },
+    },
+    {
+      name: 'a committed revert is applied, then evaluated when its wait is over, then restored if it failed',
+      input: input(reverting({ state: 'Committed' })),
+      want: { kind: 'apply-revert' },
+    },
+    {
+      name: 'an applied revert waits for its evaluation',
+      input: input(reverting({ state: 'Applied', appliedTime: minutesAgo(1) }, { nextEvaluationTime: minutesAgo(-1) })),
+      want: { kind: 'wait-revert', until: new Date(minutesAgo(-1)) },
+    },
+    {
+      name: 'an applied revert whose wait is over is evaluated',
+      input: input(reverting({ state: 'Applied', appliedTime: minutesAgo(3) }, { nextEvaluationTime: minutesAgo(1) })),
+      want: { kind: 'evaluate-revert' },
+    },
+    {
+      name: 'an applied revert whose workloads are rolling out waits for them first',
+      input: input(
+        reverting(
+          { state: 'Applied', appliedTime: minutesAgo(3), rollout: { state: 'Progressing' } },
+          { nextEvaluationTime: minutesAgo(1) },
+        ),
+      ),
+      want: { kind: 'wait-revert-live' },
+    },
+    { name: 'a failed revert is restored', input: input(reverting({ state: 'Restoring' })), want: { kind: 'restore' } },
+    {
+      name: 'a Reverted problem is left alone',
+      input: input(problem('a', { status: { phase: 'Reverted' } })),
+      want: { kind: 'done', why: 'phase is Reverted' },
+    },
     { name: 'a new problem starts attempt 1', input: input(problem('a')), want: { kind: 'start-attempt', index: 1 } },
     {
       name: 'a finished problem is left alone',
@@ -394,6 +453,14 @@ describe('needsTurn and actsOutside', () => {
       [{ kind: 'action-timed-out', index: 1 }, true, false],
       [{ kind: 'wait-evaluation', index: 1, at }, true, false],
       [{ kind: 'evaluate', index: 1 }, true, false],
+      // The undo after resolve: a Reverting problem gave its turn back and takes none.
+      [{ kind: 'wait-revert', until: at }, false, false],
+      [{ kind: 'cancel-revert', why: 'x' }, false, false],
+      [{ kind: 'commit-revert' }, false, false],
+      [{ kind: 'apply-revert' }, false, false],
+      [{ kind: 'wait-revert-live' }, false, false],
+      [{ kind: 'evaluate-revert' }, false, false],
+      [{ kind: 'restore' }, false, false],
     ];
     for (const [decision, turn, outside] of table) {
       expect([decision.kind, needsTurn(decision), actsOutside(decision)]).toEqual([decision.kind, turn, outside]);

@@ -3,7 +3,7 @@
 // stage's settings and the policy. Whose turn it is is not decided here: a cache cannot decide it
 // (service-turn.ts claims it on the API server). Everything is derived from stored status, so a restarted controller decides the
 // same next step: there is no in-memory state to lose.
-import { isTerminal, parseDuration } from '../../api/index.ts';
+import { isSettled, isTerminal, parseDuration } from '../../api/index.ts';
 import type { Attempt, ProblemEvent, Reason, RemediationLimits } from '../../api/index.ts';
 import { ANNOTATIONS } from '../../api/index.ts';
 import { refKey } from '../../runtime/keys.ts';
@@ -72,12 +72,43 @@ export type Decision =
   /** Attempt `index` is applied; its evaluation is due at `at`. */
   | { kind: 'wait-evaluation'; index: number; at: Date }
   /** Attempt `index` is applied and its wait is over: evaluate it. */
-  | { kind: 'evaluate'; index: number };
+  | { kind: 'evaluate'; index: number }
+  /** Resolved, and the undo of its changes (revertAfter) waits until `until`: for its time, or its evaluation. */
+  | { kind: 'wait-revert'; until: Date }
+  /** Another problem of the service is open: it did not stay resolved, and the undo is called off. */
+  | { kind: 'cancel-revert'; why: string }
+  /** revertAfter has passed: commit the inverse edit of the attempts' changes. */
+  | { kind: 'commit-revert' }
+  /** The revert is committed: apply it like an action. */
+  | { kind: 'apply-revert' }
+  /** The revert is applied and its workloads are rolling out: is it live yet? */
+  | { kind: 'wait-revert-live' }
+  /** The revert is applied and its wait is over: evaluate it. */
+  | { kind: 'evaluate-revert' }
+  /** The revert failed its evaluation: commit and apply the remediated values again. */
+  | { kind: 'restore' };
+
+/** The undo after resolve's decisions: they run without the service's turn (a Reverting problem gave it back). */
+const REVERT_KINDS: ReadonlySet<Decision['kind']> = new Set([
+  'wait-revert',
+  'cancel-revert',
+  'commit-revert',
+  'apply-revert',
+  'wait-revert-live',
+  'evaluate-revert',
+  'restore',
+]);
 
 export function decide(input: DecisionInput): Decision {
   const { problem, now } = input;
   const status = problem.status ?? {};
   if (isTerminal(status.phase)) return { kind: 'done', why: `phase is ${status.phase}` };
+  // Resolved with an undo to come: the source saying RESOLVED is what is expected here.
+  if (status.phase === 'Reverting') {
+    if (problem.metadata.annotations?.[ANNOTATIONS.suspend] === 'true')
+      return { kind: 'done', why: 'suspended by annotation' };
+    return revertDecision(input);
+  }
   if (problem.spec.state === 'RESOLVED') return { kind: 'resolve-by-source' };
   if (problem.metadata.annotations?.[ANNOTATIONS.suspend] === 'true')
     return { kind: 'done', why: 'suspended by annotation' };
@@ -126,13 +157,47 @@ export function decide(input: DecisionInput): Decision {
   return { kind: 'start-attempt', index };
 }
 
+/** Where the undo of a resolved problem's changes stands (status.revert), and what comes next. */
+function revertDecision({ problem, siblings, now }: DecisionInput): Decision {
+  const revert = problem.status?.revert;
+  switch (revert?.state) {
+    case 'Waiting': {
+      const self = keyOf(problem);
+      const open = siblings.find(
+        (p) => keyOf(p) !== self && !isSettled(p.status?.phase) && p.spec.state !== 'RESOLVED',
+      );
+      if (open) return { kind: 'cancel-revert', why: `problem ${open.metadata.name ?? ''} of the service is open` };
+      const due = new Date(revert.dueTime ?? 0);
+      if (due.getTime() > now.getTime()) return { kind: 'wait-revert', until: due };
+      return { kind: 'commit-revert' };
+    }
+    case 'Committed':
+      return { kind: 'apply-revert' };
+    case 'Applied': {
+      if (revert.rollout && revert.liveTime === undefined) return { kind: 'wait-revert-live' };
+      const due = new Date(problem.status?.nextEvaluationTime ?? revert.appliedTime ?? 0);
+      if (due.getTime() > now.getTime()) return { kind: 'wait-revert', until: due };
+      return { kind: 'evaluate-revert' };
+    }
+    case 'Restoring':
+      return { kind: 'restore' };
+    default:
+      return { kind: 'done', why: `the revert is ${revert?.state ?? 'not recorded'}` };
+  }
+}
+
 /**
  * Decisions taken by the problem that holds its service's turn (one remediation at a time per
  * project/stage/service): the turn is claimed on the API server before any of them (service-turn.ts).
  * The others finish a problem, or do nothing, and need no turn.
  */
 export function needsTurn(decision: Decision): boolean {
-  return decision.kind !== 'done' && decision.kind !== 'resolve-by-source' && decision.kind !== 'unhandled-by-stage';
+  return (
+    decision.kind !== 'done' &&
+    decision.kind !== 'resolve-by-source' &&
+    decision.kind !== 'unhandled-by-stage' &&
+    !REVERT_KINDS.has(decision.kind)
+  );
 }
 
 /** Decisions that act outside the status (a commit, an apply, a call): the claim is read fresh before them. */

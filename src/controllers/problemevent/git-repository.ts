@@ -59,6 +59,14 @@ export class GitStageRepository implements StageRepository {
     return file ? { commit: file.commit, text: file.text } : undefined;
   }
 
+  fileHistory(
+    tip: string,
+    since: string,
+    path: string,
+  ): Promise<{ sha: string; parent: string; author: string; subject: string }[]> {
+    return this.store.fileHistory(tip, since, path);
+  }
+
   async materialize(commit: string, paths: readonly string[], dir: string): Promise<void> {
     for (const path of paths) {
       const files = await this.store.filesAt(commit, path, MAX_MATERIALIZED_FILES);

@@ -274,6 +274,29 @@ describe('holds', () => {
     expect(w.events).toHaveLength(1);
   });
 
+  it('holds while a resolved problem waits to revert, and not once the revert is committed', async () => {
+    const w = new World();
+    const { nextEvaluationTime: _due, ...open } = w.problem.status ?? {};
+    const resolved = { ...open, phase: 'Reverting' as const };
+    w.problem.status = { ...resolved, revert: { state: 'Waiting', dueTime: '2026-12-03T12:30:00Z' } };
+    w.push(RESET(w));
+    expect(await w.step()).toBe(30 * 60_000);
+    expect(w.condition()?.reason).toBe(REASONS.HoldWarned);
+    expect(w.problem.status?.phase).toBe('Reverting');
+    expect(w.events).toHaveLength(1);
+
+    const later = new World();
+    later.problem.status = {
+      ...resolved,
+      revert: { state: 'Applied', appliedTime: '2026-12-03T11:59:30Z' },
+      nextEvaluationTime: '2026-12-03T12:05:00Z',
+    };
+    later.push(RESET(later));
+    await later.step();
+    expect(later.historyReads).toBe(0);
+    expect(later.condition()).toBeUndefined();
+  });
+
   it('a push that changes only other values breaks no hold', async () => {
     const w = new World();
     w.push(w.head().text.replace('0.1.0', '0.2.0'));

@@ -2269,3 +2269,275 @@ describe('ProblemEventReconciler with tracing', () => {
     expect(spans).toHaveLength(count);
   });
 });
+
+describe('ProblemEventReconciler: undo after resolve (revertAfter)', () => {
+  /** A world whose policy entry asks for its changes to be reverted an hour after the problem resolved. */
+  function reverting(): World {
+    const w = new World();
+    w.remediation = {
+      apiVersion: 'rebound.dev/v1alpha1',
+      kind: 'Remediation',
+      metadata: { name: 'carts', namespace: 'sockshop' },
+      spec: {
+        project: 'sockshop',
+        stage: 'production',
+        service: 'carts',
+        remediations: [{ problemType: 'response_time_p90', actionsOnOpen: w.actions, revertAfter: '1h' }],
+      },
+    };
+    return w;
+  }
+
+  /** Attempt 1 (scale +1) is committed, applied and passes: the problem is Reverting for an hour. */
+  async function resolve(w: World): Promise<void> {
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    expect(await w.step()).toBe(3_600_000);
+    expect(w.problem.status?.phase).toBe('Reverting');
+  }
+
+  it('waits revertAfter, commits the inverse edit with its trailer, applies, evaluates and ends Reverted', async () => {
+    const w = reverting();
+    const requests: CommitRequest[] = [];
+    const commit = w.repository.commitAction.bind(w.repository);
+    w.repository.commitAction = (req) => {
+      requests.push(req);
+      return commit(req);
+    };
+    await resolve(w);
+    const status = w.problem.status;
+    expect(status?.attempts?.[0]?.edits).toEqual([{ key: 'replicaCount', from: '1', to: '2' }]);
+    expect(status?.revert).toMatchObject({
+      state: 'Waiting',
+      after: '1h',
+      dueTime: '2026-11-22T13:02:00.000Z',
+      reverts: [w.commits[0]?.sha],
+    });
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+    expect(status?.conditions?.find((c) => c.type === 'Reverted')).toMatchObject({
+      status: 'False',
+      reason: 'RevertScheduled',
+    });
+    // The service's turn is given back at once: a new problem need not wait an hour.
+    expect(w.turnCalls.at(-1)).toBe('release');
+    const turns = w.turnCalls.length;
+
+    w.advance(1_800_000);
+    expect(await w.step()).toBe(1_800_000);
+    expect(w.commits).toHaveLength(1);
+
+    w.advance(1_800_000);
+    // Commit and apply in one reconcile; then the evaluation's wait.
+    expect(await w.step()).toBe(120_000);
+    expect(w.commits[1]?.text).toBe(VALUES);
+    expect(requests[1]).toMatchObject({ attempt: 2, actionLabel: 'scale 1', notes: { reverts: [w.commits[0]?.sha] } });
+    expect(requests[1]?.subject('replicaCount 2 → 1')).toBe(
+      'rebound: revert replicaCount 2 → 1 for carts in production',
+    );
+    expect(w.applied.at(-1)?.replicas).toBe(1);
+    expect(w.problem.status?.revert).toMatchObject({
+      state: 'Applied',
+      commit: w.commits[1]?.sha,
+      edits: [{ key: 'replicaCount', from: '2', to: '1' }],
+    });
+    expect(w.problem.status?.phase).toBe('Reverting');
+
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    expect(await w.step()).toBeUndefined();
+    expect(w.problem.status?.phase).toBe('Reverted');
+    expect(w.problem.status?.revert).toMatchObject({ state: 'Reverted', result: 'pass', score: 100 });
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reverted')).toMatchObject({
+      status: 'True',
+      reason: 'Reverted',
+    });
+    // The revert window starts at its apply.
+    expect(w.windows.at(-1)?.start.toISOString()).toBe('2026-11-22T13:02:00.000Z');
+    // The undo never claimed the service's turn.
+    expect(w.turnCalls.length).toBe(turns);
+    expect(w.events.map((e) => e.split(':')[0]).slice(-4)).toEqual([
+      'Normal Resolved',
+      'Normal RevertCommitted',
+      'Normal RevertApplied',
+      'Normal Reverted',
+    ]);
+    expect(await w.step()).toBeUndefined();
+    expect(w.commits).toHaveLength(2);
+  });
+
+  it('restores the remediated values in a new commit when the revert fails its evaluation, and tells a person', async () => {
+    const w = reverting();
+    await resolve(w);
+    w.advance(3_600_000);
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(fail);
+    expect(await w.step()).toBeUndefined();
+    expect(w.commits.map((c) => [c.attempt, c.text.split('\n')[0]])).toEqual([
+      [1, 'replicaCount: 2 # keep'],
+      [2, 'replicaCount: 1 # keep'],
+      [3, 'replicaCount: 2 # keep'],
+    ]);
+    expect(w.applied.map((a) => a.replicas)).toEqual([2, 1, 2]);
+    const status = w.problem.status;
+    expect(status?.phase).toBe('Resolved');
+    expect(status?.revert).toMatchObject({ state: 'Restored', result: 'fail', restoreCommit: w.commits[2]?.sha });
+    expect(status?.conditions?.find((c) => c.type === 'Reverted')).toMatchObject({
+      status: 'False',
+      reason: 'RevertFailed',
+    });
+    expect(status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(w.events.filter((e) => e.startsWith('Warning RevertFailed'))).toHaveLength(2);
+    expect(w.events.at(-1)).toContain('remediated values restored');
+  });
+
+  it('leaves a key a person changed since, naming their commit and author, and commits nothing', async () => {
+    const w = reverting();
+    await resolve(w);
+    // A person sets the replicas to 5 after Rebound's commit.
+    const mine = w.commits[0]?.sha ?? '';
+    const theirs = 'person1'.padEnd(40, '0');
+    const text = 'replicaCount: 5 # keep\nfeatureFlags:\n  EnablePromotion: true\n';
+    w.files.set('carts/values.yaml', text);
+    w.commits.push({ sha: theirs, text, attempt: 0 });
+    w.repository.fileHistory = (_tip, since) =>
+      Promise.resolve(
+        since === mine ? [{ sha: theirs, parent: mine, author: 'Ann <ann@example.com>', subject: 'more' }] : [],
+      );
+    w.advance(3_600_000);
+    expect(await w.step()).toBeUndefined();
+    expect(w.commits).toHaveLength(2);
+    const status = w.problem.status;
+    expect(status?.phase).toBe('Resolved');
+    expect(status?.revert).toMatchObject({
+      state: 'Conflicted',
+      conflicts: [{ key: 'replicaCount', wrote: '2', found: '5', commit: theirs, author: 'Ann <ann@example.com>' }],
+    });
+    const reverted = status?.conditions?.find((c) => c.type === 'Reverted');
+    expect(reverted).toMatchObject({ status: 'False', reason: 'RevertConflict' });
+    expect(reverted?.message).toContain(`since ${theirs.slice(0, 12)} by Ann <ann@example.com>`);
+    expect(w.events.at(-1)).toMatch(/^Warning RevertConflict/);
+  });
+
+  it('sets back every applied attempt, each key applied as its own action type', async () => {
+    const w = reverting();
+    const requests: CommitRequest[] = [];
+    const commit = w.repository.commitAction.bind(w.repository);
+    w.repository.commitAction = (req) => {
+      requests.push(req);
+      return commit(req);
+    };
+    // scale +1 fails, the promotion off passes.
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(fail);
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Reverting');
+    expect(w.problem.status?.revert?.reverts).toEqual([w.commits[0]?.sha, w.commits[1]?.sha]);
+    w.advance(3_600_000);
+    await w.step();
+    expect(w.commits[2]).toMatchObject({ attempt: 3, text: VALUES });
+    expect(requests[2]?.actionLabel).toBe('scale 1; featuretoggle EnablePromotion:on');
+    // The kubernetes applier is told the replicas by the scale action and the flags by the toggle.
+    expect(w.applied.slice(-2).map((a) => [a.replicas, a.featureFlags])).toEqual([
+      [1, undefined],
+      [undefined, { EnablePromotion: true }],
+    ]);
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Reverted');
+  });
+
+  it('waits for the revert to roll out before its evaluation, and restores when it does not roll out', async () => {
+    const w = reverting();
+    const figures = { observedGeneration: 3, replicas: 1, updatedReplicas: 1, readyReplicas: 0, availableReplicas: 0 };
+    const rolling: RolloutObservation = {
+      kind: 'observed',
+      workloads: ['Deployment/carts'],
+      rollout: {
+        kind: 'progressing',
+        reason: 'AvailableReplicas',
+        message: 'Deployment/carts: 0 of 1 available',
+        figures,
+      },
+    };
+    const done: RolloutObservation = {
+      ...rolling,
+      rollout: { kind: 'complete', figures: { ...figures, readyReplicas: 1, availableReplicas: 1 } },
+    };
+    w.applyExtra = { rollout: true };
+    w.rollouts = [done];
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.problem.status?.phase).toBe('Reverting');
+    w.advance(3_600_000);
+    w.rollouts = [rolling];
+    // Commit, apply and the first look: not live, no evaluation due yet.
+    expect(await w.step()).toBe(1_000);
+    expect(w.problem.status?.revert).toMatchObject({ state: 'Applied', rollout: { state: 'Progressing' } });
+    expect(w.problem.status?.nextEvaluationTime).toBeUndefined();
+    w.advance(5_000);
+    w.rollouts = [done];
+    expect(await w.step()).toBe(120_000);
+    const live = '2026-11-22T13:02:05.000Z';
+    expect(w.problem.status?.revert).toMatchObject({ liveTime: live, rollout: { state: 'Complete' } });
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    await w.step();
+    expect(w.windows.at(-1)?.start.toISOString()).toBe(live);
+    expect(w.problem.status?.phase).toBe('Reverted');
+
+    // A revert whose rollout fails is restored.
+    const v = reverting();
+    v.applyExtra = { rollout: true };
+    v.rollouts = [done];
+    await v.step();
+    v.advance(120_000);
+    v.evaluations.push(pass);
+    await v.step();
+    v.advance(3_600_000);
+    v.rollouts = [
+      { ...rolling, rollout: { kind: 'failed', reason: 'ProgressDeadlineExceeded', message: 'stuck', figures } },
+    ];
+    await v.step();
+    await v.step();
+    expect(v.problem.status?.phase).toBe('Resolved');
+    expect(v.problem.status?.revert).toMatchObject({ state: 'Restored', rollout: { state: 'Failed' } });
+    expect(v.problem.status?.revert?.message).toContain('the revert did not roll out');
+    expect(v.commits.map((c) => c.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('calls the undo off when a new problem of the service opens before revertAfter', async () => {
+    const w = reverting();
+    await resolve(w);
+    w.others = [
+      {
+        ...w.problem,
+        metadata: { ...w.problem.metadata, name: 'p2', uid: 'uid-2' },
+        status: { phase: 'Remediating' },
+      },
+    ];
+    expect(await w.step()).toBeUndefined();
+    expect(w.problem.status?.phase).toBe('Resolved');
+    expect(w.problem.status?.revert?.state).toBe('Cancelled');
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reverted')?.reason).toBe('RevertCancelled');
+    expect(w.commits).toHaveLength(1);
+  });
+
+  it('finishes Resolved as before when the entry asks for no revert', async () => {
+    const w = new World();
+    await w.step();
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    expect(await w.step()).toBeUndefined();
+    expect(w.problem.status?.phase).toBe('Resolved');
+    expect(w.problem.status?.revert).toBeUndefined();
+  });
+});

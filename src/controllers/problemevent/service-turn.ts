@@ -12,7 +12,7 @@ import { ANNOTATIONS, LABELS } from '../../api/index.ts';
 import type { ProblemEvent } from '../../api/index.ts';
 import { ReboundError, errorMessage } from '../../errors.ts';
 import type { ClaimStore, ClaimWrite } from '../../kube/claim-leases.ts';
-import { isTerminal } from '../../api/phases.ts';
+import { isSettled } from '../../api/phases.ts';
 import { keyOf } from './decide.ts';
 
 /** A problem as a claim names it: uid included, so a new problem of the same name is someone else. */
@@ -139,7 +139,7 @@ export class LeaseTurnClaims implements TurnClaims {
 /** Reads a holder's state: a problem that is terminal, suspended, deleted or replaced cannot act again. */
 export function holderState(problem: ProblemEvent | undefined, ref: HolderRef): HolderState {
   if (!problem || problem.metadata.uid !== ref.uid) return 'finished';
-  if (isTerminal(problem.status?.phase)) return 'finished';
+  if (isSettled(problem.status?.phase)) return 'finished';
   if (problem.metadata.annotations?.[ANNOTATIONS.suspend] === 'true') return 'finished';
   return 'open';
 }

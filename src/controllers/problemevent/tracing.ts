@@ -29,9 +29,10 @@ const WAITING: ReadonlySet<Decision['kind']> = new Set([
   'wait-action',
   'wait-task',
   'wait-evaluation',
+  'wait-revert',
 ]);
 /** Decisions that poll: their span is kept only when the step changed the status. */
-const POLLING: ReadonlySet<Decision['kind']> = new Set(['await-approval', 'wait-sync']);
+const POLLING: ReadonlySet<Decision['kind']> = new Set(['await-approval', 'wait-sync', 'wait-revert-live']);
 
 export type StepTracing = 'none' | 'when-written' | 'always';
 

@@ -5,13 +5,13 @@
 // as many reconciles as there are waiters.
 import { ANNOTATIONS } from '../../api/index.ts';
 import type { ProblemEvent } from '../../api/index.ts';
-import { isTerminal } from '../../api/phases.ts';
+import { isSettled } from '../../api/phases.ts';
 import { keyOf } from './decide.ts';
 
 /** Can take its turn: open, not finished, not suspended by a person. */
 export function inLine(problem: ProblemEvent): boolean {
   return (
-    !isTerminal(problem.status?.phase) &&
+    !isSettled(problem.status?.phase) &&
     problem.spec.state !== 'RESOLVED' &&
     problem.metadata.annotations?.[ANNOTATIONS.suspend] !== 'true'
   );
@@ -19,7 +19,7 @@ export function inLine(problem: ProblemEvent): boolean {
 
 /** The update takes the problem out of the line (its turn, if it held it, is free). */
 export function leftTheLine(before: ProblemEvent, after: ProblemEvent): boolean {
-  return (inLine(before) && !inLine(after)) || (!isTerminal(before.status?.phase) && isTerminal(after.status?.phase));
+  return (inLine(before) && !inLine(after)) || (!isSettled(before.status?.phase) && isSettled(after.status?.phase));
 }
 
 /**

@@ -9,6 +9,7 @@ import { errorMessage } from '../../../errors.ts';
 import { timed } from '../../../observability/timing.ts';
 import type { PolicyResolution, ProblemLoopPorts } from '../ports.ts';
 import { approvalInput, approvalReason } from '../../../rules/approvals.ts';
+import { editsOf } from '../../../remediation/revert.ts';
 import { valuesCommitRequest } from './commit-request.ts';
 import type { ValuesChoice } from './commit-request.ts';
 import { proposeChange, requestApproval } from './approval.ts';
@@ -138,7 +139,7 @@ async function commitValues(
   const { policy, action, value, audit } = choice;
   const actionLabel = label({ action: action.action, value });
   const repository = await deps.repositories.forProject(project);
-  const { request } = valuesCommitRequest(draft, ctx, choice);
+  const { request, change } = valuesCommitRequest(draft, ctx, choice);
   let outcome;
   // The store commits and pushes in one operation (edits to a branch are batched into one push).
   const span = ctx.span.child('commit and push', { 'git.branch': stage.branch, 'git.path': policy.valuesFile });
@@ -173,6 +174,8 @@ async function commitValues(
     // When the push finished, not when this reconcile began: the audit trail and the latency split read it.
     committedTime: deps.clock().toISOString(),
     ...(outcome.kind === 'no-change' ? { message: `nothing to commit: ${outcome.reason}` } : {}),
+    // What a revert after resolve sets back (a commit found after a restart did not run the edit here).
+    ...(outcome.kind === 'committed' && editsOf(change()).length > 0 ? { edits: editsOf(change()) } : {}),
     ...audit,
   });
   const verb =

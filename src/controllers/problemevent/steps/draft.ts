@@ -61,10 +61,13 @@ export class StatusDraft {
     this.#status.attempts = (this.#status.attempts ?? []).map((a) => (a.index === attempt.index ? attempt : a));
   }
 
-  /** Other status fields: policySource, nextEvaluationTime, lastResult, completionTime. */
+  /** Other status fields: policySource, nextEvaluationTime, lastResult, completionTime, revert. */
   update(
     fields: Partial<
-      Pick<ProblemEventStatus, 'policySource' | 'nextEvaluationTime' | 'lastResult' | 'completionTime' | 'hold'>
+      Pick<
+        ProblemEventStatus,
+        'policySource' | 'nextEvaluationTime' | 'lastResult' | 'completionTime' | 'hold' | 'revert'
+      >
     >,
   ): void {
     Object.assign(this.#status, fields);

@@ -10,6 +10,7 @@ import { label } from './draft.ts';
 import { finish, stall } from './finish.ts';
 import { postCommitStatus, problemTitle } from './forge-status.ts';
 import { commentVerdict } from './proposal.ts';
+import { scheduleRevert } from './revert.ts';
 import { NEXT } from './types.ts';
 import type { StepFor } from './types.ts';
 
@@ -19,7 +20,7 @@ const METRICS_RETRY_MS = 5_000;
 export const evaluate: StepFor<'evaluate'> = async (
   draft,
   deps,
-  { decision: { index }, project, stage, signal, span: stepSpan },
+  { decision: { index }, project, stage, remediation, signal, span: stepSpan },
 ) => {
   const attempt = draft.attempt(index);
   if (!attempt?.appliedTime) return NEXT;
@@ -110,6 +111,10 @@ export const evaluate: StepFor<'evaluate'> = async (
   );
   if (outcome.result !== 'fail') {
     draft.event('Normal', 'Evaluated', summary);
+    const reason = outcome.result === 'pass' ? REASONS.EvaluationPassed : REASONS.EvaluationWarning;
+    // The policy entry asks for its changes to be undone once the problem stays resolved (revertAfter).
+    const reverting = await scheduleRevert(draft, deps, { remediation }, reason, summary);
+    if (reverting) return reverting;
     return finish(
       draft,
       deps,

@@ -41,6 +41,9 @@ export async function checkHold(
   ctx: StepContext,
 ): Promise<StepResult | undefined> {
   const { project, stage } = ctx;
+  // Waiting to revert, the remediated values still hold; once the revert is committed, they are its to change.
+  const revert = draft.status.revert;
+  if (revert && revert.state !== 'Waiting') return undefined;
   const attempt = heldAttempt(draft.status, stage.branch);
   if (!attempt?.commit || !attempt.path) return undefined;
   const hold: HoldStatus = draft.status.hold ?? {};

@@ -22,6 +22,15 @@ import { resolveBySource, unhandledByStage } from './finish.ts';
 import { waitLive } from './live.ts';
 import { waitSync } from './sync.ts';
 import { runTask, waitTask } from './task.ts';
+import {
+  applyRevert,
+  cancelRevert,
+  commitRevert,
+  evaluateRevert,
+  restore,
+  waitRevert,
+  waitRevertLive,
+} from './revert.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
 import { held, throttled, waitAction, waitEvaluation } from './waits.ts';
@@ -49,4 +58,12 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   // Holds: a push that set a remediated value back is noticed while the problem waits (steps/hold.ts).
   'wait-evaluation': holding(waitEvaluation),
   evaluate: evaluate,
+  // Undo after resolve (revertAfter): a Reverting problem, without the service's turn (steps/revert.ts).
+  'wait-revert': holding(waitRevert),
+  'cancel-revert': cancelRevert,
+  'commit-revert': commitRevert,
+  'apply-revert': applyRevert,
+  'wait-revert-live': waitRevertLive,
+  'evaluate-revert': evaluateRevert,
+  restore: restore,
 };
