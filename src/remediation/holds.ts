@@ -14,6 +14,9 @@ export interface SetBackKey {
   found: string;
 }
 
+/** Re-asserts per problem unless the Remediation's `hold.maxReasserts` says otherwise. */
+export const DEFAULT_MAX_REASSERTS = 3;
+
 /** Values beyond this many leaves are not compared: a values file is small, a generated one is refused. */
 const MAX_LEAVES = 5_000;
 export const REMOVED = '(removed)';

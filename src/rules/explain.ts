@@ -1,8 +1,11 @@
 // What the Project's rules would do to one action now, for `rebound plan`: whether it waits for
 // people (and whose answers count), which deny window is active or opens next and whether the
 // policy breaks the glass, and which budget or circuit breaker holds it back. Pure, and built from
-// the loop's own functions (approvalReason, holdFor, checkWindows), so plan and loop cannot disagree.
+// the loop's own functions (approvalReason, holdFor, checkWindows, revertAfterFor), so plan and loop
+// cannot disagree. It also says what follows the action: an undo after resolve, and holds.
 import type { ProblemEvent, Project, Remediation, RemediationAction, RemediationMode } from '../api/index.ts';
+import { DEFAULT_MAX_REASSERTS } from '../remediation/holds.ts';
+import { revertAfterFor } from '../remediation/revert.ts';
 import type { ApprovalTask } from '../remediation/stage.ts';
 import { approvalReason, describeRequest, effectiveSettings } from './approvals.ts';
 import type { ApprovalInput } from './approvals.ts';
@@ -59,6 +62,13 @@ export interface RulesPlan {
   window: WindowPlan;
   /** What holds a new attempt back now, exactly as the loop would say it (budgets, breaker, window). */
   hold: { reason: string; message: string; until: string | null } | null;
+  /** After the action: whether its changes are undone once resolved, and what a push setting them back meets. */
+  after: {
+    /** The matching policy entry's revertAfter (undo after resolve), or null. */
+    revertAfter: string | null;
+    /** The Remediation's hold policy against the next deploy, defaults filled in. */
+    hold: { mode: 'warn' | 'reassert'; maxReasserts: number };
+  };
 }
 
 export function explainRules(input: ExplainInput): RulesPlan {
@@ -70,6 +80,13 @@ export function explainRules(input: ExplainInput): RulesPlan {
     hold: holdPlan(
       holdFor({ problem, project, projectProblems: input.projectProblems, remediation: input.remediation, now }),
     ),
+    after: {
+      revertAfter: revertAfterFor(problem, input.remediation) ?? null,
+      hold: {
+        mode: input.remediation?.spec.hold?.mode ?? 'warn',
+        maxReasserts: input.remediation?.spec.hold?.maxReasserts ?? DEFAULT_MAX_REASSERTS,
+      },
+    },
   };
 }
 

@@ -626,6 +626,7 @@ describe('rebound plan --project', { timeout: 60_000 }, () => {
           'deny window weekend (since 2026-11-20T18:00:00.000Z, until 2026-11-23T06:00:00.000Z) holds automated actions back in stage production',
         until: '2026-11-23T06:00:00.000Z',
       },
+      after: { revertAfter: null, hold: { mode: 'warn', maxReasserts: 3 } },
     });
   });
 
@@ -663,6 +664,25 @@ describe('rebound plan --project', { timeout: 60_000 }, () => {
     );
   });
 
+  it('says when the changes are undone and what a push that sets them back meets', async () => {
+    const undo = breakGlass
+      .replace('      breakGlass: {}', '      revertAfter: 30m')
+      .concat('\n    hold: {mode: reassert, maxReasserts: 2}');
+    const file = projectFile('undo.yaml', projectYaml(weekendRules, undo));
+    const run = await forCarts('cloudevent', '--project', file, '--at', WEDNESDAY);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      [
+        'Undo:     once the problem has stayed resolved for 30m, its changes are committed back and evaluated (revertAfter)',
+        'Push:     a push that sets the values back while the problem is open is committed over, at most 2 time(s) (hold: reassert)',
+      ].join('\n'),
+    );
+    const json = JSON.parse((await forCarts('cloudevent', '--project', file, '--at', WEDNESDAY, '--json')).stdout) as {
+      rules: { after: unknown };
+    };
+    expect(json.rules.after).toEqual({ revertAfter: '30m', hold: { mode: 'reassert', maxReasserts: 2 } });
+  });
+
   it('on a weekday nothing holds it back and the readable plan says when the window opens', async () => {
     const file = projectFile(
       'weekday.yaml',
@@ -676,6 +696,8 @@ describe('rebound plan --project', { timeout: 60_000 }, () => {
         'Approval: none: the action runs without waiting for people',
         'Window:   no deny window is active; next deny window weekend opens 2026-11-20T17:00:00.000Z and closes 2026-11-23T05:00:00.000Z',
         `Hold:     none at ${new Date(WEDNESDAY).toISOString()}: no budget, circuit breaker or deny window holds a new attempt back`,
+        'Undo:     none: the remediated values stay after the problem resolves (no revertAfter)',
+        'Push:     a push that sets the values back while the problem is open is reported, not undone (hold: warn)',
         'Note:     stage production does not remediate: nothing would be done',
       ].join('\n'),
     );

@@ -475,6 +475,15 @@ function renderRules(rules: RulesPlan, args: PlanArgs): string[] {
         ? `Hold:     none ${when}: break-glass lets the attempt start inside the window`
         : `Hold:     none ${when}: no budget, circuit breaker or deny window holds a new attempt back`,
   );
+  const { revertAfter, hold } = rules.after;
+  lines.push(
+    revertAfter
+      ? `Undo:     once the problem has stayed resolved for ${revertAfter}, its changes are committed back and evaluated (revertAfter)`
+      : 'Undo:     none: the remediated values stay after the problem resolves (no revertAfter)',
+    hold.mode === 'reassert'
+      ? `Push:     a push that sets the values back while the problem is open is committed over, at most ${String(hold.maxReasserts)} time(s) (hold: reassert)`
+      : 'Push:     a push that sets the values back while the problem is open is reported, not undone (hold: warn)',
+  );
   if (rules.stage.remediation === 'disabled')
     lines.push(`Note:     stage ${rules.stage.name} does not remediate: nothing would be done`);
   return lines;

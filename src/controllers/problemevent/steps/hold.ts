@@ -7,7 +7,7 @@
 import { CONDITION_TYPES, REASONS } from '../../../api/index.ts';
 import type { Attempt, ProblemEventStatus, Reason } from '../../../api/index.ts';
 import { ReboundError, errorMessage } from '../../../errors.ts';
-import { describeSetBack, restoreKeys, setBackKeys } from '../../../remediation/holds.ts';
+import { DEFAULT_MAX_REASSERTS, describeSetBack, restoreKeys, setBackKeys } from '../../../remediation/holds.ts';
 import type { CommitRequest, StageRepository } from '../../../remediation/stage.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import type { StatusDraft } from './draft.ts';
@@ -15,8 +15,6 @@ import { failStep } from './finish.ts';
 import { NEXT } from './types.ts';
 import type { StepContext, StepFor, StepResult } from './types.ts';
 import type { Decision } from '../decide.ts';
-
-export const DEFAULT_MAX_REASSERTS = 3;
 
 type HoldStatus = NonNullable<ProblemEventStatus['hold']>;
 
