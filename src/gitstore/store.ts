@@ -107,6 +107,8 @@ export interface FileAtCommit {
 /** A commit that changed a file (GitStore.pathHistory). */
 export interface PathChange {
   sha: string;
+  /** Its first parent (absent for a root commit). */
+  parent?: string;
   /** `Name <email>` of the commit's author. */
   author: string;
   /** Rebound's trailers; absent for a person's or a pipeline's commit. */
@@ -374,10 +376,9 @@ export class GitStore {
       const head = await this.sync(branch);
       const base = (await this.hasObject(since)) ? (await this.commit(since)).parents[0] : undefined;
       const walked = await this.walkPathChanges(head, since, path, maxCommits);
-      const changes = walked.changes.map(({ sha, author, trailers }) => ({
-        sha,
-        author,
-        ...(trailers ? { trailers } : {}),
+      const changes = walked.changes.map(({ subject: _s, parent, ...change }) => ({
+        ...change,
+        ...(parent ? { parent } : {}),
       }));
       return { head, found: walked.found, changes, ...(base ? { base } : {}) };
     });
@@ -389,8 +390,11 @@ export class GitStore {
     since: string,
     path: string,
     maxCommits: number,
-  ): Promise<{ found: boolean; changes: (PathChange & { parent: string | undefined; subject: string })[] }> {
-    const changes: (PathChange & { parent: string | undefined; subject: string })[] = [];
+  ): Promise<{
+    found: boolean;
+    changes: (Omit<PathChange, 'parent'> & { parent: string | undefined; subject: string })[];
+  }> {
+    const changes: (Omit<PathChange, 'parent'> & { parent: string | undefined; subject: string })[] = [];
     let oid: string | undefined = tip;
     for (let seen = 0; oid !== undefined && seen < maxCommits; seen += 1) {
       if (oid === since) return { found: true, changes };

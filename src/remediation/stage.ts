@@ -55,7 +55,13 @@ export interface BranchPathHistory {
   base?: string;
   /** False when `since` is no longer on the branch within reach (history rewritten). */
   found: boolean;
-  changes: { sha: string; author: string; rebound?: { uid: string; attempt: number; reasserts?: string } }[];
+  changes: {
+    sha: string;
+    /** Its first parent (absent for a root commit). */
+    parent?: string;
+    author: string;
+    rebound?: { uid: string; attempt: number; reasserts?: string };
+  }[];
 }
 
 export type CommitOutcome =

@@ -452,7 +452,7 @@ describe('GitStore against git http-backend', () => {
     expect(history.found).toBe(true);
     expect(history.base).toBe(base);
     expect(history.head).not.toBe(pushed);
-    expect(history.changes).toEqual([{ sha: pushed, author: 'Person <p@example.invalid>' }]);
+    expect(history.changes).toEqual([{ sha: pushed, parent: oursSha, author: 'Person <p@example.invalid>' }]);
 
     // The re-assert answers the push: a step of its own, not the attempt's commit found again.
     const reassert: FileEdit = {

@@ -36,6 +36,7 @@ export class GitStageRepository implements StageRepository {
       ...(history.base ? { base: history.base } : {}),
       changes: history.changes.map((c) => ({
         sha: c.sha,
+        ...(c.parent ? { parent: c.parent } : {}),
         author: c.author,
         ...(c.trailers
           ? {

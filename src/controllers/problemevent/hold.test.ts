@@ -111,8 +111,13 @@ class World {
       const at = this.branch.findIndex((c) => c.sha === since);
       const changes = this.branch
         .slice(at + 1)
-        .reverse()
-        .map((c) => ({ sha: c.sha, author: c.author, ...(c.rebound ? { rebound: c.rebound } : {}) }));
+        .map((c, i) => ({
+          sha: c.sha,
+          parent: this.branch[at + i]?.sha ?? '',
+          author: c.author,
+          ...(c.rebound ? { rebound: c.rebound } : {}),
+        }))
+        .reverse();
       return Promise.resolve({ head: this.head().sha, found: at >= 0, base: this.branch[at - 1]?.sha ?? '', changes });
     },
     readFileAt: (commit) => Promise.resolve(this.branch.find((c) => c.sha === commit)?.text),
@@ -295,6 +300,18 @@ describe('holds', () => {
     await later.step();
     expect(later.historyReads).toBe(0);
     expect(later.condition()).toBeUndefined();
+  });
+
+  it('names the push that set the value back, not a later one that changed something else', async () => {
+    const w = new World();
+    w.push(RESET(w));
+    w.push(w.head().text.replace('0.2.0', '0.3.0'), 'Dev <dev@example.com>', 'd'.repeat(40));
+    await w.step();
+    expect(w.problem.status?.hold?.brokenBy).toMatchObject({
+      commit: PERSON,
+      author: 'Deploy Pipeline <ci@example.com>',
+    });
+    expect(w.problem.status?.hold?.checkedCommit).toBe('d'.repeat(40));
   });
 
   it('a push that changes only other values breaks no hold', async () => {

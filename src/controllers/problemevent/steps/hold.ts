@@ -8,7 +8,7 @@ import { CONDITION_TYPES, REASONS } from '../../../api/index.ts';
 import type { Attempt, ProblemEventStatus, Reason } from '../../../api/index.ts';
 import { ReboundError, errorMessage } from '../../../errors.ts';
 import { DEFAULT_MAX_REASSERTS, describeSetBack, restoreKeys, setBackKeys } from '../../../remediation/holds.ts';
-import type { CommitRequest, StageRepository } from '../../../remediation/stage.ts';
+import type { BranchPathHistory, CommitRequest, StageRepository } from '../../../remediation/stage.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import type { StatusDraft } from './draft.ts';
 import { failStep } from './finish.ts';
@@ -78,12 +78,11 @@ export async function checkHold(
     return NEXT;
   }
 
-  const uid = draft.problem.metadata.uid ?? '';
-  // The newest commit that is not this problem's own: a person's or a pipeline's push.
-  const culprit = history.changes.find((c) => c.rebound?.uid !== uid) ?? {
-    sha: history.head,
-    author: "an unknown author (the history since Rebound's commit was rewritten)",
-  };
+  const culprit = (await culpritOf(repository, history, draft.problem.metadata.uid ?? '', path, {
+    before,
+    written,
+    setBack: keys.length,
+  })) ?? { sha: history.head, author: "an unknown author (the history since Rebound's commit was rewritten)" };
   const shown = describeSetBack(keys);
   const author = culprit.author.slice(0, 512) || 'an unknown author';
   const what = `commit ${short(culprit.sha)} by ${author} set back ${shown.join(', ')} in ${path}`;
@@ -212,4 +211,25 @@ function outcomeText(outcome: { kind: string; detail?: string }): string {
 
 function short(sha: string): string {
   return sha.slice(0, 12);
+}
+
+/**
+ * Who set the values back: the newest commit, not this problem's own, after whose parent fewer of
+ * them were set back (a later push that only bumped the image is not named). Without such a commit
+ * (its parent is out of reach), the newest commit that is not this problem's own.
+ */
+async function culpritOf(
+  repository: StageRepository,
+  history: BranchPathHistory,
+  uid: string,
+  path: string,
+  values: { before: string | undefined; written: string; setBack: number },
+): Promise<BranchPathHistory['changes'][number] | undefined> {
+  const theirs = history.changes.filter((c) => c.rebound?.uid !== uid);
+  for (const change of theirs) {
+    if (change.parent === undefined) return change;
+    const atParent = await repository.readFileAt(change.parent, path);
+    if (setBackKeys(values.before, values.written, atParent).length < values.setBack) return change;
+  }
+  return theirs[0];
 }
