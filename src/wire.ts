@@ -303,6 +303,8 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
         evaluation: (r, s) => metrics.evaluation(r, s),
         approval: (outcome) => metrics.approval(outcome),
         held: (reason) => metrics.held(reason),
+        revert: (reason) => metrics.revert(reason),
+        holdBroken: (reason) => metrics.holdBroken(reason),
         rollout: (result, seconds) => metrics.rollout(result, seconds),
       },
       ...(tracing ? { tracer: tracing.tracer } : {}),

@@ -126,6 +126,18 @@ export function createMetrics(options: MetricsOptions = {}) {
     labelNames: ['reason'] as const,
     registers,
   });
+  const reverts = new Counter({
+    name: 'rebound_reverts_total',
+    help: 'Undos after resolve (revertAfter) by how they ended (Reverted, RevertFailed, RevertConflict, RevertCancelled).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const holdBreaks = new Counter({
+    name: 'rebound_hold_breaks_total',
+    help: 'Pushes that set back a value Rebound wrote while its problem was open, by what followed (HoldWarned, HoldReasserted, ReassertLimitReached).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   const evaluationDuration = new Histogram({
     name: 'rebound_evaluation_duration_seconds',
     help: 'Time to evaluate the SLOs of one attempt (queries included).',
@@ -344,6 +356,14 @@ export function createMetrics(options: MetricsOptions = {}) {
     /** `reason` is a condition reason: a fixed vocabulary, so the label stays bounded. */
     held(reason: string): void {
       holds.inc({ reason });
+    },
+    /** `reason` is a condition reason: a fixed vocabulary. */
+    revert(reason: string): void {
+      reverts.inc({ reason });
+    },
+    /** `reason` is a condition reason: a fixed vocabulary. */
+    holdBroken(reason: string): void {
+      holdBreaks.inc({ reason });
     },
     rollout(result: 'complete' | 'failed' | 'timed_out', seconds: number): void {
       rolloutDuration.observe({ result }, seconds);

@@ -41,6 +41,8 @@ function recordSomeActivity(): void {
   metrics.gitPushRetry();
   metrics.approval('approved');
   metrics.held('DenyWindow');
+  metrics.revert('Reverted');
+  metrics.holdBroken('HoldWarned');
   metrics.forgeStatus('delivered');
   metrics.rollout('complete', 4.2);
   metrics.notification('slack', 'success');

@@ -46,6 +46,8 @@ class World {
   applied: ApplyRequest[] = [];
   commitError: Error | undefined;
   historyReads = 0;
+  /** What the metrics were told of broken holds. */
+  broken: string[] = [];
   problem: ProblemEvent = {
     apiVersion: 'rebound.dev/v1alpha1',
     kind: 'ProblemEvent',
@@ -212,6 +214,7 @@ class World {
       background: new BackgroundActions(() => undefined),
       evaluator: { evaluate: unused },
       sync: { check: unused },
+      metrics: { attempt: () => undefined, holdBroken: (reason) => void this.broken.push(reason) },
       settings: { turnPollMs: 1000, evaluationRetryMs: 30_000, stalledRecheckMs: 300_000, syncPollMs: 2_000 },
     };
   }
@@ -272,6 +275,7 @@ describe('holds', () => {
       brokenBy: { commit: PERSON, author: 'Deploy Pipeline <ci@example.com>', keys: ['replicaCount: 2 → 1'] },
     });
     expect(w.events).toEqual([`Warning HoldBroken: ${condition?.message ?? ''}`]);
+    expect(w.broken).toEqual([REASONS.HoldWarned]);
     expect(w.branch).toHaveLength(3);
     // The phase and the evaluation's wait are untouched.
     expect(w.problem.status?.phase).toBe('Evaluating');

@@ -112,6 +112,10 @@ export interface LoopMetrics {
   approval?(outcome: 'approved' | 'rejected' | 'timed_out'): void;
   /** A Project rule held a new attempt back (reason: DenyWindow, CircuitOpen, ...). */
   held?(reason: string): void;
+  /** An undo after resolve ended (reason: Reverted, RevertFailed, RevertConflict, RevertCancelled). */
+  revert?(reason: string): void;
+  /** A push set back what Rebound wrote (reason: HoldWarned, HoldReasserted, ReassertLimitReached). */
+  holdBroken?(reason: string): void;
   /** How a rollout after an apply ended, and how long it took from the apply. */
   rollout?(result: 'complete' | 'failed' | 'timed_out', seconds: number): void;
 }

@@ -342,6 +342,7 @@ class World {
       metrics: {
         attempt: (action, result) => void this.recorded.push(`attempt ${action} ${result}`),
         evaluation: (result) => void this.recorded.push(`evaluation ${result}`),
+        revert: (reason) => void this.recorded.push(`revert ${reason}`),
       },
       sync: {
         check: async (target, contains) => {
@@ -2352,6 +2353,7 @@ describe('ProblemEventReconciler: undo after resolve (revertAfter)', () => {
       status: 'True',
       reason: 'Reverted',
     });
+    expect(w.recorded.filter((r) => r.startsWith('revert'))).toEqual(['revert Reverted']);
     // The revert window starts at its apply.
     expect(w.windows.at(-1)?.start.toISOString()).toBe('2026-11-22T13:02:00.000Z');
     // The undo never claimed the service's turn.

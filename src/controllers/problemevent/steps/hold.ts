@@ -101,6 +101,7 @@ export async function checkHold(
     draft.setCondition({ type: CONDITION_TYPES.HoldBroken, status: 'True', reason, message });
     await draft.write();
     draft.event('Warning', CONDITION_TYPES.HoldBroken, message);
+    deps.metrics?.holdBroken?.(reason);
     return NEXT;
   };
   if (mode === 'warn')

@@ -80,9 +80,10 @@ export const waitRevert: StepFor<'wait-revert'> = (draft, _deps, { decision }) =
   Promise.resolve(draft.delayUntil(decision.until));
 
 /** A new problem of the service opened: the service did not stay resolved, so its remediation stays. */
-export const cancelRevert: StepFor<'cancel-revert'> = (draft, _deps, { decision }) =>
+export const cancelRevert: StepFor<'cancel-revert'> = (draft, deps, { decision }) =>
   endRevert(
     draft,
+    deps,
     'Resolved',
     { state: 'Cancelled' },
     REASONS.RevertCancelled,
@@ -97,7 +98,15 @@ export const commitRevert: StepFor<'commit-revert'> = async (draft, deps, ctx) =
   const first = attempts[0];
   const last = attempts[attempts.length - 1];
   if (!first || !last)
-    return endRevert(draft, 'Resolved', { state: 'Cancelled' }, REASONS.RevertCancelled, 'nothing to revert', 'Normal');
+    return endRevert(
+      draft,
+      deps,
+      'Resolved',
+      { state: 'Cancelled' },
+      REASONS.RevertCancelled,
+      'nothing to revert',
+      'Normal',
+    );
   const path = first.path ?? `${draft.problem.spec.service}/values.yaml`;
   const net = netEdits(attempts.filter((a) => (a.path ?? path) === path).flatMap((a) => a.edits ?? []));
   const step = revert.step ?? (draft.status.attempts ?? []).reduce((n, a) => Math.max(n, a.index), 0) + 1;
@@ -167,10 +176,18 @@ export const commitRevert: StepFor<'commit-revert'> = async (draft, deps, ctx) =
   if (outcome.kind === 'no-change' || result.undone.length === 0) {
     if (conflicts.length > 0) {
       const message = `nothing reverted: ${notes.join('; ')}`;
-      return endRevert(draft, 'Resolved', { ...base, state: 'Conflicted' }, REASONS.RevertConflict, message, 'Warning');
+      return endRevert(
+        draft,
+        deps,
+        'Resolved',
+        { ...base, state: 'Conflicted' },
+        REASONS.RevertConflict,
+        message,
+        'Warning',
+      );
     }
     const message = `nothing to revert: ${notes.length > 0 ? notes.join('; ') : 'the values are already what they were before the problem'}`;
-    return endRevert(draft, 'Reverted', { ...base, state: 'Reverted' }, REASONS.Reverted, message, 'Normal');
+    return endRevert(draft, deps, 'Reverted', { ...base, state: 'Reverted' }, REASONS.Reverted, message, 'Normal');
   }
   const message = `revert ${describeEdits(result.undone)} committed on ${ctx.stage.branch} (${outcome.sha.slice(0, 12)})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
   draft.update({
@@ -359,7 +376,7 @@ export const evaluateRevert: StepFor<'evaluate-revert'> = async (draft, deps, ct
   const summary = `the revert (${describeEdits(revert.edits ?? [])}) evaluated ${outcome.result} with score ${formatScore(outcome.score)}%`;
   if (outcome.result !== 'fail') {
     const message = `${summary}: the service is healthy without the remediation${revert.message ? `; ${revert.message}` : ''}`;
-    return endRevert(draft, 'Reverted', { ...judged, state: 'Reverted' }, REASONS.Reverted, message, 'Normal');
+    return endRevert(draft, deps, 'Reverted', { ...judged, state: 'Reverted' }, REASONS.Reverted, message, 'Normal');
   }
   return revertFailed(draft, { ...judged, message: truncate(`${summary}: ${outcome.message}`, 4096) });
 };
@@ -430,6 +447,7 @@ export const restore: StepFor<'restore'> = async (draft, deps, ctx) => {
   const message = `${revert.message ?? 'the revert failed'}; ${what}${left}: a person should look at the service`;
   return endRevert(
     draft,
+    deps,
     'Resolved',
     {
       ...revert,
@@ -446,6 +464,7 @@ export const restore: StepFor<'restore'> = async (draft, deps, ctx) => {
 /** The end of the undo: a final phase, Ready (the problem is resolved either way), the Reverted condition. */
 async function endRevert(
   draft: StatusDraft,
+  deps: ProblemLoopPorts,
   phase: Extract<Phase, 'Resolved' | 'Reverted'>,
   revert: Revert,
   reason: Reason,
@@ -471,6 +490,7 @@ async function endRevert(
   });
   await draft.write(phase);
   draft.event(type, reason, message);
+  deps.metrics?.revert?.(reason);
   return { done: true };
 }
 
