@@ -229,6 +229,20 @@ export async function push(
   }
 }
 
+/** One action for "Response time degradation": scale +1 (passes at the sample workload's 700 ms SLO). */
+export const SCALE_POLICY = `apiVersion: spec.keptn.sh/0.1.4
+kind: Remediation
+metadata:
+  name: carts-remediation
+spec:
+  remediations:
+    - problemType: Response time degradation
+      actionsOnOpen:
+        - action: scale
+          name: Scale up
+          value: "+1"
+`;
+
 /** Scale +1, then the promotion flag off. With the sample workload's SLO at 600 ms, scaling (636 ms) fails
  * and the flag (212 ms) passes; at 700 ms, scaling passes. */
 export const ESCALATING_POLICY = `apiVersion: spec.keptn.sh/0.1.4

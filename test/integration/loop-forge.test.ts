@@ -35,24 +35,13 @@ import {
   phase,
   startScrapedWorkload,
   stopInOrder,
+  SCALE_POLICY,
 } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
 
 const VALUES = 'replicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';
-const SCALE_POLICY = `apiVersion: spec.keptn.sh/0.1.4
-kind: Remediation
-metadata:
-  name: carts-remediation
-spec:
-  remediations:
-    - problemType: Response time degradation
-      actionsOnOpen:
-        - action: scale
-          name: Scale up
-          value: "+1"
-`;
 
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `forge-${suffix()}`;

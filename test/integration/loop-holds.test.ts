@@ -33,24 +33,13 @@ import {
   startE2eGitServer,
   startScrapedWorkload,
   stopInOrder,
+  SCALE_POLICY,
 } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
 
 const VALUES = 'replicaCount: 1 # the pipeline deploys one\nimage:\n  tag: 0.1.0\n';
-const POLICY = `apiVersion: spec.keptn.sh/0.1.4
-kind: Remediation
-metadata:
-  name: carts-remediation
-spec:
-  remediations:
-    - problemType: Response time degradation
-      actionsOnOpen:
-        - action: scale
-          name: Scale up
-          value: "+1"
-`;
 const PIPELINE = { name: 'Deploy Pipeline', email: 'ci@example.com' };
 
 const suffix = (): string => randomBytes(3).toString('hex');
@@ -80,7 +69,12 @@ async function scenario(hold: Record<string, unknown>): Promise<Scenario> {
     service: 'carts',
     stages: ['production'],
     remediationStages: ['production'],
-    files: { 'values.yaml': VALUES, 'remediation.yaml': POLICY, 'slo.yaml': sampleSlo(700), 'sli.yaml': SAMPLE_SLI },
+    files: {
+      'values.yaml': VALUES,
+      'remediation.yaml': SCALE_POLICY,
+      'slo.yaml': sampleSlo(700),
+      'sli.yaml': SAMPLE_SLI,
+    },
   });
   await applyObjects(admin, [
     {

@@ -38,24 +38,13 @@ import {
   startE2eGitServer,
   startScrapedWorkload,
   stopInOrder,
+  SCALE_POLICY,
 } from './e2e-helpers.ts';
 
 const cluster = inject('cluster');
 const admin = cluster.kubeconfigPath;
 
 const VALUES = 'replicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';
-const POLICY = `apiVersion: spec.keptn.sh/0.1.4
-kind: Remediation
-metadata:
-  name: carts-remediation
-spec:
-  remediations:
-    - problemType: Response time degradation
-      actionsOnOpen:
-        - action: scale
-          name: Scale up
-          value: "+1"
-`;
 
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `rules-${suffix()}`;
@@ -128,7 +117,7 @@ async function scenario(
     ...(shipyard ? { shipyard } : {}),
     files: {
       'values.yaml': VALUES,
-      'remediation.yaml': POLICY,
+      'remediation.yaml': SCALE_POLICY,
       'slo.yaml': sampleSlo(700),
       'sli.yaml': SAMPLE_SLI,
       ...files,
@@ -432,7 +421,7 @@ spec:
       'carts',
       { approval: { timeout: '3s' } },
       {
-        'remediation.yaml': POLICY.replace(
+        'remediation.yaml': SCALE_POLICY.replace(
           '          value: "+1"\n',
           '          value: "+1"\n          approval: required\n',
         ),
