@@ -349,7 +349,8 @@ spec:
     const [header, row] = (await kubectl(admin, ['get', 'problemevent', 'gated', '-n', NAMESPACE, '-o', 'wide'])).split(
       '\n',
     );
-    expect(header).toMatch(/WAITING-FOR\s+APPROVAL\s+NEEDED\s+AGE$/);
+    expect(header).toMatch(/WAITING-FOR\s+APPROVAL\s+NEEDED\s+REVERT\s+REVERT-AT\s+AGE$/);
+    // No revert is planned: its two columns are empty.
     expect(row).toMatch(/AwaitingApproval\s+Pending\s+1\s+\S+$/);
     expect(await commits(s)).toHaveLength(0);
     expect((await answer(alice, 'approve', 'gated')).code).toBe(0);
