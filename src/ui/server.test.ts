@@ -54,8 +54,8 @@ describe('the UI server', () => {
     expect(rows(last)).toBe(50);
     expect(last).toContain('sockshop/problem-0<');
     const filtered = await (await fetch(`${base}/?service=carts&phase=Exhausted&size=200`, { headers: auth })).text();
-    // service carts: i % 5 == 0; Exhausted: i % 7 == 5; both: 2000 / 7 rounded → 286 problems.
-    expect(flat(filtered)).toContain('286 problems, page 1 of 2');
+    // service carts: i % 5 == 0; Exhausted, the 8th of the 9 phases: i % 9 == 7; both: i % 45 == 25 → 222 problems.
+    expect(flat(filtered)).toContain('222 problems, page 1 of 2');
     expect(rows(filtered)).toBe(200);
   });
 
