@@ -6,10 +6,10 @@
 // answer that is not Prometheus's) comes back as a short message the page shows in the chart's place,
 // never as an exception. Messages go through the same scrubber as the SLI provider's and quote only
 // answers in Prometheus's API format, so a header's credential or a foreign page never reaches HTML.
-import { checkAllowedUrl } from '../../net/allowed-hosts.ts';
 import { describeFetchError } from '../../errors.ts';
 import { scrubberFor } from '../../net/scrub.ts';
 import type { Scrub } from '../../net/scrub.ts';
+import { parseApiResponse, prometheusTarget } from './prometheus.ts';
 
 export interface RangeSeries {
   /** The series' labels (`__name__` left out). */
@@ -100,7 +100,9 @@ export class PrometheusRangeClient {
         return { ok: false, message: `${where} is unreachable: no answer within ${this.timeoutMs} ms` };
       return { ok: false, message: this.scrub(`${where} is unreachable: ${describeFetchError(err)}`) };
     }
-    const parsed = parse(text);
+    const answer = parseApiResponse(text);
+    // Only an answer in Prometheus's API format is quoted.
+    const parsed = answer?.status === 'success' || answer?.status === 'error' ? answer : undefined;
     if (status !== 200 || parsed?.status !== 'success') {
       const said =
         parsed?.error !== undefined
@@ -155,17 +157,19 @@ export interface RangeTargets {
 export function prometheusRangeClients(
   targets: RangeTargets,
 ): (url: string | undefined) => PrometheusRangeClient | { refused: string } {
-  const defaultHost = targets.defaultUrl === undefined ? undefined : new URL(targets.defaultUrl).host;
-  const allowed = defaultHost === undefined ? [...targets.allowedHosts] : [...targets.allowedHosts, defaultHost];
+  // The SLI provider's rule, with the UI's own words for a refusal (no credentials, no URL quoted).
+  const choose = prometheusTarget(targets);
   const clients = new Map<string, PrometheusRangeClient>();
   return (url) => {
-    const target = url ?? targets.defaultUrl;
-    if (target === undefined) return { refused: 'no Prometheus URL is configured (--prometheus-url)' };
-    if (url !== undefined) {
-      const check = checkAllowedUrl(url, allowed, "the controller's --prometheus-allowed-hosts");
-      if (!check.ok)
-        return { refused: `evaluation.prometheusURL is not allowed: host not in --prometheus-allowed-hosts` };
-    }
+    const chosen = choose(url);
+    if ('refused' in chosen)
+      return {
+        refused:
+          chosen.refused.code === 'NoPrometheus'
+            ? 'no Prometheus URL is configured (--prometheus-url)'
+            : 'evaluation.prometheusURL is not allowed: host not in --prometheus-allowed-hosts',
+      };
+    const target = chosen.url;
     let client = clients.get(target);
     if (!client) {
       client = new PrometheusRangeClient({
@@ -178,30 +182,6 @@ export function prometheusRangeClients(
     }
     return client;
   };
-}
-
-interface ApiAnswer {
-  status?: unknown;
-  errorType?: string;
-  error?: string;
-  data?: unknown;
-}
-
-function parse(text: string): ApiAnswer | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null) return undefined;
-    const v = value as Record<string, unknown>;
-    if (v['status'] !== 'success' && v['status'] !== 'error') return undefined;
-    return {
-      status: v['status'],
-      ...(typeof v['errorType'] === 'string' ? { errorType: v['errorType'] } : {}),
-      ...(typeof v['error'] === 'string' ? { error: v['error'] } : {}),
-      data: v['data'],
-    };
-  } catch {
-    return undefined;
-  }
 }
 
 function snippet(text: string): string {

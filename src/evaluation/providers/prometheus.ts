@@ -218,43 +218,59 @@ export interface PrometheusTargets {
  * Remediation cannot point the controller at an internal service or a cloud metadata endpoint.
  */
 export function prometheusProviders(targets: PrometheusTargets): (url: string | undefined) => PrometheusSliProvider {
+  const timeouts = targets.timeoutMs === undefined ? {} : { timeoutMs: targets.timeoutMs };
+  const choose = prometheusTarget(targets);
+  return (url) => {
+    const chosen = choose(url);
+    if ('refused' in chosen) throw chosen.refused;
+    return new PrometheusSliProvider({ url: chosen.url, ...timeouts });
+  };
+}
+
+/**
+ * Which Prometheus a Remediation's evaluation.prometheusURL (or the default) leads to, for the SLI
+ * provider and the UI's charts alike, or why it is refused (a non-retryable ReboundError).
+ */
+export function prometheusTarget(
+  targets: Pick<PrometheusTargets, 'defaultUrl' | 'allowedHosts'>,
+): (url: string | undefined) => { url: string } | { refused: ReboundError } {
   const defaultOrigin = targets.defaultUrl === undefined ? undefined : new URL(targets.defaultUrl);
   const allowed =
     defaultOrigin === undefined ? [...targets.allowedHosts] : [...targets.allowedHosts, defaultOrigin.host];
-  const timeouts = targets.timeoutMs === undefined ? {} : { timeoutMs: targets.timeoutMs };
   return (url) => {
     const target = url ?? targets.defaultUrl;
     if (target === undefined) {
-      throw new ReboundError(
-        'no Prometheus URL: set --prometheus-url or spec.evaluation.prometheusURL in the Remediation',
-        { code: 'NoPrometheus', reason: REASONS.EvaluationErrored, retryable: false },
-      );
+      return {
+        refused: new ReboundError(
+          'no Prometheus URL: set --prometheus-url or spec.evaluation.prometheusURL in the Remediation',
+          { code: 'NoPrometheus', reason: REASONS.EvaluationErrored, retryable: false },
+        ),
+      };
     }
     if (url !== undefined) {
       const check = checkAllowedUrl(url, allowed);
       if (!check.ok) {
-        throw new ReboundError(
-          `evaluation.prometheusURL: ${check.reason.replace('the webhook URL', 'the URL').replace("the Remediation's spec.webhook.allowedHosts", "the controller's --prometheus-allowed-hosts")}`,
-          {
-            code: 'PrometheusHostNotAllowed',
-            reason: REASONS.EvaluationErrored,
-            retryable: false,
-          },
-        );
+        return {
+          refused: new ReboundError(
+            `evaluation.prometheusURL: ${check.reason.replace('the webhook URL', 'the URL').replace("the Remediation's spec.webhook.allowedHosts", "the controller's --prometheus-allowed-hosts")}`,
+            { code: 'PrometheusHostNotAllowed', reason: REASONS.EvaluationErrored, retryable: false },
+          ),
+        };
       }
     }
-    return new PrometheusSliProvider({ url: target, ...timeouts });
+    return { url: target };
   };
 }
 
-interface ApiResponse {
+/** Prometheus's HTTP API envelope, as far as it parses (the UI's range client reads it too). */
+export interface ApiResponse {
   status?: unknown;
   errorType?: string;
   error?: string;
   data?: unknown;
 }
 
-function parseApiResponse(text: string): ApiResponse | undefined {
+export function parseApiResponse(text: string): ApiResponse | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null) return undefined;
