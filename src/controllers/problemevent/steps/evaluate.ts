@@ -2,7 +2,8 @@
 // problem, fail escalates to the next action. A metrics source that is down says nothing about the
 // service: the evaluation is postponed, never a failed attempt.
 import { REASONS } from '../../../api/index.ts';
-import type { EvaluationResult } from '../../../api/index.ts';
+import type { EvaluationResult, Reason } from '../../../api/index.ts';
+import type { ProblemLoopPorts } from '../ports.ts';
 import type { EvaluationOutcome } from '../ports.ts';
 import { ReboundError, errorMessage, failureReason } from '../../../errors.ts';
 import { evaluationWindow } from '../sequence.ts';
@@ -63,12 +64,7 @@ export const evaluate: StepFor<'evaluate'> = async (
       }
       span.end();
       await draft.write();
-      // Data from after the action is one scrape away: look again soon, not after an outage's delay.
-      const retryMs =
-        reason === REASONS.WaitingForMetrics
-          ? Math.min(deps.settings.evaluationRetryMs, METRICS_RETRY_MS)
-          : deps.settings.evaluationRetryMs;
-      return { requeueAfterMs: retryMs };
+      return { requeueAfterMs: postponedRetryMs(deps, reason) };
     }
     span.fail(errorMessage(err));
     span.end();
@@ -129,6 +125,16 @@ export const evaluate: StepFor<'evaluate'> = async (
   draft.event('Warning', 'Escalated', `${summary}: escalating to the next action`);
   return NEXT;
 };
+
+/**
+ * When a postponed evaluation (an attempt's or a revert's) looks again: data from after the action
+ * is one scrape away, so soon, not after an outage's delay.
+ */
+export function postponedRetryMs(deps: ProblemLoopPorts, reason: Reason): number {
+  return reason === REASONS.WaitingForMetrics
+    ? Math.min(deps.settings.evaluationRetryMs, METRICS_RETRY_MS)
+    : deps.settings.evaluationRetryMs;
+}
 
 function formatScore(score: number): string {
   return Number.isInteger(score) ? String(score) : score.toFixed(2);

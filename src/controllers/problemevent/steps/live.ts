@@ -10,7 +10,7 @@ import { NEXT } from './types.ts';
 import type { StepFor } from './types.ts';
 
 /** Without a poll interval in the settings: look again after this long. */
-const DEFAULT_POLL_MS = 1_000;
+export const DEFAULT_POLL_MS = 1_000;
 
 export const waitLive: StepFor<'wait-live'> = async (draft, deps, ctx) => {
   const {

@@ -17,14 +17,12 @@ import { DEFAULT_ROLLOUT_TIMEOUT_MS, judgeRollout } from '../rollout-wait.ts';
 import { evaluationWindow } from '../sequence.ts';
 import type { StatusDraft } from './draft.ts';
 import { failStep, stall } from './finish.ts';
+import { postponedRetryMs } from './evaluate.ts';
+import { DEFAULT_POLL_MS } from './live.ts';
 import { evaluationWaitMs } from './outcome.ts';
 import { NEXT } from './types.ts';
 import type { StepContext, StepFor, StepResult } from './types.ts';
 
-/** Without a poll interval in the settings: look at a revert's rollout again after this long. */
-const ROLLOUT_POLL_MS = 1_000;
-/** How soon a postponed revert evaluation looks again when it waits for a scrape. */
-const METRICS_RETRY_MS = 5_000;
 /** Conflicts named in a condition message; the status lists them all (up to its bound). */
 const MAX_NAMED_CONFLICTS = 4;
 
@@ -293,7 +291,7 @@ export const waitRevertLive: StepFor<'wait-revert-live'> = async (draft, deps, c
         `revert live: ${verdict.detail}`,
       );
     case 'waiting': {
-      const again = { requeueAfterMs: deps.settings.rolloutPollMs ?? ROLLOUT_POLL_MS };
+      const again = { requeueAfterMs: deps.settings.rolloutPollMs ?? DEFAULT_POLL_MS };
       if (JSON.stringify(revert.rollout) === JSON.stringify(verdict.rollout)) return again;
       draft.update({ revert: { ...revert, rollout: verdict.rollout } });
       draft.markReconciling(REASONS.WaitingForRollout, `the revert is ${verdict.message}`);
@@ -352,11 +350,7 @@ export const evaluateRevert: StepFor<'evaluate-revert'> = async (draft, deps, ct
       const reason = failureReason(err, REASONS.PrometheusUnavailable);
       draft.markReconciling(reason, `the revert's evaluation is postponed: ${err.message}`);
       await draft.write();
-      const retryMs =
-        reason === REASONS.WaitingForMetrics
-          ? Math.min(deps.settings.evaluationRetryMs, METRICS_RETRY_MS)
-          : deps.settings.evaluationRetryMs;
-      return { requeueAfterMs: retryMs };
+      return { requeueAfterMs: postponedRetryMs(deps, reason) };
     }
     return stall(
       draft,
