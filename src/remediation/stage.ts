@@ -110,6 +110,11 @@ export interface StageRepository {
   /** A file at the branch's head as the remote has it now (what an approver is shown), or undefined. */
   readFileAtHead(branch: string, path: string): Promise<{ commit: string; text: string } | undefined>;
   /**
+   * A file at the newest head this replica knows for the branch (its own pushes, the branch watch's
+   * fetches), without asking the server; undefined when the path does not exist there.
+   */
+  readFileAtKnownHead?(branch: string, path: string): Promise<{ commit: string; text: string } | undefined>;
+  /**
    * The commits after `since` down from `tip` that changed `path`, newest first, with their authors:
    * who changed a key after Rebound wrote it. Optional: without it a conflict names no commit.
    */

@@ -60,6 +60,11 @@ export class GitStageRepository implements StageRepository {
     return file ? { commit: file.commit, text: file.text } : undefined;
   }
 
+  async readFileAtKnownHead(branch: string, path: string): Promise<{ commit: string; text: string } | undefined> {
+    const file = await this.store.readFileAtKnownHead(branch, path);
+    return file ? { commit: file.commit, text: file.text } : undefined;
+  }
+
   fileHistory(
     tip: string,
     since: string,

@@ -124,6 +124,7 @@ class World {
     },
     readFileAt: (commit) => Promise.resolve(this.branch.find((c) => c.sha === commit)?.text),
     readFileAtHead: () => Promise.resolve({ commit: this.head().sha, text: this.head().text }),
+    readFileAtKnownHead: () => Promise.resolve({ commit: this.head().sha, text: this.head().text }),
     materialize: () => Promise.resolve(),
     contains: () => Promise.resolve(true),
   };
@@ -316,6 +317,17 @@ describe('holds', () => {
       author: 'Deploy Pipeline <ci@example.com>',
     });
     expect(w.problem.status?.hold?.checkedCommit).toBe('d'.repeat(40));
+  });
+
+  it("commits that leave the values file alone (other services' in a storm) walk no history and write nothing", async () => {
+    const w = new World();
+    w.push(w.head().text, 'Rebound <rebound@example.invalid>', 'd'.repeat(40));
+    w.push(w.head().text, 'Rebound <rebound@example.invalid>', 'e'.repeat(40));
+    const before = w.problem;
+    expect(await w.step()).toBe(10 * 60_000);
+    expect(w.historyReads).toBe(0);
+    expect(w.problem).toBe(before);
+    expect(w.condition()).toBeUndefined();
   });
 
   it('a push that changes only other values breaks no hold', async () => {

@@ -52,6 +52,7 @@ export async function checkHold(
   const repository = await deps.repositories.forProject(project);
   if (!repository.pathHistory) return undefined;
   const { path, commit } = attempt;
+  if (await unchangedSince(repository, stage.branch, last, path)) return undefined;
   const history = await repository.pathHistory(stage.branch, commit, path);
   if (history.head === last) return undefined;
   const [before, written, now] = await Promise.all([
@@ -141,6 +142,30 @@ export async function checkHold(
     `${what}; Rebound committed them again (${short(outcome.sha)}, re-assert ${counted} of at most ${max})${live}`,
     { checkedCommit: outcome.sha, reasserts: counted, brokenBy: { ...brokenBy, reassertCommit: outcome.sha } },
   );
+}
+
+/**
+ * The values file at the newest head this replica knows is the one it looked at last: nothing can have
+ * been set back since, so the last verdict stands. Asks no server and walks no history: the branch
+ * moves with every other service's commit in an alert storm, and each move wakes every open problem.
+ * False when it cannot tell (a store without the file at `last`, after a restart): the full check runs.
+ */
+async function unchangedSince(
+  repository: StageRepository,
+  branch: string,
+  last: string,
+  path: string,
+): Promise<boolean> {
+  if (!repository.readFileAtKnownHead) return false;
+  try {
+    const [atLast, atHead] = await Promise.all([
+      repository.readFileAt(last, path),
+      repository.readFileAtKnownHead(branch, path),
+    ]);
+    return atLast !== undefined && atHead !== undefined && atHead.text === atLast;
+  } catch {
+    return false;
+  }
 }
 
 /** The re-assert's commit: the set-back values written again, on the newest head, as its own step. */
