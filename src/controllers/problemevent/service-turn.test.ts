@@ -129,10 +129,30 @@ describe('LeaseTurnClaims', () => {
     const mine = problem('mine');
     const other = problem('other');
     world.add(mine, other);
-    // Between our read (no Lease) and our create, the other claims it.
-    store.interleave = () => store.put(turnLeaseName(other), { holder: holderId(other) });
+    // The other's create reached the API server first: ours is refused, the read names the holder.
+    store.put(turnLeaseName(other), { holder: holderId(other) });
     expect(await turns.claim(mine, { confirm: true })).toEqual({ held: false, holder: 'shop/other' });
-    expect(store.calls).toEqual(['get', 'create', 'get']);
+    expect(store.calls).toEqual(['create', 'get']);
+    // Waiting now, it reads first when it looks again (a create would only be refused).
+    store.calls = [];
+    expect(await turns.claim(mine, { confirm: true })).toEqual({ held: false, holder: 'shop/other' });
+    expect(store.calls).toEqual(['get']);
+    // Released meanwhile: the read finds no claim, and the create takes it.
+    store.leases.clear();
+    store.calls = [];
+    expect(await turns.claim(mine, { confirm: true })).toEqual({ held: true });
+    expect(store.calls).toEqual(['get', 'create']);
+  });
+
+  it("claims a free service's turn with one request", async () => {
+    const { store, world, turns } = setup();
+    const p = problem('p');
+    world.add(p);
+    expect(await turns.claim(p, { confirm: true })).toEqual({ held: true });
+    expect(store.calls).toEqual(['create']);
+    // Confirming it later reads it back from the API server.
+    expect(await turns.claim(p, { confirm: true })).toEqual({ held: true });
+    expect(store.calls).toEqual(['create', 'get']);
   });
 
   it('trusts the cache only to wait: a holder missing from a lagging cache is read from the API server', async () => {

@@ -63,6 +63,8 @@ export class LeaseTurnClaims implements TurnClaims {
   readonly #holders: HolderReads;
   /** Claims this process took or confirmed: problem key → Lease name and holder id. */
   readonly #held = new Map<string, { lease: string; holder: string }>();
+  /** Problems this process last found waiting for another holder. */
+  readonly #waiters = new Set<string>();
   readonly #log: TurnLog | undefined;
 
   constructor(store: ClaimStore, holders: HolderReads, log?: TurnLog) {
@@ -78,12 +80,14 @@ export class LeaseTurnClaims implements TurnClaims {
     const known = this.#held.get(key);
     if (!options.confirm && known?.holder === me) return { held: true };
     const write = claimWrite(problem, me);
+    // A problem not yet seen waiting creates first: its service's claim is usually free (one request,
+    // not a read and a create). A waiter reads first: its create would only be refused.
+    let create = known === undefined && !this.#waiters.has(key);
     for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (create && (await this.#store.create(lease, write)) === 'created') return this.#took(key, lease, me);
       const stored = await this.#store.get(lease);
-      if (!stored) {
-        if ((await this.#store.create(lease, write)) === 'created') return this.#took(key, lease, me);
-        continue;
-      }
+      create = stored === undefined;
+      if (!stored) continue;
       if (stored.holder === me) return this.#took(key, lease, me);
       const other = parseHolderId(stored.holder);
       // The cache may only say "wait": it can lag behind a holder that has just claimed.
@@ -101,10 +105,12 @@ export class LeaseTurnClaims implements TurnClaims {
 
   async release(problem: ProblemEvent): Promise<void> {
     this.#held.delete(keyOf(problem));
+    this.#waiters.delete(keyOf(problem));
     await this.#giveBack(turnLeaseName(problem), holderId(problem));
   }
 
   async forget(key: string): Promise<void> {
+    this.#waiters.delete(key);
     const known = this.#held.get(key);
     if (!known) return;
     this.#held.delete(key);
@@ -126,12 +132,14 @@ export class LeaseTurnClaims implements TurnClaims {
   }
 
   #took(key: string, lease: string, holder: string): TurnState {
+    this.#waiters.delete(key);
     this.#held.set(key, { lease, holder });
     return { held: true };
   }
 
   #waiting(key: string, other: HolderRef): TurnState {
     this.#held.delete(key);
+    this.#waiters.add(key);
     return { held: false, holder: `${other.namespace}/${other.name}` };
   }
 }
