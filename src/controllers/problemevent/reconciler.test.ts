@@ -767,8 +767,23 @@ describe('ProblemEventReconciler', () => {
     w.turnCalls = [];
     await w.step();
     expect(w.commits).toHaveLength(1);
-    expect(w.turnCalls).toEqual(['claim confirmed', 'claim confirmed']); // commit, then apply: both act outside the status
+    // The commit confirms the claim on the API server; the apply chained after it in the same reconcile
+    // is the same action and trusts that confirmation.
+    expect(w.turnCalls).toEqual(['claim confirmed', 'claim']);
     expect(w.problem.status?.phase).toBe('Evaluating');
+  });
+
+  it('confirms the turn again in the next reconcile that acts outside the status', async () => {
+    const w = new World();
+    await w.step();
+    expect(w.problem.status?.attempts?.[0]?.appliedTime).toBeDefined();
+    // The apply's status write was lost: the next reconcile applies the commit again, a new action.
+    const attempts = (w.problem.status?.attempts ?? []).map(({ appliedTime: _applied, ...a }) => a);
+    w.problem = { ...w.problem, status: { ...w.problem.status, phase: 'Remediating', attempts } };
+    w.turnCalls = [];
+    await w.step();
+    expect(w.turnCalls[0]).toBe('claim confirmed');
+    expect(w.problem.status?.attempts?.[0]?.appliedTime).toBeDefined();
   });
 
   it('gives the turn back when it finishes, and when its problem is deleted', async () => {

@@ -31,7 +31,7 @@ import { StatusDraft } from './steps/draft.ts';
 import { failStep, stall } from './steps/finish.ts';
 import { STEPS } from './steps/index.ts';
 import { claimTurn } from './steps/turn.ts';
-import type { StepContext, StepResult } from './steps/types.ts';
+import type { Chain, StepContext, StepResult } from './steps/types.ts';
 import { NO_SPAN } from '../../observability/tracing/tracer.ts';
 import type { Span, Tracer } from '../../observability/tracing/tracer.ts';
 import {
@@ -73,9 +73,10 @@ export class ProblemEventReconciler implements Reconciler {
     // from the object its status write returned: no queue round trip, and no decision taken on a
     // cache that has not yet seen our own write. Each step still writes its status first, so a crash
     // between them loses nothing.
+    const chain: Chain = { turnConfirmed: false };
     for (let chained = 1; ; chained++) {
       const draft = new StatusDraft(problem, this.ports.clock(), this.ports.writer, ctx.log);
-      const result = await this.step(draft, ctx);
+      const result = await this.step(draft, ctx, chain);
       // Deleted while we worked (our status write found no object): nothing left to do.
       if (draft.gone || 'done' in result) return undefined;
       if ('retry' in result) throw result.retry;
@@ -86,12 +87,12 @@ export class ProblemEventReconciler implements Reconciler {
   }
 
   /** One step: what it needs, the decision, the step that carries it out; failures become status. */
-  private async step(draft: StatusDraft, ctx: ReconcileContext): Promise<StepResult> {
+  private async step(draft: StatusDraft, ctx: ReconcileContext, chain: Chain): Promise<StepResult> {
     try {
       const step = await this.prepare(draft, ctx);
       if ('result' in step) return step.result;
       ctx.log.debug({ decision: step.decision.kind }, 'decided next step');
-      const waiting = await claimTurn(draft, this.ports, step);
+      const waiting = await claimTurn(draft, this.ports, step, chain);
       if (waiting) return waiting;
       const span = this.stepSpan(draft, step);
       try {

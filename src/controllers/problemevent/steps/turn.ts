@@ -7,23 +7,29 @@ import { actsOutside, needsTurn } from '../decide.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import type { StatusDraft } from './draft.ts';
 import { failStep } from './finish.ts';
-import type { StepContext, StepResult } from './types.ts';
+import type { Chain, StepContext, StepResult } from './types.ts';
 
 /** undefined: the turn is this problem's (or the decision needs none), go on; otherwise what to return. */
 export async function claimTurn(
   draft: StatusDraft,
   deps: ProblemLoopPorts,
   ctx: StepContext,
+  chain: Chain,
 ): Promise<StepResult | undefined> {
   if (!needsTurn(ctx.decision)) return undefined;
+  const confirm = actsOutside(ctx.decision) && !chain.turnConfirmed;
   let turn;
   try {
-    // Read fresh from the API server before acting outside the status (a commit, an apply, a call).
-    turn = await deps.turns.claim(draft.problem, { confirm: actsOutside(ctx.decision) });
+    // Read fresh from the API server before acting outside the status (a commit, an apply, a call),
+    // once per reconcile: the steps chained after the first are the same action.
+    turn = await deps.turns.claim(draft.problem, { confirm });
   } catch (err) {
     return failStep(draft, deps, ctx.log, err, REASONS.TurnUnavailable, 'the service turn could not be claimed');
   }
-  if (turn.held) return undefined;
+  if (turn.held) {
+    if (confirm) chain.turnConfirmed = true;
+    return undefined;
+  }
   return waitTurn(draft, deps, turn.holder);
 }
 

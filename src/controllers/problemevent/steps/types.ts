@@ -47,3 +47,12 @@ export type Step<D extends Decision = Decision> = (
 
 /** The step for one kind of decision. */
 export type StepFor<K extends Decision['kind']> = Step<Extract<Decision, { kind: K }>>;
+
+/**
+ * What the steps of one reconcile share. The service's turn, confirmed on the API server before the
+ * chain's first step outside the status, covers the steps chained after it (commit, then apply): they
+ * are one action, carried out by one worker without a pause.
+ */
+export interface Chain {
+  turnConfirmed: boolean;
+}
