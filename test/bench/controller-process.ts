@@ -147,11 +147,12 @@ export async function rssMb(pid: number, which: 'VmRSS' | 'VmHWM' = 'VmRSS'): Pr
 }
 
 /** CPU seconds (user + system) a process has used so far. */
-export async function cpuSeconds(pid: number): Promise<number> {
+export async function cpuSeconds(pid: number | 'self', of: 'own' | 'children' = 'own'): Promise<number> {
   const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8');
   // Fields after the command (which may hold spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  // utime and stime, or cutime and cstime: the finished children's (the Git server's git processes).
+  const ticks = of === 'own' ? Number(fields[11]) + Number(fields[12]) : Number(fields[13]) + Number(fields[14]);
   return ticks / 100; // USER_HZ is 100 on Linux
 }
 

@@ -30,7 +30,7 @@ import { startCluster } from '../harness/cluster.ts';
 import { startGitServer } from '../harness/git-server.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { runCommand } from '../harness/process.ts';
-import { REPO_ROOT, installControllerRbac } from '../harness/world.ts';
+import { REPO_ROOT, installControllerRbac, kubectl } from '../harness/world.ts';
 import { nativeFloor, seed, service } from './bench-repo.ts';
 import {
   IMAGE_NODE_FLAGS,
@@ -137,6 +137,12 @@ interface StormResult {
   /** Heap and external memory of the controller with the highest resident set, at its peak. */
   memory: MemoryPeak;
   idle?: { apiserverCpu: number; etcdCpu: number; controllerCpu: number; waiting: number };
+  /** The API requests made from the first problem's creation to the last first action, by kind,
+   * the bench's own creations of the problems left out. */
+  api: Map<string, number>;
+  /** CPU seconds over the same span: kube-apiserver, etcd, the Git server's git processes, and this
+   * process (the Git server's HTTP front, creating and watching the problems). */
+  serverCpu: { api: number; etcd: number; git: number; bench: number };
 }
 
 async function inBatches(count: number, make: (i: number) => Promise<unknown>): Promise<void> {
@@ -156,6 +162,22 @@ async function findPid(...needles: string[]): Promise<number> {
     if (needles.every((n) => args.some((a) => a.includes(n)))) return Number(entry);
   }
   throw new Error(`no process with ${needles.join(' ')}`);
+}
+
+/**
+ * The API server's request counts so far (`apiserver_request_total`), keyed `VERB resource[/sub]`:
+ * how many calls the storm cost, by kind.
+ */
+async function apiRequests(kubeconfigPath: string): Promise<Map<string, number>> {
+  const stdout = await kubectl(kubeconfigPath, ['get', '--raw', '/metrics']);
+  const out = new Map<string, number>();
+  for (const m of stdout.matchAll(/^apiserver_request_total\{([^}]*)\} (\S+)$/gm)) {
+    const labels = new Map([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1] ?? '', l[2] ?? '']));
+    const sub = labels.get('subresource');
+    const key = `${labels.get('verb') ?? '?'} ${labels.get('resource') ?? '?'}${sub ? `/${sub}` : ''}`;
+    out.set(key, (out.get(key) ?? 0) + Number(m[2]));
+  }
+  return out;
 }
 
 /** `<namespace>/<name> <uid> <attempt>` of every Rebound commit on the branch. */
@@ -339,6 +361,13 @@ try {
       }
     })();
 
+    const apiBefore = await apiRequests(cluster.kubeconfigPath);
+    const serverCpuBefore = {
+      api: await cpuSeconds(apiserverPid),
+      etcd: await cpuSeconds(etcdPid),
+      git: await cpuSeconds('self', 'children'),
+      bench: await cpuSeconds('self'),
+    };
     const gitBefore = git.stats().byKind['git-receive-pack'] ?? 0;
     const cpuBefore = await Promise.all(controllers.map((c) => cpuSeconds(c.pid)));
     const readyRssMb = Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid)))));
@@ -387,7 +416,18 @@ try {
         `storm ${storm.name}: ${String(firstApplied.size)} of ${String(servicesTotal)} services applied in ${String(STORM_TIMEOUT_MS)} ms\n${controllers.map((c) => c.output()).join('\n')}`,
       );
     const seconds = (Math.max(...firstApplied.values()) - t0) / 1000;
+    const api = new Map<string, number>();
+    for (const [key, n] of await apiRequests(cluster.kubeconfigPath)) {
+      const made = n - (apiBefore.get(key) ?? 0) - (key === 'POST problemevents' ? storm.problems : 0);
+      if (made > 0) api.set(key, made);
+    }
     const cpuAfter = await Promise.all(controllers.map((c) => cpuSeconds(c.pid)));
+    const serverCpu = {
+      api: (await cpuSeconds(apiserverPid)) - serverCpuBefore.api,
+      etcd: (await cpuSeconds(etcdPid)) - serverCpuBefore.etcd,
+      git: (await cpuSeconds('self', 'children')) - serverCpuBefore.git,
+      bench: (await cpuSeconds('self')) - serverCpuBefore.bench,
+    };
     const pushes = (git.stats().byKind['git-receive-pack'] ?? 0) - gitBefore;
     const commits = (await Promise.all(repos.map(reboundCommits))).flat();
     const pairs = new Map<string, number>();
@@ -407,6 +447,8 @@ try {
       controllerCpu: cpuAfter.reduce((a, b) => a + b, 0) - cpuBefore.reduce((a, b) => a + b, 0),
       peakRssMb: Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid, 'VmHWM'))))),
       memory: peaks.reduce((a, b) => (b.rssMb > a.rssMb ? b : a)),
+      api,
+      serverCpu,
     };
     console.log(
       `storm ${storm.name}: ${String(storm.problems)} problems created in ${(created / 1000).toFixed(1)} s; every service's first action applied after ${seconds.toFixed(1)} s`,
@@ -489,6 +531,18 @@ try {
   console.log(row(['duplicate (problem, attempt) pairs', ...results.map((r) => String(r.duplicates))]));
   console.log(row(['services that acted twice at once', ...results.map((r) => String(r.actedTwice))]));
   console.log(row(['controller CPU, s (all shards)', ...results.map((r) => r.controllerCpu.toFixed(1))]));
+  console.log(
+    row([
+      'kube-apiserver / etcd CPU, s',
+      ...results.map((r) => `${r.serverCpu.api.toFixed(1)} / ${r.serverCpu.etcd.toFixed(1)}`),
+    ]),
+  );
+  console.log(
+    row([
+      'git processes / bench process CPU, s',
+      ...results.map((r) => `${r.serverCpu.git.toFixed(1)} / ${r.serverCpu.bench.toFixed(1)}`),
+    ]),
+  );
   console.log(row(['controller RSS when ready, MB', ...results.map((r) => r.readyRssMb.toFixed(0))]));
   console.log(row(['controller peak RSS, MB (goal < 250)', ...results.map((r) => r.peakRssMb.toFixed(0))]));
   console.log(row(['controller RSS after the storm, MB', ...results.map((r) => r.afterRssMb.toFixed(0))]));
@@ -501,6 +555,24 @@ try {
       ),
     ]),
   );
+  const perService = (r: StormResult, n: number): string => (n / (r.storm.projects * r.storm.services)).toFixed(1);
+  console.log(
+    row([
+      'API requests per service (to its first action)',
+      ...results.map((r) =>
+        perService(
+          r,
+          [...r.api.values()].reduce((a, b) => a + b, 0),
+        ),
+      ),
+    ]),
+  );
+  const kinds = [...new Set(results.flatMap((r) => [...r.api.keys()]))]
+    .map((key) => ({ key, most: Math.max(...results.map((r) => Number(perService(r, r.api.get(key) ?? 0)))) }))
+    .filter((k) => k.most >= 0.1)
+    .sort((a, b) => b.most - a.most);
+  for (const { key } of kinds)
+    console.log(row([`  ${key}`, ...results.map((r) => perService(r, r.api.get(key) ?? 0))]));
   for (const r of results) {
     if (!r.idle) continue;
     console.log(
