@@ -61,6 +61,8 @@ export type ApplyMode = (typeof APPLY_MODES)[number];
 /** The GitOps engines Rebound can ask to sync a stage branch and wait for. */
 export const GITOPS_ENGINES = ['flux', 'argocd'] as const;
 export type GitOpsEngine = (typeof GITOPS_ENGINES)[number];
+/** Each engine as people call it, for messages. */
+export const GITOPS_ENGINE_NAMES: Record<GitOpsEngine, string> = { flux: 'Flux', argocd: 'Argo CD' };
 
 export const EVALUATION_RESULTS = ['pass', 'warning', 'fail'] as const;
 export type EvaluationResult = (typeof EVALUATION_RESULTS)[number];

@@ -189,7 +189,7 @@ class World {
   };
   /** Commits pushed by a person on top: descendant → the commits its history holds. */
   descendants = new Map<string, string[]>();
-  stageApply: 'kubernetes' | 'flux' = 'kubernetes';
+  stageApply: 'kubernetes' | 'flux' | 'argocd' = 'kubernetes';
   /** What the Flux stand-in reports, in order; the last one stays. */
   syncStates: SyncState[] = [];
   syncChecks: SyncTarget[] = [];
@@ -206,6 +206,18 @@ class World {
         applier: 'flux',
         detail: `asked Flux to reconcile Kustomization flux-system/carts`,
         sync: { engine: 'flux', objects: ['flux-system/carts'], requestedTime: this.now.toISOString() },
+      });
+    },
+  };
+
+  argocd: Applier = {
+    name: 'argocd',
+    apply: (request) => {
+      this.applied.push(request);
+      return Promise.resolve({
+        applier: 'argocd',
+        detail: 'asked Argo CD to refresh Application argocd/carts',
+        sync: { engine: 'argocd', objects: ['argocd/carts'], requestedTime: this.now.toISOString() },
       });
     },
   };
@@ -229,7 +241,7 @@ class World {
         kubernetes: this.applier,
         helm: this.applier,
         flux: this.flux,
-        argocd: this.applier,
+        argocd: this.argocd,
         none: this.applier,
       },
       workDir: '/tmp/rebound-test',
@@ -1851,6 +1863,19 @@ describe('ProblemEventReconciler', () => {
         'Normal SyncRequested',
         'Normal Applied',
       ]);
+      expect(w.events.at(-1)).toContain(`synced by Flux at ${sha}`);
+    });
+
+    it('names Argo CD when it is the engine that reported the commit', async () => {
+      const w = new World();
+      w.stageApply = 'argocd';
+      await w.step();
+      const sha = w.commits[0]?.sha ?? '';
+      w.syncStates = [{ kind: 'synced', revision: sha, detail: `Application argocd/carts synced to ${sha}` }];
+      w.advance(2_000);
+      expect(await w.step()).toBe(120_000);
+      expect(w.problem.status?.attempts?.[0]?.sync?.engine).toBe('argocd');
+      expect(w.events.at(-1)).toContain(`synced by Argo CD at ${sha}`);
     });
 
     it('counts a later commit that holds ours (a person pushed on top) as synced', async () => {

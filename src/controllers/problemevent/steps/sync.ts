@@ -1,7 +1,7 @@
-// apply: flux: between the reconcile request and the evaluation, the attempt waits until the engine
+// apply: flux or argocd: between the sync request and the evaluation, the attempt waits until the engine
 // reports the commit (sync-wait.ts judges what it says). Each look is one read of the engine's
 // objects and a requeue-after; an answer the status already shows writes nothing.
-import { CONDITION_TYPES, REASONS } from '../../../api/index.ts';
+import { CONDITION_TYPES, GITOPS_ENGINE_NAMES, REASONS } from '../../../api/index.ts';
 import type { Attempt, Reason } from '../../../api/index.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import { checkSync } from '../sync-wait.ts';
@@ -54,7 +54,7 @@ export const waitSync: StepFor<'wait-sync'> = async (
         remediation,
         { ...attempt, sync },
         synced,
-        `synced by Flux at ${verdict.revision}`,
+        `synced by ${GITOPS_ENGINE_NAMES[attempt.sync.engine]} at ${verdict.revision}`,
         stage.sequence,
         undefined,
         // The engine applied the commit; its workloads roll out from here.
