@@ -781,6 +781,11 @@ export const revertSchema = {
     path: repoPath,
     commit: gitSha,
     committedTime: dateTime,
+    /**
+     * For a stage synced by a GitOps engine (apply: flux, argocd): the sync asked for, as an attempt's.
+     * The revert is applied once the engine reports its commit.
+     */
+    sync: syncSchema,
     appliedTime: dateTime,
     /** The revert's rollout, as an attempt's: applied is not live. Its evaluation counts from `liveTime`. */
     rollout: rolloutSchema,

@@ -80,7 +80,10 @@ interface FluxStatus {
  * Remediation that scales through deployment.yaml, and Flux's GitRepository and Kustomization, synced
  * once before the test goes on. Flux's own poll is 1h: only Rebound's request makes it act soon.
  */
-async function scenario(timeout: string): Promise<Scenario> {
+async function scenario(
+  timeout: string,
+  options: { revertAfter?: string; objectiveMs?: number } = {},
+): Promise<Scenario> {
   const project = `p-${suffix()}`;
   const stageNamespace = `${project}-production`;
   const repo = await createProjectRepo(git, {
@@ -93,7 +96,7 @@ async function scenario(timeout: string): Promise<Scenario> {
       'values.yaml': 'replicaCount: 1\n',
       'deployment.yaml': cartsDeployment(1),
       'kustomization.yaml': KUSTOMIZATION,
-      'slo.yaml': sampleSlo(700),
+      'slo.yaml': sampleSlo(options.objectiveMs ?? 700),
       'sli.yaml': SAMPLE_SLI,
     },
   });
@@ -142,7 +145,13 @@ async function scenario(timeout: string): Promise<Scenario> {
         project,
         stage: 'production',
         service: 'carts',
-        remediations: [{ problemType: 'default', actionsOnOpen: [{ name: 'scale up', action: 'scale', value: '+1' }] }],
+        remediations: [
+          {
+            problemType: 'default',
+            actionsOnOpen: [{ name: 'scale up', action: 'scale', value: '+1' }],
+            ...(options.revertAfter ? { revertAfter: options.revertAfter } : {}),
+          },
+        ],
         values: { file: 'carts/deployment.yaml', replicaCountKey: 'spec.replicas' },
         evaluation: { wait: `${String(EVALUATION_WAIT_MS / 1000)}s` },
       },
@@ -417,5 +426,30 @@ describe('apply: flux with the real Flux controllers', () => {
     expect(stalled.status?.attempts?.[0]?.commit).toBe(await head(s));
     const again = await get<ProblemEvent>('problemevent', 'untracked');
     expect(again.status?.attempts).toHaveLength(1);
+  });
+  it('(f) undo after resolve: the revert is evaluated only after Flux reported the revert commit', async () => {
+    // 900 ms at one replica meets a 1000 ms objective: the revert passes once it is live.
+    const s = await scenario('2m', { revertAfter: '2s', objectiveMs: 1000 });
+    await createProblem(s, 'undo');
+    const done = await waitFor<ProblemEvent>(
+      'problemevent',
+      'undo',
+      phase('Reverted', 'Resolved', 'Exhausted', 'Unhandled'),
+      180_000,
+    );
+    expect(done.status?.phase).toBe('Reverted');
+    const revert = done.status?.revert;
+    const sha = revert?.commit ?? '';
+    expect(sha).toBe(await head(s));
+    expect(revert?.sync).toMatchObject({ engine: 'flux', revision: `production@sha1:${sha}` });
+    expect(revert?.sync?.syncedTime).toBe(revert?.appliedTime);
+    expect(await liveReplicas(s)).toBe(1);
+    // Flux reported the revert commit before Rebound counted it applied, and the evaluation came later.
+    const reported = firstReconciled(await fluxStatus(s.kustomization), sha);
+    const applied = new Date(revert?.appliedTime ?? 0);
+    expect(applied.getTime()).toBeGreaterThanOrEqual(reported.getTime());
+    expect(new Date(revert?.evaluationTime ?? 0).getTime() - applied.getTime()).toBeGreaterThanOrEqual(
+      EVALUATION_WAIT_MS,
+    );
   });
 });

@@ -77,6 +77,11 @@ describe('decide', () => {
       want: { kind: 'apply-revert' },
     },
     {
+      name: 'a revert handed to a GitOps engine waits until the engine reports it',
+      input: input(reverting({ state: 'Committed', sync: { engine: 'argocd', requestedTime: minutesAgo(1) } })),
+      want: { kind: 'wait-revert-sync' },
+    },
+    {
       name: 'an applied revert waits for its evaluation',
       input: input(reverting({ state: 'Applied', appliedTime: minutesAgo(1) }, { nextEvaluationTime: minutesAgo(-1) })),
       want: { kind: 'wait-revert', until: new Date(minutesAgo(-1)) },
@@ -458,6 +463,7 @@ describe('needsTurn and actsOutside', () => {
       [{ kind: 'cancel-revert', why: 'x' }, false, false],
       [{ kind: 'commit-revert' }, false, false],
       [{ kind: 'apply-revert' }, false, false],
+      [{ kind: 'wait-revert-sync' }, false, false],
       [{ kind: 'wait-revert-live' }, false, false],
       [{ kind: 'evaluate-revert' }, false, false],
       [{ kind: 'restore' }, false, false],

@@ -81,6 +81,8 @@ export type Decision =
   | { kind: 'commit-revert' }
   /** The revert is committed: apply it like an action. */
   | { kind: 'apply-revert' }
+  /** The revert's commit was handed to the stage's GitOps engine: has it reported it? */
+  | { kind: 'wait-revert-sync' }
   /** The revert is applied and its workloads are rolling out: is it live yet? */
   | { kind: 'wait-revert-live' }
   /** The revert is applied and its wait is over: evaluate it. */
@@ -94,6 +96,7 @@ const REVERT_KINDS: ReadonlySet<Decision['kind']> = new Set([
   'cancel-revert',
   'commit-revert',
   'apply-revert',
+  'wait-revert-sync',
   'wait-revert-live',
   'evaluate-revert',
   'restore',
@@ -172,6 +175,7 @@ function revertDecision({ problem, siblings, now }: DecisionInput): Decision {
       return { kind: 'commit-revert' };
     }
     case 'Committed':
+      if (revert.sync && revert.sync.syncedTime === undefined) return { kind: 'wait-revert-sync' };
       return { kind: 'apply-revert' };
     case 'Applied': {
       if (revert.rollout && revert.liveTime === undefined) return { kind: 'wait-revert-live' };

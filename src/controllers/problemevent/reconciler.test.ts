@@ -2408,6 +2408,55 @@ describe('ProblemEventReconciler: undo after resolve (revertAfter)', () => {
     expect(w.commits).toHaveLength(2);
   });
 
+  it('with a GitOps engine, evaluates the revert only once the engine reports its commit', async () => {
+    const w = reverting();
+    w.stageApply = 'flux';
+    await w.step();
+    const remediated = w.commits[0]?.sha ?? '';
+    w.syncStates = [{ kind: 'synced', revision: remediated, detail: `applied production@sha1:${remediated}` }];
+    w.advance(2_000);
+    expect(await w.step()).toBe(120_000);
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    expect(await w.step()).toBe(3_600_000);
+    expect(w.problem.status?.phase).toBe('Reverting');
+
+    // The revert is committed and handed to Flux, which has not fetched it yet: no evaluation is due.
+    w.syncStates = [{ kind: 'pending', detail: 'GitRepository flux-system/carts has not fetched the commit yet' }];
+    w.advance(3_600_000);
+    expect(await w.step()).toBe(2_000);
+    const revertSha = w.commits[1]?.sha ?? '';
+    expect(w.applied.at(-1)).toMatchObject({ commit: revertSha });
+    expect(w.problem.status?.revert).toMatchObject({ state: 'Committed', sync: { engine: 'flux' } });
+    expect(w.problem.status?.revert?.appliedTime).toBeUndefined();
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      reason: 'WaitingForSync',
+    });
+    w.advance(2_000);
+    expect(await w.step()).toBe(2_000);
+    expect(w.syncChecks.at(-1)).toMatchObject({ engine: 'flux', commit: revertSha });
+    expect(w.problem.status?.conditions?.find((c) => c.type === 'Reconciling')?.message).toBe(
+      `revert ${revertSha.slice(0, 12)}: GitRepository flux-system/carts has not fetched the commit yet`,
+    );
+
+    // Flux reports it: the revert is applied now, and its evaluation counts from here.
+    w.syncStates = [{ kind: 'synced', revision: revertSha, detail: `applied production@sha1:${revertSha}` }];
+    w.advance(5_000);
+    expect(await w.step()).toBe(120_000);
+    const applied = w.now.toISOString();
+    expect(w.problem.status?.revert).toMatchObject({
+      state: 'Applied',
+      appliedTime: applied,
+      sync: { revision: revertSha, syncedTime: applied },
+    });
+    expect(w.events.at(-1)).toContain(`synced by Flux at ${revertSha}`);
+    w.advance(120_000);
+    w.evaluations.push(pass);
+    expect(await w.step()).toBeUndefined();
+    expect(w.problem.status?.phase).toBe('Reverted');
+    expect(w.windows.at(-1)?.start.toISOString()).toBe(applied);
+  });
+
   it('restores the remediated values in a new commit when the revert fails its evaluation, and tells a person', async () => {
     const w = reverting();
     await resolve(w);

@@ -32,7 +32,12 @@ const WAITING: ReadonlySet<Decision['kind']> = new Set([
   'wait-revert',
 ]);
 /** Decisions that poll: their span is kept only when the step changed the status. */
-const POLLING: ReadonlySet<Decision['kind']> = new Set(['await-approval', 'wait-sync', 'wait-revert-live']);
+const POLLING: ReadonlySet<Decision['kind']> = new Set([
+  'await-approval',
+  'wait-sync',
+  'wait-revert-sync',
+  'wait-revert-live',
+]);
 
 export type StepTracing = 'none' | 'when-written' | 'always';
 

@@ -30,6 +30,7 @@ import {
   restore,
   waitRevert,
   waitRevertLive,
+  waitRevertSync,
 } from './revert.ts';
 import { DONE } from './types.ts';
 import type { StepFor } from './types.ts';
@@ -63,6 +64,7 @@ export const STEPS: { readonly [K in Decision['kind']]: StepFor<K> } = {
   'cancel-revert': cancelRevert,
   'commit-revert': commitRevert,
   'apply-revert': applyRevert,
+  'wait-revert-sync': waitRevertSync,
   'wait-revert-live': waitRevertLive,
   'evaluate-revert': evaluateRevert,
   restore: restore,

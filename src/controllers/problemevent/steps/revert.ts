@@ -4,7 +4,7 @@
 // Reverted. Fail: a second commit restores the remediated values, and a person is told (Warning
 // Event, condition, the `reverted` notification). A key someone changed since Rebound wrote it is
 // never overwritten: it is left, and the Reverted condition names the commit and its author.
-import { ACTIONS, CONDITION_TYPES, REASONS, parseDuration } from '../../../api/index.ts';
+import { ACTIONS, CONDITION_TYPES, GITOPS_ENGINE_NAMES, REASONS, parseDuration } from '../../../api/index.ts';
 import type { Attempt, Phase, Reason, Revert, ValueEdit } from '../../../api/index.ts';
 import { actionIdFor } from '../../../actions/types.ts';
 import type { ActionOutcome } from '../../../actions/types.ts';
@@ -14,6 +14,7 @@ import type { UndoConflict, UndoResult } from '../../../remediation/revert.ts';
 import type { CommitOutcome, CommitRequest, StageRepository } from '../../../remediation/stage.ts';
 import type { ProblemLoopPorts } from '../ports.ts';
 import { DEFAULT_ROLLOUT_TIMEOUT_MS, judgeRollout } from '../rollout-wait.ts';
+import { checkSync } from '../sync-wait.ts';
 import { evaluationWindow } from '../sequence.ts';
 import type { StatusDraft } from './draft.ts';
 import { failStep, stall } from './finish.ts';
@@ -220,19 +221,99 @@ export const applyRevert: StepFor<'apply-revert'> = async (draft, deps, ctx) => 
       outcome.kind === 'failed' ? outcome.detail : 'the applier waits for a callback, which a revert does not';
     return revertFailed(draft, { ...revert, message: truncate(`the revert could not be applied: ${detail}`, 4096) });
   }
+  if (outcome.sync) {
+    // A GitOps engine syncs the stage: the revert is applied once it reports the commit (waitRevertSync).
+    const message = `revert ${revert.commit.slice(0, 12)}: ${outcome.detail}; waiting until it reports the commit`;
+    draft.update({ revert: { ...revert, sync: outcome.sync } });
+    draft.markReconciling(REASONS.WaitingForSync, message);
+    await draft.write('Reverting');
+    draft.event('Normal', 'SyncRequested', message);
+    return { requeueAfterMs: deps.settings.syncPollMs };
+  }
+  return revertApplied(
+    draft,
+    deps,
+    ctx,
+    { ...revert, commit: revert.commit },
+    outcome.detail,
+    outcome.rollout === true,
+  );
+};
+
+/** The revert took effect at the stage: it is live now, or once the rollout it started has finished. */
+async function revertApplied(
+  draft: StatusDraft,
+  deps: ProblemLoopPorts,
+  ctx: StepContext,
+  revert: Revert & { commit: string },
+  detail: string,
+  rollout: boolean,
+): Promise<StepResult> {
   const at = deps.clock();
   const applied: Revert = { ...revert, state: 'Applied', appliedTime: at.toISOString() };
   // Applied is not live: as for an attempt, the evaluation's clock starts once the rollout finished.
-  if (outcome.rollout && deps.rollouts) {
+  if (rollout && deps.rollouts) {
     draft.update({ revert: { ...applied, rollout: { state: 'Progressing', startedTime: at.toISOString() } } });
     draft.clearNextEvaluation();
-    const message = `revert ${revert.commit.slice(0, 12)} applied: ${outcome.detail}; waiting for the rollout`;
+    const message = `revert ${revert.commit.slice(0, 12)} applied: ${detail}; waiting for the rollout`;
     draft.markReconciling(REASONS.WaitingForRollout, message);
     await draft.write('Reverting');
     draft.event('Normal', 'RevertApplied', message);
     return NEXT;
   }
-  return revertLive(draft, deps, ctx, applied, at, `revert ${revert.commit.slice(0, 12)} applied: ${outcome.detail}`);
+  return revertLive(draft, deps, ctx, applied, at, `revert ${revert.commit.slice(0, 12)} applied: ${detail}`);
+}
+
+/**
+ * The revert's commit was handed to the stage's GitOps engine: one look at what it reports, as for an
+ * attempt (sync-wait.ts). Reported, the revert is applied and its workloads roll out; until then, or
+ * while the engine is down or the sync fails, the problem says so and looks again at the sync pace.
+ */
+export const waitRevertSync: StepFor<'wait-revert-sync'> = async (draft, deps, ctx) => {
+  const revert = draft.status.revert;
+  if (!revert?.commit || !revert.sync) return NEXT;
+  const commit = revert.commit;
+  const verdict = await checkSync({
+    check: deps.sync,
+    attempt: {
+      index: revert.step ?? 1,
+      action: 'revert',
+      value: '',
+      commit,
+      sync: revert.sync,
+      ...(revert.branch ? { branch: revert.branch } : {}),
+      ...(revert.committedTime ? { committedTime: revert.committedTime } : {}),
+    },
+    stage: ctx.stage,
+    repository: await deps.repositories.forProject(ctx.project),
+    now: draft.now,
+    signal: ctx.signal,
+  });
+  const again = { requeueAfterMs: deps.settings.syncPollMs };
+  if (verdict.kind === 'synced') {
+    const sync = { ...revert.sync, revision: verdict.revision, syncedTime: deps.clock().toISOString() };
+    const engine = GITOPS_ENGINE_NAMES[revert.sync.engine];
+    return revertApplied(
+      draft,
+      deps,
+      ctx,
+      { ...revert, commit, sync },
+      `synced by ${engine} at ${verdict.revision}`,
+      true,
+    );
+  }
+  const message = `revert ${commit.slice(0, 12)}: ${verdict.message}`;
+  const type = verdict.kind === 'waiting' ? CONDITION_TYPES.Reconciling : CONDITION_TYPES.Stalled;
+  const shown = draft.problem.status?.conditions?.find((c) => c.type === type);
+  if (shown?.status === 'True' && shown.reason === verdict.reason && shown.message === message) return again;
+  if (verdict.kind === 'waiting') {
+    draft.markReconciling(verdict.reason, message);
+    await draft.write('Reverting');
+  } else {
+    // Looked at again at the sync pace: the engine coming back, or a fix pushed on top, moves it on.
+    await stall(draft, deps, verdict.reason, message);
+  }
+  return again;
 };
 
 /** The revert is live at `at`: its evaluation is due after the evaluation wait. */
