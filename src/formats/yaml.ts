@@ -3,8 +3,8 @@
 // Why the `yaml` package and not js-yaml: it keeps a concrete syntax tree with source ranges, so every
 // error can name `file:line:column`, duplicate keys are reported at the duplicate, and the same tree
 // lets value edits splice the original text without reformatting the user's file.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode, Pair } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
+import type { Document, DocumentOptions, Node as YamlNode, Pair, ParseOptions, SchemaOptions } from 'yaml';
 
 /** Files larger than this are rejected before parsing: Keptn config files are a few KiB. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -82,25 +82,49 @@ export type LoadResult = { ok: true; yaml: LocatedYaml } | { ok: false; diagnost
  * keys, bounded aliases and size. Every problem is returned, not only the first.
  */
 export function loadYaml(file: string, text: string): LoadResult {
-  const size = Buffer.byteLength(text, 'utf8');
-  if (size > MAX_FILE_BYTES) {
-    return {
-      ok: false,
-      diagnostics: [
-        { file, line: 1, column: 1, message: `file is ${size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit` },
-      ],
-    };
-  }
+  const tooLarge = sizeDiagnostic(file, text);
+  if (tooLarge) return { ok: false, diagnostics: [tooLarge] };
   const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    schema: 'core',
-    customTags: [],
-    uniqueKeys: true,
-    prettyErrors: false,
-    strict: true,
-  });
-  const located = new LocatedYaml(file, text, doc, lines);
+  const located = new LocatedYaml(file, text, parseDocument(text, parseOptions(lines)), lines);
+  const diagnostics = problemsOf(located);
+  return diagnostics.length > 0 ? { ok: false, diagnostics } : { ok: true, yaml: located };
+}
+
+export type LoadAllResult = { ok: true; documents: LocatedYaml[] } | { ok: false; diagnostics: Diagnostic[] };
+
+/**
+ * Every YAML document of a file (`---` between them), with the same safety as loadYaml: what a
+ * renderer such as `helm template` writes for kustomize or Flux. Ranges and line numbers are those of
+ * the whole file. A file without any document loads as one empty document.
+ */
+export function loadYamlDocuments(file: string, text: string): LoadAllResult {
+  const tooLarge = sizeDiagnostic(file, text);
+  if (tooLarge) return { ok: false, diagnostics: [tooLarge] };
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(text, parseOptions(lines));
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    const single = loadYaml(file, text);
+    return single.ok ? { ok: true, documents: [single.yaml] } : single;
+  }
+  const documents = parsed.map((doc) => new LocatedYaml(file, text, doc, lines));
+  const diagnostics = documents.flatMap(problemsOf);
+  return diagnostics.length > 0 ? { ok: false, diagnostics } : { ok: true, documents };
+}
+
+/** YAML 1.2 core schema (so `on`/`off` stay strings), no custom tags, unique keys. */
+function parseOptions(lineCounter: LineCounter): ParseOptions & DocumentOptions & SchemaOptions {
+  return { lineCounter, schema: 'core', customTags: [], uniqueKeys: true, prettyErrors: false, strict: true };
+}
+
+function sizeDiagnostic(file: string, text: string): Diagnostic | undefined {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size <= MAX_FILE_BYTES) return undefined;
+  return { file, line: 1, column: 1, message: `file is ${size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit` };
+}
+
+/** A parsed document's errors, refused tags and alias bombs, each located. */
+function problemsOf(located: LocatedYaml): Diagnostic[] {
+  const { doc, file } = located;
   const diagnostics: Diagnostic[] = [];
   for (const err of doc.errors) {
     const message = err.code === 'DUPLICATE_KEY' ? 'duplicated key' : firstLine(err.message);
@@ -117,7 +141,7 @@ export function loadYaml(file: string, text: string): LoadResult {
       );
     }
   }
-  if (diagnostics.length > 0) return { ok: false, diagnostics };
+  if (diagnostics.length > 0) return diagnostics;
   try {
     located.toJS();
   } catch (err) {
@@ -125,9 +149,9 @@ export function loadYaml(file: string, text: string): LoadResult {
       err instanceof Error && /alias/i.test(err.message)
         ? `too many aliases (more than ${MAX_ALIAS_COUNT}): refusing a possible alias-expansion bomb`
         : `cannot load document: ${err instanceof Error ? firstLine(err.message) : String(err)}`;
-    return { ok: false, diagnostics: [{ file, line: 1, column: 1, message }] };
+    return [{ file, line: 1, column: 1, message }];
   }
-  return { ok: true, yaml: located };
+  return [];
 }
 
 function firstLine(message: string): string {

@@ -67,3 +67,21 @@ describe('restoreKeys', () => {
     expect(restored).toBe('featureFlags:\n  A: true\n  B: false\n');
   });
 });
+
+describe('holds in a file of several documents', () => {
+  const doc = (replicas: string, tag: string): string =>
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: carts-feature-flags\ndata:\n  EnablePromotion: "true"\n' +
+    `---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: carts\nspec:\n  replicas: ${replicas}\n` +
+    `  template:\n    spec:\n      containers:\n        - image: carts:${tag}\n`;
+
+  it("finds the next render resetting the Deployment's replicas, and writes them back in that document", () => {
+    const head = doc('1', '0.2.0');
+    const keys = setBackKeys(doc('1', '0.1.0'), doc('2', '0.1.0'), head);
+    expect(keys).toEqual([{ key: 'spec.replicas', wanted: '2', found: '1' }]);
+    expect(restoreKeys('carts/manifests.yaml', head, keys)).toBe(doc('2', '0.2.0'));
+  });
+
+  it('a render that changes only the image breaks no hold', () => {
+    expect(setBackKeys(doc('1', '0.1.0'), doc('2', '0.1.0'), doc('2', '0.2.0'))).toEqual([]);
+  });
+});

@@ -2,7 +2,7 @@
 // back. Pure: the caller reads the file before Rebound's commit, at it, and at the branch's head.
 // Only the scalar values Rebound's commit changed are compared, so a deploy that changes the image
 // tag and nothing else breaks no hold.
-import { Scalar, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { Scalar, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import { insertKeys, loadEditable, lookup, parseKeyPath, replaceScalar } from './yaml-edit.ts';
 
 export interface SetBackKey {
@@ -46,10 +46,31 @@ export function describeSetBack(keys: readonly SetBackKey[]): string[] {
   return keys.map((k) => `${k.key}: ${k.wanted} → ${k.found}`);
 }
 
-/** Every scalar under a map, by dotted path, as its source text reads (quoted `"1"` stays `"1"` vs `1`). */
+/**
+ * Every scalar under a map, by dotted path, as its source text reads (quoted `"1"` stays `"1"` vs `1`).
+ * In a file of several documents a path two of them hold is left out: Rebound never edits one
+ * (yaml-edit.ts refuses an ambiguous path), so it is not a value Rebound wrote.
+ */
 function leaves(text: string): Map<string, string> | undefined {
-  const doc = parseDocument(text, { uniqueKeys: false });
-  if (doc.errors.length > 0) return undefined;
+  const parsed = parseAllDocuments(text, { uniqueKeys: false });
+  const docs = Array.isArray(parsed) ? parsed : [];
+  if (docs.some((d) => d.errors.length > 0)) return undefined;
+  const all = new Map<string, string>();
+  const repeated = new Set<string>();
+  for (const doc of docs) {
+    const one = leavesOf(doc.contents);
+    if (!one) return undefined;
+    for (const [key, value] of one) {
+      if (all.has(key)) repeated.add(key);
+      all.set(key, value);
+    }
+    if (all.size > MAX_LEAVES) return undefined;
+  }
+  for (const key of repeated) all.delete(key);
+  return all;
+}
+
+function leavesOf(contents: unknown): Map<string, string> | undefined {
   const out = new Map<string, string>();
   const walk = (node: unknown, prefix: string): boolean => {
     if (out.size > MAX_LEAVES) return false;
@@ -66,7 +87,7 @@ function leaves(text: string): Map<string, string> | undefined {
     if (isScalar(node)) out.set(prefix, scalarText(node));
     return true;
   };
-  return walk(doc.contents, '') ? out : undefined;
+  return walk(contents, '') ? out : undefined;
 }
 
 function scalarText(node: { value: unknown }): string {

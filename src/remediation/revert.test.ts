@@ -38,3 +38,22 @@ describe('undoEdits', () => {
     expect(quoted.text).toBe('featureFlags:\n  A: "true"\n');
   });
 });
+
+describe('undoEdits in a file of several documents', () => {
+  const manifests =
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: carts-feature-flags\ndata:\n  EnablePromotion: "false"\n' +
+    '---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: carts\nspec:\n  replicas: 2\n';
+
+  it("sets back the Deployment's replicas and the ConfigMap's flag, each in its own document", () => {
+    const edits = [
+      ...editsOf({ kind: 'replicas', path: 'spec.replicas', from: 1, to: 2, requested: 2, rule: 'relative' }),
+      ...editsOf({
+        kind: 'flags',
+        flags: [{ path: 'data.EnablePromotion', flag: 'EnablePromotion', from: true, to: false }],
+      }),
+    ];
+    const result = undoEdits('carts/manifests.yaml', manifests, edits);
+    expect(result.text).toBe(manifests.replace('replicas: 2', 'replicas: 1').replace('"false"', '"true"'));
+    expect(result.conflicts).toEqual([]);
+  });
+});

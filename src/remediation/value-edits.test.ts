@@ -574,3 +574,63 @@ describe('every fixture: the edit changes the one value and nothing else', () =>
     }
   });
 });
+
+describe('a file of several documents (rendered manifests, as `helm template` writes them)', () => {
+  const name = 'rendered-manifests.yaml';
+  const manifests = { replicasPath: ['spec', 'replicas'], flagsPath: ['data'] };
+
+  /** The diff's changed lines, without the file headers. */
+  function changes(before: string, after: string): string[] {
+    return unifiedDiff(name, before, after)
+      .split('\n')
+      .filter((l) => /^[+-](?![+-]{2} [ab]\/)/.test(l));
+  }
+
+  it("scales the Deployment's spec.replicas: one line, nothing else", () => {
+    const before = fixture(name);
+    const after = changed(edit(name, 'scale', '+1', manifests));
+    expect(changes(before, after)).toEqual(['-  replicas: 1', '+  replicas: 2']);
+  });
+
+  it("turns a flag off in the ConfigMap's data, keeping its quotes (a ConfigMap holds strings)", () => {
+    const before = fixture(name);
+    const after = changed(edit(name, 'featuretoggle', 'EnablePromotion:off', manifests));
+    expect(changes(before, after)).toEqual(['-  EnablePromotion: "true"', '+  EnablePromotion: "false"']);
+  });
+
+  it('adds a new flag to the one document that has the flags map', () => {
+    const after = changed(edit(name, 'featuretoggle', 'NewCheckout:on', manifests));
+    expect(after).toContain('  EnableItemCache: "false"\n  NewCheckout: true\n---');
+  });
+
+  it('refuses a key path that two documents could hold, naming them', () => {
+    // No document has spec.replicas: the Service and the Deployment both have spec.
+    const noReplicas = fixture(name).replace('  replicas: 1\n', '');
+    const err = failure(() => applyAction({ action: 'scale', value: '+1' }, noReplicas, { file: name, ...manifests }));
+    expect(err.code).toBe('ValueAmbiguous');
+    expect(err.reason).toBe('ValuesFileInvalid');
+    expect(err.message).toBe(
+      `${name}: spec (on the way to spec.replicas) is in documents 2 (Service carts) and 3 (Deployment carts); ` +
+        'a key path must lead into one document: give a longer path that only one object has, or keep the objects in separate files',
+    );
+    // Two Deployments both hold spec.replicas.
+    const two = `${fixture(name)}---\n${fixture(name).split('---\n').at(-1)?.replace('name: carts', 'name: carts-canary') ?? ''}`;
+    const both = failure(() => applyAction({ action: 'scale', value: '+1' }, two, { file: name, ...manifests }));
+    expect(both.message).toContain(
+      'spec.replicas is in documents 3 (Deployment carts) and 4 (Deployment carts-canary)',
+    );
+  });
+
+  it('names the line of a wrong value in the whole file', () => {
+    const text = fixture(name).replace('replicas: 1', 'replicas: many');
+    const err = failure(() => applyAction({ action: 'scale', value: '+1' }, text, { file: name, ...manifests }));
+    const line = text.split('\n').findIndex((l) => l.includes('replicas: many')) + 1;
+    expect(err.message).toContain(`${name}:${String(line)}:`);
+  });
+
+  it('refuses a file whose second document does not parse, naming its line', () => {
+    const text = fixture(name).replace('kind: Service', 'kind: [Service');
+    const err = failure(() => applyAction({ action: 'scale', value: '+1' }, text, { file: name, ...manifests }));
+    expect(err.code).toBe('ValuesFileInvalid');
+  });
+});

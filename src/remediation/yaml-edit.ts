@@ -1,12 +1,16 @@
 // Byte-exact edits of one scalar in a YAML file.
 //
+// A file may hold several documents (`---` between them), as rendered manifests do: a Deployment and
+// the flags ConfigMap in one file for kustomize or Flux. A key path then leads into the one document
+// that has it (documentFor); a path that more than one document could hold is refused, never guessed.
+//
 // Users review every commit Rebound makes, so an edit must not reformat their file: instead of
 // re-serialising the document we locate the scalar's source range in the parsed tree and splice new
 // text into the original string. Everything else (comments, key order, quoting, blank lines, CRLF
 // endings, anchors) stays byte for byte, and the diff touches only the changed line.
 import { isAlias, isMap, isScalar, Scalar, visit } from 'yaml';
 import type { Node as YamlNode, Pair, YAMLMap } from 'yaml';
-import { formatDiagnostic, loadYaml } from '../formats/yaml.ts';
+import { formatDiagnostic, loadYamlDocuments } from '../formats/yaml.ts';
 import type { Diagnostic, LocatedYaml } from '../formats/yaml.ts';
 import { ReboundError } from '../errors.ts';
 import { REASONS } from '../api/index.ts';
@@ -19,6 +23,7 @@ export const EDIT_ERROR = {
   notAMap: 'ValueParentNotAMap',
   wrongType: 'ValueWrongType',
   sharedValue: 'ValueShared',
+  ambiguous: 'ValueAmbiguous',
   invalidActionValue: 'InvalidActionValue',
   unknownAction: 'UnknownAction',
 } as const;
@@ -35,6 +40,7 @@ const REASON_OF: Record<EditErrorCode, Reason> = {
   ValueParentNotAMap: REASONS.ValuesFileInvalid,
   ValueWrongType: REASONS.ValuesFileInvalid,
   ValueShared: REASONS.ValuesFileInvalid,
+  ValueAmbiguous: REASONS.ValuesFileInvalid,
   InvalidActionValue: REASONS.InvalidActionValue,
   UnknownAction: REASONS.UnknownAction,
 };
@@ -63,20 +69,77 @@ export function formatKeyPath(path: readonly string[]): string {
 export interface EditableYaml {
   file: string;
   text: string;
-  located: LocatedYaml;
+  /** The file's documents in order: one for a values file, several for rendered manifests. */
+  documents: LocatedYaml[];
   /** `\r\n` when the file uses CRLF line endings, else `\n`. */
   eol: string;
 }
 
 export function loadEditable(file: string, text: string): EditableYaml {
-  const loaded = loadYaml(file, text);
+  const loaded = loadYamlDocuments(file, text);
   if (!loaded.ok) {
     throw editError(
       EDIT_ERROR.invalidYaml,
       `cannot edit ${file}: ${loaded.diagnostics.map(formatDiagnostic).join('; ')}`,
     );
   }
-  return { file, text, located: loaded.yaml, eol: text.includes('\r\n') ? '\r\n' : '\n' };
+  return { file, text, documents: loaded.documents, eol: text.includes('\r\n') ? '\r\n' : '\n' };
+}
+
+/**
+ * The document a key path leads into: the only one, or among several the one holding the longest
+ * part of the path (`spec.replicas`: the Deployment, not the ConfigMap). When no document holds even
+ * its first key, the first document, as in a one-document file. Two documents holding the same
+ * longest part are refused: an edit must never land in the wrong object.
+ */
+export function documentFor(target: EditableYaml, path: readonly string[]): LocatedYaml {
+  const [first] = target.documents;
+  if (!first) throw editError(EDIT_ERROR.notAMap, `${target.file} is empty: no map to hold ${formatKeyPath(path)}`);
+  const candidates = target.documents
+    .map((located, index) => ({ located, index, depth: depthIn(located, path) }))
+    .filter((c) => !isEmptyDocument(c.located));
+  if (candidates.length <= 1) return candidates[0]?.located ?? first;
+  const best = Math.max(...candidates.map((c) => c.depth));
+  const deepest = candidates.filter((c) => c.depth === best);
+  const [only] = deepest;
+  if (best === 0) return candidates[0]?.located ?? first;
+  if (only && deepest.length === 1) return only.located;
+  const held =
+    best === path.length
+      ? formatKeyPath(path)
+      : `${formatKeyPath(path.slice(0, best))} (on the way to ${formatKeyPath(path)})`;
+  throw editError(
+    EDIT_ERROR.ambiguous,
+    `${target.file}: ${held} is in documents ${deepest.map((c) => describeDocument(c.located, c.index)).join(' and ')}; ` +
+      'a key path must lead into one document: give a longer path that only one object has, or keep the objects in separate files',
+  );
+}
+
+/** How many leading keys of `path` exist in the document, through maps. */
+function depthIn(located: LocatedYaml, path: readonly string[]): number {
+  let current: unknown = located.doc.contents;
+  let depth = 0;
+  for (const segment of path) {
+    if (!isMap(current)) break;
+    const pair = current.items.find((p) => isScalar(p.key) && String(p.key.value) === segment);
+    if (!pair) break;
+    depth += 1;
+    current = pair.value;
+  }
+  return depth;
+}
+
+function isEmptyDocument(located: LocatedYaml): boolean {
+  const contents = located.doc.contents;
+  return contents === null || (isScalar(contents) && contents.value === null);
+}
+
+/** `2 (Deployment carts)`: its number in the file, and the object it is when it names one. */
+function describeDocument(located: LocatedYaml, index: number): string {
+  const kind = located.doc.get('kind');
+  const name = located.doc.getIn(['metadata', 'name']);
+  const what = [kind, name].filter((v): v is string => typeof v === 'string').join(' ');
+  return `${String(index + 1)}${what ? ` (${what})` : ''}`;
 }
 
 /** Where a key path leads in a document. */
@@ -92,7 +155,8 @@ export type Lookup =
 
 /** Follow `path` through block and flow maps. Aliases and non-map parents are refused. */
 export function lookup(target: EditableYaml, path: readonly string[]): Lookup {
-  const { located, file } = target;
+  const { file } = target;
+  const located = documentFor(target, path);
   let current: unknown = located.doc.contents;
   if (current === null || (isScalar(current) && current.value === null && path.length > 0)) {
     throw editError(EDIT_ERROR.notAMap, `${file} is empty: no map to hold ${formatKeyPath(path)}`);
@@ -112,7 +176,7 @@ export function lookup(target: EditableYaml, path: readonly string[]): Lookup {
         `${where(target, here)}: ${describePath(here)} is not a map, cannot hold "${segment}"`,
       );
     }
-    if (current.anchor !== undefined && anchorIsUsed(target, current.anchor)) {
+    if (current.anchor !== undefined && anchorIsUsed(located, current.anchor)) {
       // Any edit below this map (a changed value or an added key) would show through every alias.
       throw editError(
         EDIT_ERROR.sharedValue,
@@ -136,7 +200,7 @@ export function lookup(target: EditableYaml, path: readonly string[]): Lookup {
           `${where(target, path)}: ${formatKeyPath(path)} is a ${value === null ? 'missing value' : 'collection'}, not a scalar`,
         );
       }
-      if (value.anchor !== undefined && anchorIsUsed(target, value.anchor)) {
+      if (value.anchor !== undefined && anchorIsUsed(located, value.anchor)) {
         throw editError(
           EDIT_ERROR.sharedValue,
           `${where(target, path)}: ${formatKeyPath(path)} is anchored (&${value.anchor}) and used elsewhere through *${value.anchor}; refusing an edit that would also change those places`,
@@ -154,23 +218,35 @@ export function lookup(target: EditableYaml, path: readonly string[]): Lookup {
 
 /** `line:column` of the value at `path` (or its nearest existing ancestor). */
 export function where(target: EditableYaml, path: readonly string[]): string {
-  const d: Diagnostic = target.located.diagnosticAt(path, '');
+  const d: Diagnostic = locatedOrFirst(target, path).diagnosticAt(path, '');
   return `${d.file}:${d.line}:${d.column}`;
 }
 
 /** `line:column` of the key at `path` (where a reader looks for the anchor of a map). */
 function whereKey(target: EditableYaml, path: readonly string[]): string {
-  const d: Diagnostic = target.located.diagnosticAt(path, '', 'key');
+  const d: Diagnostic = locatedOrFirst(target, path).diagnosticAt(path, '', 'key');
   return `${d.file}:${d.line}:${d.column}`;
+}
+
+/** For a position in a message: the path's document, or the first when the path is ambiguous. */
+function locatedOrFirst(target: EditableYaml, path: readonly string[]): LocatedYaml {
+  try {
+    return documentFor(target, path);
+  } catch {
+    const [first] = target.documents;
+    if (!first) throw editError(EDIT_ERROR.notAMap, `${target.file} is empty`);
+    return first;
+  }
 }
 
 function describePath(path: readonly string[]): string {
   return path.length === 0 ? 'the document' : formatKeyPath(path);
 }
 
-function anchorIsUsed(target: EditableYaml, anchor: string): boolean {
+/** Anchors are a document's own: an alias in another document cannot refer to it. */
+function anchorIsUsed(located: LocatedYaml, anchor: string): boolean {
   let used = false;
-  visit(target.located.doc, {
+  visit(located.doc, {
     Alias(_key, node) {
       if (node.source === anchor) {
         used = true;
