@@ -39,6 +39,11 @@ const legacyPolicy = `remediations:
     value: EnablePromotion:off
 `;
 
+const renderedManifests = readFileSync(
+  new URL('../../../test/fixtures/values/rendered-manifests.yaml', import.meta.url),
+  'utf8',
+);
+
 let root: string;
 let repo: string;
 let problems: Record<string, string>;
@@ -121,6 +126,8 @@ beforeAll(() => {
   write(repo, 'broken/values.yaml', 'replicaCount: 1\n');
   write(repo, 'novalues/remediation.yaml', policy);
   write(repo, 'novalues/values.yaml', 'image:\n  tag: "1"\n');
+  // carts rendered to plain manifests for kustomize or Flux: a Remediation names this file and its keys.
+  write(repo, 'carts/manifests/carts.yaml', renderedManifests);
   git(repo, 'add', '.');
   git(repo, 'commit', '-q', '-m', 'policies and values');
   productionHead = git(repo, 'rev-parse', 'HEAD');
@@ -681,6 +688,31 @@ describe('rebound plan --project', { timeout: 60_000 }, () => {
       rules: { after: unknown };
     };
     expect(json.rules.after).toEqual({ revertAfter: '30m', hold: { mode: 'reassert', maxReasserts: 2 } });
+  });
+
+  it("plans from the Project file's Remediation, in the values file and keys it names", async () => {
+    const manifests = [
+      '- apiVersion: rebound.dev/v1alpha1',
+      '  kind: Remediation',
+      '  metadata: {name: carts-manifests, namespace: sockshop}',
+      '  spec:',
+      '    project: sockshop',
+      '    stage: production',
+      '    service: carts',
+      '    remediations:',
+      '    - problemType: Response time degradation',
+      '      actionsOnOpen:',
+      '      - {name: promotion off, action: featuretoggle, value: "EnablePromotion:off"}',
+      '    values: {file: carts/manifests/carts.yaml, replicaCountKey: spec.replicas, featureFlagsKey: data}',
+    ].join('\n');
+    const file = projectFile('manifests.yaml', projectYaml('stages: [{name: production}]', manifests));
+    const run = await forCarts('cloudevent', '--project', file, '--at', WEDNESDAY, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const document = JSON.parse(run.stdout) as { source: string; file: string; action: unknown; diff: string };
+    expect(document.source).toBe('Remediation carts-manifests');
+    expect(document.file).toBe('carts/manifests/carts.yaml');
+    expect(document.action).toEqual({ name: 'promotion off', action: 'featuretoggle', value: 'EnablePromotion:off' });
+    expect(document.diff).toContain('-  EnablePromotion: "true"\n+  EnablePromotion: "false"');
   });
 
   it('on a weekday nothing holds it back and the readable plan says when the window opens', async () => {

@@ -22,7 +22,8 @@ import type { MappedProblem } from '../../ingest/payloads.ts';
 import { SCALE_RULES } from '../../remediation/value-edits.ts';
 import { planRemediation, valuesFilePath } from '../../remediation/plan.ts';
 import type { PlanOutcome } from '../../remediation/plan.ts';
-import { describeSource, policyFilePath, policyFromFile } from '../../remediation/policy.ts';
+import { describeSource, policyFilePath, policyFromFile, policyFromResource } from '../../remediation/policy.ts';
+import { parseKeyPath } from '../../remediation/yaml-edit.ts';
 import { APPLIERS } from '../../apply/types.ts';
 import type { ApplierName } from '../../apply/types.ts';
 import { describeApply } from '../../apply/describe.ts';
@@ -163,20 +164,33 @@ export async function plan(
   const { ref, commit } = await resolveStageBranch(repo, args.stage);
   if (ref !== `refs/heads/${args.stage}`) notes.push(`no local branch ${args.stage}; read ${ref}`);
 
+  const projectFile =
+    args.project === undefined ? undefined : await readProjectFile(args.project, problem.spec.project);
+  // As the loop: a Remediation resource for the stage and service wins over the branch's file, and
+  // names the values file and keys (rendered manifests: spec.replicas, a ConfigMap's data).
+  const remediation = projectFile && remediationFor(projectFile, args);
   const policyPath = policyFilePath(args.service);
-  const policyText = await readFileAt(repo, commit, policyPath);
   let policy;
-  if (policyText !== undefined) {
-    const parsed = parseRemediationFile(policyPath, policyText);
-    if (!parsed.ok) {
-      throw new PlanInputError(
-        `${policyPath} on branch ${args.stage} (${commit.slice(0, 8)}) is invalid:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`,
-      );
+  if (remediation) {
+    policy = policyFromResource(remediation);
+    notes.push(
+      `the Remediation ${remediation.metadata.name ?? ''} in ${args.project ?? ''} is the policy (it wins over ${policyPath})`,
+    );
+  } else {
+    const policyText = await readFileAt(repo, commit, policyPath);
+    if (policyText !== undefined) {
+      const parsed = parseRemediationFile(policyPath, policyText);
+      if (!parsed.ok) {
+        throw new PlanInputError(
+          `${policyPath} on branch ${args.stage} (${commit.slice(0, 8)}) is invalid:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`,
+        );
+      }
+      for (const warning of parsed.warnings) notes.push(formatDiagnostic(warning));
+      policy = policyFromFile({ branch: args.stage, commit, path: policyPath, policy: parsed.policy });
     }
-    for (const warning of parsed.warnings) notes.push(formatDiagnostic(warning));
-    policy = policyFromFile({ branch: args.stage, commit, path: policyPath, policy: parsed.policy });
   }
-  const valuesFile = valuesFilePath(args.service);
+  const values = remediation?.spec.values;
+  const valuesFile = values?.file ?? valuesFilePath(args.service);
   const outcome = planRemediation({
     branch: args.stage,
     service: args.service,
@@ -186,10 +200,20 @@ export async function plan(
     policyPath,
     valuesFile,
     valuesText: await readFileAt(repo, commit, valuesFile),
+    ...(values?.replicaCountKey ? { replicasPath: parseKeyPath(values.replicaCountKey) } : {}),
+    ...(values?.minReplicasKey ? { minReplicasPath: parseKeyPath(values.minReplicasKey) } : {}),
+    ...(values?.featureFlagsKey ? { flagsPath: parseKeyPath(values.featureFlagsKey) } : {}),
+    ...(remediation?.spec.limits ? { limits: remediation.spec.limits } : {}),
   });
-  if (args.project === undefined) return { outcome, problem, ref, notes };
-  const rules = await planRules(args, args.project, repo, problem, outcome, notes);
+  if (!projectFile) return { outcome, problem, ref, notes };
+  const rules = await planRules(args, projectFile, repo, problem, outcome, notes);
   return { outcome, problem, ref, notes, rules };
+}
+
+/** The Project file's Remediation for the planned stage and service, as the loop finds it. */
+function remediationFor(file: ProjectFile, args: PlanArgs): Remediation | undefined {
+  const namespace = file.project.metadata.namespace ?? 'default';
+  return findRemediationIn(file.remediations, namespace, file.project.metadata.name ?? '', args.stage, args.service);
 }
 
 interface ProjectFile {
@@ -201,13 +225,14 @@ interface ProjectFile {
 /** The Project's rules for the planned action, judged at --at with the loop's own functions. */
 async function planRules(
   args: PlanArgs,
-  file: string,
+  projectFile: ProjectFile,
   repo: Repository,
   problem: MappedProblem,
   outcome: PlanOutcome,
   notes: string[],
 ): Promise<RulesPlan> {
-  const { project, remediations, problems } = await readProjectFile(file, problem.spec.project);
+  const { project, problems } = projectFile;
+  const file = args.project ?? '';
   const namespace = project.metadata.namespace ?? 'default';
   const shipyard = await readShipyard(repo, project.spec.git.defaultBranch ?? 'main', notes);
   // Before its first pass the Project controller has recorded no sequence for the spec's stages: as it would.
@@ -248,7 +273,7 @@ async function planRules(
     action: outcome.json.action ? (outcome.json.approval ? { approval: outcome.json.approval } : {}) : undefined,
     attempt: args.attempt,
     seen: approvalInput(previous),
-    remediation: findRemediationIn(remediations, namespace, project.metadata.name ?? '', args.stage, args.service),
+    remediation: remediationFor(projectFile, args),
     projectProblems: [...others, event],
     now: args.at,
   });
