@@ -4,11 +4,12 @@
 // Every part is started as one named step whose duration is reported, and registered for stopping
 // in reverse order, so a failure half-way (or Ctrl-C) leaves nothing running.
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RemediationAction } from '../../src/api/index.ts';
+import type { Remediation, RemediationAction } from '../../src/api/index.ts';
 import { parseRemediationFile } from '../../src/formats/remediation.ts';
+import type { RemediationPolicy } from '../../src/formats/remediation.ts';
 import { startAlertmanager } from '../../test/harness/alertmanager.ts';
 import type { LocalAlertmanager } from '../../test/harness/alertmanager.ts';
 import { startCluster } from '../../test/harness/cluster.ts';
@@ -17,8 +18,10 @@ import { startGitServer } from '../../test/harness/git-server.ts';
 import type { GitServer } from '../../test/harness/git-server.ts';
 import { seedKeptnRepo } from '../../test/harness/keptn-repo.ts';
 import { freePort } from '../../test/harness/ports.ts';
-import { registerTempDir, removeTempDir, waitUntil } from '../../test/harness/process.ts';
+import { registerTempDir, removeTempDir, runCommand, waitUntil } from '../../test/harness/process.ts';
 import { ARGOCD_NAMESPACE, startArgoCd } from '../../test/harness/argocd.ts';
+import { FLUX_NAMESPACE, startFlux } from '../../test/harness/flux.ts';
+import { toolPath } from '../../test/harness/tools.ts';
 import { startPrometheus } from '../../test/harness/prometheus.ts';
 import type { LocalPrometheus } from '../../test/harness/prometheus.ts';
 import { SAMPLE_SLI, sampleSlo, startSampleWorkload } from '../../test/harness/sample-workload.ts';
@@ -66,13 +69,19 @@ export interface DemoOptions {
   signal?: AbortSignal;
   /**
    * `argocd`: Argo CD (application-controller, repo-server) syncs the production branch, rendering
-   * the chart, and the stage is `apply: argocd`; without it Rebound runs `helm upgrade`.
+   * the chart, and the stage is `apply: argocd`. `flux`: Flux (source-controller,
+   * kustomize-controller) applies carts' chart rendered to plain manifests on the branch, and the
+   * stage is `apply: flux`. Without either, Rebound runs `helm upgrade`.
    */
-  gitops?: 'argocd';
+  gitops?: 'argocd' | 'flux';
 }
 
 /** The Argo CD Application that syncs carts in production (`--gitops argocd`). */
 export const DEMO_ARGOCD_APPLICATION = `carts-${DEMO_STAGE}`;
+/** The Flux GitRepository and Kustomization that apply carts in production (`--gitops flux`). */
+export const DEMO_FLUX_KUSTOMIZATION = `carts-${DEMO_STAGE}`;
+/** `--gitops flux`: carts' chart rendered by `helm template` into one file of plain manifests, on every stage branch. */
+export const DEMO_MANIFESTS = `${DEMO_SERVICE}/manifests/${DEMO_SERVICE}.yaml`;
 
 export interface StepReporter {
   start(label: string): void;
@@ -92,6 +101,8 @@ export interface DemoWorld {
   alertmanager: LocalAlertmanager;
   /** The actions of the policy entry for the demo's problem, in order. */
   actions: RemediationAction[];
+  /** Where the policy comes from, as the timeline's header says it. */
+  policySource: string;
   /** Stops everything started so far, last started first. Idempotent; never throws. */
   stop(): Promise<string[]>;
 }
@@ -166,11 +177,13 @@ export async function startDemoWorld(
       (g) => `git http-backend at ${g.url}`,
     );
     stopper.push('git server', () => git.stop());
-    const { repo, actions } = await step(
+    const { repo, actions, policy } = await step(
       options,
       'sockshop repository',
-      () => createSockshopRepo(git, options.objectiveMs, options.evaluationWait),
-      (r) => `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}`,
+      () => createSockshopRepo(git, options.objectiveMs, options.evaluationWait, options.gitops),
+      (r) =>
+        `${r.repo.url}: shipyard.yaml on main; carts on ${DEMO_STAGES.join(', ')}` +
+        (options.gitops === 'flux' ? `, its chart rendered to ${DEMO_MANIFESTS} (helm template) for Flux` : ''),
     );
 
     const stageNamespaces = DEMO_STAGES.map((s) => `${DEMO_PROJECT}-${s}`);
@@ -213,8 +226,15 @@ export async function startDemoWorld(
                             name: stage,
                             remediation: 'automated',
                             apply: gitops,
-                            // The Application's path is the chart, the action edits carts/values.yaml: named.
-                            gitops: { objects: [`${ARGOCD_NAMESPACE}/${DEMO_ARGOCD_APPLICATION}`], timeout: '2m' },
+                            // Named: the Application's path is the chart while the action edits carts/values.yaml.
+                            gitops: {
+                              objects: [
+                                gitops === 'argocd'
+                                  ? `${ARGOCD_NAMESPACE}/${DEMO_ARGOCD_APPLICATION}`
+                                  : `${FLUX_NAMESPACE}/${DEMO_FLUX_KUSTOMIZATION}`,
+                              ],
+                              timeout: '2m',
+                            },
                           }
                         : { name: stage, remediation: 'disabled' },
                     ),
@@ -222,10 +242,16 @@ export async function startDemoWorld(
                 : {}),
             },
           },
+          // Flux applies the rendered manifests: the Remediation names the file and where replicas and
+          // flags are in it; its entries are carts/remediation.yaml's.
+          ...(gitops === 'flux' ? [manifestsRemediation(policy)] : []),
         ]);
       },
       () =>
-        `ServiceAccount rebound-system/rebound-controller (manifests/rbac.yaml), Project ${DEMO_NAMESPACE}/${DEMO_PROJECT}`,
+        `ServiceAccount rebound-system/rebound-controller (manifests/rbac.yaml), Project ${DEMO_NAMESPACE}/${DEMO_PROJECT}` +
+        (gitops === 'flux'
+          ? `, Remediation ${DEMO_NAMESPACE}/${DEMO_REMEDIATION} (carts/remediation.yaml's entries; replicas at spec.replicas and flags at data in ${DEMO_MANIFESTS})`
+          : ''),
     );
 
     await step(
@@ -264,6 +290,26 @@ export async function startDemoWorld(
         },
         () =>
           `application-controller + repo-server v3.2.11; Application ${ARGOCD_NAMESPACE}/${DEMO_ARGOCD_APPLICATION} renders carts/chart from ${DEMO_STAGE}: Synced, Healthy`,
+      );
+    }
+
+    if (gitops === 'flux') {
+      await step(
+        options,
+        'Flux',
+        async () => {
+          const started = await startFlux({ kubeconfigPath: admin });
+          stopper.push('flux', () => started.stop());
+          await applyObjects(admin, [
+            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: FLUX_NAMESPACE } },
+            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${DEMO_PROJECT}-${DEMO_STAGE}` } },
+          ]);
+          await applyObjects(admin, fluxObjects(repo.url, git));
+          await waitForKustomization(admin, DEMO_FLUX_KUSTOMIZATION);
+          return started;
+        },
+        () =>
+          `source-controller + kustomize-controller; Kustomization ${FLUX_NAMESPACE}/${DEMO_FLUX_KUSTOMIZATION} applies ${DEMO_SERVICE}/manifests from ${DEMO_STAGE}: Ready`,
       );
     }
 
@@ -345,6 +391,10 @@ export async function startDemoWorld(
       uiUrl,
       alertmanager,
       actions,
+      policySource:
+        gitops === 'flux'
+          ? `Remediation ${DEMO_REMEDIATION}, entries from carts/remediation.yaml`
+          : `carts/remediation.yaml on ${DEMO_STAGE}`,
       stop: () => stopper.stop(),
     };
   } catch (err) {
@@ -404,7 +454,8 @@ async function createSockshopRepo(
   git: GitServer,
   objectiveMs: number,
   evaluationWait: string,
-): Promise<{ repo: { url: string; dir: string }; actions: RemediationAction[] }> {
+  gitops: DemoOptions['gitops'],
+): Promise<{ repo: { url: string; dir: string }; actions: RemediationAction[]; policy: RemediationPolicy }> {
   const examples = await mkdtemp(join(tmpdir(), 'rebound-demo-project-'));
   registerTempDir(examples);
   try {
@@ -420,7 +471,9 @@ async function createSockshopRepo(
     );
     await writeFile(join(examples, DEMO_SERVICE, 'slo.yaml'), sampleSlo(objectiveMs));
     await writeFile(join(examples, DEMO_SERVICE, 'sli.yaml'), SAMPLE_SLI);
-    const actions = policyActions(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));
+    const policy = readPolicy(await readFile(join(examples, DEMO_SERVICE, 'remediation.yaml'), 'utf8'));
+    const actions = policyActions(policy);
+    if (gitops === 'flux') await renderManifests(join(examples, DEMO_SERVICE));
     const repo = await git.createRepo(DEMO_PROJECT, async (gitDir) => {
       await seedKeptnRepo(gitDir, {
         project: DEMO_PROJECT,
@@ -429,21 +482,125 @@ async function createSockshopRepo(
         examplesDir: examples,
       });
     });
-    return { repo, actions };
+    return { repo, actions, policy };
   } finally {
     await removeTempDir(examples);
   }
 }
 
-/** The actions of the remediation.yaml entry for the demo's problem, read with the product's parser. */
-function policyActions(remediationYaml: string): RemediationAction[] {
+/** examples/sockshop/carts/remediation.yaml, read with the product's parser. */
+function readPolicy(remediationYaml: string): RemediationPolicy {
   const parsed = parseRemediationFile('carts/remediation.yaml', remediationYaml);
   if (!parsed.ok)
     throw new Error(
       `examples/sockshop/carts/remediation.yaml is invalid: ${parsed.diagnostics.map((d) => d.message).join('; ')}`,
     );
-  const actions = parsed.policy.entries.find((e) => e.problemType === DEMO_PROBLEM_TITLE)?.actions ?? [];
+  return parsed.policy;
+}
+
+/** The actions of the policy entry for the demo's problem. */
+function policyActions(policy: RemediationPolicy): RemediationAction[] {
+  const actions = policy.entries.find((e) => e.problemType === DEMO_PROBLEM_TITLE)?.actions ?? [];
   if (actions.length === 0)
     throw new Error(`examples/sockshop/carts/remediation.yaml has no actions for "${DEMO_PROBLEM_TITLE}"`);
   return actions;
+}
+
+/** The Remediation of `--gitops flux`: remediation.yaml's entries, in the rendered manifests. */
+export const DEMO_REMEDIATION = `${DEMO_SERVICE}-${DEMO_STAGE}`;
+
+function manifestsRemediation(policy: RemediationPolicy): Remediation {
+  return {
+    apiVersion: 'rebound.dev/v1alpha1',
+    kind: 'Remediation',
+    metadata: { name: DEMO_REMEDIATION, namespace: DEMO_NAMESPACE },
+    spec: {
+      project: DEMO_PROJECT,
+      stage: DEMO_STAGE,
+      service: DEMO_SERVICE,
+      remediations: policy.entries.map((e) => ({ problemType: e.problemType, actionsOnOpen: e.actions })),
+      values: { file: DEMO_MANIFESTS, replicaCountKey: 'spec.replicas', featureFlagsKey: 'data' },
+    },
+  };
+}
+
+/**
+ * carts' chart rendered as `helm template` does (release carts, the values beside it) into
+ * manifests/carts.yaml, with the kustomization.yaml that lists it: what a team that lets Flux's
+ * kustomize-controller apply plain manifests keeps on its branches.
+ */
+async function renderManifests(serviceDir: string): Promise<void> {
+  const rendered = await runCommand(toolPath('helm'), [
+    'template',
+    DEMO_SERVICE,
+    join(serviceDir, 'chart'),
+    '--values',
+    join(serviceDir, 'values.yaml'),
+  ]);
+  await mkdir(join(serviceDir, 'manifests'), { recursive: true });
+  await writeFile(
+    join(serviceDir, 'manifests', `${DEMO_SERVICE}.yaml`),
+    `# carts rendered by \`helm template carts chart --values values.yaml\`, applied by Flux.\n${rendered.stdout}`,
+  );
+  await writeFile(
+    join(serviceDir, 'manifests', 'kustomization.yaml'),
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${DEMO_SERVICE}.yaml\n`,
+  );
+}
+
+/**
+ * The GitRepository that fetches production and the Kustomization that applies carts' manifests to
+ * sockshop-production. Flux's own interval is an hour: Rebound's reconcile request makes it act.
+ */
+function fluxObjects(repoUrl: string, git: GitServer): object[] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'sockshop-git', namespace: FLUX_NAMESPACE },
+      stringData: { username: git.username, password: git.password },
+    },
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: DEMO_FLUX_KUSTOMIZATION, namespace: FLUX_NAMESPACE },
+      spec: { url: repoUrl, ref: { branch: DEMO_STAGE }, interval: '1h', secretRef: { name: 'sockshop-git' } },
+    },
+    {
+      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+      kind: 'Kustomization',
+      metadata: { name: DEMO_FLUX_KUSTOMIZATION, namespace: FLUX_NAMESPACE },
+      spec: {
+        interval: '1h',
+        retryInterval: '2s',
+        path: `./${DEMO_SERVICE}/manifests`,
+        prune: false,
+        targetNamespace: `${DEMO_PROJECT}-${DEMO_STAGE}`,
+        sourceRef: { kind: 'GitRepository', name: DEMO_FLUX_KUSTOMIZATION },
+      },
+    },
+  ];
+}
+
+/** Until Flux reports the Kustomization Ready: its first apply of the manifests (the pods roll out). */
+async function waitForKustomization(kubeconfigPath: string, name: string): Promise<void> {
+  let last = '';
+  await waitUntil(
+    `Flux Kustomization ${name} Ready`,
+    async () => {
+      last = await kubectl(kubeconfigPath, [
+        'get',
+        'kustomization',
+        name,
+        '-n',
+        FLUX_NAMESPACE,
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].message}',
+      ]).catch((err: unknown) => String(err));
+      return last.startsWith('True');
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  ).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)} (last: ${last})`);
+  });
 }

@@ -31,14 +31,15 @@ import {
   ARGOCD_SYSTEM_TOOLS,
   ARGOCD_TOOLS,
   BUILT_TOOLS,
+  FLUX_TOOLS,
   SYSTEM_TOOLS,
   WORKLOAD_TOOLS,
   missingTools,
   toolPath,
 } from '../../test/harness/tools.ts';
 
-const HELP = `Usage: make demo [DEMO_ARGS="[--keep] [--gitops argocd] [--objective MS] [--evaluation-wait D] [--timeout D]"]
-       node dev/demo/main.ts [--keep] [--gitops argocd] [--objective MS] [--evaluation-wait D] [--timeout D]
+const HELP = `Usage: make demo [DEMO_ARGS="[--keep] [--gitops argocd|flux] [--objective MS] [--evaluation-wait D] [--timeout D]"]
+       node dev/demo/main.ts [--keep] [--gitops argocd|flux] [--objective MS] [--evaluation-wait D] [--timeout D]
 
 The remediation loop on this machine, with nothing installed by hand (\`make demo\` sets up what is
 missing; \`node dev/demo/main.ts\` runs it after \`make setup\`): a Kubernetes cluster whose pods roll
@@ -52,6 +53,10 @@ controller takes it, then each stage's pods and the production branch's git log.
   --gitops argocd      production is synced by Argo CD (application-controller and repo-server, which
                        renders carts' chart from the branch): Rebound commits, asks Argo CD to refresh,
                        and evaluates once Argo CD reports the commit synced and Healthy
+  --gitops flux        production is applied by Flux (source-controller and kustomize-controller) from
+                       carts' chart rendered to plain manifests on the branch; a Remediation names
+                       where replicas and flags are in them: Rebound commits, asks Flux to reconcile,
+                       and evaluates once Flux reports the commit applied
   --objective MS       carts' SLO: p95 below MS milliseconds (default ${String(DEMO_OBJECTIVE_MS)}: scaling alone
                        misses it, the flag meets it; 100 makes every action fail: Exhausted)
   --evaluation-wait D  the controller's wait between an action and its evaluation (default 5s)
@@ -60,9 +65,11 @@ controller takes it, then each stage's pods and the production branch's git log.
 Exit status: 0 resolved, 1 not resolved (the controller's last output is printed), 2 bad usage.
 `;
 
+const APPLIED_BY = { helm: 'applied with Helm', argocd: 'synced by Argo CD', flux: 'applied by Flux' } as const;
+
 interface DemoArgs {
   keep: boolean;
-  gitops: 'argocd' | undefined;
+  gitops: 'argocd' | 'flux' | undefined;
   objectiveMs: number;
   evaluationWait: string;
   timeoutMs: number;
@@ -89,10 +96,8 @@ function parse(argv: string[]): DemoArgs | string {
     if (!Number.isInteger(objectiveMs) || objectiveMs <= 0)
       throw new Error(`--objective must be a whole number of milliseconds, not "${values.objective}"`);
     const gitops = values.gitops;
-    if (gitops !== undefined && gitops !== 'argocd')
-      throw new Error(
-        `--gitops must be argocd, not "${gitops}"${gitops === 'flux' ? " (Flux's kustomize-controller does not render the demo's Helm chart)" : ''}`,
-      );
+    if (gitops !== undefined && gitops !== 'argocd' && gitops !== 'flux')
+      throw new Error(`--gitops must be argocd or flux, not "${gitops}"`);
     return {
       keep: values.keep,
       gitops,
@@ -161,6 +166,7 @@ async function run(argv: string[]): Promise<number> {
     ...WORKLOAD_TOOLS,
     ...SYSTEM_TOOLS,
     ...(args.gitops === 'argocd' ? [...ARGOCD_TOOLS, ...ARGOCD_SYSTEM_TOOLS] : []),
+    ...(args.gitops === 'flux' ? FLUX_TOOLS : []),
   ]);
   if (missing.length > 0) {
     process.stderr.write(
@@ -175,9 +181,7 @@ async function run(argv: string[]): Promise<number> {
   let code: number;
   const started = performance.now();
   try {
-    out(
-      `Rebound demo: one alert, remediated as Git commits, ${args.gitops === 'argocd' ? 'synced by Argo CD' : 'applied with Helm'}, judged by SLOs.`,
-    );
+    out(`Rebound demo: one alert, remediated as Git commits, ${APPLIED_BY[args.gitops ?? 'helm']}, judged by SLOs.`);
     out();
     out('Starting the real parts:');
     world = await unlessAborted(
@@ -210,7 +214,7 @@ async function run(argv: string[]): Promise<number> {
       `carts in ${DEMO_STAGE} answers in ${String(before)} ms at p95; its objective (slo.yaml) is below ${String(args.objectiveMs)} ms.`,
     );
     const plan = world.actions.map((a, i) => `${String(i + 1)}. ${a.action} ${a.value}`).join(', ');
-    out(`Policy (carts/remediation.yaml on ${DEMO_STAGE}), "${DEMO_PROBLEM_TITLE}": ${plan}.`);
+    out(`Policy (${world.policySource}), "${DEMO_PROBLEM_TITLE}": ${plan}.`);
     out();
     out('Timeline (seconds since the alert was fired):');
     const firedAt = performance.now();

@@ -189,6 +189,45 @@ describe('make demo', () => {
     expect(await processesWithMarker(run.marker)).toEqual([]);
   }, 300_000);
 
+  it('--gitops flux: Flux applies the rendered manifests Rebound edits, and the loop resolves the same way', async () => {
+    const run = await runDemo(['--gitops', 'flux']);
+    const output = `${run.stdout}\n--- stderr ---\n${run.stderr}`;
+    expect(run.code, output).toBe(0);
+    expectInOrder(run.stdout, [
+      'applied by Flux, judged by SLOs',
+      'its chart rendered to carts/manifests/carts.yaml (helm template) for Flux',
+      'Remediation sockshop/carts-production',
+      'Flux',
+      'Kustomization flux-system/carts-production applies carts/manifests from production: Ready',
+      'Policy (Remediation carts-production, entries from carts/remediation.yaml)',
+      'alert fired',
+      'action 1 of 2 committed',
+      'on production (carts/manifests/carts.yaml)',
+      '-  replicas: 1',
+      '+  replicas: 2',
+      'applied by Flux at',
+      'rolled out',
+      'evaluated',
+      'fail',
+      'action 2 of 2 committed',
+      '-  EnablePromotion: "true"',
+      '+  EnablePromotion: "false"',
+      'applied by Flux at',
+      'evaluated',
+      'pass, score 100%',
+      'resolved',
+      'Resolved in',
+      'Stopped everything',
+    ]);
+    expect(run.stdout).not.toContain('helm upgrade: release revision');
+    // Each "applied by Flux at <sha>" names the commit Rebound made just before it.
+    const commits = [...run.stdout.matchAll(/committed .*?: ([0-9a-f]{12}) on production/g)].map((m) => m[1]);
+    const applied = [...run.stdout.matchAll(/applied by Flux at ([0-9a-f]{12})/g)].map((m) => m[1]);
+    expect(applied, run.stdout).toEqual(commits);
+    expect(await groupAlive(run.pid), (await groupMembers(run.pid)).join('\n')).toBe(false);
+    expect(await processesWithMarker(run.marker)).toEqual([]);
+  }, 300_000);
+
   it("exits 1 with the conditions and the controller's output when the loop does not resolve (an objective nothing meets)", async () => {
     const run = await runDemo(['--objective', '100']);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
