@@ -285,7 +285,17 @@ export async function startDemoWorld(
           });
           stopper.push('argo cd', () => started.stop());
           await applyObjects(admin, [argocdApplication(repo.url)]);
-          await waitForApplication(admin, DEMO_ARGOCD_APPLICATION);
+          await waitForEngine(
+            admin,
+            `Argo CD Application ${DEMO_ARGOCD_APPLICATION} Synced and Healthy`,
+            {
+              resource: 'application',
+              name: DEMO_ARGOCD_APPLICATION,
+              namespace: ARGOCD_NAMESPACE,
+              jsonpath: '{.status.sync.status} {.status.health.status} {.status.conditions[*].message}',
+            },
+            (printed) => printed.startsWith('Synced Healthy'),
+          );
           return started;
         },
         () =>
@@ -305,7 +315,18 @@ export async function startDemoWorld(
             { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${DEMO_PROJECT}-${DEMO_STAGE}` } },
           ]);
           await applyObjects(admin, fluxObjects(repo.url, git));
-          await waitForKustomization(admin, DEMO_FLUX_KUSTOMIZATION);
+          await waitForEngine(
+            admin,
+            `Flux Kustomization ${DEMO_FLUX_KUSTOMIZATION} Ready`,
+            {
+              resource: 'kustomization',
+              name: DEMO_FLUX_KUSTOMIZATION,
+              namespace: FLUX_NAMESPACE,
+              jsonpath:
+                '{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].message}',
+            },
+            (printed) => printed.startsWith('True'),
+          );
           return started;
         },
         () =>
@@ -423,22 +444,31 @@ function argocdApplication(repoUrl: string): object {
   };
 }
 
-/** Until Argo CD reports the Application Synced and Healthy (its first sync: the pods roll out). */
-async function waitForApplication(kubeconfigPath: string, name: string): Promise<void> {
+/**
+ * Until the engine reports its object synced (its first sync: the pods roll out): `kubectl get` of
+ * `resource/name` in `namespace` with `jsonpath`, until `synced` accepts what it prints.
+ */
+async function waitForEngine(
+  kubeconfigPath: string,
+  what: string,
+  object: { resource: string; name: string; namespace: string; jsonpath: string },
+  synced: (printed: string) => boolean,
+): Promise<void> {
   let last = '';
   await waitUntil(
-    `Argo CD Application ${name} Synced and Healthy`,
+    what,
     async () => {
+      const { resource, name, namespace, jsonpath } = object;
       last = await kubectl(kubeconfigPath, [
         'get',
-        'application',
+        resource,
         name,
         '-n',
-        ARGOCD_NAMESPACE,
+        namespace,
         '-o',
-        'jsonpath={.status.sync.status} {.status.health.status} {.status.conditions[*].message}',
+        `jsonpath=${jsonpath}`,
       ]).catch((err: unknown) => String(err));
-      return last.startsWith('Synced Healthy');
+      return synced(last);
     },
     { timeoutMs: 180_000, intervalMs: 500 },
   ).catch((err: unknown) => {
@@ -580,27 +610,4 @@ function fluxObjects(repoUrl: string, git: GitServer): object[] {
       },
     },
   ];
-}
-
-/** Until Flux reports the Kustomization Ready: its first apply of the manifests (the pods roll out). */
-async function waitForKustomization(kubeconfigPath: string, name: string): Promise<void> {
-  let last = '';
-  await waitUntil(
-    `Flux Kustomization ${name} Ready`,
-    async () => {
-      last = await kubectl(kubeconfigPath, [
-        'get',
-        'kustomization',
-        name,
-        '-n',
-        FLUX_NAMESPACE,
-        '-o',
-        'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].message}',
-      ]).catch((err: unknown) => String(err));
-      return last.startsWith('True');
-    },
-    { timeoutMs: 180_000, intervalMs: 500 },
-  ).catch((err: unknown) => {
-    throw new Error(`${err instanceof Error ? err.message : String(err)} (last: ${last})`);
-  });
 }

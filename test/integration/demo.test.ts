@@ -91,6 +91,18 @@ function expectInOrder(text: string, fragments: string[]): void {
   }
 }
 
+/**
+ * With a GitOps engine: each "<reported> <sha>" line names the commit Rebound made just before it,
+ * and the demo left nothing running.
+ */
+async function expectEachCommitReported(run: Awaited<ReturnType<typeof runDemo>>, reported: string): Promise<void> {
+  const commits = [...run.stdout.matchAll(/committed .*?: ([0-9a-f]{12}) on production/g)].map((m) => m[1]);
+  const shas = [...run.stdout.matchAll(new RegExp(`${reported} ([0-9a-f]{12})`, 'g'))].map((m) => m[1]);
+  expect(shas, run.stdout).toEqual(commits);
+  expect(await groupAlive(run.pid), (await groupMembers(run.pid)).join('\n')).toBe(false);
+  expect(await processesWithMarker(run.marker)).toEqual([]);
+}
+
 describe('make demo', () => {
   it('resolves the alert by escalating from scale to the feature flag, prints the git log, exits 0 and leaves nothing running', async () => {
     const run = await runDemo([]);
@@ -181,12 +193,7 @@ describe('make demo', () => {
       'Stopped everything',
     ]);
     expect(run.stdout).not.toContain('helm upgrade: release revision');
-    // Each "synced by Argo CD at <sha>" names the commit Rebound made just before it.
-    const commits = [...run.stdout.matchAll(/committed .*?: ([0-9a-f]{12}) on production/g)].map((m) => m[1]);
-    const synced = [...run.stdout.matchAll(/synced by Argo CD at ([0-9a-f]{12})/g)].map((m) => m[1]);
-    expect(synced, run.stdout).toEqual(commits);
-    expect(await groupAlive(run.pid), (await groupMembers(run.pid)).join('\n')).toBe(false);
-    expect(await processesWithMarker(run.marker)).toEqual([]);
+    await expectEachCommitReported(run, 'synced by Argo CD at');
   }, 300_000);
 
   it('--gitops flux: Flux applies the rendered manifests Rebound edits, and the loop resolves the same way', async () => {
@@ -220,12 +227,7 @@ describe('make demo', () => {
       'Stopped everything',
     ]);
     expect(run.stdout).not.toContain('helm upgrade: release revision');
-    // Each "applied by Flux at <sha>" names the commit Rebound made just before it.
-    const commits = [...run.stdout.matchAll(/committed .*?: ([0-9a-f]{12}) on production/g)].map((m) => m[1]);
-    const applied = [...run.stdout.matchAll(/applied by Flux at ([0-9a-f]{12})/g)].map((m) => m[1]);
-    expect(applied, run.stdout).toEqual(commits);
-    expect(await groupAlive(run.pid), (await groupMembers(run.pid)).join('\n')).toBe(false);
-    expect(await processesWithMarker(run.marker)).toEqual([]);
+    await expectEachCommitReported(run, 'applied by Flux at');
   }, 300_000);
 
   it("exits 1 with the conditions and the controller's output when the loop does not resolve (an objective nothing meets)", async () => {
