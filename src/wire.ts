@@ -3,12 +3,9 @@
 // and runs the manager until the signal aborts. No logic lives here.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { KeptnExecutorAction } from './actions/keptn-executor.ts';
-import { KeptnTaskDispatcher } from './actions/keptn-task.ts';
-import { actionRegistry } from './actions/registry.ts';
-import { FeatureToggleAction, ScaleAction } from './actions/values.ts';
-import { WebhookAction } from './actions/webhook.ts';
-import { createAppliers, createRolloutCheck, createSyncCheck, deploymentOwner } from './apply/index.ts';
+import { createActions } from './actions/setup.ts';
+import { createRolloutCheck, createSyncCheck } from './apply/index.ts';
+import type { ProblemEvent, Remediation } from './api/index.ts';
 import type { ControllerConfig } from './config/controller.ts';
 import { watchTokenFile } from './config/token-file.ts';
 import { createConfigCaches } from './controllers/config-caches.ts';
@@ -18,7 +15,6 @@ import { CachedProjectLookup } from './controllers/problemevent/project-lookup.t
 import { setupProblemEventController } from './controllers/problemevent/setup.ts';
 import { SloEvaluator } from './controllers/problemevent/slo-evaluator.ts';
 import { prometheusProviders } from './evaluation/providers/prometheus.ts';
-import { prometheusRangeClients } from './evaluation/providers/prometheus-range.ts';
 import { ProjectStores } from './controllers/project-stores.ts';
 import { ProjectForges } from './controllers/forges.ts';
 import { setupNotificationController } from './controllers/notification/setup.ts';
@@ -50,9 +46,7 @@ import { LeaderElector } from './runtime/leader-election.ts';
 import { Manager, closeOnStop, informerRunnable } from './runtime/manager.ts';
 import type { ManagerExit } from './runtime/manager.ts';
 import { kubeUiAccess } from './kube/ui-access.ts';
-import { UiChanges } from './ui/server.ts';
-import { uiRunnable } from './ui/runnable.ts';
-import type { HasMetadata } from './runtime/keys.ts';
+import { setupUi } from './ui/setup.ts';
 
 /** Problems waiting per Notification, at most (more are taken again at their next change). */
 const NOTIFICATION_QUEUE_CAPACITY = 1000;
@@ -135,6 +129,8 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     onPushRetry: () => metrics.gitPushRetry(),
   });
   const projectLookup = new CachedProjectLookup(projects, remediations, stores);
+  const remediationOf = (p: ProblemEvent): Remediation | undefined =>
+    projectLookup.findRemediation(p.metadata.namespace ?? 'default', p.spec.project, p.spec.stage, p.spec.service);
   // Last good remediation.yaml / slo.yaml / sli.yaml, fed by the Project controller's branch polls.
   const configs = createConfigCaches();
 
@@ -206,53 +202,33 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
       })
     : undefined;
 
-  // Actions: values edits applied by helm/kubernetes/none, webhooks, and (with a sink) external executors.
-  const valuesOptions = {
-    appliers: createAppliers({
-      kubeConfig: kc,
-      helm: {
-        helmPath: config.helmPath,
-        homeDir: join(config.workDir, 'helm'),
-        timeoutSeconds: config.helmTimeoutSeconds,
-        log: log.child({ component: 'helm' }),
-        ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}),
-      },
-    }),
+  // Actions: values edits applied by the stage's applier, webhooks, and (with a sink) external executors.
+  const { actions, tasks } = createActions({
+    kubeConfig: kc,
+    helm: {
+      helmPath: config.helmPath,
+      homeDir: join(config.workDir, 'helm'),
+      timeoutSeconds: config.helmTimeoutSeconds,
+      log: log.child({ component: 'helm' }),
+      ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}),
+    },
     workDir: config.workDir,
     secrets,
-    helmUpgrade: (result: 'success' | 'error', seconds: number) => metrics.helmOperation('upgrade', result, seconds),
-    gitOpsOwner: deploymentOwner(kc),
-  };
-  const actions = actionRegistry({
-    scale: new ScaleAction(valuesOptions),
-    featuretoggle: new FeatureToggleAction(valuesOptions),
+    clock,
+    helmUpgrade: (result, seconds) => metrics.helmOperation('upgrade', result, seconds),
     // Runbooks call back to the webhook server; only --callback-url names it when it listens on every interface.
-    webhook: new WebhookAction({
-      secrets,
-      clock,
-      callbackBaseUrl: () => config.callbackUrl ?? webhooks?.callbackBaseUrl(),
-    }),
+    callbackBaseUrl: () => config.callbackUrl ?? webhooks?.callbackBaseUrl(),
     ...(config.actionSink
       ? {
-          external: new KeptnExecutorAction({
-            sinkUrl: config.actionSink,
-            timeoutMs: config.actionTimeoutMs,
-            clock,
+          sink: {
+            url: config.actionSink,
+            actionTimeoutMs: config.actionTimeoutMs,
+            taskTimeoutMs: config.taskTimeoutMs,
             ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}),
-          }),
+          },
         }
       : {}),
   });
-
-  // The shipyard sequence's tasks after the action go to the same executor sink.
-  const tasks = config.actionSink
-    ? new KeptnTaskDispatcher({
-        sinkUrl: config.actionSink,
-        timeoutMs: config.taskTimeoutMs,
-        clock,
-        ...(sinkToken ? { token: () => sinkToken.tokens()[0] } : {}),
-      })
-    : undefined;
 
   // Notifications: the loop publishes each status it writes; delivery runs on its own, per sink.
   const notifier = setupNotificationController(manager, {
@@ -288,13 +264,7 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
           defaultUrl: config.prometheusUrl,
           allowedHosts: config.prometheusAllowedHosts,
         }),
-        findRemediation: (p) =>
-          projectLookup.findRemediation(
-            p.metadata.namespace ?? 'default',
-            p.spec.project,
-            p.spec.stage,
-            p.spec.service,
-          ),
+        findRemediation: remediationOf,
         caches: configs,
       }),
       metrics: {
@@ -356,60 +326,19 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
   );
   if (webhooks) manager.add(webhooks);
 
-  // The web UI reads the same caches; their handlers only tell it which object changed.
+  // The web UI reads the same caches, on every replica.
   if (config.uiAddress !== '') {
-    const changes = new UiChanges();
-    const feed = (kind: string) => {
-      const tell = (o: HasMetadata): void => changes.notify(kind, o.metadata?.namespace ?? '', o.metadata?.name ?? '');
-      return { onAdd: tell, onUpdate: (_old: HasMetadata, o: HasMetadata) => tell(o), onDelete: tell };
-    };
-    problems.addHandler(feed('problemevents'));
-    approvals.addHandler(feed('approvals'));
-    projects.addHandler(feed('projects'));
-    const informers = [projects, remediations, problems, approvals];
-    // Charts read the Prometheus the evaluation read, by the same allowed-hosts rule.
-    const rangeClients = prometheusRangeClients({
-      defaultUrl: config.prometheusUrl,
-      allowedHosts: config.prometheusAllowedHosts,
+    setupUi(manager, {
+      address: parseAddress(config.uiAddress),
+      informers: { problems, projects, remediations, approvals },
+      identity: config.identity,
+      leading: () => elector?.isLeading() ?? true,
+      kube: kubeUiAccess(kc),
+      prometheus: { defaultUrl: config.prometheusUrl, allowedHosts: config.prometheusAllowedHosts },
+      findRemediation: remediationOf,
+      log: log.child({ component: 'ui' }),
+      now: () => clock.now(),
     });
-    manager.add(
-      uiRunnable(
-        {
-          ...parseAddress(config.uiAddress),
-          cache: {
-            problems: () => problems.list(),
-            problem: (namespace, name) => problems.get(`${namespace}/${name}`),
-            projects: () => projects.list(),
-            remediations: () => remediations.list(),
-            approvals: (namespace, problem) =>
-              approvals.list().filter((a) => a.metadata.namespace === namespace && a.spec.problem === problem),
-          },
-          health: {
-            identity: config.identity,
-            informers: () => informers.map((i) => ({ name: i.name, synced: i.hasSynced() })),
-            leading: () => elector?.isLeading() ?? true,
-          },
-          kube: kubeUiAccess(kc),
-          sliSeries: {
-            range: (p, query, start, end) => {
-              const remediation = projectLookup.findRemediation(
-                p.metadata.namespace ?? 'default',
-                p.spec.project,
-                p.spec.stage,
-                p.spec.service,
-              );
-              const client = rangeClients(remediation?.spec.evaluation?.prometheusURL);
-              return 'refused' in client
-                ? Promise.resolve({ ok: false, message: client.refused })
-                : client.range({ query, start, end });
-            },
-          },
-          log: log.child({ component: 'ui' }),
-          now: () => clock.now(),
-        },
-        changes,
-      ),
-    );
   }
   manager.add(closeOnStop('token-files', [tokens, gitSecret, sinkToken]));
   // Spans still queued go out before the process ends.
