@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RemediationPolicy } from '../formats/remediation.ts';
 import { planRemediation } from './plan.ts';
@@ -140,5 +141,65 @@ describe('planRemediation', () => {
         reason: 'no remediation policy: carts/remediation.yaml does not exist on branch production',
       },
     });
+  });
+});
+
+describe('planRemediation in rendered manifests (the diff an approver and `rebound plan` see)', () => {
+  const manifests = readFileSync(
+    new URL('../../test/fixtures/values/rendered-manifests.yaml', import.meta.url),
+    'utf8',
+  );
+  const rendered = (value: string): Partial<PlanInput> => ({
+    valuesFile: 'carts/manifests/carts.yaml',
+    valuesText: manifests,
+    replicasPath: ['spec', 'replicas'],
+    flagsPath: ['data'],
+    policy: {
+      policy: {
+        format: '0.1.4',
+        entries: [
+          {
+            problemType: 'Response time degradation',
+            match: 'exact',
+            actions: [{ name: 'act', action: value.includes(':') ? 'featuretoggle' : 'scale', value }],
+          },
+        ],
+      },
+      source: { kind: 'Remediation', name: 'carts-manifests' },
+    },
+  });
+
+  it('shows one changed line in the Deployment for scale and one in the ConfigMap for a flag', () => {
+    const scale = planRemediation(input(rendered('+1')));
+    expect(scale.json.diff).toBe(
+      [
+        '--- a/carts/manifests/carts.yaml',
+        '+++ b/carts/manifests/carts.yaml',
+        '@@ -28,7 +28,7 @@',
+        ' metadata:',
+        '   name: carts',
+        ' spec:',
+        '-  replicas: 1',
+        '+  replicas: 2',
+        '   selector:',
+        '     matchLabels:',
+        '       app.kubernetes.io/name: carts',
+        '',
+      ].join('\n'),
+    );
+    const flag = planRemediation(input(rendered('EnablePromotion:off')));
+    expect(flag.json.diff?.split('\n').filter((l) => /^[-+] /.test(l))).toEqual([
+      '-  EnablePromotion: "true"',
+      '+  EnablePromotion: "false"',
+    ]);
+  });
+
+  it('plans no edit for a key path two documents hold, and says which', () => {
+    const outcome = planRemediation(input({ ...rendered('+1'), valuesText: manifests.replace('  replicas: 1\n', '') }));
+    expect(outcome.kind).toBe('invalid');
+    expect(outcome.json.diff).toBeNull();
+    expect(outcome.json.reason).toContain(
+      'spec (on the way to spec.replicas) is in documents 2 (Service carts) and 3 (Deployment carts)',
+    );
   });
 });

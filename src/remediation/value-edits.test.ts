@@ -634,3 +634,56 @@ describe('a file of several documents (rendered manifests, as `helm template` wr
     expect(err.code).toBe('ValuesFileInvalid');
   });
 });
+
+describe('the HorizontalPodAutoscaler check in a file of several documents', () => {
+  const name = 'rendered-manifests.yaml';
+  const hpa = [
+    '---',
+    '# Source: carts/templates/hpa.yaml',
+    'apiVersion: autoscaling/v2',
+    'kind: HorizontalPodAutoscaler',
+    'metadata:',
+    '  name: carts',
+    'spec:',
+    '  minReplicas: 1',
+    '  maxReplicas: 3',
+    '',
+  ].join('\n');
+  const keys = { file: name, replicasPath: ['spec', 'replicas'], flagsPath: ['data'] };
+
+  it("raises the HPA object's spec.minReplicas, clamped to its spec.maxReplicas, and leaves the Deployment", () => {
+    const before = fixture(name) + hpa;
+    const result = applyAction({ action: 'scale', value: '+5' }, before, {
+      ...keys,
+      minReplicasPath: ['spec', 'minReplicas'],
+    });
+    expect(result).toMatchObject({
+      changed: true,
+      change: { path: 'spec.minReplicas', from: 1, to: 3, clampedBy: 'hpaMaxReplicas', autoscaler: true },
+    });
+    expect(changed(result)).toBe(before.replace('  minReplicas: 1', '  minReplicas: 3'));
+  });
+
+  it('without an HPA document, spec.minReplicas leads nowhere and scale edits the Deployment', () => {
+    // spec is in the Service and the Deployment alike: the check finds no HPA instead of refusing.
+    const result = applyAction({ action: 'scale', value: '+1' }, fixture(name), {
+      ...keys,
+      minReplicasPath: ['spec', 'minReplicas'],
+    });
+    expect(changed(result)).toBe(fixture(name).replace('  replicas: 1', '  replicas: 2'));
+  });
+
+  it('with the default autoscaling.minReplicas, which no document has, scale edits the Deployment', () => {
+    const result = applyAction({ action: 'scale', value: '+1' }, fixture(name), keys);
+    expect(result).toMatchObject({ changed: true, change: { path: 'spec.replicas', from: 1, to: 2 } });
+  });
+
+  it('a featuretoggle key no document has is added to the first document, as in a one-document file', () => {
+    const result = applyAction({ action: 'featuretoggle', value: 'NewCheckout:on' }, fixture(name), {
+      file: name,
+    });
+    const after = changed(result);
+    expect(after.split('---\n').slice(2)).toEqual(fixture(name).split('---\n').slice(2));
+    expect(after.split('---\n')[1]).toContain('featureFlags:\n  NewCheckout: true\n');
+  });
+});
