@@ -158,6 +158,37 @@ describe('rebound validate --project', () => {
     });
   });
 
+  it("checks the values file and keys of the file's Remediation on its stage's branch", async () => {
+    const project = join(base, 'project-remediation.yaml');
+    await writeFile(
+      project,
+      [
+        'apiVersion: rebound.dev/v1alpha1',
+        'kind: Project',
+        'metadata: {name: sockshop}',
+        'spec:',
+        '  stages: [{name: dev, apply: kubernetes}]',
+        '---',
+        'apiVersion: rebound.dev/v1alpha1',
+        'kind: Remediation',
+        'metadata: {name: carts-dev}',
+        'spec:',
+        '  project: sockshop',
+        '  stage: dev',
+        '  service: carts',
+        '  remediations: []',
+        '  values: {file: carts/manifests/carts.yaml, replicaCountKey: spec.replicas}',
+        '',
+      ].join('\n'),
+    );
+    const result = await rebound(['--branch', 'dev', '--project', project, clone]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      `${project}:15:18: Remediation carts-dev: values file carts/manifests/carts.yaml is not on branch dev: every values action fails with ValuesFileNotFound\n`,
+    );
+    expect(result.stdout).toContain(`project ${project}: 1 error\n`);
+  });
+
   it('exits 2 when PATH is no Git repository', async () => {
     const project = join(base, 'project.yaml');
     const result = await rebound(['--project', project, base]);

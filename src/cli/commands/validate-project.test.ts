@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkProjectApply } from './validate-project.ts';
 import type { BranchFiles } from './validate-project.ts';
@@ -120,5 +121,86 @@ describe('checkProjectApply', () => {
       'the Project has no stages: nothing is applied',
     );
     expect((await checkProjectApply('p.yaml', 'kind: [\n', 'repo', none)).errors).not.toEqual([]);
+  });
+});
+
+describe("checkProjectApply: the Project file's Remediations and their values files", () => {
+  const manifests = readFileSync(
+    new URL('../../../test/fixtures/values/rendered-manifests.yaml', import.meta.url),
+    'utf8',
+  );
+  const remediation = (values: string): string =>
+    [
+      'apiVersion: rebound.dev/v1alpha1',
+      'kind: Remediation',
+      'metadata:',
+      '  name: carts-production',
+      'spec:',
+      '  project: sockshop',
+      '  stage: production',
+      '  service: carts',
+      '  remediations: []',
+      `  values: ${values}`,
+      '',
+    ].join('\n');
+  const file = (values: string): string =>
+    `${project('    - name: production\n      apply: none\n')}---\n${remediation(values)}`;
+  const branches = (text: string | undefined) =>
+    repo({ production: { ...SERVICE, ...(text === undefined ? {} : { 'carts/manifests/carts.yaml': text }) } });
+  const keys = '{file: carts/manifests/carts.yaml, replicaCountKey: spec.replicas, featureFlagsKey: data}';
+
+  it('passes a values file of rendered manifests whose keys each lead into one document', async () => {
+    const report = await checkProjectApply('p.yaml', file(keys), 'repo', branches(manifests));
+    expect(report).toEqual({ path: 'p.yaml', errors: [], warnings: [] });
+  });
+
+  it('reports a key path two documents hold, where the Remediation names it', async () => {
+    const report = await checkProjectApply(
+      'p.yaml',
+      file(keys),
+      'repo',
+      branches(manifests.replace('  replicas: 1\n', '')),
+    );
+    expect(report.errors).toEqual([
+      {
+        file: 'p.yaml',
+        line: 19,
+        column: 63,
+        message:
+          'Remediation carts-production: carts/manifests/carts.yaml: spec (on the way to spec.replicas) is in documents 2 (Service carts) and 3 (Deployment carts); ' +
+          'a key path must lead into one document: give a longer path that only one object has, or keep the objects in separate files (on branch production)',
+      },
+    ]);
+  });
+
+  it('reports a values file missing from the branch or not parsing, and warns about keys that lead nowhere', async () => {
+    const missing = await checkProjectApply('p.yaml', file(keys), 'repo', branches(undefined));
+    expect(missing.errors.map((e) => e.message)).toEqual([
+      'Remediation carts-production: values file carts/manifests/carts.yaml is not on branch production: every values action fails with ValuesFileNotFound',
+    ]);
+    const broken = await checkProjectApply('p.yaml', file(keys), 'repo', branches('a: [\n'));
+    expect(broken.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(
+        /^Remediation carts-production: cannot edit carts\/manifests\/carts\.yaml: carts\/manifests\/carts\.yaml:2:1: /,
+      ),
+    ]);
+    const nowhere = await checkProjectApply(
+      'p.yaml',
+      file('{file: carts/manifests/carts.yaml, replicaCountKey: replicaCount, minReplicasKey: spec.minReplicas}'),
+      'repo',
+      branches(manifests),
+    );
+    expect(nowhere.errors).toEqual([]);
+    expect(nowhere.warnings.map((e) => e.message)).toEqual([
+      'Remediation carts-production: carts/manifests/carts.yaml on branch production has no replicaCount: a scale action would be refused',
+      "Remediation carts-production: spec.minReplicas is in more than one document of carts/manifests/carts.yaml on branch production: scale edits replicaCount, not a HorizontalPodAutoscaler's minimum",
+    ]);
+  });
+
+  it('leaves a Remediation of another Project or stage, and one without values, to their own checks', async () => {
+    const other = file(keys).replace('project: sockshop', 'project: other');
+    expect((await checkProjectApply('p.yaml', other, 'repo', branches(undefined))).errors).toEqual([]);
+    const plain = file(keys).replace(`  values: ${keys}\n`, '');
+    expect((await checkProjectApply('p.yaml', plain, 'repo', branches(undefined))).errors).toEqual([]);
   });
 });

@@ -5,11 +5,20 @@
 // (in gitops.objects) Kustomizations the repository defines, when it defines any; settings that the
 // stage's applier ignores are warned about. The cluster is not asked: what lives only there (a
 // Kustomization created by hand) is a warning, never an error.
+//
+// The file may also hold the Project's Remediations (`---` between documents, as `rebound plan
+// --project` reads it). One that names its own values file or keys (rendered manifests: spec.replicas,
+// a ConfigMap's data) is checked on its stage's branch the way the loop will edit it: the file is there
+// and parses, and each key path leads into one document of it.
 import { posix } from 'node:path';
 import { APPLY_MODES } from '../../api/constants.ts';
 import { keptnFileKindOfPath } from '../../formats/detect.ts';
-import { loadYaml } from '../../formats/yaml.ts';
+import { loadYaml, loadYamlDocuments } from '../../formats/yaml.ts';
 import type { Diagnostic, LocatedYaml } from '../../formats/yaml.ts';
+import { valuesFilePath } from '../../remediation/plan.ts';
+import { isEditError } from '../../remediation/value-edits.ts';
+import { documentFor, loadEditable, lookup, parseKeyPath } from '../../remediation/yaml-edit.ts';
+import type { EditableYaml } from '../../remediation/yaml-edit.ts';
 
 /** One stage branch of the repository, as the check needs it. */
 export interface BranchFiles {
@@ -40,12 +49,13 @@ export async function checkProjectApply(
   branchOf: (branch: string) => Promise<BranchFiles | undefined>,
 ): Promise<ProjectReport> {
   const report: ProjectReport = { path: file, errors: [], warnings: [] };
-  const loaded = loadYaml(file, projectText);
+  const loaded = loadYamlDocuments(file, projectText);
   if (!loaded.ok) return { ...report, errors: loaded.diagnostics };
-  const yaml = loaded.yaml;
-  const doc = yaml.toJS() as { kind?: unknown; spec?: { stages?: unknown } } | null;
-  if (doc?.kind !== 'Project') {
-    report.errors.push(yaml.diagnosticAt(['kind'], 'not a Rebound Project (kind: Project)'));
+  const kindOf = (located: LocatedYaml): unknown => (located.toJS() as { kind?: unknown } | null)?.kind;
+  const yaml = loaded.documents.find((d) => kindOf(d) === 'Project') ?? loaded.documents[0];
+  const doc = yaml?.toJS() as { kind?: unknown; metadata?: { name?: unknown }; spec?: { stages?: unknown } } | null;
+  if (!yaml || doc?.kind !== 'Project') {
+    if (yaml) report.errors.push(yaml.diagnosticAt(['kind'], 'not a Rebound Project (kind: Project)'));
     return report;
   }
   const stages = doc.spec?.stages;
@@ -56,7 +66,106 @@ export async function checkProjectApply(
   for (const [i, stage] of stages.entries()) {
     await checkStage(yaml, ['spec', 'stages', i], stage as StageSpec, repo, branchOf, report);
   }
+  const projectName = typeof doc.metadata?.name === 'string' ? doc.metadata.name : undefined;
+  for (const located of loaded.documents) {
+    if (kindOf(located) !== 'Remediation') continue;
+    await checkRemediationValues(located, projectName, stages as StageSpec[], branchOf, report);
+  }
   return report;
+}
+
+interface RemediationDoc {
+  metadata?: { name?: unknown };
+  spec?: {
+    project?: unknown;
+    stage?: unknown;
+    service?: unknown;
+    values?: { file?: unknown; replicaCountKey?: unknown; featureFlagsKey?: unknown; minReplicasKey?: unknown };
+  };
+}
+
+/**
+ * A Remediation that names its values file or keys, against its stage's branch: what the loop would
+ * refuse at the first action (ValuesFileNotFound, ValuesFileInvalid) is an error here; a replica key
+ * the file lacks, or an HPA key that leads nowhere, a warning.
+ */
+async function checkRemediationValues(
+  yaml: LocatedYaml,
+  projectName: string | undefined,
+  stages: readonly StageSpec[],
+  branchOf: (branch: string) => Promise<BranchFiles | undefined>,
+  report: ProjectReport,
+): Promise<void> {
+  const doc = yaml.toJS() as RemediationDoc | null;
+  const spec = doc?.spec;
+  const values = spec?.values;
+  if (!spec || !values || typeof values !== 'object') return;
+  if (projectName !== undefined && spec.project !== projectName) return;
+  const stage = stages.find((s) => s.name === spec.stage);
+  if (!stage || typeof spec.service !== 'string' || spec.service === '') return;
+  const name = typeof doc.metadata?.name === 'string' ? doc.metadata.name : String(spec.service);
+  const branch = typeof stage.branch === 'string' && stage.branch !== '' ? stage.branch : String(stage.name);
+  const files = await branchOf(branch);
+  if (!files) return; // the stage's check has said so
+  const file = typeof values.file === 'string' && values.file !== '' ? values.file : valuesFilePath(spec.service);
+  const at = (key: string): (string | number)[] => ['spec', 'values', ...(key in values ? [key] : [])];
+  const error = (key: string, message: string): void => {
+    report.errors.push(yaml.diagnosticAt(at(key), `Remediation ${name}: ${message}`));
+  };
+  const warn = (key: string, message: string): void => {
+    report.warnings.push(yaml.diagnosticAt(at(key), `Remediation ${name}: ${message}`));
+  };
+  const text = (await files.read([file])).get(file);
+  if (text === undefined) {
+    error('file', `values file ${file} is not on branch ${branch}: every values action fails with ValuesFileNotFound`);
+    return;
+  }
+  let target: EditableYaml;
+  try {
+    target = loadEditable(file, text);
+  } catch (err) {
+    if (!isEditError(err)) throw err;
+    error('file', `${err.message} (on branch ${branch})`);
+    return;
+  }
+  const keys = [
+    ['replicaCountKey', values.replicaCountKey],
+    ['featureFlagsKey', values.featureFlagsKey],
+    ['minReplicasKey', values.minReplicasKey],
+  ] as const;
+  for (const [key, raw] of keys) {
+    if (typeof raw !== 'string') continue;
+    try {
+      const path = parseKeyPath(raw);
+      if (key === 'replicaCountKey') {
+        if (lookup(target, path).kind === 'missing')
+          warn(key, `${file} on branch ${branch} has no ${raw}: a scale action would be refused`);
+      } else if (key === 'featureFlagsKey') {
+        documentFor(target, path);
+      } else {
+        const found = autoscalerMinimum(target, path);
+        if (found !== 'found')
+          warn(
+            key,
+            `${raw} ${found === 'ambiguous' ? 'is in more than one document of' : 'is not in'} ${file} on branch ${branch}: scale edits ${typeof values.replicaCountKey === 'string' ? values.replicaCountKey : 'replicaCount'}, not a HorizontalPodAutoscaler's minimum`,
+          );
+      }
+    } catch (err) {
+      if (!isEditError(err)) throw err;
+      error(key, `${err.message} (on branch ${branch})`);
+    }
+  }
+}
+
+/** Whether the HPA minimum's key leads to one value: the loop quietly scales the count otherwise. */
+function autoscalerMinimum(target: EditableYaml, path: readonly string[]): 'found' | 'missing' | 'ambiguous' {
+  try {
+    return lookup(target, path).kind === 'scalar' ? 'found' : 'missing';
+  } catch (err) {
+    if (isEditError(err) && err.code === 'ValueAmbiguous') return 'ambiguous';
+    if (isEditError(err)) return 'missing';
+    throw err;
+  }
 }
 
 interface StageSpec {

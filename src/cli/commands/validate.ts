@@ -29,7 +29,9 @@ Options:
   --project FILE  also check the Project manifest FILE's stages against the branches of the Git
                   repository at PATH: each stage's branch exists, apply is a known applier
                   (helm, kubernetes, flux, argocd, none), apply: helm finds <service>/chart/Chart.yaml,
-                  apply: flux names in gitops.objects Kustomizations the branch defines
+                  apply: flux names in gitops.objects Kustomizations the branch defines; a
+                  Remediation in FILE that sets values (file, keys) finds its file on its stage's
+                  branch, and each key path leads into one YAML document of it
   --json          print {"files":[{"path","kind","errors","warnings"}],"errors":N,"warnings":N}
   -h, --help      show this help
 
