@@ -37,6 +37,7 @@ import {
   missingTools,
   toolPath,
 } from '../../test/harness/tools.ts';
+import { fluxCrdsDir } from '../../test/harness/flux.ts';
 
 const HELP = `Usage: make demo [DEMO_ARGS="[--keep] [--gitops argocd|flux] [--objective MS] [--evaluation-wait D] [--timeout D]"]
        node dev/demo/main.ts [--keep] [--gitops argocd|flux] [--objective MS] [--evaluation-wait D] [--timeout D]
@@ -168,9 +169,12 @@ async function run(argv: string[]): Promise<number> {
     ...(args.gitops === 'argocd' ? [...ARGOCD_TOOLS, ...ARGOCD_SYSTEM_TOOLS] : []),
     ...(args.gitops === 'flux' ? FLUX_TOOLS : []),
   ]);
-  if (missing.length > 0) {
+  // Flux's CRDs are copied next to its binaries by the same build; startFlux installs them first.
+  const missingParts: string[] = [...missing];
+  if (args.gitops === 'flux' && !existsSync(fluxCrdsDir())) missingParts.push(`Flux's CRDs (${fluxCrdsDir()})`);
+  if (missingParts.length > 0) {
     process.stderr.write(
-      `demo: missing ${missing.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`node dev/demo/main.ts\`): it builds or installs them.\n`,
+      `demo: missing ${missingParts.join(', ')}. Run \`make demo\` (or \`make setup\` once, then \`node dev/demo/main.ts\`): it builds or installs them.\n`,
     );
     return 2;
   }

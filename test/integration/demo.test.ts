@@ -7,9 +7,11 @@
 // an orphan would be re-parented; but every descendant inherits the environment.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { toolsDir } from '../harness/tools.ts';
 import { REPO_ROOT } from '../harness/world.ts';
 
 const MARKER = 'REBOUND_DEMO_TEST_MARKER';
@@ -24,11 +26,15 @@ interface DemoRun {
 }
 
 /** Runs the demo to its end; `onOutput` may signal it (e.g. Ctrl-C once a line appears). */
-function runDemo(args: string[], onOutput?: (stdout: string, pid: number) => void): Promise<DemoRun> {
+function runDemo(
+  args: string[],
+  onOutput?: (stdout: string, pid: number) => void,
+  env: NodeJS.ProcessEnv = {},
+): Promise<DemoRun> {
   const marker = randomBytes(8).toString('hex');
   const child = spawn(process.execPath, [join(REPO_ROOT, 'dev', 'demo', 'main.ts'), ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, [MARKER]: marker },
+    env: { ...process.env, ...env, [MARKER]: marker },
     // Its own process group, as in a terminal: the test can signal it like a Ctrl-C does.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -229,6 +235,24 @@ describe('make demo', () => {
     expect(run.stdout).not.toContain('helm upgrade: release revision');
     await expectEachCommitReported(run, 'applied by Flux at');
   }, 300_000);
+
+  it("--gitops flux exits 2 before starting anything when Flux's CRDs were not copied next to its controllers", async () => {
+    // Every built tool, but not the flux-crds directory the same build writes.
+    const tools = await mkdtemp(join(tmpdir(), 'rebound-demo-tools-'));
+    try {
+      for (const name of await readdir(toolsDir())) {
+        if (name !== 'flux-crds') await symlink(join(toolsDir(), name), join(tools, name));
+      }
+      const run = await runDemo(['--gitops', 'flux'], undefined, { REBOUND_TOOLS_DIR: tools });
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(2);
+      expect(run.stderr).toBe(
+        `demo: missing Flux's CRDs (${join(tools, 'flux-crds')}). Run \`make demo\` (or \`make setup\` once, then \`node dev/demo/main.ts\`): it builds or installs them.\n`,
+      );
+      expect(await processesWithMarker(run.marker)).toEqual([]);
+    } finally {
+      await rm(tools, { recursive: true, force: true });
+    }
+  });
 
   it("exits 1 with the conditions and the controller's output when the loop does not resolve (an objective nothing meets)", async () => {
     const run = await runDemo(['--objective', '100']);
