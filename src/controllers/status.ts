@@ -92,6 +92,20 @@ export function conditionsOf<S extends ConditionedStatus>(object: StatusObject<S
   return new Conditions(object.status?.conditions, now, object.metadata.generation);
 }
 
+/** The status as written: the fields, the conditions and the generation it answers for. */
+export function statusWith<S extends ConditionedStatus>(
+  object: StatusObject<S>,
+  status: Omit<S, 'conditions' | 'observedGeneration'>,
+  conditions: Conditions,
+): S {
+  const generation = object.metadata.generation;
+  return {
+    ...status,
+    conditions: conditions.list(),
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+  } as S;
+}
+
 /**
  * The one status writer: the status with its conditions and the generation it answers for, sent as
  * one merge patch through the resource's port (which may make it conditional on the version read).
@@ -104,14 +118,8 @@ export async function writeStatus<T extends StatusObject<S>, S extends Condition
   status: Omit<S, 'conditions' | 'observedGeneration'>,
   conditions: Conditions,
 ): Promise<R | undefined> {
-  const generation = object.metadata.generation;
-  const next = {
-    ...status,
-    conditions: conditions.list(),
-    ...(generation === undefined ? {} : { observedGeneration: generation }),
-  } as S;
   try {
-    return await writer.patchStatus(object, next);
+    return await writer.patchStatus(object, statusWith(object, status, conditions));
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

@@ -189,7 +189,7 @@ class World {
   };
   /** Commits pushed by a person on top: descendant → the commits its history holds. */
   descendants = new Map<string, string[]>();
-  stageApply: 'kubernetes' | 'flux' | 'argocd' = 'kubernetes';
+  stageApply: 'kubernetes' | 'helm' | 'flux' | 'argocd' = 'kubernetes';
   /** What the Flux stand-in reports, in order; the last one stays. */
   syncStates: SyncState[] = [];
   syncChecks: SyncTarget[] = [];
@@ -393,12 +393,8 @@ class World {
     };
   }
 
-  async step(): Promise<number | undefined> {
-    const ctx: ReconcileContext = {
-      log: pino({ level: 'silent' }),
-      reconcileId: 'r',
-      signal: new AbortController().signal,
-    };
+  async step(signal = new AbortController().signal): Promise<number | undefined> {
+    const ctx: ReconcileContext = { log: pino({ level: 'silent' }), reconcileId: 'r', signal };
     const result = await new ProblemEventReconciler(this.ports()).reconcile('sockshop/p1', ctx);
     return result?.requeueAfterMs;
   }
@@ -548,6 +544,57 @@ describe('ProblemEventReconciler', () => {
       'Normal Evaluated',
       'Normal Resolved',
     ]);
+  });
+
+  it('writes a commit and the quick apply chained after it in one status write', async () => {
+    const w = new World();
+    await w.step();
+    expect(w.writes).toBe(1);
+    expect(w.written[0]?.phase).toBe('Evaluating');
+    expect(w.written[0]?.attempts?.[0]).toMatchObject({ commit: w.commits[0]?.sha, appliedTime: w.now.toISOString() });
+    expect(w.written[0]?.attempts?.[0]?.committedTime).toBeDefined();
+    expect(w.events.map((e) => e.split(':')[0])).toEqual(['Normal Committed', 'Normal Applied']);
+  });
+
+  it('shows the commit before a helm upgrade starts, which may take minutes', async () => {
+    const w = new World();
+    w.stageApply = 'helm';
+    await w.step();
+    expect(w.written.map((s) => s.phase)).toEqual(['Remediating', 'Evaluating']);
+    expect(w.written[0]?.attempts?.[0]?.commit).toBe(w.commits[0]?.sha);
+    expect(w.written[0]?.attempts?.[0]?.appliedTime).toBeUndefined();
+    expect(w.written[0]?.conditions?.find((c) => c.type === 'Reconciling')?.reason).toBe('ActionCommitted');
+  });
+
+  it('writes a carried commit status when the chain is cut before the apply', async () => {
+    const w = new World();
+    const stop = new AbortController();
+    const commit = w.repository.commitAction.bind(w.repository);
+    w.repository = {
+      ...w.repository,
+      commitAction: (req, signal) => {
+        stop.abort(); // shutting down while the push runs
+        return commit(req, signal);
+      },
+    };
+    expect(await w.step(stop.signal)).toBe(1);
+    expect(w.applied).toHaveLength(0);
+    expect(w.written.map((s) => s.phase)).toEqual(['Remediating']);
+    expect(w.written[0]?.attempts?.[0]?.commit).toBe(w.commits[0]?.sha);
+  });
+
+  it('finds its commit again when the status write after the apply is refused', async () => {
+    const w = new World();
+    w.writeError = new KubeError('conflict (409)', { code: 'KubeConflict', retryable: true, status: 409 });
+    await expect(w.step()).rejects.toThrow('409');
+    expect(w.commits).toHaveLength(1);
+    expect(w.problem.status).toBeUndefined();
+    w.writeError = undefined;
+    await w.step();
+    expect(w.commits).toHaveLength(1);
+    expect(w.problem.status?.phase).toBe('Evaluating');
+    expect(w.problem.status?.attempts?.[0]?.commit).toBe(w.commits[0]?.sha);
+    expect(w.events.filter((e) => e.startsWith('Normal Committed')).at(-1)).toContain('found its earlier commit');
   });
 
   it('waits for the rollout after the apply, then evaluates from the live time', async () => {

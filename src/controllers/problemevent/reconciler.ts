@@ -71,8 +71,9 @@ export class ProblemEventReconciler implements Reconciler {
     }
     // A step that asks for the next one at once (commit → apply, escalate → commit) continues here
     // from the object its status write returned: no queue round trip, and no decision taken on a
-    // cache that has not yet seen our own write. Each step still writes its status first, so a crash
-    // between them loses nothing.
+    // cache that has not yet seen our own write. Each step writes its status first, so a crash
+    // between them loses nothing; a commit followed at once by a quick apply leaves its status to
+    // the apply's write (StatusDraft.carry), found again by its trailers if that write never comes.
     const chain: Chain = { turnConfirmed: false };
     for (let chained = 1; ; chained++) {
       const draft = new StatusDraft(problem, this.ports.clock(), this.ports.writer, ctx.log);
@@ -81,8 +82,15 @@ export class ProblemEventReconciler implements Reconciler {
       if (draft.gone || 'done' in result) return undefined;
       if ('retry' in result) throw result.retry;
       if ('requeueAfterMs' in result) return result;
-      if (!draft.written || chained >= MAX_CHAINED_STEPS || ctx.signal.aborted) return NEXT_STEP;
-      problem = draft.written;
+      const next = draft.written ?? draft.carried;
+      if (!next) return NEXT_STEP;
+      if (chained >= MAX_CHAINED_STEPS || ctx.signal.aborted) {
+        // A status carried to the next step is written before the chain yields: the queue's next
+        // reconcile starts from what the cache will hold.
+        if (!draft.written) await draft.write();
+        return draft.gone ? undefined : NEXT_STEP;
+      }
+      problem = next;
     }
   }
 
@@ -198,7 +206,7 @@ export class ProblemEventReconciler implements Reconciler {
     const tracer = this.ports.tracer;
     const traceparent = traceparentOf(draft.problem);
     if (!tracer || !traceparent) return;
-    const written = draft.written;
+    const written = draft.written ?? draft.carried;
     if (stepTracing(step.decision) === 'when-written' && !written) {
       span.drop();
       return;

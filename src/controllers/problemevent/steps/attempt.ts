@@ -186,7 +186,10 @@ async function commitValues(
         : 'found the value already set';
   const message = `attempt ${index}: ${actionLabel} ${verb} on ${stage.branch} (${outcome.sha.slice(0, 12)})`;
   draft.markReconciling(REASONS.ActionCommitted, message);
-  await draft.write('Remediating');
+  // A quick apply follows in this reconcile and its status write carries this one: in a storm, one
+  // write per action instead of two. A helm upgrade may take minutes, so the commit shows first.
+  if (stage.apply === 'helm') await draft.write('Remediating');
+  else draft.carry('Remediating');
   draft.event('Normal', 'Committed', message);
   if (outcome.kind !== 'no-change')
     postCommitStatus(

@@ -4,7 +4,7 @@
 import type { Attempt, Phase, ProblemEvent, ProblemEventStatus, Reason } from '../../../api/index.ts';
 import { actionValueLabel } from '../../../actions/types.ts';
 import type { ConditionUpdate } from '../../conditions.ts';
-import { conditionsOf, writeStatus } from '../../status.ts';
+import { conditionsOf, statusWith, writeStatus } from '../../status.ts';
 import type { Conditions } from '../../status.ts';
 import { errorMessage } from '../../../errors.ts';
 import type { ProblemWriter } from '../ports.ts';
@@ -20,6 +20,8 @@ export class StatusDraft {
   written: ProblemEvent | undefined;
   /** The last write found the object deleted: there is nothing left to act on. */
   gone = false;
+  /** The problem as this step left it for the next one to write (carry()), unwritten. */
+  carried: ProblemEvent | undefined;
   #status: ProblemEventStatus;
   readonly #conditions: Conditions;
   readonly #writer: ProblemWriter;
@@ -105,18 +107,38 @@ export class StatusDraft {
   /** Writes the draft (conditional on the version read); `phase` when it changes. */
   async write(phase?: Phase): Promise<void> {
     if (phase) this.#status.phase = phase;
-    const previousPhase = this.problem.status?.phase;
-    const { conditions: _c, observedGeneration: _g, ...fields } = this.#status;
-    const stored = await writeStatus(this.#writer, this.problem, fields, this.#conditions);
+    const stored = await writeStatus(this.#writer, this.problem, this.#fields(), this.#conditions);
     if (!stored) {
       this.gone = true;
       return;
     }
     this.written = stored;
+    this.#logPhase();
+  }
+
+  /**
+   * Leaves the draft to the step chained next instead of writing it: that step's write carries both
+   * (one status write per action rather than two: commit, then apply). Only for a step whose effect
+   * outside is found again if the status is lost (a commit, by its trailers) and whose next step
+   * follows at once: a crash, a conflict or a cut chain in between redoes the step and finds it.
+   */
+  carry(phase: Phase): void {
+    this.#status.phase = phase;
+    this.carried = { ...this.problem, status: statusWith(this.problem, this.#fields(), this.#conditions) };
+    this.#logPhase();
+  }
+
+  #fields(): Omit<ProblemEventStatus, 'conditions' | 'observedGeneration'> {
+    const { conditions: _c, observedGeneration: _g, ...fields } = this.#status;
+    return fields;
+  }
+
+  #logPhase(): void {
+    const previous = this.problem.status?.phase;
     const next = this.#status.phase;
-    if (next && next !== previousPhase)
+    if (next && next !== previous)
       this.#log.info(
-        { from: previousPhase ?? 'none', to: next, attempt: this.#status.currentAttempt },
+        { from: previous ?? 'none', to: next, attempt: this.#status.currentAttempt },
         'problem phase changed',
       );
   }
