@@ -48,6 +48,7 @@ export function budgetHold(input: BudgetInput): BudgetHold | undefined {
 }
 
 function inFlightHold({ problem, projectProblems, budgets }: BudgetInput): BudgetHold | undefined {
+  if (budgets?.maxInFlight === undefined && budgets?.maxInFlightPerStage === undefined) return undefined;
   // A problem already in flight never counts against itself.
   const others = projectProblems.filter((p) => !sameProblem(p, problem) && inFlight(p));
   if (budgets?.maxInFlight !== undefined && others.length >= budgets.maxInFlight) {

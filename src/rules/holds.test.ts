@@ -48,6 +48,24 @@ describe('holdFor', () => {
     ).toEqual({ kind: 'none' });
   });
 
+  it("reads the Project's problems only for a rule that counts them", () => {
+    let reads = 0;
+    const input = (spec: Parameters<typeof project>[0]): Parameters<typeof holdFor>[0] => ({
+      problem: problem(),
+      project: project(spec),
+      get projectProblems() {
+        reads++;
+        return [];
+      },
+      remediation: undefined,
+      now: NOW,
+    });
+    expect(holdFor(input(weekend)).kind).toBe('held');
+    expect(reads).toBe(0);
+    expect(holdFor(input({ budgets: { maxInFlight: 1 } }))).toEqual({ kind: 'none' });
+    expect(reads).toBe(1);
+  });
+
   it('names the window and until when', () => {
     const out = holdFor({
       problem: problem(),

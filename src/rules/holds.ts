@@ -18,6 +18,8 @@ export interface Hold {
 export interface HoldInput {
   problem: ProblemEvent;
   project: Pick<Project, 'metadata' | 'spec'>;
+  /** Every problem of the Project: read only when a budget or the circuit breaker counts them (a getter
+   * spares a storm's thousands of problems the copy). */
   projectProblems: readonly ProblemEvent[];
   /** The Remediation resource for the problem's service: its matching entry may break the glass. */
   remediation: Remediation | undefined;
@@ -34,14 +36,17 @@ export function holdFor(input: HoldInput): HoldOutcome {
   const { problem, project, now } = input;
   const spec = project.spec;
   const projectName = project.metadata.name ?? '';
-  const budget = budgetHold({
-    problem,
-    projectProblems: input.projectProblems,
-    budgets: spec.budgets,
-    breaker: spec.circuitBreaker,
-    resetAt: project.metadata.annotations?.[ANNOTATIONS.circuitReset],
-    now,
-  });
+  const budget =
+    spec.budgets || spec.circuitBreaker
+      ? budgetHold({
+          problem,
+          projectProblems: input.projectProblems,
+          budgets: spec.budgets,
+          breaker: spec.circuitBreaker,
+          resetAt: project.metadata.annotations?.[ANNOTATIONS.circuitReset],
+          now,
+        })
+      : undefined;
   if (budget) {
     switch (budget.rule) {
       case 'circuitBreaker':

@@ -149,11 +149,15 @@ export class ProblemEventReconciler implements Reconciler {
       };
     }
     const remediation = this.ports.projects.findRemediation(draft.namespace, spec.project, spec.stage, spec.service);
+    const inProject = (): ProblemEvent[] => this.inProject(draft.problem);
     const holds = (): HoldOutcome =>
       holdFor({
         problem: draft.problem,
         project,
-        projectProblems: this.inProject(draft.problem),
+        // Copied from the cache only when a Project rule counts them.
+        get projectProblems() {
+          return inProject();
+        },
         remediation,
         now: draft.now,
       });
