@@ -64,13 +64,14 @@ class CommitApplier {
       ...(stage.gitops ? { gitops: stage.gitops } : {}),
     };
     const applier = this.options.appliers[stage.apply];
-    const scratch = join(
-      this.options.workDir,
-      'apply',
-      `${problem.metadata.uid ?? problem.metadata.name ?? 'problem'}-${attempt.index}`,
-    );
-    try {
-      if (stage.apply === 'helm') {
+    if (stage.apply === 'helm') {
+      // Only helm reads files: the chart and values at the commit, in a scratch directory of its own.
+      const scratch = join(
+        this.options.workDir,
+        'apply',
+        `${problem.metadata.uid ?? problem.metadata.name ?? 'problem'}-${attempt.index}`,
+      );
+      try {
         const valuesPath = attempt.path ?? `${service}/values.yaml`;
         await rm(scratch, { recursive: true, force: true });
         await mkdir(scratch, { recursive: true });
@@ -79,16 +80,16 @@ class CommitApplier {
         request.valuesFile = join(scratch, valuesPath);
         const result = await timed(this.options.helmUpgrade, () => applier.apply(request, ctx.signal));
         return { ...result, ...(await this.ownerWarning(stage.namespace, service)) };
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
       }
-      if (stage.apply === 'kubernetes') {
-        Object.assign(request, await desiredState(repository, attempt));
-        const result = await applier.apply(request, ctx.signal);
-        return { ...result, ...(await this.ownerWarning(stage.namespace, service)) };
-      }
-      return await applier.apply(request, ctx.signal);
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
     }
+    if (stage.apply === 'kubernetes') {
+      Object.assign(request, await desiredState(repository, attempt));
+      const result = await applier.apply(request, ctx.signal);
+      return { ...result, ...(await this.ownerWarning(stage.namespace, service)) };
+    }
+    return applier.apply(request, ctx.signal);
   }
 
   /** A `helm`/`kubernetes` change to a workload a GitOps engine manages is undone by that engine: say so. */
