@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   compareTreeEntries,
+  TreeEntryFinder,
   findTreeEntry,
+  makeObject,
   hashObject,
   parseCommit,
   parseTree,
@@ -65,5 +67,28 @@ describe('git objects', () => {
     const changed = withEntryOid(tree, carts?.oidOffset ?? -1, b);
     expect(changed.equals(serializeTree(entries.map((e) => (e.name === 'carts' ? { ...e, oid: b } : e))))).toBe(true);
     expect(findTreeEntry(changed, 'cart')?.oid).toBe(a);
+  });
+
+  it('finds entries of a large tree through its index, and of the tree rewritten from it', () => {
+    const a = 'ce013625030ba8dba906f756967f9e9ca394464a';
+    const b = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+    const names = Array.from({ length: 300 }, (_, i) => `svc-${String(i).padStart(4, '0')}`);
+    const entries = [
+      ...names.map((name) => ({ mode: '40000', name, oid: a })),
+      { mode: '100644', name: 'é.yaml', oid: b },
+    ];
+    const tree = makeObject('tree', serializeTree(entries));
+    const finder = new TreeEntryFinder(2);
+    for (const name of ['svc-0000', 'svc-0299', 'é.yaml', 'svc-03', 'nope'])
+      expect(finder.find(tree, name), name).toEqual(findTreeEntry(tree.content, name));
+    const at = finder.find(tree, 'svc-0150');
+    const rewritten = makeObject('tree', withEntryOid(tree.content, at?.oidOffset ?? -1, b));
+    finder.inherit(tree.oid, rewritten.oid);
+    expect(finder.find(rewritten, 'svc-0150')?.oid).toBe(b);
+    expect(finder.find(rewritten, 'svc-0149')?.oid).toBe(a);
+    // Bounded: older indexes go, and a tree no longer indexed is indexed again from its content.
+    finder.find(makeObject('tree', serializeTree(entries.slice(1))), 'svc-0001');
+    finder.find(makeObject('tree', serializeTree(entries.slice(2))), 'svc-0002');
+    expect(finder.find(rewritten, 'svc-0150')?.oid).toBe(b);
   });
 });

@@ -148,6 +148,70 @@ export function findTreeEntry(content: Buffer, name: string): FoundTreeEntry | u
   return undefined;
 }
 
+/** A tree's entries by name: where each one's mode is and its id sits. */
+type TreeNames = Map<string, { mode: string; oidOffset: number }>;
+
+/** Smaller trees (about 64 entries) are scanned: an index pays off only for large ones read again and again. */
+const INDEXED_TREE_BYTES = 2_048;
+
+/**
+ * findTreeEntry for trees read again and again: a storm over a stage of 1,000 services finds its
+ * way through the same 1,000-entry root tree on every commit. A large tree's names are indexed once,
+ * and a tree rewritten with one new entry id (withEntryOid) keeps its names and offsets, so it takes
+ * the index of the tree it was made from. Bounded: the oldest index goes first.
+ */
+export class TreeEntryFinder {
+  readonly #byTree = new Map<string, TreeNames>();
+  readonly #max: number;
+
+  constructor(maxTrees = 64) {
+    this.#max = maxTrees;
+  }
+
+  find(tree: GitObject, name: string): FoundTreeEntry | undefined {
+    if (tree.content.length < INDEXED_TREE_BYTES) return findTreeEntry(tree.content, name);
+    const names = this.#byTree.get(tree.oid) ?? this.#index(tree);
+    // Names are keyed byte for byte (latin1), as findTreeEntry compares them.
+    const entry = names.get(Buffer.from(name).toString('latin1'));
+    if (entry === undefined) return undefined;
+    const oid = tree.content.toString('hex', entry.oidOffset, entry.oidOffset + 20);
+    return { mode: entry.mode, oid, oidOffset: entry.oidOffset };
+  }
+
+  /** `rewritten` is `original` with one entry's id replaced. */
+  inherit(original: string, rewritten: string): void {
+    const names = this.#byTree.get(original);
+    if (names !== undefined) this.#remember(rewritten, names);
+  }
+
+  #index(tree: GitObject): TreeNames {
+    const names: TreeNames = new Map();
+    const content = tree.content;
+    let offset = 0;
+    while (offset < content.length) {
+      const space = content.indexOf(0x20, offset);
+      const nul = space < 0 ? -1 : content.indexOf(0, space + 1);
+      if (space < 0 || nul < 0 || nul + 21 > content.length) throw new Error('malformed tree object');
+      names.set(content.toString('latin1', space + 1, nul), {
+        mode: content.toString('latin1', offset, space),
+        oidOffset: nul + 1,
+      });
+      offset = nul + 21;
+    }
+    this.#remember(tree.oid, names);
+    return names;
+  }
+
+  #remember(oid: string, names: TreeNames): void {
+    this.#byTree.delete(oid);
+    this.#byTree.set(oid, names);
+    if (this.#byTree.size > this.#max) {
+      const oldest = this.#byTree.keys().next().value;
+      if (oldest !== undefined) this.#byTree.delete(oldest);
+    }
+  }
+}
+
 /** The same tree with one entry pointing at a new object: names and order are unchanged. */
 export function withEntryOid(content: Buffer, oidOffset: number, oid: string): Buffer {
   const out = Buffer.from(content);

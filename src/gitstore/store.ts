@@ -24,6 +24,7 @@ import { ObjectSizes } from './object-size.ts';
 import {
   TREE_MODE,
   findTreeEntry,
+  TreeEntryFinder,
   makeObject,
   parseCommit,
   parseTree,
@@ -37,6 +38,8 @@ import { GitRemote, ZERO_OID } from './remote.ts';
 import type { GitCredentials } from './remote.ts';
 import { formatCommitMessage, matchesStep, parseReboundTrailers } from './trailers.ts';
 import type { ReboundTrailers, StepKey } from './trailers.ts';
+import { StepIndex, trailersStepId } from './step-index.ts';
+import type { WalkedCommit } from './step-index.ts';
 
 export interface StoreLogger {
   debug(fields: object, message: string): void;
@@ -138,6 +141,8 @@ const OBJECT_CACHE_LIMIT = 512;
 /** Objects the cache may hold in all: a few root trees of a 1,000-service repository and their paths. */
 const OBJECT_CACHE_BYTES = 4 * 1024 * 1024;
 const COMMIT_CACHE_LIMIT = 4096;
+/** How far back a look-up for a step since a time walks at most. */
+const SINCE_WALK_LIMIT = 10_000;
 
 export async function openStore(options: StoreOptions): Promise<GitStore> {
   const store = new GitStore(options);
@@ -167,6 +172,10 @@ export class GitStore {
   private readonly madeDirs = new Set<string>();
   private readonly sizes: ObjectSizes;
   private shallow = new Set<string>();
+  /** The Rebound steps each branch's history holds, so a storm's commits do not each walk it all. */
+  private readonly stepIndex = new StepIndex();
+  /** Large trees' entries by name (a storm's commits all go through the same root tree). */
+  private readonly trees = new TreeEntryFinder();
   private counters: StoreStats = { fetches: 0, pushes: 0, rejectedPushes: 0, failedPushes: 0, lastPushBytes: 0 };
 
   constructor(options: StoreOptions) {
@@ -687,12 +696,12 @@ export class GitStore {
     const chain: Located['chain'] = [];
     let tree = await this.object(rootTree);
     for (const part of parts) {
-      const entry = findTreeEntry(tree.content, part);
+      const entry = this.trees.find(tree, part);
       if (entry === undefined || entry.mode !== TREE_MODE) return { chain, blob: undefined };
       chain.push({ tree, oidOffset: entry.oidOffset });
       tree = await this.object(entry.oid);
     }
-    const entry = findTreeEntry(tree.content, fileName);
+    const entry = this.trees.find(tree, fileName);
     if (entry === undefined || entry.mode === TREE_MODE) return { chain, blob: undefined };
     chain.push({ tree, oidOffset: entry.oidOffset });
     const limit = this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -720,6 +729,7 @@ export class GitStore {
       const level = located.chain[i];
       if (level === undefined) continue;
       child = makeObject('tree', withEntryOid(level.tree.content, level.oidOffset, child.oid));
+      this.trees.inherit(level.tree.oid, child.oid);
       added.push({ object: child, base: level.tree });
       this.remember(child);
     }
@@ -846,14 +856,28 @@ export class GitStore {
     key: StepKey,
     since: Date | undefined,
   ): Promise<string | undefined> {
-    const limit = since === undefined ? (this.options.idempotencyDepth ?? 200) : 10_000;
+    const limit = since === undefined ? (this.options.idempotencyDepth ?? 200) : SINCE_WALK_LIMIT;
     const sinceSeconds = since === undefined ? undefined : Math.floor(since.getTime() / 1000);
+    if (sinceSeconds !== undefined) {
+      const indexedHead = this.stepIndex.head(branch);
+      const added = indexedHead === undefined ? undefined : await this.commitsDownTo(tip, indexedHead, limit);
+      if (added !== undefined) {
+        const answer = this.stepIndex.lookup(branch, tip, added, key, sinceSeconds);
+        if ('found' in answer) return answer.found;
+        if ('absent' in answer) return undefined;
+      }
+    }
     let deepened = false;
+    const walked: WalkedCommit[] = [];
     let oid: string | undefined = tip;
     for (let seen = 0; oid !== undefined && seen < limit; seen += 1) {
       const commit = await this.commit(oid);
       if (matchesStep(commit.trailers, key)) return oid;
-      if (sinceSeconds !== undefined && commit.time < sinceSeconds) return undefined;
+      walked.push({ oid, time: commit.time, step: trailersStepId(commit.trailers) });
+      if (sinceSeconds !== undefined && commit.time < sinceSeconds) {
+        this.stepIndex.record(branch, tip, walked, commit.time);
+        return undefined;
+      }
       if (this.shallow.has(oid)) {
         // The store's history ends here but the step may be older: deepen back to `since`, once.
         if (sinceSeconds === undefined || deepened || since === undefined) return undefined;
@@ -863,7 +887,23 @@ export class GitStore {
       }
       oid = commit.parents[0];
     }
+    // The whole history, back to its first commit: nothing older to look through.
+    if (oid === undefined && sinceSeconds !== undefined)
+      this.stepIndex.record(branch, tip, walked, Number.NEGATIVE_INFINITY);
     return undefined;
+  }
+
+  /** The first-parent commits from `tip` down to `head` (not included), newest first; undefined when
+   * `head` is not among the first `limit` (history rewritten) or the store's history ends before it. */
+  private async commitsDownTo(tip: string, head: string, limit: number): Promise<WalkedCommit[] | undefined> {
+    const commits: WalkedCommit[] = [];
+    for (let oid: string | undefined = tip; oid !== head;) {
+      if (oid === undefined || commits.length >= limit || this.shallow.has(oid)) return undefined;
+      const commit = await this.commit(oid);
+      commits.push({ oid, time: commit.time, step: trailersStepId(commit.trailers) });
+      oid = commit.parents[0];
+    }
+    return commits;
   }
 
   private async commit(oid: string): Promise<ParsedCommit & { trailers: ReboundTrailers | undefined }> {

@@ -275,6 +275,15 @@ describe('GitStore against git http-backend', () => {
     });
     expect(await show(gitDir, 'production:carts/values.yaml')).toMatch(/^replicaCount: 5$/m);
     fresh.close();
+    // The first store remembers the steps it walked past; it still sees what another replica
+    // committed on top since, and commits nothing twice.
+    expect(await store.commitEdit('production', scaleEdit('carts', 7, 'uid-idem', 2, since))).toMatchObject({
+      status: 'alreadyCommitted',
+    });
+    expect(await store.commitEdit('production', scaleEdit('carts', 7, 'uid-idem', 1, since))).toMatchObject({
+      status: 'alreadyCommitted',
+    });
+    expect(await show(gitDir, 'production:carts/values.yaml')).toMatch(/^replicaCount: 5$/m);
   });
 
   it('batches several edits for one branch into one push, one commit per edit', async () => {
