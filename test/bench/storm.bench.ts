@@ -106,6 +106,13 @@ const NODE_SETTINGS: { label: string; flags: string[]; env: Record<string, strin
   }));
 const BASELINE_REF = process.env['BENCH_BASELINE_REF'] ?? 'ac4aeee';
 const BASELINE_STORMS = process.env['BENCH_BASELINE_STORMS'] ?? 'A';
+/** Whether the baseline build has the rollout wait (and its flag), to be turned off as in the working tree's runs. */
+const baselineWaitsForRollouts = await runCommand('git', ['grep', '-q', 'rollout-timeout', BASELINE_REF, '--', 'src'], {
+  cwd: REPO_ROOT,
+}).then(
+  () => true,
+  () => false,
+);
 /** The image's Node settings at BENCH_BASELINE_REF. */
 const BASELINE_NODE = { label: '--max-semi-space-size=16', flags: ['--max-semi-space-size=16'], env: {} };
 const RUNS = STORMS.flatMap((storm) => [
@@ -277,8 +284,8 @@ try {
       ns,
       '--evaluation-wait=10m',
       '--stalled-recheck=10m',
-      // (the baseline build predates the flag and has no rollout wait to turn off)
-      ...(baseline ? [] : ['--rollout-timeout=0']),
+      // (a baseline from before rollouts, such as ac4aeee, has neither the wait nor the flag)
+      ...(baseline && !baselineWaitsForRollouts ? [] : ['--rollout-timeout=0']),
       `--log-level=${LOG_LEVEL}`,
       ...(workers === undefined ? [] : [`--workers=${String(workers)}`]),
     ];
