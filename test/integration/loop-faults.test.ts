@@ -369,10 +369,12 @@ describe('the loop through kills and outages', () => {
     promGate.release();
     controller ??= await startController();
     await createProblem(s, problem);
+    // Live and its evaluation scheduled: an applied attempt whose rollout is still under way has no
+    // evaluation time yet (it is set once the rollout finishes).
     const applied = await waitFor<ProblemEvent>(
       'problemevent',
       problem,
-      (p) => p.status?.attempts?.[0]?.appliedTime !== undefined,
+      (p) => p.status?.attempts?.[0]?.appliedTime !== undefined && p.status.nextEvaluationTime !== undefined,
       90_000,
     );
     // Prometheus has scraped the action's effect: the data the evaluation needs is there, only the
