@@ -259,7 +259,11 @@ class World {
         wait: '2m',
       };
     return {
-      clock: () => this.now,
+      clock: () => {
+        const now = this.now;
+        if (this.clockTick) this.advance(this.clockTick);
+        return now;
+      },
       cache: {
         get: () => (this.deleted ? undefined : this.problem),
         siblings: () => [...this.others, this.problem],
@@ -398,6 +402,9 @@ class World {
     const result = await new ProblemEventReconciler(this.ports()).reconcile('sockshop/p1', ctx);
     return result?.requeueAfterMs;
   }
+
+  /** Milliseconds each clock reading moves the world on, as a real clock does between two reads. */
+  clockTick = 0;
 
   advance(ms: number): void {
     this.now = new Date(this.now.getTime() + ms);
@@ -2489,13 +2496,17 @@ describe('ProblemEventReconciler: undo after resolve (revertAfter)', () => {
     // Flux reports it: the revert is applied now, and its evaluation counts from here.
     w.syncStates = [{ kind: 'synced', revision: revertSha, detail: `applied production@sha1:${revertSha}` }];
     w.advance(5_000);
-    expect(await w.step()).toBe(120_000);
-    const applied = w.now.toISOString();
-    expect(w.problem.status?.revert).toMatchObject({
-      state: 'Applied',
-      appliedTime: applied,
-      sync: { revision: revertSha, syncedTime: applied },
-    });
+    const reported = w.now.getTime();
+    // A clock that moves between reads: synced and applied are still one moment.
+    w.clockTick = 1;
+    const wait = (await w.step()) ?? 0;
+    w.clockTick = 0;
+    const revert = w.problem.status?.revert;
+    const applied = revert?.appliedTime ?? '';
+    expect(revert).toMatchObject({ state: 'Applied', sync: { revision: revertSha, syncedTime: applied } });
+    expect(Date.parse(applied) - reported).toBeLessThan(10);
+    // The evaluation is due 2 min after the apply, counted from a clock read a few ticks away.
+    expect(Math.abs(wait - 120_000)).toBeLessThan(10);
     expect(w.events.at(-1)).toContain(`synced by Flux at ${revertSha}`);
     w.advance(120_000);
     w.evaluations.push(pass);

@@ -237,6 +237,7 @@ export const applyRevert: StepFor<'apply-revert'> = async (draft, deps, ctx) => 
     { ...revert, commit: revert.commit },
     outcome.detail,
     outcome.rollout === true,
+    deps.clock(),
   );
 };
 
@@ -248,8 +249,9 @@ async function revertApplied(
   revert: Revert & { commit: string },
   detail: string,
   rollout: boolean,
+  // One reading of the clock: a synced revert's syncedTime and appliedTime are the same moment.
+  at: Date,
 ): Promise<StepResult> {
-  const at = deps.clock();
   const applied: Revert = { ...revert, state: 'Applied', appliedTime: at.toISOString() };
   // Applied is not live: as for an attempt, the evaluation's clock starts once the rollout finished.
   if (rollout && deps.rollouts) {
@@ -291,7 +293,8 @@ export const waitRevertSync: StepFor<'wait-revert-sync'> = async (draft, deps, c
   });
   const again = { requeueAfterMs: deps.settings.syncPollMs };
   if (verdict.kind === 'synced') {
-    const sync = { ...revert.sync, revision: verdict.revision, syncedTime: deps.clock().toISOString() };
+    const synced = deps.clock();
+    const sync = { ...revert.sync, revision: verdict.revision, syncedTime: synced.toISOString() };
     const engine = GITOPS_ENGINE_NAMES[revert.sync.engine];
     return revertApplied(
       draft,
@@ -300,6 +303,7 @@ export const waitRevertSync: StepFor<'wait-revert-sync'> = async (draft, deps, c
       { ...revert, commit, sync },
       `synced by ${engine} at ${verdict.revision}`,
       true,
+      synced,
     );
   }
   const message = `revert ${commit.slice(0, 12)}: ${verdict.message}`;
