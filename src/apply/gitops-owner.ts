@@ -1,7 +1,7 @@
 // Which GitOps engine manages a workload, from the labels and annotations the engines put on what
 // they apply. A `helm` or `kubernetes` stage that changes such a workload is undone at the engine's
 // next sync (Argo CD's self-heal, Flux's drift correction), so the problem says so.
-import { AppsV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
 import { SharedConnection } from '../kube/connection.ts';
 import { classifyKubeError, isNotFound } from '../kube/errors.ts';
@@ -28,6 +28,10 @@ export function gitOpsOwnerOf(
   return undefined;
 }
 
+// Only the labels and annotations are read: the API server sends the Deployment's metadata alone
+// (PartialObjectMetadata), not its spec and status, once for every applied action.
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 /** Reads the service's Deployment (named after the service) and names its GitOps owner, if any. */
 export function deploymentOwner(
   kubeConfig: KubeConfig,
@@ -36,7 +40,8 @@ export function deploymentOwner(
   const connection = new SharedConnection(kubeConfig);
   return async (namespace, service) => {
     try {
-      const deployment = await apps.readNamespacedDeployment({ name: service, namespace }, await connection.options());
+      const options = setHeaderOptions('Accept', METADATA_ONLY, await connection.options());
+      const deployment = await apps.readNamespacedDeployment({ name: service, namespace }, options);
       return gitOpsOwnerOf('Deployment', deployment.metadata ?? {});
     } catch (err) {
       const e = classifyKubeError(err, `get deployment ${namespace}/${service}`);

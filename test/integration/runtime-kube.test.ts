@@ -1,8 +1,10 @@
 // The kube facade against the real kube-apiserver: typed CRUD for the rebound.dev resources,
-// merge-patch of /status, 409 handling, error classification, Events and the Lease store.
+// merge-patch of /status, 409 handling, error classification, Events, the Lease store, and the
+// metadata-only read of a Deployment's GitOps owner.
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { EventsV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, EventsV1Api } from '@kubernetes/client-node';
+import { deploymentOwner } from '../../src/apply/index.ts';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ReboundError } from '../../src/errors.ts';
 import {
@@ -268,5 +270,37 @@ describe('Lease store (real API server)', () => {
     const dup = await rejection(store.create({ holderIdentity: 'c', leaseDurationSeconds: 15, leaseTransitions: 0 }));
     expect(dup.code).toBe(KUBE_ERROR_CODES.AlreadyExists);
     expect((await store.get())?.record.holderIdentity).toBe('b');
+  });
+});
+
+describe('GitOps owner of a Deployment (real API server)', () => {
+  async function deployment(name: string, labels: Record<string, string>, annotations: Record<string, string> = {}) {
+    const match = { app: name };
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name, labels, annotations },
+        spec: {
+          selector: { matchLabels: match },
+          template: { metadata: { labels: match }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+        },
+      },
+    });
+  }
+
+  it('names the engine from the metadata alone, and nothing for an unmanaged or missing Deployment', async () => {
+    await deployment('flux-managed', {
+      'kustomize.toolkit.fluxcd.io/name': 'apps',
+      'kustomize.toolkit.fluxcd.io/namespace': 'flux-system',
+    });
+    await deployment('argo-managed', {}, { 'argocd.argoproj.io/tracking-id': 'shop:apps/Deployment:x/argo-managed' });
+    await deployment('unmanaged', { app: 'unmanaged' });
+    const owner = deploymentOwner(kc);
+    expect(await owner(ns, 'flux-managed')).toBe(
+      'Deployment flux-managed is managed by Flux Kustomization flux-system/apps',
+    );
+    expect(await owner(ns, 'argo-managed')).toBe('Deployment argo-managed is managed by Argo CD Application shop');
+    expect(await owner(ns, 'unmanaged')).toBeUndefined();
+    expect(await owner(ns, 'no-such-deployment')).toBeUndefined();
   });
 });
