@@ -91,4 +91,16 @@ describe('git objects', () => {
     finder.find(makeObject('tree', serializeTree(entries.slice(2))), 'svc-0002');
     expect(finder.find(rewritten, 'svc-0150')?.oid).toBe(b);
   });
+
+  it('refuses a truncated tree, whether parsed, searched or indexed', () => {
+    const a = 'ce013625030ba8dba906f756967f9e9ca394464a';
+    const names = Array.from({ length: 100 }, (_, i) => `svc-${String(i).padStart(4, '0')}`);
+    const whole = serializeTree(names.map((name) => ({ mode: '40000', name, oid: a })));
+    // Cut inside the last entry's id: every reader must notice, not return a short id.
+    const cut = whole.subarray(0, whole.length - 5);
+    expect(() => parseTree(cut)).toThrow('malformed tree object');
+    expect(() => findTreeEntry(cut, 'svc-9999')).toThrow('malformed tree object');
+    expect(() => new TreeEntryFinder().find(makeObject('tree', cut), 'svc-0000')).toThrow('malformed tree object');
+    expect(() => parseTree(Buffer.from('100644 no-nul-here'))).toThrow('malformed tree object');
+  });
 });

@@ -27,19 +27,26 @@ export interface TreeEntry {
 
 export const TREE_MODE = '40000';
 
-export function parseTree(content: Buffer): TreeEntry[] {
-  const entries: TreeEntry[] = [];
+/** Where each entry of a tree's raw content sits, in order: `<mode> <name>\0<20-byte id>`. */
+function* rawTreeEntries(content: Buffer): Generator<{ start: number; space: number; nul: number }> {
   let offset = 0;
   while (offset < content.length) {
     const space = content.indexOf(0x20, offset);
-    const nul = content.indexOf(0, space + 1);
+    const nul = space < 0 ? -1 : content.indexOf(0, space + 1);
     if (space < 0 || nul < 0 || nul + 21 > content.length) throw new Error('malformed tree object');
+    yield { start: offset, space, nul };
+    offset = nul + 21;
+  }
+}
+
+export function parseTree(content: Buffer): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  for (const { start, space, nul } of rawTreeEntries(content)) {
     entries.push({
-      mode: content.toString('latin1', offset, space),
+      mode: content.toString('latin1', start, space),
       name: content.toString('utf8', space + 1, nul),
       oid: content.toString('hex', nul + 1, nul + 21),
     });
-    offset = nul + 21;
   }
   return entries;
 }
@@ -131,19 +138,14 @@ export interface FoundTreeEntry {
  * 2,000 services has a 2,000-entry root tree, read on every step. */
 export function findTreeEntry(content: Buffer, name: string): FoundTreeEntry | undefined {
   const wanted = Buffer.from(name);
-  let offset = 0;
-  while (offset < content.length) {
-    const space = content.indexOf(0x20, offset);
-    const nul = space < 0 ? -1 : content.indexOf(0, space + 1);
-    if (space < 0 || nul < 0 || nul + 21 > content.length) throw new Error('malformed tree object');
+  for (const { start, space, nul } of rawTreeEntries(content)) {
     if (nul - space - 1 === wanted.length && content.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
       return {
-        mode: content.toString('latin1', offset, space),
+        mode: content.toString('latin1', start, space),
         oid: content.toString('hex', nul + 1, nul + 21),
         oidOffset: nul + 1,
       };
     }
-    offset = nul + 21;
   }
   return undefined;
 }
@@ -187,16 +189,11 @@ export class TreeEntryFinder {
   #index(tree: GitObject): TreeNames {
     const names: TreeNames = new Map();
     const content = tree.content;
-    let offset = 0;
-    while (offset < content.length) {
-      const space = content.indexOf(0x20, offset);
-      const nul = space < 0 ? -1 : content.indexOf(0, space + 1);
-      if (space < 0 || nul < 0 || nul + 21 > content.length) throw new Error('malformed tree object');
+    for (const { start, space, nul } of rawTreeEntries(content)) {
       names.set(content.toString('latin1', space + 1, nul), {
-        mode: content.toString('latin1', offset, space),
+        mode: content.toString('latin1', start, space),
         oidOffset: nul + 1,
       });
-      offset = nul + 21;
     }
     this.#remember(tree.oid, names);
     return names;
