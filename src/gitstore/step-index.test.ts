@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StepIndex, stepId } from './step-index.ts';
+import { StepIndex } from './step-index.ts';
+import { stepId } from './trailers.ts';
 import type { WalkedCommit } from './step-index.ts';
 
 const step = (uid: string, attempt = 1): string => stepId({ uid, attempt });

@@ -3,7 +3,8 @@
 // storm every one of a thousand commits asked, and each walk went back over the whole storm
 // (quadratic). The index keeps what a complete walk down to a time found, and later look-ups walk
 // only the commits added on top of the head it was built at.
-import type { ReboundTrailers, StepKey } from './trailers.ts';
+import { stepId } from './trailers.ts';
+import type { StepKey } from './trailers.ts';
 
 /** A branch's steps from `head` back through the first commit older than `floor`. */
 interface Indexed {
@@ -15,20 +16,6 @@ interface Indexed {
 
 /** More steps than this and the branch's index is dropped (a walk then rebuilds it). */
 const MAX_STEPS = 50_000;
-
-export function stepId(key: StepKey): string {
-  return `${key.uid}\n${String(key.attempt)}\n${key.reasserts ?? ''}`;
-}
-
-export function trailersStepId(trailers: ReboundTrailers | undefined): string | undefined {
-  return trailers === undefined
-    ? undefined
-    : stepId({
-        uid: trailers.problem.uid,
-        attempt: trailers.attempt,
-        ...(trailers.notes?.reasserts ? { reasserts: trailers.notes.reasserts } : {}),
-      });
-}
 
 /** One commit of a walk, newest first. */
 export interface WalkedCommit {

@@ -36,9 +36,9 @@ import { SMALL_ZLIB, buildPack } from './pack.ts';
 import type { PackEntry } from './pack.ts';
 import { GitRemote, ZERO_OID } from './remote.ts';
 import type { GitCredentials } from './remote.ts';
-import { formatCommitMessage, matchesStep, parseReboundTrailers } from './trailers.ts';
+import { formatCommitMessage, parseReboundTrailers, stepId, trailersStepId } from './trailers.ts';
 import type { ReboundTrailers, StepKey } from './trailers.ts';
-import { StepIndex, trailersStepId } from './step-index.ts';
+import { StepIndex } from './step-index.ts';
 import type { WalkedCommit } from './step-index.ts';
 
 export interface StoreLogger {
@@ -867,13 +867,15 @@ export class GitStore {
         if ('absent' in answer) return undefined;
       }
     }
+    const wanted = stepId(key);
     let deepened = false;
     const walked: WalkedCommit[] = [];
     let oid: string | undefined = tip;
     for (let seen = 0; oid !== undefined && seen < limit; seen += 1) {
       const commit = await this.commit(oid);
-      if (matchesStep(commit.trailers, key)) return oid;
-      walked.push({ oid, time: commit.time, step: trailersStepId(commit.trailers) });
+      const step = trailersStepId(commit.trailers);
+      if (step === wanted) return oid;
+      walked.push({ oid, time: commit.time, step });
       if (sinceSeconds !== undefined && commit.time < sinceSeconds) {
         this.stepIndex.record(branch, tip, walked, commit.time);
         return undefined;

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatCommitMessage, matchesStep, parseReboundTrailers, parseTrailerBlock } from './trailers.ts';
+import { formatCommitMessage, parseReboundTrailers, parseTrailerBlock, stepId, trailersStepId } from './trailers.ts';
+
+const matchesStep = (parsed: ReturnType<typeof parseReboundTrailers>, key: Parameters<typeof stepId>[0]): boolean =>
+  trailersStepId(parsed) === stepId(key);
 
 const trailers = {
   problem: { namespace: 'sockshop', name: 'carts-high-latency', uid: '3f1c2a9e-77d1-4c1e-9a41-0f5e2b8c1d2a' },

@@ -117,11 +117,18 @@ export function parseReboundTrailers(message: string): ReboundTrailers | undefin
   };
 }
 
-export function matchesStep(trailers: ReboundTrailers | undefined, key: StepKey): boolean {
-  return (
-    trailers !== undefined &&
-    trailers.problem.uid === key.uid &&
-    trailers.attempt === key.attempt &&
-    trailers.notes?.reasserts === key.reasserts
-  );
+/** A step's identity as one string: commits of the same step have the same id. */
+export function stepId(key: StepKey): string {
+  return `${key.uid}\n${String(key.attempt)}\n${key.reasserts ?? ''}`;
+}
+
+/** The step a commit's trailers record; undefined for a commit that is not Rebound's. */
+export function trailersStepId(trailers: ReboundTrailers | undefined): string | undefined {
+  return trailers === undefined
+    ? undefined
+    : stepId({
+        uid: trailers.problem.uid,
+        attempt: trailers.attempt,
+        ...(trailers.notes?.reasserts ? { reasserts: trailers.notes.reasserts } : {}),
+      });
 }
