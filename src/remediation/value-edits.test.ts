@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ReboundError } from '../errors.ts';
 import {
   applyAction,
@@ -539,7 +539,16 @@ describe('every fixture: the edit changes the one value and nothing else', () =>
     const original = parse(before) as Record<string, unknown>;
     const flags = (original['featureFlags'] ?? {}) as Record<string, boolean>;
     const cases: [string, string, (js: Record<string, unknown>) => void][] = [
-      ['featuretoggle', 'BrandNewFlag:on', (js) => void (js['featureFlags'] = { ...flags, BrandNewFlag: true })],
+      [
+        'featuretoggle',
+        'BrandNewFlag:on',
+        // A new flag is written as its neighbours are: a string beside quoted flags.
+        (js) =>
+          void (js['featureFlags'] = {
+            ...flags,
+            BrandNewFlag: Object.values(flags).some((v) => typeof v === 'string') ? 'true' : true,
+          }),
+      ],
       ...Object.entries(flags).map(([flag, on]): [string, string, (js: Record<string, unknown>) => void] => [
         'featuretoggle',
         `${flag}:${on === true || String(on) === 'true' ? 'off' : 'on'}`,
@@ -598,9 +607,32 @@ describe('a file of several documents (rendered manifests, as `helm template` wr
     expect(changes(before, after)).toEqual(['-  EnablePromotion: "true"', '+  EnablePromotion: "false"']);
   });
 
-  it('adds a new flag to the one document that has the flags map', () => {
+  it('adds a new flag to the one document that has the flags map, quoted: a ConfigMap holds strings', () => {
     const after = changed(edit(name, 'featuretoggle', 'NewCheckout:on', manifests));
-    expect(after).toContain('  EnableItemCache: "false"\n  NewCheckout: true\n---');
+    expect(after).toContain('  EnableItemCache: "false"\n  NewCheckout: "true"\n---');
+    // The ConfigMap as the API server would take it: every data value a string.
+    const configMap = parseAllDocuments(after)
+      .map((d) => d.toJS() as { kind?: string; data?: Record<string, unknown> })
+      .find((d) => d.kind === 'ConfigMap');
+    expect(Object.values(configMap?.data ?? {}).every((v) => typeof v === 'string')).toBe(true);
+    // An empty data map has no neighbour to copy: still quoted.
+    const empty = fixture(name).replace(/^data:\n( {2}.*\n)+/m, 'data: {}\n');
+    const added = applyAction({ action: 'featuretoggle', value: 'NewCheckout:off' }, empty, {
+      file: name,
+      ...manifests,
+    });
+    expect(changed(added)).toContain('data: {NewCheckout: "false"}');
+  });
+
+  it('quotes a new flag in a values file when the flags beside it are quoted, and not otherwise', () => {
+    const quoted = "featureFlags:\n  EnablePromotion: 'true'\n";
+    expect(changed(applyAction({ action: 'featuretoggle', value: 'New:on' }, quoted, { file: 'values.yaml' }))).toBe(
+      "featureFlags:\n  EnablePromotion: 'true'\n  New: 'true'\n",
+    );
+    const plain = 'featureFlags:\n  EnablePromotion: true\n';
+    expect(changed(applyAction({ action: 'featuretoggle', value: 'New:on' }, plain, { file: 'values.yaml' }))).toBe(
+      'featureFlags:\n  EnablePromotion: true\n  New: true\n',
+    );
   });
 
   it('refuses a key path that two documents could hold, naming them', () => {

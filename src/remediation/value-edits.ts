@@ -21,6 +21,7 @@ import {
   loadEditable,
   lookup,
   renderLike,
+  renderNewFlag,
   replaceScalar,
   where,
 } from './yaml-edit.ts';
@@ -299,7 +300,8 @@ export function clampReplicas(
 /**
  * Set `<flagsPath>.<flag>` to true or false for each toggle, one edit after the other. An existing
  * flag is rewritten in place (quoted flags keep their quotes); a missing flag is added as one line
- * under the flags map, and a missing flags map is created at the end of its parent map.
+ * under the flags map (quoted like its neighbours, and in a ConfigMap's data), and a missing flags
+ * map is created at the end of its parent map.
  */
 export function toggleFeature(text: string, toggles: readonly ToggleValue[], options: EditOptions): EditResult {
   const flags: FlagChange[] = [];
@@ -330,7 +332,7 @@ function toggleOne(
   const found = lookup(target, path);
   const word = value.on ? 'on' : 'off';
   if (found.kind === 'missing') {
-    const edited = insertKeys(target, found.parent, found.rest, String(value.on));
+    const edited = insertKeys(target, found.parent, found.rest, renderNewFlag(target, found, path, value.on));
     return {
       text: edited,
       change: { path: keyPath, flag: value.flag, from: undefined, to: value.on },

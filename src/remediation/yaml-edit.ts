@@ -278,6 +278,30 @@ export function renderLike(node: Scalar, value: number | boolean): string {
   }
 }
 
+/**
+ * How to write a new flag where none was: quoted like the flags beside it (a chart that compares
+ * strings), and always quoted in a ConfigMap's data, which holds only strings (an unquoted `true`
+ * there is refused when the manifest is applied).
+ */
+export function renderNewFlag(
+  target: EditableYaml,
+  missing: Extract<Lookup, { kind: 'missing' }>,
+  path: readonly string[],
+  on: boolean,
+): string {
+  const raw = String(on);
+  if ('map' in missing.parent && missing.rest.length === 1) {
+    for (const pair of missing.parent.map.items) {
+      const value = pair.value;
+      if (isScalar(value) && typeof value.value === 'string' && /^(true|false)$/i.test(value.value.trim()))
+        return renderLike(value, on);
+    }
+  }
+  const kind = documentFor(target, path).doc.get('kind');
+  const inConfigMapData = kind === 'ConfigMap' && (path[0] === 'data' || path[0] === 'binaryData');
+  return inConfigMapData ? `"${raw}"` : raw;
+}
+
 /** Replace the source text of `node` (not its anchor, tag or comment) with `replacement`. */
 export function replaceScalar(
   target: EditableYaml,
