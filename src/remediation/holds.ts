@@ -3,6 +3,7 @@
 // Only the scalar values Rebound's commit changed are compared, so a deploy that changes the image
 // tag and nothing else breaks no hold.
 import { Scalar, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { refreshConfigChecksums } from './config-checksum.ts';
 import { insertKeys, loadEditable, lookup, parseKeyPath, replaceScalar } from './yaml-edit.ts';
 
 export interface SetBackKey {
@@ -113,7 +114,8 @@ export function restoreKeys(file: string, text: string, keys: readonly SetBackKe
         ? replaceScalar(target, found.node, quotedLike(found.node, wanted), path)
         : insertKeys(target, found.parent, found.rest, wanted);
   }
-  return out;
+  // A flag written again in a rendered ConfigMap: the pods reading it roll, as after the action.
+  return refreshConfigChecksums(text, out).text;
 }
 
 function quotedLike(node: Scalar, value: string): string {

@@ -5,6 +5,7 @@
 import type { ProblemEvent, Remediation, ValueEdit } from '../api/index.ts';
 import type { Change } from './value-edits.ts';
 import { findEntry, policyFromResource } from './policy.ts';
+import { refreshConfigChecksums } from './config-checksum.ts';
 import { loadEditable, lookup, parseKeyPath, renderLike, replaceScalar } from './yaml-edit.ts';
 
 /** The matching Remediation entry's `revertAfter`, or undefined when it asks for no undo. */
@@ -112,7 +113,8 @@ export function undoEdits(file: string, text: string, edits: readonly ValueEdit[
     current = replaceScalar(target, found.node, renderLike(found.node, parseScalar(edit.from)), path);
     undone.push({ key: edit.key, from: edit.to, to: edit.from });
   }
-  return { text: current, undone, conflicts, added };
+  // A ConfigMap set back in rendered manifests: its pods' checksum follows, so they roll back too.
+  return { text: refreshConfigChecksums(text, current).text, undone, conflicts, added };
 }
 
 /** `replicaCount 3 → 1, featureFlags.X true → false`. */

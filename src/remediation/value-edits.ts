@@ -13,6 +13,7 @@ import type { ActionName } from '../api/index.ts';
 import { ReboundError } from '../errors.ts';
 import { MAX_TOGGLES, readToggles } from '../formats/action-values.ts';
 import type { ToggleValue } from '../formats/action-values.ts';
+import { refreshConfigChecksums } from './config-checksum.ts';
 import {
   EDIT_ERROR,
   editError,
@@ -317,7 +318,10 @@ export function toggleFeature(text: string, toggles: readonly ToggleValue[], opt
   }
   const change: Change = { kind: 'flags', flags };
   if (done.length === 0) return { changed: false, text, reason: same.join('; '), change };
-  return { changed: true, text: current, summary: done.join('; '), change };
+  // Flags in a rendered ConfigMap: the pod template's checksum of it follows, so the pods roll.
+  const refreshed = refreshConfigChecksums(text, current);
+  for (const key of refreshed.updated) done.push(`${key} updated (the pods reading the flags restart)`);
+  return { changed: true, text: refreshed.text, summary: done.join('; '), change };
 }
 
 function toggleOne(

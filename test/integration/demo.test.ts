@@ -225,7 +225,10 @@ describe('make demo', () => {
       'action 2 of 2 committed',
       '-  EnablePromotion: "true"',
       '+  EnablePromotion: "false"',
+      // The pod template's hash of the flags ConfigMap follows, so the pods restart with the flag.
+      '+        checksum/feature-flags: ',
       'applied by Flux at',
+      'rolled out',
       'evaluated',
       'pass, score 100%',
       'resolved',
