@@ -292,7 +292,13 @@ export function startController(config: ControllerConfig, log: Logger, signal: A
     client: clients.problemEvents,
     // One remediation at a time per service: claims are Leases in the controller's own namespace.
     claims: kubeClaimStore(kc, config.leaderElectionNamespace),
-    events: kubeEventRecorder(kc, { controller: 'rebound.dev/controller', instance: config.identity, clock, log }),
+    events: kubeEventRecorder(kc, {
+      controller: 'rebound.dev/controller',
+      instance: config.identity,
+      clock,
+      log,
+      onResult: (result) => metrics.kubeEvent(result),
+    }),
     clock,
     log,
     workers: config.workers,

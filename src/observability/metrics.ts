@@ -190,6 +190,12 @@ export function createMetrics(options: MetricsOptions = {}) {
     labelNames: ['sink'] as const,
     registers,
   });
+  const kubeEvents = new Counter({
+    name: 'rebound_kube_events_total',
+    help: 'Kubernetes Events by result (dropped: the event queue was full during a storm).',
+    labelNames: ['result'] as const,
+    registers,
+  });
   let notificationSource: (() => Iterable<NotificationSinkState>) | undefined;
   new Gauge({
     name: 'rebound_notification_queue_depth',
@@ -348,6 +354,9 @@ export function createMetrics(options: MetricsOptions = {}) {
     },
     notificationDropped(sink: string): void {
       notificationsDropped.inc({ sink });
+    },
+    kubeEvent(result: 'recorded' | 'failed' | 'dropped'): void {
+      kubeEvents.inc({ result });
     },
     /** Queue depth and failing sinks, read on scrape. */
     observeNotifications(source: () => Iterable<NotificationSinkState>): void {
