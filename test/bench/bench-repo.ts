@@ -4,9 +4,25 @@
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { runCommand } from '../harness/process.ts';
 
 export const service = (i: number): string => `svc-${String(i).padStart(3, '0')}`;
+/** A Deployment the `kubernetes` applier scales (no controller-manager runs: no pods, just the object). */
+export function benchDeployment(name: string): V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+      },
+    },
+  };
+}
+
 export const VALUES = '# bench service\nreplicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';
 export const POLICY = `apiVersion: spec.keptn.sh/0.1.4
 kind: Remediation

@@ -25,7 +25,7 @@ import { startCluster } from '../harness/cluster.ts';
 import { startGitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { REPO_ROOT, installControllerRbac } from '../harness/world.ts';
-import { describe, ms, nativeFloor, percentile, seed, service } from './bench-repo.ts';
+import { benchDeployment, describe, ms, nativeFloor, percentile, seed, service } from './bench-repo.ts';
 import { IMAGE_NODE_FLAGS, controllerEntry, rssMb, startBenchController } from './controller-process.ts';
 import type { BenchController } from './controller-process.ts';
 
@@ -210,17 +210,7 @@ try {
   await inBatches(SERVICES, (i) =>
     apps.createNamespacedDeployment({
       namespace: `${PROJECT}-production`,
-      body: {
-        metadata: { name: service(i) },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: service(i) } },
-          template: {
-            metadata: { labels: { app: service(i) } },
-            spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
-          },
-        },
-      },
+      body: benchDeployment(service(i)),
     }),
   );
   runbook = await startRunbooks();

@@ -10,6 +10,8 @@
 //  for each: commits per push, duplicate (problem, attempt) pairs (must be 0), services that acted
 //  twice at once (must be 0), controller CPU and peak RSS (goal < 250 MB), and, after Storm A, the API
 //  server's and etcd's CPU while 900 problems wait (goal: near idle).
+// Two floors on the same servers: the native git CLI's commits per second, and the API floor (the
+// four writes every service of storm B needs, by a bare client: what the API server alone takes).
 // BENCH_SCALE=0.1 runs every storm at a tenth of its size, BENCH_STORMS=AB only those (a quick look,
 // not the figures); BENCH_WORKERS=4,16,32 runs each storm once per `--workers` value, side by side
 // (default: the controller's default); BENCH_NODE='--max-semi-space-size=16;MALLOC_ARENA_MAX=2 ...' runs
@@ -24,14 +26,16 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { API_VERSION, KINDS } from '../../src/api/index.ts';
-import type { ProblemEvent } from '../../src/api/index.ts';
+import type { ProblemEvent, ProblemEventStatus } from '../../src/api/index.ts';
 import { loadKubeConfig, reboundClients } from '../../src/kube/index.ts';
 import { startCluster } from '../harness/cluster.ts';
 import { startGitServer } from '../harness/git-server.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { runCommand } from '../harness/process.ts';
 import { REPO_ROOT, installControllerRbac, kubectl } from '../harness/world.ts';
-import { nativeFloor, seed, service } from './bench-repo.ts';
+import { apiFloor } from './api-floor.ts';
+import type { ApiFloor } from './api-floor.ts';
+import { benchDeployment, nativeFloor, seed, service } from './bench-repo.ts';
 import {
   IMAGE_NODE_FLAGS,
   controllerEntry,
@@ -233,6 +237,8 @@ try {
   const floorRate = floor.length / (floor.reduce((a, b) => a + b, 0) / 1000);
 
   const results: StormResult[] = [];
+  /** A status as a storm wrote it at the first action (storm B's, else the last storm's), for the API floor. */
+  let sampleStatus: { storm: string; status: ProblemEventStatus } | undefined;
   for (const [run, { storm, workers, node, baseline }] of RUNS.entries()) {
     const ns = `storm-${storm.name.toLowerCase()}-${String(run)}`;
     const projects = Array.from({ length: storm.projects }, (_, k) => `${ns}-p${String(k)}`);
@@ -263,17 +269,7 @@ try {
       await inBatches(storm.services, (i) =>
         apps.createNamespacedDeployment({
           namespace: `${project}-production`,
-          body: {
-            metadata: { name: service(i) },
-            spec: {
-              replicas: 1,
-              selector: { matchLabels: { app: service(i) } },
-              template: {
-                metadata: { labels: { app: service(i) } },
-                spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
-              },
-            },
-          },
+          body: benchDeployment(service(i)),
         }),
       );
     }
@@ -495,6 +491,10 @@ try {
     // action, and memory may peak then.
     result.peakRssMb = Math.max(...(await Promise.all(controllers.map((c) => rssMb(c.pid, 'VmHWM')))));
     results.push(result);
+    if (!sampleStatus || (storm.name === 'B' && sampleStatus.storm !== 'B')) {
+      const status = (await clients.problemEvents.get(ns, 'p-00000'))?.status;
+      if (status) sampleStatus = { storm: storm.name, status };
+    }
     watching.abort();
     await watch;
     for (const c of controllers) {
@@ -503,7 +503,29 @@ try {
     }
   }
 
+  // After the storms, on the same API server: what its writes alone take for storm B's services.
+  const floorServices = ALL_STORMS.find((st) => st.name === 'B')?.services ?? 1_000;
+  let floorApi: (ApiFloor & { api: number; etcd: number }) | undefined;
+  if (sampleStatus) {
+    const before = { api: await cpuSeconds(apiserverPid), etcd: await cpuSeconds(etcdPid) };
+    const measured = await apiFloor(kc, {
+      namespace: 'api-floor',
+      services: floorServices,
+      concurrency: CREATE_CONCURRENCY,
+      status: sampleStatus.status,
+    });
+    floorApi = {
+      ...measured,
+      api: (await cpuSeconds(apiserverPid)) - before.api,
+      etcd: (await cpuSeconds(etcdPid)) - before.etcd,
+    };
+  }
+
   console.log('');
+  if (floorApi)
+    console.log(
+      `API floor, the ${String(floorApi.writesPerService)} writes every service needs (create its problem, claim its turn, one status write, scale) by a bare client, ${String(CREATE_CONCURRENCY)} at a time, no Git, reads, watches or Events: ${String(floorServices)} services in ${floorApi.seconds.toFixed(1)} s (kube-apiserver / etcd CPU ${floorApi.api.toFixed(1)} / ${floorApi.etcd.toFixed(1)} s)`,
+    );
   console.log(
     `native git CLI, one fetch + edit + commit + push per round on the same server, ${String(FLOOR_ROUNDS)} rounds: ${floorRate.toFixed(1)} commits/s`,
   );
