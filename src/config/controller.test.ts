@@ -15,7 +15,7 @@ describe('parseControllerConfig', () => {
       webhookAddress: '',
       problemNamespace: 'rebound-system',
       evaluationWait: '2m',
-      workers: 16,
+      workers: 32,
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,

@@ -126,7 +126,7 @@ Options:
                                   default's, comma-separated, as webhook allowedHosts (default: none)
   --helm PATH                     helm binary (default: helm on PATH)
   --helm-timeout D                helm upgrade timeout (default 2m)
-  --workers N                     concurrent reconciles, different problems only (default 16; they
+  --workers N                     concurrent reconciles, different problems only (default 32; they
                                   mostly wait on the API and Git servers; helm runs 4 at most)
   --evaluation-wait D             wait after an action before evaluating it (default 2m, Keptn's loop)
   --turn-poll D                   safety net: a problem waiting for its service's turn looks again after
@@ -184,7 +184,7 @@ export function parseControllerConfig(argv: readonly string[], env: NodeJS.Proce
       'prometheus-allowed-hosts': { type: 'string', default: '' },
       helm: { type: 'string', default: 'helm' },
       'helm-timeout': { type: 'string', default: '2m' },
-      workers: { type: 'string', default: '16' },
+      workers: { type: 'string', default: '32' },
       'evaluation-wait': { type: 'string', default: '2m' },
       'turn-poll': { type: 'string', default: '5m' },
       'evaluation-retry': { type: 'string', default: '30s' },
