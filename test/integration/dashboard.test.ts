@@ -44,6 +44,7 @@ function recordSomeActivity(): void {
   metrics.revert('Reverted');
   metrics.holdBroken('HoldWarned');
   metrics.forgeStatus('delivered');
+  metrics.kubeEvent('recorded');
   metrics.rollout('complete', 4.2);
   metrics.notification('slack', 'success');
   metrics.notificationDropped('slack');
