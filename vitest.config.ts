@@ -43,6 +43,7 @@ const IO = [
   'src/actions/webhook-call.test.ts',
   'src/forge/forge.test.ts',
   'src/notify/sinks.test.ts',
+  'src/kube/http.test.ts',
   'test/harness/process.test.ts',
   'test/harness/ports.test.ts',
 ];

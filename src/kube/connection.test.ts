@@ -3,6 +3,7 @@
 import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { SharedConnection } from './connection.ts';
+import { undiciRequestLibrary } from './http.ts';
 
 function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();
@@ -34,6 +35,8 @@ describe('SharedConnection', () => {
     const b = await dispatcherAfter(await connection.mergePatch());
     expect(a).toBeDefined();
     expect(b).toBe(a);
+    // Sent with undici's request, not client-node's fetch (http.ts).
+    expect((await first).httpApi).toBe(undiciRequestLibrary);
     expect((await requestAfter(await connection.mergePatch())).getHeaders()['Content-Type']).toBe(
       'application/merge-patch+json',
     );

@@ -3,10 +3,12 @@
 // and no connection would be reused: under a burst of alerts, and on every step of the loop (status
 // writes, patches), that dominates the cost. The middleware runs after authentication has been
 // applied, so tokens still refresh per request; it only swaps in one pool built from the same TLS
-// settings.
+// settings. The requests themselves go out with undici's `request` instead of client-node's fetch
+// (http.ts): the same pool, about half the CPU per call.
 import { HttpMethod, Observable, PatchStrategy, RequestContext, setHeaderOptions } from '@kubernetes/client-node';
 import type { ConfigurationOptions, KubeConfig, ObservableMiddleware } from '@kubernetes/client-node';
 import { classifyKubeError } from './errors.ts';
+import { undiciRequestLibrary } from './http.ts';
 
 export type RequestOptions = ConfigurationOptions<ObservableMiddleware>;
 
@@ -38,7 +40,7 @@ async function sharedConnectionOptions(kubeConfig: KubeConfig): Promise<RequestO
   const probe = new RequestContext(kubeConfig.getCurrentCluster()?.server ?? 'https://127.0.0.1', HttpMethod.GET);
   await kubeConfig.applySecurityAuthentication(probe);
   const dispatcher = probe.getDispatcher();
-  if (dispatcher === undefined) return {};
+  if (dispatcher === undefined) return { httpApi: undiciRequestLibrary };
   const shared: ObservableMiddleware = {
     pre: (context) => {
       context.setDispatcher(dispatcher);
@@ -46,5 +48,5 @@ async function sharedConnectionOptions(kubeConfig: KubeConfig): Promise<RequestO
     },
     post: (response) => new Observable(Promise.resolve(response)),
   };
-  return { middleware: [shared], middlewareMergeStrategy: 'append' };
+  return { httpApi: undiciRequestLibrary, middleware: [shared], middlewareMergeStrategy: 'append' };
 }
