@@ -119,6 +119,25 @@ describe('TimelineTracker', () => {
     ]);
   });
 
+  it('counts the rollout from the push when an engine applied the change, as it reports once healthy', () => {
+    const tracker = new TimelineTracker();
+    const live = {
+      ...scale,
+      committedTime: '2026-01-01T00:00:01Z',
+      appliedTime: '2026-01-01T00:00:07.9Z',
+      liveTime: '2026-01-01T00:00:08Z',
+      sync: { engine: 'flux' as const, revision: 'main@sha1:' + 'c0ffee'.repeat(6) + 'c0ff' },
+      rollout: { state: 'Complete' as const, replicas: 2, readyReplicas: 2 },
+    };
+    const rolled = tracker
+      .observe(problem({ phase: 'Evaluating', attempts: [live] }))
+      .find((s) => s.kind === 'rolled-out');
+    if (!rolled) throw new Error('no rolled-out step');
+    expect(formatStep(rolled, { elapsedMs: 9_000 })).toEqual([
+      formatLine(9_000, 'rolled out', 'in 7.0s after the push: 2/2 pods Ready'),
+    ]);
+  });
+
   it('tells which engine reported the commit with apply: argocd and flux', () => {
     const sha = 'c0ffee'.repeat(6) + 'c0ff';
     const synced = (engine: 'argocd' | 'flux', revision: string): string[] => {

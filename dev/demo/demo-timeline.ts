@@ -24,8 +24,19 @@ export type TimelineStep =
       /** `apply: argocd`/`flux`: the engine that reported the change, at which commit. */
       sync?: { engine: string; revision: string };
     }
-  /** The rollout the apply started has finished: the change is live (`durationMs` after the apply). */
-  | { kind: 'rolled-out'; attempt: number; durationMs: number; ready: number | undefined; replicas: number | undefined }
+  /**
+   * The rollout has finished: the change is live, `durationMs` after `since`. After the apply for
+   * helm and kubernetes; after the push when an engine applied it, as Argo CD and Flux report a
+   * change once it is healthy, so the apply's time would leave the rollout out.
+   */
+  | {
+      kind: 'rolled-out';
+      attempt: number;
+      durationMs: number;
+      since: 'apply' | 'push';
+      ready: number | undefined;
+      replicas: number | undefined;
+    }
   | { kind: 'evaluated'; attempt: number; result: string; score: number | undefined; indicators: IndicatorResult[] }
   | { kind: 'escalated'; from: number; to: number }
   | { kind: 'finished'; phase: string; reason: string | undefined; message: string | undefined };
@@ -77,17 +88,18 @@ export class TimelineTracker {
             }
           : undefined,
       );
-      once(`rolled-out:${k}`, () =>
-        attempt.liveTime && attempt.appliedTime && attempt.rollout
-          ? {
-              kind: 'rolled-out',
-              attempt: k,
-              durationMs: Date.parse(attempt.liveTime) - Date.parse(attempt.appliedTime),
-              ready: attempt.rollout.readyReplicas,
-              replicas: attempt.rollout.replicas,
-            }
-          : undefined,
-      );
+      once(`rolled-out:${k}`, () => {
+        if (!attempt.liveTime || !attempt.appliedTime || !attempt.rollout) return undefined;
+        const pushed = attempt.sync?.revision !== undefined ? attempt.committedTime : undefined;
+        return {
+          kind: 'rolled-out',
+          attempt: k,
+          durationMs: Date.parse(attempt.liveTime) - Date.parse(pushed ?? attempt.appliedTime),
+          since: pushed !== undefined ? 'push' : 'apply',
+          ready: attempt.rollout.readyReplicas,
+          replicas: attempt.rollout.replicas,
+        };
+      });
       once(`evaluated:${k}`, () =>
         attempt.result
           ? {
@@ -187,7 +199,7 @@ export function formatStep(step: TimelineStep, context: FormatContext): string[]
         step.ready === undefined || step.replicas === undefined
           ? ''
           : `: ${String(step.ready)}/${String(step.replicas)} pods Ready`;
-      return [formatLine(t, 'rolled out', `in ${(step.durationMs / 1000).toFixed(1)}s after the apply${pods}`)];
+      return [formatLine(t, 'rolled out', `in ${(step.durationMs / 1000).toFixed(1)}s after the ${step.since}${pods}`)];
     }
     case 'evaluated': {
       const score = step.score === undefined ? '' : `, score ${String(Math.round(step.score))}%`;
