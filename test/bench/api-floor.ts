@@ -8,7 +8,7 @@ import { API_VERSION, KINDS } from '../../src/api/index.ts';
 import type { ProblemEventStatus } from '../../src/api/index.ts';
 import { SharedConnection } from '../../src/kube/connection.ts';
 import { reboundClients } from '../../src/kube/index.ts';
-import { benchDeployment } from './bench-repo.ts';
+import { benchDeployment, inChains } from './bench-repo.ts';
 
 export interface ApiFloor {
   /** From the first creation to the last scale. */
@@ -78,12 +78,4 @@ export async function apiFloor(
     );
   });
   return { seconds: (performance.now() - t0) / 1000, writesPerService: 4 };
-}
-
-async function inChains(count: number, concurrency: number, make: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const chain = async (): Promise<void> => {
-    while (next < count) await make(next++);
-  };
-  await Promise.all(Array.from({ length: concurrency }, chain));
 }

@@ -41,6 +41,19 @@ export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
+/** Runs `make(0..count-1)` in `concurrency` chains, each taking the next index when its call ends. */
+export async function inChains(
+  count: number,
+  concurrency: number,
+  make: (i: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const chain = async (): Promise<void> => {
+    while (next < count) await make(next++);
+  };
+  await Promise.all(Array.from({ length: concurrency }, chain));
+}
+
 export const ms = (n: number): string => `${n.toFixed(1)} ms`;
 export function describe(values: readonly number[]): string {
   const sorted = [...values].sort((a, b) => a - b);

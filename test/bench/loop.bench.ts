@@ -25,7 +25,7 @@ import { startCluster } from '../harness/cluster.ts';
 import { startGitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
 import { REPO_ROOT, installControllerRbac } from '../harness/world.ts';
-import { benchDeployment, describe, ms, nativeFloor, percentile, seed, service } from './bench-repo.ts';
+import { benchDeployment, describe, inChains, ms, nativeFloor, percentile, seed, service } from './bench-repo.ts';
 import { IMAGE_NODE_FLAGS, controllerEntry, rssMb, startBenchController } from './controller-process.ts';
 import type { BenchController } from './controller-process.ts';
 
@@ -108,14 +108,6 @@ function problem(name: string, svc: string, annotations?: Record<string, string>
       source: 'bench',
     },
   };
-}
-
-async function inBatches(count: number, make: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) await make(next++);
-  };
-  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
 }
 
 interface RunbookCall {
@@ -207,7 +199,7 @@ try {
     },
   });
   // The Deployments the `kubernetes` applier scales (no controller-manager runs: no pods, just objects).
-  await inBatches(SERVICES, (i) =>
+  await inChains(SERVICES, CREATE_CONCURRENCY, (i) =>
     apps.createNamespacedDeployment({
       namespace: `${PROJECT}-production`,
       body: benchDeployment(service(i)),
@@ -215,17 +207,17 @@ try {
   );
   runbook = await startRunbooks();
   const hooks = runbook;
-  await inBatches(HOOK_PROBLEMS, (k) =>
+  await inChains(HOOK_PROBLEMS, CREATE_CONCURRENCY, (k) =>
     clients.remediations.create(
       hookRemediation(HOOK_BASE + k, `${hooks.url}/callback`, { waitForCallback: true, callbackTimeout: '1m' }),
     ),
   );
-  await inBatches(HANGING, (k) =>
+  await inChains(HANGING, CREATE_CONCURRENCY, (k) =>
     clients.remediations.create(hookRemediation(HANG_BASE + k, `${hooks.url}/hang`, { timeout: '5m', retries: 0 })),
   );
   await writeFile(join(work, 'webhook-token'), `${WEBHOOK_TOKEN}\n`);
   // 1,000 objects for the time-to-ready figure: ProblemEvents suspended by a person, so the loop reads them and leaves them be.
-  await inBatches(READY_OBJECTS, (i) =>
+  await inChains(READY_OBJECTS, CREATE_CONCURRENCY, (i) =>
     clients.problemEvents.create(
       problem(`idle-${String(i).padStart(5, '0')}`, service(i % 100), { 'rebound.dev/suspend': 'true' }),
     ),
@@ -449,7 +441,7 @@ try {
     compileCache,
     [SEMI_SPACE_FLAG],
   );
-  await inBatches(MEMORY_OBJECTS - READY_OBJECTS - PROBLEMS - WARMUP, (i) =>
+  await inChains(MEMORY_OBJECTS - READY_OBJECTS - PROBLEMS - WARMUP, CREATE_CONCURRENCY, (i) =>
     clients.problemEvents.create(
       problem(`more-${String(i).padStart(5, '0')}`, service(i % 100), { 'rebound.dev/suspend': 'true' }),
     ),

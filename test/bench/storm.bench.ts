@@ -35,7 +35,7 @@ import { runCommand } from '../harness/process.ts';
 import { REPO_ROOT, installControllerRbac, kubectl } from '../harness/world.ts';
 import { apiFloor } from './api-floor.ts';
 import type { ApiFloor } from './api-floor.ts';
-import { benchDeployment, nativeFloor, seed, service } from './bench-repo.ts';
+import { benchDeployment, inChains, nativeFloor, seed, service } from './bench-repo.ts';
 import {
   IMAGE_NODE_FLAGS,
   controllerEntry,
@@ -156,14 +156,6 @@ interface StormResult {
   serverCpu: { api: number; etcd: number; git: number; bench: number };
 }
 
-async function inBatches(count: number, make: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) await make(next++);
-  };
-  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
-}
-
 /** The pid of the process whose command line holds every one of `needles`. */
 async function findPid(...needles: string[]): Promise<number> {
   for (const entry of await readdir('/proc')) {
@@ -266,7 +258,7 @@ try {
         },
       });
       // The Deployments the `kubernetes` applier scales (no controller-manager: objects, no pods).
-      await inBatches(storm.services, (i) =>
+      await inChains(storm.services, CREATE_CONCURRENCY, (i) =>
         apps.createNamespacedDeployment({
           namespace: `${project}-production`,
           body: benchDeployment(service(i)),
@@ -377,7 +369,7 @@ try {
     const samplers = controllers.map((c) => sampleMemory(c));
     const t0 = performance.now();
     // Problem i: service i mod (services), project i mod (projects): every service gets its first problem early.
-    await inBatches(storm.problems, (i) => {
+    await inChains(storm.problems, CREATE_CONCURRENCY, (i) => {
       const k = i % storm.projects;
       const project = projects[k] ?? '';
       const p: ProblemEvent = {
