@@ -102,40 +102,37 @@ describe('TimelineTracker', () => {
     expect(tracker.observe(resolved)).toEqual([]);
   });
 
-  it('tells the rollout once the change is live, with its duration and Ready pods', () => {
-    const tracker = new TimelineTracker();
-    const live = {
-      ...scale,
-      appliedTime: '2026-01-01T00:00:02Z',
-      liveTime: '2026-01-01T00:00:03.4Z',
-      rollout: { state: 'Complete' as const, replicas: 2, readyReplicas: 2 },
-    };
-    const steps = tracker.observe(problem({ phase: 'Evaluating', attempts: [live] }));
-    expect(steps.map((s) => s.kind)).toEqual(['received', 'committed', 'applied', 'rolled-out']);
-    const rolled = steps[3];
+  /** The steps of one attempt that is live, and its rolled-out step as printed at `elapsedMs`. */
+  const rolledOut = (attempt: Attempt, elapsedMs: number): { kinds: string[]; line: string[] } => {
+    const steps = new TimelineTracker().observe(problem({ phase: 'Evaluating', attempts: [attempt] }));
+    const rolled = steps.find((s) => s.kind === 'rolled-out');
     if (!rolled) throw new Error('no rolled-out step');
-    expect(formatStep(rolled, { elapsedMs: 4_000 })).toEqual([
-      formatLine(4_000, 'rolled out', 'in 1.4s after the apply: 2/2 pods Ready'),
-    ]);
+    return { kinds: steps.map((s) => s.kind), line: formatStep(rolled, { elapsedMs }) };
+  };
+  const complete = { state: 'Complete' as const, replicas: 2, readyReplicas: 2 };
+
+  it('tells the rollout once the change is live, with its duration and Ready pods', () => {
+    const { kinds, line } = rolledOut(
+      { ...scale, appliedTime: '2026-01-01T00:00:02Z', liveTime: '2026-01-01T00:00:03.4Z', rollout: complete },
+      4_000,
+    );
+    expect(kinds).toEqual(['received', 'committed', 'applied', 'rolled-out']);
+    expect(line).toEqual([formatLine(4_000, 'rolled out', 'in 1.4s after the apply: 2/2 pods Ready')]);
   });
 
   it('counts the rollout from the push when an engine applied the change, as it reports once healthy', () => {
-    const tracker = new TimelineTracker();
-    const live = {
-      ...scale,
-      committedTime: '2026-01-01T00:00:01Z',
-      appliedTime: '2026-01-01T00:00:07.9Z',
-      liveTime: '2026-01-01T00:00:08Z',
-      sync: { engine: 'flux' as const, revision: 'main@sha1:' + 'c0ffee'.repeat(6) + 'c0ff' },
-      rollout: { state: 'Complete' as const, replicas: 2, readyReplicas: 2 },
-    };
-    const rolled = tracker
-      .observe(problem({ phase: 'Evaluating', attempts: [live] }))
-      .find((s) => s.kind === 'rolled-out');
-    if (!rolled) throw new Error('no rolled-out step');
-    expect(formatStep(rolled, { elapsedMs: 9_000 })).toEqual([
-      formatLine(9_000, 'rolled out', 'in 7.0s after the push: 2/2 pods Ready'),
-    ]);
+    const { line } = rolledOut(
+      {
+        ...scale,
+        committedTime: '2026-01-01T00:00:01Z',
+        appliedTime: '2026-01-01T00:00:07.9Z',
+        liveTime: '2026-01-01T00:00:08Z',
+        sync: { engine: 'flux', revision: 'main@sha1:' + 'c0ffee'.repeat(6) + 'c0ff' },
+        rollout: complete,
+      },
+      9_000,
+    );
+    expect(line).toEqual([formatLine(9_000, 'rolled out', 'in 7.0s after the push: 2/2 pods Ready')]);
   });
 
   it('tells which engine reported the commit with apply: argocd and flux', () => {
