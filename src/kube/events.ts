@@ -68,7 +68,7 @@ interface Tracked {
   name: string;
   firstSeen: number;
   count: number;
-  /** Settles true once the Event exists on the server, false if its create failed or was dropped. */
+  /** Settles true once the Event exists on the server, false if its create failed. */
   created: Promise<boolean>;
 }
 
