@@ -1,10 +1,11 @@
 // charts/rebound next to manifests/: lint-clean, its rendered objects accepted by a real API server
 // (server-side dry run, admission included), installed with helm, and granting its ServiceAccount
-// exactly what `kubectl apply -k manifests/` grants its own (`kubectl auth can-i` over one list, and
-// `--list` in each namespace). A cluster of its own: other files bind extra roles in the shared one.
-import { execFile } from 'node:child_process';
+// exactly what `kubectl apply -k manifests/` grants its own (SubjectAccessReviews over one list, and
+// `kubectl auth can-i --list` in each namespace). A cluster of its own: other files bind extra roles
+// in the shared one.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { startCluster } from '../harness/cluster.ts';
@@ -190,59 +191,60 @@ describe('charts/rebound', () => {
       .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
       .flatMap((o) => o.rules ?? []);
     expect(rules.length).toBeGreaterThan(3);
+    // A check: verb, group, resource[/subresource], and a namespace ('{self}': the ServiceAccount's;
+    // '': cluster-wide), tab-separated so a Set keeps each once.
     const checks = new Set<string>();
     for (const rule of rules) {
       for (const group of rule.apiGroups ?? ['']) {
         for (const resource of rule.resources ?? []) {
-          const [name = '', sub] = resource.split('/');
-          const target = group === '' ? name : `${name}.${group}`;
           for (const verb of rule.verbs ?? []) {
             // Other namespaces are covered by `--list` below; cluster-wide only where it can matter.
-            const scopes = [
-              '-n {self}',
-              `-n ${STAGE_NS}`,
-              ...(['get', 'list', 'watch'].includes(verb) ? ['--all-namespaces'] : []),
-            ];
-            for (const scope of scopes) checks.add(`${verb} ${target}${sub ? ` --subresource=${sub}` : ''} ${scope}`);
+            const scopes = ['{self}', STAGE_NS, ...(['get', 'list', 'watch'].includes(verb) ? [''] : [])];
+            for (const scope of scopes) checks.add([verb, group, resource, scope].join('\t'));
           }
         }
       }
     }
     for (const never of [
-      'delete secrets -n {self}',
-      'create pods -n default',
-      'create clusterrolebindings.rbac.authorization.k8s.io',
-      'impersonate serviceaccounts -n {self}',
-      '* *',
+      ['delete', '', 'secrets', '{self}'],
+      ['create', '', 'pods', 'default'],
+      ['create', 'rbac.authorization.k8s.io', 'clusterrolebindings', ''],
+      ['impersonate', '', 'serviceaccounts', '{self}'],
+      ['*', '*', '*', ''],
     ])
-      checks.add(never);
+      checks.add(never.join('\t'));
     const list = [...checks].sort();
 
-    // Exit 0 is yes, exit 1 is no; anything else is a failed check.
-    const can = (namespace: string, check: string): Promise<boolean> =>
-      new Promise((resolve, reject) => {
-        const args = [
-          '--kubeconfig',
-          cluster.kubeconfigPath,
-          'auth',
-          'can-i',
-          ...check.replace('{self}', namespace).split(' '),
-          `--as=system:serviceaccount:${namespace}:${SA}`,
-        ];
-        execFile(toolPath('kubectl'), args, { timeout: 30_000 }, (err, stdout, stderr) => {
-          if (!err && stdout.trim() === 'yes') resolve(true);
-          else if (err?.code === 1 && stdout.trim().startsWith('no')) resolve(false);
-          else reject(new Error(`kubectl auth can-i ${check}: ${stderr || stdout || (err?.message ?? 'no answer')}`));
-        });
+    // The API server's own answer for the ServiceAccount (a SubjectAccessReview, what `kubectl auth
+    // can-i --as` asks for), with the groups a ServiceAccount's token carries.
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(cluster.kubeconfigPath);
+    const authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+    const can = async (saNamespace: string, check: string): Promise<boolean> => {
+      const [verb = '', group = '', resource = '', scope = ''] = check.split('\t');
+      const [name = '', subresource] = resource.split('/');
+      const namespace = scope.replace('{self}', saNamespace);
+      const review = await authorization.createSubjectAccessReview({
+        body: {
+          spec: {
+            user: `system:serviceaccount:${saNamespace}:${SA}`,
+            groups: ['system:serviceaccounts', `system:serviceaccounts:${saNamespace}`, 'system:authenticated'],
+            resourceAttributes: {
+              verb,
+              group,
+              resource: name,
+              ...(subresource ? { subresource } : {}),
+              ...(namespace ? { namespace } : {}),
+            },
+          },
+        },
       });
+      if (review.status?.evaluationError) throw new Error(`${check}: ${review.status.evaluationError}`);
+      return review.status?.allowed === true;
+    };
     const answers = async (namespace: string): Promise<Record<string, boolean>> => {
-      const result: Record<string, boolean> = {};
-      for (let i = 0; i < list.length; i += 16) {
-        const batch = list.slice(i, i + 16);
-        const values = await Promise.all(batch.map((check) => can(namespace, check)));
-        batch.forEach((check, j) => (result[check] = values[j] ?? false));
-      }
-      return result;
+      const values = await Promise.all(list.map((check) => can(namespace, check)));
+      return Object.fromEntries(list.map((check, i) => [check, values[i] ?? false]));
     };
     const kustomize = await answers(KUSTOMIZE_NS);
     expect(await answers(CHART_NS)).toEqual(kustomize);
