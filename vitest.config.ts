@@ -1,13 +1,13 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// Files that run `rebound controller` (which watches every namespace and takes the leader Lease):
-// they run one at a time, after the other integration tests, so no controller ever acts on another
-// file's objects.
+// Files that run `rebound controller` against the shared API server (it watches every namespace and
+// takes the leader Lease): they run one at a time, after the other integration tests, so no
+// controller ever acts on another file's objects. The demo's test is not one of them: the demo
+// starts a cluster and a controller of its own, so it runs beside the integration files.
 const E2E = [
   'test/integration/loop.test.ts',
   'test/integration/loop-*.test.ts',
   'test/integration/controller-*.test.ts',
-  'test/integration/demo.test.ts',
   'test/integration/manifests.test.ts',
   'test/integration/image.test.ts',
   'test/integration/upgrade.test.ts',
