@@ -1,9 +1,10 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// Files that run `rebound controller` against the shared API server (it watches every namespace and
-// takes the leader Lease): they run one at a time, after the other integration tests, so no
-// controller ever acts on another file's objects. The demo's test is not one of them: the demo
-// starts a cluster and a controller of its own, so it runs beside the integration files.
+// Files that run `rebound controller` (it watches every namespace and takes the leader Lease): they
+// run after the other integration tests, two at a time, each worker (a lane) on a cluster of its
+// own (test/harness/lane.ts), so no controller ever acts on another file's objects. The demo's test
+// is not one of them: the demo starts a cluster and a controller of its own, so it runs beside the
+// integration files.
 const E2E = [
   'test/integration/loop.test.ts',
   'test/integration/loop-*.test.ts',
@@ -95,8 +96,8 @@ export default defineConfig({
           globalSetup: ['test/harness/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          fileParallelism: false,
-          maxWorkers: 1,
+          // One lane per worker, each with its own cluster; two cores: the real parts need CPU too.
+          maxWorkers: 2,
           sequence: { groupOrder: 2 },
         },
       },

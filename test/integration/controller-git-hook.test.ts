@@ -5,7 +5,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { Project } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
@@ -13,7 +14,7 @@ import { createProjectRepo, installControllerRbac, startControllerProcess } from
 import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, namespaceObjects, push, startE2eGitServer } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const NAMESPACE = `git-hook-${randomBytes(3).toString('hex')}`;
 const SECRET = randomBytes(16).toString('hex');

@@ -3,7 +3,8 @@
 // election on its own Lease, plus one for the unsharded rest (`!rebound.dev/shard`). Each acts on its
 // own Projects' problems only, and every problem is remediated exactly once.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
@@ -18,7 +19,7 @@ import {
 import type { ControllerProcess } from '../harness/world.ts';
 import { createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer, stopInOrder } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const NAMESPACE = `shards-${randomBytes(3).toString('hex')}`;
 const VALUES = 'replicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import { parseAllDocuments } from 'yaml';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import { podman, podmanSecurityArgs, runContainer } from '../harness/container.ts';
@@ -38,7 +39,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const IMAGE = 'localhost/rebound:e2e';
 const NAMESPACE = `image-${randomBytes(3).toString('hex')}`;

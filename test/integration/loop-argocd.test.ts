@@ -5,7 +5,8 @@
 // Deployment's status the way it would once the replicas are available (without it, Argo CD keeps
 // the Deployment Progressing). `rebound controller` runs with its ServiceAccount and manifests/rbac.yaml.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
 import { ARGOCD_NAMESPACE, startArgoCd } from '../harness/argocd.ts';
 import type { LocalArgoCd } from '../harness/argocd.ts';
@@ -38,7 +39,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `argo-${suffix()}`;

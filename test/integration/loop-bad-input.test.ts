@@ -5,7 +5,8 @@
 //
 // The controller watches only this file's namespace, so it never acts on another file's objects.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent, Project, Remediation } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
@@ -36,7 +37,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `bad-input-${suffix()}`;

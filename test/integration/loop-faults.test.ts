@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import { startGateProxy } from '../harness/gate-proxy.ts';
 import type { GateProxy } from '../harness/gate-proxy.ts';
@@ -44,7 +45,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `faults-${suffix()}`;

@@ -5,7 +5,8 @@
 // Remediation's values.file and replicaCountKey), and the sample workload's metrics follow the
 // Deployment Flux applied. `rebound controller` runs with its ServiceAccount and manifests/rbac.yaml.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
 import { FLUX_NAMESPACE, startFlux } from '../harness/flux.ts';
 import type { LocalFlux } from '../harness/flux.ts';
@@ -38,7 +39,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `flux-${suffix()}`;

@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent, Project } from '../../src/api/index.ts';
 import { startGitea } from '../harness/gitea.ts';
 import type { LocalGitea } from '../harness/gitea.ts';
@@ -38,7 +39,7 @@ import {
   SCALE_POLICY,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 
 const VALUES = 'replicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';

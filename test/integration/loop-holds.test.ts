@@ -5,7 +5,8 @@
 // With `hold: warn` nothing is committed; with `hold: reassert` Rebound commits and applies its value
 // again, up to `maxReasserts` times, then only warns.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
@@ -36,7 +37,7 @@ import {
   SCALE_POLICY,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 
 const VALUES = 'replicaCount: 1 # the pipeline deploys one\nimage:\n  tag: 0.1.0\n';

@@ -13,7 +13,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
@@ -41,7 +42,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const NAMESPACE = `keptn-seq-${randomBytes(3).toString('hex')}`;
 const PROJECT = 'fulltour';

@@ -9,7 +9,8 @@
 // Slack and Teams cannot be reached from here: their stand-ins (test/harness/notification-receivers.ts)
 // are loopback servers that check what Slack's Web API checks and keep every payload.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { Notification, ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { FakeSlack, Recorder } from '../harness/notification-receivers.ts';
@@ -37,7 +38,7 @@ import {
   ESCALATING_POLICY,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `notify-${suffix()}`;

@@ -5,7 +5,8 @@
 // backoff. When the server is back (its first push landing with the answer lost), every problem
 // ends with exactly one commit of its own: nothing lost, nothing doubled.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import { startGitServer } from '../harness/git-server.ts';
 import type { GitFault, GitServer } from '../harness/git-server.ts';
@@ -16,7 +17,7 @@ import { applyObjects, installControllerRbac, kubectl, startControllerProcess } 
 import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, stopInOrder } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 
 const NAMESPACE = `push-faults-${randomBytes(3).toString('hex')}`;

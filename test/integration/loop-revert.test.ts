@@ -5,7 +5,8 @@
 // evaluates it. With a lenient SLO the service stays healthy at one replica: Reverted. With a strict
 // one it does not: the remediated replicas are committed and applied again, and a person is told.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { Recorder } from '../harness/notification-receivers.ts';
@@ -36,7 +37,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 
 const suffix = (): string => randomBytes(3).toString('hex');

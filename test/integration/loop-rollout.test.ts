@@ -5,7 +5,8 @@
 // escalates, and with a HorizontalPodAutoscaler `scale` raises its minimum and the real HPA
 // controller scales the Deployment.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
 import { UNSCHEDULABLE_NODE_SELECTOR } from '../harness/cluster.ts';
 import type { GitServer } from '../harness/git-server.ts';
@@ -35,7 +36,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 
 const EVALUATION_WAIT_MS = 4_000;

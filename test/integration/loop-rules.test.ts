@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { Approval, ProblemEvent, Project } from '../../src/api/index.ts';
 import { kubeconfigYaml } from '../harness/cluster.ts';
 import type { GitServer } from '../harness/git-server.ts';
@@ -41,7 +42,7 @@ import {
   SCALE_POLICY,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 
 const VALUES = 'replicaCount: 1\nfeatureFlags:\n  EnablePromotion: true\n';

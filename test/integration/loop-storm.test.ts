@@ -5,7 +5,8 @@
 // lagging cache gives it to several at once. Exactly one problem may act; the others wait without
 // polling, and each hand-over (the holder finishes) passes the turn to exactly one next problem.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
@@ -20,7 +21,7 @@ import {
 import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, startE2eGitServer, stopInOrder } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 
 const NAMESPACE = `storm-${randomBytes(3).toString('hex')}`;

@@ -3,7 +3,8 @@
 // are read back through Jaeger's query API as spans of one trace, named by the ProblemEvent's
 // traceparent annotation, and a controller restarted in the middle continues that same trace.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import { parseTraceparent } from '../../src/observability/tracing/traceparent.ts';
 import type { GitServer } from '../harness/git-server.ts';
@@ -32,7 +33,7 @@ import {
   stopInOrder,
 } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const NAMESPACE = `traces-${randomBytes(3).toString('hex')}`;
 

@@ -3,7 +3,8 @@
 // environment, by the controller running as a process against the real API server and Git server.
 // A token Unleash refuses stalls the problem with a reason and switches nothing.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { freePort } from '../harness/ports.ts';
@@ -22,7 +23,7 @@ import {
 import type { ControllerProcess } from '../harness/world.ts';
 import { condition, createNamespace, gitSecret, namespaceObjects, phase, startE2eGitServer } from './e2e-helpers.ts';
 
-const cluster = inject('cluster');
+const cluster = laneCluster();
 const admin = cluster.kubeconfigPath;
 const suffix = (): string => randomBytes(3).toString('hex');
 const NAMESPACE = `unleash-${suffix()}`;
