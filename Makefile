@@ -73,7 +73,7 @@ define apt_install
 endef
 
 .PHONY: system-packages
-system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager, postgresql, chromium)
+system-packages: ## Install Debian packages the tests need (git, openssl, prometheus, alertmanager, postgresql, python3, redis, chromium)
 	$(call apt_install,$(DEBIAN_PACKAGES))
 
 .PHONY: image-packages
@@ -115,7 +115,7 @@ $(LOCUST_DIR)/.installed:
 	@touch $@
 
 .PHONY: tools
-tools: ## Build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, helm, KWOK and Flux from Go modules into the cache
+tools: ## Build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, helm, KWOK, Flux, Gitea, Jaeger and Argo CD from Go modules into the cache
 	@bash test/cluster/build.sh "$(REBOUND_TOOLS_DIR)"
 
 .PHONY: build
