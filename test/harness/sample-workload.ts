@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { classifyKubeError, isNotFound } from '../../src/kube/errors.ts';
 
 export interface WorkloadTarget {
   project: string;
@@ -81,6 +82,8 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
   const respond = options.responseTimeMs ?? defaultResponseTime;
   const targets = [...(options.targets ?? [])];
 
+  // undefined: not deployed (yet), no series, as a service with no pods. Any other failure (a busy
+  // API server's timeout or 5xx) throws: the last state read stays served, as the pods still run.
   const live = async (t: WorkloadTarget): Promise<LiveState | undefined> => {
     try {
       const deployment = await apps.readNamespacedDeployment({ name: t.service, namespace: t.namespace });
@@ -88,16 +91,18 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
       try {
         const cm = await core.readNamespacedConfigMap({ name: `${t.service}-feature-flags`, namespace: t.namespace });
         for (const [k, v] of Object.entries(cm.data ?? {})) flags[k] = v === 'true';
-      } catch {
+      } catch (err) {
         // No flags ConfigMap: every flag at its default.
+        if (!isNotFound(classifyKubeError(err, `read configmap ${t.namespace}/${t.service}-feature-flags`))) throw err;
       }
       // The Ready pods serve, not the spec: on a cluster whose workloads roll out (a controller has
       // observed the Deployment) the replicas that count are the ready ones; on a bare API server, the spec.
       const observed = deployment.status?.observedGeneration !== undefined;
       const replicas = observed ? (deployment.status?.readyReplicas ?? 0) : (deployment.spec?.replicas ?? 1);
       return { replicas, flags };
-    } catch {
-      return undefined; // not deployed (yet): no series, as a service with no pods
+    } catch (err) {
+      if (isNotFound(classifyKubeError(err, `read deployment ${t.namespace}/${t.service}`))) return undefined;
+      throw err;
     }
   };
 
@@ -110,7 +115,7 @@ export async function startSampleWorkload(options: SampleWorkloadOptions): Promi
   const refresh = (): Promise<void> =>
     (refreshing ??= Promise.all(
       targets.map(async (t) => {
-        const state = await live(t);
+        const state = await live(t).catch(() => latest.get(t));
         if (state) latest.set(t, state);
         else latest.delete(t);
       }),
