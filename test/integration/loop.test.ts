@@ -422,8 +422,10 @@ describe('crash safety and replicas', () => {
         },
       });
       await createProblem(s, 'led', 'Response time degradation');
-      await waitForPhase('led', ['Resolved']);
-      expect(await reboundCommits(s, 'production')).toHaveLength(1);
+      const led = await waitForPhase('led', ['Resolved']);
+      // On a mismatch, the commits' trailers and the attempts tell a second action from a second leader.
+      const ledCommits = await reboundCommits(s, 'production');
+      expect(ledCommits, `${ledCommits.join('\n---\n')}\n${JSON.stringify(led.status?.attempts)}`).toHaveLength(1);
       const holder = await kubectl(admin, [
         'get',
         'lease',
@@ -445,8 +447,9 @@ describe('crash safety and replicas', () => {
       await leader.stop();
       await expect.poll(() => leaderMetrics(follower), { timeout: 30_000, interval: 200 }).toBe(1);
       await createProblem(s, 'after-failover', 'Response time degradation');
-      await waitForPhase('after-failover', ['Resolved']);
-      expect(await reboundCommits(s, 'production')).toHaveLength(2);
+      const after = await waitForPhase('after-failover', ['Resolved']);
+      const allCommits = await reboundCommits(s, 'production');
+      expect(allCommits, `${allCommits.join('\n---\n')}\n${JSON.stringify(after.status?.attempts)}`).toHaveLength(2);
     } finally {
       await one.stop();
       await two.stop();
