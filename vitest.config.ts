@@ -47,6 +47,7 @@ const IO = [
   'src/kube/http.test.ts',
   'test/harness/process.test.ts',
   'test/harness/ports.test.ts',
+  'test/harness/sample-workload.test.ts',
 ];
 const UNIT = ['src/**/*.test.ts', 'test/harness/**/*.test.ts', 'dev/**/*.test.ts'];
 
