@@ -24,41 +24,47 @@ afterEach(async () => {
   api = workload = dir = undefined;
 });
 
-/** A fake API server answering the Deployment and the flags ConfigMap as `answers` says at the time. */
-async function fakeApi(answers: { deployment: Answer; flags: Answer }): Promise<string> {
-  const status = (code: number, reason: string): string =>
-    JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code });
+/** What the fake API server holds, by path: 4 Ready replicas, the promotion off. */
+const OBJECTS = {
+  deployment: {
+    path: '/apis/apps/v1/namespaces/shop/deployments/carts',
+    body: {
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      metadata: { name: 'carts', namespace: 'shop' },
+      spec: { replicas: 4 },
+      status: { observedGeneration: 1, readyReplicas: 4 },
+    },
+  },
+  flags: {
+    path: '/api/v1/namespaces/shop/configmaps/carts-feature-flags',
+    body: {
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      metadata: { name: 'carts-feature-flags', namespace: 'shop' },
+      data: { EnablePromotion: 'false' },
+    },
+  },
+};
+
+/** A fake API server answering each of OBJECTS as `answers` says at the time. */
+async function fakeApi(answers: Record<keyof typeof OBJECTS, Answer>): Promise<string> {
+  const status = (code: number, reason: string): object => ({
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    reason,
+    code,
+  });
   api = createServer((req, res) => {
-    const json = (code: number, body: string): void => {
-      res.writeHead(code, { 'content-type': 'application/json' }).end(body);
+    const json = (code: number, body: object): void => {
+      res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
-    const which = req.url?.startsWith('/apis/apps/v1/namespaces/shop/deployments/carts')
-      ? answers.deployment
-      : req.url?.startsWith('/api/v1/namespaces/shop/configmaps/carts-feature-flags')
-        ? answers.flags
-        : undefined;
-    if (which === undefined || which === 'gone') return json(404, status(404, 'NotFound'));
-    if (which === 'failing') return json(500, status(500, 'InternalError'));
-    if (req.url?.includes('/deployments/'))
-      return json(
-        200,
-        JSON.stringify({
-          kind: 'Deployment',
-          apiVersion: 'apps/v1',
-          metadata: { name: 'carts', namespace: 'shop' },
-          spec: { replicas: 4 },
-          status: { observedGeneration: 1, readyReplicas: 4 },
-        }),
-      );
-    return json(
-      200,
-      JSON.stringify({
-        kind: 'ConfigMap',
-        apiVersion: 'v1',
-        metadata: { name: 'carts-feature-flags', namespace: 'shop' },
-        data: { EnablePromotion: 'false' },
-      }),
-    );
+    const key = (Object.keys(OBJECTS) as (keyof typeof OBJECTS)[]).find((k) => req.url?.startsWith(OBJECTS[k].path));
+    const answer = key === undefined ? 'gone' : answers[key];
+    if (answer === 'gone' || key === undefined) return json(404, status(404, 'NotFound'));
+    if (answer === 'failing') return json(500, status(500, 'InternalError'));
+    return json(200, OBJECTS[key].body);
   });
   await new Promise<void>((resolve) => api?.listen(0, '127.0.0.1', resolve));
   const server = `http://127.0.0.1:${String((api.address() as AddressInfo).port)}`;
@@ -88,7 +94,7 @@ async function served(w: SampleWorkload): Promise<number | undefined> {
 
 describe('the sample workload', () => {
   it('serves the live state, keeps the last one while reads fail, and drops the series once the Deployment is gone', async () => {
-    const answers: { deployment: Answer; flags: Answer } = { deployment: 'live', flags: 'live' };
+    const answers: Record<keyof typeof OBJECTS, Answer> = { deployment: 'live', flags: 'live' };
     workload = await startSampleWorkload({
       kubeconfigPath: await fakeApi(answers),
       targets: [{ project: 'p', stage: 'production', service: 'carts', namespace: 'shop' }],
