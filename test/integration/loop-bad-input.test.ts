@@ -6,9 +6,9 @@
 // The controller watches only this file's namespace, so it never acts on another file's objects.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent, Project, Remediation } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
+import { laneCluster } from '../harness/lane.ts';
 import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';

@@ -6,11 +6,11 @@
 // Deployment Flux applied. `rebound controller` runs with its ServiceAccount and manifests/rbac.yaml.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneCluster } from '../harness/lane.ts';
 import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
 import { FLUX_NAMESPACE, startFlux } from '../harness/flux.ts';
 import type { LocalFlux } from '../harness/flux.ts';
 import type { GitServer } from '../harness/git-server.ts';
+import { laneCluster } from '../harness/lane.ts';
 import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';

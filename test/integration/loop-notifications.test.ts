@@ -10,9 +10,9 @@
 // are loopback servers that check what Slack's Web API checks and keep every payload.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneCluster } from '../harness/lane.ts';
 import type { Notification, ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
+import { laneCluster } from '../harness/lane.ts';
 import { FakeSlack, Recorder } from '../harness/notification-receivers.ts';
 import { freePort } from '../harness/ports.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';

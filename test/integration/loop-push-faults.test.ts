@@ -6,11 +6,11 @@
 // ends with exactly one commit of its own: nothing lost, nothing doubled.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import { startGitServer } from '../harness/git-server.ts';
 import type { GitFault, GitServer } from '../harness/git-server.ts';
 import { keptnSeed } from '../harness/keptn-repo.ts';
+import { laneCluster } from '../harness/lane.ts';
 import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';
 import { applyObjects, installControllerRbac, kubectl, startControllerProcess } from '../harness/world.ts';

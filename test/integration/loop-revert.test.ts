@@ -6,9 +6,9 @@
 // one it does not: the remediated replicas are committed and applied again, and a person is told.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
+import { laneCluster } from '../harness/lane.ts';
 import { Recorder } from '../harness/notification-receivers.ts';
 import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';

@@ -6,10 +6,10 @@
 // controller scales the Deployment.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneCluster } from '../harness/lane.ts';
 import type { Attempt, ProblemEvent } from '../../src/api/index.ts';
 import { UNSCHEDULABLE_NODE_SELECTOR } from '../harness/cluster.ts';
 import type { GitServer } from '../harness/git-server.ts';
+import { laneCluster } from '../harness/lane.ts';
 import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';

@@ -6,9 +6,9 @@
 // polling, and each hand-over (the holder finishes) passes the turn to exactly one next problem.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import type { GitServer } from '../harness/git-server.ts';
+import { laneCluster } from '../harness/lane.ts';
 import { freePort } from '../harness/ports.ts';
 import { runCommand } from '../harness/process.ts';
 import {

@@ -4,12 +4,12 @@
 // traceparent annotation, and a controller restarted in the middle continues that same trace.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneCluster } from '../harness/lane.ts';
 import type { ProblemEvent } from '../../src/api/index.ts';
 import { parseTraceparent } from '../../src/observability/tracing/traceparent.ts';
 import type { GitServer } from '../harness/git-server.ts';
 import { startJaeger, tag } from '../harness/jaeger.ts';
 import type { JaegerSpan, JaegerTrace, LocalJaeger } from '../harness/jaeger.ts';
+import { laneCluster } from '../harness/lane.ts';
 import { freePort } from '../harness/ports.ts';
 import type { LocalPrometheus } from '../harness/prometheus.ts';
 import { SAMPLE_SLI, sampleSlo } from '../harness/sample-workload.ts';
